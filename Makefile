@@ -1,0 +1,44 @@
+# Thin wrapper around meson. On a fresh Debian or Ubuntu machine:
+#   make demo   install what is missing, build, scan the demo servers on loopback
+#   make test   the same set-up, then every test suite
+# Packages are installed only when missing, as root or through sudo; otherwise the exact
+# apt-get line is printed. mbedTLS 3.6 is fetched into the build folder by meson when the
+# system has an older one (see docs/building.md).
+
+BUILD ?= build
+MESON_SETUP_OPTS ?=
+
+# Build and test dependencies, by Debian package name.
+BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-dev libcmocka-dev \
+             debian-archive-keyring ca-certificates
+TEST_PKGS = openssl python3 valgrind clang-format
+
+.PHONY: all build demo test deps test-deps clean format
+
+all: build
+
+deps:
+	@sh .ci/install-packages $(BUILD_PKGS)
+
+test-deps:
+	@sh .ci/install-packages $(BUILD_PKGS) $(TEST_PKGS)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_SETUP_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: deps test-deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	sh fixtures/demo.sh $(BUILD)/caprobe
+
+test: test-deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,65 @@
+/* The probe module: command line, targets, and the libuv scheduler that runs one TLS probe per
+ * variant (address x SNI x TLS version) of every target. Only this module sees uv.h. */
+#ifndef PROBE_PROBE_H
+#define PROBE_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "report/report.h"
+
+#define PROBE_HOST_MAX 253 /* RFC 1035 2.3.4, without the trailing dot */
+
+struct probe_target_spec {
+    char spec[PROBE_HOST_MAX + 16]; /* host:port as normalised for output */
+    char host[PROBE_HOST_MAX + 1];  /* name or numeric address, no brackets */
+    uint16_t port;
+    int family; /* AF_INET or AF_INET6 for a literal address, AF_UNSPEC for a name */
+};
+
+/* Parse one TARGET: host[:port] | ipv4[:port] | [ipv6][:port] | ipv6. default_port is used
+ * when none is given (0: a port is required). Returns 0 or TLS_E_TARGET with *why set to a
+ * static reason. */
+int probe_target_parse(const char *s, uint16_t default_port, struct probe_target_spec *out,
+                       const char **why);
+
+/* --resolve HOST:PORT:ADDR (curl's convention) */
+struct probe_resolve {
+    char host[PROBE_HOST_MAX + 1];
+    uint16_t port;
+    struct sockaddr_storage addr;
+};
+int probe_resolve_parse(const char *s, struct probe_resolve *out, const char **why);
+
+/* One record is ready: called once per target, in completion order. */
+typedef int probe_emit_fn(void *ctx, const struct report_target *t);
+
+struct probe_opts {
+    uint16_t versions[2]; /* 0x0303 and/or 0x0304, probed separately */
+    size_t n_versions;
+    const char *extra_sni; /* --sni: one more variant with this server name */
+    const struct probe_resolve *resolves;
+    size_t n_resolves;
+    unsigned concurrency; /* probes in flight at most */
+    uint64_t timeout_ms;  /* deadline of one probe, connect to capture */
+    size_t capture_limit; /* bytes captured per probe at most */
+    probe_emit_fn *emit;
+    void *emit_ctx;
+};
+
+struct probe_stats {
+    size_t targets, probes;
+    size_t with_request, without_request, errors;
+};
+
+/* Probe every target; returns 0, or a negative code when the scan itself could not run (not
+ * when targets fail: that is data). */
+int probe_scan_run(const struct probe_opts *opts, const struct probe_target_spec *targets,
+                   size_t n_targets, struct probe_stats *stats);
+
+/* Command line entry point (cli.c). */
+int probe_main(int argc, char **argv);
+
+#endif

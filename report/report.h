@@ -1,0 +1,45 @@
+/* Renderers and (later) the rule engine. The input is one target's observations; this module
+ * sees neither sockets nor mbedTLS, only the types of tls/observation.h. */
+#ifndef REPORT_REPORT_H
+#define REPORT_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tls/observation.h"
+
+#define REPORT_SCHEMA "caprobe/1"
+
+/* Everything known about one target after all its variants ran. */
+struct report_target {
+    const char *target; /* as the user wrote it */
+    const char *host;   /* name or address, without brackets */
+    uint16_t port;
+    const char *input_error; /* the target could not be parsed: no observations */
+    struct tls_observation *const *obs;
+    size_t n_obs;
+};
+
+enum report_format {
+    REPORT_TEXT,
+    REPORT_JSONL,
+};
+
+struct report_opts {
+    enum report_format format;
+    bool color;
+};
+
+/* Write one target's record. JSON Lines: one line, flushed. Returns 0 or TLS_E_IO/TLS_E_NOMEM. */
+int report_target_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
+int report_jsonl_write(FILE *out, const struct report_target *t);
+int report_text_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
+
+/* Base64 (RFC 4648 4) of p/n into out, which must hold 4 * ((n + 2) / 3) + 1 bytes. */
+void report_base64(const uint8_t *p, size_t n, char *out);
+/* Lowercase hex of p/n into out (2n + 1 bytes). */
+void report_hex(const uint8_t *p, size_t n, char *out);
+
+#endif

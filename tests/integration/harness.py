@@ -1,0 +1,602 @@
+"""Helpers for caprobe's integration tests: real servers on loopback ports the kernel chooses.
+
+Python 3 standard library only. Provides: TAP output, caprobe invocation and JSON Lines parsing,
+`openssl s_server` and `openssl s_client` wrappers, small misbehaving socket servers, and a
+minimal DER walker that extracts the subject Name of a certificate. Every server started here is
+stopped (its whole process group, or its thread) on exit, also when a test fails.
+"""
+
+import base64
+import concurrent.futures
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+OPENSSL = os.environ.get("OPENSSL", "openssl")
+
+
+# ---------------------------------------------------------------- environment
+
+def caprobe_path():
+    """The caprobe binary from $CAPROBE (set by meson), or None when it is missing."""
+    p = os.environ.get("CAPROBE", "")
+    if p and os.path.isfile(p) and os.access(p, os.X_OK):
+        return p
+    return None
+
+
+def fixtures_dir():
+    d = os.environ.get("CAPROBE_FIXTURES")
+    if not d:
+        d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures")
+    return os.path.abspath(d)
+
+
+def pki(name):
+    return os.path.join(fixtures_dir(), "pki", name)
+
+
+# ---------------------------------------------------------------- TAP
+
+class Tap:
+    """TAP version 13 producer. The plan is printed at the end (allowed by TAP and meson)."""
+
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.n = 0
+        self.failed = []
+        self.out.write("TAP version 13\n")
+
+    def diag(self, msg):
+        for line in str(msg).splitlines() or [""]:
+            self.out.write("# " + line + "\n")
+        self.out.flush()
+
+    def ok(self, cond, desc, diag=None):
+        self.n += 1
+        desc = desc.replace("#", "\\#")
+        self.out.write("%s %d - %s\n" % ("ok" if cond else "not ok", self.n, desc))
+        if not cond:
+            self.failed.append((self.n, desc))
+            if diag is not None:
+                self.diag(diag)
+        self.out.flush()
+        return bool(cond)
+
+    def eq(self, got, want, desc):
+        return self.ok(got == want, desc, "want: %r\ngot:  %r" % (_short(want), _short(got)))
+
+    def skip(self, desc, reason):
+        self.n += 1
+        self.out.write("ok %d - %s # SKIP %s\n" % (self.n, desc.replace("#", "\\#"), reason))
+        self.out.flush()
+
+    def finish(self):
+        self.out.write("1..%d\n" % self.n)
+        if self.failed:
+            self.diag("%d of %d failed:" % (len(self.failed), self.n))
+            for n, d in self.failed:
+                self.diag("  %d - %s" % (n, d))
+        self.out.flush()
+        return 1 if self.failed else 0
+
+
+def _short(v, limit=2000):
+    s = repr(v)
+    return v if len(s) <= limit else s[:limit] + "... (%d chars)" % len(s)
+
+
+# ---------------------------------------------------------------- DER and PEM
+
+def der_tlv(buf, off):
+    """(tag, header_len, content_len) of the DER element at off; raises ValueError if truncated."""
+    if off + 2 > len(buf):
+        raise ValueError("truncated DER header at %d" % off)
+    tag = buf[off]
+    if tag & 0x1F == 0x1F:
+        raise ValueError("multi-byte tags are not used in certificates")
+    first = buf[off + 1]
+    if first < 0x80:
+        hl, ln = 2, first
+    else:
+        nb = first & 0x7F
+        if nb == 0 or nb > 4 or off + 2 + nb > len(buf):
+            raise ValueError("bad DER length at %d" % off)
+        ln = int.from_bytes(buf[off + 2:off + 2 + nb], "big")
+        hl = 2 + nb
+    if off + hl + ln > len(buf):
+        raise ValueError("DER element at %d overruns its container" % off)
+    return tag, hl, ln
+
+
+def cert_subject_der(cert):
+    """The DER bytes (tag and length included) of a certificate's subject Name.
+
+    Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }
+    TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer,
+                                  validity, subject, ... }   (RFC 5280 4.1)
+    """
+    tag, hl, _ = der_tlv(cert, 0)
+    if tag != 0x30:
+        raise ValueError("certificate is not a SEQUENCE")
+    off = hl
+    tag, hl, _ = der_tlv(cert, off)
+    if tag != 0x30:
+        raise ValueError("TBSCertificate is not a SEQUENCE")
+    off += hl
+    tag, hl, ln = der_tlv(cert, off)
+    if tag == 0xA0:  # [0] EXPLICIT version
+        off += hl + ln
+    for _ in ("serialNumber", "signature", "issuer", "validity"):
+        tag, hl, ln = der_tlv(cert, off)
+        off += hl + ln
+    tag, hl, ln = der_tlv(cert, off)
+    if tag != 0x30:
+        raise ValueError("subject is not a SEQUENCE")
+    return bytes(cert[off:off + hl + ln])
+
+
+_PEM_RE = re.compile(rb"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+
+
+def pem_certs(path):
+    """DER of every certificate in a PEM file, in file order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return [base64.b64decode(b"".join(m.group(1).split())) for m in _PEM_RE.finditer(data)]
+
+
+def pem_of(der):
+    b = base64.encodebytes(der).decode().replace("\n", "")
+    lines = [b[i:i + 64] for i in range(0, len(b), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+def ca_file_subjects(path):
+    """DER subjects as `openssl s_server -CAfile` advertises them: file order, and a subject equal
+    to an earlier one is dropped (SSL_load_client_CA_file keeps the first of equal names)."""
+    seen = set()
+    out = []
+    for cert in pem_certs(path):
+        s = cert_subject_der(cert)
+        if s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out
+
+
+_subject_text_cache = {}
+
+
+def openssl_subject_rfc2253(cert_der):
+    """`openssl x509 -noout -subject -nameopt RFC2253` of one certificate, "subject=" stripped."""
+    key = hashlib.sha256(cert_der).digest()
+    if key not in _subject_text_cache:
+        r = subprocess.run([OPENSSL, "x509", "-noout", "-subject", "-nameopt", "RFC2253"],
+                           input=pem_of(cert_der).encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30, check=True)
+        line = r.stdout.decode("utf-8", "replace").strip()
+        _subject_text_cache[key] = line[len("subject="):] if line.startswith("subject=") else line
+    return _subject_text_cache[key]
+
+
+def openssl_subject_texts(path):
+    """{subject DER: openssl RFC 2253 text} for every certificate in a PEM file."""
+    certs = {}
+    for cert in pem_certs(path):
+        certs.setdefault(cert_subject_der(cert), cert)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        texts = list(pool.map(openssl_subject_rfc2253, certs.values()))
+    return dict(zip(certs.keys(), texts))
+
+
+# Attribute types that RFC 4514 section 3 gives a short name; other types may legitimately be
+# printed as dotted OIDs with a #hex value, so their text is not comparable with openssl's names.
+RFC4514_TYPES = {"CN", "L", "ST", "O", "OU", "C", "STREET", "DC", "UID"}
+
+
+def split_dn(text):
+    """Split RFC 4514 text into attribute type names, honouring backslash escapes."""
+    types, cur, esc = [], "", False
+    for ch in text:
+        if esc:
+            esc = False
+            cur += "x"
+        elif ch == "\\":
+            esc = True
+        elif ch in ",+":
+            types.append(cur.split("=", 1)[0])
+            cur = ""
+        else:
+            cur += ch
+    types.append(cur.split("=", 1)[0])
+    return types
+
+
+def is_plain_ascii_dn(text):
+    """True when openssl's RFC 2253 text is printable ASCII with no escaped non-ASCII bytes,
+    no #hex values, and only RFC 4514 attribute type names: then the text is unambiguous."""
+    if not all(0x20 <= ord(c) < 0x7F for c in text):
+        return False
+    if re.search(r"\\[89A-Fa-f][0-9A-Fa-f]", text) or "=#" in text:
+        return False
+    return all(t in RFC4514_TYPES for t in split_dn(text))
+
+
+def cert_sha256_fingerprint(path):
+    """SHA-256 fingerprint from `openssl x509 -fingerprint`, normalised to lower-case hex."""
+    r = subprocess.run([OPENSSL, "x509", "-in", path, "-noout", "-fingerprint", "-sha256"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, check=True)
+    return norm_hex(r.stdout.decode().split("=", 1)[1])
+
+
+def norm_hex(s):
+    return re.sub(r"[^0-9a-f]", "", str(s).lower())
+
+
+# ---------------------------------------------------------------- ports and processes
+
+def closed_port():
+    """A loopback port where nothing listens: bind to port 0, read it, close without listening."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def wait_accepting(port, host="127.0.0.1", timeout=10.0):
+    """Wait until a TCP connect to host:port succeeds (the connection is closed at once)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
+def kill_group(proc, grace=3.0):
+    """Stop a process started with start_new_session=True: SIGTERM to its group, then SIGKILL."""
+    if proc is None or proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, grace)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class _LineReader(threading.Thread):
+    """Drains a pipe into a list of lines so the child never blocks on a full pipe."""
+
+    def __init__(self, pipe):
+        super().__init__(daemon=True)
+        self.pipe = pipe
+        self.lines = []
+        self.cond = threading.Condition()
+        self.eof = False
+
+    def run(self):
+        for raw in iter(self.pipe.readline, b""):
+            with self.cond:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def wait_for(self, pattern, timeout):
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for line in self.lines:
+                    m = rx.search(line)
+                    if m:
+                        return m
+                left = deadline - time.monotonic()
+                if self.eof or left <= 0:
+                    return None
+                self.cond.wait(left)
+
+    def text(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+
+class OpensslServer:
+    """`openssl s_server -www` on 127.0.0.1 with a port the kernel chooses.
+
+    First tries `-accept 127.0.0.1:0` and reads the port from the "ACCEPT 127.0.0.1:PORT" line;
+    if that fails, binds a socket to port 0 itself, closes it and passes that port (retrying when
+    another process took it meanwhile). Use as a context manager; the process group is killed on
+    exit. s_server is not run with -quiet, which would suppress the ACCEPT line.
+    """
+
+    def __init__(self, args, cert="server.pem", key="server.key"):
+        self.args = list(args)
+        self.cert = pki(cert)
+        self.key = pki(key)
+        self.proc = None
+        self.port = None
+        self.how = None
+        self._out = self._err = None
+
+    def _spawn(self, accept):
+        cmd = [OPENSSL, "s_server", "-accept", accept, "-cert", self.cert, "-key", self.key,
+               "-www"] + self.args
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        self._out = _LineReader(self.proc.stdout)
+        self._err = _LineReader(self.proc.stderr)
+        self._out.start()
+        self._err.start()
+
+    def start(self):
+        self._spawn("127.0.0.1:0")
+        m = self._out.wait_for(r"^ACCEPT\s+\S*:(\d+)\s*$", 10.0)
+        if m and int(m.group(1)) != 0 and wait_accepting(int(m.group(1))):
+            self.port = int(m.group(1))
+            self.how = "ACCEPT line"
+            return self
+        self.stop()
+        for _ in range(5):
+            port = closed_port()
+            self._spawn("127.0.0.1:%d" % port)
+            m = self._out.wait_for(r"^ACCEPT", 10.0)
+            if m and self.proc.poll() is None and wait_accepting(port):
+                self.port = port
+                self.how = "port chosen by a bound socket"
+                return self
+            in_use = "in use" in self._err.text().lower()
+            self.stop()
+            if not in_use:
+                break
+        raise RuntimeError("openssl s_server did not start: %s\nstdout: %s\nstderr: %s"
+                           % (" ".join(self.cmd), self._out.text(), self._err.text()))
+
+    def stop(self):
+        kill_group(self.proc)
+        for r in (self._out, self._err):
+            if r is not None:
+                r.join(timeout=2)
+
+    def output(self):
+        return "stdout:\n%s\nstderr:\n%s" % (self._out.text() if self._out else "",
+                                              self._err.text() if self._err else "")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def s_client_info(port, version_flag, timeout=15):
+    """Run `openssl s_client` against 127.0.0.1:port and parse what it reports about the
+    CertificateRequest: {'ca_names': [RFC 2253 texts] or [] , 'sigalgs': [...] or None,
+    'cert_types': str or None, 'raw': output}."""
+    cmd = [OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % port, version_flag,
+           "-nameopt", "RFC2253"]
+    try:
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+        out = r.stdout.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace")
+    lines = out.splitlines()
+    info = {"ca_names": None, "sigalgs": None, "cert_types": None, "raw": out}
+    for i, line in enumerate(lines):
+        if line == "Acceptable client certificate CA names":
+            names = []
+            for nxt in lines[i + 1:]:
+                if (nxt.startswith("Client Certificate Types:") or
+                        nxt.startswith("Requested Signature Algorithms:") or nxt == "---"):
+                    break
+                names.append(nxt)
+            info["ca_names"] = names
+        elif line == "No client certificate CA names sent":
+            info["ca_names"] = []
+        elif line.startswith("Requested Signature Algorithms:") and info["sigalgs"] is None:
+            info["sigalgs"] = line.split(":", 1)[1].strip().split(":")
+        elif line.startswith("Client Certificate Types:") and info["cert_types"] is None:
+            info["cert_types"] = line.split(":", 1)[1].strip()
+    return info
+
+
+# ---------------------------------------------------------------- misbehaving servers
+
+class BadServer(threading.Thread):
+    """A loopback TCP server that misbehaves for every connection:
+
+    close   - accepts and closes at once
+    silent  - accepts, never reads, never answers; holds the connection until stopped
+    garbage - sends `payload` (200 bytes that are not TLS) and keeps the connection open
+    """
+
+    def __init__(self, mode, payload=None):
+        super().__init__(daemon=True)
+        self.mode = mode
+        self.payload = payload if payload is not None else b"\xde\xad\xbe\xef" * 50
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
+        self.conns = []
+        self.accepted = 0
+
+    def run(self):
+        while not self.stopping.is_set():
+            r, _, _ = select.select([self.sock], [], [], 0.1)
+            if not r:
+                continue
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            if self.mode == "close":
+                c.close()
+                continue
+            if self.mode == "garbage":
+                try:
+                    c.sendall(self.payload)
+                except OSError:
+                    pass
+            self.conns.append(c)
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=2)
+        for c in self.conns:
+            with contextlib.suppress(OSError):
+                c.close()
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+# ---------------------------------------------------------------- caprobe
+
+class Run:
+    def __init__(self, cmd, rc, stdout, stderr, elapsed):
+        self.cmd, self.rc, self.stdout, self.stderr, self.elapsed = cmd, rc, stdout, stderr, elapsed
+        self.records, self.parse_error = parse_jsonl(stdout)
+
+    def describe(self):
+        return ("command: %s\nexit status: %s, %.2f s\nstdout:\n%s\nstderr:\n%s"
+                % (" ".join(self.cmd), self.rc, self.elapsed, self.stdout[:4000],
+                   self.stderr[:4000]))
+
+
+def run_caprobe(args, timeout=60):
+    """Run caprobe with args; returns a Run (rc None when it had to be killed)."""
+    exe = caprobe_path()
+    cmd = [exe] + list(args)
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        kill_group(p, grace=1.0)
+        out, err = p.communicate()
+        rc = None
+    return Run(cmd, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+               time.monotonic() - t0)
+
+
+def parse_jsonl(text):
+    """([objects], error text or None) for JSON Lines; blank lines are ignored."""
+    recs = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            recs.append(json.loads(line))
+        except ValueError as e:
+            return recs, "line %d is not JSON: %s: %r" % (i, e, line[:200])
+    return recs, None
+
+
+def b64der(s):
+    return base64.b64decode(s, validate=True)
+
+
+# ---------------------------------------------------------------- RFC 4514
+
+_SPECIALS = ' "#+,;<=>\\'
+
+
+def parse_rfc4514(text):
+    """Strict RFC 4514 parser: [[(type, value), ...] per RDN] in text order (least significant
+    RDN first as printed). Values are str (escapes resolved, UTF-8 decoded) or, for #hex
+    values, ('#', bytes). Raises ValueError on anything RFC 4514 section 3 does not allow, e.g. an
+    unescaped '"' or ';', a leading '#' or space that is not escaped, a bad escape."""
+    rdns, i, n = [], 0, len(text)
+    if n == 0:
+        return rdns
+    rdn = []
+    while True:
+        j = text.find("=", i)
+        if j < 0:
+            raise ValueError("attribute without '=' at %d" % i)
+        atype = text[i:j]
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+", atype):
+            raise ValueError("bad attribute type %r" % atype)
+        i = j + 1
+        if i < n and text[i] == "#":
+            m = re.match(r"#((?:[0-9A-Fa-f]{2})+)", text[i:])
+            if not m:
+                raise ValueError("bad hexstring at %d" % i)
+            value = ("#", bytes.fromhex(m.group(1)))
+            i += m.end()
+        else:
+            buf = bytearray()
+            start = i
+            last_escaped = False
+            while i < n and text[i] not in ",+":
+                ch = text[i]
+                if ch == "\\":
+                    if i + 1 >= n:
+                        raise ValueError("dangling backslash")
+                    nx = text[i + 1]
+                    if nx in _SPECIALS:
+                        buf += nx.encode()
+                        i += 2
+                    elif re.fullmatch(r"[0-9A-Fa-f]{2}", text[i + 1:i + 3]):
+                        buf.append(int(text[i + 1:i + 3], 16))
+                        i += 3
+                    else:
+                        raise ValueError("bad escape at %d" % i)
+                    last_escaped = True
+                    continue
+                if ch in '";<>\x00':
+                    raise ValueError("unescaped %r at %d" % (ch, i))
+                if i == start and ch == " ":
+                    raise ValueError("unescaped leading space at %d" % i)
+                buf += ch.encode("utf-8")
+                last_escaped = False
+                i += 1
+            if buf.endswith(b" ") and not last_escaped:
+                raise ValueError("unescaped trailing space before %d" % i)
+            value = buf.decode("utf-8")
+        rdn.append((atype, value))
+        if i >= n:
+            rdns.append(rdn)
+            return rdns
+        if text[i] == ",":
+            rdns.append(rdn)
+            rdn = []
+        i += 1

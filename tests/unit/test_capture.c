@@ -1,0 +1,331 @@
+/* Unit tests for tls/capture.c and the observation built from it: a TLS 1.2 flight split at
+ * every byte, alerts, EOF, HelloRetryRequest, and the TLS 1.3 flight of RFC 8448 section 6
+ * (client authentication) opened with its server handshake secret. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "tls/capture.h"
+#include "tls/error.h"
+#include "tls/observation.h"
+
+#define DN_A 0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 0x41
+
+static const uint8_t server_hello12[] = {
+    0x02, 0x00, 0x00, 0x26, 0x03, 0x03, /* ServerHello, legacy_version */
+    1,    2,    3,    4,    5,    6,    7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+    17,   18,   19,   20,   21,   22,   23, 24, 25, 26, 27, 28, 29, 30, 31, 32, /* random */
+    0x00, 0xc0, 0x2f, 0x00, /* no session id, suite, compression */
+};
+static const uint8_t certificate12[] = {
+    0x0b, 0x00, 0x00, 0x09, 0x00, 0x00, 0x06, 0x00, 0x00, 0x03, 0xde, 0xad, 0x01,
+};
+static const uint8_t certreq12[] = {
+    0x0d, 0x00, 0x00, 0x18, 0x01, 0x40, 0x00, 0x02, 0x04, 0x03, 0x00, 0x10, 0x00, 0x0e, DN_A,
+};
+static const uint8_t done12[] = {0x0e, 0x00, 0x00, 0x00};
+
+static size_t put_record(uint8_t *out, uint8_t type, const uint8_t *body, size_t len)
+{
+    out[0] = type;
+    out[1] = 3;
+    out[2] = 3;
+    out[3] = (uint8_t)(len >> 8);
+    out[4] = (uint8_t)len;
+    memcpy(out + 5, body, len);
+    return 5 + len;
+}
+
+/* The TLS 1.2 flight, each message in its own record, optionally without the request. */
+static size_t flight12(uint8_t *out, bool with_request)
+{
+    size_t n = put_record(out, 22, server_hello12, sizeof(server_hello12));
+    n += put_record(out + n, 22, certificate12, sizeof(certificate12));
+    if (with_request)
+        n += put_record(out + n, 22, certreq12, sizeof(certreq12));
+    n += put_record(out + n, 22, done12, sizeof(done12));
+    return n;
+}
+
+static void check_request12(const struct tls_capture *c)
+{
+    assert_int_equal(c->status, TLS_CAPTURE_DONE);
+    assert_int_equal(c->version, 0x0303);
+    assert_int_equal(c->cipher_suite, 0xc02f);
+    assert_true(c->has_certreq);
+    assert_int_equal(c->certreq_len, sizeof(certreq12) - 4);
+    assert_memory_equal(c->certreq, certreq12 + 4, c->certreq_len);
+    assert_int_equal(c->cert_len, 3);
+    assert_int_equal(c->cert_count, 1);
+}
+
+static void test_tls12_every_split(void **state)
+{
+    (void)state;
+    uint8_t wire[256];
+    size_t n = flight12(wire, true);
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct tls_capture c;
+        tls_capture_init(&c, 4096);
+        tls_capture_feed(&c, wire, cut);
+        if (cut < n)
+            assert_int_equal(c.status, TLS_CAPTURE_RUNNING);
+        tls_capture_feed(&c, wire + cut, n - cut);
+        check_request12(&c);
+        tls_capture_free(&c);
+    }
+    /* and one byte at a time */
+    struct tls_capture c;
+    tls_capture_init(&c, 4096);
+    for (size_t i = 0; i < n; i++)
+        tls_capture_feed(&c, wire + i, 1);
+    check_request12(&c);
+
+    /* the observation made from it */
+    struct tls_observation o;
+    tls_observation_init(&o);
+    assert_int_equal(tls_observation_from_capture(&o, &c), 0);
+    assert_int_equal(o.outcome, TLS_OUTCOME_CERTIFICATE_REQUEST);
+    assert_int_equal(o.ca_count, 1);
+    assert_int_equal(o.ca_bytes, 14);
+    assert_string_equal(o.cas[0].dn, "CN=A");
+    assert_false(o.cas[0].malformed);
+    assert_int_equal(o.cert_types_len, 1);
+    assert_int_equal(o.sigalg_count, 1);
+    assert_int_equal(o.sigalgs[0], 0x0403);
+    assert_true(o.server_cert.present);
+    assert_non_null(o.server_cert.error); /* 3 bytes are no certificate */
+    tls_observation_free(&o);
+    tls_capture_free(&c);
+}
+
+static void test_tls12_no_request(void **state)
+{
+    (void)state;
+    uint8_t wire[256];
+    size_t n = flight12(wire, false);
+    struct tls_capture c;
+    tls_capture_init(&c, 4096);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_DONE);
+    assert_false(c.has_certreq);
+    struct tls_observation o;
+    tls_observation_init(&o);
+    assert_int_equal(tls_observation_from_capture(&o, &c), 0);
+    assert_int_equal(o.outcome, TLS_OUTCOME_NO_CERTIFICATE_REQUEST);
+    tls_observation_free(&o);
+    tls_capture_free(&c);
+}
+
+static void test_alerts(void **state)
+{
+    (void)state;
+    uint8_t wire[256];
+    size_t n = put_record(wire, 22, server_hello12, sizeof(server_hello12));
+    static const uint8_t warn[] = {1, 112}; /* unrecognized_name warning: ignored */
+    n += put_record(wire + n, 21, warn, 2);
+    struct tls_capture c;
+    tls_capture_init(&c, 4096);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_RUNNING);
+    static const uint8_t fatal[] = {2, 40};
+    n = put_record(wire, 21, fatal, 2);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_ALERT);
+    assert_int_equal(c.alert_desc, 40);
+    struct tls_observation o;
+    tls_observation_init(&o);
+    assert_int_equal(tls_observation_from_capture(&o, &c), 0);
+    assert_int_equal(o.outcome, TLS_OUTCOME_ERROR);
+    assert_int_equal(o.error_kind, TLS_ERROR_TLS_ALERT);
+    assert_int_equal(o.alert, 40);
+    assert_non_null(strstr(o.error_message, "handshake_failure"));
+    tls_observation_free(&o);
+    tls_capture_free(&c);
+}
+
+static void test_eof_and_garbage(void **state)
+{
+    (void)state;
+    struct tls_capture c;
+    tls_capture_init(&c, 4096);
+    uint8_t wire[256];
+    size_t n = flight12(wire, true);
+    tls_capture_feed(&c, wire, n / 2);
+    tls_capture_eof(&c);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_TRUNCATED);
+    tls_capture_free(&c);
+
+    tls_capture_init(&c, 4096);
+    static const uint8_t junk[] = "SSH-2.0-OpenSSH_9.2\r\n";
+    tls_capture_feed(&c, junk, sizeof(junk) - 1);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_RECORD);
+    tls_capture_free(&c);
+}
+
+static void test_request_then_reset(void **state)
+{
+    (void)state;
+    /* the whole CertificateRequest came, then the connection broke: it still counts */
+    uint8_t wire[256];
+    size_t n = flight12(wire, true) - (5 + sizeof(done12));
+    struct tls_capture c;
+    tls_capture_init(&c, 4096);
+    tls_capture_feed(&c, wire, n);
+    tls_capture_eof(&c);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    struct tls_observation o;
+    tls_observation_init(&o);
+    assert_int_equal(tls_observation_from_capture(&o, &c), 0);
+    assert_int_equal(o.outcome, TLS_OUTCOME_CERTIFICATE_REQUEST);
+    tls_observation_free(&o);
+    tls_capture_free(&c);
+}
+
+static void test_capture_limit(void **state)
+{
+    (void)state;
+    uint8_t wire[256];
+    size_t n = flight12(wire, true);
+    struct tls_capture c;
+    tls_capture_init(&c, 60);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_LIMIT);
+    struct tls_observation o;
+    tls_observation_init(&o);
+    assert_int_equal(tls_observation_from_capture(&o, &c), 0);
+    assert_int_equal(o.error_kind, TLS_ERROR_CAPTURE_LIMIT);
+    tls_observation_free(&o);
+    tls_capture_free(&c);
+}
+
+static void test_two_hello_retries(void **state)
+{
+    (void)state;
+    uint8_t hrr[sizeof(server_hello12)];
+    memcpy(hrr, server_hello12, sizeof(hrr));
+    static const uint8_t hrr_random[32] = {
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+        0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+        0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    };
+    memcpy(hrr + 6, hrr_random, 32);
+    uint8_t wire[256];
+    size_t n = put_record(wire, 22, hrr, sizeof(hrr));
+    struct tls_capture c;
+    tls_capture_init(&c, 4096);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_RUNNING);
+    assert_int_equal(c.hello_retries, 1);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_UNEXPECTED);
+    tls_capture_free(&c);
+}
+
+/* RFC 8448 section 6: the server asks for a client certificate without certificate_authorities.
+ * The secret arrives after the records, as it does from mbedTLS. */
+static void run_rfc8448(size_t step, bool secret_first)
+{
+    size_t sh_len, fl_len, sec_len, cr_len;
+    uint8_t *sh = testutil_fixture("tls13/rfc8448_clientauth_server_hello_record.hex", &sh_len);
+    uint8_t *fl = testutil_fixture("tls13/rfc8448_clientauth_server_flight_record.hex", &fl_len);
+    uint8_t *sec = testutil_fixture("tls13/rfc8448_clientauth_server_hs_secret.hex", &sec_len);
+    uint8_t *cr = testutil_fixture("tls13/rfc8448_clientauth_certificate_request.hex", &cr_len);
+    size_t n = sh_len + fl_len;
+    uint8_t *wire = malloc(n);
+    memcpy(wire, sh, sh_len);
+    memcpy(wire + sh_len, fl, fl_len);
+
+    struct tls_capture c;
+    tls_capture_init(&c, 1 << 16);
+    if (secret_first)
+        tls_capture_set_secret(&c, sec, sec_len); /* before the ServerHello: kept until then */
+    for (size_t i = 0; i < n; i += step)
+        tls_capture_feed(&c, wire + i, n - i < step ? n - i : step);
+    if (!secret_first) {
+        assert_int_equal(c.status, TLS_CAPTURE_RUNNING);
+        assert_true(tls_capture_waiting_keys(&c));
+        tls_capture_set_secret(&c, sec, sec_len);
+    }
+    assert_int_equal(c.status, TLS_CAPTURE_DONE);
+    assert_int_equal(c.version, 0x0304);
+    assert_int_equal(c.cipher_suite, 0x1301);
+    assert_true(c.has_certreq);
+    assert_int_equal(c.certreq_len, cr_len - 4);
+    assert_memory_equal(c.certreq, cr + 4, cr_len - 4);
+    assert_int_equal(c.cert_count, 1);
+
+    struct tls_observation o;
+    tls_observation_init(&o);
+    assert_int_equal(tls_observation_from_capture(&o, &c), 0);
+    assert_int_equal(o.outcome, TLS_OUTCOME_CERTIFICATE_REQUEST);
+    assert_false(o.has_cas);
+    assert_int_equal(o.ca_count, 0);
+    assert_int_equal(o.sigalg_count, 15);
+    assert_true(o.server_cert.present);
+    assert_null(o.server_cert.error);
+    assert_string_equal(o.server_cert.subject, "CN=ecdsa256");
+    tls_observation_free(&o);
+    tls_capture_free(&c);
+    free(wire);
+    free(sh);
+    free(fl);
+    free(sec);
+    free(cr);
+}
+
+static void test_tls13_rfc8448(void **state)
+{
+    (void)state;
+    run_rfc8448(1 << 20, false);
+    run_rfc8448(1, false);
+    run_rfc8448(7, true);
+}
+
+static void test_tls13_tampered(void **state)
+{
+    (void)state;
+    size_t sh_len, fl_len, sec_len;
+    uint8_t *sh = testutil_fixture("tls13/rfc8448_clientauth_server_hello_record.hex", &sh_len);
+    uint8_t *fl = testutil_fixture("tls13/rfc8448_clientauth_server_flight_record.hex", &fl_len);
+    uint8_t *sec = testutil_fixture("tls13/rfc8448_clientauth_server_hs_secret.hex", &sec_len);
+    fl[100] ^= 1;
+    struct tls_capture c;
+    tls_capture_init(&c, 1 << 16);
+    tls_capture_feed(&c, sh, sh_len);
+    tls_capture_feed(&c, fl, fl_len);
+    tls_capture_set_secret(&c, sec, sec_len);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_DECRYPT);
+    tls_capture_free(&c);
+    free(sh);
+    free(fl);
+    free(sec);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tls12_every_split),
+        cmocka_unit_test(test_tls12_no_request),
+        cmocka_unit_test(test_alerts),
+        cmocka_unit_test(test_eof_and_garbage),
+        cmocka_unit_test(test_request_then_reset),
+        cmocka_unit_test(test_capture_limit),
+        cmocka_unit_test(test_two_hello_retries),
+        cmocka_unit_test(test_tls13_rfc8448),
+        cmocka_unit_test(test_tls13_tampered),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

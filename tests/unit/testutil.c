@@ -1,0 +1,85 @@
+/* Hex and fixture loading for unit tests (testutil.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+uint8_t *testutil_unhex(const char *text, size_t *len)
+{
+    uint8_t *out = malloc(strlen(text) / 2 + 1);
+    assert_non_null(out);
+    size_t n = 0;
+    int hi = -1;
+    for (const char *s = text; *s; s++) {
+        if (*s == '#') {
+            while (*s && *s != '\n')
+                s++;
+            if (!*s)
+                break;
+            continue;
+        }
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ':')
+            continue;
+        int v = hexval((unsigned char)*s);
+        if (v < 0)
+            fail_msg("bad hex character '%c'", *s);
+        if (hi < 0) {
+            hi = v;
+        } else {
+            out[n++] = (uint8_t)((hi << 4) | v);
+            hi = -1;
+        }
+    }
+    assert_int_equal(hi, -1);
+    *len = n;
+    return out;
+}
+
+uint8_t *testutil_fixture(const char *rel, size_t *len)
+{
+    const char *dir = getenv("CAPROBE_FIXTURES");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "fixtures", rel);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fail_msg("cannot open %s (set CAPROBE_FIXTURES to the fixtures folder)", path);
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap + 1);
+    assert_non_null(buf);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            assert_non_null(buf);
+        }
+    }
+    fclose(f);
+    buf[n] = 0;
+    size_t rl = strlen(rel);
+    if (rl > 4 && strcmp(rel + rl - 4, ".hex") == 0) {
+        uint8_t *bin = testutil_unhex((const char *)buf, len);
+        free(buf);
+        return bin;
+    }
+    *len = n;
+    return buf;
+}

@@ -1,0 +1,14 @@
+/* Helpers shared by the unit tests: hex fixtures from fixtures/ (CAPROBE_FIXTURES). Test-only;
+ * failures end the current test through cmocka. */
+#ifndef TESTS_UNIT_TESTUTIL_H
+#define TESTS_UNIT_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decode hex text: whitespace skipped, '#' comments to end of line. */
+uint8_t *testutil_unhex(const char *text, size_t *len);
+/* The bytes of fixtures/<rel>: a .hex file is decoded, anything else read as is. */
+uint8_t *testutil_fixture(const char *rel, size_t *len);
+
+#endif

@@ -1,0 +1,212 @@
+/* Capture state machine over the server's first flight. It never sends anything and never
+ * trusts a length it has not checked; it stops at the first message that completes the capture.
+ *
+ *   WAIT_HELLO --ServerHello(1.2)--> FLIGHT12 --ServerHelloDone--> DONE
+ *   WAIT_HELLO --HelloRetryRequest--> WAIT_HELLO (once)
+ *   WAIT_HELLO --ServerHello(1.3)--> FLIGHT13 --Certificate | CertificateVerify | Finished--> DONE
+ *   any --fatal alert | close_notify | malformed | EOF--> FAILED
+ *
+ * WAIT_HELLO: have_hello is false, nothing captured. FLIGHT12/13: have_hello, version fixed;
+ * in FLIGHT13 protected records wait in the reader until the secret arrives. */
+#include "capture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypt13.h"
+#include "error.h"
+#include "handshake.h"
+
+void tls_capture_init(struct tls_capture *c, size_t limit)
+{
+    memset(c, 0, sizeof(*c));
+    tls_reader_init(&c->rd, limit);
+    c->status = TLS_CAPTURE_RUNNING;
+}
+
+void tls_capture_free(struct tls_capture *c)
+{
+    if (c == NULL)
+        return;
+    tls_reader_free(&c->rd);
+    tls_crypt13_free(c->crypt);
+    free(c->certreq);
+    free(c->cert);
+    memset(c->secret, 0, sizeof(c->secret));
+    c->crypt = NULL;
+    c->certreq = c->cert = NULL;
+}
+
+void tls_capture_fail(struct tls_capture *c, int err)
+{
+    if (c->status == TLS_CAPTURE_RUNNING) {
+        c->status = TLS_CAPTURE_FAILED;
+        c->err = err;
+    }
+}
+
+static int keep(uint8_t **dst, size_t *dst_len, const uint8_t *p, size_t n)
+{
+    uint8_t *q = malloc(n ? n : 1);
+    if (q == NULL)
+        return TLS_E_NOMEM;
+    if (n)
+        memcpy(q, p, n);
+    free(*dst);
+    *dst = q;
+    *dst_len = n;
+    return 0;
+}
+
+static int on_server_hello(struct tls_capture *c, const uint8_t *p, size_t n)
+{
+    struct tls_server_hello sh;
+    int rc = tls_server_hello_parse(&sh, p, n);
+    if (rc)
+        return rc;
+    if (sh.hello_retry) {
+        /* RFC 8446 4.1.4: at most one HelloRetryRequest */
+        return ++c->hello_retries > 1 ? TLS_E_UNEXPECTED : 0;
+    }
+    if (sh.version != 0x0303 && sh.version != 0x0304)
+        return TLS_E_UNSUPPORTED;
+    c->have_hello = true;
+    c->version = sh.version;
+    c->cipher_suite = sh.cipher_suite;
+    return 0;
+}
+
+static int on_certificate(struct tls_capture *c, const uint8_t *p, size_t n)
+{
+    const uint8_t *der;
+    size_t der_len;
+    int rc = tls_certificate_first(c->version, p, n, &der, &der_len, &c->cert_count);
+    if (rc)
+        return rc;
+    return der ? keep(&c->cert, &c->cert_len, der, der_len) : 0;
+}
+
+/* One whole handshake message. Returns 1 when it completes the capture, 0 to go on. */
+static int on_message(struct tls_capture *c, uint8_t type, const uint8_t *p, size_t n)
+{
+    c->last_msg = type;
+    if (!c->have_hello) {
+        if (type == TLS_HS_HELLO_REQUEST)
+            return 0;
+        return type == TLS_HS_SERVER_HELLO ? on_server_hello(c, p, n) : TLS_E_UNEXPECTED;
+    }
+    int rc = 0;
+    switch (type) {
+    case TLS_HS_CERTIFICATE_REQUEST:
+        if (c->has_certreq)
+            return TLS_E_UNEXPECTED;
+        c->has_certreq = true;
+        return keep(&c->certreq, &c->certreq_len, p, n);
+    case TLS_HS_CERTIFICATE:
+        if ((rc = on_certificate(c, p, n)))
+            return rc;
+        /* RFC 8446 4.4: in 1.3 the CertificateRequest comes before the Certificate */
+        return c->version == 0x0304 ? 1 : 0;
+    case TLS_HS_SERVER_HELLO_DONE:
+        return c->version == 0x0303 ? 1 : TLS_E_UNEXPECTED;
+    case TLS_HS_CERTIFICATE_VERIFY:
+    case TLS_HS_FINISHED:
+        return c->version == 0x0304 ? 1 : TLS_E_UNEXPECTED;
+    case TLS_HS_ENCRYPTED_EXTENSIONS:
+    case TLS_HS_SERVER_KEY_EXCHANGE:
+    case TLS_HS_CERTIFICATE_STATUS:
+        return 0;
+    default:
+        return TLS_E_UNEXPECTED;
+    }
+}
+
+static int start_decryption(struct tls_capture *c)
+{
+    if (c->crypt || c->secret_len == 0 || !c->have_hello || c->version != 0x0304)
+        return 0;
+    int rc = tls_crypt13_new(&c->crypt, c->cipher_suite, c->secret, c->secret_len);
+    if (rc)
+        return rc;
+    tls_reader_set_opener(&c->rd, tls_crypt13_open_cb, c->crypt, false);
+    return 0;
+}
+
+static enum tls_capture_status run(struct tls_capture *c)
+{
+    while (c->status == TLS_CAPTURE_RUNNING) {
+        struct tls_event ev;
+        int rc = start_decryption(c);
+        if (rc == 0)
+            rc = tls_reader_next(&c->rd, &ev);
+        if (rc) {
+            tls_capture_fail(c, rc);
+            break;
+        }
+        switch (ev.kind) {
+        case TLS_EV_NEED_MORE:
+        case TLS_EV_NEED_KEYS:
+            return c->status;
+        case TLS_EV_HANDSHAKE:
+            rc = on_message(c, ev.msg_type, ev.body, ev.len);
+            if (rc < 0)
+                tls_capture_fail(c, rc);
+            else if (rc > 0)
+                c->status = TLS_CAPTURE_DONE;
+            break;
+        case TLS_EV_ALERT:
+            c->has_alert = true;
+            c->alert_level = ev.alert_level;
+            c->alert_desc = ev.alert_desc;
+            /* RFC 5246 7.2: warning alerts other than close_notify do not end the handshake
+             * (servers send unrecognized_name as a warning). */
+            if (ev.alert_level != 1 || ev.alert_desc == 0)
+                tls_capture_fail(c, TLS_E_ALERT);
+            break;
+        case TLS_EV_CCS:
+            break; /* RFC 8446 D.4 middlebox compatibility; 1.2 never gets here first */
+        case TLS_EV_APPDATA:
+            tls_capture_fail(c, TLS_E_UNEXPECTED);
+            break;
+        }
+    }
+    return c->status;
+}
+
+enum tls_capture_status tls_capture_feed(struct tls_capture *c, const uint8_t *p, size_t n)
+{
+    if (c->status != TLS_CAPTURE_RUNNING)
+        return c->status;
+    int rc = tls_reader_feed(&c->rd, p, n);
+    if (rc) {
+        /* Read what the limit let in first: a complete flight before it still counts. */
+        run(c);
+        tls_capture_fail(c, rc);
+        return c->status;
+    }
+    return run(c);
+}
+
+enum tls_capture_status tls_capture_set_secret(struct tls_capture *c, const uint8_t *secret,
+                                               size_t len)
+{
+    if (len > sizeof(c->secret)) {
+        tls_capture_fail(c, TLS_E_UNSUPPORTED);
+        return c->status;
+    }
+    memcpy(c->secret, secret, len);
+    c->secret_len = len;
+    return c->status == TLS_CAPTURE_RUNNING ? run(c) : c->status;
+}
+
+bool tls_capture_waiting_keys(const struct tls_capture *c)
+{
+    return c->status == TLS_CAPTURE_RUNNING && c->have_hello && c->version == 0x0304 &&
+           c->crypt == NULL;
+}
+
+enum tls_capture_status tls_capture_eof(struct tls_capture *c)
+{
+    tls_capture_fail(c, TLS_E_TRUNCATED);
+    return c->status;
+}

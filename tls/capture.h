@@ -1,0 +1,64 @@
+/* The capture: follows the server's first flight through the record reader and keeps what the
+ * probe came for (ServerHello facts, the CertificateRequest, the server certificate, an alert).
+ * It is fed every byte the server sends, whatever mbedTLS makes of them. */
+#ifndef TLS_CAPTURE_H
+#define TLS_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+enum tls_capture_status {
+    TLS_CAPTURE_RUNNING,
+    TLS_CAPTURE_DONE,   /* the flight is complete: the result is final */
+    TLS_CAPTURE_FAILED, /* err says why; what was captured so far stays readable */
+};
+
+struct tls_crypt13;
+
+struct tls_capture {
+    struct tls_reader rd;
+    struct tls_crypt13 *crypt;
+    enum tls_capture_status status;
+    int err; /* TLS_E_* when FAILED */
+    bool have_hello;
+    unsigned hello_retries;
+    uint16_t version; /* negotiated, from ServerHello */
+    uint16_t cipher_suite;
+    uint8_t secret[64]; /* TLS 1.3 server handshake traffic secret */
+    size_t secret_len;
+    /* What was captured; heap copies owned by the capture. */
+    uint8_t *certreq; /* CertificateRequest body */
+    size_t certreq_len;
+    bool has_certreq;
+    uint8_t *cert; /* end-entity certificate DER */
+    size_t cert_len;
+    size_t cert_count;
+    bool has_alert;
+    uint8_t alert_level, alert_desc;
+    uint8_t last_msg; /* type of the last handshake message read */
+};
+
+void tls_capture_init(struct tls_capture *c, size_t limit);
+void tls_capture_free(struct tls_capture *c);
+
+/* Feed bytes received from the server; returns the status afterwards. */
+enum tls_capture_status tls_capture_feed(struct tls_capture *c, const uint8_t *p, size_t n);
+
+/* The server handshake traffic secret exported by mbedTLS (TLS 1.3). Records waiting for it are
+ * read at once; returns the status afterwards. */
+enum tls_capture_status tls_capture_set_secret(struct tls_capture *c, const uint8_t *secret,
+                                               size_t len);
+
+/* True while protected records wait for a secret that has not come. */
+bool tls_capture_waiting_keys(const struct tls_capture *c);
+
+/* The server closed the connection: a running capture fails with TLS_E_TRUNCATED. */
+enum tls_capture_status tls_capture_eof(struct tls_capture *c);
+
+/* Fail a running capture with err (a deadline, an mbedTLS failure that stops the flight). */
+void tls_capture_fail(struct tls_capture *c, int err);
+
+#endif

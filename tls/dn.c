@@ -1,0 +1,531 @@
+/* Distinguished names (dn.h): DER Name (RFC 5280 4.1.2.4) to RFC 4514 text. The input is
+ * untrusted server data: every read is length-checked against its enclosing TLV, nothing is
+ * allocated, there is no recursion, and whatever the input the text written is valid UTF-8 with
+ * no control characters. Must never read past der + len nor write past out + cap. */
+#include "dn.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "error.h"
+
+/* X.680 8.4 universal tags, as whole DER identifier octets (class universal). */
+enum {
+    DER_OID = 0x06,
+    DER_UTF8 = 0x0c,
+    DER_NUMERIC = 0x12,
+    DER_PRINTABLE = 0x13,
+    DER_TELETEX = 0x14,
+    DER_IA5 = 0x16,
+    DER_VISIBLE = 0x1a,
+    DER_UNIVERSAL = 0x1c,
+    DER_BMP = 0x1e,
+    DER_SEQUENCE = 0x30,
+    DER_SET = 0x31,
+};
+
+/* One TLV: its whole encoding (for RFC 4514 #hex) and a view of its contents. */
+struct der_tlv {
+    uint8_t id;             /* first identifier octet; high tag numbers keep 0x1f in it */
+    const uint8_t *whole;   /* identifier octets onwards */
+    size_t whole_len;       /* header + contents */
+    struct tls_cursor body; /* contents */
+};
+
+/* Read one DER TLV from c. Any encoding error is TLS_E_DER: callers only report "malformed". */
+static int der_read(struct tls_cursor *c, struct der_tlv *t)
+{
+    const uint8_t *s = c->p;
+    size_t n = c->len;
+    size_t i = 0;
+
+    /* X.690 8.1.2: identifier octets. */
+    if (n - i < 1)
+        return TLS_E_DER;
+    uint8_t id = s[i++];
+    if ((id & 0x1f) == 0x1f) {
+        /* X.690 8.1.2.4.2: high tag number, base 128; the first subsequent octet is not 0x80
+         * (minimal) and the number is at least 31. Four octets (2^28 tags) is plenty. */
+        uint32_t num = 0;
+        for (int k = 0;; k++) {
+            if (k == 4 || n - i < 1)
+                return TLS_E_DER;
+            uint8_t b = s[i++];
+            if (k == 0 && b == 0x80)
+                return TLS_E_DER;
+            num = (num << 7) | (b & 0x7f);
+            if (!(b & 0x80))
+                break;
+        }
+        if (num < 31)
+            return TLS_E_DER;
+    }
+
+    /* X.690 8.1.3: length octets. DER (X.690 10.1) uses the definite form, minimally. */
+    if (n - i < 1)
+        return TLS_E_DER;
+    uint8_t lb = s[i++];
+    size_t len = lb;
+    if (lb == 0x80) {
+        return TLS_E_DER; /* X.690 8.1.3.6 indefinite form: not DER */
+    } else if (lb > 0x80) {
+        size_t k = lb & 0x7f; /* X.690 8.1.3.5; 0xff (reserved) falls here too */
+        if (k > 4 || n - i < k || s[i] == 0)
+            return TLS_E_DER;
+        len = 0;
+        for (size_t j = 0; j < k; j++)
+            len = (len << 8) | s[i + j];
+        i += k;
+        if (len < 0x80)
+            return TLS_E_DER; /* X.690 10.1: short form was required */
+    }
+    if (n - i < len)
+        return TLS_E_DER;
+
+    t->id = id;
+    t->whole = s;
+    t->whole_len = i + len;
+    t->body = tls_cursor_make(s + i, len);
+    c->p += i + len;
+    c->len -= i + len;
+    return 0;
+}
+
+/* Bounded text sink. Writes past cap are dropped but still counted, so one walk both measures
+ * and writes; buf may be NULL with cap 0 to measure only. */
+struct dn_out {
+    char *buf;
+    size_t cap;
+    size_t pos;
+};
+
+static void out_byte(struct dn_out *o, uint8_t ch)
+{
+    if (o->pos < o->cap)
+        o->buf[o->pos] = (char)ch;
+    o->pos++;
+}
+
+static void out_str(struct dn_out *o, const char *s)
+{
+    while (*s)
+        out_byte(o, (uint8_t)*s++);
+}
+
+static void out_hex(struct dn_out *o, uint8_t b)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    out_byte(o, (uint8_t)hex[b >> 4]);
+    out_byte(o, (uint8_t)hex[b & 0x0f]);
+}
+
+static void out_u64(struct dn_out *o, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        out_byte(o, (uint8_t)digits[--n]);
+}
+
+/* RFC 3629 3: cp as UTF-8. cp is a scalar value (<= 0x10ffff, not a surrogate). */
+static void out_utf8(struct dn_out *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out_byte(o, (uint8_t)cp);
+    } else if (cp < 0x800) {
+        out_byte(o, (uint8_t)(0xc0 | cp >> 6));
+        out_byte(o, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+        out_byte(o, (uint8_t)(0xe0 | cp >> 12));
+        out_byte(o, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        out_byte(o, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else {
+        out_byte(o, (uint8_t)(0xf0 | cp >> 18));
+        out_byte(o, (uint8_t)(0x80 | (cp >> 12 & 0x3f)));
+        out_byte(o, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        out_byte(o, (uint8_t)(0x80 | (cp & 0x3f)));
+    }
+}
+
+/* RFC 4514 2.4: attributeType = descr / numericoid. These are the descr of RFC 4514 3. */
+static const struct dn_short_name {
+    const char *name;
+    uint8_t len;
+    uint8_t oid[10]; /* contents octets of the OBJECT IDENTIFIER */
+} short_names[] = {
+    {.name = "CN", .len = 3, .oid = {0x55, 0x04, 0x03}},     /* 2.5.4.3 */
+    {.name = "L", .len = 3, .oid = {0x55, 0x04, 0x07}},      /* 2.5.4.7 */
+    {.name = "ST", .len = 3, .oid = {0x55, 0x04, 0x08}},     /* 2.5.4.8 */
+    {.name = "O", .len = 3, .oid = {0x55, 0x04, 0x0a}},      /* 2.5.4.10 */
+    {.name = "OU", .len = 3, .oid = {0x55, 0x04, 0x0b}},     /* 2.5.4.11 */
+    {.name = "C", .len = 3, .oid = {0x55, 0x04, 0x06}},      /* 2.5.4.6 */
+    {.name = "STREET", .len = 3, .oid = {0x55, 0x04, 0x09}}, /* 2.5.4.9 */
+    /* 0.9.2342.19200300.100.1.25 */
+    {.name = "DC", .len = 10, .oid = {0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19}},
+    /* 0.9.2342.19200300.100.1.1 */
+    {.name = "UID", .len = 10, .oid = {0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01}},
+};
+
+static const char *short_name_find(const struct tls_cursor *oid)
+{
+    for (size_t i = 0; i < sizeof(short_names) / sizeof(short_names[0]); i++) {
+        if (oid->len == short_names[i].len && memcmp(oid->p, short_names[i].oid, oid->len) == 0)
+            return short_names[i].name;
+    }
+    return NULL;
+}
+
+/* RFC 4514 3 numericoid from X.690 8.19 contents. Arcs wider than 64 bits are rejected as
+ * TLS_E_DER: they are legal DER but have no place in a certificate, and printing them would need
+ * arbitrary precision. */
+static int oid_write(const struct tls_cursor *oid, struct dn_out *o)
+{
+    const uint8_t *p = oid->p;
+    size_t len = oid->len;
+    if (len == 0)
+        return TLS_E_DER; /* X.690 8.19.2: at least one subidentifier */
+    size_t i = 0;
+    bool first = true;
+    while (i < len) {
+        if (p[i] == 0x80)
+            return TLS_E_DER; /* X.690 8.19.2: subidentifiers are minimal */
+        uint64_t v = 0;
+        for (;;) {
+            if (i == len)
+                return TLS_E_DER; /* last subidentifier has bit 8 set */
+            uint8_t b = p[i++];
+            if (v > UINT64_MAX >> 7)
+                return TLS_E_DER;
+            v = (v << 7) | (b & 0x7f);
+            if (!(b & 0x80))
+                break;
+        }
+        if (first) {
+            /* X.690 8.19.4: the first subidentifier is 40 * X + Y, X in 0..2. */
+            uint64_t x = v < 40 ? 0 : v < 80 ? 1 : 2;
+            out_u64(o, x);
+            out_byte(o, '.');
+            out_u64(o, v - 40 * x);
+            first = false;
+        } else {
+            out_byte(o, '.');
+            out_u64(o, v);
+        }
+    }
+    return 0;
+}
+
+/* RFC 4514 2.4: '#' and the hex of the whole BER (here DER) encoding of the value. */
+static void hex_write(const struct der_tlv *v, struct dn_out *o)
+{
+    out_byte(o, '#');
+    for (size_t i = 0; i < v->whole_len; i++)
+        out_hex(o, v->whole[i]);
+}
+
+/* How the octets of a string type map to characters. */
+enum dn_charset {
+    DN_CHARSET_UTF8,   /* UTF-8 and the ASCII subsets: bytes that are not valid UTF-8 are escaped */
+    DN_CHARSET_LATIN1, /* TeletexString: in practice ISO 8859-1 */
+    DN_CHARSET_UCS2,   /* BMPString, big-endian; UTF-16 surrogate pairs accepted */
+    DN_CHARSET_UCS4,   /* UniversalString, big-endian */
+};
+
+/* Decode one character at p (len > 0): return the octets used and set *cp, or return 0 when
+ * the octets at p are no valid character. */
+static size_t char_decode(enum dn_charset cs, const uint8_t *p, size_t len, uint32_t *cp)
+{
+    switch (cs) {
+    case DN_CHARSET_UTF8: {
+        /* RFC 3629 4: no overlong forms, no surrogates, nothing above U+10FFFF. */
+        uint8_t b = p[0];
+        size_t n;
+        uint32_t v, min;
+        if (b < 0x80) {
+            *cp = b;
+            return 1;
+        } else if (b >= 0xc2 && b <= 0xdf) {
+            n = 2, v = b & 0x1f, min = 0x80;
+        } else if (b >= 0xe0 && b <= 0xef) {
+            n = 3, v = b & 0x0f, min = 0x800;
+        } else if (b >= 0xf0 && b <= 0xf4) {
+            n = 4, v = b & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (len < n)
+            return 0;
+        for (size_t k = 1; k < n; k++) {
+            if ((p[k] & 0xc0) != 0x80)
+                return 0;
+            v = (v << 6) | (p[k] & 0x3f);
+        }
+        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+            return 0;
+        *cp = v;
+        return n;
+    }
+    case DN_CHARSET_LATIN1:
+        *cp = p[0];
+        return 1;
+    case DN_CHARSET_UCS2: {
+        if (len < 2)
+            return 0;
+        uint32_t u = (uint32_t)p[0] << 8 | p[1];
+        if (u >= 0xdc00 && u <= 0xdfff)
+            return 0;
+        if (u < 0xd800 || u > 0xdbff) {
+            *cp = u;
+            return 2;
+        }
+        if (len < 4)
+            return 0;
+        uint32_t l = (uint32_t)p[2] << 8 | p[3];
+        if (l < 0xdc00 || l > 0xdfff)
+            return 0;
+        *cp = 0x10000 + ((u - 0xd800) << 10) + (l - 0xdc00);
+        return 4;
+    }
+    case DN_CHARSET_UCS4: {
+        if (len < 4)
+            return 0;
+        uint32_t u = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        if (u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
+            return 0;
+        *cp = u;
+        return 4;
+    }
+    }
+    return 0;
+}
+
+/* The value as RFC 4514 2.4 string, escaping also every control character and every octet that
+ * is not valid UTF-8 as \XX so that renderers (JSON, XML, terminals) can use it as it is. */
+static void string_write(enum dn_charset cs, const struct tls_cursor *s, struct dn_out *o)
+{
+    size_t i = 0;
+    while (i < s->len) {
+        uint32_t cp;
+        size_t n = char_decode(cs, s->p + i, s->len - i, &cp);
+        bool first = i == 0;
+        if (n == 0) {
+            out_byte(o, '\\');
+            out_hex(o, s->p[i]);
+            i++;
+            continue;
+        }
+        i += n;
+        bool last = i == s->len;
+        if (cp < 0x20 || cp == 0x7f) {
+            out_byte(o, '\\');
+            out_hex(o, (uint8_t)cp);
+        } else if ((cp < 0x80 && strchr("\"+,;<>\\", (int)cp) != NULL) ||
+                   (first && (cp == ' ' || cp == '#')) || (last && cp == ' ')) {
+            /* cp < 0x80: strchr() would see only the low byte. cp 0 was escaped above. */
+            out_byte(o, '\\');
+            out_byte(o, (uint8_t)cp);
+        } else {
+            out_utf8(o, cp);
+        }
+    }
+}
+
+/* True when every character of s decodes: BMP and Universal strings that do not are shown as
+ * #hex rather than as a series of escaped octets that would mean something else. */
+static bool string_decodes(enum dn_charset cs, const struct tls_cursor *s)
+{
+    size_t i = 0;
+    while (i < s->len) {
+        uint32_t cp;
+        size_t n = char_decode(cs, s->p + i, s->len - i, &cp);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+static void value_write(const struct der_tlv *v, struct dn_out *o)
+{
+    enum dn_charset cs;
+    switch (v->id) {
+    case DER_UTF8:
+    case DER_NUMERIC:
+    case DER_PRINTABLE:
+    case DER_IA5:
+    case DER_VISIBLE:
+        cs = DN_CHARSET_UTF8;
+        break;
+    case DER_TELETEX:
+        cs = DN_CHARSET_LATIN1;
+        break;
+    case DER_BMP:
+        cs = DN_CHARSET_UCS2;
+        break;
+    case DER_UNIVERSAL:
+        cs = DN_CHARSET_UCS4;
+        break;
+    default:
+        hex_write(v, o);
+        return;
+    }
+    if (cs != DN_CHARSET_UTF8 && cs != DN_CHARSET_LATIN1 && !string_decodes(cs, &v->body))
+        hex_write(v, o);
+    else
+        string_write(cs, &v->body, o);
+}
+
+/* RFC 5280 4.1.2.4: AttributeTypeAndValue ::= SEQUENCE { type OBJECT IDENTIFIER, value ANY }.
+ * RFC 4514 2.3: type '=' value; short name and string only for the types we know. */
+static int atv_write(struct der_tlv *atv, struct dn_out *o)
+{
+    if (atv->id != DER_SEQUENCE)
+        return TLS_E_DER;
+    struct der_tlv type, value;
+    if (der_read(&atv->body, &type) < 0 || type.id != DER_OID)
+        return TLS_E_DER;
+    if (der_read(&atv->body, &value) < 0 || tls_cursor_done(&atv->body) < 0)
+        return TLS_E_DER;
+
+    const char *name = short_name_find(&type.body);
+    if (name == NULL) {
+        int rc = oid_write(&type.body, o);
+        if (rc < 0)
+            return rc;
+        out_byte(o, '=');
+        hex_write(&value, o);
+        return 0;
+    }
+    out_str(o, name);
+    out_byte(o, '=');
+    value_write(&value, o);
+    return 0;
+}
+
+/* RFC 5280 4.1.2.4: RelativeDistinguishedName ::= SET SIZE (1..MAX) OF AttributeTypeAndValue.
+ * RFC 4514 2.2: the attributes joined by '+', here in encoding order. DER sorts SET OF; that
+ * order is not enforced since real CAs get it wrong and the text does not depend on it. */
+static int rdn_write(struct der_tlv *rdn, struct dn_out *o)
+{
+    if (rdn->id != DER_SET || rdn->body.len == 0)
+        return TLS_E_DER;
+    struct tls_cursor c = rdn->body;
+    bool first = true;
+    while (c.len) {
+        struct der_tlv atv;
+        if (der_read(&c, &atv) < 0)
+            return TLS_E_DER;
+        if (!first)
+            out_byte(o, '+');
+        first = false;
+        int rc = atv_write(&atv, o);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* RFC 5280 4.1.2.4: Name ::= RDNSequence ::= SEQUENCE OF RelativeDistinguishedName, filling all
+ * of der/len. *rdns views the RDNs. */
+static int name_open(const uint8_t *der, size_t len, struct tls_cursor *rdns)
+{
+    struct tls_cursor c = tls_cursor_make(der, len);
+    struct der_tlv name;
+    if (der_read(&c, &name) < 0 || name.id != DER_SEQUENCE || tls_cursor_done(&c) < 0)
+        return TLS_E_DER;
+    *rdns = name.body;
+    return 0;
+}
+
+/* Validate every RDN and count the text they make, RFC 4514 2.1 ',' separators included. */
+static int name_measure(struct tls_cursor rdns, size_t *text_len)
+{
+    struct dn_out m = {.buf = NULL, .cap = 0, .pos = 0};
+    bool first = true;
+    while (rdns.len) {
+        struct der_tlv rdn;
+        if (der_read(&rdns, &rdn) < 0)
+            return TLS_E_DER;
+        if (!first)
+            out_byte(&m, ',');
+        first = false;
+        int rc = rdn_write(&rdn, &m);
+        if (rc < 0)
+            return rc;
+    }
+    *text_len = m.pos;
+    return 0;
+}
+
+int tls_dn_check(const uint8_t *der, size_t len)
+{
+    if (der == NULL)
+        return TLS_E_DER;
+    struct tls_cursor rdns;
+    size_t text_len;
+    if (name_open(der, len, &rdns) < 0 || name_measure(rdns, &text_len) < 0)
+        return TLS_E_DER;
+    return 0;
+}
+
+/* On TLS_E_SPACE *out_len gets the length the text needs (without NUL), as snprintf() would.
+ * On any error out holds "" (cap > 0): never a truncated text that could end mid-character. */
+int tls_dn_format(const uint8_t *der, size_t len, char *out, size_t cap, size_t *out_len)
+{
+    if (out_len)
+        *out_len = 0;
+    if (out == NULL && cap > 0)
+        return TLS_E_INVALID;
+    if (cap > 0)
+        out[0] = '\0';
+    if (der == NULL)
+        return TLS_E_DER;
+
+    struct tls_cursor rdns;
+    size_t total;
+    if (name_open(der, len, &rdns) < 0 || name_measure(rdns, &total) < 0)
+        return TLS_E_DER;
+    if (out_len)
+        *out_len = total;
+    if (total >= cap)
+        return TLS_E_SPACE;
+
+    /* RFC 4514 2.1: the last RDN of the sequence comes first. Walk forward and place each RDN's
+     * text right-aligned before the text of the RDNs already placed: no table of offsets, so
+     * no limit on the number of RDNs and still linear time. */
+    size_t end = total;
+    while (rdns.len) {
+        struct der_tlv rdn;
+        if (der_read(&rdns, &rdn) < 0)
+            return TLS_E_DER;
+        struct dn_out m = {.buf = NULL, .cap = 0, .pos = 0};
+        if (rdn_write(&rdn, &m) < 0 || m.pos > end)
+            goto inconsistent;
+        size_t start = end - m.pos;
+        struct dn_out w = {.buf = out + start, .cap = m.pos, .pos = 0};
+        if (rdn_write(&rdn, &w) < 0)
+            goto inconsistent;
+        if (rdns.len) {
+            if (start == 0)
+                goto inconsistent;
+            out[start - 1] = ',';
+            end = start - 1;
+        } else {
+            end = start;
+        }
+    }
+    if (end != 0)
+        goto inconsistent;
+    out[total] = '\0';
+    return 0;
+
+inconsistent:
+    /* Unreachable: the second walk disagrees with the first. Give no text rather than junk. */
+    out[0] = '\0';
+    return TLS_E_DER;
+}

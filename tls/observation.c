@@ -1,0 +1,206 @@
+/* Observation lifecycle and the step from a finished capture to a result. All strings and
+ * arrays go into the observation's arena; captured bytes are copied, never referenced. */
+#include "observation.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "capture.h"
+#include "certreq.h"
+#include "dn.h"
+#include "error.h"
+#include "names.h"
+#include "session.h"
+#include "x509.h"
+
+void tls_observation_init(struct tls_observation *o)
+{
+    memset(o, 0, sizeof(*o));
+    tls_arena_init(&o->arena, TLS_OBSERVATION_ARENA_CAP);
+    o->phase = "handshake";
+    o->alert = -1;
+    o->outcome = TLS_OUTCOME_ERROR;
+    o->error_kind = TLS_ERROR_PROTOCOL;
+}
+
+void tls_observation_free(struct tls_observation *o)
+{
+    if (o == NULL)
+        return;
+    tls_arena_free(&o->arena);
+    memset(o, 0, sizeof(*o));
+}
+
+const char *tls_outcome_name(enum tls_outcome outcome)
+{
+    switch (outcome) {
+    case TLS_OUTCOME_CERTIFICATE_REQUEST:
+        return "certificate_request";
+    case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
+        return "no_certificate_request";
+    case TLS_OUTCOME_ERROR:
+        return "error";
+    }
+    return "error";
+}
+
+const char *tls_error_kind_name(enum tls_error_kind kind)
+{
+    switch (kind) {
+    case TLS_ERROR_DNS:
+        return "dns";
+    case TLS_ERROR_REFUSED:
+        return "refused";
+    case TLS_ERROR_TIMEOUT:
+        return "timeout";
+    case TLS_ERROR_RESET:
+        return "reset";
+    case TLS_ERROR_TLS_ALERT:
+        return "tls_alert";
+    case TLS_ERROR_PROTOCOL:
+        return "protocol";
+    case TLS_ERROR_CAPTURE_LIMIT:
+        return "capture_limit";
+    }
+    return "protocol";
+}
+
+void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind kind, int code,
+                               int raw, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    o->outcome = TLS_OUTCOME_ERROR;
+    o->error_kind = kind;
+    o->error_code = code;
+    o->error_raw = raw;
+    o->error_message = tls_arena_strdup(&o->arena, msg);
+}
+
+static char *hex(struct tls_arena *a, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *s = tls_arena_alloc(a, 2 * n + 1);
+    if (s == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        s[2 * i] = digits[p[i] >> 4];
+        s[2 * i + 1] = digits[p[i] & 15];
+    }
+    s[2 * n] = 0;
+    return s;
+}
+
+static int set_name(struct tls_arena *a, struct tls_ca_name *ca, const uint8_t *der, size_t len)
+{
+    ca->der = tls_arena_memdup(a, der, len);
+    ca->der_len = len;
+    if (len && ca->der == NULL)
+        return TLS_E_NOMEM;
+    tls_sha256(der, len, ca->sha256);
+    size_t cap = TLS_DN_TEXT_MAX(len);
+    char *text = tls_arena_alloc(a, cap);
+    if (text == NULL)
+        return TLS_E_NOMEM;
+    if (len == 0 || tls_dn_format(der, len, text, cap, NULL) != 0) {
+        /* DESIGN: a name we cannot decode is kept as hex and marked, never dropped. */
+        ca->malformed = true;
+        text = hex(a, der, len);
+        if (text == NULL)
+            return TLS_E_NOMEM;
+    }
+    ca->dn = text;
+    return 0;
+}
+
+int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, const uint8_t *p,
+                                size_t len)
+{
+    struct tls_certreq req;
+    int rc =
+        version == 0x0304 ? tls_certreq13_parse(&req, p, len) : tls_certreq12_parse(&req, p, len);
+    if (rc)
+        return rc;
+    struct tls_arena *a = &o->arena;
+    o->has_cas = req.has_cas;
+    o->certreq_quirks = req.quirks;
+    o->ca_count = req.ca_count;
+    o->ca_bytes = 0;
+    o->cert_types = tls_arena_memdup(a, req.cert_types, req.cert_types_len);
+    o->cert_types_len = req.cert_types_len;
+    o->sigalg_count = req.sigalgs_len / 2;
+    uint16_t *algs = tls_arena_alloc(a, sizeof(*algs) * (o->sigalg_count + 1));
+    o->cas = tls_arena_alloc(a, sizeof(*o->cas) * (req.ca_count + 1));
+    if (!algs || !o->cas || (req.cert_types_len && !o->cert_types))
+        return TLS_E_NOMEM;
+    for (size_t i = 0; i < o->sigalg_count; i++)
+        algs[i] = (uint16_t)((req.sigalgs[2 * i] << 8) | req.sigalgs[2 * i + 1]);
+    o->sigalgs = algs;
+    struct tls_cursor it = tls_cursor_make(req.cas, req.cas_len);
+    const uint8_t *dn;
+    size_t dn_len, i = 0;
+    while (tls_certreq_next_ca(&it, &dn, &dn_len)) {
+        memset(&o->cas[i], 0, sizeof(o->cas[i]));
+        if ((rc = set_name(a, &o->cas[i], dn, dn_len)))
+            return rc;
+        o->ca_bytes += dn_len;
+        i++;
+    }
+    o->outcome = TLS_OUTCOME_CERTIFICATE_REQUEST;
+    return 0;
+}
+
+static enum tls_error_kind kind_of(int err)
+{
+    switch (err) {
+    case TLS_E_ALERT:
+        return TLS_ERROR_TLS_ALERT;
+    case TLS_E_LIMIT:
+        return TLS_ERROR_CAPTURE_LIMIT;
+    case TLS_E_TRUNCATED:
+        return TLS_ERROR_RESET;
+    default:
+        return TLS_ERROR_PROTOCOL;
+    }
+}
+
+int tls_observation_from_capture(struct tls_observation *o, const struct tls_capture *c)
+{
+    int rc;
+    o->version = c->have_hello ? c->version : 0;
+    o->cipher_suite = c->have_hello ? c->cipher_suite : 0;
+    o->cipher_suite_name = c->have_hello ? tls_ciphersuite_name(c->cipher_suite) : NULL;
+    if (c->has_alert)
+        o->alert = c->alert_desc;
+    if (c->cert && (rc = tls_x509_summary(&o->server_cert, &o->arena, c->cert, c->cert_len)))
+        return rc;
+    o->server_cert.chain_length = c->cert_count;
+    if (c->has_certreq) {
+        rc = tls_observation_set_certreq(o, c->version, c->certreq, c->certreq_len);
+        if (rc == TLS_E_NOMEM)
+            return rc;
+        if (rc) {
+            tls_observation_set_error(o, TLS_ERROR_PROTOCOL, rc, 0,
+                                      "malformed CertificateRequest (%zu bytes): %s",
+                                      c->certreq_len, tls_err_str(rc));
+        }
+        return 0;
+    }
+    if (c->status == TLS_CAPTURE_DONE) {
+        o->outcome = TLS_OUTCOME_NO_CERTIFICATE_REQUEST;
+        return 0;
+    }
+    if (c->err == TLS_E_ALERT) {
+        const char *name = tls_name_alert(c->alert_desc);
+        tls_observation_set_error(o, TLS_ERROR_TLS_ALERT, c->err, 0, "server sent %s alert %s (%u)",
+                                  c->alert_level == 1 ? "warning" : "fatal",
+                                  name ? name : "unknown", c->alert_desc);
+    } else {
+        tls_observation_set_error(o, kind_of(c->err), c->err, 0, "%s", tls_err_str(c->err));
+    }
+    return 0;
+}

@@ -1,0 +1,99 @@
+/* One probe's result: a plain struct that owns its memory through one arena. The probe fills
+ * where and how it connected; tls_observation_from_capture fills what the server sent. The
+ * report module reads it and never sees mbedTLS or sockets. */
+#ifndef TLS_OBSERVATION_H
+#define TLS_OBSERVATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+enum tls_outcome {
+    TLS_OUTCOME_CERTIFICATE_REQUEST,
+    TLS_OUTCOME_NO_CERTIFICATE_REQUEST,
+    TLS_OUTCOME_ERROR,
+};
+
+enum tls_error_kind {
+    TLS_ERROR_DNS,
+    TLS_ERROR_REFUSED,
+    TLS_ERROR_TIMEOUT,
+    TLS_ERROR_RESET,
+    TLS_ERROR_TLS_ALERT,
+    TLS_ERROR_PROTOCOL,
+    TLS_ERROR_CAPTURE_LIMIT,
+};
+
+struct tls_ca_name {
+    const char *dn; /* RFC 4514 text; for a malformed name the hex of its bytes */
+    const uint8_t *der;
+    size_t der_len;
+    uint8_t sha256[32];
+    bool malformed;
+};
+
+struct tls_server_cert {
+    bool present;
+    const char *subject, *issuer;       /* RFC 4514 */
+    const char *not_before, *not_after; /* RFC 3339, UTC */
+    uint8_t sha1[20], sha256[32];
+    const char *error; /* set when the DER could not be decoded */
+    size_t chain_length;
+};
+
+struct tls_observation {
+    struct tls_arena arena;
+    /* Variant: filled by the prober. */
+    const char *address; /* numeric address connected to */
+    const char *sni;     /* NULL when no SNI was sent */
+    uint16_t tls_max;    /* highest version offered: 0x0303 or 0x0304 */
+    const char *phase;   /* "handshake" (or "renegotiation") */
+    uint64_t elapsed_ms;
+    /* Result */
+    enum tls_outcome outcome;
+    enum tls_error_kind error_kind; /* with TLS_OUTCOME_ERROR */
+    const char *error_message;
+    int error_code;   /* TLS_E_* or 0 */
+    int error_raw;    /* the foreign code (mbedTLS, libuv) behind it, or 0 */
+    int alert;        /* alert description received, or -1 */
+    uint16_t version; /* negotiated, 0 when no ServerHello came */
+    uint16_t cipher_suite;
+    const char *cipher_suite_name; /* mbedTLS's name, NULL when unknown */
+    /* CertificateRequest, when outcome is TLS_OUTCOME_CERTIFICATE_REQUEST */
+    bool has_cas; /* 1.3: the certificate_authorities extension was present */
+    size_t ca_count, ca_bytes;
+    struct tls_ca_name *cas;
+    const uint8_t *cert_types;
+    size_t cert_types_len;
+    const uint16_t *sigalgs;
+    size_t sigalg_count;
+    unsigned certreq_quirks; /* enum tls_certreq_quirk */
+    struct tls_server_cert server_cert;
+};
+
+/* Arena cap for one observation: names, DER and text of a full 64 KiB list fit with room. */
+#define TLS_OBSERVATION_ARENA_CAP (1024 * 1024)
+
+void tls_observation_init(struct tls_observation *o);
+void tls_observation_free(struct tls_observation *o);
+
+/* Mark the observation as an error with kind, our code, the foreign code and a message. */
+void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind kind, int code,
+                               int raw, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+const char *tls_outcome_name(enum tls_outcome outcome);
+const char *tls_error_kind_name(enum tls_error_kind kind);
+
+struct tls_capture;
+/* Fill the result from a finished capture (DONE or FAILED). A CertificateRequest that was
+ * captured whole counts even when the connection failed afterwards. Returns 0 or TLS_E_NOMEM. */
+int tls_observation_from_capture(struct tls_observation *o, const struct tls_capture *c);
+
+/* Parse the CertificateRequest body for version into o (names decoded, hashed, kept in the
+ * arena). Returns the parser's error for a malformed message. */
+int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, const uint8_t *p,
+                                size_t len);
+
+#endif

@@ -1,0 +1,81 @@
+/* Record reader: turns the raw bytes a server sent into TLS records and whole handshake messages
+ * (RFC 8446 5.1, RFC 5246 6.2), independent of mbedTLS and its buffer limits. Handshake messages
+ * may be fragmented over records or coalesced in one; they are reassembled up to the capture
+ * limit. Protected records are opened through a pluggable opener once keys are known. */
+#ifndef TLS_RECORD_H
+#define TLS_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 5246 6.2.3: TLSCiphertext.length <= 2^14 + 2048 (RFC 8446 5.2 allows 2^14 + 256). */
+#define TLS_RECORD_HEADER 5
+#define TLS_RECORD_MAX_BODY (16384 + 2048)
+
+enum tls_content_type {
+    TLS_CT_CHANGE_CIPHER_SPEC = 20,
+    TLS_CT_ALERT = 21,
+    TLS_CT_HANDSHAKE = 22,
+    TLS_CT_APPLICATION_DATA = 23,
+    TLS_CT_HEARTBEAT = 24,
+};
+
+/* Opens one protected record in place: hdr is its header, p/len its body. On success the
+ * plaintext is p[0 .. *plain_len) and *content_type its real type. */
+typedef int tls_record_open_fn(void *ctx, const uint8_t hdr[5], uint8_t *p, size_t len,
+                               uint8_t *content_type, size_t *plain_len);
+
+enum tls_event_kind {
+    TLS_EV_NEED_MORE, /* no complete unit buffered: feed more bytes */
+    TLS_EV_NEED_KEYS, /* a protected record waits for an opener */
+    TLS_EV_HANDSHAKE, /* a whole handshake message: msg_type, body/len */
+    TLS_EV_ALERT,     /* alert_level, alert_desc */
+    TLS_EV_CCS,       /* change_cipher_spec */
+    TLS_EV_APPDATA,   /* application data (plaintext after opening): body/len */
+};
+
+struct tls_event {
+    enum tls_event_kind kind;
+    uint8_t msg_type;
+    const uint8_t *body; /* valid until the next call into the reader */
+    size_t len;
+    uint8_t alert_level;
+    uint8_t alert_desc;
+    bool protected_; /* the unit came from an opened record */
+};
+
+struct tls_reader {
+    uint8_t *in; /* raw bytes; in[in_off .. in_len) not yet consumed as records */
+    size_t in_off, in_len, in_alloc;
+    uint8_t *hs; /* handshake bytes not yet consumed as messages */
+    size_t hs_off, hs_len, hs_alloc;
+    bool hs_protected;
+    size_t limit; /* at most this many bytes fed in total */
+    size_t fed;
+    tls_record_open_fn *open;
+    void *open_ctx;
+    bool open_all_types;     /* TLS 1.2: every record but CCS is protected; 1.3: only type 23 */
+    uint16_t record_version; /* of the first record, for diagnostics */
+    size_t records;          /* count of records read */
+};
+
+void tls_reader_init(struct tls_reader *r, size_t limit);
+void tls_reader_free(struct tls_reader *r);
+
+/* Append bytes. TLS_E_LIMIT when more than `limit` bytes would have been fed in total. */
+int tls_reader_feed(struct tls_reader *r, const uint8_t *p, size_t n);
+
+/* From now on open protected records with fn (NULL: plaintext again). */
+void tls_reader_set_opener(struct tls_reader *r, tls_record_open_fn *fn, void *ctx, bool all_types);
+
+/* The next unit. Returns 0 with *ev filled (TLS_EV_NEED_MORE when nothing is complete), or a
+ * negative code: TLS_E_RECORD (not TLS, bad length), TLS_E_DECRYPT, TLS_E_LIMIT (a handshake
+ * message longer than the limit), TLS_E_UNEXPECTED (a handshake message interrupted by another
+ * content type). Errors are final. */
+int tls_reader_next(struct tls_reader *r, struct tls_event *ev);
+
+/* Bytes fed but not yet returned as units (a partial record or message). */
+size_t tls_reader_pending(const struct tls_reader *r);
+
+#endif

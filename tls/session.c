@@ -1,0 +1,290 @@
+/* mbedTLS 3.6 client over memory buffers, tapped: every byte received goes to the capture before
+ * mbedTLS sees it, and the TLS 1.3 server handshake secret goes to the capture as mbedTLS
+ * derives it. This file does no I/O and never blocks; once mbedTLS fails, its output is dropped
+ * so the server goes on sending the rest of its flight to the capture. */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/ssl.h>
+#include <psa/crypto.h>
+
+#include "error.h"
+
+/* ClientHello and our few records; more means mbedTLS is misbehaving. */
+#define SESSION_OUT_MAX (64 * 1024)
+
+struct tls_client {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_ssl_config conf12, conf13;
+};
+
+struct tls_session {
+    mbedtls_ssl_context ssl;
+    struct tls_capture cap;
+    uint8_t *in; /* received bytes mbedTLS has not read: in[in_off .. in_len) */
+    size_t in_off, in_len, in_alloc;
+    uint8_t *out; /* bytes mbedTLS wrote and the owner has not sent */
+    size_t out_len, out_alloc;
+    size_t limit;
+    int ssl_err;
+    bool ssl_stopped;
+    bool eof;
+};
+
+static int conf_setup(struct tls_client *c, mbedtls_ssl_config *conf,
+                      mbedtls_ssl_protocol_version v)
+{
+    mbedtls_ssl_config_init(conf);
+    int raw = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                          MBEDTLS_SSL_PRESET_DEFAULT);
+    if (raw)
+        return TLS_E_MBEDTLS;
+    /* We only read what the server offers: its certificate is never judged here. */
+    mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
+    mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &c->drbg);
+    mbedtls_ssl_conf_min_tls_version(conf, v);
+    mbedtls_ssl_conf_max_tls_version(conf, v);
+    mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_ENABLED);
+    return 0;
+}
+
+int tls_client_new(struct tls_client **out)
+{
+    *out = NULL;
+    if (psa_crypto_init() != PSA_SUCCESS)
+        return TLS_E_MBEDTLS;
+    struct tls_client *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return TLS_E_NOMEM;
+    mbedtls_entropy_init(&c->entropy);
+    mbedtls_ctr_drbg_init(&c->drbg);
+    mbedtls_ssl_config_init(&c->conf12);
+    mbedtls_ssl_config_init(&c->conf13);
+    static const unsigned char pers[] = "caprobe";
+    int rc = TLS_E_MBEDTLS;
+    if (mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy, pers, sizeof(pers)))
+        goto out;
+    if ((rc = conf_setup(c, &c->conf12, MBEDTLS_SSL_VERSION_TLS1_2)) ||
+        (rc = conf_setup(c, &c->conf13, MBEDTLS_SSL_VERSION_TLS1_3)))
+        goto out;
+    *out = c;
+    c = NULL;
+out:
+    tls_client_free(c);
+    return rc;
+}
+
+void tls_client_free(struct tls_client *c)
+{
+    if (c == NULL)
+        return;
+    mbedtls_ssl_config_free(&c->conf12);
+    mbedtls_ssl_config_free(&c->conf13);
+    mbedtls_ctr_drbg_free(&c->drbg);
+    mbedtls_entropy_free(&c->entropy);
+    free(c);
+}
+
+static int session_bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    struct tls_session *s = ctx;
+    if (s->out_len + len > SESSION_OUT_MAX)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    if (s->out_len + len > s->out_alloc) {
+        size_t n = s->out_alloc ? s->out_alloc : 1024;
+        while (n < s->out_len + len)
+            n *= 2;
+        uint8_t *p = realloc(s->out, n);
+        if (p == NULL)
+            return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+        s->out = p;
+        s->out_alloc = n;
+    }
+    memcpy(s->out + s->out_len, buf, len);
+    s->out_len += len;
+    return (int)len;
+}
+
+static int session_bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    struct tls_session *s = ctx;
+    size_t avail = s->in_len - s->in_off;
+    if (avail == 0)
+        return s->eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
+    size_t n = avail < len ? avail : len;
+    memcpy(buf, s->in + s->in_off, n);
+    s->in_off += n;
+    if (s->in_off == s->in_len)
+        s->in_off = s->in_len = 0;
+    return (int)n;
+}
+
+static void session_export_keys(void *ctx, mbedtls_ssl_key_export_type type,
+                                const unsigned char *secret, size_t secret_len,
+                                const unsigned char client_random[32],
+                                const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+{
+    struct tls_session *s = ctx;
+    (void)client_random;
+    (void)server_random;
+    (void)prf;
+    if (type == MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET)
+        tls_capture_set_secret(&s->cap, secret, secret_len);
+}
+
+int tls_session_new(struct tls_session **out, struct tls_client *client,
+                    const struct tls_session_opts *opts)
+{
+    *out = NULL;
+    if (opts->version != 0x0303 && opts->version != 0x0304)
+        return TLS_E_INVALID;
+    struct tls_session *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return TLS_E_NOMEM;
+    mbedtls_ssl_init(&s->ssl);
+    tls_capture_init(&s->cap, opts->capture_limit);
+    s->limit = opts->capture_limit;
+    int rc = TLS_E_MBEDTLS;
+    int raw =
+        mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13 : &client->conf12);
+    if (raw == MBEDTLS_ERR_SSL_ALLOC_FAILED)
+        rc = TLS_E_NOMEM;
+    if (raw)
+        goto out;
+    /* NULL clears the name: no server_name extension is sent. */
+    if (mbedtls_ssl_set_hostname(&s->ssl, opts->sni))
+        goto out;
+    mbedtls_ssl_set_bio(&s->ssl, s, session_bio_send, session_bio_recv, NULL);
+    mbedtls_ssl_set_export_keys_cb(&s->ssl, session_export_keys, s);
+    *out = s;
+    s = NULL;
+    rc = 0;
+out:
+    tls_session_free(s);
+    return rc;
+}
+
+void tls_session_free(struct tls_session *s)
+{
+    if (s == NULL)
+        return;
+    mbedtls_ssl_free(&s->ssl);
+    tls_capture_free(&s->cap);
+    free(s->in);
+    free(s->out);
+    free(s);
+}
+
+/* Run mbedTLS as far as the input allows. A failure stops it for good: the capture goes on. */
+static void drive(struct tls_session *s)
+{
+    if (s->ssl_stopped)
+        return;
+    int raw = mbedtls_ssl_handshake(&s->ssl);
+    if (raw == 0 || raw == MBEDTLS_ERR_SSL_WANT_READ || raw == MBEDTLS_ERR_SSL_WANT_WRITE)
+        return;
+    s->ssl_err = raw;
+    s->ssl_stopped = true;
+    s->out_len = 0; /* no alert: let the server finish its flight */
+    free(s->in);
+    s->in = NULL;
+    s->in_off = s->in_len = s->in_alloc = 0;
+    /* Without mbedTLS no TLS 1.3 secret will come: records waiting for it stay unreadable. */
+    if (tls_capture_waiting_keys(&s->cap))
+        tls_capture_fail(&s->cap, TLS_E_MBEDTLS);
+}
+
+int tls_session_start(struct tls_session *s)
+{
+    drive(s);
+    return s->ssl_stopped ? TLS_E_MBEDTLS : 0;
+}
+
+void tls_session_input(struct tls_session *s, const uint8_t *p, size_t n)
+{
+    if (!s->ssl_stopped) {
+        size_t need = s->in_len + n;
+        if (need > s->in_alloc) {
+            size_t sz = s->in_alloc ? s->in_alloc : 4096;
+            while (sz < need)
+                sz *= 2;
+            uint8_t *q = need <= s->limit ? realloc(s->in, sz) : NULL;
+            if (q == NULL) {
+                /* mbedTLS cannot get more than the capture may hold: stop it, keep capturing. */
+                s->ssl_err = MBEDTLS_ERR_SSL_ALLOC_FAILED;
+                s->ssl_stopped = true;
+            } else {
+                s->in = q;
+                s->in_alloc = sz;
+            }
+        }
+        if (!s->ssl_stopped) {
+            memcpy(s->in + s->in_len, p, n);
+            s->in_len += n;
+        }
+    }
+    tls_capture_feed(&s->cap, p, n);
+    if (s->cap.status == TLS_CAPTURE_RUNNING)
+        drive(s);
+}
+
+void tls_session_eof(struct tls_session *s)
+{
+    s->eof = true;
+    drive(s);
+    tls_capture_eof(&s->cap);
+}
+
+const uint8_t *tls_session_output(struct tls_session *s, size_t *len)
+{
+    *len = s->out_len;
+    return s->out;
+}
+
+void tls_session_output_consume(struct tls_session *s, size_t n)
+{
+    if (n >= s->out_len) {
+        s->out_len = 0;
+        return;
+    }
+    memmove(s->out, s->out + n, s->out_len - n);
+    s->out_len -= n;
+}
+
+const struct tls_capture *tls_session_capture(const struct tls_session *s)
+{
+    return &s->cap;
+}
+
+enum tls_capture_status tls_session_status(const struct tls_session *s)
+{
+    return s->cap.status;
+}
+
+int tls_session_ssl_error(const struct tls_session *s)
+{
+    return s->ssl_err;
+}
+
+void tls_mbedtls_strerror(int raw, char *buf, size_t cap)
+{
+    mbedtls_strerror(raw, buf, cap);
+}
+
+size_t tls_session_footprint(const struct tls_session *s)
+{
+    return sizeof(*s) + s->in_alloc + s->out_alloc + s->cap.rd.in_alloc + s->cap.rd.hs_alloc +
+           s->cap.certreq_len + s->cap.cert_len;
+}
+
+const char *tls_ciphersuite_name(uint16_t id)
+{
+    const char *n = mbedtls_ssl_get_ciphersuite_name(id);
+    return (n && strcmp(n, "unknown") != 0) ? n : NULL;
+}

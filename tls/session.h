@@ -1,0 +1,56 @@
+/* A TLS client session for one probe: mbedTLS 3.6 over memory buffers (no sockets here), with
+ * every received byte also fed to the capture and the exported secrets handed to it. The owner
+ * moves bytes between the network and this session. */
+#ifndef TLS_SESSION_H
+#define TLS_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+
+struct tls_client;  /* shared per run: RNG and one mbedTLS config per version */
+struct tls_session; /* one per probe */
+
+int tls_client_new(struct tls_client **out);
+void tls_client_free(struct tls_client *c);
+
+struct tls_session_opts {
+    uint16_t version;     /* 0x0303 or 0x0304: offered as both minimum and maximum */
+    const char *sni;      /* NULL: no server_name extension */
+    size_t capture_limit; /* bytes the capture may hold */
+};
+
+int tls_session_new(struct tls_session **out, struct tls_client *client,
+                    const struct tls_session_opts *opts);
+void tls_session_free(struct tls_session *s);
+
+/* Start the handshake: the ClientHello becomes pending output. */
+int tls_session_start(struct tls_session *s);
+
+/* Bytes received from the server: fed to the capture, then to mbedTLS. */
+void tls_session_input(struct tls_session *s, const uint8_t *p, size_t n);
+
+/* The peer closed its side. */
+void tls_session_eof(struct tls_session *s);
+
+/* Output mbedTLS wants sent: a view valid until the next call; mark it sent with consume. */
+const uint8_t *tls_session_output(struct tls_session *s, size_t *len);
+void tls_session_output_consume(struct tls_session *s, size_t n);
+
+/* The capture's state; once DONE or FAILED the session needs no more input. */
+const struct tls_capture *tls_session_capture(const struct tls_session *s);
+enum tls_capture_status tls_session_status(const struct tls_session *s);
+
+/* The first mbedTLS error (raw negative code) and its text, 0 when none. */
+int tls_session_ssl_error(const struct tls_session *s);
+void tls_mbedtls_strerror(int raw, char *buf, size_t cap);
+
+/* Bytes of heap this session holds beyond mbedTLS's own buffers, for memory reports. */
+size_t tls_session_footprint(const struct tls_session *s);
+
+/* mbedTLS's name of a cipher suite, NULL when unknown. */
+const char *tls_ciphersuite_name(uint16_t id);
+
+#endif
