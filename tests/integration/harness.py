@@ -9,7 +9,6 @@ stopped (its whole process group, or its thread) on exit, also when a test fails
 import base64
 import concurrent.futures
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -269,6 +268,25 @@ def wait_accepting(port, host="127.0.0.1", timeout=10.0):
             time.sleep(0.05)
 
 
+def _die_with_parent():
+    """preexec_fn: on Linux, have the kernel send SIGTERM to the child when this test dies,
+    even by SIGKILL, so no server outlives the test. Best effort elsewhere."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def install_signal_handlers():
+    """Turn SIGTERM and SIGHUP (a meson timeout, a closed terminal) into SystemExit, so the
+    finally blocks and context managers that stop the servers run."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
 def kill_group(proc, grace=3.0):
     """Stop a process started with start_new_session=True: SIGTERM to its group, then SIGKILL."""
     if proc is None or proc.poll() is not None:
@@ -346,7 +364,8 @@ class OpensslServer:
                "-www"] + self.args
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+                                     stderr=subprocess.PIPE, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         self._out = _LineReader(self.proc.stdout)
         self._err = _LineReader(self.proc.stderr)
         self._out.start()
@@ -505,7 +524,8 @@ def run_caprobe(args, timeout=60):
     cmd = [exe] + list(args)
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, start_new_session=True)
+                         stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=_die_with_parent)
     try:
         out, err = p.communicate(timeout=timeout)
         rc = p.returncode

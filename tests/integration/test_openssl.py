@@ -63,6 +63,7 @@ SERVER_SUBJECT = "CN=localhost"
 
 
 def main():
+    h.install_signal_handlers()
     tap = h.Tap()
     exe = h.caprobe_path()
     if exe is None:
@@ -140,6 +141,9 @@ def check_record(tap, run, label):
         return None
     rec = run.records[0]
     tap.eq(rec.get("schema"), "caprobe/1", "%s: schema caprobe/1" % label)
+    target = run.cmd[-1]
+    tap.eq((rec.get("target"), rec.get("port")), (target, int(target.rsplit(":", 1)[1])),
+           "%s: target and port" % label)
     obs = rec.get("observations")
     if not tap.ok(isinstance(obs, list) and len(obs) >= 1, "%s: has observations" % label,
                   run.describe()):
@@ -330,6 +334,8 @@ def check_error(tap, run, label, kinds):
                "%s: outcome error, kind %s" % (olabel, " or ".join(kinds)),
                "outcome %r, error %r\n%s" % (obs.get("outcome"), obs.get("error"),
                                              run.describe()))
+        tap.ok("certificate_request" not in obs, "%s: no certificate_request key" % olabel,
+               repr(obs.get("certificate_request"))[:2000])
         if len(kinds) > 1:
             tap.diag("%s: error.kind is %r" % (olabel, kind))
 

@@ -314,6 +314,79 @@ static void test_tls13_tampered(void **state)
     free(sec);
 }
 
+/* A TLS 1.2 CertificateRequest of about 60 KiB (more than mbedTLS's 16 KiB input buffer and
+ * three records), with a malformed name in the middle: every name is kept, the bad one as hex. */
+static void test_tls12_60k_list_and_malformed_name(void **state)
+{
+    (void)state;
+    static const uint8_t dn_a[] = {DN_A};
+    static const uint8_t bad[] = {0x30, 0x05, 0x31, 0x03, 0x30, 0x01}; /* truncated inside */
+    size_t n_names = 3900;
+    size_t list_len = (n_names - 1) * (2 + sizeof(dn_a)) + 2 + sizeof(bad);
+    size_t body_len = 1 + 1 + 2 + 2 + 2 + list_len;
+    uint8_t *msg = malloc(4 + body_len);
+    size_t m = 0;
+    msg[m++] = 13;
+    msg[m++] = (uint8_t)(body_len >> 16);
+    msg[m++] = (uint8_t)(body_len >> 8);
+    msg[m++] = (uint8_t)body_len;
+    msg[m++] = 1;
+    msg[m++] = 64; /* ecdsa_sign */
+    msg[m++] = 0;
+    msg[m++] = 2;
+    msg[m++] = 4;
+    msg[m++] = 3;
+    msg[m++] = (uint8_t)(list_len >> 8);
+    msg[m++] = (uint8_t)list_len;
+    for (size_t i = 0; i < n_names; i++) {
+        const uint8_t *dn = i == 2000 ? bad : dn_a;
+        size_t len = i == 2000 ? sizeof(bad) : sizeof(dn_a);
+        msg[m++] = 0;
+        msg[m++] = (uint8_t)len;
+        memcpy(msg + m, dn, len);
+        m += len;
+    }
+    assert_int_equal(m, 4 + body_len);
+    assert_true(list_len > 60 * 1024 - 1024 && list_len < 65535);
+
+    uint8_t *wire = malloc(m + 1024);
+    size_t w = put_record(wire, 22, server_hello12, sizeof(server_hello12));
+    for (size_t off = 0; off < m; off += 16384) {
+        size_t chunk = m - off < 16384 ? m - off : 16384;
+        w += put_record(wire + w, 22, msg + off, chunk);
+    }
+    w += put_record(wire + w, 22, done12, sizeof(done12));
+
+    struct tls_capture c;
+    tls_capture_init(&c, 256 * 1024);
+    tls_capture_feed(&c, wire, w);
+    assert_int_equal(c.status, TLS_CAPTURE_DONE);
+    assert_true(c.has_certreq);
+    struct tls_observation o;
+    tls_observation_init(&o);
+    assert_int_equal(tls_observation_from_capture(&o, &c), 0);
+    assert_int_equal(o.outcome, TLS_OUTCOME_CERTIFICATE_REQUEST);
+    assert_int_equal(o.ca_count, n_names);
+    assert_int_equal(o.ca_bytes, (n_names - 1) * sizeof(dn_a) + sizeof(bad));
+    assert_true(o.cas[2000].malformed);
+    assert_string_equal(o.cas[2000].dn, "300531033001");
+    assert_int_equal(o.cas[2000].der_len, sizeof(bad));
+    assert_false(o.cas[1999].malformed);
+    assert_string_equal(o.cas[3899].dn, "CN=A");
+    tls_observation_free(&o);
+    tls_capture_free(&c);
+
+    /* the same flight against a 32 KiB limit: a capture_limit error, not a truncated list */
+    tls_capture_init(&c, 32 * 1024);
+    tls_capture_feed(&c, wire, w);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_LIMIT);
+    assert_false(c.has_certreq);
+    tls_capture_free(&c);
+    free(wire);
+    free(msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_two_hello_retries),
         cmocka_unit_test(test_tls13_rfc8448),
         cmocka_unit_test(test_tls13_tampered),
+        cmocka_unit_test(test_tls12_60k_list_and_malformed_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -462,6 +462,8 @@ static void test_escape_leading_trailing(void **state)
     EXPECT_TEXT(der_lead, "O=trail\\ ,OU=\\ lead,CN=\\#hash");
     EXPECT_TEXT(der_sp, "OU=a  b \\ ,O=\\# x #,CN=\\ ");
     EXPECT_CN(0x0c, "  ", "CN=\\ \\ ");
+    /* OpenSSL 3.0 prints "CN=#" here: first-character escaping lost when it is also the last. */
+    EXPECT_CN(0x0c, "#", "CN=\\#");
     EXPECT_CN(0x0c, "##", "CN=\\##");
     EXPECT_CN(0x0c, "a#", "CN=a#");
     EXPECT_CN(0x14, " ", "CN=\\ ");
