@@ -76,6 +76,12 @@ def main():
                 check_server_case(tap, exe, case, ver, flag, server_sha256)
             except Exception as e:  # a harness failure is a failed test, and the run goes on
                 tap.ok(False, "tls%s %s: harness" % (ver, case[0]), "%s: %s" % (type(e).__name__, e))
+    if exe is not None:
+        for case in SUITE_CASES:
+            try:
+                check_suite_case(tap, case)
+            except Exception as e:
+                tap.ok(False, "%s: harness" % case[0], "%s: %s" % (type(e).__name__, e))
     check_bad_servers(tap, exe)
     return tap.finish()
 
@@ -284,6 +290,46 @@ def check_special_dn(tap, label, cas):
            "dn: %r\nparse: %s\nwant: %r" % (dn, err or parsed, SPECIAL_RDNS))
     if dn is not None:
         tap.diag("%s: caprobe prints %s" % (label, dn))
+
+
+# ---------------------------------------------------------------- cipher suites, key shares
+
+# (id, s_server arguments, caprobe --tls, expected tls.cipher_suite): every TLS 1.3 AEAD the
+# capture decrypts, a HelloRetryRequest (the server wants a group mbedTLS does not share first),
+# and TLS 1.2 suites of both families.
+SUITE_CASES = [
+    ("tls1.3 aes128-gcm", ["-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"], "1.3",
+     "TLS1-3-AES-128-GCM-SHA256"),
+    ("tls1.3 aes256-gcm", ["-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384"], "1.3",
+     "TLS1-3-AES-256-GCM-SHA384"),
+    ("tls1.3 chacha20", ["-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"], "1.3",
+     "TLS1-3-CHACHA20-POLY1305-SHA256"),
+    ("tls1.3 aes128-ccm", ["-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"], "1.3",
+     "TLS1-3-AES-128-CCM-SHA256"),
+    ("tls1.3 hello-retry", ["-tls1_3", "-groups", "secp384r1"], "1.3", None),
+    ("tls1.2 ecdhe-aes128-gcm", ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"], "1.2",
+     "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"),
+    ("tls1.2 ecdhe-aes256-cbc", ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-SHA384"], "1.2",
+     "TLS-ECDHE-ECDSA-WITH-AES-256-CBC-SHA384"),
+]
+
+
+def check_suite_case(tap, case):
+    label, args, ver, suite = case
+    want = h.ca_file_subjects(h.pki("issuing.pem"))
+    with h.OpensslServer(["-Verify", "1", "-CAfile", h.pki("issuing.pem")] + args) as srv:
+        run = h.run_caprobe(["--format", "jsonl", "--tls", ver, "--timeout", "5",
+                             "127.0.0.1:%d" % srv.port])
+    obs = run.records[0]["observations"] if len(run.records) == 1 else []
+    if not tap.ok(len(obs) == 1, "%s: one observation" % label, run.describe()):
+        return
+    o = obs[0]
+    tap.eq(o.get("outcome"), "certificate_request", "%s: outcome" % label)
+    tap.eq(o.get("tls", {}).get("version"), ver, "%s: negotiated version" % label)
+    if suite is not None:
+        tap.eq(o.get("tls", {}).get("cipher_suite"), suite, "%s: cipher suite" % label)
+    got = [base64.b64decode(c["der"]) for c in o.get("certificate_request", {}).get("cas", [])]
+    tap.eq(got, want, "%s: the issuing CA's DER subject, byte for byte" % label)
 
 
 # ---------------------------------------------------------------- misbehaving servers
