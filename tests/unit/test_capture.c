@@ -31,25 +31,14 @@ static const uint8_t certreq12[] = {
 };
 static const uint8_t done12[] = {0x0e, 0x00, 0x00, 0x00};
 
-static size_t put_record(uint8_t *out, uint8_t type, const uint8_t *body, size_t len)
-{
-    out[0] = type;
-    out[1] = 3;
-    out[2] = 3;
-    out[3] = (uint8_t)(len >> 8);
-    out[4] = (uint8_t)len;
-    memcpy(out + 5, body, len);
-    return 5 + len;
-}
-
 /* The TLS 1.2 flight, each message in its own record, optionally without the request. */
 static size_t flight12(uint8_t *out, bool with_request)
 {
-    size_t n = put_record(out, 22, server_hello12, sizeof(server_hello12));
-    n += put_record(out + n, 22, certificate12, sizeof(certificate12));
+    size_t n = testutil_record(out, 22, server_hello12, sizeof(server_hello12));
+    n += testutil_record(out + n, 22, certificate12, sizeof(certificate12));
     if (with_request)
-        n += put_record(out + n, 22, certreq12, sizeof(certreq12));
-    n += put_record(out + n, 22, done12, sizeof(done12));
+        n += testutil_record(out + n, 22, certreq12, sizeof(certreq12));
+    n += testutil_record(out + n, 22, done12, sizeof(done12));
     return n;
 }
 
@@ -127,15 +116,15 @@ static void test_alerts(void **state)
 {
     (void)state;
     uint8_t wire[256];
-    size_t n = put_record(wire, 22, server_hello12, sizeof(server_hello12));
+    size_t n = testutil_record(wire, 22, server_hello12, sizeof(server_hello12));
     static const uint8_t warn[] = {1, 112}; /* unrecognized_name warning: ignored */
-    n += put_record(wire + n, 21, warn, 2);
+    n += testutil_record(wire + n, 21, warn, 2);
     struct tls_capture c;
     tls_capture_init(&c, 4096);
     tls_capture_feed(&c, wire, n);
     assert_int_equal(c.status, TLS_CAPTURE_RUNNING);
     static const uint8_t fatal[] = {2, 40};
-    n = put_record(wire, 21, fatal, 2);
+    n = testutil_record(wire, 21, fatal, 2);
     tls_capture_feed(&c, wire, n);
     assert_int_equal(c.status, TLS_CAPTURE_FAILED);
     assert_int_equal(c.err, TLS_E_ALERT);
@@ -221,7 +210,7 @@ static void test_two_hello_retries(void **state)
     };
     memcpy(hrr + 6, hrr_random, 32);
     uint8_t wire[256];
-    size_t n = put_record(wire, 22, hrr, sizeof(hrr));
+    size_t n = testutil_record(wire, 22, hrr, sizeof(hrr));
     struct tls_capture c;
     tls_capture_init(&c, 4096);
     tls_capture_feed(&c, wire, n);
@@ -350,12 +339,12 @@ static void test_tls12_60k_list_and_malformed_name(void **state)
     assert_true(list_len > 60 * 1024 - 1024 && list_len < 65535);
 
     uint8_t *wire = malloc(m + 1024);
-    size_t w = put_record(wire, 22, server_hello12, sizeof(server_hello12));
+    size_t w = testutil_record(wire, 22, server_hello12, sizeof(server_hello12));
     for (size_t off = 0; off < m; off += 16384) {
         size_t chunk = m - off < 16384 ? m - off : 16384;
-        w += put_record(wire + w, 22, msg + off, chunk);
+        w += testutil_record(wire + w, 22, msg + off, chunk);
     }
-    w += put_record(wire + w, 22, done12, sizeof(done12));
+    w += testutil_record(wire + w, 22, done12, sizeof(done12));
 
     struct tls_capture c;
     tls_capture_init(&c, 256 * 1024);

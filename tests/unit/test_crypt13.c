@@ -13,6 +13,7 @@
 
 #include <mbedtls/cipher.h>
 
+#include "testutil.h"
 #include "tls/crypt13.h"
 #include "tls/error.h"
 
@@ -20,71 +21,12 @@
 #define CIPHERTEXT_MAX ((1u << 14) + 256) /* RFC 8446 5.2 */
 #define INNER_MAX ((1u << 14) + 1)        /* RFC 8446 5.4 */
 
-/* ---- hex helpers ------------------------------------------------------------------------ */
-
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Decode hex text into a new buffer: whitespace is skipped, '#' starts a comment to the end of
- * the line, anything else fails the test. */
-static uint8_t *unhex(const char *text, size_t *len)
-{
-    size_t cap = strlen(text) / 2 + 1;
-    uint8_t *out = malloc(cap);
-    assert_non_null(out);
-    size_t n = 0;
-    int hi = -1;
-    for (const char *s = text; *s != '\0'; s++) {
-        if (*s == '#') {
-            while (*s != '\0' && *s != '\n')
-                s++;
-            if (*s == '\0')
-                break;
-            continue;
-        }
-        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-            continue;
-        int v = hexval((unsigned char)*s);
-        assert_true(v >= 0);
-        if (hi < 0) {
-            hi = v;
-        } else {
-            out[n++] = (uint8_t)((hi << 4) | v);
-            hi = -1;
-        }
-    }
-    assert_int_equal(hi, -1);
-    *len = n;
-    return out;
-}
-
-/* fixtures/tls13/<name>, from $CAPROBE_FIXTURES (set by meson) or ./fixtures. */
+/* fixtures/tls13/<name>, decoded from hex. */
 static uint8_t *fixture(const char *name, size_t *len)
 {
-    const char *dir = getenv("CAPROBE_FIXTURES");
-    char path[1024];
-    int w = snprintf(path, sizeof(path), "%s/tls13/%s", dir != NULL ? dir : "fixtures", name);
-    assert_true(w > 0 && (size_t)w < sizeof(path));
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s (set CAPROBE_FIXTURES to the fixtures folder)", path);
-    char *text = calloc(1, 64 * 1024);
-    assert_non_null(text);
-    size_t got = fread(text, 1, 64 * 1024 - 1, f);
-    assert_true(feof(f));
-    fclose(f);
-    text[got] = '\0';
-    uint8_t *out = unhex(text, len);
-    free(text);
-    return out;
+    char rel[256];
+    snprintf(rel, sizeof(rel), "tls13/%s", name);
+    return testutil_fixture(rel, len);
 }
 
 /* ---- an independent sealer -------------------------------------------------------------- */
@@ -137,8 +79,8 @@ static uint8_t *seal(const struct suite_kat *k, uint64_t seq, const uint8_t *con
                      size_t content_len, uint8_t type, size_t pad, size_t *rec_len)
 {
     size_t key_len, iv_len;
-    uint8_t *key = unhex(k->key, &key_len);
-    uint8_t *iv = unhex(k->iv, &iv_len);
+    uint8_t *key = testutil_unhex(k->key, &key_len);
+    uint8_t *iv = testutil_unhex(k->iv, &iv_len);
     assert_int_equal(iv_len, 12);
 
     size_t inner_len = content_len + 1 + pad;
@@ -184,7 +126,7 @@ static uint8_t *seal(const struct suite_kat *k, uint64_t seq, const uint8_t *con
 static struct tls_crypt13 *new_for(const struct suite_kat *k)
 {
     size_t secret_len;
-    uint8_t *secret = unhex(k->secret, &secret_len);
+    uint8_t *secret = testutil_unhex(k->secret, &secret_len);
     struct tls_crypt13 *c = NULL;
     assert_int_equal(tls_crypt13_new(&c, k->id, secret, secret_len), 0);
     assert_non_null(c);

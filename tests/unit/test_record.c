@@ -9,20 +9,9 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "tls/error.h"
 #include "tls/record.h"
-
-static size_t put_record(uint8_t *out, uint8_t type, const uint8_t *body, size_t len)
-{
-    out[0] = type;
-    out[1] = 3;
-    out[2] = 3;
-    out[3] = (uint8_t)(len >> 8);
-    out[4] = (uint8_t)len;
-    if (len)
-        memcpy(out + 5, body, len);
-    return 5 + len;
-}
 
 /* A handshake message of type t with n body bytes of value t. */
 static size_t put_message(uint8_t *out, uint8_t t, size_t n)
@@ -60,7 +49,7 @@ static void test_coalesced(void **state)
     size_t n = put_message(msgs, 2, 10);
     n += put_message(msgs + n, 11, 20);
     n += put_message(msgs + n, 14, 0);
-    size_t w = put_record(wire, TLS_CT_HANDSHAKE, msgs, n);
+    size_t w = testutil_record(wire, TLS_CT_HANDSHAKE, msgs, n);
     struct tls_reader r;
     tls_reader_init(&r, 1 << 16);
     assert_int_equal(tls_reader_feed(&r, wire, w), 0);
@@ -83,7 +72,7 @@ static void test_fragmented_large(void **state)
     size_t w = 0, off = 0;
     while (off < n) {
         size_t chunk = n - off > 16384 ? 16384 : n - off;
-        w += put_record(wire + w, TLS_CT_HANDSHAKE, msg + off, chunk);
+        w += testutil_record(wire + w, TLS_CT_HANDSHAKE, msg + off, chunk);
         off += chunk;
     }
     struct tls_reader r;
@@ -106,7 +95,7 @@ static void test_alert(void **state)
     (void)state;
     uint8_t wire[16];
     static const uint8_t alert[] = {2, 40};
-    size_t w = put_record(wire, TLS_CT_ALERT, alert, 2);
+    size_t w = testutil_record(wire, TLS_CT_ALERT, alert, 2);
     struct tls_reader r;
     tls_reader_init(&r, 1024);
     assert_int_equal(tls_reader_feed(&r, wire, w), 0);
@@ -159,7 +148,7 @@ static void test_limits(void **state)
     uint8_t wire[64];
     /* a message header that announces more than the limit */
     static const uint8_t big[] = {13, 0x01, 0x00, 0x00};
-    size_t w = put_record(wire, TLS_CT_HANDSHAKE, big, sizeof(big));
+    size_t w = testutil_record(wire, TLS_CT_HANDSHAKE, big, sizeof(big));
     tls_reader_init(&r, 4096);
     assert_int_equal(tls_reader_feed(&r, wire, w), 0);
     struct tls_event ev;
@@ -177,9 +166,9 @@ static void test_interleaved(void **state)
     (void)state;
     uint8_t msg[32], wire[64];
     size_t n = put_message(msg, 11, 20);
-    size_t w = put_record(wire, TLS_CT_HANDSHAKE, msg, 10); /* half a message */
+    size_t w = testutil_record(wire, TLS_CT_HANDSHAKE, msg, 10); /* half a message */
     static const uint8_t alert[] = {1, 112};
-    w += put_record(wire + w, TLS_CT_ALERT, alert, 2);
+    w += testutil_record(wire + w, TLS_CT_ALERT, alert, 2);
     (void)n;
     struct tls_reader r;
     tls_reader_init(&r, 1024);
@@ -193,7 +182,7 @@ static void test_empty_handshake_record(void **state)
 {
     (void)state;
     uint8_t wire[8];
-    size_t w = put_record(wire, TLS_CT_HANDSHAKE, NULL, 0);
+    size_t w = testutil_record(wire, TLS_CT_HANDSHAKE, NULL, 0);
     struct tls_reader r;
     tls_reader_init(&r, 1024);
     assert_int_equal(tls_reader_feed(&r, wire, w), 0);
@@ -229,8 +218,8 @@ static void test_protected(void **state)
     for (size_t i = 0; i <= n; i++)
         inner[i] ^= 0x5a;
     static const uint8_t ccs[] = {1};
-    size_t w = put_record(wire, TLS_CT_CHANGE_CIPHER_SPEC, ccs, 1);
-    w += put_record(wire + w, TLS_CT_APPLICATION_DATA, inner, n + 1);
+    size_t w = testutil_record(wire, TLS_CT_CHANGE_CIPHER_SPEC, ccs, 1);
+    w += testutil_record(wire + w, TLS_CT_APPLICATION_DATA, inner, n + 1);
 
     struct tls_reader r;
     int calls = 0;

@@ -83,3 +83,15 @@ uint8_t *testutil_fixture(const char *rel, size_t *len)
     *len = n;
     return buf;
 }
+
+size_t testutil_record(uint8_t *out, uint8_t type, const uint8_t *body, size_t len)
+{
+    out[0] = type;
+    out[1] = 3;
+    out[2] = 3;
+    out[3] = (uint8_t)(len >> 8);
+    out[4] = (uint8_t)len;
+    if (len)
+        memcpy(out + 5, body, len);
+    return 5 + len;
+}

@@ -11,4 +11,7 @@ uint8_t *testutil_unhex(const char *text, size_t *len);
 /* The bytes of fixtures/<rel>: a .hex file is decoded, anything else read as is. */
 uint8_t *testutil_fixture(const char *rel, size_t *len);
 
+/* A TLS record (version 3.3) of type around body/len into out; returns its size. */
+size_t testutil_record(uint8_t *out, uint8_t type, const uint8_t *body, size_t len);
+
 #endif
