@@ -324,6 +324,12 @@ static void string_write(enum dn_charset cs, const struct tls_cursor *s, struct 
         if (cp < 0x20 || cp == 0x7f) {
             out_byte(o, '\\');
             out_hex(o, (uint8_t)cp);
+        } else if (cp >= 0x80 && cp <= 0x9f) {
+            /* C1 controls (CSI is 0x9b) act on terminals: escape their UTF-8 octets C2 xx */
+            out_byte(o, '\\');
+            out_hex(o, 0xc2);
+            out_byte(o, '\\');
+            out_hex(o, (uint8_t)cp);
         } else if ((cp < 0x80 && strchr("\"+,;<>\\", (int)cp) != NULL) ||
                    (first && (cp == ' ' || cp == '#')) || (last && cp == ' ')) {
             /* cp < 0x80: strchr() would see only the low byte. cp 0 was escaped above. */
@@ -410,7 +416,7 @@ static int atv_write(struct der_tlv *atv, struct dn_out *o)
 /* RFC 5280 4.1.2.4: RelativeDistinguishedName ::= SET SIZE (1..MAX) OF AttributeTypeAndValue.
  * RFC 4514 2.2: the attributes joined by '+', here in encoding order. DER sorts SET OF; that
  * order is not enforced since real CAs get it wrong and the text does not depend on it. */
-static int rdn_write(struct der_tlv *rdn, struct dn_out *o)
+static int rdn_write(const struct der_tlv *rdn, struct dn_out *o)
 {
     if (rdn->id != DER_SET || rdn->body.len == 0)
         return TLS_E_DER;

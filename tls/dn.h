@@ -7,14 +7,15 @@
 #include <stdint.h>
 
 /* Enough room for the text of any DER name of der_len bytes, NUL included. */
-#define TLS_DN_TEXT_MAX(der_len) (4 * (size_t)(der_len) + 16)
+#define TLS_DN_TEXT_MAX(der_len) (6 * (size_t)(der_len) + 16)
 
 /* Write the RFC 4514 string of the DER Name der/len into out (cap bytes, always NUL-terminated
  * when cap > 0): most significant RDN last, multi-valued RDNs joined by '+', the RFC 4514 short
  * names (CN, L, ST, O, OU, C, STREET, DC, UID) and dotted OIDs with #hex values otherwise. The
- * output is always printable ASCII or valid UTF-8: control characters and invalid UTF-8 bytes are
- * escaped as \XX. Returns 0, TLS_E_DER for a malformed name (out then holds nothing useful),
- * TLS_E_SPACE when cap is too small. *out_len (may be NULL) gets the length without NUL. */
+ * output is always printable ASCII or valid UTF-8: C0 and C1 control characters and invalid UTF-8
+ * bytes are escaped as \XX (a C1 character as the two escaped octets of its UTF-8 form). Returns 0,
+ * TLS_E_DER for a malformed name (out then holds nothing useful), TLS_E_SPACE when cap is too
+ * small. *out_len (may be NULL) gets the length without NUL. */
 int tls_dn_format(const uint8_t *der, size_t len, char *out, size_t cap, size_t *out_len);
 
 /* 0 when der/len is exactly one well-formed DER Name, TLS_E_DER otherwise. */

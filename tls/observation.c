@@ -62,6 +62,8 @@ const char *tls_error_kind_name(enum tls_error_kind kind)
         return "protocol";
     case TLS_ERROR_CAPTURE_LIMIT:
         return "capture_limit";
+    case TLS_ERROR_INTERRUPTED:
+        return "interrupted";
     }
     return "protocol";
 }

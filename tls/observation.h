@@ -24,6 +24,7 @@ enum tls_error_kind {
     TLS_ERROR_TLS_ALERT,
     TLS_ERROR_PROTOCOL,
     TLS_ERROR_CAPTURE_LIMIT,
+    TLS_ERROR_INTERRUPTED, /* the scan was stopped (SIGINT, SIGTERM) before this probe ended */
 };
 
 struct tls_ca_name {

@@ -32,8 +32,11 @@ struct tls_session {
     uint8_t *out; /* bytes mbedTLS wrote and the owner has not sent */
     size_t out_len, out_alloc;
     size_t limit;
+    uint16_t version;
     int ssl_err;
-    bool ssl_stopped;
+    bool ssl_stopped;  /* mbedTLS failed or was released: it gets no more input */
+    bool ssl_released; /* its context is freed (about 35 KiB of buffers) */
+    bool keep_ssl;
     bool eof;
 };
 
@@ -150,6 +153,8 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
     mbedtls_ssl_init(&s->ssl);
     tls_capture_init(&s->cap, opts->capture_limit);
     s->limit = opts->capture_limit;
+    s->version = opts->version;
+    s->keep_ssl = opts->keep_ssl;
     int rc = TLS_E_MBEDTLS;
     int raw =
         mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13 : &client->conf12);
@@ -174,11 +179,29 @@ void tls_session_free(struct tls_session *s)
 {
     if (s == NULL)
         return;
-    mbedtls_ssl_free(&s->ssl);
+    if (!s->ssl_released)
+        mbedtls_ssl_free(&s->ssl);
     tls_capture_free(&s->cap);
     free(s->in);
     free(s->out);
     free(s);
+}
+
+/* Free mbedTLS once the capture needs nothing more from it: for TLS 1.2 the capture reads the
+ * whole flight itself, for TLS 1.3 it needs the handshake secret and no more. Pending output
+ * (the ClientHello) stays in s->out. */
+static void maybe_release(struct tls_session *s)
+{
+    if (s->keep_ssl || s->ssl_released)
+        return;
+    if (s->version == 0x0304 && !(s->cap.crypt || s->cap.status != TLS_CAPTURE_RUNNING))
+        return;
+    mbedtls_ssl_free(&s->ssl);
+    s->ssl_released = true;
+    s->ssl_stopped = true;
+    free(s->in);
+    s->in = NULL;
+    s->in_off = s->in_len = s->in_alloc = 0;
 }
 
 /* Run mbedTLS as far as the input allows. A failure stops it for good: the capture goes on. */
@@ -187,8 +210,10 @@ static void drive(struct tls_session *s)
     if (s->ssl_stopped)
         return;
     int raw = mbedtls_ssl_handshake(&s->ssl);
-    if (raw == 0 || raw == MBEDTLS_ERR_SSL_WANT_READ || raw == MBEDTLS_ERR_SSL_WANT_WRITE)
+    if (raw == 0 || raw == MBEDTLS_ERR_SSL_WANT_READ || raw == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        maybe_release(s);
         return;
+    }
     s->ssl_err = raw;
     s->ssl_stopped = true;
     s->out_len = 0; /* no alert: let the server finish its flight */
@@ -203,7 +228,7 @@ static void drive(struct tls_session *s)
 int tls_session_start(struct tls_session *s)
 {
     drive(s);
-    return s->ssl_stopped ? TLS_E_MBEDTLS : 0;
+    return s->ssl_err ? TLS_E_MBEDTLS : 0;
 }
 
 void tls_session_input(struct tls_session *s, const uint8_t *p, size_t n)

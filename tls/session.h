@@ -20,6 +20,9 @@ struct tls_session_opts {
     uint16_t version;     /* 0x0303 or 0x0304: offered as both minimum and maximum */
     const char *sni;      /* NULL: no server_name extension */
     size_t capture_limit; /* bytes the capture may hold */
+    bool keep_ssl;        /* keep mbedTLS for the whole handshake; otherwise it is released
+                           * once the capture needs nothing more from it: after the
+                           * ClientHello (TLS 1.2) or the handshake secret (TLS 1.3) */
 };
 
 int tls_session_new(struct tls_session **out, struct tls_client *client,

@@ -10,7 +10,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* True when s[0..n) is valid UTF-8 (RFC 3629: no overlong forms, surrogates or values above
- * U+10FFFF) and holds no C0 control character or DEL: text any renderer may use as it is. */
+ * U+10FFFF) and holds no C0 or C1 control character or DEL: text any renderer may use as it is. */
 static inline bool fuzz_text_is_clean(const char *s, size_t n)
 {
     const uint8_t *p = (const uint8_t *)s;
@@ -40,7 +40,7 @@ static inline bool fuzz_text_is_clean(const char *s, size_t n)
                 return false;
             v = (v << 6) | (p[i + j] & 0x3f);
         }
-        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || (v >= 0x80 && v <= 0x9f))
             return false;
         i += k;
     }

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "../fuzz/fuzz.h"
 #include "tls/dn.h"
 #include "tls/error.h"
 
@@ -217,42 +218,7 @@ static const uint8_t der_microsec[] = {
 static char text[TEXT_CAP];
 static uint8_t built[16384];
 
-/* True when s[0..n) is valid UTF-8 (RFC 3629) without C0 controls or DEL. */
-static bool text_is_clean(const char *s, size_t n)
-{
-    const uint8_t *p = (const uint8_t *)s;
-    size_t i = 0;
-    while (i < n) {
-        uint8_t b = p[i];
-        size_t k;
-        uint32_t v, min;
-        if (b < 0x20 || b == 0x7f)
-            return false;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if (b >= 0xc2 && b <= 0xdf) {
-            k = 2, v = b & 0x1f, min = 0x80;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            k = 3, v = b & 0x0f, min = 0x800;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            k = 4, v = b & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < k)
-            return false;
-        for (size_t j = 1; j < k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                return false;
-            v = (v << 6) | (p[i + j] & 0x3f);
-        }
-        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-            return false;
-        i += k;
-    }
-    return true;
-}
+#define text_is_clean fuzz_text_is_clean /* the oracle the fuzz targets use */
 
 static void expect_text(const uint8_t *der, size_t len, const char *want)
 {
@@ -482,8 +448,8 @@ static void test_control_chars(void **state)
     EXPECT_CN(0x1c, "\x00\x00\x00\x00", "CN=\\00");
     /* A leading control char is escaped as hex, not with a bare backslash. */
     EXPECT_CN(0x0c, "\x01 ", "CN=\\01\\ ");
-    /* C1 controls are valid UTF-8 and pass unescaped (the brief escapes C0 and DEL only). */
-    EXPECT_CN(0x0c, "\xc2\x85", "CN=\xc2\x85");
+    /* C1 controls are valid UTF-8 but act on terminals: escaped too. */
+    EXPECT_CN(0x0c, "\xc2\x85", "CN=\\C2\\85");
 }
 
 static void test_invalid_utf8(void **state)
@@ -536,6 +502,17 @@ static void test_teletex_string(void **state)
     (void)state;
     EXPECT_TEXT(der_teletex, "CN=café,C=FR");
     EXPECT_CN(0x14, "\xff\xa0", "CN=ÿ\xc2\xa0");
+    /* C1 controls act on terminals (0x9b is CSI): escaped as the octets of their UTF-8 form,
+     * from Teletex (one octet), UTF-8 (two) and BMP (two) alike */
+    EXPECT_CN(0x14,
+              "a\x9b"
+              "b",
+              "CN=a\\C2\\9Bb");
+    EXPECT_CN(0x0c,
+              "a\xc2\x85"
+              "b",
+              "CN=a\\C2\\85b");
+    EXPECT_CN(0x1e, "\x00\x80", "CN=\\C2\\80");
 }
 
 static void test_universal_string(void **state)
@@ -782,6 +759,12 @@ static void test_text_max(void **state)
         val[i] = 0xff, val[i + 1] = 0xfd;
     n = name_one(oid_cn, sizeof(oid_cn), 0x1e, val, sizeof(val));
     assert_int_equal(tls_dn_format(built, n, text, TLS_DN_TEXT_MAX(n), NULL), 0);
+
+    memset(val, 0x9b, sizeof(val)); /* Teletex C1 (CSI): "\\C2\\9B", 6 chars per byte */
+    n = name_one(oid_cn, sizeof(oid_cn), 0x14, val, sizeof(val));
+    assert_int_equal(tls_dn_format(built, n, text, TLS_DN_TEXT_MAX(n), NULL), 0);
+    assert_int_equal(strlen(text), 3 + 6 * sizeof(val));
+    assert_true(text_is_clean(text, strlen(text)));
 
     memset(val, 0x7f, 120); /* OID arcs of one byte: ".127", 4 chars per byte */
     n = name_one(val, 120, 0x05, "", 0);
