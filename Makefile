@@ -12,8 +12,9 @@ MESON_SETUP_OPTS ?=
 BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-dev libcmocka-dev \
              debian-archive-keyring ca-certificates
 TEST_PKGS = openssl python3 valgrind clang-format
+BENCH_PKGS = nginx sslscan openssl python3 ca-certificates
 
-.PHONY: all build demo test deps test-deps clean format
+.PHONY: all build demo test deps test-deps clean format bench
 
 all: build
 
@@ -36,6 +37,12 @@ demo: deps test-deps $(BUILD)/build.ninja
 test: test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs
+
+# Fleet benchmark against openssl s_client and sslscan: prints figures and ratios, never fails
+# on a missed target. A smoke run: make bench BENCH_ARGS=--quick
+bench: build
+	@sh .ci/install-packages $(BENCH_PKGS)
+	python3 tests/bench/fleet.py --caprobe $(BUILD)/caprobe $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "probe.h"
 #include "tls/error.h"
 
@@ -15,7 +17,10 @@
 #define EXIT_USAGE 2
 #define EXIT_TARGET_ERRORS 3
 
-#define DEFAULT_CONCURRENCY 256
+#define DEFAULT_CONCURRENCY 1024
+#define DEFAULT_PER_ADDRESS 32
+#define DEFAULT_MAX_CIDR 65536
+#define FD_RESERVE 64 /* descriptors kept for output, input files, resolver, libuv */
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_CAPTURE_LIMIT (256 * 1024)
 #define MAX_PORTS 64
@@ -26,10 +31,14 @@ static const char usage_text[] =
     "the list that decides which client certificates browsers and HTTP clients offer.\n"
     "\n"
     "Targets:\n"
-    "  TARGET                   host[:port] | ipv4[:port] | [ipv6]:port\n"
-    "  -i, --input FILE         targets from FILE ('-' for stdin), one per line, '#' comments\n"
+    "  TARGET                   host[:port] | ipv4[:port] | [ipv6]:port | CIDR[:port]\n"
+    "                           (CIDR: 10.0.0.0/24, 10.0.0.0/24:8443, [2001:db8::/120]:443)\n"
+    "  -i, --input FILE         targets from FILE ('-' for stdin), one per line, '#' comments;\n"
+    "                           read as the scan goes, a bad line becomes an error record\n"
     "  -p, --ports LIST         port(s) for targets without one, e.g. 443,8443 (default 443)\n"
     "      --resolve HOST:PORT:ADDR  connect to ADDR for HOST:PORT instead of using DNS\n"
+    "      --max-cidr N         addresses one CIDR range may expand to (default 65536)\n"
+    "      --shard K/N          probe only the K-th of N deterministic parts of the list\n"
     "\n"
     "Variants (each is probed on its own connection):\n"
     "      --tls LIST           TLS versions: 1.2, 1.3 or 1.2,1.3 (default 1.2,1.3)\n"
@@ -39,20 +48,30 @@ static const char usage_text[] =
     "Output:\n"
     "      --format FORMAT      text or jsonl (default text)\n"
     "  -o, --output FILE        write the report to FILE instead of standard output\n"
-    "  -q, --quiet              no summary on standard error\n"
+    "  -q, --quiet              no progress and no summary on standard error\n"
+    "      --progress, --no-progress  progress line on standard error (default: when it is\n"
+    "                           a terminal)\n"
     "\n"
     "Limits:\n"
-    "  -c, --concurrency N      probes in flight at most (default 256)\n"
+    "  -c, --concurrency N      probes in flight at most (default 1024, or what the open-file\n"
+    "                           limit allows)\n"
+    "      --per-address N      probes in flight to one address at most (default 32; 0: no cap)\n"
+    "      --rate N             new connections per second at most (default: no cap)\n"
     "      --timeout SECONDS    deadline of one probe, connect to capture (default 10)\n"
+    "      --connect-timeout SECONDS    deadline of the TCP connect (default: --timeout)\n"
+    "      --handshake-timeout SECONDS  from connected to capture complete (default: --timeout)\n"
+    "      --retries N          attempts more after a transient connect failure (timeout,\n"
+    "                           unreachable; not a refusal) (default 0)\n"
     "      --capture-limit BYTES  bytes read from one server at most (default 262144)\n"
     "\n"
-    "Exit status:\n"
     "      --fail-on-error      exit 3 when some target could not be probed\n"
     "  -h, --help               this text\n"
     "  -V, --version            version of caprobe and mbedTLS\n"
     "\n"
-    "Exit status: 0 done; 1 findings at or above --fail-on; 2 usage or input error;\n"
-    "3 some targets could not be probed and --fail-on-error was given.\n"
+    "Exit status: 0 done; 1 findings at or above --fail-on; 2 usage or input error (bad\n"
+    "targets are still recorded and the rest is scanned); 3 some targets could not be probed\n"
+    "and --fail-on-error was given; 130 / 143 stopped by SIGINT / SIGTERM (every record\n"
+    "finished so far is written).\n"
     "JSON Lines schema and examples: docs/output.md.\n";
 
 enum {
@@ -63,6 +82,15 @@ enum {
     OPT_TIMEOUT,
     OPT_CAPTURE_LIMIT,
     OPT_FAIL_ON_ERROR,
+    OPT_PER_ADDRESS,
+    OPT_RATE,
+    OPT_CONNECT_TIMEOUT,
+    OPT_HANDSHAKE_TIMEOUT,
+    OPT_RETRIES,
+    OPT_SHARD,
+    OPT_MAX_CIDR,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +106,15 @@ static const struct option long_opts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"capture-limit", required_argument, NULL, OPT_CAPTURE_LIMIT},
     {"fail-on-error", no_argument, NULL, OPT_FAIL_ON_ERROR},
+    {"per-address", required_argument, NULL, OPT_PER_ADDRESS},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"max-cidr", required_argument, NULL, OPT_MAX_CIDR},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -90,8 +127,13 @@ struct cli {
     size_t n_ports;
     struct probe_resolve *resolves;
     size_t n_resolves;
-    struct probe_target_spec *targets;
-    size_t n_targets, cap_targets;
+    const char **files;
+    size_t n_files;
+    unsigned shard_k, shard_n;
+    uint64_t cidr_max;
+    int progress; /* -1: when stderr is a terminal */
+    bool concurrency_set;
+    uint64_t connect_timeout_ms, handshake_timeout_ms; /* 0: --timeout */
     const char *output;
     bool quiet, fail_on_error;
     FILE *out;
@@ -121,6 +163,19 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
     if (errno || *end || v > max)
         return -1;
     *out = v;
+    return 0;
+}
+
+static int parse_seconds(const char *s, uint64_t *ms)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (errno || *end || end == s || !(d > 0 && d <= 3600))
+        return -1;
+    *ms = (uint64_t)(d * 1000 + 0.5);
+    if (*ms == 0)
+        *ms = 1;
     return 0;
 }
 
@@ -165,85 +220,79 @@ static int parse_tls(struct cli *c, const char *list)
     return c->opts.n_versions ? 0 : -1;
 }
 
-/* Add TARGET, once per default port when it has none. where names its origin for errors. */
-static int add_target(struct cli *c, const char *text, const char *where)
+static int parse_shard(struct cli *c, const char *s)
 {
-    for (size_t i = 0; i < c->n_ports; i++) {
-        if (c->n_targets == c->cap_targets) {
-            size_t n = c->cap_targets ? 2 * c->cap_targets : 64;
-            struct probe_target_spec *t = realloc(c->targets, n * sizeof(*t));
-            if (t == NULL) {
-                fprintf(stderr, "caprobe: out of memory\n");
-                return EXIT_USAGE;
-            }
-            c->targets = t;
-            c->cap_targets = n;
-        }
-        const char *why;
-        struct probe_target_spec *t = &c->targets[c->n_targets];
-        if (probe_target_parse(text, c->ports[i], t, &why)) {
-            fprintf(stderr, "caprobe: %s%starget '%s': %s\n", where ? where : "", where ? ": " : "",
-                    text, why);
-            return EXIT_USAGE;
-        }
-        c->n_targets++;
-        /* A target with its own port is added once, whatever the port list. */
-        if (strcmp(t->spec, text) == 0 || (t->port != c->ports[i]) || strchr(text, ']') ||
-            (strchr(text, ':') && !strchr(strchr(text, ':') + 1, ':')))
-            break;
+    unsigned long long k, n;
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    if (slash == NULL || (size_t)(slash - s) >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, (size_t)(slash - s));
+    buf[slash - s] = 0;
+    if (parse_uint(buf, 1000000, &k) || parse_uint(slash + 1, 1000000, &n) || n == 0 || k == 0 ||
+        k > n)
+        return -1;
+    c->shard_k = (unsigned)k;
+    c->shard_n = (unsigned)n;
+    return 0;
+}
+
+/* Command-line targets are checked before anything is scanned: a typo there is a usage error. */
+static int check_arg_target(const struct cli *c, const char *text)
+{
+    const char *why;
+    int rc;
+    if (strchr(text, '/')) {
+        struct probe_cidr cidr;
+        rc = probe_cidr_parse(text, &cidr, c->cidr_max, &why);
+    } else {
+        struct probe_target_spec t;
+        rc = probe_target_parse(text, 0, &t, &why);
+    }
+    if (rc) {
+        fprintf(stderr, "caprobe: target '%s': %s\n", text, why);
+        return EXIT_USAGE;
     }
     return 0;
 }
 
-static int read_targets(struct cli *c, const char *path)
+/* Raise the open-file limit as far as allowed; shrink the concurrency to fit under it. */
+static void fit_open_files(struct cli *c)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "caprobe: cannot open %s: %s\n", path, strerror(errno));
-        return EXIT_USAGE;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)c->opts.concurrency + FD_RESERVE;
+    if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    unsigned long lineno = 0;
-    int rc = 0;
-    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = 0;
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        char *e = s + strlen(s);
-        while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-            *--e = 0;
-        if (*s == 0)
-            continue;
-        char where[512];
-        snprintf(where, sizeof(where), "%s:%lu", strcmp(path, "-") == 0 ? "<stdin>" : path, lineno);
-        rc = add_target(c, s, where);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        unsigned fit = rl.rlim_cur > FD_RESERVE + 1 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
+        if (c->concurrency_set || !c->quiet)
+            fprintf(stderr,
+                    "caprobe: concurrency %u lowered to %u: the open-file limit is %llu "
+                    "(raise it with 'ulimit -n')\n",
+                    c->opts.concurrency, fit, (unsigned long long)rl.rlim_cur);
+        c->opts.concurrency = fit;
     }
-    if (rc == 0 && ferror(f)) {
-        fprintf(stderr, "caprobe: reading %s: %s\n", path, strerror(errno));
-        rc = EXIT_USAGE;
-    }
-    free(line);
-    if (f != stdin)
-        fclose(f);
-    return rc;
 }
 
 static int emit(void *ctx, const struct report_target *t)
 {
     struct cli *c = ctx;
+    if (t->input_error && !c->quiet)
+        fprintf(stderr, "%scaprobe: %s: target '%s' skipped\n", c->opts.progress ? "\r\033[K" : "",
+                t->input_error, t->target);
+    errno = 0;
     int rc = report_target_write(c->out, &c->report, t);
     if (rc)
         c->write_error = errno ? errno : EIO;
     return rc;
 }
 
-static int run(struct cli *c)
+static int run(struct cli *c, const char *const *args, size_t n_args)
 {
     c->out = stdout;
     if (c->output && (c->out = fopen(c->output, "w")) == NULL) {
@@ -254,12 +303,34 @@ static int run(struct cli *c)
         const char *nc = getenv("NO_COLOR");
         c->report.color = nc == NULL || *nc == 0;
     }
+    c->opts.progress = c->progress < 0 ? !c->quiet && isatty(STDERR_FILENO) : c->progress;
+    c->opts.connect_timeout_ms = c->connect_timeout_ms ? c->connect_timeout_ms : c->opts.timeout_ms;
+    c->opts.handshake_timeout_ms =
+        c->handshake_timeout_ms ? c->handshake_timeout_ms : c->opts.timeout_ms;
     c->opts.resolves = c->resolves;
     c->opts.n_resolves = c->n_resolves;
     c->opts.emit = emit;
     c->opts.emit_ctx = c;
+    fit_open_files(c);
+
+    struct probe_input_opts io = {
+        .args = args,
+        .n_args = n_args,
+        .files = c->files,
+        .n_files = c->n_files,
+        .ports = c->ports,
+        .n_ports = c->n_ports,
+        .shard_k = c->shard_k,
+        .shard_n = c->shard_n,
+        .cidr_max = c->cidr_max,
+    };
+    struct probe_input *in;
+    int rc = probe_input_new(&in, &io);
     struct probe_stats st;
-    int rc = probe_scan_run(&c->opts, c->targets, c->n_targets, &st);
+    memset(&st, 0, sizeof(st));
+    if (rc == 0)
+        rc = probe_scan_run(&c->opts, in, &st);
+    probe_input_free(in);
     if (c->out != stdout && fclose(c->out) != 0 && !c->write_error)
         c->write_error = errno;
     if (c->write_error) {
@@ -267,15 +338,30 @@ static int run(struct cli *c)
         return EXIT_USAGE;
     }
     if (rc) {
-        fprintf(stderr, "caprobe: scan failed: %s\n", tls_err_str(rc));
+        if (rc != TLS_E_IO) /* unreadable input was reported where it happened */
+            fprintf(stderr, "caprobe: scan failed: %s\n", tls_err_str(rc));
         return EXIT_USAGE;
     }
-    if (!c->quiet)
+    if (!c->quiet) {
         fprintf(stderr,
-                "caprobe: %zu target%s, %zu probe%s: %zu with a certificate request, %zu "
-                "without, %zu error%s\n",
-                st.targets, st.targets == 1 ? "" : "s", st.probes, st.probes == 1 ? "" : "s",
-                st.with_request, st.without_request, st.errors, st.errors == 1 ? "" : "s");
+                "caprobe: %llu target%s, %llu probe%s: %llu with a certificate request, %llu "
+                "without, %llu error%s",
+                (unsigned long long)st.targets, st.targets == 1 ? "" : "s",
+                (unsigned long long)st.probes, st.probes == 1 ? "" : "s",
+                (unsigned long long)st.with_request, (unsigned long long)st.without_request,
+                (unsigned long long)st.errors, st.errors == 1 ? "" : "s");
+        if (st.input_errors)
+            fprintf(stderr, ", %llu bad target line%s", (unsigned long long)st.input_errors,
+                    st.input_errors == 1 ? "" : "s");
+        if (st.retries)
+            fprintf(stderr, ", %llu retr%s", (unsigned long long)st.retries,
+                    st.retries == 1 ? "y" : "ies");
+        fprintf(stderr, "%s\n", st.signal ? " (interrupted)" : "");
+    }
+    if (st.signal)
+        return 128 + st.signal;
+    if (st.input_errors)
+        return EXIT_USAGE;
     if (st.errors && c->fail_on_error)
         return EXIT_TARGET_ERRORS;
     return 0;
@@ -289,26 +375,28 @@ int probe_main(int argc, char **argv)
     c.opts.versions[1] = 0x0304;
     c.opts.n_versions = 2;
     c.opts.concurrency = DEFAULT_CONCURRENCY;
+    c.opts.per_address = DEFAULT_PER_ADDRESS;
     c.opts.timeout_ms = DEFAULT_TIMEOUT_MS;
     c.opts.capture_limit = DEFAULT_CAPTURE_LIMIT;
     c.ports[0] = 443;
     c.n_ports = 1;
+    c.cidr_max = DEFAULT_MAX_CIDR;
+    c.progress = -1;
     c.report.format = REPORT_TEXT;
-    const char *inputs[64];
-    size_t n_inputs = 0;
     int rc = EXIT_USAGE, opt;
     unsigned long long v;
     const char *why;
 
     while ((opt = getopt_long(argc, argv, "i:p:o:qc:hV", long_opts, NULL)) != -1) {
         switch (opt) {
-        case 'i':
-            if (n_inputs == sizeof(inputs) / sizeof(inputs[0])) {
-                rc = usage_error("too many --input files: %s", optarg);
+        case 'i': {
+            const char **f = realloc(c.files, (c.n_files + 1) * sizeof(*f));
+            if (f == NULL)
                 goto out;
-            }
-            inputs[n_inputs++] = optarg;
+            c.files = f;
+            c.files[c.n_files++] = optarg;
             break;
+        }
         case 'p':
             if (parse_ports(&c, optarg)) {
                 rc = usage_error("--ports: expected port numbers 1-65535 separated by commas, "
@@ -323,7 +411,7 @@ int probe_main(int argc, char **argv)
                 goto out;
             c.resolves = r;
             if (probe_resolve_parse(optarg, &r[c.n_resolves], &why)) {
-                fprintf(stderr, "caprobe: --resolve '%s': %s\n", optarg, why);
+                rc = usage_error("--resolve '%s': %s", optarg, why);
                 goto out;
             }
             c.n_resolves++;
@@ -361,6 +449,12 @@ int probe_main(int argc, char **argv)
         case 'q':
             c.quiet = true;
             break;
+        case OPT_PROGRESS:
+            c.progress = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            c.progress = 0;
+            break;
         case 'c':
             if (parse_uint(optarg, 1000000, &v) || v == 0) {
                 rc = usage_error("--concurrency: expected a number from 1 to 1000000, got '%s'",
@@ -368,17 +462,66 @@ int probe_main(int argc, char **argv)
                 goto out;
             }
             c.opts.concurrency = (unsigned)v;
+            c.concurrency_set = true;
             break;
-        case OPT_TIMEOUT: {
-            char *end;
-            double d = strtod(optarg, &end);
-            if (*end || !(d > 0 && d <= 3600)) {
-                rc = usage_error("--timeout: expected seconds (0 < s <= 3600), got '%s'", optarg);
+        case OPT_PER_ADDRESS:
+            if (parse_uint(optarg, 1000000, &v)) {
+                rc = usage_error("--per-address: expected a number (0: no cap), got '%s'", optarg);
                 goto out;
             }
-            c.opts.timeout_ms = (uint64_t)(d * 1000 + 0.5);
+            c.opts.per_address = (unsigned)v;
+            break;
+        case OPT_RATE: {
+            char *end;
+            double d = strtod(optarg, &end);
+            if (*end || end == optarg || !(d > 0 && d <= 10000000)) {
+                rc = usage_error("--rate: expected connections per second (> 0), got '%s'", optarg);
+                goto out;
+            }
+            c.opts.rate = d;
             break;
         }
+        case OPT_TIMEOUT:
+        case OPT_CONNECT_TIMEOUT:
+        case OPT_HANDSHAKE_TIMEOUT: {
+            uint64_t ms;
+            if (parse_seconds(optarg, &ms)) {
+                rc = usage_error("--%s: expected seconds (0 < s <= 3600), got '%s'",
+                                 opt == OPT_TIMEOUT           ? "timeout"
+                                 : opt == OPT_CONNECT_TIMEOUT ? "connect-timeout"
+                                                              : "handshake-timeout",
+                                 optarg);
+                goto out;
+            }
+            if (opt == OPT_TIMEOUT)
+                c.opts.timeout_ms = ms;
+            else if (opt == OPT_CONNECT_TIMEOUT)
+                c.connect_timeout_ms = ms;
+            else
+                c.handshake_timeout_ms = ms;
+            break;
+        }
+        case OPT_RETRIES:
+            if (parse_uint(optarg, 10, &v)) {
+                rc = usage_error("--retries: expected a number from 0 to 10, got '%s'", optarg);
+                goto out;
+            }
+            c.opts.retries = (unsigned)v;
+            break;
+        case OPT_SHARD:
+            if (parse_shard(&c, optarg)) {
+                rc = usage_error("--shard: expected K/N with 1 <= K <= N, got '%s'", optarg);
+                goto out;
+            }
+            break;
+        case OPT_MAX_CIDR:
+            if (parse_uint(optarg, 1ULL << 32, &v) || v == 0) {
+                rc = usage_error("--max-cidr: expected a number from 1 to 4294967296, got '%s'",
+                                 optarg);
+                goto out;
+            }
+            c.cidr_max = v;
+            break;
         case OPT_CAPTURE_LIMIT:
             if (parse_uint(optarg, 16u << 20, &v) || v < 4096) {
                 rc = usage_error("--capture-limit: expected bytes from 4096 to 16777216, got '%s'",
@@ -404,18 +547,15 @@ int probe_main(int argc, char **argv)
         }
     }
     for (int i = optind; i < argc; i++)
-        if ((rc = add_target(&c, argv[i], NULL)))
+        if ((rc = check_arg_target(&c, argv[i])))
             goto out;
-    for (size_t i = 0; i < n_inputs; i++)
-        if ((rc = read_targets(&c, inputs[i])))
-            goto out;
-    if (c.n_targets == 0) {
-        rc = usage_error("%s", "no targets given");
+    if (optind == argc && c.n_files == 0) {
+        rc = usage_error("%s", "no targets given (TARGET arguments or -i FILE)");
         goto out;
     }
-    rc = run(&c);
+    rc = run(&c, (const char *const *)argv + optind, (size_t)(argc - optind));
 out:
-    free(c.targets);
+    free(c.files);
     free(c.resolves);
     return rc;
 }

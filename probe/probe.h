@@ -20,10 +20,26 @@ struct probe_target_spec {
 };
 
 /* Parse one TARGET: host[:port] | ipv4[:port] | [ipv6][:port] | ipv6. default_port is used
- * when none is given (0: a port is required). Returns 0 or TLS_E_TARGET with *why set to a
- * static reason. */
+ * when none is given (0: port stays 0 for the caller's port list). Returns 0 or TLS_E_TARGET
+ * with *why set to a static reason. */
 int probe_target_parse(const char *s, uint16_t default_port, struct probe_target_spec *out,
                        const char **why);
+/* Fill t->spec ("host:port", "[v6]:port") from its other fields. */
+void probe_target_spec_name(struct probe_target_spec *t);
+
+/* A CIDR range: a.b.c.d/n[:port], [v6/n]:port or v6/n. */
+struct probe_cidr {
+    int family;
+    uint8_t base[16]; /* network address, host bits cleared */
+    unsigned prefix;
+    uint64_t count; /* addresses in the range */
+    uint16_t port;  /* 0: none given */
+};
+/* TLS_E_TARGET with *why for a malformed range or one of more than max addresses. */
+int probe_cidr_parse(const char *s, struct probe_cidr *out, uint64_t max, const char **why);
+/* The index-th address of the range as a target on port. */
+void probe_cidr_address(const struct probe_cidr *c, uint64_t index, uint16_t port,
+                        struct probe_target_spec *out);
 
 /* --resolve HOST:PORT:ADDR (curl's convention) */
 struct probe_resolve {
@@ -36,28 +52,40 @@ int probe_resolve_parse(const char *s, struct probe_resolve *out, const char **w
 /* One record is ready: called once per target, in completion order. */
 typedef int probe_emit_fn(void *ctx, const struct report_target *t);
 
+struct probe_input;
+
 struct probe_opts {
     uint16_t versions[2]; /* 0x0303 and/or 0x0304, probed separately */
     size_t n_versions;
     const char *extra_sni; /* --sni: one more variant with this server name */
     const struct probe_resolve *resolves;
     size_t n_resolves;
-    unsigned concurrency; /* probes in flight at most */
-    uint64_t timeout_ms;  /* deadline of one probe, connect to capture */
-    size_t capture_limit; /* bytes captured per probe at most */
+    unsigned concurrency;          /* probes in flight at most */
+    unsigned per_address;          /* probes in flight to one address at most; 0: no cap */
+    double rate;                   /* new connections per second at most; 0: no cap */
+    uint64_t connect_timeout_ms;   /* TCP connect */
+    uint64_t handshake_timeout_ms; /* connected to capture complete */
+    uint64_t timeout_ms;           /* one probe, connect to capture */
+    unsigned retries;              /* extra attempts after a transient connect failure */
+    size_t capture_limit;          /* bytes captured per probe at most */
+    bool progress;                 /* a progress line on stderr */
     probe_emit_fn *emit;
     void *emit_ctx;
 };
 
 struct probe_stats {
-    size_t targets, probes;
-    size_t with_request, without_request, errors;
+    uint64_t targets, probes;
+    uint64_t with_request, without_request, errors;
+    uint64_t input_errors; /* lines that were not targets */
+    uint64_t retries;
+    unsigned peak_in_flight;
+    int signal; /* the signal that stopped the scan, 0 when it ran to the end */
 };
 
-/* Probe every target; returns 0, or a negative code when the scan itself could not run (not
- * when targets fail: that is data). */
-int probe_scan_run(const struct probe_opts *opts, const struct probe_target_spec *targets,
-                   size_t n_targets, struct probe_stats *stats);
+/* Probe every target of the input; returns 0, or a negative code when the scan itself could
+ * not run (not when targets fail: that is data). */
+int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
+                   struct probe_stats *stats);
 
 /* Command line entry point (cli.c). */
 int probe_main(int argc, char **argv);

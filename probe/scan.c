@@ -1,85 +1,79 @@
-/* The scheduler: one libuv loop, one thread. Targets are opened in input order while probes are
- * fewer than the concurrency cap; each variant (address x SNI x version) is one TCP connection
- * with its own deadline. A target's record is emitted as soon as its last variant ends.
- *
- * Connection states:
- *   CONNECTING --connect ok--> HANDSHAKE --capture done/failed, EOF, error--> CLOSING
- *   CONNECTING --error | deadline--> CLOSING;  HANDSHAKE --deadline--> CLOSING
- *   CLOSING --last close callback--> freed (the observation is final before CLOSING)
- * Invariant: in CLOSING no callback touches the session; the conn is freed only in the last
- * close callback; bytes given to uv_write stay untouched until its callback. */
+/* The scheduler: one libuv loop, one thread. Targets are pulled from the streamed input only
+ * while probes are fewer than the concurrency cap, so memory follows what is in flight, not the
+ * list. Each variant (address x SNI x version) is one connection (conn.c); a target's record is
+ * emitted as soon as its last variant ends. Limits: --concurrency, --per-address, --rate.
+ * SIGINT/SIGTERM stop new probes, give in-flight ones a second, then interrupt them; every
+ * record, finished or not, is still written. */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
+#include <unistd.h>
 
-#include "probe.h"
+#include "internal.h"
 #include "tls/error.h"
 #include "tls/session.h"
 
-struct scan;
-
-struct variant {
-    size_t addr;     /* index into target->addrs */
-    const char *sni; /* NULL: no SNI */
-    uint16_t version;
-};
-
-struct target {
-    struct target *next; /* in the list of open targets */
-    struct scan *scan;
-    const struct probe_target_spec *spec;
-    uv_getaddrinfo_t gai;
-    bool resolved;
-    struct sockaddr_storage *addrs;
-    char (*addr_text)[INET6_ADDRSTRLEN];
-    size_t n_addrs;
-    struct variant *variants;
-    struct tls_observation *obs;
-    struct tls_observation **obs_ptrs;
-    size_t n_variants, next_variant, done_variants;
-};
-
-enum conn_stage {
-    CONN_CONNECTING,
-    CONN_HANDSHAKE,
-    CONN_CLOSING,
-};
-
-struct conn {
-    struct scan *scan;
-    struct target *target;
-    size_t vi;
-    enum conn_stage stage;
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_connect_t connect_req;
-    uv_write_t write_req;
-    int open_handles;
-    bool writing;
-    uint8_t *wbuf; /* owned by the pending write */
-    size_t wlen;
-    uint64_t start_ms;
-    size_t received;
-    struct tls_session *sess;
-};
-
-struct scan {
-    uv_loop_t loop;
-    const struct probe_opts *opts;
-    struct tls_client *tls;
-    const struct probe_target_spec *specs;
-    size_t n_specs, next_spec;
-    struct target *open_head, *open_tail;
-    size_t active;
-    int fatal; /* a failure of the scan itself (emit failed, out of memory) */
-    struct probe_stats *stats;
-    char readbuf[64 * 1024]; /* one read at a time: libuv calls read_cb synchronously */
-};
+#define STOP_GRACE_MS 1000
+#define PROGRESS_MS 250
 
 static void pump(struct scan *s);
+
+/* ---- per-address in-flight counts ----------------------------------------------------- */
+
+static void addr_key(const struct sockaddr_storage *a, uint8_t key[17])
+{
+    memset(key, 0, 17);
+    key[0] = (uint8_t)a->ss_family;
+    if (a->ss_family == AF_INET)
+        memcpy(key + 1, &((const struct sockaddr_in *)a)->sin_addr, 4);
+    else
+        memcpy(key + 1, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
+}
+
+static struct addr_count **addr_slot(struct scan *s, const uint8_t key[17])
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 17; i++)
+        h = (h ^ key[i]) * 16777619u;
+    struct addr_count **pp = &s->addr_buckets[h % SCAN_ADDR_BUCKETS];
+    while (*pp && memcmp((*pp)->key, key, 17) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+unsigned probe_scan_addr_get(struct scan *s, const struct sockaddr_storage *a)
+{
+    uint8_t key[17];
+    addr_key(a, key);
+    struct addr_count **pp = addr_slot(s, key);
+    return *pp ? (*pp)->count : 0;
+}
+
+void probe_scan_addr_add(struct scan *s, const struct sockaddr_storage *a, int delta)
+{
+    if (s->opts->per_address == 0)
+        return;
+    uint8_t key[17];
+    addr_key(a, key);
+    struct addr_count **pp = addr_slot(s, key);
+    if (*pp == NULL) {
+        if (delta < 0)
+            return;
+        *pp = calloc(1, sizeof(**pp));
+        if (*pp == NULL) {
+            s->fatal = TLS_E_NOMEM;
+            return;
+        }
+        memcpy((*pp)->key, key, 17);
+    }
+    (*pp)->count += (unsigned)delta;
+    if ((*pp)->count == 0) {
+        struct addr_count *dead = *pp;
+        *pp = dead->next;
+        free(dead);
+    }
+}
 
 /* ---- targets ---------------------------------------------------------------------------- */
 
@@ -99,41 +93,58 @@ static void target_free(struct target *t)
 
 static void target_unlink(struct scan *s, struct target *t)
 {
-    struct target **pp = &s->open_head;
-    while (*pp && *pp != t)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = t->next;
-    s->open_tail = NULL;
-    for (struct target *x = s->open_head; x; x = x->next)
-        s->open_tail = x;
+    struct target *prev = NULL;
+    for (struct target *x = s->open_head; x; prev = x, x = x->next) {
+        if (x != t)
+            continue;
+        if (prev)
+            prev->next = t->next;
+        else
+            s->open_head = t->next;
+        if (s->open_tail == t)
+            s->open_tail = prev;
+        s->n_open--;
+        return;
+    }
+}
+
+static void count_outcomes(struct probe_stats *st, const struct target *t)
+{
+    st->targets++;
+    if (t->item.error)
+        st->input_errors++;
+    for (size_t i = 0; i < t->n_variants; i++) {
+        st->probes++;
+        switch (t->obs[i].outcome) {
+        case TLS_OUTCOME_CERTIFICATE_REQUEST:
+            st->with_request++;
+            break;
+        case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
+            st->without_request++;
+            break;
+        case TLS_OUTCOME_ERROR:
+            st->errors++;
+            break;
+        }
+    }
 }
 
 static void target_emit(struct target *t)
 {
     struct scan *s = t->scan;
+    char why[512];
     struct report_target r = {
-        .target = t->spec->spec,
-        .host = t->spec->host,
-        .port = t->spec->port,
+        .target = t->item.error ? t->item.text : t->item.spec.spec,
+        .host = t->item.error ? NULL : t->item.spec.host,
+        .port = t->item.spec.port,
         .obs = t->obs_ptrs,
         .n_obs = t->n_variants,
     };
-    s->stats->targets++;
-    for (size_t i = 0; i < t->n_variants; i++) {
-        s->stats->probes++;
-        switch (t->obs[i].outcome) {
-        case TLS_OUTCOME_CERTIFICATE_REQUEST:
-            s->stats->with_request++;
-            break;
-        case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
-            s->stats->without_request++;
-            break;
-        case TLS_OUTCOME_ERROR:
-            s->stats->errors++;
-            break;
-        }
+    if (t->item.error) {
+        snprintf(why, sizeof(why), "%s: %s", t->item.where, t->item.error);
+        r.input_error = why;
     }
+    count_outcomes(s->stats, t);
     int rc = s->opts->emit(s->opts->emit_ctx, &r);
     if (rc && !s->fatal)
         s->fatal = rc;
@@ -141,22 +152,25 @@ static void target_emit(struct target *t)
     target_free(t);
 }
 
-static void variant_done(struct target *t)
+/* Mark a variant done; the target's record goes out with its last one. */
+static void variant_done(struct target *t, size_t vi)
 {
+    t->variants[vi].state = VARIANT_DONE;
     if (++t->done_variants == t->n_variants)
         target_emit(t);
 }
 
-/* Lay out the variants once the addresses are known; with none, one error observation. */
+/* Lay out the variants once the addresses are known. */
 static int target_plan(struct target *t)
 {
     const struct probe_opts *o = t->scan->opts;
+    const struct probe_target_spec *spec = &t->item.spec;
     const char *snis[3];
     size_t n_sni = 0;
-    if (t->spec->family == AF_UNSPEC)
-        snis[n_sni++] = t->spec->host;
+    if (spec->family == AF_UNSPEC)
+        snis[n_sni++] = spec->host;
     snis[n_sni++] = NULL;
-    if (o->extra_sni && !(t->spec->family == AF_UNSPEC && strcmp(o->extra_sni, t->spec->host) == 0))
+    if (o->extra_sni && !(spec->family == AF_UNSPEC && strcmp(o->extra_sni, spec->host) == 0))
         snis[n_sni++] = o->extra_sni;
     size_t n = t->n_addrs ? t->n_addrs * n_sni * o->n_versions : 1;
     t->variants = calloc(n, sizeof(*t->variants));
@@ -174,6 +188,7 @@ static int target_plan(struct target *t)
                 k++;
             }
     t->n_variants = n;
+    t->pending_variants = t->n_addrs ? n : 0;
     for (size_t i = 0; i < n; i++) {
         tls_observation_init(&t->obs[i]);
         t->obs_ptrs[i] = &t->obs[i];
@@ -199,7 +214,7 @@ static int target_add_addr(struct target *t, const struct sockaddr *sa, uint16_t
     if (na == NULL)
         return TLS_E_NOMEM;
     t->addrs = na;
-    char(*nt)[INET6_ADDRSTRLEN] = realloc(t->addr_text, (t->n_addrs + 1) * sizeof(*nt));
+    char(*nt)[46] = realloc(t->addr_text, (t->n_addrs + 1) * sizeof(*nt));
     if (nt == NULL)
         return TLS_E_NOMEM;
     t->addr_text = nt;
@@ -207,11 +222,12 @@ static int target_add_addr(struct target *t, const struct sockaddr *sa, uint16_t
     const void *bin = ss.ss_family == AF_INET6
                           ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
                           : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-    inet_ntop(ss.ss_family, bin, t->addr_text[t->n_addrs], INET6_ADDRSTRLEN);
+    inet_ntop(ss.ss_family, bin, t->addr_text[t->n_addrs], sizeof(t->addr_text[0]));
     t->n_addrs++;
     return 0;
 }
 
+/* The addresses are known (or the name did not resolve): plan, or record the failure. */
 static void target_resolved(struct target *t, int uv_err)
 {
     struct scan *s = t->scan;
@@ -224,10 +240,15 @@ static void target_resolved(struct target *t, int uv_err)
     if (t->n_addrs == 0) {
         struct tls_observation *o = &t->obs[0];
         o->tls_max = s->opts->versions[s->opts->n_versions - 1];
-        tls_observation_set_error(o, TLS_ERROR_DNS, 0, uv_err, "cannot resolve %s: %s",
-                                  t->spec->host, uv_err ? uv_strerror(uv_err) : "no address");
-        t->next_variant = t->n_variants;
-        variant_done(t);
+        if (uv_err == UV_ECANCELED)
+            tls_observation_set_error(o, TLS_ERROR_INTERRUPTED, 0, uv_err,
+                                      "the scan was interrupted while resolving %s",
+                                      t->item.spec.host);
+        else
+            tls_observation_set_error(o, TLS_ERROR_DNS, 0, uv_err, "cannot resolve %s: %s",
+                                      t->item.spec.host,
+                                      uv_err ? uv_strerror(uv_err) : "no address");
+        variant_done(t, 0);
     }
 }
 
@@ -238,7 +259,7 @@ static void target_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *re
     int rc = 0;
     for (struct addrinfo *ai = res; status == 0 && ai && rc == 0; ai = ai->ai_next)
         if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
-            rc = target_add_addr(t, ai->ai_addr, t->spec->port);
+            rc = target_add_addr(t, ai->ai_addr, t->item.spec.port);
     uv_freeaddrinfo(res);
     if (rc)
         s->fatal = rc;
@@ -247,19 +268,27 @@ static void target_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *re
     pump(s);
 }
 
-static int target_open(struct scan *s, const struct probe_target_spec *spec)
+/* Take the next item of the input: a target to resolve, or a bad line to record. */
+static int target_open(struct scan *s, const struct probe_input_item *item)
 {
     struct target *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return TLS_E_NOMEM;
     t->scan = s;
-    t->spec = spec;
+    t->item = *item;
     if (s->open_tail)
         s->open_tail->next = t;
     else
         s->open_head = t;
     s->open_tail = t;
-
+    s->n_open++;
+    if (item->error) {
+        /* no observation: the record carries the input error */
+        t->resolved = true;
+        target_emit(t);
+        return 0;
+    }
+    const struct probe_target_spec *spec = &t->item.spec;
     /* --resolve overrides DNS for its host and port. */
     for (size_t i = 0; i < s->opts->n_resolves; i++) {
         const struct probe_resolve *r = &s->opts->resolves[i];
@@ -293,305 +322,276 @@ static int target_open(struct scan *s, const struct probe_target_spec *spec)
     return 0;
 }
 
-/* ---- connections ------------------------------------------------------------------------ */
+/* ---- scheduling ------------------------------------------------------------------------- */
 
-static void conn_close_cb(uv_handle_t *h)
+void probe_scan_conn_done(struct scan *s, struct target *t, size_t vi, bool retry,
+                          uint64_t delay_ms)
 {
-    struct conn *c = h->data;
-    if (--c->open_handles > 0)
-        return;
-    struct scan *s = c->scan;
-    struct target *t = c->target;
-    tls_session_free(c->sess);
-    free(c->wbuf);
-    free(c);
     s->active--;
-    variant_done(t);
+    if (retry) {
+        struct variant *v = &t->variants[vi];
+        v->state = VARIANT_PENDING;
+        v->not_before = uv_now(&s->loop) + delay_ms;
+        t->pending_variants++;
+        s->stats->retries++;
+    } else {
+        variant_done(t, vi);
+    }
     pump(s);
 }
 
-/* Make the observation final and close. kind/fmt describe a failure of ours (deadline, socket
- * error) that applies only when the capture itself has not ended. */
-static void conn_finish(struct conn *c, int have_failure, enum tls_error_kind kind, int uv_err,
-                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void conn_finish(struct conn *c, int have_failure, enum tls_error_kind kind, int uv_err,
-                        const char *fmt, ...)
+static void wake_cb(uv_timer_t *timer)
 {
-    if (c->stage == CONN_CLOSING)
+    struct scan *s = timer->data;
+    s->wake_armed = false;
+    pump(s);
+}
+
+static void wake_at(struct scan *s, uint64_t when)
+{
+    uint64_t now = uv_now(&s->loop);
+    uint64_t delay = when > now ? when - now : 0;
+    if (s->wake_armed && uv_timer_get_due_in(&s->wake) <= delay)
         return;
-    struct tls_observation *o = &c->target->obs[c->vi];
-    o->elapsed_ms = uv_now(&c->scan->loop) - c->start_ms;
-    const struct tls_capture *cap = c->sess ? tls_session_capture(c->sess) : NULL;
-    int rc = cap ? tls_observation_from_capture(o, cap) : 0;
-    if (rc)
-        tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, rc, 0,
-                                  "out of memory for this observation (limit %zu bytes)",
-                                  (size_t)TLS_OBSERVATION_ARENA_CAP);
-    bool captured = cap && (cap->status == TLS_CAPTURE_DONE || cap->has_certreq);
-    if (!rc && !captured) {
-        char msg[384];
-        if (have_failure) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(msg, sizeof(msg), fmt, ap);
-            va_end(ap);
-            tls_observation_set_error(o, kind, 0, uv_err, "%s", msg);
-        } else if (cap && cap->err == TLS_E_MBEDTLS) {
-            int raw = tls_session_ssl_error(c->sess);
-            tls_mbedtls_strerror(raw, msg, sizeof(msg));
-            tls_observation_set_error(o, TLS_ERROR_PROTOCOL, TLS_E_MBEDTLS, raw,
-                                      "handshake failed before the capture was complete: %s", msg);
-        } else if (cap && cap->err == TLS_E_TRUNCATED) {
-            tls_observation_set_error(
-                o, TLS_ERROR_RESET, TLS_E_TRUNCATED, 0,
-                "the server closed the connection after %zu bytes%s", c->received,
-                cap->have_hello ? ", before its flight was complete" : ", before a ServerHello");
-        } else if (cap && cap->err == TLS_E_LIMIT) {
-            tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
-                                      "the server sent more than %zu bytes before its flight "
-                                      "was complete (--capture-limit)",
-                                      c->scan->opts->capture_limit);
-        } else if (cap && cap->err && cap->err != TLS_E_ALERT) {
-            tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
-                                      tls_err_str(cap->err), c->received,
-                                      c->received && !cap->have_hello ? " (not TLS?)" : "");
+    s->wake_armed = true;
+    uv_timer_start(&s->wake, wake_cb, delay, 0);
+}
+
+/* The first variant that may start now, or NULL; *soonest gets the earliest time a waiting
+ * retry may start (UINT64_MAX when none waits). */
+static struct variant *next_variant(struct scan *s, struct target **tp, uint64_t *soonest)
+{
+    uint64_t now = uv_now(&s->loop);
+    *soonest = UINT64_MAX;
+    for (struct target *t = s->open_head; t; t = t->next) {
+        if (!t->resolved || t->pending_variants == 0)
+            continue;
+        for (size_t i = 0; i < t->n_variants; i++) {
+            struct variant *v = &t->variants[i];
+            if (v->state != VARIANT_PENDING)
+                continue;
+            if (v->not_before > now) {
+                if (v->not_before < *soonest)
+                    *soonest = v->not_before;
+                continue;
+            }
+            if (s->opts->per_address &&
+                probe_scan_addr_get(s, &t->addrs[v->addr]) >= s->opts->per_address)
+                continue;
+            *tp = t;
+            return v;
         }
     }
-    c->stage = CONN_CLOSING;
-    uv_close((uv_handle_t *)&c->timer, conn_close_cb);
-    uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+    return NULL;
 }
 
-static enum tls_error_kind kind_of_uv(int err)
+/* With --rate, whether one more connection may start now; otherwise wake when it may. */
+static bool rate_allows(struct scan *s)
 {
-    switch (err) {
-    case UV_ECONNREFUSED:
-        return TLS_ERROR_REFUSED;
-    case UV_ETIMEDOUT:
-        return TLS_ERROR_TIMEOUT;
-    case UV_ECONNRESET:
-    case UV_EPIPE:
-    case UV_ECONNABORTED:
-    case UV_EOF:
-        return TLS_ERROR_RESET;
-    default:
-        return TLS_ERROR_REFUSED; /* unreachable network or host: no connection was made */
-    }
+    if (s->opts->rate <= 0)
+        return true;
+    uint64_t now = uv_now(&s->loop);
+    double allowed = (double)(now - s->rate_start_ms) * s->opts->rate / 1000.0 + 1.0;
+    if ((double)s->started < allowed)
+        return true;
+    double at = s->rate_start_ms + (double)s->started * 1000.0 / s->opts->rate;
+    wake_at(s, (uint64_t)at + 1);
+    return false;
 }
 
-static void conn_flush(struct conn *c);
+static void scan_close_handles(struct scan *s);
 
-static void conn_write_cb(uv_write_t *req, int status)
-{
-    struct conn *c = req->data;
-    c->writing = false;
-    free(c->wbuf);
-    c->wbuf = NULL;
-    if (c->stage == CONN_CLOSING)
-        return;
-    if (status < 0) {
-        conn_finish(c, 1, kind_of_uv(status), status, "write failed: %s", uv_strerror(status));
-        return;
-    }
-    conn_flush(c);
-}
-
-static void conn_flush(struct conn *c)
-{
-    size_t len;
-    const uint8_t *p = tls_session_output(c->sess, &len);
-    if (c->writing || len == 0)
-        return;
-    c->wbuf = malloc(len);
-    if (c->wbuf == NULL) {
-        conn_finish(c, 1, TLS_ERROR_PROTOCOL, 0, "out of memory");
-        return;
-    }
-    memcpy(c->wbuf, p, len);
-    c->wlen = len;
-    tls_session_output_consume(c->sess, len);
-    uv_buf_t b = uv_buf_init((char *)c->wbuf, (unsigned)len);
-    c->write_req.data = c;
-    int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb);
-    if (rc) {
-        free(c->wbuf);
-        c->wbuf = NULL;
-        conn_finish(c, 1, kind_of_uv(rc), rc, "write failed: %s", uv_strerror(rc));
-        return;
-    }
-    c->writing = true;
-}
-
-static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    struct conn *c = h->data;
-    (void)suggested;
-    *buf = uv_buf_init(c->scan->readbuf, sizeof(c->scan->readbuf));
-}
-
-static void conn_after_input(struct conn *c)
-{
-    switch (tls_session_status(c->sess)) {
-    case TLS_CAPTURE_RUNNING:
-        conn_flush(c);
-        break;
-    case TLS_CAPTURE_DONE:
-    case TLS_CAPTURE_FAILED:
-        conn_finish(c, 0, TLS_ERROR_PROTOCOL, 0, "%s", "");
-        break;
-    }
-}
-
-static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
-{
-    struct conn *c = stream->data;
-    if (c->stage == CONN_CLOSING)
-        return;
-    if (nread > 0) {
-        c->received += (size_t)nread;
-        tls_session_input(c->sess, (const uint8_t *)buf->base, (size_t)nread);
-        conn_after_input(c);
-    } else if (nread == UV_EOF) {
-        tls_session_eof(c->sess);
-        conn_after_input(c);
-    } else if (nread < 0) {
-        conn_finish(c, 1, kind_of_uv((int)nread), (int)nread, "connection %s after %zu bytes",
-                    nread == UV_ECONNRESET ? "reset by the server" : uv_strerror((int)nread),
-                    c->received);
-    }
-}
-
-static void conn_connect_cb(uv_connect_t *req, int status)
-{
-    struct conn *c = req->data;
-    if (c->stage == CONN_CLOSING)
-        return;
-    if (status < 0) {
-        conn_finish(c, 1, kind_of_uv(status), status, "connect failed: %s", uv_strerror(status));
-        return;
-    }
-    c->stage = CONN_HANDSHAKE;
-    int rc = tls_session_start(c->sess);
-    if (rc == 0)
-        rc = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb);
-    if (rc) {
-        conn_finish(c, 1, TLS_ERROR_PROTOCOL, 0, "cannot start the handshake: %s",
-                    rc < -900 ? tls_err_str(rc) : uv_strerror(rc));
-        return;
-    }
-    conn_flush(c);
-}
-
-static void conn_timer_cb(uv_timer_t *timer)
-{
-    struct conn *c = timer->data;
-    const struct tls_capture *cap = tls_session_capture(c->sess);
-    if (c->stage == CONN_CONNECTING)
-        conn_finish(c, 1, TLS_ERROR_TIMEOUT, 0, "no connection within %llu ms",
-                    (unsigned long long)c->scan->opts->timeout_ms);
-    else
-        conn_finish(c, 1, TLS_ERROR_TIMEOUT, 0,
-                    "handshake incomplete after %llu ms: %zu bytes received%s",
-                    (unsigned long long)c->scan->opts->timeout_ms, c->received,
-                    c->received == 0   ? ", the server never answered"
-                    : !cap->have_hello ? ", no ServerHello yet"
-                                       : ", the flight never ended");
-}
-
-static int conn_start(struct scan *s, struct target *t, size_t vi)
-{
-    const struct variant *v = &t->variants[vi];
-    struct tls_observation *o = &t->obs[vi];
-    o->address = t->addr_text[v->addr];
-    o->sni = v->sni;
-    o->tls_max = v->version;
-
-    struct conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return TLS_E_NOMEM;
-    c->scan = s;
-    c->target = t;
-    c->vi = vi;
-    c->start_ms = uv_now(&s->loop);
-    struct tls_session_opts so = {
-        .version = v->version,
-        .sni = v->sni,
-        .capture_limit = s->opts->capture_limit,
-    };
-    int rc = tls_session_new(&c->sess, s->tls, &so);
-    if (rc) {
-        free(c);
-        return rc;
-    }
-    uv_tcp_init(&s->loop, &c->tcp);
-    uv_timer_init(&s->loop, &c->timer);
-    c->tcp.data = c->timer.data = c->connect_req.data = c;
-    c->open_handles = 2;
-    s->active++;
-    t->next_variant++;
-    uv_tcp_nodelay(&c->tcp, 1);
-    uv_timer_start(&c->timer, conn_timer_cb, s->opts->timeout_ms, 0);
-    rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&t->addrs[v->addr],
-                        conn_connect_cb);
-    if (rc)
-        conn_finish(c, 1, kind_of_uv(rc), rc, "connect failed: %s", uv_strerror(rc));
-    return 0;
-}
-
-/* ---- scheduling ------------------------------------------------------------------------- */
+static void interrupt_pending(struct scan *s);
 
 static void pump(struct scan *s)
 {
-    while (!s->fatal && s->active < s->opts->concurrency) {
-        struct target *t = s->open_head;
-        while (t && (!t->resolved || t->next_variant == t->n_variants))
-            t = t->next;
-        if (t) {
-            int rc = conn_start(s, t, t->next_variant);
-            if (rc)
+    if (s->stopping)
+        interrupt_pending(s); /* targets resolved since the signal */
+    while (!s->fatal && !s->stopping && s->active < s->opts->concurrency) {
+        struct target *t = NULL;
+        uint64_t soonest;
+        struct variant *v = next_variant(s, &t, &soonest);
+        if (v) {
+            if (!rate_allows(s))
+                break;
+            int rc = probe_conn_start(s, t, (size_t)(v - t->variants));
+            if (rc) {
                 s->fatal = rc;
+                break;
+            }
+            t->pending_variants--;
+            s->active++;
+            s->started++;
+            if (s->active > s->stats->peak_in_flight)
+                s->stats->peak_in_flight = s->active;
             continue;
         }
+        if (soonest != UINT64_MAX)
+            wake_at(s, soonest);
         /* Open more targets while their probes would not fill the cap anyway. */
-        size_t open = 0;
-        for (struct target *x = s->open_head; x; x = x->next)
-            open++;
-        if (s->next_spec == s->n_specs || open >= s->opts->concurrency)
+        if (s->input_done || s->n_open >= (size_t)s->opts->concurrency + 16)
             break;
-        int rc = target_open(s, &s->specs[s->next_spec++]);
-        if (rc)
+        struct probe_input_item item;
+        int rc = probe_input_next(s->input, &item);
+        if (rc < 0) {
             s->fatal = rc;
+            break;
+        }
+        if (rc == 0) {
+            s->input_done = true;
+            break;
+        }
+        if ((rc = target_open(s, &item))) {
+            s->fatal = rc;
+            break;
+        }
+    }
+    if (s->active == 0 && (s->input_done || s->fatal || s->stopping)) {
+        bool waiting = false;
+        for (struct target *t = s->open_head; t; t = t->next)
+            if (!t->resolved || t->pending_variants)
+                waiting = true;
+        if (!waiting || s->fatal || s->stopping)
+            scan_close_handles(s);
     }
 }
 
-int probe_scan_run(const struct probe_opts *opts, const struct probe_target_spec *targets,
-                   size_t n_targets, struct probe_stats *stats)
+/* ---- signals and progress ----------------------------------------------------------------- */
+
+static void stop_timer_cb(uv_timer_t *timer)
+{
+    struct scan *s = timer->data;
+    /* The grace second is over: interrupt what is still in flight. */
+    for (struct conn *c = s->conns, *next; c; c = next) {
+        next = probe_conn_next(c);
+        probe_conn_interrupt(c);
+    }
+}
+
+/* Variants never started get an interruption record, so every open target is written. */
+static void interrupt_pending(struct scan *s)
+{
+    for (struct target *t = s->open_head, *next; t; t = next) {
+        next = t->next;
+        if (!t->resolved)
+            continue; /* its resolver callback comes back with UV_ECANCELED */
+        for (size_t i = 0; i < t->n_variants && t->pending_variants; i++) {
+            struct variant *v = &t->variants[i];
+            if (v->state != VARIANT_PENDING)
+                continue;
+            struct tls_observation *o = &t->obs[i];
+            o->address = t->addr_text[v->addr];
+            o->sni = v->sni;
+            o->tls_max = v->version;
+            tls_observation_set_error(o, TLS_ERROR_INTERRUPTED, 0, 0,
+                                      "the scan was interrupted (signal %d) before this probe "
+                                      "started",
+                                      s->stopping);
+            t->pending_variants--;
+            bool last = t->done_variants + 1 == t->n_variants;
+            variant_done(t, i); /* the last one emits and frees t */
+            if (last)
+                break;
+        }
+    }
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    struct scan *s = h->data;
+    if (s->stopping) {
+        stop_timer_cb(&s->stop_timer); /* a second signal: do not wait */
+        return;
+    }
+    s->stopping = signum;
+    s->stats->signal = signum;
+    if (s->opts->progress)
+        fprintf(stderr, "\r\033[Kcaprobe: signal %d: no new probes; %u in flight get %d ms\n",
+                signum, s->active, STOP_GRACE_MS);
+    for (struct target *t = s->open_head; t; t = t->next)
+        if (!t->resolved)
+            uv_cancel((uv_req_t *)&t->gai);
+    interrupt_pending(s);
+    uv_timer_start(&s->stop_timer, stop_timer_cb, STOP_GRACE_MS, 0);
+    pump(s);
+}
+
+static void progress_cb(uv_timer_t *timer)
+{
+    struct scan *s = timer->data;
+    const struct probe_stats *st = s->stats;
+    double secs = (double)(uv_now(&s->loop) - s->start_ms) / 1000.0;
+    uint64_t seen = probe_input_count(s->input);
+    double rate = secs > 0 ? (double)st->targets / secs : 0;
+    char eta[32] = "";
+    if (s->input_done && rate > 0 && seen >= st->targets) {
+        unsigned left = (unsigned)((double)(seen - st->targets) / rate + 0.5);
+        snprintf(eta, sizeof(eta), "  ETA %u:%02u", left / 60, left % 60);
+    }
+    fprintf(stderr, "\r\033[Kcaprobe: %llu/%llu%s targets  %u in flight  %.0f/s  %llu errors%s",
+            (unsigned long long)st->targets, (unsigned long long)seen, s->input_done ? "" : "+",
+            s->active, rate, (unsigned long long)st->errors, eta);
+    s->progress_shown = true;
+}
+
+static void scan_close_handles(struct scan *s)
+{
+    uv_handle_t *hs[] = {(uv_handle_t *)&s->sigint, (uv_handle_t *)&s->sigterm,
+                         (uv_handle_t *)&s->stop_timer, (uv_handle_t *)&s->progress_timer,
+                         (uv_handle_t *)&s->wake};
+    for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
+        if (!uv_is_closing(hs[i]))
+            uv_close(hs[i], NULL);
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
+                   struct probe_stats *stats)
 {
     memset(stats, 0, sizeof(*stats));
     struct scan *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return TLS_E_NOMEM;
     s->opts = opts;
-    s->specs = targets;
-    s->n_specs = n_targets;
+    s->input = input;
     s->stats = stats;
-    int rc = uv_loop_init(&s->loop);
-    if (rc) {
+    if (uv_loop_init(&s->loop)) {
         free(s);
         return TLS_E_IO;
     }
-    rc = tls_client_new(&s->tls);
-    if (rc == 0) {
-        pump(s);
-        uv_run(&s->loop, UV_RUN_DEFAULT);
-        rc = s->fatal;
-    }
+    int rc = tls_client_new(&s->tls);
+    if (rc)
+        goto out;
+    s->start_ms = s->rate_start_ms = uv_now(&s->loop);
+    uv_timer_init(&s->loop, &s->wake);
+    uv_timer_init(&s->loop, &s->stop_timer);
+    uv_timer_init(&s->loop, &s->progress_timer);
+    uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigterm);
+    s->wake.data = s->stop_timer.data = s->progress_timer.data = s;
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, signal_cb, SIGINT);
+    uv_signal_start(&s->sigterm, signal_cb, SIGTERM);
+    if (opts->progress)
+        uv_timer_start(&s->progress_timer, progress_cb, PROGRESS_MS, PROGRESS_MS);
+    pump(s);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    rc = s->fatal;
+    if (s->progress_shown)
+        fprintf(stderr, "\r\033[K");
+out:
     while (s->open_head) {
         struct target *t = s->open_head;
         s->open_head = t->next;
         target_free(t);
     }
+    for (size_t i = 0; i < SCAN_ADDR_BUCKETS; i++)
+        while (s->addr_buckets[i]) {
+            struct addr_count *a = s->addr_buckets[i];
+            s->addr_buckets[i] = a->next;
+            free(a);
+        }
     tls_client_free(s->tls);
     uv_loop_close(&s->loop);
     free(s);

@@ -71,7 +71,7 @@ int probe_target_parse(const char *s, uint16_t default_port, struct probe_target
         return TLS_E_TARGET;
     }
     if (strchr(s, '/')) {
-        *why = "CIDR ranges are not supported in this version";
+        *why = "a CIDR range where one target is expected";
         return TLS_E_TARGET;
     }
     if (s[0] == '[') {
@@ -112,11 +112,8 @@ int probe_target_parse(const char *s, uint16_t default_port, struct probe_target
             *why = "port must be a number from 1 to 65535";
             return TLS_E_TARGET;
         }
-    } else if (default_port) {
-        out->port = default_port;
     } else {
-        *why = "missing port";
-        return TLS_E_TARGET;
+        out->port = default_port; /* 0: the caller applies its port list */
     }
 
     unsigned char addr[16];
@@ -125,7 +122,7 @@ int probe_target_parse(const char *s, uint16_t default_port, struct probe_target
             *why = "invalid IPv6 address";
             return TLS_E_TARGET;
         }
-        snprintf(out->spec, sizeof(out->spec), "[%s]:%u", out->host, out->port);
+        probe_target_spec_name(out);
         return 0;
     }
     if (inet_pton(AF_INET, out->host, addr) == 1) {
@@ -143,8 +140,113 @@ int probe_target_parse(const char *s, uint16_t default_port, struct probe_target
         for (char *p = out->host; *p; p++)
             *p = (char)tolower((unsigned char)*p);
     }
-    snprintf(out->spec, sizeof(out->spec), "%s:%u", out->host, out->port);
+    probe_target_spec_name(out);
     return 0;
+}
+
+void probe_target_spec_name(struct probe_target_spec *t)
+{
+    snprintf(t->spec, sizeof(t->spec), t->family == AF_INET6 ? "[%s]:%u" : "%s:%u", t->host,
+             t->port);
+}
+
+int probe_cidr_parse(const char *s, struct probe_cidr *out, uint64_t max, const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    char buf[128];
+    size_t len = strlen(s);
+    if (len >= sizeof(buf)) {
+        *why = "CIDR range too long";
+        return TLS_E_TARGET;
+    }
+    memcpy(buf, s, len + 1);
+    char *text = buf, *port = NULL;
+    if (buf[0] == '[') {
+        /* [v6/prefix]:port */
+        char *end = strchr(buf, ']');
+        if (end == NULL || (end[1] != 0 && end[1] != ':')) {
+            *why = "expected [IPv6/prefix]:port";
+            return TLS_E_TARGET;
+        }
+        *end = 0;
+        text = buf + 1;
+        if (end[1] == ':')
+            port = end + 2;
+    } else {
+        char *slash = strchr(buf, '/');
+        char *colon = slash ? strchr(slash, ':') : NULL;
+        if (colon && memchr(buf, ':', (size_t)(slash - buf)) == NULL) {
+            *colon = 0; /* a.b.c.d/n:port */
+            port = colon + 1;
+        }
+    }
+    char *slash = strchr(text, '/');
+    if (slash == NULL) {
+        *why = "missing '/' in CIDR range";
+        return TLS_E_TARGET;
+    }
+    *slash = 0;
+    if (inet_pton(AF_INET, text, out->base) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, text, out->base) == 1)
+        out->family = AF_INET6;
+    else {
+        *why = "invalid address in CIDR range";
+        return TLS_E_TARGET;
+    }
+    unsigned bits = out->family == AF_INET ? 32 : 128;
+    unsigned long long prefix;
+    char *end;
+    if (slash[1] < '0' || slash[1] > '9' || (prefix = strtoull(slash + 1, &end, 10), *end) ||
+        prefix > bits) {
+        *why = "invalid prefix length";
+        return TLS_E_TARGET;
+    }
+    out->prefix = (unsigned)prefix;
+    unsigned host_bits = bits - out->prefix;
+    if (host_bits >= 63 || (1ULL << host_bits) > max) {
+        *why = "CIDR range larger than --max-cidr addresses";
+        return TLS_E_TARGET;
+    }
+    out->count = 1ULL << host_bits;
+    /* Clear the host bits: 10.0.0.7/24 is 10.0.0.0/24. */
+    unsigned nbytes = bits / 8;
+    for (unsigned i = 0; i < nbytes; i++) {
+        unsigned first = i * 8;
+        if (first >= out->prefix)
+            out->base[i] = 0;
+        else if (out->prefix - first < 8)
+            out->base[i] &= (uint8_t)(0xff << (8 - (out->prefix - first)));
+    }
+    if (port) {
+        unsigned long long p;
+        if (*port < '0' || *port > '9' || (p = strtoull(port, &end, 10), *end) || p == 0 ||
+            p > 65535) {
+            *why = "port must be a number from 1 to 65535";
+            return TLS_E_TARGET;
+        }
+        out->port = (uint16_t)p;
+    }
+    return 0;
+}
+
+void probe_cidr_address(const struct probe_cidr *c, uint64_t index, uint16_t port,
+                        struct probe_target_spec *out)
+{
+    memset(out, 0, sizeof(*out));
+    uint8_t a[16];
+    unsigned nbytes = c->family == AF_INET ? 4 : 16;
+    memcpy(a, c->base, nbytes);
+    /* add index to the low host bits (index < count, so no carry into the prefix) */
+    for (unsigned i = nbytes; i-- > 0 && index;) {
+        unsigned sum = a[i] + (unsigned)(index & 0xff);
+        a[i] = (uint8_t)sum;
+        index = (index >> 8) + (sum >> 8);
+    }
+    inet_ntop(c->family, a, out->host, sizeof(out->host));
+    out->family = c->family;
+    out->port = port;
+    probe_target_spec_name(out);
 }
 
 int probe_resolve_parse(const char *s, struct probe_resolve *out, const char **why)

@@ -381,27 +381,74 @@ class Run:
     __slots__ = ("out", "killed", "cpu", "maxrss_kib", "status", "wall")
 
 
-def run_process(argv, out_path, deadline, err_path=None):
+# `sh -c TRAMPOLINE sh ARGV...` starts ARGV as a background job, prints its pid on fd 3 and
+# exits; ARGV is then re-parented to this script (a child subreaper) and reaped here with wait4.
+TRAMPOLINE = '"$@" 3>&- & echo $! >&3'
+_SUBREAPER = [False]
+
+
+def set_subreaper():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+        raise BenchError("prctl(PR_SET_CHILD_SUBREAPER): errno %d" % ctypes.get_errno())
+    _SUBREAPER[0] = True
+
+
+def run_process(argv, out_path, deadline, err_path=None, clean_rss=False):
     """Spawn argv (stdin /dev/null, stdout to out_path, stderr to err_path or out_path), kill it
-    after `deadline` seconds, reap it with wait4. Returns a Run."""
+    `deadline` seconds after the spawn, reap it with wait4. Returns a Run.
+
+    Linux starts the ru_maxrss of a process at the high-water RSS of the memory it replaced at
+    exec: for posix_spawn from this script that is this script's own RSS (tens of MiB), so
+    ru_maxrss says nothing about a small tool. With clean_rss the process is forked by /bin/sh
+    instead (TRAMPOLINE): its ru_maxrss is then its own (plus at most the shell's ~1 MiB). The
+    trampoline costs an extra exec (several ms on some VMs), so timed peer runs do without it."""
     fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     efd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) if err_path else fd
     actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
                (os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, efd, 2)]
+    pipe_r = None
     t0 = time.monotonic()
     try:
-        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
+        if clean_rss:
+            if not _SUBREAPER[0]:
+                set_subreaper()
+            pipe_r, pipe_w = os.pipe()
+            actions.append((os.POSIX_SPAWN_DUP2, pipe_w, 3))
+            try:
+                sh = os.posix_spawn("/bin/sh", ["/bin/sh", "-c", TRAMPOLINE, "sh"] + argv,
+                                    os.environ, file_actions=actions, setsid=True)
+            finally:
+                os.close(pipe_w)
+            try:
+                data = b""
+                while True:
+                    chunk = os.read(pipe_r, 64)
+                    if not chunk:
+                        break
+                    data += chunk
+                os.waitpid(sh, 0)
+            except BaseException:
+                os.killpg(sh, signal.SIGKILL)
+                raise
+            pid = int(data)
+        else:
+            pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
     finally:
         os.close(fd)
         if efd != fd:
             os.close(efd)
+        if pipe_r is not None:
+            os.close(pipe_r)
     pfd = os.pidfd_open(pid)
     with _RUNNING_LOCK:
         _RUNNING[pid] = pfd
     r = Run()
     try:
         try:
-            ready, _, _ = select.select([pfd], [], [], deadline)
+            left = max(0.0, deadline - (time.monotonic() - t0))
+            ready, _, _ = select.select([pfd], [], [], left)
             r.killed = not ready
             if r.killed:
                 signal.pidfd_send_signal(pfd, signal.SIGKILL)
@@ -423,7 +470,7 @@ def run_process(argv, out_path, deadline, err_path=None):
     return r
 
 
-def run_pool(name, tmp, targets, argv_for, deadline, parallel):
+def run_pool(name, tmp, targets, argv_for, deadline, parallel, clean_rss=False):
     """Run argv_for(target) for every target, `parallel` at a time. Returns (wall, [Run])."""
     results = [None] * len(targets)
     next_i = [0]
@@ -439,7 +486,8 @@ def run_pool(name, tmp, targets, argv_for, deadline, parallel):
                     if i >= len(targets):
                         return
                     next_i[0] += 1
-                results[i] = run_process(argv_for(targets[i]), path, deadline)
+                results[i] = run_process(argv_for(targets[i]), path, deadline,
+                                         clean_rss=clean_rss)
         except Exception as e:  # the bench broke; reported by the caller
             errors.append(e)
             STOP.set()
@@ -593,7 +641,7 @@ def caprobe_supports(caprobe, option):
 
 
 def caprobe_argv(caprobe, list_path, conc, timeout):
-    argv = [caprobe, "--format", "jsonl", "--tls", "1.2", "--timeout", str(timeout),
+    argv = [caprobe, "--format", "jsonl", "--tls", "1.2", "--timeout", "%g" % timeout,
             "-c", str(conc), "-q", "-i", list_path]
     if caprobe_supports(caprobe, "--per-address"):
         argv[1:1] = ["--per-address", "0"]
@@ -990,8 +1038,7 @@ def main():
         results = []
         for tool in tools:
             if tool == "caprobe":
-                print("  caprobe: %s" % " ".join(caprobe_argv(caprobe, "LIST", len(eps),
-                                                              "%g" % args.timeout)))
+                print("  caprobe: %s" % " ".join(caprobe_argv(caprobe, "LIST", len(eps), args.timeout)))
             elif tool == "openssl":
                 print("  openssl: openssl s_client -connect 127.0.0.1:PORT -tls1_2 </dev/null, "
                       "%d at a time, killed after %g s" % (PEER_PARALLEL, args.timeout))
@@ -1001,7 +1048,7 @@ def main():
         sys.stdout.flush()
         for tool in tools:
             if tool == "caprobe":
-                results.append(run_caprobe(caprobe, tmp, eps, "%g" % args.timeout, truth))
+                results.append(run_caprobe(caprobe, tmp, eps, args.timeout, truth))
             else:
                 results.append(run_peer(tool, tmp, eps, args.timeout, truth, PEER_PARALLEL))
             r = results[-1]
@@ -1012,7 +1059,7 @@ def main():
         if args.inflight > 0:
             print("  in-flight memory run: %d stalled targets ..." % args.inflight)
             sys.stdout.flush()
-            inflight = inflight_run(caprobe, tmp, args.inflight, "%g" % args.inflight_timeout,
+            inflight = inflight_run(caprobe, tmp, args.inflight, args.inflight_timeout,
                                     truth)
         report(results, eps, truth, inflight, args)
         return 0

@@ -1,0 +1,377 @@
+/* One probe: a TCP connection to one address for one variant, driven by libuv, with the TLS
+ * session in tls/ doing everything TLS. It never decides about other probes: when it ends it
+ * tells the scheduler, which may start it again (a retry) or count it done.
+ *
+ *   CONNECTING --connect ok--> HANDSHAKE --capture done/failed, EOF, read error--> CLOSING
+ *   CONNECTING --error | connect deadline--> CLOSING (maybe a retry)
+ *   HANDSHAKE --handshake or total deadline | interruption--> CLOSING
+ *   CLOSING --last close callback--> freed
+ * Invariants: the observation is final (or left untouched for a retry) before CLOSING; in
+ * CLOSING no callback touches the session; the conn is freed only in the last close callback;
+ * bytes given to uv_write stay untouched until its callback. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "tls/error.h"
+#include "tls/session.h"
+
+enum conn_stage {
+    CONN_CONNECTING,
+    CONN_HANDSHAKE,
+    CONN_CLOSING,
+};
+
+struct conn {
+    struct conn *prev, *next; /* the scan's in-flight list */
+    struct scan *scan;
+    struct target *target;
+    size_t vi;
+    enum conn_stage stage;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t connect_req;
+    uv_write_t write_req;
+    int open_handles;
+    bool writing;
+    bool retry;
+    uint8_t *wbuf; /* owned by the pending write */
+    uint64_t start_ms;
+    size_t received;
+    struct tls_session *sess;
+};
+
+struct conn *probe_conn_next(struct conn *c)
+{
+    return c->next;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+static void conn_close_cb(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;
+    struct scan *s = c->scan;
+    struct target *t = c->target;
+    size_t vi = c->vi;
+    bool retry = c->retry;
+    unsigned attempts = t->variants[vi].attempts;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    probe_scan_addr_add(s, &t->addrs[t->variants[vi].addr], -1);
+    tls_session_free(c->sess);
+    free(c->wbuf);
+    free(c);
+    /* back off 250 ms, 500 ms, 1 s, ... between attempts */
+    probe_scan_conn_done(s, t, vi, retry, retry ? 250ULL << (attempts > 4 ? 4 : attempts - 1) : 0);
+}
+
+/* A connect failure that another attempt may not meet: no answer in time, no route or no local
+ * port for now. A refusal is an answer, not transient. */
+static bool transient(int uv_err)
+{
+    switch (uv_err) {
+    case UV_ETIMEDOUT:
+    case UV_EADDRNOTAVAIL:
+    case UV_EAGAIN:
+    case UV_ENETUNREACH:
+    case UV_EHOSTUNREACH:
+    case UV_ECONNRESET:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static enum tls_error_kind kind_of_uv(int err)
+{
+    switch (err) {
+    case UV_ECONNREFUSED:
+        return TLS_ERROR_REFUSED;
+    case UV_ETIMEDOUT:
+        return TLS_ERROR_TIMEOUT;
+    case UV_ECONNRESET:
+    case UV_EPIPE:
+    case UV_ECONNABORTED:
+    case UV_EOF:
+        return TLS_ERROR_RESET;
+    default:
+        return TLS_ERROR_REFUSED; /* unreachable network or host: no connection was made */
+    }
+}
+
+/* The observation from what the capture saw, or from our own failure when the capture did
+ * not end by itself. */
+static void conn_observe(struct conn *c, bool have_failure, enum tls_error_kind kind, int uv_err,
+                         const char *msg)
+{
+    struct tls_observation *o = &c->target->obs[c->vi];
+    o->elapsed_ms = uv_now(&c->scan->loop) - c->start_ms;
+    const struct tls_capture *cap = c->sess ? tls_session_capture(c->sess) : NULL;
+    int rc = cap ? tls_observation_from_capture(o, cap) : 0;
+    if (rc) {
+        tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, rc, 0,
+                                  "out of memory for this observation (limit %zu bytes)",
+                                  (size_t)TLS_OBSERVATION_ARENA_CAP);
+        return;
+    }
+    if (cap && (cap->status == TLS_CAPTURE_DONE || cap->has_certreq))
+        return;
+    char text[256];
+    if (have_failure) {
+        tls_observation_set_error(o, kind, 0, uv_err, "%s", msg);
+    } else if (cap->err == TLS_E_MBEDTLS) {
+        int raw = tls_session_ssl_error(c->sess);
+        tls_mbedtls_strerror(raw, text, sizeof(text));
+        tls_observation_set_error(o, TLS_ERROR_PROTOCOL, TLS_E_MBEDTLS, raw,
+                                  "handshake failed before the capture was complete: %s", text);
+    } else if (cap->err == TLS_E_TRUNCATED) {
+        tls_observation_set_error(o, TLS_ERROR_RESET, TLS_E_TRUNCATED, 0,
+                                  "the server closed the connection after %zu bytes%s", c->received,
+                                  cap->have_hello ? ", before its flight was complete"
+                                                  : ", before a ServerHello");
+    } else if (cap->err == TLS_E_LIMIT) {
+        tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
+                                  "the server sent more than %zu bytes before its flight was "
+                                  "complete (--capture-limit)",
+                                  c->scan->opts->capture_limit);
+    } else if (cap->err != TLS_E_ALERT) {
+        tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
+                                  tls_err_str(cap->err), c->received,
+                                  c->received && !cap->have_hello ? " (not TLS?)" : "");
+    }
+}
+
+/* End the probe. have_failure: kind/fmt describe a failure of ours (deadline, socket error);
+ * may_retry: that failure is transient and the variant has attempts left. */
+static void conn_finish(struct conn *c, bool have_failure, enum tls_error_kind kind, int uv_err,
+                        bool may_retry, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void conn_finish(struct conn *c, bool have_failure, enum tls_error_kind kind, int uv_err,
+                        bool may_retry, const char *fmt, ...)
+{
+    if (c->stage == CONN_CLOSING)
+        return;
+    struct scan *s = c->scan;
+    const struct variant *v = &c->target->variants[c->vi];
+    c->retry = have_failure && may_retry && c->received == 0 && !s->stopping &&
+               v->attempts <= s->opts->retries;
+    if (!c->retry) {
+        char msg[384] = "";
+        if (have_failure) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(msg, sizeof(msg), fmt, ap);
+            va_end(ap);
+        }
+        conn_observe(c, have_failure, kind, uv_err, msg);
+        if (v->attempts > 1 && c->target->obs[c->vi].outcome == TLS_OUTCOME_ERROR) {
+            const char *m = c->target->obs[c->vi].error_message;
+            c->target->obs[c->vi].error_message = tls_arena_printf(
+                &c->target->obs[c->vi].arena, "%s (after %u attempts)", m ? m : "", v->attempts);
+        }
+    }
+    c->stage = CONN_CLOSING;
+    uv_close((uv_handle_t *)&c->timer, conn_close_cb);
+    uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+}
+
+void probe_conn_interrupt(struct conn *c)
+{
+    conn_finish(c, true, TLS_ERROR_INTERRUPTED, 0, false,
+                "the scan was interrupted (signal %d) after %zu bytes", c->scan->stopping,
+                c->received);
+}
+
+static void conn_flush(struct conn *c);
+
+static void conn_write_cb(uv_write_t *req, int status)
+{
+    struct conn *c = req->data;
+    c->writing = false;
+    free(c->wbuf);
+    c->wbuf = NULL;
+    if (c->stage == CONN_CLOSING)
+        return;
+    if (status < 0) {
+        conn_finish(c, true, kind_of_uv(status), status, false, "write failed: %s",
+                    uv_strerror(status));
+        return;
+    }
+    conn_flush(c);
+}
+
+static void conn_flush(struct conn *c)
+{
+    size_t len;
+    const uint8_t *p = tls_session_output(c->sess, &len);
+    if (c->writing || len == 0)
+        return;
+    c->wbuf = malloc(len);
+    if (c->wbuf == NULL) {
+        conn_finish(c, true, TLS_ERROR_PROTOCOL, 0, false, "out of memory");
+        return;
+    }
+    memcpy(c->wbuf, p, len);
+    tls_session_output_consume(c->sess, len);
+    uv_buf_t b = uv_buf_init((char *)c->wbuf, (unsigned)len);
+    c->write_req.data = c;
+    int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb);
+    if (rc) {
+        free(c->wbuf);
+        c->wbuf = NULL;
+        conn_finish(c, true, kind_of_uv(rc), rc, false, "write failed: %s", uv_strerror(rc));
+        return;
+    }
+    c->writing = true;
+}
+
+static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(c->scan->readbuf, sizeof(c->scan->readbuf));
+}
+
+static void conn_after_input(struct conn *c)
+{
+    switch (tls_session_status(c->sess)) {
+    case TLS_CAPTURE_RUNNING:
+        conn_flush(c);
+        break;
+    case TLS_CAPTURE_DONE:
+    case TLS_CAPTURE_FAILED:
+        conn_finish(c, false, TLS_ERROR_PROTOCOL, 0, false, "%s", "");
+        break;
+    }
+}
+
+static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = stream->data;
+    if (c->stage == CONN_CLOSING)
+        return;
+    if (nread > 0) {
+        c->received += (size_t)nread;
+        tls_session_input(c->sess, (const uint8_t *)buf->base, (size_t)nread);
+        conn_after_input(c);
+    } else if (nread == UV_EOF) {
+        tls_session_eof(c->sess);
+        conn_after_input(c);
+    } else if (nread < 0) {
+        conn_finish(
+            c, true, kind_of_uv((int)nread), (int)nread, false, "connection %s after %zu bytes",
+            nread == UV_ECONNRESET ? "reset by the server" : uv_strerror((int)nread), c->received);
+    }
+}
+
+static void conn_timer_cb(uv_timer_t *timer);
+
+static void conn_connect_cb(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    struct scan *s = c->scan;
+    if (c->stage == CONN_CLOSING)
+        return;
+    if (status < 0) {
+        conn_finish(c, true, kind_of_uv(status), status, transient(status), "connect failed: %s",
+                    uv_strerror(status));
+        return;
+    }
+    c->stage = CONN_HANDSHAKE;
+    /* The handshake deadline counts from here, within what is left of the total. */
+    uint64_t used = uv_now(&s->loop) - c->start_ms;
+    uint64_t left = s->opts->timeout_ms > used ? s->opts->timeout_ms - used : 1;
+    uv_timer_start(&c->timer, conn_timer_cb, min_u64(s->opts->handshake_timeout_ms, left), 0);
+
+    /* mbedTLS state only for connected probes: queued and connecting ones hold none. */
+    const struct variant *v = &c->target->variants[c->vi];
+    struct tls_session_opts so = {
+        .version = v->version,
+        .sni = v->sni,
+        .capture_limit = s->opts->capture_limit,
+    };
+    int rc = tls_session_new(&c->sess, s->tls, &so);
+    if (rc == 0)
+        rc = tls_session_start(c->sess);
+    if (rc == 0)
+        rc = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb);
+    if (rc) {
+        conn_finish(c, true, TLS_ERROR_PROTOCOL, 0, false, "cannot start the handshake: %s",
+                    rc > TLS_E_FIRST_ && rc < TLS_E_LAST_ ? tls_err_str(rc) : uv_strerror(rc));
+        return;
+    }
+    conn_flush(c);
+}
+
+static void conn_timer_cb(uv_timer_t *timer)
+{
+    struct conn *c = timer->data;
+    const struct probe_opts *o = c->scan->opts;
+    uint64_t elapsed = uv_now(&c->scan->loop) - c->start_ms;
+    if (c->stage == CONN_CONNECTING) {
+        conn_finish(c, true, TLS_ERROR_TIMEOUT, 0, true, "no connection within %llu ms",
+                    (unsigned long long)elapsed);
+        return;
+    }
+    const struct tls_capture *cap = tls_session_capture(c->sess);
+    conn_finish(c, true, TLS_ERROR_TIMEOUT, 0, false,
+                "handshake incomplete after %llu ms (%s deadline): %zu bytes received%s",
+                (unsigned long long)elapsed, elapsed >= o->timeout_ms ? "total" : "handshake",
+                c->received,
+                c->received == 0   ? ", the server never answered"
+                : !cap->have_hello ? ", no ServerHello yet"
+                                   : ", the flight never ended");
+}
+
+int probe_conn_start(struct scan *s, struct target *t, size_t vi)
+{
+    struct variant *v = &t->variants[vi];
+    struct tls_observation *o = &t->obs[vi];
+    o->address = t->addr_text[v->addr];
+    o->sni = v->sni;
+    o->tls_max = v->version;
+
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return TLS_E_NOMEM;
+    c->scan = s;
+    c->target = t;
+    c->vi = vi;
+    c->start_ms = uv_now(&s->loop);
+    int rc = uv_tcp_init(&s->loop, &c->tcp);
+    if (rc) {
+        free(c);
+        return TLS_E_NOMEM;
+    }
+    uv_timer_init(&s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c->connect_req.data = c;
+    c->open_handles = 2;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    v->state = VARIANT_RUNNING;
+    v->attempts++;
+    probe_scan_addr_add(s, &t->addrs[v->addr], +1);
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_timer_start(&c->timer, conn_timer_cb,
+                   min_u64(s->opts->connect_timeout_ms, s->opts->timeout_ms), 0);
+    rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&t->addrs[v->addr],
+                        conn_connect_cb);
+    if (rc)
+        conn_finish(c, true, kind_of_uv(rc), rc, transient(rc), "connect failed: %s",
+                    uv_strerror(rc));
+    return 0;
+}

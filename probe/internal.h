@@ -1,0 +1,133 @@
+/* Private declarations shared by the files of the probe module. */
+#ifndef PROBE_INTERNAL_H
+#define PROBE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netinet/in.h>
+#include <uv.h>
+
+#include "probe.h"
+#include "tls/observation.h"
+
+/* ---- input.c: the streamed target list ------------------------------------------------- */
+
+struct probe_input;
+
+struct probe_input_opts {
+    const char *const *args; /* targets from the command line, already validated */
+    size_t n_args;
+    const char *const *files; /* -i FILE ('-' is stdin), read one line at a time */
+    size_t n_files;
+    const uint16_t *ports; /* for targets without a port */
+    size_t n_ports;
+    unsigned shard_k, shard_n; /* keep the k-th (1-based) of n parts; n == 0: all */
+    uint64_t cidr_max;         /* addresses one CIDR range may expand to */
+};
+
+/* One unit of the target list: a target to probe, or a bad line to report. */
+struct probe_input_item {
+    struct probe_target_spec spec;  /* when error is NULL */
+    const char *error;              /* static reason the line is not a target */
+    char text[PROBE_HOST_MAX + 64]; /* the line as written (for error records) */
+    char where[320];                /* "FILE:LINE" or "argument N" */
+};
+
+int probe_input_new(struct probe_input **out, const struct probe_input_opts *opts);
+void probe_input_free(struct probe_input *in);
+/* 1 with *item, 0 at the end of the list, or TLS_E_IO (a file could not be read: the message
+ * has been printed). Duplicates and other shards' targets are skipped here. */
+int probe_input_next(struct probe_input *in, struct probe_input_item *item);
+/* Targets and bad lines handed out so far, and whether the list has ended. */
+uint64_t probe_input_count(const struct probe_input *in);
+bool probe_input_ended(const struct probe_input *in);
+
+/* Deterministic 64-bit hash (FNV-1a) of a string, for shards and duplicate removal. */
+uint64_t probe_hash(const char *s, uint64_t seed);
+
+/* ---- scan.c and conn.c: the scheduler and one connection ---------------------------------- */
+
+struct scan;
+struct conn;
+
+enum variant_state {
+    VARIANT_PENDING, /* not started, or waiting for a retry at not_before */
+    VARIANT_RUNNING,
+    VARIANT_DONE, /* its observation is final */
+};
+
+struct variant {
+    size_t addr;     /* index into target->addrs */
+    const char *sni; /* NULL: no SNI */
+    uint16_t version;
+    enum variant_state state;
+    unsigned attempts;
+    uint64_t not_before; /* loop time before which a retry may not start */
+};
+
+struct target {
+    struct target *next; /* in the scan's list of open targets */
+    struct scan *scan;
+    struct probe_input_item item;
+    uv_getaddrinfo_t gai;
+    bool resolved;
+    struct sockaddr_storage *addrs;
+    char (*addr_text)[46];
+    size_t n_addrs;
+    struct variant *variants;
+    struct tls_observation *obs;
+    struct tls_observation **obs_ptrs;
+    size_t n_variants, done_variants, pending_variants;
+};
+
+/* In-flight count per address, for --per-address. */
+struct addr_count {
+    struct addr_count *next;
+    uint8_t key[17]; /* family, then 16 address bytes */
+    unsigned count;
+};
+
+#define SCAN_ADDR_BUCKETS 4096
+
+struct scan {
+    uv_loop_t loop;
+    const struct probe_opts *opts;
+    struct probe_input *input;
+    struct tls_client *tls;
+    struct target *open_head, *open_tail;
+    size_t n_open;
+    struct conn *conns; /* in flight, for interruption */
+    unsigned active;
+    bool input_done;
+    int fatal; /* a failure of the scan itself (emit failed, out of memory, input unreadable) */
+    struct probe_stats *stats;
+    /* --rate */
+    uint64_t rate_start_ms, started;
+    uv_timer_t wake; /* pump again at a retry's or the rate's next slot */
+    bool wake_armed;
+    /* signals and progress */
+    uv_signal_t sigint, sigterm;
+    uv_timer_t stop_timer, progress_timer;
+    int stopping; /* the signal received, 0 while running */
+    bool progress_shown;
+    uint64_t start_ms;
+    struct addr_count *addr_buckets[SCAN_ADDR_BUCKETS];
+    char readbuf[64 * 1024]; /* one read at a time: libuv calls read_cb synchronously */
+};
+
+/* conn.c */
+int probe_conn_start(struct scan *s, struct target *t, size_t vi);
+/* End an in-flight probe now with an interruption error (SIGINT, SIGTERM). */
+void probe_conn_interrupt(struct conn *c);
+struct conn *probe_conn_next(struct conn *c);
+
+/* scan.c, called by conn.c */
+/* The variant's probe ended; retry: it should run again after delay_ms (transient failure). */
+void probe_scan_conn_done(struct scan *s, struct target *t, size_t vi, bool retry,
+                          uint64_t delay_ms);
+void probe_scan_addr_add(struct scan *s, const struct sockaddr_storage *a, int delta);
+unsigned probe_scan_addr_get(struct scan *s, const struct sockaddr_storage *a);
+
+#endif
