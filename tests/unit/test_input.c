@@ -1,0 +1,279 @@
+/* Unit tests for probe/target.c and probe/input.c: every target form and every malformed one,
+ * CIDR expansion and its cap, port lists, duplicates, comments, file and line numbers of bad
+ * lines, and the shard partition (union is the whole list, no overlap). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "probe/internal.h"
+#include "tls/error.h"
+
+static void expect_target(const char *text, uint16_t def, const char *host, uint16_t port,
+                          int family, const char *spec)
+{
+    struct probe_target_spec t;
+    const char *why = NULL;
+    int rc = probe_target_parse(text, def, &t, &why);
+    if (rc)
+        fail_msg("'%s' rejected: %s", text, why);
+    assert_string_equal(t.host, host);
+    assert_int_equal(t.port, port);
+    assert_int_equal(t.family, family);
+    if (spec)
+        assert_string_equal(t.spec, spec);
+}
+
+static void expect_bad(const char *text, const char *why_part)
+{
+    struct probe_target_spec t;
+    const char *why = NULL;
+    if (probe_target_parse(text, 443, &t, &why) == 0)
+        fail_msg("'%s' accepted", text);
+    assert_non_null(why);
+    if (strstr(why, why_part) == NULL)
+        fail_msg("'%s': reason '%s' does not say '%s'", text, why, why_part);
+}
+
+static void test_target_forms(void **state)
+{
+    (void)state;
+    expect_target("example.com", 443, "example.com", 443, AF_UNSPEC, "example.com:443");
+    expect_target("Example.COM.:8443", 443, "example.com", 8443, AF_UNSPEC, "example.com:8443");
+    expect_target("10.1.2.3", 443, "10.1.2.3", 443, AF_INET, "10.1.2.3:443");
+    expect_target("10.1.2.3:1", 443, "10.1.2.3", 1, AF_INET, NULL);
+    expect_target("[2001:db8::1]:443", 80, "2001:db8::1", 443, AF_INET6, "[2001:db8::1]:443");
+    expect_target("[::1]", 443, "::1", 443, AF_INET6, "[::1]:443");
+    expect_target("2001:db8::5", 443, "2001:db8::5", 443, AF_INET6, "[2001:db8::5]:443");
+    expect_target("int_host-1.corp", 0, "int_host-1.corp", 0, AF_UNSPEC, NULL);
+    expect_target("a:65535", 443, "a", 65535, AF_UNSPEC, NULL);
+}
+
+static void test_target_malformed(void **state)
+{
+    (void)state;
+    expect_bad("", "empty");
+    expect_bad(":443", "missing host");
+    expect_bad("host:", "port");
+    expect_bad("host:0", "port");
+    expect_bad("host:65536", "port");
+    expect_bad("host:44x", "port");
+    expect_bad("host:123456", "port");
+    expect_bad("300.1.1.1", "IPv4");
+    expect_bad("1.2.3", "IPv4");
+    expect_bad("[2001:db8::1", "']'");
+    expect_bad("[2001:db8::1]x", "after ']'");
+    expect_bad("[zz::1]:443", "IPv6");
+    expect_bad("2001:db8:::1", "IPv6");
+    expect_bad("bad..name", "host name");
+    expect_bad("-bad.name", "host name");
+    expect_bad("bad-.name", "host name");
+    expect_bad("sp ace", "host name");
+    expect_bad("a/b", "CIDR");
+    char longname[300];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = 0;
+    expect_bad(longname, "too long");
+    char label[80];
+    memset(label, 'b', 64);
+    strcpy(label + 64, ".com");
+    expect_bad(label, "host name");
+}
+
+static void test_cidr(void **state)
+{
+    (void)state;
+    struct probe_cidr c;
+    const char *why;
+    assert_int_equal(probe_cidr_parse("10.0.0.7/30", &c, 65536, &why), 0);
+    assert_int_equal(c.count, 4);
+    assert_int_equal(c.port, 0);
+    struct probe_target_spec t;
+    probe_cidr_address(&c, 0, 443, &t);
+    assert_string_equal(t.spec, "10.0.0.4:443");
+    probe_cidr_address(&c, 3, 443, &t);
+    assert_string_equal(t.spec, "10.0.0.7:443");
+
+    assert_int_equal(probe_cidr_parse("10.0.255.0/23:8443", &c, 65536, &why), 0);
+    assert_int_equal(c.count, 512);
+    assert_int_equal(c.port, 8443);
+    probe_cidr_address(&c, 256, c.port, &t);
+    assert_string_equal(t.spec, "10.0.255.0:8443"); /* carries across the octet */
+    probe_cidr_address(&c, 0, c.port, &t);
+    assert_string_equal(t.spec, "10.0.254.0:8443");
+
+    assert_int_equal(probe_cidr_parse("[2001:db8::ff00/120]:443", &c, 65536, &why), 0);
+    assert_int_equal(c.count, 256);
+    probe_cidr_address(&c, 255, c.port, &t);
+    assert_string_equal(t.spec, "[2001:db8::ffff]:443");
+    assert_int_equal(probe_cidr_parse("2001:db8::/127", &c, 65536, &why), 0);
+    assert_int_equal(c.count, 2);
+    assert_int_equal(probe_cidr_parse("192.0.2.1/32", &c, 1, &why), 0);
+    assert_int_equal(c.count, 1);
+
+    static const char *const bad[] = {
+        "10.0.0.0/33",  "10.0.0.0/",     "10.0.0.0/x",        "10.0.0/24",
+        "10.0.0.0/8",   "10.0.0.0/24:0", "10.0.0.0/24:70000", "[2001:db8::/64]:443",
+        "[10.0.0.0/24", "/24",           "2001:db8::/129",    "10.0.0.0/24:44a",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (probe_cidr_parse(bad[i], &c, 65536, &why) == 0)
+            fail_msg("CIDR '%s' accepted", bad[i]);
+    assert_int_equal(probe_cidr_parse("10.0.0.0/16", &c, 65535, &why), TLS_E_TARGET);
+    assert_non_null(strstr(why, "--max-cidr"));
+}
+
+/* Every item of an input over a file with text, as spec strings ("!" + where for errors). */
+static char **collect(const char *text, const uint16_t *ports, size_t n_ports, unsigned k,
+                      unsigned n, size_t *count)
+{
+    char path[] = "/tmp/caprobe-test-input-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    const char *files[] = {path};
+    struct probe_input_opts o = {
+        .files = files,
+        .n_files = 1,
+        .ports = ports,
+        .n_ports = n_ports,
+        .shard_k = k,
+        .shard_n = n,
+        .cidr_max = 65536,
+    };
+    struct probe_input *in;
+    assert_int_equal(probe_input_new(&in, &o), 0);
+    char **out = NULL;
+    size_t len = 0;
+    struct probe_input_item item;
+    int rc;
+    while ((rc = probe_input_next(in, &item)) == 1) {
+        out = realloc(out, (len + 1) * sizeof(*out));
+        char buf[700];
+        if (item.error) {
+            const char *line = strrchr(item.where, ':');
+            snprintf(buf, sizeof(buf), "!%s %s", line ? line + 1 : item.where, item.text);
+        } else {
+            snprintf(buf, sizeof(buf), "%s", item.spec.spec);
+        }
+        out[len++] = strdup(buf);
+    }
+    assert_int_equal(rc, 0);
+    assert_true(probe_input_ended(in));
+    assert_int_equal(probe_input_count(in), len);
+    probe_input_free(in);
+    remove(path);
+    *count = len;
+    return out;
+}
+
+static void free_list(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+static void test_input_file(void **state)
+{
+    (void)state;
+    static const char text[] = "# fleet\n"
+                               "\n"
+                               "a.example   # comment after\n"
+                               "  b.example:8443\r\n"
+                               "a.example\n"     /* duplicate */
+                               "a.example:443\n" /* duplicate after expansion */
+                               "300.1.1.1\n"     /* bad: line 7 */
+                               "10.9.9.0/31\n"   /* two addresses x two ports */
+                               "[::1]:9\n"
+                               "10.0.0.0/8\n"; /* bad: over the cap, line 10 */
+    static const uint16_t ports[] = {443, 8443};
+    size_t n;
+    char **l = collect(text, ports, 2, 0, 0, &n);
+    static const char *const want[] = {
+        "a.example:443", "a.example:8443", "b.example:8443", "!7 300.1.1.1", "10.9.9.0:443",
+        "10.9.9.0:8443", "10.9.9.1:443",   "10.9.9.1:8443",  "[::1]:9",      "!10 10.0.0.0/8",
+    };
+    assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(l[i], want[i]);
+    free_list(l, n);
+}
+
+static void test_shards_partition(void **state)
+{
+    (void)state;
+    /* 600 targets and one bad line: the three shards split them without overlap or loss */
+    size_t cap = 64 * 1024, len = 0;
+    char *text = malloc(cap);
+    for (int i = 0; i < 500; i++)
+        len += (size_t)snprintf(text + len, cap - len, "host%d.example\n", i);
+    len += (size_t)snprintf(text + len, cap - len, "bad..line\n10.1.1.0/25:7\n");
+    static const uint16_t port[] = {443};
+    size_t n_all;
+    char **all = collect(text, port, 1, 0, 0, &n_all);
+    assert_int_equal(n_all, 500 + 1 + 128);
+    size_t total = 0;
+    int *owner = calloc(n_all, sizeof(*owner));
+    for (unsigned k = 1; k <= 3; k++) {
+        size_t n;
+        char **part = collect(text, port, 1, k, 3, &n);
+        assert_true(n > n_all / 6); /* roughly even: each well above a sixth */
+        total += n;
+        for (size_t i = 0; i < n; i++) {
+            size_t j = 0;
+            while (j < n_all && strcmp(all[j], part[i]) != 0)
+                j++;
+            if (j == n_all)
+                fail_msg("shard %u/3 holds '%s', which is not in the list", k, part[i]);
+            if (owner[j])
+                fail_msg("'%s' is in shards %d and %u", part[i], owner[j], k);
+            owner[j] = (int)k;
+        }
+        /* the same shard again: the same targets in the same order */
+        size_t n2;
+        char **again = collect(text, port, 1, k, 3, &n2);
+        assert_int_equal(n2, n);
+        for (size_t i = 0; i < n; i++)
+            assert_string_equal(again[i], part[i]);
+        free_list(again, n2);
+        free_list(part, n);
+    }
+    assert_int_equal(total, n_all);
+    free(owner);
+    free_list(all, n_all);
+    free(text);
+}
+
+static void test_hash_stable(void **state)
+{
+    (void)state;
+    /* shard membership must not change between versions or machines: pin the function */
+    assert_true(probe_hash("", 0) == probe_hash("", 0));
+    assert_true(probe_hash("a.example:443", 1) != probe_hash("a.example:443", 2));
+    assert_true(probe_hash("a.example:443", 7) == probe_hash("a.example:443", 7));
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)probe_hash("example.com:443", 0));
+    assert_string_equal(buf, "952835d93f832ad9");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_target_forms),
+        cmocka_unit_test(test_target_malformed),
+        cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_input_file),
+        cmocka_unit_test(test_shards_partition),
+        cmocka_unit_test(test_hash_stable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
