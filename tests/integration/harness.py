@@ -14,6 +14,7 @@ import json
 import os
 import re
 import select
+import selectors
 import signal
 import socket
 import subprocess
@@ -620,3 +621,358 @@ def parse_rfc4514(text):
             rdns.append(rdn)
             rdn = []
         i += 1
+
+
+# ---------------------------------------------------------------- fleet scheduler helpers
+
+def ipv6_loopback_available():
+    """True when a TCP socket can listen on [::1] and be connected to."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    try:
+        s.bind(("::1", 0))
+        s.listen(1)
+        with socket.create_connection(("::1", s.getsockname()[1]), timeout=2.0):
+            return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def target_of(host, port):
+    """caprobe's spelling of an address and port: a.b.c.d:port or [v6]:port."""
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+class CountingServer(threading.Thread):
+    """Loopback TCP listeners (n_ports kernel-chosen ports on each of `hosts`) that never answer
+    and count what they see: connections open at once (overall and per listening address, with
+    the peaks), accept times, and the most listening addresses that had an open connection at
+    the same moment.
+
+    A connection counts as open from its accept until the client closes it (EOF or error while
+    reading; what the client sends is read and dropped) or, when `hold` is a number, until the
+    server closes it `hold` seconds after the accept; with hold=None it is held until stop().
+    Before a new connection is counted, every open one is checked for EOF, so a client that closes
+    one connection and then opens the next is never counted twice (its FIN reaches the server
+    before the next SYN).
+    """
+
+    def __init__(self, n_ports, hosts=("127.0.0.1",), hold=0.3):
+        super().__init__(daemon=True)
+        self.hold = hold
+        self.hosts = list(hosts)
+        self.sel = selectors.DefaultSelector()
+        self.ports = {host: [] for host in self.hosts}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.open = {host: 0 for host in self.hosts}
+        self.peak = {host: 0 for host in self.hosts}
+        self.peak_total = 0
+        self.peak_addresses = 0
+        self.accepted = 0
+        self.accepts = []      # (time.monotonic(), host, port) per accepted connection
+        self.closed_by_client = 0
+        self.closed_by_server = 0
+        self._conns = {}       # socket -> (host, close deadline or None)
+        self._listeners = []
+        self._wake_r, self._wake_w = socket.socketpair()
+        try:
+            for host in self.hosts:
+                fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+                for _ in range(n_ports):
+                    s = socket.socket(fam, socket.SOCK_STREAM)
+                    self._listeners.append(s)
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind((host, 0))
+                    s.listen(128)
+                    s.setblocking(False)
+                    port = s.getsockname()[1]
+                    self.ports[host].append(port)
+                    self.sel.register(s, selectors.EVENT_READ, ("listen", host, port))
+            self._wake_r.setblocking(False)
+            self.sel.register(self._wake_r, selectors.EVENT_READ, ("wake",))
+        except Exception:
+            self._close_all()
+            raise
+
+    def targets(self, host=None):
+        """caprobe targets for the ports of one host (default: every host, host by host)."""
+        hosts = [host] if host else self.hosts
+        return [target_of(hh, p) for hh in hosts for p in self.ports[hh]]
+
+    def snapshot(self):
+        with self.lock:
+            return {"accepted": self.accepted, "open": dict(self.open),
+                    "open_total": sum(self.open.values()), "peak": dict(self.peak),
+                    "peak_total": self.peak_total, "peak_addresses": self.peak_addresses,
+                    "closed_by_client": self.closed_by_client,
+                    "closed_by_server": self.closed_by_server}
+
+    def accept_times(self):
+        with self.lock:
+            return [a[0] for a in self.accepts]
+
+    def wait_accepted(self, n, timeout):
+        """Wait (bounded) until at least n connections were accepted; returns the count."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                got = self.accepted
+            if got >= n or time.monotonic() > deadline:
+                return got
+            time.sleep(0.02)
+
+    def _drop(self, conn, by_client):
+        host, _ = self._conns.pop(conn)
+        with contextlib.suppress(Exception):
+            self.sel.unregister(conn)
+        with contextlib.suppress(OSError):
+            conn.close()
+        with self.lock:
+            self.open[host] -= 1
+            if by_client:
+                self.closed_by_client += 1
+            else:
+                self.closed_by_server += 1
+
+    def _read(self, conn):
+        """Read and drop what the client sent; drop the connection at EOF or error."""
+        for _ in range(64):
+            try:
+                data = conn.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._drop(conn, True)
+                return
+
+    def _sweep(self):
+        """Handle every pending client EOF now (zero-timeout poll of the open connections)."""
+        for key, _ in self.sel.select(0):
+            if key.data[0] == "conn" and key.fileobj in self._conns:
+                self._read(key.fileobj)
+
+    def _accept(self, lsock, host, port):
+        for _ in range(256):
+            try:
+                conn, _ = lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            now = time.monotonic()
+            conn.setblocking(False)
+            self._sweep()
+            self._conns[conn] = (host, None if self.hold is None else now + self.hold)
+            self.sel.register(conn, selectors.EVENT_READ, ("conn",))
+            with self.lock:
+                self.accepted += 1
+                self.accepts.append((now, host, port))
+                self.open[host] += 1
+                self.peak[host] = max(self.peak[host], self.open[host])
+                total = sum(self.open.values())
+                self.peak_total = max(self.peak_total, total)
+                active = sum(1 for v in self.open.values() if v > 0)
+                self.peak_addresses = max(self.peak_addresses, active)
+
+    def run(self):
+        while not self.stopping.is_set():
+            now = time.monotonic()
+            deadlines = [d for _, d in self._conns.values() if d is not None]
+            timeout = 0.1 if not deadlines else max(0.0, min(0.1, min(deadlines) - now))
+            events = self.sel.select(timeout)
+            # EOFs first, accepts second: a closed connection is never counted with its successor
+            for key, _ in events:
+                if key.data[0] == "conn" and key.fileobj in self._conns:
+                    self._read(key.fileobj)
+            for key, _ in events:
+                if key.data[0] == "listen":
+                    self._accept(key.fileobj, key.data[1], key.data[2])
+            now = time.monotonic()
+            for conn, (_, d) in list(self._conns.items()):
+                if d is not None and d <= now:
+                    self._read(conn)  # read what came, so the close is a FIN, not a reset
+                    if conn in self._conns:
+                        self._drop(conn, False)
+
+    def _close_all(self):
+        for conn in list(self._conns):
+            with contextlib.suppress(OSError):
+                conn.close()
+        self._conns.clear()
+        for s in self._listeners + [self._wake_r, self._wake_w]:
+            with contextlib.suppress(OSError):
+                s.close()
+        with contextlib.suppress(Exception):
+            self.sel.close()
+
+    def stop(self):
+        self.stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        if self.is_alive():
+            self.join(timeout=5)
+        self._close_all()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class FullBacklogPort:
+    """A loopback port whose accept queue is full: listen(0), filled by connections that are
+    never accepted, so Linux drops every further SYN and a connect there times out (the only
+    connect timeout loopback can produce). check() says whether that holds on this system."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(3):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.setblocking(False)
+            self.fillers.append(c)
+            with contextlib.suppress(BlockingIOError, InterruptedError, OSError):
+                c.connect(("127.0.0.1", self.port))
+        time.sleep(0.2)
+
+    def check(self, timeout=1.0):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=timeout):
+                return False
+        except socket.timeout:
+            return True
+        except OSError:
+            return False
+
+    def close(self):
+        for c in self.fillers + [self.sock]:
+            with contextlib.suppress(OSError):
+                c.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class TimedLineReader(threading.Thread):
+    """Drains a pipe into (time.monotonic(), line) pairs as the lines arrive."""
+
+    def __init__(self, pipe):
+        super().__init__(daemon=True)
+        self.pipe = pipe
+        self.lines = []
+        self.cond = threading.Condition()
+        self.eof = False
+
+    def run(self):
+        for raw in iter(self.pipe.readline, b""):
+            with self.cond:
+                self.lines.append((time.monotonic(), raw.decode("utf-8", "replace").rstrip("\r\n")))
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def wait_lines(self, n, timeout):
+        """Wait (bounded) until n lines arrived or the pipe ended; returns the count."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.lines) < n and not self.eof:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            return len(self.lines)
+
+    def snapshot(self):
+        with self.cond:
+            return list(self.lines)
+
+    def text(self):
+        with self.cond:
+            return "\n".join(line for _, line in self.lines)
+
+
+class LiveCaprobe:
+    """caprobe running in its own session with stdout and stderr read as they come, for tests
+    that watch the output stream or send signals. Use as a context manager: the process group is
+    killed on exit if it still runs."""
+
+    def __init__(self, args, stdin_data=None):
+        exe = caprobe_path()
+        self.cmd = [exe] + list(args)
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE if stdin_data is not None
+                                     else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
+        if stdin_data is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.write(stdin_data.encode())
+                self.proc.stdin.close()
+        self.out = TimedLineReader(self.proc.stdout)
+        self.err = TimedLineReader(self.proc.stderr)
+        self.out.start()
+        self.err.start()
+        self.rc = None
+        self.ended_at = None
+
+    def signal(self, sig):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, sig)
+
+    def wait(self, timeout):
+        """Exit status, or None when it did not end within timeout (it is then still running)."""
+        try:
+            self.rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self.ended_at = time.monotonic()
+        self.out.join(timeout=5)
+        self.err.join(timeout=5)
+        return self.rc
+
+    def stop(self):
+        kill_group(self.proc, grace=1.0)
+        self.out.join(timeout=2)
+        self.err.join(timeout=2)
+
+    def describe(self):
+        return ("command: %s\nexit status: %s\nstdout:\n%s\nstderr:\n%s"
+                % (" ".join(self.cmd), self.rc, self.out.text()[:4000], self.err.text()[:4000]))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def run_caprobe_input(args, stdin_data, timeout=60):
+    """run_caprobe with stdin_data (str) on standard input; returns a Run."""
+    t0 = time.monotonic()
+    with LiveCaprobe(args, stdin_data) as live:
+        rc = live.wait(timeout)
+        if rc is None:
+            live.stop()
+        return Run(live.cmd, rc, live.out.text() + ("\n" if live.out.lines else ""),
+                   live.err.text(), time.monotonic() - t0)
