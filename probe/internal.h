@@ -68,7 +68,9 @@ struct variant {
 };
 
 struct target {
-    struct target *next; /* in the scan's list of open targets */
+    struct target *next;                    /* in the scan's list of open targets */
+    struct target *ready_prev, *ready_next; /* in its list of targets with pending variants */
+    bool ready;
     struct scan *scan;
     struct probe_input_item item;
     uv_getaddrinfo_t gai;
@@ -98,7 +100,8 @@ struct scan {
     struct tls_client *tls;
     struct target *open_head, *open_tail;
     size_t n_open;
-    struct conn *conns; /* in flight, for interruption */
+    struct target *ready_head, *ready_tail; /* resolved, with pending variants: O(1) picks */
+    struct conn *conns;                     /* in flight, for interruption */
     unsigned active;
     bool input_done;
     int fatal; /* a failure of the scan itself (emit failed, out of memory, input unreadable) */

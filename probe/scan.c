@@ -77,6 +77,34 @@ void probe_scan_addr_add(struct scan *s, const struct sockaddr_storage *a, int d
 
 /* ---- targets ---------------------------------------------------------------------------- */
 
+/* Keep t in the ready list exactly while it is resolved and has pending variants. */
+static void ready_update(struct scan *s, struct target *t)
+{
+    bool want = t->resolved && t->pending_variants > 0;
+    if (want == t->ready)
+        return;
+    if (want) {
+        t->ready_prev = s->ready_tail;
+        t->ready_next = NULL;
+        if (s->ready_tail)
+            s->ready_tail->ready_next = t;
+        else
+            s->ready_head = t;
+        s->ready_tail = t;
+    } else {
+        if (t->ready_prev)
+            t->ready_prev->ready_next = t->ready_next;
+        else
+            s->ready_head = t->ready_next;
+        if (t->ready_next)
+            t->ready_next->ready_prev = t->ready_prev;
+        else
+            s->ready_tail = t->ready_prev;
+        t->ready_prev = t->ready_next = NULL;
+    }
+    t->ready = want;
+}
+
 static void target_free(struct target *t)
 {
     if (t == NULL)
@@ -93,6 +121,8 @@ static void target_free(struct target *t)
 
 static void target_unlink(struct scan *s, struct target *t)
 {
+    t->pending_variants = 0;
+    ready_update(s, t);
     struct target *prev = NULL;
     for (struct target *x = s->open_head; x; prev = x, x = x->next) {
         if (x != t)
@@ -237,6 +267,7 @@ static void target_resolved(struct target *t, int uv_err)
         return;
     }
     t->resolved = true;
+    ready_update(s, t);
     if (t->n_addrs == 0) {
         struct tls_observation *o = &t->obs[0];
         o->tls_max = s->opts->versions[s->opts->n_versions - 1];
@@ -333,6 +364,7 @@ void probe_scan_conn_done(struct scan *s, struct target *t, size_t vi, bool retr
         v->state = VARIANT_PENDING;
         v->not_before = uv_now(&s->loop) + delay_ms;
         t->pending_variants++;
+        ready_update(s, t);
         s->stats->retries++;
     } else {
         variant_done(t, vi);
@@ -363,9 +395,7 @@ static struct variant *next_variant(struct scan *s, struct target **tp, uint64_t
 {
     uint64_t now = uv_now(&s->loop);
     *soonest = UINT64_MAX;
-    for (struct target *t = s->open_head; t; t = t->next) {
-        if (!t->resolved || t->pending_variants == 0)
-            continue;
+    for (struct target *t = s->ready_head; t; t = t->ready_next) {
         for (size_t i = 0; i < t->n_variants; i++) {
             struct variant *v = &t->variants[i];
             if (v->state != VARIANT_PENDING)
@@ -420,6 +450,7 @@ static void pump(struct scan *s)
                 break;
             }
             t->pending_variants--;
+            ready_update(s, t);
             s->active++;
             s->started++;
             if (s->active > s->stats->peak_in_flight)
@@ -488,6 +519,7 @@ static void interrupt_pending(struct scan *s)
                                       "started",
                                       s->stopping);
             t->pending_variants--;
+            ready_update(s, t);
             bool last = t->done_variants + 1 == t->n_variants;
             variant_done(t, i); /* the last one emits and frees t */
             if (last)
