@@ -205,7 +205,8 @@ static void conn_write_cb(uv_write_t *req, int status)
     if (c->stage == CONN_CLOSING)
         return;
     if (status < 0) {
-        conn_finish(c, true, kind_of_uv(status), status, false, "write failed: %s",
+        conn_finish(c, true, kind_of_uv(status), status,
+                    status == UV_ECONNRESET && c->received == 0, "write failed: %s",
                     uv_strerror(status));
         return;
     }
@@ -231,7 +232,8 @@ static void conn_flush(struct conn *c)
     if (rc) {
         free(c->wbuf);
         c->wbuf = NULL;
-        conn_finish(c, true, kind_of_uv(rc), rc, false, "write failed: %s", uv_strerror(rc));
+        conn_finish(c, true, kind_of_uv(rc), rc, rc == UV_ECONNRESET && c->received == 0,
+                    "write failed: %s", uv_strerror(rc));
         return;
     }
     c->writing = true;
@@ -270,9 +272,12 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
         tls_session_eof(c->sess);
         conn_after_input(c);
     } else if (nread < 0) {
-        conn_finish(
-            c, true, kind_of_uv((int)nread), (int)nread, false, "connection %s after %zu bytes",
-            nread == UV_ECONNRESET ? "reset by the server" : uv_strerror((int)nread), c->received);
+        /* a reset before the server said anything is transient (an overloaded listener) */
+        bool transient_reset = nread == UV_ECONNRESET && c->received == 0;
+        conn_finish(c, true, kind_of_uv((int)nread), (int)nread, transient_reset,
+                    "connection %s after %zu bytes",
+                    nread == UV_ECONNRESET ? "reset by the server" : uv_strerror((int)nread),
+                    c->received);
     }
 }
 

@@ -11,13 +11,15 @@
 
 static int parse_port(const char *s, size_t n, uint16_t *port)
 {
-    if (n == 0 || n > 5)
+    if (n == 0)
         return -1;
     unsigned v = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -1;
         v = v * 10 + (unsigned)(s[i] - '0');
+        if (v > 65535)
+            return -1; /* also stops overflow; leading zeros are fine */
     }
     if (v == 0 || v > 65535)
         return -1;

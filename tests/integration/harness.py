@@ -17,6 +17,7 @@ import select
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -453,6 +454,7 @@ class BadServer(threading.Thread):
     close   - accepts and closes at once
     silent  - accepts, never reads, never answers; holds the connection until stopped
     garbage - sends `payload` (200 bytes that are not TLS) and keeps the connection open
+    reset   - accepts and resets at once (SO_LINGER 0), before sending any byte
     """
 
     def __init__(self, mode, payload=None):
@@ -479,6 +481,11 @@ class BadServer(threading.Thread):
                 continue
             self.accepted += 1
             if self.mode == "close":
+                c.close()
+                continue
+            if self.mode == "reset":
+                with contextlib.suppress(OSError):
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 c.close()
                 continue
             if self.mode == "garbage":
