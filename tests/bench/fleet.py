@@ -27,7 +27,8 @@ the kernel (bind to port 0); before the runs, one endpoint of each kind is check
 How each figure is measured:
   wall     from the first spawn to the last exit of the tool's processes (time.monotonic)
   CPU      user + system time of the tool's processes (os.wait4 rusage), divided by N targets;
-           nginx and this script are not counted for any tool
+           nginx, the stall listener and this script are not counted for any tool (their CPU
+           during each timed run is printed on its own line)
   peak     caprobe: ru_maxrss of the one caprobe process; peers: 64 x the largest ru_maxrss of
            one peer process (the footprint of 64 such processes in flight), taken from an
            untimed extra run of 3 endpoints of every kind. Every process whose ru_maxrss is used
@@ -42,6 +43,12 @@ How each figure is measured:
   deadline 3 s: caprobe --timeout 3; a peer process is killed 3 s after its spawn (recorded as
            a timeout); sslscan's own --timeout=3 applies per socket operation and would take
            6.3 s on a stalled endpoint (its protocol check and its CA connection each wait 3 s)
+  sslscan  2.0.7 with --show-client-cas and every other test it can turn off (SSLSCAN_OPTS); it
+           still opens a TCP test connection and makes a TLS 1.2 protocol check before the
+           connection that reads the CA list (3 connections per target), and prints the same
+           "None defined (any)" for no request and for an empty list (counted as not correct)
+  empty    nginx 1.22.1 + OpenSSL 3.0, optional_no_ca without ssl_client_certificate: a
+           CertificateRequest with certificate_authorities of length 0 (checked at start-up)
   per-probe memory  (peak RSS of caprobe with M stalled probes in flight - peak RSS of a run
            with one stalled target) / M, in KiB; M = 10,000 by default, spread over 10,000
            distinct ports of two stall processes (5,000 listeners + 5,000 connections each)
@@ -348,6 +355,28 @@ class Fleet:
                 time.sleep(0.05)
         return not pending
 
+    def server_cpu(self):
+        """CPU seconds used so far by nginx (master and workers) and the stall server."""
+        pids = []
+        if self.nginx is not None:
+            pids.append(self.nginx.pid)
+            try:
+                with open("/proc/%d/task/%d/children" % (self.nginx.pid, self.nginx.pid)) as f:
+                    pids += [int(x) for x in f.read().split()]
+            except OSError:
+                pass
+        pids += [p.pid for p in self.stall.procs]
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in pids:
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
     def stop(self):
         if self.nginx is not None:
             _stop_group(self.nginx)
@@ -635,6 +664,8 @@ class Result:
         self.labels = {}  # port -> (label, detail)
         self.notes = []
         self.killed = 0
+        self.server_cpu = 0.0
+        self.harness_cpu = 0.0
 
 
 def caprobe_supports(caprobe, option):
@@ -672,7 +703,24 @@ def parse_jsonl(text):
     return by_port, problems
 
 
-def run_caprobe(caprobe, tmp, endpoints, timeout, truth):
+class SideCpu:
+    """CPU of the servers and of this script while a timed run is going on."""
+
+    def __init__(self, fleet, res):
+        self.fleet, self.res = fleet, res
+
+    def __enter__(self):
+        self.srv = self.fleet.server_cpu()
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        self.me = ru.ru_utime + ru.ru_stime
+
+    def __exit__(self, *exc):
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        self.res.server_cpu = self.fleet.server_cpu() - self.srv
+        self.res.harness_cpu = ru.ru_utime + ru.ru_stime - self.me
+
+
+def run_caprobe(caprobe, tmp, endpoints, timeout, truth, fleet):
     res = Result("caprobe")
     lst = os.path.join(tmp, "targets.txt")
     with open(lst, "w", encoding="ascii") as f:
@@ -680,8 +728,9 @@ def run_caprobe(caprobe, tmp, endpoints, timeout, truth):
     argv = caprobe_argv(caprobe, lst, len(endpoints), timeout)
     res.argv = argv
     hang_limit = max(60.0, 10.0 * timeout)
-    run = run_process(argv, os.path.join(tmp, "caprobe.jsonl"), hang_limit,
-                      err_path=os.path.join(tmp, "caprobe.err"), clean_rss=True)
+    with SideCpu(fleet, res):
+        run = run_process(argv, os.path.join(tmp, "caprobe.jsonl"), hang_limit,
+                          err_path=os.path.join(tmp, "caprobe.err"), clean_rss=True)
     res.wall, res.cpu, res.peak_kib = run.wall, run.cpu, run.maxrss_kib
     res.peak_note = "ru_maxrss of the caprobe process"
     if run.killed:
@@ -717,7 +766,7 @@ def _status_text(status):
     return "exit status %d" % os.WEXITSTATUS(status)
 
 
-def run_peer(tool, tmp, endpoints, timeout, truth, parallel):
+def run_peer(tool, tmp, endpoints, timeout, truth, parallel, fleet):
     res = Result(tool)
     if tool == "openssl":
         exe = shutil.which("openssl")
@@ -733,7 +782,8 @@ def run_peer(tool, tmp, endpoints, timeout, truth, parallel):
         classify = classify_sslscan
     if exe is None:
         raise BenchError("%s not found (make bench installs it)" % tool)
-    res.wall, runs = run_pool(tool, tmp, endpoints, argv_for, timeout, parallel)
+    with SideCpu(fleet, res):
+        res.wall, runs = run_pool(tool, tmp, endpoints, argv_for, timeout, parallel)
     res.cpu = sum(r.cpu for r in runs)
     res.killed = sum(1 for r in runs if r.killed)
     for (port, kind), r in zip(endpoints, runs):
@@ -842,7 +892,7 @@ def inflight_run(caprobe, tmp, m, timeout, truth):
         notes.append("stderr: " + err)
     by_port, problems = parse_jsonl(big.out)
     notes.extend(problems)
-    labels = {}
+    labels, messages, elapsed = {}, {}, []
     for p in ports:
         obs = by_port.get(p)
         if obs is None:
@@ -851,9 +901,14 @@ def inflight_run(caprobe, tmp, m, timeout, truth):
             lab = ("observations:%d" % len(obs), "")
         else:
             lab = classify_caprobe(obs[0], "stalled", truth)
+            msg = (obs[0].get("error") or {}).get("message", "")
+            messages[msg] = messages.get(msg, 0) + 1
+            if isinstance(obs[0].get("elapsed_ms"), (int, float)):
+                elapsed.append(obs[0]["elapsed_ms"])
         labels.setdefault(lab[0], []).append((p, lab[1]))
     return {"m": m, "argv": argv, "base_kib": base.maxrss_kib, "peak_kib": big.maxrss_kib,
             "wall": big.wall, "cpu": big.cpu, "labels": labels, "notes": notes,
+            "messages": messages, "elapsed": elapsed,
             "per_probe_kib": (big.maxrss_kib - base.maxrss_kib) / m}
 
 
@@ -891,6 +946,9 @@ def report(results, endpoints, truth, inflight, args):
             tool_name(r.tool), r.wall, 1000 * r.cpu / n, r.peak_kib / 1024,
             correct_count(r, endpoints, truth), n))
     print("peak memory: " + "; ".join("%s %s" % (r.tool, r.peak_note) for r in results))
+    print("not counted above (same machine, same 2 CPUs): server side (nginx + stall listener) "
+          + ", ".join("%s %.1f s" % (r.tool, r.server_cpu) for r in results)
+          + "; this script " + ", ".join("%s %.1f s" % (r.tool, r.harness_cpu) for r in results))
     by_tool = {r.tool: r for r in results}
     cap = by_tool.get("caprobe")
     if cap:
@@ -953,6 +1011,12 @@ def report(results, endpoints, truth, inflight, args):
             if k != "timeout":
                 print("    %s e.g. %s" % (k, ", ".join("127.0.0.1:%d %s" % (p, d[:100])
                                                       for p, d in v[:2])))
+        for msg, cnt in sorted(inflight["messages"].items(), key=lambda x: -x[1])[:4]:
+            print("    %5d x %s" % (cnt, msg))
+        el = inflight["elapsed"]
+        if el:
+            print("  elapsed_ms min / p50 / max: %d / %d / %d; wall - timeout: %.2f s" % (
+                min(el), pct(el, 0.5), max(el), inflight["wall"] - args.inflight_timeout))
         for note in inflight["notes"]:
             print("  " + note)
     print()
@@ -961,7 +1025,7 @@ def report(results, endpoints, truth, inflight, args):
         sum(1 for _, k in endpoints if k == "closed"), args.timeout))
 
     def line(what, got, met):
-        print("  %-58s %-16s %s" % (what, got, "met" if met else "NOT MET"))
+        print("  %-64s %-10s %s" % (what, got, "met" if met else "NOT MET"))
     if cap and "sslscan" in by_tool:
         ratio = by_tool["sslscan"].wall / cap.wall
         line("wall time at least %gx better than sslscan's" % TARGET_WALL_VS_SSLSCAN,
@@ -1032,6 +1096,7 @@ def main():
     def on_term(*_):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in background
 
     tmp = tempfile.mkdtemp(prefix="caprobe-bench-")
     fleet = Fleet(tmp, args.endpoints, args.seed)
@@ -1063,9 +1128,9 @@ def main():
         sys.stdout.flush()
         for tool in tools:
             if tool == "caprobe":
-                results.append(run_caprobe(caprobe, tmp, eps, args.timeout, truth))
+                results.append(run_caprobe(caprobe, tmp, eps, args.timeout, truth, fleet))
             else:
-                results.append(run_peer(tool, tmp, eps, args.timeout, truth, PEER_PARALLEL))
+                results.append(run_peer(tool, tmp, eps, args.timeout, truth, PEER_PARALLEL, fleet))
             r = results[-1]
             print("  ran %-22s %.2f s" % (tool_name(tool), r.wall))
             sys.stdout.flush()

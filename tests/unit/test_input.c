@@ -53,6 +53,7 @@ static void test_target_forms(void **state)
     expect_target("2001:db8::5", 443, "2001:db8::5", 443, AF_INET6, "[2001:db8::5]:443");
     expect_target("int_host-1.corp", 0, "int_host-1.corp", 0, AF_UNSPEC, NULL);
     expect_target("a:65535", 443, "a", 65535, AF_UNSPEC, NULL);
+    expect_target("a:053677", 443, "a", 53677, AF_UNSPEC, "a:53677");
 }
 
 static void test_target_malformed(void **state)
