@@ -42,7 +42,9 @@ How each figure is measured:
            zero names, distinguished from no request); stalled = timeout; closed = refused
   deadline 3 s: caprobe --timeout 3; a peer process is killed 3 s after its spawn (recorded as
            a timeout); sslscan's own --timeout=3 applies per socket operation and would take
-           6.3 s on a stalled endpoint (its protocol check and its CA connection each wait 3 s)
+           6.3 s on a stalled endpoint (its protocol check and its CA connection each wait 3 s).
+           64 peer processes share 2 CPUs: one starved past its deadline is a timeout record
+           (not correct), as a scan with that deadline would report it
   sslscan  2.0.7 with --show-client-cas and every other test it can turn off (SSLSCAN_OPTS); it
            still opens a TCP test connection and makes a TLS 1.2 protocol check before the
            connection that reads the CA list (3 connections per target), and prints the same
@@ -1019,6 +1021,9 @@ def report(results, endpoints, truth, inflight, args):
                 min(el), pct(el, 0.5), max(el), inflight["wall"] - args.inflight_timeout))
         for note in inflight["notes"]:
             print("  " + note)
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if soft != resource.RLIM_INFINITY and soft < m + 64:
+            print("  note: RLIMIT_NOFILE soft limit %d is below %d probes in flight" % (soft, m))
     print()
     print("targets of the issue (%d endpoints, %d stalled, %d closed, %g s deadline, TLS 1.2):" % (
         n, sum(1 for _, k in endpoints if k == "stalled"),
