@@ -37,8 +37,9 @@ struct conn {
     int open_handles;
     bool writing;
     bool retry;
-    uint8_t *wbuf; /* owned by the pending write */
-    uint64_t start_ms;
+    uint8_t *wbuf;     /* owned by the pending write */
+    uint64_t start_ms; /* loop time, for deadlines */
+    uint64_t start_ns; /* uv_hrtime(), for elapsed_ms: the loop time is cached per iteration */
     size_t received;
     struct tls_session *sess;
 };
@@ -117,7 +118,7 @@ static void conn_observe(struct conn *c, bool have_failure, enum tls_error_kind 
                          const char *msg)
 {
     struct tls_observation *o = &c->target->obs[c->vi];
-    o->elapsed_ms = uv_now(&c->scan->loop) - c->start_ms;
+    o->elapsed_ms = (uv_hrtime() - c->start_ns) / 1000000;
     const struct tls_capture *cap = c->sess ? tls_session_capture(c->sess) : NULL;
     int rc = cap ? tls_observation_from_capture(o, cap) : 0;
     if (rc) {
@@ -355,6 +356,7 @@ int probe_conn_start(struct scan *s, struct target *t, size_t vi)
     c->target = t;
     c->vi = vi;
     c->start_ms = uv_now(&s->loop);
+    c->start_ns = uv_hrtime();
     int rc = uv_tcp_init(&s->loop, &c->tcp);
     if (rc) {
         free(c);

@@ -68,7 +68,7 @@ struct variant {
 };
 
 struct target {
-    struct target *next;                    /* in the scan's list of open targets */
+    struct target *next, *prev;             /* in the scan's list of open targets */
     struct target *ready_prev, *ready_next; /* in its list of targets with pending variants */
     bool ready;
     struct scan *scan;

@@ -123,19 +123,16 @@ static void target_unlink(struct scan *s, struct target *t)
 {
     t->pending_variants = 0;
     ready_update(s, t);
-    struct target *prev = NULL;
-    for (struct target *x = s->open_head; x; prev = x, x = x->next) {
-        if (x != t)
-            continue;
-        if (prev)
-            prev->next = t->next;
-        else
-            s->open_head = t->next;
-        if (s->open_tail == t)
-            s->open_tail = prev;
-        s->n_open--;
-        return;
-    }
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        s->open_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        s->open_tail = t->prev;
+    t->next = t->prev = NULL;
+    s->n_open--;
 }
 
 static void count_outcomes(struct probe_stats *st, const struct target *t)
@@ -307,6 +304,7 @@ static int target_open(struct scan *s, const struct probe_input_item *item)
         return TLS_E_NOMEM;
     t->scan = s;
     t->item = *item;
+    t->prev = s->open_tail;
     if (s->open_tail)
         s->open_tail->next = t;
     else
