@@ -20,6 +20,7 @@
 #define DEFAULT_CONCURRENCY 1024
 #define DEFAULT_PER_ADDRESS 32
 #define DEFAULT_MAX_CIDR 65536
+#define JSONL_CACHE_BYTES (8 * 1024 * 1024) /* rendered CA names reused across records */
 #define FD_RESERVE 64 /* descriptors kept for output, input files, resolver, libuv */
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_CAPTURE_LIMIT (256 * 1024)
@@ -325,13 +326,17 @@ static int run(struct cli *c, const char *const *args, size_t n_args)
         .shard_n = c->shard_n,
         .cidr_max = c->cidr_max,
     };
-    struct probe_input *in;
-    int rc = probe_input_new(&in, &io);
+    struct probe_input *in = NULL;
+    int rc = report_jsonl_cache_new(&c->report.jsonl_cache, JSONL_CACHE_BYTES);
+    if (rc == 0)
+        rc = probe_input_new(&in, &io);
     struct probe_stats st;
     memset(&st, 0, sizeof(st));
     if (rc == 0)
         rc = probe_scan_run(&c->opts, in, &st);
     probe_input_free(in);
+    report_jsonl_cache_free(c->report.jsonl_cache);
+    c->report.jsonl_cache = NULL;
     if (c->out != stdout && fclose(c->out) != 0 && !c->write_error)
         c->write_error = errno;
     if (c->write_error) {

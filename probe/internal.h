@@ -98,6 +98,7 @@ struct scan {
     const struct probe_opts *opts;
     struct probe_input *input;
     struct tls_client *tls;
+    struct tls_name_cache *names; /* decoded CA names shared by all observations */
     struct target *open_head, *open_tail;
     size_t n_open;
     struct target *ready_head, *ready_tail; /* resolved, with pending variants: O(1) picks */

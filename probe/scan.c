@@ -12,10 +12,13 @@
 
 #include "internal.h"
 #include "tls/error.h"
+#include "tls/namecache.h"
 #include "tls/session.h"
 
 #define STOP_GRACE_MS 1000
 #define PROGRESS_MS 250
+/* Distinct CA names decoded once per scan: a few thousand names of a few hundred bytes. */
+#define NAME_CACHE_BYTES (8 * 1024 * 1024)
 
 static void pump(struct scan *s);
 
@@ -218,6 +221,7 @@ static int target_plan(struct target *t)
     t->pending_variants = t->n_addrs ? n : 0;
     for (size_t i = 0; i < n; i++) {
         tls_observation_init(&t->obs[i]);
+        t->obs[i].names = t->scan->names;
         t->obs_ptrs[i] = &t->obs[i];
     }
     return 0;
@@ -591,6 +595,8 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
         return TLS_E_IO;
     }
     int rc = tls_client_new(&s->tls);
+    if (rc == 0)
+        rc = tls_name_cache_new(&s->names, NAME_CACHE_BYTES);
     if (rc)
         goto out;
     s->start_ms = s->rate_start_ms = uv_now(&s->loop);
@@ -623,6 +629,7 @@ out:
             free(a);
         }
     tls_client_free(s->tls);
+    tls_name_cache_free(s->names); /* after the observations that point into it */
     uv_loop_close(&s->loop);
     free(s);
     return rc;

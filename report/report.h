@@ -27,14 +27,21 @@ enum report_format {
     REPORT_JSONL,
 };
 
+struct report_jsonl_cache;
+
 struct report_opts {
     enum report_format format;
     bool color;
+    struct report_jsonl_cache *jsonl_cache; /* optional: rendered CA names reused */
 };
+
+/* Rendered CA names kept across records, up to max_bytes. */
+int report_jsonl_cache_new(struct report_jsonl_cache **out, size_t max_bytes);
+void report_jsonl_cache_free(struct report_jsonl_cache *c);
 
 /* Write one target's record. JSON Lines: one line, flushed. Returns 0 or TLS_E_IO/TLS_E_NOMEM. */
 int report_target_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
-int report_jsonl_write(FILE *out, const struct report_target *t);
+int report_jsonl_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
 int report_text_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
 
 /* Base64 (RFC 4648 4) of p/n into out, which must hold 4 * ((n + 2) / 3) + 1 bytes. */

@@ -304,6 +304,12 @@ static size_t char_decode(enum dn_charset cs, const uint8_t *p, size_t len, uint
     return 0;
 }
 
+/* RFC 4514 2.4: the characters escaped with a backslash wherever they stand. */
+static const bool rfc4514_special[0x80] = {
+    ['"'] = true, ['+'] = true, [','] = true,  [';'] = true,
+    ['<'] = true, ['>'] = true, ['\\'] = true,
+};
+
 /* The value as RFC 4514 2.4 string, escaping also every control character and every octet that
  * is not valid UTF-8 as \XX so that renderers (JSON, XML, terminals) can use it as it is. */
 static void string_write(enum dn_charset cs, const struct tls_cursor *s, struct dn_out *o)
@@ -330,8 +336,8 @@ static void string_write(enum dn_charset cs, const struct tls_cursor *s, struct 
             out_hex(o, 0xc2);
             out_byte(o, '\\');
             out_hex(o, (uint8_t)cp);
-        } else if ((cp < 0x80 && strchr("\"+,;<>\\", (int)cp) != NULL) ||
-                   (first && (cp == ' ' || cp == '#')) || (last && cp == ' ')) {
+        } else if ((cp < 0x80 && rfc4514_special[cp]) || (first && (cp == ' ' || cp == '#')) ||
+                   (last && cp == ' ')) {
             /* cp < 0x80: strchr() would see only the low byte. cp 0 was escaped above. */
             out_byte(o, '\\');
             out_byte(o, (uint8_t)cp);

@@ -10,6 +10,7 @@
 #include "certreq.h"
 #include "dn.h"
 #include "error.h"
+#include "namecache.h"
 #include "names.h"
 #include "session.h"
 #include "x509.h"
@@ -83,42 +84,6 @@ void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind ki
     o->error_message = tls_arena_strdup(&o->arena, msg);
 }
 
-static char *hex(struct tls_arena *a, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *s = tls_arena_alloc(a, 2 * n + 1);
-    if (s == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        s[2 * i] = digits[p[i] >> 4];
-        s[2 * i + 1] = digits[p[i] & 15];
-    }
-    s[2 * n] = 0;
-    return s;
-}
-
-static int set_name(struct tls_arena *a, struct tls_ca_name *ca, const uint8_t *der, size_t len)
-{
-    ca->der = tls_arena_memdup(a, der, len);
-    ca->der_len = len;
-    if (len && ca->der == NULL)
-        return TLS_E_NOMEM;
-    tls_sha256(der, len, ca->sha256);
-    size_t cap = TLS_DN_TEXT_MAX(len);
-    char *text = tls_arena_alloc(a, cap);
-    if (text == NULL)
-        return TLS_E_NOMEM;
-    if (len == 0 || tls_dn_format(der, len, text, cap, NULL) != 0) {
-        /* DESIGN: a name we cannot decode is kept as hex and marked, never dropped. */
-        ca->malformed = true;
-        text = hex(a, der, len);
-        if (text == NULL)
-            return TLS_E_NOMEM;
-    }
-    ca->dn = text;
-    return 0;
-}
-
 int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, const uint8_t *p,
                                 size_t len)
 {
@@ -147,7 +112,11 @@ int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, con
     size_t dn_len, i = 0;
     while (tls_certreq_next_ca(&it, &dn, &dn_len)) {
         memset(&o->cas[i], 0, sizeof(o->cas[i]));
-        if ((rc = set_name(a, &o->cas[i], dn, dn_len)))
+        const struct tls_ca_name *shared =
+            o->names ? tls_name_cache_get(o->names, dn, dn_len) : NULL;
+        if (shared)
+            o->cas[i] = *shared; /* its strings belong to the cache, which outlives o */
+        else if ((rc = tls_ca_name_decode(a, &o->cas[i], dn, dn_len)))
             return rc;
         o->ca_bytes += dn_len;
         i++;

@@ -44,8 +44,12 @@ struct tls_server_cert {
     size_t chain_length;
 };
 
+struct tls_name_cache;
+
 struct tls_observation {
     struct tls_arena arena;
+    struct tls_name_cache *names; /* optional: decoded names shared across observations; it
+                                   * must outlive the observation (its strings are referenced) */
     /* Variant: filled by the prober. */
     const char *address; /* numeric address connected to */
     const char *sni;     /* NULL when no SNI was sent */

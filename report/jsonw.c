@@ -1,0 +1,144 @@
+/* JSON output buffer (jsonw.h). Encoding only; reading JSON is left to jansson. */
+#include "jsonw.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void report_buf_free(struct report_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+static bool reserve(struct report_buf *b, size_t n)
+{
+    if (b->failed)
+        return false;
+    if (b->cap - b->len >= n)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < n) {
+        if (cap > SIZE_MAX / 2) {
+            b->failed = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (p == NULL) {
+        b->failed = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+void report_buf_put(struct report_buf *b, const char *s, size_t n)
+{
+    if (n && reserve(b, n)) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+    }
+}
+
+void report_buf_puts(struct report_buf *b, const char *s)
+{
+    report_buf_put(b, s, strlen(s));
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t k;
+    uint32_t v, min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        k = 2, v = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        k = 3, v = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        k = 4, v = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    return k;
+}
+
+void report_buf_json_str(struct report_buf *b, const char *s)
+{
+    if (s == NULL) {
+        report_buf_put(b, "null", 4);
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    if (!reserve(b, n + 2))
+        return;
+    b->p[b->len++] = '"';
+    size_t i = 0;
+    while (i < n) {
+        /* copy the longest run that needs no escaping in one go */
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        report_buf_put(b, s + i, run - i);
+        i = run;
+        if (i == n)
+            break;
+        unsigned char c = p[i];
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            report_buf_put(b, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            report_buf_put(b, esc, 6);
+            i++;
+        } else {
+            size_t k = utf8_len(p + i, n - i);
+            if (k) {
+                report_buf_put(b, s + i, k);
+                i += k;
+            } else {
+                report_buf_put(b, "\\ufffd", 6); /* never emit invalid UTF-8 */
+                i++;
+            }
+        }
+    }
+    report_buf_put(b, "\"", 1);
+}
+
+void report_buf_json_u64(struct report_buf *b, uint64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+    report_buf_put(b, tmp, (size_t)n);
+}
+
+void report_buf_json_i64(struct report_buf *b, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    report_buf_put(b, tmp, (size_t)n);
+}
+
+void report_buf_json_key(struct report_buf *b, const char *key)
+{
+    report_buf_json_str(b, key);
+    report_buf_put(b, ":", 1);
+}

@@ -1,0 +1,869 @@
+/* Rule engine (rules.h): the table of rules with their texts, and one function per rule over
+ * all observations of one target. Names are compared by the SHA-256 of their DER bytes, as the
+ * clients that filter by byte equality do; canonical comparison is used only where a rule says
+ * so. Never does I/O. */
+#include "rules.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "tls/dn.h"
+#include "tls/error.h"
+
+/* ---- the table ------------------------------------------------------------------------------ */
+
+static const struct report_rule rules[REPORT_RULE_COUNT] = {
+    [REPORT_RULE_NO_CERTIFICATE_REQUEST] =
+        {REPORT_RULE_NO_CERTIFICATE_REQUEST, "no-certificate-request", REPORT_SEV_HIGH,
+         "Client authentication is expected but the server never asks for a certificate",
+         "The policy (or --expect-ca / --client-cert) says this target requires client "
+         "certificates, but no probe received a CertificateRequest in any phase. Clients are "
+         "never asked for a certificate, so a server that needs one answers 403 (IIS 403.7) or "
+         "lets the request through without it.",
+         "Check that client certificates are enabled on this binding: IIS 'Require' or "
+         "'Accept' client certificates (and 'Negotiate Client Certificate' for the initial "
+         "handshake), nginx ssl_verify_client, Apache SSLVerifyClient. If the server asks only "
+         "after the HTTP request (renegotiation), probe with --request PATH."},
+    [REPORT_RULE_EMPTY_CA_LIST] =
+        {REPORT_RULE_EMPTY_CA_LIST, "empty-ca-list", REPORT_SEV_MEDIUM,
+         "The server asks for a certificate with an empty CA list",
+         "A CertificateRequest with no certificate_authorities (TLS 1.2: an empty list; TLS 1.3: "
+         "no certificate_authorities extension) tells clients that any certificate will do. "
+         "Browsers then offer every certificate the user has, and clients with several "
+         "certificates may pick the wrong one. Windows Server 2012 and later send an empty list "
+         "by default (SendTrustedIssuerList = 0).",
+         "To steer clients to the right certificate, advertise the issuing CAs: IIS: set the "
+         "binding's Ctl Store Name to the Client Authentication Issuers store (netsh http "
+         "update sslcert ... sslctlstorename=ClientAuthIssuer) and SendTrustedIssuerList=1; "
+         "nginx: ssl_client_certificate; Apache: SSLCADNRequestFile."},
+    [REPORT_RULE_ROOT_STORE_DUMP] =
+        {REPORT_RULE_ROOT_STORE_DUMP, "root-store-dump", REPORT_SEV_HIGH,
+         "The server advertises a whole root store instead of its client-certificate issuers",
+         "Most advertised names are public root CAs, or the list is far longer than any "
+         "client-authentication list. This is what Schannel sends when an IIS binding has no "
+         "Ctl Store Name (typically lost when the server certificate was renewed through IIS "
+         "Manager): it falls back to the Trusted Root store. Clients that filter by the list "
+         "then find no matching certificate and never ask the user, and the server answers "
+         "403.7; long lists also break clients outright (see oversized-ca-list).",
+         "IIS: restore the binding's Ctl Store Name: netsh http update sslcert "
+         "hostnameport=NAME:443 (or ipport=0.0.0.0:443) certhash=<thumbprint> appid={GUID} "
+         "certstorename=MY sslctlstorename=ClientAuthIssuer, with the issuing CAs in the "
+         "Client Authentication Issuers store. Java/Tomcat: use a truststore with only the "
+         "client CAs instead of cacerts. nginx/Apache: point ssl_client_certificate / "
+         "SSLCADNRequestFile at the issuing CAs, not the system bundle."},
+    [REPORT_RULE_OVERSIZED_CA_LIST] =
+        {REPORT_RULE_OVERSIZED_CA_LIST, "oversized-ca-list", REPORT_SEV_MEDIUM,
+         "The CA list is larger than some clients can take",
+         "Above 16,384 bytes the CertificateRequest spans several records and clients with a "
+         "fixed input buffer (mbedTLS, many embedded stacks) fail; Java clients fail above "
+         "32,768 bytes (jdk.tls.maxHandshakeMessageSize); near 65,535 bytes the field overflows "
+         "and servers abort with internal_error. Schannel silently truncates at 16 KB, so "
+         "which CAs survive changes as the root store grows.",
+         "Advertise only the CAs that issue client certificates (a few names, a few hundred "
+         "bytes). See root-store-dump for the usual cause."},
+    [REPORT_RULE_SNI_MISMATCH] =
+        {REPORT_RULE_SNI_MISMATCH, "sni-mismatch", REPORT_SEV_HIGH,
+         "The CA list differs with and without SNI",
+         "The same address advertises different lists depending on whether the client sends "
+         "the host name. http.sys keeps separate bindings for hostnameport (SNI) and ipport "
+         "(no SNI), each with its own Ctl Store Name; nginx gives non-SNI clients the "
+         "default_server's ssl_client_certificate. Clients that connect by address, or old "
+         "clients without SNI, get the other list.",
+         "Make both bindings advertise the same issuers: IIS: netsh http show sslcert, then "
+         "netsh http update sslcert for the binding that differs (hostnameport=NAME:443 or "
+         "ipport=0.0.0.0:443) with sslctlstorename=ClientAuthIssuer; nginx: the same "
+         "ssl_client_certificate in the default_server."},
+    [REPORT_RULE_VERSION_MISMATCH] =
+        {REPORT_RULE_VERSION_MISMATCH, "version-mismatch", REPORT_SEV_MEDIUM,
+         "The CA list differs between TLS 1.2 and TLS 1.3",
+         "The server advertises different names (or asks in one version only) depending on "
+         "the TLS version, so the result depends on the client's TLS stack.",
+         "Configure the client CA list once for all protocol versions; check for per-version "
+         "settings or a TLS-terminating proxy in front of the server."},
+    [REPORT_RULE_ADDRESS_MISMATCH] =
+        {REPORT_RULE_ADDRESS_MISMATCH, "address-mismatch", REPORT_SEV_HIGH,
+         "The CA list differs between the addresses of one name",
+         "The addresses a name resolves to (IPv4 and IPv6, several A records) advertise "
+         "different lists: one node or one binding (0.0.0.0:443 vs [::]:443 in http.sys) was "
+         "fixed and another was not, so clients fail depending on the address they get.",
+         "Compare the bindings of every node and address family (netsh http show sslcert on "
+         "each, both ipport=0.0.0.0:443 and ipport=[::]:443) and apply the same Ctl Store "
+         "Name everywhere."},
+    [REPORT_RULE_RENEGOTIATION_MISMATCH] =
+        {REPORT_RULE_RENEGOTIATION_MISMATCH, "renegotiation-mismatch", REPORT_SEV_MEDIUM,
+         "The CA list of the renegotiation differs from the initial handshake",
+         "The server advertises one list in the initial handshake and another when it "
+         "renegotiates after the HTTP request (per-location settings, Apache SSLCADNRequestFile "
+         "in a <Location>).",
+         "Use the same client CA list for the whole site, or make sure the list of the "
+         "protected location is the intended one."},
+    [REPORT_RULE_EXPECTED_CA_MISSING] =
+        {REPORT_RULE_EXPECTED_CA_MISSING, "expected-ca-missing", REPORT_SEV_HIGH,
+         "An expected client CA is not advertised",
+         "A CA that should issue client certificates for this target (--expect-ca or the "
+         "policy) is not in the advertised list, byte for byte. Clients whose certificates "
+         "chain to it are not asked for them.",
+         "Add the CA to the advertised list: IIS: import it into the Client Authentication "
+         "Issuers store named by the binding's Ctl Store Name; nginx: ssl_client_certificate; "
+         "Apache: SSLCADNRequestFile or SSLCACertificateFile."},
+    [REPORT_RULE_UNEXPECTED_CA] =
+        {REPORT_RULE_UNEXPECTED_CA, "unexpected-ca", REPORT_SEV_MEDIUM,
+         "The server advertises CAs that are not expected",
+         "Names in the list are not among the expected CAs (--expect-ca or the policy). Extra "
+         "names make clients offer certificates the server will not accept, or show that the "
+         "server trusts more issuers than intended.",
+         "Remove the extra CAs from the advertised store or file, or add them to the "
+         "expectation if they are intended."},
+    [REPORT_RULE_CLIENT_CERT_NOT_OFFERED] =
+        {REPORT_RULE_CLIENT_CERT_NOT_OFFERED, "client-cert-not-offered", REPORT_SEV_HIGH,
+         "The given client certificate would not be offered",
+         "No certificate of the chain given with --client-cert (or in the policy) has an "
+         "issuer among the advertised names (RFC 5246 7.4.6, RFC 8446 4.4.2.3), so filtering "
+         "clients (browsers, Java, Go, .NET, Windows) never offer it. When a name matches only "
+         "after canonical comparison (case, spacing, string type), Java and .NET offer the "
+         "certificate but Go, Chromium and NSS, which compare bytes, do not.",
+         "Advertise the CA that issued the client certificate (or its root, if clients have "
+         "the whole chain), with the exact DER name from the issuing CA certificate."},
+    [REPORT_RULE_PUBLIC_CA_ACCEPTED] =
+        {REPORT_RULE_PUBLIC_CA_ACCEPTED, "public-ca-accepted", REPORT_SEV_MEDIUM,
+         "Public root CAs are advertised for client authentication",
+         "The list holds public root CAs. A server that also trusts them for verification "
+         "accepts a certificate from anyone who can get one from a public CA, unless it checks "
+         "more than the chain.",
+         "Advertise and trust only the private CAs that issue your client certificates; map "
+         "or pin accepted certificates if public CAs must stay."},
+    [REPORT_RULE_DUPLICATE_CA] =
+        {REPORT_RULE_DUPLICATE_CA, "duplicate-ca", REPORT_SEV_LOW,
+         "The same CA name is advertised more than once",
+         "Duplicate names waste space and usually mean a store holds the same CA twice "
+         "(renewed with the same name) or two stores were merged.",
+         "Remove the duplicate certificates from the advertised store or file."},
+    [REPORT_RULE_MALFORMED_CA] =
+        {REPORT_RULE_MALFORMED_CA, "malformed-ca", REPORT_SEV_MEDIUM,
+         "An advertised CA name cannot be decoded",
+         "A list entry is not a valid DER Name (or is empty). Clients may skip it, reject the "
+         "whole list or fail the handshake. caprobe keeps it as hex.",
+         "Find the certificate with the broken subject in the advertised store and replace "
+         "it; for IIS, check the Client Authentication Issuers store and the 'NT AUTHORITY' "
+         "entries Schannel may add."},
+    [REPORT_RULE_POST_REQUEST_CLIENT_AUTH] =
+        {REPORT_RULE_POST_REQUEST_CLIENT_AUTH, "post-request-client-auth", REPORT_SEV_HIGH,
+         "The certificate is requested only after the HTTP request",
+         "The initial handshake has no CertificateRequest; the server asks by TLS 1.2 "
+         "renegotiation after the request for a protected path (IIS without 'Negotiate Client "
+         "Certificate', Apache per-location SSLVerifyClient). TLS 1.3 and HTTP/2 clients cannot "
+         "follow: Server 2022 resets, Server 2025 answers 500, Apache 403.",
+         "Ask in the initial handshake: IIS: netsh http update sslcert ... "
+         "clientcertnegotiation=enable; Apache: SSLVerifyClient at the virtual host level; or "
+         "limit the site to TLS 1.2 and HTTP/1.1 for the protected paths."},
+    [REPORT_RULE_BASELINE_DRIFT] =
+        {REPORT_RULE_BASELINE_DRIFT, "baseline-drift", REPORT_SEV_MEDIUM,
+         "The CA list changed since the baseline scan",
+         "The advertised names differ from the earlier scan given with --baseline. When the "
+         "server certificate changed at the same time, a certificate renewal most likely reset "
+         "the binding (IIS Manager drops the Ctl Store Name when it rebinds a renewed "
+         "certificate).",
+         "If the change was not intended, restore the binding; for IIS: netsh http update "
+         "sslcert with the new certificate's thumbprint and sslctlstorename=ClientAuthIssuer."},
+};
+
+const struct report_rule *report_rule_get(enum report_rule_id id)
+{
+    return (unsigned)id < REPORT_RULE_COUNT ? &rules[id] : NULL;
+}
+
+const struct report_rule *report_rule_find(const char *name)
+{
+    for (size_t i = 0; i < REPORT_RULE_COUNT; i++)
+        if (strcmp(rules[i].name, name) == 0)
+            return &rules[i];
+    return NULL;
+}
+
+static const char *const severity_names[] = {"info", "low", "medium", "high", "critical"};
+
+const char *report_severity_name(enum report_severity s)
+{
+    return (unsigned)s <= REPORT_SEV_CRITICAL ? severity_names[s] : "info";
+}
+
+int report_severity_parse(const char *s, enum report_severity *out)
+{
+    for (int i = 0; i <= REPORT_SEV_CRITICAL; i++)
+        if (strcmp(s, severity_names[i]) == 0) {
+            *out = (enum report_severity)i;
+            return 0;
+        }
+    return -1;
+}
+
+void report_context_init(struct report_context *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->client_auth = -1;
+    for (size_t i = 0; i < REPORT_RULE_COUNT; i++) {
+        ctx->severity[i] = rules[i].severity;
+        ctx->enabled[i] = true;
+    }
+}
+
+void report_findings_init(struct report_findings *f)
+{
+    memset(f, 0, sizeof(*f));
+    tls_arena_init(&f->arena, 4 * 1024 * 1024);
+}
+
+void report_findings_free(struct report_findings *f)
+{
+    if (f == NULL)
+        return;
+    free(f->v);
+    tls_arena_free(&f->arena);
+    memset(f, 0, sizeof(*f));
+}
+
+int report_findings_max(const struct report_findings *f)
+{
+    int max = -1;
+    for (size_t i = 0; i < f->n; i++)
+        if ((int)f->v[i].severity > max)
+            max = (int)f->v[i].severity;
+    return max;
+}
+
+enum report_list_state report_list_state(const struct tls_observation *o)
+{
+    switch (o->outcome) {
+    case TLS_OUTCOME_CERTIFICATE_REQUEST:
+        return REPORT_LIST_NAMES;
+    case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
+        return REPORT_LIST_NONE;
+    case TLS_OUTCOME_ERROR:
+        return REPORT_LIST_UNKNOWN;
+    }
+    return REPORT_LIST_UNKNOWN;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+/* One run of the engine: where findings go and what the rules see. */
+struct run {
+    const struct report_target *t;
+    const struct report_context *ctx;
+    struct report_findings *out;
+    int err;
+};
+
+static struct report_finding *add(struct run *r, enum report_rule_id id, const size_t *obs,
+                                  size_t n_obs, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static struct report_finding *add(struct run *r, enum report_rule_id id, const size_t *obs,
+                                  size_t n_obs, const char *fmt, ...)
+{
+    struct report_findings *f = r->out;
+    if (r->err)
+        return NULL;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 8;
+        struct report_finding *v = realloc(f->v, cap * sizeof(*v));
+        if (v == NULL) {
+            r->err = TLS_E_NOMEM;
+            return NULL;
+        }
+        f->v = v;
+        f->cap = cap;
+    }
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct report_finding *x = &f->v[f->n];
+    memset(x, 0, sizeof(*x));
+    x->rule = &rules[id];
+    x->severity = r->ctx->severity[id];
+    x->message = tls_arena_strdup(&f->arena, msg);
+    x->remedy = rules[id].remedy;
+    for (size_t i = 0; i < n_obs && i < REPORT_FINDING_MAX_OBS; i++)
+        x->obs[x->n_obs++] = obs[i];
+    if (x->message == NULL) {
+        r->err = TLS_E_NOMEM;
+        return NULL;
+    }
+    f->n++;
+    return x;
+}
+
+static bool on(const struct run *r, enum report_rule_id id)
+{
+    return r->ctx->enabled[id];
+}
+
+/* "127.0.0.1, SNI app.example.com, TLS 1.2" */
+static void describe(const struct tls_observation *o, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s, %s%s, TLS %s%s", o->address ? o->address : "-",
+             o->sni ? "SNI " : "no SNI", o->sni ? o->sni : "", o->tls_max == 0x0304 ? "1.3" : "1.2",
+             strcmp(o->phase, "handshake") == 0 ? "" : ", renegotiation");
+}
+
+static bool has_name(const struct tls_observation *o, const uint8_t sha[32])
+{
+    for (size_t i = 0; i < o->ca_count; i++)
+        if (memcmp(o->cas[i].sha256, sha, 32) == 0)
+            return true;
+    return false;
+}
+
+/* Up to three names of a that b lacks, as "A; B; C and 4 more"; returns how many a lacks. */
+static size_t names_missing(const struct tls_observation *a, const struct tls_observation *b,
+                            char *buf, size_t cap)
+{
+    size_t n = 0, len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < a->ca_count; i++) {
+        if (has_name(b, a->cas[i].sha256))
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = memcmp(a->cas[j].sha256, a->cas[i].sha256, 32) == 0;
+        if (dup)
+            continue;
+        if (n < 3 && len < cap)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", n ? "; " : "", a->cas[i].dn);
+        n++;
+    }
+    if (n > 3 && len < cap)
+        snprintf(buf + len, cap - len, " and %zu more", n - 3);
+    return n;
+}
+
+static size_t list_bytes(const struct tls_observation *o)
+{
+    return o->ca_bytes + 2 * o->ca_count; /* each DistinguishedName has a 2-byte length */
+}
+
+/* ---- one function per rule ------------------------------------------------------------------- */
+
+static void rule_no_certificate_request(struct run *r)
+{
+    const struct report_target *t = r->t;
+    bool expected = r->ctx->client_auth == 1 ||
+                    (r->ctx->client_auth != 0 && (r->ctx->expected_cas || r->ctx->client_chain));
+    if (!expected || t->n_obs == 0)
+        return;
+    size_t idx[REPORT_FINDING_MAX_OBS], n = 0, answered = 0;
+    for (size_t i = 0; i < t->n_obs; i++) {
+        enum report_list_state st = report_list_state(t->obs[i]);
+        if (st == REPORT_LIST_NAMES)
+            return; /* some phase asked */
+        if (st == REPORT_LIST_NONE) {
+            answered++;
+            if (n < REPORT_FINDING_MAX_OBS)
+                idx[n++] = i;
+        }
+    }
+    if (answered)
+        add(r, REPORT_RULE_NO_CERTIFICATE_REQUEST, idx, n,
+            "client authentication is expected, but none of the %zu successful probes received "
+            "a CertificateRequest",
+            answered);
+}
+
+static void rule_empty_ca_list(struct run *r)
+{
+    size_t idx[REPORT_FINDING_MAX_OBS], n = 0, total = 0;
+    char first[256] = "";
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count)
+            continue;
+        if (total++ == 0)
+            describe(o, first, sizeof(first));
+        if (n < REPORT_FINDING_MAX_OBS)
+            idx[n++] = i;
+    }
+    if (total)
+        add(r, REPORT_RULE_EMPTY_CA_LIST, idx, n,
+            "%zu probe%s received a CertificateRequest without CA names (first: %s): clients "
+            "may offer any certificate",
+            total, total == 1 ? "" : "s", first);
+}
+
+static bool is_public(const struct report_roots *roots, const uint8_t sha[32])
+{
+    size_t lo = 0, hi = roots->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(roots->subject_sha256[mid], sha, 32);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* Threshold: a client-authentication list is a handful of names; 60 is beyond any. */
+#define ROOT_DUMP_MIN_PUBLIC 5
+#define ROOT_DUMP_MANY_NAMES 60
+
+static void rule_root_store_dump_and_public(struct run *r)
+{
+    const struct report_roots *roots = r->ctx->public_roots;
+    size_t dump_idx[REPORT_FINDING_MAX_OBS], n_dump = 0;
+    size_t pub_idx[REPORT_FINDING_MAX_OBS], n_pub = 0;
+    size_t dump_count = 0, dump_public = 0, dump_bytes = 0, pub_max = 0;
+    char dump_where[256] = "", pub_where[256] = "", pub_example[512] = "";
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
+            continue;
+        size_t pub = 0;
+        const char *example = NULL;
+        for (size_t k = 0; roots && k < o->ca_count; k++)
+            if (is_public(roots, o->cas[k].sha256)) {
+                if (!example)
+                    example = o->cas[k].dn;
+                pub++;
+            }
+        bool dump = (pub >= ROOT_DUMP_MIN_PUBLIC && 2 * pub > o->ca_count) ||
+                    o->ca_count >= ROOT_DUMP_MANY_NAMES;
+        if (dump) {
+            if (n_dump == 0) {
+                describe(o, dump_where, sizeof(dump_where));
+                dump_count = o->ca_count;
+                dump_public = pub;
+                dump_bytes = list_bytes(o);
+            }
+            if (n_dump < REPORT_FINDING_MAX_OBS)
+                dump_idx[n_dump++] = i;
+        }
+        if (pub) {
+            if (n_pub == 0) {
+                describe(o, pub_where, sizeof(pub_where));
+                snprintf(pub_example, sizeof(pub_example), "%s", example);
+            }
+            if (pub > pub_max)
+                pub_max = pub;
+            if (n_pub < REPORT_FINDING_MAX_OBS)
+                pub_idx[n_pub++] = i;
+        }
+    }
+    if (n_dump && on(r, REPORT_RULE_ROOT_STORE_DUMP))
+        add(r, REPORT_RULE_ROOT_STORE_DUMP, dump_idx, n_dump,
+            "%s advertises %zu CA names (%zu bytes), %zu of them (%.0f%%) public roots of %s",
+            dump_where, dump_count, dump_bytes, dump_public,
+            dump_count ? 100.0 * (double)dump_public / (double)dump_count : 0.0,
+            roots && roots->source ? roots->source : "no root bundle");
+    if (n_pub && on(r, REPORT_RULE_PUBLIC_CA_ACCEPTED))
+        add(r, REPORT_RULE_PUBLIC_CA_ACCEPTED, pub_idx, n_pub,
+            "%s advertises %zu public root%s for client authentication, e.g. %s", pub_where,
+            pub_max, pub_max == 1 ? "" : "s", pub_example);
+}
+
+static void rule_oversized_ca_list(struct run *r)
+{
+    size_t idx[REPORT_FINDING_MAX_OBS], n = 0, max = 0;
+    char where[256] = "";
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES || list_bytes(o) <= 16384)
+            continue;
+        if (list_bytes(o) > max) {
+            max = list_bytes(o);
+            describe(o, where, sizeof(where));
+        }
+        if (n < REPORT_FINDING_MAX_OBS)
+            idx[n++] = i;
+    }
+    if (n == 0)
+        return;
+    struct report_finding *f =
+        add(r, REPORT_RULE_OVERSIZED_CA_LIST, idx, n, "%s advertises a CA list of %zu bytes: %s",
+            where, max,
+            max >= 60000  ? "near the 65,535-byte limit of the field; servers abort with "
+                            "internal_error when it grows past it"
+            : max > 32768 ? "over 32 KiB: Java clients fail, and over 16 KiB: mbedTLS clients "
+                            "fail"
+                          : "over 16 KiB (one record): mbedTLS and other fixed-buffer clients "
+                            "fail");
+    /* The default severity grows with the size: 32 KiB breaks Java, 60 KiB the server. */
+    if (f && r->ctx->severity[REPORT_RULE_OVERSIZED_CA_LIST] ==
+                 rules[REPORT_RULE_OVERSIZED_CA_LIST].severity)
+        f->severity = max >= 60000  ? REPORT_SEV_CRITICAL
+                      : max > 32768 ? REPORT_SEV_HIGH
+                                    : REPORT_SEV_MEDIUM;
+}
+
+/* Two variants' lists differ: by state (request or not) or by the set of names. */
+static bool lists_differ(const struct tls_observation *a, const struct tls_observation *b)
+{
+    enum report_list_state sa = report_list_state(a), sb = report_list_state(b);
+    if (sa != sb)
+        return true;
+    if (sa != REPORT_LIST_NAMES)
+        return false;
+    for (size_t i = 0; i < a->ca_count; i++)
+        if (!has_name(b, a->cas[i].sha256))
+            return true;
+    for (size_t i = 0; i < b->ca_count; i++)
+        if (!has_name(a, b->cas[i].sha256))
+            return true;
+    return false;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static void mismatch(struct run *r, enum report_rule_id id, size_t i, size_t j, const char *what)
+{
+    const struct tls_observation *a = r->t->obs[i], *b = r->t->obs[j];
+    char da[256], db[256], only_a[1024], only_b[1024];
+    describe(a, da, sizeof(da));
+    describe(b, db, sizeof(db));
+    size_t idx[2] = {i, j};
+    if (report_list_state(a) != report_list_state(b)) {
+        const struct tls_observation *asks = report_list_state(a) == REPORT_LIST_NAMES ? a : b;
+        add(r, id, idx, 2, "%s: [%s] %s, [%s] %s", what, da,
+            asks == a ? "asks for a certificate" : "does not ask for a certificate", db,
+            asks == b ? "asks for a certificate" : "does not ask for a certificate");
+        return;
+    }
+    size_t na = names_missing(a, b, only_a, sizeof(only_a));
+    size_t nb = names_missing(b, a, only_b, sizeof(only_b));
+    add(r, id, idx, 2,
+        "%s: [%s] advertises %zu names, [%s] %zu; %zu only with the first%s%s%s, %zu only "
+        "with the second%s%s%s",
+        what, da, a->ca_count, db, b->ca_count, na, na ? " (" : "", only_a, na ? ")" : "", nb,
+        nb ? " (" : "", only_b, nb ? ")" : "");
+}
+
+/* Pairs of variants that differ in exactly one dimension. */
+static void rule_mismatches(struct run *r)
+{
+    const struct report_target *t = r->t;
+    for (size_t i = 0; i < t->n_obs; i++) {
+        const struct tls_observation *a = t->obs[i];
+        if (report_list_state(a) == REPORT_LIST_UNKNOWN)
+            continue;
+        for (size_t j = i + 1; j < t->n_obs; j++) {
+            const struct tls_observation *b = t->obs[j];
+            if (report_list_state(b) == REPORT_LIST_UNKNOWN || !lists_differ(a, b))
+                continue;
+            bool same_addr = same_str(a->address, b->address);
+            bool same_sni = same_str(a->sni, b->sni);
+            bool same_ver = a->tls_max == b->tls_max;
+            bool same_phase = same_str(a->phase, b->phase);
+            if (same_addr && same_ver && same_phase && !same_sni && on(r, REPORT_RULE_SNI_MISMATCH))
+                mismatch(r, REPORT_RULE_SNI_MISMATCH, i, j, "the list depends on SNI");
+            else if (same_addr && same_sni && same_phase && !same_ver &&
+                     on(r, REPORT_RULE_VERSION_MISMATCH))
+                mismatch(r, REPORT_RULE_VERSION_MISMATCH, i, j,
+                         "the list depends on the TLS version");
+            else if (same_sni && same_ver && same_phase && !same_addr &&
+                     on(r, REPORT_RULE_ADDRESS_MISMATCH))
+                mismatch(r, REPORT_RULE_ADDRESS_MISMATCH, i, j, "the list depends on the address");
+            else if (same_addr && same_sni && same_ver && !same_phase &&
+                     report_list_state(a) == REPORT_LIST_NAMES &&
+                     report_list_state(b) == REPORT_LIST_NAMES &&
+                     on(r, REPORT_RULE_RENEGOTIATION_MISMATCH))
+                mismatch(r, REPORT_RULE_RENEGOTIATION_MISMATCH, i, j,
+                         "the renegotiation advertises another list");
+        }
+    }
+}
+
+static bool cert_subject_advertised(const struct tls_observation *o, const struct report_cert *c)
+{
+    for (size_t i = 0; i < o->ca_count; i++)
+        if (o->cas[i].der_len == c->subject_len &&
+            memcmp(o->cas[i].der, c->subject, c->subject_len) == 0)
+            return true;
+    return false;
+}
+
+static void rule_expected_cas(struct run *r)
+{
+    const struct report_certs *exp = r->ctx->expected_cas;
+    if (exp == NULL)
+        return;
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES)
+            continue;
+        char where[256], names[1024] = "";
+        describe(o, where, sizeof(where));
+        size_t missing = 0, len = 0;
+        for (size_t k = 0; k < exp->n; k++) {
+            if (cert_subject_advertised(o, &exp->v[k]))
+                continue;
+            if (missing < 3 && len < sizeof(names))
+                len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+                                        missing ? "; " : "", exp->v[k].subject_text);
+            missing++;
+        }
+        if (missing && on(r, REPORT_RULE_EXPECTED_CA_MISSING))
+            add(r, REPORT_RULE_EXPECTED_CA_MISSING, &i, 1,
+                "[%s] lacks %zu of the %zu expected CA%s: %s%s", where, missing, exp->n,
+                exp->n == 1 ? "" : "s", names, missing > 3 ? " and more" : "");
+        size_t extra = 0;
+        len = 0;
+        names[0] = 0;
+        for (size_t k = 0; k < o->ca_count; k++) {
+            bool expected = false;
+            for (size_t e = 0; e < exp->n && !expected; e++)
+                expected = o->cas[k].der_len == exp->v[e].subject_len &&
+                           memcmp(o->cas[k].der, exp->v[e].subject, exp->v[e].subject_len) == 0;
+            if (expected)
+                continue;
+            if (extra < 3 && len < sizeof(names))
+                len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", extra ? "; " : "",
+                                        o->cas[k].dn);
+            extra++;
+        }
+        if (extra && on(r, REPORT_RULE_UNEXPECTED_CA))
+            add(r, REPORT_RULE_UNEXPECTED_CA, &i, 1, "[%s] advertises %zu unexpected name%s: %s%s",
+                where, extra, extra == 1 ? "" : "s", names, extra > 3 ? " and more" : "");
+    }
+}
+
+static void rule_client_cert(struct run *r)
+{
+    const struct report_certs *chain = r->ctx->client_chain;
+    if (chain == NULL || chain->n == 0)
+        return;
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
+            continue; /* an empty list lets clients offer anything */
+        bool exact = false;
+        const char *canonical = NULL;
+        for (size_t k = 0; k < chain->n && !exact; k++) {
+            const struct report_cert *c = &chain->v[k];
+            for (size_t a = 0; a < o->ca_count && !exact; a++) {
+                const struct tls_ca_name *ca = &o->cas[a];
+                if (ca->der_len == c->issuer_len && memcmp(ca->der, c->issuer, c->issuer_len) == 0)
+                    exact = true;
+                else if (!canonical && !ca->malformed &&
+                         tls_dn_equal_canonical(ca->der, ca->der_len, c->issuer, c->issuer_len))
+                    canonical = ca->dn;
+            }
+        }
+        if (exact)
+            continue;
+        char where[256];
+        describe(o, where, sizeof(where));
+        struct report_finding *f;
+        if (canonical) {
+            f = add(r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED, &i, 1,
+                    "[%s] advertises %s, which matches the issuer of %s only after canonical "
+                    "comparison: Java and .NET clients offer the certificate, Go, Chromium and "
+                    "NSS do not",
+                    where, canonical, chain->v[0].subject_text);
+            if (f && r->ctx->severity[REPORT_RULE_CLIENT_CERT_NOT_OFFERED] ==
+                         rules[REPORT_RULE_CLIENT_CERT_NOT_OFFERED].severity)
+                f->severity = REPORT_SEV_MEDIUM; /* some clients do offer it */
+        } else {
+            add(r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED, &i, 1,
+                "[%s] advertises %zu names, none of them the issuer of any of the %zu "
+                "certificates of %s (end entity %s, issued by %s)",
+                where, o->ca_count, chain->n, chain->source ? chain->source : "the chain",
+                chain->v[0].subject_text, chain->v[0].subject_text ? "its issuer" : "-");
+        }
+    }
+}
+
+static void rule_duplicates_and_malformed(struct run *r)
+{
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES)
+            continue;
+        char where[256];
+        describe(o, where, sizeof(where));
+        size_t dups = 0, bad = 0;
+        const char *dup_name = NULL, *bad_name = NULL;
+        for (size_t k = 0; k < o->ca_count; k++) {
+            if (o->cas[k].malformed) {
+                if (!bad_name)
+                    bad_name = o->cas[k].dn;
+                bad++;
+            }
+            for (size_t j = 0; j < k; j++)
+                if (memcmp(o->cas[j].sha256, o->cas[k].sha256, 32) == 0) {
+                    if (!dup_name)
+                        dup_name = o->cas[k].dn;
+                    dups++;
+                    break;
+                }
+        }
+        if (dups && on(r, REPORT_RULE_DUPLICATE_CA))
+            add(r, REPORT_RULE_DUPLICATE_CA, &i, 1, "[%s] repeats %zu name%s, e.g. %s", where, dups,
+                dups == 1 ? "" : "s", dup_name);
+        if (bad && on(r, REPORT_RULE_MALFORMED_CA))
+            add(r, REPORT_RULE_MALFORMED_CA, &i, 1,
+                "[%s] has %zu name%s that %s not valid DER, e.g. %.64s%s (hex)", where, bad,
+                bad == 1 ? "" : "s", bad == 1 ? "is" : "are", bad_name,
+                strlen(bad_name) > 64 ? "..." : "");
+    }
+}
+
+static void rule_post_request_client_auth(struct run *r)
+{
+    const struct report_target *t = r->t;
+    for (size_t i = 0; i < t->n_obs; i++) {
+        const struct tls_observation *re = t->obs[i];
+        if (strcmp(re->phase, "renegotiation") != 0 || report_list_state(re) != REPORT_LIST_NAMES)
+            continue;
+        /* The initial handshake of the same variant did not ask. */
+        for (size_t j = 0; j < t->n_obs; j++) {
+            const struct tls_observation *hs = t->obs[j];
+            if (strcmp(hs->phase, "handshake") != 0 || !same_str(hs->address, re->address) ||
+                !same_str(hs->sni, re->sni) || hs->tls_max != re->tls_max ||
+                report_list_state(hs) != REPORT_LIST_NONE)
+                continue;
+            char where[256];
+            describe(re, where, sizeof(where));
+            size_t idx[2] = {j, i};
+            add(r, REPORT_RULE_POST_REQUEST_CLIENT_AUTH, idx, 2,
+                "[%s] asks for a certificate (%zu names) only by renegotiation after the HTTP "
+                "request; the initial handshake does not",
+                where, re->ca_count);
+            return;
+        }
+    }
+}
+
+static const struct report_baseline_variant *baseline_find(const struct report_baseline_target *b,
+                                                           const char *key)
+{
+    for (size_t i = 0; b && i < b->n; i++)
+        if (strcmp(b->v[i].key, key) == 0)
+            return &b->v[i];
+    return NULL;
+}
+
+static bool baseline_same(const struct report_baseline_variant *bv, const struct tls_observation *o)
+{
+    if ((int)report_list_state(o) != bv->state)
+        return false;
+    if (bv->state != REPORT_LIST_NAMES)
+        return true;
+    for (size_t k = 0; k < o->ca_count; k++) {
+        bool found = false;
+        for (size_t j = 0; j < bv->n_cas && !found; j++)
+            found = memcmp(bv->cas[j], o->cas[k].sha256, 32) == 0;
+        if (!found)
+            return false;
+    }
+    for (size_t j = 0; j < bv->n_cas; j++)
+        if (!has_name(o, bv->cas[j]))
+            return false;
+    return true;
+}
+
+static void rule_baseline_drift(struct run *r)
+{
+    const struct report_baseline_target *b = r->ctx->baseline;
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) == REPORT_LIST_UNKNOWN)
+            continue;
+        char key[512];
+        report_variant_key(o, key, sizeof(key));
+        const struct report_baseline_variant *bv = baseline_find(b, key);
+        if (bv == NULL || bv->state == REPORT_LIST_UNKNOWN || baseline_same(bv, o))
+            continue;
+        char where[256];
+        describe(o, where, sizeof(where));
+        bool renewed = bv->has_cert && o->server_cert.present &&
+                       memcmp(bv->cert_sha256, o->server_cert.sha256, 32) != 0;
+        const char *was = bv->state == REPORT_LIST_NONE ? "no certificate request" : "a list";
+        struct report_finding *f =
+            add(r, REPORT_RULE_BASELINE_DRIFT, &i, 1,
+                "[%s] advertises %s%zu names where the baseline had %s of %zu names%s", where,
+                report_list_state(o) == REPORT_LIST_NONE ? "no list (no request) instead of " : "",
+                o->ca_count, was, bv->n_cas,
+                renewed ? "; the server certificate changed too (a renewal?)" : "");
+        if (f && renewed) {
+            if (r->ctx->severity[REPORT_RULE_BASELINE_DRIFT] ==
+                rules[REPORT_RULE_BASELINE_DRIFT].severity)
+                f->severity = REPORT_SEV_HIGH;
+            char thumb[41];
+            report_hex(o->server_cert.sha1, 20, thumb);
+            bool literal = r->t->host && strchr(r->t->host, '.') &&
+                           strspn(r->t->host, "0123456789.") == strlen(r->t->host);
+            bool v6 = r->t->host && strchr(r->t->host, ':');
+            char binding[320];
+            if (o->sni)
+                snprintf(binding, sizeof(binding), "hostnameport=%s:%u", o->sni, r->t->port);
+            else if (v6 || literal || !o->sni)
+                snprintf(binding, sizeof(binding), "ipport=%s:%u", v6 ? "[::]" : "0.0.0.0",
+                         r->t->port);
+            f->remedy = tls_arena_printf(
+                &r->out->arena,
+                "The certificate was renewed and the binding most likely lost its Ctl Store "
+                "Name. On the server: netsh http show sslcert %s; then netsh http update "
+                "sslcert %s certhash=%s appid={YOUR-APP-GUID} certstorename=MY "
+                "sslctlstorename=ClientAuthIssuer (appid: the value netsh http show sslcert "
+                "lists for this binding).",
+                binding, binding, thumb);
+            if (f->remedy == NULL)
+                r->err = TLS_E_NOMEM;
+        }
+    }
+}
+
+/* ---- the engine --------------------------------------------------------------------------- */
+
+void report_variant_key(const struct tls_observation *o, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s|%s|%s|%s", o->address ? o->address : "", o->sni ? o->sni : "",
+             o->tls_max == 0x0304 ? "1.3" : "1.2", o->phase);
+}
+
+static int by_severity(const void *pa, const void *pb)
+{
+    const struct report_finding *a = pa, *b = pb;
+    if (a->severity != b->severity)
+        return (int)b->severity - (int)a->severity;
+    if (a->rule->id != b->rule->id)
+        return (int)a->rule->id - (int)b->rule->id;
+    return a->message < b->message ? -1 : a->message > b->message; /* arena order: stable */
+}
+
+int report_rules_run(const struct report_target *t, const struct report_context *ctx,
+                     struct report_findings *out)
+{
+    struct run r = {.t = t, .ctx = ctx, .out = out};
+    if (on(&r, REPORT_RULE_NO_CERTIFICATE_REQUEST))
+        rule_no_certificate_request(&r);
+    if (on(&r, REPORT_RULE_EMPTY_CA_LIST))
+        rule_empty_ca_list(&r);
+    rule_root_store_dump_and_public(&r);
+    if (on(&r, REPORT_RULE_OVERSIZED_CA_LIST))
+        rule_oversized_ca_list(&r);
+    rule_mismatches(&r);
+    rule_expected_cas(&r);
+    if (on(&r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED))
+        rule_client_cert(&r);
+    rule_duplicates_and_malformed(&r);
+    if (on(&r, REPORT_RULE_POST_REQUEST_CLIENT_AUTH))
+        rule_post_request_client_auth(&r);
+    if (on(&r, REPORT_RULE_BASELINE_DRIFT))
+        rule_baseline_drift(&r);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(out->v[0]), by_severity);
+    return r.err;
+}
