@@ -1,0 +1,141 @@
+/* Unit tests for the output path: JSON string encoding (escapes, control characters, invalid
+ * UTF-8 never passed through), the shared name cache (one decode per distinct name, its budget)
+ * and the JSON Lines record of an observation with a cached and an uncached name. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "report/jsonw.h"
+#include "report/report.h"
+#include "tls/namecache.h"
+
+static void expect_json(const char *in, const char *want)
+{
+    struct report_buf b = {0};
+    report_buf_json_str(&b, in);
+    report_buf_put(&b, "", 0);
+    assert_false(b.failed);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.p, want, b.len);
+    report_buf_free(&b);
+}
+
+static void test_json_strings(void **state)
+{
+    (void)state;
+    expect_json("CN=a", "\"CN=a\"");
+    expect_json("a\"b\\c", "\"a\\\"b\\\\c\"");
+    expect_json("\x01\n\x1f", "\"\\u0001\\u000a\\u001f\"");
+    expect_json("M\xc3\xbcller \xe2\x98\x83", "\"M\xc3\xbcller \xe2\x98\x83\"");
+    expect_json("a\xff"
+                "b",
+                "\"a\\ufffdb\"");                             /* invalid byte */
+    expect_json("\xc0\xaf", "\"\\ufffd\\ufffd\"");            /* overlong '/' */
+    expect_json("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
+    expect_json("\xe2\x98", "\"\\ufffd\\ufffd\"");            /* truncated at the end */
+    expect_json("", "\"\"");
+    struct report_buf b = {0};
+    report_buf_json_str(&b, NULL);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.p, "null", 4);
+    report_buf_free(&b);
+}
+
+/* DER Name CN=A */
+static const uint8_t dn_a[] = {0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06,
+                               0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 0x41};
+static const uint8_t bad[] = {0x30, 0x05, 0x31, 0x03, 0x30, 0x01};
+
+static void test_name_cache(void **state)
+{
+    (void)state;
+    struct tls_name_cache *c;
+    assert_int_equal(tls_name_cache_new(&c, 1 << 20), 0);
+    const struct tls_ca_name *a = tls_name_cache_get(c, dn_a, sizeof(dn_a));
+    assert_non_null(a);
+    assert_string_equal(a->dn, "CN=A");
+    assert_false(a->malformed);
+    /* the same bytes from another buffer: the same entry */
+    uint8_t copy[sizeof(dn_a)];
+    memcpy(copy, dn_a, sizeof(copy));
+    assert_ptr_equal(tls_name_cache_get(c, copy, sizeof(copy)), a);
+    const struct tls_ca_name *m = tls_name_cache_get(c, bad, sizeof(bad));
+    assert_non_null(m);
+    assert_true(m->malformed);
+    assert_string_equal(m->dn, "300531033001");
+    /* many distinct names: the table grows and every one stays findable */
+    uint8_t name[sizeof(dn_a)];
+    memcpy(name, dn_a, sizeof(name));
+    for (int i = 0; i < 2000; i++) {
+        name[sizeof(name) - 1] = (uint8_t)(0x41 + i % 26);
+        name[sizeof(name) - 2] = 1;
+        const struct tls_ca_name *x = tls_name_cache_get(c, name, sizeof(name));
+        assert_non_null(x);
+        assert_memory_equal(x->der, name, sizeof(name));
+    }
+    assert_int_equal(tls_name_cache_count(c), 2 + 25); /* CN=A is among the 26 letters */
+    tls_name_cache_free(c);
+
+    /* a tiny budget: no insert, the caller decodes by itself */
+    assert_int_equal(tls_name_cache_new(&c, 64), 0);
+    assert_null(tls_name_cache_get(c, dn_a, sizeof(dn_a)));
+    tls_name_cache_free(c);
+}
+
+/* The record of one observation: a cached name renders the same bytes as a fresh one. */
+static void test_jsonl_record(void **state)
+{
+    (void)state;
+    struct tls_observation o;
+    tls_observation_init(&o);
+    o.address = "192.0.2.1";
+    o.tls_max = 0x0303;
+    o.version = 0x0303;
+    o.outcome = TLS_OUTCOME_CERTIFICATE_REQUEST;
+    o.ca_count = 2;
+    struct tls_ca_name cas[2];
+    assert_int_equal(tls_ca_name_decode(&o.arena, &cas[0], dn_a, sizeof(dn_a)), 0);
+    assert_int_equal(tls_ca_name_decode(&o.arena, &cas[1], bad, sizeof(bad)), 0);
+    o.cas = cas;
+    o.ca_bytes = sizeof(dn_a) + sizeof(bad);
+    struct tls_observation *obs[] = {&o};
+    struct report_target t = {
+        .target = "host\xff:443", .host = "host", .port = 443, .obs = obs, .n_obs = 1};
+    char *outs[2];
+    struct report_jsonl_cache *cache;
+    assert_int_equal(report_jsonl_cache_new(&cache, 1 << 20), 0);
+    struct report_opts opts = {.format = REPORT_JSONL, .jsonl_cache = cache};
+    for (int round = 0; round < 2; round++) {
+        size_t len;
+        FILE *f = open_memstream(&outs[round], &len);
+        assert_int_equal(report_target_write(f, &opts, &t), 0);
+        fclose(f);
+    }
+    assert_string_equal(outs[0], outs[1]);
+    assert_non_null(strstr(outs[0], "\"target\":\"host\\ufffd:443\""));
+    assert_non_null(
+        strstr(outs[0], "{\"dn\":\"CN=A\",\"der\":\"MAwxCjAIBgNVBAMMAUE=\",\"sha256\":\""));
+    assert_non_null(strstr(outs[0], "\"dn\":\"300531033001\",\"der\":\"MAUxAzAB\""));
+    assert_non_null(strstr(outs[0], "\"malformed\":true}"));
+    assert_non_null(strstr(outs[0], "\"findings\":[]}\n"));
+    free(outs[0]);
+    free(outs[1]);
+    report_jsonl_cache_free(cache);
+    tls_observation_free(&o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_strings),
+        cmocka_unit_test(test_name_cache),
+        cmocka_unit_test(test_jsonl_record),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
