@@ -107,6 +107,15 @@ static enum tls_error_kind kind_of_uv(int err)
     case UV_ECONNABORTED:
     case UV_EOF:
         return TLS_ERROR_RESET;
+    case UV_EMFILE:
+    case UV_ENFILE:
+    case UV_ENOBUFS:
+    case UV_ENOMEM:
+    case UV_EACCES:
+    case UV_EPERM:
+    case UV_EADDRNOTAVAIL:
+    case UV_EAGAIN:
+        return TLS_ERROR_LOCAL; /* the failure is here, not at the target */
     default:
         return TLS_ERROR_REFUSED; /* unreachable network or host: no connection was made */
     }

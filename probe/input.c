@@ -2,10 +2,14 @@
  * expanded over the port list and CIDR ranges one target at a time, so that a list of any length
  * is never held in memory. Only a set of 64-bit hashes (for duplicates) grows with the list. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "tls/error.h"
@@ -22,14 +26,21 @@ struct expansion {
     char where[320];
 };
 
+#define INPUT_BUF (64 * 1024)
+#define INPUT_LINE_MAX 4096 /* longer lines are bad lines, not a reason to allocate */
+
 struct probe_input {
     struct probe_input_opts opts;
     size_t next_arg, next_file;
-    FILE *f;
+    int fd;          /* the file being read, -1 between files */
+    bool fd_is_file; /* a regular file: reads never wait */
     const char *path;
     unsigned long lineno;
-    char *line;
-    size_t line_cap;
+    char buf[INPUT_BUF]; /* buf[off .. len) not yet consumed */
+    size_t off, len;
+    bool eof;
+    bool skipping; /* inside a line longer than INPUT_LINE_MAX */
+    char line[INPUT_LINE_MAX + 1];
     struct expansion ex;
     bool ended;
     uint64_t count;
@@ -63,6 +74,7 @@ int probe_input_new(struct probe_input **out, const struct probe_input_opts *opt
     if (in == NULL)
         return TLS_E_NOMEM;
     in->opts = *opts;
+    in->fd = -1;
     *out = in;
     return 0;
 }
@@ -71,9 +83,8 @@ void probe_input_free(struct probe_input *in)
 {
     if (in == NULL)
         return;
-    if (in->f && in->f != stdin)
-        fclose(in->f);
-    free(in->line);
+    if (in->fd > 0)
+        close(in->fd);
     free(in->seen);
     free(in);
 }
@@ -121,6 +132,25 @@ static int seen_add(struct probe_input *in, uint64_t h)
     return 1;
 }
 
+/* Copy text for messages and records: control bytes and non-ASCII as \xNN, so that a hostile
+ * line cannot drive the terminal (host names are ASCII; IDNs come as punycode). */
+static void copy_printable(char *dst, size_t cap, const char *src)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p && o + 5 < cap; p++) {
+        if (*p >= 0x20 && *p < 0x7f) {
+            dst[o++] = (char)*p;
+        } else {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = digits[*p >> 4];
+            dst[o++] = digits[*p & 15];
+        }
+    }
+    dst[o] = 0;
+}
+
 static bool in_shard(const struct probe_input *in, const char *key)
 {
     if (in->opts.shard_n == 0)
@@ -134,8 +164,8 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
 {
     struct expansion *ex = &in->ex;
     memset(ex, 0, sizeof(*ex));
-    snprintf(ex->text, sizeof(ex->text), "%s", text);
-    snprintf(ex->where, sizeof(ex->where), "%s", where);
+    copy_printable(ex->text, sizeof(ex->text), text);
+    copy_printable(ex->where, sizeof(ex->where), where);
     const char *why = NULL;
     int rc;
     if (strchr(text, '/')) {
@@ -152,9 +182,9 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
         if (!in_shard(in, text))
             return 0;
         memset(item, 0, sizeof(*item));
-        item->error = why;
-        snprintf(item->text, sizeof(item->text), "%s", text);
-        snprintf(item->where, sizeof(item->where), "%s", where);
+        item->error = strcmp(text, "(line too long)") == 0 ? "line longer than 4096 bytes" : why;
+        copy_printable(item->text, sizeof(item->text), text);
+        copy_printable(item->where, sizeof(item->where), where);
         in->count++;
         return 1;
     }
@@ -203,36 +233,113 @@ static int expansion_next(struct probe_input *in, struct probe_input_item *item)
     return 0;
 }
 
-/* The next non-empty line of the input files, comments and blanks removed. */
+static int open_next_file(struct probe_input *in)
+{
+    in->path = in->opts.files[in->next_file++];
+    in->lineno = 0;
+    in->off = in->len = 0;
+    in->eof = false;
+    in->skipping = false;
+    if (strcmp(in->path, "-") == 0) {
+        in->fd = STDIN_FILENO;
+    } else if ((in->fd = open(in->path, O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "caprobe: cannot open %s: %s\n", in->path, strerror(errno));
+        return TLS_E_IO;
+    }
+    struct stat st;
+    in->fd_is_file = fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode);
+    return 0;
+}
+
+static void close_file(struct probe_input *in)
+{
+    if (in->fd > 0)
+        close(in->fd);
+    in->fd = -1;
+}
+
+/* More bytes into buf: 1 when some came, 0 at the end of the file, 2 when a pipe or terminal
+ * has nothing yet (the scan goes on and asks again), TLS_E_IO on a read error. */
+static int fill(struct probe_input *in)
+{
+    if (in->off) {
+        memmove(in->buf, in->buf + in->off, in->len - in->off);
+        in->len -= in->off;
+        in->off = 0;
+    }
+    if (!in->fd_is_file) {
+        struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
+        int r = poll(&pfd, 1, 0);
+        if (r == 0)
+            return 2;
+        if (r < 0 && errno != EINTR)
+            return TLS_E_IO;
+        if (r < 0)
+            return 2;
+    }
+    ssize_t n;
+    do
+        n = read(in->fd, in->buf + in->len, sizeof(in->buf) - in->len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 2;
+        fprintf(stderr, "caprobe: reading %s: %s\n", in->path, strerror(errno));
+        return TLS_E_IO;
+    }
+    if (n == 0)
+        return 0;
+    in->len += (size_t)n;
+    return 1;
+}
+
+/* The next non-empty line of the input files, comments and blanks removed: 1 with *text, 0 at
+ * the end of all files, 2 when input is not there yet, TLS_E_IO. A line longer than
+ * INPUT_LINE_MAX comes back as the text "(line too long)" so that it becomes an error record. */
 static int next_line(struct probe_input *in, const char **text, char *where, size_t where_cap)
 {
     for (;;) {
-        if (in->f == NULL) {
+        if (in->fd < 0) {
             if (in->next_file == in->opts.n_files)
                 return 0;
-            in->path = in->opts.files[in->next_file++];
-            in->f = strcmp(in->path, "-") == 0 ? stdin : fopen(in->path, "r");
-            in->lineno = 0;
-            if (in->f == NULL) {
-                fprintf(stderr, "caprobe: cannot open %s: %s\n", in->path, strerror(errno));
-                return TLS_E_IO;
-            }
+            int rc = open_next_file(in);
+            if (rc)
+                return rc;
         }
-        errno = 0;
-        ssize_t n = getline(&in->line, &in->line_cap, in->f);
-        if (n < 0) {
-            int failed = ferror(in->f);
-            int err = errno;
-            if (in->f != stdin)
-                fclose(in->f);
-            in->f = NULL;
-            if (failed) {
-                fprintf(stderr, "caprobe: reading %s: %s\n", in->path, strerror(err));
-                return TLS_E_IO;
+        char *start = in->buf + in->off;
+        char *nl = memchr(start, '\n', in->len - in->off);
+        size_t line_len;
+        if (nl) {
+            line_len = (size_t)(nl - start);
+        } else if (in->eof) {
+            if (in->off == in->len) {
+                close_file(in);
+                continue;
             }
+            line_len = in->len - in->off; /* a last line without a newline */
+        } else {
+            if (in->len - in->off > INPUT_LINE_MAX) {
+                in->skipping = true; /* drop the rest of this line as it comes */
+                in->off = in->len;
+            }
+            int rc = fill(in);
+            if (rc == 0)
+                in->eof = true;
+            if (rc == 2 || rc < 0)
+                return rc;
             continue;
         }
+        in->off += line_len + (nl ? 1 : 0);
         in->lineno++;
+        snprintf(where, where_cap, "%s:%lu", strcmp(in->path, "-") == 0 ? "<stdin>" : in->path,
+                 in->lineno);
+        if (in->skipping || line_len > INPUT_LINE_MAX) {
+            in->skipping = false;
+            *text = "(line too long)";
+            return 1;
+        }
+        memcpy(in->line, start, line_len);
+        in->line[line_len] = 0;
         char *s = in->line;
         char *hash = strchr(s, '#');
         if (hash)
@@ -240,12 +347,10 @@ static int next_line(struct probe_input *in, const char **text, char *where, siz
         while (*s == ' ' || *s == '\t')
             s++;
         char *e = s + strlen(s);
-        while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+        while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
             *--e = 0;
         if (*s == 0)
             continue;
-        snprintf(where, where_cap, "%s:%lu", strcmp(in->path, "-") == 0 ? "<stdin>" : in->path,
-                 in->lineno);
         *text = s;
         return 1;
     }
@@ -265,7 +370,7 @@ int probe_input_next(struct probe_input *in, struct probe_input_item *item)
             in->next_arg++;
         } else {
             rc = next_line(in, &text, where, sizeof(where));
-            if (rc <= 0) {
+            if (rc != 1) {
                 in->ended = rc == 0;
                 return rc;
             }

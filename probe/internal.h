@@ -37,8 +37,10 @@ struct probe_input_item {
 
 int probe_input_new(struct probe_input **out, const struct probe_input_opts *opts);
 void probe_input_free(struct probe_input *in);
-/* 1 with *item, 0 at the end of the list, or TLS_E_IO (a file could not be read: the message
- * has been printed). Duplicates and other shards' targets are skipped here. */
+/* 1 with *item, 0 at the end of the list, PROBE_INPUT_WAIT when a pipe has no line yet (ask
+ * again later; the scan is not blocked), or TLS_E_IO (a file could not be read: the message has
+ * been printed). Duplicates and other shards' targets are skipped here. */
+#define PROBE_INPUT_WAIT 2
 int probe_input_next(struct probe_input *in, struct probe_input_item *item);
 /* Targets and bad lines handed out so far, and whether the list has ended. */
 uint64_t probe_input_count(const struct probe_input *in);

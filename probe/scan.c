@@ -17,6 +17,7 @@
 
 #define STOP_GRACE_MS 1000
 #define PROGRESS_MS 250
+#define INPUT_POLL_MS 20
 /* Distinct CA names decoded once per scan: a few thousand names of a few hundred bytes. */
 #define NAME_CACHE_BYTES (8 * 1024 * 1024)
 
@@ -470,6 +471,11 @@ static void pump(struct scan *s)
             s->fatal = rc;
             break;
         }
+        if (rc == PROBE_INPUT_WAIT) {
+            wake_at(s, uv_now(&s->loop) + INPUT_POLL_MS); /* a pipe: look again soon */
+            break;
+        }
+        uv_update_time(&s->loop); /* reading may have taken a while: deadlines start now */
         if (rc == 0) {
             s->input_done = true;
             break;

@@ -125,6 +125,9 @@ static int start_decryption(struct tls_capture *c)
 {
     if (c->crypt || c->secret_len == 0 || !c->have_hello || c->version != 0x0304)
         return 0;
+    /* RFC 8446 5.1: a handshake message must not span a key change */
+    if (c->rd.hs_off != c->rd.hs_len)
+        return TLS_E_UNEXPECTED;
     int rc = tls_crypt13_new(&c->crypt, c->cipher_suite, c->secret, c->secret_len);
     if (rc)
         return rc;
@@ -148,6 +151,12 @@ static enum tls_capture_status run(struct tls_capture *c)
         case TLS_EV_NEED_KEYS:
             return c->status;
         case TLS_EV_HANDSHAKE:
+            /* RFC 8446 2: after the ServerHello every handshake message is encrypted; a
+             * plaintext one was not sent by the server that holds the keys */
+            if (c->have_hello && c->version == 0x0304 && !ev.protected_) {
+                tls_capture_fail(c, TLS_E_UNEXPECTED);
+                break;
+            }
             rc = on_message(c, ev.msg_type, ev.body, ev.len);
             if (rc < 0)
                 tls_capture_fail(c, rc);
@@ -177,10 +186,17 @@ enum tls_capture_status tls_capture_feed(struct tls_capture *c, const uint8_t *p
 {
     if (c->status != TLS_CAPTURE_RUNNING)
         return c->status;
+    size_t room = c->rd.limit - c->rd.fed;
+    if (n > room) {
+        /* Read what the limit lets in first: a flight complete within it still counts. */
+        if (room)
+            tls_reader_feed(&c->rd, p, room);
+        run(c);
+        tls_capture_fail(c, TLS_E_LIMIT);
+        return c->status;
+    }
     int rc = tls_reader_feed(&c->rd, p, n);
     if (rc) {
-        /* Read what the limit let in first: a complete flight before it still counts. */
-        run(c);
         tls_capture_fail(c, rc);
         return c->status;
     }

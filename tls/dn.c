@@ -4,6 +4,8 @@
  * no control characters. Must never read past der + len nor write past out + cap. */
 #include "dn.h"
 
+#include "arena.h"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -540,4 +542,22 @@ inconsistent:
     /* Unreachable: the second walk disagrees with the first. Give no text rather than junk. */
     out[0] = '\0';
     return TLS_E_DER;
+}
+
+int tls_dn_format_arena(struct tls_arena *arena, const uint8_t *der, size_t len, const char **text)
+{
+    size_t need = 0;
+    /* measure first (cap 0), then write into exactly that much: a 64 KiB name must not take
+     * 6 x 64 KiB of an observation's budget */
+    int rc = tls_dn_format(der, len, NULL, 0, &need);
+    if (rc != TLS_E_SPACE && rc != 0)
+        return rc;
+    char *out = tls_arena_alloc(arena, need + 1);
+    if (out == NULL)
+        return TLS_E_NOMEM;
+    rc = tls_dn_format(der, len, out, need + 1, NULL);
+    if (rc)
+        return rc;
+    *text = out;
+    return 0;
 }

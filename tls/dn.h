@@ -18,6 +18,11 @@
  * small. *out_len (may be NULL) gets the length without NUL. */
 int tls_dn_format(const uint8_t *der, size_t len, char *out, size_t cap, size_t *out_len);
 
+struct tls_arena;
+/* tls_dn_format into memory of exactly the text's size taken from arena: *text is set on 0;
+ * TLS_E_DER for a malformed name, TLS_E_NOMEM when the arena or the heap is out. */
+int tls_dn_format_arena(struct tls_arena *arena, const uint8_t *der, size_t len, const char **text);
+
 /* 0 when der/len is exactly one well-formed DER Name, TLS_E_DER otherwise. */
 int tls_dn_check(const uint8_t *der, size_t len);
 

@@ -80,11 +80,11 @@ int tls_ca_name_decode(struct tls_arena *a, struct tls_ca_name *ca, const uint8_
     if (len && ca->der == NULL)
         return TLS_E_NOMEM;
     tls_sha256(der, len, ca->sha256);
-    size_t cap = TLS_DN_TEXT_MAX(len), n = 0;
-    char *text = tls_arena_alloc(a, cap);
-    if (text == NULL)
-        return TLS_E_NOMEM;
-    if (len == 0 || tls_dn_format(der, len, text, cap, &n) != 0) {
+    const char *text = NULL;
+    int rc = len ? tls_dn_format_arena(a, der, len, &text) : TLS_E_DER;
+    if (rc == TLS_E_NOMEM)
+        return rc;
+    if (rc) {
         /* DESIGN: a name we cannot decode is kept as hex and marked, never dropped. */
         ca->malformed = true;
         text = hex(a, der, len);

@@ -65,6 +65,8 @@ const char *tls_error_kind_name(enum tls_error_kind kind)
         return "capture_limit";
     case TLS_ERROR_INTERRUPTED:
         return "interrupted";
+    case TLS_ERROR_LOCAL:
+        return "local";
     }
     return "protocol";
 }
@@ -95,7 +97,7 @@ int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, con
     struct tls_arena *a = &o->arena;
     o->has_cas = req.has_cas;
     o->certreq_quirks = req.quirks;
-    o->ca_count = req.ca_count;
+    o->ca_count = 0; /* counts the names filled, so a failure leaves no uninitialised entry */
     o->ca_bytes = 0;
     o->cert_types = tls_arena_memdup(a, req.cert_types, req.cert_types_len);
     o->cert_types_len = req.cert_types_len;
@@ -119,7 +121,7 @@ int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, con
         else if ((rc = tls_ca_name_decode(a, &o->cas[i], dn, dn_len)))
             return rc;
         o->ca_bytes += dn_len;
-        i++;
+        o->ca_count = ++i;
     }
     o->outcome = TLS_OUTCOME_CERTIFICATE_REQUEST;
     return 0;

@@ -25,6 +25,7 @@ enum tls_error_kind {
     TLS_ERROR_PROTOCOL,
     TLS_ERROR_CAPTURE_LIMIT,
     TLS_ERROR_INTERRUPTED, /* the scan was stopped (SIGINT, SIGTERM) before this probe ended */
+    TLS_ERROR_LOCAL,       /* this machine could not make the probe: no descriptors, no ports */
 };
 
 struct tls_ca_name {
@@ -78,8 +79,11 @@ struct tls_observation {
     struct tls_server_cert server_cert;
 };
 
-/* Arena cap for one observation: names, DER and text of a full 64 KiB list fit with room. */
-#define TLS_OBSERVATION_ARENA_CAP (1024 * 1024)
+/* Arena cap for one observation. The worst list is 21,845 one-byte names in 65,535 bytes: 64
+ * bytes of struct plus DER and hex text each, 16-byte aligned, about 2.1 MiB; the server
+ * certificate's names come on top. The arena grows in 4 KiB chunks, so typical probes use a
+ * few KiB of it. */
+#define TLS_OBSERVATION_ARENA_CAP (4 * 1024 * 1024)
 
 void tls_observation_init(struct tls_observation *o);
 void tls_observation_free(struct tls_observation *o);

@@ -18,13 +18,11 @@ void tls_sha256(const uint8_t *p, size_t len, uint8_t out[32])
 
 static const char *dn_text(struct tls_arena *a, const uint8_t *der, size_t len)
 {
-    size_t cap = TLS_DN_TEXT_MAX(len);
-    char *s = tls_arena_alloc(a, cap);
-    if (s == NULL)
+    const char *text;
+    int rc = tls_dn_format_arena(a, der, len, &text);
+    if (rc == TLS_E_NOMEM)
         return NULL;
-    if (tls_dn_format(der, len, s, cap, NULL) != 0)
-        return "(malformed name)";
-    return s;
+    return rc ? "(malformed name)" : text;
 }
 
 static const char *time_text(struct tls_arena *a, const mbedtls_x509_time *t)
@@ -54,8 +52,11 @@ int tls_x509_summary(struct tls_server_cert *out, struct tls_arena *arena, const
     out->issuer = dn_text(arena, crt.issuer_raw.p, crt.issuer_raw.len);
     out->not_before = time_text(arena, &crt.valid_from);
     out->not_after = time_text(arena, &crt.valid_to);
-    if (!out->subject || !out->issuer || !out->not_before || !out->not_after)
-        rc = TLS_E_NOMEM;
+    if (!out->subject || !out->issuer || !out->not_before || !out->not_after) {
+        /* names too large for this observation: keep the fingerprints, say so */
+        out->subject = out->issuer = out->not_before = out->not_after = NULL;
+        out->error = "certificate names too large to keep";
+    }
 out:
     mbedtls_x509_crt_free(&crt);
     return rc;

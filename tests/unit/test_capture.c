@@ -376,6 +376,68 @@ static void test_tls12_60k_list_and_malformed_name(void **state)
     free(msg);
 }
 
+/* A TLS 1.3 ServerHello followed by plaintext handshake messages: whoever sent them did not
+ * hold the keys, so they must not become a CertificateRequest. */
+static void test_tls13_plaintext_after_hello(void **state)
+{
+    (void)state;
+    size_t sh_len;
+    uint8_t *sh = testutil_fixture("tls13/rfc8448_clientauth_server_hello_record.hex", &sh_len);
+    uint8_t wire[512];
+    memcpy(wire, sh, sh_len);
+    static const uint8_t cr13[] = {0x0d, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x08, 0x00,
+                                   0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03};
+    size_t n = sh_len + testutil_record(wire + sh_len, 22, cr13, sizeof(cr13));
+    struct tls_capture c;
+    tls_capture_init(&c, 4096);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_UNEXPECTED);
+    assert_false(c.has_certreq);
+    tls_capture_free(&c);
+    free(sh);
+}
+
+/* A flight complete within the limit counts even when the read that brought it goes past it. */
+static void test_limit_after_complete_flight(void **state)
+{
+    (void)state;
+    uint8_t wire[512];
+    size_t n = flight12(wire, true);
+    memset(wire + n, 0x17, 200); /* whatever follows in the same read */
+    struct tls_capture c;
+    tls_capture_init(&c, n + 10);
+    tls_capture_feed(&c, wire, n + 200);
+    check_request12(&c);
+    tls_capture_free(&c);
+}
+
+/* The most names a list can hold: 32,767 empty ones in 65,534 bytes. Every one is kept (as a
+ * malformed entry) within the observation's memory cap. */
+static void test_most_names(void **state)
+{
+    (void)state;
+    size_t n_names = 32767, list_len = 2 * n_names;
+    size_t body_len = 1 + 1 + 2 + 2 + 2 + list_len;
+    uint8_t *body = calloc(1, body_len);
+    body[0] = 1;
+    body[1] = 64;
+    body[3] = 2;
+    body[4] = 4;
+    body[5] = 3;
+    body[6] = (uint8_t)(list_len >> 8);
+    body[7] = (uint8_t)list_len;
+    struct tls_observation o;
+    tls_observation_init(&o);
+    assert_int_equal(tls_observation_set_certreq(&o, 0x0303, body, body_len), 0);
+    assert_int_equal(o.outcome, TLS_OUTCOME_CERTIFICATE_REQUEST);
+    assert_int_equal(o.ca_count, n_names);
+    assert_true(o.cas[n_names - 1].malformed);
+    assert_true(o.arena.used <= TLS_OBSERVATION_ARENA_CAP);
+    tls_observation_free(&o);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +451,9 @@ int main(void)
         cmocka_unit_test(test_tls13_rfc8448),
         cmocka_unit_test(test_tls13_tampered),
         cmocka_unit_test(test_tls12_60k_list_and_malformed_name),
+        cmocka_unit_test(test_tls13_plaintext_after_hello),
+        cmocka_unit_test(test_limit_after_complete_flight),
+        cmocka_unit_test(test_most_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
