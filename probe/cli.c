@@ -46,6 +46,18 @@ static const char usage_text[] =
     "      --sni NAME           also probe with this server name (host names are always\n"
     "                           probed with their own name and without SNI)\n"
     "\n"
+    "Expectations and rules:\n"
+    "      --expect-ca FILE     PEM (or DER) certificates of the CAs that should be advertised;\n"
+    "                           repeatable: expected-ca-missing, unexpected-ca\n"
+    "      --client-cert FILE   PEM chain of a client certificate that must be offerable:\n"
+    "                           client-cert-not-offered (byte-exact vs canonical match)\n"
+    "      --public-roots FILE  root bundle for root-store-dump and public-ca-accepted\n"
+    "                           (default: the system bundle)\n"
+    "      --fail-on SEVERITY   exit 1 on a finding at or above info|low|medium|high|critical\n"
+    "                           (default high)\n"
+    "      --explain RULE       what a rule means and how to fix its causes, then exit\n"
+    "                           (--explain all: every rule)\n"
+    "\n"
     "Output:\n"
     "      --format FORMAT      text or jsonl (default text)\n"
     "  -o, --output FILE        write the report to FILE instead of standard output\n"
@@ -93,6 +105,11 @@ enum {
     OPT_MAX_CIDR,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
+    OPT_EXPECT_CA,
+    OPT_CLIENT_CERT,
+    OPT_PUBLIC_ROOTS,
+    OPT_FAIL_ON,
+    OPT_EXPLAIN,
 };
 
 static const struct option long_opts[] = {
@@ -117,6 +134,11 @@ static const struct option long_opts[] = {
     {"max-cidr", required_argument, NULL, OPT_MAX_CIDR},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"expect-ca", required_argument, NULL, OPT_EXPECT_CA},
+    {"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
+    {"public-roots", required_argument, NULL, OPT_PUBLIC_ROOTS},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"explain", required_argument, NULL, OPT_EXPLAIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -140,6 +162,14 @@ struct cli {
     bool quiet, fail_on_error;
     FILE *out;
     int write_error;
+    /* rules */
+    const char **expect_files;
+    size_t n_expect;
+    const char *client_cert, *public_roots;
+    enum report_severity fail_on;
+    struct probe_expect expect;
+    struct report_context rules;
+    int max_severity; /* of all findings, -1 when none */
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -287,8 +317,22 @@ static int emit(void *ctx, const struct report_target *t)
     if (t->input_error && !c->quiet)
         fprintf(stderr, "%scaprobe: %s: target '%s' skipped\n", c->opts.progress ? "\r\033[K" : "",
                 t->input_error, t->target);
+    struct report_findings findings;
+    report_findings_init(&findings);
+    struct report_target with = *t;
+    if (!t->input_error) {
+        if (report_rules_run(t, &c->rules, &findings) != 0) {
+            report_findings_free(&findings);
+            return TLS_E_NOMEM;
+        }
+        with.findings = &findings;
+        int max = report_findings_max(&findings);
+        if (max > c->max_severity)
+            c->max_severity = max;
+    }
     errno = 0;
-    int rc = report_target_write(c->out, &c->report, t);
+    int rc = report_target_write(c->out, &c->report, &with);
+    report_findings_free(&findings);
     if (rc)
         c->write_error = errno ? errno : EIO;
     return rc;
@@ -314,6 +358,12 @@ static int run(struct cli *c, const char *const *args, size_t n_args)
     c->opts.emit = emit;
     c->opts.emit_ctx = c;
     fit_open_files(c);
+    report_context_init(&c->rules);
+    c->max_severity = -1;
+    if (probe_expect_load(&c->expect, c->expect_files, c->n_expect, c->client_cert,
+                          c->public_roots) != 0)
+        return EXIT_USAGE;
+    probe_expect_apply(&c->expect, &c->rules);
 
     struct probe_input_opts io = {
         .args = args,
@@ -368,8 +418,39 @@ static int run(struct cli *c, const char *const *args, size_t n_args)
         return 128 + st.signal;
     if (st.input_errors)
         return EXIT_USAGE;
+    if (c->max_severity >= (int)c->fail_on)
+        return EXIT_FINDINGS;
     if (st.errors && c->fail_on_error)
         return EXIT_TARGET_ERRORS;
+    return 0;
+}
+
+static void explain_one(const struct report_rule *r)
+{
+    printf("%s (default severity %s)\n  %s\n\n", r->name, report_severity_name(r->severity),
+           r->title);
+    printf("What it means:\n  %s\n\nHow to fix:\n  %s\n", r->help, r->remedy);
+}
+
+static int explain(const char *name)
+{
+    if (strcmp(name, "all") == 0) {
+        for (int i = 0; i < REPORT_RULE_COUNT; i++) {
+            if (i)
+                printf("\n");
+            explain_one(report_rule_get((enum report_rule_id)i));
+        }
+        return 0;
+    }
+    const struct report_rule *r = report_rule_find(name);
+    if (r == NULL) {
+        fprintf(stderr, "caprobe: --explain: no rule '%s'; the rules are:", name);
+        for (int i = 0; i < REPORT_RULE_COUNT; i++)
+            fprintf(stderr, " %s", report_rule_get((enum report_rule_id)i)->name);
+        fprintf(stderr, "\n");
+        return EXIT_USAGE;
+    }
+    explain_one(r);
     return 0;
 }
 
@@ -389,6 +470,8 @@ int probe_main(int argc, char **argv)
     c.cidr_max = DEFAULT_MAX_CIDR;
     c.progress = -1;
     c.report.format = REPORT_TEXT;
+    c.fail_on = REPORT_SEV_HIGH;
+    probe_expect_init(&c.expect);
     int rc = EXIT_USAGE, opt;
     unsigned long long v;
     const char *why;
@@ -539,6 +622,30 @@ int probe_main(int argc, char **argv)
         case OPT_FAIL_ON_ERROR:
             c.fail_on_error = true;
             break;
+        case OPT_EXPECT_CA: {
+            const char **f = realloc(c.expect_files, (c.n_expect + 1) * sizeof(*f));
+            if (f == NULL)
+                goto out;
+            c.expect_files = f;
+            c.expect_files[c.n_expect++] = optarg;
+            break;
+        }
+        case OPT_CLIENT_CERT:
+            c.client_cert = optarg;
+            break;
+        case OPT_PUBLIC_ROOTS:
+            c.public_roots = optarg;
+            break;
+        case OPT_FAIL_ON:
+            if (report_severity_parse(optarg, &c.fail_on)) {
+                rc = usage_error(
+                    "--fail-on: expected info, low, medium, high or critical, got '%s'", optarg);
+                goto out;
+            }
+            break;
+        case OPT_EXPLAIN:
+            rc = explain(optarg);
+            goto out;
         case 'h':
             fputs(usage_text, stdout);
             rc = 0;
@@ -561,6 +668,8 @@ int probe_main(int argc, char **argv)
     }
     rc = run(&c, (const char *const *)argv + optind, (size_t)(argc - optind));
 out:
+    probe_expect_free(&c.expect);
+    free(c.expect_files);
     free(c.files);
     free(c.resolves);
     return rc;

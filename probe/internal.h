@@ -10,6 +10,8 @@
 #include <uv.h>
 
 #include "probe.h"
+#include "report/rules.h"
+#include "tls/certfile.h"
 #include "tls/observation.h"
 
 /* ---- input.c: the streamed target list ------------------------------------------------- */
@@ -48,6 +50,26 @@ bool probe_input_ended(const struct probe_input *in);
 
 /* Deterministic 64-bit hash (FNV-1a) of a string, for shards and duplicate removal. */
 uint64_t probe_hash(const char *s, uint64_t seed);
+
+/* ---- expect.c: certificates the rules compare against ----------------------------------- */
+
+struct probe_expect {
+    struct tls_certfile expected, chain, roots;
+    struct report_cert *expected_v, *chain_v;
+    struct report_certs expected_certs, chain_certs;
+    uint8_t (*root_hashes)[32];
+    struct report_roots roots_view;
+    const char *expected_source;
+    bool has_expected, has_chain, has_roots;
+};
+
+void probe_expect_init(struct probe_expect *e);
+void probe_expect_free(struct probe_expect *e);
+/* Load the files; a failure is printed (naming the file and line) and returned. Without
+ * roots_file the first system bundle found is used, and none found is not an error. */
+int probe_expect_load(struct probe_expect *e, const char *const *expect_files, size_t n_expect,
+                      const char *client_cert, const char *roots_file);
+void probe_expect_apply(const struct probe_expect *e, struct report_context *ctx);
 
 /* ---- scan.c and conn.c: the scheduler and one connection ---------------------------------- */
 

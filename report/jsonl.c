@@ -7,6 +7,7 @@
 
 #include "jsonw.h"
 #include "report.h"
+#include "rules.h"
 #include "tls/error.h"
 #include "tls/names.h"
 
@@ -293,7 +294,26 @@ int report_jsonl_write(FILE *out, const struct report_opts *opts, const struct r
             report_buf_put(&b, ",", 1);
         observation_json(&b, c, t->obs[i]);
     }
-    report_buf_puts(&b, "],\"findings\":[]}\n");
+    report_buf_puts(&b, "],\"findings\":[");
+    for (size_t i = 0; t->findings && i < t->findings->n; i++) {
+        const struct report_finding *f = &t->findings->v[i];
+        report_buf_puts(&b, i ? ",{\"rule\":" : "{\"rule\":");
+        report_buf_json_str(&b, f->rule->name);
+        report_buf_puts(&b, ",\"severity\":");
+        report_buf_json_str(&b, report_severity_name(f->severity));
+        report_buf_puts(&b, ",\"message\":");
+        report_buf_json_str(&b, f->message);
+        report_buf_puts(&b, ",\"observations\":[");
+        for (size_t k = 0; k < f->n_obs; k++) {
+            if (k)
+                report_buf_put(&b, ",", 1);
+            report_buf_json_u64(&b, f->obs[k]);
+        }
+        report_buf_puts(&b, "],\"remedy\":");
+        report_buf_json_str(&b, f->remedy);
+        report_buf_put(&b, "}", 1);
+    }
+    report_buf_puts(&b, "]}\n");
     int rc = 0;
     if (b.failed)
         rc = TLS_E_NOMEM;

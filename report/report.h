@@ -20,7 +20,10 @@ struct report_target {
     const char *input_error; /* the target could not be parsed: no observations */
     struct tls_observation *const *obs;
     size_t n_obs;
+    const struct report_findings *findings; /* NULL: none computed */
 };
+
+struct report_findings;
 
 enum report_format {
     REPORT_TEXT,

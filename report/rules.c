@@ -675,9 +675,9 @@ static void rule_client_cert(struct run *r)
         } else {
             add(r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED, &i, 1,
                 "[%s] advertises %zu names, none of them the issuer of any of the %zu "
-                "certificates of %s (end entity %s, issued by %s)",
+                "certificates of %s (the client certificate %s is issued by %s)",
                 where, o->ca_count, chain->n, chain->source ? chain->source : "the chain",
-                chain->v[0].subject_text, chain->v[0].subject_text ? "its issuer" : "-");
+                chain->v[0].subject_text, chain->v[0].issuer_text);
         }
     }
 }

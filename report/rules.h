@@ -69,7 +69,8 @@ struct report_cert {
     const uint8_t *issuer;
     size_t issuer_len;
     const char *subject_text; /* RFC 4514 */
-    const char *where;        /* "FILE:LINE" of its PEM block */
+    const char *issuer_text;
+    const char *where; /* "FILE:LINE" of its PEM block */
 };
 
 struct report_certs {
@@ -151,5 +152,9 @@ enum report_list_state {
     REPORT_LIST_NAMES,
 };
 enum report_list_state report_list_state(const struct tls_observation *o);
+
+/* "address|sni|tls_max|phase": how an observation is matched with the same variant elsewhere
+ * (baseline, diff). */
+void report_variant_key(const struct tls_observation *o, char *buf, size_t cap);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "rules.h"
 #include "tls/error.h"
 #include "tls/names.h"
 
@@ -66,6 +67,16 @@ int report_text_write(FILE *out, const struct report_opts *opts, const struct re
     fprintf(out, "%s%s%s\n", st->bold, t->target, st->reset);
     if (t->input_error)
         fprintf(out, "  %serror (input)%s: %s\n", st->red, st->reset, t->input_error);
+    for (size_t i = 0; t->findings && i < t->findings->n; i++) {
+        const struct report_finding *f = &t->findings->v[i];
+        const char *colour = f->severity >= REPORT_SEV_HIGH     ? st->red
+                             : f->severity == REPORT_SEV_MEDIUM ? st->yellow
+                                                                : st->dim;
+        fprintf(out, "  %s%s%-8s%s %s%s%s: %s\n", colour, st->bold,
+                report_severity_name(f->severity), st->reset, st->bold, f->rule->name, st->reset,
+                f->message);
+        fprintf(out, "           %sfix: %s%s\n", st->dim, f->remedy, st->reset);
+    }
     for (size_t i = 0; i < t->n_obs; i++)
         write_variant(out, st, t->obs[i]);
     if (fflush(out) != 0 || ferror(out))

@@ -561,3 +561,135 @@ int tls_dn_format_arena(struct tls_arena *arena, const uint8_t *der, size_t len,
     *text = out;
     return 0;
 }
+
+/* ---- canonical comparison ---------------------------------------------------------------------
+ * What Java and .NET do and Go, Chromium and NSS do not: names equal in meaning but not in bytes
+ * (RFC 5280 7.1 with RFC 4518's spirit, simplified): the same RDNs in the same order, each with
+ * the same set of attribute types; string values compared after decoding any string type,
+ * folding ASCII case, and ignoring leading, trailing and repeated spaces. Other values compare
+ * by their bytes. */
+
+static bool charset_of(uint8_t id, enum dn_charset *cs)
+{
+    switch (id) {
+    case DER_UTF8:
+    case DER_NUMERIC:
+    case DER_PRINTABLE:
+    case DER_IA5:
+    case DER_VISIBLE:
+        *cs = DN_CHARSET_UTF8;
+        return true;
+    case DER_TELETEX:
+        *cs = DN_CHARSET_LATIN1;
+        return true;
+    case DER_BMP:
+        *cs = DN_CHARSET_UCS2;
+        return true;
+    case DER_UNIVERSAL:
+        *cs = DN_CHARSET_UCS4;
+        return true;
+    default:
+        return false;
+    }
+}
+
+struct canon_it {
+    enum dn_charset cs;
+    struct tls_cursor s;
+    size_t i;
+    bool started, space;
+    int64_t held; /* a code point read ahead behind a collapsed space, or -1 */
+};
+
+/* The next canonical code point: >= 0, -1 at the end, -2 for an undecodable value. */
+static int64_t canon_next(struct canon_it *it)
+{
+    if (it->held >= 0) {
+        int64_t cp = it->held;
+        it->held = -1;
+        return cp;
+    }
+    while (it->i < it->s.len) {
+        uint32_t cp;
+        size_t n = char_decode(it->cs, it->s.p + it->i, it->s.len - it->i, &cp);
+        if (n == 0)
+            return -2;
+        it->i += n;
+        if (cp == ' ') {
+            it->space = it->started; /* leading spaces vanish, inner runs become one */
+            continue;
+        }
+        if (cp >= 'A' && cp <= 'Z')
+            cp += 'a' - 'A';
+        it->started = true;
+        if (it->space) {
+            it->space = false;
+            it->held = cp;
+            return ' ';
+        }
+        return cp;
+    }
+    return -1; /* trailing spaces vanish */
+}
+
+static bool value_equal_canonical(const struct der_tlv *a, const struct der_tlv *b)
+{
+    enum dn_charset ca, cb;
+    if (!charset_of(a->id, &ca) || !charset_of(b->id, &cb))
+        return a->whole_len == b->whole_len && memcmp(a->whole, b->whole, a->whole_len) == 0;
+    struct canon_it x = {.cs = ca, .s = a->body, .held = -1};
+    struct canon_it y = {.cs = cb, .s = b->body, .held = -1};
+    for (;;) {
+        int64_t p = canon_next(&x), q = canon_next(&y);
+        if (p == -2 || q == -2 || p != q)
+            return false;
+        if (p == -1)
+            return true;
+    }
+}
+
+/* One AttributeTypeAndValue: its type and value. */
+static bool atv_split(const struct der_tlv *atv, struct der_tlv *type, struct der_tlv *value)
+{
+    struct tls_cursor c = atv->body;
+    return atv->id == DER_SEQUENCE && der_read(&c, type) == 0 && type->id == DER_OID &&
+           der_read(&c, value) == 0 && tls_cursor_done(&c) == 0;
+}
+
+/* Every attribute of a has an equal one in b (types and canonical values). */
+static bool rdn_covers(const struct der_tlv *a, const struct der_tlv *b)
+{
+    struct tls_cursor ca = a->body;
+    while (ca.len) {
+        struct der_tlv atv, ta, va;
+        if (der_read(&ca, &atv) < 0 || !atv_split(&atv, &ta, &va))
+            return false;
+        bool found = false;
+        struct tls_cursor cb = b->body;
+        while (cb.len && !found) {
+            struct der_tlv btv, tb, vb;
+            if (der_read(&cb, &btv) < 0 || !atv_split(&btv, &tb, &vb))
+                return false;
+            found = ta.body.len == tb.body.len && memcmp(ta.body.p, tb.body.p, ta.body.len) == 0 &&
+                    value_equal_canonical(&va, &vb);
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+bool tls_dn_equal_canonical(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+    struct tls_cursor ra, rb;
+    if (name_open(a, a_len, &ra) < 0 || name_open(b, b_len, &rb) < 0)
+        return false;
+    while (ra.len && rb.len) {
+        struct der_tlv x, y;
+        if (der_read(&ra, &x) < 0 || der_read(&rb, &y) < 0 || x.id != DER_SET || y.id != DER_SET)
+            return false;
+        if (!rdn_covers(&x, &y) || !rdn_covers(&y, &x))
+            return false;
+    }
+    return ra.len == 0 && rb.len == 0;
+}

@@ -3,6 +3,7 @@
 #ifndef TLS_DN_H
 #define TLS_DN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,12 @@ struct tls_arena;
 /* tls_dn_format into memory of exactly the text's size taken from arena: *text is set on 0;
  * TLS_E_DER for a malformed name, TLS_E_NOMEM when the arena or the heap is out. */
 int tls_dn_format_arena(struct tls_arena *arena, const uint8_t *der, size_t len, const char **text);
+
+/* True when two DER Names are equal in meaning (what Java and .NET compare) though maybe not in
+ * bytes (what Go, Chromium and NSS compare): same RDNs in order, same attribute types, string
+ * values equal after decoding any string type, ASCII case folding and ignoring leading,
+ * trailing and repeated spaces. False for a malformed name. */
+bool tls_dn_equal_canonical(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
 
 /* 0 when der/len is exactly one well-formed DER Name, TLS_E_DER otherwise. */
 int tls_dn_check(const uint8_t *der, size_t len);

@@ -1,0 +1,119 @@
+/* What the user expects, loaded before the scan: --expect-ca, --client-cert and the public
+ * roots (--public-roots or the system bundle), turned into the plain views the rule engine
+ * takes. A file that cannot be used is a usage error naming it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "tls/error.h"
+#include "tls/x509.h"
+
+/* Where systems keep their root bundle: Debian/Ubuntu/Alpine, Fedora/RHEL, macOS/BSD. */
+static const char *const system_bundles[] = {
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+};
+
+void probe_expect_init(struct probe_expect *e)
+{
+    memset(e, 0, sizeof(*e));
+    tls_certfile_init(&e->expected);
+    tls_certfile_init(&e->chain);
+    tls_certfile_init(&e->roots);
+}
+
+void probe_expect_free(struct probe_expect *e)
+{
+    tls_certfile_free(&e->expected);
+    tls_certfile_free(&e->chain);
+    tls_certfile_free(&e->roots);
+    free(e->expected_v);
+    free(e->chain_v);
+    free(e->root_hashes);
+}
+
+static int to_certs(const struct tls_certfile *f, struct report_cert **v, struct report_certs *out,
+                    const char *source)
+{
+    *v = calloc(f->n ? f->n : 1, sizeof(**v));
+    if (*v == NULL)
+        return TLS_E_NOMEM;
+    for (size_t i = 0; i < f->n; i++) {
+        (*v)[i].subject = f->v[i].subject;
+        (*v)[i].subject_len = f->v[i].subject_len;
+        (*v)[i].issuer = f->v[i].issuer;
+        (*v)[i].issuer_len = f->v[i].issuer_len;
+        (*v)[i].subject_text = f->v[i].subject_text;
+        (*v)[i].issuer_text = f->v[i].issuer_text;
+        (*v)[i].where = f->v[i].where;
+    }
+    out->v = *v;
+    out->n = f->n;
+    out->source = source;
+    return 0;
+}
+
+static int by_hash(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+int probe_expect_load(struct probe_expect *e, const char *const *expect_files, size_t n_expect,
+                      const char *client_cert, const char *roots_file)
+{
+    char err[1400];
+    int rc;
+    for (size_t i = 0; i < n_expect; i++)
+        if ((rc = tls_certfile_load(&e->expected, expect_files[i], err, sizeof(err)))) {
+            fprintf(stderr, "caprobe: --expect-ca %s\n", err);
+            return rc;
+        }
+    if (n_expect) {
+        e->expected_source = n_expect == 1 ? expect_files[0] : "the --expect-ca files";
+        if ((rc = to_certs(&e->expected, &e->expected_v, &e->expected_certs, e->expected_source)))
+            return rc;
+        e->has_expected = true;
+    }
+    if (client_cert) {
+        if ((rc = tls_certfile_load(&e->chain, client_cert, err, sizeof(err)))) {
+            fprintf(stderr, "caprobe: --client-cert %s\n", err);
+            return rc;
+        }
+        if ((rc = to_certs(&e->chain, &e->chain_v, &e->chain_certs, client_cert)))
+            return rc;
+        e->has_chain = true;
+    }
+    const char *path = roots_file;
+    for (size_t i = 0; path == NULL && i < sizeof(system_bundles) / sizeof(*system_bundles); i++)
+        if (access(system_bundles[i], R_OK) == 0)
+            path = system_bundles[i];
+    if (path == NULL)
+        return 0; /* no bundle: root-store-dump still judges by the count of names */
+    rc = tls_certfile_load(&e->roots, path, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "caprobe: %s%s\n", roots_file ? "--public-roots " : "", err);
+        return roots_file ? rc : 0; /* a broken system bundle only costs the public-root check */
+    }
+    e->root_hashes = calloc(e->roots.n ? e->roots.n : 1, 32);
+    if (e->root_hashes == NULL)
+        return TLS_E_NOMEM;
+    for (size_t i = 0; i < e->roots.n; i++)
+        tls_sha256(e->roots.v[i].subject, e->roots.v[i].subject_len, e->root_hashes[i]);
+    qsort(e->root_hashes, e->roots.n, 32, by_hash);
+    e->roots_view.subject_sha256 = (const uint8_t(*)[32])e->root_hashes;
+    e->roots_view.n = e->roots.n;
+    e->roots_view.source = path;
+    e->has_roots = true;
+    return 0;
+}
+
+void probe_expect_apply(const struct probe_expect *e, struct report_context *ctx)
+{
+    ctx->public_roots = e->has_roots ? &e->roots_view : NULL;
+    ctx->expected_cas = e->has_expected ? &e->expected_certs : NULL;
+    ctx->client_chain = e->has_chain ? &e->chain_certs : NULL;
+}

@@ -1,0 +1,200 @@
+/* Loading certificates from PEM bundles or DER files (certfile.h). The file is read whole (it is
+ * the user's, bounded at 64 MiB); PEM blocks are found by their lines so errors name a line. */
+#include "certfile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/x509_crt.h>
+
+#include "dn.h"
+#include "error.h"
+
+#define CERTFILE_MAX (64u * 1024 * 1024)
+
+void tls_certfile_init(struct tls_certfile *f)
+{
+    memset(f, 0, sizeof(*f));
+    tls_arena_init(&f->arena, 0);
+}
+
+void tls_certfile_free(struct tls_certfile *f)
+{
+    if (f == NULL)
+        return;
+    free(f->v);
+    tls_arena_free(&f->arena);
+    memset(f, 0, sizeof(*f));
+}
+
+static int read_all(const char *path, uint8_t **data, size_t *len, char *err, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        snprintf(err, cap, "%s: %s", path, strerror(errno));
+        return TLS_E_IO;
+    }
+    size_t n = 0, alloc = 64 * 1024;
+    uint8_t *buf = malloc(alloc + 1);
+    int rc = 0;
+    while (buf) {
+        size_t got = fread(buf + n, 1, alloc - n, fp);
+        n += got;
+        if (got == 0)
+            break;
+        if (n == alloc) {
+            if (alloc >= CERTFILE_MAX) {
+                snprintf(err, cap, "%s: larger than %u bytes", path, CERTFILE_MAX);
+                rc = TLS_E_IO;
+                break;
+            }
+            alloc *= 2;
+            uint8_t *q = realloc(buf, alloc + 1);
+            if (q == NULL) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = q;
+        }
+    }
+    if (buf == NULL && rc == 0) {
+        snprintf(err, cap, "%s: out of memory", path);
+        rc = TLS_E_NOMEM;
+    } else if (rc == 0 && ferror(fp)) {
+        snprintf(err, cap, "%s: %s", path, strerror(errno));
+        rc = TLS_E_IO;
+    }
+    fclose(fp);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = 0;
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+/* Decode one certificate and append it; where names it for messages. */
+static int add_der(struct tls_certfile *f, const uint8_t *der, size_t len, const char *where,
+                   char *err, size_t cap)
+{
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    int rc = 0;
+    uint8_t *copy = tls_arena_memdup(&f->arena, der, len);
+    if (copy == NULL) {
+        rc = TLS_E_NOMEM;
+        goto out;
+    }
+    int raw = mbedtls_x509_crt_parse_der_nocopy(&crt, copy, len);
+    if (raw) {
+        char why[128];
+        mbedtls_x509_crt_free(&crt);
+        mbedtls_x509_crt_init(&crt);
+        snprintf(why, sizeof(why), "-0x%04x", -raw);
+        snprintf(err, cap, "%s: not a certificate mbedTLS can decode (%s)", where, why);
+        rc = TLS_E_DER;
+        goto out;
+    }
+    if (f->n == f->cap) {
+        size_t ncap = f->cap ? 2 * f->cap : 16;
+        struct tls_cert_entry *v = realloc(f->v, ncap * sizeof(*v));
+        if (v == NULL) {
+            rc = TLS_E_NOMEM;
+            goto out;
+        }
+        f->v = v;
+        f->cap = ncap;
+    }
+    struct tls_cert_entry *e = &f->v[f->n];
+    memset(e, 0, sizeof(*e));
+    e->der = copy;
+    e->der_len = len;
+    e->subject = crt.subject_raw.p;
+    e->subject_len = crt.subject_raw.len;
+    e->issuer = crt.issuer_raw.p;
+    e->issuer_len = crt.issuer_raw.len;
+    e->where = tls_arena_strdup(&f->arena, where);
+    if (e->where == NULL ||
+        tls_dn_format_arena(&f->arena, e->subject, e->subject_len, &e->subject_text) ==
+            TLS_E_NOMEM ||
+        tls_dn_format_arena(&f->arena, e->issuer, e->issuer_len, &e->issuer_text) == TLS_E_NOMEM) {
+        rc = TLS_E_NOMEM;
+        goto out;
+    }
+    if (e->subject_text == NULL)
+        e->subject_text = "(malformed subject)";
+    if (e->issuer_text == NULL)
+        e->issuer_text = "(malformed issuer)";
+    f->n++;
+out:
+    if (rc == TLS_E_NOMEM)
+        snprintf(err, cap, "%s: out of memory", where);
+    mbedtls_x509_crt_free(&crt); /* nocopy: the DER stays in the arena */
+    return rc;
+}
+
+int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_t cap)
+{
+    uint8_t *data;
+    size_t len;
+    int rc = read_all(path, &data, &len, err, cap);
+    if (rc)
+        return rc;
+    size_t before = f->n;
+    const char *text = (const char *)data;
+    if (strstr(text, "-----BEGIN") == NULL) {
+        rc = add_der(f, data, len, path, err, cap); /* one DER certificate */
+        goto out;
+    }
+    unsigned long line = 1, begin_line = 0;
+    const char *p = text, *block = NULL;
+    while (p < text + len) {
+        const char *eol = memchr(p, '\n', (size_t)(text + len - p));
+        size_t ll = eol ? (size_t)(eol - p) : (size_t)(text + len - p);
+        if (ll >= 27 && strncmp(p, "-----BEGIN CERTIFICATE-----", 27) == 0) {
+            block = eol ? eol + 1 : text + len;
+            begin_line = line;
+        } else if (ll >= 25 && strncmp(p, "-----END CERTIFICATE-----", 25) == 0 && block) {
+            char where[1100];
+            snprintf(where, sizeof(where), "%s:%lu", path, begin_line);
+            size_t b64_len = (size_t)(p - block), der_len = 0;
+            unsigned char *der = malloc(b64_len / 4 * 3 + 3);
+            if (der == NULL) {
+                rc = TLS_E_NOMEM;
+                snprintf(err, cap, "%s: out of memory", where);
+                goto out;
+            }
+            /* mbedtls_base64_decode skips the line breaks of PEM */
+            if (mbedtls_base64_decode(der, b64_len / 4 * 3 + 3, &der_len,
+                                      (const unsigned char *)block, b64_len) != 0) {
+                snprintf(err, cap, "%s: the certificate's base64 is broken", where);
+                rc = TLS_E_DER;
+            } else {
+                rc = add_der(f, der, der_len, where, err, cap);
+            }
+            free(der);
+            if (rc)
+                goto out;
+            block = NULL;
+        } else if (ll >= 10 && strncmp(p, "-----BEGIN", 10) == 0) {
+            f->skipped++; /* keys, CRLs, trusted-certificate forms: not ours */
+        }
+        p = eol ? eol + 1 : text + len;
+        line++;
+    }
+    if (block) {
+        snprintf(err, cap, "%s:%lu: BEGIN CERTIFICATE without END", path, begin_line);
+        rc = TLS_E_DER;
+    } else if (f->n == before) {
+        snprintf(err, cap, "%s: no certificate in it", path);
+        rc = TLS_E_DER;
+    }
+out:
+    free(data);
+    return rc;
+}

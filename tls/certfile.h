@@ -1,0 +1,36 @@
+/* Certificates from files (--expect-ca, --client-cert, --public-roots, policies): PEM bundles or
+ * one DER certificate, decoded with mbedTLS. Every certificate keeps where it came from
+ * (FILE:LINE) for messages; a file that holds no usable certificate is an error naming it. */
+#ifndef TLS_CERTFILE_H
+#define TLS_CERTFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+struct tls_cert_entry {
+    const uint8_t *der;
+    size_t der_len;
+    const uint8_t *subject, *issuer; /* DER views into der */
+    size_t subject_len, issuer_len;
+    const char *subject_text, *issuer_text; /* RFC 4514 */
+    const char *where;                      /* "FILE:LINE" of its BEGIN line, or "FILE" */
+};
+
+struct tls_certfile {
+    struct tls_cert_entry *v;
+    size_t n, cap;
+    size_t skipped; /* PEM blocks that are not certificates mbedTLS can decode */
+    struct tls_arena arena;
+};
+
+void tls_certfile_init(struct tls_certfile *f);
+void tls_certfile_free(struct tls_certfile *f);
+
+/* Append the certificates of path. On failure returns TLS_E_IO (unreadable), TLS_E_DER (no
+ * certificate in it, or a broken one) or TLS_E_NOMEM, with a message naming the file (and the
+ * line of the bad block) in err. Files larger than 64 MiB are refused. */
+int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_t err_cap);
+
+#endif
