@@ -15,6 +15,7 @@ import os
 import re
 import select
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -983,3 +984,67 @@ def run_caprobe_input(args, stdin_data, timeout=60):
             live.stop()
         return Run(live.cmd, rc, live.out.text() + ("\n" if live.out.lines else ""),
                    live.err.text(), time.monotonic() - t0)
+
+
+def free_port():
+    """A port the kernel picks, released for a server that cannot take port 0 itself (nginx)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class NginxServer:
+    """nginx as an unprivileged master in a temporary prefix, serving the given server blocks
+    (format them with {port}); started and stopped by the test. Retries on a taken port."""
+
+    def __init__(self, servers):
+        self.servers = servers
+        self.proc = None
+        self.tmp = None
+        self.port = None
+
+    def start(self):
+        import tempfile
+        for _ in range(5):
+            self.tmp = tempfile.mkdtemp(prefix="caprobe-nginx-")
+            self.port = free_port()
+            conf = os.path.join(self.tmp, "nginx.conf")
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write("daemon off;\nmaster_process on;\nworker_processes 1;\n"
+                        "error_log %s/error.log;\npid %s/nginx.pid;\n"
+                        "events { worker_connections 256; }\n"
+                        "http {\n access_log off;\n client_body_temp_path %s;\n"
+                        " proxy_temp_path %s;\n fastcgi_temp_path %s;\n uwsgi_temp_path %s;\n"
+                        " scgi_temp_path %s;\n%s\n}\n"
+                        % ((self.tmp,) * 7 + (self.servers.format(port=self.port),)))
+            nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+            self.proc = subprocess.Popen([nginx, "-p", self.tmp + "/", "-c", conf],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+            if wait_accepting(self.port, timeout=5):
+                return self
+            kill_group(self.proc)
+            self.proc = None
+        raise RuntimeError("nginx did not start: %s" % self.error_log())
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.tmp, "error.log"), encoding="utf-8") as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is not None:
+            kill_group(self.proc)
+            self.proc = None
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

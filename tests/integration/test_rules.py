@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""The rule engine end to end: real nginx and openssl s_server on loopback, caprobe with its
+expectations, findings in the records and the exit statuses CI jobs gate on. Emits TAP."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+# One port, two server blocks: SNI "localhost" advertises the issuing CA, clients without SNI
+# get the default_server's list (another CA): nginx's classic sni-mismatch.
+NGINX_SNI = """
+ server {{
+  listen 127.0.0.1:{port} ssl default_server;
+  server_name _;
+  ssl_certificate %(pki)s/server-chain.pem;
+  ssl_certificate_key %(pki)s/server.key;
+  ssl_verify_client optional;
+  ssl_client_certificate %(pki)s/other.pem;
+  location / {{ return 200 "default\\n"; }}
+ }}
+ server {{
+  listen 127.0.0.1:{port} ssl;
+  server_name localhost;
+  ssl_certificate %(pki)s/server-chain.pem;
+  ssl_certificate_key %(pki)s/server.key;
+  ssl_verify_client optional;
+  ssl_client_certificate %(pki)s/issuing.pem;
+  location / {{ return 200 "sni\\n"; }}
+ }}
+"""
+
+
+def findings(run):
+    out = []
+    for r in run.records:
+        out.extend(r.get("findings", []))
+    return out
+
+
+def rules_of(run):
+    return sorted({f["rule"] for f in findings(run)})
+
+
+def check_nginx_sni(tap):
+    servers = NGINX_SNI % {"pki": os.path.join(h.fixtures_dir(), "pki")}
+    with h.NginxServer(servers) as ng:
+        target = "localhost:%d" % ng.port
+        base = ["--tls", "1.2", "--timeout", "5", "--resolve",
+                "localhost:%d:127.0.0.1" % ng.port]
+        run = h.run_caprobe(base + ["--format", "jsonl", target])
+        text = h.run_caprobe(base + [target])
+        relaxed = h.run_caprobe(base + ["--format", "jsonl", "--fail-on", "critical", target])
+    label = "nginx SNI vs default_server"
+    tap.eq(run.rc, 1, "%s: exit status 1 (a high finding)" % label)
+    f = [x for x in findings(run) if x["rule"] == "sni-mismatch"]
+    if not tap.ok(len(f) == 1, "%s: one sni-mismatch finding" % label, run.describe()):
+        return
+    f = f[0]
+    tap.eq(f["severity"], "high", "%s: severity high" % label)
+    tap.ok("CN=caprobe Issuing CA 1" in f["message"] and "CN=Other CA" in f["message"],
+           "%s: the message names the names each variant lacks" % label, f["message"])
+    obs = run.records[0]["observations"]
+    pair = [obs[i] for i in f["observations"]]
+    tap.eq(sorted([o["sni"] or "" for o in pair]), ["", "localhost"],
+           "%s: the finding points at the SNI and the no-SNI observation" % label)
+    tap.ok("netsh http" in f["remedy"] and "default_server" in f["remedy"],
+           "%s: the remedy names the IIS and nginx fixes" % label, f["remedy"])
+    tap.ok("sni-mismatch" in text.stdout and "fix:" in text.stdout,
+           "%s: the text report shows the finding and its fix" % label, text.describe())
+    tap.eq(relaxed.rc, 0, "%s: --fail-on critical: exit status 0" % label)
+
+
+def check_expectations(tap):
+    with h.OpensslServer(["-verify", "1", "-CAfile", h.pki("issuing.pem"), "-tls1_2"]) as srv:
+        t = "127.0.0.1:%d" % srv.port
+        base = ["--format", "jsonl", "--tls", "1.2", "--timeout", "5"]
+        ok = h.run_caprobe(base + ["--expect-ca", h.pki("issuing.pem"),
+                                   "--client-cert", h.pki("client-chain.pem"), t])
+        missing = h.run_caprobe(base + ["--expect-ca", h.pki("root.pem"), t])
+        two = h.run_caprobe(base + ["--expect-ca", h.pki("issuing.pem"),
+                                    "--expect-ca", h.pki("other.pem"), t])
+        foreign = h.run_caprobe(base + ["--client-cert", h.pki("other.pem"), t])
+        public = h.run_caprobe(base + ["--public-roots", h.pki("cas.pem"), t])
+    tap.eq((ok.rc, rules_of(ok)), (0, []),
+           "expected CA advertised, client chain offerable: no finding, exit 0")
+    tap.eq(rules_of(missing), ["expected-ca-missing", "unexpected-ca"],
+           "--expect-ca root.pem against the issuing CA: missing and unexpected")
+    tap.eq(missing.rc, 1, "expected-ca-missing is high: exit 1")
+    m = [x for x in findings(missing) if x["rule"] == "expected-ca-missing"]
+    tap.ok(m and "CN=caprobe Test Root" in m[0]["message"], "the message names the missing CA",
+           missing.describe())
+    tap.eq(rules_of(two), ["expected-ca-missing"], "two --expect-ca files: the absent one missing")
+    tap.eq(rules_of(foreign), ["client-cert-not-offered"],
+           "a client certificate from another CA: client-cert-not-offered")
+    tap.eq(rules_of(public), ["public-ca-accepted"],
+           "--public-roots holding the issuing CA: public-ca-accepted")
+
+
+def check_root_dump(tap):
+    if not os.path.exists(SYSTEM_BUNDLE):
+        tap.skip("root-store-dump", "%s is missing" % SYSTEM_BUNDLE)
+        return
+    with h.OpensslServer(["-verify", "1", "-CAfile", SYSTEM_BUNDLE, "-tls1_2"]) as srv:
+        run = h.run_caprobe(["--format", "jsonl", "--tls", "1.2", "--timeout", "5",
+                             "127.0.0.1:%d" % srv.port])
+    got = {x["rule"]: x for x in findings(run)}
+    tap.ok("root-store-dump" in got and got["root-store-dump"]["severity"] == "high",
+           "the system bundle advertised: root-store-dump, high", run.describe())
+    tap.ok("public-ca-accepted" in got, "and public-ca-accepted")
+    tap.eq(run.rc, 1, "root-store-dump: exit status 1")
+
+
+def check_usage(tap):
+    r = h.run_caprobe(["--explain", "root-store-dump"])
+    tap.ok(r.rc == 0 and "Ctl Store Name" in r.stdout, "--explain root-store-dump", r.describe())
+    r = h.run_caprobe(["--explain", "all"])
+    tap.ok(r.rc == 0 and r.stdout.count("default severity") == 16, "--explain all: 16 rules",
+           r.describe())
+    r = h.run_caprobe(["--explain", "nope"])
+    tap.ok(r.rc == 2 and "sni-mismatch" in r.stderr, "--explain nope: exit 2, lists the rules",
+           r.describe())
+    r = h.run_caprobe(["--fail-on", "severe", "127.0.0.1:1"])
+    tap.eq(r.rc, 2, "--fail-on severe: exit 2")
+    r = h.run_caprobe(["--expect-ca", "/nonexistent/ca.pem", "127.0.0.1:1"])
+    tap.ok(r.rc == 2 and "/nonexistent/ca.pem" in r.stderr and not r.stdout,
+           "--expect-ca of a missing file: exit 2 naming it, nothing scanned", r.describe())
+    r = h.run_caprobe(["--client-cert", h.pki("server.key"), "127.0.0.1:1"])
+    tap.ok(r.rc == 2 and "no certificate" in r.stderr, "--client-cert of a key file: exit 2",
+           r.describe())
+
+
+def main():
+    h.install_signal_handlers()
+    tap = h.Tap()
+    for check in (check_nginx_sni, check_expectations, check_root_dump, check_usage):
+        try:
+            check(tap)
+        except Exception as e:  # a harness failure is a failed test; the others still run
+            tap.ok(False, "%s: harness" % check.__name__, "%s: %s" % (type(e).__name__, e))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
