@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "probe.h"
+#include "report/writer.h"
 #include "tls/error.h"
 
 #define EXIT_FINDINGS 1
@@ -59,7 +60,8 @@ static const char usage_text[] =
     "                           (--explain all: every rule)\n"
     "\n"
     "Output:\n"
-    "      --format FORMAT      text or jsonl (default text)\n"
+    "      --format FORMAT      text, jsonl, sarif (SARIF 2.1.0) or junit (JUnit XML)\n"
+    "                           (default text)\n"
     "  -o, --output FILE        write the report to FILE instead of standard output\n"
     "  -q, --quiet              no progress and no summary on standard error\n"
     "      --progress, --no-progress  progress line on standard error (default: when it is\n"
@@ -144,9 +146,19 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Whole-document formats (report/writer.h): one document for the scan, written as it goes. */
+enum cli_doc {
+    CLI_DOC_NONE,
+    CLI_DOC_SARIF,
+    CLI_DOC_JUNIT,
+};
+
 struct cli {
     struct probe_opts opts;
     struct report_opts report;
+    enum cli_doc doc;
+    struct report_sarif *sarif;
+    struct report_junit *junit;
     uint16_t ports[MAX_PORTS];
     size_t n_ports;
     struct probe_resolve *resolves;
@@ -331,7 +343,9 @@ static int emit(void *ctx, const struct report_target *t)
             c->max_severity = max;
     }
     errno = 0;
-    int rc = report_target_write(c->out, &c->report, &with);
+    int rc = c->sarif   ? report_sarif_target(c->sarif, &with)
+             : c->junit ? report_junit_target(c->junit, &with)
+                        : report_target_write(c->out, &c->report, &with);
     report_findings_free(&findings);
     if (rc)
         c->write_error = errno ? errno : EIO;
@@ -378,6 +392,10 @@ static int run(struct cli *c, const char *const *args, size_t n_args)
     };
     struct probe_input *in = NULL;
     int rc = report_jsonl_cache_new(&c->report.jsonl_cache, JSONL_CACHE_BYTES);
+    if (rc == 0 && c->doc == CLI_DOC_SARIF)
+        rc = report_sarif_begin(&c->sarif, c->out, CAPROBE_VERSION);
+    if (rc == 0 && c->doc == CLI_DOC_JUNIT)
+        rc = report_junit_begin(&c->junit, c->out, CAPROBE_VERSION, c->fail_on);
     if (rc == 0)
         rc = probe_input_new(&in, &io);
     struct probe_stats st;
@@ -385,6 +403,12 @@ static int run(struct cli *c, const char *const *args, size_t n_args)
     if (rc == 0)
         rc = probe_scan_run(&c->opts, in, &st);
     probe_input_free(in);
+    /* close the document also after a failed or interrupted scan: what it holds stays valid */
+    int doc_rc = c->sarif ? report_sarif_end(c->sarif) : report_junit_end(c->junit);
+    c->sarif = NULL;
+    c->junit = NULL;
+    if (doc_rc && !c->write_error)
+        c->write_error = doc_rc == TLS_E_NOMEM ? ENOMEM : EIO;
     report_jsonl_cache_free(c->report.jsonl_cache);
     c->report.jsonl_cache = NULL;
     if (c->out != stdout && fclose(c->out) != 0 && !c->write_error)
@@ -523,12 +547,18 @@ int probe_main(int argc, char **argv)
             }
             break;
         case OPT_FORMAT:
+            c.doc = CLI_DOC_NONE;
             if (strcmp(optarg, "text") == 0)
                 c.report.format = REPORT_TEXT;
             else if (strcmp(optarg, "jsonl") == 0)
                 c.report.format = REPORT_JSONL;
+            else if (strcmp(optarg, "sarif") == 0)
+                c.doc = CLI_DOC_SARIF;
+            else if (strcmp(optarg, "junit") == 0)
+                c.doc = CLI_DOC_JUNIT;
             else {
-                rc = usage_error("--format: expected text or jsonl, got '%s'", optarg);
+                rc =
+                    usage_error("--format: expected text, jsonl, sarif or junit, got '%s'", optarg);
                 goto out;
             }
             break;

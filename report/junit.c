@@ -1,0 +1,374 @@
+/* JUnit XML renderer (writer.h): one <testcase> per target. The counts of <testsuites> and
+ * <testsuite> come before the test cases, so the cases are spooled to a tmpfile() and copied
+ * after the counts at the end: memory stays one target's worth for any number of targets.
+ * Every text and attribute goes through xml_put, which never lets out a character that XML 1.0
+ * forbids or a byte that is not UTF-8. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "tls/error.h"
+#include "tls/names.h"
+#include "writer.h"
+
+struct report_junit {
+    FILE *f;
+    FILE *spool; /* the <testcase> elements */
+    char *tool_version;
+    enum report_severity fail_on;
+    struct report_buf out;
+    uint64_t tests, failures, errors;
+    int err; /* first error, returned again by end */
+};
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 when it is not one; *cp gets the code
+ * point. */
+static size_t utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    size_t k;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+        k = 2, v = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        k = 3, v = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        k = 4, v = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return k;
+}
+
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+
+/* s as XML 1.0 character data (attr false) or attribute value (attr true, double quotes):
+ * markup characters as entities; in attributes also tab, newline and carriage return as
+ * character references so that attribute-value normalisation keeps them; a carriage return in
+ * text likewise (parsers turn CR LF into LF). Characters outside XML 1.0's Char production (C0
+ * controls but tab, LF, CR; U+FFFE, U+FFFF) and bytes that are not UTF-8 become U+FFFD. */
+static void xml_put(struct report_buf *b, const char *s, bool attr)
+{
+    if (s == NULL)
+        return;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && !strchr("&<>\"'", p[run]))
+            run++;
+        report_buf_put(b, s + i, run - i);
+        i = run;
+        if (i == n)
+            break;
+        unsigned char c = p[i];
+        uint32_t cp;
+        size_t k;
+        switch (c) {
+        case '&':
+            report_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            report_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            report_buf_puts(b, "&gt;");
+            break;
+        case '"':
+            report_buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            report_buf_puts(b, "&apos;");
+            break;
+        case '\t':
+            report_buf_puts(b, attr ? "&#9;" : "\t");
+            break;
+        case '\n':
+            report_buf_puts(b, attr ? "&#10;" : "\n");
+            break;
+        case '\r':
+            report_buf_puts(b, "&#13;");
+            break;
+        default:
+            if (c < 0x20) {
+                report_buf_puts(b, REPLACEMENT);
+                break;
+            }
+            k = utf8_len(p + i, n - i, &cp);
+            if (k == 0 || cp == 0xfffe || cp == 0xffff) {
+                report_buf_puts(b, REPLACEMENT); /* one per byte, as jsonw does */
+                break;
+            }
+            report_buf_put(b, s + i, k);
+            i += k;
+            continue;
+        }
+        i++;
+    }
+}
+
+static void put_u64(struct report_buf *b, uint64_t v)
+{
+    report_buf_json_u64(b, v); /* digits only: the same in XML */
+}
+
+/* "127.0.0.1  app.example.com  TLS 1.2  handshake" */
+static void put_variant(struct report_buf *b, const struct tls_observation *o)
+{
+    char v[8];
+    xml_put(b, o->address ? o->address : "-", false);
+    report_buf_puts(b, "  ");
+    xml_put(b, o->sni ? o->sni : "(no SNI)", false);
+    report_buf_puts(b, "  TLS ");
+    report_buf_puts(b, tls_name_or_hex(tls_name_version(o->tls_max), o->tls_max, 4, v, sizeof(v)));
+    report_buf_puts(b, "  ");
+    xml_put(b, o->phase, false);
+}
+
+static void put_error_text(struct report_buf *b, const struct tls_observation *o)
+{
+    report_buf_puts(b, "error (");
+    report_buf_puts(b, tls_error_kind_name(o->error_kind));
+    report_buf_puts(b, "): ");
+    xml_put(b, o->error_message, false);
+}
+
+/* One line per variant: what the server answered. */
+static void put_summary(struct report_buf *b, const struct report_target *t)
+{
+    for (size_t i = 0; i < t->n_obs; i++) {
+        const struct tls_observation *o = t->obs[i];
+        put_variant(b, o);
+        report_buf_puts(b, ": ");
+        switch (o->outcome) {
+        case TLS_OUTCOME_CERTIFICATE_REQUEST:
+            if (o->version == 0x0304 && !o->has_cas) {
+                report_buf_puts(b, "certificate request without certificate_authorities");
+                break;
+            }
+            report_buf_puts(b, "certificate request, ");
+            put_u64(b, o->ca_count);
+            report_buf_puts(b, o->ca_count == 1 ? " CA name (" : " CA names (");
+            put_u64(b, o->ca_bytes);
+            report_buf_puts(b, " bytes)");
+            break;
+        case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
+            report_buf_puts(b, "no certificate request");
+            break;
+        case TLS_OUTCOME_ERROR:
+            put_error_text(b, o);
+            break;
+        }
+        report_buf_put(b, "\n", 1);
+    }
+}
+
+static void put_findings(struct report_buf *b, const struct report_findings *f)
+{
+    for (size_t i = 0; f && i < f->n; i++) {
+        report_buf_puts(b, report_severity_name(f->v[i].severity));
+        report_buf_put(b, " ", 1);
+        xml_put(b, f->v[i].rule->name, false);
+        report_buf_puts(b, ": ");
+        xml_put(b, f->v[i].message, false);
+        if (f->v[i].remedy) {
+            report_buf_puts(b, "\n  Fix: ");
+            xml_put(b, f->v[i].remedy, false);
+        }
+        report_buf_put(b, "\n", 1);
+    }
+}
+
+static void put_testcase(struct report_junit *j, const struct report_target *t)
+{
+    struct report_buf *b = &j->out;
+    const struct report_findings *f = t->findings;
+    const struct report_finding *top = NULL; /* highest severity, first in order */
+    for (size_t i = 0; f && i < f->n; i++)
+        if (top == NULL || f->v[i].severity > top->severity)
+            top = &f->v[i];
+    size_t n_errors = 0;
+    const struct tls_observation *first_error = NULL;
+    for (size_t i = 0; i < t->n_obs; i++)
+        if (t->obs[i]->outcome == TLS_OUTCOME_ERROR) {
+            if (first_error == NULL)
+                first_error = t->obs[i];
+            n_errors++;
+        }
+
+    report_buf_puts(b, "    <testcase classname=\"caprobe\" name=\"");
+    xml_put(b, t->target ? t->target : "", true);
+    report_buf_puts(b, "\">\n");
+    if (t->input_error) {
+        report_buf_puts(b, "      <error message=\"");
+        xml_put(b, t->input_error, true);
+        report_buf_puts(b, "\" type=\"input\">target could not be parsed: ");
+        xml_put(b, t->input_error, false);
+        report_buf_puts(b, "</error>\n");
+        j->errors++;
+    } else if (top && top->severity >= j->fail_on) {
+        report_buf_puts(b, "      <failure message=\"");
+        put_u64(b, f->n);
+        report_buf_puts(b, f->n == 1 ? " finding, highest " : " findings, highest ");
+        report_buf_puts(b, report_severity_name(top->severity));
+        report_buf_puts(b, "\" type=\"");
+        xml_put(b, top->rule->name, true);
+        report_buf_puts(b, "\">");
+        put_findings(b, f);
+        report_buf_puts(b, "</failure>\n");
+        j->failures++;
+    } else if (t->n_obs == 0 || n_errors == t->n_obs) {
+        report_buf_puts(b, "      <error message=\"");
+        if (t->n_obs == 0) {
+            report_buf_puts(b, "no probe was made\" type=\"no-probe\">");
+        } else {
+            report_buf_puts(b, "all ");
+            put_u64(b, t->n_obs);
+            report_buf_puts(b, t->n_obs == 1 ? " probe failed: " : " probes failed, first: ");
+            report_buf_puts(b, tls_error_kind_name(first_error->error_kind));
+            report_buf_puts(b, ": ");
+            xml_put(b, first_error->error_message, true);
+            report_buf_puts(b, "\" type=\"");
+            report_buf_puts(b, tls_error_kind_name(first_error->error_kind));
+            report_buf_puts(b, "\">");
+            for (size_t i = 0; i < t->n_obs; i++) {
+                put_variant(b, t->obs[i]);
+                report_buf_puts(b, ": ");
+                put_error_text(b, t->obs[i]);
+                report_buf_put(b, "\n", 1);
+            }
+        }
+        report_buf_puts(b, "</error>\n");
+        j->errors++;
+    }
+    /* the variants, unless the <error> above listed them all */
+    bool failed = top && top->severity >= j->fail_on && !t->input_error;
+    bool summary = t->n_obs && n_errors < t->n_obs;
+    if (summary || (f && f->n && !failed)) {
+        report_buf_puts(b, "      <system-out>");
+        if (summary)
+            put_summary(b, t);
+        if (f && f->n && !failed) {
+            report_buf_puts(b, "findings below ");
+            report_buf_puts(b, report_severity_name(j->fail_on));
+            report_buf_puts(b, ":\n");
+            put_findings(b, f);
+        }
+        report_buf_puts(b, "</system-out>\n");
+    }
+    report_buf_puts(b, "    </testcase>\n");
+    j->tests++;
+}
+
+int report_junit_begin(struct report_junit **out, FILE *f, const char *tool_version,
+                       enum report_severity fail_on)
+{
+    *out = NULL;
+    struct report_junit *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return TLS_E_NOMEM;
+    j->f = f;
+    j->fail_on = fail_on;
+    if (tool_version && (j->tool_version = strdup(tool_version)) == NULL) {
+        free(j);
+        return TLS_E_NOMEM;
+    }
+    if ((j->spool = tmpfile()) == NULL) {
+        free(j->tool_version);
+        free(j);
+        return TLS_E_IO;
+    }
+    *out = j;
+    return 0;
+}
+
+int report_junit_target(struct report_junit *j, const struct report_target *t)
+{
+    if (j->err)
+        return j->err;
+    uint64_t tests = j->tests, failures = j->failures, errors = j->errors;
+    j->out.len = 0;
+    put_testcase(j, t);
+    if (j->out.failed) {
+        j->tests = tests; /* nothing of this target was written: the counts stay true */
+        j->failures = failures;
+        j->errors = errors;
+        report_buf_free(&j->out);
+        return j->err = TLS_E_NOMEM;
+    }
+    if (fwrite(j->out.p, 1, j->out.len, j->spool) != j->out.len)
+        j->err = TLS_E_IO;
+    return j->err;
+}
+
+static void put_counts(struct report_buf *b, const struct report_junit *j)
+{
+    report_buf_puts(b, " tests=\"");
+    put_u64(b, j->tests);
+    report_buf_puts(b, "\" failures=\"");
+    put_u64(b, j->failures);
+    report_buf_puts(b, "\" errors=\"");
+    put_u64(b, j->errors);
+    report_buf_put(b, "\"", 1);
+}
+
+int report_junit_end(struct report_junit *j)
+{
+    if (j == NULL)
+        return 0;
+    struct report_buf *b = &j->out;
+    b->len = 0;
+    report_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"caprobe\"");
+    put_counts(b, j);
+    report_buf_puts(b, ">\n  <testsuite name=\"caprobe\"");
+    put_counts(b, j);
+    report_buf_puts(b, " skipped=\"0\">\n    <properties>\n");
+    if (j->tool_version) {
+        report_buf_puts(b, "      <property name=\"caprobe.version\" value=\"");
+        xml_put(b, j->tool_version, true);
+        report_buf_puts(b, "\"/>\n");
+    }
+    report_buf_puts(b, "      <property name=\"caprobe.fail-on\" value=\"");
+    report_buf_puts(b, report_severity_name(j->fail_on));
+    report_buf_puts(b, "\"/>\n    </properties>\n");
+    int rc = j->err;
+    if (b->failed)
+        rc = rc ? rc : TLS_E_NOMEM;
+    else if (fwrite(b->p, 1, b->len, j->f) != b->len)
+        rc = rc ? rc : TLS_E_IO;
+    if (rc == 0) {
+        char chunk[65536];
+        size_t got;
+        if (fflush(j->spool) != 0 || fseek(j->spool, 0, SEEK_SET) != 0)
+            rc = TLS_E_IO;
+        while (rc == 0 && (got = fread(chunk, 1, sizeof(chunk), j->spool)) > 0)
+            if (fwrite(chunk, 1, got, j->f) != got)
+                rc = TLS_E_IO;
+        if (rc == 0 && ferror(j->spool))
+            rc = TLS_E_IO;
+    }
+    static const char tail[] = "  </testsuite>\n</testsuites>\n";
+    if (fwrite(tail, 1, sizeof(tail) - 1, j->f) != sizeof(tail) - 1 && rc == 0)
+        rc = TLS_E_IO;
+    if (fflush(j->f) != 0 && rc == 0)
+        rc = TLS_E_IO;
+    fclose(j->spool);
+    report_buf_free(&j->out);
+    free(j->tool_version);
+    free(j);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* Document renderers: SARIF 2.1.0 and JUnit XML. Both are one document for the whole scan while
+ * caprobe finishes one target at a time, so each has a begin / target / end lifecycle that
+ * streams: nothing of a target is kept once its call returns (what must come before the
+ * targets, like JUnit's counts, is spooled to a tmpfile()). Outputs are deterministic: no
+ * clock, no host name, no randomness. */
+#ifndef REPORT_WRITER_H
+#define REPORT_WRITER_H
+
+#include <stdio.h>
+
+#include "report.h"
+#include "rules.h"
+
+/* SARIF 2.1.0 (OASIS), one run: every rule of the table in tool.driver.rules, one result per
+ * finding (level error / warning / note for critical-high / medium / low-info), input errors
+ * and failed probes as toolExecutionNotifications (error / warning). */
+struct report_sarif;
+
+/* Write the document's head to f (not owned; f stays open). tool_version may be NULL. Returns
+ * 0, TLS_E_NOMEM or TLS_E_IO. */
+int report_sarif_begin(struct report_sarif **out, FILE *f, const char *tool_version);
+/* Results and notifications of one target. Returns 0, TLS_E_NOMEM or TLS_E_IO; an error is
+ * kept and returned again by report_sarif_end. */
+int report_sarif_target(struct report_sarif *s, const struct report_target *t);
+/* Close the document, flush f and free s, also after an error (s NULL: nothing, 0). Returns 0
+ * when the whole document was written, else the first error. */
+int report_sarif_end(struct report_sarif *s);
+
+/* JUnit XML: <testsuites><testsuite name="caprobe"> with one <testcase> per target: a
+ * <failure> when a finding is at or above fail_on, an <error> for an input error or when no
+ * probe of the target succeeded, else a pass; <system-out> summarises the variants. */
+struct report_junit;
+
+/* Nothing is written to f before report_junit_end (the counts come first). Returns 0,
+ * TLS_E_NOMEM or TLS_E_IO (no tmpfile). */
+int report_junit_begin(struct report_junit **out, FILE *f, const char *tool_version,
+                       enum report_severity fail_on);
+int report_junit_target(struct report_junit *j, const struct report_target *t);
+/* Write the document to f, flush it and free j, also after an error (j NULL: nothing, 0). */
+int report_junit_end(struct report_junit *j);
+
+#endif

@@ -1,0 +1,589 @@
+/* Unit tests of the document renderers (report/writer.h): SARIF 2.1.0 and JUnit XML of a small
+ * scan with hostile text (DNs with quotes, commas, control characters and invalid UTF-8; raw
+ * target text with invalid UTF-8), a target without findings, an input error and failed probes,
+ * compared byte for byte with fixtures/golden/renderers.{sarif,xml} and empty.{sarif,xml}.
+ *
+ * Golden files: after an intended change of the output, regenerate them with
+ *   CAPROBE_UPDATE_GOLDEN=1 CAPROBE_FIXTURES=$PWD/fixtures build/tests/test_renderers
+ * (the test then writes instead of comparing), check the diff, and run
+ * tests/integration/check_sarif.py fixtures/golden/renderers.sarif on the new SARIF. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "report/report.h"
+#include "report/rules.h"
+#include "report/writer.h"
+#include "testutil.h"
+#include "tls/error.h"
+#include "tls/namecache.h"
+
+/* ---- canned names ---------------------------------------------------------------------------- */
+
+/* One RDN SET { SEQUENCE { 2.5.4.oid, tag value } } at p; values under 100 bytes. */
+static size_t put_rdn(uint8_t *p, uint8_t oid, uint8_t tag, const char *v, size_t n)
+{
+    assert_true(n < 100);
+    uint8_t head[] = {0x31, (uint8_t)(n + 9), 0x30, (uint8_t)(n + 7), 0x06, 0x03, 0x55, 0x04, oid,
+                      tag,  (uint8_t)n};
+    memcpy(p, head, sizeof(head));
+    memcpy(p + sizeof(head), v, n);
+    return sizeof(head) + n;
+}
+
+#define UTF8 0x0c
+#define PRINTABLE 0x13
+#define OID_CN 3
+#define OID_C 6
+#define OID_O 10
+
+struct name {
+    uint8_t der[256];
+    size_t len;
+};
+
+/* Name ::= SEQUENCE OF RDN: C, O, CN (most significant first), each optional. */
+static struct name make_name(const char *c, const char *o, const char *cn, size_t cn_len)
+{
+    struct name nm;
+    uint8_t body[240];
+    size_t n = 0;
+    if (c)
+        n += put_rdn(body + n, OID_C, PRINTABLE, c, strlen(c));
+    if (o)
+        n += put_rdn(body + n, OID_O, UTF8, o, strlen(o));
+    if (cn)
+        n += put_rdn(body + n, OID_CN, UTF8, cn, cn_len);
+    assert_true(n < 128);
+    nm.der[0] = 0x30;
+    nm.der[1] = (uint8_t)n;
+    memcpy(nm.der + 2, body, n);
+    nm.len = n + 2;
+    return nm;
+}
+
+/* ---- canned observations --------------------------------------------------------------------- */
+
+#define MAX_OBS 4
+
+struct canned_target {
+    struct tls_observation o[MAX_OBS];
+    struct tls_observation *obs[MAX_OBS];
+    struct report_findings findings;
+    struct report_target t;
+};
+
+/* Observation i of ct: a variant with a CertificateRequest holding names (n may be 0). */
+static struct tls_observation *add_obs(struct canned_target *ct, const char *address,
+                                       const char *sni, uint16_t tls_max)
+{
+    size_t i = ct->t.n_obs++;
+    assert_true(i < MAX_OBS);
+    struct tls_observation *o = &ct->o[i];
+    tls_observation_init(o);
+    o->address = address;
+    o->sni = sni;
+    o->tls_max = tls_max;
+    o->elapsed_ms = 7;
+    ct->obs[i] = o;
+    ct->t.obs = ct->obs;
+    return o;
+}
+
+static void set_names(struct tls_observation *o, const struct name *names, size_t n)
+{
+    o->outcome = TLS_OUTCOME_CERTIFICATE_REQUEST;
+    o->version = o->tls_max;
+    o->has_cas = n > 0;
+    o->ca_count = n;
+    o->cas = n ? tls_arena_alloc(&o->arena, n * sizeof(*o->cas)) : NULL;
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(tls_ca_name_decode(&o->arena, &o->cas[k], names[k].der, names[k].len), 0);
+        o->ca_bytes += names[k].len;
+    }
+}
+
+static void run_rules(struct canned_target *ct)
+{
+    struct report_context ctx;
+    report_context_init(&ctx);
+    assert_int_equal(report_rules_run(&ct->t, &ctx, &ct->findings), 0);
+    ct->t.findings = &ct->findings;
+}
+
+/* A finding made by hand: any severity, any text. */
+static void add_finding(struct canned_target *ct, enum report_rule_id id, enum report_severity sev,
+                        const char *message, const char *remedy, size_t obs0, size_t obs1)
+{
+    struct report_findings *f = &ct->findings;
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 4;
+        f->v = realloc(f->v, f->cap * sizeof(*f->v));
+        assert_non_null(f->v);
+    }
+    struct report_finding *x = &f->v[f->n++];
+    memset(x, 0, sizeof(*x));
+    x->rule = report_rule_get(id);
+    x->severity = sev;
+    x->message = message;
+    x->remedy = remedy;
+    x->obs[x->n_obs++] = obs0;
+    x->obs[x->n_obs++] = obs1;
+    ct->t.findings = f;
+}
+
+#define N_TARGETS 6
+
+struct scan {
+    struct canned_target ct[N_TARGETS];
+};
+
+static void scan_free(struct scan *s)
+{
+    for (size_t i = 0; i < N_TARGETS; i++) {
+        for (size_t k = 0; k < s->ct[i].t.n_obs; k++)
+            tls_observation_free(&s->ct[i].o[k]);
+        report_findings_free(&s->ct[i].findings);
+    }
+    free(s);
+}
+
+static struct scan *scan_new(void)
+{
+    struct scan *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    for (size_t i = 0; i < N_TARGETS; i++)
+        report_findings_init(&s->ct[i].findings);
+
+    /* 0: the SNI binding and the address binding advertise different lists; the names hold a
+     * quote and a comma, a control character, invalid UTF-8; one is malformed, one repeated. */
+    struct canned_target *ct = &s->ct[0];
+    ct->t.target = "app.example.com:443";
+    ct->t.host = "app.example.com";
+    ct->t.port = 443;
+    struct name sni_names[3] = {
+        make_name("DE", "Corp, Inc.", "Corp \"Issuing\" CA", 17),
+        make_name(NULL, "Corp",
+                  "Bell\x07"
+                  "CA",
+                  7),
+        make_name(NULL, NULL, "Bad\xff\xfeUTF-8 \xc3\xa9", 13),
+    };
+    set_names(add_obs(ct, "192.0.2.10", "app.example.com", 0x0303), sni_names, 3);
+    struct name plain_names[3] = {
+        make_name("DE", "Corp", "Corp Issuing CA 1", 17),
+        {.der = {0x30, 0x05, 0x31, 0x03, 0x30, 0x01, 0x02}, .len = 7}, /* malformed */
+        make_name("DE", "Corp", "Corp Issuing CA 1", 17),
+    };
+    set_names(add_obs(ct, "192.0.2.10", NULL, 0x0303), plain_names, 3);
+    tls_observation_set_error(add_obs(ct, "192.0.2.10", "app.example.com", 0x0304),
+                              TLS_ERROR_TIMEOUT, 0, 0,
+                              "handshake incomplete after %d ms: 0 bytes received, the server "
+                              "never answered",
+                              3000);
+    run_rules(ct);
+
+    /* 1: all is well */
+    ct = &s->ct[1];
+    ct->t.target = "ok.example.com:8443";
+    ct->t.host = "ok.example.com";
+    ct->t.port = 8443;
+    struct name ok = make_name("DE", "caprobe", "caprobe Issuing CA 1", 20);
+    set_names(add_obs(ct, "198.51.100.7", "ok.example.com", 0x0304), &ok, 1);
+    run_rules(ct);
+
+    /* 2: a line of the input that is no target: raw bytes, markup, control characters */
+    ct = &s->ct[2];
+    ct->t.target = "bad\xff\x01host<&>'\":99999";
+    ct->t.input_error = "hosts.txt:3: port 99999 out of range (1-65535) in \"bad\xff\x01host\"";
+
+    /* 3: every probe failed */
+    ct = &s->ct[3];
+    ct->t.target = "down.example.com:443";
+    ct->t.host = "down.example.com";
+    ct->t.port = 443;
+    tls_observation_set_error(add_obs(ct, NULL, "down.example.com", 0x0303), TLS_ERROR_DNS, 0, -2,
+                              "cannot resolve down.example.com: %s", "Name or service not known");
+    tls_observation_set_error(add_obs(ct, "203.0.113.5", NULL, 0x0304), TLS_ERROR_REFUSED, 0, -111,
+                              "connect failed: connection refused");
+    run_rules(ct);
+
+    /* 4: raw target text with a valid and an invalid byte; empty lists: medium, below high */
+    ct = &s->ct[4];
+    ct->t.target = "caf\xc3\xa9\xff.example.com:443";
+    ct->t.host = "caf\xc3\xa9\xff.example.com";
+    ct->t.port = 443;
+    set_names(add_obs(ct, "192.0.2.20", NULL, 0x0303), NULL, 0);
+    set_names(add_obs(ct, "192.0.2.20", NULL, 0x0304), NULL, 0);
+    run_rules(ct);
+
+    /* 5: findings made by hand: every severity the rules do not make here, hostile text, an
+     * observation index past the end, a message that ends with a period, no remedy */
+    ct = &s->ct[5];
+    ct->t.target = "hand.example.com:443";
+    ct->t.host = "hand.example.com";
+    ct->t.port = 443;
+    add_obs(ct, "192.0.2.30", "hand.example.com", 0x0303)->outcome =
+        TLS_OUTCOME_NO_CERTIFICATE_REQUEST;
+    add_finding(ct, REPORT_RULE_OVERSIZED_CA_LIST, REPORT_SEV_CRITICAL,
+                "<b>&amp; \"quoted\" 'single' \x07 bell \x1b[31m \xff\xfe end\r\nsecond line",
+                report_rule_get(REPORT_RULE_OVERSIZED_CA_LIST)->remedy, 0, 99);
+    add_finding(ct, REPORT_RULE_BASELINE_DRIFT, REPORT_SEV_INFO, "a note that ends here.", NULL, 0,
+                0);
+    return s;
+}
+
+/* ---- rendering and golden files -------------------------------------------------------------- */
+
+struct doc {
+    char *p;
+    size_t len;
+};
+
+static struct doc render_sarif(const struct scan *s, size_t n)
+{
+    struct doc d;
+    FILE *f = open_memstream(&d.p, &d.len);
+    assert_non_null(f);
+    struct report_sarif *w;
+    assert_int_equal(report_sarif_begin(&w, f, "0.1.0"), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(report_sarif_target(w, &s->ct[i].t), 0);
+    assert_int_equal(report_sarif_end(w), 0);
+    assert_int_equal(fclose(f), 0);
+    return d;
+}
+
+static struct doc render_junit(const struct scan *s, size_t n, enum report_severity fail_on)
+{
+    struct doc d;
+    FILE *f = open_memstream(&d.p, &d.len);
+    assert_non_null(f);
+    struct report_junit *w;
+    assert_int_equal(report_junit_begin(&w, f, "0.1.0", fail_on), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(report_junit_target(w, &s->ct[i].t), 0);
+    assert_int_equal(report_junit_end(w), 0);
+    assert_int_equal(fclose(f), 0);
+    return d;
+}
+
+/* Compare with fixtures/golden/<name>, or write it when CAPROBE_UPDATE_GOLDEN=1. */
+static void check_golden(const char *name, const struct doc *d)
+{
+    char rel[256];
+    snprintf(rel, sizeof(rel), "golden/%s", name);
+    const char *update = getenv("CAPROBE_UPDATE_GOLDEN");
+    if (update && strcmp(update, "1") == 0) {
+        const char *dir = getenv("CAPROBE_FIXTURES");
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir ? dir : "fixtures", rel);
+        FILE *f = fopen(path, "wb");
+        if (f == NULL)
+            fail_msg("cannot write %s", path);
+        assert_int_equal(fwrite(d->p, 1, d->len, f), d->len);
+        assert_int_equal(fclose(f), 0);
+        print_message("# wrote %s\n", path);
+        return;
+    }
+    size_t len;
+    uint8_t *want = testutil_fixture(rel, &len);
+    if (len != d->len || memcmp(want, d->p, len) != 0) {
+        size_t i = 0, line = 1, start = 0;
+        while (i < len && i < d->len && want[i] == (uint8_t)d->p[i]) {
+            if (want[i] == '\n') {
+                line++;
+                start = i + 1;
+            }
+            i++;
+        }
+        print_error("%s differs at line %zu, byte %zu:\n  want: %.200s\n  got:  %.200s\n", rel,
+                    line, i, (const char *)want + start, d->p + start);
+        free(want);
+        fail_msg("%s: output differs from the golden file (CAPROBE_UPDATE_GOLDEN=1 rewrites it)",
+                 rel);
+    }
+    free(want);
+}
+
+/* The whole text is UTF-8 and has no C0 control character but tab and newline. */
+static void assert_clean_utf8(const struct doc *d)
+{
+    const unsigned char *p = (const unsigned char *)d->p;
+    for (size_t i = 0; i < d->len;) {
+        unsigned char c = p[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : 4;
+        if (c < 0x80)
+            assert_true(c >= 0x20 || c == '\t' || c == '\n');
+        else
+            assert_true(c >= 0xc2 && c <= 0xf4 && i + k <= d->len);
+        for (size_t j = 1; j < k; j++)
+            assert_int_equal(p[i + j] & 0xc0, 0x80);
+        i += k;
+    }
+}
+
+/* ---- SARIF ---------------------------------------------------------------------------------- */
+
+static void test_sarif_golden(void **state)
+{
+    (void)state;
+    struct scan *s = scan_new();
+    struct doc d = render_sarif(s, N_TARGETS);
+    assert_clean_utf8(&d);
+    check_golden("renderers.sarif", &d);
+
+    /* deterministic: the same scan renders the same bytes */
+    struct doc again = render_sarif(s, N_TARGETS);
+    assert_int_equal(again.len, d.len);
+    assert_memory_equal(again.p, d.p, d.len);
+    free(again.p);
+
+    json_error_t jerr;
+    json_t *root = json_loadb(d.p, d.len, 0, &jerr);
+    if (root == NULL)
+        fail_msg("SARIF is not JSON: line %d: %s", jerr.line, jerr.text);
+    assert_string_equal(json_string_value(json_object_get(root, "version")), "2.1.0");
+    json_t *run = json_array_get(json_object_get(root, "runs"), 0);
+    json_t *rules =
+        json_object_get(json_object_get(json_object_get(run, "tool"), "driver"), "rules");
+    assert_int_equal(json_array_size(rules), REPORT_RULE_COUNT);
+    for (size_t i = 0; i < REPORT_RULE_COUNT; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(rules, i), "id")),
+                            report_rule_get((enum report_rule_id)i)->name);
+
+    /* one result per finding, in order, with the rule's index and the level of its severity */
+    json_t *results = json_object_get(run, "results");
+    size_t r = 0;
+    for (size_t i = 0; i < N_TARGETS; i++)
+        for (size_t k = 0; k < s->ct[i].findings.n; k++, r++) {
+            const struct report_finding *f = &s->ct[i].findings.v[k];
+            json_t *res = json_array_get(results, r);
+            assert_non_null(res);
+            assert_string_equal(json_string_value(json_object_get(res, "ruleId")), f->rule->name);
+            assert_int_equal(json_integer_value(json_object_get(res, "ruleIndex")), f->rule->id);
+            const char *level = json_string_value(json_object_get(res, "level"));
+            assert_string_equal(level, f->severity >= REPORT_SEV_HIGH     ? "error"
+                                       : f->severity == REPORT_SEV_MEDIUM ? "warning"
+                                                                          : "note");
+        }
+    assert_int_equal(json_array_size(results), r);
+    assert_true(r >= 5);
+
+    /* the out-of-range observation index is left out, the valid one kept */
+    json_t *hand = json_array_get(results, r - 2);
+    assert_int_equal(
+        json_array_size(json_object_get(json_object_get(hand, "properties"), "observations")), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(hand, "message"), "text")),
+        "<b>&amp; \"quoted\" 'single' \x07 bell \x1b[31m \xef\xbf\xbd\xef\xbf\xbd "
+        "end\r\nsecond line. Fix: Advertise only the CAs that issue client "
+        "certificates (a few names, a few hundred bytes). See root-store-dump "
+        "for the usual cause.");
+    json_t *note = json_array_get(results, r - 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(note, "message"), "text")),
+        "a note that ends here.");
+
+    /* the input error and the three failed probes are notifications; the run is not a success */
+    json_t *inv = json_array_get(json_object_get(run, "invocations"), 0);
+    assert_true(json_is_false(json_object_get(inv, "executionSuccessful")));
+    json_t *notes = json_object_get(inv, "toolExecutionNotifications");
+    assert_int_equal(json_array_size(notes), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(notes, 1), "level")),
+                        "error");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(notes, 1), "properties"), "target")),
+                        "bad\xef\xbf\xbd\x01host<&>'\":99999");
+    json_decref(root);
+    free(d.p);
+    scan_free(s);
+}
+
+static void test_sarif_empty(void **state)
+{
+    (void)state;
+    struct doc d = render_sarif(NULL, 0);
+    check_golden("empty.sarif", &d);
+    json_t *root = json_loadb(d.p, d.len, 0, NULL);
+    assert_non_null(root);
+    json_t *run = json_array_get(json_object_get(root, "runs"), 0);
+    assert_int_equal(json_array_size(json_object_get(run, "results")), 0);
+    json_decref(root);
+    free(d.p);
+}
+
+/* Same rule, target and message: the same fingerprint; anything else: another. */
+static void test_sarif_fingerprint(void **state)
+{
+    (void)state;
+    struct scan *s = scan_new();
+    struct canned_target *ct = &s->ct[5];
+    ct->findings.n = 1;
+    struct doc a = render_sarif(s, N_TARGETS), b;
+    ct->t.target = "other.example.com:443";
+    b = render_sarif(s, N_TARGETS);
+    json_t *ja = json_loadb(a.p, a.len, 0, NULL), *jb = json_loadb(b.p, b.len, 0, NULL);
+    assert_non_null(ja);
+    assert_non_null(jb);
+    json_t *ra = json_object_get(json_array_get(json_object_get(ja, "runs"), 0), "results");
+    json_t *rb = json_object_get(json_array_get(json_object_get(jb, "runs"), 0), "results");
+    size_t n = json_array_size(ra);
+    assert_int_equal(json_array_size(rb), n);
+    for (size_t i = 0; i < n; i++) {
+        const char *fa = json_string_value(json_object_get(
+            json_object_get(json_array_get(ra, i), "partialFingerprints"), "caprobe/v1"));
+        const char *fb = json_string_value(json_object_get(
+            json_object_get(json_array_get(rb, i), "partialFingerprints"), "caprobe/v1"));
+        assert_non_null(fa);
+        assert_int_equal(strlen(fa), 16);
+        if (i + 1 < n)
+            assert_string_equal(fa, fb);
+        else
+            assert_string_not_equal(fa, fb); /* the target changed */
+        for (size_t k = 0; k < i; k++)       /* every result of the scan has its own */
+            assert_string_not_equal(
+                fa,
+                json_string_value(json_object_get(
+                    json_object_get(json_array_get(ra, k), "partialFingerprints"), "caprobe/v1")));
+    }
+    json_decref(ja);
+    json_decref(jb);
+    free(a.p);
+    free(b.p);
+    scan_free(s);
+}
+
+/* ---- JUnit ---------------------------------------------------------------------------------- */
+
+static void test_junit_golden(void **state)
+{
+    (void)state;
+    struct scan *s = scan_new();
+    struct doc d = render_junit(s, N_TARGETS, REPORT_SEV_HIGH);
+    assert_clean_utf8(&d);
+    check_golden("renderers.xml", &d);
+    /* targets 0 and 5 fail (high, critical), 2 and 3 are errors, 1 and 4 pass */
+    assert_non_null(strstr(d.p, "<testsuites name=\"caprobe\" tests=\"6\" failures=\"2\" "
+                                "errors=\"2\">"));
+    assert_non_null(strstr(d.p, "<failure message=\"3 findings, highest high\" "
+                                "type=\"sni-mismatch\">"));
+    assert_non_null(strstr(d.p, "<failure message=\"2 findings, highest critical\" "
+                                "type=\"oversized-ca-list\">"));
+    assert_non_null(strstr(d.p, "name=\"bad\xef\xbf\xbd\xef\xbf\xbdhost&lt;&amp;&gt;&apos;&quot;:"
+                                "99999\""));
+    assert_non_null(strstr(d.p, "<error message=\"all 2 probes failed, first: dns: "));
+    assert_non_null(strstr(d.p, "&lt;b&gt;&amp;amp; &quot;quoted&quot; &apos;single&apos; "
+                                "\xef\xbf\xbd bell \xef\xbf\xbd[31m \xef\xbf\xbd\xef\xbf\xbd "
+                                "end&#13;\nsecond line"));
+    free(d.p);
+
+    /* at --fail-on medium the empty lists of target 4 fail too; at critical only target 5 */
+    d = render_junit(s, N_TARGETS, REPORT_SEV_MEDIUM);
+    assert_non_null(strstr(d.p, "tests=\"6\" failures=\"3\" errors=\"2\""));
+    assert_non_null(strstr(d.p, "type=\"empty-ca-list\""));
+    free(d.p);
+    d = render_junit(s, N_TARGETS, REPORT_SEV_CRITICAL);
+    assert_non_null(strstr(d.p, "tests=\"6\" failures=\"1\" errors=\"2\""));
+    free(d.p);
+    scan_free(s);
+}
+
+static void test_junit_empty(void **state)
+{
+    (void)state;
+    struct doc d = render_junit(NULL, 0, REPORT_SEV_HIGH);
+    check_golden("empty.xml", &d);
+    free(d.p);
+}
+
+/* Many targets through both writers: the counts come out right although nothing is kept. */
+static void test_many_targets(void **state)
+{
+    (void)state;
+    struct scan *s = scan_new();
+    FILE *fs = tmpfile(), *fj = tmpfile();
+    assert_non_null(fs);
+    assert_non_null(fj);
+    struct report_sarif *ws;
+    struct report_junit *wj;
+    assert_int_equal(report_sarif_begin(&ws, fs, NULL), 0);
+    assert_int_equal(report_junit_begin(&wj, fj, NULL, REPORT_SEV_HIGH), 0);
+    const size_t rounds = 1000;
+    for (size_t i = 0; i < rounds; i++)
+        for (size_t k = 0; k < N_TARGETS; k++) {
+            assert_int_equal(report_sarif_target(ws, &s->ct[k].t), 0);
+            assert_int_equal(report_junit_target(wj, &s->ct[k].t), 0);
+        }
+    assert_int_equal(report_sarif_end(ws), 0);
+    assert_int_equal(report_junit_end(wj), 0);
+
+    rewind(fj);
+    char head[256];
+    assert_non_null(fgets(head, sizeof(head), fj));
+    assert_non_null(fgets(head, sizeof(head), fj));
+    assert_string_equal(head, "<testsuites name=\"caprobe\" tests=\"6000\" failures=\"2000\" "
+                              "errors=\"2000\">\n");
+    rewind(fs);
+    json_t *root = json_loadf(fs, 0, NULL);
+    assert_non_null(root);
+    json_t *run = json_array_get(json_object_get(root, "runs"), 0);
+    size_t per_round = 0;
+    for (size_t k = 0; k < N_TARGETS; k++)
+        per_round += s->ct[k].findings.n;
+    assert_int_equal(json_array_size(json_object_get(run, "results")), rounds * per_round);
+    json_t *inv = json_array_get(json_object_get(run, "invocations"), 0);
+    assert_int_equal(json_array_size(json_object_get(inv, "toolExecutionNotifications")),
+                     rounds * 4);
+    json_decref(root);
+    fclose(fs);
+    fclose(fj);
+    scan_free(s);
+}
+
+/* A full disk: the writers say so (and free everything), never report success. */
+static void test_write_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(report_sarif_end(NULL), 0);
+    assert_int_equal(report_junit_end(NULL), 0);
+    FILE *f = fopen("/dev/full", "w");
+    if (f == NULL)
+        skip();
+    struct scan *s = scan_new();
+    struct report_sarif *ws;
+    struct report_junit *wj;
+    int rc = report_sarif_begin(&ws, f, "0.1.0");
+    if (rc == 0) {
+        for (size_t k = 0; k < N_TARGETS; k++)
+            report_sarif_target(ws, &s->ct[k].t);
+        rc = report_sarif_end(ws);
+    }
+    assert_int_equal(rc, TLS_E_IO);
+    clearerr(f);
+    assert_int_equal(report_junit_begin(&wj, f, "0.1.0", REPORT_SEV_HIGH), 0);
+    for (size_t k = 0; k < N_TARGETS; k++)
+        assert_int_equal(report_junit_target(wj, &s->ct[k].t), 0); /* spooled */
+    assert_int_equal(report_junit_end(wj), TLS_E_IO);
+    fclose(f);
+    scan_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sarif_golden),      cmocka_unit_test(test_sarif_empty),
+        cmocka_unit_test(test_sarif_fingerprint), cmocka_unit_test(test_junit_golden),
+        cmocka_unit_test(test_junit_empty),       cmocka_unit_test(test_many_targets),
+        cmocka_unit_test(test_write_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
