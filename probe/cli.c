@@ -52,6 +52,9 @@ static const char usage_text[] =
     "                           repeatable: expected-ca-missing, unexpected-ca\n"
     "      --client-cert FILE   PEM chain of a client certificate that must be offerable:\n"
     "                           client-cert-not-offered (byte-exact vs canonical match)\n"
+    "      --policy FILE        per-target expectations and rule severities (YAML, see\n"
+    "                           docs/policy.md); --expect-ca / --client-cert apply where it\n"
+    "                           says nothing\n"
     "      --public-roots FILE  root bundle for root-store-dump and public-ca-accepted\n"
     "                           (default: the system bundle)\n"
     "      --fail-on SEVERITY   exit 1 on a finding at or above info|low|medium|high|critical\n"
@@ -112,6 +115,7 @@ enum {
     OPT_PUBLIC_ROOTS,
     OPT_FAIL_ON,
     OPT_EXPLAIN,
+    OPT_POLICY,
 };
 
 static const struct option long_opts[] = {
@@ -141,6 +145,7 @@ static const struct option long_opts[] = {
     {"public-roots", required_argument, NULL, OPT_PUBLIC_ROOTS},
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"explain", required_argument, NULL, OPT_EXPLAIN},
+    {"policy", required_argument, NULL, OPT_POLICY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -178,6 +183,8 @@ struct cli {
     const char **expect_files;
     size_t n_expect;
     const char *client_cert, *public_roots;
+    const char *policy_file;
+    struct probe_policy *policy;
     enum report_severity fail_on;
     struct probe_expect expect;
     struct report_context rules;
@@ -333,7 +340,9 @@ static int emit(void *ctx, const struct report_target *t)
     report_findings_init(&findings);
     struct report_target with = *t;
     if (!t->input_error) {
-        if (report_rules_run(t, &c->rules, &findings) != 0) {
+        struct report_context rules = c->rules;
+        probe_policy_apply(c->policy, t, &rules);
+        if (report_rules_run(t, &rules, &findings) != 0) {
             report_findings_free(&findings);
             return TLS_E_NOMEM;
         }
@@ -378,6 +387,8 @@ static int run(struct cli *c, const char *const *args, size_t n_args)
                           c->public_roots) != 0)
         return EXIT_USAGE;
     probe_expect_apply(&c->expect, &c->rules);
+    if (c->policy_file && probe_policy_load(&c->policy, c->policy_file) != 0)
+        return EXIT_USAGE;
 
     struct probe_input_opts io = {
         .args = args,
@@ -660,6 +671,9 @@ int probe_main(int argc, char **argv)
             c.expect_files[c.n_expect++] = optarg;
             break;
         }
+        case OPT_POLICY:
+            c.policy_file = optarg;
+            break;
         case OPT_CLIENT_CERT:
             c.client_cert = optarg;
             break;
@@ -698,6 +712,7 @@ int probe_main(int argc, char **argv)
     }
     rc = run(&c, (const char *const *)argv + optind, (size_t)(argc - optind));
 out:
+    probe_policy_free(c.policy);
     probe_expect_free(&c.expect);
     free(c.expect_files);
     free(c.files);

@@ -36,8 +36,8 @@ void probe_expect_free(struct probe_expect *e)
     free(e->root_hashes);
 }
 
-static int to_certs(const struct tls_certfile *f, struct report_cert **v, struct report_certs *out,
-                    const char *source)
+int probe_expect_view(const struct tls_certfile *f, struct report_cert **v,
+                      struct report_certs *out, const char *source)
 {
     *v = calloc(f->n ? f->n : 1, sizeof(**v));
     if (*v == NULL)
@@ -74,7 +74,8 @@ int probe_expect_load(struct probe_expect *e, const char *const *expect_files, s
         }
     if (n_expect) {
         e->expected_source = n_expect == 1 ? expect_files[0] : "the --expect-ca files";
-        if ((rc = to_certs(&e->expected, &e->expected_v, &e->expected_certs, e->expected_source)))
+        if ((rc = probe_expect_view(&e->expected, &e->expected_v, &e->expected_certs,
+                                    e->expected_source)))
             return rc;
         e->has_expected = true;
     }
@@ -83,7 +84,7 @@ int probe_expect_load(struct probe_expect *e, const char *const *expect_files, s
             fprintf(stderr, "caprobe: --client-cert %s\n", err);
             return rc;
         }
-        if ((rc = to_certs(&e->chain, &e->chain_v, &e->chain_certs, client_cert)))
+        if ((rc = probe_expect_view(&e->chain, &e->chain_v, &e->chain_certs, client_cert)))
             return rc;
         e->has_chain = true;
     }

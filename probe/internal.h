@@ -70,6 +70,19 @@ void probe_expect_free(struct probe_expect *e);
 int probe_expect_load(struct probe_expect *e, const char *const *expect_files, size_t n_expect,
                       const char *client_cert, const char *roots_file);
 void probe_expect_apply(const struct probe_expect *e, struct report_context *ctx);
+/* The rule engine's view of loaded certificates (*v is allocated; free it). */
+int probe_expect_view(const struct tls_certfile *f, struct report_cert **v,
+                      struct report_certs *out, const char *source);
+
+/* ---- policy.c: --policy ------------------------------------------------------------------ */
+
+struct probe_policy;
+/* Load the policy and the certificate files it names; errors are printed as POLICY:LINE:COL. */
+int probe_policy_load(struct probe_policy **out, const char *path);
+void probe_policy_free(struct probe_policy *pp);
+/* Apply the target's entry (if any) to ctx, a copy of the command line's context. */
+void probe_policy_apply(const struct probe_policy *pp, const struct report_target *t,
+                        struct report_context *ctx);
 
 /* ---- scan.c and conn.c: the scheduler and one connection ---------------------------------- */
 

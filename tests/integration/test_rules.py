@@ -134,10 +134,49 @@ def check_usage(tap):
            r.describe())
 
 
+def check_policy(tap):
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="caprobe-policy-")
+    pki = os.path.join(h.fixtures_dir(), "pki")
+    good = os.path.join(tmp, "policy.yaml")
+    with open(good, "w", encoding="utf-8") as f:
+        f.write("version: 1\n"
+                "defaults:\n"
+                "  severities: {unexpected-ca: critical}\n"
+                "targets:\n"
+                "  - match: \"127.0.0.1:*\"\n"
+                "    client_auth: required\n"
+                "    expect_ca: %s/root.pem\n"
+                "    severities: {expected-ca-missing: low}\n" % pki)
+    bad = os.path.join(tmp, "bad.yaml")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write("version: 1\ntargets:\n  - match: x\n    disable: [dupliate-ca]\n")
+    try:
+        with h.OpensslServer(["-verify", "1", "-CAfile", h.pki("issuing.pem"), "-tls1_2"]) as a, \
+                h.OpensslServer(["-tls1_2"]) as b:
+            base = ["--format", "jsonl", "--tls", "1.2", "--timeout", "5", "--policy", good]
+            ra = h.run_caprobe(base + ["127.0.0.1:%d" % a.port])
+            rb = h.run_caprobe(base + ["127.0.0.1:%d" % b.port])
+        sev = {x["rule"]: x["severity"] for x in findings(ra)}
+        tap.eq(sev, {"expected-ca-missing": "low", "unexpected-ca": "critical"},
+               "--policy: entry and default severities apply to the findings")
+        tap.eq(ra.rc, 1, "--policy: a critical finding: exit 1")
+        tap.eq(rules_of(rb), ["no-certificate-request"],
+               "--policy client_auth required, server never asks: no-certificate-request")
+        r = h.run_caprobe(["--policy", bad, "127.0.0.1:1"])
+        tap.ok(r.rc == 2 and "bad.yaml:4:" in r.stderr and "duplicate-ca" in r.stderr and
+               not r.stdout, "a bad policy: exit 2 with FILE:LINE and the valid name, nothing "
+               "scanned", r.describe())
+    finally:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     h.install_signal_handlers()
     tap = h.Tap()
-    for check in (check_nginx_sni, check_expectations, check_root_dump, check_usage):
+    for check in (check_nginx_sni, check_expectations, check_root_dump, check_policy,
+                  check_usage):
         try:
             check(tap)
         except Exception as e:  # a harness failure is a failed test; the others still run

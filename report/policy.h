@@ -1,0 +1,91 @@
+/* Policies (--policy FILE, docs/policy.md): per-target expectations and rule settings read from
+ * YAML. A policy has defaults and an ordered list of target entries; the first entry whose
+ * pattern matches a target applies on top of the defaults. This module only reads and matches:
+ * the certificate files a policy names are loaded by the probe module (tls/certfile.h), since
+ * report/ never sees mbedTLS. */
+#ifndef REPORT_POLICY_H
+#define REPORT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules.h"
+
+/* Policy files larger than this are refused: a policy is a few kilobytes. */
+#define REPORT_POLICY_MAX_BYTES (4u * 1024 * 1024)
+/* Room for any message of report_policy_load (the longest lists every rule name). */
+#define REPORT_POLICY_ERR_CAP 2048
+
+enum report_client_auth {
+    REPORT_CLIENT_AUTH_UNSET,    /* the policy does not say: the context keeps its value */
+    REPORT_CLIENT_AUTH_REQUIRED, /* the server must ask: no-certificate-request fires if not */
+    REPORT_CLIENT_AUTH_OPTIONAL, /* it may ask or not: no-certificate-request never fires */
+    REPORT_CLIENT_AUTH_NONE,     /* it is not expected to ask: same for the rules today */
+};
+
+const char *report_client_auth_name(enum report_client_auth a);
+
+/* A file named in the policy. */
+struct report_policy_file {
+    const char *path;  /* resolved against the policy file's folder (kept as is when absolute) */
+    const char *where; /* "POLICY:LINE:COLUMN" of the value, for messages about the file */
+};
+
+struct report_policy;
+struct report_policy_entry;
+
+/* Read and check the policy at path. Returns 0 with *out (free with report_policy_free), or
+ * TLS_E_IO (unreadable), TLS_E_INVALID (not a valid policy: YAML syntax, schema, not UTF-8,
+ * larger than REPORT_POLICY_MAX_BYTES) or TLS_E_NOMEM, with *out NULL and a one-line message in
+ * err: "PATH:LINE:COLUMN: what is wrong and what was expected" (REPORT_POLICY_ERR_CAP bytes hold
+ * any message; shorter buffers get it truncated). Certificate files are not opened here. */
+int report_policy_load(struct report_policy **out, const char *path, char *err, size_t err_cap);
+
+/* The same from memory: name is used in messages and its folder for relative paths (the file
+ * need not exist). For tests and fuzzing. */
+int report_policy_parse(struct report_policy **out, const char *name, const uint8_t *text,
+                        size_t len, char *err, size_t err_cap);
+
+void report_policy_free(struct report_policy *p); /* NULL is a no-op */
+
+/* The policy's target entries, in file order; an entry's index is its position. */
+size_t report_policy_count(const struct report_policy *p);
+const struct report_policy_entry *report_policy_entry_at(const struct report_policy *p, size_t i);
+/* e's position, or report_policy_count(p) for NULL (the defaults alone): an index for arrays of
+ * count + 1 per-entry things (such as loaded certificates). */
+size_t report_policy_entry_index(const struct report_policy *p,
+                                 const struct report_policy_entry *e);
+/* "POLICY:LINE:COLUMN" of the entry, and its first pattern as written, for messages. */
+const char *report_policy_entry_where(const struct report_policy_entry *e);
+const char *report_policy_entry_pattern(const struct report_policy_entry *e);
+
+/* The first entry (in file order) matching the target, or NULL (then the defaults alone
+ * apply). target_spec ("host:port" as normalised, or NULL) and "host:port" built from host and
+ * port are matched against glob patterns (fnmatch, case-insensitive), and so is host alone;
+ * address and CIDR patterns match only targets whose host is an address literal. */
+const struct report_policy_entry *report_policy_match(const struct report_policy *p,
+                                                      const char *target_spec, const char *host,
+                                                      uint16_t port);
+
+/* Set in ctx what the defaults and then e (NULL: defaults alone) say: severities, enabled rules
+ * (defaults' 'disable', then the entry's 'enable' and 'disable') and client_auth (required: 1;
+ * optional and none: 0; unset: unchanged). What the policy does not mention is left as it is,
+ * so apply to a copy of the context built from the command line, once per target. Certificate
+ * views (expected_cas, client_chain) are the caller's: see the functions below. p NULL: no-op. */
+void report_policy_apply(const struct report_policy *p, const struct report_policy_entry *e,
+                         struct report_context *ctx);
+
+/* What is in effect for e (NULL: defaults alone): the entry's own setting, else the defaults'. */
+enum report_client_auth report_policy_client_auth(const struct report_policy *p,
+                                                  const struct report_policy_entry *e);
+/* false when neither says anything about expected CAs (keep --expect-ca); true with the files
+ * otherwise, *n may be 0 ('expect_ca: []': no expectation for this target). */
+bool report_policy_expect_ca(const struct report_policy *p, const struct report_policy_entry *e,
+                             const struct report_policy_file **files, size_t *n);
+/* false when neither names a client certificate (keep --client-cert); true with *file otherwise,
+ * NULL for 'client_cert: null' (no chain to check for this target). */
+bool report_policy_client_cert(const struct report_policy *p, const struct report_policy_entry *e,
+                               const struct report_policy_file **file);
+
+#endif

@@ -1,0 +1,612 @@
+/* Unit tests for report/baseline.c and report/diff.c: the index of a scan (lookup, sorted names,
+ * later line wins, skipped input errors), every malformed line named by FILE:LINE, the line
+ * limit, the rules fed from a loaded baseline, and caprobe diff against golden output. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "report/baseline.h"
+#include "report/report.h"
+#include "report/rules.h"
+#include "tls/error.h"
+#include "tls/namecache.h"
+#include "testutil.h"
+
+/* The names and certificates of fixtures/baseline/ (from real caprobe output over fixtures/pki) */
+#define ISSUING_DN "CN=caprobe Issuing CA 1,O=caprobe,C=DE"
+#define ISSUING_SHA "95e991771b42b06d6265daed10b8d3f480744fae435a8dd2e68bb109b4df78dd"
+#define ISSUING_DER                                                                                \
+    "303e310b30090603550406130244453110300e060355040a0c07636170726f6265311d301b06035504030c1463"   \
+    "6170726f62652049737375696e672043412031"
+#define ROOT_DN "CN=caprobe Test Root,O=caprobe,C=DE"
+#define ROOT_SHA "4005c974eb0ccac2060836a4a9070da5bacd7138abae255da3e1fefc46834a4f"
+#define CERT_A "d6f66d1503feb88b1c0607955526828542646f2bb0942ad759e21ded698bc081"
+#define CERT_B "fa1296d7a84a1b6233c903d68d285d03fd372d8074ecc670164902daa743df66"
+
+static char *fixture_path(const char *name)
+{
+    const char *dir = getenv("CAPROBE_FIXTURES");
+    char *p = malloc(1024);
+    assert_non_null(p);
+    snprintf(p, 1024, "%s/baseline/%s", dir ? dir : "fixtures", name);
+    return p;
+}
+
+static struct report_baseline *load(const char *name, bool keep_names)
+{
+    char *path = fixture_path(name);
+    struct report_baseline_opts opts = {.keep_names = keep_names};
+    struct report_baseline *b = NULL;
+    char err[512];
+    int rc = report_baseline_load_opts(&b, path, &opts, err, sizeof(err));
+    if (rc)
+        fail_msg("%s: %s", name, err);
+    free(path);
+    return b;
+}
+
+static void assert_hex(const uint8_t *p, const char *hex)
+{
+    char got[65];
+    report_hex(p, 32, got);
+    assert_string_equal(got, hex);
+}
+
+static const struct report_baseline_variant *variant(const struct report_baseline_target *t,
+                                                     const char *key, size_t *idx)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->v[i].key, key) == 0) {
+            if (idx)
+                *idx = i;
+            return &t->v[i];
+        }
+    fail_msg("no variant %s", key);
+    return NULL;
+}
+
+/* ---- the index ------------------------------------------------------------------------------ */
+
+static void test_load(void **state)
+{
+    (void)state;
+    struct report_baseline *b = load("old.jsonl", false);
+    /* 7 lines: the input-error record and the blank line are skipped */
+    assert_int_equal(report_baseline_count(b), 5);
+    assert_null(report_baseline_find(b, "not a host!"));
+    assert_null(report_baseline_find(b, "app.example.com"));
+    assert_null(report_baseline_find(NULL, "app.example.com:443"));
+
+    const struct report_baseline_target *t = report_baseline_find(b, "app.example.com:443");
+    assert_non_null(t);
+    assert_int_equal(t->n, 4);
+    static const char *const keys[] = {"192.0.2.10|app.example.com|1.2|handshake",
+                                       "192.0.2.10|app.example.com|1.3|handshake",
+                                       "192.0.2.10||1.2|handshake", "192.0.2.10||1.3|handshake"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(t->v[i].key, keys[i]); /* sorted by key */
+        assert_int_equal(t->v[i].state, REPORT_LIST_NAMES);
+        assert_int_equal(t->v[i].n_cas, 2);
+        assert_hex(t->v[i].cas[0], ROOT_SHA); /* sorted by SHA-256 */
+        assert_hex(t->v[i].cas[1], ISSUING_SHA);
+        assert_true(t->v[i].has_cert);
+        assert_hex(t->v[i].cert_sha256, CERT_A);
+    }
+    const struct report_baseline_record *rec = report_baseline_lookup(b, "app.example.com:443");
+    assert_int_equal(rec->line, 1);
+    assert_ptr_equal(&rec->t, t);
+    assert_string_equal(rec->detail[0].outcome, "certificate_request");
+    assert_null(rec->detail[0].error_kind);
+    assert_null(rec->detail[0].dns); /* not kept unless asked */
+
+    /* no address (DNS failed): an empty field in the key; an error: nothing to compare */
+    rec = report_baseline_lookup(b, "gone.example.com:443");
+    assert_int_equal(rec->line, 7);
+    size_t i;
+    const struct report_baseline_variant *v =
+        variant(&rec->t, "|gone.example.com|1.3|handshake", &i);
+    assert_int_equal(v->state, REPORT_LIST_UNKNOWN);
+    assert_false(v->has_cert);
+    assert_string_equal(rec->detail[i].outcome, "error");
+    assert_string_equal(rec->detail[i].error_kind, "dns");
+
+    rec = report_baseline_lookup(b, "192.0.2.30:8443");
+    assert_int_equal(rec->line, 6); /* after the blank line 5 */
+
+    /* first appearance order */
+    static const char *const order[] = {"app.example.com:443", "legacy.example.com:443",
+                                        "portal.example.com:443", "192.0.2.30:8443",
+                                        "gone.example.com:443"};
+    for (size_t k = 0; k < 5; k++)
+        assert_string_equal(report_baseline_at(b, k)->target, order[k]);
+    assert_null(report_baseline_at(b, 5));
+    report_baseline_free(b);
+    report_baseline_free(NULL);
+}
+
+static void test_keep_names(void **state)
+{
+    (void)state;
+    struct report_baseline *b = load("old.jsonl", true);
+    const struct report_baseline_record *rec = report_baseline_lookup(b, "app.example.com:443");
+    for (size_t i = 0; i < rec->t.n; i++) {
+        assert_non_null(rec->detail[i].dns);
+        assert_string_equal(rec->detail[i].dns[0], ROOT_DN); /* parallel to the sorted cas */
+        assert_string_equal(rec->detail[i].dns[1], ISSUING_DN);
+    }
+    rec = report_baseline_lookup(b, "legacy.example.com:443");
+    assert_int_equal(rec->t.v[0].n_cas, 1);
+    assert_string_equal(rec->detail[0].dns[0], ISSUING_DN);
+    report_baseline_free(b);
+}
+
+static void test_later_line_wins(void **state)
+{
+    (void)state;
+    struct report_baseline *b = load("twice.jsonl", false);
+    assert_int_equal(report_baseline_count(b), 2);
+    const struct report_baseline_record *rec = report_baseline_lookup(b, "app.example.com:443");
+    assert_int_equal(rec->line, 3);
+    assert_int_equal(rec->t.v[0].n_cas, 2); /* line 1 had one name */
+    assert_ptr_equal(report_baseline_at(b, 0), rec);
+    assert_string_equal(report_baseline_at(b, 1)->target, "legacy.example.com:443");
+    report_baseline_free(b);
+
+    b = load("repeated-variant.jsonl", false);
+    const struct report_baseline_target *t = report_baseline_find(b, "repeat.example.com:443");
+    assert_int_equal(t->n, 2);
+    const struct report_baseline_variant *v = variant(t, "192.0.2.70||1.2|handshake", NULL);
+    assert_int_equal(v->state, REPORT_LIST_NONE); /* the third observation, not the first */
+    assert_int_equal(v->n_cas, 0);
+    assert_hex(v->cert_sha256, CERT_B);
+    report_baseline_free(b);
+}
+
+static void test_empty(void **state)
+{
+    (void)state;
+    struct report_baseline *b = NULL;
+    char err[256];
+    assert_int_equal(report_baseline_load(&b, "/dev/null", err, sizeof(err)), 0);
+    assert_non_null(b);
+    assert_int_equal(report_baseline_count(b), 0);
+    assert_null(report_baseline_find(b, "app.example.com:443"));
+    report_baseline_free(b);
+}
+
+/* ---- malformed ------------------------------------------------------------------------------ */
+
+/* The load fails with want_rc and "PATH" want; a '*' at the end of want matches any rest. */
+static void expect_error(const char *name, int want_rc, const char *want,
+                         const struct report_baseline_opts *opts)
+{
+    char *path = fixture_path(name);
+    char err[512], full[1536];
+    struct report_baseline *b = (struct report_baseline *)1;
+    int rc = report_baseline_load_opts(&b, path, opts, err, sizeof(err));
+    snprintf(full, sizeof(full), "%s%s", path, want);
+    size_t n = strlen(full);
+    bool prefix = n && full[n - 1] == '*';
+    if (rc != want_rc || (prefix ? strncmp(err, full, n - 1) : strcmp(err, full)) != 0)
+        fail_msg("%s: rc %d (%s), want %d (%s)", name, rc, err, want_rc, full);
+    assert_null(b);
+    free(path);
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *error;
+    } cases[] = {
+        {"bad-json.jsonl", ":2: not JSON: *"}, /* then jansson's words, which vary */
+        {"bad-duplicate-key.jsonl", ":2: not JSON: duplicate object key*"},
+        {"bad-not-object.jsonl", ":2: not a caprobe/1 record: expected an object, got array"},
+        {"bad-no-schema.jsonl", ":1: missing field 'schema'"},
+        {"bad-schema.jsonl", ":3: schema mismatch: 'caprobe/2', expected 'caprobe/1'"},
+        /* an escape sequence in the file never reaches the terminal */
+        {"bad-schema-escape.jsonl", ":1: schema mismatch: 'caprobe/1?[2J', expected 'caprobe/1'"},
+        {"bad-target-type.jsonl", ":2: wrong type of 'target': expected string, got number"},
+        {"bad-no-observations.jsonl", ":2: missing field 'observations'"},
+        {"bad-observation-type.jsonl",
+         ":2: wrong type of 'observations[1]': expected object, got string"},
+        {"bad-address-type.jsonl",
+         ":2: wrong type of 'observations[0].address': expected string or null, got number"},
+        {"bad-no-tls-max.jsonl", ":2: missing field 'observations[0].tls_max'"},
+        {"bad-null-phase.jsonl",
+         ":2: wrong type of 'observations[0].phase': expected string, got null"},
+        {"bad-outcome.jsonl", ":2: unknown value 'maybe' of 'observations[0].outcome': expected "
+                              "certificate_request, no_certificate_request or error"},
+        {"bad-no-certificate-request.jsonl",
+         ":2: missing field 'observations[0].certificate_request'"},
+        {"bad-cas-type.jsonl", ":2: wrong type of 'observations[0].certificate_request.cas': "
+                               "expected array, got object"},
+        {"bad-ca-no-sha256.jsonl",
+         ":2: missing field 'observations[0].certificate_request.cas[0].sha256'"},
+        {"bad-ca-hex.jsonl", ":2: bad hex in 'observations[0].certificate_request.cas[1].sha256': "
+                             "expected 64 hex digits"},
+        {"bad-ca-hex-short.jsonl", ":2: bad hex in "
+                                   "'observations[0].certificate_request.cas[0].sha256': "
+                                   "expected 64 hex digits"},
+        {"bad-cert-hex.jsonl",
+         ":2: bad hex in 'observations[0].server_certificate.sha256': expected 64 hex digits"},
+        {"bad-error-no-kind.jsonl", ":2: missing field 'observations[0].error.kind'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        expect_error(cases[i].file, TLS_E_INVALID, cases[i].error, NULL);
+    expect_error("missing.jsonl", TLS_E_IO, ": No such file or directory", NULL);
+}
+
+static void test_line_limit(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *text = testutil_fixture("baseline/bad-long.jsonl", &len);
+    const char *l2 = strchr((const char *)text, '\n') + 1;
+    size_t l2_len = (size_t)(strchr(l2, '\n') - l2);
+    free(text);
+
+    /* a line of exactly the maximum is read, one byte more is not */
+    struct report_baseline_opts opts = {.max_line = l2_len};
+    char *path = fixture_path("bad-long.jsonl");
+    struct report_baseline *b;
+    char err[512], want[64];
+    assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), 0);
+    assert_int_equal(report_baseline_count(b), 1);
+    assert_int_equal(report_baseline_find(b, "small.example.com:443")->v[0].n_cas, 9);
+    report_baseline_free(b);
+    free(path);
+    opts.max_line = l2_len - 1;
+    snprintf(want, sizeof(want), ":2: line longer than %zu bytes", l2_len - 1);
+    expect_error("bad-long.jsonl", TLS_E_LIMIT, want, &opts);
+
+    /* the default: 64 MiB and one byte without a newline (a sparse file: nothing written) */
+    char tmp[] = "/tmp/caprobe-baseline-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)REPORT_BASELINE_MAX_LINE + 1), 0);
+    close(fd);
+    int rc = report_baseline_load(&b, tmp, err, sizeof(err));
+    unlink(tmp);
+    assert_int_equal(rc, TLS_E_LIMIT);
+    assert_null(b);
+    char full[128];
+    snprintf(full, sizeof(full), "%s:1: line longer than 67108864 bytes", tmp);
+    assert_string_equal(err, full);
+}
+
+/* ---- with the rules ------------------------------------------------------------------------- */
+
+/* The key written by jsonl.c and read back here is the key rules.c builds: legacy.example.com
+ * renewed, its IP binding lost the list, and baseline-drift says so (high: renewal). */
+static void test_rules_drift(void **state)
+{
+    (void)state;
+    struct report_baseline *b = load("old.jsonl", false);
+    struct tls_observation hs, none;
+    tls_observation_init(&hs);
+    tls_observation_init(&none);
+    size_t der_len;
+    uint8_t *der = testutil_unhex(ISSUING_DER, &der_len);
+    struct tls_ca_name *ca = tls_arena_alloc(&hs.arena, sizeof(*ca));
+    assert_int_equal(tls_ca_name_decode(&hs.arena, ca, der, der_len), 0);
+    free(der);
+    hs.address = none.address = "192.0.2.20";
+    hs.sni = "legacy.example.com";
+    none.sni = NULL;
+    hs.tls_max = none.tls_max = 0x0303;
+    hs.version = none.version = 0x0303;
+    hs.phase = none.phase = "handshake";
+    hs.outcome = TLS_OUTCOME_CERTIFICATE_REQUEST;
+    hs.cas = ca;
+    hs.ca_count = 1;
+    hs.ca_bytes = der_len;
+    none.outcome = TLS_OUTCOME_NO_CERTIFICATE_REQUEST;
+    none.server_cert.present = true;
+    size_t n;
+    uint8_t *cert = testutil_unhex(CERT_B, &n);
+    memcpy(none.server_cert.sha256, cert, 32);
+    free(cert);
+    struct tls_observation *obs[] = {&hs, &none};
+    struct report_target t = {.target = "legacy.example.com:443",
+                              .host = "legacy.example.com",
+                              .port = 443,
+                              .obs = obs,
+                              .n_obs = 2};
+    struct report_context ctx;
+    report_context_init(&ctx);
+    ctx.baseline = report_baseline_find(b, t.target);
+    assert_non_null(ctx.baseline);
+    struct report_findings f;
+    report_findings_init(&f);
+    assert_int_equal(report_rules_run(&t, &ctx, &f), 0);
+    size_t drift = 0;
+    for (size_t i = 0; i < f.n; i++) {
+        if (strcmp(f.v[i].rule->name, "baseline-drift") != 0)
+            continue;
+        drift++;
+        assert_int_equal(f.v[i].n_obs, 1);
+        assert_int_equal(f.v[i].obs[0], 1); /* the SNI variant kept its list: no drift */
+        assert_int_equal(f.v[i].severity, REPORT_SEV_HIGH);
+        assert_non_null(strstr(f.v[i].message, "certificate changed too"));
+    }
+    assert_int_equal(drift, 1);
+    report_findings_free(&f);
+    tls_observation_free(&hs);
+    tls_observation_free(&none);
+    report_baseline_free(b);
+}
+
+/* ---- diff ----------------------------------------------------------------------------------- */
+
+struct diff_result {
+    int status;
+    char *out, *err;
+};
+
+/* Run in fixtures/baseline so that the file names in the text do not depend on where it is. */
+static struct diff_result diff(const char *old_name, const char *new_name, int json)
+{
+    char *dir = fixture_path("");
+    char cwd[1024];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
+    struct diff_result r;
+    size_t n_out, n_err;
+    FILE *out = open_memstream(&r.out, &n_out), *err = open_memstream(&r.err, &n_err);
+    assert_non_null(out);
+    assert_non_null(err);
+    r.status = report_diff_run(old_name, new_name, json, out, err);
+    fclose(out);
+    fclose(err);
+    assert_int_equal(chdir(cwd), 0);
+    free(dir);
+    return r;
+}
+
+static void diff_free(struct diff_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static void test_diff_identical(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("old.jsonl", "old.jsonl", 0);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "summary: 0 changed, 0 added, 0 removed, 5 unchanged\n");
+    assert_string_equal(r.err, "");
+    diff_free(&r);
+    /* other order, CRLF, no final newline, no input-error line: the same scan */
+    r = diff("old.jsonl", "old-reordered.jsonl", 1);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "");
+    diff_free(&r);
+}
+
+static void expect_golden(const char *got, const char *rel)
+{
+    size_t len;
+    uint8_t *want = testutil_fixture(rel, &len);
+    assert_string_equal(got, (const char *)want);
+    free(want);
+}
+
+static void test_diff_text(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("old.jsonl", "new.jsonl", 0);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "");
+    expect_golden(r.out, "baseline/diff-old-new.txt");
+    /* the IIS story: the IP binding lost its list when the certificate was renewed */
+    assert_non_null(strstr(r.out,
+                           "  192.0.2.20||1.2|handshake:\n"
+                           "    certificate request disappeared\n"
+                           "    - " ISSUING_DN "\n"
+                           "    server certificate changed: sha256 " CERT_A " -> " CERT_B "\n"));
+    assert_non_null(strstr(r.out, "\ngone.example.com:443: removed (only in old.jsonl)\n"));
+    assert_non_null(strstr(r.out, "\nnew.example.com:443: added (only in new.jsonl)\n"));
+    assert_non_null(strstr(r.out, "\nsummary: 3 changed, 1 added, 1 removed, 1 unchanged\n"));
+    diff_free(&r);
+}
+
+/* The changes of one variant of one target in JSON output, as a "kind,kind" string. */
+static json_t *json_target(json_t *lines, const char *target)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(lines, i, o)
+    {
+        if (strcmp(json_string_value(json_object_get(o, "target")), target) == 0)
+            return o;
+    }
+    fail_msg("no record of %s", target);
+    return NULL;
+}
+
+static json_t *json_changes(json_t *rec, const char *key)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(rec, "variants"), i, v)
+    {
+        if (strcmp(json_string_value(json_object_get(v, "key")), key) == 0)
+            return json_object_get(v, "changes");
+    }
+    fail_msg("no variant %s", key);
+    return NULL;
+}
+
+static void expect_kinds(json_t *changes, const char *want)
+{
+    char got[256] = "";
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes, i, c)
+    {
+        if (i)
+            strcat(got, ",");
+        strcat(got, json_string_value(json_object_get(c, "kind")));
+    }
+    assert_string_equal(got, want);
+}
+
+static void test_diff_json(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("old.jsonl", "new.jsonl", 1);
+    assert_int_equal(r.status, 1);
+    expect_golden(r.out, "baseline/diff-old-new.jsonl");
+
+    json_t *lines = json_array();
+    size_t n = 0;
+    for (char *p = r.out, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1, n++) {
+        json_error_t jerr;
+        json_t *o = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, &jerr);
+        if (o == NULL)
+            fail_msg("line %zu: %s", n + 1, jerr.text);
+        json_array_append_new(lines, o);
+    }
+    assert_int_equal(n, 5); /* changed targets only, sorted */
+    static const char *const order[] = {"192.0.2.30:8443", "gone.example.com:443",
+                                        "legacy.example.com:443", "new.example.com:443",
+                                        "portal.example.com:443"};
+    static const char *const status[] = {"changed", "removed", "changed", "added", "changed"};
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(lines, i);
+        assert_string_equal(json_string_value(json_object_get(o, "target")), order[i]);
+        assert_string_equal(json_string_value(json_object_get(o, "status")), status[i]);
+    }
+    assert_int_equal(
+        json_array_size(json_object_get(json_target(lines, "new.example.com:443"), "variants")), 0);
+
+    json_t *legacy = json_target(lines, "legacy.example.com:443");
+    expect_kinds(json_changes(legacy, "192.0.2.20|legacy.example.com|1.2|handshake"),
+                 "certificate_changed");
+    json_t *c = json_changes(legacy, "192.0.2.20||1.3|handshake");
+    expect_kinds(c, "request_disappeared,names_removed,certificate_changed");
+    json_t *names = json_object_get(json_array_get(c, 1), "names");
+    assert_int_equal(json_array_size(names), 1);
+    assert_string_equal(json_string_value(json_array_get(names, 0)), ISSUING_DN);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 2), "old")), CERT_A);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 2), "new")), CERT_B);
+
+    json_t *portal = json_target(lines, "portal.example.com:443");
+    c = json_changes(portal, "192.0.2.40|portal.example.com|1.3|handshake");
+    expect_kinds(c, "names_added,names_removed");
+    names = json_object_get(json_array_get(c, 0), "names");
+    assert_int_equal(json_array_size(names), 2);
+    assert_string_equal(json_string_value(json_array_get(names, 0)),
+                        "CN=Other CA,O=Elsewhere,C=US");
+    assert_string_equal(json_string_value(json_array_get(names, 1)), ROOT_DN);
+    expect_kinds(json_changes(portal, "192.0.2.41|portal.example.com|1.3|handshake"),
+                 "variant_added");
+
+    json_t *ip = json_target(lines, "192.0.2.30:8443");
+    c = json_changes(ip, "192.0.2.30||1.3|handshake");
+    expect_kinds(c, "outcome_changed");
+    json_t *oc = json_array_get(c, 0);
+    assert_string_equal(json_string_value(json_object_get(oc, "old_error")), "timeout");
+    assert_string_equal(json_string_value(json_object_get(oc, "new_error")), "tls_alert");
+    c = json_changes(ip, "192.0.2.30||1.2|handshake");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "new")),
+                        "certificate_request");
+    assert_null(json_object_get(json_array_get(c, 0), "new_error"));
+    json_decref(lines);
+    diff_free(&r);
+}
+
+/* Swapped: what disappeared now appears, added and removed trade places. */
+static void test_diff_reverse(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("new.jsonl", "old.jsonl", 1);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "{\"target\":\"gone.example.com:443\",\"status\":\"added\","));
+    assert_non_null(strstr(r.out, "{\"target\":\"new.example.com:443\",\"status\":\"removed\","));
+    assert_non_null(
+        strstr(r.out, "{\"key\":\"192.0.2.20||1.2|handshake\",\"changes\":[{\"kind\":"
+                      "\"request_appeared\"},{\"kind\":\"names_added\",\"names\":[\"" ISSUING_DN
+                      "\"]},{\"kind\":\"certificate_changed\",\"old\":\"" CERT_B
+                      "\",\"new\":\"" CERT_A "\"}]}"));
+    assert_non_null(strstr(r.out, "{\"key\":\"192.0.2.41|portal.example.com|1.3|handshake\","
+                                  "\"changes\":[{\"kind\":\"variant_removed\"}]}"));
+    diff_free(&r);
+}
+
+/* Repeated names count once; an empty list is a request, its loss is not a name removed. */
+static void test_diff_name_sets(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("names-old.jsonl", "names-new.jsonl", 1);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.out, "{\"target\":\"names.example.com:443\",\"status\":\"changed\","
+                               "\"variants\":[{\"key\":\"192.0.2.80||1.2|handshake\",\"changes\":"
+                               "[{\"kind\":\"names_added\",\"names\":[\"CN=Other CA,O=Elsewhere,"
+                               "C=US\"]}]},{\"key\":\"192.0.2.80||1.3|handshake\",\"changes\":"
+                               "[{\"kind\":\"request_disappeared\"}]}]}\n");
+    diff_free(&r);
+}
+
+static void test_diff_errors(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("old.jsonl", "bad-schema.jsonl", 0);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, "caprobe diff: bad-schema.jsonl:3: schema mismatch: 'caprobe/2', "
+                               "expected 'caprobe/1'\n");
+    diff_free(&r);
+    r = diff("missing.jsonl", "old.jsonl", 0);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "caprobe diff: missing.jsonl: No such file or directory\n");
+    diff_free(&r);
+    r = diff("-", "-", 0);
+    assert_int_equal(r.status, 2);
+    diff_free(&r);
+
+    /* the output cannot be written: an error, never "no differences" */
+    char *o = fixture_path("old.jsonl"), *n = fixture_path("new.jsonl");
+    FILE *full = fopen("/dev/full", "w");
+    assert_non_null(full);
+    char *msg;
+    size_t len;
+    FILE *err = open_memstream(&msg, &len);
+    assert_int_equal(report_diff_run(o, n, 0, full, err), 2);
+    fclose(err);
+    fclose(full);
+    assert_non_null(strstr(msg, "caprobe diff: writing the output failed"));
+    free(msg);
+    free(o);
+    free(n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_load),
+        cmocka_unit_test(test_keep_names),
+        cmocka_unit_test(test_later_line_wins),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_line_limit),
+        cmocka_unit_test(test_rules_drift),
+        cmocka_unit_test(test_diff_identical),
+        cmocka_unit_test(test_diff_text),
+        cmocka_unit_test(test_diff_json),
+        cmocka_unit_test(test_diff_reverse),
+        cmocka_unit_test(test_diff_name_sets),
+        cmocka_unit_test(test_diff_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
