@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "probe.h"
+#include "report/baseline.h"
 #include "report/writer.h"
 #include "tls/error.h"
 
@@ -55,6 +56,8 @@ static const char usage_text[] =
     "      --policy FILE        per-target expectations and rule severities (YAML, see\n"
     "                           docs/policy.md); --expect-ca / --client-cert apply where it\n"
     "                           says nothing\n"
+    "      --baseline FILE      an earlier JSON Lines scan: baseline-drift when a list changed\n"
+    "                           (high when the server certificate changed too)\n"
     "      --public-roots FILE  root bundle for root-store-dump and public-ca-accepted\n"
     "                           (default: the system bundle)\n"
     "      --fail-on SEVERITY   exit 1 on a finding at or above info|low|medium|high|critical\n"
@@ -91,7 +94,10 @@ static const char usage_text[] =
     "targets are still recorded and the rest is scanned); 3 some targets could not be probed\n"
     "and --fail-on-error was given; 130 / 143 stopped by SIGINT / SIGTERM (every record\n"
     "finished so far is written).\n"
-    "JSON Lines schema and examples: docs/output.md.\n";
+    "\n"
+    "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl]\n"
+    "what changed per target between two scans (exit 0 none, 1 changes, 2 error).\n"
+    "JSON Lines schema and examples: docs/output.md; rules: docs/rules.md.\n";
 
 enum {
     OPT_RESOLVE = 256,
@@ -116,6 +122,7 @@ enum {
     OPT_FAIL_ON,
     OPT_EXPLAIN,
     OPT_POLICY,
+    OPT_BASELINE,
 };
 
 static const struct option long_opts[] = {
@@ -146,6 +153,7 @@ static const struct option long_opts[] = {
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"explain", required_argument, NULL, OPT_EXPLAIN},
     {"policy", required_argument, NULL, OPT_POLICY},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -185,6 +193,8 @@ struct cli {
     const char *client_cert, *public_roots;
     const char *policy_file;
     struct probe_policy *policy;
+    const char *baseline_file;
+    struct report_baseline *baseline;
     enum report_severity fail_on;
     struct probe_expect expect;
     struct report_context rules;
@@ -342,6 +352,7 @@ static int emit(void *ctx, const struct report_target *t)
     if (!t->input_error) {
         struct report_context rules = c->rules;
         probe_policy_apply(c->policy, t, &rules);
+        rules.baseline = report_baseline_find(c->baseline, t->target);
         if (report_rules_run(t, &rules, &findings) != 0) {
             report_findings_free(&findings);
             return TLS_E_NOMEM;
@@ -389,6 +400,13 @@ static int run(struct cli *c, const char *const *args, size_t n_args)
     probe_expect_apply(&c->expect, &c->rules);
     if (c->policy_file && probe_policy_load(&c->policy, c->policy_file) != 0)
         return EXIT_USAGE;
+    if (c->baseline_file) {
+        char why[1024];
+        if (report_baseline_load(&c->baseline, c->baseline_file, why, sizeof(why)) != 0) {
+            fprintf(stderr, "caprobe: --baseline %s\n", why);
+            return EXIT_USAGE;
+        }
+    }
 
     struct probe_input_opts io = {
         .args = args,
@@ -489,8 +507,54 @@ static int explain(const char *name)
     return 0;
 }
 
+static int diff_main(int argc, char **argv)
+{
+    static const struct option diff_opts[] = {
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int json = 0, opt;
+    while ((opt = getopt_long(argc, argv, "h", diff_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") == 0)
+                json = 0;
+            else if (strcmp(optarg, "jsonl") == 0)
+                json = 1;
+            else {
+                fprintf(stderr,
+                        "caprobe diff: --format: expected text or jsonl, got '%s'\n"
+                        "Try 'caprobe diff --help'.\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            fputs("Usage: caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl]\n"
+                  "What changed per target between two JSON Lines scans ('-': standard input):\n"
+                  "targets added or removed, names added or removed, a certificate request\n"
+                  "that appeared or disappeared, another server certificate or outcome.\n"
+                  "Exit status: 0 no differences, 1 differences, 2 usage or input error.\n",
+                  stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try 'caprobe diff --help'.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf(stderr, "caprobe diff: expected two files, OLD.jsonl and NEW.jsonl\n"
+                        "Try 'caprobe diff --help'.\n");
+        return EXIT_USAGE;
+    }
+    return report_diff_run(argv[optind], argv[optind + 1], json, stdout, stderr);
+}
+
 int probe_main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "diff") == 0)
+        return diff_main(argc - 1, argv + 1);
     struct cli c;
     memset(&c, 0, sizeof(c));
     c.opts.versions[0] = 0x0303;
@@ -674,6 +738,9 @@ int probe_main(int argc, char **argv)
         case OPT_POLICY:
             c.policy_file = optarg;
             break;
+        case OPT_BASELINE:
+            c.baseline_file = optarg;
+            break;
         case OPT_CLIENT_CERT:
             c.client_cert = optarg;
             break;
@@ -712,6 +779,7 @@ int probe_main(int argc, char **argv)
     }
     rc = run(&c, (const char *const *)argv + optind, (size_t)(argc - optind));
 out:
+    report_baseline_free(c.baseline);
     probe_policy_free(c.policy);
     probe_expect_free(&c.expect);
     free(c.expect_files);

@@ -789,12 +789,31 @@ static void rule_baseline_drift(struct run *r)
         describe(o, where, sizeof(where));
         bool renewed = bv->has_cert && o->server_cert.present &&
                        memcmp(bv->cert_sha256, o->server_cert.sha256, 32) != 0;
-        const char *was = bv->state == REPORT_LIST_NONE ? "no certificate request" : "a list";
+        char what[256];
+        if (report_list_state(o) == REPORT_LIST_NONE)
+            snprintf(what, sizeof(what),
+                     "no longer asks for a certificate; the baseline had a list of %zu names",
+                     bv->n_cas);
+        else if (bv->state == REPORT_LIST_NONE)
+            snprintf(what, sizeof(what),
+                     "now asks for a certificate with %zu names; the baseline had no request",
+                     o->ca_count);
+        else {
+            size_t added = 0, removed = 0;
+            for (size_t k = 0; k < o->ca_count; k++) {
+                bool found = false;
+                for (size_t j = 0; j < bv->n_cas && !found; j++)
+                    found = memcmp(bv->cas[j], o->cas[k].sha256, 32) == 0;
+                added += !found;
+            }
+            for (size_t j = 0; j < bv->n_cas; j++)
+                removed += !has_name(o, bv->cas[j]);
+            snprintf(what, sizeof(what),
+                     "advertises %zu names where the baseline had %zu: %zu added, %zu removed",
+                     o->ca_count, bv->n_cas, added, removed);
+        }
         struct report_finding *f =
-            add(r, REPORT_RULE_BASELINE_DRIFT, &i, 1,
-                "[%s] advertises %s%zu names where the baseline had %s of %zu names%s", where,
-                report_list_state(o) == REPORT_LIST_NONE ? "no list (no request) instead of " : "",
-                o->ca_count, was, bv->n_cas,
+            add(r, REPORT_RULE_BASELINE_DRIFT, &i, 1, "[%s] %s%s", where, what,
                 renewed ? "; the server certificate changed too (a renewal?)" : "");
         if (f && renewed) {
             if (r->ctx->severity[REPORT_RULE_BASELINE_DRIFT] ==

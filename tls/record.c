@@ -140,6 +140,10 @@ static int dispatch(struct tls_reader *r, uint8_t ct, const uint8_t *body, size_
         ev->protected_ = prot;
         return 1;
     case TLS_CT_CHANGE_CIPHER_SPEC:
+        /* RFC 5246 7.1, RFC 8446 5: one byte of value 1, never protected (a TLS 1.3 inner
+         * plaintext of type change_cipher_spec is an error too) */
+        if (len != 1 || body[0] != 1 || prot)
+            return TLS_E_UNEXPECTED;
         ev->kind = TLS_EV_CCS;
         return 1;
     case TLS_CT_APPLICATION_DATA:

@@ -236,6 +236,35 @@ static void test_protected(void **state)
     tls_reader_free(&r);
 }
 
+/* RFC 8446 5: change_cipher_spec is one byte of value 1 and never protected. */
+static void test_ccs_checked(void **state)
+{
+    (void)state;
+    static const uint8_t bodies[][2] = {{2, 0}, {1, 1}};
+    static const size_t lens[] = {1, 2};
+    for (int i = 0; i < 2; i++) {
+        uint8_t wire[16];
+        size_t w = testutil_record(wire, TLS_CT_CHANGE_CIPHER_SPEC, bodies[i], lens[i]);
+        struct tls_reader r;
+        tls_reader_init(&r, 1024);
+        assert_int_equal(tls_reader_feed(&r, wire, w), 0);
+        struct tls_event ev;
+        assert_int_equal(tls_reader_next(&r, &ev), TLS_E_UNEXPECTED);
+        tls_reader_free(&r);
+    }
+    /* protected: an inner plaintext of type change_cipher_spec */
+    uint8_t inner[2] = {1 ^ 0x5a, TLS_CT_CHANGE_CIPHER_SPEC ^ 0x5a}, wire[16];
+    size_t w = testutil_record(wire, TLS_CT_APPLICATION_DATA, inner, 2);
+    struct tls_reader r;
+    int calls = 0;
+    tls_reader_init(&r, 1024);
+    tls_reader_set_opener(&r, toy_open, &calls, false);
+    assert_int_equal(tls_reader_feed(&r, wire, w), 0);
+    struct tls_event ev;
+    assert_int_equal(tls_reader_next(&r, &ev), TLS_E_UNEXPECTED);
+    tls_reader_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_interleaved),
         cmocka_unit_test(test_empty_handshake_record),
         cmocka_unit_test(test_protected),
+        cmocka_unit_test(test_ccs_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

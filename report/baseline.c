@@ -1,0 +1,654 @@
+/* Baseline index (baseline.h): a caprobe/1 JSON Lines file, one line at a time through jansson,
+ * into one arena plus an open-addressing table of targets. Only the fields used are checked, but
+ * each of them strictly: a line that is not our record stops the load with FILE:LINE, it is
+ * never half-read. Never holds more than one line's JSON tree at a time. */
+#include "baseline.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "tls/error.h"
+
+#define READ_CHUNK (64 * 1024)
+#define WHERE_MAX 160 /* "observations[N].certificate_request.cas[M]" and more */
+
+struct report_baseline {
+    struct tls_arena arena; /* every record, key, name and text */
+    struct report_baseline_record **recs;
+    size_t n, recs_cap;
+    size_t *slots; /* index + 1 into recs; 0 empty. Power of two, at most half full */
+    size_t slots_cap;
+    struct name_slot *names; /* keep_names: one text per distinct name, by SHA-256 */
+    size_t names_cap, names_n;
+};
+
+struct name_slot {
+    uint8_t sha256[32];
+    const char *dn; /* NULL: empty slot */
+};
+
+/* ---- lines ---------------------------------------------------------------------------------- */
+
+struct line_reader {
+    FILE *f;
+    char *buf;
+    size_t cap, start, end; /* unread bytes are buf[start..end) */
+    size_t max;
+    size_t line; /* number of the line last returned (or being read) */
+    bool eof;
+};
+
+/* 1 and the line (without its '\n') as a view into the buffer, 0 at the end, or TLS_E_LIMIT,
+ * TLS_E_IO, TLS_E_NOMEM. The view is valid until the next call. */
+static int reader_next(struct line_reader *r, const char **p, size_t *len)
+{
+    size_t scanned = 0;
+    r->line++;
+    for (;;) {
+        size_t avail = r->end - r->start;
+        const char *nl =
+            avail > scanned ? memchr(r->buf + r->start + scanned, '\n', avail - scanned) : NULL;
+        if (nl) {
+            *p = r->buf + r->start;
+            *len = (size_t)(nl - *p);
+            r->start += *len + 1;
+            return *len > r->max ? TLS_E_LIMIT : 1;
+        }
+        scanned = avail;
+        if (scanned > r->max)
+            return TLS_E_LIMIT;
+        if (r->eof) {
+            if (scanned == 0)
+                return 0;
+            *p = r->buf + r->start;
+            *len = scanned;
+            r->start = r->end;
+            return 1;
+        }
+        if (r->start) {
+            memmove(r->buf, r->buf + r->start, avail);
+            r->start = 0;
+            r->end = avail;
+        }
+        if (r->end == r->cap) {
+            /* max + 1 bytes without a newline are enough to know the line is too long */
+            size_t cap = r->cap ? 2 * r->cap : READ_CHUNK;
+            if (cap > r->max + 1)
+                cap = r->max + 1;
+            char *buf = realloc(r->buf, cap);
+            if (buf == NULL)
+                return TLS_E_NOMEM;
+            r->buf = buf;
+            r->cap = cap;
+        }
+        size_t got = fread(r->buf + r->end, 1, r->cap - r->end, r->f);
+        r->end += got;
+        if (got == 0) {
+            if (ferror(r->f))
+                return TLS_E_IO;
+            r->eof = true;
+        }
+    }
+}
+
+/* ---- the table ------------------------------------------------------------------------------ */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+    return h;
+}
+
+static size_t *slot_find(const struct report_baseline *b, const char *target)
+{
+    if (b->slots_cap == 0)
+        return NULL;
+    size_t mask = b->slots_cap - 1;
+    for (size_t j = hash_str(target) & mask;; j = (j + 1) & mask)
+        if (b->slots[j] == 0 || strcmp(b->recs[b->slots[j] - 1]->target, target) == 0)
+            return &b->slots[j];
+}
+
+static int table_grow(struct report_baseline *b)
+{
+    size_t cap = b->slots_cap ? 2 * b->slots_cap : 64;
+    size_t *slots = calloc(cap, sizeof(*slots));
+    if (slots == NULL)
+        return TLS_E_NOMEM;
+    free(b->slots);
+    b->slots = slots;
+    b->slots_cap = cap;
+    for (size_t i = 0; i < b->n; i++)
+        *slot_find(b, b->recs[i]->target) = i + 1;
+    return 0;
+}
+
+/* The later record of a target replaces the earlier one (whose memory stays in the arena). */
+static int table_put(struct report_baseline *b, struct report_baseline_record *rec)
+{
+    size_t *slot = slot_find(b, rec->target);
+    if (slot && *slot) {
+        b->recs[*slot - 1] = rec;
+        return 0;
+    }
+    if (2 * (b->n + 1) > b->slots_cap) {
+        int rc = table_grow(b);
+        if (rc)
+            return rc;
+    }
+    if (b->n == b->recs_cap) {
+        size_t cap = b->recs_cap ? 2 * b->recs_cap : 64;
+        struct report_baseline_record **recs = realloc(b->recs, cap * sizeof(*recs));
+        if (recs == NULL)
+            return TLS_E_NOMEM;
+        b->recs = recs;
+        b->recs_cap = cap;
+    }
+    b->recs[b->n++] = rec;
+    *slot_find(b, rec->target) = b->n;
+    return 0;
+}
+
+/* A fleet repeats the same names (a root-store dump is the same 143 everywhere): their text is
+ * kept once, so the index grows with the distinct names, not with every copy. */
+static size_t name_slot_of(const uint8_t sha256[32], size_t cap)
+{
+    size_t h;
+    memcpy(&h, sha256, sizeof(h)); /* SHA-256 bits are already uniform */
+    return h & (cap - 1);
+}
+
+static const char *name_intern(struct report_baseline *b, const uint8_t sha256[32], const char *dn)
+{
+    if (2 * (b->names_n + 1) > b->names_cap) {
+        size_t cap = b->names_cap ? 2 * b->names_cap : 256;
+        struct name_slot *v = calloc(cap, sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        for (size_t i = 0; i < b->names_cap; i++) {
+            if (b->names[i].dn == NULL)
+                continue;
+            size_t j = name_slot_of(b->names[i].sha256, cap);
+            while (v[j].dn)
+                j = (j + 1) & (cap - 1);
+            v[j] = b->names[i];
+        }
+        free(b->names);
+        b->names = v;
+        b->names_cap = cap;
+    }
+    size_t j = name_slot_of(sha256, b->names_cap);
+    for (; b->names[j].dn; j = (j + 1) & (b->names_cap - 1))
+        if (memcmp(b->names[j].sha256, sha256, 32) == 0)
+            return b->names[j].dn;
+    const char *copy = tls_arena_strdup(&b->arena, dn);
+    if (copy == NULL)
+        return NULL;
+    memcpy(b->names[j].sha256, sha256, 32);
+    b->names[j].dn = copy;
+    b->names_n++;
+    return copy;
+}
+
+/* ---- one record ----------------------------------------------------------------------------- */
+
+struct loader {
+    struct report_baseline *b;
+    const struct report_baseline_opts *opts;
+    const char *name; /* the file, for messages */
+    size_t line;
+    char *err;
+    size_t cap;
+};
+
+static int fail(struct loader *l, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct loader *l, int rc, const char *fmt, ...)
+{
+    if (l->cap == 0)
+        return rc;
+    int n = l->line ? snprintf(l->err, l->cap, "%s:%zu: ", l->name, l->line)
+                    : snprintf(l->err, l->cap, "%s: ", l->name);
+    if (n >= 0 && (size_t)n < l->cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(l->err + n, l->cap - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    for (char *s = l->err; *s; s++) /* jansson quotes the input: no escapes to the terminal */
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+    return rc;
+}
+
+/* A value from the file, quoted for a message: at most 40 bytes. */
+static const char *quote(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 1 < cap && n < 40; s++)
+        buf[n++] = *s;
+    buf[n] = 0;
+    return buf;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
+    default:
+        return "unknown";
+    }
+}
+
+static const char *want_name(json_type t)
+{
+    switch (t) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    default:
+        return "value";
+    }
+}
+
+/* Field key of obj, of type want (or null when nullable: *out NULL). "where" is the path of obj
+ * for messages ("" for the record itself, "observations[2]"). Absent and optional: 0, NULL. */
+static int field(struct loader *l, const json_t *obj, const char *where, const char *key,
+                 json_type want, bool required, bool nullable, json_t **out)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    const char *dot = *where ? "." : "";
+    if (v == NULL) {
+        if (!required)
+            return 0;
+        return fail(l, TLS_E_INVALID, "missing field '%s%s%s'", where, dot, key);
+    }
+    if (json_is_null(v) && nullable)
+        return 0;
+    if (json_typeof(v) != want)
+        return fail(l, TLS_E_INVALID, "wrong type of '%s%s%s': expected %s%s, got %s", where, dot,
+                    key, want_name(want), nullable ? " or null" : "", type_name(v));
+    *out = v;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* A SHA-256 in hex: exactly 64 hex digits. */
+static int sha256_field(struct loader *l, const json_t *obj, const char *where, uint8_t out[32])
+{
+    json_t *v;
+    int rc = field(l, obj, where, "sha256", JSON_STRING, true, false, &v);
+    if (rc)
+        return rc;
+    const char *s = json_string_value(v);
+    bool ok = json_string_length(v) == 64;
+    for (size_t i = 0; ok && i < 32; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        ok = hi >= 0 && lo >= 0;
+        if (ok)
+            out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (!ok)
+        return fail(l, TLS_E_INVALID, "bad hex in '%s.sha256': expected 64 hex digits", where);
+    return 0;
+}
+
+static char *keep(struct loader *l, const char *s)
+{
+    return tls_arena_strdup(&l->b->arena, s);
+}
+
+struct name {
+    uint8_t sha256[32];
+    const char *dn;
+};
+
+static int by_sha(const void *pa, const void *pb)
+{
+    return memcmp(((const struct name *)pa)->sha256, ((const struct name *)pb)->sha256, 32);
+}
+
+/* certificate_request.cas -> v->cas sorted, d->dns in the same order. */
+static int load_cas(struct loader *l, const json_t *cr, const char *where,
+                    struct report_baseline_variant *v, struct report_baseline_detail *d)
+{
+    json_t *cas;
+    int rc = field(l, cr, where, "cas", JSON_ARRAY, true, false, &cas);
+    if (rc)
+        return rc;
+    size_t n = json_array_size(cas);
+    struct name *tmp = calloc(n ? n : 1, sizeof(*tmp));
+    if (tmp == NULL)
+        return TLS_E_NOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char at[2 * WHERE_MAX];
+        snprintf(at, sizeof(at), "%s.cas[%zu]", where, i);
+        const json_t *ca = json_array_get(cas, i);
+        json_t *dn;
+        if (!json_is_object(ca))
+            rc = fail(l, TLS_E_INVALID, "wrong type of '%s': expected object, got %s", at,
+                      type_name(ca));
+        else if ((rc = field(l, ca, at, "dn", JSON_STRING, true, false, &dn)) == 0 &&
+                 (rc = sha256_field(l, ca, at, tmp[i].sha256)) == 0 && l->opts->keep_names &&
+                 (tmp[i].dn = name_intern(l->b, tmp[i].sha256, json_string_value(dn))) == NULL)
+            rc = TLS_E_NOMEM;
+    }
+    if (rc == 0) {
+        qsort(tmp, n, sizeof(*tmp), by_sha);
+        uint8_t(*sha)[32] = tls_arena_alloc(&l->b->arena, n * 32);
+        const char **dns =
+            l->opts->keep_names ? tls_arena_alloc(&l->b->arena, n * sizeof(*dns)) : NULL;
+        if (sha == NULL || (l->opts->keep_names && dns == NULL))
+            rc = TLS_E_NOMEM;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            memcpy(sha[i], tmp[i].sha256, 32);
+            if (dns)
+                dns[i] = tmp[i].dn;
+        }
+        v->cas = (const uint8_t(*)[32])sha;
+        v->n_cas = n;
+        d->dns = dns;
+    }
+    free(tmp);
+    return rc;
+}
+
+/* One observation object into v and d. */
+static int load_observation(struct loader *l, const json_t *o, size_t idx,
+                            struct report_baseline_variant *v, struct report_baseline_detail *d)
+{
+    char where[WHERE_MAX / 2], q[48];
+    snprintf(where, sizeof(where), "observations[%zu]", idx);
+    if (!json_is_object(o))
+        return fail(l, TLS_E_INVALID, "wrong type of '%s': expected object, got %s", where,
+                    type_name(o));
+    json_t *address, *sni, *tls_max, *phase, *outcome;
+    int rc;
+    if ((rc = field(l, o, where, "address", JSON_STRING, true, true, &address)) ||
+        (rc = field(l, o, where, "sni", JSON_STRING, true, true, &sni)) ||
+        (rc = field(l, o, where, "tls_max", JSON_STRING, true, false, &tls_max)) ||
+        (rc = field(l, o, where, "phase", JSON_STRING, true, false, &phase)) ||
+        (rc = field(l, o, where, "outcome", JSON_STRING, true, false, &outcome)))
+        return rc;
+    /* report_variant_key() of the observation this line was written from */
+    v->key = tls_arena_printf(
+        &l->b->arena, "%s|%s|%s|%s", address ? json_string_value(address) : "",
+        sni ? json_string_value(sni) : "", json_string_value(tls_max), json_string_value(phase));
+    if (v->key == NULL)
+        return TLS_E_NOMEM;
+
+    const char *oc = json_string_value(outcome);
+    if (strcmp(oc, "certificate_request") == 0) {
+        v->state = REPORT_LIST_NAMES;
+        d->outcome = "certificate_request";
+        char at[WHERE_MAX];
+        snprintf(at, sizeof(at), "%s.certificate_request", where);
+        json_t *cr;
+        if ((rc = field(l, o, where, "certificate_request", JSON_OBJECT, true, false, &cr)) ||
+            (rc = load_cas(l, cr, at, v, d)))
+            return rc;
+    } else if (strcmp(oc, "no_certificate_request") == 0) {
+        v->state = REPORT_LIST_NONE;
+        d->outcome = "no_certificate_request";
+    } else if (strcmp(oc, "error") == 0) {
+        v->state = REPORT_LIST_UNKNOWN;
+        d->outcome = "error";
+        char at[WHERE_MAX];
+        snprintf(at, sizeof(at), "%s.error", where);
+        json_t *error, *kind;
+        if ((rc = field(l, o, where, "error", JSON_OBJECT, true, false, &error)) ||
+            (rc = field(l, error, at, "kind", JSON_STRING, true, false, &kind)))
+            return rc;
+        if ((d->error_kind = keep(l, json_string_value(kind))) == NULL)
+            return TLS_E_NOMEM;
+    } else {
+        return fail(l, TLS_E_INVALID,
+                    "unknown value '%s' of '%s.outcome': expected certificate_request, "
+                    "no_certificate_request or error",
+                    quote(oc, q, sizeof(q)), where);
+    }
+
+    json_t *sc;
+    if ((rc = field(l, o, where, "server_certificate", JSON_OBJECT, false, false, &sc)))
+        return rc;
+    if (sc) {
+        char at[WHERE_MAX];
+        snprintf(at, sizeof(at), "%s.server_certificate", where);
+        if ((rc = sha256_field(l, sc, at, v->cert_sha256)))
+            return rc;
+        v->has_cert = true;
+    }
+    return 0;
+}
+
+struct slot {
+    struct report_baseline_variant v;
+    struct report_baseline_detail d;
+    size_t idx;
+};
+
+static int by_key(const void *pa, const void *pb)
+{
+    const struct slot *a = pa, *b = pb;
+    int c = strcmp(a->v.key, b->v.key);
+    if (c)
+        return c;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* One record's observations, sorted by key, a repeated key keeping its later observation. */
+static int load_variants(struct loader *l, const json_t *obs, struct report_baseline_record *rec)
+{
+    size_t n = json_array_size(obs);
+    struct slot *tmp = calloc(n ? n : 1, sizeof(*tmp));
+    if (tmp == NULL)
+        return TLS_E_NOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        tmp[i].idx = i;
+        rc = load_observation(l, json_array_get(obs, i), i, &tmp[i].v, &tmp[i].d);
+    }
+    if (rc == 0) {
+        qsort(tmp, n, sizeof(*tmp), by_key);
+        struct report_baseline_variant *v = tls_arena_alloc(&l->b->arena, n * sizeof(*v));
+        struct report_baseline_detail *d = tls_arena_alloc(&l->b->arena, n * sizeof(*d));
+        if (v == NULL || d == NULL)
+            rc = TLS_E_NOMEM;
+        size_t m = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (i + 1 < n && strcmp(tmp[i].v.key, tmp[i + 1].v.key) == 0)
+                continue; /* a later observation of the same variant follows */
+            v[m] = tmp[i].v;
+            d[m] = tmp[i].d;
+            m++;
+        }
+        rec->t.v = v;
+        rec->t.n = m;
+        rec->detail = d;
+    }
+    free(tmp);
+    return rc;
+}
+
+/* One non-blank line. */
+static int load_line(struct loader *l, const char *p, size_t len)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return fail(l, TLS_E_INVALID, "not JSON: %s (byte %d)", jerr.text, jerr.position);
+    int rc = 0;
+    char q[48];
+    json_t *schema, *target, *error, *kind, *obs;
+    if (!json_is_object(root)) {
+        rc = fail(l, TLS_E_INVALID, "not a caprobe/1 record: expected an object, got %s",
+                  type_name(root));
+        goto out;
+    }
+    if ((rc = field(l, root, "", "schema", JSON_STRING, true, false, &schema)))
+        goto out;
+    if (strcmp(json_string_value(schema), REPORT_SCHEMA) != 0) {
+        rc = fail(l, TLS_E_INVALID, "schema mismatch: '%s', expected '" REPORT_SCHEMA "'",
+                  quote(json_string_value(schema), q, sizeof(q)));
+        goto out;
+    }
+    if ((rc = field(l, root, "", "target", JSON_STRING, true, false, &target)) ||
+        (rc = field(l, root, "", "error", JSON_OBJECT, false, false, &error)))
+        goto out;
+    if (error) {
+        if ((rc = field(l, error, "error", "kind", JSON_STRING, true, false, &kind)))
+            goto out;
+        if (strcmp(json_string_value(kind), "input") == 0)
+            goto out; /* a line of a target file that was no target: nothing was probed */
+    }
+    if ((rc = field(l, root, "", "observations", JSON_ARRAY, true, false, &obs)))
+        goto out;
+    struct report_baseline_record *rec = tls_arena_alloc(&l->b->arena, sizeof(*rec));
+    if (rec == NULL || (rec->target = keep(l, json_string_value(target))) == NULL) {
+        rc = TLS_E_NOMEM;
+        goto out;
+    }
+    rec->line = l->line;
+    if ((rc = load_variants(l, obs, rec)) == 0)
+        rc = table_put(l->b, rec);
+out:
+    json_decref(root);
+    return rc;
+}
+
+static bool blank(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return false;
+    return true;
+}
+
+/* ---- the API -------------------------------------------------------------------------------- */
+
+int report_baseline_load_opts(struct report_baseline **out, const char *path,
+                              const struct report_baseline_opts *opts, char *err, size_t cap)
+{
+    static const struct report_baseline_opts defaults = {0};
+    *out = NULL;
+    if (cap)
+        err[0] = 0;
+    struct loader l = {
+        .opts = opts ? opts : &defaults,
+        .name = strcmp(path, "-") == 0 ? "<stdin>" : path,
+        .err = err,
+        .cap = cap,
+    };
+    struct line_reader r = {.max = l.opts->max_line ? l.opts->max_line : REPORT_BASELINE_MAX_LINE};
+    r.f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (r.f == NULL)
+        return fail(&l, TLS_E_IO, "%s", strerror(errno));
+    int rc = TLS_E_NOMEM;
+    l.b = calloc(1, sizeof(*l.b));
+    if (l.b == NULL) {
+        fail(&l, rc, "out of memory");
+        goto out;
+    }
+    tls_arena_init(&l.b->arena, 0);
+    const char *p;
+    size_t len;
+    while ((rc = reader_next(&r, &p, &len)) == 1) {
+        l.line = r.line;
+        if (!blank(p, len) && (rc = load_line(&l, p, len)) != 0)
+            break;
+    }
+    l.line = r.line;
+    if (rc == TLS_E_LIMIT)
+        fail(&l, rc, "line longer than %zu bytes", r.max);
+    else if (rc == TLS_E_IO)
+        fail(&l, rc, "read error: %s", strerror(errno));
+    else if (rc == TLS_E_NOMEM)
+        fail(&l, rc, "out of memory");
+    if (rc == 0) {
+        *out = l.b;
+        l.b = NULL;
+    }
+out:
+    report_baseline_free(l.b);
+    free(r.buf);
+    if (r.f != stdin)
+        fclose(r.f);
+    return rc;
+}
+
+int report_baseline_load(struct report_baseline **out, const char *path, char *err, size_t cap)
+{
+    return report_baseline_load_opts(out, path, NULL, err, cap);
+}
+
+void report_baseline_free(struct report_baseline *b)
+{
+    if (b == NULL)
+        return;
+    tls_arena_free(&b->arena);
+    free(b->recs);
+    free(b->slots);
+    free(b->names);
+    free(b);
+}
+
+const struct report_baseline_record *report_baseline_lookup(const struct report_baseline *b,
+                                                            const char *target)
+{
+    if (b == NULL || target == NULL)
+        return NULL;
+    const size_t *slot = slot_find(b, target);
+    return slot && *slot ? b->recs[*slot - 1] : NULL;
+}
+
+const struct report_baseline_target *report_baseline_find(const struct report_baseline *b,
+                                                          const char *target)
+{
+    const struct report_baseline_record *rec = report_baseline_lookup(b, target);
+    return rec ? &rec->t : NULL;
+}
+
+size_t report_baseline_count(const struct report_baseline *b)
+{
+    return b ? b->n : 0;
+}
+
+const struct report_baseline_record *report_baseline_at(const struct report_baseline *b, size_t i)
+{
+    return b && i < b->n ? b->recs[i] : NULL;
+}

@@ -1,0 +1,465 @@
+/* caprobe diff (baseline.h): two scans loaded as baselines with their names, compared target by
+ * target and variant by variant (report_variant_key), rendered as text or JSON Lines. Names are
+ * compared as sets of SHA-256, never by their text. Reads only the two files; no clock, so the
+ * same inputs always give the same bytes. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "jsonw.h"
+#include "report.h"
+#include "tls/error.h"
+
+enum change {
+    CH_VARIANT_ADDED = 1u << 0,
+    CH_VARIANT_REMOVED = 1u << 1,
+    CH_OUTCOME = 1u << 2, /* an error on either side, or another error kind */
+    CH_REQUEST_APPEARED = 1u << 3,
+    CH_REQUEST_DISAPPEARED = 1u << 4,
+    CH_NAMES_ADDED = 1u << 5,
+    CH_NAMES_REMOVED = 1u << 6,
+    CH_CERT = 1u << 7,
+};
+
+/* One variant on one side; v NULL when that side has no such variant. */
+struct side {
+    const struct report_baseline_variant *v;
+    const struct report_baseline_detail *d;
+};
+
+struct vdiff {
+    const char *key;
+    struct side o, n;
+    unsigned changes;
+};
+
+struct shown {
+    const uint8_t *sha256;
+    const char *dn;
+};
+
+static bool has_list(const struct side *s)
+{
+    return s->v->state == REPORT_LIST_NAMES || s->v->state == REPORT_LIST_NONE;
+}
+
+/* Names of a that b lacks (both sorted by SHA-256; no request counts as no names), each once,
+ * into out (a's n_cas entries at most) when given. Returns how many. */
+static size_t only_in(const struct side *a, const struct side *b, struct shown *out)
+{
+    size_t na = a->v->state == REPORT_LIST_NAMES ? a->v->n_cas : 0;
+    size_t nb = b->v->state == REPORT_LIST_NAMES ? b->v->n_cas : 0;
+    size_t i = 0, j = 0, n = 0;
+    while (i < na) {
+        int c = j < nb ? memcmp(a->v->cas[i], b->v->cas[j], 32) : -1;
+        if (c > 0) {
+            j++;
+            continue;
+        }
+        if (c < 0 && (i == 0 || memcmp(a->v->cas[i], a->v->cas[i - 1], 32) != 0)) {
+            if (out)
+                out[n] = (struct shown){a->v->cas[i], a->d->dns ? a->d->dns[i] : ""};
+            n++;
+        }
+        i++;
+    }
+    return n;
+}
+
+static int by_text(const void *pa, const void *pb)
+{
+    const struct shown *a = pa, *b = pb;
+    int c = strcmp(a->dn, b->dn);
+    return c ? c : memcmp(a->sha256, b->sha256, 32);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static unsigned compare(const struct side *o, const struct side *n)
+{
+    if (o->v == NULL)
+        return CH_VARIANT_ADDED;
+    if (n->v == NULL)
+        return CH_VARIANT_REMOVED;
+    unsigned c = 0;
+    if (!has_list(o) || !has_list(n)) {
+        if (o->v->state != n->v->state || !same_str(o->d->error_kind, n->d->error_kind))
+            c |= CH_OUTCOME;
+    } else {
+        if (o->v->state == REPORT_LIST_NONE && n->v->state == REPORT_LIST_NAMES)
+            c |= CH_REQUEST_APPEARED;
+        if (o->v->state == REPORT_LIST_NAMES && n->v->state == REPORT_LIST_NONE)
+            c |= CH_REQUEST_DISAPPEARED;
+        if (only_in(n, o, NULL))
+            c |= CH_NAMES_ADDED;
+        if (only_in(o, n, NULL))
+            c |= CH_NAMES_REMOVED;
+    }
+    if (o->v->has_cert && n->v->has_cert && memcmp(o->v->cert_sha256, n->v->cert_sha256, 32) != 0)
+        c |= CH_CERT;
+    return c;
+}
+
+/* ---- rendering ------------------------------------------------------------------------------ */
+
+/* Text from a file for a terminal: control bytes as \xXX, so no escape sequence gets through. */
+static void put_text(struct report_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f) {
+            char tmp[5];
+            snprintf(tmp, sizeof(tmp), "\\x%02x", ch);
+            report_buf_puts(b, tmp);
+        } else {
+            report_buf_put(b, s, 1);
+        }
+    }
+}
+
+static void put_outcome_text(struct report_buf *b, const struct side *s)
+{
+    put_text(b, s->d->outcome);
+    if (s->d->error_kind) {
+        report_buf_puts(b, " (");
+        put_text(b, s->d->error_kind);
+        report_buf_puts(b, ")");
+    }
+}
+
+/* The names of a that b lacks, sorted by text; NULL (and *n 0) when there are none. */
+static struct shown *names_only(const struct side *a, const struct side *b, size_t *n, bool *nomem)
+{
+    *n = 0;
+    size_t max = a->v->state == REPORT_LIST_NAMES ? a->v->n_cas : 0;
+    if (max == 0)
+        return NULL;
+    struct shown *v = malloc(max * sizeof(*v));
+    if (v == NULL) {
+        *nomem = true;
+        return NULL;
+    }
+    *n = only_in(a, b, v);
+    qsort(v, *n, sizeof(*v), by_text);
+    return v;
+}
+
+static void text_names(struct report_buf *b, const struct side *a, const struct side *other,
+                       const char *sign)
+{
+    size_t n;
+    struct shown *v = names_only(a, other, &n, &b->failed);
+    for (size_t i = 0; i < n; i++) {
+        report_buf_puts(b, sign);
+        put_text(b, v[i].dn);
+        report_buf_puts(b, "\n");
+    }
+    free(v);
+}
+
+static void text_variant(struct report_buf *b, const struct vdiff *vd)
+{
+    char hex[65];
+    report_buf_puts(b, "  ");
+    put_text(b, vd->key);
+    report_buf_puts(b, ":\n");
+    if (vd->changes & CH_VARIANT_ADDED)
+        report_buf_puts(b, "    variant only in NEW\n");
+    if (vd->changes & CH_VARIANT_REMOVED)
+        report_buf_puts(b, "    variant only in OLD\n");
+    if (vd->changes & CH_OUTCOME) {
+        report_buf_puts(b, "    outcome changed: ");
+        put_outcome_text(b, &vd->o);
+        report_buf_puts(b, " -> ");
+        put_outcome_text(b, &vd->n);
+        report_buf_puts(b, "\n");
+    }
+    if (vd->changes & CH_REQUEST_APPEARED)
+        report_buf_puts(b, "    certificate request appeared\n");
+    if (vd->changes & CH_REQUEST_DISAPPEARED)
+        report_buf_puts(b, "    certificate request disappeared\n");
+    if (vd->changes & CH_NAMES_ADDED)
+        text_names(b, &vd->n, &vd->o, "    + ");
+    if (vd->changes & CH_NAMES_REMOVED)
+        text_names(b, &vd->o, &vd->n, "    - ");
+    if (vd->changes & CH_CERT) {
+        report_buf_puts(b, "    server certificate changed: sha256 ");
+        report_hex(vd->o.v->cert_sha256, 32, hex);
+        report_buf_puts(b, hex);
+        report_buf_puts(b, " -> ");
+        report_hex(vd->n.v->cert_sha256, 32, hex);
+        report_buf_puts(b, hex);
+        report_buf_puts(b, "\n");
+    }
+}
+
+/* Each change object opens with a comma but the first. */
+static void json_open(struct report_buf *b, size_t *k, const char *kind)
+{
+    report_buf_puts(b, (*k)++ ? ",{\"kind\":" : "{\"kind\":");
+    report_buf_json_str(b, kind);
+}
+
+static void json_names(struct report_buf *b, size_t *k, const char *kind, const struct side *a,
+                       const struct side *other)
+{
+    size_t n;
+    struct shown *v = names_only(a, other, &n, &b->failed);
+    json_open(b, k, kind);
+    report_buf_puts(b, ",\"names\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            report_buf_puts(b, ",");
+        report_buf_json_str(b, v[i].dn);
+    }
+    report_buf_puts(b, "]}");
+    free(v);
+}
+
+static void json_sha(struct report_buf *b, const char *key, const uint8_t sha[32])
+{
+    char hex[65];
+    report_hex(sha, 32, hex);
+    report_buf_json_key(b, key);
+    report_buf_json_str(b, hex);
+}
+
+static void json_variant(struct report_buf *b, const struct vdiff *vd)
+{
+    size_t k = 0;
+    report_buf_puts(b, "{\"key\":");
+    report_buf_json_str(b, vd->key);
+    report_buf_puts(b, ",\"changes\":[");
+    if (vd->changes & CH_VARIANT_ADDED) {
+        json_open(b, &k, "variant_added");
+        report_buf_puts(b, "}");
+    }
+    if (vd->changes & CH_VARIANT_REMOVED) {
+        json_open(b, &k, "variant_removed");
+        report_buf_puts(b, "}");
+    }
+    if (vd->changes & CH_OUTCOME) {
+        json_open(b, &k, "outcome_changed");
+        report_buf_puts(b, ",\"old\":");
+        report_buf_json_str(b, vd->o.d->outcome);
+        report_buf_puts(b, ",\"new\":");
+        report_buf_json_str(b, vd->n.d->outcome);
+        if (vd->o.d->error_kind) {
+            report_buf_puts(b, ",\"old_error\":");
+            report_buf_json_str(b, vd->o.d->error_kind);
+        }
+        if (vd->n.d->error_kind) {
+            report_buf_puts(b, ",\"new_error\":");
+            report_buf_json_str(b, vd->n.d->error_kind);
+        }
+        report_buf_puts(b, "}");
+    }
+    if (vd->changes & CH_REQUEST_APPEARED) {
+        json_open(b, &k, "request_appeared");
+        report_buf_puts(b, "}");
+    }
+    if (vd->changes & CH_REQUEST_DISAPPEARED) {
+        json_open(b, &k, "request_disappeared");
+        report_buf_puts(b, "}");
+    }
+    if (vd->changes & CH_NAMES_ADDED)
+        json_names(b, &k, "names_added", &vd->n, &vd->o);
+    if (vd->changes & CH_NAMES_REMOVED)
+        json_names(b, &k, "names_removed", &vd->o, &vd->n);
+    if (vd->changes & CH_CERT) {
+        json_open(b, &k, "certificate_changed");
+        report_buf_puts(b, ",");
+        json_sha(b, "old", vd->o.v->cert_sha256);
+        report_buf_puts(b, ",");
+        json_sha(b, "new", vd->n.v->cert_sha256);
+        report_buf_puts(b, "}");
+    }
+    report_buf_puts(b, "]}");
+}
+
+/* ---- the run -------------------------------------------------------------------------------- */
+
+struct run {
+    int json;
+    const char *old_path, *new_path;
+    struct vdiff *v; /* the changed variants of the current target */
+    size_t n, cap;
+    size_t changed, added, removed, same;
+};
+
+/* Merge the two sorted variant lists of a target into r->v, changed variants only. */
+static int target_compare(struct run *r, const struct report_baseline_record *o,
+                          const struct report_baseline_record *n)
+{
+    r->n = 0;
+    if (o->t.n + n->t.n > r->cap) {
+        size_t cap = o->t.n + n->t.n;
+        struct vdiff *v = realloc(r->v, cap * sizeof(*v));
+        if (v == NULL)
+            return TLS_E_NOMEM;
+        r->v = v;
+        r->cap = cap;
+    }
+    size_t i = 0, j = 0;
+    while (i < o->t.n || j < n->t.n) {
+        int c = i == o->t.n ? 1 : j == n->t.n ? -1 : strcmp(o->t.v[i].key, n->t.v[j].key);
+        struct vdiff vd = {.key = c <= 0 ? o->t.v[i].key : n->t.v[j].key};
+        if (c <= 0) {
+            vd.o = (struct side){&o->t.v[i], &o->detail[i]};
+            i++;
+        }
+        if (c >= 0) {
+            vd.n = (struct side){&n->t.v[j], &n->detail[j]};
+            j++;
+        }
+        vd.changes = compare(&vd.o, &vd.n);
+        if (vd.changes)
+            r->v[r->n++] = vd;
+    }
+    return 0;
+}
+
+static void render(struct run *r, struct report_buf *b, const char *target, const char *status)
+{
+    if (r->json) {
+        report_buf_puts(b, "{\"target\":");
+        report_buf_json_str(b, target);
+        report_buf_puts(b, ",\"status\":");
+        report_buf_json_str(b, status);
+        report_buf_puts(b, ",\"variants\":[");
+        for (size_t i = 0; i < r->n; i++) {
+            if (i)
+                report_buf_puts(b, ",");
+            json_variant(b, &r->v[i]);
+        }
+        report_buf_puts(b, "]}\n");
+        return;
+    }
+    put_text(b, target);
+    report_buf_puts(b, ": ");
+    report_buf_puts(b, status);
+    if (strcmp(status, "changed") != 0) {
+        report_buf_puts(b, " (only in ");
+        put_text(b, strcmp(status, "added") == 0 ? r->new_path : r->old_path);
+        report_buf_puts(b, ")");
+    }
+    report_buf_puts(b, "\n");
+    for (size_t i = 0; i < r->n; i++)
+        text_variant(b, &r->v[i]);
+}
+
+static int by_target(const void *pa, const void *pb)
+{
+    const struct report_baseline_record *const *a = pa, *const *b = pb;
+    return strcmp((*a)->target, (*b)->target);
+}
+
+/* The records of b sorted by target; NULL with n 0 is not an error. */
+static int sorted(const struct report_baseline *b, const struct report_baseline_record ***out,
+                  size_t *n)
+{
+    *n = report_baseline_count(b);
+    *out = malloc((*n ? *n : 1) * sizeof(**out));
+    if (*out == NULL)
+        return TLS_E_NOMEM;
+    for (size_t i = 0; i < *n; i++)
+        (*out)[i] = report_baseline_at(b, i);
+    qsort(*out, *n, sizeof(**out), by_target);
+    return 0;
+}
+
+static int write_out(FILE *out, struct report_buf *b)
+{
+    if (b->failed)
+        return TLS_E_NOMEM;
+    if (b->len && fwrite(b->p, 1, b->len, out) != b->len)
+        return TLS_E_IO;
+    b->len = 0;
+    return 0;
+}
+
+/* Walk both sorted lists; every target with a difference is rendered and written. */
+static int diff_all(struct run *r, const struct report_baseline *ob,
+                    const struct report_baseline *nb, FILE *out)
+{
+    const struct report_baseline_record **o = NULL, **n = NULL;
+    size_t no = 0, nn = 0;
+    struct report_buf b = {0};
+    int rc = sorted(ob, &o, &no);
+    if (rc == 0)
+        rc = sorted(nb, &n, &nn);
+    size_t i = 0, j = 0;
+    while (rc == 0 && (i < no || j < nn)) {
+        int c = i == no ? 1 : j == nn ? -1 : strcmp(o[i]->target, n[j]->target);
+        r->n = 0;
+        if (c < 0) {
+            r->removed++;
+            render(r, &b, o[i++]->target, "removed");
+        } else if (c > 0) {
+            r->added++;
+            render(r, &b, n[j++]->target, "added");
+        } else {
+            if ((rc = target_compare(r, o[i], n[j])) != 0)
+                break;
+            if (r->n) {
+                r->changed++;
+                render(r, &b, o[i]->target, "changed");
+            } else {
+                r->same++;
+            }
+            i++;
+            j++;
+        }
+        rc = write_out(out, &b);
+    }
+    if (rc == 0 && !r->json) {
+        char line[160];
+        snprintf(line, sizeof(line),
+                 "summary: %zu changed, %zu added, %zu removed, %zu unchanged\n", r->changed,
+                 r->added, r->removed, r->same);
+        report_buf_puts(&b, line);
+        rc = write_out(out, &b);
+    }
+    report_buf_free(&b);
+    free(o);
+    free(n);
+    return rc;
+}
+
+int report_diff_run(const char *old_path, const char *new_path, int json, FILE *out, FILE *err)
+{
+    if (strcmp(old_path, "-") == 0 && strcmp(new_path, "-") == 0) {
+        fprintf(err, "caprobe diff: OLD and NEW cannot both be standard input\n");
+        return 2;
+    }
+    const struct report_baseline_opts opts = {.keep_names = true};
+    struct report_baseline *ob = NULL, *nb = NULL;
+    struct run r = {.json = json, .old_path = old_path, .new_path = new_path};
+    char why[512];
+    int status = 2;
+    if (report_baseline_load_opts(&ob, old_path, &opts, why, sizeof(why)) != 0 ||
+        report_baseline_load_opts(&nb, new_path, &opts, why, sizeof(why)) != 0) {
+        fprintf(err, "caprobe diff: %s\n", why);
+        goto out;
+    }
+    errno = 0;
+    int rc = diff_all(&r, ob, nb, out);
+    if (rc == 0 && fflush(out) != 0)
+        rc = TLS_E_IO;
+    if (rc) {
+        fprintf(err, "caprobe diff: writing the output failed: %s\n",
+                rc == TLS_E_IO && errno ? strerror(errno) : tls_err_str(rc));
+        goto out;
+    }
+    status = r.changed + r.added + r.removed ? 1 : 0;
+out:
+    free(r.v);
+    report_baseline_free(ob);
+    report_baseline_free(nb);
+    return status;
+}
