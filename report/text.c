@@ -15,8 +15,48 @@ static const struct style plain = {"", "", "", "", "", ""};
 static const struct style ansi = {"\033[1m",  "\033[31m", "\033[32m",
                                   "\033[33m", "\033[2m",  "\033[0m"};
 
+/* Text that may come from outside (targets, input lines, error messages) for a terminal: valid
+ * UTF-8 as it is, control characters and invalid bytes as \xNN so that nothing can drive the
+ * terminal. Returns a static buffer: one call per printf. */
+static const char *clean(const char *s, char *buf, size_t cap)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p && o + 8 < cap) {
+        size_t k = 0;
+        if (*p >= 0x20 && *p < 0x7f)
+            k = 1;
+        else if (*p >= 0xc2 && *p <= 0xdf && (p[1] & 0xc0) == 0x80)
+            k = p[0] == 0xc2 && p[1] < 0xa0 ? 0 : 2; /* C1 controls are escaped too */
+        else if (*p >= 0xe0 && *p <= 0xef && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                 !(*p == 0xe0 && p[1] < 0xa0) && !(*p == 0xed && p[1] >= 0xa0))
+            k = 3;
+        else if (*p >= 0xf0 && *p <= 0xf4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                 (p[3] & 0xc0) == 0x80 && !(*p == 0xf0 && p[1] < 0x90) &&
+                 !(*p == 0xf4 && p[1] >= 0x90))
+            k = 4;
+        if (k) {
+            memcpy(buf + o, p, k);
+            o += k;
+            p += k;
+        } else {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = digits[*p >> 4];
+            buf[o++] = digits[*p & 15];
+            p++;
+        }
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+#define CLEAN(s) clean((s), cleanbuf, sizeof(cleanbuf))
+
 static void write_variant(FILE *out, const struct style *st, const struct tls_observation *o)
 {
+    char cleanbuf[2048];
     char buf[8];
     fprintf(out, "  %s%s%s  %s  TLS %s", st->bold, o->address ? o->address : "-", st->reset,
             o->sni ? o->sni : "(no SNI)",
@@ -28,7 +68,7 @@ static void write_variant(FILE *out, const struct style *st, const struct tls_ob
     switch (o->outcome) {
     case TLS_OUTCOME_ERROR:
         fprintf(out, "    %serror (%s)%s: %s\n", st->red, tls_error_kind_name(o->error_kind),
-                st->reset, o->error_message ? o->error_message : "");
+                st->reset, CLEAN(o->error_message));
         break;
     case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
         fprintf(out,
@@ -64,9 +104,10 @@ static void write_variant(FILE *out, const struct style *st, const struct tls_ob
 int report_text_write(FILE *out, const struct report_opts *opts, const struct report_target *t)
 {
     const struct style *st = opts->color ? &ansi : &plain;
-    fprintf(out, "%s%s%s\n", st->bold, t->target, st->reset);
+    char cleanbuf[4096];
+    fprintf(out, "%s%s%s\n", st->bold, CLEAN(t->target), st->reset);
     if (t->input_error)
-        fprintf(out, "  %serror (input)%s: %s\n", st->red, st->reset, t->input_error);
+        fprintf(out, "  %serror (input)%s: %s\n", st->red, st->reset, CLEAN(t->input_error));
     for (size_t i = 0; t->findings && i < t->findings->n; i++) {
         const struct report_finding *f = &t->findings->v[i];
         const char *colour = f->severity >= REPORT_SEV_HIGH     ? st->red
@@ -74,7 +115,7 @@ int report_text_write(FILE *out, const struct report_opts *opts, const struct re
                                                                 : st->dim;
         fprintf(out, "  %s%s%-8s%s %s%s%s: %s\n", colour, st->bold,
                 report_severity_name(f->severity), st->reset, st->bold, f->rule->name, st->reset,
-                f->message);
+                CLEAN(f->message));
         fprintf(out, "           %sfix: %s%s\n", st->dim, f->remedy, st->reset);
     }
     for (size_t i = 0; i < t->n_obs; i++)

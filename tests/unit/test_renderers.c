@@ -276,6 +276,20 @@ static struct doc render_junit(const struct scan *s, size_t n, enum report_sever
     return d;
 }
 
+/* Text (plain or coloured) or JSON Lines: one record per target, as the scan writes them. */
+static struct doc render_records(const struct scan *s, size_t n, enum report_format format,
+                                 bool color)
+{
+    struct doc d;
+    FILE *f = open_memstream(&d.p, &d.len);
+    assert_non_null(f);
+    struct report_opts opts = {.format = format, .color = color};
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(report_target_write(f, &opts, &s->ct[i].t), 0);
+    assert_int_equal(fclose(f), 0);
+    return d;
+}
+
 /* Compare with fixtures/golden/<name>, or write it when CAPROBE_UPDATE_GOLDEN=1. */
 static void check_golden(const char *name, const struct doc *d)
 {
@@ -577,9 +591,51 @@ static void test_write_errors(void **state)
     scan_free(s);
 }
 
+/* The text report: findings first (severity order), then each variant with its names; escaped
+ * names stay escaped, colour only when asked for. */
+static void test_text_golden(void **state)
+{
+    (void)state;
+    struct scan *s = scan_new();
+    struct doc d = render_records(s, N_TARGETS, REPORT_TEXT, false);
+    assert_clean_utf8(&d);
+    assert_null(memchr(d.p, 0x1b, d.len)); /* no escape sequence without colour */
+    check_golden("renderers.txt", &d);
+    struct doc c = render_records(s, N_TARGETS, REPORT_TEXT, true);
+    assert_non_null(memchr(c.p, 0x1b, c.len));
+    free(c.p);
+    free(d.p);
+    scan_free(s);
+}
+
+/* JSON Lines: every line parses (jansson), the golden file holds the exact bytes. */
+static void test_jsonl_golden(void **state)
+{
+    (void)state;
+    struct scan *s = scan_new();
+    struct doc d = render_records(s, N_TARGETS, REPORT_JSONL, false);
+    assert_clean_utf8(&d);
+    size_t lines = 0;
+    for (char *line = d.p, *nl; (nl = memchr(line, '\n', d.len - (size_t)(line - d.p)));
+         line = nl + 1) {
+        json_error_t err;
+        json_t *j = json_loadb(line, (size_t)(nl - line), 0, &err);
+        if (j == NULL)
+            fail_msg("line %zu is not JSON: %s", lines + 1, err.text);
+        assert_string_equal(json_string_value(json_object_get(j, "schema")), "caprobe/1");
+        json_decref(j);
+        lines++;
+    }
+    assert_int_equal(lines, N_TARGETS);
+    check_golden("renderers.jsonl", &d);
+    free(d.p);
+    scan_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_golden),       cmocka_unit_test(test_jsonl_golden),
         cmocka_unit_test(test_sarif_golden),      cmocka_unit_test(test_sarif_empty),
         cmocka_unit_test(test_sarif_fingerprint), cmocka_unit_test(test_junit_golden),
         cmocka_unit_test(test_junit_empty),       cmocka_unit_test(test_many_targets),
