@@ -55,6 +55,8 @@ def check_nginx_sni(tap):
         run = h.run_caprobe(base + ["--format", "jsonl", target])
         text = h.run_caprobe(base + [target])
         relaxed = h.run_caprobe(base + ["--format", "jsonl", "--fail-on", "critical", target])
+        sarif = h.run_caprobe(base + ["--format", "sarif", target])
+        junit = h.run_caprobe(base + ["--format", "junit", target])
     label = "nginx SNI vs default_server"
     tap.eq(run.rc, 1, "%s: exit status 1 (a high finding)" % label)
     f = [x for x in findings(run) if x["rule"] == "sni-mismatch"]
@@ -73,6 +75,38 @@ def check_nginx_sni(tap):
     tap.ok("sni-mismatch" in text.stdout and "fix:" in text.stdout,
            "%s: the text report shows the finding and its fix" % label, text.describe())
     tap.eq(relaxed.rc, 0, "%s: --fail-on critical: exit status 0" % label)
+    check_documents(tap, label, sarif, junit)
+
+
+def check_documents(tap, label, sarif, junit):
+    """The SARIF of a real scan passes the 2.1.0 schema and holds the finding; the JUnit XML
+    parses and fails the target's test case."""
+    import subprocess
+    import tempfile
+    import xml.etree.ElementTree as ET
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.NamedTemporaryFile("w", suffix=".sarif", delete=False) as f:
+        f.write(sarif.stdout)
+        path = f.name
+    try:
+        v = subprocess.run([sys.executable, os.path.join(here, "check_sarif.py"), path],
+                           capture_output=True, text=True)
+    finally:
+        os.unlink(path)
+    tap.ok(v.returncode == 0, "%s: --format sarif passes the SARIF 2.1.0 schema" % label,
+           v.stdout + v.stderr)
+    try:
+        doc = json.loads(sarif.stdout)
+        ids = [r["ruleId"] for r in doc["runs"][0]["results"]]
+    except (ValueError, KeyError, IndexError) as e:
+        ids = repr(e)
+    tap.ok("sni-mismatch" in ids, "%s: the SARIF holds the sni-mismatch result" % label, ids)
+    try:
+        root = ET.fromstring(junit.stdout)
+        failures = root.get("failures")
+    except ET.ParseError as e:
+        failures = repr(e)
+    tap.eq(failures, "1", "%s: --format junit parses and fails the target" % label)
 
 
 def check_expectations(tap):
