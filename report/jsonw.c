@@ -1,5 +1,6 @@
 /* JSON output buffer (jsonw.h). Encoding only; reading JSON is left to jansson. */
 #include "jsonw.h"
+#include "report.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,34 +50,6 @@ void report_buf_puts(struct report_buf *b, const char *s)
     report_buf_put(b, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 when it is not one. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    size_t k;
-    uint32_t v, min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        k = 2, v = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        k = 3, v = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        k = 4, v = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (n < k)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (p[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    return k;
-}
-
 void report_buf_json_str(struct report_buf *b, const char *s)
 {
     if (s == NULL) {
@@ -110,7 +83,8 @@ void report_buf_json_str(struct report_buf *b, const char *s)
             report_buf_put(b, esc, 6);
             i++;
         } else {
-            size_t k = utf8_len(p + i, n - i);
+            uint32_t cp;
+            size_t k = report_utf8_decode(p + i, n - i, &cp);
             if (k) {
                 report_buf_put(b, s + i, k);
                 i += k;

@@ -22,38 +22,6 @@ struct report_junit {
     int err; /* first error, returned again by end */
 };
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 when it is not one; *cp gets the code
- * point. */
-static size_t utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    unsigned char c = p[0];
-    size_t k;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf)
-        k = 2, v = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        k = 3, v = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        k = 4, v = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (n < k)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (p[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return k;
-}
-
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
 /* s as XML 1.0 character data (attr false) or attribute value (attr true, double quotes):
@@ -108,7 +76,7 @@ static void xml_put(struct report_buf *b, const char *s, bool attr)
                 report_buf_puts(b, REPLACEMENT);
                 break;
             }
-            k = utf8_len(p + i, n - i, &cp);
+            k = report_utf8_decode(p + i, n - i, &cp);
             if (k == 0 || cp == 0xfffe || cp == 0xffff) {
                 report_buf_puts(b, REPLACEMENT); /* one per byte, as jsonw does */
                 break;

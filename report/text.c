@@ -23,19 +23,12 @@ static const char *clean(const char *s, char *buf, size_t cap)
     static const char digits[] = "0123456789abcdef";
     size_t o = 0;
     const unsigned char *p = (const unsigned char *)(s ? s : "");
+    const unsigned char *end = p + strlen((const char *)p);
     while (*p && o + 8 < cap) {
-        size_t k = 0;
-        if (*p >= 0x20 && *p < 0x7f)
-            k = 1;
-        else if (*p >= 0xc2 && *p <= 0xdf && (p[1] & 0xc0) == 0x80)
-            k = p[0] == 0xc2 && p[1] < 0xa0 ? 0 : 2; /* C1 controls are escaped too */
-        else if (*p >= 0xe0 && *p <= 0xef && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-                 !(*p == 0xe0 && p[1] < 0xa0) && !(*p == 0xed && p[1] >= 0xa0))
-            k = 3;
-        else if (*p >= 0xf0 && *p <= 0xf4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-                 (p[3] & 0xc0) == 0x80 && !(*p == 0xf0 && p[1] < 0x90) &&
-                 !(*p == 0xf4 && p[1] >= 0x90))
-            k = 4;
+        uint32_t cp = 0;
+        size_t k = report_utf8_decode(p, (size_t)(end - p), &cp);
+        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+            k = 0; /* C0 and C1 controls are escaped too */
         if (k) {
             memcpy(buf + o, p, k);
             o += k;
