@@ -24,10 +24,10 @@ enum conn_stage {
     CONN_CLOSING,
 };
 
-struct conn {
-    struct conn *prev, *next; /* the scan's in-flight list */
-    struct scan *scan;
-    struct target *target;
+struct probe_conn {
+    struct probe_conn *prev, *next; /* the scan's in-flight list */
+    struct probe_scan *scan;
+    struct probe_target *target;
     size_t vi;
     enum conn_stage stage;
     uv_tcp_t tcp;
@@ -44,7 +44,7 @@ struct conn {
     struct tls_session *sess;
 };
 
-struct conn *probe_conn_next(struct conn *c)
+struct probe_conn *probe_conn_next(struct probe_conn *c)
 {
     return c->next;
 }
@@ -56,11 +56,11 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 static void conn_close_cb(uv_handle_t *h)
 {
-    struct conn *c = h->data;
+    struct probe_conn *c = h->data;
     if (--c->open_handles > 0)
         return;
-    struct scan *s = c->scan;
-    struct target *t = c->target;
+    struct probe_scan *s = c->scan;
+    struct probe_target *t = c->target;
     size_t vi = c->vi;
     bool retry = c->retry;
     unsigned attempts = t->variants[vi].attempts;
@@ -123,8 +123,8 @@ static enum tls_error_kind kind_of_uv(int err)
 
 /* The observation from what the capture saw, or from our own failure when the capture did
  * not end by itself. */
-static void conn_observe(struct conn *c, bool have_failure, enum tls_error_kind kind, int uv_err,
-                         const char *msg)
+static void conn_observe(struct probe_conn *c, bool have_failure, enum tls_error_kind kind,
+                         int uv_err, const char *msg)
 {
     struct tls_observation *o = &c->target->obs[c->vi];
     o->elapsed_ms = (uv_hrtime() - c->start_ns) / 1000000;
@@ -165,16 +165,17 @@ static void conn_observe(struct conn *c, bool have_failure, enum tls_error_kind 
 
 /* End the probe. have_failure: kind/fmt describe a failure of ours (deadline, socket error);
  * may_retry: that failure is transient and the variant has attempts left. */
-static void conn_finish(struct conn *c, bool have_failure, enum tls_error_kind kind, int uv_err,
-                        bool may_retry, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void conn_finish(struct probe_conn *c, bool have_failure, enum tls_error_kind kind,
+                        int uv_err, bool may_retry, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
-static void conn_finish(struct conn *c, bool have_failure, enum tls_error_kind kind, int uv_err,
-                        bool may_retry, const char *fmt, ...)
+static void conn_finish(struct probe_conn *c, bool have_failure, enum tls_error_kind kind,
+                        int uv_err, bool may_retry, const char *fmt, ...)
 {
     if (c->stage == CONN_CLOSING)
         return;
-    struct scan *s = c->scan;
-    const struct variant *v = &c->target->variants[c->vi];
+    struct probe_scan *s = c->scan;
+    const struct probe_variant *v = &c->target->variants[c->vi];
     c->retry = have_failure && may_retry && c->received == 0 && !s->stopping &&
                v->attempts <= s->opts->retries;
     if (!c->retry) {
@@ -197,18 +198,18 @@ static void conn_finish(struct conn *c, bool have_failure, enum tls_error_kind k
     uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
 }
 
-void probe_conn_interrupt(struct conn *c)
+void probe_conn_interrupt(struct probe_conn *c)
 {
     conn_finish(c, true, TLS_ERROR_INTERRUPTED, 0, false,
                 "the scan was interrupted (signal %d) after %zu bytes", c->scan->stopping,
                 c->received);
 }
 
-static void conn_flush(struct conn *c);
+static void conn_flush(struct probe_conn *c);
 
 static void conn_write_cb(uv_write_t *req, int status)
 {
-    struct conn *c = req->data;
+    struct probe_conn *c = req->data;
     c->writing = false;
     free(c->wbuf);
     c->wbuf = NULL;
@@ -223,7 +224,7 @@ static void conn_write_cb(uv_write_t *req, int status)
     conn_flush(c);
 }
 
-static void conn_flush(struct conn *c)
+static void conn_flush(struct probe_conn *c)
 {
     size_t len;
     const uint8_t *p = tls_session_output(c->sess, &len);
@@ -251,12 +252,12 @@ static void conn_flush(struct conn *c)
 
 static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    struct conn *c = h->data;
+    struct probe_conn *c = h->data;
     (void)suggested;
     *buf = uv_buf_init(c->scan->readbuf, sizeof(c->scan->readbuf));
 }
 
-static void conn_after_input(struct conn *c)
+static void conn_after_input(struct probe_conn *c)
 {
     switch (tls_session_status(c->sess)) {
     case TLS_CAPTURE_RUNNING:
@@ -271,7 +272,7 @@ static void conn_after_input(struct conn *c)
 
 static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
-    struct conn *c = stream->data;
+    struct probe_conn *c = stream->data;
     if (c->stage == CONN_CLOSING)
         return;
     if (nread > 0) {
@@ -295,8 +296,8 @@ static void conn_timer_cb(uv_timer_t *timer);
 
 static void conn_connect_cb(uv_connect_t *req, int status)
 {
-    struct conn *c = req->data;
-    struct scan *s = c->scan;
+    struct probe_conn *c = req->data;
+    struct probe_scan *s = c->scan;
     if (c->stage == CONN_CLOSING)
         return;
     if (status < 0) {
@@ -311,7 +312,7 @@ static void conn_connect_cb(uv_connect_t *req, int status)
     uv_timer_start(&c->timer, conn_timer_cb, min_u64(s->opts->handshake_timeout_ms, left), 0);
 
     /* mbedTLS state only for connected probes: queued and connecting ones hold none. */
-    const struct variant *v = &c->target->variants[c->vi];
+    const struct probe_variant *v = &c->target->variants[c->vi];
     struct tls_session_opts so = {
         .version = v->version,
         .sni = v->sni,
@@ -332,7 +333,7 @@ static void conn_connect_cb(uv_connect_t *req, int status)
 
 static void conn_timer_cb(uv_timer_t *timer)
 {
-    struct conn *c = timer->data;
+    struct probe_conn *c = timer->data;
     const struct probe_opts *o = c->scan->opts;
     uint64_t elapsed = uv_now(&c->scan->loop) - c->start_ms;
     if (c->stage == CONN_CONNECTING) {
@@ -350,15 +351,15 @@ static void conn_timer_cb(uv_timer_t *timer)
                                    : ", the flight never ended");
 }
 
-int probe_conn_start(struct scan *s, struct target *t, size_t vi)
+int probe_conn_start(struct probe_scan *s, struct probe_target *t, size_t vi)
 {
-    struct variant *v = &t->variants[vi];
+    struct probe_variant *v = &t->variants[vi];
     struct tls_observation *o = &t->obs[vi];
     o->address = t->addr_text[v->addr];
     o->sni = v->sni;
     o->tls_max = v->version;
 
-    struct conn *c = calloc(1, sizeof(*c));
+    struct probe_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return TLS_E_NOMEM;
     c->scan = s;

@@ -86,60 +86,60 @@ void probe_policy_apply(const struct probe_policy *pp, const struct report_targe
 
 /* ---- scan.c and conn.c: the scheduler and one connection ---------------------------------- */
 
-struct scan;
-struct conn;
+struct probe_scan;
+struct probe_conn;
 
-enum variant_state {
+enum probe_variant_state {
     VARIANT_PENDING, /* not started, or waiting for a retry at not_before */
     VARIANT_RUNNING,
     VARIANT_DONE, /* its observation is final */
 };
 
-struct variant {
+struct probe_variant {
     size_t addr;     /* index into target->addrs */
     const char *sni; /* NULL: no SNI */
     uint16_t version;
-    enum variant_state state;
+    enum probe_variant_state state;
     unsigned attempts;
     uint64_t not_before; /* loop time before which a retry may not start */
 };
 
-struct target {
-    struct target *next, *prev;             /* in the scan's list of open targets */
-    struct target *ready_prev, *ready_next; /* in its list of targets with pending variants */
+struct probe_target {
+    struct probe_target *next, *prev;             /* in the scan's list of open targets */
+    struct probe_target *ready_prev, *ready_next; /* in its list of targets with pending variants */
     bool ready;
-    struct scan *scan;
+    struct probe_scan *scan;
     struct probe_input_item item;
     uv_getaddrinfo_t gai;
     bool resolved;
     struct sockaddr_storage *addrs;
     char (*addr_text)[46];
     size_t n_addrs;
-    struct variant *variants;
+    struct probe_variant *variants;
     struct tls_observation *obs;
     struct tls_observation **obs_ptrs;
     size_t n_variants, done_variants, pending_variants;
 };
 
 /* In-flight count per address, for --per-address. */
-struct addr_count {
-    struct addr_count *next;
+struct probe_addr_count {
+    struct probe_addr_count *next;
     uint8_t key[17]; /* family, then 16 address bytes */
     unsigned count;
 };
 
 #define SCAN_ADDR_BUCKETS 4096
 
-struct scan {
+struct probe_scan {
     uv_loop_t loop;
     const struct probe_opts *opts;
     struct probe_input *input;
     struct tls_client *tls;
     struct tls_name_cache *names; /* decoded CA names shared by all observations */
-    struct target *open_head, *open_tail;
+    struct probe_target *open_head, *open_tail;
     size_t n_open;
-    struct target *ready_head, *ready_tail; /* resolved, with pending variants: O(1) picks */
-    struct conn *conns;                     /* in flight, for interruption */
+    struct probe_target *ready_head, *ready_tail; /* resolved, with pending variants: O(1) picks */
+    struct probe_conn *conns;                     /* in flight, for interruption */
     unsigned active;
     bool input_done;
     int fatal; /* a failure of the scan itself (emit failed, out of memory, input unreadable) */
@@ -154,21 +154,21 @@ struct scan {
     int stopping; /* the signal received, 0 while running */
     bool progress_shown;
     uint64_t start_ms;
-    struct addr_count *addr_buckets[SCAN_ADDR_BUCKETS];
+    struct probe_addr_count *addr_buckets[SCAN_ADDR_BUCKETS];
     char readbuf[64 * 1024]; /* one read at a time: libuv calls read_cb synchronously */
 };
 
 /* conn.c */
-int probe_conn_start(struct scan *s, struct target *t, size_t vi);
+int probe_conn_start(struct probe_scan *s, struct probe_target *t, size_t vi);
 /* End an in-flight probe now with an interruption error (SIGINT, SIGTERM). */
-void probe_conn_interrupt(struct conn *c);
-struct conn *probe_conn_next(struct conn *c);
+void probe_conn_interrupt(struct probe_conn *c);
+struct probe_conn *probe_conn_next(struct probe_conn *c);
 
 /* scan.c, called by conn.c */
 /* The variant's probe ended; retry: it should run again after delay_ms (transient failure). */
-void probe_scan_conn_done(struct scan *s, struct target *t, size_t vi, bool retry,
+void probe_scan_conn_done(struct probe_scan *s, struct probe_target *t, size_t vi, bool retry,
                           uint64_t delay_ms);
-void probe_scan_addr_add(struct scan *s, const struct sockaddr_storage *a, int delta);
-unsigned probe_scan_addr_get(struct scan *s, const struct sockaddr_storage *a);
+void probe_scan_addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int delta);
+unsigned probe_scan_addr_get(struct probe_scan *s, const struct sockaddr_storage *a);
 
 #endif

@@ -21,7 +21,7 @@
 /* Distinct CA names decoded once per scan: a few thousand names of a few hundred bytes. */
 #define NAME_CACHE_BYTES (8 * 1024 * 1024)
 
-static void pump(struct scan *s);
+static void pump(struct probe_scan *s);
 
 /* ---- per-address in-flight counts ----------------------------------------------------- */
 
@@ -35,32 +35,32 @@ static void addr_key(const struct sockaddr_storage *a, uint8_t key[17])
         memcpy(key + 1, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
 }
 
-static struct addr_count **addr_slot(struct scan *s, const uint8_t key[17])
+static struct probe_addr_count **addr_slot(struct probe_scan *s, const uint8_t key[17])
 {
     uint32_t h = 2166136261u;
     for (int i = 0; i < 17; i++)
         h = (h ^ key[i]) * 16777619u;
-    struct addr_count **pp = &s->addr_buckets[h % SCAN_ADDR_BUCKETS];
+    struct probe_addr_count **pp = &s->addr_buckets[h % SCAN_ADDR_BUCKETS];
     while (*pp && memcmp((*pp)->key, key, 17) != 0)
         pp = &(*pp)->next;
     return pp;
 }
 
-unsigned probe_scan_addr_get(struct scan *s, const struct sockaddr_storage *a)
+unsigned probe_scan_addr_get(struct probe_scan *s, const struct sockaddr_storage *a)
 {
     uint8_t key[17];
     addr_key(a, key);
-    struct addr_count **pp = addr_slot(s, key);
+    struct probe_addr_count **pp = addr_slot(s, key);
     return *pp ? (*pp)->count : 0;
 }
 
-void probe_scan_addr_add(struct scan *s, const struct sockaddr_storage *a, int delta)
+void probe_scan_addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int delta)
 {
     if (s->opts->per_address == 0)
         return;
     uint8_t key[17];
     addr_key(a, key);
-    struct addr_count **pp = addr_slot(s, key);
+    struct probe_addr_count **pp = addr_slot(s, key);
     if (*pp == NULL) {
         if (delta < 0)
             return;
@@ -73,7 +73,7 @@ void probe_scan_addr_add(struct scan *s, const struct sockaddr_storage *a, int d
     }
     (*pp)->count += (unsigned)delta;
     if ((*pp)->count == 0) {
-        struct addr_count *dead = *pp;
+        struct probe_addr_count *dead = *pp;
         *pp = dead->next;
         free(dead);
     }
@@ -82,7 +82,7 @@ void probe_scan_addr_add(struct scan *s, const struct sockaddr_storage *a, int d
 /* ---- targets ---------------------------------------------------------------------------- */
 
 /* Keep t in the ready list exactly while it is resolved and has pending variants. */
-static void ready_update(struct scan *s, struct target *t)
+static void ready_update(struct probe_scan *s, struct probe_target *t)
 {
     bool want = t->resolved && t->pending_variants > 0;
     if (want == t->ready)
@@ -109,7 +109,7 @@ static void ready_update(struct scan *s, struct target *t)
     t->ready = want;
 }
 
-static void target_free(struct target *t)
+static void target_free(struct probe_target *t)
 {
     if (t == NULL)
         return;
@@ -123,7 +123,7 @@ static void target_free(struct target *t)
     free(t);
 }
 
-static void target_unlink(struct scan *s, struct target *t)
+static void target_unlink(struct probe_scan *s, struct probe_target *t)
 {
     t->pending_variants = 0;
     ready_update(s, t);
@@ -139,7 +139,7 @@ static void target_unlink(struct scan *s, struct target *t)
     s->n_open--;
 }
 
-static void count_outcomes(struct probe_stats *st, const struct target *t)
+static void count_outcomes(struct probe_stats *st, const struct probe_target *t)
 {
     st->targets++;
     if (t->item.error)
@@ -160,9 +160,9 @@ static void count_outcomes(struct probe_stats *st, const struct target *t)
     }
 }
 
-static void target_emit(struct target *t)
+static void target_emit(struct probe_target *t)
 {
-    struct scan *s = t->scan;
+    struct probe_scan *s = t->scan;
     char why[512];
     struct report_target r = {
         .target = t->item.error ? t->item.text : t->item.spec.spec,
@@ -184,7 +184,7 @@ static void target_emit(struct target *t)
 }
 
 /* Mark a variant done; the target's record goes out with its last one. */
-static void variant_done(struct target *t, size_t vi)
+static void variant_done(struct probe_target *t, size_t vi)
 {
     t->variants[vi].state = VARIANT_DONE;
     if (++t->done_variants == t->n_variants)
@@ -192,7 +192,7 @@ static void variant_done(struct target *t, size_t vi)
 }
 
 /* Lay out the variants once the addresses are known. */
-static int target_plan(struct target *t)
+static int target_plan(struct probe_target *t)
 {
     const struct probe_opts *o = t->scan->opts;
     const struct probe_target_spec *spec = &t->item.spec;
@@ -228,7 +228,7 @@ static int target_plan(struct target *t)
     return 0;
 }
 
-static int target_add_addr(struct target *t, const struct sockaddr *sa, uint16_t port)
+static int target_add_addr(struct probe_target *t, const struct sockaddr *sa, uint16_t port)
 {
     size_t len =
         sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
@@ -260,9 +260,9 @@ static int target_add_addr(struct target *t, const struct sockaddr *sa, uint16_t
 }
 
 /* The addresses are known (or the name did not resolve): plan, or record the failure. */
-static void target_resolved(struct target *t, int uv_err)
+static void target_resolved(struct probe_target *t, int uv_err)
 {
-    struct scan *s = t->scan;
+    struct probe_scan *s = t->scan;
     int rc = target_plan(t);
     if (rc) {
         s->fatal = rc;
@@ -287,8 +287,8 @@ static void target_resolved(struct target *t, int uv_err)
 
 static void target_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
-    struct target *t = req->data;
-    struct scan *s = t->scan; /* t may be freed once resolved */
+    struct probe_target *t = req->data;
+    struct probe_scan *s = t->scan; /* t may be freed once resolved */
     int rc = 0;
     for (struct addrinfo *ai = res; status == 0 && ai && rc == 0; ai = ai->ai_next)
         if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
@@ -302,9 +302,9 @@ static void target_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *re
 }
 
 /* Take the next item of the input: a target to resolve, or a bad line to record. */
-static int target_open(struct scan *s, const struct probe_input_item *item)
+static int target_open(struct probe_scan *s, const struct probe_input_item *item)
 {
-    struct target *t = calloc(1, sizeof(*t));
+    struct probe_target *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return TLS_E_NOMEM;
     t->scan = s;
@@ -358,12 +358,12 @@ static int target_open(struct scan *s, const struct probe_input_item *item)
 
 /* ---- scheduling ------------------------------------------------------------------------- */
 
-void probe_scan_conn_done(struct scan *s, struct target *t, size_t vi, bool retry,
+void probe_scan_conn_done(struct probe_scan *s, struct probe_target *t, size_t vi, bool retry,
                           uint64_t delay_ms)
 {
     s->active--;
     if (retry) {
-        struct variant *v = &t->variants[vi];
+        struct probe_variant *v = &t->variants[vi];
         v->state = VARIANT_PENDING;
         v->not_before = uv_now(&s->loop) + delay_ms;
         t->pending_variants++;
@@ -375,32 +375,33 @@ void probe_scan_conn_done(struct scan *s, struct target *t, size_t vi, bool retr
     pump(s);
 }
 
-static void wake_cb(uv_timer_t *timer)
+static void scan_wake_cb(uv_timer_t *timer)
 {
-    struct scan *s = timer->data;
+    struct probe_scan *s = timer->data;
     s->wake_armed = false;
     pump(s);
 }
 
-static void wake_at(struct scan *s, uint64_t when)
+static void wake_at(struct probe_scan *s, uint64_t when)
 {
     uint64_t now = uv_now(&s->loop);
     uint64_t delay = when > now ? when - now : 0;
     if (s->wake_armed && uv_timer_get_due_in(&s->wake) <= delay)
         return;
     s->wake_armed = true;
-    uv_timer_start(&s->wake, wake_cb, delay, 0);
+    uv_timer_start(&s->wake, scan_wake_cb, delay, 0);
 }
 
 /* The first variant that may start now, or NULL; *soonest gets the earliest time a waiting
  * retry may start (UINT64_MAX when none waits). */
-static struct variant *next_variant(struct scan *s, struct target **tp, uint64_t *soonest)
+static struct probe_variant *next_variant(struct probe_scan *s, struct probe_target **tp,
+                                          uint64_t *soonest)
 {
     uint64_t now = uv_now(&s->loop);
     *soonest = UINT64_MAX;
-    for (struct target *t = s->ready_head; t; t = t->ready_next) {
+    for (struct probe_target *t = s->ready_head; t; t = t->ready_next) {
         for (size_t i = 0; i < t->n_variants; i++) {
-            struct variant *v = &t->variants[i];
+            struct probe_variant *v = &t->variants[i];
             if (v->state != VARIANT_PENDING)
                 continue;
             if (v->not_before > now) {
@@ -419,7 +420,7 @@ static struct variant *next_variant(struct scan *s, struct target **tp, uint64_t
 }
 
 /* With --rate, whether one more connection may start now; otherwise wake when it may. */
-static bool rate_allows(struct scan *s)
+static bool rate_allows(struct probe_scan *s)
 {
     if (s->opts->rate <= 0)
         return true;
@@ -432,18 +433,18 @@ static bool rate_allows(struct scan *s)
     return false;
 }
 
-static void scan_close_handles(struct scan *s);
+static void scan_close_handles(struct probe_scan *s);
 
-static void interrupt_pending(struct scan *s);
+static void interrupt_pending(struct probe_scan *s);
 
-static void pump(struct scan *s)
+static void pump(struct probe_scan *s)
 {
     if (s->stopping)
         interrupt_pending(s); /* targets resolved since the signal */
     while (!s->fatal && !s->stopping && s->active < s->opts->concurrency) {
-        struct target *t = NULL;
+        struct probe_target *t = NULL;
         uint64_t soonest;
-        struct variant *v = next_variant(s, &t, &soonest);
+        struct probe_variant *v = next_variant(s, &t, &soonest);
         if (v) {
             if (!rate_allows(s))
                 break;
@@ -487,7 +488,7 @@ static void pump(struct scan *s)
     }
     if (s->active == 0 && (s->input_done || s->fatal || s->stopping)) {
         bool waiting = false;
-        for (struct target *t = s->open_head; t; t = t->next)
+        for (struct probe_target *t = s->open_head; t; t = t->next)
             if (!t->resolved || t->pending_variants)
                 waiting = true;
         if (!waiting || s->fatal || s->stopping)
@@ -497,25 +498,25 @@ static void pump(struct scan *s)
 
 /* ---- signals and progress ----------------------------------------------------------------- */
 
-static void stop_timer_cb(uv_timer_t *timer)
+static void scan_stop_timer_cb(uv_timer_t *timer)
 {
-    struct scan *s = timer->data;
+    struct probe_scan *s = timer->data;
     /* The grace second is over: interrupt what is still in flight. */
-    for (struct conn *c = s->conns, *next; c; c = next) {
+    for (struct probe_conn *c = s->conns, *next; c; c = next) {
         next = probe_conn_next(c);
         probe_conn_interrupt(c);
     }
 }
 
 /* Variants never started get an interruption record, so every open target is written. */
-static void interrupt_pending(struct scan *s)
+static void interrupt_pending(struct probe_scan *s)
 {
-    for (struct target *t = s->open_head, *next; t; t = next) {
+    for (struct probe_target *t = s->open_head, *next; t; t = next) {
         next = t->next;
         if (!t->resolved)
             continue; /* its resolver callback comes back with UV_ECANCELED */
         for (size_t i = 0; i < t->n_variants && t->pending_variants; i++) {
-            struct variant *v = &t->variants[i];
+            struct probe_variant *v = &t->variants[i];
             if (v->state != VARIANT_PENDING)
                 continue;
             struct tls_observation *o = &t->obs[i];
@@ -536,11 +537,11 @@ static void interrupt_pending(struct scan *s)
     }
 }
 
-static void signal_cb(uv_signal_t *h, int signum)
+static void scan_signal_cb(uv_signal_t *h, int signum)
 {
-    struct scan *s = h->data;
+    struct probe_scan *s = h->data;
     if (s->stopping) {
-        stop_timer_cb(&s->stop_timer); /* a second signal: do not wait */
+        scan_stop_timer_cb(&s->stop_timer); /* a second signal: do not wait */
         return;
     }
     s->stopping = signum;
@@ -548,17 +549,17 @@ static void signal_cb(uv_signal_t *h, int signum)
     if (s->opts->progress)
         fprintf(stderr, "\r\033[Kcaprobe: signal %d: no new probes; %u in flight get %d ms\n",
                 signum, s->active, STOP_GRACE_MS);
-    for (struct target *t = s->open_head; t; t = t->next)
+    for (struct probe_target *t = s->open_head; t; t = t->next)
         if (!t->resolved)
             uv_cancel((uv_req_t *)&t->gai);
     interrupt_pending(s);
-    uv_timer_start(&s->stop_timer, stop_timer_cb, STOP_GRACE_MS, 0);
+    uv_timer_start(&s->stop_timer, scan_stop_timer_cb, STOP_GRACE_MS, 0);
     pump(s);
 }
 
-static void progress_cb(uv_timer_t *timer)
+static void scan_progress_cb(uv_timer_t *timer)
 {
-    struct scan *s = timer->data;
+    struct probe_scan *s = timer->data;
     const struct probe_stats *st = s->stats;
     double secs = (double)(uv_now(&s->loop) - s->start_ms) / 1000.0;
     uint64_t seen = probe_input_count(s->input);
@@ -574,7 +575,7 @@ static void progress_cb(uv_timer_t *timer)
     s->progress_shown = true;
 }
 
-static void scan_close_handles(struct scan *s)
+static void scan_close_handles(struct probe_scan *s)
 {
     uv_handle_t *hs[] = {(uv_handle_t *)&s->sigint, (uv_handle_t *)&s->sigterm,
                          (uv_handle_t *)&s->stop_timer, (uv_handle_t *)&s->progress_timer,
@@ -590,7 +591,7 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
                    struct probe_stats *stats)
 {
     memset(stats, 0, sizeof(*stats));
-    struct scan *s = calloc(1, sizeof(*s));
+    struct probe_scan *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return TLS_E_NOMEM;
     s->opts = opts;
@@ -613,10 +614,10 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     uv_signal_init(&s->loop, &s->sigterm);
     s->wake.data = s->stop_timer.data = s->progress_timer.data = s;
     s->sigint.data = s->sigterm.data = s;
-    uv_signal_start(&s->sigint, signal_cb, SIGINT);
-    uv_signal_start(&s->sigterm, signal_cb, SIGTERM);
+    uv_signal_start(&s->sigint, scan_signal_cb, SIGINT);
+    uv_signal_start(&s->sigterm, scan_signal_cb, SIGTERM);
     if (opts->progress)
-        uv_timer_start(&s->progress_timer, progress_cb, PROGRESS_MS, PROGRESS_MS);
+        uv_timer_start(&s->progress_timer, scan_progress_cb, PROGRESS_MS, PROGRESS_MS);
     pump(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     rc = s->fatal;
@@ -624,13 +625,13 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
         fprintf(stderr, "\r\033[K");
 out:
     while (s->open_head) {
-        struct target *t = s->open_head;
+        struct probe_target *t = s->open_head;
         s->open_head = t->next;
         target_free(t);
     }
     for (size_t i = 0; i < SCAN_ADDR_BUCKETS; i++)
         while (s->addr_buckets[i]) {
-            struct addr_count *a = s->addr_buckets[i];
+            struct probe_addr_count *a = s->addr_buckets[i];
             s->addr_buckets[i] = a->next;
             free(a);
         }

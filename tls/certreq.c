@@ -126,7 +126,7 @@ int tls_certreq13_parse(struct tls_certreq *out, const uint8_t *p, size_t len)
     return 0;
 }
 
-int tls_certreq_next_ca(struct tls_cursor *it, const uint8_t **dn, size_t *dn_len)
+int tls_certreq_ca_next(struct tls_cursor *it, const uint8_t **dn, size_t *dn_len)
 {
     struct tls_cursor v;
     if (it->len == 0 || tls_cursor_vec(it, 2, &v))

@@ -47,6 +47,6 @@ int tls_certreq13_parse(struct tls_certreq *out, const uint8_t *p, size_t len);
 /* Iterate the CA list: it starts as tls_cursor_make(req->cas, req->cas_len); each call yields
  * one DistinguishedName view. Returns 1 with an entry, 0 at the end. The list was validated
  * by the parser, so entries cannot overrun. */
-int tls_certreq_next_ca(struct tls_cursor *it, const uint8_t **dn, size_t *dn_len);
+int tls_certreq_ca_next(struct tls_cursor *it, const uint8_t **dn, size_t *dn_len);
 
 #endif

@@ -112,7 +112,7 @@ int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, con
     struct tls_cursor it = tls_cursor_make(req.cas, req.cas_len);
     const uint8_t *dn;
     size_t dn_len, i = 0;
-    while (tls_certreq_next_ca(&it, &dn, &dn_len)) {
+    while (tls_certreq_ca_next(&it, &dn, &dn_len)) {
         memset(&o->cas[i], 0, sizeof(o->cas[i]));
         const struct tls_ca_name *shared =
             o->names ? tls_name_cache_get(o->names, dn, dn_len) : NULL;

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct tls_cursor it = tls_cursor_make(r.cas, r.cas_len);
         const uint8_t *dn;
         size_t len, n = 0;
-        while (tls_certreq_next_ca(&it, &dn, &len))
+        while (tls_certreq_ca_next(&it, &dn, &len))
             n++;
         if (n != r.ca_count)
             __builtin_trap();

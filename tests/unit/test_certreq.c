@@ -58,13 +58,13 @@ static void test_tls12_list(void **state)
     struct tls_cursor it = tls_cursor_make(r.cas, r.cas_len);
     const uint8_t *dn;
     size_t len;
-    assert_int_equal(tls_certreq_next_ca(&it, &dn, &len), 1);
+    assert_int_equal(tls_certreq_ca_next(&it, &dn, &len), 1);
     assert_int_equal(len, sizeof(dn_a));
     assert_memory_equal(dn, dn_a, len);
-    assert_int_equal(tls_certreq_next_ca(&it, &dn, &len), 1);
+    assert_int_equal(tls_certreq_ca_next(&it, &dn, &len), 1);
     assert_int_equal(len, sizeof(dn_b));
     assert_memory_equal(dn, dn_b, len);
-    assert_int_equal(tls_certreq_next_ca(&it, &dn, &len), 0);
+    assert_int_equal(tls_certreq_ca_next(&it, &dn, &len), 0);
 }
 
 static void test_tls12_empty_list(void **state)
@@ -150,7 +150,7 @@ static void test_tls13_list(void **state)
     struct tls_cursor it = tls_cursor_make(r.cas, r.cas_len);
     const uint8_t *dn;
     size_t len;
-    assert_int_equal(tls_certreq_next_ca(&it, &dn, &len), 1);
+    assert_int_equal(tls_certreq_ca_next(&it, &dn, &len), 1);
     assert_memory_equal(dn, dn_a, sizeof(dn_a));
 }
 
