@@ -452,20 +452,25 @@ static int run(struct cli *c, const char *const *args, size_t n_args)
         return EXIT_USAGE;
     }
     if (!c->quiet) {
-        fprintf(stderr,
-                "caprobe: %llu target%s, %llu probe%s: %llu with a certificate request, %llu "
-                "without, %llu error%s",
-                (unsigned long long)st.targets, st.targets == 1 ? "" : "s",
-                (unsigned long long)st.probes, st.probes == 1 ? "" : "s",
-                (unsigned long long)st.with_request, (unsigned long long)st.without_request,
-                (unsigned long long)st.errors, st.errors == 1 ? "" : "s");
-        if (st.input_errors)
-            fprintf(stderr, ", %llu bad target line%s", (unsigned long long)st.input_errors,
-                    st.input_errors == 1 ? "" : "s");
-        if (st.retries)
-            fprintf(stderr, ", %llu retr%s", (unsigned long long)st.retries,
-                    st.retries == 1 ? "y" : "ies");
-        fprintf(stderr, "%s\n", st.signal ? " (interrupted)" : "");
+        /* one write, so that it does not interleave with a report piped to the same terminal */
+        char line[512];
+        int n =
+            snprintf(line, sizeof(line),
+                     "caprobe: %llu target%s, %llu probe%s: %llu with a certificate request, "
+                     "%llu without, %llu error%s",
+                     (unsigned long long)st.targets, st.targets == 1 ? "" : "s",
+                     (unsigned long long)st.probes, st.probes == 1 ? "" : "s",
+                     (unsigned long long)st.with_request, (unsigned long long)st.without_request,
+                     (unsigned long long)st.errors, st.errors == 1 ? "" : "s");
+        if (st.input_errors && n > 0 && (size_t)n < sizeof(line))
+            n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu bad target line%s",
+                          (unsigned long long)st.input_errors, st.input_errors == 1 ? "" : "s");
+        if (st.retries && n > 0 && (size_t)n < sizeof(line))
+            n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu retr%s",
+                          (unsigned long long)st.retries, st.retries == 1 ? "y" : "ies");
+        if (n > 0 && (size_t)n < sizeof(line))
+            snprintf(line + n, sizeof(line) - (size_t)n, "%s\n", st.signal ? " (interrupted)" : "");
+        fputs(line, stderr);
     }
     if (st.signal)
         return 128 + st.signal;
