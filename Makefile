@@ -15,7 +15,7 @@ BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-de
 TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates
 
-.PHONY: all build demo test deps test-deps clean format bench
+.PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench
 
 all: build
 
@@ -45,8 +45,26 @@ bench: build
 	@sh .ci/install-packages $(BENCH_PKGS)
 	python3 tests/bench/fleet.py --caprobe $(BUILD)/caprobe $(BENCH_ARGS)
 
+# The unit, fuzz-replay and integration suites once more with AddressSanitizer and UBSan (own
+# build folder; mbedTLS from the main build when it was fetched there), and the unit suite under
+# valgrind. .ci/run runs both after 'make test'.
+SAN_BUILD ?= build-asan
+SAN_MBEDTLS = $(if $(wildcard $(BUILD)/mbedtls/root/usr),-Dmbedtls_prefix=$(abspath $(BUILD))/mbedtls/root/usr)
+
+test-sanitize: test-deps $(BUILD)/build.ninja $(SAN_BUILD)/build.ninja
+	ninja -C $(SAN_BUILD)
+	meson test -C $(SAN_BUILD) --print-errorlogs --suite unit --suite fuzz-replay --suite integration
+
+$(SAN_BUILD)/build.ninja:
+	meson setup $(SAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(SAN_MBEDTLS)
+
+test-valgrind: test-deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs --suite unit --logbase testlog-valgrind \
+	    --wrap='valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect'
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD)
