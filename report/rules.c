@@ -250,10 +250,25 @@ enum report_list_state report_list_state(const struct tls_observation *o)
 /* ---- helpers ------------------------------------------------------------------------------- */
 
 /* One run of the engine: where findings go and what the rules see. */
+/* An observation's names as a set: SHA-256 of each distinct name, sorted, with the index of its
+ * first occurrence. Built once per run, so that comparing two lists is a merge, not n x m (a
+ * hostile server may send 32,767 names in each of many variants). */
+struct name_ref {
+    uint8_t sha[32];
+    size_t first;
+};
+
+struct name_set {
+    struct name_ref *v;
+    size_t n;    /* distinct names */
+    size_t dups; /* entries that repeat an earlier name */
+};
+
 struct run {
     const struct report_target *t;
     const struct report_context *ctx;
     struct report_findings *out;
+    struct name_set *sets; /* one per observation, in t->obs order */
     int err;
 };
 
@@ -285,6 +300,7 @@ static struct report_finding *add(struct run *r, enum report_rule_id id, const s
     struct report_finding *x = &f->v[f->n];
     memset(x, 0, sizeof(*x));
     x->rule = &rules[id];
+    x->seq = f->n;
     x->severity = r->ctx->severity[id];
     x->message = tls_arena_strdup(&f->arena, msg);
     x->remedy = rules[id].remedy;
@@ -311,30 +327,89 @@ static void describe(const struct tls_observation *o, char *buf, size_t cap)
              strcmp(o->phase, "handshake") == 0 ? "" : ", renegotiation");
 }
 
-static bool has_name(const struct tls_observation *o, const uint8_t sha[32])
+static int ref_cmp(const void *a, const void *b)
 {
-    for (size_t i = 0; i < o->ca_count; i++)
-        if (memcmp(o->cas[i].sha256, sha, 32) == 0)
+    const struct name_ref *x = a, *y = b;
+    int c = memcmp(x->sha, y->sha, 32);
+    return c ? c : (x->first > y->first) - (x->first < y->first);
+}
+
+static int sets_build(struct run *r)
+{
+    const struct report_target *t = r->t;
+    r->sets = calloc(t->n_obs ? t->n_obs : 1, sizeof(*r->sets));
+    if (r->sets == NULL)
+        return TLS_E_NOMEM;
+    for (size_t i = 0; i < t->n_obs; i++) {
+        const struct tls_observation *o = t->obs[i];
+        struct name_set *set = &r->sets[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
+            continue;
+        set->v = malloc(o->ca_count * sizeof(*set->v));
+        if (set->v == NULL)
+            return TLS_E_NOMEM;
+        for (size_t k = 0; k < o->ca_count; k++) {
+            memcpy(set->v[k].sha, o->cas[k].sha256, 32);
+            set->v[k].first = k;
+        }
+        qsort(set->v, o->ca_count, sizeof(*set->v), ref_cmp);
+        size_t n = 0;
+        for (size_t k = 0; k < o->ca_count; k++) {
+            if (n && memcmp(set->v[n - 1].sha, set->v[k].sha, 32) == 0) {
+                set->dups++; /* the earlier occurrence stays: sorted by (sha, first) */
+                continue;
+            }
+            set->v[n++] = set->v[k];
+        }
+        set->n = n;
+    }
+    return 0;
+}
+
+static void sets_free(struct run *r)
+{
+    for (size_t i = 0; r->sets && i < r->t->n_obs; i++)
+        free(r->sets[i].v);
+    free(r->sets);
+}
+
+static const struct name_set *set_of(const struct run *r, const struct tls_observation *o)
+{
+    for (size_t i = 0; i < r->t->n_obs; i++)
+        if (r->t->obs[i] == o)
+            return &r->sets[i];
+    return NULL;
+}
+
+static bool set_has(const struct name_set *set, const uint8_t sha[32])
+{
+    size_t lo = 0, hi = set ? set->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(set->v[mid].sha, sha, 32);
+        if (c == 0)
             return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return false;
 }
 
 /* Up to three names of a that b lacks, as "A; B; C and 4 more"; returns how many a lacks. */
-static size_t names_missing(const struct tls_observation *a, const struct tls_observation *b,
-                            char *buf, size_t cap)
+static size_t names_missing(const struct run *r, const struct tls_observation *a,
+                            const struct tls_observation *b, char *buf, size_t cap)
 {
+    const struct name_set *sa = set_of(r, a), *sb = set_of(r, b);
     size_t n = 0, len = 0;
     buf[0] = 0;
-    for (size_t i = 0; i < a->ca_count; i++) {
-        if (has_name(b, a->cas[i].sha256))
-            continue;
-        bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = memcmp(a->cas[j].sha256, a->cas[i].sha256, 32) == 0;
-        if (dup)
+    for (size_t i = 0; sa && i < sa->n; i++) {
+        if (set_has(sb, sa->v[i].sha))
             continue;
         if (n < 3 && len < cap)
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s", n ? "; " : "", a->cas[i].dn);
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", n ? "; " : "",
+                                    a->cas[sa->v[i].first].dn);
         n++;
     }
     if (n > 3 && len < cap)
@@ -503,18 +578,19 @@ static void rule_oversized_ca_list(struct run *r)
 }
 
 /* Two variants' lists differ: by state (request or not) or by the set of names. */
-static bool lists_differ(const struct tls_observation *a, const struct tls_observation *b)
+static bool lists_differ(const struct run *r, const struct tls_observation *a,
+                         const struct tls_observation *b)
 {
     enum report_list_state sa = report_list_state(a), sb = report_list_state(b);
     if (sa != sb)
         return true;
     if (sa != REPORT_LIST_NAMES)
         return false;
-    for (size_t i = 0; i < a->ca_count; i++)
-        if (!has_name(b, a->cas[i].sha256))
-            return true;
-    for (size_t i = 0; i < b->ca_count; i++)
-        if (!has_name(a, b->cas[i].sha256))
+    const struct name_set *x = set_of(r, a), *y = set_of(r, b);
+    if (x->n != y->n)
+        return true;
+    for (size_t i = 0; i < x->n; i++)
+        if (memcmp(x->v[i].sha, y->v[i].sha, 32) != 0)
             return true;
     return false;
 }
@@ -538,8 +614,8 @@ static void mismatch(struct run *r, enum report_rule_id id, size_t i, size_t j, 
             asks == b ? "asks for a certificate" : "does not ask for a certificate");
         return;
     }
-    size_t na = names_missing(a, b, only_a, sizeof(only_a));
-    size_t nb = names_missing(b, a, only_b, sizeof(only_b));
+    size_t na = names_missing(r, a, b, only_a, sizeof(only_a));
+    size_t nb = names_missing(r, b, a, only_b, sizeof(only_b));
     add(r, id, idx, 2,
         "%s: [%s] advertises %zu names, [%s] %zu; %zu only with the first%s%s%s, %zu only "
         "with the second%s%s%s",
@@ -557,7 +633,7 @@ static void rule_mismatches(struct run *r)
             continue;
         for (size_t j = i + 1; j < t->n_obs; j++) {
             const struct tls_observation *b = t->obs[j];
-            if (report_list_state(b) == REPORT_LIST_UNKNOWN || !lists_differ(a, b))
+            if (report_list_state(b) == REPORT_LIST_UNKNOWN || !lists_differ(r, a, b))
                 continue;
             bool same_addr = same_str(a->address, b->address);
             bool same_sni = same_str(a->sni, b->sni);
@@ -698,13 +774,25 @@ static void rule_duplicates_and_malformed(struct run *r)
                     bad_name = o->cas[k].dn;
                 bad++;
             }
-            for (size_t j = 0; j < k; j++)
-                if (memcmp(o->cas[j].sha256, o->cas[k].sha256, 32) == 0) {
-                    if (!dup_name)
-                        dup_name = o->cas[k].dn;
-                    dups++;
-                    break;
-                }
+        }
+        const struct name_set *set = &r->sets[i];
+        dups = set->dups;
+        for (size_t k = 0; dups && k < o->ca_count && !dup_name; k++) {
+            /* the first entry whose name was seen before: it is not a set's first occurrence */
+            const struct name_ref *ref = NULL;
+            size_t lo = 0, hi = set->n;
+            while (lo < hi && !ref) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = memcmp(set->v[mid].sha, o->cas[k].sha256, 32);
+                if (c == 0)
+                    ref = &set->v[mid];
+                else if (c < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (ref && ref->first != k)
+                dup_name = o->cas[k].dn;
         }
         if (dups && on(r, REPORT_RULE_DUPLICATE_CA))
             add(r, REPORT_RULE_DUPLICATE_CA, &i, 1, "[%s] repeats %zu name%s, e.g. %s", where, dups,
@@ -752,23 +840,38 @@ static const struct report_baseline_variant *baseline_find(const struct report_b
     return NULL;
 }
 
-static bool baseline_same(const struct report_baseline_variant *bv, const struct tls_observation *o)
+/* The baseline's sorted SHA-256 list (duplicates kept) against the observation's set: names
+ * only in the observation (*added) and only in the baseline (*removed), by one merge. */
+static void baseline_compare(const struct report_baseline_variant *bv, const struct name_set *set,
+                             size_t *added, size_t *removed)
+{
+    size_t i = 0, j = 0, n = set ? set->n : 0;
+    *added = *removed = 0;
+    while (i < n || j < bv->n_cas) {
+        if (j > 0 && j < bv->n_cas && memcmp(bv->cas[j], bv->cas[j - 1], 32) == 0) {
+            j++; /* a repeated name of the baseline */
+            continue;
+        }
+        int c = i == n ? 1 : j == bv->n_cas ? -1 : memcmp(set->v[i].sha, bv->cas[j], 32);
+        if (c < 0)
+            (*added)++, i++;
+        else if (c > 0)
+            (*removed)++, j++;
+        else
+            i++, j++;
+    }
+}
+
+static bool baseline_same(const struct report_baseline_variant *bv, const struct tls_observation *o,
+                          const struct name_set *set)
 {
     if ((int)report_list_state(o) != bv->state)
         return false;
     if (bv->state != REPORT_LIST_NAMES)
         return true;
-    for (size_t k = 0; k < o->ca_count; k++) {
-        bool found = false;
-        for (size_t j = 0; j < bv->n_cas && !found; j++)
-            found = memcmp(bv->cas[j], o->cas[k].sha256, 32) == 0;
-        if (!found)
-            return false;
-    }
-    for (size_t j = 0; j < bv->n_cas; j++)
-        if (!has_name(o, bv->cas[j]))
-            return false;
-    return true;
+    size_t added, removed;
+    baseline_compare(bv, set, &added, &removed);
+    return added == 0 && removed == 0;
 }
 
 static void rule_baseline_drift(struct run *r)
@@ -783,7 +886,7 @@ static void rule_baseline_drift(struct run *r)
         char key[512];
         report_variant_key(o, key, sizeof(key));
         const struct report_baseline_variant *bv = baseline_find(b, key);
-        if (bv == NULL || bv->state == REPORT_LIST_UNKNOWN || baseline_same(bv, o))
+        if (bv == NULL || bv->state == REPORT_LIST_UNKNOWN || baseline_same(bv, o, &r->sets[i]))
             continue;
         char where[256];
         describe(o, where, sizeof(where));
@@ -799,15 +902,8 @@ static void rule_baseline_drift(struct run *r)
                      "now asks for a certificate with %zu names; the baseline had no request",
                      o->ca_count);
         else {
-            size_t added = 0, removed = 0;
-            for (size_t k = 0; k < o->ca_count; k++) {
-                bool found = false;
-                for (size_t j = 0; j < bv->n_cas && !found; j++)
-                    found = memcmp(bv->cas[j], o->cas[k].sha256, 32) == 0;
-                added += !found;
-            }
-            for (size_t j = 0; j < bv->n_cas; j++)
-                removed += !has_name(o, bv->cas[j]);
+            size_t added, removed;
+            baseline_compare(bv, &r->sets[i], &added, &removed);
             snprintf(what, sizeof(what),
                      "advertises %zu names where the baseline had %zu: %zu added, %zu removed",
                      o->ca_count, bv->n_cas, added, removed);
@@ -859,13 +955,17 @@ static int by_severity(const void *pa, const void *pb)
         return (int)b->severity - (int)a->severity;
     if (a->rule->id != b->rule->id)
         return (int)a->rule->id - (int)b->rule->id;
-    return a->message < b->message ? -1 : a->message > b->message; /* arena order: stable */
+    return (a->seq > b->seq) - (a->seq < b->seq);
 }
 
 int report_rules_run(const struct report_target *t, const struct report_context *ctx,
                      struct report_findings *out)
 {
     struct run r = {.t = t, .ctx = ctx, .out = out};
+    if ((r.err = sets_build(&r))) {
+        sets_free(&r);
+        return r.err;
+    }
     if (on(&r, REPORT_RULE_NO_CERTIFICATE_REQUEST))
         rule_no_certificate_request(&r);
     if (on(&r, REPORT_RULE_EMPTY_CA_LIST))
@@ -882,6 +982,7 @@ int report_rules_run(const struct report_target *t, const struct report_context 
         rule_post_request_client_auth(&r);
     if (on(&r, REPORT_RULE_BASELINE_DRIFT))
         rule_baseline_drift(&r);
+    sets_free(&r);
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(out->v[0]), by_severity);
     return r.err;

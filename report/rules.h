@@ -124,6 +124,7 @@ struct report_finding {
     const char *remedy;  /* the rule's remedy, filled in where the target says more */
     size_t obs[REPORT_FINDING_MAX_OBS]; /* indexes of the observations it rests on */
     size_t n_obs;
+    size_t seq; /* the order the engine found it in: ties of severity and rule keep it */
 };
 
 struct report_findings {
