@@ -3,6 +3,7 @@
 #include "certfile.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,16 @@ out:
     return rc;
 }
 
+/* Whether needle occurs in p/n; unlike strstr() it goes past NUL bytes. */
+static bool contains(const uint8_t *p, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; k <= n && i <= n - k; i++)
+        if (p[i] == (uint8_t)needle[0] && memcmp(p + i, needle, k) == 0)
+            return true;
+    return false;
+}
+
 int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_t cap)
 {
     uint8_t *data;
@@ -147,7 +158,7 @@ int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_
         return rc;
     size_t before = f->n;
     const char *text = (const char *)data;
-    if (strstr(text, "-----BEGIN") == NULL) {
+    if (!contains(data, len, "-----BEGIN")) {
         rc = add_der(f, data, len, path, err, cap); /* one DER certificate */
         goto out;
     }
@@ -157,6 +168,11 @@ int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_
         const char *eol = memchr(p, '\n', (size_t)(text + len - p));
         size_t ll = eol ? (size_t)(eol - p) : (size_t)(text + len - p);
         if (ll >= 27 && strncmp(p, "-----BEGIN CERTIFICATE-----", 27) == 0) {
+            if (block) {
+                snprintf(err, cap, "%s:%lu: BEGIN CERTIFICATE without END", path, begin_line);
+                rc = TLS_E_DER;
+                goto out;
+            }
             block = eol ? eol + 1 : text + len;
             begin_line = line;
         } else if (ll >= 25 && strncmp(p, "-----END CERTIFICATE-----", 25) == 0 && block) {

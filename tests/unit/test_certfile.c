@@ -1,0 +1,113 @@
+/* Unit tests for tls/certfile.c: PEM bundles with their line numbers, one DER certificate, and
+ * the files that hold no usable certificate (each error names the file and, for PEM, the line). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tls/certfile.h"
+#include "tls/error.h"
+
+static const char *fixture_path(const char *rel, char *buf, size_t cap)
+{
+    const char *dir = getenv("CAPROBE_FIXTURES");
+    snprintf(buf, cap, "%s/%s", dir ? dir : "fixtures", rel);
+    return buf;
+}
+
+static const char *write_tmp(const char *text, size_t len)
+{
+    static char path[64];
+    strcpy(path, "/tmp/caprobe-certfile-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    fwrite(text, 1, len, f);
+    fclose(f);
+    return path;
+}
+
+static void test_bundle(void **state)
+{
+    (void)state;
+    char path[1024], err[1400];
+    struct tls_certfile f;
+    tls_certfile_init(&f);
+    assert_int_equal(
+        tls_certfile_load(&f, fixture_path("pki/cas.pem", path, sizeof(path)), err, sizeof(err)),
+        0);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(f.v[0].subject_text, "CN=caprobe Issuing CA 1,O=caprobe,C=DE");
+    assert_string_equal(f.v[0].issuer_text, "CN=caprobe Test Root,O=caprobe,C=DE");
+    assert_non_null(strstr(f.v[0].where, "cas.pem:1"));
+    assert_true(strstr(f.v[1].where, "cas.pem:") && strcmp(f.v[1].where, f.v[0].where) != 0);
+    /* a second file appends */
+    assert_int_equal(
+        tls_certfile_load(&f, fixture_path("pki/other.pem", path, sizeof(path)), err, sizeof(err)),
+        0);
+    assert_int_equal(f.n, 3);
+    tls_certfile_free(&f);
+}
+
+static void test_der_and_errors(void **state)
+{
+    (void)state;
+    char path[1024], err[1400];
+    struct tls_certfile f;
+    tls_certfile_init(&f);
+    /* DER: take the base64 of other.pem's certificate through the loader itself */
+    assert_int_equal(
+        tls_certfile_load(&f, fixture_path("pki/other.pem", path, sizeof(path)), err, sizeof(err)),
+        0);
+    const char *der = write_tmp((const char *)f.v[0].der, f.v[0].der_len);
+    struct tls_certfile g;
+    tls_certfile_init(&g);
+    assert_int_equal(tls_certfile_load(&g, der, err, sizeof(err)), 0);
+    assert_int_equal(g.n, 1);
+    assert_memory_equal(g.v[0].subject, f.v[0].subject, f.v[0].subject_len);
+    tls_certfile_free(&g);
+    remove(der);
+    tls_certfile_free(&f);
+
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"just text\n", "not a certificate"},
+        {"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "no certificate"},
+        {"x\n-----BEGIN CERTIFICATE-----\nAAAA\n", ":2: BEGIN CERTIFICATE without END"},
+        {"-----BEGIN CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nAA\n-----END "
+         "CERTIFICATE-----\n",
+         ":1: BEGIN CERTIFICATE without END"},
+        {"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+         ":1: the certificate's base64"},
+        {"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", ":1: not a certificate"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *p = write_tmp(bad[i].text, strlen(bad[i].text));
+        tls_certfile_init(&f);
+        err[0] = 0;
+        assert_int_not_equal(tls_certfile_load(&f, p, err, sizeof(err)), 0);
+        if (strstr(err, bad[i].want) == NULL || strstr(err, p) == NULL)
+            fail_msg("case %zu: '%s' lacks the file name or '%s'", i, err, bad[i].want);
+        tls_certfile_free(&f);
+        remove(p);
+    }
+    tls_certfile_init(&f);
+    assert_int_equal(tls_certfile_load(&f, "/nonexistent/x.pem", err, sizeof(err)), TLS_E_IO);
+    assert_non_null(strstr(err, "/nonexistent/x.pem"));
+    tls_certfile_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bundle),
+        cmocka_unit_test(test_der_and_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
