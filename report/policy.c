@@ -281,6 +281,14 @@ static int type_error(struct loader *l, const char *key, const char *expects)
 }
 
 /* The current scalar as a C string (valid until next()); a NUL inside is refused. */
+/* The scalar's text when it holds no NUL, else NULL: values compared with strcmp must not be
+ * cut short by a "\0" escape ("required\0junk" is not "required"). */
+static const char *scalar_plain(const struct loader *l)
+{
+    const char *v = (const char *)l->ev.data.scalar.value;
+    return strlen(v) == l->ev.data.scalar.length ? v : NULL;
+}
+
 static int scalar_str(struct loader *l, const char **out)
 {
     const char *v = (const char *)l->ev.data.scalar.value;
@@ -470,8 +478,8 @@ static int parse_client_auth(struct loader *l, struct section *s)
     static const char expects[] = "required, optional or none";
     if (l->ev.type != YAML_SCALAR_EVENT)
         return type_error(l, "client_auth", expects);
-    const char *v = (const char *)l->ev.data.scalar.value;
-    for (int a = REPORT_CLIENT_AUTH_REQUIRED; a <= REPORT_CLIENT_AUTH_NONE; a++)
+    const char *v = scalar_plain(l);
+    for (int a = REPORT_CLIENT_AUTH_REQUIRED; v && a <= REPORT_CLIENT_AUTH_NONE; a++)
         if (strcmp(v, client_auth_names[a]) == 0) {
             s->client_auth = (enum report_client_auth)a;
             return 0;
@@ -503,8 +511,8 @@ static int parse_severities(struct loader *l, struct section *s)
         if ((rc = next(l)))
             return rc;
         enum report_severity sev;
-        if (l->ev.type != YAML_SCALAR_EVENT ||
-            report_severity_parse((const char *)l->ev.data.scalar.value, &sev) != 0)
+        if (l->ev.type != YAML_SCALAR_EVENT || scalar_plain(l) == NULL ||
+            report_severity_parse(scalar_plain(l), &sev) != 0)
             return fail_at(l, l->ev.start_mark,
                            "'%s' in 'severities' expects info|low|medium|high|critical, got %s",
                            rule, GOT(l, got));
@@ -852,8 +860,8 @@ static int top_key(struct loader *l, int key, void *arg)
     (void)arg;
     switch (key) {
     case 0: /* version */
-        if (l->ev.type != YAML_SCALAR_EVENT ||
-            strcmp((const char *)l->ev.data.scalar.value, "1") != 0)
+        if (l->ev.type != YAML_SCALAR_EVENT || scalar_plain(l) == NULL ||
+            strcmp(scalar_plain(l), "1") != 0)
             return type_error(l, "version", "1 (the only policy format so far)");
         return 0;
     case 1: /* defaults */

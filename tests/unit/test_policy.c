@@ -429,6 +429,7 @@ static const struct bad_file bad_files[] = {
      "2:12",
      {"'match' pattern '10.0.0.0/33'", "prefix length of an IPv4 range is 0 to 32"}},
     {"bad-alias.yaml", TLS_E_INVALID, "5:17", {"aliases (*sev) are not supported"}},
+    {"bad-nul.yaml", TLS_E_INVALID, "3:16", {"'client_auth' expects required, optional or none"}},
 };
 
 static void test_bad_files(void **state)
