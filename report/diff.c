@@ -108,16 +108,22 @@ static unsigned compare(const struct side *o, const struct side *n)
 /* ---- rendering ------------------------------------------------------------------------------ */
 
 /* Text from a file for a terminal: control bytes as \xXX, so no escape sequence gets through. */
+/* Text for a terminal: valid UTF-8 as it is; C0 and C1 controls, DEL and invalid bytes as \xNN
+ * (U+009B is CSI to some terminals). */
 static void put_text(struct report_buf *b, const char *s)
 {
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch < 0x20 || ch == 0x7f) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+    while (p < end) {
+        uint32_t cp = 0;
+        size_t k = report_utf8_decode(p, (size_t)(end - p), &cp);
+        if (k == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
             char tmp[5];
-            snprintf(tmp, sizeof(tmp), "\\x%02x", ch);
+            snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
             report_buf_puts(b, tmp);
+            p++;
         } else {
-            report_buf_put(b, s, 1);
+            report_buf_put(b, (const char *)p, k);
+            p += k;
         }
     }
 }
