@@ -16,6 +16,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "error.h"
+#include "mbedtls_err.h"
 
 #define HDR_LEN 5
 #define SEQ_LEN 8
@@ -175,33 +176,6 @@ struct tls_crypt12 {
     int mbedtls_err;                 /* last raw mbedTLS code, kept for diagnostics */
 };
 
-/* The one place mbedTLS codes become ours. */
-static int err_from_mbedtls(int ret)
-{
-    switch (ret) {
-    case 0:
-        return 0;
-    case MBEDTLS_ERR_CIPHER_AUTH_FAILED:
-    case MBEDTLS_ERR_GCM_AUTH_FAILED:
-    case MBEDTLS_ERR_CHACHAPOLY_AUTH_FAILED:
-        return TLS_E_DECRYPT;
-    case MBEDTLS_ERR_CIPHER_ALLOC_FAILED:
-    case MBEDTLS_ERR_MD_ALLOC_FAILED:
-        return TLS_E_NOMEM;
-    case MBEDTLS_ERR_CIPHER_FEATURE_UNAVAILABLE:
-    case MBEDTLS_ERR_MD_FEATURE_UNAVAILABLE:
-        return TLS_E_UNSUPPORTED;
-    case MBEDTLS_ERR_CIPHER_FULL_BLOCK_EXPECTED:
-        return TLS_E_RECORD;
-    case MBEDTLS_ERR_CIPHER_BAD_INPUT_DATA:
-    case MBEDTLS_ERR_GCM_BAD_INPUT:
-    case MBEDTLS_ERR_MD_BAD_INPUT_DATA:
-        return TLS_E_INVALID;
-    default:
-        return TLS_E_MBEDTLS;
-    }
-}
-
 static const struct crypt12_family *family_find(uint16_t id)
 {
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
@@ -318,7 +292,7 @@ int tls_crypt12_new(struct tls_crypt12 **out, uint16_t suite, const uint8_t mast
         ret = mbedtls_md_hmac_starts(&c->mac, server_mac, c->mac_len);
     if (ret != 0) {
         c->mbedtls_err = ret;
-        ret = err_from_mbedtls(ret);
+        ret = tls_err_from_mbedtls(ret);
         goto out;
     }
     memcpy(c->iv, server_iv, f->fixed_iv_len);
@@ -394,7 +368,7 @@ static int open_aead(struct tls_crypt12 *c, const uint8_t *hdr, uint8_t *p, size
                                               ct, n + AEAD_TAG_LEN, ct, n, &olen, AEAD_TAG_LEN);
     if (ret != 0) {
         c->mbedtls_err = ret;
-        return err_from_mbedtls(ret);
+        return tls_err_from_mbedtls(ret);
     }
     if (olen != n)
         return TLS_E_MBEDTLS;
@@ -418,7 +392,7 @@ static int mac_check(struct tls_crypt12 *c, const uint8_t *hdr, const uint8_t *d
         ret = mbedtls_md_hmac_finish(&c->mac, mac);
     if (ret != 0) {
         c->mbedtls_err = ret;
-        return err_from_mbedtls(ret);
+        return tls_err_from_mbedtls(ret);
     }
     return mbedtls_ct_memcmp(mac, want, c->mac_len) == 0 ? 0 : TLS_E_DECRYPT;
 }
@@ -449,7 +423,7 @@ static int open_cbc(struct tls_crypt12 *c, const uint8_t *hdr, uint8_t *p, size_
     ret = mbedtls_cipher_crypt(&c->cipher, p, CBC_BLOCK, enc, enc_len, enc, &olen);
     if (ret != 0) {
         c->mbedtls_err = ret;
-        return err_from_mbedtls(ret);
+        return tls_err_from_mbedtls(ret);
     }
     if (olen != enc_len)
         return TLS_E_MBEDTLS;

@@ -16,6 +16,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "error.h"
+#include "mbedtls_err.h"
 
 #define HDR_LEN 5
 #define IV_LEN 12
@@ -74,34 +75,6 @@ struct tls_crypt13 {
     size_t tag_len;
     int mbedtls_err; /* last raw mbedTLS code, kept for diagnostics */
 };
-
-/* The one place mbedTLS codes become ours. */
-static int err_from_mbedtls(int ret)
-{
-    switch (ret) {
-    case 0:
-        return 0;
-    case MBEDTLS_ERR_CIPHER_AUTH_FAILED:
-    case MBEDTLS_ERR_GCM_AUTH_FAILED:
-    case MBEDTLS_ERR_CCM_AUTH_FAILED:
-    case MBEDTLS_ERR_CHACHAPOLY_AUTH_FAILED:
-        return TLS_E_DECRYPT;
-    case MBEDTLS_ERR_CIPHER_ALLOC_FAILED:
-    case MBEDTLS_ERR_MD_ALLOC_FAILED:
-        return TLS_E_NOMEM;
-    case MBEDTLS_ERR_CIPHER_FEATURE_UNAVAILABLE:
-    case MBEDTLS_ERR_MD_FEATURE_UNAVAILABLE:
-    case MBEDTLS_ERR_HKDF_BAD_INPUT_DATA:
-        return TLS_E_UNSUPPORTED;
-    case MBEDTLS_ERR_CIPHER_BAD_INPUT_DATA:
-    case MBEDTLS_ERR_GCM_BAD_INPUT:
-    case MBEDTLS_ERR_CCM_BAD_INPUT:
-    case MBEDTLS_ERR_MD_BAD_INPUT_DATA:
-        return TLS_E_INVALID;
-    default:
-        return TLS_E_MBEDTLS;
-    }
-}
 
 static const struct crypt13_suite *suite_find(uint16_t id)
 {
@@ -173,7 +146,7 @@ int tls_crypt13_new(struct tls_crypt13 **out, uint16_t suite, const uint8_t *sec
         ret = mbedtls_cipher_setkey(&c->aead, key, (int)(s->key_len * 8), MBEDTLS_DECRYPT);
     if (ret != 0) {
         c->mbedtls_err = ret;
-        ret = err_from_mbedtls(ret);
+        ret = tls_err_from_mbedtls(ret);
         goto out;
     }
 
@@ -222,7 +195,7 @@ int tls_crypt13_open(struct tls_crypt13 *c, const uint8_t hdr[5], uint8_t *p, si
                                               p, len - c->tag_len, &olen, c->tag_len);
     if (ret != 0) {
         c->mbedtls_err = ret;
-        return err_from_mbedtls(ret);
+        return tls_err_from_mbedtls(ret);
     }
     if (olen != len - c->tag_len)
         return TLS_E_MBEDTLS;

@@ -14,6 +14,7 @@
 #include <psa/crypto.h>
 
 #include "error.h"
+#include "mbedtls_err.h"
 
 /* ClientHello and our few records; more means mbedTLS is misbehaving. */
 #define SESSION_OUT_MAX (64 * 1024)
@@ -158,10 +159,10 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
     int rc = TLS_E_MBEDTLS;
     int raw =
         mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13 : &client->conf12);
-    if (raw == MBEDTLS_ERR_SSL_ALLOC_FAILED)
-        rc = TLS_E_NOMEM;
-    if (raw)
+    if (raw) {
+        rc = tls_err_from_mbedtls(raw);
         goto out;
+    }
     /* NULL clears the name: no server_name extension is sent. */
     if (mbedtls_ssl_set_hostname(&s->ssl, opts->sni))
         goto out;

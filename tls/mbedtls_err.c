@@ -1,0 +1,42 @@
+/* The one place mbedTLS codes become ours (mbedtls_err.h). Never allocates. */
+#include "mbedtls_err.h"
+
+#include <mbedtls/ccm.h>
+#include <mbedtls/chachapoly.h>
+#include <mbedtls/cipher.h>
+#include <mbedtls/gcm.h>
+#include <mbedtls/hkdf.h>
+#include <mbedtls/md.h>
+#include <mbedtls/ssl.h>
+
+#include "error.h"
+
+int tls_err_from_mbedtls(int raw)
+{
+    switch (raw) {
+    case 0:
+        return 0;
+    case MBEDTLS_ERR_CIPHER_AUTH_FAILED:
+    case MBEDTLS_ERR_GCM_AUTH_FAILED:
+    case MBEDTLS_ERR_CCM_AUTH_FAILED:
+    case MBEDTLS_ERR_CHACHAPOLY_AUTH_FAILED:
+        return TLS_E_DECRYPT;
+    case MBEDTLS_ERR_CIPHER_ALLOC_FAILED:
+    case MBEDTLS_ERR_MD_ALLOC_FAILED:
+    case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+        return TLS_E_NOMEM;
+    case MBEDTLS_ERR_CIPHER_FEATURE_UNAVAILABLE:
+    case MBEDTLS_ERR_MD_FEATURE_UNAVAILABLE:
+    case MBEDTLS_ERR_HKDF_BAD_INPUT_DATA:
+        return TLS_E_UNSUPPORTED;
+    case MBEDTLS_ERR_CIPHER_FULL_BLOCK_EXPECTED:
+        return TLS_E_RECORD;
+    case MBEDTLS_ERR_CIPHER_BAD_INPUT_DATA:
+    case MBEDTLS_ERR_GCM_BAD_INPUT:
+    case MBEDTLS_ERR_CCM_BAD_INPUT:
+    case MBEDTLS_ERR_MD_BAD_INPUT_DATA:
+        return TLS_E_INVALID;
+    default:
+        return TLS_E_MBEDTLS;
+    }
+}
