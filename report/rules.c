@@ -381,20 +381,20 @@ static const struct name_set *set_of(const struct run *r, const struct tls_obser
     return NULL;
 }
 
+/* Sorted arrays whose elements start with a SHA-256 (name_ref, root hashes): one search. */
+static int cmp_sha(const void *key, const void *elem)
+{
+    return memcmp(key, elem, 32);
+}
+
+static const void *find_sha(const void *base, size_t n, size_t stride, const uint8_t sha[32])
+{
+    return n ? bsearch(sha, base, n, stride, cmp_sha) : NULL;
+}
+
 static bool set_has(const struct name_set *set, const uint8_t sha[32])
 {
-    size_t lo = 0, hi = set ? set->n : 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(set->v[mid].sha, sha, 32);
-        if (c == 0)
-            return true;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
+    return set && find_sha(set->v, set->n, sizeof(*set->v), sha) != NULL;
 }
 
 /* Up to three names of a that b lacks, as "A; B; C and 4 more"; returns how many a lacks. */
@@ -471,18 +471,7 @@ static void rule_empty_ca_list(struct run *r)
 
 static bool is_public(const struct report_roots *roots, const uint8_t sha[32])
 {
-    size_t lo = 0, hi = roots->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(roots->subject_sha256[mid], sha, 32);
-        if (c == 0)
-            return true;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
+    return find_sha(roots->subject_sha256, roots->n, 32, sha) != NULL;
 }
 
 /* Threshold: a client-authentication list is a handful of names; 60 is beyond any. */
@@ -779,18 +768,8 @@ static void rule_duplicates_and_malformed(struct run *r)
         dups = set->dups;
         for (size_t k = 0; dups && k < o->ca_count && !dup_name; k++) {
             /* the first entry whose name was seen before: it is not a set's first occurrence */
-            const struct name_ref *ref = NULL;
-            size_t lo = 0, hi = set->n;
-            while (lo < hi && !ref) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = memcmp(set->v[mid].sha, o->cas[k].sha256, 32);
-                if (c == 0)
-                    ref = &set->v[mid];
-                else if (c < 0)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
+            const struct name_ref *ref =
+                find_sha(set->v, set->n, sizeof(*set->v), o->cas[k].sha256);
             if (ref && ref->first != k)
                 dup_name = o->cas[k].dn;
         }
