@@ -47,6 +47,11 @@ static const char usage_text[] =
     "      --tls LIST           TLS versions: 1.2, 1.3 or 1.2,1.3 (default 1.2,1.3)\n"
     "      --sni NAME           also probe with this server name (host names are always\n"
     "                           probed with their own name and without SNI)\n"
+    "      --request PATH       complete each handshake, send GET PATH (Host: the target or\n"
+    "                           the SNI name), record the status and Server header, and\n"
+    "                           capture the CertificateRequest of a renegotiation the server\n"
+    "                           starts (IIS without 'Negotiate Client Certificate', Apache\n"
+    "                           per-location SSLVerifyClient): phase \"renegotiation\"\n"
     "\n"
     "Expectations and rules:\n"
     "      --expect-ca FILE     PEM (or DER) certificates of the CAs that should be advertised;\n"
@@ -78,7 +83,8 @@ static const char usage_text[] =
     "                           limit allows)\n"
     "      --per-address N      probes in flight to one address at most (default 32; 0: no cap)\n"
     "      --rate N             new connections per second at most (default: no cap)\n"
-    "      --timeout SECONDS    deadline of one probe, connect to capture (default 10)\n"
+    "      --timeout SECONDS    deadline of one probe, connect to capture, or to the\n"
+    "                           response with --request (default 10)\n"
     "      --connect-timeout SECONDS    deadline of the TCP connect (default: --timeout)\n"
     "      --handshake-timeout SECONDS  from connected to capture complete (default: --timeout)\n"
     "      --retries N          attempts more after a transient connect failure (timeout,\n"
@@ -123,6 +129,7 @@ enum {
     OPT_EXPLAIN,
     OPT_POLICY,
     OPT_BASELINE,
+    OPT_REQUEST,
 };
 
 static const struct option long_opts[] = {
@@ -130,6 +137,7 @@ static const struct option long_opts[] = {
     {"ports", required_argument, NULL, 'p'},
     {"resolve", required_argument, NULL, OPT_RESOLVE},
     {"sni", required_argument, NULL, OPT_SNI},
+    {"request", required_argument, NULL, OPT_REQUEST},
     {"tls", required_argument, NULL, OPT_TLS},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"output", required_argument, NULL, 'o'},
@@ -620,6 +628,13 @@ int probe_main(int argc, char **argv)
             c.opts.extra_sni = optarg;
             break;
         }
+        case OPT_REQUEST:
+            if ((why = probe_request_path_check(optarg))) {
+                rc = usage_error("--request '%s': %s", optarg, why);
+                goto out;
+            }
+            c.opts.request_path = optarg;
+            break;
         case OPT_TLS:
             if (parse_tls(&c, optarg)) {
                 rc = usage_error("--tls: expected 1.2, 1.3 or 1.2,1.3, got '%s'", optarg);

@@ -3,6 +3,7 @@
  * tells the scheduler, which may start it again (a retry) or count it done.
  *
  *   CONNECTING --connect ok--> HANDSHAKE --capture done/failed, EOF, read error--> CLOSING
+ *   HANDSHAKE --capture done, with --request--> EXCHANGE --response head, EOF, error--> CLOSING
  *   CONNECTING --error | connect deadline--> CLOSING (maybe a retry)
  *   HANDSHAKE --handshake or total deadline | interruption--> CLOSING
  *   CLOSING --last close callback--> freed
@@ -16,11 +17,15 @@
 
 #include "internal.h"
 #include "tls/error.h"
+#include "tls/http.h"
+#include "tls/names.h"
+#include "tls/renego.h"
 #include "tls/session.h"
 
 enum conn_stage {
     CONN_CONNECTING,
     CONN_HANDSHAKE,
+    CONN_EXCHANGE, /* --request: the capture is complete; request, response, renegotiation */
     CONN_CLOSING,
 };
 
@@ -41,6 +46,7 @@ struct probe_conn {
     uint64_t start_ms; /* loop time, for deadlines */
     uint64_t start_ns; /* uv_hrtime(), for elapsed_ms: the loop time is cached per iteration */
     size_t received;
+    size_t received_at_exchange; /* bytes received when the exchange began */
     struct tls_session *sess;
 };
 
@@ -121,14 +127,13 @@ static enum tls_error_kind kind_of_uv(int err)
     }
 }
 
-/* The observation from what the capture saw, or from our own failure when the capture did
+/* The observation o from what capture cap saw, or from our own failure when the capture did
  * not end by itself. */
-static void conn_observe(struct probe_conn *c, bool have_failure, enum tls_error_kind kind,
-                         int uv_err, const char *msg)
+static void observe_capture(struct probe_conn *c, struct tls_observation *o,
+                            const struct tls_capture *cap, bool have_failure,
+                            enum tls_error_kind kind, int uv_err, const char *msg)
 {
-    struct tls_observation *o = &c->target->obs[c->vi];
     o->elapsed_ms = (uv_hrtime() - c->start_ns) / 1000000;
-    const struct tls_capture *cap = c->sess ? tls_session_capture(c->sess) : NULL;
     int rc = cap ? tls_observation_from_capture(o, cap) : 0;
     if (rc) {
         tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, rc, 0,
@@ -161,6 +166,128 @@ static void conn_observe(struct probe_conn *c, bool have_failure, enum tls_error
                                   tls_err_str(cap->err), c->received,
                                   c->received && !cap->have_hello ? " (not TLS?)" : "");
     }
+}
+
+/* Printable copy of n received bytes (at most 256): controls and NUL become '?'; invalid UTF-8
+ * is left to the renderers, which escape it. */
+static const char *received_text(struct tls_arena *a, const uint8_t *p, size_t n)
+{
+    char buf[257];
+    n = n < 256 ? n : 256;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+    buf[n] = '\0';
+    return tls_arena_strdup(a, buf);
+}
+
+/* Why the exchange after the handshake gave no response head. */
+static void exchange_failure(const struct tls_session_exchange *x, bool have_failure,
+                             enum tls_error_kind kind, const char *msg,
+                             enum tls_error_kind *out_kind, char *why, size_t cap)
+{
+    const struct tls_renego *rn = x->renego;
+    const struct tls_capture *rc = rn && rn->started ? &rn->cap : NULL;
+    char text[200];
+    *out_kind = TLS_ERROR_PROTOCOL;
+    if (rc && rc->has_alert && rc->alert_level == 2) {
+        *out_kind = TLS_ERROR_TLS_ALERT;
+        snprintf(why, cap, "the server ended the renegotiation with alert %s (%u)",
+                 tls_name_alert(rc->alert_desc), rc->alert_desc);
+    } else if (rn && rn->has_alert && rn->alert_level == 2) {
+        *out_kind = TLS_ERROR_TLS_ALERT;
+        snprintf(why, cap, "the server sent alert %s (%u) after the %s",
+                 tls_name_alert(rn->alert_desc), rn->alert_desc, x->sent ? "request" : "handshake");
+    } else if (have_failure) {
+        *out_kind = kind;
+        snprintf(why, cap, "%s", msg);
+    } else if (x->ssl_err) {
+        tls_mbedtls_strerror(x->ssl_err, text, sizeof(text));
+        if (x->ssl_err == -0x7780) /* MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE */
+            *out_kind = TLS_ERROR_TLS_ALERT;
+        snprintf(why, cap, "%s: %s",
+                 x->handshake_done ? "the connection failed after the request"
+                                   : "the handshake did not complete, no request was sent",
+                 text);
+    } else if (x->closed) {
+        *out_kind = TLS_ERROR_RESET;
+        snprintf(why, cap, "the server closed the connection %s without a response",
+                 x->sent ? "after the request" : "before the request");
+    } else if (x->response_len) {
+        snprintf(why, cap, "not an HTTP response (%zu bytes)", x->response_len);
+    } else {
+        snprintf(why, cap, "no response");
+    }
+}
+
+/* --request: the HTTP result on the handshake observation, and the renegotiation's own
+ * observation when the server started one. */
+static void observe_exchange(struct probe_conn *c, bool have_failure, enum tls_error_kind kind,
+                             int uv_err, const char *msg)
+{
+    struct probe_target *t = c->target;
+    struct tls_observation *o = &t->obs[c->vi];
+    if (c->sess == NULL || o->outcome == TLS_OUTCOME_ERROR)
+        return;
+    struct tls_session_exchange x;
+    tls_session_exchange(c->sess, &x);
+    struct tls_http_result *h = &o->http;
+    h->path = c->scan->opts->request_path;
+    h->sent = x.sent;
+    struct tls_http_head head = {0};
+    if (x.response_len && tls_http_head_parse(&head, x.response, x.response_len) == 0 &&
+        head.have_status) {
+        h->status = head.status;
+        h->status_line = received_text(&o->arena, head.line, head.line_len);
+        h->reason = received_text(&o->arena, head.reason, head.reason_len);
+        if (head.server)
+            h->server = received_text(&o->arena, head.server, head.server_len);
+    } else {
+        char why[384];
+        h->failed = true;
+        exchange_failure(&x, have_failure, kind, msg, &h->error_kind, why, sizeof(why));
+        if (x.response_len && !head.have_status) {
+            size_t l = strlen(why);
+            snprintf(
+                why + l, sizeof(why) - l, "; it began \"%s\"",
+                received_text(&o->arena, x.response, x.response_len < 40 ? x.response_len : 40));
+        }
+        h->error = tls_arena_strdup(&o->arena, why);
+    }
+    const struct tls_renego *rn = x.renego;
+    if (rn == NULL || !(rn->hello_request || rn->started))
+        return;
+    h->renegotiation = true;
+    struct tls_observation *r = &t->obs[t->n_variants + c->vi];
+    r->address = o->address;
+    r->sni = o->sni;
+    r->tls_max = o->tls_max;
+    r->phase = "renegotiation";
+    t->variants[c->vi].renegotiated = true;
+    if (rn->started) {
+        observe_capture(c, r, &rn->cap, have_failure, kind, uv_err, msg);
+        return;
+    }
+    r->elapsed_ms = o->elapsed_ms;
+    char why[384];
+    enum tls_error_kind k;
+    exchange_failure(&x, have_failure, kind, msg, &k, why, sizeof(why));
+    tls_observation_set_error(r, k, rn->err, uv_err,
+                              "the server asked to renegotiate (HelloRequest) but sent no "
+                              "ServerHello: %s",
+                              rn->err ? tls_err_str(rn->err) : why);
+}
+
+/* The variant's observations, from the session or from our own failure. */
+static void conn_observe(struct probe_conn *c, bool have_failure, enum tls_error_kind kind,
+                         int uv_err, const char *msg)
+{
+    const struct tls_capture *cap = c->sess ? tls_session_capture(c->sess) : NULL;
+    /* a failure after the handshake flight belongs to the exchange, not to the handshake */
+    bool during_exchange = c->stage == CONN_EXCHANGE;
+    observe_capture(c, &c->target->obs[c->vi], cap, have_failure && !during_exchange, kind, uv_err,
+                    msg);
+    if (c->scan->opts->request_path)
+        observe_exchange(c, have_failure, kind, uv_err, msg);
 }
 
 /* End the probe. have_failure: kind/fmt describe a failure of ours (deadline, socket error);
@@ -257,17 +384,24 @@ static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(c->scan->readbuf, sizeof(c->scan->readbuf));
 }
 
+static void conn_timer_cb(uv_timer_t *timer);
+
 static void conn_after_input(struct probe_conn *c)
 {
-    switch (tls_session_status(c->sess)) {
-    case TLS_CAPTURE_RUNNING:
-        conn_flush(c);
-        break;
-    case TLS_CAPTURE_DONE:
-    case TLS_CAPTURE_FAILED:
+    if (tls_session_finished(c->sess)) {
         conn_finish(c, false, TLS_ERROR_PROTOCOL, 0, false, "%s", "");
-        break;
+        return;
     }
+    if (c->stage == CONN_HANDSHAKE && tls_session_status(c->sess) != TLS_CAPTURE_RUNNING) {
+        /* --request: the flight is captured; the exchange has what is left of the total */
+        struct probe_scan *s = c->scan;
+        uint64_t used = uv_now(&s->loop) - c->start_ms;
+        c->stage = CONN_EXCHANGE;
+        c->received_at_exchange = c->received;
+        uv_timer_start(&c->timer, conn_timer_cb,
+                       s->opts->timeout_ms > used ? s->opts->timeout_ms - used : 1, 0);
+    }
+    conn_flush(c);
 }
 
 static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -286,13 +420,11 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
         /* a reset before the server said anything is transient (an overloaded listener) */
         bool transient_reset = nread == UV_ECONNRESET && c->received == 0;
         conn_finish(c, true, kind_of_uv((int)nread), (int)nread, transient_reset,
-                    "connection %s after %zu bytes",
+                    "connection %s after %zu bytes%s",
                     nread == UV_ECONNRESET ? "reset by the server" : uv_strerror((int)nread),
-                    c->received);
+                    c->received, c->stage == CONN_EXCHANGE ? " (after the handshake flight)" : "");
     }
 }
-
-static void conn_timer_cb(uv_timer_t *timer);
 
 static void conn_connect_cb(uv_connect_t *req, int status)
 {
@@ -318,6 +450,14 @@ static void conn_connect_cb(uv_connect_t *req, int status)
         .sni = v->sni,
         .capture_limit = s->opts->capture_limit,
     };
+    char request[PROBE_REQUEST_MAX];
+    if (s->opts->request_path) {
+        int n = probe_request_format(request, sizeof(request), s->opts->request_path,
+                                     v->sni ? v->sni : c->target->item.spec.host,
+                                     c->target->item.spec.port);
+        so.request = (const uint8_t *)request;
+        so.request_len = n > 0 ? (size_t)n : 0;
+    }
     int rc = tls_session_new(&c->sess, s->tls, &so);
     if (rc == 0)
         rc = tls_session_start(c->sess);
@@ -342,6 +482,13 @@ static void conn_timer_cb(uv_timer_t *timer)
         return;
     }
     const struct tls_capture *cap = tls_session_capture(c->sess);
+    if (c->stage == CONN_EXCHANGE) {
+        conn_finish(c, true, TLS_ERROR_TIMEOUT, 0, false,
+                    "no response within the %llu ms total deadline: %zu bytes after the handshake "
+                    "flight",
+                    (unsigned long long)elapsed, c->received - c->received_at_exchange);
+        return;
+    }
     conn_finish(c, true, TLS_ERROR_TIMEOUT, 0, false,
                 "handshake incomplete after %llu ms (%s deadline): %zu bytes received%s",
                 (unsigned long long)elapsed, elapsed >= o->timeout_ms ? "total" : "handshake",

@@ -102,6 +102,7 @@ struct probe_variant {
     enum probe_variant_state state;
     unsigned attempts;
     uint64_t not_before; /* loop time before which a retry may not start */
+    bool renegotiated;   /* with --request: its renegotiation observation is filled */
 };
 
 struct probe_target {
@@ -116,7 +117,8 @@ struct probe_target {
     char (*addr_text)[46];
     size_t n_addrs;
     struct probe_variant *variants;
-    struct tls_observation *obs;
+    struct tls_observation *obs; /* one per variant; with --request one more per variant for
+                                  * its renegotiation: obs[n_variants + vi] */
     struct tls_observation **obs_ptrs;
     size_t n_variants, done_variants, pending_variants;
 };
@@ -157,6 +159,14 @@ struct probe_scan {
     struct probe_addr_count *addr_buckets[SCAN_ADDR_BUCKETS];
     char readbuf[64 * 1024]; /* one read at a time: libuv calls read_cb synchronously */
 };
+
+/* request.c: --request */
+#define PROBE_REQUEST_MAX 4096
+/* "GET path HTTP/1.1" with Host (host, bracketed when IPv6, ":port" unless 443), User-Agent,
+ * Accept and Connection: close. Returns its length, or -1 when it does not fit. */
+int probe_request_format(char *buf, size_t cap, const char *path, const char *host, uint16_t port);
+/* NULL when path is usable in a request line, else a static reason. */
+const char *probe_request_path_check(const char *path);
 
 /* conn.c */
 int probe_conn_start(struct probe_scan *s, struct probe_target *t, size_t vi);

@@ -68,6 +68,7 @@ struct probe_opts {
     uint64_t timeout_ms;           /* one probe, connect to capture */
     unsigned retries;              /* extra attempts after a transient connect failure */
     size_t capture_limit;          /* bytes captured per probe at most */
+    const char *request_path;      /* --request: GET this path after the handshake, or NULL */
     bool progress;                 /* a progress line on stderr */
     probe_emit_fn *emit;
     void *emit_ctx;

@@ -113,7 +113,8 @@ static void target_free(struct probe_target *t)
 {
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->n_variants; i++)
+    size_t n_obs = t->n_variants * (t->scan->opts->request_path ? 2 : 1);
+    for (size_t i = 0; t->obs && i < n_obs; i++)
         tls_observation_free(&t->obs[i]);
     free(t->addrs);
     free(t->addr_text);
@@ -164,12 +165,19 @@ static void target_emit(struct probe_target *t)
 {
     struct probe_scan *s = t->scan;
     char why[512];
+    /* Each variant's observation, followed by its renegotiation's when there was one. */
+    size_t n_obs = 0;
+    for (size_t i = 0; i < t->n_variants; i++) {
+        t->obs_ptrs[n_obs++] = &t->obs[i];
+        if (t->variants && t->variants[i].renegotiated)
+            t->obs_ptrs[n_obs++] = &t->obs[t->n_variants + i];
+    }
     struct report_target r = {
         .target = t->item.error ? t->item.text : t->item.spec.spec,
         .host = t->item.error ? NULL : t->item.spec.host,
         .port = t->item.spec.port,
         .obs = t->obs_ptrs,
-        .n_obs = t->n_variants,
+        .n_obs = n_obs,
     };
     if (t->item.error) {
         snprintf(why, sizeof(why), "%s: %s", t->item.where, t->item.error);
@@ -204,9 +212,10 @@ static int target_plan(struct probe_target *t)
     if (o->extra_sni && !(spec->family == AF_UNSPEC && strcmp(o->extra_sni, spec->host) == 0))
         snis[n_sni++] = o->extra_sni;
     size_t n = t->n_addrs ? t->n_addrs * n_sni * o->n_versions : 1;
+    size_t n_obs = n * (o->request_path ? 2 : 1);
     t->variants = calloc(n, sizeof(*t->variants));
-    t->obs = calloc(n, sizeof(*t->obs));
-    t->obs_ptrs = calloc(n, sizeof(*t->obs_ptrs));
+    t->obs = calloc(n_obs, sizeof(*t->obs));
+    t->obs_ptrs = calloc(n_obs, sizeof(*t->obs_ptrs));
     if (!t->variants || !t->obs || !t->obs_ptrs)
         return TLS_E_NOMEM;
     size_t k = 0;
@@ -220,7 +229,7 @@ static int target_plan(struct probe_target *t)
             }
     t->n_variants = n;
     t->pending_variants = t->n_addrs ? n : 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n_obs; i++) {
         tls_observation_init(&t->obs[i]);
         t->obs[i].names = t->scan->names;
         t->obs_ptrs[i] = &t->obs[i];

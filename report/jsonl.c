@@ -216,6 +216,30 @@ static void server_cert_json(struct report_buf *b, const struct tls_server_cert 
     report_buf_put(b, "}", 1);
 }
 
+/* --request: {"path":..,"sent":..,"status":..,"status_line":..,"server":..,"renegotiation":..}
+ * or, without a response head, "error":{"kind":..,"message":..} in place of the status. */
+static void http_json(struct report_buf *b, const struct tls_http_result *h)
+{
+    report_buf_puts(b, "{\"path\":");
+    report_buf_json_str(b, h->path);
+    report_buf_puts(b, h->sent ? ",\"sent\":true" : ",\"sent\":false");
+    if (h->failed) {
+        report_buf_puts(b, ",\"error\":{\"kind\":");
+        report_buf_json_str(b, tls_error_kind_name(h->error_kind));
+        report_buf_puts(b, ",\"message\":");
+        report_buf_json_str(b, h->error ? h->error : "");
+        report_buf_put(b, "}", 1);
+    } else {
+        report_buf_puts(b, ",\"status\":");
+        report_buf_json_u64(b, (uint64_t)h->status);
+        report_buf_puts(b, ",\"status_line\":");
+        report_buf_json_str(b, h->status_line);
+        report_buf_puts(b, ",\"server\":");
+        report_buf_json_str(b, h->server);
+    }
+    report_buf_puts(b, h->renegotiation ? ",\"renegotiation\":true}" : ",\"renegotiation\":false}");
+}
+
 static void observation_json(struct report_buf *b, struct report_jsonl_cache *c,
                              const struct tls_observation *o)
 {
@@ -267,6 +291,10 @@ static void observation_json(struct report_buf *b, struct report_jsonl_cache *c,
     if (o->server_cert.present) {
         report_buf_puts(b, ",\"server_certificate\":");
         server_cert_json(b, &o->server_cert);
+    }
+    if (o->http.path) {
+        report_buf_puts(b, ",\"http\":");
+        http_json(b, &o->http);
     }
     report_buf_puts(b, ",\"elapsed_ms\":");
     report_buf_json_u64(b, o->elapsed_ms);

@@ -92,6 +92,18 @@ static void write_variant(FILE *out, const struct style *st, const struct tls_ob
             fprintf(out, "    %sserver certificate: %s (issuer %s, valid until %s)%s\n", st->dim,
                     sc->subject, sc->issuer, sc->not_after, st->reset);
     }
+    const struct tls_http_result *h = &o->http;
+    if (h->path == NULL)
+        return;
+    fprintf(out, "    GET %s: ", CLEAN(h->path));
+    if (h->failed)
+        fprintf(out, "%sno response (%s)%s: %s", st->red, tls_error_kind_name(h->error_kind),
+                st->reset, CLEAN(h->error));
+    else
+        fprintf(out, "%s", CLEAN(h->status_line));
+    if (!h->failed && h->server)
+        fprintf(out, " (Server: %s)", CLEAN(h->server));
+    fprintf(out, "%s\n", h->renegotiation ? "; the server renegotiated after the request" : "");
 }
 
 int report_text_write(FILE *out, const struct report_opts *opts, const struct report_target *t)

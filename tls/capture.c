@@ -73,6 +73,7 @@ static int on_server_hello(struct tls_capture *c, const uint8_t *p, size_t n)
     c->have_hello = true;
     c->version = sh.version;
     c->cipher_suite = sh.cipher_suite;
+    c->encrypt_then_mac = sh.encrypt_then_mac;
     return 0;
 }
 

@@ -27,7 +27,8 @@ struct tls_capture {
     unsigned hello_retries;
     uint16_t version; /* negotiated, from ServerHello */
     uint16_t cipher_suite;
-    uint8_t secret[64]; /* TLS 1.3 server handshake traffic secret */
+    bool encrypt_then_mac; /* TLS 1.2: the ServerHello agreed to RFC 7366 */
+    uint8_t secret[64];    /* TLS 1.3 server handshake traffic secret */
     size_t secret_len;
     /* What was captured; heap copies owned by the capture. */
     uint8_t *certreq; /* CertificateRequest body */

@@ -21,7 +21,8 @@
     X(MBEDTLS, "mbedTLS error")                                                                    \
     X(TARGET, "malformed target")                                                                  \
     X(USAGE, "usage error")                                                                        \
-    X(IO, "input/output error")
+    X(IO, "input/output error")                                                                    \
+    X(HTTP, "malformed HTTP response")
 
 enum tls_err {
     TLS_E_OK = 0,

@@ -46,6 +46,11 @@ int tls_server_hello_parse(struct tls_server_hello *out, const uint8_t *p, size_
                 return rc;
         } else if (type == 0xff01) {
             out->renegotiation_info = true;
+        } else if (type == 22) {
+            /* RFC 7366 2: the server's encrypt_then_mac extension is empty */
+            if ((rc = tls_cursor_done(&data)))
+                return rc;
+            out->encrypt_then_mac = true;
         }
     }
     return 0;

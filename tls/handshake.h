@@ -30,6 +30,7 @@ struct tls_server_hello {
     uint16_t cipher_suite;
     bool hello_retry;        /* RFC 8446 4.1.3: the HelloRetryRequest random */
     bool renegotiation_info; /* RFC 5746 extension present */
+    bool encrypt_then_mac;   /* RFC 7366 extension present: CBC records are MAC'd after */
 };
 
 int tls_server_hello_parse(struct tls_server_hello *out, const uint8_t *p, size_t len);

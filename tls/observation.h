@@ -45,6 +45,18 @@ struct tls_server_cert {
     size_t chain_length;
 };
 
+/* --request: the HTTP exchange after the handshake (on the handshake observation). */
+struct tls_http_result {
+    const char *path;                          /* NULL: no request was asked for */
+    bool sent;                                 /* the request went out (the handshake completed) */
+    int status;                                /* 0 when no status line came */
+    const char *status_line, *reason, *server; /* as received; NULL when absent */
+    bool renegotiation; /* the server asked to renegotiate (HelloRequest or a new ServerHello) */
+    bool failed;        /* no response head: error_kind and error say why */
+    enum tls_error_kind error_kind;
+    const char *error;
+};
+
 struct tls_name_cache;
 
 struct tls_observation {
@@ -77,6 +89,7 @@ struct tls_observation {
     size_t sigalg_count;
     unsigned certreq_quirks; /* enum tls_certreq_quirk */
     struct tls_server_cert server_cert;
+    struct tls_http_result http;
 };
 
 /* Arena cap for one observation. The worst list is 21,845 one-byte names in 65,535 bytes: 64

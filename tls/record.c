@@ -62,6 +62,12 @@ void tls_reader_set_opener(struct tls_reader *r, tls_record_open_fn *fn, void *c
     r->open_all_types = all_types;
 }
 
+const uint8_t *tls_reader_unread(const struct tls_reader *r, size_t *len)
+{
+    *len = r->in_len - r->in_off;
+    return r->in ? r->in + r->in_off : NULL;
+}
+
 size_t tls_reader_pending(const struct tls_reader *r)
 {
     return (r->in_len - r->in_off) + (r->hs_len - r->hs_off);

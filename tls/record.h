@@ -75,6 +75,9 @@ void tls_reader_set_opener(struct tls_reader *r, tls_record_open_fn *fn, void *c
  * content type). Errors are final. */
 int tls_reader_next(struct tls_reader *r, struct tls_event *ev);
 
+/* Raw bytes fed but not yet read as records (after the last unit returned). */
+const uint8_t *tls_reader_unread(const struct tls_reader *r, size_t *len);
+
 /* Bytes fed but not yet returned as units (a partial record or message). */
 size_t tls_reader_pending(const struct tls_reader *r);
 

@@ -14,7 +14,9 @@
 #include <psa/crypto.h>
 
 #include "error.h"
+#include "http.h"
 #include "mbedtls_err.h"
+#include "renego.h"
 
 /* ClientHello and our few records; more means mbedTLS is misbehaving. */
 #define SESSION_OUT_MAX (64 * 1024)
@@ -39,6 +41,13 @@ struct tls_session {
     bool ssl_released; /* its context is freed (about 35 KiB of buffers) */
     bool keep_ssl;
     bool eof;
+    /* With a request: the exchange after the handshake. */
+    uint8_t *request;
+    size_t request_len, request_off;
+    bool handshake_done, exchange_over, peer_closed;
+    uint8_t *resp; /* the response's first bytes, TLS_HTTP_HEAD_MAX at most */
+    size_t resp_len;
+    struct tls_renego *renego;
 };
 
 static int conf_setup(struct tls_client *c, mbedtls_ssl_config *conf,
@@ -135,11 +144,11 @@ static void session_export_keys(void *ctx, mbedtls_ssl_key_export_type type,
                                 const unsigned char server_random[32], mbedtls_tls_prf_types prf)
 {
     struct tls_session *s = ctx;
-    (void)client_random;
-    (void)server_random;
     (void)prf;
     if (type == MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET)
         tls_capture_set_secret(&s->cap, secret, secret_len);
+    else if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET && s->renego && secret_len == 48)
+        tls_renego_set_keys(s->renego, secret, client_random, server_random);
 }
 
 int tls_session_new(struct tls_session **out, struct tls_client *client,
@@ -155,8 +164,16 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
     tls_capture_init(&s->cap, opts->capture_limit);
     s->limit = opts->capture_limit;
     s->version = opts->version;
-    s->keep_ssl = opts->keep_ssl;
-    int rc = TLS_E_MBEDTLS;
+    s->keep_ssl = opts->keep_ssl || opts->request;
+    int rc = TLS_E_NOMEM;
+    if (opts->request) {
+        s->request = malloc(opts->request_len ? opts->request_len : 1);
+        if (s->request == NULL)
+            goto out;
+        memcpy(s->request, opts->request, opts->request_len);
+        s->request_len = opts->request_len;
+    }
+    rc = TLS_E_MBEDTLS;
     int raw =
         mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13 : &client->conf12);
     if (raw) {
@@ -183,6 +200,12 @@ void tls_session_free(struct tls_session *s)
     if (!s->ssl_released)
         mbedtls_ssl_free(&s->ssl);
     tls_capture_free(&s->cap);
+    if (s->renego) {
+        tls_renego_free(s->renego);
+        free(s->renego);
+    }
+    free(s->request);
+    free(s->resp);
     free(s->in);
     free(s->out);
     free(s);
@@ -205,25 +228,111 @@ static void maybe_release(struct tls_session *s)
     s->in_off = s->in_len = s->in_alloc = 0;
 }
 
-/* Run mbedTLS as far as the input allows. A failure stops it for good: the capture goes on. */
-static void drive(struct tls_session *s)
+/* mbedTLS failed: it gets no more input and says nothing more (no alert: let the server
+ * finish its flight for the capture). */
+static void ssl_failed(struct tls_session *s, int raw)
 {
-    if (s->ssl_stopped)
-        return;
-    int raw = mbedtls_ssl_handshake(&s->ssl);
-    if (raw == 0 || raw == MBEDTLS_ERR_SSL_WANT_READ || raw == MBEDTLS_ERR_SSL_WANT_WRITE) {
-        maybe_release(s);
-        return;
-    }
     s->ssl_err = raw;
     s->ssl_stopped = true;
-    s->out_len = 0; /* no alert: let the server finish its flight */
+    s->exchange_over = true;
+    s->out_len = 0;
     free(s->in);
     s->in = NULL;
     s->in_off = s->in_len = s->in_alloc = 0;
     /* Without mbedTLS no TLS 1.3 secret will come: records waiting for it stay unreadable. */
     if (tls_capture_waiting_keys(&s->cap))
         tls_capture_fail(&s->cap, TLS_E_MBEDTLS);
+}
+
+/* Read the response as far as the input allows; mbedTLS answers a HelloRequest in here. */
+static void read_response(struct tls_session *s)
+{
+    if (s->resp == NULL && (s->resp = malloc(TLS_HTTP_HEAD_MAX)) == NULL) {
+        ssl_failed(s, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        return;
+    }
+    for (;;) {
+        uint8_t *dst = s->resp + s->resp_len;
+        size_t room = TLS_HTTP_HEAD_MAX - s->resp_len;
+        int n = mbedtls_ssl_read(&s->ssl, dst, room);
+        if (n > 0) {
+            s->resp_len += (size_t)n;
+            struct tls_http_head head;
+            int rc = tls_http_head_parse(&head, s->resp, s->resp_len);
+            if (rc || head.complete || s->resp_len == TLS_HTTP_HEAD_MAX) {
+                s->exchange_over = true; /* all the probe reports is there */
+                s->ssl_stopped = true;
+                return;
+            }
+            continue;
+        }
+        if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE)
+            return;
+        if (n == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            continue; /* TLS 1.3 tickets: not needed */
+        if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+            s->peer_closed = true;
+            s->exchange_over = true;
+            s->ssl_stopped = true;
+            return;
+        }
+        ssl_failed(s, n);
+        return;
+    }
+}
+
+/* Run mbedTLS as far as the input allows. A failure stops it for good: the capture goes on. */
+static void drive(struct tls_session *s)
+{
+    if (s->ssl_stopped)
+        return;
+    if (!s->handshake_done) {
+        int raw = mbedtls_ssl_handshake(&s->ssl);
+        if (raw == MBEDTLS_ERR_SSL_WANT_READ || raw == MBEDTLS_ERR_SSL_WANT_WRITE) {
+            maybe_release(s);
+            return;
+        }
+        if (raw) {
+            ssl_failed(s, raw);
+            return;
+        }
+        s->handshake_done = true;
+    }
+    if (s->request == NULL || s->exchange_over)
+        return;
+    while (s->request_off < s->request_len) {
+        int n = mbedtls_ssl_write(&s->ssl, s->request + s->request_off,
+                                  s->request_len - s->request_off);
+        if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE)
+            return;
+        if (n < 0) {
+            ssl_failed(s, n);
+            return;
+        }
+        s->request_off += (size_t)n;
+    }
+    read_response(s);
+}
+
+/* With a request over TLS 1.2, the records after the first flight go to the renegotiation
+ * follower, starting with any the capture had buffered past its end. */
+static void follow_start(struct tls_session *s)
+{
+    if (s->request == NULL || s->renego || s->cap.status != TLS_CAPTURE_DONE ||
+        s->cap.version != 0x0303)
+        return;
+    s->renego = malloc(sizeof(*s->renego));
+    if (s->renego == NULL) {
+        ssl_failed(s, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        return;
+    }
+    tls_renego_init(s->renego, s->cap.cipher_suite, s->cap.encrypt_then_mac, s->limit);
+    size_t raw_len;
+    const uint8_t *raw = tls_reader_unread(&s->cap.rd, &raw_len);
+    if (s->cap.rd.hs_off != s->cap.rd.hs_len)
+        tls_renego_end(s->renego, TLS_E_UNEXPECTED); /* a message went on past ServerHelloDone */
+    else if (raw_len)
+        tls_renego_feed(s->renego, raw, raw_len);
 }
 
 int tls_session_start(struct tls_session *s)
@@ -255,8 +364,13 @@ void tls_session_input(struct tls_session *s, const uint8_t *p, size_t n)
             s->in_len += n;
         }
     }
-    tls_capture_feed(&s->cap, p, n);
-    if (s->cap.status == TLS_CAPTURE_RUNNING)
+    if (s->cap.status == TLS_CAPTURE_RUNNING) {
+        tls_capture_feed(&s->cap, p, n);
+        follow_start(s);
+    } else if (s->renego) {
+        tls_renego_feed(s->renego, p, n);
+    }
+    if (s->cap.status == TLS_CAPTURE_RUNNING || s->request)
         drive(s);
 }
 
@@ -265,6 +379,32 @@ void tls_session_eof(struct tls_session *s)
     s->eof = true;
     drive(s);
     tls_capture_eof(&s->cap);
+    if (s->renego)
+        tls_renego_end(s->renego, TLS_E_TRUNCATED);
+    if (s->request && !s->exchange_over) {
+        s->peer_closed = true;
+        s->exchange_over = true;
+    }
+}
+
+bool tls_session_finished(const struct tls_session *s)
+{
+    if (s->cap.status == TLS_CAPTURE_RUNNING)
+        return false;
+    return s->request == NULL || s->exchange_over || s->ssl_stopped;
+}
+
+void tls_session_exchange(const struct tls_session *s, struct tls_session_exchange *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->handshake_done = s->handshake_done;
+    out->sent = s->request && s->request_off == s->request_len;
+    out->over = s->exchange_over || s->ssl_stopped;
+    out->closed = s->peer_closed;
+    out->response = s->resp;
+    out->response_len = s->resp_len;
+    out->ssl_err = s->handshake_done ? s->ssl_err : 0;
+    out->renego = s->renego;
 }
 
 const uint8_t *tls_session_output(struct tls_session *s, size_t *len)
@@ -306,7 +446,8 @@ void tls_mbedtls_strerror(int raw, char *buf, size_t cap)
 size_t tls_session_footprint(const struct tls_session *s)
 {
     return sizeof(*s) + s->in_alloc + s->out_alloc + s->cap.rd.in_alloc + s->cap.rd.hs_alloc +
-           s->cap.certreq_len + s->cap.cert_len;
+           s->cap.certreq_len + s->cap.cert_len + (s->resp ? TLS_HTTP_HEAD_MAX : 0) +
+           (s->renego ? sizeof(*s->renego) + s->renego->rd.in_alloc + s->renego->rd.hs_alloc : 0);
 }
 
 const char *tls_ciphersuite_name(uint16_t id)

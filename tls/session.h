@@ -17,12 +17,16 @@ int tls_client_new(struct tls_client **out);
 void tls_client_free(struct tls_client *c);
 
 struct tls_session_opts {
-    uint16_t version;     /* 0x0303 or 0x0304: offered as both minimum and maximum */
-    const char *sni;      /* NULL: no server_name extension */
-    size_t capture_limit; /* bytes the capture may hold */
-    bool keep_ssl;        /* keep mbedTLS for the whole handshake; otherwise it is released
-                           * once the capture needs nothing more from it: after the
-                           * ClientHello (TLS 1.2) or the handshake secret (TLS 1.3) */
+    uint16_t version;       /* 0x0303 or 0x0304: offered as both minimum and maximum */
+    const char *sni;        /* NULL: no server_name extension */
+    size_t capture_limit;   /* bytes the capture may hold */
+    bool keep_ssl;          /* keep mbedTLS for the whole handshake; otherwise it is released
+                             * once the capture needs nothing more from it: after the
+                             * ClientHello (TLS 1.2) or the handshake secret (TLS 1.3) */
+    const uint8_t *request; /* NULL, or bytes to send once the handshake is complete (an HTTP
+                             * request): the session then completes the handshake, sends them,
+                             * reads the response head and follows a TLS 1.2 renegotiation */
+    size_t request_len;
 };
 
 int tls_session_new(struct tls_session **out, struct tls_client *client,
@@ -45,6 +49,25 @@ void tls_session_output_consume(struct tls_session *s, size_t n);
 /* The capture's state; once DONE or FAILED the session needs no more input. */
 const struct tls_capture *tls_session_capture(const struct tls_session *s);
 enum tls_capture_status tls_session_status(const struct tls_session *s);
+
+/* True once the session needs no more input: the capture ended and, with a request, the
+ * exchange after the handshake is over too. */
+bool tls_session_finished(const struct tls_session *s);
+
+struct tls_renego;
+
+/* What happened after the handshake, for a session with a request. */
+struct tls_session_exchange {
+    bool handshake_done;     /* mbedTLS completed the handshake */
+    bool sent;               /* the whole request was handed to mbedTLS */
+    bool over;               /* the response head came, the server closed, or mbedTLS failed */
+    bool closed;             /* the server closed (close_notify or EOF) after the request */
+    const uint8_t *response; /* the first bytes of the response (at most TLS_HTTP_HEAD_MAX) */
+    size_t response_len;
+    int ssl_err;                     /* the mbedTLS error that ended the exchange, 0 when none */
+    const struct tls_renego *renego; /* TLS 1.2: the records after the first flight */
+};
+void tls_session_exchange(const struct tls_session *s, struct tls_session_exchange *out);
 
 /* The first mbedTLS error (raw negative code) and its text, 0 when none. */
 int tls_session_ssl_error(const struct tls_session *s);

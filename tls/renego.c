@@ -1,0 +1,179 @@
+/* Renegotiation follower for TLS 1.2.
+ *
+ *   PLAIN --CCS (keys known)--> PROTECTED --Finished--> PROTECTED
+ *   PROTECTED --HelloRequest--> PROTECTED (hello_request) --ServerHello--> STARTED
+ *   STARTED --each message and alert, re-framed as plaintext records--> cap
+ *   cap DONE | FAILED, or any stream error --> stopped
+ *
+ * PLAIN: before the server's ChangeCipherSpec only a NewSessionTicket or an alert may come.
+ * The renegotiation's own flight is protected under the first keys until its ChangeCipherSpec,
+ * which never needs reading: the capture is complete at its ServerHelloDone. */
+#include "renego.h"
+
+#include <string.h>
+
+#include "crypt12.h"
+#include "error.h"
+#include "handshake.h"
+
+void tls_renego_init(struct tls_renego *r, uint16_t suite, bool etm, size_t limit)
+{
+    memset(r, 0, sizeof(*r));
+    tls_reader_init(&r->rd, limit);
+    tls_capture_init(&r->cap, limit);
+    r->suite = suite;
+    r->etm = etm;
+}
+
+void tls_renego_free(struct tls_renego *r)
+{
+    if (r == NULL)
+        return;
+    tls_reader_free(&r->rd);
+    tls_capture_free(&r->cap);
+    tls_crypt12_free(r->crypt);
+    r->crypt = NULL;
+    memset(r->master, 0, sizeof(r->master));
+}
+
+void tls_renego_set_keys(struct tls_renego *r, const uint8_t master[48],
+                         const uint8_t client_random[32], const uint8_t server_random[32])
+{
+    if (r->have_keys)
+        return;
+    memcpy(r->master, master, 48);
+    memcpy(r->client_random, client_random, 32);
+    memcpy(r->server_random, server_random, 32);
+    r->have_keys = true;
+}
+
+static void stop(struct tls_renego *r, int err)
+{
+    if (r->started)
+        tls_capture_fail(&r->cap, err);
+    else if (!r->err)
+        r->err = err;
+    r->stopped = true;
+}
+
+/* Hand one plaintext record of type ct to the renegotiation capture. */
+static void cap_record(struct tls_renego *r, uint8_t ct, const uint8_t *a, size_t a_len,
+                       const uint8_t *b, size_t b_len)
+{
+    size_t n = a_len + b_len;
+    uint8_t hdr[5] = {ct, 3, 3, (uint8_t)(n >> 8), (uint8_t)n};
+    tls_capture_feed(&r->cap, hdr, sizeof(hdr));
+    if (a_len)
+        tls_capture_feed(&r->cap, a, a_len);
+    if (b_len)
+        tls_capture_feed(&r->cap, b, b_len);
+}
+
+/* One whole handshake message to the capture, re-framed in records of at most 2^14 bytes. */
+static void cap_message(struct tls_renego *r, uint8_t type, const uint8_t *body, size_t len)
+{
+    uint8_t h[4] = {type, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+    size_t first = len < 16384 - 4 ? len : 16384 - 4;
+    cap_record(r, TLS_CT_HANDSHAKE, h, 4, body, first);
+    for (size_t off = first; off < len && r->cap.status == TLS_CAPTURE_RUNNING;) {
+        size_t m = len - off < 16384 ? len - off : 16384;
+        cap_record(r, TLS_CT_HANDSHAKE, NULL, 0, body + off, m);
+        off += m;
+    }
+}
+
+static int on_ccs(struct tls_renego *r)
+{
+    if (r->crypt)
+        return TLS_E_UNEXPECTED; /* the next one is protected: the reader cannot see it */
+    if (!r->have_keys)
+        return TLS_E_MBEDTLS; /* mbedTLS never derived the keys: nothing to open with */
+    int rc =
+        tls_crypt12_new(&r->crypt, r->suite, r->master, r->client_random, r->server_random, false);
+    if (rc == 0)
+        rc = tls_crypt12_set_etm(r->crypt, r->etm);
+    if (rc)
+        return rc;
+    tls_reader_set_opener(&r->rd, tls_crypt12_open_cb, r->crypt, true);
+    return 0;
+}
+
+static int on_handshake(struct tls_renego *r, const struct tls_event *ev)
+{
+    if (!ev->protected_)
+        /* RFC 5077 3.3: a NewSessionTicket comes just before the ChangeCipherSpec */
+        return ev->msg_type == TLS_HS_NEW_SESSION_TICKET ? 0 : TLS_E_UNEXPECTED;
+    if (r->started) {
+        cap_message(r, ev->msg_type, ev->body, ev->len);
+        return 0;
+    }
+    switch (ev->msg_type) {
+    case TLS_HS_FINISHED:
+        return 0;
+    case TLS_HS_HELLO_REQUEST:
+        /* RFC 5246 7.4.1.1: HelloRequest is empty */
+        if (ev->len)
+            return TLS_E_TRAILING;
+        r->hello_request = true;
+        return 0;
+    case TLS_HS_SERVER_HELLO:
+        /* a server may start the second handshake from our ClientHello alone (the client
+         * renegotiated), and some skip the HelloRequest */
+        r->started = true;
+        cap_message(r, ev->msg_type, ev->body, ev->len);
+        return 0;
+    default:
+        return TLS_E_UNEXPECTED;
+    }
+}
+
+void tls_renego_feed(struct tls_renego *r, const uint8_t *p, size_t n)
+{
+    if (r->stopped)
+        return;
+    int rc = tls_reader_feed(&r->rd, p, n);
+    while (rc == 0 && !r->stopped) {
+        struct tls_event ev;
+        if ((rc = tls_reader_next(&r->rd, &ev)))
+            break;
+        switch (ev.kind) {
+        case TLS_EV_NEED_MORE:
+            return;
+        case TLS_EV_NEED_KEYS:
+            rc = TLS_E_UNEXPECTED; /* a protected record before the ChangeCipherSpec */
+            break;
+        case TLS_EV_CCS:
+            rc = on_ccs(r);
+            break;
+        case TLS_EV_HANDSHAKE:
+            rc = on_handshake(r, &ev);
+            break;
+        case TLS_EV_ALERT:
+            if (r->started) {
+                uint8_t a[2] = {ev.alert_level, ev.alert_desc};
+                cap_record(r, TLS_CT_ALERT, a, 2, NULL, 0);
+            } else {
+                r->has_alert = true;
+                r->alert_level = ev.alert_level;
+                r->alert_desc = ev.alert_desc;
+                if (ev.alert_level != 1 || ev.alert_desc == 0)
+                    r->stopped = true; /* fatal or close_notify: no renegotiation follows */
+            }
+            break;
+        case TLS_EV_APPDATA:
+            r->appdata += ev.len;
+            break;
+        }
+        if (r->started && r->cap.status != TLS_CAPTURE_RUNNING)
+            r->stopped = true;
+    }
+    if (rc)
+        stop(r, rc);
+}
+
+void tls_renego_end(struct tls_renego *r, int err)
+{
+    if (r->started)
+        tls_capture_fail(&r->cap, err);
+    r->stopped = true;
+}
