@@ -784,6 +784,19 @@ static void rule_duplicates_and_malformed(struct run *r)
     }
 }
 
+/* Over TLS 1.3 the same request fails where TLS 1.2 renegotiates: a reset, a 403 or a 500
+ * (IIS on Server 2022 / 2025, Apache without post-handshake auth). */
+static bool tls13_refused(const struct tls_observation *o)
+{
+    const struct tls_http_result *h = &o->http;
+    if (h->path == NULL || o->version != 0x0304 || report_list_state(o) != REPORT_LIST_NONE)
+        return false;
+    if (h->failed)
+        return h->sent &&
+               (h->error_kind == TLS_ERROR_RESET || h->error_kind == TLS_ERROR_TLS_ALERT);
+    return h->status == 403 || h->status == 500;
+}
+
 static void rule_post_request_client_auth(struct run *r)
 {
     const struct report_target *t = r->t;
@@ -798,13 +811,30 @@ static void rule_post_request_client_auth(struct run *r)
                 !same_str(hs->sni, re->sni) || hs->tls_max != re->tls_max ||
                 report_list_state(hs) != REPORT_LIST_NONE)
                 continue;
-            char where[256];
+            char where[256], tls13[384] = "";
             describe(re, where, sizeof(where));
-            size_t idx[2] = {j, i};
-            add(r, REPORT_RULE_POST_REQUEST_CLIENT_AUTH, idx, 2,
-                "[%s] asks for a certificate (%zu names) only by renegotiation after the HTTP "
-                "request; the initial handshake does not",
-                where, re->ca_count);
+            size_t idx[3] = {j, i, 0}, n_idx = 2;
+            for (size_t k = 0; k < t->n_obs; k++) {
+                const struct tls_observation *o = t->obs[k];
+                if (!same_str(o->address, re->address) || !same_str(o->sni, re->sni) ||
+                    !tls13_refused(o))
+                    continue;
+                const struct tls_http_result *h = &o->http;
+                if (h->failed)
+                    snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s fails: %s", h->path,
+                             h->error);
+                else
+                    snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s gets %s%s%s%s", h->path,
+                             h->status_line, h->server ? " (Server: " : "",
+                             h->server ? h->server : "", h->server ? ")" : "");
+                idx[n_idx++] = k;
+                break;
+            }
+            add(r, REPORT_RULE_POST_REQUEST_CLIENT_AUTH, idx, n_idx,
+                "[%s] asks for a certificate (%zu name%s) only by renegotiation after GET %s; "
+                "the initial handshake does not%s",
+                where, re->ca_count, re->ca_count == 1 ? "" : "s",
+                hs->http.path ? hs->http.path : "the request", tls13);
             return;
         }
     }

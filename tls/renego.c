@@ -3,11 +3,13 @@
  *   PLAIN --CCS (keys known)--> PROTECTED --Finished--> PROTECTED
  *   PROTECTED --HelloRequest--> PROTECTED (hello_request) --ServerHello--> STARTED
  *   STARTED --each message and alert, re-framed as plaintext records--> cap
- *   cap DONE | FAILED, or any stream error --> stopped
+ *   cap DONE --alert--> has_alert (how the server ended the second handshake)
+ *   cap FAILED, or any stream error --> stopped
  *
  * PLAIN: before the server's ChangeCipherSpec only a NewSessionTicket or an alert may come.
  * The renegotiation's own flight is protected under the first keys until its ChangeCipherSpec,
- * which never needs reading: the capture is complete at its ServerHelloDone. */
+ * which never needs reading: the capture is complete at its ServerHelloDone. Only an alert
+ * after that is still read: a server that required a certificate ends the handshake with one. */
 #include "renego.h"
 
 #include <string.h>
@@ -149,7 +151,7 @@ void tls_renego_feed(struct tls_renego *r, const uint8_t *p, size_t n)
             rc = on_handshake(r, &ev);
             break;
         case TLS_EV_ALERT:
-            if (r->started) {
+            if (r->started && r->cap.status == TLS_CAPTURE_RUNNING) {
                 uint8_t a[2] = {ev.alert_level, ev.alert_desc};
                 cap_record(r, TLS_CT_ALERT, a, 2, NULL, 0);
             } else {
@@ -164,7 +166,7 @@ void tls_renego_feed(struct tls_renego *r, const uint8_t *p, size_t n)
             r->appdata += ev.len;
             break;
         }
-        if (r->started && r->cap.status != TLS_CAPTURE_RUNNING)
+        if (r->started && r->cap.status == TLS_CAPTURE_FAILED)
             r->stopped = true;
     }
     if (rc)

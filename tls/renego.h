@@ -25,9 +25,10 @@ struct tls_renego {
     bool have_keys;
     bool hello_request; /* the server asked to renegotiate */
     bool started;       /* the second ServerHello came: cap holds that flight */
-    bool stopped;       /* nothing more is read: cap ended, or the stream failed (err) */
+    bool stopped;       /* nothing more is read: cap failed, or the stream failed (err) */
     int err;            /* TLS_E_* the stream failed with before a renegotiation started */
-    bool has_alert;     /* the last alert outside the renegotiation flight */
+    bool has_alert;     /* the last alert outside the renegotiation flight (before it, or
+                         * after its ServerHelloDone) */
     uint8_t alert_level, alert_desc;
     size_t appdata; /* application data bytes opened */
 };

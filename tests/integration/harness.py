@@ -75,8 +75,11 @@ class Tap:
         self.out.flush()
         return bool(cond)
 
-    def eq(self, got, want, desc):
-        return self.ok(got == want, desc, "want: %r\ngot:  %r" % (_short(want), _short(got)))
+    def eq(self, got, want, desc, context=None):
+        msg = "want: %r\ngot:  %r" % (_short(want), _short(got))
+        if context is not None:
+            msg += "\ncontext: %s" % _short(context)
+        return self.ok(got == want, desc, msg)
 
     def skip(self, desc, reason):
         self.n += 1

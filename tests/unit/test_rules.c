@@ -198,6 +198,41 @@ static void test_renegotiation_and_post_request(void **state)
     assert_non_null(find(&x, "renegotiation-mismatch", "CN=Corp Issuing CA 1"));
     assert_null(find(&x, "post-request-client-auth", NULL));
     fx_free(&x);
+
+    /* TLS 1.3 evidence: the same request answered 403 (IIS, Apache without post-handshake
+     * auth), or reset (Server 2022); a 200 over TLS 1.3 is no evidence. */
+    static const int statuses[] = {403, 0, 200};
+    for (size_t k = 0; k < 3; k++) {
+        fx_init(&x);
+        struct tls_observation *hs = obs_make("192.0.2.1", NULL, 0x0303, "handshake", NULL, 0);
+        hs->http.path = "/secure";
+        hs->http.sent = true;
+        hs->http.renegotiation = true;
+        fx_add(&x, hs);
+        fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "renegotiation", good, 1));
+        struct tls_observation *t13 = obs_make("192.0.2.1", NULL, 0x0304, "handshake", NULL, 0);
+        t13->http.path = "/secure";
+        t13->http.sent = true;
+        t13->http.status = statuses[k];
+        t13->http.status_line = statuses[k] == 403 ? "HTTP/1.1 403 Forbidden" : "HTTP/1.1 200 OK";
+        t13->http.server = "Microsoft-IIS/10.0";
+        if (statuses[k] == 0) {
+            t13->http.failed = true;
+            t13->http.error_kind = TLS_ERROR_RESET;
+            t13->http.error = "connection reset by the server after 2210 bytes";
+        }
+        fx_add(&x, t13);
+        fx_run(&x);
+        const char *want[] = {"GET /secure gets HTTP/1.1 403 Forbidden (Server: Microsoft-IIS",
+                              "over TLS 1.3 GET /secure fails: connection reset",
+                              "after GET /secure; the initial handshake does not"};
+        const struct report_finding *f = find(&x, "post-request-client-auth", want[k]);
+        assert_non_null(f);
+        assert_int_equal(f->n_obs, k == 2 ? 2 : 3);
+        if (k == 2)
+            assert_null(strstr(f->message, "TLS 1.3"));
+        fx_free(&x);
+    }
 }
 
 static void test_empty_list_and_no_request(void **state)

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""--request end to end: caprobe completes the handshake, sends GET PATH, records the response
+and captures the CertificateRequest of a TLS 1.2 renegotiation. Real peers on loopback: openssl
+s_server (-www, and interactive with its R command), apache2 with per-location SSLVerifyClient
+and SSLCADNRequestFile != SSLCACertificateFile, nginx with SNI and default servers. Emits TAP."""
+
+import base64
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+import apache  # noqa: E402
+
+
+def obs_of(run, phase=None, version=None):
+    out = []
+    for r in run.records:
+        for o in r["observations"]:
+            if (phase is None or o["phase"] == phase) and \
+                    (version is None or o["tls_max"] == version):
+                out.append(o)
+    return out
+
+
+def ders(o):
+    return [base64.b64decode(c["der"]) for c in o.get("certificate_request", {}).get("cas", [])]
+
+
+def rules_of(run):
+    return sorted({f["rule"] for r in run.records for f in r.get("findings", [])})
+
+
+def finding(run, rule):
+    for r in run.records:
+        for f in r.get("findings", []):
+            if f["rule"] == rule:
+                return f
+    return None
+
+
+def scan(args, timeout=60):
+    run = h.run_caprobe(["--format", "jsonl", "--timeout", "8"] + args, timeout=timeout)
+    run.records, err = h.parse_jsonl(run.stdout)
+    if err:
+        run.records = []
+        run.parse_error = err
+    return run
+
+
+def check_www(tap):
+    """s_server -www answers any GET with 200 after a full handshake, over 1.2 and 1.3; the
+    handshake list is still captured and no renegotiation is reported."""
+    with h.OpensslServer(["-CAfile", h.pki("issuing.pem"), "-verify", "1"]) as srv:
+        target = "127.0.0.1:%d" % srv.port
+        run = scan(["--request", "/", target])
+        text = h.run_caprobe(["--timeout", "8", "--request", "/index.html", target])
+    tap.eq(run.rc, 0, "s_server -www --request: exit 0")
+    hs = obs_of(run, "handshake")
+    tap.eq(len(hs), 2, "s_server -www --request: two observations, both of the handshake")
+    tap.eq(obs_of(run, "renegotiation"), [], "s_server -www: no renegotiation observation")
+    want = h.ca_file_subjects(h.pki("issuing.pem"))
+    for o in hs:
+        v = o["tls_max"]
+        tap.eq(o["outcome"], "certificate_request", "TLS %s: the handshake list is kept" % v)
+        tap.eq(ders(o), want, "TLS %s: the handshake names are issuing.pem's subject" % v)
+        http = o.get("http") or {}
+        tap.eq((http.get("path"), http.get("sent"), http.get("status"), http.get("renegotiation")),
+               ("/", True, 200, False), "TLS %s: GET / sent, status 200, no renegotiation" % v)
+        tap.ok(re.match(r"^HTTP/1\.[01] 200 ok$", http.get("status_line") or "", re.I),
+               "TLS %s: the status line as received" % v, http)
+        tap.eq(http.get("server"), None, "TLS %s: s_server sends no Server header" % v)
+    tap.ok(re.search(r"^    GET /index\.html: HTTP/1\.[01] 200 ok$", text.stdout, re.M | re.I),
+           "text report shows the request and its status line", text.stdout)
+
+
+class RenegServer:
+    """openssl s_server in interactive mode: when the request for `path` arrives it types R
+    (renegotiate and ask for a client certificate), then after `delay` s the response."""
+
+    def __init__(self, cafile, response, path="/secure", extra=()):
+        self.cafile, self.response, self.path, self.extra = cafile, response, path, list(extra)
+        self.proc = None
+        self.port = None
+        self.renegotiated = threading.Event()
+
+    def start(self):
+        cmd = [h.OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-tls1_2", "-cert",
+               h.pki("server.pem"), "-key", h.pki("server.key"), "-CAfile", self.cafile] + self.extra
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline().decode("utf-8", "replace")
+            m = re.match(r"^ACCEPT\s+\S*:(\d+)\s*$", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if not self.port:
+            self.stop()
+            raise RuntimeError("s_server did not start")
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        return self
+
+    def _serve(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            if raw.startswith(b"GET " + self.path.encode()):
+                try:
+                    self.proc.stdin.write(b"R\n")
+                    self.proc.stdin.flush()
+                    self.renegotiated.set()
+                    if self.response is not None:
+                        time.sleep(1.0)
+                        self.proc.stdin.write(self.response)
+                        self.proc.stdin.flush()
+                except OSError:
+                    return
+
+    def stop(self):
+        h.kill_group(self.proc)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def check_s_server_renegotiation(tap):
+    """The initial handshake asks nothing; after GET /secure s_server renegotiates and asks with
+    cas.pem's names; then it answers 403. The renegotiation list is captured byte for byte."""
+    cafile = h.pki("cas.pem")
+    resp = b"HTTP/1.1 403 Forbidden\nServer: s_server-test\n\n"
+    with RenegServer(cafile, resp) as srv:
+        run = scan(["--tls", "1.2", "--request", "/secure", "127.0.0.1:%d" % srv.port])
+        asked = srv.renegotiated.is_set()
+    tap.ok(asked, "s_server saw GET /secure and was told to renegotiate")
+    hs, rn = obs_of(run, "handshake"), obs_of(run, "renegotiation")
+    tap.eq([o["outcome"] for o in hs], ["no_certificate_request"],
+           "s_server R: the initial handshake has no CertificateRequest")
+    tap.eq(len(rn), 1, "s_server R: one renegotiation observation", run.stdout)
+    if rn:
+        tap.eq(rn[0]["outcome"], "certificate_request", "renegotiation: certificate_request")
+        tap.eq(ders(rn[0]), h.ca_file_subjects(cafile),
+               "renegotiation: the names are cas.pem's subjects, byte for byte")
+        tap.eq((rn[0]["address"], rn[0]["sni"], rn[0]["tls_max"]), ("127.0.0.1", None, "1.2"),
+               "renegotiation: the variant is that of its handshake")
+        tap.eq(rn[0].get("tls", {}).get("version"), "1.2", "renegotiation: TLS 1.2")
+        tap.ok(rn[0].get("server_certificate", {}).get("subject") == "CN=localhost",
+               "renegotiation: the server certificate of the second handshake", rn[0])
+    http = hs[0].get("http", {}) if hs else {}
+    tap.eq((http.get("status"), http.get("server"), http.get("renegotiation")),
+           (403, "s_server-test", True), "the response after the renegotiation: 403, Server")
+    f = finding(run, "post-request-client-auth")
+    tap.ok(f and "only by renegotiation after GET /secure" in f["message"] and
+           f["observations"] == [0, 1], "post-request-client-auth names the handshake and the "
+           "renegotiation", f)
+    tap.eq(run.rc, 1, "a high finding: exit 1")
+
+
+def check_s_server_no_response(tap):
+    """The server renegotiates but never answers: the renegotiation list is still captured, the
+    http object says timeout, and the deadline holds."""
+    with RenegServer(h.pki("issuing.pem"), None) as srv:
+        t0 = time.monotonic()
+        run = h.run_caprobe(["--format", "jsonl", "--timeout", "3", "--tls", "1.2",
+                             "--request", "/secure", "127.0.0.1:%d" % srv.port], timeout=30)
+        elapsed = time.monotonic() - t0
+    run.records, _ = h.parse_jsonl(run.stdout)
+    rn = obs_of(run, "renegotiation")
+    tap.eq([o["outcome"] for o in rn], ["certificate_request"],
+           "no response: the renegotiation list is captured anyway")
+    hs = obs_of(run, "handshake")
+    http = hs[0].get("http", {}) if hs else {}
+    tap.eq((http.get("error") or {}).get("kind"), "timeout", "no response: http error timeout",
+           http)
+    tap.ok(elapsed < 20, "no response: caprobe ends after its deadline (%.1f s)" % elapsed)
+
+
+def check_apache(tap):
+    ok, why = apache.apache_available()
+    if not ok:
+        tap.skip("apache2 per-location SSLVerifyClient", why)
+        return
+    with apache.ApacheServer() as a:
+        target = "localhost:%d" % a.port
+        base = ["--resolve", "localhost:%d:127.0.0.1" % a.port, "--request", "/secure/"]
+        run = scan(base + [target])
+        plain = scan(["--resolve", "localhost:%d:127.0.0.1" % a.port, "--request", "/index.html",
+                      target])
+        dn_file, ca_file = a.expected_ca_file(), h.pki("cas.pem")
+    want = h.ca_file_subjects(dn_file)
+    label = "apache2 <Location /secure> SSLVerifyClient require"
+    hs12 = [o for o in obs_of(run, "handshake", "1.2")]
+    tap.eq(sorted(o["outcome"] for o in obs_of(run, "handshake")),
+           ["no_certificate_request"] * 4, label + ": no handshake asks (SNI, no SNI, 1.2, 1.3)")
+    rn = obs_of(run, "renegotiation")
+    tap.eq(sorted((o["sni"] or "", o["tls_max"]) for o in rn), [("", "1.2"), ("localhost", "1.2")],
+           label + ": TLS 1.2 renegotiates, with and without SNI", run.stdout[:3000])
+    for o in rn:
+        tap.eq(ders(o), want, label + " (%s): the renegotiation advertises SSLCADNRequestFile, "
+               "byte for byte" % (o["sni"] or "no SNI"))
+        tap.ok(not set(ders(o)) & set(h.ca_file_subjects(ca_file)),
+               label + ": none of SSLCACertificateFile's names")
+    for o in hs12:
+        http = o.get("http") or {}
+        err = http.get("error") or {}
+        tap.eq((http.get("renegotiation"), err.get("kind")), (True, "tls_alert"),
+               label + " TLS 1.2: without a certificate Apache ends the renegotiation with an "
+               "alert", http)
+        tap.ok("handshake_failure" in err.get("message", ""), label + ": the alert is named",
+               err)
+    for o in obs_of(run, "handshake", "1.3"):
+        http = o.get("http") or {}
+        tap.eq((http.get("status"), http.get("renegotiation")), (403, False),
+               label + " TLS 1.3: 403, no renegotiation", http)
+        tap.ok((http.get("server") or "").startswith("Apache/"), label + ": Server header kept",
+               http)
+    f = finding(run, "post-request-client-auth")
+    tap.ok(f and "over TLS 1.3 GET /secure/ gets HTTP/1.1 403 Forbidden (Server: Apache/" in
+           f["message"] and len(f["observations"]) == 3,
+           label + ": post-request-client-auth with the TLS 1.3 403 as evidence", f)
+    tap.eq(run.rc, 1, label + ": exit 1")
+    tap.eq(obs_of(plain, "renegotiation"), [], "apache2 GET /index.html: no renegotiation")
+    tap.eq(sorted({(o.get("http") or {}).get("status") for o in obs_of(plain)}), [200],
+           "apache2 GET /index.html: 200 on every variant")
+    tap.eq(rules_of(plain), [], "apache2 GET /index.html: no finding")
+
+    # The server-level variant asks in the handshake with the same DN list: no renegotiation.
+    with apache.ApacheServer(server_verify="optional") as a:
+        run = scan(["--request", "/index.html", "127.0.0.1:%d" % a.port])
+    tap.eq(sorted(o["outcome"] for o in obs_of(run)), ["certificate_request"] * 2,
+           "apache2 SSLVerifyClient optional: the handshake asks, nothing more")
+    tap.ok(all(ders(o) == want for o in obs_of(run)),
+           "apache2 SSLVerifyClient optional: the handshake advertises SSLCADNRequestFile")
+
+
+NGINX = """
+ server {{
+  listen 127.0.0.1:{port} ssl default_server;
+  server_name _;
+  ssl_certificate %(pki)s/server-chain.pem;
+  ssl_certificate_key %(pki)s/server.key;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_verify_client optional;
+  ssl_client_certificate %(pki)s/other.pem;
+  location / {{ return 200 "default\\n"; }}
+ }}
+ server {{
+  listen 127.0.0.1:{port} ssl;
+  server_name localhost;
+  ssl_certificate %(pki)s/server-chain.pem;
+  ssl_certificate_key %(pki)s/server.key;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_verify_client on;
+  ssl_client_certificate %(pki)s/issuing.pem;
+  location / {{ return 200 "sni\\n"; }}
+ }}
+"""
+
+
+def check_nginx(tap):
+    """nginx never renegotiates: with --request the handshake lists stay as they are. The Host
+    header is the target's name on every variant, so nginx routes each request to the
+    `localhost` server, whose ssl_verify_client on answers 400 without a certificate."""
+    servers = NGINX % {"pki": os.path.join(h.fixtures_dir(), "pki")}
+    with h.NginxServer(servers) as ng:
+        run = scan(["--resolve", "localhost:%d:127.0.0.1" % ng.port, "--request", "/",
+                    "localhost:%d" % ng.port])
+    tap.eq(obs_of(run, "renegotiation"), [], "nginx --request: no renegotiation")
+    got = sorted(((o["sni"] or ""), o["tls_max"], (o.get("http") or {}).get("status"),
+                  (o.get("http") or {}).get("server", "")[:5]) for o in obs_of(run))
+    tap.eq(got, [("", "1.2", 400, "nginx"), ("", "1.3", 400, "nginx"),
+                 ("localhost", "1.2", 400, "nginx"), ("localhost", "1.3", 400, "nginx")],
+           "nginx --request: Host routes to the SNI server, 400 without a certificate",
+           run.stdout[:3000])
+    tap.ok("sni-mismatch" in rules_of(run), "nginx --request: sni-mismatch still reported")
+
+
+def check_usage(tap):
+    for bad in ("secure", "/a b", "/\x01", "/" + "a" * 2050):
+        run = h.run_caprobe(["--request", bad, "127.0.0.1:1"])
+        tap.ok(run.rc == 2 and "--request" in run.stderr, "--request %r: usage error, exit 2"
+               % bad[:20], run.stderr)
+
+
+def main():
+    h.install_signal_handlers()
+    tap = h.Tap()
+    for check in (check_usage, check_www, check_s_server_renegotiation,
+                  check_s_server_no_response, check_apache, check_nginx):
+        try:
+            check(tap)
+        except Exception as e:  # a broken peer is a failed check, not a crash of the suite
+            tap.ok(False, "%s raised %s: %s" % (check.__name__, type(e).__name__, e))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
