@@ -195,8 +195,11 @@ static void exchange_failure(const struct tls_session_exchange *x, bool have_fai
                  tls_name_alert(rc->alert_desc), rc->alert_desc);
     } else if (rn && rn->has_alert && rn->alert_level == 2) {
         *out_kind = TLS_ERROR_TLS_ALERT;
-        snprintf(why, cap, "the server sent alert %s (%u) after the %s",
-                 tls_name_alert(rn->alert_desc), rn->alert_desc, x->sent ? "request" : "handshake");
+        snprintf(why, cap, "the server sent alert %s (%u) %s", tls_name_alert(rn->alert_desc),
+                 rn->alert_desc,
+                 rn->started ? "at the end of the renegotiation (no client certificate was sent)"
+                 : x->sent   ? "after the request"
+                             : "after the handshake");
     } else if (have_failure) {
         *out_kind = kind;
         snprintf(why, cap, "%s", msg);
