@@ -15,7 +15,7 @@ BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-de
 TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates
 
-.PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench
+.PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench fuzz
 
 all: build
 
@@ -63,8 +63,25 @@ test-valgrind: test-deps $(BUILD)/build.ninja
 	meson test -C $(BUILD) --print-errorlogs --suite unit --logbase testlog-valgrind \
 	    --wrap='valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect'
 
+# libFuzzer campaign: every target of tests/fuzz/ for FUZZ_TIME seconds, FUZZ_JOBS at a time, with
+# ASan and UBSan (clang; own build folder). Prints executions and coverage per target; crash
+# reproducers land in fixtures/fuzz/<name>/crashes/. FUZZ_MERGE=1 merges new inputs into the
+# corpora. A smoke run: make fuzz FUZZ_TIME=10
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME ?= 600
+FUZZ_JOBS ?= 2
+FUZZ_TARGETS ?=
+
+fuzz: deps $(BUILD)/build.ninja
+	@sh .ci/install-packages clang
+	ninja -C $(BUILD)
+	test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing_engine=libfuzzer \
+	    -Db_sanitize=address,undefined -Db_lundef=false $(SAN_MBEDTLS)
+	ninja -C $(FUZZ_BUILD)
+	MERGE=$(FUZZ_MERGE) sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
