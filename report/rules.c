@@ -778,9 +778,10 @@ static void rule_duplicates_and_malformed(struct run *r)
                 dups == 1 ? "" : "s", dup_name);
         if (bad && on(r, REPORT_RULE_MALFORMED_CA))
             add(r, REPORT_RULE_MALFORMED_CA, &i, 1,
-                "[%s] has %zu name%s that %s not valid DER, e.g. %.64s%s (hex)", where, bad,
-                bad == 1 ? "" : "s", bad == 1 ? "is" : "are", bad_name,
-                strlen(bad_name) > 64 ? "..." : "");
+                "[%s] has %zu name%s that %s not valid DER, e.g. %s%.64s%s%s", where, bad,
+                bad == 1 ? "" : "s", bad == 1 ? "is" : "are",
+                bad_name[0] ? "" : "a zero-length name", bad_name,
+                strlen(bad_name) > 64 ? "..." : "", bad_name[0] ? " (hex)" : "");
     }
 }
 

@@ -54,6 +54,10 @@ static void write_variant(FILE *out, const struct style *st, const struct tls_ob
     fprintf(out, "  %s%s%s  %s  TLS %s", st->bold, o->address ? o->address : "-", st->reset,
             o->sni ? o->sni : "(no SNI)",
             tls_name_or_hex(tls_name_version(o->tls_max), o->tls_max, 4, buf, sizeof(buf)));
+    if (o->version && o->version != o->tls_max)
+        fprintf(out, "  %sserver chose TLS %s%s", st->yellow,
+                tls_name_or_hex(tls_name_version(o->version), o->version, 4, buf, sizeof(buf)),
+                st->reset);
     if (o->version && o->cipher_suite_name)
         fprintf(out, "  %s%s%s", st->dim, o->cipher_suite_name, st->reset);
     fprintf(out, "  %s%s%s\n", st->dim, o->phase, st->reset);
@@ -80,8 +84,11 @@ static void write_variant(FILE *out, const struct style *st, const struct tls_ob
                     st->reset, o->ca_count, o->ca_count == 1 ? "" : "s", o->ca_bytes,
                     o->ca_count == 0 ? ", empty list: clients may offer any certificate" : "");
         for (size_t i = 0; i < o->ca_count; i++)
-            fprintf(out, "      %s%s%s\n", o->cas[i].malformed ? "(malformed) " : "", o->cas[i].dn,
-                    "");
+            fprintf(out, "      %s%s%s\n",
+                    !o->cas[i].malformed     ? ""
+                    : o->cas[i].der_len == 0 ? "(malformed: zero length)"
+                                             : "(malformed) ",
+                    o->cas[i].dn, "");
         break;
     }
     if (o->server_cert.present) {

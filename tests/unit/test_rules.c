@@ -416,7 +416,18 @@ static void test_duplicate_and_malformed(void **state)
         tls_ca_name_decode(&o->arena, &((struct tls_ca_name *)o->cas)[1], bad, sizeof(bad)), 0);
     fx_run(&x);
     assert_non_null(find(&x, "duplicate-ca", "CN=A"));
-    assert_non_null(find(&x, "malformed-ca", "3003310130"));
+    assert_non_null(find(&x, "malformed-ca", "3003310130 (hex)"));
+    fx_free(&x);
+
+    /* a zero-length entry is named as such, not as an empty hex string */
+    fx_init(&x);
+    fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", dup, 2));
+    o = x.obs[0];
+    assert_int_equal(tls_ca_name_decode(&o->arena, &((struct tls_ca_name *)o->cas)[0], bad, 0), 0);
+    fx_run(&x);
+    const struct report_finding *f = find(&x, "malformed-ca", "e.g. a zero-length name");
+    assert_non_null(f);
+    assert_null(strstr(f->message, "(hex)"));
     fx_free(&x);
 }
 
