@@ -33,7 +33,7 @@ build: deps $(BUILD)/build.ninja
 
 demo: deps test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
-	sh fixtures/demo.sh $(BUILD)/caprobe
+	sh fixtures/demo.sh $(BUILD)/caprobe $(BUILD)/fixtures/lab/caprobe-lab
 
 test: test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)

@@ -1051,3 +1051,76 @@ class NginxServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def lab_path():
+    """The lab server binary: $CAPROBE_LAB, else build/fixtures/lab/caprobe-lab."""
+    p = os.environ.get("CAPROBE_LAB")
+    if p:
+        return p
+    return os.path.join(os.path.dirname(caprobe_path()), "fixtures", "lab", "caprobe-lab")
+
+
+class LabServer:
+    """fixtures/lab's caprobe-lab with a config file (a path, or YAML text written to a temporary
+    file), on loopback ports the kernel chooses. ports[name] is the list of its ports (one per
+    `count`), endpoints the port map the lab printed. A context manager; killed on exit."""
+
+    def __init__(self, config, host="127.0.0.1", timeout=30.0):
+        self.config, self.host, self.timeout = config, host, timeout
+        self.proc = None
+        self.tmp = None
+        self.endpoints = []
+        self.ports = {}
+
+    def start(self):
+        import tempfile
+        path = self.config
+        if "\n" in self.config:
+            # relative paths in a config text are relative to fixtures/lab
+            fd, path = tempfile.mkstemp(prefix="caprobe-lab-", suffix=".yaml",
+                                        dir=os.path.join(fixtures_dir(), "lab"))
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(self.config)
+            self.tmp = path
+        self.proc = subprocess.Popen([lab_path(), "--host", self.host, path],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
+        self._err = _LineReader(self.proc.stderr)
+        self._err.start()
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            obj = json.loads(line)
+            if obj.get("ready"):
+                return self
+            self.endpoints.append(obj)
+            self.ports.setdefault(obj["name"], []).append(obj["port"])
+        err = self._err.text()
+        self.stop()
+        raise RuntimeError("caprobe-lab did not start: %s" % err)
+
+    def port(self, name):
+        return self.ports[name][0]
+
+    def stop(self):
+        kill_group(self.proc)
+        if self.tmp:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.tmp = None
+
+    def stderr(self):
+        return self._err.text()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
