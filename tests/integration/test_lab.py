@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""caprobe against the lab (fixtures/lab/lab.yaml): every failure mode the lab plays gives the
+outcome and the finding it should, the lists compared byte for byte with the certificates the lab
+was configured with; --request over the IIS-like endpoints; the hostile raw modes each end with
+the right error kind. Emits TAP."""
+
+import base64
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+LAB_YAML = os.path.join(h.fixtures_dir(), "lab", "lab.yaml")
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def subjects(path):
+    return [h.cert_subject_der(c) for c in h.pem_certs(path)]
+
+
+def ders(o):
+    return [base64.b64decode(c["der"]) for c in o.get("certificate_request", {}).get("cas", [])]
+
+
+def rules(rec):
+    return sorted({f["rule"] for f in rec.get("findings", [])})
+
+
+def scan(args, timeout=120):
+    run = h.run_caprobe(["--format", "jsonl"] + args, timeout=timeout)
+    by_port = {}
+    for r in run.records:
+        by_port[r["port"]] = r
+    run.by_port = by_port
+    return run
+
+
+def check_plain(tap, lab):
+    names = ["right-list", "root-dump", "root-dump-truncated-16k", "empty-list", "no-request",
+             "nt-authority", "oversized", "malformed-names", "tiny-records", "overflow-64k"]
+    sni = lab.port("sni-vs-nosni")
+    targets = ["127.0.0.1:%d" % lab.port(n) for n in names] + ["app.lab.test:%d" % sni]
+    run = scan(["--tls", "1.2", "--timeout", "5", "--resolve", "app.lab.test:%d:127.0.0.1" % sni]
+               + targets)
+    rec = {n: run.by_port.get(lab.port(n), {}) for n in names}
+    obs = {n: (rec[n].get("observations") or [{}])[0] for n in names}
+    issuing = subjects(h.pki("issuing.pem"))
+    tap.eq(len(run.records), len(targets), "lab plain scan: one record per endpoint")
+
+    tap.eq((obs["right-list"].get("outcome"), ders(obs["right-list"]), rules(rec["right-list"])),
+           ("certificate_request", issuing, []), "right-list: the issuing CA, no finding")
+    dump = obs["root-dump"]
+    tap.eq(set(ders(dump)), set(subjects(SYSTEM_BUNDLE)),
+           "root-dump: the system bundle's subjects, byte for byte")
+    tap.ok({"root-store-dump", "public-ca-accepted"} <= set(rules(rec["root-dump"])),
+           "root-dump: root-store-dump and public-ca-accepted", rules(rec["root-dump"]))
+    cut = obs["root-dump-truncated-16k"]
+    cr = cut.get("certificate_request", {})
+    tap.ok(0 < cr.get("ca_bytes", 0) + 2 * cr.get("ca_count", 0) <= 16384 and
+           issuing[0] not in ders(cut), "root-dump-truncated-16k: cut at 16 KB, the issuing CA "
+           "(last) lost", cr.get("ca_bytes"))
+    tap.ok("root-store-dump" in rules(rec["root-dump-truncated-16k"]),
+           "root-dump-truncated-16k: root-store-dump")
+    tap.eq((obs["empty-list"].get("outcome"),
+            obs["empty-list"].get("certificate_request", {}).get("ca_count"),
+            rules(rec["empty-list"])), ("certificate_request", 0, ["empty-ca-list"]),
+           "empty-list: a request with no names, empty-ca-list")
+    tap.eq((obs["no-request"].get("outcome"), rules(rec["no-request"])),
+           ("no_certificate_request", []), "no-request: no CertificateRequest, no finding "
+           "without an expectation")
+    nta = [c["dn"] for c in obs["nt-authority"].get("certificate_request", {}).get("cas", [])]
+    tap.eq(nta, ["CN=caprobe Issuing CA 1,O=caprobe,C=DE", "CN=NT AUTHORITY"],
+           "nt-authority: the issuing CA, then the NT AUTHORITY entry")
+    big = obs["oversized"].get("certificate_request", {})
+    tap.eq((big.get("ca_count"), big.get("ca_bytes", 0) > 32768), (460, True),
+           "oversized: 460 names over 32 KiB captured whole")
+    tap.ok("oversized-ca-list" in rules(rec["oversized"]), "oversized: oversized-ca-list")
+    bad = obs["malformed-names"].get("certificate_request", {}).get("cas", [])
+    tap.eq(sum(1 for c in bad if c.get("malformed")), 2,
+           "malformed-names: the empty and the non-DER entries are marked malformed")
+    tap.ok(bad and all("\x1b" not in c["dn"] and "\x00" not in c["dn"] for c in bad) and
+           any("\\1B" in c["dn"] for c in bad), "malformed-names: control characters escaped",
+           [c["dn"] for c in bad])
+    tap.ok("malformed-ca" in rules(rec["malformed-names"]), "malformed-names: malformed-ca")
+    tap.eq(ders(obs["tiny-records"]), issuing, "tiny-records: 7-byte records reassembled")
+    tap.eq((obs["overflow-64k"].get("outcome"), obs["overflow-64k"].get("error", {}).get("kind")),
+           ("error", "protocol"), "overflow-64k: a wrapped length is a protocol error")
+    srec = run.by_port.get(sni, {})
+    by_sni = {o["sni"]: o for o in srec.get("observations", [])}
+    tap.eq(ders(by_sni.get("app.lab.test", {})), issuing,
+           "sni-vs-nosni: the SNI binding advertises the issuing CA")
+    tap.ok("root-store-dump" in rules(srec) and "sni-mismatch" in rules(srec),
+           "sni-vs-nosni: sni-mismatch and root-store-dump (no SNI)", rules(srec))
+    tap.eq(run.rc, 1, "lab plain scan: exit 1 (high findings)")
+
+
+def check_hostile(tap, lab):
+    want = {"stall": "timeout", "trickle": "timeout", "reset": "reset", "close": "reset",
+            "garbage": "protocol", "alert": "tls_alert", "oversized-record": "protocol"}
+    targets = ["127.0.0.1:%d" % lab.port(n) for n in want]
+    run = scan(["--tls", "1.2", "--timeout", "2"] + targets, timeout=60)
+    for n, kind in sorted(want.items()):
+        o = (run.by_port.get(lab.port(n), {}).get("observations") or [{}])[0]
+        tap.eq((o.get("outcome"), o.get("error", {}).get("kind")), ("error", kind),
+               "%s: error kind %s" % (n, kind), o.get("error"))
+    tap.eq(run.rc, 0, "hostile endpoints: errors are data, exit 0 without --fail-on-error")
+
+
+def check_request(tap, lab):
+    issuing = subjects(h.pki("issuing.pem"))
+    evidence = {"renegotiate-after-request": "gets HTTP/1.1 403 Forbidden (Server: "
+                                             "Microsoft-IIS/10.0)",
+                "renegotiate-reset": "fails: connection reset by the server",
+                "renegotiate-500": "gets HTTP/1.1 500"}
+    targets = ["127.0.0.1:%d" % lab.port(n) for n in evidence]
+    run = scan(["--timeout", "8", "--request", "/secure"] + targets)
+    for n, text in evidence.items():
+        rec = run.by_port.get(lab.port(n), {})
+        obs = rec.get("observations", [])
+        rn = [o for o in obs if o["phase"] == "renegotiation"]
+        tap.eq([(o["tls_max"], ders(o)) for o in rn], [("1.2", issuing)],
+               "%s: the TLS 1.2 renegotiation asks for the issuing CA" % n)
+        f = [f for f in rec.get("findings", []) if f["rule"] == "post-request-client-auth"]
+        tap.ok(f and text in f[0]["message"] and len(f[0]["observations"]) == 3,
+               "%s: post-request-client-auth with the TLS 1.3 evidence" % n, f)
+    plain = scan(["--timeout", "8", "--request", "/", targets[0]])
+    rec = plain.records[0] if plain.records else {}
+    tap.eq(sorted((o["phase"], o.get("http", {}).get("status")) for o in rec.get("observations", [])),
+           [("handshake", 200), ("handshake", 200)],
+           "an unprotected path: 200 over both versions, no renegotiation")
+
+
+def check_config_error(tap):
+    bad = ("endpoints:\n  - name: x\n    mode: tls\n    cert: ../pki/server.pem\n"
+           "    key: ../pki/server.key\n    versions: [1.4]\n")
+    try:
+        with h.LabServer(bad):
+            tap.ok(False, "a bad lab config is refused")
+    except RuntimeError as e:
+        tap.ok(".yaml:6:" in str(e) and "1.4" in str(e),
+               "a bad lab config is refused with FILE:LINE:COL", str(e))
+
+
+def main():
+    h.install_signal_handlers()
+    tap = h.Tap()
+    try:
+        with h.LabServer(LAB_YAML) as lab:
+            for check in (check_plain, check_hostile, check_request):
+                try:
+                    check(tap, lab)
+                except Exception as e:
+                    tap.ok(False, "%s raised %s: %s" % (check.__name__, type(e).__name__, e))
+    except Exception as e:
+        tap.ok(False, "the lab started: %s" % e)
+    check_config_error(tap)
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
