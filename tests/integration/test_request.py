@@ -164,6 +164,36 @@ def check_s_server_renegotiation(tap):
     tap.eq(run.rc, 1, "a high finding: exit 1")
 
 
+SUITES = [  # OpenSSL name, extra s_server options, mbedTLS name part
+    ("ECDHE-ECDSA-AES128-GCM-SHA256", [], "AES-128-GCM-SHA256"),
+    ("ECDHE-ECDSA-AES256-GCM-SHA384", [], "AES-256-GCM-SHA384"),
+    ("ECDHE-ECDSA-CHACHA20-POLY1305", [], "CHACHA20-POLY1305-SHA256"),
+    ("ECDHE-ECDSA-AES128-SHA", [], "AES-128-CBC-SHA"),
+    ("ECDHE-ECDSA-AES128-SHA", ["-no_etm"], "AES-128-CBC-SHA"),
+    ("ECDHE-ECDSA-AES256-SHA384", [], "AES-256-CBC-SHA384"),
+    ("ECDHE-ECDSA-AES256-SHA384", ["-no_etm"], "AES-256-CBC-SHA384"),
+]
+
+
+def check_s_server_suites(tap):
+    """The renegotiation is decrypted for each family of suites: AES-GCM, ChaCha20-Poly1305, and
+    CBC with HMAC-SHA1 / SHA-384, with and without Encrypt-then-MAC (RFC 7366)."""
+    cafile = h.pki("cas.pem")
+    want = h.ca_file_subjects(cafile)
+    for cipher, extra, mbed in SUITES:
+        label = "renegotiation with %s%s" % (cipher, " -no_etm" if extra else " (EtM)"
+                                             if "SHA" in cipher and "GCM" not in cipher else "")
+        resp = b"HTTP/1.1 403 Forbidden\n\n"
+        with RenegServer(cafile, resp, extra=["-cipher", cipher] + extra) as srv:
+            run = scan(["--tls", "1.2", "--request", "/secure", "127.0.0.1:%d" % srv.port])
+        hs, rn = obs_of(run, "handshake"), obs_of(run, "renegotiation")
+        suite = (hs[0].get("tls") or {}).get("cipher_suite", "") if hs else ""
+        tap.ok(mbed in suite, label + ": negotiated", suite)
+        tap.eq([ders(o) for o in rn], [want], label + ": the list, byte for byte", run.stdout[:2000])
+        tap.eq((hs[0].get("http") or {}).get("status") if hs else None, 403,
+               label + ": the response after it")
+
+
 def check_s_server_no_response(tap):
     """The server renegotiates but never answers: the renegotiation list is still captured, the
     http object says timeout, and the deadline holds."""
@@ -293,7 +323,7 @@ def check_usage(tap):
 def main():
     h.install_signal_handlers()
     tap = h.Tap()
-    for check in (check_usage, check_www, check_s_server_renegotiation,
+    for check in (check_usage, check_www, check_s_server_renegotiation, check_s_server_suites,
                   check_s_server_no_response, check_apache, check_nginx):
         try:
             check(tap)
