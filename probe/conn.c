@@ -3,7 +3,8 @@
  * tells the scheduler, which may start it again (a retry) or count it done.
  *
  *   CONNECTING --connect ok--> HANDSHAKE --capture done/failed, EOF, read error--> CLOSING
- *   HANDSHAKE --capture done, with --request--> EXCHANGE --response head, EOF, error--> CLOSING
+ *   HANDSHAKE --capture ended, with --request--> EXCHANGE --response head, EOF, error, total
+ *                                                          deadline--> CLOSING
  *   CONNECTING --error | connect deadline--> CLOSING (maybe a retry)
  *   HANDSHAKE --handshake or total deadline | interruption--> CLOSING
  *   CLOSING --last close callback--> freed
@@ -19,7 +20,6 @@
 #include "tls/error.h"
 #include "tls/http.h"
 #include "tls/names.h"
-#include "tls/renego.h"
 #include "tls/session.h"
 
 enum conn_stage {
@@ -47,6 +47,7 @@ struct probe_conn {
     uint64_t start_ns; /* uv_hrtime(), for elapsed_ms: the loop time is cached per iteration */
     size_t received;
     size_t received_at_exchange; /* bytes received when the exchange began */
+    uint64_t handshake_ms;       /* elapsed when the exchange began: the handshake's own time */
     struct tls_session *sess;
 };
 
@@ -161,6 +162,11 @@ static void observe_capture(struct probe_conn *c, struct tls_observation *o,
                                   "the server sent more than %zu bytes before its flight was "
                                   "complete (--capture-limit)",
                                   c->scan->opts->capture_limit);
+    } else if (cap->status == TLS_CAPTURE_RUNNING) {
+        tls_observation_set_error(o, TLS_ERROR_PROTOCOL, 0, 0,
+                                  "the probe ended before the flight was complete (%zu bytes "
+                                  "received)",
+                                  c->received);
     } else if (cap->err != TLS_E_ALERT) {
         tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
                                   tls_err_str(cap->err), c->received,
@@ -180,36 +186,44 @@ static const char *received_text(struct tls_arena *a, const uint8_t *p, size_t n
     return tls_arena_strdup(a, buf);
 }
 
+static const char *alert_name(uint8_t desc)
+{
+    const char *n = tls_name_alert(desc);
+    return n ? n : "unknown";
+}
+
 /* Why the exchange after the handshake gave no response head. */
 static void exchange_failure(const struct tls_session_exchange *x, bool have_failure,
                              enum tls_error_kind kind, const char *msg,
                              enum tls_error_kind *out_kind, char *why, size_t cap)
 {
-    const struct tls_renego *rn = x->renego;
-    const struct tls_capture *rc = rn && rn->started ? &rn->cap : NULL;
+    const struct tls_capture *rc = x->renego;
     char text[200];
     *out_kind = TLS_ERROR_PROTOCOL;
     if (rc && rc->has_alert && rc->alert_level == 2) {
         *out_kind = TLS_ERROR_TLS_ALERT;
         snprintf(why, cap, "the server ended the renegotiation with alert %s (%u)",
-                 tls_name_alert(rc->alert_desc), rc->alert_desc);
-    } else if (rn && rn->has_alert && rn->alert_level == 2) {
+                 alert_name(rc->alert_desc), rc->alert_desc);
+    } else if (x->renego_alert && x->renego_alert_level == 2) {
         *out_kind = TLS_ERROR_TLS_ALERT;
-        snprintf(why, cap, "the server sent alert %s (%u) %s", tls_name_alert(rn->alert_desc),
-                 rn->alert_desc,
-                 rn->started ? "at the end of the renegotiation (no client certificate was sent)"
-                 : x->sent   ? "after the request"
-                             : "after the handshake");
+        snprintf(why, cap, "the server sent alert %s (%u) %s", alert_name(x->renego_alert_desc),
+                 x->renego_alert_desc,
+                 rc        ? "at the end of the renegotiation (no client certificate was sent)"
+                 : x->sent ? "after the request"
+                           : "after the handshake");
     } else if (have_failure) {
         *out_kind = kind;
         snprintf(why, cap, "%s", msg);
     } else if (x->ssl_err) {
         tls_mbedtls_strerror(x->ssl_err, text, sizeof(text));
-        if (x->ssl_err == -0x7780) /* MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE */
+        if (x->peer_alert)
             *out_kind = TLS_ERROR_TLS_ALERT;
         snprintf(why, cap, "%s: %s",
-                 x->handshake_done ? "the connection failed after the request"
-                                   : "the handshake did not complete, no request was sent",
+                 !x->handshake_done ? "the handshake did not complete, no request was sent"
+                 : rc && rc->status == TLS_CAPTURE_DONE
+                     ? "mbedTLS could not complete the renegotiation"
+                 : rc ? "mbedTLS could not follow the renegotiation"
+                      : "the connection failed after the request",
                  text);
     } else if (x->closed) {
         *out_kind = TLS_ERROR_RESET;
@@ -229,10 +243,15 @@ static void observe_exchange(struct probe_conn *c, bool have_failure, enum tls_e
 {
     struct probe_target *t = c->target;
     struct tls_observation *o = &t->obs[c->vi];
-    if (c->sess == NULL || o->outcome == TLS_OUTCOME_ERROR)
+    if (c->sess == NULL)
         return;
     struct tls_session_exchange x;
     tls_session_exchange(c->sess, &x);
+    /* a handshake that failed before completing has no exchange to report */
+    if (o->outcome == TLS_OUTCOME_ERROR && !x.handshake_done)
+        return;
+    if (c->handshake_ms)
+        o->elapsed_ms = c->handshake_ms;
     struct tls_http_result *h = &o->http;
     h->path = c->scan->opts->request_path;
     h->sent = x.sent;
@@ -249,15 +268,14 @@ static void observe_exchange(struct probe_conn *c, bool have_failure, enum tls_e
         h->failed = true;
         exchange_failure(&x, have_failure, kind, msg, &h->error_kind, why, sizeof(why));
         if (x.response_len && !head.have_status) {
+            const char *began =
+                received_text(&o->arena, x.response, x.response_len < 40 ? x.response_len : 40);
             size_t l = strlen(why);
-            snprintf(
-                why + l, sizeof(why) - l, "; it began \"%s\"",
-                received_text(&o->arena, x.response, x.response_len < 40 ? x.response_len : 40));
+            snprintf(why + l, sizeof(why) - l, "; it began \"%s\"", began ? began : "");
         }
         h->error = tls_arena_strdup(&o->arena, why);
     }
-    const struct tls_renego *rn = x.renego;
-    if (rn == NULL || !(rn->hello_request || rn->started))
+    if (!x.renegotiation)
         return;
     h->renegotiation = true;
     struct tls_observation *r = &t->obs[t->n_variants + c->vi];
@@ -266,18 +284,20 @@ static void observe_exchange(struct probe_conn *c, bool have_failure, enum tls_e
     r->tls_max = o->tls_max;
     r->phase = "renegotiation";
     t->variants[c->vi].renegotiated = true;
-    if (rn->started) {
-        observe_capture(c, r, &rn->cap, have_failure, kind, uv_err, msg);
+    if (x.renego) {
+        observe_capture(c, r, x.renego, have_failure, kind, uv_err, msg);
         return;
     }
-    r->elapsed_ms = o->elapsed_ms;
+    r->elapsed_ms = (uv_hrtime() - c->start_ns) / 1000000;
     char why[384];
     enum tls_error_kind k;
     exchange_failure(&x, have_failure, kind, msg, &k, why, sizeof(why));
-    tls_observation_set_error(r, k, rn->err, uv_err,
-                              "the server asked to renegotiate (HelloRequest) but sent no "
-                              "ServerHello: %s",
-                              rn->err ? tls_err_str(rn->err) : why);
+    if (x.renego_err == TLS_E_UNSUPPORTED || x.renego_err == TLS_E_DECRYPT)
+        k = TLS_ERROR_PROTOCOL;
+    tls_observation_set_error(r, k, x.renego_err, uv_err,
+                              "the server renegotiated, but its second ServerHello was not read: "
+                              "%s",
+                              x.renego_err ? tls_err_str(x.renego_err) : why);
 }
 
 /* The variant's observations, from the session or from our own failure. */
@@ -401,6 +421,7 @@ static void conn_after_input(struct probe_conn *c)
         uint64_t used = uv_now(&s->loop) - c->start_ms;
         c->stage = CONN_EXCHANGE;
         c->received_at_exchange = c->received;
+        c->handshake_ms = (uv_hrtime() - c->start_ns) / 1000000;
         uv_timer_start(&c->timer, conn_timer_cb,
                        s->opts->timeout_ms > used ? s->opts->timeout_ms - used : 1, 0);
     }
@@ -458,8 +479,13 @@ static void conn_connect_cb(uv_connect_t *req, int status)
         int n = probe_request_format(request, sizeof(request), s->opts->request_path,
                                      v->sni ? v->sni : c->target->item.spec.host,
                                      c->target->item.spec.port);
+        if (n < 0) {
+            conn_finish(c, true, TLS_ERROR_LOCAL, 0, false, "the request does not fit in %d bytes",
+                        PROBE_REQUEST_MAX);
+            return;
+        }
         so.request = (const uint8_t *)request;
-        so.request_len = n > 0 ? (size_t)n : 0;
+        so.request_len = (size_t)n;
     }
     int rc = tls_session_new(&c->sess, s->tls, &so);
     if (rc == 0)

@@ -823,10 +823,10 @@ static void rule_post_request_client_auth(struct run *r)
                 const struct tls_http_result *h = &o->http;
                 if (h->failed)
                     snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s fails: %s", h->path,
-                             h->error);
+                             h->error ? h->error : "");
                 else
                     snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s gets %s%s%s%s", h->path,
-                             h->status_line, h->server ? " (Server: " : "",
+                             h->status_line ? h->status_line : "", h->server ? " (Server: " : "",
                              h->server ? h->server : "", h->server ? ")" : "");
                 idx[n_idx++] = k;
                 break;

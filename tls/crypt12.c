@@ -63,6 +63,7 @@ enum crypt12_family_id {
     FAM_AES128_CBC_SHA,
     FAM_AES256_CBC_SHA,
     FAM_AES128_CBC_SHA256,
+    FAM_AES256_CBC_SHA256,
     FAM_AES256_CBC_SHA384,
 };
 
@@ -123,6 +124,15 @@ static const struct crypt12_family families[] = {
             .key_len = 16,
             .fixed_iv_len = 0,
         },
+    [FAM_AES256_CBC_SHA256] =
+        {
+            .kind = CRYPT12_CBC,
+            .cipher = MBEDTLS_CIPHER_AES_256_CBC,
+            .prf = MBEDTLS_MD_SHA256,
+            .mac = MBEDTLS_MD_SHA256,
+            .key_len = 32,
+            .fixed_iv_len = 0,
+        },
     [FAM_AES256_CBC_SHA384] =
         {
             .kind = CRYPT12_CBC,
@@ -161,6 +171,8 @@ static const struct {
     {0xC027, FAM_AES128_CBC_SHA256},        /* TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256 */
     {0x003C, FAM_AES128_CBC_SHA256},        /* TLS_RSA_WITH_AES_128_CBC_SHA256 */
     {0x0067, FAM_AES128_CBC_SHA256},        /* TLS_DHE_RSA_WITH_AES_128_CBC_SHA256 */
+    {0x003D, FAM_AES256_CBC_SHA256},        /* TLS_RSA_WITH_AES_256_CBC_SHA256 */
+    {0x006B, FAM_AES256_CBC_SHA256},        /* TLS_DHE_RSA_WITH_AES_256_CBC_SHA256 */
     {0xC024, FAM_AES256_CBC_SHA384},        /* TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384 */
     {0xC028, FAM_AES256_CBC_SHA384},        /* TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384 */
 };
@@ -175,6 +187,14 @@ struct tls_crypt12 {
     bool etm;                        /* RFC 7366 encrypt_then_mac (CBC only) */
     int mbedtls_err;                 /* last raw mbedTLS code, kept for diagnostics */
 };
+
+size_t tls_crypt12_suites(int *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]) && n < cap; i++)
+        out[n++] = suites[i].id;
+    return n;
+}
 
 static const struct crypt12_family *family_find(uint16_t id)
 {

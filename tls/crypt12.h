@@ -21,6 +21,7 @@ struct tls_crypt12;
  *   AES-128-CBC-SHA           0xC009 0xC013 0x002F 0x0033   (RFC 5246, RFC 4492)
  *   AES-256-CBC-SHA           0xC00A 0xC014 0x0035 0x0039
  *   AES-128-CBC-SHA256        0xC023 0xC027 0x003C 0x0067
+ *   AES-256-CBC-SHA256        0x003D 0x006B
  *   AES-256-CBC-SHA384        0xC024 0xC028
  * TLS_E_UNSUPPORTED for any other suite. extended_master_secret_unused is ignored: with RFC 7627
  * the session hash is already folded into the exported master secret and key expansion does not
@@ -29,6 +30,11 @@ int tls_crypt12_new(struct tls_crypt12 **out, uint16_t suite, const uint8_t mast
                     const uint8_t client_random[32], const uint8_t server_random[32],
                     bool extended_master_secret_unused);
 void tls_crypt12_free(struct tls_crypt12 *c);
+
+/* The suites above, in the order of the list, as mbedTLS takes them: up to cap are written to
+ * out; returns how many. A client that must be able to open the server's records offers only
+ * these (mbedtls_ssl_conf_ciphersuites). */
+size_t tls_crypt12_suites(int *out, size_t cap);
 
 /* RFC 7366: the session negotiated encrypt_then_mac. Only CBC suites change (an AEAD suite
  * ignores it, RFC 7366 3). Call before the first record: TLS_E_INVALID once one was opened. */

@@ -51,7 +51,8 @@ static int parse_status(struct tls_http_head *out, const uint8_t *l, size_t n)
     return 0;
 }
 
-int tls_http_head_parse(struct tls_http_head *out, const uint8_t *p, size_t len)
+/* One head from p: *used is its length once complete. */
+static int parse_one(struct tls_http_head *out, const uint8_t *p, size_t len, size_t *used)
 {
     memset(out, 0, sizeof(*out));
     size_t off = 0;
@@ -65,12 +66,14 @@ int tls_http_head_parse(struct tls_http_head *out, const uint8_t *p, size_t len)
     while (next_line(p, len, &off, &l, &n)) {
         if (n == 0) {
             out->complete = true;
+            *used = off;
             return 0;
         }
-        /* RFC 9112 5: field-line = field-name ":" OWS field-value OWS */
+        /* RFC 9112 5: field-line = field-name ":" OWS field-value OWS; a line that is not one
+         * is skipped: the status is what the probe reports */
         const uint8_t *colon = memchr(l, ':', n);
         if (colon == NULL || colon == l)
-            return TLS_E_HTTP;
+            continue;
         size_t name_len = (size_t)(colon - l);
         if (out->server || name_len != 6 || strncasecmp((const char *)l, "server", 6) != 0)
             continue;
@@ -83,4 +86,17 @@ int tls_http_head_parse(struct tls_http_head *out, const uint8_t *p, size_t len)
         out->server_len = (size_t)(end - v);
     }
     return 0;
+}
+
+int tls_http_head_parse(struct tls_http_head *out, const uint8_t *p, size_t len)
+{
+    size_t start = 0;
+    for (;;) {
+        size_t used = 0;
+        int rc = parse_one(out, p + start, len - start, &used);
+        /* RFC 9110 15.2: an interim 1xx response (but 101) comes before the final one */
+        if (rc || !out->complete || out->status >= 200 || out->status == 101)
+            return rc;
+        start += used;
+    }
 }

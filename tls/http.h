@@ -23,10 +23,10 @@ struct tls_http_head {
     size_t server_len;
 };
 
-/* Read the head from the first len bytes received. Returns 0 with *out filled as far as the
- * bytes go (have_status false: the first line is not complete yet), or TLS_E_HTTP when the
- * first line is complete but not "HTTP/1.x NNN ..." or a field line has no colon. Lines end in
- * CRLF or a bare LF (RFC 9112 2.2). */
+/* Read the head from the first len bytes received, past interim 1xx heads (not 101). Returns 0
+ * with *out filled as far as the bytes go (have_status false: the first line is not complete
+ * yet), or TLS_E_HTTP when the first line is complete but not "HTTP/1.x NNN ...". Field lines
+ * without a colon are skipped. Lines end in CRLF or a bare LF (RFC 9112 2.2). */
 int tls_http_head_parse(struct tls_http_head *out, const uint8_t *p, size_t len);
 
 #endif

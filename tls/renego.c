@@ -1,15 +1,18 @@
 /* Renegotiation follower for TLS 1.2.
  *
  *   PLAIN --CCS (keys known)--> PROTECTED --Finished--> PROTECTED
+ *   PLAIN --CCS (no keys yet)--> WAIT_KEYS --keys--> PROTECTED
  *   PROTECTED --HelloRequest--> PROTECTED (hello_request) --ServerHello--> STARTED
  *   STARTED --each message and alert, re-framed as plaintext records--> cap
  *   cap DONE --alert--> has_alert (how the server ended the second handshake)
  *   cap FAILED, or any stream error --> stopped
  *
  * PLAIN: before the server's ChangeCipherSpec only a NewSessionTicket or an alert may come.
- * The renegotiation's own flight is protected under the first keys until its ChangeCipherSpec,
- * which never needs reading: the capture is complete at its ServerHelloDone. Only an alert
- * after that is still read: a server that required a certificate ends the handshake with one. */
+ * The renegotiation's own flight is protected under the first keys; the capture is complete at
+ * its ServerHelloDone. After that only an alert matters (a server that required a certificate
+ * ends the handshake with one); the renegotiation's ChangeCipherSpec, protected too, ends the
+ * reading (the reader cannot tell it from a malformed one), which changes nothing captured. A
+ * second renegotiation is not followed. */
 #include "renego.h"
 
 #include <string.h>
@@ -38,6 +41,8 @@ void tls_renego_free(struct tls_renego *r)
     memset(r->master, 0, sizeof(r->master));
 }
 
+static int on_ccs(struct tls_renego *r);
+
 void tls_renego_set_keys(struct tls_renego *r, const uint8_t master[48],
                          const uint8_t client_random[32], const uint8_t server_random[32])
 {
@@ -47,6 +52,14 @@ void tls_renego_set_keys(struct tls_renego *r, const uint8_t master[48],
     memcpy(r->client_random, client_random, 32);
     memcpy(r->server_random, server_random, 32);
     r->have_keys = true;
+    if (r->wait_keys && !r->stopped) {
+        r->wait_keys = false;
+        int rc = on_ccs(r);
+        if (rc)
+            tls_renego_end(r, rc);
+        else
+            tls_renego_feed(r, NULL, 0);
+    }
 }
 
 static void stop(struct tls_renego *r, int err)
@@ -88,8 +101,10 @@ static int on_ccs(struct tls_renego *r)
 {
     if (r->crypt)
         return TLS_E_UNEXPECTED; /* the next one is protected: the reader cannot see it */
-    if (!r->have_keys)
-        return TLS_E_MBEDTLS; /* mbedTLS never derived the keys: nothing to open with */
+    if (!r->have_keys) {
+        r->wait_keys = true; /* mbedTLS has not read the flight yet: wait for its export */
+        return 0;
+    }
     int rc =
         tls_crypt12_new(&r->crypt, r->suite, r->master, r->client_random, r->server_random, false);
     if (rc == 0)
@@ -133,8 +148,8 @@ void tls_renego_feed(struct tls_renego *r, const uint8_t *p, size_t n)
 {
     if (r->stopped)
         return;
-    int rc = tls_reader_feed(&r->rd, p, n);
-    while (rc == 0 && !r->stopped) {
+    int rc = n ? tls_reader_feed(&r->rd, p, n) : 0;
+    while (rc == 0 && !r->stopped && !r->wait_keys) {
         struct tls_event ev;
         if ((rc = tls_reader_next(&r->rd, &ev)))
             break;
@@ -177,5 +192,7 @@ void tls_renego_end(struct tls_renego *r, int err)
 {
     if (r->started)
         tls_capture_fail(&r->cap, err);
+    else if (r->wait_keys && !r->err)
+        r->err = TLS_E_MBEDTLS; /* mbedTLS never derived the keys: nothing to open with */
     r->stopped = true;
 }

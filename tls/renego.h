@@ -23,6 +23,8 @@ struct tls_renego {
     bool etm;
     uint8_t master[48], client_random[32], server_random[32];
     bool have_keys;
+    bool wait_keys;     /* the server's ChangeCipherSpec came before mbedTLS derived the keys:
+                         * the records after it wait in the reader */
     bool hello_request; /* the server asked to renegotiate */
     bool started;       /* the second ServerHello came: cap holds that flight */
     bool stopped;       /* nothing more is read: cap failed, or the stream failed (err) */
@@ -38,7 +40,7 @@ void tls_renego_init(struct tls_renego *r, uint16_t suite, bool etm, size_t limi
 void tls_renego_free(struct tls_renego *r);
 
 /* The first handshake's secrets (MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET); later calls (a
- * renegotiation exports its own) are ignored. */
+ * renegotiation exports its own) are ignored. Records that waited for them are read now. */
 void tls_renego_set_keys(struct tls_renego *r, const uint8_t master[48],
                          const uint8_t client_random[32], const uint8_t server_random[32]);
 

@@ -13,6 +13,7 @@
 #include <mbedtls/ssl.h>
 #include <psa/crypto.h>
 
+#include "crypt12.h"
 #include "error.h"
 #include "http.h"
 #include "mbedtls_err.h"
@@ -25,6 +26,10 @@ struct tls_client {
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ssl_config conf12, conf13;
+    /* --request over TLS 1.2: only suites whose records tls/crypt12.c can open, so that a
+     * renegotiation can be read */
+    mbedtls_ssl_config conf12_follow;
+    int follow_suites[64]; /* zero-terminated, as mbedTLS keeps a pointer to it */
 };
 
 struct tls_session {
@@ -48,6 +53,7 @@ struct tls_session {
     uint8_t *resp; /* the response's first bytes, TLS_HTTP_HEAD_MAX at most */
     size_t resp_len;
     struct tls_renego *renego;
+    unsigned tls12_exports; /* TLS 1.2 master secrets mbedTLS derived: 2 means a renegotiation */
 };
 
 static int conf_setup(struct tls_client *c, mbedtls_ssl_config *conf,
@@ -79,13 +85,18 @@ int tls_client_new(struct tls_client **out)
     mbedtls_ctr_drbg_init(&c->drbg);
     mbedtls_ssl_config_init(&c->conf12);
     mbedtls_ssl_config_init(&c->conf13);
+    mbedtls_ssl_config_init(&c->conf12_follow);
     static const unsigned char pers[] = "caprobe";
     int rc = TLS_E_MBEDTLS;
     if (mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy, pers, sizeof(pers)))
         goto out;
     if ((rc = conf_setup(c, &c->conf12, MBEDTLS_SSL_VERSION_TLS1_2)) ||
-        (rc = conf_setup(c, &c->conf13, MBEDTLS_SSL_VERSION_TLS1_3)))
+        (rc = conf_setup(c, &c->conf13, MBEDTLS_SSL_VERSION_TLS1_3)) ||
+        (rc = conf_setup(c, &c->conf12_follow, MBEDTLS_SSL_VERSION_TLS1_2)))
         goto out;
+    size_t n = tls_crypt12_suites(c->follow_suites, sizeof(c->follow_suites) / sizeof(int) - 1);
+    c->follow_suites[n] = 0;
+    mbedtls_ssl_conf_ciphersuites(&c->conf12_follow, c->follow_suites);
     *out = c;
     c = NULL;
 out:
@@ -99,6 +110,7 @@ void tls_client_free(struct tls_client *c)
         return;
     mbedtls_ssl_config_free(&c->conf12);
     mbedtls_ssl_config_free(&c->conf13);
+    mbedtls_ssl_config_free(&c->conf12_follow);
     mbedtls_ctr_drbg_free(&c->drbg);
     mbedtls_entropy_free(&c->entropy);
     free(c);
@@ -147,8 +159,11 @@ static void session_export_keys(void *ctx, mbedtls_ssl_key_export_type type,
     (void)prf;
     if (type == MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET)
         tls_capture_set_secret(&s->cap, secret, secret_len);
-    else if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET && s->renego && secret_len == 48)
-        tls_renego_set_keys(s->renego, secret, client_random, server_random);
+    else if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET) {
+        s->tls12_exports++;
+        if (s->renego && secret_len == 48)
+            tls_renego_set_keys(s->renego, secret, client_random, server_random);
+    }
 }
 
 int tls_session_new(struct tls_session **out, struct tls_client *client,
@@ -174,8 +189,9 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
         s->request_len = opts->request_len;
     }
     rc = TLS_E_MBEDTLS;
-    int raw =
-        mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13 : &client->conf12);
+    int raw = mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13
+                                         : opts->request         ? &client->conf12_follow
+                                                                 : &client->conf12);
     if (raw) {
         rc = tls_err_from_mbedtls(raw);
         goto out;
@@ -391,7 +407,13 @@ bool tls_session_finished(const struct tls_session *s)
 {
     if (s->cap.status == TLS_CAPTURE_RUNNING)
         return false;
-    return s->request == NULL || s->exchange_over || s->ssl_stopped;
+    if (s->request == NULL)
+        return true;
+    /* a second flight mbedTLS could not take (a list over 16 KiB) is still read to its end */
+    const struct tls_renego *r = s->renego;
+    if (r && r->started && !r->stopped && r->cap.status == TLS_CAPTURE_RUNNING)
+        return false;
+    return s->exchange_over || s->ssl_stopped;
 }
 
 void tls_session_exchange(const struct tls_session *s, struct tls_session_exchange *out)
@@ -399,12 +421,20 @@ void tls_session_exchange(const struct tls_session *s, struct tls_session_exchan
     memset(out, 0, sizeof(*out));
     out->handshake_done = s->handshake_done;
     out->sent = s->request && s->request_off == s->request_len;
-    out->over = s->exchange_over || s->ssl_stopped;
     out->closed = s->peer_closed;
+    out->peer_alert = s->ssl_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE;
     out->response = s->resp;
     out->response_len = s->resp_len;
-    out->ssl_err = s->handshake_done ? s->ssl_err : 0;
-    out->renego = s->renego;
+    out->ssl_err = s->ssl_err;
+    const struct tls_renego *r = s->renego;
+    if (r == NULL)
+        return;
+    out->renegotiation = r->hello_request || r->started || s->tls12_exports > 1;
+    out->renego = r->started ? &r->cap : NULL;
+    out->renego_err = r->err;
+    out->renego_alert = r->has_alert;
+    out->renego_alert_level = r->alert_level;
+    out->renego_alert_desc = r->alert_desc;
 }
 
 const uint8_t *tls_session_output(struct tls_session *s, size_t *len)
@@ -447,7 +477,10 @@ size_t tls_session_footprint(const struct tls_session *s)
 {
     return sizeof(*s) + s->in_alloc + s->out_alloc + s->cap.rd.in_alloc + s->cap.rd.hs_alloc +
            s->cap.certreq_len + s->cap.cert_len + (s->resp ? TLS_HTTP_HEAD_MAX : 0) +
-           (s->renego ? sizeof(*s->renego) + s->renego->rd.in_alloc + s->renego->rd.hs_alloc : 0);
+           (s->renego ? sizeof(*s->renego) + s->renego->rd.in_alloc + s->renego->rd.hs_alloc +
+                            s->renego->cap.rd.in_alloc + s->renego->cap.rd.hs_alloc +
+                            s->renego->cap.certreq_len + s->renego->cap.cert_len
+                      : 0);
 }
 
 const char *tls_ciphersuite_name(uint16_t id)

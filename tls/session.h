@@ -54,18 +54,21 @@ enum tls_capture_status tls_session_status(const struct tls_session *s);
  * exchange after the handshake is over too. */
 bool tls_session_finished(const struct tls_session *s);
 
-struct tls_renego;
-
 /* What happened after the handshake, for a session with a request. */
 struct tls_session_exchange {
     bool handshake_done;     /* mbedTLS completed the handshake */
     bool sent;               /* the whole request was handed to mbedTLS */
-    bool over;               /* the response head came, the server closed, or mbedTLS failed */
     bool closed;             /* the server closed (close_notify or EOF) after the request */
+    bool peer_alert;         /* mbedTLS stopped on a fatal alert from the server */
     const uint8_t *response; /* the first bytes of the response (at most TLS_HTTP_HEAD_MAX) */
     size_t response_len;
-    int ssl_err;                     /* the mbedTLS error that ended the exchange, 0 when none */
-    const struct tls_renego *renego; /* TLS 1.2: the records after the first flight */
+    int ssl_err; /* the mbedTLS error that stopped it (raw), 0 when none */
+    /* TLS 1.2: the records after the first flight */
+    bool renegotiation; /* HelloRequest, a second ServerHello, or a second key export */
+    const struct tls_capture *renego; /* the second flight; NULL when its ServerHello never came */
+    int renego_err;                   /* TLS_E_* that stopped the reading before that */
+    bool renego_alert;                /* an alert outside the second flight: */
+    uint8_t renego_alert_level, renego_alert_desc; /* before it, or ending it */
 };
 void tls_session_exchange(const struct tls_session *s, struct tls_session_exchange *out);
 

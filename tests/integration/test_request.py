@@ -82,15 +82,17 @@ class RenegServer:
     """openssl s_server in interactive mode: when the request for `path` arrives it types R
     (renegotiate and ask for a client certificate), then after `delay` s the response."""
 
-    def __init__(self, cafile, response, path="/secure", extra=()):
+    def __init__(self, cafile, response, path="/secure", extra=(), cert=None, key=None):
         self.cafile, self.response, self.path, self.extra = cafile, response, path, list(extra)
+        self.cert = cert or h.pki("server.pem")
+        self.key = key or h.pki("server.key")
         self.proc = None
         self.port = None
         self.renegotiated = threading.Event()
 
     def start(self):
-        cmd = [h.OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-tls1_2", "-cert",
-               h.pki("server.pem"), "-key", h.pki("server.key"), "-CAfile", self.cafile] + self.extra
+        cmd = [h.OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-tls1_2", "-cert", self.cert,
+               "-key", self.key, "-CAfile", self.cafile] + self.extra
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 10
@@ -172,7 +174,10 @@ SUITES = [  # OpenSSL name, extra s_server options, mbedTLS name part
     ("ECDHE-ECDSA-AES128-SHA", ["-no_etm"], "AES-128-CBC-SHA"),
     ("ECDHE-ECDSA-AES256-SHA384", [], "AES-256-CBC-SHA384"),
     ("ECDHE-ECDSA-AES256-SHA384", ["-no_etm"], "AES-256-CBC-SHA384"),
+    ("AES256-SHA256", ["-no_etm"], "RSA-WITH-AES-256-CBC-SHA256"),  # RSA key exchange, IIS-style
 ]
+LAB_RSA = (os.path.join(h.fixtures_dir(), "lab", "pki", "rsa-server-chain.pem"),
+           os.path.join(h.fixtures_dir(), "lab", "pki", "rsa-server.key"))
 
 
 def check_s_server_suites(tap):
@@ -184,7 +189,9 @@ def check_s_server_suites(tap):
         label = "renegotiation with %s%s" % (cipher, " -no_etm" if extra else " (EtM)"
                                              if "SHA" in cipher and "GCM" not in cipher else "")
         resp = b"HTTP/1.1 403 Forbidden\n\n"
-        with RenegServer(cafile, resp, extra=["-cipher", cipher] + extra) as srv:
+        cert, key = LAB_RSA if cipher.startswith("AES") else (None, None)
+        with RenegServer(cafile, resp, extra=["-cipher", cipher] + extra, cert=cert,
+                         key=key) as srv:
             run = scan(["--tls", "1.2", "--request", "/secure", "127.0.0.1:%d" % srv.port])
         hs, rn = obs_of(run, "handshake"), obs_of(run, "renegotiation")
         suite = (hs[0].get("tls") or {}).get("cipher_suite", "") if hs else ""
@@ -192,6 +199,79 @@ def check_s_server_suites(tap):
         tap.eq([ders(o) for o in rn], [want], label + ": the list, byte for byte", run.stdout[:2000])
         tap.eq((hs[0].get("http") or {}).get("status") if hs else None, 403,
                label + ": the response after it")
+
+
+class ChunkProxy(threading.Thread):
+    """A TCP proxy on loopback that passes the server's bytes on in chunks of `size`, `gap` s
+    apart: a flight then reaches caprobe in many reads, as over a real network."""
+
+    def __init__(self, port, size=1400, gap=0.002):
+        super().__init__(daemon=True)
+        import socket
+        self.dst, self.size, self.gap = port, size, gap
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.port = self.lsock.getsockname()[1]
+        self.stopped = False
+
+    def run(self):
+        import socket
+        while not self.stopped:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            s = socket.create_connection(("127.0.0.1", self.dst))
+            threading.Thread(target=self._pipe, args=(c, s, 65536, 0), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(s, c, self.size, self.gap),
+                             daemon=True).start()
+
+    def _pipe(self, a, b, size, gap):
+        try:
+            while True:
+                data = a.recv(size)
+                if not data:
+                    break
+                b.sendall(data)
+                if gap:
+                    time.sleep(gap)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(2)
+            except OSError:
+                pass
+
+    def stop(self):
+        self.stopped = True
+        self.lsock.close()
+
+
+def check_big_renegotiation(tap):
+    """A renegotiation list over 16 KiB (a root-store dump asked for after the request), arriving
+    in 1400-byte pieces: mbedTLS cannot take the message, caprobe still reads the whole flight."""
+    cafile = h.pki("many-20k.pem")
+    want = h.ca_file_subjects(cafile)
+    with RenegServer(cafile, b"HTTP/1.1 403 Forbidden\n\n") as srv:
+        proxy = ChunkProxy(srv.port)
+        proxy.start()
+        try:
+            run = scan(["--tls", "1.2", "--request", "/secure", "127.0.0.1:%d" % proxy.port])
+        finally:
+            proxy.stop()
+    rn = obs_of(run, "renegotiation")
+    tap.eq([(o["outcome"], len(ders(o))) for o in rn], [("certificate_request", len(want))],
+           "a %d-name renegotiation list in 1400-byte pieces is captured whole" % len(want),
+           run.stdout[:1500])
+    tap.ok(rn and ders(rn[0]) == want, "... byte for byte")
+    hs = obs_of(run, "handshake")
+    err = ((hs[0].get("http") or {}).get("error") or {}) if hs else {}
+    tap.ok("mbedTLS could not" in err.get("message", ""),
+           "the http error says mbedTLS could not follow the renegotiation", err)
+    tap.ok(any(f["rule"] == "oversized-ca-list" for r in run.records for f in r["findings"]),
+           "the renegotiation list is judged: oversized-ca-list")
 
 
 def check_s_server_no_response(tap):
@@ -324,6 +404,7 @@ def main():
     h.install_signal_handlers()
     tap = h.Tap()
     for check in (check_usage, check_www, check_s_server_renegotiation, check_s_server_suites,
+                  check_big_renegotiation,
                   check_s_server_no_response, check_apache, check_nginx):
         try:
             check(tap)

@@ -722,9 +722,9 @@ static void test_too_long(void **state)
 static void test_unsupported_suite(void **state)
 {
     (void)state;
-    /* NULL, TLS 1.3, RSA-3DES, RSA-AES256-SHA256, ECDH (static) GCM, AES-CCM, PSK, unassigned */
-    static const uint16_t others[] = {0x0000, 0x1301, 0x1303, 0x000A, 0x003D, 0x006B,
-                                      0xC02D, 0xC0AC, 0xC09C, 0x00A8, 0xCCAB, 0xFFFF};
+    /* NULL, TLS 1.3, RSA-3DES, ECDH (static) GCM, AES-CCM, PSK, Camellia, unassigned */
+    static const uint16_t others[] = {0x0000, 0x1301, 0x1303, 0x000A, 0xC02D, 0xC0AC,
+                                      0xC09C, 0x00A8, 0xCCAB, 0xC073, 0xFFFF};
     uint8_t master[48] = {0}, cr[32] = {0}, sr[32] = {0};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
         struct tls_crypt12 *c = (struct tls_crypt12 *)(uintptr_t)1; /* must come back NULL */

@@ -69,11 +69,34 @@ static void test_not_http(void **state)
         "HTTP/1.1 200OK\r\n",
         "HTTP/1.1  200 OK\r\n",
         "\r\n",
-        "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
-        "HTTP/1.1 200 OK\r\n: empty name\r\n\r\n",
+        "HTTP/1.1 103 Early Hints\r\n\r\nGarbage\r\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(parse(&h, bad[i]), TLS_E_HTTP);
+}
+
+/* A field line without a colon does not cost the status; interim 1xx heads are skipped (but
+ * 101, which ends HTTP/1.1 on the connection). */
+static void test_lenient(void **state)
+{
+    (void)state;
+    struct tls_http_head h;
+    assert_int_equal(parse(&h, "HTTP/1.1 200 OK\r\nno colon here\r\n: empty name\r\n"
+                               "Server: x\r\n\r\n"),
+                     0);
+    assert_true(h.complete);
+    assert_int_equal(h.status, 200);
+    assert_view(h.server, h.server_len, "x");
+    assert_int_equal(parse(&h, "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"), 0);
+    assert_false(h.have_status); /* the final response has not come yet */
+    assert_int_equal(parse(&h, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n"
+                               "HTTP/1.1 403 Forbidden\r\nServer: IIS\r\n\r\n"),
+                     0);
+    assert_true(h.complete);
+    assert_int_equal(h.status, 403);
+    assert_view(h.server, h.server_len, "IIS");
+    assert_int_equal(parse(&h, "HTTP/1.1 101 Switching Protocols\r\n\r\n"), 0);
+    assert_int_equal(h.status, 101);
 }
 
 /* NUL and other bytes in a value are kept as views; the probe makes them printable. */
@@ -92,9 +115,8 @@ static void test_binary(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_complete),
-        cmocka_unit_test(test_partial),
-        cmocka_unit_test(test_not_http),
+        cmocka_unit_test(test_complete), cmocka_unit_test(test_partial),
+        cmocka_unit_test(test_not_http), cmocka_unit_test(test_lenient),
         cmocka_unit_test(test_binary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -134,7 +134,9 @@ static void test_second_keys_ignored(void **state)
     stream_free(&s);
 }
 
-static void test_no_keys(void **state)
+/* The ChangeCipherSpec before the keys (mbedTLS reads the flight after the follower): the
+ * records wait, and are read once the keys come; without keys the stream ends unread. */
+static void test_keys_late(void **state)
 {
     (void)state;
     struct stream s;
@@ -142,6 +144,16 @@ static void test_no_keys(void **state)
     struct tls_renego r;
     follower_init(&r, &s, false);
     tls_renego_feed(&r, s.bytes, s.len);
+    assert_false(r.stopped);
+    assert_false(r.started);
+    assert_true(r.wait_keys);
+    tls_renego_set_keys(&r, s.raw + 3, s.raw + 51, s.raw + 83);
+    assert_captured(&r);
+    tls_renego_free(&r);
+
+    follower_init(&r, &s, false);
+    tls_renego_feed(&r, s.bytes, s.len);
+    tls_renego_end(&r, TLS_E_TRUNCATED);
     assert_true(r.stopped);
     assert_false(r.started);
     assert_int_equal(r.err, TLS_E_MBEDTLS);
@@ -246,7 +258,7 @@ int main(void)
         cmocka_unit_test(test_whole),
         cmocka_unit_test(test_byte_by_byte),
         cmocka_unit_test(test_second_keys_ignored),
-        cmocka_unit_test(test_no_keys),
+        cmocka_unit_test(test_keys_late),
         cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_cut_short),
         cmocka_unit_test(test_plaintext_phase),
