@@ -263,6 +263,7 @@ static void observe_exchange(struct probe_conn *c, bool have_failure, enum tls_e
         h->reason = received_text(&o->arena, head.reason, head.reason_len);
         if (head.server)
             h->server = received_text(&o->arena, head.server, head.server_len);
+        h->head_cut = !head.complete && x.response_len >= TLS_HTTP_HEAD_MAX;
     } else {
         char why[384];
         h->failed = true;

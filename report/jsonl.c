@@ -236,6 +236,8 @@ static void http_json(struct report_buf *b, const struct tls_http_result *h)
         report_buf_json_str(b, h->status_line);
         report_buf_puts(b, ",\"server\":");
         report_buf_json_str(b, h->server);
+        if (h->head_cut)
+            report_buf_puts(b, ",\"head_cut\":true");
     }
     report_buf_puts(b, h->renegotiation ? ",\"renegotiation\":true}" : ",\"renegotiation\":false}");
 }

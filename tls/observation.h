@@ -51,6 +51,7 @@ struct tls_http_result {
     bool sent;                                 /* the request went out (the handshake completed) */
     int status;                                /* 0 when no status line came */
     const char *status_line, *reason, *server; /* as received; NULL when absent */
+    bool head_cut;      /* the head went on past TLS_HTTP_HEAD_MAX: fields after it unread */
     bool renegotiation; /* the server asked to renegotiate (HelloRequest or a new ServerHello) */
     bool failed;        /* no response head: error_kind and error say why */
     enum tls_error_kind error_kind;

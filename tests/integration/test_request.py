@@ -274,6 +274,70 @@ def check_big_renegotiation(tap):
            "the renegotiation list is judged: oversized-ca-list")
 
 
+def serve_once(handler):
+    """A TLS 1.2 server (Python's ssl) on a kernel-chosen port that runs handler(conn) for each
+    connection in a thread; returns (port, stop)."""
+    import socket
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(h.pki("server-chain.pem"), h.pki("server.key"))
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(8)
+    lsock.settimeout(0.5)
+    done = threading.Event()
+
+    def loop():
+        while not done.is_set():
+            try:
+                raw, _ = lsock.accept()
+            except OSError:
+                continue
+            try:
+                raw.settimeout(5)
+                with ctx.wrap_socket(raw, server_side=True) as conn:
+                    conn.recv(4096)
+                    handler(conn)
+            except (OSError, ssl.SSLError):
+                pass
+
+    threading.Thread(target=loop, daemon=True).start()
+
+    def stop():
+        done.set()
+        lsock.close()
+    return lsock.getsockname()[1], stop
+
+
+def check_long_head(tap):
+    """A response head longer than 16 KiB: the status is kept, the cut is marked, and a Server
+    field after the cut is not invented."""
+    def handler(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 100 + b"\r\n" * 1
+                     + (b"X-Pad: " + b"a" * 100 + b"\r\n") * 200 + b"Server: late\r\n\r\n")
+    port, stop = serve_once(handler)
+    try:
+        run = scan(["--tls", "1.2", "--request", "/", "127.0.0.1:%d" % port])
+    finally:
+        stop()
+    http = (obs_of(run)[0].get("http") or {}) if obs_of(run) else {}
+    tap.eq((http.get("status"), http.get("head_cut"), http.get("server")), (200, True, None),
+           "a head over 16 KiB: status 200, head_cut, no Server", http)
+
+    def short(conn):
+        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401 Unauthorized\r\n"
+                     b"Junk line\r\nServer: py\r\n\r\n")
+    port, stop = serve_once(short)
+    try:
+        run = scan(["--tls", "1.2", "--request", "/", "127.0.0.1:%d" % port])
+    finally:
+        stop()
+    http = (obs_of(run)[0].get("http") or {}) if obs_of(run) else {}
+    tap.eq((http.get("status"), http.get("server"), "head_cut" in http), (401, "py", False),
+           "100 Continue skipped, a junk field line ignored", http)
+
+
 def check_s_server_no_response(tap):
     """The server renegotiates but never answers: the renegotiation list is still captured, the
     http object says timeout, and the deadline holds."""
@@ -404,7 +468,7 @@ def main():
     h.install_signal_handlers()
     tap = h.Tap()
     for check in (check_usage, check_www, check_s_server_renegotiation, check_s_server_suites,
-                  check_big_renegotiation,
+                  check_big_renegotiation, check_long_head,
                   check_s_server_no_response, check_apache, check_nginx):
         try:
             check(tap)
