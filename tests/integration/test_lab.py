@@ -131,6 +131,35 @@ def check_request(tap, lab):
            "an unprotected path: 200 over both versions, no renegotiation")
 
 
+IPV6_LAB = """defaults:
+  cert: ../pki/server.pem
+  key: ../pki/server.key
+endpoints:
+  - name: reneg6
+    role: renegotiation over IPv6
+    client_auth: none
+    protected: /secure
+    protected_cas: [../pki/issuing.pem]
+    protected_tls13: 403
+"""
+
+
+def check_ipv6(tap):
+    """The lab on [::1] and --request to a bracketed address: the renegotiation list is read
+    (the Host header's form is unit-tested in tests/unit/test_input.c)."""
+    if not h.ipv6_loopback_available():
+        tap.skip("lab on [::1]", "no IPv6 loopback here")
+        return
+    with h.LabServer(IPV6_LAB, host="::1") as lab:
+        run = scan(["--tls", "1.2", "--timeout", "8", "--request", "/secure",
+                    "[::1]:%d" % lab.port("reneg6")])
+    obs = run.records[0]["observations"] if run.records else []
+    tap.eq([(o["address"], o["phase"], o["outcome"]) for o in obs],
+           [("::1", "handshake", "no_certificate_request"),
+            ("::1", "renegotiation", "certificate_request")],
+           "[::1]: the renegotiation after GET /secure is captured", run.stdout[:1500])
+
+
 def check_config_error(tap):
     bad = ("endpoints:\n  - name: x\n    mode: tls\n    cert: ../pki/server.pem\n"
            "    key: ../pki/server.key\n    versions: [1.4]\n")
@@ -154,6 +183,7 @@ def main():
                     tap.ok(False, "%s raised %s: %s" % (check.__name__, type(e).__name__, e))
     except Exception as e:
         tap.ok(False, "the lab started: %s" % e)
+    check_ipv6(tap)
     check_config_error(tap)
     return tap.finish()
 

@@ -266,14 +266,42 @@ static void test_hash_stable(void **state)
     assert_string_equal(buf, "952835d93f832ad9");
 }
 
+/* --request: the request line and Host header (RFC 9112 3.2, RFC 9110 7.2), and the paths
+ * refused before anything is sent. */
+static void test_request_format(void **state)
+{
+    (void)state;
+    char buf[PROBE_REQUEST_MAX];
+    int n = probe_request_format(buf, sizeof(buf), "/secure/", "app.example.com", 443);
+    assert_true(n > 0);
+    assert_int_equal((size_t)n, strlen(buf));
+    assert_non_null(strstr(buf, "GET /secure/ HTTP/1.1\r\nHost: app.example.com\r\n"));
+    assert_non_null(strstr(buf, "\r\nConnection: close\r\n\r\n"));
+    assert_true(probe_request_format(buf, sizeof(buf), "/", "::1", 8443) > 0);
+    assert_non_null(strstr(buf, "\r\nHost: [::1]:8443\r\n"));
+    assert_true(probe_request_format(buf, sizeof(buf), "/", "192.0.2.1", 443) > 0);
+    assert_non_null(strstr(buf, "\r\nHost: 192.0.2.1\r\n"));
+    assert_int_equal(probe_request_format(buf, 40, "/", "app.example.com", 443), -1);
+
+    assert_null(probe_request_path_check("/"));
+    assert_null(probe_request_path_check("/a%20b?x=1&y=%C3%A9"));
+    static const char *const bad[] = {"",      "secure",   "/a b", "/a\r\nHost: evil",
+                                      "/\x7f", "/\xc3\xa9"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_non_null(probe_request_path_check(bad[i]));
+    char longpath[2100];
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    longpath[0] = '/';
+    longpath[sizeof(longpath) - 1] = '\0';
+    assert_non_null(probe_request_path_check(longpath));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_target_forms),
-        cmocka_unit_test(test_target_malformed),
-        cmocka_unit_test(test_cidr),
-        cmocka_unit_test(test_input_file),
-        cmocka_unit_test(test_shards_partition),
+        cmocka_unit_test(test_request_format),   cmocka_unit_test(test_target_forms),
+        cmocka_unit_test(test_target_malformed), cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_input_file),       cmocka_unit_test(test_shards_partition),
         cmocka_unit_test(test_hash_stable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
