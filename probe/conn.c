@@ -214,6 +214,12 @@ static void exchange_failure(const struct tls_session_exchange *x, bool have_fai
     } else if (have_failure) {
         *out_kind = kind;
         snprintf(why, cap, "%s", msg);
+    } else if (x->over_limit) {
+        *out_kind = TLS_ERROR_CAPTURE_LIMIT;
+        snprintf(why, cap,
+                 "more than --capture-limit bytes came %s before mbedTLS could read "
+                 "them",
+                 x->handshake_done ? "after the request" : "during the handshake");
     } else if (x->ssl_err) {
         tls_mbedtls_strerror(x->ssl_err, text, sizeof(text));
         if (x->peer_alert)
@@ -295,6 +301,8 @@ static void observe_exchange(struct probe_conn *c, bool have_failure, enum tls_e
     exchange_failure(&x, have_failure, kind, msg, &k, why, sizeof(why));
     if (x.renego_err == TLS_E_UNSUPPORTED || x.renego_err == TLS_E_DECRYPT)
         k = TLS_ERROR_PROTOCOL;
+    else if (x.renego_err == TLS_E_LIMIT)
+        k = TLS_ERROR_CAPTURE_LIMIT;
     tls_observation_set_error(r, k, x.renego_err, uv_err,
                               "the server renegotiated, but its second ServerHello was not read: "
                               "%s",

@@ -148,14 +148,17 @@ void tls_renego_feed(struct tls_renego *r, const uint8_t *p, size_t n)
 {
     if (r->stopped)
         return;
-    int rc = n ? tls_reader_feed(&r->rd, p, n) : 0;
+    /* Read what the limit lets in first: a second flight complete within it still counts. */
+    size_t room = r->rd.limit - r->rd.fed;
+    bool over = n > room;
+    int rc = n ? tls_reader_feed(&r->rd, p, over ? room : n) : 0;
     while (rc == 0 && !r->stopped && !r->wait_keys) {
         struct tls_event ev;
         if ((rc = tls_reader_next(&r->rd, &ev)))
             break;
         switch (ev.kind) {
         case TLS_EV_NEED_MORE:
-            return;
+            goto wait;
         case TLS_EV_NEED_KEYS:
             rc = TLS_E_UNEXPECTED; /* a protected record before the ChangeCipherSpec */
             break;
@@ -184,6 +187,9 @@ void tls_renego_feed(struct tls_renego *r, const uint8_t *p, size_t n)
         if (r->started && r->cap.status == TLS_CAPTURE_FAILED)
             r->stopped = true;
     }
+wait:
+    if (rc == 0 && over && !r->stopped && !(r->started && r->cap.status == TLS_CAPTURE_DONE))
+        rc = TLS_E_LIMIT;
     if (rc)
         stop(r, rc);
 }

@@ -54,6 +54,7 @@ struct tls_session {
     size_t resp_len;
     struct tls_renego *renego;
     unsigned tls12_exports; /* TLS 1.2 master secrets mbedTLS derived: 2 means a renegotiation */
+    bool in_over_limit;     /* mbedTLS stopped: its unread input would pass the capture limit */
 };
 
 static int conf_setup(struct tls_client *c, mbedtls_ssl_config *conf,
@@ -370,6 +371,7 @@ void tls_session_input(struct tls_session *s, const uint8_t *p, size_t n)
                 /* mbedTLS cannot get more than the capture may hold: stop it, keep capturing. */
                 s->ssl_err = MBEDTLS_ERR_SSL_ALLOC_FAILED;
                 s->ssl_stopped = true;
+                s->in_over_limit = need > s->limit;
             } else {
                 s->in = q;
                 s->in_alloc = sz;
@@ -423,6 +425,7 @@ void tls_session_exchange(const struct tls_session *s, struct tls_session_exchan
     out->sent = s->request && s->request_off == s->request_len;
     out->closed = s->peer_closed;
     out->peer_alert = s->ssl_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE;
+    out->over_limit = s->in_over_limit;
     out->response = s->resp;
     out->response_len = s->resp_len;
     out->ssl_err = s->ssl_err;

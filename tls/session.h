@@ -60,6 +60,7 @@ struct tls_session_exchange {
     bool sent;               /* the whole request was handed to mbedTLS */
     bool closed;             /* the server closed (close_notify or EOF) after the request */
     bool peer_alert;         /* mbedTLS stopped on a fatal alert from the server */
+    bool over_limit;         /* mbedTLS stopped: its unread input would pass the capture limit */
     const uint8_t *response; /* the first bytes of the response (at most TLS_HTTP_HEAD_MAX) */
     size_t response_len;
     int ssl_err; /* the mbedTLS error that stopped it (raw), 0 when none */

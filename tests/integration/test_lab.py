@@ -160,6 +160,42 @@ def check_ipv6(tap):
            "[::1]: the renegotiation after GET /secure is captured", run.stdout[:1500])
 
 
+DUMP_AFTER_REQUEST = """defaults:
+  cert: ../pki/server.pem
+  key: ../pki/server.key
+endpoints:
+  - name: dump-after-request
+    role: the root store asked for only after the request
+    client_auth: none
+    protected: /secure
+    protected_cas: [system]
+"""
+
+
+def check_renegotiated_dump(tap):
+    """A root-store dump asked for by renegotiation: the whole bundle is read and judged; with a
+    --capture-limit below its size the renegotiation ends with capture_limit, not a guess."""
+    with h.LabServer(DUMP_AFTER_REQUEST) as lab:
+        target = "127.0.0.1:%d" % lab.port("dump-after-request")
+        run = scan(["--tls", "1.2", "--timeout", "8", "--request", "/secure", target])
+        small = scan(["--tls", "1.2", "--timeout", "8", "--request", "/secure",
+                      "--capture-limit", "4096", target])
+    rec = run.records[0] if run.records else {}
+    rn = [o for o in rec.get("observations", []) if o["phase"] == "renegotiation"]
+    tap.eq([set(ders(o)) for o in rn], [set(subjects(SYSTEM_BUNDLE))],
+           "a root store asked for by renegotiation is read whole")
+    tap.ok({"root-store-dump", "post-request-client-auth"} <= set(rules(rec)),
+           "... and judged: root-store-dump, post-request-client-auth", rules(rec))
+    rec = small.records[0] if small.records else {}
+    rn = [o for o in rec.get("observations", []) if o["phase"] == "renegotiation"]
+    tap.eq([(o["outcome"], o.get("error", {}).get("kind")) for o in rn],
+           [("error", "capture_limit")], "--capture-limit 4096: the renegotiation ends with "
+           "capture_limit", rn)
+    http = (rec.get("observations") or [{}])[0].get("http", {})
+    tap.eq((http.get("error") or {}).get("kind"), "capture_limit",
+           "--capture-limit 4096: the http error says capture_limit too", http)
+
+
 def check_config_error(tap):
     bad = ("endpoints:\n  - name: x\n    mode: tls\n    cert: ../pki/server.pem\n"
            "    key: ../pki/server.key\n    versions: [1.4]\n")
@@ -184,6 +220,7 @@ def main():
     except Exception as e:
         tap.ok(False, "the lab started: %s" % e)
     check_ipv6(tap)
+    check_renegotiated_dump(tap)
     check_config_error(tap)
     return tap.finish()
 

@@ -161,6 +161,37 @@ static void test_keys_late(void **state)
     stream_free(&s);
 }
 
+/* The capture limit: what fits is read first, so a second flight complete within the limit
+ * counts even when the same read goes past it; a flight that does not fit ends with LIMIT. */
+static void test_limit(void **state)
+{
+    (void)state;
+    struct stream s;
+    stream_load(&s);
+    struct tls_renego r;
+    uint8_t *more = malloc(s.len + 100);
+    assert_non_null(more);
+    memcpy(more, s.bytes, s.len);
+    memset(more + s.len, 0x17, 100);
+    tls_renego_init(&r, 0xC02B, false, s.len);
+    tls_renego_set_keys(&r, s.raw + 3, s.raw + 51, s.raw + 83);
+    tls_renego_feed(&r, more, s.len + 100);
+    assert_captured(&r);
+    tls_renego_free(&r);
+
+    tls_renego_init(&r, 0xC02B, false, s.record_off[3]);
+    tls_renego_set_keys(&r, s.raw + 3, s.raw + 51, s.raw + 83);
+    tls_renego_feed(&r, s.bytes, s.len);
+    assert_true(r.stopped);
+    if (r.started)
+        assert_int_equal(r.cap.err, TLS_E_LIMIT);
+    else
+        assert_int_equal(r.err, TLS_E_LIMIT);
+    tls_renego_free(&r);
+    free(more);
+    stream_free(&s);
+}
+
 /* A flipped bit in the Finished fails before any renegotiation; in the CertificateRequest's
  * record it fails the renegotiation capture. */
 static void test_tampered(void **state)
@@ -259,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_byte_by_byte),
         cmocka_unit_test(test_second_keys_ignored),
         cmocka_unit_test(test_keys_late),
+        cmocka_unit_test(test_limit),
         cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_cut_short),
         cmocka_unit_test(test_plaintext_phase),
