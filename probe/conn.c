@@ -266,7 +266,6 @@ static void observe_exchange(struct probe_conn *c, bool have_failure, enum tls_e
         head.have_status) {
         h->status = head.status;
         h->status_line = received_text(&o->arena, head.line, head.line_len);
-        h->reason = received_text(&o->arena, head.reason, head.reason_len);
         if (head.server)
             h->server = received_text(&o->arena, head.server, head.server_len);
         h->head_cut = !head.complete && x.response_len >= TLS_HTTP_HEAD_MAX;

@@ -47,10 +47,10 @@ struct tls_server_cert {
 
 /* --request: the HTTP exchange after the handshake (on the handshake observation). */
 struct tls_http_result {
-    const char *path;                          /* NULL: no request was asked for */
-    bool sent;                                 /* the request went out (the handshake completed) */
-    int status;                                /* 0 when no status line came */
-    const char *status_line, *reason, *server; /* as received; NULL when absent */
+    const char *path;                 /* NULL: no request was asked for */
+    bool sent;                        /* the request went out (the handshake completed) */
+    int status;                       /* 0 when no status line came */
+    const char *status_line, *server; /* as received; NULL when absent */
     bool head_cut;      /* the head went on past TLS_HTTP_HEAD_MAX: fields after it unread */
     bool renegotiation; /* the server asked to renegotiate (HelloRequest or a new ServerHello) */
     bool failed;        /* no response head: error_kind and error say why */

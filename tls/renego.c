@@ -181,8 +181,7 @@ void tls_renego_feed(struct tls_renego *r, const uint8_t *p, size_t n)
             }
             break;
         case TLS_EV_APPDATA:
-            r->appdata += ev.len;
-            break;
+            break; /* the response: mbedTLS reads it */
         }
         if (r->started && r->cap.status == TLS_CAPTURE_FAILED)
             r->stopped = true;

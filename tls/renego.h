@@ -32,7 +32,6 @@ struct tls_renego {
     bool has_alert;     /* the last alert outside the renegotiation flight (before it, or
                          * after its ServerHelloDone) */
     uint8_t alert_level, alert_desc;
-    size_t appdata; /* application data bytes opened */
 };
 
 /* suite and etm come from the first ServerHello; limit caps the bytes read, as the capture's. */

@@ -337,6 +337,19 @@ def check_long_head(tap):
     tap.eq((http.get("status"), http.get("server"), "head_cut" in http), (401, "py", False),
            "100 Continue skipped, a junk field line ignored", http)
 
+    def not_http(conn):
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\x1b[31m\r\n")
+    port, stop = serve_once(not_http)
+    try:
+        run = scan(["--tls", "1.2", "--request", "/", "127.0.0.1:%d" % port])
+    finally:
+        stop()
+    err = ((obs_of(run)[0].get("http") or {}).get("error") or {}) if obs_of(run) else {}
+    tap.eq(err.get("kind"), "protocol", "not HTTP after the request: error kind protocol", err)
+    tap.ok("not an HTTP response" in err.get("message", "") and
+           'it began "SSH-2.0-OpenSSH_9.2?[31m' in err.get("message", ""),
+           "... the message quotes the start, controls as ?", err)
+
 
 def check_s_server_no_response(tap):
     """The server renegotiates but never answers: the renegotiation list is still captured, the
@@ -355,6 +368,9 @@ def check_s_server_no_response(tap):
     tap.eq((http.get("error") or {}).get("kind"), "timeout", "no response: http error timeout",
            http)
     tap.ok(elapsed < 20, "no response: caprobe ends after its deadline (%.1f s)" % elapsed)
+    tap.ok(hs and hs[0].get("elapsed_ms", 99999) < 2500,
+           "the handshake observation's elapsed_ms ends with the handshake, not the deadline",
+           hs[0].get("elapsed_ms") if hs else None)
 
 
 def check_apache(tap):
