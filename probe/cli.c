@@ -13,7 +13,7 @@
 #include "probe.h"
 #include "report/baseline.h"
 #include "report/writer.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2

@@ -17,9 +17,10 @@
 #include <string.h>
 
 #include "internal.h"
-#include "tls/error.h"
-#include "tls/http.h"
-#include "tls/names.h"
+#include "tls/wire/error.h"
+#include "tls/wire/http.h"
+#include "tls/wire/names.h"
+#include "tls/observe.h"
 #include "tls/session.h"
 
 enum conn_stage {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 #include "tls/x509.h"
 
 /* Where systems keep their root bundle: Debian/Ubuntu/Alpine, Fedora/RHEL, macOS/BSD. */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 /* One source line being expanded: a host or a range, times the ports. */
 struct expansion {

@@ -12,7 +12,7 @@
 #include "probe.h"
 #include "report/rules.h"
 #include "tls/certfile.h"
-#include "tls/observation.h"
+#include "tls/wire/observation.h"
 
 /* ---- input.c: the streamed target list ------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 
 #include "internal.h"
 #include "report/policy.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 /* The certificates in effect for one entry (the last slot: the defaults alone). */
 struct policy_certs {

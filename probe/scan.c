@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 #include "tls/namecache.h"
 #include "tls/session.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "probe.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 static int parse_port(const char *s, size_t n, uint16_t *port)
 {

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "report.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 #define READ_CHUNK (64 * 1024)
 #define WHERE_MAX 160 /* "observations[N].certificate_request.cas[M]" and more */

@@ -10,7 +10,7 @@
 #include "baseline.h"
 #include "jsonw.h"
 #include "report.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 enum change {
     CH_VARIANT_ADDED = 1u << 0,

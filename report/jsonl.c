@@ -8,8 +8,8 @@
 #include "jsonw.h"
 #include "report.h"
 #include "rules.h"
-#include "tls/error.h"
-#include "tls/names.h"
+#include "tls/wire/error.h"
+#include "tls/wire/names.h"
 
 /* ---- rendered names, by SHA-256 of their DER ---------------------------------------------- */
 

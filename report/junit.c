@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "jsonw.h"
-#include "tls/error.h"
-#include "tls/names.h"
+#include "tls/wire/error.h"
+#include "tls/wire/names.h"
 #include "writer.h"
 
 struct report_junit {

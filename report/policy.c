@@ -15,8 +15,8 @@
 
 #include <yaml.h>
 
-#include "tls/arena.h"
-#include "tls/error.h"
+#include "tls/wire/arena.h"
+#include "tls/wire/error.h"
 
 #define POLICY_ARENA_CAP (64u * 1024 * 1024) /* strings, entries and patterns of one policy */
 #define POLICY_PATH_MAX 4096                 /* a resolved file name, with its NUL */

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tls/observation.h"
+#include "tls/wire/observation.h"
 
 #define REPORT_SCHEMA "caprobe/1"
 

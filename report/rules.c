@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "report.h"
-#include "tls/dn.h"
-#include "tls/error.h"
+#include "tls/wire/dn.h"
+#include "tls/wire/error.h"
 
 /* ---- the table ------------------------------------------------------------------------------ */
 

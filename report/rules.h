@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tls/arena.h"
-#include "tls/observation.h"
+#include "tls/wire/arena.h"
+#include "tls/wire/observation.h"
 
 enum report_severity {
     REPORT_SEV_INFO,

@@ -4,8 +4,8 @@
 
 #include "report.h"
 #include "rules.h"
-#include "tls/error.h"
-#include "tls/names.h"
+#include "tls/wire/error.h"
+#include "tls/wire/names.h"
 
 struct style {
     const char *bold, *red, *green, *yellow, *dim, *reset;

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "crypt13.h"
-#include "error.h"
-#include "handshake.h"
+#include "wire/error.h"
+#include "wire/handshake.h"
 
 void tls_capture_init(struct tls_capture *c, size_t limit)
 {

@@ -4,11 +4,13 @@
 #ifndef TLS_CAPTURE_H
 #define TLS_CAPTURE_H
 
+#include "side.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "record.h"
+#include "wire/record.h"
 
 enum tls_capture_status {
     TLS_CAPTURE_RUNNING,

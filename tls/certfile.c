@@ -11,8 +11,8 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/x509_crt.h>
 
-#include "dn.h"
-#include "error.h"
+#include "wire/dn.h"
+#include "wire/error.h"
 
 #define CERTFILE_MAX (64u * 1024 * 1024)
 

@@ -4,10 +4,12 @@
 #ifndef TLS_CERTFILE_H
 #define TLS_CERTFILE_H
 
+#include "side.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
+#include "wire/arena.h"
 
 struct tls_cert_entry {
     const uint8_t *der;

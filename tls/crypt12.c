@@ -15,7 +15,7 @@
 #include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
 
-#include "error.h"
+#include "wire/error.h"
 #include "mbedtls_err.h"
 
 #define HDR_LEN 5

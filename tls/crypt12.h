@@ -5,6 +5,8 @@
 #ifndef TLS_CRYPT12_H
 #define TLS_CRYPT12_H
 
+#include "side.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

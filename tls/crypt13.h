@@ -3,6 +3,8 @@
 #ifndef TLS_CRYPT13_H
 #define TLS_CRYPT13_H
 
+#include "side.h"
+
 #include <stddef.h>
 #include <stdint.h>
 

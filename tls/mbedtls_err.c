@@ -9,7 +9,7 @@
 #include <mbedtls/md.h>
 #include <mbedtls/ssl.h>
 
-#include "error.h"
+#include "wire/error.h"
 
 int tls_err_from_mbedtls(int raw)
 {

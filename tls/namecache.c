@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dn.h"
-#include "error.h"
+#include "wire/dn.h"
+#include "wire/error.h"
 #include "x509.h"
 
 struct tls_name_cache {

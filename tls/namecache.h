@@ -5,10 +5,12 @@
 #ifndef TLS_NAMECACHE_H
 #define TLS_NAMECACHE_H
 
+#include "side.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#include "observation.h"
+#include "wire/observation.h"
 
 struct tls_name_cache;
 

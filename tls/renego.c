@@ -18,8 +18,8 @@
 #include <string.h>
 
 #include "crypt12.h"
-#include "error.h"
-#include "handshake.h"
+#include "wire/error.h"
+#include "wire/handshake.h"
 
 void tls_renego_init(struct tls_renego *r, uint16_t suite, bool etm, size_t limit)
 {

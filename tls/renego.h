@@ -6,12 +6,14 @@
 #ifndef TLS_RENEGO_H
 #define TLS_RENEGO_H
 
+#include "side.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "capture.h"
-#include "record.h"
+#include "wire/record.h"
 
 struct tls_crypt12;
 

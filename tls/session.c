@@ -14,8 +14,8 @@
 #include <psa/crypto.h>
 
 #include "crypt12.h"
-#include "error.h"
-#include "http.h"
+#include "wire/error.h"
+#include "wire/http.h"
 #include "mbedtls_err.h"
 #include "renego.h"
 

@@ -4,6 +4,8 @@
 #ifndef TLS_SESSION_H
 #define TLS_SESSION_H
 
+#include "side.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

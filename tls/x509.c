@@ -8,8 +8,8 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
-#include "dn.h"
-#include "error.h"
+#include "wire/dn.h"
+#include "wire/error.h"
 
 void tls_sha256(const uint8_t *p, size_t len, uint8_t out[32])
 {

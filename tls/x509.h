@@ -3,11 +3,13 @@
 #ifndef TLS_X509_H
 #define TLS_X509_H
 
+#include "side.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "observation.h"
+#include "wire/arena.h"
+#include "wire/observation.h"
 
 /* Fill out from der/len; strings live in arena. Fingerprints are always set; a certificate
  * mbedTLS cannot decode sets out->error instead of the names. Returns 0 or TLS_E_NOMEM. */

@@ -1,6 +1,6 @@
 /* libFuzzer target for tls/certreq.c: the first octet picks TLS 1.2 or 1.3, the rest is a
  * CertificateRequest body; a parsed list is walked to its end. */
-#include "tls/certreq.h"
+#include "tls/wire/certreq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "tls/dn.h"
-#include "tls/error.h"
+#include "tls/wire/dn.h"
+#include "tls/wire/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 /* libFuzzer target for tls/http.c: the input is what a server sent after the request. */
 #include "tests/fuzz/fuzz.h"
-#include "tls/http.h"
+#include "tls/wire/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,7 @@
 
 #include "fuzz.h"
 #include "tls/namecache.h"
-#include "tls/observation.h"
+#include "tls/observe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1099,6 +1099,12 @@ class LabServer:
                 return self
             self.endpoints.append(obj)
             self.ports.setdefault(obj["name"], []).append(obj["port"])
+        # stdout ended: let the lab exit and the reader drain stderr, or its message is lost
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._err.join(timeout=5)
         err = self._err.text()
         self.stop()
         raise RuntimeError("caprobe-lab did not start: %s" % err)

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "tls/arena.h"
+#include "tls/wire/arena.h"
 
 static void test_alloc_and_align(void **state)
 {

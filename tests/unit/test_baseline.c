@@ -16,7 +16,7 @@
 #include "report/baseline.h"
 #include "report/report.h"
 #include "report/rules.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 #include "tls/namecache.h"
 #include "testutil.h"
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "tls/certfile.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 static const char *fixture_path(const char *rel, char *buf, size_t cap)
 {

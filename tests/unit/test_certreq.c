@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "tls/certreq.h"
-#include "tls/error.h"
+#include "tls/wire/certreq.h"
+#include "tls/wire/error.h"
 
 /* DER Name CN=A and CN=BB */
 #define DN_A 0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 0x41

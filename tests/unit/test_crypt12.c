@@ -19,7 +19,7 @@
 
 #include "testutil.h"
 #include "tls/crypt12.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 #define HDR_LEN 5
 #define PREFIX_LEN (2 + 1 + 48 + 32 + 32) /* suite, flags, master, client and server random */

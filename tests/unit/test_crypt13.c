@@ -15,7 +15,7 @@
 
 #include "testutil.h"
 #include "tls/crypt13.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 #define HDR_LEN 5
 #define CIPHERTEXT_MAX ((1u << 14) + 256) /* RFC 8446 5.2 */

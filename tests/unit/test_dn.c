@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "../fuzz/fuzz.h"
-#include "tls/dn.h"
-#include "tls/error.h"
+#include "tls/wire/dn.h"
+#include "tls/wire/error.h"
 
 /* Subject Names extracted from certificates (tbsCertificate.subject, whole TLV). */
 

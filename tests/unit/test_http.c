@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "tls/error.h"
-#include "tls/http.h"
+#include "tls/wire/error.h"
+#include "tls/wire/http.h"
 
 static int parse(struct tls_http_head *h, const char *s)
 {

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "probe/internal.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 static void expect_target(const char *text, uint16_t def, const char *host, uint16_t port,
                           int family, const char *spec)

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "report/policy.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 
 static const char *fixtures(void)
 {

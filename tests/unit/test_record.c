@@ -10,8 +10,8 @@
 #include <cmocka.h>
 
 #include "testutil.h"
-#include "tls/error.h"
-#include "tls/record.h"
+#include "tls/wire/error.h"
+#include "tls/wire/record.h"
 
 /* A handshake message of type t with n body bytes of value t. */
 static size_t put_message(uint8_t *out, uint8_t t, size_t n)

@@ -23,7 +23,7 @@
 #include "report/rules.h"
 #include "report/writer.h"
 #include "testutil.h"
-#include "tls/error.h"
+#include "tls/wire/error.h"
 #include "tls/namecache.h"
 
 /* ---- canned names ---------------------------------------------------------------------------- */

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "testutil.h"
-#include "tls/certreq.h"
-#include "tls/error.h"
+#include "tls/wire/certreq.h"
+#include "tls/wire/error.h"
 #include "tls/renego.h"
 
 #define HDR_LEN 5

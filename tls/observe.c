@@ -1,90 +1,16 @@
-/* Observation lifecycle and the step from a finished capture to a result. All strings and
- * arrays go into the observation's arena; captured bytes are copied, never referenced. */
-#include "observation.h"
+/* The step from a finished capture to an observation's result. All strings and arrays go into
+ * the observation's arena; captured bytes are copied, never referenced. */
+#include "observe.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "capture.h"
-#include "certreq.h"
-#include "dn.h"
-#include "error.h"
 #include "namecache.h"
-#include "names.h"
 #include "session.h"
+#include "wire/certreq.h"
+#include "wire/error.h"
+#include "wire/names.h"
 #include "x509.h"
-
-void tls_observation_init(struct tls_observation *o)
-{
-    memset(o, 0, sizeof(*o));
-    tls_arena_init(&o->arena, TLS_OBSERVATION_ARENA_CAP);
-    o->phase = "handshake";
-    o->alert = -1;
-    o->outcome = TLS_OUTCOME_ERROR;
-    o->error_kind = TLS_ERROR_PROTOCOL;
-}
-
-void tls_observation_free(struct tls_observation *o)
-{
-    if (o == NULL)
-        return;
-    tls_arena_free(&o->arena);
-    memset(o, 0, sizeof(*o));
-}
-
-const char *tls_outcome_name(enum tls_outcome outcome)
-{
-    switch (outcome) {
-    case TLS_OUTCOME_CERTIFICATE_REQUEST:
-        return "certificate_request";
-    case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
-        return "no_certificate_request";
-    case TLS_OUTCOME_ERROR:
-        return "error";
-    }
-    return "error";
-}
-
-const char *tls_error_kind_name(enum tls_error_kind kind)
-{
-    switch (kind) {
-    case TLS_ERROR_DNS:
-        return "dns";
-    case TLS_ERROR_REFUSED:
-        return "refused";
-    case TLS_ERROR_TIMEOUT:
-        return "timeout";
-    case TLS_ERROR_RESET:
-        return "reset";
-    case TLS_ERROR_TLS_ALERT:
-        return "tls_alert";
-    case TLS_ERROR_PROTOCOL:
-        return "protocol";
-    case TLS_ERROR_CAPTURE_LIMIT:
-        return "capture_limit";
-    case TLS_ERROR_INTERRUPTED:
-        return "interrupted";
-    case TLS_ERROR_LOCAL:
-        return "local";
-    }
-    return "protocol";
-}
-
-void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind kind, int code,
-                               int raw, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    o->outcome = TLS_OUTCOME_ERROR;
-    o->error_kind = kind;
-    o->error_code = code;
-    o->error_raw = raw;
-    o->error_message = tls_arena_strdup(&o->arena, msg);
-}
 
 int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, const uint8_t *p,
                                 size_t len)

@@ -1,6 +1,7 @@
 /* One probe's result: a plain struct that owns its memory through one arena. The probe fills
- * where and how it connected; tls_observation_from_capture fills what the server sent. The
- * report module reads it and never sees mbedTLS or sockets. */
+ * where and how it connected; tls_observation_from_capture (tls/observe.h, the mbedTLS side)
+ * fills what the server sent. Pure data: the report module reads it and never sees mbedTLS or
+ * sockets. */
 #ifndef TLS_OBSERVATION_H
 #define TLS_OBSERVATION_H
 
@@ -108,15 +109,5 @@ void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind ki
 
 const char *tls_outcome_name(enum tls_outcome outcome);
 const char *tls_error_kind_name(enum tls_error_kind kind);
-
-struct tls_capture;
-/* Fill the result from a finished capture (DONE or FAILED). A CertificateRequest that was
- * captured whole counts even when the connection failed afterwards. Returns 0 or TLS_E_NOMEM. */
-int tls_observation_from_capture(struct tls_observation *o, const struct tls_capture *c);
-
-/* Parse the CertificateRequest body for version into o (names decoded, hashed, kept in the
- * arena). Returns the parser's error for a malformed message. */
-int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, const uint8_t *p,
-                                size_t len);
 
 #endif
