@@ -13,6 +13,8 @@
 
 #include "internal.h"
 #include "tls/wire/error.h"
+#include "tls/wire/escape.h"
+#include "tls/wire/hash.h"
 
 /* One source line being expanded: a host or a range, times the ports. */
 struct expansion {
@@ -44,25 +46,13 @@ struct probe_input {
     struct expansion ex;
     bool ended;
     uint64_t count;
-    /* open-addressing set of target hashes; 0 marks an empty slot */
-    uint64_t *seen;
-    size_t seen_cap, seen_len;
+    struct tls_hashtab seen; /* hashes of the targets handed out: the hash alone decides */
 };
 
 uint64_t probe_hash(const char *s, uint64_t seed)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    /* final avalanche (splitmix64) so that shards by h % n are even */
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h;
+    /* mixed, so that shards by h % n are even */
+    return tls_hash_mix(tls_fnv1a_str(s, TLS_FNV1A_OFFSET ^ seed));
 }
 
 #define SHARD_SEED 0x73686172640aULL /* "shard" */
@@ -75,6 +65,7 @@ int probe_input_new(struct probe_input **out, const struct probe_input_opts *opt
         return TLS_E_NOMEM;
     in->opts = *opts;
     in->fd = -1;
+    tls_hashtab_init(&in->seen);
     *out = in;
     return 0;
 }
@@ -85,7 +76,7 @@ void probe_input_free(struct probe_input *in)
         return;
     if (in->fd > 0)
         close(in->fd);
-    free(in->seen);
+    tls_hashtab_free(&in->seen);
     free(in);
 }
 
@@ -99,56 +90,15 @@ bool probe_input_ended(const struct probe_input *in)
     return in->ended;
 }
 
-/* Insert h; 1 when it was new, 0 when seen before, <0 out of memory. */
+/* Insert h; 1 when it was new, 0 when seen before, <0 out of memory. A 64-bit hash stands for
+ * the target: two targets of one list colliding is far less likely than a typo. */
 static int seen_add(struct probe_input *in, uint64_t h)
 {
-    if (h == 0)
-        h = 1;
-    if (2 * (in->seen_len + 1) > in->seen_cap) {
-        size_t cap = in->seen_cap ? 2 * in->seen_cap : 1024;
-        uint64_t *t = calloc(cap, sizeof(*t));
-        if (t == NULL)
-            return TLS_E_NOMEM;
-        for (size_t i = 0; i < in->seen_cap; i++) {
-            if (in->seen[i] == 0)
-                continue;
-            size_t j = in->seen[i] & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = in->seen[i];
-        }
-        free(in->seen);
-        in->seen = t;
-        in->seen_cap = cap;
-    }
-    size_t j = h & (in->seen_cap - 1);
-    while (in->seen[j]) {
-        if (in->seen[j] == h)
-            return 0;
-        j = (j + 1) & (in->seen_cap - 1);
-    }
-    in->seen[j] = h;
-    in->seen_len++;
-    return 1;
-}
-
-/* Copy text for messages and records: control bytes and non-ASCII as \xNN, so that a hostile
- * line cannot drive the terminal (host names are ASCII; IDNs come as punycode). */
-static void copy_printable(char *dst, size_t cap, const char *src)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)src; *p && o + 5 < cap; p++) {
-        if (*p >= 0x20 && *p < 0x7f) {
-            dst[o++] = (char)*p;
-        } else {
-            dst[o++] = '\\';
-            dst[o++] = 'x';
-            dst[o++] = digits[*p >> 4];
-            dst[o++] = digits[*p & 15];
-        }
-    }
-    dst[o] = 0;
+    static char present;
+    if (tls_hashtab_find(&in->seen, h, NULL, NULL))
+        return 0;
+    int rc = tls_hashtab_insert(&in->seen, h, &present);
+    return rc ? rc : 1;
 }
 
 static bool in_shard(const struct probe_input *in, const char *key)
@@ -164,8 +114,8 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
 {
     struct expansion *ex = &in->ex;
     memset(ex, 0, sizeof(*ex));
-    copy_printable(ex->text, sizeof(ex->text), text);
-    copy_printable(ex->where, sizeof(ex->where), where);
+    tls_escape_term(ex->text, sizeof(ex->text), text, TLS_ESCAPE_ASCII);
+    tls_escape_term(ex->where, sizeof(ex->where), where, TLS_ESCAPE_ASCII);
     const char *why = NULL;
     int rc;
     if (strchr(text, '/')) {
@@ -183,8 +133,8 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
             return 0;
         memset(item, 0, sizeof(*item));
         item->error = strcmp(text, "(line too long)") == 0 ? "line longer than 4096 bytes" : why;
-        copy_printable(item->text, sizeof(item->text), text);
-        copy_printable(item->where, sizeof(item->where), where);
+        tls_escape_term(item->text, sizeof(item->text), text, TLS_ESCAPE_ASCII);
+        tls_escape_term(item->where, sizeof(item->where), where, TLS_ESCAPE_ASCII);
         in->count++;
         return 1;
     }

@@ -13,6 +13,7 @@
 
 #include "report.h"
 #include "tls/wire/error.h"
+#include "tls/wire/hash.h"
 
 #define READ_CHUNK (64 * 1024)
 #define WHERE_MAX 160 /* "observations[N].certificate_request.cas[M]" and more */
@@ -21,15 +22,18 @@ struct report_baseline {
     struct tls_arena arena; /* every record, key, name and text */
     struct report_baseline_record **recs;
     size_t n, recs_cap;
-    size_t *slots; /* index + 1 into recs; 0 empty. Power of two, at most half full */
-    size_t slots_cap;
-    struct name_slot *names; /* keep_names: one text per distinct name, by SHA-256 */
-    size_t names_cap, names_n;
+    struct tls_hashtab by_target; /* target -> struct record_ref */
+    struct tls_hashtab names;     /* keep_names: SHA-256 -> struct name_text, each name once */
 };
 
-struct name_slot {
+struct record_ref {
+    size_t i; /* into recs */
+    const char *target;
+};
+
+struct name_text {
     uint8_t sha256[32];
-    const char *dn; /* NULL: empty slot */
+    const char *dn;
 };
 
 /* ---- lines ---------------------------------------------------------------------------------- */
@@ -98,50 +102,21 @@ static int reader_next(struct line_reader *r, const char **p, size_t *len)
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
-static uint64_t hash_str(const char *s)
+static bool ref_is(const void *val, const void *key)
 {
-    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3u;
-    return h;
-}
-
-static size_t *slot_find(const struct report_baseline *b, const char *target)
-{
-    if (b->slots_cap == 0)
-        return NULL;
-    size_t mask = b->slots_cap - 1;
-    for (size_t j = hash_str(target) & mask;; j = (j + 1) & mask)
-        if (b->slots[j] == 0 || strcmp(b->recs[b->slots[j] - 1]->target, target) == 0)
-            return &b->slots[j];
-}
-
-static int table_grow(struct report_baseline *b)
-{
-    size_t cap = b->slots_cap ? 2 * b->slots_cap : 64;
-    size_t *slots = calloc(cap, sizeof(*slots));
-    if (slots == NULL)
-        return TLS_E_NOMEM;
-    free(b->slots);
-    b->slots = slots;
-    b->slots_cap = cap;
-    for (size_t i = 0; i < b->n; i++)
-        *slot_find(b, b->recs[i]->target) = i + 1;
-    return 0;
+    return strcmp(((const struct record_ref *)val)->target, key) == 0;
 }
 
 /* The later record of a target replaces the earlier one (whose memory stays in the arena). */
 static int table_put(struct report_baseline *b, struct report_baseline_record *rec)
 {
-    size_t *slot = slot_find(b, rec->target);
-    if (slot && *slot) {
-        b->recs[*slot - 1] = rec;
+    uint64_t h = tls_fnv1a_str(rec->target, TLS_FNV1A_OFFSET);
+    void **slot = tls_hashtab_find(&b->by_target, h, ref_is, rec->target);
+    if (slot) {
+        struct record_ref *ref = *slot;
+        b->recs[ref->i] = rec;
+        ref->target = rec->target;
         return 0;
-    }
-    if (2 * (b->n + 1) > b->slots_cap) {
-        int rc = table_grow(b);
-        if (rc)
-            return rc;
     }
     if (b->n == b->recs_cap) {
         size_t cap = b->recs_cap ? 2 * b->recs_cap : 64;
@@ -151,50 +126,38 @@ static int table_put(struct report_baseline *b, struct report_baseline_record *r
         b->recs = recs;
         b->recs_cap = cap;
     }
+    struct record_ref *ref = tls_arena_alloc(&b->arena, sizeof(*ref));
+    if (ref == NULL)
+        return TLS_E_NOMEM;
+    ref->i = b->n;
+    ref->target = rec->target;
+    int rc = tls_hashtab_insert(&b->by_target, h, ref);
+    if (rc)
+        return rc;
     b->recs[b->n++] = rec;
-    *slot_find(b, rec->target) = b->n;
     return 0;
+}
+
+static bool name_is(const void *val, const void *key)
+{
+    return memcmp(((const struct name_text *)val)->sha256, key, 32) == 0;
 }
 
 /* A fleet repeats the same names (a root-store dump is the same 143 everywhere): their text is
  * kept once, so the index grows with the distinct names, not with every copy. */
-static size_t name_slot_of(const uint8_t sha256[32], size_t cap)
-{
-    size_t h;
-    memcpy(&h, sha256, sizeof(h)); /* SHA-256 bits are already uniform */
-    return h & (cap - 1);
-}
-
 static const char *name_intern(struct report_baseline *b, const uint8_t sha256[32], const char *dn)
 {
-    if (2 * (b->names_n + 1) > b->names_cap) {
-        size_t cap = b->names_cap ? 2 * b->names_cap : 256;
-        struct name_slot *v = calloc(cap, sizeof(*v));
-        if (v == NULL)
-            return NULL;
-        for (size_t i = 0; i < b->names_cap; i++) {
-            if (b->names[i].dn == NULL)
-                continue;
-            size_t j = name_slot_of(b->names[i].sha256, cap);
-            while (v[j].dn)
-                j = (j + 1) & (cap - 1);
-            v[j] = b->names[i];
-        }
-        free(b->names);
-        b->names = v;
-        b->names_cap = cap;
-    }
-    size_t j = name_slot_of(sha256, b->names_cap);
-    for (; b->names[j].dn; j = (j + 1) & (b->names_cap - 1))
-        if (memcmp(b->names[j].sha256, sha256, 32) == 0)
-            return b->names[j].dn;
-    const char *copy = tls_arena_strdup(&b->arena, dn);
+    uint64_t h = tls_hash_digest(sha256);
+    void **slot = tls_hashtab_find(&b->names, h, name_is, sha256);
+    if (slot)
+        return ((const struct name_text *)*slot)->dn;
+    struct name_text *t = tls_arena_alloc(&b->arena, sizeof(*t));
+    const char *copy = t ? tls_arena_strdup(&b->arena, dn) : NULL;
     if (copy == NULL)
         return NULL;
-    memcpy(b->names[j].sha256, sha256, 32);
-    b->names[j].dn = copy;
-    b->names_n++;
-    return copy;
+    memcpy(t->sha256, sha256, 32);
+    t->dn = copy;
+    return tls_hashtab_insert(&b->names, h, t) ? NULL : copy;
 }
 
 /* ---- one record ----------------------------------------------------------------------------- */
@@ -585,6 +548,8 @@ int report_baseline_load_opts(struct report_baseline **out, const char *path,
         goto out;
     }
     tls_arena_init(&l.b->arena, 0);
+    tls_hashtab_init(&l.b->by_target);
+    tls_hashtab_init(&l.b->names);
     const char *p;
     size_t len;
     while ((rc = reader_next(&r, &p, &len)) == 1) {
@@ -622,8 +587,8 @@ void report_baseline_free(struct report_baseline *b)
         return;
     tls_arena_free(&b->arena);
     free(b->recs);
-    free(b->slots);
-    free(b->names);
+    tls_hashtab_free(&b->by_target);
+    tls_hashtab_free(&b->names);
     free(b);
 }
 
@@ -632,8 +597,9 @@ const struct report_baseline_record *report_baseline_lookup(const struct report_
 {
     if (b == NULL || target == NULL)
         return NULL;
-    const size_t *slot = slot_find(b, target);
-    return slot && *slot ? b->recs[*slot - 1] : NULL;
+    void *const *slot =
+        tls_hashtab_find(&b->by_target, tls_fnv1a_str(target, TLS_FNV1A_OFFSET), ref_is, target);
+    return slot ? b->recs[((const struct record_ref *)*slot)->i] : NULL;
 }
 
 const struct report_baseline_target *report_baseline_find(const struct report_baseline *b,

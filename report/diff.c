@@ -11,6 +11,8 @@
 #include "jsonw.h"
 #include "report.h"
 #include "tls/wire/error.h"
+#include "tls/wire/escape.h"
+#include "tls/wire/hex.h"
 
 enum change {
     CH_VARIANT_ADDED = 1u << 0,
@@ -107,24 +109,17 @@ static unsigned compare(const struct side *o, const struct side *n)
 
 /* ---- rendering ------------------------------------------------------------------------------ */
 
-/* Text from a file for a terminal: control bytes as \xXX, so no escape sequence gets through. */
-/* Text for a terminal: valid UTF-8 as it is; C0 and C1 controls, DEL and invalid bytes as \xNN
- * (U+009B is CSI to some terminals). */
+/* Text for a terminal (tls/wire/escape.h). */
 static void put_text(struct report_buf *b, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
-    while (p < end) {
-        uint32_t cp = 0;
-        size_t k = report_utf8_decode(p, (size_t)(end - p), &cp);
-        if (k == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
-            char tmp[5];
-            snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
-            report_buf_puts(b, tmp);
-            p++;
-        } else {
-            report_buf_put(b, (const char *)p, k);
-            p += k;
-        }
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = strlen(s);
+    while (n) {
+        char unit[TLS_ESCAPE_UNIT_MAX];
+        size_t len, used = tls_escape_step(p, n, 0, unit, &len);
+        report_buf_put(b, unit, len);
+        p += used;
+        n -= used;
     }
 }
 
@@ -195,10 +190,10 @@ static void text_variant(struct report_buf *b, const struct vdiff *vd)
         text_names(b, &vd->o, &vd->n, "    - ");
     if (vd->changes & CH_CERT) {
         report_buf_puts(b, "    server certificate changed: sha256 ");
-        report_hex(vd->o.v->cert_sha256, 32, hex);
+        tls_hex_encode(vd->o.v->cert_sha256, 32, hex);
         report_buf_puts(b, hex);
         report_buf_puts(b, " -> ");
-        report_hex(vd->n.v->cert_sha256, 32, hex);
+        tls_hex_encode(vd->n.v->cert_sha256, 32, hex);
         report_buf_puts(b, hex);
         report_buf_puts(b, "\n");
     }
@@ -230,7 +225,7 @@ static void json_names(struct report_buf *b, size_t *k, const char *kind, const 
 static void json_sha(struct report_buf *b, const char *key, const uint8_t sha[32])
 {
     char hex[65];
-    report_hex(sha, 32, hex);
+    tls_hex_encode(sha, 32, hex);
     report_buf_json_key(b, key);
     report_buf_json_str(b, hex);
 }

@@ -9,16 +9,21 @@
 #include "report.h"
 #include "rules.h"
 #include "tls/wire/error.h"
+#include "tls/wire/hash.h"
+#include "tls/wire/hex.h"
 #include "tls/wire/names.h"
 
 /* ---- rendered names, by SHA-256 of their DER ---------------------------------------------- */
 
 struct report_jsonl_cache {
-    struct tls_arena arena; /* budget: past it names are rendered each time */
-    uint8_t (*keys)[32];
-    const char **json;
-    size_t *json_len;
-    size_t cap, count;
+    struct tls_arena arena;   /* budget: past it names are rendered each time */
+    struct tls_hashtab index; /* sha256 -> struct rendered */
+};
+
+struct rendered {
+    uint8_t sha256[32];
+    const char *json;
+    size_t len;
 };
 
 int report_jsonl_cache_new(struct report_jsonl_cache **out, size_t max_bytes)
@@ -27,6 +32,7 @@ int report_jsonl_cache_new(struct report_jsonl_cache **out, size_t max_bytes)
     if (c == NULL)
         return TLS_E_NOMEM;
     tls_arena_init(&c->arena, max_bytes);
+    tls_hashtab_init(&c->index);
     *out = c;
     return 0;
 }
@@ -36,49 +42,13 @@ void report_jsonl_cache_free(struct report_jsonl_cache *c)
     if (c == NULL)
         return;
     tls_arena_free(&c->arena);
-    free(c->keys);
-    free(c->json);
-    free(c->json_len);
+    tls_hashtab_free(&c->index);
     free(c);
 }
 
-static size_t slot_of(const uint8_t key[32], size_t cap)
+static bool rendered_is(const void *val, const void *key)
 {
-    size_t h;
-    memcpy(&h, key, sizeof(h)); /* SHA-256 bits are already uniform */
-    return h & (cap - 1);
-}
-
-static bool cache_grow(struct report_jsonl_cache *c)
-{
-    size_t cap = c->cap ? 2 * c->cap : 512;
-    uint8_t(*keys)[32] = calloc(cap, sizeof(*keys));
-    const char **json = calloc(cap, sizeof(*json));
-    size_t *lens = calloc(cap, sizeof(*lens));
-    if (!keys || !json || !lens) {
-        free(keys);
-        free(json);
-        free(lens);
-        return false;
-    }
-    for (size_t i = 0; i < c->cap; i++) {
-        if (!c->json[i])
-            continue;
-        size_t j = slot_of(c->keys[i], cap);
-        while (json[j])
-            j = (j + 1) & (cap - 1);
-        memcpy(keys[j], c->keys[i], 32);
-        json[j] = c->json[i];
-        lens[j] = c->json_len[i];
-    }
-    free(c->keys);
-    free(c->json);
-    free(c->json_len);
-    c->keys = keys;
-    c->json = json;
-    c->json_len = lens;
-    c->cap = cap;
-    return true;
+    return memcmp(((const struct rendered *)val)->sha256, key, 32) == 0;
 }
 
 static void name_json(struct report_buf *b, const struct tls_ca_name *ca)
@@ -95,7 +65,7 @@ static void name_json(struct report_buf *b, const struct tls_ca_name *ca)
     report_buf_puts(b, tmp);
     free(tmp);
     char sha[65];
-    report_hex(ca->sha256, 32, sha);
+    tls_hex_encode(ca->sha256, 32, sha);
     report_buf_puts(b, "\",\"sha256\":\"");
     report_buf_puts(b, sha);
     report_buf_puts(b, ca->malformed ? "\",\"malformed\":true}" : "\"}");
@@ -108,27 +78,25 @@ static void put_name(struct report_buf *b, struct report_jsonl_cache *c,
         name_json(b, ca);
         return;
     }
-    if (c->cap) {
-        for (size_t j = slot_of(ca->sha256, c->cap); c->json[j]; j = (j + 1) & (c->cap - 1))
-            if (memcmp(c->keys[j], ca->sha256, 32) == 0) {
-                report_buf_put(b, c->json[j], c->json_len[j]);
-                return;
-            }
+    uint64_t h = tls_hash_digest(ca->sha256);
+    void **slot = tls_hashtab_find(&c->index, h, rendered_is, ca->sha256);
+    if (slot) {
+        const struct rendered *r = *slot;
+        report_buf_put(b, r->json, r->len);
+        return;
     }
     size_t start = b->len;
     name_json(b, ca);
-    if (b->failed || (2 * (c->count + 1) > c->cap && !cache_grow(c)))
+    if (b->failed)
         return;
-    char *copy = tls_arena_memdup(&c->arena, b->p + start, b->len - start);
+    struct rendered *r = tls_arena_alloc(&c->arena, sizeof(*r));
+    char *copy = r ? tls_arena_memdup(&c->arena, b->p + start, b->len - start) : NULL;
     if (copy == NULL)
         return; /* budget spent: render next time again */
-    size_t j = slot_of(ca->sha256, c->cap);
-    while (c->json[j])
-        j = (j + 1) & (c->cap - 1);
-    memcpy(c->keys[j], ca->sha256, 32);
-    c->json[j] = copy;
-    c->json_len[j] = b->len - start;
-    c->count++;
+    memcpy(r->sha256, ca->sha256, 32);
+    r->json = copy;
+    r->len = b->len - start;
+    tls_hashtab_insert(&c->index, h, r); /* out of memory: render next time again */
 }
 
 /* ---- the record ----------------------------------------------------------------------------- */
@@ -136,7 +104,7 @@ static void put_name(struct report_buf *b, struct report_jsonl_cache *c,
 static void put_hex(struct report_buf *b, const uint8_t *p, size_t n)
 {
     char tmp[2 * 32 + 1];
-    report_hex(p, n, tmp);
+    tls_hex_encode(p, n, tmp);
     report_buf_put(b, "\"", 1);
     report_buf_put(b, tmp, 2 * n);
     report_buf_put(b, "\"", 1);

@@ -1,6 +1,7 @@
 /* JSON output buffer (jsonw.h). Encoding only; reading JSON is left to jansson. */
 #include "jsonw.h"
 #include "report.h"
+#include "tls/wire/utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -84,7 +85,7 @@ void report_buf_json_str(struct report_buf *b, const char *s)
             i++;
         } else {
             uint32_t cp;
-            size_t k = report_utf8_decode(p + i, n - i, &cp);
+            size_t k = tls_utf8_decode(p + i, n - i, &cp);
             if (k) {
                 report_buf_put(b, s + i, k);
                 i += k;

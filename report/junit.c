@@ -9,6 +9,7 @@
 
 #include "jsonw.h"
 #include "tls/wire/error.h"
+#include "tls/wire/utf8.h"
 #include "tls/wire/names.h"
 #include "writer.h"
 
@@ -76,7 +77,7 @@ static void xml_put(struct report_buf *b, const char *s, bool attr)
                 report_buf_puts(b, REPLACEMENT);
                 break;
             }
-            k = report_utf8_decode(p + i, n - i, &cp);
+            k = tls_utf8_decode(p + i, n - i, &cp);
             if (k == 0 || cp == 0xfffe || cp == 0xffff) {
                 report_buf_puts(b, REPLACEMENT); /* one per byte, as jsonw does */
                 break;

@@ -17,6 +17,7 @@
 
 #include "tls/wire/arena.h"
 #include "tls/wire/error.h"
+#include "tls/wire/utf8.h"
 
 #define POLICY_ARENA_CAP (64u * 1024 * 1024) /* strings, entries and patterns of one policy */
 #define POLICY_PATH_MAX 4096                 /* a resolved file name, with its NUL */
@@ -900,41 +901,6 @@ static int parse_stream(struct loader *l)
 /* ---- loading ----------------------------------------------------------------------------------
  */
 
-/* Offset of the first byte that is not well-formed UTF-8 (no overlongs, no surrogates), or len. */
-static size_t utf8_bad(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            n = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return i;
-        }
-        if (len - i < n)
-            return i;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += n;
-    }
-    return len;
-}
-
 int report_policy_parse(struct report_policy **out, const char *name, const uint8_t *text,
                         size_t len, char *err, size_t err_cap)
 {
@@ -946,7 +912,7 @@ int report_policy_parse(struct report_policy **out, const char *name, const uint
         return fail_pos(&l, 0, 0, TLS_E_INVALID,
                         "larger than %u MiB: is this a policy? (policies are a few kilobytes)",
                         REPORT_POLICY_MAX_BYTES >> 20);
-    size_t bad = utf8_bad(text, len);
+    size_t bad = tls_utf8_valid_prefix(text, len);
     if (bad < len) {
         size_t line, col;
         offset_pos(text, len, bad, &line, &col);

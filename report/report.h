@@ -49,10 +49,5 @@ int report_text_write(FILE *out, const struct report_opts *opts, const struct re
 
 /* Base64 (RFC 4648 4) of p/n into out, which must hold 4 * ((n + 2) / 3) + 1 bytes. */
 void report_base64(const uint8_t *p, size_t n, char *out);
-/* Length of the valid UTF-8 sequence (RFC 3629) at p/n, 0 when it is not one; *cp gets the
- * code point. */
-size_t report_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
-/* Lowercase hex of p/n into out (2n + 1 bytes). */
-void report_hex(const uint8_t *p, size_t n, char *out);
 
 #endif

@@ -12,6 +12,7 @@
 #include "report.h"
 #include "tls/wire/dn.h"
 #include "tls/wire/error.h"
+#include "tls/wire/hex.h"
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
@@ -926,7 +927,7 @@ static void rule_baseline_drift(struct run *r)
                 rules[REPORT_RULE_BASELINE_DRIFT].severity)
                 f->severity = REPORT_SEV_HIGH;
             char thumb[41];
-            report_hex(o->server_cert.sha1, 20, thumb);
+            tls_hex_encode(o->server_cert.sha1, 20, thumb);
             bool literal = r->t->host && strchr(r->t->host, '.') &&
                            strspn(r->t->host, "0123456789.") == strlen(r->t->host);
             bool v6 = r->t->host && strchr(r->t->host, ':');

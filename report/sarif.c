@@ -9,6 +9,8 @@
 
 #include "jsonw.h"
 #include "tls/wire/error.h"
+#include "tls/wire/hash.h"
+#include "tls/wire/hex.h"
 #include "tls/wire/names.h"
 #include "writer.h"
 
@@ -142,7 +144,6 @@ static void put_observation(struct report_buf *b, const struct tls_observation *
  * target text, even invalid UTF-8, makes one valid path segment. */
 static void put_uri(struct report_sarif *s, struct report_buf *b, const char *target)
 {
-    static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)str_or_empty(target);
     bool dots = *p && strspn((const char *)p, ".") == strlen((const char *)p);
     report_buf_puts(&s->tmp, SARIF_URI_PREFIX);
@@ -153,7 +154,7 @@ static void put_uri(struct report_sarif *s, struct report_buf *b, const char *ta
         if (plain) {
             report_buf_put(&s->tmp, (const char *)p, 1);
         } else {
-            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            char esc[3] = {'%', tls_hex_upper[*p >> 4], tls_hex_upper[*p & 15]};
             report_buf_put(&s->tmp, esc, 3);
         }
     }
@@ -184,16 +185,11 @@ static void put_locations(struct report_sarif *s, struct report_buf *b,
     report_buf_puts(b, ",\"kind\":\"resource\"}]}]");
 }
 
-/* FNV-1a, 64 bits, over the rule, the target and the message, NUL-separated: stable across runs
- * and machines; only used to tell results apart ("caprobe/v1" names this recipe). */
+/* FNV-1a, 64 bits, over the rule, the target and the message, each with its NUL: stable
+ * across runs and machines; only used to tell results apart ("caprobe/v1" names this recipe). */
 static uint64_t fnv1a(uint64_t h, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    do {
-        h ^= *p;
-        h *= 0x100000001b3ULL;
-    } while (*p++);
-    return h;
+    return tls_fnv1a(s, strlen(s) + 1, h);
 }
 
 static void put_result(struct report_sarif *s, const struct report_target *t,
@@ -223,7 +219,7 @@ static void put_result(struct report_sarif *s, const struct report_target *t,
     report_buf_puts(b, "},\"locations\":");
     put_locations(s, b, t, first);
     char fp[17];
-    uint64_t h = fnv1a(fnv1a(fnv1a(0xcbf29ce484222325ULL, f->rule->name), target), msg);
+    uint64_t h = fnv1a(fnv1a(fnv1a(TLS_FNV1A_OFFSET, f->rule->name), target), msg);
     snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)h);
     report_buf_puts(b, ",\"partialFingerprints\":{\"caprobe/v1\":\"");
     report_buf_puts(b, fp);

@@ -5,6 +5,7 @@
 #include "report.h"
 #include "rules.h"
 #include "tls/wire/error.h"
+#include "tls/wire/escape.h"
 #include "tls/wire/names.h"
 
 struct style {
@@ -15,37 +16,9 @@ static const struct style plain = {"", "", "", "", "", ""};
 static const struct style ansi = {"\033[1m",  "\033[31m", "\033[32m",
                                   "\033[33m", "\033[2m",  "\033[0m"};
 
-/* Text that may come from outside (targets, input lines, error messages) for a terminal: valid
- * UTF-8 as it is, control characters and invalid bytes as \xNN so that nothing can drive the
- * terminal. Returns a static buffer: one call per printf. */
-static const char *clean(const char *s, char *buf, size_t cap)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    const unsigned char *end = p + strlen((const char *)p);
-    while (*p && o + 8 < cap) {
-        uint32_t cp = 0;
-        size_t k = report_utf8_decode(p, (size_t)(end - p), &cp);
-        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
-            k = 0; /* C0 and C1 controls are escaped too */
-        if (k) {
-            memcpy(buf + o, p, k);
-            o += k;
-            p += k;
-        } else {
-            buf[o++] = '\\';
-            buf[o++] = 'x';
-            buf[o++] = digits[*p >> 4];
-            buf[o++] = digits[*p & 15];
-            p++;
-        }
-    }
-    buf[o] = 0;
-    return buf;
-}
-
-#define CLEAN(s) clean((s), cleanbuf, sizeof(cleanbuf))
+/* Text that may come from outside (targets, input lines, error messages) for a terminal
+ * (tls/wire/escape.h). */
+#define CLEAN(s) tls_escape_term(cleanbuf, sizeof(cleanbuf), (s), 0)
 
 static void write_variant(FILE *out, const struct style *st, const struct tls_observation *o)
 {

@@ -7,24 +7,26 @@
 
 #include "wire/dn.h"
 #include "wire/error.h"
+#include "wire/hash.h"
+#include "wire/hex.h"
 #include "x509.h"
 
 struct tls_name_cache {
     struct tls_arena arena;
-    struct tls_ca_name **slots;
-    uint64_t *hashes;
-    size_t cap, count;
+    struct tls_hashtab index; /* FNV-1a of the DER -> struct tls_ca_name */
     size_t max_bytes;
 };
 
-static uint64_t der_hash(const uint8_t *p, size_t n)
+struct der_key {
+    const uint8_t *der;
+    size_t len;
+};
+
+static bool name_is(const void *val, const void *key)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h ? h : 1;
+    const struct tls_ca_name *ca = val;
+    const struct der_key *k = key;
+    return ca->der_len == k->len && memcmp(ca->der, k->der, k->len) == 0;
 }
 
 int tls_name_cache_new(struct tls_name_cache **out, size_t max_bytes)
@@ -33,6 +35,7 @@ int tls_name_cache_new(struct tls_name_cache **out, size_t max_bytes)
     if (c == NULL)
         return TLS_E_NOMEM;
     tls_arena_init(&c->arena, max_bytes);
+    tls_hashtab_init(&c->index);
     c->max_bytes = max_bytes;
     *out = c;
     return 0;
@@ -43,33 +46,18 @@ void tls_name_cache_free(struct tls_name_cache *c)
     if (c == NULL)
         return;
     tls_arena_free(&c->arena);
-    free(c->slots);
-    free(c->hashes);
+    tls_hashtab_free(&c->index);
     free(c);
 }
 
 size_t tls_name_cache_count(const struct tls_name_cache *c)
 {
-    return c->count;
+    return c->index.count;
 }
 
 size_t tls_name_cache_bytes(const struct tls_name_cache *c)
 {
-    return c->arena.used + c->cap * (sizeof(*c->slots) + sizeof(*c->hashes));
-}
-
-static char *hex(struct tls_arena *a, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *s = tls_arena_alloc(a, 2 * n + 1);
-    if (s == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        s[2 * i] = digits[p[i] >> 4];
-        s[2 * i + 1] = digits[p[i] & 15];
-    }
-    s[2 * n] = 0;
-    return s;
+    return c->arena.used + tls_hashtab_bytes(&c->index);
 }
 
 int tls_ca_name_decode(struct tls_arena *a, struct tls_ca_name *ca, const uint8_t *der, size_t len)
@@ -87,62 +75,28 @@ int tls_ca_name_decode(struct tls_arena *a, struct tls_ca_name *ca, const uint8_
     if (rc) {
         /* DESIGN: a name we cannot decode is kept as hex and marked, never dropped. */
         ca->malformed = true;
-        text = hex(a, der, len);
-        if (text == NULL)
+        char *h = tls_arena_alloc(a, 2 * len + 1);
+        if (h == NULL)
             return TLS_E_NOMEM;
+        tls_hex_encode(der, len, h);
+        text = h;
     }
     ca->dn = text;
-    return 0;
-}
-
-static int grow(struct tls_name_cache *c)
-{
-    size_t cap = c->cap ? 2 * c->cap : 256;
-    struct tls_ca_name **slots = calloc(cap, sizeof(*slots));
-    uint64_t *hashes = calloc(cap, sizeof(*hashes));
-    if (!slots || !hashes) {
-        free(slots);
-        free(hashes);
-        return TLS_E_NOMEM;
-    }
-    for (size_t i = 0; i < c->cap; i++) {
-        if (c->slots[i] == NULL)
-            continue;
-        size_t j = c->hashes[i] & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = c->slots[i];
-        hashes[j] = c->hashes[i];
-    }
-    free(c->slots);
-    free(c->hashes);
-    c->slots = slots;
-    c->hashes = hashes;
-    c->cap = cap;
     return 0;
 }
 
 const struct tls_ca_name *tls_name_cache_get(struct tls_name_cache *c, const uint8_t *der,
                                              size_t len)
 {
-    uint64_t h = der_hash(der, len);
-    if (c->cap) {
-        for (size_t j = h & (c->cap - 1); c->slots[j]; j = (j + 1) & (c->cap - 1))
-            if (c->hashes[j] == h && c->slots[j]->der_len == len &&
-                memcmp(c->slots[j]->der, der, len) == 0)
-                return c->slots[j];
-    }
-    /* Keep the table at most half full; a full budget means no more inserts. */
-    if (2 * (c->count + 1) > c->cap && grow(c) != 0)
-        return NULL;
+    uint64_t h = tls_fnv1a(der, len, TLS_FNV1A_OFFSET);
+    struct der_key key = {der, len};
+    void **slot = tls_hashtab_find(&c->index, h, name_is, &key);
+    if (slot)
+        return *slot;
     struct tls_ca_name *ca = tls_arena_alloc(&c->arena, sizeof(*ca));
     if (ca == NULL || tls_ca_name_decode(&c->arena, ca, der, len) != 0)
         return NULL; /* the arena keeps what was taken: bounded by its budget anyway */
-    size_t j = h & (c->cap - 1);
-    while (c->slots[j])
-        j = (j + 1) & (c->cap - 1);
-    c->slots[j] = ca;
-    c->hashes[j] = h;
-    c->count++;
+    if (tls_hashtab_insert(&c->index, h, ca) != 0)
+        return NULL;
     return ca;
 }

@@ -17,6 +17,7 @@
 #include "report/report.h"
 #include "report/rules.h"
 #include "tls/wire/error.h"
+#include "tls/wire/hex.h"
 #include "tls/namecache.h"
 #include "testutil.h"
 
@@ -56,7 +57,7 @@ static struct report_baseline *load(const char *name, bool keep_names)
 static void assert_hex(const uint8_t *p, const char *hex)
 {
     char got[65];
-    report_hex(p, 32, got);
+    tls_hex_encode(p, 32, got);
     assert_string_equal(got, hex);
 }
 

@@ -11,6 +11,8 @@
 
 #include "cursor.h"
 #include "error.h"
+#include "hex.h"
+#include "utf8.h"
 
 /* X.680 8.4 universal tags, as whole DER identifier octets (class universal). */
 enum {
@@ -117,9 +119,8 @@ static void out_str(struct dn_out *o, const char *s)
 
 static void out_hex(struct dn_out *o, uint8_t b)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    out_byte(o, (uint8_t)hex[b >> 4]);
-    out_byte(o, (uint8_t)hex[b & 0x0f]);
+    out_byte(o, (uint8_t)tls_hex_upper[b >> 4]);
+    out_byte(o, (uint8_t)tls_hex_upper[b & 0x0f]);
 }
 
 static void out_u64(struct dn_out *o, uint64_t v)
@@ -243,35 +244,8 @@ enum dn_charset {
 static size_t char_decode(enum dn_charset cs, const uint8_t *p, size_t len, uint32_t *cp)
 {
     switch (cs) {
-    case DN_CHARSET_UTF8: {
-        /* RFC 3629 4: no overlong forms, no surrogates, nothing above U+10FFFF. */
-        uint8_t b = p[0];
-        size_t n;
-        uint32_t v, min;
-        if (b < 0x80) {
-            *cp = b;
-            return 1;
-        } else if (b >= 0xc2 && b <= 0xdf) {
-            n = 2, v = b & 0x1f, min = 0x80;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            n = 3, v = b & 0x0f, min = 0x800;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            n = 4, v = b & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (len < n)
-            return 0;
-        for (size_t k = 1; k < n; k++) {
-            if ((p[k] & 0xc0) != 0x80)
-                return 0;
-            v = (v << 6) | (p[k] & 0x3f);
-        }
-        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-            return 0;
-        *cp = v;
-        return n;
-    }
+    case DN_CHARSET_UTF8:
+        return tls_utf8_decode(p, len, cp);
     case DN_CHARSET_LATIN1:
         *cp = p[0];
         return 1;

@@ -1,0 +1,190 @@
+/* Unit tests for the shared helpers of tls/wire/: hex, UTF-8, terminal escaping, FNV-1a, the
+ * hash index and the intrusive list. Oracles: published FNV test vectors, RFC 3629's examples
+ * and its table of well-formed sequences, and a plain array checked in parallel. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tls/wire/escape.h"
+#include "tls/wire/hash.h"
+#include "tls/wire/hex.h"
+#include "tls/wire/list.h"
+#include "tls/wire/utf8.h"
+
+static void test_hex(void **state)
+{
+    (void)state;
+    const uint8_t in[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+    char out[2 * sizeof(in) + 1];
+    memset(out, 'z', sizeof(out));
+    tls_hex_encode(in, sizeof(in), out);
+    assert_string_equal(out, "00017f80abff");
+    tls_hex_encode(in, 0, out);
+    assert_string_equal(out, "");
+}
+
+/* FNV-1a 64 vectors from the reference test suite of Fowler, Noll and Vo (test_fnv.c). */
+static void test_fnv1a_vectors(void **state)
+{
+    (void)state;
+    assert_true(tls_fnv1a("", 0, TLS_FNV1A_OFFSET) == 0xcbf29ce484222325ULL);
+    assert_true(tls_fnv1a("a", 1, TLS_FNV1A_OFFSET) == 0xaf63dc4c8601ec8cULL);
+    assert_true(tls_fnv1a_str("foobar", TLS_FNV1A_OFFSET) == 0x85944171f73967e8ULL);
+    /* continuing over two parts is the hash of the whole */
+    assert_true(tls_fnv1a_str("bar", tls_fnv1a_str("foo", TLS_FNV1A_OFFSET)) ==
+                0x85944171f73967e8ULL);
+    /* splitmix64's finaliser is a bijection that keeps 0: distinct inputs, distinct outputs */
+    assert_true(tls_hash_mix(0) == 0);
+    for (uint64_t i = 1; i < 1000; i++)
+        assert_true(tls_hash_mix(i) != tls_hash_mix(i - 1));
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    uint32_t cp;
+    /* RFC 3629 7: "A<NOT IDENTICAL TO><ALPHA>." and the Korean and Japanese examples */
+    const uint8_t ex1[] = {0x41, 0xe2, 0x89, 0xa2, 0xce, 0x91, 0x2e};
+    assert_int_equal(tls_utf8_valid_prefix(ex1, sizeof(ex1)), sizeof(ex1));
+    assert_int_equal(tls_utf8_decode(ex1 + 1, 6, &cp), 3);
+    assert_int_equal(cp, 0x2262);
+    const uint8_t bom_han[] = {0xef, 0xbb, 0xbf, 0xf0, 0xa3, 0x8e, 0xb4};
+    assert_int_equal(tls_utf8_decode(bom_han + 3, 4, &cp), 4);
+    assert_int_equal(cp, 0x233b4);
+    /* RFC 3629 3 and 10: overlongs, surrogates, beyond U+10FFFF, stray continuation */
+    const uint8_t *bad[] = {(const uint8_t *)"\xc0\x80",         (const uint8_t *)"\xc1\xbf",
+                            (const uint8_t *)"\xe0\x80\xaf",     (const uint8_t *)"\xed\xa0\x80",
+                            (const uint8_t *)"\xf4\x90\x80\x80", (const uint8_t *)"\x80",
+                            (const uint8_t *)"\xf5\x80\x80\x80", (const uint8_t *)"\xff"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(tls_utf8_decode(bad[i], strlen((const char *)bad[i]), &cp), 0);
+    /* a truncated sequence is not read past its end */
+    assert_int_equal(tls_utf8_decode((const uint8_t *)"\xe2\x89", 2, &cp), 0);
+    const uint8_t mixed[] = {'o', 'k', 0xe2, 0x89};
+    assert_int_equal(tls_utf8_valid_prefix(mixed, sizeof(mixed)), 2);
+    /* the largest code point and the ones around the surrogates */
+    assert_int_equal(tls_utf8_decode((const uint8_t *)"\xf4\x8f\xbf\xbf", 4, &cp), 4);
+    assert_int_equal(cp, 0x10ffff);
+    assert_int_equal(tls_utf8_decode((const uint8_t *)"\xed\x9f\xbf", 3, &cp), 3);
+    assert_int_equal(tls_utf8_decode((const uint8_t *)"\xee\x80\x80", 3, &cp), 3);
+}
+
+static void test_escape(void **state)
+{
+    (void)state;
+    char out[64];
+    /* ESC [ 2 J, BEL, CSI (U+009B as UTF-8), DEL and an invalid byte */
+    tls_escape_term(out, sizeof(out), "a\x1b[2J\x07\xc2\x9b\x7f\xff", 0);
+    assert_string_equal(out, "a\\x1b[2J\\x07\\xc2\\x9b\\x7f\\xff");
+    /* valid UTF-8 stays, unless ASCII only is asked for */
+    tls_escape_term(out, sizeof(out), "M\xc3\xbcnchen", 0);
+    assert_string_equal(out, "M\xc3\xbcnchen");
+    tls_escape_term(out, sizeof(out), "M\xc3\xbcnchen", TLS_ESCAPE_ASCII);
+    assert_string_equal(out, "M\\xc3\\xbcnchen");
+    tls_escape_term(out, sizeof(out), NULL, 0);
+    assert_string_equal(out, "");
+    /* cut at a whole step: never half an escape or half a character */
+    tls_escape_term(out, 7, "ab\x1b\x1b", 0);
+    assert_string_equal(out, "ab\\x1b");
+    tls_escape_term(out, 4, "ab\xc3\xbc", 0);
+    assert_string_equal(out, "ab");
+    /* nothing in the output is a control byte, whatever the input */
+    char in[256];
+    for (int i = 1; i < 256; i++)
+        in[i - 1] = (char)i;
+    in[255] = 0;
+    char big[2048];
+    tls_escape_term(big, sizeof(big), in, 0);
+    for (const unsigned char *p = (const unsigned char *)big; *p; p++)
+        assert_true(*p >= 0x20 && *p != 0x7f);
+}
+
+static bool int_is(const void *val, const void *key)
+{
+    return *(const int *)val == *(const int *)key;
+}
+
+static void test_hashtab(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    int *vals = malloc(N * sizeof(*vals));
+    assert_non_null(vals);
+    struct tls_hashtab t;
+    tls_hashtab_init(&t);
+    assert_null(tls_hashtab_find(&t, 1, int_is, &(int){1}));
+    for (int i = 0; i < N; i++) {
+        vals[i] = i;
+        /* a poor hash (many collisions) must still find every key */
+        uint64_t h = (uint64_t)(i % 97);
+        assert_null(tls_hashtab_find(&t, h, int_is, &vals[i]));
+        assert_int_equal(tls_hashtab_insert(&t, h, &vals[i]), 0);
+    }
+    assert_int_equal(t.count, N);
+    assert_true(t.cap >= 2 * N); /* at most half full */
+    for (int i = 0; i < N; i++) {
+        int key = i;
+        void **slot = tls_hashtab_find(&t, (uint64_t)(i % 97), int_is, &key);
+        assert_non_null(slot);
+        assert_ptr_equal(*slot, &vals[i]);
+    }
+    int missing = N + 5;
+    assert_null(tls_hashtab_find(&t, (uint64_t)(missing % 97), int_is, &missing));
+    /* with no eq the hash alone decides */
+    assert_non_null(tls_hashtab_find(&t, 3, NULL, NULL));
+    assert_null(tls_hashtab_find(&t, 1000, NULL, NULL));
+    tls_hashtab_free(&t);
+    tls_hashtab_free(&t);
+    tls_hashtab_free(NULL);
+    free(vals);
+}
+
+struct item {
+    int v;
+    struct tls_list node;
+};
+
+static void test_list(void **state)
+{
+    (void)state;
+    struct tls_list head;
+    tls_list_init(&head);
+    assert_true(tls_list_empty(&head));
+    assert_null(tls_list_first(&head));
+    struct item items[5];
+    for (int i = 0; i < 5; i++) {
+        items[i].v = i;
+        tls_list_init(&items[i].node);
+        assert_false(tls_list_linked(&items[i].node));
+        tls_list_insert_tail(&head, &items[i].node);
+        assert_true(tls_list_linked(&items[i].node));
+    }
+    tls_list_remove(&items[0].node); /* the first */
+    tls_list_remove(&items[2].node); /* one in the middle */
+    tls_list_remove(&items[4].node); /* the last */
+    assert_false(tls_list_linked(&items[2].node));
+    int seen[5], n = 0;
+    for (struct tls_list *q = tls_list_first(&head); q; q = tls_list_next(&head, q))
+        seen[n++] = TLS_LIST_ENTRY(q, struct item, node)->v;
+    assert_int_equal(n, 2);
+    assert_int_equal(seen[0], 1);
+    assert_int_equal(seen[1], 3);
+    tls_list_remove(&items[1].node);
+    tls_list_remove(&items[3].node);
+    assert_true(tls_list_empty(&head));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hex),     cmocka_unit_test(test_fnv1a_vectors),
+        cmocka_unit_test(test_utf8),    cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_hashtab), cmocka_unit_test(test_list),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

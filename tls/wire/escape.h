@@ -1,0 +1,28 @@
+/* Text that came from outside (a server's names, target lines, replies) made safe for a
+ * terminal: valid UTF-8 is kept, C0 and C1 controls, DEL and invalid bytes become \xNN, so no
+ * escape sequence gets through (U+009B is CSI to some terminals). The one copy for every
+ * module. */
+#ifndef TLS_WIRE_ESCAPE_H
+#define TLS_WIRE_ESCAPE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum tls_escape_flags {
+    TLS_ESCAPE_ASCII = 1, /* non-ASCII as \xNN too (host names, which IDNA makes ASCII) */
+};
+
+/* The longest output of one step: "\xNN" or a 4-byte character. */
+#define TLS_ESCAPE_UNIT_MAX 4
+
+/* One step over p/n (n > 0): writes what to show into out (*out_len bytes, not terminated) and
+ * returns the input bytes it consumed (at least 1). */
+size_t tls_escape_step(const uint8_t *p, size_t n, unsigned flags, char out[TLS_ESCAPE_UNIT_MAX],
+                       size_t *out_len);
+
+/* All of s (NULL: "") into dst/cap, NUL-terminated; output that does not fit is cut at a whole
+ * step. Returns dst. */
+char *tls_escape_term(char *dst, size_t cap, const char *s, unsigned flags);
+
+#endif

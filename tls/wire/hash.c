@@ -1,0 +1,111 @@
+/* FNV-1a and an open-addressing index with linear probing (hash.h). Grows by doubling at half
+ * full, so a probe sequence stays short; never shrinks. */
+#include "hash.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+uint64_t tls_fnv1a(const void *p, size_t n, uint64_t h)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t tls_fnv1a_str(const char *s, uint64_t h)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t tls_hash_digest(const uint8_t sha256[32])
+{
+    uint64_t h;
+    memcpy(&h, sha256, sizeof(h));
+    return h;
+}
+
+uint64_t tls_hash_mix(uint64_t h)
+{
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    return h;
+}
+
+void tls_hashtab_init(struct tls_hashtab *t)
+{
+    t->hashes = NULL;
+    t->vals = NULL;
+    t->cap = t->count = 0;
+}
+
+void tls_hashtab_free(struct tls_hashtab *t)
+{
+    if (t == NULL)
+        return;
+    free(t->hashes);
+    free(t->vals);
+    tls_hashtab_init(t);
+}
+
+void **tls_hashtab_find(const struct tls_hashtab *t, uint64_t h, tls_hashtab_eq_fn *eq,
+                        const void *key)
+{
+    if (t->cap == 0)
+        return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t j = h & mask; t->vals[j]; j = (j + 1) & mask)
+        if (t->hashes[j] == h && (eq == NULL || eq(t->vals[j], key)))
+            return &t->vals[j];
+    return NULL;
+}
+
+static void put(uint64_t *hashes, void **vals, size_t cap, uint64_t h, void *val)
+{
+    size_t j = h & (cap - 1);
+    while (vals[j])
+        j = (j + 1) & (cap - 1);
+    hashes[j] = h;
+    vals[j] = val;
+}
+
+int tls_hashtab_insert(struct tls_hashtab *t, uint64_t h, void *val)
+{
+    if (2 * (t->count + 1) > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        uint64_t *hashes = malloc(cap * sizeof(*hashes));
+        void **vals = calloc(cap, sizeof(*vals));
+        if (hashes == NULL || vals == NULL) {
+            free(hashes);
+            free(vals);
+            return TLS_E_NOMEM;
+        }
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->vals[i])
+                put(hashes, vals, cap, t->hashes[i], t->vals[i]);
+        free(t->hashes);
+        free(t->vals);
+        t->hashes = hashes;
+        t->vals = vals;
+        t->cap = cap;
+    }
+    put(t->hashes, t->vals, t->cap, h, val);
+    t->count++;
+    return 0;
+}
+
+size_t tls_hashtab_bytes(const struct tls_hashtab *t)
+{
+    return t->cap * (sizeof(*t->hashes) + sizeof(*t->vals));
+}

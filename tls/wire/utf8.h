@@ -1,0 +1,16 @@
+/* UTF-8 decoding (RFC 3629): the one decoder every renderer, the DN printer and the policy
+ * loader use. No overlong forms, no surrogates, nothing above U+10FFFF. */
+#ifndef TLS_WIRE_UTF8_H
+#define TLS_WIRE_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length (1 to 4) of the valid UTF-8 sequence at p/n (n > 0), with its code point in *cp; 0
+ * when the bytes at p are not one. */
+size_t tls_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
+
+/* Offset of the first byte of s/len that does not start a valid sequence, or len. */
+size_t tls_utf8_valid_prefix(const uint8_t *s, size_t len);
+
+#endif
