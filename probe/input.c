@@ -46,7 +46,7 @@ struct probe_input {
     struct expansion ex;
     bool ended;
     uint64_t count;
-    struct tls_hashtab seen; /* hashes of the targets handed out: the hash alone decides */
+    struct tls_hashset seen; /* hashes of the targets handed out */
 };
 
 uint64_t probe_hash(const char *s, uint64_t seed)
@@ -65,7 +65,7 @@ int probe_input_new(struct probe_input **out, const struct probe_input_opts *opt
         return TLS_E_NOMEM;
     in->opts = *opts;
     in->fd = -1;
-    tls_hashtab_init(&in->seen);
+    tls_hashset_init(&in->seen);
     *out = in;
     return 0;
 }
@@ -76,7 +76,7 @@ void probe_input_free(struct probe_input *in)
         return;
     if (in->fd > 0)
         close(in->fd);
-    tls_hashtab_free(&in->seen);
+    tls_hashset_free(&in->seen);
     free(in);
 }
 
@@ -88,17 +88,6 @@ uint64_t probe_input_count(const struct probe_input *in)
 bool probe_input_ended(const struct probe_input *in)
 {
     return in->ended;
-}
-
-/* Insert h; 1 when it was new, 0 when seen before, <0 out of memory. A 64-bit hash stands for
- * the target: two targets of one list colliding is far less likely than a typo. */
-static int seen_add(struct probe_input *in, uint64_t h)
-{
-    static char present;
-    if (tls_hashtab_find(&in->seen, h, NULL, NULL))
-        return 0;
-    int rc = tls_hashtab_insert(&in->seen, h, &present);
-    return rc ? rc : 1;
 }
 
 static bool in_shard(const struct probe_input *in, const char *key)
@@ -170,7 +159,7 @@ static int expansion_next(struct probe_input *in, struct probe_input_item *item)
         }
         if (!in_shard(in, item->spec.spec))
             continue;
-        int fresh = seen_add(in, probe_hash(item->spec.spec, DEDUP_SEED));
+        int fresh = tls_hashset_add(&in->seen, probe_hash(item->spec.spec, DEDUP_SEED));
         if (fresh < 0)
             return fresh;
         if (fresh == 0)

@@ -144,6 +144,24 @@ static void test_hashtab(void **state)
     free(vals);
 }
 
+static void test_hashset(void **state)
+{
+    (void)state;
+    struct tls_hashset set;
+    tls_hashset_init(&set);
+    /* 0 and 1 are one value (0 is stored as 1): documented, and harmless for 64-bit hashes */
+    assert_int_equal(tls_hashset_add(&set, 0), 1);
+    assert_int_equal(tls_hashset_add(&set, 1), 0);
+    for (uint64_t i = 2; i < 50000; i++)
+        assert_int_equal(tls_hashset_add(&set, i * 0x9e3779b97f4a7c15ULL), 1);
+    for (uint64_t i = 2; i < 50000; i++)
+        assert_int_equal(tls_hashset_add(&set, i * 0x9e3779b97f4a7c15ULL), 0);
+    assert_int_equal(set.count, 49999);
+    assert_true(set.cap >= 2 * set.count);
+    tls_hashset_free(&set);
+    tls_hashset_free(NULL);
+}
+
 struct item {
     int v;
     struct tls_list node;
@@ -184,7 +202,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hex),     cmocka_unit_test(test_fnv1a_vectors),
         cmocka_unit_test(test_utf8),    cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_hashtab), cmocka_unit_test(test_list),
+        cmocka_unit_test(test_hashtab), cmocka_unit_test(test_hashset),
+        cmocka_unit_test(test_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

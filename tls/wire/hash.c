@@ -109,3 +109,47 @@ size_t tls_hashtab_bytes(const struct tls_hashtab *t)
 {
     return t->cap * (sizeof(*t->hashes) + sizeof(*t->vals));
 }
+
+void tls_hashset_init(struct tls_hashset *s)
+{
+    s->slots = NULL;
+    s->cap = s->count = 0;
+}
+
+void tls_hashset_free(struct tls_hashset *s)
+{
+    if (s == NULL)
+        return;
+    free(s->slots);
+    tls_hashset_init(s);
+}
+
+static size_t hashset_slot(const uint64_t *slots, size_t cap, uint64_t h)
+{
+    size_t j = h & (cap - 1);
+    while (slots[j] && slots[j] != h)
+        j = (j + 1) & (cap - 1);
+    return j;
+}
+
+int tls_hashset_add(struct tls_hashset *s, uint64_t h)
+{
+    h = h ? h : 1;
+    if (s->cap && s->slots[hashset_slot(s->slots, s->cap, h)] == h)
+        return 0;
+    if (2 * (s->count + 1) > s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 1024;
+        uint64_t *slots = calloc(cap, sizeof(*slots));
+        if (slots == NULL)
+            return TLS_E_NOMEM;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i])
+                slots[hashset_slot(slots, cap, s->slots[i])] = s->slots[i];
+        free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    s->slots[hashset_slot(s->slots, s->cap, h)] = h;
+    s->count++;
+    return 1;
+}

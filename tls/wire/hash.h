@@ -43,4 +43,16 @@ int tls_hashtab_insert(struct tls_hashtab *t, uint64_t h, void *val);
 /* Bytes held by the index itself. */
 size_t tls_hashtab_bytes(const struct tls_hashtab *t);
 
+/* A set of 64-bit hashes alone (8 bytes a slot), for sets so large that a pointer per entry
+ * counts: the distinct targets of a list of millions. The hash stands for the key. */
+struct tls_hashset {
+    uint64_t *slots; /* 0 marks an empty slot (a hash of 0 is stored as 1) */
+    size_t cap, count;
+};
+
+void tls_hashset_init(struct tls_hashset *s);
+void tls_hashset_free(struct tls_hashset *s);
+/* 1 when h was added, 0 when it was there already, TLS_E_NOMEM. */
+int tls_hashset_add(struct tls_hashset *s, uint64_t h);
+
 #endif
