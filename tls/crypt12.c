@@ -50,7 +50,6 @@ enum crypt12_kind {
 struct crypt12_family {
     enum crypt12_kind kind;
     mbedtls_cipher_type_t cipher;
-    mbedtls_md_type_t prf; /* RFC 5246 5: the suite's PRF hash */
     mbedtls_md_type_t mac; /* MBEDTLS_MD_NONE for AEAD suites (mac_key_length 0) */
     size_t key_len;        /* enc_key_length */
     size_t fixed_iv_len;   /* RFC 5246 6.3: only implicit nonces come from the key block */
@@ -74,7 +73,6 @@ static const struct crypt12_family families[] = {
         {
             .kind = CRYPT12_GCM,
             .cipher = MBEDTLS_CIPHER_AES_128_GCM,
-            .prf = MBEDTLS_MD_SHA256,
             .mac = MBEDTLS_MD_NONE,
             .key_len = 16,
             .fixed_iv_len = GCM_SALT_LEN,
@@ -83,7 +81,6 @@ static const struct crypt12_family families[] = {
         {
             .kind = CRYPT12_GCM,
             .cipher = MBEDTLS_CIPHER_AES_256_GCM,
-            .prf = MBEDTLS_MD_SHA384,
             .mac = MBEDTLS_MD_NONE,
             .key_len = 32,
             .fixed_iv_len = GCM_SALT_LEN,
@@ -92,7 +89,6 @@ static const struct crypt12_family families[] = {
         {
             .kind = CRYPT12_CHACHAPOLY,
             .cipher = MBEDTLS_CIPHER_CHACHA20_POLY1305,
-            .prf = MBEDTLS_MD_SHA256,
             .mac = MBEDTLS_MD_NONE,
             .key_len = 32,
             .fixed_iv_len = NONCE_LEN,
@@ -101,7 +97,6 @@ static const struct crypt12_family families[] = {
         {
             .kind = CRYPT12_CBC,
             .cipher = MBEDTLS_CIPHER_AES_128_CBC,
-            .prf = MBEDTLS_MD_SHA256,
             .mac = MBEDTLS_MD_SHA1,
             .key_len = 16,
             .fixed_iv_len = 0,
@@ -110,7 +105,6 @@ static const struct crypt12_family families[] = {
         {
             .kind = CRYPT12_CBC,
             .cipher = MBEDTLS_CIPHER_AES_256_CBC,
-            .prf = MBEDTLS_MD_SHA256,
             .mac = MBEDTLS_MD_SHA1,
             .key_len = 32,
             .fixed_iv_len = 0,
@@ -119,7 +113,6 @@ static const struct crypt12_family families[] = {
         {
             .kind = CRYPT12_CBC,
             .cipher = MBEDTLS_CIPHER_AES_128_CBC,
-            .prf = MBEDTLS_MD_SHA256,
             .mac = MBEDTLS_MD_SHA256,
             .key_len = 16,
             .fixed_iv_len = 0,
@@ -128,7 +121,6 @@ static const struct crypt12_family families[] = {
         {
             .kind = CRYPT12_CBC,
             .cipher = MBEDTLS_CIPHER_AES_256_CBC,
-            .prf = MBEDTLS_MD_SHA256,
             .mac = MBEDTLS_MD_SHA256,
             .key_len = 32,
             .fixed_iv_len = 0,
@@ -137,7 +129,6 @@ static const struct crypt12_family families[] = {
         {
             .kind = CRYPT12_CBC,
             .cipher = MBEDTLS_CIPHER_AES_256_CBC,
-            .prf = MBEDTLS_MD_SHA384,
             .mac = MBEDTLS_MD_SHA384,
             .key_len = 32,
             .fixed_iv_len = 0,
@@ -205,68 +196,12 @@ static const struct crypt12_family *family_find(uint16_t id)
     return NULL;
 }
 
-/* RFC 5246 5: P_hash(secret, seed) = HMAC(secret, A(1) + seed) + HMAC(secret, A(2) + seed) + ...
- * with A(0) = seed, A(i) = HMAC(secret, A(i-1)); PRF = P_hash(secret, label + seed). Returns an
- * mbedTLS code. */
-static int prf(const mbedtls_md_info_t *md, const uint8_t *secret, size_t secret_len,
-               const char *label, const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2,
-               size_t seed2_len, uint8_t *out, size_t out_len)
+int tls_crypt12_new(struct tls_crypt12 **out, uint16_t suite, mbedtls_tls_prf_types prf,
+                    const uint8_t master[48], const uint8_t client_random[32],
+                    const uint8_t server_random[32])
 {
-    uint8_t a[MBEDTLS_MD_MAX_SIZE], block[MBEDTLS_MD_MAX_SIZE];
-    size_t hlen = mbedtls_md_get_size(md), label_len = strlen(label);
-    mbedtls_md_context_t ctx;
-    mbedtls_md_init(&ctx);
-
-    int ret = mbedtls_md_setup(&ctx, md, 1);
-    if (ret != 0)
-        goto out;
-    /* A(1) = HMAC(secret, label + seed) */
-    ret = mbedtls_md_hmac_starts(&ctx, secret, secret_len);
-    if (ret == 0)
-        ret = mbedtls_md_hmac_update(&ctx, (const uint8_t *)label, label_len);
-    if (ret == 0)
-        ret = mbedtls_md_hmac_update(&ctx, seed1, seed1_len);
-    if (ret == 0)
-        ret = mbedtls_md_hmac_update(&ctx, seed2, seed2_len);
-    if (ret == 0)
-        ret = mbedtls_md_hmac_finish(&ctx, a);
-    for (size_t done = 0; ret == 0 && done < out_len; done += hlen) {
-        ret = mbedtls_md_hmac_reset(&ctx);
-        if (ret == 0)
-            ret = mbedtls_md_hmac_update(&ctx, a, hlen);
-        if (ret == 0)
-            ret = mbedtls_md_hmac_update(&ctx, (const uint8_t *)label, label_len);
-        if (ret == 0)
-            ret = mbedtls_md_hmac_update(&ctx, seed1, seed1_len);
-        if (ret == 0)
-            ret = mbedtls_md_hmac_update(&ctx, seed2, seed2_len);
-        if (ret == 0)
-            ret = mbedtls_md_hmac_finish(&ctx, block);
-        if (ret == 0) {
-            size_t n = out_len - done < hlen ? out_len - done : hlen;
-            memcpy(out + done, block, n);
-            /* A(i+1) = HMAC(secret, A(i)) */
-            ret = mbedtls_md_hmac_reset(&ctx);
-        }
-        if (ret == 0)
-            ret = mbedtls_md_hmac_update(&ctx, a, hlen);
-        if (ret == 0)
-            ret = mbedtls_md_hmac_finish(&ctx, a);
-    }
-out:
-    mbedtls_md_free(&ctx);
-    mbedtls_platform_zeroize(a, sizeof(a));
-    mbedtls_platform_zeroize(block, sizeof(block));
-    return ret;
-}
-
-int tls_crypt12_new(struct tls_crypt12 **out, uint16_t suite, const uint8_t master[48],
-                    const uint8_t client_random[32], const uint8_t server_random[32],
-                    bool extended_master_secret_unused)
-{
-    (void)extended_master_secret_unused; /* RFC 7627 changes the master secret only */
     struct tls_crypt12 *c = NULL;
-    uint8_t kb[KEY_BLOCK_MAX];
+    uint8_t kb[KEY_BLOCK_MAX], randoms[2 * RANDOM_LEN];
     int ret;
 
     if (out == NULL || master == NULL || client_random == NULL || server_random == NULL)
@@ -275,11 +210,10 @@ int tls_crypt12_new(struct tls_crypt12 **out, uint16_t suite, const uint8_t mast
     const struct crypt12_family *f = family_find(suite);
     if (f == NULL)
         return TLS_E_UNSUPPORTED;
-    const mbedtls_md_info_t *prf_md = mbedtls_md_info_from_type(f->prf);
     const mbedtls_md_info_t *mac_md =
         f->mac == MBEDTLS_MD_NONE ? NULL : mbedtls_md_info_from_type(f->mac);
     const mbedtls_cipher_info_t *info = mbedtls_cipher_info_from_type(f->cipher);
-    if (prf_md == NULL || info == NULL || (f->mac != MBEDTLS_MD_NONE && mac_md == NULL))
+    if (info == NULL || (f->mac != MBEDTLS_MD_NONE && mac_md == NULL))
         return TLS_E_UNSUPPORTED;
 
     c = calloc(1, sizeof(*c));
@@ -297,8 +231,10 @@ int tls_crypt12_new(struct tls_crypt12 **out, uint16_t suite, const uint8_t mast
     const uint8_t *server_mac = kb + c->mac_len;
     const uint8_t *server_key = kb + 2 * c->mac_len + f->key_len;
     const uint8_t *server_iv = kb + 2 * (c->mac_len + f->key_len) + f->fixed_iv_len;
-    ret = prf(prf_md, master, MASTER_LEN, "key expansion", server_random, RANDOM_LEN, client_random,
-              RANDOM_LEN, kb, kb_len);
+    memcpy(randoms, server_random, RANDOM_LEN);
+    memcpy(randoms + RANDOM_LEN, client_random, RANDOM_LEN);
+    ret = mbedtls_ssl_tls_prf(prf, master, MASTER_LEN, "key expansion", randoms, sizeof(randoms),
+                              kb, kb_len);
     if (ret == 0)
         ret = mbedtls_cipher_setup(&c->cipher, info);
     if (ret == 0)
@@ -321,6 +257,7 @@ int tls_crypt12_new(struct tls_crypt12 **out, uint16_t suite, const uint8_t mast
     c = NULL;
 out:
     mbedtls_platform_zeroize(kb, sizeof(kb));
+    mbedtls_platform_zeroize(randoms, sizeof(randoms));
     tls_crypt12_free(c);
     return ret;
 }

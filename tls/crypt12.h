@@ -11,12 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mbedtls/ssl.h>
+
 struct tls_crypt12;
 
 /* Allocate a context for cipher suite `suite` with the server's write keys taken from
- * key_block = PRF(master, "key expansion", server_random + client_random) (RFC 5246 6.3), the PRF
- * hash being SHA-384 for the *_SHA384 suites and SHA-256 otherwise; sequence number 0, which is
- * that of the first record after the server's ChangeCipherSpec. Suites, by family:
+ * key_block = PRF(master, "key expansion", server_random + client_random) (RFC 5246 6.3),
+ * computed by mbedtls_ssl_tls_prf with prf, the PRF type mbedTLS's key-export callback passes
+ * with the master secret (SHA-384 for the *_SHA384 suites, SHA-256 otherwise); sequence number
+ * 0, which is that of the first record after the server's ChangeCipherSpec. Suites, by family:
  *   AES-128-GCM-SHA256        0xC02B 0xC02F 0x009E 0x009C   (RFC 5288, RFC 5289)
  *   AES-256-GCM-SHA384        0xC02C 0xC030 0x009F 0x009D
  *   CHACHA20-POLY1305-SHA256  0xCCA9 0xCCA8 0xCCAA          (RFC 7905)
@@ -25,12 +28,12 @@ struct tls_crypt12;
  *   AES-128-CBC-SHA256        0xC023 0xC027 0x003C 0x0067
  *   AES-256-CBC-SHA256        0x003D 0x006B
  *   AES-256-CBC-SHA384        0xC024 0xC028
- * TLS_E_UNSUPPORTED for any other suite. extended_master_secret_unused is ignored: with RFC 7627
- * the session hash is already folded into the exported master secret and key expansion does not
- * change. CBC suites start in MAC-then-encrypt; see tls_crypt12_set_etm. */
-int tls_crypt12_new(struct tls_crypt12 **out, uint16_t suite, const uint8_t master[48],
-                    const uint8_t client_random[32], const uint8_t server_random[32],
-                    bool extended_master_secret_unused);
+ * TLS_E_UNSUPPORTED for any other suite. With RFC 7627 (extended master secret) the session hash
+ * is already folded into the exported master secret: key expansion does not change. CBC suites
+ * start in MAC-then-encrypt; see tls_crypt12_set_etm. */
+int tls_crypt12_new(struct tls_crypt12 **out, uint16_t suite, mbedtls_tls_prf_types prf,
+                    const uint8_t master[48], const uint8_t client_random[32],
+                    const uint8_t server_random[32]);
 void tls_crypt12_free(struct tls_crypt12 *c);
 
 /* The suites above, in the order of the list, as mbedTLS takes them: up to cap are written to

@@ -43,11 +43,12 @@ void tls_renego_free(struct tls_renego *r)
 
 static int on_ccs(struct tls_renego *r);
 
-void tls_renego_set_keys(struct tls_renego *r, const uint8_t master[48],
+void tls_renego_set_keys(struct tls_renego *r, mbedtls_tls_prf_types prf, const uint8_t master[48],
                          const uint8_t client_random[32], const uint8_t server_random[32])
 {
     if (r->have_keys)
         return;
+    r->prf = prf;
     memcpy(r->master, master, 48);
     memcpy(r->client_random, client_random, 32);
     memcpy(r->server_random, server_random, 32);
@@ -106,7 +107,7 @@ static int on_ccs(struct tls_renego *r)
         return 0;
     }
     int rc =
-        tls_crypt12_new(&r->crypt, r->suite, r->master, r->client_random, r->server_random, false);
+        tls_crypt12_new(&r->crypt, r->suite, r->prf, r->master, r->client_random, r->server_random);
     if (rc == 0)
         rc = tls_crypt12_set_etm(r->crypt, r->etm);
     if (rc)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "capture.h"
+#include "crypt12.h"
 #include "wire/record.h"
 
 struct tls_crypt12;
@@ -24,6 +25,7 @@ struct tls_renego {
     uint16_t suite;
     bool etm;
     uint8_t master[48], client_random[32], server_random[32];
+    mbedtls_tls_prf_types prf;
     bool have_keys;
     bool wait_keys;     /* the server's ChangeCipherSpec came before mbedTLS derived the keys:
                          * the records after it wait in the reader */
@@ -40,9 +42,10 @@ struct tls_renego {
 void tls_renego_init(struct tls_renego *r, uint16_t suite, bool etm, size_t limit);
 void tls_renego_free(struct tls_renego *r);
 
-/* The first handshake's secrets (MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET); later calls (a
- * renegotiation exports its own) are ignored. Records that waited for them are read now. */
-void tls_renego_set_keys(struct tls_renego *r, const uint8_t master[48],
+/* The first handshake's secrets (MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET) and the PRF type
+ * the export passed with them; later calls (a renegotiation exports its own) are ignored.
+ * Records that waited for them are read now. */
+void tls_renego_set_keys(struct tls_renego *r, mbedtls_tls_prf_types prf, const uint8_t master[48],
                          const uint8_t client_random[32], const uint8_t server_random[32]);
 
 /* Bytes the server sent after its first flight. */

@@ -157,13 +157,12 @@ static void session_export_keys(void *ctx, mbedtls_ssl_key_export_type type,
                                 const unsigned char server_random[32], mbedtls_tls_prf_types prf)
 {
     struct tls_session *s = ctx;
-    (void)prf;
     if (type == MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET)
         tls_capture_set_secret(&s->cap, secret, secret_len);
     else if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET) {
         s->tls12_exports++;
         if (s->renego && secret_len == 48)
-            tls_renego_set_keys(s->renego, secret, client_random, server_random);
+            tls_renego_set_keys(s->renego, prf, secret, client_random, server_random);
     }
 }
 

@@ -1,4 +1,5 @@
-/* libFuzzer target for tls/renego.c: suite (2 octets), flags (1: bit 0 = encrypt_then_mac),
+/* libFuzzer target for tls/renego.c: suite (2 octets), flags (1: bit 0 = encrypt_then_mac, bit 1
+ * = the PRF is SHA-384),
  * master secret (48), client and server random (32 each) as in fixtures/tls12/, one octet that
  * splits the rest, then the server's bytes after its first flight, fed in two parts. */
 #include "tests/fuzz/fuzz.h"
@@ -14,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t split = n ? data[prefix - 1] % (n + 1) : 0;
     struct tls_renego r;
     tls_renego_init(&r, (uint16_t)(data[0] << 8 | data[1]), data[2] & 1, 64 * 1024);
-    tls_renego_set_keys(&r, data + 3, data + 51, data + 83);
+    tls_renego_set_keys(&r, data[2] & 2 ? MBEDTLS_SSL_TLS_PRF_SHA384 : MBEDTLS_SSL_TLS_PRF_SHA256,
+                        data + 3, data + 51, data + 83);
     tls_renego_feed(&r, p, split);
     tls_renego_feed(&r, p + split, n - split);
     tls_renego_end(&r, -1);

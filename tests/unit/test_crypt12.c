@@ -111,11 +111,24 @@ static void session_load(struct session *s, size_t i)
     assert_true(s->n_rec >= 3); /* Finished, the response, close_notify */
 }
 
-static struct tls_crypt12 *session_crypt(const struct session *s, bool ems)
+/* The PRF of a suite, from the RFCs that define them (RFC 5289 3, RFC 5288 3: the *_SHA384
+ * suites use SHA-384; every other suite here the TLS 1.2 default, SHA-256), as mbedTLS's
+ * key-export callback reports it. */
+static mbedtls_tls_prf_types prf_of(uint16_t suite)
+{
+    static const uint16_t sha384[] = {0xC02C, 0xC030, 0x009F, 0x009D, 0xC024, 0xC028};
+    for (size_t i = 0; i < sizeof(sha384) / sizeof(sha384[0]); i++)
+        if (sha384[i] == suite)
+            return MBEDTLS_SSL_TLS_PRF_SHA384;
+    return MBEDTLS_SSL_TLS_PRF_SHA256;
+}
+
+static struct tls_crypt12 *session_crypt(const struct session *s)
 {
     struct tls_crypt12 *c = NULL;
     uint16_t suite = (uint16_t)((s->raw[0] << 8) | s->raw[1]);
-    assert_int_equal(tls_crypt12_new(&c, suite, s->raw + 3, s->raw + 51, s->raw + 83, ems), 0);
+    assert_int_equal(
+        tls_crypt12_new(&c, suite, prf_of(suite), s->raw + 3, s->raw + 51, s->raw + 83), 0);
     assert_non_null(c);
     assert_int_equal(tls_crypt12_set_etm(c, s->raw[2] & 1), 0);
     return c;
@@ -178,7 +191,7 @@ static void test_openssl_sessions(void **state)
     for (size_t i = 0; i < N_SESSIONS; i++) {
         struct session s;
         session_load(&s, i);
-        struct tls_crypt12 *c = session_crypt(&s, true);
+        struct tls_crypt12 *c = session_crypt(&s);
         uint8_t *app = calloc(1, s.raw_len);
         assert_non_null(app);
         size_t app_len = 0;
@@ -227,7 +240,7 @@ static void test_openssl_sequence(void **state)
     for (size_t i = 0; i < N_SESSIONS; i++) {
         struct session s;
         session_load(&s, i);
-        struct tls_crypt12 *c = session_crypt(&s, false);
+        struct tls_crypt12 *c = session_crypt(&s);
         size_t len;
         uint8_t *r = record_copy(&s, 1, &len);
         open_fails(c, r, len, TLS_E_DECRYPT); /* seq 1 record at seq 0 */
@@ -254,7 +267,7 @@ static void test_openssl_tampered(void **state)
     for (size_t i = 0; i < N_SESSIONS; i++) {
         struct session s;
         session_load(&s, i);
-        struct tls_crypt12 *c = session_crypt(&s, false);
+        struct tls_crypt12 *c = session_crypt(&s);
         size_t len = s.len[0];
         size_t where[] = {0, 1, 2, HDR_LEN, HDR_LEN + 8, HDR_LEN + 20, len - 17, len - 1};
         for (size_t w = 0; w < sizeof(where) / sizeof(where[0]); w++) {
@@ -290,7 +303,7 @@ static void test_openssl_renegotiation(void **state)
 
     /* Epoch 1: every record up to and including the protected ChangeCipherSpec. */
     struct tls_crypt12 *c = NULL;
-    assert_int_equal(tls_crypt12_new(&c, 0xC02B, raw + 3, raw + 51, raw + 83, true), 0);
+    assert_int_equal(tls_crypt12_new(&c, 0xC02B, prf_of(0xC02B), raw + 3, raw + 51, raw + 83), 0);
     size_t off = PREFIX_LEN;
     uint8_t type = 0;
     while (type != 20) {
@@ -336,7 +349,8 @@ static void test_openssl_renegotiation(void **state)
 
     /* Epoch 2: the new keys open the server's second Finished at sequence number 0. */
     assert_int_equal((epoch2[0] << 8) | epoch2[1], 0xC02B);
-    assert_int_equal(tls_crypt12_new(&c, 0xC02B, epoch2 + 3, epoch2 + 51, epoch2 + 83, true), 0);
+    assert_int_equal(
+        tls_crypt12_new(&c, 0xC02B, prf_of(0xC02B), epoch2 + 3, epoch2 + 51, epoch2 + 83), 0);
     off += PREFIX_LEN;
     size_t len = ((size_t)raw[off + 3] << 8) | raw[off + 4];
     size_t plain_len = 0;
@@ -408,7 +422,8 @@ static struct tls_crypt12 *crypt_for(const struct mode *m)
     assert_true(n > PREFIX_LEN);
     assert_int_equal((raw[0] << 8) | raw[1], m->k->id);
     struct tls_crypt12 *c = NULL;
-    assert_int_equal(tls_crypt12_new(&c, m->k->id, raw + 3, raw + 51, raw + 83, false), 0);
+    assert_int_equal(tls_crypt12_new(&c, m->k->id, prf_of(m->k->id), raw + 3, raw + 51, raw + 83),
+                     0);
     assert_int_equal(tls_crypt12_set_etm(c, m->etm), 0);
     free(raw);
     return c;
@@ -728,26 +743,52 @@ static void test_unsupported_suite(void **state)
     uint8_t master[48] = {0}, cr[32] = {0}, sr[32] = {0};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
         struct tls_crypt12 *c = (struct tls_crypt12 *)(uintptr_t)1; /* must come back NULL */
-        assert_int_equal(tls_crypt12_new(&c, others[i], master, cr, sr, false), TLS_E_UNSUPPORTED);
+        assert_int_equal(tls_crypt12_new(&c, others[i], MBEDTLS_SSL_TLS_PRF_SHA256, master, cr, sr),
+                         TLS_E_UNSUPPORTED);
         assert_null(c);
     }
 }
 
-/* RFC 7627 changes only how the master secret is made: the flag makes no difference, and
- * encrypt_then_mac does not apply to AEAD suites (RFC 7366 3). */
+/* encrypt_then_mac does not apply to AEAD suites (RFC 7366 3). (RFC 7627 changes only how the
+ * master secret is made, so a session negotiated with EMS needs nothing more.) */
 static void test_flags_that_do_not_apply(void **state)
 {
     (void)state;
     struct session s;
     session_load(&s, 0); /* ECDHE-ECDSA-AES128-GCM-SHA256, negotiated with EMS */
-    for (int ems = 0; ems < 2; ems++) {
-        struct tls_crypt12 *c = session_crypt(&s, ems);
-        assert_int_equal(tls_crypt12_set_etm(c, true), 0);
-        for (size_t k = 0; k < s.n_rec; k++)
-            open_ok(c, &s, k);
-        tls_crypt12_free(c);
-    }
+    struct tls_crypt12 *c = session_crypt(&s);
+    assert_int_equal(tls_crypt12_set_etm(c, true), 0);
+    for (size_t k = 0; k < s.n_rec; k++)
+        open_ok(c, &s, k);
+    tls_crypt12_free(c);
     free(s.raw);
+}
+
+/* The key block comes from the PRF the export names: the other hash gives other keys, and no
+ * record of any session opens with them. */
+static void test_wrong_prf(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_SESSIONS; i++) {
+        struct session s;
+        session_load(&s, i);
+        uint16_t suite = sessions[i].id;
+        mbedtls_tls_prf_types other = prf_of(suite) == MBEDTLS_SSL_TLS_PRF_SHA384
+                                          ? MBEDTLS_SSL_TLS_PRF_SHA256
+                                          : MBEDTLS_SSL_TLS_PRF_SHA384;
+        struct tls_crypt12 *c = NULL;
+        assert_int_equal(tls_crypt12_new(&c, suite, other, s.raw + 3, s.raw + 51, s.raw + 83), 0);
+        assert_int_equal(tls_crypt12_set_etm(c, s.raw[2] & 1), 0);
+        size_t len;
+        uint8_t *r = record_copy(&s, 0, &len);
+        uint8_t type = 0;
+        size_t plain = 0;
+        assert_int_equal(tls_crypt12_open(c, r, r + HDR_LEN, len - HDR_LEN, &type, &plain),
+                         TLS_E_DECRYPT);
+        free(r);
+        tls_crypt12_free(c);
+        free(s.raw);
+    }
 }
 
 /* A CBC session opened with the wrong encrypt_then_mac setting fails cleanly. */
@@ -761,7 +802,7 @@ static void test_etm_mismatch(void **state)
             continue; /* AEAD */
         struct session s;
         session_load(&s, i);
-        struct tls_crypt12 *c = session_crypt(&s, true);
+        struct tls_crypt12 *c = session_crypt(&s);
         assert_int_equal(tls_crypt12_set_etm(c, !sessions[i].etm), 0);
         size_t len;
         uint8_t *r = record_copy(&s, 0, &len);
@@ -780,15 +821,19 @@ static void test_invalid_args(void **state)
     (void)state;
     uint8_t master[48] = {0}, cr[32] = {0}, sr[32] = {0};
     struct tls_crypt12 *c = NULL;
-    assert_int_equal(tls_crypt12_new(NULL, 0xC02F, master, cr, sr, false), TLS_E_INVALID);
-    assert_int_equal(tls_crypt12_new(&c, 0xC02F, NULL, cr, sr, false), TLS_E_INVALID);
-    assert_int_equal(tls_crypt12_new(&c, 0xC02F, master, NULL, sr, false), TLS_E_INVALID);
-    assert_int_equal(tls_crypt12_new(&c, 0xC02F, master, cr, NULL, false), TLS_E_INVALID);
+    assert_int_equal(tls_crypt12_new(NULL, 0xC02F, MBEDTLS_SSL_TLS_PRF_SHA256, master, cr, sr),
+                     TLS_E_INVALID);
+    assert_int_equal(tls_crypt12_new(&c, 0xC02F, MBEDTLS_SSL_TLS_PRF_SHA256, NULL, cr, sr),
+                     TLS_E_INVALID);
+    assert_int_equal(tls_crypt12_new(&c, 0xC02F, MBEDTLS_SSL_TLS_PRF_SHA256, master, NULL, sr),
+                     TLS_E_INVALID);
+    assert_int_equal(tls_crypt12_new(&c, 0xC02F, MBEDTLS_SSL_TLS_PRF_SHA256, master, cr, NULL),
+                     TLS_E_INVALID);
     assert_null(c);
     tls_crypt12_free(NULL);
     assert_int_equal(tls_crypt12_set_etm(NULL, true), TLS_E_INVALID);
 
-    assert_int_equal(tls_crypt12_new(&c, 0xC02F, master, cr, sr, false), 0);
+    assert_int_equal(tls_crypt12_new(&c, 0xC02F, MBEDTLS_SSL_TLS_PRF_SHA256, master, cr, sr), 0);
     uint8_t rec[HDR_LEN + 24] = {23, 3, 3, 0, 24};
     uint8_t type;
     size_t plain_len;
@@ -804,7 +849,7 @@ static void test_invalid_args(void **state)
     /* encrypt_then_mac is fixed once a record was opened. */
     struct session s;
     session_load(&s, 15); /* AES128-SHA-etm */
-    c = session_crypt(&s, false);
+    c = session_crypt(&s);
     open_ok(c, &s, 0);
     assert_int_equal(tls_crypt12_set_etm(c, false), TLS_E_INVALID);
     open_ok(c, &s, 1);
@@ -818,7 +863,7 @@ static void test_open_cb(void **state)
     (void)state;
     struct session s;
     session_load(&s, 9); /* ECDHE-RSA-CHACHA20-POLY1305 */
-    struct tls_crypt12 *c = session_crypt(&s, true);
+    struct tls_crypt12 *c = session_crypt(&s);
     size_t len;
     uint8_t *r = record_copy(&s, 0, &len);
     uint8_t type = 0;
@@ -840,8 +885,8 @@ int main(void)
         cmocka_unit_test(test_cbc_bad_padding),   cmocka_unit_test(test_plaintext_overflow),
         cmocka_unit_test(test_too_short),         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_unsupported_suite), cmocka_unit_test(test_flags_that_do_not_apply),
-        cmocka_unit_test(test_etm_mismatch),      cmocka_unit_test(test_invalid_args),
-        cmocka_unit_test(test_open_cb),
+        cmocka_unit_test(test_wrong_prf),         cmocka_unit_test(test_etm_mismatch),
+        cmocka_unit_test(test_invalid_args),      cmocka_unit_test(test_open_cb),
     };
     return cmocka_run_group_tests_name("crypt12", tests, NULL, NULL);
 }

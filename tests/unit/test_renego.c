@@ -69,7 +69,7 @@ static void follower_init(struct tls_renego *r, const struct stream *s, bool key
 {
     tls_renego_init(r, 0xC02B, false, LIMIT);
     if (keys)
-        tls_renego_set_keys(r, s->raw + 3, s->raw + 51, s->raw + 83);
+        tls_renego_set_keys(r, MBEDTLS_SSL_TLS_PRF_SHA256, s->raw + 3, s->raw + 51, s->raw + 83);
 }
 
 static void assert_captured(const struct tls_renego *r)
@@ -127,7 +127,7 @@ static void test_second_keys_ignored(void **state)
     struct tls_renego r;
     follower_init(&r, &s, true);
     uint8_t other[48] = {0};
-    tls_renego_set_keys(&r, other, other, other);
+    tls_renego_set_keys(&r, MBEDTLS_SSL_TLS_PRF_SHA256, other, other, other);
     tls_renego_feed(&r, s.bytes, s.len);
     assert_captured(&r);
     tls_renego_free(&r);
@@ -147,7 +147,7 @@ static void test_keys_late(void **state)
     assert_false(r.stopped);
     assert_false(r.started);
     assert_true(r.wait_keys);
-    tls_renego_set_keys(&r, s.raw + 3, s.raw + 51, s.raw + 83);
+    tls_renego_set_keys(&r, MBEDTLS_SSL_TLS_PRF_SHA256, s.raw + 3, s.raw + 51, s.raw + 83);
     assert_captured(&r);
     tls_renego_free(&r);
 
@@ -174,13 +174,13 @@ static void test_limit(void **state)
     memcpy(more, s.bytes, s.len);
     memset(more + s.len, 0x17, 100);
     tls_renego_init(&r, 0xC02B, false, s.len);
-    tls_renego_set_keys(&r, s.raw + 3, s.raw + 51, s.raw + 83);
+    tls_renego_set_keys(&r, MBEDTLS_SSL_TLS_PRF_SHA256, s.raw + 3, s.raw + 51, s.raw + 83);
     tls_renego_feed(&r, more, s.len + 100);
     assert_captured(&r);
     tls_renego_free(&r);
 
     tls_renego_init(&r, 0xC02B, false, s.record_off[3]);
-    tls_renego_set_keys(&r, s.raw + 3, s.raw + 51, s.raw + 83);
+    tls_renego_set_keys(&r, MBEDTLS_SSL_TLS_PRF_SHA256, s.raw + 3, s.raw + 51, s.raw + 83);
     tls_renego_feed(&r, s.bytes, s.len);
     assert_true(r.stopped);
     if (r.started)
@@ -276,7 +276,7 @@ static void test_plaintext_phase(void **state)
     /* an unknown suite: the keys cannot be expanded */
     tls_renego_init(&r, 0x1301, false, LIMIT);
     uint8_t m[48] = {0};
-    tls_renego_set_keys(&r, m, m, m);
+    tls_renego_set_keys(&r, MBEDTLS_SSL_TLS_PRF_SHA256, m, m, m);
     tls_renego_feed(&r, ccs, sizeof(ccs));
     assert_true(r.stopped);
     assert_int_equal(r.err, TLS_E_UNSUPPORTED);
