@@ -10,6 +10,7 @@
 #include "baseline.h"
 #include "jsonw.h"
 #include "report.h"
+#include "tls/wire/digestset.h"
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/hex.h"
@@ -47,26 +48,32 @@ static bool has_list(const struct side *s)
     return s->v->state == REPORT_LIST_NAMES || s->v->state == REPORT_LIST_NONE;
 }
 
-/* Names of a that b lacks (both sorted by SHA-256; no request counts as no names), each once,
- * into out (a's n_cas entries at most) when given. Returns how many. */
+static struct tls_digest_list names_of(const struct side *s)
+{
+    size_t n = s->v->state == REPORT_LIST_NAMES ? s->v->n_cas : 0;
+    return (struct tls_digest_list){n ? s->v->cas[0] : NULL, n, 32};
+}
+
+struct collect {
+    const struct side *a;
+    struct shown *out;
+    size_t n;
+};
+
+static void collect_cb(void *ctx, size_t i)
+{
+    struct collect *c = ctx;
+    c->out[c->n++] = (struct shown){c->a->v->cas[i], c->a->d->dns ? c->a->d->dns[i] : ""};
+}
+
+/* Names of a that b lacks (no request counts as no names), each once, into out (a's n_cas
+ * entries at most) when given. Returns how many. */
 static size_t only_in(const struct side *a, const struct side *b, struct shown *out)
 {
-    size_t na = a->v->state == REPORT_LIST_NAMES ? a->v->n_cas : 0;
-    size_t nb = b->v->state == REPORT_LIST_NAMES ? b->v->n_cas : 0;
-    size_t i = 0, j = 0, n = 0;
-    while (i < na) {
-        int c = j < nb ? memcmp(a->v->cas[i], b->v->cas[j], 32) : -1;
-        if (c > 0) {
-            j++;
-            continue;
-        }
-        if (c < 0 && (i == 0 || memcmp(a->v->cas[i], a->v->cas[i - 1], 32) != 0)) {
-            if (out)
-                out[n] = (struct shown){a->v->cas[i], a->d->dns ? a->d->dns[i] : ""};
-            n++;
-        }
-        i++;
-    }
+    struct tls_digest_list la = names_of(a), lb = names_of(b);
+    struct collect c = {a, out, 0};
+    size_t n;
+    tls_digest_list_diff(&la, &lb, &n, NULL, out ? collect_cb : NULL, NULL, &c);
     return n;
 }
 

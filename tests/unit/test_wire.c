@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "tls/wire/digestset.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/hash.h"
 #include "tls/wire/hex.h"
@@ -162,6 +163,78 @@ static void test_hashset(void **state)
     tls_hashset_free(NULL);
 }
 
+struct seen {
+    size_t a[64], b[64], na, nb;
+};
+
+static void saw_a(void *ctx, size_t i)
+{
+    struct seen *s = ctx;
+    s->a[s->na++] = i;
+}
+
+static void saw_b(void *ctx, size_t i)
+{
+    struct seen *s = ctx;
+    s->b[s->nb++] = i;
+}
+
+/* Two sorted lists with repeats, compared against a count by brute force (every pair). */
+static void test_digest_diff(void **state)
+{
+    (void)state;
+    /* digests differing in their first byte only; the value gives the order */
+    const uint8_t va[] = {1, 2, 2, 2, 5, 7, 9, 9}, vb[] = {2, 3, 5, 5, 8, 9};
+    uint8_t a[sizeof(va)][32], b[sizeof(vb)][32];
+    memset(a, 0, sizeof(a));
+    memset(b, 0, sizeof(b));
+    for (size_t i = 0; i < sizeof(va); i++)
+        a[i][0] = va[i];
+    for (size_t i = 0; i < sizeof(vb); i++)
+        b[i][0] = vb[i];
+    struct tls_digest_list la = {a[0], sizeof(va), 32}, lb = {b[0], sizeof(vb), 32};
+    size_t only_a, only_b;
+    struct seen s = {0};
+    tls_digest_list_diff(&la, &lb, &only_a, &only_b, saw_a, saw_b, &s);
+    /* brute force: distinct values of one list absent from the other */
+    size_t want_a = 0, want_b = 0;
+    for (size_t i = 0; i < sizeof(va); i++) {
+        bool first = i == 0 || va[i] != va[i - 1], found = false;
+        for (size_t j = 0; j < sizeof(vb); j++)
+            found |= va[i] == vb[j];
+        want_a += first && !found;
+    }
+    for (size_t j = 0; j < sizeof(vb); j++) {
+        bool first = j == 0 || vb[j] != vb[j - 1], found = false;
+        for (size_t i = 0; i < sizeof(va); i++)
+            found |= va[i] == vb[j];
+        want_b += first && !found;
+    }
+    assert_int_equal(only_a, want_a); /* 1 and 7 */
+    assert_int_equal(only_b, want_b); /* 3 and 8 */
+    assert_int_equal(s.na, 2);
+    assert_int_equal(va[s.a[0]], 1);
+    assert_int_equal(va[s.a[1]], 7);
+    assert_int_equal(vb[s.b[0]], 3);
+    assert_int_equal(vb[s.b[1]], 8);
+    /* an empty list: everything of the other, each distinct digest once */
+    struct tls_digest_list empty = {NULL, 0, 32};
+    tls_digest_list_diff(&la, &empty, &only_a, &only_b, NULL, NULL, NULL);
+    assert_int_equal(only_a, 5);
+    assert_int_equal(only_b, 0);
+    /* a stride larger than the digest (structs that begin with it) */
+    struct {
+        uint8_t sha[32];
+        size_t extra;
+    } sa[3];
+    memset(sa, 0, sizeof(sa));
+    sa[0].sha[0] = 2, sa[1].sha[0] = 5, sa[2].sha[0] = 9;
+    struct tls_digest_list ls = {sa[0].sha, 3, sizeof(sa[0])};
+    tls_digest_list_diff(&ls, &lb, &only_a, &only_b, NULL, NULL, NULL);
+    assert_int_equal(only_a, 0);
+    assert_int_equal(only_b, 2);
+}
+
 struct item {
     int v;
     struct tls_list node;
@@ -200,10 +273,10 @@ static void test_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hex),     cmocka_unit_test(test_fnv1a_vectors),
-        cmocka_unit_test(test_utf8),    cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_hashtab), cmocka_unit_test(test_hashset),
-        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_hex),         cmocka_unit_test(test_fnv1a_vectors),
+        cmocka_unit_test(test_utf8),        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_digest_diff), cmocka_unit_test(test_hashtab),
+        cmocka_unit_test(test_hashset),     cmocka_unit_test(test_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
