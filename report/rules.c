@@ -15,6 +15,13 @@
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
+/* Each rule's check, in table order (one function per rule, below the helpers). */
+static report_rule_fn rule_no_certificate_request, rule_empty_ca_list, rule_root_store_dump,
+    rule_oversized_ca_list, rule_sni_mismatch, rule_version_mismatch, rule_address_mismatch,
+    rule_renegotiation_mismatch, rule_expected_ca_missing, rule_unexpected_ca,
+    rule_client_cert_not_offered, rule_public_ca_accepted, rule_duplicate_ca, rule_malformed_ca,
+    rule_post_request_client_auth, rule_baseline_drift;
+
 static const struct report_rule rules[REPORT_RULE_COUNT] = {
     [REPORT_RULE_NO_CERTIFICATE_REQUEST] =
         {REPORT_RULE_NO_CERTIFICATE_REQUEST, "no-certificate-request", REPORT_SEV_HIGH,
@@ -26,7 +33,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "Check that client certificates are enabled on this binding: IIS 'Require' or "
          "'Accept' client certificates (and 'Negotiate Client Certificate' for the initial "
          "handshake), nginx ssl_verify_client, Apache SSLVerifyClient. If the server asks only "
-         "after the HTTP request (renegotiation), probe with --request PATH."},
+         "after the HTTP request (renegotiation), probe with --request PATH.",
+         rule_no_certificate_request},
     [REPORT_RULE_EMPTY_CA_LIST] =
         {REPORT_RULE_EMPTY_CA_LIST, "empty-ca-list", REPORT_SEV_MEDIUM,
          "The server asks for a certificate with an empty CA list",
@@ -38,7 +46,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "To steer clients to the right certificate, advertise the issuing CAs: IIS: set the "
          "binding's Ctl Store Name to the Client Authentication Issuers store (netsh http "
          "update sslcert ... sslctlstorename=ClientAuthIssuer) and SendTrustedIssuerList=1; "
-         "nginx: ssl_client_certificate; Apache: SSLCADNRequestFile."},
+         "nginx: ssl_client_certificate; Apache: SSLCADNRequestFile.",
+         rule_empty_ca_list},
     [REPORT_RULE_ROOT_STORE_DUMP] =
         {REPORT_RULE_ROOT_STORE_DUMP, "root-store-dump", REPORT_SEV_HIGH,
          "The server advertises a whole root store instead of its client-certificate issuers",
@@ -53,7 +62,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "certstorename=MY sslctlstorename=ClientAuthIssuer, with the issuing CAs in the "
          "Client Authentication Issuers store. Java/Tomcat: use a truststore with only the "
          "client CAs instead of cacerts. nginx/Apache: point ssl_client_certificate / "
-         "SSLCADNRequestFile at the issuing CAs, not the system bundle."},
+         "SSLCADNRequestFile at the issuing CAs, not the system bundle.",
+         rule_root_store_dump},
     [REPORT_RULE_OVERSIZED_CA_LIST] =
         {REPORT_RULE_OVERSIZED_CA_LIST, "oversized-ca-list", REPORT_SEV_MEDIUM,
          "The CA list is larger than some clients can take",
@@ -63,7 +73,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "and servers abort with internal_error. Schannel silently truncates at 16 KB, so "
          "which CAs survive changes as the root store grows.",
          "Advertise only the CAs that issue client certificates (a few names, a few hundred "
-         "bytes). See root-store-dump for the usual cause."},
+         "bytes). See root-store-dump for the usual cause.",
+         rule_oversized_ca_list},
     [REPORT_RULE_SNI_MISMATCH] =
         {REPORT_RULE_SNI_MISMATCH, "sni-mismatch", REPORT_SEV_HIGH,
          "The CA list differs with and without SNI",
@@ -75,14 +86,16 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "Make both bindings advertise the same issuers: IIS: netsh http show sslcert, then "
          "netsh http update sslcert for the binding that differs (hostnameport=NAME:443 or "
          "ipport=0.0.0.0:443) with sslctlstorename=ClientAuthIssuer; nginx: the same "
-         "ssl_client_certificate in the default_server."},
+         "ssl_client_certificate in the default_server.",
+         rule_sni_mismatch},
     [REPORT_RULE_VERSION_MISMATCH] =
         {REPORT_RULE_VERSION_MISMATCH, "version-mismatch", REPORT_SEV_MEDIUM,
          "The CA list differs between TLS 1.2 and TLS 1.3",
          "The server advertises different names (or asks in one version only) depending on "
          "the TLS version, so the result depends on the client's TLS stack.",
          "Configure the client CA list once for all protocol versions; check for per-version "
-         "settings or a TLS-terminating proxy in front of the server."},
+         "settings or a TLS-terminating proxy in front of the server.",
+         rule_version_mismatch},
     [REPORT_RULE_ADDRESS_MISMATCH] =
         {REPORT_RULE_ADDRESS_MISMATCH, "address-mismatch", REPORT_SEV_HIGH,
          "The CA list differs between the addresses of one name",
@@ -91,7 +104,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "fixed and another was not, so clients fail depending on the address they get.",
          "Compare the bindings of every node and address family (netsh http show sslcert on "
          "each, both ipport=0.0.0.0:443 and ipport=[::]:443) and apply the same Ctl Store "
-         "Name everywhere."},
+         "Name everywhere.",
+         rule_address_mismatch},
     [REPORT_RULE_RENEGOTIATION_MISMATCH] =
         {REPORT_RULE_RENEGOTIATION_MISMATCH, "renegotiation-mismatch", REPORT_SEV_MEDIUM,
          "The CA list of the renegotiation differs from the initial handshake",
@@ -99,7 +113,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "renegotiates after the HTTP request (per-location settings, Apache SSLCADNRequestFile "
          "in a <Location>).",
          "Use the same client CA list for the whole site, or make sure the list of the "
-         "protected location is the intended one."},
+         "protected location is the intended one.",
+         rule_renegotiation_mismatch},
     [REPORT_RULE_EXPECTED_CA_MISSING] =
         {REPORT_RULE_EXPECTED_CA_MISSING, "expected-ca-missing", REPORT_SEV_HIGH,
          "An expected client CA is not advertised",
@@ -108,7 +123,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "chain to it are not asked for them.",
          "Add the CA to the advertised list: IIS: import it into the Client Authentication "
          "Issuers store named by the binding's Ctl Store Name; nginx: ssl_client_certificate; "
-         "Apache: SSLCADNRequestFile or SSLCACertificateFile."},
+         "Apache: SSLCADNRequestFile or SSLCACertificateFile.",
+         rule_expected_ca_missing},
     [REPORT_RULE_UNEXPECTED_CA] =
         {REPORT_RULE_UNEXPECTED_CA, "unexpected-ca", REPORT_SEV_MEDIUM,
          "The server advertises CAs that are not expected",
@@ -116,7 +132,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "names make clients offer certificates the server will not accept, or show that the "
          "server trusts more issuers than intended.",
          "Remove the extra CAs from the advertised store or file, or add them to the "
-         "expectation if they are intended."},
+         "expectation if they are intended.",
+         rule_unexpected_ca},
     [REPORT_RULE_CLIENT_CERT_NOT_OFFERED] =
         {REPORT_RULE_CLIENT_CERT_NOT_OFFERED, "client-cert-not-offered", REPORT_SEV_HIGH,
          "The given client certificate would not be offered",
@@ -126,7 +143,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "after canonical comparison (case, spacing, string type), Java and .NET offer the "
          "certificate but Go, Chromium and NSS, which compare bytes, do not.",
          "Advertise the CA that issued the client certificate (or its root, if clients have "
-         "the whole chain), with the exact DER name from the issuing CA certificate."},
+         "the whole chain), with the exact DER name from the issuing CA certificate.",
+         rule_client_cert_not_offered},
     [REPORT_RULE_PUBLIC_CA_ACCEPTED] =
         {REPORT_RULE_PUBLIC_CA_ACCEPTED, "public-ca-accepted", REPORT_SEV_MEDIUM,
          "Public root CAs are advertised for client authentication",
@@ -134,13 +152,14 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "accepts a certificate from anyone who can get one from a public CA, unless it checks "
          "more than the chain.",
          "Advertise and trust only the private CAs that issue your client certificates; map "
-         "or pin accepted certificates if public CAs must stay."},
+         "or pin accepted certificates if public CAs must stay.",
+         rule_public_ca_accepted},
     [REPORT_RULE_DUPLICATE_CA] =
         {REPORT_RULE_DUPLICATE_CA, "duplicate-ca", REPORT_SEV_LOW,
          "The same CA name is advertised more than once",
          "Duplicate names waste space and usually mean a store holds the same CA twice "
          "(renewed with the same name) or two stores were merged.",
-         "Remove the duplicate certificates from the advertised store or file."},
+         "Remove the duplicate certificates from the advertised store or file.", rule_duplicate_ca},
     [REPORT_RULE_MALFORMED_CA] =
         {REPORT_RULE_MALFORMED_CA, "malformed-ca", REPORT_SEV_MEDIUM,
          "An advertised CA name cannot be decoded",
@@ -148,7 +167,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "whole list or fail the handshake. caprobe keeps it as hex.",
          "Find the certificate with the broken subject in the advertised store and replace "
          "it; for IIS, check the Client Authentication Issuers store and the 'NT AUTHORITY' "
-         "entries Schannel may add."},
+         "entries Schannel may add.",
+         rule_malformed_ca},
     [REPORT_RULE_POST_REQUEST_CLIENT_AUTH] =
         {REPORT_RULE_POST_REQUEST_CLIENT_AUTH, "post-request-client-auth", REPORT_SEV_HIGH,
          "The certificate is requested only after the HTTP request",
@@ -158,7 +178,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "follow: Server 2022 resets, Server 2025 answers 500, Apache 403.",
          "Ask in the initial handshake: IIS: netsh http update sslcert ... "
          "clientcertnegotiation=enable; Apache: SSLVerifyClient at the virtual host level; or "
-         "limit the site to TLS 1.2 and HTTP/1.1 for the protected paths."},
+         "limit the site to TLS 1.2 and HTTP/1.1 for the protected paths.",
+         rule_post_request_client_auth},
     [REPORT_RULE_BASELINE_DRIFT] =
         {REPORT_RULE_BASELINE_DRIFT, "baseline-drift", REPORT_SEV_MEDIUM,
          "The CA list changed since the baseline scan",
@@ -167,7 +188,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "the binding (IIS Manager drops the Ctl Store Name when it rebinds a renewed "
          "certificate).",
          "If the change was not intended, restore the binding; for IIS: netsh http update "
-         "sslcert with the new certificate's thumbprint and sslctlstorename=ClientAuthIssuer."},
+         "sslcert with the new certificate's thumbprint and sslctlstorename=ClientAuthIssuer.",
+         rule_baseline_drift},
 };
 
 const struct report_rule *report_rule_get(enum report_rule_id id)
@@ -249,7 +271,6 @@ enum report_list_state report_list_state(const struct tls_observation *o)
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-/* One run of the engine: where findings go and what the rules see. */
 /* An observation's names as a set: SHA-256 of each distinct name, sorted, with the index of its
  * first occurrence. Built once per run, so that comparing two lists is a merge, not n x m (a
  * hostile server may send 32,767 names in each of many variants). */
@@ -264,20 +285,25 @@ struct name_set {
     size_t dups; /* entries that repeat an earlier name */
 };
 
-struct run {
+/* One run of the engine: where findings go and what the rules see. */
+struct report_rule_run {
     const struct report_target *t;
     const struct report_context *ctx;
     struct report_findings *out;
     struct name_set *sets; /* one per observation, in t->obs order */
+    size_t *idx;           /* scratch for one rule: observation indexes, n_obs of them */
+    size_t *pub;           /* public roots in each list, then the first one's index; NULL until
+                            * a rule asks (public_counts) */
     int err;
 };
 
-static struct report_finding *add(struct run *r, enum report_rule_id id, const size_t *obs,
-                                  size_t n_obs, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static struct report_finding *add(struct report_rule_run *r, const struct report_rule *rule,
+                                  enum report_severity sev, const size_t *obs, size_t n_obs,
+                                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static struct report_finding *add(struct run *r, enum report_rule_id id, const size_t *obs,
-                                  size_t n_obs, const char *fmt, ...)
+static struct report_finding *add(struct report_rule_run *r, const struct report_rule *rule,
+                                  enum report_severity sev, const size_t *obs, size_t n_obs,
+                                  const char *fmt, ...)
 {
     struct report_findings *f = r->out;
     if (r->err)
@@ -299,11 +325,11 @@ static struct report_finding *add(struct run *r, enum report_rule_id id, const s
     va_end(ap);
     struct report_finding *x = &f->v[f->n];
     memset(x, 0, sizeof(*x));
-    x->rule = &rules[id];
+    x->rule = rule;
     x->seq = f->n;
-    x->severity = r->ctx->severity[id];
+    x->severity = sev;
     x->message = tls_arena_strdup(&f->arena, msg);
-    x->remedy = rules[id].remedy;
+    x->remedy = rule->remedy;
     for (size_t i = 0; i < n_obs && i < REPORT_FINDING_MAX_OBS; i++)
         x->obs[x->n_obs++] = obs[i];
     if (x->message == NULL) {
@@ -314,9 +340,13 @@ static struct report_finding *add(struct run *r, enum report_rule_id id, const s
     return x;
 }
 
-static bool on(const struct run *r, enum report_rule_id id)
+/* The severity of a finding: the context's when the user chose one, else what the evidence
+ * says for the rule's default (some rules grade their default by what they found). */
+static enum report_severity severity(const struct report_rule_run *r,
+                                     const struct report_rule *rule, enum report_severity evidence)
 {
-    return r->ctx->enabled[id];
+    enum report_severity set = r->ctx->severity[rule->id];
+    return set != rule->severity ? set : evidence;
 }
 
 /* "127.0.0.1, SNI app.example.com, TLS 1.2" */
@@ -334,7 +364,7 @@ static int ref_cmp(const void *a, const void *b)
     return c ? c : (x->first > y->first) - (x->first < y->first);
 }
 
-static int sets_build(struct run *r)
+static int sets_build(struct report_rule_run *r)
 {
     const struct report_target *t = r->t;
     r->sets = calloc(t->n_obs ? t->n_obs : 1, sizeof(*r->sets));
@@ -366,19 +396,21 @@ static int sets_build(struct run *r)
     return 0;
 }
 
-static void sets_free(struct run *r)
+static int run_init(struct report_rule_run *r)
+{
+    r->idx = malloc((r->t->n_obs ? r->t->n_obs : 1) * sizeof(*r->idx));
+    if (r->idx == NULL)
+        return TLS_E_NOMEM;
+    return sets_build(r);
+}
+
+static void run_free(struct report_rule_run *r)
 {
     for (size_t i = 0; r->sets && i < r->t->n_obs; i++)
         free(r->sets[i].v);
     free(r->sets);
-}
-
-static const struct name_set *set_of(const struct run *r, const struct tls_observation *o)
-{
-    for (size_t i = 0; i < r->t->n_obs; i++)
-        if (r->t->obs[i] == o)
-            return &r->sets[i];
-    return NULL;
+    free(r->idx);
+    free(r->pub);
 }
 
 /* Sorted arrays whose elements start with a SHA-256 (name_ref, root hashes): one search. */
@@ -394,22 +426,23 @@ static const void *find_sha(const void *base, size_t n, size_t stride, const uin
 
 static bool set_has(const struct name_set *set, const uint8_t sha[32])
 {
-    return set && find_sha(set->v, set->n, sizeof(*set->v), sha) != NULL;
+    return find_sha(set->v, set->n, sizeof(*set->v), sha) != NULL;
 }
 
-/* Up to three names of a that b lacks, as "A; B; C and 4 more"; returns how many a lacks. */
-static size_t names_missing(const struct run *r, const struct tls_observation *a,
-                            const struct tls_observation *b, char *buf, size_t cap)
+/* Up to three names of observation a that b lacks, as "A; B; C and 4 more"; returns how many
+ * a lacks. */
+static size_t names_missing(const struct report_rule_run *r, size_t a, size_t b, char *buf,
+                            size_t cap)
 {
-    const struct name_set *sa = set_of(r, a), *sb = set_of(r, b);
+    const struct name_set *sa = &r->sets[a], *sb = &r->sets[b];
     size_t n = 0, len = 0;
     buf[0] = 0;
-    for (size_t i = 0; sa && i < sa->n; i++) {
+    for (size_t i = 0; i < sa->n; i++) {
         if (set_has(sb, sa->v[i].sha))
             continue;
         if (n < 3 && len < cap)
             len += (size_t)snprintf(buf + len, cap - len, "%s%s", n ? "; " : "",
-                                    a->cas[sa->v[i].first].dn);
+                                    r->t->obs[a]->cas[sa->v[i].first].dn);
         n++;
     }
     if (n > 3 && len < cap)
@@ -422,119 +455,137 @@ static size_t list_bytes(const struct tls_observation *o)
     return o->ca_bytes + 2 * o->ca_count; /* each DistinguishedName has a 2-byte length */
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
 /* ---- one function per rule ------------------------------------------------------------------- */
 
-static void rule_no_certificate_request(struct run *r)
+static void rule_no_certificate_request(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_target *t = r->t;
     bool expected = r->ctx->client_auth == 1 ||
                     (r->ctx->client_auth != 0 && (r->ctx->expected_cas || r->ctx->client_chain));
     if (!expected || t->n_obs == 0)
         return;
-    size_t idx[REPORT_FINDING_MAX_OBS], n = 0, answered = 0;
+    size_t n = 0;
     for (size_t i = 0; i < t->n_obs; i++) {
         enum report_list_state st = report_list_state(t->obs[i]);
         if (st == REPORT_LIST_NAMES)
             return; /* some phase asked */
-        if (st == REPORT_LIST_NONE) {
-            answered++;
-            if (n < REPORT_FINDING_MAX_OBS)
-                idx[n++] = i;
-        }
+        if (st == REPORT_LIST_NONE)
+            r->idx[n++] = i;
     }
-    if (answered)
-        add(r, REPORT_RULE_NO_CERTIFICATE_REQUEST, idx, n,
+    if (n)
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n,
             "client authentication is expected, but none of the %zu successful probes received "
             "a CertificateRequest",
-            answered);
+            n);
 }
 
-static void rule_empty_ca_list(struct run *r)
+static void rule_empty_ca_list(struct report_rule_run *r, const struct report_rule *rule)
 {
-    size_t idx[REPORT_FINDING_MAX_OBS], n = 0, total = 0;
+    size_t n = 0;
     char first[256] = "";
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count)
             continue;
-        if (total++ == 0)
+        if (n == 0)
             describe(o, first, sizeof(first));
-        if (n < REPORT_FINDING_MAX_OBS)
-            idx[n++] = i;
+        r->idx[n++] = i;
     }
-    if (total)
-        add(r, REPORT_RULE_EMPTY_CA_LIST, idx, n,
+    if (n)
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n,
             "%zu probe%s received a CertificateRequest without CA names (first: %s): clients "
             "may offer any certificate",
-            total, total == 1 ? "" : "s", first);
+            n, n == 1 ? "" : "s", first);
 }
 
-static bool is_public(const struct report_roots *roots, const uint8_t sha[32])
+/* How many names of each observation's list are public roots, and the index of the first:
+ * pub[i] and pub[n_obs + i]. Counted once for the two rules that ask, NULL on no memory. */
+static const size_t *public_counts(struct report_rule_run *r)
 {
-    return find_sha(roots->subject_sha256, roots->n, 32, sha) != NULL;
+    const struct report_roots *roots = r->ctx->public_roots;
+    size_t n = r->t->n_obs;
+    if (r->pub)
+        return r->pub;
+    r->pub = calloc(2 * n + 1, sizeof(*r->pub));
+    if (r->pub == NULL) {
+        r->err = TLS_E_NOMEM;
+        return NULL;
+    }
+    for (size_t i = 0; roots && i < n; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES)
+            continue;
+        for (size_t k = o->ca_count; k-- > 0;)
+            if (find_sha(roots->subject_sha256, roots->n, 32, o->cas[k].sha256)) {
+                r->pub[i]++;
+                r->pub[n + i] = k; /* counting down: the first one is the last seen */
+            }
+    }
+    return r->pub;
 }
 
 /* Threshold: a client-authentication list is a handful of names; 60 is beyond any. */
 #define ROOT_DUMP_MIN_PUBLIC 5
 #define ROOT_DUMP_MANY_NAMES 60
 
-static void rule_root_store_dump_and_public(struct run *r)
+static void rule_root_store_dump(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_roots *roots = r->ctx->public_roots;
-    size_t dump_idx[REPORT_FINDING_MAX_OBS], n_dump = 0;
-    size_t pub_idx[REPORT_FINDING_MAX_OBS], n_pub = 0;
-    size_t dump_count = 0, dump_public = 0, dump_bytes = 0, pub_max = 0;
-    char dump_where[256] = "", pub_where[256] = "", pub_example[512] = "";
-    for (size_t i = 0; i < r->t->n_obs; i++) {
+    const size_t *pub = public_counts(r);
+    size_t n = 0, first = 0;
+    for (size_t i = 0; pub && i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
             continue;
-        size_t pub = 0;
-        const char *example = NULL;
-        for (size_t k = 0; roots && k < o->ca_count; k++)
-            if (is_public(roots, o->cas[k].sha256)) {
-                if (!example)
-                    example = o->cas[k].dn;
-                pub++;
-            }
-        bool dump = (pub >= ROOT_DUMP_MIN_PUBLIC && 2 * pub > o->ca_count) ||
-                    o->ca_count >= ROOT_DUMP_MANY_NAMES;
-        if (dump) {
-            if (n_dump == 0) {
-                describe(o, dump_where, sizeof(dump_where));
-                dump_count = o->ca_count;
-                dump_public = pub;
-                dump_bytes = list_bytes(o);
-            }
-            if (n_dump < REPORT_FINDING_MAX_OBS)
-                dump_idx[n_dump++] = i;
-        }
-        if (pub) {
-            if (n_pub == 0) {
-                describe(o, pub_where, sizeof(pub_where));
-                snprintf(pub_example, sizeof(pub_example), "%s", example);
-            }
-            if (pub > pub_max)
-                pub_max = pub;
-            if (n_pub < REPORT_FINDING_MAX_OBS)
-                pub_idx[n_pub++] = i;
+        if ((pub[i] >= ROOT_DUMP_MIN_PUBLIC && 2 * pub[i] > o->ca_count) ||
+            o->ca_count >= ROOT_DUMP_MANY_NAMES) {
+            if (n == 0)
+                first = i;
+            r->idx[n++] = i;
         }
     }
-    if (n_dump && on(r, REPORT_RULE_ROOT_STORE_DUMP))
-        add(r, REPORT_RULE_ROOT_STORE_DUMP, dump_idx, n_dump,
-            "%s advertises %zu CA names (%zu bytes), %zu of them (%.0f%%) public roots of %s",
-            dump_where, dump_count, dump_bytes, dump_public,
-            dump_count ? 100.0 * (double)dump_public / (double)dump_count : 0.0,
-            roots && roots->source ? roots->source : "no root bundle");
-    if (n_pub && on(r, REPORT_RULE_PUBLIC_CA_ACCEPTED))
-        add(r, REPORT_RULE_PUBLIC_CA_ACCEPTED, pub_idx, n_pub,
-            "%s advertises %zu public root%s for client authentication, e.g. %s", pub_where,
-            pub_max, pub_max == 1 ? "" : "s", pub_example);
+    if (n == 0)
+        return;
+    const struct tls_observation *o = r->t->obs[first];
+    char where[256];
+    describe(o, where, sizeof(where));
+    add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+        "%s advertises %zu CA names (%zu bytes), %zu of them (%.0f%%) public roots of %s", where,
+        o->ca_count, list_bytes(o), pub[first], 100.0 * (double)pub[first] / (double)o->ca_count,
+        roots && roots->source ? roots->source : "no root bundle");
 }
 
-static void rule_oversized_ca_list(struct run *r)
+static void rule_public_ca_accepted(struct report_rule_run *r, const struct report_rule *rule)
 {
-    size_t idx[REPORT_FINDING_MAX_OBS], n = 0, max = 0;
+    const size_t *pub = public_counts(r);
+    size_t n = 0, first = 0, max = 0;
+    for (size_t i = 0; pub && i < r->t->n_obs; i++) {
+        if (pub[i] == 0)
+            continue;
+        if (n == 0)
+            first = i;
+        if (pub[i] > max)
+            max = pub[i];
+        r->idx[n++] = i;
+    }
+    if (n == 0)
+        return;
+    const struct tls_observation *o = r->t->obs[first];
+    char where[256];
+    describe(o, where, sizeof(where));
+    add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+        "%s advertises %zu public root%s for client authentication, e.g. %.511s", where, max,
+        max == 1 ? "" : "s", o->cas[pub[r->t->n_obs + first]].dn);
+}
+
+static void rule_oversized_ca_list(struct report_rule_run *r, const struct report_rule *rule)
+{
+    size_t n = 0, max = 0;
     char where[256] = "";
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
@@ -544,107 +595,121 @@ static void rule_oversized_ca_list(struct run *r)
             max = list_bytes(o);
             describe(o, where, sizeof(where));
         }
-        if (n < REPORT_FINDING_MAX_OBS)
-            idx[n++] = i;
+        r->idx[n++] = i;
     }
     if (n == 0)
         return;
-    struct report_finding *f =
-        add(r, REPORT_RULE_OVERSIZED_CA_LIST, idx, n, "%s advertises a CA list of %zu bytes: %s",
-            where, max,
-            max >= 60000  ? "near the 65,535-byte limit of the field; servers abort with "
-                            "internal_error when it grows past it"
-            : max > 32768 ? "over 32 KiB: Java clients fail, and over 16 KiB: mbedTLS clients "
-                            "fail"
-                          : "over 16 KiB (one record): mbedTLS and other fixed-buffer clients "
-                            "fail");
     /* The default severity grows with the size: 32 KiB breaks Java, 60 KiB the server. */
-    if (f && r->ctx->severity[REPORT_RULE_OVERSIZED_CA_LIST] ==
-                 rules[REPORT_RULE_OVERSIZED_CA_LIST].severity)
-        f->severity = max >= 60000  ? REPORT_SEV_CRITICAL
-                      : max > 32768 ? REPORT_SEV_HIGH
-                                    : REPORT_SEV_MEDIUM;
+    enum report_severity sev = max >= 60000  ? REPORT_SEV_CRITICAL
+                               : max > 32768 ? REPORT_SEV_HIGH
+                                             : REPORT_SEV_MEDIUM;
+    add(r, rule, severity(r, rule, sev), r->idx, n, "%s advertises a CA list of %zu bytes: %s",
+        where, max,
+        max >= 60000  ? "near the 65,535-byte limit of the field; servers abort with "
+                        "internal_error when it grows past it"
+        : max > 32768 ? "over 32 KiB: Java clients fail, and over 16 KiB: mbedTLS clients fail"
+                      : "over 16 KiB (one record): mbedTLS and other fixed-buffer clients fail");
 }
 
 /* Two variants' lists differ: by state (request or not) or by the set of names. */
-static bool lists_differ(const struct run *r, const struct tls_observation *a,
-                         const struct tls_observation *b)
+static bool lists_differ(const struct report_rule_run *r, size_t i, size_t j)
 {
-    enum report_list_state sa = report_list_state(a), sb = report_list_state(b);
+    enum report_list_state sa = report_list_state(r->t->obs[i]);
+    enum report_list_state sb = report_list_state(r->t->obs[j]);
     if (sa != sb)
         return true;
     if (sa != REPORT_LIST_NAMES)
         return false;
-    const struct name_set *x = set_of(r, a), *y = set_of(r, b);
+    const struct name_set *x = &r->sets[i], *y = &r->sets[j];
     if (x->n != y->n)
         return true;
-    for (size_t i = 0; i < x->n; i++)
-        if (memcmp(x->v[i].sha, y->v[i].sha, 32) != 0)
+    for (size_t k = 0; k < x->n; k++)
+        if (memcmp(x->v[k].sha, y->v[k].sha, 32) != 0)
             return true;
     return false;
 }
 
-static bool same_str(const char *a, const char *b)
+/* The dimensions a variant is made of; a mismatch rule compares variants that differ in one. */
+enum rule_dim {
+    DIM_SNI,
+    DIM_VERSION,
+    DIM_ADDRESS,
+    DIM_PHASE,
+};
+
+static bool differ_in(const struct tls_observation *a, const struct tls_observation *b,
+                      enum rule_dim d)
 {
-    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+    bool differs[] = {
+        [DIM_SNI] = !same_str(a->sni, b->sni),
+        [DIM_VERSION] = a->tls_max != b->tls_max,
+        [DIM_ADDRESS] = !same_str(a->address, b->address),
+        [DIM_PHASE] = !same_str(a->phase, b->phase),
+    };
+    for (size_t k = 0; k < sizeof(differs) / sizeof(differs[0]); k++)
+        if (differs[k] != (k == d))
+            return false;
+    return true;
 }
 
-static void mismatch(struct run *r, enum report_rule_id id, size_t i, size_t j, const char *what)
-{
-    const struct tls_observation *a = r->t->obs[i], *b = r->t->obs[j];
-    char da[256], db[256], only_a[1024], only_b[1024];
-    describe(a, da, sizeof(da));
-    describe(b, db, sizeof(db));
-    size_t idx[2] = {i, j};
-    if (report_list_state(a) != report_list_state(b)) {
-        const struct tls_observation *asks = report_list_state(a) == REPORT_LIST_NAMES ? a : b;
-        add(r, id, idx, 2, "%s: [%s] %s, [%s] %s", what, da,
-            asks == a ? "asks for a certificate" : "does not ask for a certificate", db,
-            asks == b ? "asks for a certificate" : "does not ask for a certificate");
-        return;
-    }
-    size_t na = names_missing(r, a, b, only_a, sizeof(only_a));
-    size_t nb = names_missing(r, b, a, only_b, sizeof(only_b));
-    add(r, id, idx, 2,
-        "%s: [%s] advertises %zu names, [%s] %zu; %zu only with the first%s%s%s, %zu only "
-        "with the second%s%s%s",
-        what, da, a->ca_count, db, b->ca_count, na, na ? " (" : "", only_a, na ? ")" : "", nb,
-        nb ? " (" : "", only_b, nb ? ")" : "");
-}
-
-/* Pairs of variants that differ in exactly one dimension. */
-static void rule_mismatches(struct run *r)
+/* Pairs of variants that differ in dimension d alone, and in their lists. */
+static void mismatch(struct report_rule_run *r, const struct report_rule *rule, enum rule_dim d,
+                     bool names_only, const char *what)
 {
     const struct report_target *t = r->t;
     for (size_t i = 0; i < t->n_obs; i++) {
         const struct tls_observation *a = t->obs[i];
-        if (report_list_state(a) == REPORT_LIST_UNKNOWN)
+        enum report_list_state sa = report_list_state(a);
+        if (sa == REPORT_LIST_UNKNOWN || (names_only && sa != REPORT_LIST_NAMES))
             continue;
         for (size_t j = i + 1; j < t->n_obs; j++) {
             const struct tls_observation *b = t->obs[j];
-            if (report_list_state(b) == REPORT_LIST_UNKNOWN || !lists_differ(r, a, b))
+            enum report_list_state sb = report_list_state(b);
+            if (sb == REPORT_LIST_UNKNOWN || (names_only && sb != REPORT_LIST_NAMES) ||
+                !differ_in(a, b, d) || !lists_differ(r, i, j))
                 continue;
-            bool same_addr = same_str(a->address, b->address);
-            bool same_sni = same_str(a->sni, b->sni);
-            bool same_ver = a->tls_max == b->tls_max;
-            bool same_phase = same_str(a->phase, b->phase);
-            if (same_addr && same_ver && same_phase && !same_sni && on(r, REPORT_RULE_SNI_MISMATCH))
-                mismatch(r, REPORT_RULE_SNI_MISMATCH, i, j, "the list depends on SNI");
-            else if (same_addr && same_sni && same_phase && !same_ver &&
-                     on(r, REPORT_RULE_VERSION_MISMATCH))
-                mismatch(r, REPORT_RULE_VERSION_MISMATCH, i, j,
-                         "the list depends on the TLS version");
-            else if (same_sni && same_ver && same_phase && !same_addr &&
-                     on(r, REPORT_RULE_ADDRESS_MISMATCH))
-                mismatch(r, REPORT_RULE_ADDRESS_MISMATCH, i, j, "the list depends on the address");
-            else if (same_addr && same_sni && same_ver && !same_phase &&
-                     report_list_state(a) == REPORT_LIST_NAMES &&
-                     report_list_state(b) == REPORT_LIST_NAMES &&
-                     on(r, REPORT_RULE_RENEGOTIATION_MISMATCH))
-                mismatch(r, REPORT_RULE_RENEGOTIATION_MISMATCH, i, j,
-                         "the renegotiation advertises another list");
+            char da[256], db[256], only_a[1024], only_b[1024];
+            describe(a, da, sizeof(da));
+            describe(b, db, sizeof(db));
+            size_t idx[2] = {i, j};
+            if (sa != sb) {
+                const char *asks = "asks for a certificate",
+                           *not = "does not ask for a certificate";
+                add(r, rule, severity(r, rule, rule->severity), idx, 2, "%s: [%s] %s, [%s] %s",
+                    what, da, sa == REPORT_LIST_NAMES ? asks : not, db,
+                    sb == REPORT_LIST_NAMES ? asks : not );
+                continue;
+            }
+            size_t na = names_missing(r, i, j, only_a, sizeof(only_a));
+            size_t nb = names_missing(r, j, i, only_b, sizeof(only_b));
+            add(r, rule, severity(r, rule, rule->severity), idx, 2,
+                "%s: [%s] advertises %zu names, [%s] %zu; %zu only with the first%s%s%s, %zu "
+                "only with the second%s%s%s",
+                what, da, a->ca_count, db, b->ca_count, na, na ? " (" : "", only_a, na ? ")" : "",
+                nb, nb ? " (" : "", only_b, nb ? ")" : "");
         }
     }
+}
+
+static void rule_sni_mismatch(struct report_rule_run *r, const struct report_rule *rule)
+{
+    mismatch(r, rule, DIM_SNI, false, "the list depends on SNI");
+}
+
+static void rule_version_mismatch(struct report_rule_run *r, const struct report_rule *rule)
+{
+    mismatch(r, rule, DIM_VERSION, false, "the list depends on the TLS version");
+}
+
+static void rule_address_mismatch(struct report_rule_run *r, const struct report_rule *rule)
+{
+    mismatch(r, rule, DIM_ADDRESS, false, "the list depends on the address");
+}
+
+/* Only two lists compare: a handshake without a request is post-request-client-auth. */
+static void rule_renegotiation_mismatch(struct report_rule_run *r, const struct report_rule *rule)
+{
+    mismatch(r, rule, DIM_PHASE, true, "the renegotiation advertises another list");
 }
 
 static bool cert_subject_advertised(const struct tls_observation *o, const struct report_cert *c)
@@ -656,17 +721,14 @@ static bool cert_subject_advertised(const struct tls_observation *o, const struc
     return false;
 }
 
-static void rule_expected_cas(struct run *r)
+static void rule_expected_ca_missing(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_certs *exp = r->ctx->expected_cas;
-    if (exp == NULL)
-        return;
-    for (size_t i = 0; i < r->t->n_obs; i++) {
+    for (size_t i = 0; exp && i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES)
             continue;
-        char where[256], names[1024] = "";
-        describe(o, where, sizeof(where));
+        char names[1024] = "";
         size_t missing = 0, len = 0;
         for (size_t k = 0; k < exp->n; k++) {
             if (cert_subject_advertised(o, &exp->v[k]))
@@ -676,13 +738,25 @@ static void rule_expected_cas(struct run *r)
                                         missing ? "; " : "", exp->v[k].subject_text);
             missing++;
         }
-        if (missing && on(r, REPORT_RULE_EXPECTED_CA_MISSING))
-            add(r, REPORT_RULE_EXPECTED_CA_MISSING, &i, 1,
-                "[%s] lacks %zu of the %zu expected CA%s: %s%s", where, missing, exp->n,
-                exp->n == 1 ? "" : "s", names, missing > 3 ? " and more" : "");
-        size_t extra = 0;
-        len = 0;
-        names[0] = 0;
+        if (missing == 0)
+            continue;
+        char where[256];
+        describe(o, where, sizeof(where));
+        add(r, rule, severity(r, rule, rule->severity), &i, 1,
+            "[%s] lacks %zu of the %zu expected CA%s: %s%s", where, missing, exp->n,
+            exp->n == 1 ? "" : "s", names, missing > 3 ? " and more" : "");
+    }
+}
+
+static void rule_unexpected_ca(struct report_rule_run *r, const struct report_rule *rule)
+{
+    const struct report_certs *exp = r->ctx->expected_cas;
+    for (size_t i = 0; exp && i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES)
+            continue;
+        char names[1024] = "";
+        size_t extra = 0, len = 0;
         for (size_t k = 0; k < o->ca_count; k++) {
             bool expected = false;
             for (size_t e = 0; e < exp->n && !expected; e++)
@@ -695,13 +769,17 @@ static void rule_expected_cas(struct run *r)
                                         o->cas[k].dn);
             extra++;
         }
-        if (extra && on(r, REPORT_RULE_UNEXPECTED_CA))
-            add(r, REPORT_RULE_UNEXPECTED_CA, &i, 1, "[%s] advertises %zu unexpected name%s: %s%s",
-                where, extra, extra == 1 ? "" : "s", names, extra > 3 ? " and more" : "");
+        if (extra == 0)
+            continue;
+        char where[256];
+        describe(o, where, sizeof(where));
+        add(r, rule, severity(r, rule, rule->severity), &i, 1,
+            "[%s] advertises %zu unexpected name%s: %s%s", where, extra, extra == 1 ? "" : "s",
+            names, extra > 3 ? " and more" : "");
     }
 }
 
-static void rule_client_cert(struct run *r)
+static void rule_client_cert_not_offered(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_certs *chain = r->ctx->client_chain;
     if (chain == NULL || chain->n == 0)
@@ -727,36 +805,52 @@ static void rule_client_cert(struct run *r)
             continue;
         char where[256];
         describe(o, where, sizeof(where));
-        struct report_finding *f;
-        if (canonical) {
-            f = add(r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED, &i, 1,
-                    "[%s] advertises %s, which matches the issuer of %s only after canonical "
-                    "comparison: Java and .NET clients offer the certificate, Go, Chromium and "
-                    "NSS do not",
-                    where, canonical, chain->v[0].subject_text);
-            if (f && r->ctx->severity[REPORT_RULE_CLIENT_CERT_NOT_OFFERED] ==
-                         rules[REPORT_RULE_CLIENT_CERT_NOT_OFFERED].severity)
-                f->severity = REPORT_SEV_MEDIUM; /* some clients do offer it */
-        } else {
-            add(r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED, &i, 1,
+        if (canonical)
+            /* some clients do offer it: the default is graded down */
+            add(r, rule, severity(r, rule, REPORT_SEV_MEDIUM), &i, 1,
+                "[%s] advertises %s, which matches the issuer of %s only after canonical "
+                "comparison: Java and .NET clients offer the certificate, Go, Chromium and "
+                "NSS do not",
+                where, canonical, chain->v[0].subject_text);
+        else
+            add(r, rule, severity(r, rule, rule->severity), &i, 1,
                 "[%s] advertises %zu names, none of them the issuer of any of the %zu "
                 "certificates of %s (the client certificate %s is issued by %s)",
                 where, o->ca_count, chain->n, chain->source ? chain->source : "the chain",
                 chain->v[0].subject_text, chain->v[0].issuer_text);
-        }
     }
 }
 
-static void rule_duplicates_and_malformed(struct run *r)
+static void rule_duplicate_ca(struct report_rule_run *r, const struct report_rule *rule)
+{
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        const struct name_set *set = &r->sets[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES || set->dups == 0)
+            continue;
+        const char *dup_name = NULL;
+        for (size_t k = 0; k < o->ca_count && !dup_name; k++) {
+            /* the first entry whose name was seen before: it is not a set's first occurrence */
+            const struct name_ref *ref =
+                find_sha(set->v, set->n, sizeof(*set->v), o->cas[k].sha256);
+            if (ref && ref->first != k)
+                dup_name = o->cas[k].dn;
+        }
+        char where[256];
+        describe(o, where, sizeof(where));
+        add(r, rule, severity(r, rule, rule->severity), &i, 1, "[%s] repeats %zu name%s, e.g. %s",
+            where, set->dups, set->dups == 1 ? "" : "s", dup_name);
+    }
+}
+
+static void rule_malformed_ca(struct report_rule_run *r, const struct report_rule *rule)
 {
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES)
             continue;
-        char where[256];
-        describe(o, where, sizeof(where));
-        size_t dups = 0, bad = 0;
-        const char *dup_name = NULL, *bad_name = NULL;
+        size_t bad = 0;
+        const char *bad_name = NULL;
         for (size_t k = 0; k < o->ca_count; k++) {
             if (o->cas[k].malformed) {
                 if (!bad_name)
@@ -764,24 +858,14 @@ static void rule_duplicates_and_malformed(struct run *r)
                 bad++;
             }
         }
-        const struct name_set *set = &r->sets[i];
-        dups = set->dups;
-        for (size_t k = 0; dups && k < o->ca_count && !dup_name; k++) {
-            /* the first entry whose name was seen before: it is not a set's first occurrence */
-            const struct name_ref *ref =
-                find_sha(set->v, set->n, sizeof(*set->v), o->cas[k].sha256);
-            if (ref && ref->first != k)
-                dup_name = o->cas[k].dn;
-        }
-        if (dups && on(r, REPORT_RULE_DUPLICATE_CA))
-            add(r, REPORT_RULE_DUPLICATE_CA, &i, 1, "[%s] repeats %zu name%s, e.g. %s", where, dups,
-                dups == 1 ? "" : "s", dup_name);
-        if (bad && on(r, REPORT_RULE_MALFORMED_CA))
-            add(r, REPORT_RULE_MALFORMED_CA, &i, 1,
-                "[%s] has %zu name%s that %s not valid DER, e.g. %s%.64s%s%s", where, bad,
-                bad == 1 ? "" : "s", bad == 1 ? "is" : "are",
-                bad_name[0] ? "" : "a zero-length name", bad_name,
-                strlen(bad_name) > 64 ? "..." : "", bad_name[0] ? " (hex)" : "");
+        if (bad == 0)
+            continue;
+        char where[256];
+        describe(o, where, sizeof(where));
+        add(r, rule, severity(r, rule, rule->severity), &i, 1,
+            "[%s] has %zu name%s that %s not valid DER, e.g. %s%.64s%s%s", where, bad,
+            bad == 1 ? "" : "s", bad == 1 ? "is" : "are", bad_name[0] ? "" : "a zero-length name",
+            bad_name, strlen(bad_name) > 64 ? "..." : "", bad_name[0] ? " (hex)" : "");
     }
 }
 
@@ -798,7 +882,7 @@ static bool tls13_refused(const struct tls_observation *o)
     return h->status == 403 || h->status == 500;
 }
 
-static void rule_post_request_client_auth(struct run *r)
+static void rule_post_request_client_auth(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_target *t = r->t;
     for (size_t i = 0; i < t->n_obs; i++) {
@@ -831,7 +915,7 @@ static void rule_post_request_client_auth(struct run *r)
                 idx[n_idx++] = k;
                 break;
             }
-            add(r, REPORT_RULE_POST_REQUEST_CLIENT_AUTH, idx, n_idx,
+            add(r, rule, severity(r, rule, rule->severity), idx, n_idx,
                 "[%s] asks for a certificate (%zu name%s) only by renegotiation after GET %s; "
                 "the initial handshake does not%s",
                 where, re->ca_count, re->ca_count == 1 ? "" : "s",
@@ -884,7 +968,7 @@ static bool baseline_same(const struct report_baseline_variant *bv, const struct
     return added == 0 && removed == 0;
 }
 
-static void rule_baseline_drift(struct run *r)
+static void rule_baseline_drift(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_baseline_target *b = r->ctx->baseline;
     if (b == NULL)
@@ -918,13 +1002,12 @@ static void rule_baseline_drift(struct run *r)
                      "advertises %zu names where the baseline had %zu: %zu added, %zu removed",
                      o->ca_count, bv->n_cas, added, removed);
         }
+        /* A renewal that reset the binding is the case this rule exists for: graded up. */
         struct report_finding *f =
-            add(r, REPORT_RULE_BASELINE_DRIFT, &i, 1, "[%s] %s%s", where, what,
+            add(r, rule, severity(r, rule, renewed ? REPORT_SEV_HIGH : rule->severity), &i, 1,
+                "[%s] %s%s", where, what,
                 renewed ? "; the server certificate changed too (a renewal?)" : "");
         if (f && renewed) {
-            if (r->ctx->severity[REPORT_RULE_BASELINE_DRIFT] ==
-                rules[REPORT_RULE_BASELINE_DRIFT].severity)
-                f->severity = REPORT_SEV_HIGH;
             char thumb[41];
             report_hex(o->server_cert.sha1, 20, thumb);
             bool literal = r->t->host && strchr(r->t->host, '.') &&
@@ -971,28 +1054,12 @@ static int by_severity(const void *pa, const void *pb)
 int report_rules_run(const struct report_target *t, const struct report_context *ctx,
                      struct report_findings *out)
 {
-    struct run r = {.t = t, .ctx = ctx, .out = out};
-    if ((r.err = sets_build(&r))) {
-        sets_free(&r);
-        return r.err;
-    }
-    if (on(&r, REPORT_RULE_NO_CERTIFICATE_REQUEST))
-        rule_no_certificate_request(&r);
-    if (on(&r, REPORT_RULE_EMPTY_CA_LIST))
-        rule_empty_ca_list(&r);
-    rule_root_store_dump_and_public(&r);
-    if (on(&r, REPORT_RULE_OVERSIZED_CA_LIST))
-        rule_oversized_ca_list(&r);
-    rule_mismatches(&r);
-    rule_expected_cas(&r);
-    if (on(&r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED))
-        rule_client_cert(&r);
-    rule_duplicates_and_malformed(&r);
-    if (on(&r, REPORT_RULE_POST_REQUEST_CLIENT_AUTH))
-        rule_post_request_client_auth(&r);
-    if (on(&r, REPORT_RULE_BASELINE_DRIFT))
-        rule_baseline_drift(&r);
-    sets_free(&r);
+    struct report_rule_run r = {.t = t, .ctx = ctx, .out = out};
+    r.err = run_init(&r);
+    for (size_t i = 0; i < REPORT_RULE_COUNT && !r.err; i++)
+        if (ctx->enabled[i])
+            rules[i].check(&r, &rules[i]);
+    run_free(&r);
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(out->v[0]), by_severity);
     return r.err;

@@ -1,6 +1,6 @@
 /* The rule engine: all observations of one target (plus what the user expects) in, findings
- * out. One function per rule, one table of rules. Pure: no I/O, no clock, no mbedTLS; the
- * certificates it compares against arrive as DER views loaded elsewhere. */
+ * out. One table of rules, each entry with its texts and its function. Pure: no I/O, no clock,
+ * no mbedTLS; the certificates it compares against arrive as DER views loaded elsewhere. */
 #ifndef REPORT_RULES_H
 #define REPORT_RULES_H
 
@@ -49,6 +49,11 @@ enum report_rule_id {
         REPORT_RULE_COUNT
 };
 
+struct report_rule;
+struct report_rule_run; /* one run of the engine over one target, private to rules.c */
+/* A rule's check: adds the findings of rule over the run's target. */
+typedef void report_rule_fn(struct report_rule_run *run, const struct report_rule *rule);
+
 struct report_rule {
     enum report_rule_id id;
     const char *name;              /* the stable id, e.g. "sni-mismatch" */
@@ -56,6 +61,7 @@ struct report_rule {
     const char *title;             /* one line */
     const char *help;              /* what it means and why it matters (for --explain, SARIF) */
     const char *remedy;            /* how to fix its causes */
+    report_rule_fn *check;         /* report_rules_run calls it when the rule is enabled */
 };
 
 const struct report_rule *report_rule_get(enum report_rule_id id);

@@ -501,6 +501,7 @@ static void test_table(void **state)
         const struct report_rule *r = report_rule_get((enum report_rule_id)i);
         assert_int_equal(r->id, i);
         assert_ptr_equal(report_rule_find(r->name), r);
+        assert_non_null(r->check);
         assert_true(strlen(r->title) > 10 && strlen(r->help) > 40 && strlen(r->remedy) > 40);
     }
     assert_null(report_rule_find("no-such-rule"));
