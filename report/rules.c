@@ -340,13 +340,14 @@ static struct report_finding *add(struct report_rule_run *r, const struct report
     return x;
 }
 
-/* The severity of a finding: the context's when the user chose one, else what the evidence
- * says for the rule's default (some rules grade their default by what they found). */
+/* The severity of a finding: the context's when the user chose one (pinned by a policy, also
+ * to the default, or set to another value), else what the evidence says for the rule's default
+ * (some rules grade their default by what they found). */
 static enum report_severity severity(const struct report_rule_run *r,
                                      const struct report_rule *rule, enum report_severity evidence)
 {
     enum report_severity set = r->ctx->severity[rule->id];
-    return set != rule->severity ? set : evidence;
+    return r->ctx->pinned[rule->id] || set != rule->severity ? set : evidence;
 }
 
 /* "127.0.0.1, SNI app.example.com, TLS 1.2" */

@@ -115,6 +115,11 @@ struct report_context {
     int client_auth;                                  /* 1 required, 0 not, -1 unknown */
     const struct report_baseline_target *baseline;    /* NULL: no baseline for this target */
     enum report_severity severity[REPORT_RULE_COUNT]; /* effective severities */
+    /* The user chose severity[id] (a policy): findings get exactly it. Otherwise a rule may
+     * grade its default by the evidence (oversized-ca-list by size, client-cert-not-offered
+     * down for a canonical match, baseline-drift up with a renewed certificate); a severity
+     * other than the default counts as chosen too. */
+    bool pinned[REPORT_RULE_COUNT];
     bool enabled[REPORT_RULE_COUNT];
 };
 

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "report/policy.h"
 #include "report/report.h"
 #include "report/rules.h"
 #include "tls/namecache.h"
@@ -127,6 +128,47 @@ static const struct report_finding *find(const struct fixture *x, const char *id
             return &x->f.v[i];
         }
     return NULL;
+}
+
+/* ---- pinned severities ---------------------------------------------------------------------- */
+
+/* Pin rule at sev as a policy file does: through report_policy_parse and report_policy_apply. */
+static void pin(struct fixture *x, const char *rule, const char *sev)
+{
+    char yaml[160], err[REPORT_POLICY_ERR_CAP];
+    snprintf(yaml, sizeof(yaml), "defaults:\n  severities: {%s: %s}\n", rule, sev);
+    struct report_policy *p = NULL;
+    assert_int_equal(
+        report_policy_parse(&p, "pin.yaml", (const uint8_t *)yaml, strlen(yaml), err, sizeof(err)),
+        0);
+    report_policy_apply(p, NULL, &x->ctx);
+    report_policy_free(p);
+}
+
+/* Each escalating rule, unpinned (NULL: graded by the evidence) and pinned at its default, below
+ * and above it: a pinned severity is what the finding gets. */
+struct pin_case {
+    const char *pin; /* NULL: no policy */
+    enum report_severity want;
+};
+
+static void check_pins(struct fixture *x, const char *rule, const char *contains,
+                       const struct pin_case *cases, size_t n)
+{
+    const struct report_context base = x->ctx; /* what the command line left */
+    for (size_t i = 0; i < n; i++) {
+        x->ctx = base;
+        if (cases[i].pin)
+            pin(x, rule, cases[i].pin);
+        fx_run(x);
+        const struct report_finding *f = find(x, rule, contains);
+        assert_non_null(f);
+        if (f->severity != cases[i].want)
+            fail_msg("%s pinned %s: severity %s, want %s", rule,
+                     cases[i].pin ? cases[i].pin : "(none)", report_severity_name(f->severity),
+                     report_severity_name(cases[i].want));
+    }
+    x->ctx = base;
 }
 
 static const char *const good[] = {"Corp Issuing CA 1"};
@@ -332,6 +374,22 @@ static void test_many_names_is_a_dump_and_oversized(void **state)
     x.ctx.severity[REPORT_RULE_OVERSIZED_CA_LIST] = REPORT_SEV_LOW;
     fx_run(&x);
     assert_int_equal(find(&x, "oversized-ca-list", NULL)->severity, REPORT_SEV_LOW);
+    /* and so does a policy's, also when it names the default */
+    report_context_init(&x.ctx);
+    static const struct pin_case near_limit[] = {
+        {NULL, REPORT_SEV_CRITICAL},
+        {"medium", REPORT_SEV_MEDIUM}, /* the default, pinned: it used to yield critical */
+        {"low", REPORT_SEV_LOW},
+        {"high", REPORT_SEV_HIGH},
+    };
+    check_pins(&x, "oversized-ca-list", "65,535", near_limit, 4);
+    x.obs[0]->ca_bytes = 20000; /* over one record: medium by default */
+    static const struct pin_case one_record[] = {
+        {NULL, REPORT_SEV_MEDIUM},
+        {"critical", REPORT_SEV_CRITICAL},
+        {"info", REPORT_SEV_INFO},
+    };
+    check_pins(&x, "oversized-ca-list", "over 16 KiB (one record)", one_record, 3);
     fx_free(&x);
 }
 
@@ -400,6 +458,13 @@ static void test_client_cert(void **state)
     f = find(&x, "client-cert-not-offered", "only after canonical comparison");
     assert_non_null(f);
     assert_int_equal(f->severity, REPORT_SEV_MEDIUM);
+    static const struct pin_case cases[] = {
+        {NULL, REPORT_SEV_MEDIUM},
+        {"high", REPORT_SEV_HIGH}, /* the default, pinned: it used to yield medium */
+        {"critical", REPORT_SEV_CRITICAL},
+        {"low", REPORT_SEV_LOW},
+    };
+    check_pins(&x, "client-cert-not-offered", "only after canonical comparison", cases, 4);
     fx_free(&x);
 }
 
@@ -471,6 +536,15 @@ static void test_baseline_drift(void **state)
     assert_non_null(strstr(f->remedy, "netsh http update sslcert ipport=0.0.0.0:443 "
                                       "certhash=1212121212121212121212121212121212121212"));
     assert_non_null(strstr(f->remedy, "sslctlstorename=ClientAuthIssuer"));
+    static const struct pin_case cases[] = {
+        {NULL, REPORT_SEV_HIGH},
+        {"medium", REPORT_SEV_MEDIUM}, /* the default, pinned: it used to yield high */
+        {"low", REPORT_SEV_LOW},
+        {"critical", REPORT_SEV_CRITICAL},
+    };
+    check_pins(&x, "baseline-drift", "certificate changed too", cases, 4);
+    /* the renewal's remedy does not depend on the severity */
+    assert_non_null(strstr(find(&x, "baseline-drift", NULL)->remedy, "ClientAuthIssuer"));
     fx_free(&x);
 }
 
