@@ -235,7 +235,8 @@ void report_context_init(struct report_context *ctx)
 void report_findings_init(struct report_findings *f)
 {
     memset(f, 0, sizeof(*f));
-    tls_arena_init(&f->arena, 4 * 1024 * 1024);
+    f->max_bytes = REPORT_FINDINGS_MAX_BYTES;
+    tls_arena_init(&f->arena, 0); /* an allocation that fails is malloc failing, never a limit */
 }
 
 void report_findings_free(struct report_findings *f)
@@ -294,13 +295,23 @@ struct report_rule_run {
     size_t *idx;           /* scratch for one rule: observation indexes, n_obs of them */
     size_t *pub;           /* public roots in each list, then the first one's index; NULL until
                             * a rule asks (public_counts) */
-    int err;
+    size_t used;           /* bytes the kept findings hold, against out->max_bytes */
+    size_t kept[REPORT_RULE_COUNT], last[REPORT_RULE_COUNT]; /* per rule: count, last index */
+    size_t dropped[REPORT_RULE_COUNT];                       /* not kept: over the budget */
+    enum report_severity dropped_sev[REPORT_RULE_COUNT];     /* the highest of those */
+    int err; /* TLS_E_NOMEM: malloc failed; the only error of a run */
 };
+
+/* Room kept at the end of a message for the notes of add() and notes_add(). */
+#define MESSAGE_MAX 2048
+#define MESSAGE_NOTE_ROOM 192
 
 static struct report_finding *add(struct report_rule_run *r, const struct report_rule *rule,
                                   enum report_severity sev, const size_t *obs, size_t n_obs,
                                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* A finding of rule resting on obs. Over the target's budget (out->max_bytes) only the rule's
+ * first finding is kept; the others are counted for notes_add(). NULL when not kept. */
 static struct report_finding *add(struct report_rule_run *r, const struct report_rule *rule,
                                   enum report_severity sev, const size_t *obs, size_t n_obs,
                                   const char *fmt, ...)
@@ -308,6 +319,24 @@ static struct report_finding *add(struct report_rule_run *r, const struct report
     struct report_findings *f = r->out;
     if (r->err)
         return NULL;
+    char msg[MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, MESSAGE_MAX - MESSAGE_NOTE_ROOM, fmt, ap);
+    va_end(ap);
+    size_t cite = n_obs < REPORT_FINDING_MAX_OBS ? n_obs : REPORT_FINDING_MAX_OBS;
+    size_t len = strlen(msg);
+    if (cite < n_obs)
+        len += (size_t)snprintf(msg + len, sizeof(msg) - len,
+                                "; and %zu more observations (a finding cites at most %d)",
+                                n_obs - cite, REPORT_FINDING_MAX_OBS);
+    size_t cost = sizeof(*f->v) + len + 1 + cite * sizeof(*obs);
+    enum report_rule_id id = rule->id;
+    if (r->kept[id] && r->used + cost > f->max_bytes) {
+        if (r->dropped[id]++ == 0 || sev > r->dropped_sev[id])
+            r->dropped_sev[id] = sev;
+        return NULL;
+    }
     if (f->n == f->cap) {
         size_t cap = f->cap ? 2 * f->cap : 8;
         struct report_finding *v = realloc(f->v, cap * sizeof(*v));
@@ -318,26 +347,47 @@ static struct report_finding *add(struct report_rule_run *r, const struct report
         f->v = v;
         f->cap = cap;
     }
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    struct report_finding *x = &f->v[f->n];
-    memset(x, 0, sizeof(*x));
-    x->rule = rule;
-    x->seq = f->n;
-    x->severity = sev;
-    x->message = tls_arena_strdup(&f->arena, msg);
-    x->remedy = rule->remedy;
-    for (size_t i = 0; i < n_obs && i < REPORT_FINDING_MAX_OBS; i++)
-        x->obs[x->n_obs++] = obs[i];
-    if (x->message == NULL) {
+    char *message = tls_arena_memdup(&f->arena, msg, len + 1);
+    size_t *cited = cite ? tls_arena_memdup(&f->arena, obs, cite * sizeof(*obs)) : NULL;
+    if (message == NULL || (cite && cited == NULL)) {
         r->err = TLS_E_NOMEM;
         return NULL;
     }
-    f->n++;
+    struct report_finding *x = &f->v[f->n];
+    *x = (struct report_finding){.rule = rule,
+                                 .severity = sev,
+                                 .message = message,
+                                 .remedy = rule->remedy,
+                                 .obs = cited,
+                                 .n_obs = cite,
+                                 .seq = f->n};
+    r->used += cost;
+    r->kept[id]++;
+    r->last[id] = f->n++;
     return x;
+}
+
+/* Findings that did not fit the budget: the rule's last kept one says how many, and carries the
+ * highest severity among them so that --fail-on still sees it. */
+static void notes_add(struct report_rule_run *r)
+{
+    for (size_t id = 0; id < REPORT_RULE_COUNT && !r->err; id++) {
+        if (r->dropped[id] == 0)
+            continue;
+        struct report_finding *f = &r->out->v[r->last[id]];
+        const char *m = tls_arena_printf(
+            &r->out->arena,
+            "%s; %zu more finding%s of this rule not recorded: the findings of this target "
+            "reached their limit of %zu bytes",
+            f->message, r->dropped[id], r->dropped[id] == 1 ? "" : "s", r->out->max_bytes);
+        if (m == NULL) {
+            r->err = TLS_E_NOMEM;
+            return;
+        }
+        f->message = m;
+        if (r->dropped_sev[id] > f->severity)
+            f->severity = r->dropped_sev[id];
+    }
 }
 
 /* The severity of a finding: the context's when the user chose one (pinned by a policy, also
@@ -1030,6 +1080,8 @@ static void rule_baseline_drift(struct report_rule_run *r, const struct report_r
                 binding, binding, thumb);
             if (f->remedy == NULL)
                 r->err = TLS_E_NOMEM;
+            else
+                r->used += strlen(f->remedy) + 1; /* bounded: a kept finding keeps its remedy */
         }
     }
 }
@@ -1060,6 +1112,7 @@ int report_rules_run(const struct report_target *t, const struct report_context 
     for (size_t i = 0; i < REPORT_RULE_COUNT && !r.err; i++)
         if (ctx->enabled[i])
             rules[i].check(&r, &rules[i]);
+    notes_add(&r);
     run_free(&r);
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(out->v[0]), by_severity);

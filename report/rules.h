@@ -126,14 +126,22 @@ struct report_context {
 /* Defaults: every rule on at its default severity, nothing expected. */
 void report_context_init(struct report_context *ctx);
 
-#define REPORT_FINDING_MAX_OBS 16
+/* A finding cites at most this many observations; one about more says in its message how many
+ * it leaves out. */
+#define REPORT_FINDING_MAX_OBS 1024
+/* What the findings of one target may hold (structs, messages, citations). Past it a rule's
+ * further findings are not kept: its last kept finding says how many there were. Each rule's
+ * first finding and these notes come on top, bounded by the message size (2 KiB) and
+ * REPORT_FINDING_MAX_OBS each, so a hostile target costs a bounded amount and never ends the
+ * scan. */
+#define REPORT_FINDINGS_MAX_BYTES (4u * 1024 * 1024)
 
 struct report_finding {
     const struct report_rule *rule;
     enum report_severity severity;
     const char *message; /* names the evidence: variant, counts, names */
     const char *remedy;  /* the rule's remedy, filled in where the target says more */
-    size_t obs[REPORT_FINDING_MAX_OBS]; /* indexes of the observations it rests on */
+    const size_t *obs;   /* indexes of the observations it rests on, in the findings' arena */
     size_t n_obs;
     size_t seq; /* the order the engine found it in: ties of severity and rule keep it */
 };
@@ -141,7 +149,8 @@ struct report_finding {
 struct report_findings {
     struct report_finding *v;
     size_t n, cap;
-    struct tls_arena arena;
+    size_t max_bytes;       /* REPORT_FINDINGS_MAX_BYTES after init; tests may lower it */
+    struct tls_arena arena; /* messages and citations: no cap of its own, max_bytes bounds it */
 };
 
 void report_findings_init(struct report_findings *f);
@@ -149,7 +158,8 @@ void report_findings_free(struct report_findings *f);
 
 struct report_target;
 /* Run every enabled rule over the target's observations; findings come sorted by severity
- * (highest first), then rule order. Returns 0 or TLS_E_NOMEM. */
+ * (highest first), then rule order. Returns 0, or TLS_E_NOMEM when malloc fails: a limit of the
+ * engine (max_bytes, REPORT_FINDING_MAX_OBS) trims evidence with a note and is no error. */
 int report_rules_run(const struct report_target *t, const struct report_context *ctx,
                      struct report_findings *out);
 

@@ -77,8 +77,8 @@ static struct tls_observation *obs_error(const char *addr, const char *sni, uint
 }
 
 struct fixture {
-    struct tls_observation *obs[8];
-    size_t n;
+    struct tls_observation **obs;
+    size_t n, cap;
     struct report_target t;
     struct report_context ctx;
     struct report_findings f;
@@ -90,14 +90,19 @@ static void fx_init(struct fixture *x)
     x->t.target = "app.example:443";
     x->t.host = "app.example";
     x->t.port = 443;
-    x->t.obs = x->obs;
     report_context_init(&x->ctx);
     report_findings_init(&x->f);
 }
 
 static void fx_add(struct fixture *x, struct tls_observation *o)
 {
+    if (x->n == x->cap) {
+        x->cap = x->cap ? 2 * x->cap : 8;
+        x->obs = realloc(x->obs, x->cap * sizeof(*x->obs));
+        assert_non_null(x->obs);
+    }
     x->obs[x->n++] = o;
+    x->t.obs = x->obs;
     x->t.n_obs = x->n;
 }
 
@@ -114,6 +119,7 @@ static void fx_free(struct fixture *x)
         tls_observation_free(x->obs[i]);
         free(x->obs[i]);
     }
+    free(x->obs);
     report_findings_free(&x->f);
 }
 
@@ -568,6 +574,74 @@ static void test_disable_override_and_order(void **state)
     fx_free(&x);
 }
 
+/* ---- limits trim evidence with a note, never fail -------------------------------------------- */
+
+/* n observations of the same variant but the address (10.0.x.y), each advertising cns. */
+static void fx_add_addresses(struct fixture *x, size_t n, const char *const *cns, size_t n_cns)
+{
+    for (size_t i = 0; i < n; i++) {
+        char addr[32];
+        snprintf(addr, sizeof(addr), "10.0.%zu.%zu", i / 256, i % 256);
+        struct tls_observation *o = obs_make(NULL, "app.example", 0x0303, "handshake", cns, n_cns);
+        o->address = tls_arena_strdup(&o->arena, addr);
+        fx_add(x, o);
+    }
+}
+
+static void test_limits_trim_with_a_note(void **state)
+{
+    (void)state;
+    /* 1100 empty lists: one finding citing the first REPORT_FINDING_MAX_OBS, saying the rest */
+    struct fixture x;
+    fx_init(&x);
+    fx_add_addresses(&x, 1100, good, 0);
+    fx_run(&x);
+    const struct report_finding *f = find(&x, "empty-ca-list", "1100 probes");
+    assert_non_null(f);
+    assert_int_equal(f->n_obs, 1024);
+    for (size_t k = 0; k < f->n_obs; k++)
+        assert_int_equal(f->obs[k], k);
+    assert_non_null(
+        strstr(f->message, "; and 76 more observations (a finding cites at most 1024)"));
+    fx_free(&x);
+
+    /* 200 lists with a repeated name: 200 findings, all kept within the default budget ... */
+    static const char *const dup[] = {"A", "B", "A"};
+    fx_init(&x);
+    fx_add_addresses(&x, 200, dup, 3);
+    fx_run(&x);
+    assert_int_equal(x.f.n, 200);
+    assert_null(strstr(x.f.v[199].message, "not recorded"));
+    /* ... and within 8 KiB some, the last of them saying how many more there were */
+    report_findings_free(&x.f);
+    report_findings_init(&x.f);
+    x.f.max_bytes = 8192;
+    assert_int_equal(report_rules_run(&x.t, &x.ctx, &x.f), 0);
+    assert_true(x.f.n >= 1 && x.f.n < 200);
+    size_t notes = 0, more = 0;
+    bool *seen = calloc(x.n, sizeof(*seen));
+    for (size_t i = 0; i < x.f.n; i++) {
+        f = &x.f.v[i];
+        assert_string_equal(f->rule->name, "duplicate-ca");
+        assert_int_equal(f->n_obs, 1);
+        assert_true(f->obs[0] < x.n && !seen[f->obs[0]]);
+        seen[f->obs[0]] = true;
+        const char *note = strstr(f->message, " more findings of this rule not recorded: the "
+                                              "findings of this target reached their limit of "
+                                              "8192 bytes");
+        if (note) {
+            notes++;
+            while (note > f->message && note[-1] >= '0' && note[-1] <= '9')
+                note--;
+            more = strtoul(note, NULL, 10);
+        }
+    }
+    free(seen);
+    assert_int_equal(notes, 1);
+    assert_int_equal(x.f.n + more, 200);
+    fx_free(&x);
+}
+
 static void test_table(void **state)
 {
     (void)state;
@@ -600,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_and_malformed),
         cmocka_unit_test(test_baseline_drift),
         cmocka_unit_test(test_disable_override_and_order),
+        cmocka_unit_test(test_limits_trim_with_a_note),
         cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
