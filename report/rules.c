@@ -292,6 +292,7 @@ struct report_rule_run {
     const struct report_context *ctx;
     struct report_findings *out;
     struct name_set *sets; /* one per observation, in t->obs order */
+    size_t *list;          /* per observation: NO_LIST, LIST_NONE_ID or its set's id */
     size_t *idx;           /* scratch for one rule: observation indexes, n_obs of them */
     size_t *pub;           /* public roots in each list, then the first one's index; NULL until
                             * a rule asks (public_counts) */
@@ -447,12 +448,102 @@ static int sets_build(struct report_rule_run *r)
     return 0;
 }
 
+static bool sets_equal(const struct name_set *a, const struct name_set *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (memcmp(a->v[i].sha, b->v[i].sha, 32) != 0)
+            return false;
+    return true;
+}
+
+/* A list's id: the same for observations with the same state and set of names. */
+#define NO_LIST SIZE_MAX /* an error: nothing to compare */
+#define LIST_NONE_ID 0   /* no CertificateRequest */
+
+/* Over the sorted hashes of a set: equal sets hash equal, and sets_equal decides, so a collision
+ * (even one a server crafts) costs a comparison, never a wrong answer. */
+static uint64_t set_hash(const struct name_set *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ s->n;
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t k = 0; k < 32; k += 8) {
+            uint64_t w;
+            memcpy(&w, s->v[i].sha + k, sizeof(w));
+            h = (h ^ w) * 0x100000001b3ULL;
+            h ^= h >> 29;
+        }
+    return h;
+}
+
+struct list_row {
+    size_t n;
+    uint64_t hash;
+    size_t obs;
+};
+
+static int list_row_cmp(const void *pa, const void *pb)
+{
+    const struct list_row *a = pa, *b = pb;
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
+    return (a->obs > b->obs) - (a->obs < b->obs);
+}
+
+/* Number the distinct lists, so that rules compare ids, not names: sorted by size and hash,
+ * equal sets are neighbours, and each set is compared with the distinct sets of its run so far
+ * (one of them unless hashes collide). O(n log n) in lists plus one pass over the names. */
+static int lists_build(struct report_rule_run *r)
+{
+    size_t n = r->t->n_obs, m = 0;
+    struct list_row *rows = malloc((n ? n : 1) * sizeof(*rows));
+    r->list = malloc((n ? n : 1) * sizeof(*r->list));
+    if (rows == NULL || r->list == NULL) {
+        free(rows);
+        return TLS_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        switch (report_list_state(r->t->obs[i])) {
+        case REPORT_LIST_UNKNOWN:
+            r->list[i] = NO_LIST;
+            break;
+        case REPORT_LIST_NONE:
+            r->list[i] = LIST_NONE_ID;
+            break;
+        case REPORT_LIST_NAMES:
+            rows[m++] = (struct list_row){r->sets[i].n, set_hash(&r->sets[i]), i};
+            break;
+        }
+    }
+    qsort(rows, m, sizeof(*rows), list_row_cmp);
+    size_t next = LIST_NONE_ID + 1;
+    for (size_t s = 0, e; s < m; s = e) {
+        for (e = s + 1; e < m && rows[e].n == rows[s].n && rows[e].hash == rows[s].hash; e++)
+            ;
+        size_t first = next; /* r->idx[id - first]: an observation with list id */
+        for (size_t k = s; k < e; k++) {
+            size_t id = first;
+            while (id < next && !sets_equal(&r->sets[rows[k].obs], &r->sets[r->idx[id - first]]))
+                id++;
+            if (id == next)
+                r->idx[next++ - first] = rows[k].obs;
+            r->list[rows[k].obs] = id;
+        }
+    }
+    free(rows);
+    return 0;
+}
+
 static int run_init(struct report_rule_run *r)
 {
     r->idx = malloc((r->t->n_obs ? r->t->n_obs : 1) * sizeof(*r->idx));
     if (r->idx == NULL)
         return TLS_E_NOMEM;
-    return sets_build(r);
+    int rc = sets_build(r);
+    return rc ? rc : lists_build(r);
 }
 
 static void run_free(struct report_rule_run *r)
@@ -460,6 +551,7 @@ static void run_free(struct report_rule_run *r)
     for (size_t i = 0; r->sets && i < r->t->n_obs; i++)
         free(r->sets[i].v);
     free(r->sets);
+    free(r->list);
     free(r->idx);
     free(r->pub);
 }
@@ -662,84 +754,325 @@ static void rule_oversized_ca_list(struct report_rule_run *r, const struct repor
                       : "over 16 KiB (one record): mbedTLS and other fixed-buffer clients fail");
 }
 
-/* Two variants' lists differ: by state (request or not) or by the set of names. */
-static bool lists_differ(const struct report_rule_run *r, size_t i, size_t j)
-{
-    enum report_list_state sa = report_list_state(r->t->obs[i]);
-    enum report_list_state sb = report_list_state(r->t->obs[j]);
-    if (sa != sb)
-        return true;
-    if (sa != REPORT_LIST_NAMES)
-        return false;
-    const struct name_set *x = &r->sets[i], *y = &r->sets[j];
-    if (x->n != y->n)
-        return true;
-    for (size_t k = 0; k < x->n; k++)
-        if (memcmp(x->v[k].sha, y->v[k].sha, 32) != 0)
-            return true;
-    return false;
-}
+/* ---- the mismatch rules: variants grouped, lists partitioned ------------------------------- */
 
-/* The dimensions a variant is made of; a mismatch rule compares variants that differ in one. */
+/* The dimensions a variant is made of. A mismatch rule groups the observations by the other
+ * three, partitions each group by list, and reports once for every group with two lists or
+ * more: one finding per target and dimension, however many observations. */
 enum rule_dim {
+    DIM_ADDRESS, /* the order of describe(): messages name the dimensions in it */
     DIM_SNI,
     DIM_VERSION,
-    DIM_ADDRESS,
     DIM_PHASE,
 };
+#define DIM_COUNT 4
 
-static bool differ_in(const struct tls_observation *a, const struct tls_observation *b,
-                      enum rule_dim d)
+static const char *dim_value(const struct tls_observation *o, enum rule_dim d)
 {
-    bool differs[] = {
-        [DIM_SNI] = !same_str(a->sni, b->sni),
-        [DIM_VERSION] = a->tls_max != b->tls_max,
-        [DIM_ADDRESS] = !same_str(a->address, b->address),
-        [DIM_PHASE] = !same_str(a->phase, b->phase),
-    };
-    for (size_t k = 0; k < sizeof(differs) / sizeof(differs[0]); k++)
-        if (differs[k] != (k == d))
-            return false;
-    return true;
+    switch (d) {
+    case DIM_SNI:
+        return o->sni;
+    case DIM_VERSION:
+        return o->tls_max == 0x0304 ? "1.3" : "1.2";
+    case DIM_ADDRESS:
+        return o->address;
+    case DIM_PHASE:
+        return o->phase;
+    }
+    return NULL;
 }
 
-/* Pairs of variants that differ in dimension d alone, and in their lists. */
+/* "SNI app.example.com" / "no SNI", "TLS 1.3", "192.0.2.1", "renegotiation" */
+static void dim_label(const struct tls_observation *o, enum rule_dim d, char *buf, size_t cap)
+{
+    const char *v = dim_value(o, d);
+    switch (d) {
+    case DIM_SNI:
+        snprintf(buf, cap, "%s%s", v ? "SNI " : "no SNI", v ? v : "");
+        return;
+    case DIM_VERSION:
+        snprintf(buf, cap, "TLS %s", v);
+        return;
+    case DIM_ADDRESS:
+    case DIM_PHASE:
+        snprintf(buf, cap, "%s", v ? v : "-");
+        return;
+    }
+}
+
+static const char *dim_plural(enum rule_dim d)
+{
+    switch (d) {
+    case DIM_SNI:
+        return "SNI values";
+    case DIM_VERSION:
+        return "versions";
+    case DIM_ADDRESS:
+        return "addresses";
+    case DIM_PHASE:
+        return "phases";
+    }
+    return "";
+}
+
+/* One observation as the rule of dimension d sees it. */
+struct dim_row {
+    const char *g[DIM_COUNT - 1]; /* the other dimensions' values: its group */
+    const char *d;                /* its value in d */
+    size_t list, obs;
+};
+
+/* NULL (no SNI) sorts first. */
+static int str_cmp(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return str_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int size_cmp(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    return (a > b) - (a < b);
+}
+
+static int group_cmp(const struct dim_row *a, const struct dim_row *b)
+{
+    for (size_t k = 0; k < DIM_COUNT - 1; k++) {
+        int c = str_cmp(a->g[k], b->g[k]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+/* Group, then list, then value, then probe order. */
+static int row_by_group(const void *pa, const void *pb)
+{
+    const struct dim_row *a = pa, *b = pb;
+    int c = group_cmp(a, b);
+    if (c)
+        return c;
+    if (a->list != b->list)
+        return a->list < b->list ? -1 : 1;
+    c = str_cmp(a->d, b->d);
+    return c ? c : (a->obs > b->obs) - (a->obs < b->obs);
+}
+
+/* List, then value, then probe order. */
+static int row_by_list(const void *pa, const void *pb)
+{
+    const struct dim_row *a = pa, *b = pb;
+    if (a->list != b->list)
+        return a->list < b->list ? -1 : 1;
+    int c = str_cmp(a->d, b->d);
+    return c ? c : (a->obs > b->obs) - (a->obs < b->obs);
+}
+
+/* The dimensions other than d, in enum order: the row's g[]. */
+static void dims_other(enum rule_dim d, enum rule_dim other[DIM_COUNT - 1])
+{
+    size_t k = 0;
+    for (int i = 0; i < DIM_COUNT; i++)
+        if (i != (int)d)
+            other[k++] = (enum rule_dim)i;
+}
+
+/* The rows of every observation with a list to compare (names_only: a CertificateRequest),
+ * sorted by row_by_group; NULL (r->err set) when malloc fails. */
+static struct dim_row *dim_rows(struct report_rule_run *r, enum rule_dim d, bool names_only,
+                                size_t *n)
+{
+    struct dim_row *rows = malloc((r->t->n_obs ? r->t->n_obs : 1) * sizeof(*rows));
+    if (rows == NULL) {
+        r->err = TLS_E_NOMEM;
+        return NULL;
+    }
+    enum rule_dim other[DIM_COUNT - 1];
+    dims_other(d, other);
+    *n = 0;
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        if (r->list[i] == NO_LIST || (names_only && r->list[i] == LIST_NONE_ID))
+            continue;
+        struct dim_row *w = &rows[(*n)++];
+        for (size_t k = 0; k < DIM_COUNT - 1; k++)
+            w->g[k] = dim_value(r->t->obs[i], other[k]);
+        w->d = dim_value(r->t->obs[i], d);
+        w->list = r->list[i];
+        w->obs = i;
+    }
+    qsort(rows, *n, sizeof(*rows), row_by_group);
+    return rows;
+}
+
+/* A message built piece by piece; past its end pieces are dropped. */
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void text_add(struct text *t, const char *fmt, ...)
+{
+    if (t->len >= t->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len += (size_t)n;
+}
+
+/* Where the cited groups are, by the other dimensions: a count for each that varies ("3
+ * addresses x 2 versions"), the value of each that does not ("SNI app.example.com"; the
+ * handshake phase goes without saying). vals: scratch for n pointers. */
+static void mismatch_where(const struct report_rule_run *r, enum rule_dim d,
+                           const struct dim_row *rows, size_t n, const char **vals, struct text *t)
+{
+    enum rule_dim other[DIM_COUNT - 1];
+    dims_other(d, other);
+    char single[DIM_COUNT - 1][300];
+    size_t n_single = 0, n_multi = 0;
+    for (size_t k = 0; k < DIM_COUNT - 1; k++) {
+        for (size_t i = 0; i < n; i++)
+            vals[i] = rows[i].g[k];
+        qsort(vals, n, sizeof(*vals), str_ptr_cmp);
+        size_t distinct = 1;
+        for (size_t i = 1; i < n; i++)
+            distinct += str_cmp(vals[i - 1], vals[i]) != 0;
+        if (distinct > 1) {
+            text_add(t, "%s%zu %s", n_multi++ ? " x " : ", on ", distinct, dim_plural(other[k]));
+            continue;
+        }
+        const struct tls_observation *o = r->t->obs[rows[0].obs];
+        if (other[k] != DIM_PHASE || !same_str(o->phase, "handshake"))
+            dim_label(o, other[k], single[n_single++], sizeof(single[0]));
+    }
+    for (size_t k = 0; k < n_single; k++)
+        text_add(t, "%s%s", k || n_multi ? ", " : ", on ", single[k]);
+}
+
+/* One distinct list among the cited observations. */
+struct list_sum {
+    size_t list;
+    size_t count;    /* observations */
+    size_t first;    /* the first of them in probe order: it stands for the list */
+    size_t n_values; /* distinct values of the dimension it was seen with */
+    size_t value[2]; /* observations with the first two of them */
+};
+
+static int list_sum_cmp(const void *pa, const void *pb)
+{
+    const struct list_sum *a = pa, *b = pb;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return (a->first > b->first) - (a->first < b->first);
+}
+
+/* Lists shown in a message; the others are counted. */
+#define MISMATCH_LISTS_SHOWN 4
+
+/* "[SNI app.example.com] 1 name vs [no SNI] 143 names, on 3 addresses x 2 versions; 1 only
+ * with the first (...), 143 only with the second (...)": the distinct lists of the cited groups
+ * (the most observed first) with the values of d they were seen with, where, and what the two
+ * most observed lists do not share. rows: the cited ones, n >= 2. */
+static void mismatch_report(struct report_rule_run *r, const struct report_rule *rule,
+                            enum rule_dim d, const char *what, struct dim_row *rows, size_t n)
+{
+    struct list_sum *sums = malloc(n * sizeof(*sums));
+    const char **vals = malloc(n * sizeof(*vals));
+    if (sums == NULL || vals == NULL) {
+        r->err = TLS_E_NOMEM;
+        goto out;
+    }
+    char msg[MESSAGE_MAX], where[1024];
+    struct text t = {msg, 0, MESSAGE_MAX - MESSAGE_NOTE_ROOM}, at = {where, 0, sizeof(where)};
+    msg[0] = where[0] = 0;
+    mismatch_where(r, d, rows, n, vals, &at); /* while the rows are still in groups */
+
+    qsort(rows, n, sizeof(*rows), row_by_list);
+    size_t n_sums = 0;
+    for (size_t s = 0, e; s < n; s = e) {
+        struct list_sum *l = &sums[n_sums++];
+        *l = (struct list_sum){rows[s].list, 0, rows[s].obs, 0, {rows[s].obs, rows[s].obs}};
+        for (e = s; e < n && rows[e].list == rows[s].list; e++) {
+            l->count++;
+            if (rows[e].obs < l->first)
+                l->first = rows[e].obs;
+            if (e == s || str_cmp(rows[e - 1].d, rows[e].d) != 0)
+                if (l->n_values++ < 2)
+                    l->value[l->n_values - 1] = rows[e].obs;
+        }
+    }
+    qsort(sums, n_sums, sizeof(*sums), list_sum_cmp);
+
+    text_add(&t, "%s: ", what);
+    for (size_t k = 0; k < n_sums && k < MISMATCH_LISTS_SHOWN; k++) {
+        const struct list_sum *l = &sums[k];
+        char a[300], b[300];
+        dim_label(r->t->obs[l->value[0]], d, a, sizeof(a));
+        dim_label(r->t->obs[l->value[1]], d, b, sizeof(b));
+        text_add(&t, "%s[", k ? " vs " : "");
+        if (l->n_values > 2)
+            text_add(&t, "%zu %s: ", l->n_values, dim_plural(d));
+        text_add(&t, "%s%s%s%s] ", a, l->n_values > 1 ? ", " : "", l->n_values > 1 ? b : "",
+                 l->n_values > 2 ? ", ..." : "");
+        const struct tls_observation *o = r->t->obs[l->first];
+        if (l->list == LIST_NONE_ID)
+            text_add(&t, "does not ask");
+        else
+            text_add(&t, "%zu name%s", o->ca_count, o->ca_count == 1 ? "" : "s");
+        if (n_sums > 2)
+            text_add(&t, " (%zu observation%s)", l->count, l->count == 1 ? "" : "s");
+    }
+    if (n_sums > MISMATCH_LISTS_SHOWN)
+        text_add(&t, " vs %zu more list%s", n_sums - MISMATCH_LISTS_SHOWN,
+                 n_sums - MISMATCH_LISTS_SHOWN == 1 ? "" : "s");
+    text_add(&t, "%s", where);
+    if (sums[0].list != LIST_NONE_ID && sums[1].list != LIST_NONE_ID) {
+        char only_a[512], only_b[512];
+        size_t na = names_missing(r, sums[0].first, sums[1].first, only_a, sizeof(only_a));
+        size_t nb = names_missing(r, sums[1].first, sums[0].first, only_b, sizeof(only_b));
+        text_add(&t, "; %zu only with the first%s%s%s, %zu only with the second%s%s%s", na,
+                 na ? " (" : "", only_a, na ? ")" : "", nb, nb ? " (" : "", only_b, nb ? ")" : "");
+    }
+
+    for (size_t k = 0; k < n; k++)
+        r->idx[k] = rows[k].obs;
+    qsort(r->idx, n, sizeof(*r->idx), size_cmp);
+    add(r, rule, severity(r, rule, rule->severity), r->idx, n, "%s", msg);
+out:
+    free(sums);
+    free(vals);
+}
+
+/* Observations that differ in d alone and advertise different lists (names_only: both ask). */
 static void mismatch(struct report_rule_run *r, const struct report_rule *rule, enum rule_dim d,
                      bool names_only, const char *what)
 {
-    const struct report_target *t = r->t;
-    for (size_t i = 0; i < t->n_obs; i++) {
-        const struct tls_observation *a = t->obs[i];
-        enum report_list_state sa = report_list_state(a);
-        if (sa == REPORT_LIST_UNKNOWN || (names_only && sa != REPORT_LIST_NAMES))
-            continue;
-        for (size_t j = i + 1; j < t->n_obs; j++) {
-            const struct tls_observation *b = t->obs[j];
-            enum report_list_state sb = report_list_state(b);
-            if (sb == REPORT_LIST_UNKNOWN || (names_only && sb != REPORT_LIST_NAMES) ||
-                !differ_in(a, b, d) || !lists_differ(r, i, j))
-                continue;
-            char da[256], db[256], only_a[1024], only_b[1024];
-            describe(a, da, sizeof(da));
-            describe(b, db, sizeof(db));
-            size_t idx[2] = {i, j};
-            if (sa != sb) {
-                const char *asks = "asks for a certificate",
-                           *not = "does not ask for a certificate";
-                add(r, rule, severity(r, rule, rule->severity), idx, 2, "%s: [%s] %s, [%s] %s",
-                    what, da, sa == REPORT_LIST_NAMES ? asks : not, db,
-                    sb == REPORT_LIST_NAMES ? asks : not );
-                continue;
-            }
-            size_t na = names_missing(r, i, j, only_a, sizeof(only_a));
-            size_t nb = names_missing(r, j, i, only_b, sizeof(only_b));
-            add(r, rule, severity(r, rule, rule->severity), idx, 2,
-                "%s: [%s] advertises %zu names, [%s] %zu; %zu only with the first%s%s%s, %zu "
-                "only with the second%s%s%s",
-                what, da, a->ca_count, db, b->ca_count, na, na ? " (" : "", only_a, na ? ")" : "",
-                nb, nb ? " (" : "", only_b, nb ? ")" : "");
+    size_t m;
+    struct dim_row *rows = dim_rows(r, d, names_only, &m);
+    if (rows == NULL)
+        return;
+    /* Keep the groups with two lists or more, in place. */
+    size_t kept = 0;
+    for (size_t s = 0, e; s < m; s = e) {
+        bool differ = false;
+        for (e = s + 1; e < m && group_cmp(&rows[s], &rows[e]) == 0; e++)
+            differ |= rows[e].list != rows[s].list;
+        if (differ) {
+            memmove(&rows[kept], &rows[s], (e - s) * sizeof(*rows));
+            kept += e - s;
         }
     }
+    if (kept)
+        mismatch_report(r, rule, d, what, rows, kept);
+    free(rows);
 }
 
 static void rule_sni_mismatch(struct report_rule_run *r, const struct report_rule *rule)
@@ -936,53 +1269,76 @@ static bool tls13_refused(const struct tls_observation *o)
 static void rule_post_request_client_auth(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_target *t = r->t;
-    for (size_t i = 0; i < t->n_obs; i++) {
-        const struct tls_observation *re = t->obs[i];
-        if (strcmp(re->phase, "renegotiation") != 0 || report_list_state(re) != REPORT_LIST_NAMES)
-            continue;
-        /* The initial handshake of the same variant did not ask. */
-        for (size_t j = 0; j < t->n_obs; j++) {
-            const struct tls_observation *hs = t->obs[j];
-            if (strcmp(hs->phase, "handshake") != 0 || !same_str(hs->address, re->address) ||
-                !same_str(hs->sni, re->sni) || hs->tls_max != re->tls_max ||
-                report_list_state(hs) != REPORT_LIST_NONE)
-                continue;
-            char where[256], tls13[384] = "";
-            describe(re, where, sizeof(where));
-            size_t idx[3] = {j, i, 0}, n_idx = 2;
-            for (size_t k = 0; k < t->n_obs; k++) {
-                const struct tls_observation *o = t->obs[k];
-                if (!same_str(o->address, re->address) || !same_str(o->sni, re->sni) ||
-                    !tls13_refused(o))
-                    continue;
-                const struct tls_http_result *h = &o->http;
-                if (h->failed)
-                    snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s fails: %s", h->path,
-                             h->error ? h->error : "");
-                else
-                    snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s gets %s%s%s%s", h->path,
-                             h->status_line ? h->status_line : "", h->server ? " (Server: " : "",
-                             h->server ? h->server : "", h->server ? ")" : "");
-                idx[n_idx++] = k;
-                break;
-            }
-            add(r, rule, severity(r, rule, rule->severity), idx, n_idx,
-                "[%s] asks for a certificate (%zu name%s) only by renegotiation after GET %s; "
-                "the initial handshake does not%s",
-                where, re->ca_count, re->ca_count == 1 ? "" : "s",
-                hs->http.path ? hs->http.path : "the request", tls13);
-            return;
+    /* The first renegotiation (in probe order) that asks where the initial handshake of the
+     * same variant did not: a group of the phase rows with both. */
+    size_t m, hs_i = NO_LIST, re_i = NO_LIST;
+    struct dim_row *rows = dim_rows(r, DIM_PHASE, false, &m);
+    if (rows == NULL)
+        return;
+    for (size_t s = 0, e; s < m; s = e) {
+        size_t hs = NO_LIST, re = NO_LIST;
+        for (e = s; e < m && group_cmp(&rows[s], &rows[e]) == 0; e++) {
+            if (rows[e].list == LIST_NONE_ID && same_str(rows[e].d, "handshake"))
+                hs = hs == NO_LIST || rows[e].obs < hs ? rows[e].obs : hs;
+            else if (rows[e].list != LIST_NONE_ID && same_str(rows[e].d, "renegotiation"))
+                re = re == NO_LIST || rows[e].obs < re ? rows[e].obs : re;
+        }
+        if (hs != NO_LIST && re != NO_LIST && (re_i == NO_LIST || re < re_i)) {
+            hs_i = hs;
+            re_i = re;
         }
     }
+    free(rows);
+    if (re_i == NO_LIST)
+        return;
+    const struct tls_observation *hs = t->obs[hs_i], *re = t->obs[re_i];
+    char where[256], tls13[384] = "";
+    describe(re, where, sizeof(where));
+    size_t idx[3] = {hs_i, re_i, 0}, n_idx = 2;
+    for (size_t k = 0; k < t->n_obs; k++) {
+        const struct tls_observation *o = t->obs[k];
+        if (!same_str(o->address, re->address) || !same_str(o->sni, re->sni) || !tls13_refused(o))
+            continue;
+        const struct tls_http_result *h = &o->http;
+        if (h->failed)
+            snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s fails: %s", h->path,
+                     h->error ? h->error : "");
+        else
+            snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s gets %s%s%s%s", h->path,
+                     h->status_line ? h->status_line : "", h->server ? " (Server: " : "",
+                     h->server ? h->server : "", h->server ? ")" : "");
+        idx[n_idx++] = k;
+        break;
+    }
+    add(r, rule, severity(r, rule, rule->severity), idx, n_idx,
+        "[%s] asks for a certificate (%zu name%s) only by renegotiation after GET %s; the "
+        "initial handshake does not%s",
+        where, re->ca_count, re->ca_count == 1 ? "" : "s",
+        hs->http.path ? hs->http.path : "the request", tls13);
 }
 
-static const struct report_baseline_variant *baseline_find(const struct report_baseline_target *b,
-                                                           const char *key)
+/* The baseline's variants by key, then file order: one search per observation. */
+static int variant_cmp(const void *pa, const void *pb)
 {
-    for (size_t i = 0; b && i < b->n; i++)
-        if (strcmp(b->v[i].key, key) == 0)
-            return &b->v[i];
-    return NULL;
+    const struct report_baseline_variant *a = *(const struct report_baseline_variant *const *)pa;
+    const struct report_baseline_variant *b = *(const struct report_baseline_variant *const *)pb;
+    int c = strcmp(a->key, b->key);
+    return c ? c : (a > b) - (a < b);
+}
+
+/* The first variant (in file order) with key, or NULL. */
+static const struct report_baseline_variant *
+baseline_find(const struct report_baseline_variant *const *index, size_t n, const char *key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(index[mid]->key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(index[lo]->key, key) == 0 ? index[lo] : NULL;
 }
 
 /* The baseline's sorted SHA-256 list (duplicates kept) against the observation's set: names
@@ -1022,15 +1378,23 @@ static bool baseline_same(const struct report_baseline_variant *bv, const struct
 static void rule_baseline_drift(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_baseline_target *b = r->ctx->baseline;
-    if (b == NULL)
+    if (b == NULL || b->n == 0)
         return;
+    const struct report_baseline_variant **index = malloc(b->n * sizeof(*index));
+    if (index == NULL) {
+        r->err = TLS_E_NOMEM;
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        index[i] = &b->v[i];
+    qsort(index, b->n, sizeof(*index), variant_cmp);
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) == REPORT_LIST_UNKNOWN)
             continue;
         char key[512];
         report_variant_key(o, key, sizeof(key));
-        const struct report_baseline_variant *bv = baseline_find(b, key);
+        const struct report_baseline_variant *bv = baseline_find(index, b->n, key);
         if (bv == NULL || bv->state == REPORT_LIST_UNKNOWN || baseline_same(bv, o, &r->sets[i]))
             continue;
         char where[256];
@@ -1084,6 +1448,7 @@ static void rule_baseline_drift(struct report_rule_run *r, const struct report_r
                 r->used += strlen(f->remedy) + 1; /* bounded: a kept finding keeps its remedy */
         }
     }
+    free(index);
 }
 
 /* ---- the engine --------------------------------------------------------------------------- */

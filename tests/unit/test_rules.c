@@ -576,10 +576,12 @@ static void test_disable_override_and_order(void **state)
 
 /* ---- limits trim evidence with a note, never fail -------------------------------------------- */
 
-/* n observations of the same variant but the address (10.0.x.y), each advertising cns. */
-static void fx_add_addresses(struct fixture *x, size_t n, const char *const *cns, size_t n_cns)
+/* n observations of the same variant but the address (10.0.x.y, the first-th and on), each
+ * advertising cns. */
+static void fx_add_addresses(struct fixture *x, size_t first, size_t n, const char *const *cns,
+                             size_t n_cns)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = first; i < first + n; i++) {
         char addr[32];
         snprintf(addr, sizeof(addr), "10.0.%zu.%zu", i / 256, i % 256);
         struct tls_observation *o = obs_make(NULL, "app.example", 0x0303, "handshake", cns, n_cns);
@@ -594,7 +596,7 @@ static void test_limits_trim_with_a_note(void **state)
     /* 1100 empty lists: one finding citing the first REPORT_FINDING_MAX_OBS, saying the rest */
     struct fixture x;
     fx_init(&x);
-    fx_add_addresses(&x, 1100, good, 0);
+    fx_add_addresses(&x, 0, 1100, good, 0);
     fx_run(&x);
     const struct report_finding *f = find(&x, "empty-ca-list", "1100 probes");
     assert_non_null(f);
@@ -608,7 +610,7 @@ static void test_limits_trim_with_a_note(void **state)
     /* 200 lists with a repeated name: 200 findings, all kept within the default budget ... */
     static const char *const dup[] = {"A", "B", "A"};
     fx_init(&x);
-    fx_add_addresses(&x, 200, dup, 3);
+    fx_add_addresses(&x, 0, 200, dup, 3);
     fx_run(&x);
     assert_int_equal(x.f.n, 200);
     assert_null(strstr(x.f.v[199].message, "not recorded"));
@@ -640,6 +642,207 @@ static void test_limits_trim_with_a_note(void **state)
     assert_int_equal(notes, 1);
     assert_int_equal(x.f.n + more, 200);
     fx_free(&x);
+}
+
+/* ---- many variants: one finding per dimension ------------------------------------------------ */
+
+/* The grid's lists. grid_list() says which variant advertises which, so what each mismatch rule
+ * must report is counted here from the lists' identities (the arrays below), never from the
+ * engine's hashes of the names. */
+static const char *const list_sni[] = {"Corp Issuing CA 1"};
+static const char *const list_nosni[] = {"Default CA", "Other CA"};
+static const char *const list_reneg[] = {"Protected CA"};
+static const char *const list_stale[] = {"Stale CA"};
+static const char *const list_tls13[] = {"Corp Issuing CA 1", "Corp Issuing CA 2"};
+
+struct cell {
+    size_t addr;
+    bool sni;
+    uint16_t ver;
+    bool reneg;
+    const char *const *list;
+};
+
+/* With SNI every address but the last advertises list_sni (the last is a node nobody fixed);
+ * address 0 adds a name over TLS 1.3; without SNI the default binding's list; the
+ * renegotiation asks for the protected location's list. */
+static const char *const *grid_list(const struct cell *c, size_t n_addr, size_t *n)
+{
+    const char *const *l = c->reneg                           ? list_reneg
+                           : !c->sni                          ? list_nosni
+                           : c->addr == n_addr - 1            ? list_stale
+                           : c->addr == 0 && c->ver == 0x0304 ? list_tls13
+                                                              : list_sni;
+    *n = l == list_nosni || l == list_tls13 ? 2 : 1;
+    return l;
+}
+
+enum { DIM_SNI, DIM_VERSION, DIM_ADDRESS, DIM_PHASE };
+static const char *const dim_rule[] = {"sni-mismatch", "version-mismatch", "address-mismatch",
+                                       "renegotiation-mismatch"};
+
+/* Probe order: address x {SNI, no SNI} x {1.2, 1.3}, each handshake followed by its
+ * renegotiation (TLS 1.2 only unless reneg13). Returns the cells, one per observation. */
+static struct cell *grid_build(struct fixture *x, size_t n_addr, bool reneg13)
+{
+    struct cell *cells = calloc(n_addr * 8, sizeof(*cells));
+    assert_non_null(cells);
+    for (size_t a = 0; a < n_addr; a++)
+        for (int s = 0; s < 2; s++)
+            for (int v = 0; v < 2; v++)
+                for (int p = 0; p < 2; p++) {
+                    uint16_t ver = v ? 0x0304 : 0x0303;
+                    if (p && ver == 0x0304 && !reneg13)
+                        continue;
+                    struct cell *c = &cells[x->n];
+                    *c = (struct cell){a, s == 0, ver, p == 1, NULL};
+                    size_t n;
+                    c->list = grid_list(c, n_addr, &n);
+                    char addr[32];
+                    snprintf(addr, sizeof(addr), "10.0.%zu.%zu", a / 256, a % 256);
+                    struct tls_observation *o =
+                        obs_make(NULL, c->sni ? "app.example" : NULL, ver,
+                                 p ? "renegotiation" : "handshake", c->list, n);
+                    o->address = tls_arena_strdup(&o->arena, addr);
+                    fx_add(x, o);
+                }
+    return cells;
+}
+
+/* Cells a and b are the same variant but for dimension d. */
+static bool only_differ_in(const struct cell *a, const struct cell *b, int d)
+{
+    bool same[4] = {a->sni == b->sni, a->ver == b->ver, a->addr == b->addr, a->reneg == b->reneg};
+    for (int k = 0; k < 4; k++)
+        if (same[k] != (k != d))
+            return false;
+    return true;
+}
+
+/* What a grouped finding of dimension d must cite: every observation that has a partner
+ * differing from it in d alone, with another list (brute force over all pairs). */
+static size_t expected_cited(const struct cell *cells, size_t n, int d, bool *cited)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        cited[i] = false;
+        for (size_t j = 0; j < n && !cited[i]; j++)
+            cited[i] = only_differ_in(&cells[i], &cells[j], d) && cells[i].list != cells[j].list;
+        count += cited[i];
+    }
+    return count;
+}
+/* One finding per mismatch rule and nothing else; each cites what the brute force expects (want[d]
+ * observations, in probe order, the first REPORT_FINDING_MAX_OBS of them) and its message holds
+ * says[d]. */
+static void check_grid(size_t n_addr, bool reneg13, const size_t want[4], const char *const says[4])
+{
+    struct fixture x;
+    fx_init(&x);
+    struct cell *cells = grid_build(&x, n_addr, reneg13);
+    fx_run(&x);
+    assert_int_equal(x.f.n, 4);
+    bool *cited = calloc(x.n, sizeof(*cited));
+    assert_non_null(cited);
+    for (int d = 0; d < 4; d++) {
+        size_t n = expected_cited(cells, x.n, d, cited);
+        assert_int_equal(n, want[d]);
+        const struct report_finding *f = NULL;
+        for (size_t i = 0; i < x.f.n; i++)
+            if (strcmp(x.f.v[i].rule->name, dim_rule[d]) == 0) {
+                assert_null(f);
+                f = &x.f.v[i];
+            }
+        assert_non_null(f);
+        size_t cite = n < REPORT_FINDING_MAX_OBS ? n : REPORT_FINDING_MAX_OBS;
+        assert_int_equal(f->n_obs, cite);
+        for (size_t i = 0, k = 0; i < x.n && k < cite; i++)
+            if (cited[i])
+                assert_int_equal(f->obs[k++], i);
+        if (strstr(f->message, says[d]) == NULL)
+            fail_msg("%s: '%s' lacks '%s'", dim_rule[d], f->message, says[d]);
+        char more[96];
+        snprintf(more, sizeof(more), "; and %zu more observations", n - cite);
+        assert_true((strstr(f->message, more) != NULL) == (n > cite));
+    }
+    free(cited);
+    free(cells);
+    fx_free(&x);
+}
+
+static void test_grouped_mismatches(void **state)
+{
+    (void)state;
+    /* 8 addresses x 2 SNI x 2 versions x 2 phases: 64 observations (2,016 pairs) */
+    static const size_t want64[] = {32, 2, 16, 64};
+    static const char *const says64[] = {
+        "the list depends on SNI: [no SNI] 2 names (16 observations) vs [SNI app.example] 1 "
+        "name (13 observations) vs [SNI app.example] 1 name (2 observations) vs [SNI "
+        "app.example] 2 names (1 observation), on 8 addresses x 2 versions; 2 only with the first "
+        "(", /* the names come in the order of their hashes */
+        "the list depends on the TLS version: [TLS 1.2] 1 name vs [TLS 1.3] 2 names, on "
+        "10.0.0.0, SNI app.example; 0 only with the first, 1 only with the second (CN=Corp "
+        "Issuing CA 2)",
+        "the list depends on the address: [7 addresses: 10.0.0.0, 10.0.0.1, ...] 1 name (13 "
+        "observations) vs [10.0.0.7] 1 name (2 observations) vs [10.0.0.0] 2 names (1 "
+        "observation), on 2 versions, SNI app.example;",
+        "the renegotiation advertises another list: [renegotiation] 1 name (32 observations) vs "
+        "[handshake] 2 names (16 observations) vs [handshake] 1 name (13 observations) vs "
+        "[handshake] 1 name (2 observations) vs 1 more list, on 8 addresses x 2 SNI values x 2 "
+        "versions;",
+    };
+    check_grid(8, true, want64, says64);
+    /* 50 addresses x 2 SNI x (TLS 1.2 + its renegotiation, TLS 1.3): 300 observations */
+    static const size_t want300[] = {200, 2, 100, 200};
+    static const char *const says300[] = {
+        "[no SNI] 2 names (100 observations) vs [SNI app.example] 1 name (97 observations) vs "
+        "[SNI app.example] 1 name (2 observations) vs [SNI app.example] 2 names (1 observation), "
+        "on 50 addresses x 2 versions;",
+        "[TLS 1.2] 1 name vs [TLS 1.3] 2 names, on 10.0.0.0, SNI app.example;",
+        "[49 addresses: 10.0.0.0, 10.0.0.1, ...] 1 name (97 observations) vs [10.0.0.49] 1 name "
+        "(2 observations) vs [10.0.0.0] 2 names (1 observation), on 2 versions, SNI app.example;",
+        "[renegotiation] 1 name (100 observations) vs [handshake] 2 names (50 observations) vs "
+        "[handshake] 1 name (49 observations) vs [handshake] 1 name (1 observation), on 50 "
+        "addresses x 2 SNI values, TLS 1.2;",
+    };
+    check_grid(50, false, want300, says300);
+    /* 130 addresses: 1040 observations, the renegotiation finding cites 1024 of them */
+    static const size_t want1040[] = {520, 2, 260, 1040};
+    static const char *const says1040[] = {"on 130 addresses x 2 versions", "on 10.0.0.0",
+                                           "[10.0.0.129] 1 name (2 observations)",
+                                           "on 130 addresses x 2 SNI values x 2 versions"};
+    check_grid(130, true, want1040, says1040);
+}
+
+/* Every address its own list (a hostile or churning server): one address-mismatch, not n x (n -
+ * 1) / 2, citing all of them (64: 2,016 findings before; 300: 44,850 pairs ran the findings
+ * arena out and failed the scan). */
+static void test_every_address_its_own_list(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {64, 300};
+    for (size_t s = 0; s < 2; s++) {
+        struct fixture x;
+        fx_init(&x);
+        for (size_t i = 0; i < sizes[s]; i++) {
+            char cn[32];
+            snprintf(cn, sizeof(cn), "Node CA %zu", i);
+            const char *const cns[] = {cn};
+            fx_add_addresses(&x, i, 1, cns, 1);
+        }
+        fx_run(&x);
+        assert_int_equal(x.f.n, 1);
+        const struct report_finding *f = find(&x, "address-mismatch", "vs [10.0.0.1] 1 name");
+        assert_non_null(f);
+        assert_int_equal(f->n_obs, sizes[s]);
+        for (size_t k = 0; k < f->n_obs; k++)
+            assert_int_equal(f->obs[k], k);
+        char more[64];
+        snprintf(more, sizeof(more), " vs %zu more lists, on SNI app.example, TLS 1.2;",
+                 sizes[s] - 4);
+        assert_non_null(strstr(f->message, more));
+        fx_free(&x);
+    }
 }
 
 static void test_table(void **state)
@@ -675,6 +878,8 @@ int main(void)
         cmocka_unit_test(test_baseline_drift),
         cmocka_unit_test(test_disable_override_and_order),
         cmocka_unit_test(test_limits_trim_with_a_note),
+        cmocka_unit_test(test_grouped_mismatches),
+        cmocka_unit_test(test_every_address_its_own_list),
         cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
