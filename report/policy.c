@@ -1109,8 +1109,10 @@ const struct report_policy_entry *report_policy_match(const struct report_policy
 static void apply_section(const struct section *s, struct report_context *ctx)
 {
     for (size_t i = 0; i < REPORT_RULE_COUNT; i++) {
-        if (s->severity[i] >= 0)
+        if (s->severity[i] >= 0) {
             ctx->severity[i] = (enum report_severity)s->severity[i];
+            ctx->pinned[i] = true;
+        }
         if (s->enabled[i] >= 0)
             ctx->enabled[i] = s->enabled[i] != 0;
     }

@@ -16,6 +16,13 @@
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
+/* Each rule's check, in table order (one function per rule, below the helpers). */
+static report_rule_fn rule_no_certificate_request, rule_empty_ca_list, rule_root_store_dump,
+    rule_oversized_ca_list, rule_sni_mismatch, rule_version_mismatch, rule_address_mismatch,
+    rule_renegotiation_mismatch, rule_expected_ca_missing, rule_unexpected_ca,
+    rule_client_cert_not_offered, rule_public_ca_accepted, rule_duplicate_ca, rule_malformed_ca,
+    rule_post_request_client_auth, rule_baseline_drift;
+
 static const struct report_rule rules[REPORT_RULE_COUNT] = {
     [REPORT_RULE_NO_CERTIFICATE_REQUEST] =
         {REPORT_RULE_NO_CERTIFICATE_REQUEST, "no-certificate-request", REPORT_SEV_HIGH,
@@ -27,7 +34,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "Check that client certificates are enabled on this binding: IIS 'Require' or "
          "'Accept' client certificates (and 'Negotiate Client Certificate' for the initial "
          "handshake), nginx ssl_verify_client, Apache SSLVerifyClient. If the server asks only "
-         "after the HTTP request (renegotiation), probe with --request PATH."},
+         "after the HTTP request (renegotiation), probe with --request PATH.",
+         rule_no_certificate_request},
     [REPORT_RULE_EMPTY_CA_LIST] =
         {REPORT_RULE_EMPTY_CA_LIST, "empty-ca-list", REPORT_SEV_MEDIUM,
          "The server asks for a certificate with an empty CA list",
@@ -39,7 +47,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "To steer clients to the right certificate, advertise the issuing CAs: IIS: set the "
          "binding's Ctl Store Name to the Client Authentication Issuers store (netsh http "
          "update sslcert ... sslctlstorename=ClientAuthIssuer) and SendTrustedIssuerList=1; "
-         "nginx: ssl_client_certificate; Apache: SSLCADNRequestFile."},
+         "nginx: ssl_client_certificate; Apache: SSLCADNRequestFile.",
+         rule_empty_ca_list},
     [REPORT_RULE_ROOT_STORE_DUMP] =
         {REPORT_RULE_ROOT_STORE_DUMP, "root-store-dump", REPORT_SEV_HIGH,
          "The server advertises a whole root store instead of its client-certificate issuers",
@@ -54,7 +63,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "certstorename=MY sslctlstorename=ClientAuthIssuer, with the issuing CAs in the "
          "Client Authentication Issuers store. Java/Tomcat: use a truststore with only the "
          "client CAs instead of cacerts. nginx/Apache: point ssl_client_certificate / "
-         "SSLCADNRequestFile at the issuing CAs, not the system bundle."},
+         "SSLCADNRequestFile at the issuing CAs, not the system bundle.",
+         rule_root_store_dump},
     [REPORT_RULE_OVERSIZED_CA_LIST] =
         {REPORT_RULE_OVERSIZED_CA_LIST, "oversized-ca-list", REPORT_SEV_MEDIUM,
          "The CA list is larger than some clients can take",
@@ -64,7 +74,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "and servers abort with internal_error. Schannel silently truncates at 16 KB, so "
          "which CAs survive changes as the root store grows.",
          "Advertise only the CAs that issue client certificates (a few names, a few hundred "
-         "bytes). See root-store-dump for the usual cause."},
+         "bytes). See root-store-dump for the usual cause.",
+         rule_oversized_ca_list},
     [REPORT_RULE_SNI_MISMATCH] =
         {REPORT_RULE_SNI_MISMATCH, "sni-mismatch", REPORT_SEV_HIGH,
          "The CA list differs with and without SNI",
@@ -76,14 +87,16 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "Make both bindings advertise the same issuers: IIS: netsh http show sslcert, then "
          "netsh http update sslcert for the binding that differs (hostnameport=NAME:443 or "
          "ipport=0.0.0.0:443) with sslctlstorename=ClientAuthIssuer; nginx: the same "
-         "ssl_client_certificate in the default_server."},
+         "ssl_client_certificate in the default_server.",
+         rule_sni_mismatch},
     [REPORT_RULE_VERSION_MISMATCH] =
         {REPORT_RULE_VERSION_MISMATCH, "version-mismatch", REPORT_SEV_MEDIUM,
          "The CA list differs between TLS 1.2 and TLS 1.3",
          "The server advertises different names (or asks in one version only) depending on "
          "the TLS version, so the result depends on the client's TLS stack.",
          "Configure the client CA list once for all protocol versions; check for per-version "
-         "settings or a TLS-terminating proxy in front of the server."},
+         "settings or a TLS-terminating proxy in front of the server.",
+         rule_version_mismatch},
     [REPORT_RULE_ADDRESS_MISMATCH] =
         {REPORT_RULE_ADDRESS_MISMATCH, "address-mismatch", REPORT_SEV_HIGH,
          "The CA list differs between the addresses of one name",
@@ -92,7 +105,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "fixed and another was not, so clients fail depending on the address they get.",
          "Compare the bindings of every node and address family (netsh http show sslcert on "
          "each, both ipport=0.0.0.0:443 and ipport=[::]:443) and apply the same Ctl Store "
-         "Name everywhere."},
+         "Name everywhere.",
+         rule_address_mismatch},
     [REPORT_RULE_RENEGOTIATION_MISMATCH] =
         {REPORT_RULE_RENEGOTIATION_MISMATCH, "renegotiation-mismatch", REPORT_SEV_MEDIUM,
          "The CA list of the renegotiation differs from the initial handshake",
@@ -100,7 +114,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "renegotiates after the HTTP request (per-location settings, Apache SSLCADNRequestFile "
          "in a <Location>).",
          "Use the same client CA list for the whole site, or make sure the list of the "
-         "protected location is the intended one."},
+         "protected location is the intended one.",
+         rule_renegotiation_mismatch},
     [REPORT_RULE_EXPECTED_CA_MISSING] =
         {REPORT_RULE_EXPECTED_CA_MISSING, "expected-ca-missing", REPORT_SEV_HIGH,
          "An expected client CA is not advertised",
@@ -109,7 +124,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "chain to it are not asked for them.",
          "Add the CA to the advertised list: IIS: import it into the Client Authentication "
          "Issuers store named by the binding's Ctl Store Name; nginx: ssl_client_certificate; "
-         "Apache: SSLCADNRequestFile or SSLCACertificateFile."},
+         "Apache: SSLCADNRequestFile or SSLCACertificateFile.",
+         rule_expected_ca_missing},
     [REPORT_RULE_UNEXPECTED_CA] =
         {REPORT_RULE_UNEXPECTED_CA, "unexpected-ca", REPORT_SEV_MEDIUM,
          "The server advertises CAs that are not expected",
@@ -117,7 +133,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "names make clients offer certificates the server will not accept, or show that the "
          "server trusts more issuers than intended.",
          "Remove the extra CAs from the advertised store or file, or add them to the "
-         "expectation if they are intended."},
+         "expectation if they are intended.",
+         rule_unexpected_ca},
     [REPORT_RULE_CLIENT_CERT_NOT_OFFERED] =
         {REPORT_RULE_CLIENT_CERT_NOT_OFFERED, "client-cert-not-offered", REPORT_SEV_HIGH,
          "The given client certificate would not be offered",
@@ -127,7 +144,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "after canonical comparison (case, spacing, string type), Java and .NET offer the "
          "certificate but Go, Chromium and NSS, which compare bytes, do not.",
          "Advertise the CA that issued the client certificate (or its root, if clients have "
-         "the whole chain), with the exact DER name from the issuing CA certificate."},
+         "the whole chain), with the exact DER name from the issuing CA certificate.",
+         rule_client_cert_not_offered},
     [REPORT_RULE_PUBLIC_CA_ACCEPTED] =
         {REPORT_RULE_PUBLIC_CA_ACCEPTED, "public-ca-accepted", REPORT_SEV_MEDIUM,
          "Public root CAs are advertised for client authentication",
@@ -135,13 +153,14 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "accepts a certificate from anyone who can get one from a public CA, unless it checks "
          "more than the chain.",
          "Advertise and trust only the private CAs that issue your client certificates; map "
-         "or pin accepted certificates if public CAs must stay."},
+         "or pin accepted certificates if public CAs must stay.",
+         rule_public_ca_accepted},
     [REPORT_RULE_DUPLICATE_CA] =
         {REPORT_RULE_DUPLICATE_CA, "duplicate-ca", REPORT_SEV_LOW,
          "The same CA name is advertised more than once",
          "Duplicate names waste space and usually mean a store holds the same CA twice "
          "(renewed with the same name) or two stores were merged.",
-         "Remove the duplicate certificates from the advertised store or file."},
+         "Remove the duplicate certificates from the advertised store or file.", rule_duplicate_ca},
     [REPORT_RULE_MALFORMED_CA] =
         {REPORT_RULE_MALFORMED_CA, "malformed-ca", REPORT_SEV_MEDIUM,
          "An advertised CA name cannot be decoded",
@@ -149,7 +168,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "whole list or fail the handshake. caprobe keeps it as hex.",
          "Find the certificate with the broken subject in the advertised store and replace "
          "it; for IIS, check the Client Authentication Issuers store and the 'NT AUTHORITY' "
-         "entries Schannel may add."},
+         "entries Schannel may add.",
+         rule_malformed_ca},
     [REPORT_RULE_POST_REQUEST_CLIENT_AUTH] =
         {REPORT_RULE_POST_REQUEST_CLIENT_AUTH, "post-request-client-auth", REPORT_SEV_HIGH,
          "The certificate is requested only after the HTTP request",
@@ -159,7 +179,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "follow: Server 2022 resets, Server 2025 answers 500, Apache 403.",
          "Ask in the initial handshake: IIS: netsh http update sslcert ... "
          "clientcertnegotiation=enable; Apache: SSLVerifyClient at the virtual host level; or "
-         "limit the site to TLS 1.2 and HTTP/1.1 for the protected paths."},
+         "limit the site to TLS 1.2 and HTTP/1.1 for the protected paths.",
+         rule_post_request_client_auth},
     [REPORT_RULE_BASELINE_DRIFT] =
         {REPORT_RULE_BASELINE_DRIFT, "baseline-drift", REPORT_SEV_MEDIUM,
          "The CA list changed since the baseline scan",
@@ -168,7 +189,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "the binding (IIS Manager drops the Ctl Store Name when it rebinds a renewed "
          "certificate).",
          "If the change was not intended, restore the binding; for IIS: netsh http update "
-         "sslcert with the new certificate's thumbprint and sslctlstorename=ClientAuthIssuer."},
+         "sslcert with the new certificate's thumbprint and sslctlstorename=ClientAuthIssuer.",
+         rule_baseline_drift},
 };
 
 const struct report_rule *report_rule_get(enum report_rule_id id)
@@ -214,7 +236,8 @@ void report_context_init(struct report_context *ctx)
 void report_findings_init(struct report_findings *f)
 {
     memset(f, 0, sizeof(*f));
-    tls_arena_init(&f->arena, 4 * 1024 * 1024);
+    f->max_bytes = REPORT_FINDINGS_MAX_BYTES;
+    tls_arena_init(&f->arena, 0); /* an allocation that fails is malloc failing, never a limit */
 }
 
 void report_findings_free(struct report_findings *f)
@@ -250,7 +273,6 @@ enum report_list_state report_list_state(const struct tls_observation *o)
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-/* One run of the engine: where findings go and what the rules see. */
 /* An observation's names as a set: SHA-256 of each distinct name, sorted, with the index of its
  * first occurrence. Built once per run, so that comparing two lists is a merge, not n x m (a
  * hostile server may send 32,767 names in each of many variants). */
@@ -265,24 +287,58 @@ struct name_set {
     size_t dups; /* entries that repeat an earlier name */
 };
 
-struct run {
+/* One run of the engine: where findings go and what the rules see. */
+struct report_rule_run {
     const struct report_target *t;
     const struct report_context *ctx;
     struct report_findings *out;
     struct name_set *sets; /* one per observation, in t->obs order */
-    int err;
+    size_t *list;          /* per observation: NO_LIST, LIST_NONE_ID or its set's id */
+    size_t *idx;           /* scratch for one rule: observation indexes, n_obs of them */
+    size_t *pub;           /* public roots in each list, then the first one's index; NULL until
+                            * a rule asks (public_counts) */
+    size_t used;           /* bytes the kept findings hold, against out->max_bytes */
+    size_t kept[REPORT_RULE_COUNT], last[REPORT_RULE_COUNT]; /* per rule: count, last index */
+    size_t dropped[REPORT_RULE_COUNT];                       /* not kept: over the budget */
+    enum report_severity dropped_sev[REPORT_RULE_COUNT];     /* the highest of those */
+    int err; /* TLS_E_NOMEM: malloc failed; the only error of a run */
 };
 
-static struct report_finding *add(struct run *r, enum report_rule_id id, const size_t *obs,
-                                  size_t n_obs, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* Room kept at the end of a message for the notes of add() and notes_add(). */
+#define MESSAGE_MAX 2048
+#define MESSAGE_NOTE_ROOM 192
 
-static struct report_finding *add(struct run *r, enum report_rule_id id, const size_t *obs,
-                                  size_t n_obs, const char *fmt, ...)
+static struct report_finding *add(struct report_rule_run *r, const struct report_rule *rule,
+                                  enum report_severity sev, const size_t *obs, size_t n_obs,
+                                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* A finding of rule resting on obs. Over the target's budget (out->max_bytes) only the rule's
+ * first finding is kept; the others are counted for notes_add(). NULL when not kept. */
+static struct report_finding *add(struct report_rule_run *r, const struct report_rule *rule,
+                                  enum report_severity sev, const size_t *obs, size_t n_obs,
+                                  const char *fmt, ...)
 {
     struct report_findings *f = r->out;
     if (r->err)
         return NULL;
+    char msg[MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, MESSAGE_MAX - MESSAGE_NOTE_ROOM, fmt, ap);
+    va_end(ap);
+    size_t cite = n_obs < REPORT_FINDING_MAX_OBS ? n_obs : REPORT_FINDING_MAX_OBS;
+    size_t len = strlen(msg);
+    if (cite < n_obs)
+        len += (size_t)snprintf(msg + len, sizeof(msg) - len,
+                                "; and %zu more observations (a finding cites at most %d)",
+                                n_obs - cite, REPORT_FINDING_MAX_OBS);
+    size_t cost = sizeof(*f->v) + len + 1 + cite * sizeof(*obs);
+    enum report_rule_id id = rule->id;
+    if (r->kept[id] && r->used + cost > f->max_bytes) {
+        if (r->dropped[id]++ == 0 || sev > r->dropped_sev[id])
+            r->dropped_sev[id] = sev;
+        return NULL;
+    }
     if (f->n == f->cap) {
         size_t cap = f->cap ? 2 * f->cap : 8;
         struct report_finding *v = realloc(f->v, cap * sizeof(*v));
@@ -293,31 +349,57 @@ static struct report_finding *add(struct run *r, enum report_rule_id id, const s
         f->v = v;
         f->cap = cap;
     }
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    struct report_finding *x = &f->v[f->n];
-    memset(x, 0, sizeof(*x));
-    x->rule = &rules[id];
-    x->seq = f->n;
-    x->severity = r->ctx->severity[id];
-    x->message = tls_arena_strdup(&f->arena, msg);
-    x->remedy = rules[id].remedy;
-    for (size_t i = 0; i < n_obs && i < REPORT_FINDING_MAX_OBS; i++)
-        x->obs[x->n_obs++] = obs[i];
-    if (x->message == NULL) {
+    char *message = tls_arena_memdup(&f->arena, msg, len + 1);
+    size_t *cited = cite ? tls_arena_memdup(&f->arena, obs, cite * sizeof(*obs)) : NULL;
+    if (message == NULL || (cite && cited == NULL)) {
         r->err = TLS_E_NOMEM;
         return NULL;
     }
-    f->n++;
+    struct report_finding *x = &f->v[f->n];
+    *x = (struct report_finding){.rule = rule,
+                                 .severity = sev,
+                                 .message = message,
+                                 .remedy = rule->remedy,
+                                 .obs = cited,
+                                 .n_obs = cite,
+                                 .seq = f->n};
+    r->used += cost;
+    r->kept[id]++;
+    r->last[id] = f->n++;
     return x;
 }
 
-static bool on(const struct run *r, enum report_rule_id id)
+/* Findings that did not fit the budget: the rule's last kept one says how many, and carries the
+ * highest severity among them so that --fail-on still sees it. */
+static void notes_add(struct report_rule_run *r)
 {
-    return r->ctx->enabled[id];
+    for (size_t id = 0; id < REPORT_RULE_COUNT && !r->err; id++) {
+        if (r->dropped[id] == 0)
+            continue;
+        struct report_finding *f = &r->out->v[r->last[id]];
+        const char *m = tls_arena_printf(
+            &r->out->arena,
+            "%s; %zu more finding%s of this rule not recorded: the findings of this target "
+            "reached their limit of %zu bytes",
+            f->message, r->dropped[id], r->dropped[id] == 1 ? "" : "s", r->out->max_bytes);
+        if (m == NULL) {
+            r->err = TLS_E_NOMEM;
+            return;
+        }
+        f->message = m;
+        if (r->dropped_sev[id] > f->severity)
+            f->severity = r->dropped_sev[id];
+    }
+}
+
+/* The severity of a finding: the context's when the user chose one (pinned by a policy, also
+ * to the default, or set to another value), else what the evidence says for the rule's default
+ * (some rules grade their default by what they found). */
+static enum report_severity severity(const struct report_rule_run *r,
+                                     const struct report_rule *rule, enum report_severity evidence)
+{
+    enum report_severity set = r->ctx->severity[rule->id];
+    return r->ctx->pinned[rule->id] || set != rule->severity ? set : evidence;
 }
 
 /* "127.0.0.1, SNI app.example.com, TLS 1.2" */
@@ -335,7 +417,7 @@ static int ref_cmp(const void *a, const void *b)
     return c ? c : (x->first > y->first) - (x->first < y->first);
 }
 
-static int sets_build(struct run *r)
+static int sets_build(struct report_rule_run *r)
 {
     const struct report_target *t = r->t;
     r->sets = calloc(t->n_obs ? t->n_obs : 1, sizeof(*r->sets));
@@ -367,19 +449,112 @@ static int sets_build(struct run *r)
     return 0;
 }
 
-static void sets_free(struct run *r)
+static bool sets_equal(const struct name_set *a, const struct name_set *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (memcmp(a->v[i].sha, b->v[i].sha, 32) != 0)
+            return false;
+    return true;
+}
+
+/* A list's id: the same for observations with the same state and set of names. */
+#define NO_LIST SIZE_MAX /* an error: nothing to compare */
+#define LIST_NONE_ID 0   /* no CertificateRequest */
+
+/* Over the sorted hashes of a set: equal sets hash equal, and sets_equal decides, so a collision
+ * (even one a server crafts) costs a comparison, never a wrong answer. */
+static uint64_t set_hash(const struct name_set *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ s->n;
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t k = 0; k < 32; k += 8) {
+            uint64_t w;
+            memcpy(&w, s->v[i].sha + k, sizeof(w));
+            h = (h ^ w) * 0x100000001b3ULL;
+            h ^= h >> 29;
+        }
+    return h;
+}
+
+struct list_row {
+    size_t n;
+    uint64_t hash;
+    size_t obs;
+};
+
+static int list_row_cmp(const void *pa, const void *pb)
+{
+    const struct list_row *a = pa, *b = pb;
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
+    return (a->obs > b->obs) - (a->obs < b->obs);
+}
+
+/* Number the distinct lists, so that rules compare ids, not names: sorted by size and hash,
+ * equal sets are neighbours, and each set is compared with the distinct sets of its run so far
+ * (one of them unless hashes collide). O(n log n) in lists plus one pass over the names. */
+static int lists_build(struct report_rule_run *r)
+{
+    size_t n = r->t->n_obs, m = 0;
+    struct list_row *rows = malloc((n ? n : 1) * sizeof(*rows));
+    r->list = malloc((n ? n : 1) * sizeof(*r->list));
+    if (rows == NULL || r->list == NULL) {
+        free(rows);
+        return TLS_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        switch (report_list_state(r->t->obs[i])) {
+        case REPORT_LIST_UNKNOWN:
+            r->list[i] = NO_LIST;
+            break;
+        case REPORT_LIST_NONE:
+            r->list[i] = LIST_NONE_ID;
+            break;
+        case REPORT_LIST_NAMES:
+            rows[m++] = (struct list_row){r->sets[i].n, set_hash(&r->sets[i]), i};
+            break;
+        }
+    }
+    qsort(rows, m, sizeof(*rows), list_row_cmp);
+    size_t next = LIST_NONE_ID + 1;
+    for (size_t s = 0, e; s < m; s = e) {
+        for (e = s + 1; e < m && rows[e].n == rows[s].n && rows[e].hash == rows[s].hash; e++)
+            ;
+        size_t first = next; /* r->idx[id - first]: an observation with list id */
+        for (size_t k = s; k < e; k++) {
+            size_t id = first;
+            while (id < next && !sets_equal(&r->sets[rows[k].obs], &r->sets[r->idx[id - first]]))
+                id++;
+            if (id == next)
+                r->idx[next++ - first] = rows[k].obs;
+            r->list[rows[k].obs] = id;
+        }
+    }
+    free(rows);
+    return 0;
+}
+
+static int run_init(struct report_rule_run *r)
+{
+    r->idx = malloc((r->t->n_obs ? r->t->n_obs : 1) * sizeof(*r->idx));
+    if (r->idx == NULL)
+        return TLS_E_NOMEM;
+    int rc = sets_build(r);
+    return rc ? rc : lists_build(r);
+}
+
+static void run_free(struct report_rule_run *r)
 {
     for (size_t i = 0; r->sets && i < r->t->n_obs; i++)
         free(r->sets[i].v);
     free(r->sets);
-}
-
-static const struct name_set *set_of(const struct run *r, const struct tls_observation *o)
-{
-    for (size_t i = 0; i < r->t->n_obs; i++)
-        if (r->t->obs[i] == o)
-            return &r->sets[i];
-    return NULL;
+    free(r->list);
+    free(r->idx);
+    free(r->pub);
 }
 
 /* Sorted arrays whose elements start with a SHA-256 (name_ref, root hashes): one search. */
@@ -395,22 +570,23 @@ static const void *find_sha(const void *base, size_t n, size_t stride, const uin
 
 static bool set_has(const struct name_set *set, const uint8_t sha[32])
 {
-    return set && find_sha(set->v, set->n, sizeof(*set->v), sha) != NULL;
+    return find_sha(set->v, set->n, sizeof(*set->v), sha) != NULL;
 }
 
-/* Up to three names of a that b lacks, as "A; B; C and 4 more"; returns how many a lacks. */
-static size_t names_missing(const struct run *r, const struct tls_observation *a,
-                            const struct tls_observation *b, char *buf, size_t cap)
+/* Up to three names of observation a that b lacks, as "A; B; C and 4 more"; returns how many
+ * a lacks. */
+static size_t names_missing(const struct report_rule_run *r, size_t a, size_t b, char *buf,
+                            size_t cap)
 {
-    const struct name_set *sa = set_of(r, a), *sb = set_of(r, b);
+    const struct name_set *sa = &r->sets[a], *sb = &r->sets[b];
     size_t n = 0, len = 0;
     buf[0] = 0;
-    for (size_t i = 0; sa && i < sa->n; i++) {
+    for (size_t i = 0; i < sa->n; i++) {
         if (set_has(sb, sa->v[i].sha))
             continue;
         if (n < 3 && len < cap)
             len += (size_t)snprintf(buf + len, cap - len, "%s%s", n ? "; " : "",
-                                    a->cas[sa->v[i].first].dn);
+                                    r->t->obs[a]->cas[sa->v[i].first].dn);
         n++;
     }
     if (n > 3 && len < cap)
@@ -423,119 +599,137 @@ static size_t list_bytes(const struct tls_observation *o)
     return o->ca_bytes + 2 * o->ca_count; /* each DistinguishedName has a 2-byte length */
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
 /* ---- one function per rule ------------------------------------------------------------------- */
 
-static void rule_no_certificate_request(struct run *r)
+static void rule_no_certificate_request(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_target *t = r->t;
     bool expected = r->ctx->client_auth == 1 ||
                     (r->ctx->client_auth != 0 && (r->ctx->expected_cas || r->ctx->client_chain));
     if (!expected || t->n_obs == 0)
         return;
-    size_t idx[REPORT_FINDING_MAX_OBS], n = 0, answered = 0;
+    size_t n = 0;
     for (size_t i = 0; i < t->n_obs; i++) {
         enum report_list_state st = report_list_state(t->obs[i]);
         if (st == REPORT_LIST_NAMES)
             return; /* some phase asked */
-        if (st == REPORT_LIST_NONE) {
-            answered++;
-            if (n < REPORT_FINDING_MAX_OBS)
-                idx[n++] = i;
-        }
+        if (st == REPORT_LIST_NONE)
+            r->idx[n++] = i;
     }
-    if (answered)
-        add(r, REPORT_RULE_NO_CERTIFICATE_REQUEST, idx, n,
+    if (n)
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n,
             "client authentication is expected, but none of the %zu successful probes received "
             "a CertificateRequest",
-            answered);
+            n);
 }
 
-static void rule_empty_ca_list(struct run *r)
+static void rule_empty_ca_list(struct report_rule_run *r, const struct report_rule *rule)
 {
-    size_t idx[REPORT_FINDING_MAX_OBS], n = 0, total = 0;
+    size_t n = 0;
     char first[256] = "";
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count)
             continue;
-        if (total++ == 0)
+        if (n == 0)
             describe(o, first, sizeof(first));
-        if (n < REPORT_FINDING_MAX_OBS)
-            idx[n++] = i;
+        r->idx[n++] = i;
     }
-    if (total)
-        add(r, REPORT_RULE_EMPTY_CA_LIST, idx, n,
+    if (n)
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n,
             "%zu probe%s received a CertificateRequest without CA names (first: %s): clients "
             "may offer any certificate",
-            total, total == 1 ? "" : "s", first);
+            n, n == 1 ? "" : "s", first);
 }
 
-static bool is_public(const struct report_roots *roots, const uint8_t sha[32])
+/* How many names of each observation's list are public roots, and the index of the first:
+ * pub[i] and pub[n_obs + i]. Counted once for the two rules that ask, NULL on no memory. */
+static const size_t *public_counts(struct report_rule_run *r)
 {
-    return find_sha(roots->subject_sha256, roots->n, 32, sha) != NULL;
+    const struct report_roots *roots = r->ctx->public_roots;
+    size_t n = r->t->n_obs;
+    if (r->pub)
+        return r->pub;
+    r->pub = calloc(2 * n + 1, sizeof(*r->pub));
+    if (r->pub == NULL) {
+        r->err = TLS_E_NOMEM;
+        return NULL;
+    }
+    for (size_t i = 0; roots && i < n; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES)
+            continue;
+        for (size_t k = o->ca_count; k-- > 0;)
+            if (find_sha(roots->subject_sha256, roots->n, 32, o->cas[k].sha256)) {
+                r->pub[i]++;
+                r->pub[n + i] = k; /* counting down: the first one is the last seen */
+            }
+    }
+    return r->pub;
 }
 
 /* Threshold: a client-authentication list is a handful of names; 60 is beyond any. */
 #define ROOT_DUMP_MIN_PUBLIC 5
 #define ROOT_DUMP_MANY_NAMES 60
 
-static void rule_root_store_dump_and_public(struct run *r)
+static void rule_root_store_dump(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_roots *roots = r->ctx->public_roots;
-    size_t dump_idx[REPORT_FINDING_MAX_OBS], n_dump = 0;
-    size_t pub_idx[REPORT_FINDING_MAX_OBS], n_pub = 0;
-    size_t dump_count = 0, dump_public = 0, dump_bytes = 0, pub_max = 0;
-    char dump_where[256] = "", pub_where[256] = "", pub_example[512] = "";
-    for (size_t i = 0; i < r->t->n_obs; i++) {
+    const size_t *pub = public_counts(r);
+    size_t n = 0, first = 0;
+    for (size_t i = 0; pub && i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
             continue;
-        size_t pub = 0;
-        const char *example = NULL;
-        for (size_t k = 0; roots && k < o->ca_count; k++)
-            if (is_public(roots, o->cas[k].sha256)) {
-                if (!example)
-                    example = o->cas[k].dn;
-                pub++;
-            }
-        bool dump = (pub >= ROOT_DUMP_MIN_PUBLIC && 2 * pub > o->ca_count) ||
-                    o->ca_count >= ROOT_DUMP_MANY_NAMES;
-        if (dump) {
-            if (n_dump == 0) {
-                describe(o, dump_where, sizeof(dump_where));
-                dump_count = o->ca_count;
-                dump_public = pub;
-                dump_bytes = list_bytes(o);
-            }
-            if (n_dump < REPORT_FINDING_MAX_OBS)
-                dump_idx[n_dump++] = i;
-        }
-        if (pub) {
-            if (n_pub == 0) {
-                describe(o, pub_where, sizeof(pub_where));
-                snprintf(pub_example, sizeof(pub_example), "%s", example);
-            }
-            if (pub > pub_max)
-                pub_max = pub;
-            if (n_pub < REPORT_FINDING_MAX_OBS)
-                pub_idx[n_pub++] = i;
+        if ((pub[i] >= ROOT_DUMP_MIN_PUBLIC && 2 * pub[i] > o->ca_count) ||
+            o->ca_count >= ROOT_DUMP_MANY_NAMES) {
+            if (n == 0)
+                first = i;
+            r->idx[n++] = i;
         }
     }
-    if (n_dump && on(r, REPORT_RULE_ROOT_STORE_DUMP))
-        add(r, REPORT_RULE_ROOT_STORE_DUMP, dump_idx, n_dump,
-            "%s advertises %zu CA names (%zu bytes), %zu of them (%.0f%%) public roots of %s",
-            dump_where, dump_count, dump_bytes, dump_public,
-            dump_count ? 100.0 * (double)dump_public / (double)dump_count : 0.0,
-            roots && roots->source ? roots->source : "no root bundle");
-    if (n_pub && on(r, REPORT_RULE_PUBLIC_CA_ACCEPTED))
-        add(r, REPORT_RULE_PUBLIC_CA_ACCEPTED, pub_idx, n_pub,
-            "%s advertises %zu public root%s for client authentication, e.g. %s", pub_where,
-            pub_max, pub_max == 1 ? "" : "s", pub_example);
+    if (n == 0)
+        return;
+    const struct tls_observation *o = r->t->obs[first];
+    char where[256];
+    describe(o, where, sizeof(where));
+    add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+        "%s advertises %zu CA names (%zu bytes), %zu of them (%.0f%%) public roots of %s", where,
+        o->ca_count, list_bytes(o), pub[first], 100.0 * (double)pub[first] / (double)o->ca_count,
+        roots && roots->source ? roots->source : "no root bundle");
 }
 
-static void rule_oversized_ca_list(struct run *r)
+static void rule_public_ca_accepted(struct report_rule_run *r, const struct report_rule *rule)
 {
-    size_t idx[REPORT_FINDING_MAX_OBS], n = 0, max = 0;
+    const size_t *pub = public_counts(r);
+    size_t n = 0, first = 0, max = 0;
+    for (size_t i = 0; pub && i < r->t->n_obs; i++) {
+        if (pub[i] == 0)
+            continue;
+        if (n == 0)
+            first = i;
+        if (pub[i] > max)
+            max = pub[i];
+        r->idx[n++] = i;
+    }
+    if (n == 0)
+        return;
+    const struct tls_observation *o = r->t->obs[first];
+    char where[256];
+    describe(o, where, sizeof(where));
+    add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+        "%s advertises %zu public root%s for client authentication, e.g. %.511s", where, max,
+        max == 1 ? "" : "s", o->cas[pub[r->t->n_obs + first]].dn);
+}
+
+static void rule_oversized_ca_list(struct report_rule_run *r, const struct report_rule *rule)
+{
+    size_t n = 0, max = 0;
     char where[256] = "";
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
@@ -545,107 +739,362 @@ static void rule_oversized_ca_list(struct run *r)
             max = list_bytes(o);
             describe(o, where, sizeof(where));
         }
-        if (n < REPORT_FINDING_MAX_OBS)
-            idx[n++] = i;
+        r->idx[n++] = i;
     }
     if (n == 0)
         return;
-    struct report_finding *f =
-        add(r, REPORT_RULE_OVERSIZED_CA_LIST, idx, n, "%s advertises a CA list of %zu bytes: %s",
-            where, max,
-            max >= 60000  ? "near the 65,535-byte limit of the field; servers abort with "
-                            "internal_error when it grows past it"
-            : max > 32768 ? "over 32 KiB: Java clients fail, and over 16 KiB: mbedTLS clients "
-                            "fail"
-                          : "over 16 KiB (one record): mbedTLS and other fixed-buffer clients "
-                            "fail");
     /* The default severity grows with the size: 32 KiB breaks Java, 60 KiB the server. */
-    if (f && r->ctx->severity[REPORT_RULE_OVERSIZED_CA_LIST] ==
-                 rules[REPORT_RULE_OVERSIZED_CA_LIST].severity)
-        f->severity = max >= 60000  ? REPORT_SEV_CRITICAL
-                      : max > 32768 ? REPORT_SEV_HIGH
-                                    : REPORT_SEV_MEDIUM;
+    enum report_severity sev = max >= 60000  ? REPORT_SEV_CRITICAL
+                               : max > 32768 ? REPORT_SEV_HIGH
+                                             : REPORT_SEV_MEDIUM;
+    add(r, rule, severity(r, rule, sev), r->idx, n, "%s advertises a CA list of %zu bytes: %s",
+        where, max,
+        max >= 60000  ? "near the 65,535-byte limit of the field; servers abort with "
+                        "internal_error when it grows past it"
+        : max > 32768 ? "over 32 KiB: Java clients fail, and over 16 KiB: mbedTLS clients fail"
+                      : "over 16 KiB (one record): mbedTLS and other fixed-buffer clients fail");
 }
 
-/* Two variants' lists differ: by state (request or not) or by the set of names. */
-static bool lists_differ(const struct run *r, const struct tls_observation *a,
-                         const struct tls_observation *b)
+/* ---- the mismatch rules: variants grouped, lists partitioned ------------------------------- */
+
+/* The dimensions a variant is made of. A mismatch rule groups the observations by the other
+ * three, partitions each group by list, and reports once for every group with two lists or
+ * more: one finding per target and dimension, however many observations. */
+enum rule_dim {
+    DIM_ADDRESS, /* the order of describe(): messages name the dimensions in it */
+    DIM_SNI,
+    DIM_VERSION,
+    DIM_PHASE,
+};
+#define DIM_COUNT 4
+
+static const char *dim_value(const struct tls_observation *o, enum rule_dim d)
 {
-    enum report_list_state sa = report_list_state(a), sb = report_list_state(b);
-    if (sa != sb)
-        return true;
-    if (sa != REPORT_LIST_NAMES)
-        return false;
-    const struct name_set *x = set_of(r, a), *y = set_of(r, b);
-    if (x->n != y->n)
-        return true;
-    for (size_t i = 0; i < x->n; i++)
-        if (memcmp(x->v[i].sha, y->v[i].sha, 32) != 0)
-            return true;
-    return false;
+    switch (d) {
+    case DIM_SNI:
+        return o->sni;
+    case DIM_VERSION:
+        return o->tls_max == 0x0304 ? "1.3" : "1.2";
+    case DIM_ADDRESS:
+        return o->address;
+    case DIM_PHASE:
+        return o->phase;
+    }
+    return NULL;
 }
 
-static bool same_str(const char *a, const char *b)
+/* "SNI app.example.com" / "no SNI", "TLS 1.3", "192.0.2.1", "renegotiation" */
+static void dim_label(const struct tls_observation *o, enum rule_dim d, char *buf, size_t cap)
 {
-    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
-}
-
-static void mismatch(struct run *r, enum report_rule_id id, size_t i, size_t j, const char *what)
-{
-    const struct tls_observation *a = r->t->obs[i], *b = r->t->obs[j];
-    char da[256], db[256], only_a[1024], only_b[1024];
-    describe(a, da, sizeof(da));
-    describe(b, db, sizeof(db));
-    size_t idx[2] = {i, j};
-    if (report_list_state(a) != report_list_state(b)) {
-        const struct tls_observation *asks = report_list_state(a) == REPORT_LIST_NAMES ? a : b;
-        add(r, id, idx, 2, "%s: [%s] %s, [%s] %s", what, da,
-            asks == a ? "asks for a certificate" : "does not ask for a certificate", db,
-            asks == b ? "asks for a certificate" : "does not ask for a certificate");
+    const char *v = dim_value(o, d);
+    switch (d) {
+    case DIM_SNI:
+        snprintf(buf, cap, "%s%s", v ? "SNI " : "no SNI", v ? v : "");
+        return;
+    case DIM_VERSION:
+        snprintf(buf, cap, "TLS %s", v);
+        return;
+    case DIM_ADDRESS:
+    case DIM_PHASE:
+        snprintf(buf, cap, "%s", v ? v : "-");
         return;
     }
-    size_t na = names_missing(r, a, b, only_a, sizeof(only_a));
-    size_t nb = names_missing(r, b, a, only_b, sizeof(only_b));
-    add(r, id, idx, 2,
-        "%s: [%s] advertises %zu names, [%s] %zu; %zu only with the first%s%s%s, %zu only "
-        "with the second%s%s%s",
-        what, da, a->ca_count, db, b->ca_count, na, na ? " (" : "", only_a, na ? ")" : "", nb,
-        nb ? " (" : "", only_b, nb ? ")" : "");
 }
 
-/* Pairs of variants that differ in exactly one dimension. */
-static void rule_mismatches(struct run *r)
+static const char *dim_plural(enum rule_dim d)
 {
-    const struct report_target *t = r->t;
-    for (size_t i = 0; i < t->n_obs; i++) {
-        const struct tls_observation *a = t->obs[i];
-        if (report_list_state(a) == REPORT_LIST_UNKNOWN)
+    switch (d) {
+    case DIM_SNI:
+        return "SNI values";
+    case DIM_VERSION:
+        return "versions";
+    case DIM_ADDRESS:
+        return "addresses";
+    case DIM_PHASE:
+        return "phases";
+    }
+    return "";
+}
+
+/* One observation as the rule of dimension d sees it. */
+struct dim_row {
+    const char *g[DIM_COUNT - 1]; /* the other dimensions' values: its group */
+    const char *d;                /* its value in d */
+    size_t list, obs;
+};
+
+/* NULL (no SNI) sorts first. */
+static int str_cmp(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return str_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int size_cmp(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    return (a > b) - (a < b);
+}
+
+static int group_cmp(const struct dim_row *a, const struct dim_row *b)
+{
+    for (size_t k = 0; k < DIM_COUNT - 1; k++) {
+        int c = str_cmp(a->g[k], b->g[k]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+/* Group, then list, then value, then probe order. */
+static int row_by_group(const void *pa, const void *pb)
+{
+    const struct dim_row *a = pa, *b = pb;
+    int c = group_cmp(a, b);
+    if (c)
+        return c;
+    if (a->list != b->list)
+        return a->list < b->list ? -1 : 1;
+    c = str_cmp(a->d, b->d);
+    return c ? c : (a->obs > b->obs) - (a->obs < b->obs);
+}
+
+/* List, then value, then probe order. */
+static int row_by_list(const void *pa, const void *pb)
+{
+    const struct dim_row *a = pa, *b = pb;
+    if (a->list != b->list)
+        return a->list < b->list ? -1 : 1;
+    int c = str_cmp(a->d, b->d);
+    return c ? c : (a->obs > b->obs) - (a->obs < b->obs);
+}
+
+/* The dimensions other than d, in enum order: the row's g[]. */
+static void dims_other(enum rule_dim d, enum rule_dim other[DIM_COUNT - 1])
+{
+    size_t k = 0;
+    for (int i = 0; i < DIM_COUNT; i++)
+        if (i != (int)d)
+            other[k++] = (enum rule_dim)i;
+}
+
+/* The rows of every observation with a list to compare (names_only: a CertificateRequest),
+ * sorted by row_by_group; NULL (r->err set) when malloc fails. */
+static struct dim_row *dim_rows(struct report_rule_run *r, enum rule_dim d, bool names_only,
+                                size_t *n)
+{
+    struct dim_row *rows = malloc((r->t->n_obs ? r->t->n_obs : 1) * sizeof(*rows));
+    if (rows == NULL) {
+        r->err = TLS_E_NOMEM;
+        return NULL;
+    }
+    enum rule_dim other[DIM_COUNT - 1];
+    dims_other(d, other);
+    *n = 0;
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        if (r->list[i] == NO_LIST || (names_only && r->list[i] == LIST_NONE_ID))
             continue;
-        for (size_t j = i + 1; j < t->n_obs; j++) {
-            const struct tls_observation *b = t->obs[j];
-            if (report_list_state(b) == REPORT_LIST_UNKNOWN || !lists_differ(r, a, b))
-                continue;
-            bool same_addr = same_str(a->address, b->address);
-            bool same_sni = same_str(a->sni, b->sni);
-            bool same_ver = a->tls_max == b->tls_max;
-            bool same_phase = same_str(a->phase, b->phase);
-            if (same_addr && same_ver && same_phase && !same_sni && on(r, REPORT_RULE_SNI_MISMATCH))
-                mismatch(r, REPORT_RULE_SNI_MISMATCH, i, j, "the list depends on SNI");
-            else if (same_addr && same_sni && same_phase && !same_ver &&
-                     on(r, REPORT_RULE_VERSION_MISMATCH))
-                mismatch(r, REPORT_RULE_VERSION_MISMATCH, i, j,
-                         "the list depends on the TLS version");
-            else if (same_sni && same_ver && same_phase && !same_addr &&
-                     on(r, REPORT_RULE_ADDRESS_MISMATCH))
-                mismatch(r, REPORT_RULE_ADDRESS_MISMATCH, i, j, "the list depends on the address");
-            else if (same_addr && same_sni && same_ver && !same_phase &&
-                     report_list_state(a) == REPORT_LIST_NAMES &&
-                     report_list_state(b) == REPORT_LIST_NAMES &&
-                     on(r, REPORT_RULE_RENEGOTIATION_MISMATCH))
-                mismatch(r, REPORT_RULE_RENEGOTIATION_MISMATCH, i, j,
-                         "the renegotiation advertises another list");
+        struct dim_row *w = &rows[(*n)++];
+        for (size_t k = 0; k < DIM_COUNT - 1; k++)
+            w->g[k] = dim_value(r->t->obs[i], other[k]);
+        w->d = dim_value(r->t->obs[i], d);
+        w->list = r->list[i];
+        w->obs = i;
+    }
+    qsort(rows, *n, sizeof(*rows), row_by_group);
+    return rows;
+}
+
+/* A message built piece by piece; past its end pieces are dropped. */
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void text_add(struct text *t, const char *fmt, ...)
+{
+    if (t->len >= t->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len += (size_t)n;
+}
+
+/* Where the cited groups are, by the other dimensions: a count for each that varies ("3
+ * addresses x 2 versions"), the value of each that does not ("SNI app.example.com"; the
+ * handshake phase goes without saying). vals: scratch for n pointers. */
+static void mismatch_where(const struct report_rule_run *r, enum rule_dim d,
+                           const struct dim_row *rows, size_t n, const char **vals, struct text *t)
+{
+    enum rule_dim other[DIM_COUNT - 1];
+    dims_other(d, other);
+    char single[DIM_COUNT - 1][300];
+    size_t n_single = 0, n_multi = 0;
+    for (size_t k = 0; k < DIM_COUNT - 1; k++) {
+        for (size_t i = 0; i < n; i++)
+            vals[i] = rows[i].g[k];
+        qsort(vals, n, sizeof(*vals), str_ptr_cmp);
+        size_t distinct = 1;
+        for (size_t i = 1; i < n; i++)
+            distinct += str_cmp(vals[i - 1], vals[i]) != 0;
+        if (distinct > 1) {
+            text_add(t, "%s%zu %s", n_multi++ ? " x " : ", on ", distinct, dim_plural(other[k]));
+            continue;
+        }
+        const struct tls_observation *o = r->t->obs[rows[0].obs];
+        if (other[k] != DIM_PHASE || !same_str(o->phase, "handshake"))
+            dim_label(o, other[k], single[n_single++], sizeof(single[0]));
+    }
+    for (size_t k = 0; k < n_single; k++)
+        text_add(t, "%s%s", k || n_multi ? ", " : ", on ", single[k]);
+}
+
+/* One distinct list among the cited observations. */
+struct list_sum {
+    size_t list;
+    size_t count;    /* observations */
+    size_t first;    /* the first of them in probe order: it stands for the list */
+    size_t n_values; /* distinct values of the dimension it was seen with */
+    size_t value[2]; /* observations with the first two of them */
+};
+
+static int list_sum_cmp(const void *pa, const void *pb)
+{
+    const struct list_sum *a = pa, *b = pb;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return (a->first > b->first) - (a->first < b->first);
+}
+
+/* Lists shown in a message; the others are counted. */
+#define MISMATCH_LISTS_SHOWN 4
+
+/* "[SNI app.example.com] 1 name vs [no SNI] 143 names, on 3 addresses x 2 versions; 1 only
+ * with the first (...), 143 only with the second (...)": the distinct lists of the cited groups
+ * (the most observed first) with the values of d they were seen with, where, and what the two
+ * most observed lists do not share. rows: the cited ones, n >= 2. */
+static void mismatch_report(struct report_rule_run *r, const struct report_rule *rule,
+                            enum rule_dim d, const char *what, struct dim_row *rows, size_t n)
+{
+    struct list_sum *sums = malloc(n * sizeof(*sums));
+    const char **vals = malloc(n * sizeof(*vals));
+    if (sums == NULL || vals == NULL) {
+        r->err = TLS_E_NOMEM;
+        goto out;
+    }
+    char msg[MESSAGE_MAX], where[1024];
+    struct text t = {msg, 0, MESSAGE_MAX - MESSAGE_NOTE_ROOM}, at = {where, 0, sizeof(where)};
+    msg[0] = where[0] = 0;
+    mismatch_where(r, d, rows, n, vals, &at); /* while the rows are still in groups */
+
+    qsort(rows, n, sizeof(*rows), row_by_list);
+    size_t n_sums = 0;
+    for (size_t s = 0, e; s < n; s = e) {
+        struct list_sum *l = &sums[n_sums++];
+        *l = (struct list_sum){rows[s].list, 0, rows[s].obs, 0, {rows[s].obs, rows[s].obs}};
+        for (e = s; e < n && rows[e].list == rows[s].list; e++) {
+            l->count++;
+            if (rows[e].obs < l->first)
+                l->first = rows[e].obs;
+            if (e == s || str_cmp(rows[e - 1].d, rows[e].d) != 0)
+                if (l->n_values++ < 2)
+                    l->value[l->n_values - 1] = rows[e].obs;
         }
     }
+    qsort(sums, n_sums, sizeof(*sums), list_sum_cmp);
+
+    text_add(&t, "%s: ", what);
+    for (size_t k = 0; k < n_sums && k < MISMATCH_LISTS_SHOWN; k++) {
+        const struct list_sum *l = &sums[k];
+        char a[300], b[300];
+        dim_label(r->t->obs[l->value[0]], d, a, sizeof(a));
+        dim_label(r->t->obs[l->value[1]], d, b, sizeof(b));
+        text_add(&t, "%s[", k ? " vs " : "");
+        if (l->n_values > 2)
+            text_add(&t, "%zu %s: ", l->n_values, dim_plural(d));
+        text_add(&t, "%s%s%s%s] ", a, l->n_values > 1 ? ", " : "", l->n_values > 1 ? b : "",
+                 l->n_values > 2 ? ", ..." : "");
+        const struct tls_observation *o = r->t->obs[l->first];
+        if (l->list == LIST_NONE_ID)
+            text_add(&t, "does not ask");
+        else
+            text_add(&t, "%zu name%s", o->ca_count, o->ca_count == 1 ? "" : "s");
+        if (n_sums > 2)
+            text_add(&t, " (%zu observation%s)", l->count, l->count == 1 ? "" : "s");
+    }
+    if (n_sums > MISMATCH_LISTS_SHOWN)
+        text_add(&t, " vs %zu more list%s", n_sums - MISMATCH_LISTS_SHOWN,
+                 n_sums - MISMATCH_LISTS_SHOWN == 1 ? "" : "s");
+    text_add(&t, "%s", where);
+    if (sums[0].list != LIST_NONE_ID && sums[1].list != LIST_NONE_ID) {
+        char only_a[512], only_b[512];
+        size_t na = names_missing(r, sums[0].first, sums[1].first, only_a, sizeof(only_a));
+        size_t nb = names_missing(r, sums[1].first, sums[0].first, only_b, sizeof(only_b));
+        text_add(&t, "; %zu only with the first%s%s%s, %zu only with the second%s%s%s", na,
+                 na ? " (" : "", only_a, na ? ")" : "", nb, nb ? " (" : "", only_b, nb ? ")" : "");
+    }
+
+    for (size_t k = 0; k < n; k++)
+        r->idx[k] = rows[k].obs;
+    qsort(r->idx, n, sizeof(*r->idx), size_cmp);
+    add(r, rule, severity(r, rule, rule->severity), r->idx, n, "%s", msg);
+out:
+    free(sums);
+    free(vals);
+}
+
+/* Observations that differ in d alone and advertise different lists (names_only: both ask). */
+static void mismatch(struct report_rule_run *r, const struct report_rule *rule, enum rule_dim d,
+                     bool names_only, const char *what)
+{
+    size_t m;
+    struct dim_row *rows = dim_rows(r, d, names_only, &m);
+    if (rows == NULL)
+        return;
+    /* Keep the groups with two lists or more, in place. */
+    size_t kept = 0;
+    for (size_t s = 0, e; s < m; s = e) {
+        bool differ = false;
+        for (e = s + 1; e < m && group_cmp(&rows[s], &rows[e]) == 0; e++)
+            differ |= rows[e].list != rows[s].list;
+        if (differ) {
+            memmove(&rows[kept], &rows[s], (e - s) * sizeof(*rows));
+            kept += e - s;
+        }
+    }
+    if (kept)
+        mismatch_report(r, rule, d, what, rows, kept);
+    free(rows);
+}
+
+static void rule_sni_mismatch(struct report_rule_run *r, const struct report_rule *rule)
+{
+    mismatch(r, rule, DIM_SNI, false, "the list depends on SNI");
+}
+
+static void rule_version_mismatch(struct report_rule_run *r, const struct report_rule *rule)
+{
+    mismatch(r, rule, DIM_VERSION, false, "the list depends on the TLS version");
+}
+
+static void rule_address_mismatch(struct report_rule_run *r, const struct report_rule *rule)
+{
+    mismatch(r, rule, DIM_ADDRESS, false, "the list depends on the address");
+}
+
+/* Only two lists compare: a handshake without a request is post-request-client-auth. */
+static void rule_renegotiation_mismatch(struct report_rule_run *r, const struct report_rule *rule)
+{
+    mismatch(r, rule, DIM_PHASE, true, "the renegotiation advertises another list");
 }
 
 static bool cert_subject_advertised(const struct tls_observation *o, const struct report_cert *c)
@@ -657,17 +1106,14 @@ static bool cert_subject_advertised(const struct tls_observation *o, const struc
     return false;
 }
 
-static void rule_expected_cas(struct run *r)
+static void rule_expected_ca_missing(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_certs *exp = r->ctx->expected_cas;
-    if (exp == NULL)
-        return;
-    for (size_t i = 0; i < r->t->n_obs; i++) {
+    for (size_t i = 0; exp && i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES)
             continue;
-        char where[256], names[1024] = "";
-        describe(o, where, sizeof(where));
+        char names[1024] = "";
         size_t missing = 0, len = 0;
         for (size_t k = 0; k < exp->n; k++) {
             if (cert_subject_advertised(o, &exp->v[k]))
@@ -677,13 +1123,25 @@ static void rule_expected_cas(struct run *r)
                                         missing ? "; " : "", exp->v[k].subject_text);
             missing++;
         }
-        if (missing && on(r, REPORT_RULE_EXPECTED_CA_MISSING))
-            add(r, REPORT_RULE_EXPECTED_CA_MISSING, &i, 1,
-                "[%s] lacks %zu of the %zu expected CA%s: %s%s", where, missing, exp->n,
-                exp->n == 1 ? "" : "s", names, missing > 3 ? " and more" : "");
-        size_t extra = 0;
-        len = 0;
-        names[0] = 0;
+        if (missing == 0)
+            continue;
+        char where[256];
+        describe(o, where, sizeof(where));
+        add(r, rule, severity(r, rule, rule->severity), &i, 1,
+            "[%s] lacks %zu of the %zu expected CA%s: %s%s", where, missing, exp->n,
+            exp->n == 1 ? "" : "s", names, missing > 3 ? " and more" : "");
+    }
+}
+
+static void rule_unexpected_ca(struct report_rule_run *r, const struct report_rule *rule)
+{
+    const struct report_certs *exp = r->ctx->expected_cas;
+    for (size_t i = 0; exp && i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES)
+            continue;
+        char names[1024] = "";
+        size_t extra = 0, len = 0;
         for (size_t k = 0; k < o->ca_count; k++) {
             bool expected = false;
             for (size_t e = 0; e < exp->n && !expected; e++)
@@ -696,13 +1154,17 @@ static void rule_expected_cas(struct run *r)
                                         o->cas[k].dn);
             extra++;
         }
-        if (extra && on(r, REPORT_RULE_UNEXPECTED_CA))
-            add(r, REPORT_RULE_UNEXPECTED_CA, &i, 1, "[%s] advertises %zu unexpected name%s: %s%s",
-                where, extra, extra == 1 ? "" : "s", names, extra > 3 ? " and more" : "");
+        if (extra == 0)
+            continue;
+        char where[256];
+        describe(o, where, sizeof(where));
+        add(r, rule, severity(r, rule, rule->severity), &i, 1,
+            "[%s] advertises %zu unexpected name%s: %s%s", where, extra, extra == 1 ? "" : "s",
+            names, extra > 3 ? " and more" : "");
     }
 }
 
-static void rule_client_cert(struct run *r)
+static void rule_client_cert_not_offered(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_certs *chain = r->ctx->client_chain;
     if (chain == NULL || chain->n == 0)
@@ -728,36 +1190,52 @@ static void rule_client_cert(struct run *r)
             continue;
         char where[256];
         describe(o, where, sizeof(where));
-        struct report_finding *f;
-        if (canonical) {
-            f = add(r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED, &i, 1,
-                    "[%s] advertises %s, which matches the issuer of %s only after canonical "
-                    "comparison: Java and .NET clients offer the certificate, Go, Chromium and "
-                    "NSS do not",
-                    where, canonical, chain->v[0].subject_text);
-            if (f && r->ctx->severity[REPORT_RULE_CLIENT_CERT_NOT_OFFERED] ==
-                         rules[REPORT_RULE_CLIENT_CERT_NOT_OFFERED].severity)
-                f->severity = REPORT_SEV_MEDIUM; /* some clients do offer it */
-        } else {
-            add(r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED, &i, 1,
+        if (canonical)
+            /* some clients do offer it: the default is graded down */
+            add(r, rule, severity(r, rule, REPORT_SEV_MEDIUM), &i, 1,
+                "[%s] advertises %s, which matches the issuer of %s only after canonical "
+                "comparison: Java and .NET clients offer the certificate, Go, Chromium and "
+                "NSS do not",
+                where, canonical, chain->v[0].subject_text);
+        else
+            add(r, rule, severity(r, rule, rule->severity), &i, 1,
                 "[%s] advertises %zu names, none of them the issuer of any of the %zu "
                 "certificates of %s (the client certificate %s is issued by %s)",
                 where, o->ca_count, chain->n, chain->source ? chain->source : "the chain",
                 chain->v[0].subject_text, chain->v[0].issuer_text);
-        }
     }
 }
 
-static void rule_duplicates_and_malformed(struct run *r)
+static void rule_duplicate_ca(struct report_rule_run *r, const struct report_rule *rule)
+{
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        const struct name_set *set = &r->sets[i];
+        if (report_list_state(o) != REPORT_LIST_NAMES || set->dups == 0)
+            continue;
+        const char *dup_name = NULL;
+        for (size_t k = 0; k < o->ca_count && !dup_name; k++) {
+            /* the first entry whose name was seen before: it is not a set's first occurrence */
+            const struct name_ref *ref =
+                find_sha(set->v, set->n, sizeof(*set->v), o->cas[k].sha256);
+            if (ref && ref->first != k)
+                dup_name = o->cas[k].dn;
+        }
+        char where[256];
+        describe(o, where, sizeof(where));
+        add(r, rule, severity(r, rule, rule->severity), &i, 1, "[%s] repeats %zu name%s, e.g. %s",
+            where, set->dups, set->dups == 1 ? "" : "s", dup_name);
+    }
+}
+
+static void rule_malformed_ca(struct report_rule_run *r, const struct report_rule *rule)
 {
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES)
             continue;
-        char where[256];
-        describe(o, where, sizeof(where));
-        size_t dups = 0, bad = 0;
-        const char *dup_name = NULL, *bad_name = NULL;
+        size_t bad = 0;
+        const char *bad_name = NULL;
         for (size_t k = 0; k < o->ca_count; k++) {
             if (o->cas[k].malformed) {
                 if (!bad_name)
@@ -765,24 +1243,14 @@ static void rule_duplicates_and_malformed(struct run *r)
                 bad++;
             }
         }
-        const struct name_set *set = &r->sets[i];
-        dups = set->dups;
-        for (size_t k = 0; dups && k < o->ca_count && !dup_name; k++) {
-            /* the first entry whose name was seen before: it is not a set's first occurrence */
-            const struct name_ref *ref =
-                find_sha(set->v, set->n, sizeof(*set->v), o->cas[k].sha256);
-            if (ref && ref->first != k)
-                dup_name = o->cas[k].dn;
-        }
-        if (dups && on(r, REPORT_RULE_DUPLICATE_CA))
-            add(r, REPORT_RULE_DUPLICATE_CA, &i, 1, "[%s] repeats %zu name%s, e.g. %s", where, dups,
-                dups == 1 ? "" : "s", dup_name);
-        if (bad && on(r, REPORT_RULE_MALFORMED_CA))
-            add(r, REPORT_RULE_MALFORMED_CA, &i, 1,
-                "[%s] has %zu name%s that %s not valid DER, e.g. %s%.64s%s%s", where, bad,
-                bad == 1 ? "" : "s", bad == 1 ? "is" : "are",
-                bad_name[0] ? "" : "a zero-length name", bad_name,
-                strlen(bad_name) > 64 ? "..." : "", bad_name[0] ? " (hex)" : "");
+        if (bad == 0)
+            continue;
+        char where[256];
+        describe(o, where, sizeof(where));
+        add(r, rule, severity(r, rule, rule->severity), &i, 1,
+            "[%s] has %zu name%s that %s not valid DER, e.g. %s%.64s%s%s", where, bad,
+            bad == 1 ? "" : "s", bad == 1 ? "is" : "are", bad_name[0] ? "" : "a zero-length name",
+            bad_name, strlen(bad_name) > 64 ? "..." : "", bad_name[0] ? " (hex)" : "");
     }
 }
 
@@ -799,56 +1267,79 @@ static bool tls13_refused(const struct tls_observation *o)
     return h->status == 403 || h->status == 500;
 }
 
-static void rule_post_request_client_auth(struct run *r)
+static void rule_post_request_client_auth(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_target *t = r->t;
-    for (size_t i = 0; i < t->n_obs; i++) {
-        const struct tls_observation *re = t->obs[i];
-        if (strcmp(re->phase, "renegotiation") != 0 || report_list_state(re) != REPORT_LIST_NAMES)
-            continue;
-        /* The initial handshake of the same variant did not ask. */
-        for (size_t j = 0; j < t->n_obs; j++) {
-            const struct tls_observation *hs = t->obs[j];
-            if (strcmp(hs->phase, "handshake") != 0 || !same_str(hs->address, re->address) ||
-                !same_str(hs->sni, re->sni) || hs->tls_max != re->tls_max ||
-                report_list_state(hs) != REPORT_LIST_NONE)
-                continue;
-            char where[256], tls13[384] = "";
-            describe(re, where, sizeof(where));
-            size_t idx[3] = {j, i, 0}, n_idx = 2;
-            for (size_t k = 0; k < t->n_obs; k++) {
-                const struct tls_observation *o = t->obs[k];
-                if (!same_str(o->address, re->address) || !same_str(o->sni, re->sni) ||
-                    !tls13_refused(o))
-                    continue;
-                const struct tls_http_result *h = &o->http;
-                if (h->failed)
-                    snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s fails: %s", h->path,
-                             h->error ? h->error : "");
-                else
-                    snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s gets %s%s%s%s", h->path,
-                             h->status_line ? h->status_line : "", h->server ? " (Server: " : "",
-                             h->server ? h->server : "", h->server ? ")" : "");
-                idx[n_idx++] = k;
-                break;
-            }
-            add(r, REPORT_RULE_POST_REQUEST_CLIENT_AUTH, idx, n_idx,
-                "[%s] asks for a certificate (%zu name%s) only by renegotiation after GET %s; "
-                "the initial handshake does not%s",
-                where, re->ca_count, re->ca_count == 1 ? "" : "s",
-                hs->http.path ? hs->http.path : "the request", tls13);
-            return;
+    /* The first renegotiation (in probe order) that asks where the initial handshake of the
+     * same variant did not: a group of the phase rows with both. */
+    size_t m, hs_i = NO_LIST, re_i = NO_LIST;
+    struct dim_row *rows = dim_rows(r, DIM_PHASE, false, &m);
+    if (rows == NULL)
+        return;
+    for (size_t s = 0, e; s < m; s = e) {
+        size_t hs = NO_LIST, re = NO_LIST;
+        for (e = s; e < m && group_cmp(&rows[s], &rows[e]) == 0; e++) {
+            if (rows[e].list == LIST_NONE_ID && same_str(rows[e].d, "handshake"))
+                hs = hs == NO_LIST || rows[e].obs < hs ? rows[e].obs : hs;
+            else if (rows[e].list != LIST_NONE_ID && same_str(rows[e].d, "renegotiation"))
+                re = re == NO_LIST || rows[e].obs < re ? rows[e].obs : re;
+        }
+        if (hs != NO_LIST && re != NO_LIST && (re_i == NO_LIST || re < re_i)) {
+            hs_i = hs;
+            re_i = re;
         }
     }
+    free(rows);
+    if (re_i == NO_LIST)
+        return;
+    const struct tls_observation *hs = t->obs[hs_i], *re = t->obs[re_i];
+    char where[256], tls13[384] = "";
+    describe(re, where, sizeof(where));
+    size_t idx[3] = {hs_i, re_i, 0}, n_idx = 2;
+    for (size_t k = 0; k < t->n_obs; k++) {
+        const struct tls_observation *o = t->obs[k];
+        if (!same_str(o->address, re->address) || !same_str(o->sni, re->sni) || !tls13_refused(o))
+            continue;
+        const struct tls_http_result *h = &o->http;
+        if (h->failed)
+            snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s fails: %s", h->path,
+                     h->error ? h->error : "");
+        else
+            snprintf(tls13, sizeof(tls13), "; over TLS 1.3 GET %s gets %s%s%s%s", h->path,
+                     h->status_line ? h->status_line : "", h->server ? " (Server: " : "",
+                     h->server ? h->server : "", h->server ? ")" : "");
+        idx[n_idx++] = k;
+        break;
+    }
+    add(r, rule, severity(r, rule, rule->severity), idx, n_idx,
+        "[%s] asks for a certificate (%zu name%s) only by renegotiation after GET %s; the "
+        "initial handshake does not%s",
+        where, re->ca_count, re->ca_count == 1 ? "" : "s",
+        hs->http.path ? hs->http.path : "the request", tls13);
 }
 
-static const struct report_baseline_variant *baseline_find(const struct report_baseline_target *b,
-                                                           const char *key)
+/* The baseline's variants by key, then file order: one search per observation. */
+static int variant_cmp(const void *pa, const void *pb)
 {
-    for (size_t i = 0; b && i < b->n; i++)
-        if (strcmp(b->v[i].key, key) == 0)
-            return &b->v[i];
-    return NULL;
+    const struct report_baseline_variant *a = *(const struct report_baseline_variant *const *)pa;
+    const struct report_baseline_variant *b = *(const struct report_baseline_variant *const *)pb;
+    int c = strcmp(a->key, b->key);
+    return c ? c : (a > b) - (a < b);
+}
+
+/* The first variant (in file order) with key, or NULL. */
+static const struct report_baseline_variant *
+baseline_find(const struct report_baseline_variant *const *index, size_t n, const char *key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(index[mid]->key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(index[lo]->key, key) == 0 ? index[lo] : NULL;
 }
 
 /* The baseline's sorted SHA-256 list (duplicates kept) against the observation's set: names
@@ -885,18 +1376,26 @@ static bool baseline_same(const struct report_baseline_variant *bv, const struct
     return added == 0 && removed == 0;
 }
 
-static void rule_baseline_drift(struct run *r)
+static void rule_baseline_drift(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_baseline_target *b = r->ctx->baseline;
-    if (b == NULL)
+    if (b == NULL || b->n == 0)
         return;
+    const struct report_baseline_variant **index = malloc(b->n * sizeof(*index));
+    if (index == NULL) {
+        r->err = TLS_E_NOMEM;
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        index[i] = &b->v[i];
+    qsort(index, b->n, sizeof(*index), variant_cmp);
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) == REPORT_LIST_UNKNOWN)
             continue;
         char key[512];
         report_variant_key(o, key, sizeof(key));
-        const struct report_baseline_variant *bv = baseline_find(b, key);
+        const struct report_baseline_variant *bv = baseline_find(index, b->n, key);
         if (bv == NULL || bv->state == REPORT_LIST_UNKNOWN || baseline_same(bv, o, &r->sets[i]))
             continue;
         char where[256];
@@ -919,13 +1418,12 @@ static void rule_baseline_drift(struct run *r)
                      "advertises %zu names where the baseline had %zu: %zu added, %zu removed",
                      o->ca_count, bv->n_cas, added, removed);
         }
+        /* A renewal that reset the binding is the case this rule exists for: graded up. */
         struct report_finding *f =
-            add(r, REPORT_RULE_BASELINE_DRIFT, &i, 1, "[%s] %s%s", where, what,
+            add(r, rule, severity(r, rule, renewed ? REPORT_SEV_HIGH : rule->severity), &i, 1,
+                "[%s] %s%s", where, what,
                 renewed ? "; the server certificate changed too (a renewal?)" : "");
         if (f && renewed) {
-            if (r->ctx->severity[REPORT_RULE_BASELINE_DRIFT] ==
-                rules[REPORT_RULE_BASELINE_DRIFT].severity)
-                f->severity = REPORT_SEV_HIGH;
             char thumb[41];
             tls_hex_encode(o->server_cert.sha1, 20, thumb);
             bool literal = r->t->host && strchr(r->t->host, '.') &&
@@ -947,8 +1445,11 @@ static void rule_baseline_drift(struct run *r)
                 binding, binding, thumb);
             if (f->remedy == NULL)
                 r->err = TLS_E_NOMEM;
+            else
+                r->used += strlen(f->remedy) + 1; /* bounded: a kept finding keeps its remedy */
         }
     }
+    free(index);
 }
 
 /* ---- the engine --------------------------------------------------------------------------- */
@@ -972,28 +1473,13 @@ static int by_severity(const void *pa, const void *pb)
 int report_rules_run(const struct report_target *t, const struct report_context *ctx,
                      struct report_findings *out)
 {
-    struct run r = {.t = t, .ctx = ctx, .out = out};
-    if ((r.err = sets_build(&r))) {
-        sets_free(&r);
-        return r.err;
-    }
-    if (on(&r, REPORT_RULE_NO_CERTIFICATE_REQUEST))
-        rule_no_certificate_request(&r);
-    if (on(&r, REPORT_RULE_EMPTY_CA_LIST))
-        rule_empty_ca_list(&r);
-    rule_root_store_dump_and_public(&r);
-    if (on(&r, REPORT_RULE_OVERSIZED_CA_LIST))
-        rule_oversized_ca_list(&r);
-    rule_mismatches(&r);
-    rule_expected_cas(&r);
-    if (on(&r, REPORT_RULE_CLIENT_CERT_NOT_OFFERED))
-        rule_client_cert(&r);
-    rule_duplicates_and_malformed(&r);
-    if (on(&r, REPORT_RULE_POST_REQUEST_CLIENT_AUTH))
-        rule_post_request_client_auth(&r);
-    if (on(&r, REPORT_RULE_BASELINE_DRIFT))
-        rule_baseline_drift(&r);
-    sets_free(&r);
+    struct report_rule_run r = {.t = t, .ctx = ctx, .out = out};
+    r.err = run_init(&r);
+    for (size_t i = 0; i < REPORT_RULE_COUNT && !r.err; i++)
+        if (ctx->enabled[i])
+            rules[i].check(&r, &rules[i]);
+    notes_add(&r);
+    run_free(&r);
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(out->v[0]), by_severity);
     return r.err;

@@ -1,6 +1,6 @@
 /* The rule engine: all observations of one target (plus what the user expects) in, findings
- * out. One function per rule, one table of rules. Pure: no I/O, no clock, no mbedTLS; the
- * certificates it compares against arrive as DER views loaded elsewhere. */
+ * out. One table of rules, each entry with its texts and its function. Pure: no I/O, no clock,
+ * no mbedTLS; the certificates it compares against arrive as DER views loaded elsewhere. */
 #ifndef REPORT_RULES_H
 #define REPORT_RULES_H
 
@@ -49,6 +49,11 @@ enum report_rule_id {
         REPORT_RULE_COUNT
 };
 
+struct report_rule;
+struct report_rule_run; /* one run of the engine over one target, private to rules.c */
+/* A rule's check: adds the findings of rule over the run's target. */
+typedef void report_rule_fn(struct report_rule_run *run, const struct report_rule *rule);
+
 struct report_rule {
     enum report_rule_id id;
     const char *name;              /* the stable id, e.g. "sni-mismatch" */
@@ -56,6 +61,7 @@ struct report_rule {
     const char *title;             /* one line */
     const char *help;              /* what it means and why it matters (for --explain, SARIF) */
     const char *remedy;            /* how to fix its causes */
+    report_rule_fn *check;         /* report_rules_run calls it when the rule is enabled */
 };
 
 const struct report_rule *report_rule_get(enum report_rule_id id);
@@ -109,20 +115,33 @@ struct report_context {
     int client_auth;                                  /* 1 required, 0 not, -1 unknown */
     const struct report_baseline_target *baseline;    /* NULL: no baseline for this target */
     enum report_severity severity[REPORT_RULE_COUNT]; /* effective severities */
+    /* The user chose severity[id] (a policy): findings get exactly it. Otherwise a rule may
+     * grade its default by the evidence (oversized-ca-list by size, client-cert-not-offered
+     * down for a canonical match, baseline-drift up with a renewed certificate); a severity
+     * other than the default counts as chosen too. */
+    bool pinned[REPORT_RULE_COUNT];
     bool enabled[REPORT_RULE_COUNT];
 };
 
 /* Defaults: every rule on at its default severity, nothing expected. */
 void report_context_init(struct report_context *ctx);
 
-#define REPORT_FINDING_MAX_OBS 16
+/* A finding cites at most this many observations; one about more says in its message how many
+ * it leaves out. */
+#define REPORT_FINDING_MAX_OBS 1024
+/* What the findings of one target may hold (structs, messages, citations). Past it a rule's
+ * further findings are not kept: its last kept finding says how many there were. Each rule's
+ * first finding and these notes come on top, bounded by the message size (2 KiB) and
+ * REPORT_FINDING_MAX_OBS each, so a hostile target costs a bounded amount and never ends the
+ * scan. */
+#define REPORT_FINDINGS_MAX_BYTES (4u * 1024 * 1024)
 
 struct report_finding {
     const struct report_rule *rule;
     enum report_severity severity;
     const char *message; /* names the evidence: variant, counts, names */
     const char *remedy;  /* the rule's remedy, filled in where the target says more */
-    size_t obs[REPORT_FINDING_MAX_OBS]; /* indexes of the observations it rests on */
+    const size_t *obs;   /* indexes of the observations it rests on, in the findings' arena */
     size_t n_obs;
     size_t seq; /* the order the engine found it in: ties of severity and rule keep it */
 };
@@ -130,7 +149,8 @@ struct report_finding {
 struct report_findings {
     struct report_finding *v;
     size_t n, cap;
-    struct tls_arena arena;
+    size_t max_bytes;       /* REPORT_FINDINGS_MAX_BYTES after init; tests may lower it */
+    struct tls_arena arena; /* messages and citations: no cap of its own, max_bytes bounds it */
 };
 
 void report_findings_init(struct report_findings *f);
@@ -138,7 +158,8 @@ void report_findings_free(struct report_findings *f);
 
 struct report_target;
 /* Run every enabled rule over the target's observations; findings come sorted by severity
- * (highest first), then rule order. Returns 0 or TLS_E_NOMEM. */
+ * (highest first), then rule order. Returns 0, or TLS_E_NOMEM when malloc fails: a limit of the
+ * engine (max_bytes, REPORT_FINDING_MAX_OBS) trims evidence with a note and is no error. */
 int report_rules_run(const struct report_target *t, const struct report_context *ctx,
                      struct report_findings *out);
 

@@ -135,8 +135,12 @@ static void add_finding(struct canned_target *ct, enum report_rule_id id, enum r
     x->severity = sev;
     x->message = message;
     x->remedy = remedy;
-    x->obs[x->n_obs++] = obs0;
-    x->obs[x->n_obs++] = obs1;
+    size_t *obs = tls_arena_alloc(&f->arena, 2 * sizeof(*obs));
+    assert_non_null(obs);
+    obs[0] = obs0;
+    obs[1] = obs1;
+    x->obs = obs;
+    x->n_obs = 2;
     ct->t.findings = f;
 }
 

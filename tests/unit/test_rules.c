@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "report/policy.h"
 #include "report/report.h"
 #include "report/rules.h"
 #include "tls/namecache.h"
@@ -76,8 +77,8 @@ static struct tls_observation *obs_error(const char *addr, const char *sni, uint
 }
 
 struct fixture {
-    struct tls_observation *obs[8];
-    size_t n;
+    struct tls_observation **obs;
+    size_t n, cap;
     struct report_target t;
     struct report_context ctx;
     struct report_findings f;
@@ -89,14 +90,19 @@ static void fx_init(struct fixture *x)
     x->t.target = "app.example:443";
     x->t.host = "app.example";
     x->t.port = 443;
-    x->t.obs = x->obs;
     report_context_init(&x->ctx);
     report_findings_init(&x->f);
 }
 
 static void fx_add(struct fixture *x, struct tls_observation *o)
 {
+    if (x->n == x->cap) {
+        x->cap = x->cap ? 2 * x->cap : 8;
+        x->obs = realloc(x->obs, x->cap * sizeof(*x->obs));
+        assert_non_null(x->obs);
+    }
     x->obs[x->n++] = o;
+    x->t.obs = x->obs;
     x->t.n_obs = x->n;
 }
 
@@ -113,6 +119,7 @@ static void fx_free(struct fixture *x)
         tls_observation_free(x->obs[i]);
         free(x->obs[i]);
     }
+    free(x->obs);
     report_findings_free(&x->f);
 }
 
@@ -127,6 +134,47 @@ static const struct report_finding *find(const struct fixture *x, const char *id
             return &x->f.v[i];
         }
     return NULL;
+}
+
+/* ---- pinned severities ---------------------------------------------------------------------- */
+
+/* Pin rule at sev as a policy file does: through report_policy_parse and report_policy_apply. */
+static void pin(struct fixture *x, const char *rule, const char *sev)
+{
+    char yaml[160], err[REPORT_POLICY_ERR_CAP];
+    snprintf(yaml, sizeof(yaml), "defaults:\n  severities: {%s: %s}\n", rule, sev);
+    struct report_policy *p = NULL;
+    assert_int_equal(
+        report_policy_parse(&p, "pin.yaml", (const uint8_t *)yaml, strlen(yaml), err, sizeof(err)),
+        0);
+    report_policy_apply(p, NULL, &x->ctx);
+    report_policy_free(p);
+}
+
+/* Each escalating rule, unpinned (NULL: graded by the evidence) and pinned at its default, below
+ * and above it: a pinned severity is what the finding gets. */
+struct pin_case {
+    const char *pin; /* NULL: no policy */
+    enum report_severity want;
+};
+
+static void check_pins(struct fixture *x, const char *rule, const char *contains,
+                       const struct pin_case *cases, size_t n)
+{
+    const struct report_context base = x->ctx; /* what the command line left */
+    for (size_t i = 0; i < n; i++) {
+        x->ctx = base;
+        if (cases[i].pin)
+            pin(x, rule, cases[i].pin);
+        fx_run(x);
+        const struct report_finding *f = find(x, rule, contains);
+        assert_non_null(f);
+        if (f->severity != cases[i].want)
+            fail_msg("%s pinned %s: severity %s, want %s", rule,
+                     cases[i].pin ? cases[i].pin : "(none)", report_severity_name(f->severity),
+                     report_severity_name(cases[i].want));
+    }
+    x->ctx = base;
 }
 
 static const char *const good[] = {"Corp Issuing CA 1"};
@@ -332,6 +380,22 @@ static void test_many_names_is_a_dump_and_oversized(void **state)
     x.ctx.severity[REPORT_RULE_OVERSIZED_CA_LIST] = REPORT_SEV_LOW;
     fx_run(&x);
     assert_int_equal(find(&x, "oversized-ca-list", NULL)->severity, REPORT_SEV_LOW);
+    /* and so does a policy's, also when it names the default */
+    report_context_init(&x.ctx);
+    static const struct pin_case near_limit[] = {
+        {NULL, REPORT_SEV_CRITICAL},
+        {"medium", REPORT_SEV_MEDIUM}, /* the default, pinned: it used to yield critical */
+        {"low", REPORT_SEV_LOW},
+        {"high", REPORT_SEV_HIGH},
+    };
+    check_pins(&x, "oversized-ca-list", "65,535", near_limit, 4);
+    x.obs[0]->ca_bytes = 20000; /* over one record: medium by default */
+    static const struct pin_case one_record[] = {
+        {NULL, REPORT_SEV_MEDIUM},
+        {"critical", REPORT_SEV_CRITICAL},
+        {"info", REPORT_SEV_INFO},
+    };
+    check_pins(&x, "oversized-ca-list", "over 16 KiB (one record)", one_record, 3);
     fx_free(&x);
 }
 
@@ -400,6 +464,13 @@ static void test_client_cert(void **state)
     f = find(&x, "client-cert-not-offered", "only after canonical comparison");
     assert_non_null(f);
     assert_int_equal(f->severity, REPORT_SEV_MEDIUM);
+    static const struct pin_case cases[] = {
+        {NULL, REPORT_SEV_MEDIUM},
+        {"high", REPORT_SEV_HIGH}, /* the default, pinned: it used to yield medium */
+        {"critical", REPORT_SEV_CRITICAL},
+        {"low", REPORT_SEV_LOW},
+    };
+    check_pins(&x, "client-cert-not-offered", "only after canonical comparison", cases, 4);
     fx_free(&x);
 }
 
@@ -471,6 +542,15 @@ static void test_baseline_drift(void **state)
     assert_non_null(strstr(f->remedy, "netsh http update sslcert ipport=0.0.0.0:443 "
                                       "certhash=1212121212121212121212121212121212121212"));
     assert_non_null(strstr(f->remedy, "sslctlstorename=ClientAuthIssuer"));
+    static const struct pin_case cases[] = {
+        {NULL, REPORT_SEV_HIGH},
+        {"medium", REPORT_SEV_MEDIUM}, /* the default, pinned: it used to yield high */
+        {"low", REPORT_SEV_LOW},
+        {"critical", REPORT_SEV_CRITICAL},
+    };
+    check_pins(&x, "baseline-drift", "certificate changed too", cases, 4);
+    /* the renewal's remedy does not depend on the severity */
+    assert_non_null(strstr(find(&x, "baseline-drift", NULL)->remedy, "ClientAuthIssuer"));
     fx_free(&x);
 }
 
@@ -494,6 +574,277 @@ static void test_disable_override_and_order(void **state)
     fx_free(&x);
 }
 
+/* ---- limits trim evidence with a note, never fail -------------------------------------------- */
+
+/* n observations of the same variant but the address (10.0.x.y, the first-th and on), each
+ * advertising cns. */
+static void fx_add_addresses(struct fixture *x, size_t first, size_t n, const char *const *cns,
+                             size_t n_cns)
+{
+    for (size_t i = first; i < first + n; i++) {
+        char addr[32];
+        snprintf(addr, sizeof(addr), "10.0.%zu.%zu", i / 256, i % 256);
+        struct tls_observation *o = obs_make(NULL, "app.example", 0x0303, "handshake", cns, n_cns);
+        o->address = tls_arena_strdup(&o->arena, addr);
+        fx_add(x, o);
+    }
+}
+
+static void test_limits_trim_with_a_note(void **state)
+{
+    (void)state;
+    /* 1100 empty lists: one finding citing the first REPORT_FINDING_MAX_OBS, saying the rest */
+    struct fixture x;
+    fx_init(&x);
+    fx_add_addresses(&x, 0, 1100, good, 0);
+    fx_run(&x);
+    const struct report_finding *f = find(&x, "empty-ca-list", "1100 probes");
+    assert_non_null(f);
+    assert_int_equal(f->n_obs, 1024);
+    for (size_t k = 0; k < f->n_obs; k++)
+        assert_int_equal(f->obs[k], k);
+    assert_non_null(
+        strstr(f->message, "; and 76 more observations (a finding cites at most 1024)"));
+    fx_free(&x);
+
+    /* 200 lists with a repeated name: 200 findings, all kept within the default budget ... */
+    static const char *const dup[] = {"A", "B", "A"};
+    fx_init(&x);
+    fx_add_addresses(&x, 0, 200, dup, 3);
+    fx_run(&x);
+    assert_int_equal(x.f.n, 200);
+    assert_null(strstr(x.f.v[199].message, "not recorded"));
+    /* ... and within 8 KiB some, the last of them saying how many more there were */
+    report_findings_free(&x.f);
+    report_findings_init(&x.f);
+    x.f.max_bytes = 8192;
+    assert_int_equal(report_rules_run(&x.t, &x.ctx, &x.f), 0);
+    assert_true(x.f.n >= 1 && x.f.n < 200);
+    size_t notes = 0, more = 0;
+    bool *seen = calloc(x.n, sizeof(*seen));
+    for (size_t i = 0; i < x.f.n; i++) {
+        f = &x.f.v[i];
+        assert_string_equal(f->rule->name, "duplicate-ca");
+        assert_int_equal(f->n_obs, 1);
+        assert_true(f->obs[0] < x.n && !seen[f->obs[0]]);
+        seen[f->obs[0]] = true;
+        const char *note = strstr(f->message, " more findings of this rule not recorded: the "
+                                              "findings of this target reached their limit of "
+                                              "8192 bytes");
+        if (note) {
+            notes++;
+            while (note > f->message && note[-1] >= '0' && note[-1] <= '9')
+                note--;
+            more = strtoul(note, NULL, 10);
+        }
+    }
+    free(seen);
+    assert_int_equal(notes, 1);
+    assert_int_equal(x.f.n + more, 200);
+    fx_free(&x);
+}
+
+/* ---- many variants: one finding per dimension ------------------------------------------------ */
+
+/* The grid's lists. grid_list() says which variant advertises which, so what each mismatch rule
+ * must report is counted here from the lists' identities (the arrays below), never from the
+ * engine's hashes of the names. */
+static const char *const list_sni[] = {"Corp Issuing CA 1"};
+static const char *const list_nosni[] = {"Default CA", "Other CA"};
+static const char *const list_reneg[] = {"Protected CA"};
+static const char *const list_stale[] = {"Stale CA"};
+static const char *const list_tls13[] = {"Corp Issuing CA 1", "Corp Issuing CA 2"};
+
+struct cell {
+    size_t addr;
+    bool sni;
+    uint16_t ver;
+    bool reneg;
+    const char *const *list;
+};
+
+/* With SNI every address but the last advertises list_sni (the last is a node nobody fixed);
+ * address 0 adds a name over TLS 1.3; without SNI the default binding's list; the
+ * renegotiation asks for the protected location's list. */
+static const char *const *grid_list(const struct cell *c, size_t n_addr, size_t *n)
+{
+    const char *const *l = c->reneg                           ? list_reneg
+                           : !c->sni                          ? list_nosni
+                           : c->addr == n_addr - 1            ? list_stale
+                           : c->addr == 0 && c->ver == 0x0304 ? list_tls13
+                                                              : list_sni;
+    *n = l == list_nosni || l == list_tls13 ? 2 : 1;
+    return l;
+}
+
+enum { DIM_SNI, DIM_VERSION, DIM_ADDRESS, DIM_PHASE };
+static const char *const dim_rule[] = {"sni-mismatch", "version-mismatch", "address-mismatch",
+                                       "renegotiation-mismatch"};
+
+/* Probe order: address x {SNI, no SNI} x {1.2, 1.3}, each handshake followed by its
+ * renegotiation (TLS 1.2 only unless reneg13). Returns the cells, one per observation. */
+static struct cell *grid_build(struct fixture *x, size_t n_addr, bool reneg13)
+{
+    struct cell *cells = calloc(n_addr * 8, sizeof(*cells));
+    assert_non_null(cells);
+    for (size_t a = 0; a < n_addr; a++)
+        for (int s = 0; s < 2; s++)
+            for (int v = 0; v < 2; v++)
+                for (int p = 0; p < 2; p++) {
+                    uint16_t ver = v ? 0x0304 : 0x0303;
+                    if (p && ver == 0x0304 && !reneg13)
+                        continue;
+                    struct cell *c = &cells[x->n];
+                    *c = (struct cell){a, s == 0, ver, p == 1, NULL};
+                    size_t n;
+                    c->list = grid_list(c, n_addr, &n);
+                    char addr[32];
+                    snprintf(addr, sizeof(addr), "10.0.%zu.%zu", a / 256, a % 256);
+                    struct tls_observation *o =
+                        obs_make(NULL, c->sni ? "app.example" : NULL, ver,
+                                 p ? "renegotiation" : "handshake", c->list, n);
+                    o->address = tls_arena_strdup(&o->arena, addr);
+                    fx_add(x, o);
+                }
+    return cells;
+}
+
+/* Cells a and b are the same variant but for dimension d. */
+static bool only_differ_in(const struct cell *a, const struct cell *b, int d)
+{
+    bool same[4] = {a->sni == b->sni, a->ver == b->ver, a->addr == b->addr, a->reneg == b->reneg};
+    for (int k = 0; k < 4; k++)
+        if (same[k] != (k != d))
+            return false;
+    return true;
+}
+
+/* What a grouped finding of dimension d must cite: every observation that has a partner
+ * differing from it in d alone, with another list (brute force over all pairs). */
+static size_t expected_cited(const struct cell *cells, size_t n, int d, bool *cited)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        cited[i] = false;
+        for (size_t j = 0; j < n && !cited[i]; j++)
+            cited[i] = only_differ_in(&cells[i], &cells[j], d) && cells[i].list != cells[j].list;
+        count += cited[i];
+    }
+    return count;
+}
+/* One finding per mismatch rule and nothing else; each cites what the brute force expects (want[d]
+ * observations, in probe order, the first REPORT_FINDING_MAX_OBS of them) and its message holds
+ * says[d]. */
+static void check_grid(size_t n_addr, bool reneg13, const size_t want[4], const char *const says[4])
+{
+    struct fixture x;
+    fx_init(&x);
+    struct cell *cells = grid_build(&x, n_addr, reneg13);
+    fx_run(&x);
+    assert_int_equal(x.f.n, 4);
+    bool *cited = calloc(x.n, sizeof(*cited));
+    assert_non_null(cited);
+    for (int d = 0; d < 4; d++) {
+        size_t n = expected_cited(cells, x.n, d, cited);
+        assert_int_equal(n, want[d]);
+        const struct report_finding *f = NULL;
+        for (size_t i = 0; i < x.f.n; i++)
+            if (strcmp(x.f.v[i].rule->name, dim_rule[d]) == 0) {
+                assert_null(f);
+                f = &x.f.v[i];
+            }
+        assert_non_null(f);
+        size_t cite = n < REPORT_FINDING_MAX_OBS ? n : REPORT_FINDING_MAX_OBS;
+        assert_int_equal(f->n_obs, cite);
+        for (size_t i = 0, k = 0; i < x.n && k < cite; i++)
+            if (cited[i])
+                assert_int_equal(f->obs[k++], i);
+        if (strstr(f->message, says[d]) == NULL)
+            fail_msg("%s: '%s' lacks '%s'", dim_rule[d], f->message, says[d]);
+        char more[96];
+        snprintf(more, sizeof(more), "; and %zu more observations", n - cite);
+        assert_true((strstr(f->message, more) != NULL) == (n > cite));
+    }
+    free(cited);
+    free(cells);
+    fx_free(&x);
+}
+
+static void test_grouped_mismatches(void **state)
+{
+    (void)state;
+    /* 8 addresses x 2 SNI x 2 versions x 2 phases: 64 observations (2,016 pairs) */
+    static const size_t want64[] = {32, 2, 16, 64};
+    static const char *const says64[] = {
+        "the list depends on SNI: [no SNI] 2 names (16 observations) vs [SNI app.example] 1 "
+        "name (13 observations) vs [SNI app.example] 1 name (2 observations) vs [SNI "
+        "app.example] 2 names (1 observation), on 8 addresses x 2 versions; 2 only with the first "
+        "(", /* the names come in the order of their hashes */
+        "the list depends on the TLS version: [TLS 1.2] 1 name vs [TLS 1.3] 2 names, on "
+        "10.0.0.0, SNI app.example; 0 only with the first, 1 only with the second (CN=Corp "
+        "Issuing CA 2)",
+        "the list depends on the address: [7 addresses: 10.0.0.0, 10.0.0.1, ...] 1 name (13 "
+        "observations) vs [10.0.0.7] 1 name (2 observations) vs [10.0.0.0] 2 names (1 "
+        "observation), on 2 versions, SNI app.example;",
+        "the renegotiation advertises another list: [renegotiation] 1 name (32 observations) vs "
+        "[handshake] 2 names (16 observations) vs [handshake] 1 name (13 observations) vs "
+        "[handshake] 1 name (2 observations) vs 1 more list, on 8 addresses x 2 SNI values x 2 "
+        "versions;",
+    };
+    check_grid(8, true, want64, says64);
+    /* 50 addresses x 2 SNI x (TLS 1.2 + its renegotiation, TLS 1.3): 300 observations */
+    static const size_t want300[] = {200, 2, 100, 200};
+    static const char *const says300[] = {
+        "[no SNI] 2 names (100 observations) vs [SNI app.example] 1 name (97 observations) vs "
+        "[SNI app.example] 1 name (2 observations) vs [SNI app.example] 2 names (1 observation), "
+        "on 50 addresses x 2 versions;",
+        "[TLS 1.2] 1 name vs [TLS 1.3] 2 names, on 10.0.0.0, SNI app.example;",
+        "[49 addresses: 10.0.0.0, 10.0.0.1, ...] 1 name (97 observations) vs [10.0.0.49] 1 name "
+        "(2 observations) vs [10.0.0.0] 2 names (1 observation), on 2 versions, SNI app.example;",
+        "[renegotiation] 1 name (100 observations) vs [handshake] 2 names (50 observations) vs "
+        "[handshake] 1 name (49 observations) vs [handshake] 1 name (1 observation), on 50 "
+        "addresses x 2 SNI values, TLS 1.2;",
+    };
+    check_grid(50, false, want300, says300);
+    /* 130 addresses: 1040 observations, the renegotiation finding cites 1024 of them */
+    static const size_t want1040[] = {520, 2, 260, 1040};
+    static const char *const says1040[] = {"on 130 addresses x 2 versions", "on 10.0.0.0",
+                                           "[10.0.0.129] 1 name (2 observations)",
+                                           "on 130 addresses x 2 SNI values x 2 versions"};
+    check_grid(130, true, want1040, says1040);
+}
+
+/* Every address its own list (a hostile or churning server): one address-mismatch, not n x (n -
+ * 1) / 2, citing all of them (64: 2,016 findings before; 300: 44,850 pairs ran the findings
+ * arena out and failed the scan). */
+static void test_every_address_its_own_list(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {64, 300};
+    for (size_t s = 0; s < 2; s++) {
+        struct fixture x;
+        fx_init(&x);
+        for (size_t i = 0; i < sizes[s]; i++) {
+            char cn[32];
+            snprintf(cn, sizeof(cn), "Node CA %zu", i);
+            const char *const cns[] = {cn};
+            fx_add_addresses(&x, i, 1, cns, 1);
+        }
+        fx_run(&x);
+        assert_int_equal(x.f.n, 1);
+        const struct report_finding *f = find(&x, "address-mismatch", "vs [10.0.0.1] 1 name");
+        assert_non_null(f);
+        assert_int_equal(f->n_obs, sizes[s]);
+        for (size_t k = 0; k < f->n_obs; k++)
+            assert_int_equal(f->obs[k], k);
+        char more[64];
+        snprintf(more, sizeof(more), " vs %zu more lists, on SNI app.example, TLS 1.2;",
+                 sizes[s] - 4);
+        assert_non_null(strstr(f->message, more));
+        fx_free(&x);
+    }
+}
+
 static void test_table(void **state)
 {
     (void)state;
@@ -501,6 +852,7 @@ static void test_table(void **state)
         const struct report_rule *r = report_rule_get((enum report_rule_id)i);
         assert_int_equal(r->id, i);
         assert_ptr_equal(report_rule_find(r->name), r);
+        assert_non_null(r->check);
         assert_true(strlen(r->title) > 10 && strlen(r->help) > 40 && strlen(r->remedy) > 40);
     }
     assert_null(report_rule_find("no-such-rule"));
@@ -525,6 +877,9 @@ int main(void)
         cmocka_unit_test(test_duplicate_and_malformed),
         cmocka_unit_test(test_baseline_drift),
         cmocka_unit_test(test_disable_override_and_order),
+        cmocka_unit_test(test_limits_trim_with_a_note),
+        cmocka_unit_test(test_grouped_mismatches),
+        cmocka_unit_test(test_every_address_its_own_list),
         cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
