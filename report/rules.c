@@ -11,7 +11,9 @@
 
 #include "report.h"
 #include "tls/wire/dn.h"
+#include "tls/wire/digestset.h"
 #include "tls/wire/error.h"
+#include "tls/wire/hash.h"
 #include "tls/wire/hex.h"
 
 /* ---- the table ------------------------------------------------------------------------------ */
@@ -467,14 +469,9 @@ static bool sets_equal(const struct name_set *a, const struct name_set *b)
  * (even one a server crafts) costs a comparison, never a wrong answer. */
 static uint64_t set_hash(const struct name_set *s)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ s->n;
+    uint64_t h = tls_fnv1a(&s->n, sizeof(s->n), TLS_FNV1A_OFFSET);
     for (size_t i = 0; i < s->n; i++)
-        for (size_t k = 0; k < 32; k += 8) {
-            uint64_t w;
-            memcpy(&w, s->v[i].sha + k, sizeof(w));
-            h = (h ^ w) * 0x100000001b3ULL;
-            h ^= h >> 29;
-        }
+        h = tls_fnv1a(s->v[i].sha, 32, h);
     return h;
 }
 
@@ -568,9 +565,25 @@ static const void *find_sha(const void *base, size_t n, size_t stride, const uin
     return n ? bsearch(sha, base, n, stride, cmp_sha) : NULL;
 }
 
-static bool set_has(const struct name_set *set, const uint8_t sha[32])
+static struct tls_digest_list set_list(const struct name_set *set)
 {
-    return find_sha(set->v, set->n, sizeof(*set->v), sha) != NULL;
+    return (struct tls_digest_list){set->n ? set->v[0].sha : NULL, set->n, sizeof(*set->v)};
+}
+
+struct missing {
+    const struct tls_observation *o;
+    const struct name_set *set;
+    char *buf;
+    size_t cap, len, n;
+};
+
+static void missing_cb(void *ctx, size_t i)
+{
+    struct missing *m = ctx;
+    if (m->n < 3 && m->len < m->cap)
+        m->len += (size_t)snprintf(m->buf + m->len, m->cap - m->len, "%s%s", m->n ? "; " : "",
+                                   m->o->cas[m->set->v[i].first].dn);
+    m->n++;
 }
 
 /* Up to three names of observation a that b lacks, as "A; B; C and 4 more"; returns how many
@@ -578,20 +591,13 @@ static bool set_has(const struct name_set *set, const uint8_t sha[32])
 static size_t names_missing(const struct report_rule_run *r, size_t a, size_t b, char *buf,
                             size_t cap)
 {
-    const struct name_set *sa = &r->sets[a], *sb = &r->sets[b];
-    size_t n = 0, len = 0;
+    struct tls_digest_list la = set_list(&r->sets[a]), lb = set_list(&r->sets[b]);
+    struct missing m = {r->t->obs[a], &r->sets[a], buf, cap, 0, 0};
     buf[0] = 0;
-    for (size_t i = 0; i < sa->n; i++) {
-        if (set_has(sb, sa->v[i].sha))
-            continue;
-        if (n < 3 && len < cap)
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s", n ? "; " : "",
-                                    r->t->obs[a]->cas[sa->v[i].first].dn);
-        n++;
-    }
-    if (n > 3 && len < cap)
-        snprintf(buf + len, cap - len, " and %zu more", n - 3);
-    return n;
+    tls_digest_list_diff(&la, &lb, NULL, NULL, missing_cb, NULL, &m);
+    if (m.n > 3 && m.len < cap)
+        snprintf(buf + m.len, cap - m.len, " and %zu more", m.n - 3);
+    return m.n;
 }
 
 static size_t list_bytes(const struct tls_observation *o)
@@ -1347,21 +1353,10 @@ baseline_find(const struct report_baseline_variant *const *index, size_t n, cons
 static void baseline_compare(const struct report_baseline_variant *bv, const struct name_set *set,
                              size_t *added, size_t *removed)
 {
-    size_t i = 0, j = 0, n = set ? set->n : 0;
-    *added = *removed = 0;
-    while (i < n || j < bv->n_cas) {
-        if (j > 0 && j < bv->n_cas && memcmp(bv->cas[j], bv->cas[j - 1], 32) == 0) {
-            j++; /* a repeated name of the baseline */
-            continue;
-        }
-        int c = i == n ? 1 : j == bv->n_cas ? -1 : memcmp(set->v[i].sha, bv->cas[j], 32);
-        if (c < 0)
-            (*added)++, i++;
-        else if (c > 0)
-            (*removed)++, j++;
-        else
-            i++, j++;
-    }
+    static const struct name_set none = {0};
+    struct tls_digest_list ls = set_list(set ? set : &none);
+    struct tls_digest_list lb = {bv->n_cas ? bv->cas[0] : NULL, bv->n_cas, 32};
+    tls_digest_list_diff(&ls, &lb, added, removed, NULL, NULL, NULL);
 }
 
 static bool baseline_same(const struct report_baseline_variant *bv, const struct tls_observation *o,
