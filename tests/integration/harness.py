@@ -1,6 +1,8 @@
 """Helpers for caprobe's integration tests: real servers on loopback ports the kernel chooses.
 
-Python 3 standard library only. Provides: TAP output, caprobe invocation and JSON Lines parsing,
+Python 3 standard library, and python3-jsonschema through caprobe_schema.py: every caprobe/1 record
+parsed here is checked against docs/caprobe-1.schema.json and docs/output.md, and Tap.finish()
+reports the outcome as one more test. Provides: TAP output, caprobe invocation and JSON Lines parsing,
 `openssl s_server` and `openssl s_client` wrappers, small misbehaving socket servers, and a
 minimal DER walker that extracts the subject Name of a certificate. Every server started here is
 stopped (its whole process group, or its thread) on exit, also when a test fails.
@@ -23,6 +25,9 @@ import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import caprobe_schema  # noqa: E402
 
 OPENSSL = os.environ.get("OPENSSL", "openssl")
 
@@ -87,6 +92,7 @@ class Tap:
         self.out.flush()
 
     def finish(self):
+        schema_report(self)
         self.out.write("1..%d\n" % self.n)
         if self.failed:
             self.diag("%d of %d failed:" % (len(self.failed), self.n))
@@ -519,10 +525,29 @@ class BadServer(threading.Thread):
 
 # ---------------------------------------------------------------- caprobe
 
+def writes_records(cmd):
+    """Whether caprobe run with cmd writes caprobe/1 records on stdout: a scan (no subcommand)
+    with --format jsonl and no -o."""
+    args = list(cmd[1:])
+    if args and args[0] in ("diff", "report", "exporter", "netsh", "parse"):
+        return False
+    fmt = out = None
+    for i, a in enumerate(args):
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        if a == "--format":
+            fmt = nxt
+        elif a.startswith("--format="):
+            fmt = a.split("=", 1)[1]
+        elif a in ("-o", "--output"):
+            out = nxt
+    return fmt == "jsonl" and out in (None, "-")
+
+
 class Run:
     def __init__(self, cmd, rc, stdout, stderr, elapsed):
         self.cmd, self.rc, self.stdout, self.stderr, self.elapsed = cmd, rc, stdout, stderr, elapsed
-        self.records, self.parse_error = parse_jsonl(stdout)
+        self.records, self.parse_error = parse_jsonl(stdout, schema=writes_records(cmd),
+                                                     where=" ".join(cmd[1:])[:300])
 
     def describe(self):
         return ("command: %s\nexit status: %s, %.2f s\nstdout:\n%s\nstderr:\n%s"
@@ -549,17 +574,64 @@ def run_caprobe(args, timeout=60):
                time.monotonic() - t0)
 
 
-def parse_jsonl(text):
-    """([objects], error text or None) for JSON Lines; blank lines are ignored."""
-    recs = []
+# Every caprobe/1 record parsed in this process, held to docs/caprobe-1.schema.json and
+# docs/output.md (caprobe_schema.record_errors); Tap.finish() reports the outcome.
+_schema = {"outputs": 0, "records": 0, "bad": [], "missing": None}
+
+
+def check_records(recs, where):
+    """Hold caprobe/1 records (one output: a run, a file) to the documentation; what does not
+    fit is kept for schema_report. Returns the list of problems, each "where: line: what"."""
+    _schema["outputs"] += 1
+    problems = []
+    for i, rec in enumerate(recs, 1):
+        _schema["records"] += 1
+        try:
+            errs = caprobe_schema.record_errors(rec)
+        except ImportError as e:
+            _schema["missing"] = str(e)
+            return problems
+        problems += ["%s: record %d (%s): %s" % (where, i, _short(rec.get("target")
+                                                                  if isinstance(rec, dict)
+                                                                  else rec, 80), e)
+                     for e in errs]
+    _schema["bad"] += problems
+    return problems
+
+
+def schema_report(tap):
+    """One test: every caprobe/1 record the suite parsed fits the documentation."""
+    if _schema["missing"] is not None:
+        tap.ok(False, "caprobe/1 records checked against docs/caprobe-1.schema.json",
+               "%s (apt-get install python3-jsonschema)" % _schema["missing"])
+    elif _schema["outputs"]:
+        bad = _schema["bad"]
+        tap.ok(not bad, "every caprobe/1 record parsed (%d records of %d outputs) fits "
+               "docs/caprobe-1.schema.json and docs/output.md (%d problems)"
+               % (_schema["records"], _schema["outputs"], len(bad)),
+               "\n".join(bad[:40]) + ("\n... %d more" % (len(bad) - 40) if len(bad) > 40 else ""))
+
+
+def parse_jsonl(text, schema=True, where=None):
+    """([objects], error text or None) for JSON Lines; blank lines are ignored. With schema
+    (caprobe/1 records, the default) each object is also held to the documentation
+    (check_records): a mismatch fails the suite's last test, not the JSON parse. where names the
+    output in messages (default: the caller's file and line)."""
+    if where is None:
+        f = sys._getframe(1)
+        where = "%s:%d" % (os.path.basename(f.f_code.co_filename), f.f_lineno)
+    recs, err = [], None
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             recs.append(json.loads(line))
         except ValueError as e:
-            return recs, "line %d is not JSON: %s: %r" % (i, e, line[:200])
-    return recs, None
+            err = "line %d is not JSON: %s: %r" % (i, e, line[:200])
+            break
+    if schema and recs:
+        check_records(recs, where)
+    return recs, err
 
 
 def b64der(s):

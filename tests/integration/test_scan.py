@@ -10,8 +10,10 @@ Emits TAP; exits non-zero on failure.
 Servers used (harness.py): CountingServer (many ports that accept and never answer, holding each
 connection for a while or until stopped, and counting what is open at once), closed ports
 (refused at once) and FullBacklogPort (a listener whose accept queue is full: a connect there
-times out). No assertion has a tight time bound: only lower bounds that follow from what caprobe
-must do (a rate, a grace period) and generous upper bounds that detect a hang.
+times out). No assertion has an upper time bound that a slow or loaded machine could miss: order
+and counts are checked instead, time only as lower bounds that follow from what caprobe must do (a
+rate, a grace period, connect deadlines), and waits end after HANG seconds, which only a hang
+reaches.
 
 Observed behaviour these checks rely on (recorded here):
 - A server that reads the ClientHello and closes without answering gives error.kind "reset".
@@ -31,6 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 BASE = ["--format", "jsonl", "--tls", "1.2"]
+# Seconds after which a wait gives up: long enough that only a hang reaches it.
+HANG = 120
 
 
 def closed_ports(n):
@@ -43,6 +47,20 @@ def closed_ports(n):
         if len(ports) == n:
             return ports
     raise RuntimeError("could not find %d distinct closed ports" % n)
+
+
+def wait_file_lines(path, n, timeout):
+    """Wait (bounded) until the file at path has n complete lines."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(path, "rb") as f:
+                if f.read().count(b"\n") >= n:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.02)
+    return False
 
 
 def kind_of(obs):
@@ -86,7 +104,7 @@ def check_concurrency(tap):
     with h.CountingServer(40, hold=0.3) as srv:
         targets = srv.targets()
         run = h.run_caprobe(BASE + ["-c", "5", "--per-address", "0", "--timeout", "3"] + targets,
-                            timeout=60)
+                            timeout=HANG)
         snap = srv.snapshot()
     tap.diag("%s: %.2f s, server: %r" % (label, run.elapsed, snap))
     if not check_parsed(tap, run, label):
@@ -106,7 +124,7 @@ def check_per_address(tap):
     with h.CountingServer(24, hold=0.3) as srv:
         targets = srv.targets()
         run = h.run_caprobe(BASE + ["-c", "50", "--per-address", "3", "--timeout", "3"]
-                            + targets, timeout=60)
+                            + targets, timeout=HANG)
         snap = srv.snapshot()
     tap.diag("%s: %.2f s, server: %r" % (label, run.elapsed, snap))
     if check_parsed(tap, run, label):
@@ -124,7 +142,7 @@ def check_per_address(tap):
         v4, v6 = srv.targets("127.0.0.1"), srv.targets("::1")
         targets = [t for pair in zip(v4, v6) for t in pair]
         run = h.run_caprobe(BASE + ["-c", "50", "--per-address", "2", "--timeout", "3"]
-                            + targets, timeout=60)
+                            + targets, timeout=HANG)
         snap = srv.snapshot()
     tap.diag("%s: %.2f s, server: %r" % (label, run.elapsed, snap))
     if not check_parsed(tap, run, label):
@@ -146,50 +164,56 @@ def check_rate(tap):
     label = "--rate 20 -c 100 over 40 ports"
     with h.CountingServer(40, hold=0.3) as srv:
         targets = srv.targets()
+        t0 = time.monotonic()
         run = h.run_caprobe(BASE + ["--rate", "20", "-c", "100", "--per-address", "0",
-                                    "--timeout", "3"] + targets, timeout=60)
+                                    "--timeout", "3"] + targets, timeout=HANG)
         times = sorted(srv.accept_times())
     if not check_parsed(tap, run, label):
         return
     tap.eq(len(times), 40, "%s: the server accepted 40 connections" % label)
-    if len(times) < 2:
-        return
-    span = times[-1] - times[0]
-    window = max(sum(1 for u in times if t <= u < t + 0.5) for t in times)
-    tap.diag("%s: accepts span %.2f s (40 at 20/s: about 1.95 s); at most %d in 0.5 s"
-             % (label, span, window))
-    tap.ok(span >= 1.4, "%s: the accepts span at least 1.4 s (%.2f s)" % (label, span))
-    tap.ok(window <= 20, "%s: no 0.5 s window has more than 20 accepts (%d)" % (label, window))
+    # At 20/s the k-th connection (from 0) may start k/20 s after caprobe started at the
+    # earliest; t0 was taken before caprobe was started, and a slow machine only delays
+    # connections, so this holds however loaded the machine is.
+    early = [(k, round(t - t0, 3)) for k, t in enumerate(times) if t - t0 < k / 20.0 - 0.005]
+    tap.diag("%s: accepts from %.2f s to %.2f s after the start (40 at 20/s: 1.95 s at least)"
+             % (label, times[0] - t0, times[-1] - t0) if times else label)
+    tap.eq(early, [], "%s: no connection earlier than the rate allows (k-th at k/20 s)" % label)
     check_all_records(tap, run, label, targets, ("reset",))
 
 
 # ---------------------------------------------------------------- 4. streaming order
 
 def check_streaming(tap):
+    """A target that never answers is held by the server until the 5 fast records are out: if
+    caprobe held records back until the slow target ended, they would never come (the wait
+    gives up after HANG s); only then is the stalled connection closed."""
     label = "streaming: a stalled target first, 5 refused after it"
     fast = ["127.0.0.1:%d" % p for p in closed_ports(5)]
     with h.CountingServer(1, hold=None) as srv:
         stall = srv.targets()[0]
-        with h.LiveCaprobe(BASE + ["--timeout", "5", stall] + fast) as live:
-            live.out.wait_lines(6, 30)
-            rc = live.wait(30)
+        with h.LiveCaprobe(BASE + ["--timeout", str(HANG), stall] + fast) as live:
+            live.out.wait_lines(5, HANG)
+            early = [line for _, line in live.out.snapshot()]
+            held = srv.snapshot()["open_total"]
+            srv.stop()  # the server closes the stalled connection now
+            live.out.wait_lines(6, HANG)
+            rc = live.wait(HANG)
             lines = live.out.snapshot()
-            t0 = live.t0
             desc = live.describe()
     recs, err = h.parse_jsonl("\n".join(line for _, line in lines))
     if not tap.ok(rc is not None and err is None, "%s: caprobe ends, JSON Lines" % label,
                   "%s\n%s" % (err, desc)):
         return
+    first, _ = h.parse_jsonl("\n".join(early))
+    tap.eq((sorted(r.get("target") for r in first), held), (sorted(fast), 1),
+           "%s: the 5 fast records come while the stalled connection is still open" % label,
+           desc)
     order = [r.get("target") for r in recs]
-    tap.diag("%s: records at %s s" % (label, ", ".join("%.2f" % (t - t0) for t, _ in lines)))
     tap.eq(order[-1:], [stall], "%s: the stalled target's record comes last" % label)
     tap.eq(sorted(order[:-1]), sorted(fast), "%s: the 5 fast records come before it" % label)
-    first = lines[0][0] - t0 if lines else None
-    tap.ok(first is not None and first < 3.0,
-           "%s: the first fast record arrives before the stall's deadline (%s s after the "
-           "start, --timeout 5)" % (label, "%.2f" % first if first is not None else "none"), desc)
     kinds = single_obs_kinds(recs)
-    tap.eq(kinds.get(stall), "timeout", "%s: the stalled target times out" % label)
+    tap.eq(kinds.get(stall), "reset", "%s: the stalled target, closed by the server, is reset"
+           % label)
     tap.eq(sorted(kinds[t] for t in fast if t in kinds), ["refused"] * 5,
            "%s: the fast targets are refused" % label)
 
@@ -209,11 +233,11 @@ def signal_case(tap, label, sig, want_rc, conc, twice=False, to_file=False):
             args += ["-o", out]
         expect_open = min(conc, 20) if conc > 3 else conc
         with h.LiveCaprobe(args + closed + stalled) as live:
-            got = srv.wait_accepted(expect_open, 15)
+            got = srv.wait_accepted(expect_open, HANG)
             if not to_file:
-                live.out.wait_lines(3, 10)
+                live.out.wait_lines(3, HANG)
             else:
-                time.sleep(0.3)  # the refusals are instant; nothing to watch in a file
+                wait_file_lines(out, 3, HANG)  # the refusals, flushed record by record
             ready = got >= expect_open and live.proc.poll() is None
             tap.ok(ready, "%s: caprobe has %d connections open before the signal (server "
                    "accepted %d)" % (label, expect_open, got), live.describe())
@@ -222,14 +246,14 @@ def signal_case(tap, label, sig, want_rc, conc, twice=False, to_file=False):
             if twice:
                 # the first signal must be handled before the second is sent, or the kernel
                 # merges them: the progress line announces the grace period
-                seen = live.err.wait_lines(1, 3)
-                deadline = time.monotonic() + 3
+                seen = live.err.wait_lines(1, HANG)
+                deadline = time.monotonic() + HANG
                 while "signal" not in live.err.text() and time.monotonic() < deadline:
                     time.sleep(0.01)
                 tap.ok("signal" in live.err.text(), "%s: caprobe announces the first signal "
                        "on stderr (%d lines)" % (label, seen), live.describe())
                 live.signal(sig)
-            rc = live.wait(15)
+            rc = live.wait(HANG)
             took = time.monotonic() - t_sig if rc is not None else None
             accepted_after = srv.snapshot()["accepted"]
             connected_ports = [a[2] for a in srv.accepts]
@@ -240,8 +264,7 @@ def signal_case(tap, label, sig, want_rc, conc, twice=False, to_file=False):
             desc = live.describe()
     tap.diag("%s: exit status %s, %s s after the signal" % (label, rc,
                                                              "%.2f" % took if took else "-"))
-    tap.ok(rc is not None and took < 5.0, "%s: caprobe exits within 5 s of the signal" % label,
-           desc)
+    tap.ok(rc is not None, "%s: caprobe exits by itself after the signal" % label, desc)
     tap.eq(rc, want_rc, "%s: exit status %d" % (label, want_rc))
     tap.ok("(interrupted)" in live.err.text(), "%s: the summary says (interrupted)" % label,
            desc)
@@ -280,10 +303,12 @@ def check_signals(tap):
                % took)
     signal_case(tap, "SIGTERM -o FILE", signal.SIGTERM, 143, 100, to_file=True)
     signal_case(tap, "SIGINT -c 5 (15 probes not started)", signal.SIGINT, 130, 5)
+    # "A second signal ends the grace second at once" (docs/scanning.md) has no observable but
+    # the time it takes, so it is shown, not asserted: an upper bound under a second would fail
+    # on a loaded machine.
     took = signal_case(tap, "SIGINT twice", signal.SIGINT, 130, 100, twice=True)
     if took is not None:
-        tap.ok(took < 0.9, "SIGINT twice: the second signal ends the grace second at once "
-               "(exit %.2f s after the first signal; the grace is 1 s)" % took)
+        tap.diag("SIGINT twice: exit %.2f s after the first signal (the grace is 1 s)" % took)
 
 
 # ---------------------------------------------------------------- 6. sharding
@@ -322,7 +347,7 @@ def check_shards(tap):
             bad = [r for r in run.records if "error" in r]
             return good, bad
 
-        full = h.run_caprobe(args, timeout=60)
+        full = h.run_caprobe(args, timeout=HANG)
         if not check_parsed(tap, full, "shards: unsharded run"):
             return
         good, bad = summarise(full)
@@ -333,7 +358,7 @@ def check_shards(tap):
         tap.eq(len(bad), 1, "shards: unsharded run: one input-error record")
         tap.eq(full.rc, 2, "shards: unsharded run: exit status 2 (a bad line)")
 
-        runs = {k: h.run_caprobe(args + ["--shard", "%d/3" % k], timeout=60) for k in (1, 2, 3)}
+        runs = {k: h.run_caprobe(args + ["--shard", "%d/3" % k], timeout=HANG) for k in (1, 2, 3)}
         sets, bads = {}, {}
         for k, run in runs.items():
             if not check_parsed(tap, run, "shard %d/3" % k):
@@ -363,12 +388,12 @@ def check_shards(tap):
         for k in (1, 2, 3):
             want = 2 if k in with_bad else 0
             tap.eq(runs[k].rc, want, "shard %d/3: exit status %d" % (k, want))
-        again = h.run_caprobe(args + ["--shard", "2/3"], timeout=60)
+        again = h.run_caprobe(args + ["--shard", "2/3"], timeout=HANG)
         if check_parsed(tap, again, "shard 2/3 again"):
             tap.eq(set(summarise(again)[0]), sets[2], "shards: shard 2/3 twice gives the same "
                    "targets (deterministic)")
         for spec in ("0/3", "4/3", "1/0", "x"):
-            run = h.run_caprobe(BASE + ["--shard", spec, "127.0.0.1:%d" % ports[0]], timeout=30)
+            run = h.run_caprobe(BASE + ["--shard", spec, "127.0.0.1:%d" % ports[0]], timeout=HANG)
             tap.eq(run.rc, 2, "--shard %s: usage error, exit status 2" % spec)
 
 
@@ -378,7 +403,7 @@ def check_input(tap):
     p1, p2, p3 = closed_ports(3)
     text = ("# targets from stdin\n\n127.0.0.1:%d\n   \n  127.0.0.1:%d   # a comment\r\n"
             "127.0.0.1:%d\r\n# 127.0.0.1:%d commented out\n" % (p1, p2, p1, p3))
-    run = h.run_caprobe_input(BASE + ["--timeout", "2", "-q", "-i", "-"], text, timeout=30)
+    run = h.run_caprobe_input(BASE + ["--timeout", "2", "-q", "-i", "-"], text, timeout=HANG)
     if check_parsed(tap, run, "-i -"):
         tap.eq(sorted(r.get("target") for r in run.records),
                sorted(["127.0.0.1:%d" % p1, "127.0.0.1:%d" % p2]),
@@ -387,20 +412,20 @@ def check_input(tap):
         tap.eq(run.rc, 0, "-i -: exit status 0")
 
     for spelled in (["127.0.0.1:%d" % p1, "127.0.0.1"], ["localhost:%d" % p1, "localhost"]):
-        run = h.run_caprobe(BASE + ["--timeout", "2", "-p", str(p1)] + spelled, timeout=30)
+        run = h.run_caprobe(BASE + ["--timeout", "2", "-p", str(p1)] + spelled, timeout=HANG)
         if check_parsed(tap, run, "duplicates %s" % " ".join(spelled)):
             tap.eq([r.get("target") for r in run.records], [spelled[0]],
                    "%s and %s with -p %d: one record" % (spelled[0], spelled[1], p1))
 
     run = h.run_caprobe(BASE + ["--timeout", "2", "-p", "%d,%d" % (p1, p2), "127.0.0.1"],
-                        timeout=30)
+                        timeout=HANG)
     if check_parsed(tap, run, "-p P1,P2"):
         tap.eq(sorted(r.get("target") for r in run.records),
                sorted(["127.0.0.1:%d" % p1, "127.0.0.1:%d" % p2]),
                "-p P1,P2 127.0.0.1: two targets")
 
     missing = "/nonexistent/caprobe-test-list.txt"
-    run = h.run_caprobe(BASE + ["-i", missing], timeout=30)
+    run = h.run_caprobe(BASE + ["-i", missing], timeout=HANG)
     tap.eq(run.rc, 2, "-i %s: exit status 2" % missing)
     tap.ok(missing in run.stderr, "-i %s: stderr names the file" % missing, run.describe())
     tap.eq(run.stdout, "", "-i %s: no records" % missing)
@@ -409,14 +434,14 @@ def check_input(tap):
     # range, so that even a broken caprobe never leaves the machine)
     with h.CountingServer(1, hold=0.3) as srv:
         cidr = "127.0.0.0/8:%d" % p1
-        run = h.run_caprobe(BASE + ["--timeout", "2", srv.targets()[0], cidr], timeout=30)
+        run = h.run_caprobe(BASE + ["--timeout", "2", srv.targets()[0], cidr], timeout=HANG)
         accepted = srv.snapshot()["accepted"]
     tap.eq(run.rc, 2, "%s (default --max-cidr): exit status 2" % cidr)
     tap.ok(cidr in run.stderr, "%s: stderr names it" % cidr, run.describe())
     tap.eq((run.stdout, accepted), ("", 0), "%s: nothing scanned (no record, no connection to "
            "the other target)" % cidr)
     cidr = "127.0.1.0/28:%d" % p1
-    run = h.run_caprobe(BASE + ["--max-cidr", "8", cidr], timeout=30)
+    run = h.run_caprobe(BASE + ["--max-cidr", "8", cidr], timeout=HANG)
     tap.eq(run.rc, 2, "%s --max-cidr 8: exit status 2" % cidr)
     tap.ok(cidr in run.stderr, "%s --max-cidr 8: stderr names it" % cidr, run.describe())
 
@@ -426,7 +451,7 @@ def check_input(tap):
         with open(path, "w") as f:
             f.write("127.0.0.1:%d\n127.0.1.0/28:%d\n127.0.0.1:%d\n" % (p1, p1, p2))
         run = h.run_caprobe(BASE + ["--timeout", "2", "-q", "--max-cidr", "8", "-i", path],
-                            timeout=30)
+                            timeout=HANG)
     if check_parsed(tap, run, "CIDR over --max-cidr in a file"):
         good = sorted(r.get("target") for r in run.records if "error" not in r)
         bad = [r for r in run.records if "error" in r]
@@ -441,7 +466,7 @@ def check_input(tap):
         path = os.path.join(tmp, "hosts.txt")
         with open(path, "w") as f:
             f.write("127.0.0.1:%d\n300.1.1.1\n" % p1)
-        run = h.run_caprobe(BASE + ["--timeout", "2", "-i", path], timeout=30)
+        run = h.run_caprobe(BASE + ["--timeout", "2", "-i", path], timeout=HANG)
     tap.ok("%s:2" % path in run.stderr and "300.1.1.1" in run.stderr and "skipped" in run.stderr,
            "a bad line without -q: stderr names file, line and text", run.describe())
 
@@ -451,16 +476,17 @@ def check_input(tap):
 def check_retries(tap):
     port = closed_ports(1)[0]
     run = h.run_caprobe(BASE + ["--timeout", "2", "--retries", "10", "127.0.0.1:%d" % port],
-                        timeout=60)
+                        timeout=HANG)
     label = "closed port --retries 10"
     if check_parsed(tap, run, label):
         tap.eq([(r.get("target"), k) for r, k in zip(run.records,
                                                        single_obs_kinds(run.records).values())],
                [("127.0.0.1:%d" % port, "refused")], "%s: one record, refused" % label)
-        # ten retries would back off 250 ms, 500 ms, 1 s, 2 s, 4 s, ...: well over 5 s
-        tap.ok(run.elapsed < 5.0, "%s: a refusal is not retried (%.2f s)" % (label, run.elapsed))
-        tap.ok("retr" not in run.stderr, "%s: the summary mentions no retry" % label,
-               run.describe())
+        # the summary's retry count is checked against the server's own count below
+        tap.diag("%s: %.2f s (ten retries would back off 250 ms, 500 ms, 1 s, 2 s, 4 s, ...)"
+                 % (label, run.elapsed))
+        tap.ok("retr" not in run.stderr, "%s: a refusal is not retried: the summary mentions "
+               "no retry" % label, run.describe())
         tap.eq(run.rc, 0, "%s: exit status 0" % label)
 
     # docs/scanning.md: --retries N "more attempts after a transient connect failure (connect
@@ -468,7 +494,7 @@ def check_retries(tap):
     label = "reset before any byte --retries 2"
     with h.BadServer("reset") as srv:
         run = h.run_caprobe(BASE + ["--timeout", "3", "--retries", "2",
-                                    "127.0.0.1:%d" % srv.port], timeout=60)
+                                    "127.0.0.1:%d" % srv.port], timeout=HANG)
         time.sleep(0.2)
         accepted = srv.accepted
     if check_parsed(tap, run, label):
@@ -485,7 +511,7 @@ def check_retries(tap):
             tap.skip(label, "a full accept queue does not make connects time out here")
             return
         run = h.run_caprobe(BASE + ["--timeout", "10", "--connect-timeout", "1", "--retries", "1",
-                                    "127.0.0.1:%d" % fb.port], timeout=60)
+                                    "127.0.0.1:%d" % fb.port], timeout=HANG)
     if check_parsed(tap, run, label):
         tap.eq(list(single_obs_kinds(run.records).values()), ["timeout"],
                "%s: one record, timeout" % label)
@@ -498,16 +524,16 @@ def check_retries(tap):
 
 def check_progress(tap):
     with h.CountingServer(1, hold=None) as srv:
-        run = h.run_caprobe(BASE + ["--timeout", "1", "--progress", srv.targets()[0]], timeout=30)
+        run = h.run_caprobe(BASE + ["--timeout", "1", "--progress", srv.targets()[0]], timeout=HANG)
     if check_parsed(tap, run, "--progress"):
         tap.ok("targets" in run.stderr and "in flight" in run.stderr,
                "--progress: stderr has a progress line ('targets', 'in flight')", run.describe())
     port = closed_ports(1)[0]
-    run = h.run_caprobe(BASE + ["--timeout", "2", "-q", "127.0.0.1:%d" % port], timeout=30)
+    run = h.run_caprobe(BASE + ["--timeout", "2", "-q", "127.0.0.1:%d" % port], timeout=HANG)
     if check_parsed(tap, run, "-q"):
         tap.eq(run.stderr, "", "-q: nothing on stderr for a clean run")
         tap.eq((run.rc, len(run.records)), (0, 1), "-q: exit status 0, one record")
-    run = h.run_caprobe(BASE + ["--timeout", "2", "127.0.0.1:%d" % port], timeout=30)
+    run = h.run_caprobe(BASE + ["--timeout", "2", "127.0.0.1:%d" % port], timeout=HANG)
     if check_parsed(tap, run, "default stderr"):
         tap.ok("in flight" not in run.stderr and "\r" not in run.stderr,
                "no --progress and stderr not a terminal: no progress line", run.describe())

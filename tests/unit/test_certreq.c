@@ -1,5 +1,5 @@
 /* Unit tests for tls/certreq.c: TLS 1.2 and 1.3 CertificateRequest bodies built from canned
- * bytes, and every malformed form: truncated, overrun, trailing, duplicate extensions. */
+ * bytes, and every malformed form: truncated, overrun, trailing, repeated extensions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,7 +193,9 @@ static void test_tls13_malformed(void **state)
     assert_int_not_equal(tls_certreq13_parse(&r, m, sizeof(req13)), 0);
 }
 
-static void test_tls13_duplicate(void **state)
+/* RFC 8446 4.2.4: authorities<3..2^16-1>, so an empty certificate_authorities body is cut short
+ * before its list length. */
+static void test_tls13_authorities_truncated(void **state)
 {
     (void)state;
     static const uint8_t m[] = {
@@ -203,24 +205,96 @@ static void test_tls13_duplicate(void **state)
         0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03, /* signature_algorithms again */
     };
     struct tls_certreq r;
-    /* the empty certificate_authorities body is itself truncated */
     assert_int_equal(tls_certreq13_parse(&r, m, sizeof(m)), TLS_E_TRUNCATED);
-    static const uint8_t m2[] = {
+}
+
+/* RFC 8446 4.2: "There MUST NOT be more than one extension of the same type in a given extension
+ * block." The parser rejects a repeated extension it reads (signature_algorithms,
+ * certificate_authorities), as mbedTLS, OpenSSL and BoringSSL do for the extensions they know;
+ * repeated unknown ones (GREASE, oid_filters) are skipped like single ones. */
+static void test_tls13_duplicate_sigalgs(void **state)
+{
+    (void)state;
+    static const uint8_t m[] = {
         0x00, 0x00, 0x10, 0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04,
         0x03, 0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03,
     };
-    assert_int_equal(tls_certreq13_parse(&r, m2, sizeof(m2)), TLS_E_RANGE);
+    struct tls_certreq r;
+    assert_int_equal(tls_certreq13_parse(&r, m, sizeof(m)), TLS_E_RANGE);
+}
+
+/* m with its last `tail` octets (a repeated extension) cut off must parse: then the whole of m is
+ * rejected for the repetition, not for a length. The extensions' length is m[1..2]. */
+static void check_valid_without(const uint8_t *m, size_t len, size_t tail)
+{
+    uint8_t copy[256];
+    assert_true(len <= sizeof(copy) && tail + 3 <= len);
+    memcpy(copy, m, len - tail);
+    size_t exts = len - tail - 3;
+    copy[1] = (uint8_t)(exts >> 8);
+    copy[2] = (uint8_t)exts;
+    struct tls_certreq r;
+    assert_int_equal(tls_certreq13_parse(&r, copy, len - tail), 0);
+    assert_true(r.has_cas);
+    assert_int_equal(r.ca_count, 1);
+}
+
+static void test_tls13_duplicate_authorities(void **state)
+{
+    (void)state;
+    struct tls_certreq r;
+    /* two well-formed lists: which one a client would use is not defined, so neither is kept */
+    static const uint8_t twice[] = {
+        0x00, 0x00, 0x37,                                           /* context, extensions */
+        0x00, 0x2f, 0x00, 0x12, 0x00, 0x10, 0x00, 0x0e, DN_A,       /* certificate_authorities */
+        0x00, 0x0d, 0x00, 0x06, 0x00, 0x04, 0x04, 0x03, 0x08, 0x04, /* signature_algorithms */
+        0x00, 0x2f, 0x00, 0x13, 0x00, 0x11, 0x00, 0x0f, DN_B,       /* certificate_authorities */
+    };
+    assert_int_equal(tls_certreq13_parse(&r, twice, sizeof(twice)), TLS_E_RANGE);
+    check_valid_without(twice, sizeof(twice), 23);
+    /* the same list twice in a row */
+    static const uint8_t same[] = {
+        0x00, 0x00, 0x36,                                           /* context, extensions */
+        0x00, 0x0d, 0x00, 0x06, 0x00, 0x04, 0x04, 0x03, 0x08, 0x04, /* signature_algorithms */
+        0x00, 0x2f, 0x00, 0x12, 0x00, 0x10, 0x00, 0x0e, DN_A,       /* certificate_authorities */
+        0x00, 0x2f, 0x00, 0x12, 0x00, 0x10, 0x00, 0x0e, DN_A,       /* ... again */
+    };
+    assert_int_equal(tls_certreq13_parse(&r, same, sizeof(same)), TLS_E_RANGE);
+    check_valid_without(same, sizeof(same), 22);
+    /* a second one with an empty list after a list */
+    static const uint8_t empty[] = {
+        0x00, 0x00, 0x24,                               /* context, extensions */
+        0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03, /* signature_algorithms */
+        0x00, 0x2f, 0x00, 0x12, 0x00, 0x10, 0x00, 0x0e, DN_A, 0x00, 0x2f, 0x00, 0x02, 0x00, 0x00,
+    };
+    assert_int_equal(tls_certreq13_parse(&r, empty, sizeof(empty)), TLS_E_RANGE);
+    check_valid_without(empty, sizeof(empty), 6);
+    /* repeated unknown extensions are not read, so not judged */
+    static const uint8_t grease[] = {
+        0x00, 0x00, 0x12,                               /* context, extensions */
+        0x0a, 0x0a, 0x00, 0x00, 0x0a, 0x0a, 0x00, 0x00, /* the same GREASE value twice */
+        0x00, 0x0d, 0x00, 0x06, 0x00, 0x04, 0x04, 0x03, 0x08, 0x04,
+    };
+    assert_int_equal(tls_certreq13_parse(&r, grease, sizeof(grease)), 0);
+    assert_false(r.has_cas);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tls12_list),      cmocka_unit_test(test_tls12_empty_list),
-        cmocka_unit_test(test_tls12_truncated), cmocka_unit_test(test_tls12_trailing),
-        cmocka_unit_test(test_tls12_overrun),   cmocka_unit_test(test_tls12_quirks),
-        cmocka_unit_test(test_tls13_list),      cmocka_unit_test(test_tls13_no_extension),
-        cmocka_unit_test(test_tls13_truncated), cmocka_unit_test(test_tls13_malformed),
-        cmocka_unit_test(test_tls13_duplicate),
+        cmocka_unit_test(test_tls12_list),
+        cmocka_unit_test(test_tls12_empty_list),
+        cmocka_unit_test(test_tls12_truncated),
+        cmocka_unit_test(test_tls12_trailing),
+        cmocka_unit_test(test_tls12_overrun),
+        cmocka_unit_test(test_tls12_quirks),
+        cmocka_unit_test(test_tls13_list),
+        cmocka_unit_test(test_tls13_no_extension),
+        cmocka_unit_test(test_tls13_truncated),
+        cmocka_unit_test(test_tls13_malformed),
+        cmocka_unit_test(test_tls13_authorities_truncated),
+        cmocka_unit_test(test_tls13_duplicate_sigalgs),
+        cmocka_unit_test(test_tls13_duplicate_authorities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

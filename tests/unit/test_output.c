@@ -1,6 +1,7 @@
 /* Unit tests for the output path: JSON string encoding (escapes, control characters, invalid
- * UTF-8 never passed through), the shared name cache (one decode per distinct name, its budget)
- * and the JSON Lines record of an observation with a cached and an uncached name. */
+ * UTF-8 never passed through), the shared name cache (one decode per distinct name, its budget,
+ * its growth), the JSON Lines record of an observation with a cached and an uncached name, and
+ * the growth of the JSON Lines writer's rendered-name cache. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,17 +70,6 @@ static void test_name_cache(void **state)
     assert_non_null(m);
     assert_true(m->malformed);
     assert_string_equal(m->dn, "300531033001");
-    /* many distinct names: the table grows and every one stays findable */
-    uint8_t name[sizeof(dn_a)];
-    memcpy(name, dn_a, sizeof(name));
-    for (int i = 0; i < 2000; i++) {
-        name[sizeof(name) - 1] = (uint8_t)(0x41 + i % 26);
-        name[sizeof(name) - 2] = 1;
-        const struct tls_ca_name *x = tls_name_cache_get(c, name, sizeof(name));
-        assert_non_null(x);
-        assert_memory_equal(x->der, name, sizeof(name));
-    }
-    assert_int_equal(tls_name_cache_count(c), 2 + 25); /* CN=A is among the 26 letters */
     tls_name_cache_free(c);
 
     /* a tiny budget: no insert, the caller decodes by itself */
@@ -88,16 +78,128 @@ static void test_name_cache(void **state)
     tls_name_cache_free(c);
 }
 
+/* DER Name CN=<4 hex digits of i>: distinct for i < 65536. */
+#define NUM_NAME_LEN 17
+static void num_name(uint8_t out[NUM_NAME_LEN], unsigned i)
+{
+    static const uint8_t head[] = {0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06,
+                                   0x03, 0x55, 0x04, 0x03, 0x0c, 0x04};
+    static const char digits[] = "0123456789abcdef";
+    memcpy(out, head, sizeof(head));
+    for (int k = 0; k < 4; k++)
+        out[sizeof(head) + (size_t)k] = (uint8_t)digits[(i >> (12 - 4 * k)) & 15];
+}
+
+/* 1,000 distinct names: the table starts at 256 slots and is kept at most half full, so it is
+ * rehashed at 128, 256 and 512 entries (a table that never grew would have no free slot left
+ * after 256). Every entry inserted before a rehash must still be found after it, as the same
+ * entry: a lost or misplaced one would be decoded and inserted again. */
+static void test_name_cache_growth(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    struct tls_name_cache *c;
+    assert_int_equal(tls_name_cache_new(&c, 1 << 22), 0);
+    static const struct tls_ca_name *first[N];
+    uint8_t name[NUM_NAME_LEN];
+    for (unsigned i = 0; i < N; i++) {
+        num_name(name, i);
+        first[i] = tls_name_cache_get(c, name, sizeof(name));
+        assert_non_null(first[i]);
+        assert_int_equal(tls_name_cache_count(c), i + 1);
+    }
+    size_t bytes = tls_name_cache_bytes(c);
+    for (unsigned i = 0; i < N; i++) {
+        num_name(name, i);
+        assert_ptr_equal(tls_name_cache_get(c, name, sizeof(name)), first[i]);
+        char want[8];
+        snprintf(want, sizeof(want), "CN=%04x", i);
+        assert_string_equal(first[i]->dn, want);
+        assert_memory_equal(first[i]->der, name, sizeof(name));
+    }
+    /* found again, not inserted again */
+    assert_int_equal(tls_name_cache_count(c), N);
+    assert_int_equal(tls_name_cache_bytes(c), bytes);
+    tls_name_cache_free(c);
+}
+
+/* A TLS 1.2 observation from 192.0.2.1 with a CertificateRequest; the caller sets its names. */
+static void certreq_obs_init(struct tls_observation *o)
+{
+    tls_observation_init(o);
+    o->address = "192.0.2.1";
+    o->tls_max = 0x0303;
+    o->version = 0x0303;
+    o->outcome = TLS_OUTCOME_CERTIFICATE_REQUEST;
+}
+
+/* The record of t as written with opts; the caller frees it. */
+static char *render(const struct report_opts *opts, const struct report_target *t)
+{
+    char *out = NULL;
+    size_t len;
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    assert_int_equal(report_target_write(f, opts, t), 0);
+    fclose(f);
+    return out;
+}
+
+/* The rendered-name table of the JSON Lines writer starts at 512 slots, half full at most: 600
+ * names make it grow. A hit is told from a fresh rendering by changing each name's text while
+ * keeping its SHA-256 (the key): the cache must give back the first rendering of every name,
+ * whether it was stored before or after the table grew. */
+static void test_jsonl_cache_growth(void **state)
+{
+    (void)state;
+    enum { N = 600 };
+    struct tls_observation o;
+    certreq_obs_init(&o);
+    static struct tls_ca_name cas[N];
+    uint8_t name[NUM_NAME_LEN];
+    for (unsigned i = 0; i < N; i++) {
+        num_name(name, i);
+        assert_int_equal(tls_ca_name_decode(&o.arena, &cas[i], name, sizeof(name)), 0);
+        o.ca_bytes += sizeof(name);
+    }
+    o.cas = cas;
+    o.ca_count = N;
+    struct tls_observation *obs[] = {&o};
+    struct report_target t = {
+        .target = "192.0.2.1:443", .host = "192.0.2.1", .port = 443, .obs = obs, .n_obs = 1};
+    struct report_jsonl_cache *cache;
+    assert_int_equal(report_jsonl_cache_new(&cache, 1 << 22), 0);
+    struct report_opts cached = {.format = REPORT_JSONL, .jsonl_cache = cache};
+    struct report_opts fresh = {.format = REPORT_JSONL};
+    char *outs[3];
+    outs[0] = render(&cached, &t);
+    /* every name is in the record, rendered from its own DER */
+    size_t n = 0;
+    for (const char *s = outs[0]; (s = strstr(s, "{\"dn\":\"CN=")) != NULL; s++)
+        n++;
+    assert_int_equal(n, N);
+    assert_non_null(strstr(outs[0], "{\"dn\":\"CN=0000\",\"der\":\"MA8xDTALBgNVBAMMBDAwMDA=\""));
+    assert_non_null(strstr(outs[0], "{\"dn\":\"CN=0257\","));
+
+    for (unsigned i = 0; i < N; i++)
+        cas[i].dn = "changed";
+    outs[1] = render(&cached, &t);
+    assert_string_equal(outs[1], outs[0]); /* all N from the grown table */
+    outs[2] = render(&fresh, &t);
+    assert_null(strstr(outs[2], "CN=0000")); /* without the cache: the changed text */
+    assert_non_null(strstr(outs[2], "{\"dn\":\"changed\""));
+    for (int i = 0; i < 3; i++)
+        free(outs[i]);
+    report_jsonl_cache_free(cache);
+    tls_observation_free(&o);
+}
+
 /* The record of one observation: a cached name renders the same bytes as a fresh one. */
 static void test_jsonl_record(void **state)
 {
     (void)state;
     struct tls_observation o;
-    tls_observation_init(&o);
-    o.address = "192.0.2.1";
-    o.tls_max = 0x0303;
-    o.version = 0x0303;
-    o.outcome = TLS_OUTCOME_CERTIFICATE_REQUEST;
+    certreq_obs_init(&o);
     o.ca_count = 2;
     struct tls_ca_name cas[2];
     assert_int_equal(tls_ca_name_decode(&o.arena, &cas[0], dn_a, sizeof(dn_a)), 0);
@@ -111,12 +213,8 @@ static void test_jsonl_record(void **state)
     struct report_jsonl_cache *cache;
     assert_int_equal(report_jsonl_cache_new(&cache, 1 << 20), 0);
     struct report_opts opts = {.format = REPORT_JSONL, .jsonl_cache = cache};
-    for (int round = 0; round < 2; round++) {
-        size_t len;
-        FILE *f = open_memstream(&outs[round], &len);
-        assert_int_equal(report_target_write(f, &opts, &t), 0);
-        fclose(f);
-    }
+    for (int round = 0; round < 2; round++)
+        outs[round] = render(&opts, &t);
     assert_string_equal(outs[0], outs[1]);
     assert_non_null(strstr(outs[0], "\"target\":\"host\\ufffd:443\""));
     assert_non_null(
@@ -133,8 +231,8 @@ static void test_jsonl_record(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_strings),
-        cmocka_unit_test(test_name_cache),
+        cmocka_unit_test(test_json_strings),      cmocka_unit_test(test_name_cache),
+        cmocka_unit_test(test_name_cache_growth), cmocka_unit_test(test_jsonl_cache_growth),
         cmocka_unit_test(test_jsonl_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
