@@ -20,6 +20,7 @@
 #include "tls/wire/error.h"
 #include "tls/wire/http.h"
 #include "tls/wire/names.h"
+#include "tls/mbedtls_err.h"
 #include "tls/observe.h"
 #include "tls/session.h"
 

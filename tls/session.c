@@ -9,7 +9,6 @@
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
-#include <mbedtls/error.h>
 #include <mbedtls/ssl.h>
 #include <psa/crypto.h>
 
@@ -471,11 +470,6 @@ int tls_session_ssl_error(const struct tls_session *s)
     return s->ssl_err;
 }
 
-void tls_mbedtls_strerror(int raw, char *buf, size_t cap)
-{
-    mbedtls_strerror(raw, buf, cap);
-}
-
 size_t tls_session_footprint(const struct tls_session *s)
 {
     return sizeof(*s) + s->in_alloc + s->out_alloc + s->cap.rd.in_alloc + s->cap.rd.hs_alloc +
@@ -484,10 +478,4 @@ size_t tls_session_footprint(const struct tls_session *s)
                             s->renego->cap.rd.in_alloc + s->renego->cap.rd.hs_alloc +
                             s->renego->cap.certreq_len + s->renego->cap.cert_len
                       : 0);
-}
-
-const char *tls_ciphersuite_name(uint16_t id)
-{
-    const char *n = mbedtls_ssl_get_ciphersuite_name(id);
-    return (n && strcmp(n, "unknown") != 0) ? n : NULL;
 }

@@ -75,14 +75,11 @@ struct tls_session_exchange {
 };
 void tls_session_exchange(const struct tls_session *s, struct tls_session_exchange *out);
 
-/* The first mbedTLS error (raw negative code) and its text, 0 when none. */
+/* The first mbedTLS error (raw negative code), 0 when none; tls_mbedtls_strerror (mbedtls_err.h)
+ * gives its text. */
 int tls_session_ssl_error(const struct tls_session *s);
-void tls_mbedtls_strerror(int raw, char *buf, size_t cap);
 
 /* Bytes of heap this session holds beyond mbedTLS's own buffers, for memory reports. */
 size_t tls_session_footprint(const struct tls_session *s);
-
-/* mbedTLS's name of a cipher suite, NULL when unknown. */
-const char *tls_ciphersuite_name(uint16_t id);
 
 #endif
