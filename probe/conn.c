@@ -195,7 +195,7 @@ static const char *alert_name(uint8_t desc)
 }
 
 /* Why the exchange after the handshake gave no response head. */
-static void exchange_failure(const struct tls_session_exchange *x, bool have_failure,
+static void exchange_failure(const struct tls_exchange_result *x, bool have_failure,
                              enum tls_error_kind kind, const char *msg,
                              enum tls_error_kind *out_kind, char *why, size_t cap)
 {
@@ -253,7 +253,7 @@ static void observe_exchange(struct probe_conn *c, bool have_failure, enum tls_e
     struct tls_observation *o = &t->obs[c->vi];
     if (c->sess == NULL)
         return;
-    struct tls_session_exchange x;
+    struct tls_exchange_result x;
     tls_session_exchange(c->sess, &x);
     /* a handshake that failed before completing has no exchange to report */
     if (o->outcome == TLS_OUTCOME_ERROR && !x.handshake_done)
