@@ -12,6 +12,7 @@
 #include "probe.h"
 #include "report/rules.h"
 #include "tls/certfile.h"
+#include "tls/wire/hash.h"
 #include "tls/wire/observation.h"
 
 /* ---- input.c: the streamed target list ------------------------------------------------- */
@@ -123,15 +124,6 @@ struct probe_target {
     size_t n_variants, done_variants, pending_variants;
 };
 
-/* In-flight count per address, for --per-address. */
-struct probe_addr_count {
-    struct probe_addr_count *next;
-    uint8_t key[17]; /* family, then 16 address bytes */
-    unsigned count;
-};
-
-#define SCAN_ADDR_BUCKETS 4096
-
 struct probe_scan {
     uv_loop_t loop;
     const struct probe_opts *opts;
@@ -156,8 +148,8 @@ struct probe_scan {
     int stopping; /* the signal received, 0 while running */
     bool progress_shown;
     uint64_t start_ms;
-    struct probe_addr_count *addr_buckets[SCAN_ADDR_BUCKETS];
-    char readbuf[64 * 1024]; /* one read at a time: libuv calls read_cb synchronously */
+    struct tls_hashtab addr_counts; /* address -> in-flight count, for --per-address */
+    char readbuf[64 * 1024];        /* one read at a time: libuv calls read_cb synchronously */
 };
 
 /* request.c: --request */

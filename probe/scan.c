@@ -25,7 +25,20 @@ static void pump(struct probe_scan *s);
 
 /* ---- per-address in-flight counts ----------------------------------------------------- */
 
-static void addr_key(const struct sockaddr_storage *a, uint8_t key[17])
+/* In-flight count per address; an address's entry lives while probes to it are in flight. */
+struct addr_count {
+    uint8_t key[17]; /* family, then 16 address bytes */
+    unsigned count;
+};
+
+static bool addr_is(const void *val, const void *key)
+{
+    return memcmp(((const struct addr_count *)val)->key, key, 17) == 0;
+}
+
+/* The entry's slot for address a, or NULL; key and *h are set for an insertion. */
+static void **addr_slot(struct probe_scan *s, const struct sockaddr_storage *a, uint8_t key[17],
+                        uint64_t *h)
 {
     memset(key, 0, 17);
     key[0] = (uint8_t)a->ss_family;
@@ -33,25 +46,16 @@ static void addr_key(const struct sockaddr_storage *a, uint8_t key[17])
         memcpy(key + 1, &((const struct sockaddr_in *)a)->sin_addr, 4);
     else
         memcpy(key + 1, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
-}
-
-static struct probe_addr_count **addr_slot(struct probe_scan *s, const uint8_t key[17])
-{
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 17; i++)
-        h = (h ^ key[i]) * 16777619u;
-    struct probe_addr_count **pp = &s->addr_buckets[h % SCAN_ADDR_BUCKETS];
-    while (*pp && memcmp((*pp)->key, key, 17) != 0)
-        pp = &(*pp)->next;
-    return pp;
+    *h = tls_fnv1a(key, 17, TLS_FNV1A_OFFSET);
+    return tls_hashtab_find(&s->addr_counts, *h, addr_is, key);
 }
 
 unsigned probe_scan_addr_get(struct probe_scan *s, const struct sockaddr_storage *a)
 {
     uint8_t key[17];
-    addr_key(a, key);
-    struct probe_addr_count **pp = addr_slot(s, key);
-    return *pp ? (*pp)->count : 0;
+    uint64_t h;
+    void **slot = addr_slot(s, a, key, &h);
+    return slot ? ((struct addr_count *)*slot)->count : 0;
 }
 
 void probe_scan_addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int delta)
@@ -59,23 +63,27 @@ void probe_scan_addr_add(struct probe_scan *s, const struct sockaddr_storage *a,
     if (s->opts->per_address == 0)
         return;
     uint8_t key[17];
-    addr_key(a, key);
-    struct probe_addr_count **pp = addr_slot(s, key);
-    if (*pp == NULL) {
+    uint64_t h;
+    void **slot = addr_slot(s, a, key, &h);
+    struct addr_count *e = slot ? *slot : NULL;
+    if (e == NULL) {
         if (delta < 0)
             return;
-        *pp = calloc(1, sizeof(**pp));
-        if (*pp == NULL) {
+        if ((e = calloc(1, sizeof(*e))) == NULL) {
             s->fatal = TLS_E_NOMEM;
             return;
         }
-        memcpy((*pp)->key, key, 17);
+        memcpy(e->key, key, 17);
+        if (tls_hashtab_insert(&s->addr_counts, h, e) != 0) {
+            free(e);
+            s->fatal = TLS_E_NOMEM;
+            return;
+        }
     }
-    (*pp)->count += (unsigned)delta;
-    if ((*pp)->count == 0) {
-        struct probe_addr_count *dead = *pp;
-        *pp = dead->next;
-        free(dead);
+    e->count += (unsigned)delta;
+    if (e->count == 0 && slot) {
+        tls_hashtab_remove(&s->addr_counts, slot);
+        free(e);
     }
 }
 
@@ -606,6 +614,7 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     s->opts = opts;
     s->input = input;
     s->stats = stats;
+    tls_hashtab_init(&s->addr_counts);
     if (uv_loop_init(&s->loop)) {
         free(s);
         return TLS_E_IO;
@@ -638,12 +647,9 @@ out:
         s->open_head = t->next;
         target_free(t);
     }
-    for (size_t i = 0; i < SCAN_ADDR_BUCKETS; i++)
-        while (s->addr_buckets[i]) {
-            struct probe_addr_count *a = s->addr_buckets[i];
-            s->addr_buckets[i] = a->next;
-            free(a);
-        }
+    for (size_t i = 0; i < s->addr_counts.cap; i++)
+        free(s->addr_counts.vals[i]);
+    tls_hashtab_free(&s->addr_counts);
     tls_client_free(s->tls);
     tls_name_cache_free(s->names); /* after the observations that point into it */
     uv_loop_close(&s->loop);
