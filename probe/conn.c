@@ -32,7 +32,7 @@ enum conn_stage {
 };
 
 struct probe_conn {
-    struct probe_conn *prev, *next; /* the scan's in-flight list */
+    struct tls_list node; /* in the scan's list of conns in flight */
     struct probe_scan *scan;
     struct probe_target *target;
     size_t vi;
@@ -53,9 +53,9 @@ struct probe_conn {
     struct tls_session *sess;
 };
 
-struct probe_conn *probe_conn_next(struct probe_conn *c)
+struct probe_conn *probe_conn_of(struct tls_list *node)
 {
-    return c->next;
+    return TLS_LIST_ENTRY(node, struct probe_conn, node);
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -73,12 +73,7 @@ static void conn_close_cb(uv_handle_t *h)
     size_t vi = c->vi;
     bool retry = c->retry;
     unsigned attempts = t->variants[vi].attempts;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    tls_list_remove(&c->node);
     probe_scan_addr_add(s, &t->addrs[t->variants[vi].addr], -1);
     tls_session_free(c->sess);
     free(c->wbuf);
@@ -561,10 +556,7 @@ int probe_conn_start(struct probe_scan *s, struct probe_target *t, size_t vi)
     uv_timer_init(&s->loop, &c->timer);
     c->tcp.data = c->timer.data = c->connect_req.data = c;
     c->open_handles = 2;
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    tls_list_insert_tail(&s->conns, &c->node);
     v->state = VARIANT_RUNNING;
     v->attempts++;
     probe_scan_addr_add(s, &t->addrs[v->addr], +1);

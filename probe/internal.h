@@ -13,6 +13,7 @@
 #include "report/rules.h"
 #include "tls/certfile.h"
 #include "tls/wire/hash.h"
+#include "tls/wire/list.h"
 #include "tls/wire/observation.h"
 
 /* ---- input.c: the streamed target list ------------------------------------------------- */
@@ -107,9 +108,8 @@ struct probe_variant {
 };
 
 struct probe_target {
-    struct probe_target *next, *prev;             /* in the scan's list of open targets */
-    struct probe_target *ready_prev, *ready_next; /* in its list of targets with pending variants */
-    bool ready;
+    struct tls_list open_node;  /* in the scan's list of open targets */
+    struct tls_list ready_node; /* in its list of targets with pending variants, while it has */
     struct probe_scan *scan;
     struct probe_input_item item;
     uv_getaddrinfo_t gai;
@@ -130,10 +130,10 @@ struct probe_scan {
     struct probe_input *input;
     struct tls_client *tls;
     struct tls_name_cache *names; /* decoded CA names shared by all observations */
-    struct probe_target *open_head, *open_tail;
+    struct tls_list open;         /* targets taken from the input and not yet emitted */
     size_t n_open;
-    struct probe_target *ready_head, *ready_tail; /* resolved, with pending variants: O(1) picks */
-    struct probe_conn *conns;                     /* in flight, for interruption */
+    struct tls_list ready; /* resolved, with pending variants: O(1) picks */
+    struct tls_list conns; /* in flight, for interruption */
     unsigned active;
     bool input_done;
     int fatal; /* a failure of the scan itself (emit failed, out of memory, input unreadable) */
@@ -164,7 +164,8 @@ const char *probe_request_path_check(const char *path);
 int probe_conn_start(struct probe_scan *s, struct probe_target *t, size_t vi);
 /* End an in-flight probe now with an interruption error (SIGINT, SIGTERM). */
 void probe_conn_interrupt(struct probe_conn *c);
-struct probe_conn *probe_conn_next(struct probe_conn *c);
+/* The conn of a node of the scan's conns list. */
+struct probe_conn *probe_conn_of(struct tls_list *node);
 
 /* scan.c, called by conn.c */
 /* The variant's probe ended; retry: it should run again after delay_ms (transient failure). */

@@ -93,28 +93,12 @@ void probe_scan_addr_add(struct probe_scan *s, const struct sockaddr_storage *a,
 static void ready_update(struct probe_scan *s, struct probe_target *t)
 {
     bool want = t->resolved && t->pending_variants > 0;
-    if (want == t->ready)
+    if (want == tls_list_linked(&t->ready_node))
         return;
-    if (want) {
-        t->ready_prev = s->ready_tail;
-        t->ready_next = NULL;
-        if (s->ready_tail)
-            s->ready_tail->ready_next = t;
-        else
-            s->ready_head = t;
-        s->ready_tail = t;
-    } else {
-        if (t->ready_prev)
-            t->ready_prev->ready_next = t->ready_next;
-        else
-            s->ready_head = t->ready_next;
-        if (t->ready_next)
-            t->ready_next->ready_prev = t->ready_prev;
-        else
-            s->ready_tail = t->ready_prev;
-        t->ready_prev = t->ready_next = NULL;
-    }
-    t->ready = want;
+    if (want)
+        tls_list_insert_tail(&s->ready, &t->ready_node);
+    else
+        tls_list_remove(&t->ready_node);
 }
 
 static void target_free(struct probe_target *t)
@@ -136,15 +120,7 @@ static void target_unlink(struct probe_scan *s, struct probe_target *t)
 {
     t->pending_variants = 0;
     ready_update(s, t);
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        s->open_head = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    else
-        s->open_tail = t->prev;
-    t->next = t->prev = NULL;
+    tls_list_remove(&t->open_node);
     s->n_open--;
 }
 
@@ -326,12 +302,8 @@ static int target_open(struct probe_scan *s, const struct probe_input_item *item
         return TLS_E_NOMEM;
     t->scan = s;
     t->item = *item;
-    t->prev = s->open_tail;
-    if (s->open_tail)
-        s->open_tail->next = t;
-    else
-        s->open_head = t;
-    s->open_tail = t;
+    tls_list_init(&t->ready_node);
+    tls_list_insert_tail(&s->open, &t->open_node);
     s->n_open++;
     if (item->error) {
         /* no observation: the record carries the input error */
@@ -416,7 +388,8 @@ static struct probe_variant *next_variant(struct probe_scan *s, struct probe_tar
 {
     uint64_t now = uv_now(&s->loop);
     *soonest = UINT64_MAX;
-    for (struct probe_target *t = s->ready_head; t; t = t->ready_next) {
+    for (struct tls_list *q = tls_list_first(&s->ready); q; q = tls_list_next(&s->ready, q)) {
+        struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, ready_node);
         for (size_t i = 0; i < t->n_variants; i++) {
             struct probe_variant *v = &t->variants[i];
             if (v->state != VARIANT_PENDING)
@@ -505,9 +478,11 @@ static void pump(struct probe_scan *s)
     }
     if (s->active == 0 && (s->input_done || s->fatal || s->stopping)) {
         bool waiting = false;
-        for (struct probe_target *t = s->open_head; t; t = t->next)
+        for (struct tls_list *q = tls_list_first(&s->open); q; q = tls_list_next(&s->open, q)) {
+            const struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
             if (!t->resolved || t->pending_variants)
                 waiting = true;
+        }
         if (!waiting || s->fatal || s->stopping)
             scan_close_handles(s);
     }
@@ -519,17 +494,18 @@ static void scan_stop_timer_cb(uv_timer_t *timer)
 {
     struct probe_scan *s = timer->data;
     /* The grace second is over: interrupt what is still in flight. */
-    for (struct probe_conn *c = s->conns, *next; c; c = next) {
-        next = probe_conn_next(c);
-        probe_conn_interrupt(c);
+    for (struct tls_list *q = tls_list_first(&s->conns), *next; q; q = next) {
+        next = tls_list_next(&s->conns, q);
+        probe_conn_interrupt(probe_conn_of(q));
     }
 }
 
 /* Variants never started get an interruption record, so every open target is written. */
 static void interrupt_pending(struct probe_scan *s)
 {
-    for (struct probe_target *t = s->open_head, *next; t; t = next) {
-        next = t->next;
+    for (struct tls_list *q = tls_list_first(&s->open), *next; q; q = next) {
+        next = tls_list_next(&s->open, q); /* t may be emitted and freed below */
+        struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
         if (!t->resolved)
             continue; /* its resolver callback comes back with UV_ECANCELED */
         for (size_t i = 0; i < t->n_variants && t->pending_variants; i++) {
@@ -566,9 +542,11 @@ static void scan_signal_cb(uv_signal_t *h, int signum)
     if (s->opts->progress)
         fprintf(stderr, "\r\033[Kcaprobe: signal %d: no new probes; %u in flight get %d ms\n",
                 signum, s->active, STOP_GRACE_MS);
-    for (struct probe_target *t = s->open_head; t; t = t->next)
+    for (struct tls_list *q = tls_list_first(&s->open); q; q = tls_list_next(&s->open, q)) {
+        struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
         if (!t->resolved)
             uv_cancel((uv_req_t *)&t->gai);
+    }
     interrupt_pending(s);
     uv_timer_start(&s->stop_timer, scan_stop_timer_cb, STOP_GRACE_MS, 0);
     pump(s);
@@ -614,6 +592,9 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     s->opts = opts;
     s->input = input;
     s->stats = stats;
+    tls_list_init(&s->open);
+    tls_list_init(&s->ready);
+    tls_list_init(&s->conns);
     tls_hashtab_init(&s->addr_counts);
     if (uv_loop_init(&s->loop)) {
         free(s);
@@ -642,10 +623,9 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     if (s->progress_shown)
         fprintf(stderr, "\r\033[K");
 out:
-    while (s->open_head) {
-        struct probe_target *t = s->open_head;
-        s->open_head = t->next;
-        target_free(t);
+    for (struct tls_list *q; (q = tls_list_first(&s->open));) {
+        tls_list_remove(q);
+        target_free(TLS_LIST_ENTRY(q, struct probe_target, open_node));
     }
     for (size_t i = 0; i < s->addr_counts.cap; i++)
         free(s->addr_counts.vals[i]);
