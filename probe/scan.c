@@ -1,25 +1,95 @@
 /* The scheduler: one libuv loop, one thread. Targets are pulled from the streamed input only
  * while probes are fewer than the concurrency cap, so memory follows what is in flight, not the
- * list. Each variant (address x SNI x version) is one connection (conn.c); a target's record is
- * emitted as soon as its last variant ends. Limits: --concurrency, --per-address, --rate.
- * SIGINT/SIGTERM stop new probes, give in-flight ones a second, then interrupt them; every
- * record, finished or not, is still written. */
+ * list. Each variant (address x SNI x version) is one connection (conn.c), whose result becomes
+ * the variant's observations (outcome.c) or a retry; a target's record is emitted as soon as its
+ * last variant ends. Limits: --concurrency, --per-address, --rate. SIGINT/SIGTERM stop new
+ * probes, give in-flight ones a second, then interrupt them; every record is still written. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "internal.h"
-#include "tls/wire/error.h"
+#include "outcome.h"
 #include "tls/namecache.h"
 #include "tls/session.h"
+#include "tls/wire/error.h"
+#include "tls/wire/hash.h"
+#include "tls/wire/list.h"
 
 #define STOP_GRACE_MS 1000
 #define PROGRESS_MS 250
 #define INPUT_POLL_MS 20
 /* Distinct CA names decoded once per scan: a few thousand names of a few hundred bytes. */
 #define NAME_CACHE_BYTES (8 * 1024 * 1024)
+
+enum probe_variant_state {
+    VARIANT_PENDING, /* not started, or waiting for a retry at not_before */
+    VARIANT_RUNNING, /* its conn is in flight */
+    VARIANT_DONE,    /* its observation is final */
+};
+
+struct probe_target;
+
+struct probe_variant {
+    struct probe_target *target;
+    size_t addr;     /* index into target->addrs */
+    const char *sni; /* NULL: no SNI */
+    uint16_t version;
+    enum probe_variant_state state;
+    unsigned attempts;
+    uint64_t not_before;          /* loop time before which a retry may not start */
+    bool renegotiated;            /* with --request: its renegotiation observation is filled */
+    struct probe_conn *conn;      /* while running */
+    struct tls_list running_node; /* in the scan's list of variants in flight, while running */
+};
+
+struct probe_target {
+    struct tls_list open_node;  /* in the scan's list of open targets */
+    struct tls_list ready_node; /* in its list of targets with pending variants, while it has */
+    struct probe_scan *scan;
+    struct probe_input_item item;
+    uv_getaddrinfo_t gai;
+    bool resolved;
+    struct sockaddr_storage *addrs;
+    char (*addr_text)[46];
+    size_t n_addrs;
+    struct probe_variant *variants;
+    struct tls_observation *obs; /* one per variant; with --request one more per variant for
+                                  * its renegotiation: obs[n_variants + vi] */
+    struct tls_observation **obs_ptrs;
+    size_t n_variants, done_variants, pending_variants;
+};
+
+struct probe_scan {
+    uv_loop_t loop;
+    const struct probe_opts *opts;
+    struct probe_input *input;
+    struct tls_client *tls;
+    struct tls_name_cache *names; /* decoded CA names shared by all observations */
+    struct tls_list open;         /* targets taken from the input and not yet emitted */
+    size_t n_open;
+    struct tls_list ready;   /* resolved, with pending variants: O(1) picks */
+    struct tls_list running; /* variants in flight, for interruption */
+    unsigned active;
+    bool input_done;
+    int fatal; /* a failure of the scan itself (emit failed, out of memory, input unreadable) */
+    struct probe_stats *stats;
+    /* --rate */
+    uint64_t rate_start_ms, started;
+    uv_timer_t wake; /* pump again at a retry's or the rate's next slot */
+    bool wake_armed;
+    /* signals and progress */
+    uv_signal_t sigint, sigterm;
+    uv_timer_t stop_timer, progress_timer;
+    int stopping; /* the signal received, 0 while running */
+    bool progress_shown;
+    uint64_t start_ms;
+    struct tls_hashtab addr_counts; /* address -> in-flight count, for --per-address */
+    char readbuf[64 * 1024];        /* one read at a time: libuv calls read_cb synchronously */
+};
 
 static void pump(struct probe_scan *s);
 
@@ -50,7 +120,7 @@ static void **addr_slot(struct probe_scan *s, const struct sockaddr_storage *a, 
     return tls_hashtab_find(&s->addr_counts, *h, addr_is, key);
 }
 
-unsigned probe_scan_addr_get(struct probe_scan *s, const struct sockaddr_storage *a)
+static unsigned addr_get(struct probe_scan *s, const struct sockaddr_storage *a)
 {
     uint8_t key[17];
     uint64_t h;
@@ -58,7 +128,7 @@ unsigned probe_scan_addr_get(struct probe_scan *s, const struct sockaddr_storage
     return slot ? ((struct addr_count *)*slot)->count : 0;
 }
 
-void probe_scan_addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int delta)
+static void addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int delta)
 {
     if (s->opts->per_address == 0)
         return;
@@ -206,6 +276,7 @@ static int target_plan(struct probe_target *t)
     for (size_t a = 0; a < t->n_addrs; a++)
         for (size_t i = 0; i < n_sni; i++)
             for (size_t v = 0; v < o->n_versions; v++) {
+                t->variants[k].target = t;
                 t->variants[k].addr = a;
                 t->variants[k].sni = snis[i];
                 t->variants[k].version = o->versions[v];
@@ -347,21 +418,73 @@ static int target_open(struct probe_scan *s, const struct probe_input_item *item
 
 /* ---- scheduling ------------------------------------------------------------------------- */
 
-void probe_scan_conn_done(struct probe_scan *s, struct probe_target *t, size_t vi, bool retry,
-                          uint64_t delay_ms)
+/* The variant's connection ended: count it done with its observations, or let it wait for a
+ * retry when its failure is transient and attempts are left. */
+static void variant_conn_done(void *ctx, const struct probe_conn_result *r)
 {
+    struct probe_variant *v = ctx;
+    struct probe_target *t = v->target;
+    struct probe_scan *s = t->scan;
+    size_t vi = (size_t)(v - t->variants);
+    tls_list_remove(&v->running_node);
+    v->conn = NULL;
+    addr_add(s, &t->addrs[v->addr], -1);
     s->active--;
-    if (retry) {
-        struct probe_variant *v = &t->variants[vi];
+    if (probe_outcome_retryable(r) && !s->stopping && v->attempts <= s->opts->retries) {
         v->state = VARIANT_PENDING;
-        v->not_before = uv_now(&s->loop) + delay_ms;
+        /* back off 250 ms, 500 ms, 1 s, ... between attempts */
+        v->not_before = uv_now(&s->loop) + (250ULL << (v->attempts > 4 ? 4 : v->attempts - 1));
         t->pending_variants++;
         ready_update(s, t);
         s->stats->retries++;
     } else {
-        variant_done(t, vi);
+        struct tls_observation *reneg = s->opts->request_path ? &t->obs[t->n_variants + vi] : NULL;
+        v->renegotiated = probe_outcome_fill(r, v->attempts, &t->obs[vi], reneg);
+        variant_done(t, vi); /* the last one emits and frees t */
     }
     pump(s);
+}
+
+/* Start the variant's connection. */
+static int variant_start(struct probe_scan *s, struct probe_target *t, struct probe_variant *v)
+{
+    const struct probe_opts *o = s->opts;
+    struct tls_observation *obs = &t->obs[v - t->variants];
+    obs->address = t->addr_text[v->addr];
+    obs->sni = v->sni;
+    obs->tls_max = v->version;
+    struct probe_conn_opts co = {
+        .loop = &s->loop,
+        .tls = s->tls,
+        .readbuf = s->readbuf,
+        .readbuf_len = sizeof(s->readbuf),
+        .addr = &t->addrs[v->addr],
+        .sni = v->sni,
+        .host = t->item.spec.host,
+        .port = t->item.spec.port,
+        .version = v->version,
+        .connect_timeout_ms = o->connect_timeout_ms,
+        .handshake_timeout_ms = o->handshake_timeout_ms,
+        .timeout_ms = o->timeout_ms,
+        .capture_limit = o->capture_limit,
+        .request_path = o->request_path,
+        .done = variant_conn_done,
+        .done_ctx = v,
+    };
+    int rc = probe_conn_start(&v->conn, &co);
+    if (rc)
+        return rc;
+    v->state = VARIANT_RUNNING;
+    v->attempts++;
+    tls_list_insert_tail(&s->running, &v->running_node);
+    addr_add(s, &t->addrs[v->addr], +1);
+    t->pending_variants--;
+    ready_update(s, t);
+    s->active++;
+    s->started++;
+    if (s->active > s->stats->peak_in_flight)
+        s->stats->peak_in_flight = s->active;
+    return 0;
 }
 
 static void scan_wake_cb(uv_timer_t *timer)
@@ -399,8 +522,7 @@ static struct probe_variant *next_variant(struct probe_scan *s, struct probe_tar
                     *soonest = v->not_before;
                 continue;
             }
-            if (s->opts->per_address &&
-                probe_scan_addr_get(s, &t->addrs[v->addr]) >= s->opts->per_address)
+            if (s->opts->per_address && addr_get(s, &t->addrs[v->addr]) >= s->opts->per_address)
                 continue;
             *tp = t;
             return v;
@@ -438,17 +560,11 @@ static void pump(struct probe_scan *s)
         if (v) {
             if (!rate_allows(s))
                 break;
-            int rc = probe_conn_start(s, t, (size_t)(v - t->variants));
+            int rc = variant_start(s, t, v);
             if (rc) {
                 s->fatal = rc;
                 break;
             }
-            t->pending_variants--;
-            ready_update(s, t);
-            s->active++;
-            s->started++;
-            if (s->active > s->stats->peak_in_flight)
-                s->stats->peak_in_flight = s->active;
             continue;
         }
         if (soonest != UINT64_MAX)
@@ -494,10 +610,9 @@ static void scan_stop_timer_cb(uv_timer_t *timer)
 {
     struct probe_scan *s = timer->data;
     /* The grace second is over: interrupt what is still in flight. */
-    for (struct tls_list *q = tls_list_first(&s->conns), *next; q; q = next) {
-        next = tls_list_next(&s->conns, q);
-        probe_conn_interrupt(probe_conn_of(q));
-    }
+    for (struct tls_list *q = tls_list_first(&s->running); q; q = tls_list_next(&s->running, q))
+        probe_conn_interrupt(TLS_LIST_ENTRY(q, struct probe_variant, running_node)->conn,
+                             s->stopping); /* its callback comes later, from the loop */
 }
 
 /* Variants never started get an interruption record, so every open target is written. */
@@ -594,7 +709,7 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     s->stats = stats;
     tls_list_init(&s->open);
     tls_list_init(&s->ready);
-    tls_list_init(&s->conns);
+    tls_list_init(&s->running);
     tls_hashtab_init(&s->addr_counts);
     if (uv_loop_init(&s->loop)) {
         free(s);
