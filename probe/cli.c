@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "probe.h"
+#include "request.h"
 #include "report/baseline.h"
 #include "report/writer.h"
 #include "tls/wire/error.h"

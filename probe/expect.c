@@ -8,7 +8,7 @@
 
 #include "internal.h"
 #include "tls/wire/error.h"
-#include "tls/x509.h"
+#include "tls/digest.h"
 
 /* Where systems keep their root bundle: Debian/Ubuntu/Alpine, Fedora/RHEL, macOS/BSD. */
 static const char *const system_bundles[] = {

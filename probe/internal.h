@@ -1,4 +1,6 @@
-/* Private declarations shared by the files of the probe module. */
+/* Private declarations shared by the files of the probe module: the target list, the certificates
+ * and the policy the rules compare against. The scheduler and one connection have their own
+ * headers (conn.h, outcome.h), so that their dependency stays one-way. */
 #ifndef PROBE_INTERNAL_H
 #define PROBE_INTERNAL_H
 
@@ -6,13 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <netinet/in.h>
-#include <uv.h>
-
 #include "probe.h"
 #include "report/rules.h"
 #include "tls/certfile.h"
-#include "tls/wire/observation.h"
 
 /* ---- input.c: the streamed target list ------------------------------------------------- */
 
@@ -83,102 +81,5 @@ void probe_policy_free(struct probe_policy *pp);
 /* Apply the target's entry (if any) to ctx, a copy of the command line's context. */
 void probe_policy_apply(const struct probe_policy *pp, const struct report_target *t,
                         struct report_context *ctx);
-
-/* ---- scan.c and conn.c: the scheduler and one connection ---------------------------------- */
-
-struct probe_scan;
-struct probe_conn;
-
-enum probe_variant_state {
-    VARIANT_PENDING, /* not started, or waiting for a retry at not_before */
-    VARIANT_RUNNING,
-    VARIANT_DONE, /* its observation is final */
-};
-
-struct probe_variant {
-    size_t addr;     /* index into target->addrs */
-    const char *sni; /* NULL: no SNI */
-    uint16_t version;
-    enum probe_variant_state state;
-    unsigned attempts;
-    uint64_t not_before; /* loop time before which a retry may not start */
-    bool renegotiated;   /* with --request: its renegotiation observation is filled */
-};
-
-struct probe_target {
-    struct probe_target *next, *prev;             /* in the scan's list of open targets */
-    struct probe_target *ready_prev, *ready_next; /* in its list of targets with pending variants */
-    bool ready;
-    struct probe_scan *scan;
-    struct probe_input_item item;
-    uv_getaddrinfo_t gai;
-    bool resolved;
-    struct sockaddr_storage *addrs;
-    char (*addr_text)[46];
-    size_t n_addrs;
-    struct probe_variant *variants;
-    struct tls_observation *obs; /* one per variant; with --request one more per variant for
-                                  * its renegotiation: obs[n_variants + vi] */
-    struct tls_observation **obs_ptrs;
-    size_t n_variants, done_variants, pending_variants;
-};
-
-/* In-flight count per address, for --per-address. */
-struct probe_addr_count {
-    struct probe_addr_count *next;
-    uint8_t key[17]; /* family, then 16 address bytes */
-    unsigned count;
-};
-
-#define SCAN_ADDR_BUCKETS 4096
-
-struct probe_scan {
-    uv_loop_t loop;
-    const struct probe_opts *opts;
-    struct probe_input *input;
-    struct tls_client *tls;
-    struct tls_name_cache *names; /* decoded CA names shared by all observations */
-    struct probe_target *open_head, *open_tail;
-    size_t n_open;
-    struct probe_target *ready_head, *ready_tail; /* resolved, with pending variants: O(1) picks */
-    struct probe_conn *conns;                     /* in flight, for interruption */
-    unsigned active;
-    bool input_done;
-    int fatal; /* a failure of the scan itself (emit failed, out of memory, input unreadable) */
-    struct probe_stats *stats;
-    /* --rate */
-    uint64_t rate_start_ms, started;
-    uv_timer_t wake; /* pump again at a retry's or the rate's next slot */
-    bool wake_armed;
-    /* signals and progress */
-    uv_signal_t sigint, sigterm;
-    uv_timer_t stop_timer, progress_timer;
-    int stopping; /* the signal received, 0 while running */
-    bool progress_shown;
-    uint64_t start_ms;
-    struct probe_addr_count *addr_buckets[SCAN_ADDR_BUCKETS];
-    char readbuf[64 * 1024]; /* one read at a time: libuv calls read_cb synchronously */
-};
-
-/* request.c: --request */
-#define PROBE_REQUEST_MAX 4096
-/* "GET path HTTP/1.1" with Host (host, bracketed when IPv6, ":port" unless 443), User-Agent,
- * Accept and Connection: close. Returns its length, or -1 when it does not fit. */
-int probe_request_format(char *buf, size_t cap, const char *path, const char *host, uint16_t port);
-/* NULL when path is usable in a request line, else a static reason. */
-const char *probe_request_path_check(const char *path);
-
-/* conn.c */
-int probe_conn_start(struct probe_scan *s, struct probe_target *t, size_t vi);
-/* End an in-flight probe now with an interruption error (SIGINT, SIGTERM). */
-void probe_conn_interrupt(struct probe_conn *c);
-struct probe_conn *probe_conn_next(struct probe_conn *c);
-
-/* scan.c, called by conn.c */
-/* The variant's probe ended; retry: it should run again after delay_ms (transient failure). */
-void probe_scan_conn_done(struct probe_scan *s, struct probe_target *t, size_t vi, bool retry,
-                          uint64_t delay_ms);
-void probe_scan_addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int delta);
-unsigned probe_scan_addr_get(struct probe_scan *s, const struct sockaddr_storage *a);
 
 #endif

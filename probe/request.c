@@ -1,8 +1,12 @@
-/* --request: the HTTP/1.1 request a probe sends once its handshake is complete. */
+/* --request: the HTTP/1.1 request a probe sends once its handshake is complete (request.h). Pure:
+ * formats and checks bytes, nothing else. */
+#include "request.h"
+
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "probe.h" /* PROBE_HOST_MAX */
 
 const char *probe_request_path_check(const char *path)
 {

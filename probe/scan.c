@@ -1,19 +1,23 @@
 /* The scheduler: one libuv loop, one thread. Targets are pulled from the streamed input only
  * while probes are fewer than the concurrency cap, so memory follows what is in flight, not the
- * list. Each variant (address x SNI x version) is one connection (conn.c); a target's record is
- * emitted as soon as its last variant ends. Limits: --concurrency, --per-address, --rate.
- * SIGINT/SIGTERM stop new probes, give in-flight ones a second, then interrupt them; every
- * record, finished or not, is still written. */
+ * list. Each variant (address x SNI x version) is one connection (conn.c), whose result becomes
+ * the variant's observations (outcome.c) or a retry; a target's record is emitted as soon as its
+ * last variant ends. Limits: --concurrency, --per-address, --rate. SIGINT/SIGTERM stop new
+ * probes, give in-flight ones a second, then interrupt them; every record is still written. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "internal.h"
-#include "tls/wire/error.h"
+#include "outcome.h"
 #include "tls/namecache.h"
 #include "tls/session.h"
+#include "tls/wire/error.h"
+#include "tls/wire/hash.h"
+#include "tls/wire/list.h"
 
 #define STOP_GRACE_MS 1000
 #define PROGRESS_MS 250
@@ -21,11 +25,90 @@
 /* Distinct CA names decoded once per scan: a few thousand names of a few hundred bytes. */
 #define NAME_CACHE_BYTES (8 * 1024 * 1024)
 
+enum probe_variant_state {
+    VARIANT_PENDING, /* not started, or waiting for a retry at not_before */
+    VARIANT_RUNNING, /* its conn is in flight */
+    VARIANT_DONE,    /* its observation is final */
+};
+
+struct probe_target;
+
+struct probe_variant {
+    struct probe_target *target;
+    size_t addr;     /* index into target->addrs */
+    const char *sni; /* NULL: no SNI */
+    uint16_t version;
+    enum probe_variant_state state;
+    unsigned attempts;
+    uint64_t not_before;          /* loop time before which a retry may not start */
+    bool renegotiated;            /* with --request: its renegotiation observation is filled */
+    struct probe_conn *conn;      /* while running */
+    struct tls_list running_node; /* in the scan's list of variants in flight, while running */
+};
+
+struct probe_target {
+    struct tls_list open_node;  /* in the scan's list of open targets */
+    struct tls_list ready_node; /* in its list of targets with pending variants, while it has */
+    struct probe_scan *scan;
+    struct probe_input_item item;
+    uv_getaddrinfo_t gai;
+    bool resolved;
+    struct sockaddr_storage *addrs;
+    char (*addr_text)[46];
+    size_t n_addrs;
+    struct probe_variant *variants;
+    struct tls_observation *obs; /* one per variant; with --request one more per variant for
+                                  * its renegotiation: obs[n_variants + vi] */
+    struct tls_observation **obs_ptrs;
+    size_t n_variants, done_variants, pending_variants;
+};
+
+struct probe_scan {
+    uv_loop_t loop;
+    const struct probe_opts *opts;
+    struct probe_input *input;
+    struct tls_client *tls;
+    struct tls_name_cache *names; /* decoded CA names shared by all observations */
+    struct tls_list open;         /* targets taken from the input and not yet emitted */
+    size_t n_open;
+    struct tls_list ready;   /* resolved, with pending variants: O(1) picks */
+    struct tls_list running; /* variants in flight, for interruption */
+    unsigned active;
+    bool input_done;
+    int fatal; /* a failure of the scan itself (emit failed, out of memory, input unreadable) */
+    struct probe_stats *stats;
+    /* --rate */
+    uint64_t rate_start_ms, started;
+    uv_timer_t wake; /* pump again at a retry's or the rate's next slot */
+    bool wake_armed;
+    /* signals and progress */
+    uv_signal_t sigint, sigterm;
+    uv_timer_t stop_timer, progress_timer;
+    int stopping; /* the signal received, 0 while running */
+    bool progress_shown;
+    uint64_t start_ms;
+    struct tls_hashtab addr_counts; /* address -> in-flight count, for --per-address */
+    char readbuf[64 * 1024];        /* one read at a time: libuv calls read_cb synchronously */
+};
+
 static void pump(struct probe_scan *s);
 
 /* ---- per-address in-flight counts ----------------------------------------------------- */
 
-static void addr_key(const struct sockaddr_storage *a, uint8_t key[17])
+/* In-flight count per address; an address's entry lives while probes to it are in flight. */
+struct addr_count {
+    uint8_t key[17]; /* family, then 16 address bytes */
+    unsigned count;
+};
+
+static bool addr_is(const void *val, const void *key)
+{
+    return memcmp(((const struct addr_count *)val)->key, key, 17) == 0;
+}
+
+/* The entry's slot for address a, or NULL; key and *h are set for an insertion. */
+static void **addr_slot(struct probe_scan *s, const struct sockaddr_storage *a, uint8_t key[17],
+                        uint64_t *h)
 {
     memset(key, 0, 17);
     key[0] = (uint8_t)a->ss_family;
@@ -33,49 +116,44 @@ static void addr_key(const struct sockaddr_storage *a, uint8_t key[17])
         memcpy(key + 1, &((const struct sockaddr_in *)a)->sin_addr, 4);
     else
         memcpy(key + 1, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
+    *h = tls_fnv1a(key, 17, TLS_FNV1A_OFFSET);
+    return tls_hashtab_find(&s->addr_counts, *h, addr_is, key);
 }
 
-static struct probe_addr_count **addr_slot(struct probe_scan *s, const uint8_t key[17])
-{
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 17; i++)
-        h = (h ^ key[i]) * 16777619u;
-    struct probe_addr_count **pp = &s->addr_buckets[h % SCAN_ADDR_BUCKETS];
-    while (*pp && memcmp((*pp)->key, key, 17) != 0)
-        pp = &(*pp)->next;
-    return pp;
-}
-
-unsigned probe_scan_addr_get(struct probe_scan *s, const struct sockaddr_storage *a)
+static unsigned addr_get(struct probe_scan *s, const struct sockaddr_storage *a)
 {
     uint8_t key[17];
-    addr_key(a, key);
-    struct probe_addr_count **pp = addr_slot(s, key);
-    return *pp ? (*pp)->count : 0;
+    uint64_t h;
+    void **slot = addr_slot(s, a, key, &h);
+    return slot ? ((struct addr_count *)*slot)->count : 0;
 }
 
-void probe_scan_addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int delta)
+static void addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int delta)
 {
     if (s->opts->per_address == 0)
         return;
     uint8_t key[17];
-    addr_key(a, key);
-    struct probe_addr_count **pp = addr_slot(s, key);
-    if (*pp == NULL) {
+    uint64_t h;
+    void **slot = addr_slot(s, a, key, &h);
+    struct addr_count *e = slot ? *slot : NULL;
+    if (e == NULL) {
         if (delta < 0)
             return;
-        *pp = calloc(1, sizeof(**pp));
-        if (*pp == NULL) {
+        if ((e = calloc(1, sizeof(*e))) == NULL) {
             s->fatal = TLS_E_NOMEM;
             return;
         }
-        memcpy((*pp)->key, key, 17);
+        memcpy(e->key, key, 17);
+        if (tls_hashtab_insert(&s->addr_counts, h, e) != 0) {
+            free(e);
+            s->fatal = TLS_E_NOMEM;
+            return;
+        }
     }
-    (*pp)->count += (unsigned)delta;
-    if ((*pp)->count == 0) {
-        struct probe_addr_count *dead = *pp;
-        *pp = dead->next;
-        free(dead);
+    e->count += (unsigned)delta;
+    if (e->count == 0 && slot) {
+        tls_hashtab_remove(&s->addr_counts, slot);
+        free(e);
     }
 }
 
@@ -85,28 +163,12 @@ void probe_scan_addr_add(struct probe_scan *s, const struct sockaddr_storage *a,
 static void ready_update(struct probe_scan *s, struct probe_target *t)
 {
     bool want = t->resolved && t->pending_variants > 0;
-    if (want == t->ready)
+    if (want == tls_list_linked(&t->ready_node))
         return;
-    if (want) {
-        t->ready_prev = s->ready_tail;
-        t->ready_next = NULL;
-        if (s->ready_tail)
-            s->ready_tail->ready_next = t;
-        else
-            s->ready_head = t;
-        s->ready_tail = t;
-    } else {
-        if (t->ready_prev)
-            t->ready_prev->ready_next = t->ready_next;
-        else
-            s->ready_head = t->ready_next;
-        if (t->ready_next)
-            t->ready_next->ready_prev = t->ready_prev;
-        else
-            s->ready_tail = t->ready_prev;
-        t->ready_prev = t->ready_next = NULL;
-    }
-    t->ready = want;
+    if (want)
+        tls_list_insert_tail(&s->ready, &t->ready_node);
+    else
+        tls_list_remove(&t->ready_node);
 }
 
 static void target_free(struct probe_target *t)
@@ -128,15 +190,7 @@ static void target_unlink(struct probe_scan *s, struct probe_target *t)
 {
     t->pending_variants = 0;
     ready_update(s, t);
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        s->open_head = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    else
-        s->open_tail = t->prev;
-    t->next = t->prev = NULL;
+    tls_list_remove(&t->open_node);
     s->n_open--;
 }
 
@@ -222,6 +276,7 @@ static int target_plan(struct probe_target *t)
     for (size_t a = 0; a < t->n_addrs; a++)
         for (size_t i = 0; i < n_sni; i++)
             for (size_t v = 0; v < o->n_versions; v++) {
+                t->variants[k].target = t;
                 t->variants[k].addr = a;
                 t->variants[k].sni = snis[i];
                 t->variants[k].version = o->versions[v];
@@ -318,12 +373,8 @@ static int target_open(struct probe_scan *s, const struct probe_input_item *item
         return TLS_E_NOMEM;
     t->scan = s;
     t->item = *item;
-    t->prev = s->open_tail;
-    if (s->open_tail)
-        s->open_tail->next = t;
-    else
-        s->open_head = t;
-    s->open_tail = t;
+    tls_list_init(&t->ready_node);
+    tls_list_insert_tail(&s->open, &t->open_node);
     s->n_open++;
     if (item->error) {
         /* no observation: the record carries the input error */
@@ -367,21 +418,73 @@ static int target_open(struct probe_scan *s, const struct probe_input_item *item
 
 /* ---- scheduling ------------------------------------------------------------------------- */
 
-void probe_scan_conn_done(struct probe_scan *s, struct probe_target *t, size_t vi, bool retry,
-                          uint64_t delay_ms)
+/* The variant's connection ended: count it done with its observations, or let it wait for a
+ * retry when its failure is transient and attempts are left. */
+static void variant_conn_done(void *ctx, const struct probe_conn_result *r)
 {
+    struct probe_variant *v = ctx;
+    struct probe_target *t = v->target;
+    struct probe_scan *s = t->scan;
+    size_t vi = (size_t)(v - t->variants);
+    tls_list_remove(&v->running_node);
+    v->conn = NULL;
+    addr_add(s, &t->addrs[v->addr], -1);
     s->active--;
-    if (retry) {
-        struct probe_variant *v = &t->variants[vi];
+    if (probe_outcome_retryable(r) && !s->stopping && v->attempts <= s->opts->retries) {
         v->state = VARIANT_PENDING;
-        v->not_before = uv_now(&s->loop) + delay_ms;
+        /* back off 250 ms, 500 ms, 1 s, ... between attempts */
+        v->not_before = uv_now(&s->loop) + (250ULL << (v->attempts > 4 ? 4 : v->attempts - 1));
         t->pending_variants++;
         ready_update(s, t);
         s->stats->retries++;
     } else {
-        variant_done(t, vi);
+        struct tls_observation *reneg = s->opts->request_path ? &t->obs[t->n_variants + vi] : NULL;
+        v->renegotiated = probe_outcome_fill(r, v->attempts, &t->obs[vi], reneg);
+        variant_done(t, vi); /* the last one emits and frees t */
     }
     pump(s);
+}
+
+/* Start the variant's connection. */
+static int variant_start(struct probe_scan *s, struct probe_target *t, struct probe_variant *v)
+{
+    const struct probe_opts *o = s->opts;
+    struct tls_observation *obs = &t->obs[v - t->variants];
+    obs->address = t->addr_text[v->addr];
+    obs->sni = v->sni;
+    obs->tls_max = v->version;
+    struct probe_conn_opts co = {
+        .loop = &s->loop,
+        .tls = s->tls,
+        .readbuf = s->readbuf,
+        .readbuf_len = sizeof(s->readbuf),
+        .addr = &t->addrs[v->addr],
+        .sni = v->sni,
+        .host = t->item.spec.host,
+        .port = t->item.spec.port,
+        .version = v->version,
+        .connect_timeout_ms = o->connect_timeout_ms,
+        .handshake_timeout_ms = o->handshake_timeout_ms,
+        .timeout_ms = o->timeout_ms,
+        .capture_limit = o->capture_limit,
+        .request_path = o->request_path,
+        .done = variant_conn_done,
+        .done_ctx = v,
+    };
+    int rc = probe_conn_start(&v->conn, &co);
+    if (rc)
+        return rc;
+    v->state = VARIANT_RUNNING;
+    v->attempts++;
+    tls_list_insert_tail(&s->running, &v->running_node);
+    addr_add(s, &t->addrs[v->addr], +1);
+    t->pending_variants--;
+    ready_update(s, t);
+    s->active++;
+    s->started++;
+    if (s->active > s->stats->peak_in_flight)
+        s->stats->peak_in_flight = s->active;
+    return 0;
 }
 
 static void scan_wake_cb(uv_timer_t *timer)
@@ -408,7 +511,8 @@ static struct probe_variant *next_variant(struct probe_scan *s, struct probe_tar
 {
     uint64_t now = uv_now(&s->loop);
     *soonest = UINT64_MAX;
-    for (struct probe_target *t = s->ready_head; t; t = t->ready_next) {
+    for (struct tls_list *q = tls_list_first(&s->ready); q; q = tls_list_next(&s->ready, q)) {
+        struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, ready_node);
         for (size_t i = 0; i < t->n_variants; i++) {
             struct probe_variant *v = &t->variants[i];
             if (v->state != VARIANT_PENDING)
@@ -418,8 +522,7 @@ static struct probe_variant *next_variant(struct probe_scan *s, struct probe_tar
                     *soonest = v->not_before;
                 continue;
             }
-            if (s->opts->per_address &&
-                probe_scan_addr_get(s, &t->addrs[v->addr]) >= s->opts->per_address)
+            if (s->opts->per_address && addr_get(s, &t->addrs[v->addr]) >= s->opts->per_address)
                 continue;
             *tp = t;
             return v;
@@ -457,17 +560,11 @@ static void pump(struct probe_scan *s)
         if (v) {
             if (!rate_allows(s))
                 break;
-            int rc = probe_conn_start(s, t, (size_t)(v - t->variants));
+            int rc = variant_start(s, t, v);
             if (rc) {
                 s->fatal = rc;
                 break;
             }
-            t->pending_variants--;
-            ready_update(s, t);
-            s->active++;
-            s->started++;
-            if (s->active > s->stats->peak_in_flight)
-                s->stats->peak_in_flight = s->active;
             continue;
         }
         if (soonest != UINT64_MAX)
@@ -497,9 +594,11 @@ static void pump(struct probe_scan *s)
     }
     if (s->active == 0 && (s->input_done || s->fatal || s->stopping)) {
         bool waiting = false;
-        for (struct probe_target *t = s->open_head; t; t = t->next)
+        for (struct tls_list *q = tls_list_first(&s->open); q; q = tls_list_next(&s->open, q)) {
+            const struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
             if (!t->resolved || t->pending_variants)
                 waiting = true;
+        }
         if (!waiting || s->fatal || s->stopping)
             scan_close_handles(s);
     }
@@ -511,17 +610,17 @@ static void scan_stop_timer_cb(uv_timer_t *timer)
 {
     struct probe_scan *s = timer->data;
     /* The grace second is over: interrupt what is still in flight. */
-    for (struct probe_conn *c = s->conns, *next; c; c = next) {
-        next = probe_conn_next(c);
-        probe_conn_interrupt(c);
-    }
+    for (struct tls_list *q = tls_list_first(&s->running); q; q = tls_list_next(&s->running, q))
+        probe_conn_interrupt(TLS_LIST_ENTRY(q, struct probe_variant, running_node)->conn,
+                             s->stopping); /* its callback comes later, from the loop */
 }
 
 /* Variants never started get an interruption record, so every open target is written. */
 static void interrupt_pending(struct probe_scan *s)
 {
-    for (struct probe_target *t = s->open_head, *next; t; t = next) {
-        next = t->next;
+    for (struct tls_list *q = tls_list_first(&s->open), *next; q; q = next) {
+        next = tls_list_next(&s->open, q); /* t may be emitted and freed below */
+        struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
         if (!t->resolved)
             continue; /* its resolver callback comes back with UV_ECANCELED */
         for (size_t i = 0; i < t->n_variants && t->pending_variants; i++) {
@@ -558,9 +657,11 @@ static void scan_signal_cb(uv_signal_t *h, int signum)
     if (s->opts->progress)
         fprintf(stderr, "\r\033[Kcaprobe: signal %d: no new probes; %u in flight get %d ms\n",
                 signum, s->active, STOP_GRACE_MS);
-    for (struct probe_target *t = s->open_head; t; t = t->next)
+    for (struct tls_list *q = tls_list_first(&s->open); q; q = tls_list_next(&s->open, q)) {
+        struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
         if (!t->resolved)
             uv_cancel((uv_req_t *)&t->gai);
+    }
     interrupt_pending(s);
     uv_timer_start(&s->stop_timer, scan_stop_timer_cb, STOP_GRACE_MS, 0);
     pump(s);
@@ -606,6 +707,10 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     s->opts = opts;
     s->input = input;
     s->stats = stats;
+    tls_list_init(&s->open);
+    tls_list_init(&s->ready);
+    tls_list_init(&s->running);
+    tls_hashtab_init(&s->addr_counts);
     if (uv_loop_init(&s->loop)) {
         free(s);
         return TLS_E_IO;
@@ -633,17 +738,13 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     if (s->progress_shown)
         fprintf(stderr, "\r\033[K");
 out:
-    while (s->open_head) {
-        struct probe_target *t = s->open_head;
-        s->open_head = t->next;
-        target_free(t);
+    for (struct tls_list *q; (q = tls_list_first(&s->open));) {
+        tls_list_remove(q);
+        target_free(TLS_LIST_ENTRY(q, struct probe_target, open_node));
     }
-    for (size_t i = 0; i < SCAN_ADDR_BUCKETS; i++)
-        while (s->addr_buckets[i]) {
-            struct probe_addr_count *a = s->addr_buckets[i];
-            s->addr_buckets[i] = a->next;
-            free(a);
-        }
+    for (size_t i = 0; i < s->addr_counts.cap; i++)
+        free(s->addr_counts.vals[i]);
+    tls_hashtab_free(&s->addr_counts);
     tls_client_free(s->tls);
     tls_name_cache_free(s->names); /* after the observations that point into it */
     uv_loop_close(&s->loop);

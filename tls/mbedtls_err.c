@@ -1,9 +1,10 @@
-/* The one place mbedTLS codes become ours (mbedtls_err.h). Never allocates. */
+/* The one place mbedTLS codes become ours, and their text (mbedtls_err.h). Never allocates. */
 #include "mbedtls_err.h"
 
 #include <mbedtls/ccm.h>
 #include <mbedtls/chachapoly.h>
 #include <mbedtls/cipher.h>
+#include <mbedtls/error.h>
 #include <mbedtls/gcm.h>
 #include <mbedtls/hkdf.h>
 #include <mbedtls/md.h>
@@ -39,4 +40,9 @@ int tls_err_from_mbedtls(int raw)
     default:
         return TLS_E_MBEDTLS;
     }
+}
+
+void tls_mbedtls_strerror(int raw, char *buf, size_t cap)
+{
+    mbedtls_strerror(raw, buf, cap);
 }

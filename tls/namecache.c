@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "wire/dn.h"
 #include "wire/error.h"
 #include "wire/hash.h"
 #include "wire/hex.h"
-#include "x509.h"
 
 struct tls_name_cache {
     struct tls_arena arena;

@@ -4,9 +4,10 @@
 
 #include <string.h>
 
+#include <mbedtls/ssl.h>
+
 #include "capture.h"
 #include "namecache.h"
-#include "session.h"
 #include "wire/certreq.h"
 #include "wire/error.h"
 #include "wire/names.h"
@@ -53,6 +54,13 @@ int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, con
     return 0;
 }
 
+/* mbedTLS's name of a cipher suite, NULL when unknown. */
+static const char *suite_name(uint16_t id)
+{
+    const char *n = mbedtls_ssl_get_ciphersuite_name(id);
+    return (n && strcmp(n, "unknown") != 0) ? n : NULL;
+}
+
 static enum tls_error_kind kind_of(int err)
 {
     switch (err) {
@@ -72,7 +80,7 @@ int tls_observation_from_capture(struct tls_observation *o, const struct tls_cap
     int rc;
     o->version = c->have_hello ? c->version : 0;
     o->cipher_suite = c->have_hello ? c->cipher_suite : 0;
-    o->cipher_suite_name = c->have_hello ? tls_ciphersuite_name(c->cipher_suite) : NULL;
+    o->cipher_suite_name = c->have_hello ? suite_name(c->cipher_suite) : NULL;
     if (c->has_alert)
         o->alert = c->alert_desc;
     if (c->cert && (rc = tls_x509_summary(&o->server_cert, &o->arena, c->cert, c->cert_len)))

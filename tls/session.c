@@ -1,7 +1,8 @@
 /* mbedTLS 3.6 client over memory buffers, tapped: every byte received goes to the capture before
  * mbedTLS sees it, and the TLS 1.3 server handshake secret goes to the capture as mbedTLS
  * derives it. This file does no I/O and never blocks; once mbedTLS fails, its output is dropped
- * so the server goes on sending the rest of its flight to the capture. */
+ * so the server goes on sending the rest of its flight to the capture. With a request, what
+ * follows the handshake is exchange.c's: this file only drives mbedTLS and hands it the bytes. */
 #include "session.h"
 
 #include <stdlib.h>
@@ -9,15 +10,12 @@
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
-#include <mbedtls/error.h>
 #include <mbedtls/ssl.h>
 #include <psa/crypto.h>
 
 #include "crypt12.h"
-#include "wire/error.h"
-#include "wire/http.h"
 #include "mbedtls_err.h"
-#include "renego.h"
+#include "wire/error.h"
 
 /* ClientHello and our few records; more means mbedTLS is misbehaving. */
 #define SESSION_OUT_MAX (64 * 1024)
@@ -46,15 +44,9 @@ struct tls_session {
     bool ssl_released; /* its context is freed (about 35 KiB of buffers) */
     bool keep_ssl;
     bool eof;
-    /* With a request: the exchange after the handshake. */
-    uint8_t *request;
-    size_t request_len, request_off;
-    bool handshake_done, exchange_over, peer_closed;
-    uint8_t *resp; /* the response's first bytes, TLS_HTTP_HEAD_MAX at most */
-    size_t resp_len;
-    struct tls_renego *renego;
-    unsigned tls12_exports; /* TLS 1.2 master secrets mbedTLS derived: 2 means a renegotiation */
+    bool handshake_done;
     bool in_over_limit;     /* mbedTLS stopped: its unread input would pass the capture limit */
+    struct tls_exchange *x; /* with a request: what follows the handshake; NULL without */
 };
 
 static int conf_setup(struct tls_client *c, mbedtls_ssl_config *conf,
@@ -159,11 +151,8 @@ static void session_export_keys(void *ctx, mbedtls_ssl_key_export_type type,
     struct tls_session *s = ctx;
     if (type == MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET)
         tls_capture_set_secret(&s->cap, secret, secret_len);
-    else if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET) {
-        s->tls12_exports++;
-        if (s->renego && secret_len == 48)
-            tls_renego_set_keys(s->renego, prf, secret, client_random, server_random);
-    }
+    else if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET && s->x)
+        tls_exchange_keys(s->x, prf, secret, secret_len, client_random, server_random);
 }
 
 int tls_session_new(struct tls_session **out, struct tls_client *client,
@@ -180,14 +169,9 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
     s->limit = opts->capture_limit;
     s->version = opts->version;
     s->keep_ssl = opts->keep_ssl || opts->request;
-    int rc = TLS_E_NOMEM;
-    if (opts->request) {
-        s->request = malloc(opts->request_len ? opts->request_len : 1);
-        if (s->request == NULL)
-            goto out;
-        memcpy(s->request, opts->request, opts->request_len);
-        s->request_len = opts->request_len;
-    }
+    int rc = 0;
+    if (opts->request && (rc = tls_exchange_new(&s->x, opts->request, opts->request_len)))
+        goto out;
     rc = TLS_E_MBEDTLS;
     int raw = mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13
                                          : opts->request         ? &client->conf12_follow
@@ -216,12 +200,7 @@ void tls_session_free(struct tls_session *s)
     if (!s->ssl_released)
         mbedtls_ssl_free(&s->ssl);
     tls_capture_free(&s->cap);
-    if (s->renego) {
-        tls_renego_free(s->renego);
-        free(s->renego);
-    }
-    free(s->request);
-    free(s->resp);
+    tls_exchange_free(s->x);
     free(s->in);
     free(s->out);
     free(s);
@@ -250,7 +229,8 @@ static void ssl_failed(struct tls_session *s, int raw)
 {
     s->ssl_err = raw;
     s->ssl_stopped = true;
-    s->exchange_over = true;
+    if (s->x)
+        tls_exchange_stop(s->x);
     s->out_len = 0;
     free(s->in);
     s->in = NULL;
@@ -258,43 +238,6 @@ static void ssl_failed(struct tls_session *s, int raw)
     /* Without mbedTLS no TLS 1.3 secret will come: records waiting for it stay unreadable. */
     if (tls_capture_waiting_keys(&s->cap))
         tls_capture_fail(&s->cap, TLS_E_MBEDTLS);
-}
-
-/* Read the response as far as the input allows; mbedTLS answers a HelloRequest in here. */
-static void read_response(struct tls_session *s)
-{
-    if (s->resp == NULL && (s->resp = malloc(TLS_HTTP_HEAD_MAX)) == NULL) {
-        ssl_failed(s, MBEDTLS_ERR_SSL_ALLOC_FAILED);
-        return;
-    }
-    for (;;) {
-        uint8_t *dst = s->resp + s->resp_len;
-        size_t room = TLS_HTTP_HEAD_MAX - s->resp_len;
-        int n = mbedtls_ssl_read(&s->ssl, dst, room);
-        if (n > 0) {
-            s->resp_len += (size_t)n;
-            struct tls_http_head head;
-            int rc = tls_http_head_parse(&head, s->resp, s->resp_len);
-            if (rc || head.complete || s->resp_len == TLS_HTTP_HEAD_MAX) {
-                s->exchange_over = true; /* all the probe reports is there */
-                s->ssl_stopped = true;
-                return;
-            }
-            continue;
-        }
-        if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE)
-            return;
-        if (n == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-            continue; /* TLS 1.3 tickets: not needed */
-        if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
-            s->peer_closed = true;
-            s->exchange_over = true;
-            s->ssl_stopped = true;
-            return;
-        }
-        ssl_failed(s, n);
-        return;
-    }
 }
 
 /* Run mbedTLS as far as the input allows. A failure stops it for good: the capture goes on. */
@@ -314,41 +257,13 @@ static void drive(struct tls_session *s)
         }
         s->handshake_done = true;
     }
-    if (s->request == NULL || s->exchange_over)
+    if (s->x == NULL)
         return;
-    while (s->request_off < s->request_len) {
-        int n = mbedtls_ssl_write(&s->ssl, s->request + s->request_off,
-                                  s->request_len - s->request_off);
-        if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE)
-            return;
-        if (n < 0) {
-            ssl_failed(s, n);
-            return;
-        }
-        s->request_off += (size_t)n;
-    }
-    read_response(s);
-}
-
-/* With a request over TLS 1.2, the records after the first flight go to the renegotiation
- * follower, starting with any the capture had buffered past its end. */
-static void follow_start(struct tls_session *s)
-{
-    if (s->request == NULL || s->renego || s->cap.status != TLS_CAPTURE_DONE ||
-        s->cap.version != 0x0303)
-        return;
-    s->renego = malloc(sizeof(*s->renego));
-    if (s->renego == NULL) {
-        ssl_failed(s, MBEDTLS_ERR_SSL_ALLOC_FAILED);
-        return;
-    }
-    tls_renego_init(s->renego, s->cap.cipher_suite, s->cap.encrypt_then_mac, s->limit);
-    size_t raw_len;
-    const uint8_t *raw = tls_reader_unread(&s->cap.rd, &raw_len);
-    if (s->cap.rd.hs_off != s->cap.rd.hs_len)
-        tls_renego_end(s->renego, TLS_E_UNEXPECTED); /* a message went on past ServerHelloDone */
-    else if (raw_len)
-        tls_renego_feed(s->renego, raw, raw_len);
+    int raw = tls_exchange_drive(s->x, &s->ssl);
+    if (raw)
+        ssl_failed(s, raw);
+    else if (tls_exchange_over(s->x))
+        s->ssl_stopped = true; /* all the probe reports is there */
 }
 
 int tls_session_start(struct tls_session *s)
@@ -383,11 +298,13 @@ void tls_session_input(struct tls_session *s, const uint8_t *p, size_t n)
     }
     if (s->cap.status == TLS_CAPTURE_RUNNING) {
         tls_capture_feed(&s->cap, p, n);
-        follow_start(s);
-    } else if (s->renego) {
-        tls_renego_feed(s->renego, p, n);
+        /* with a request over TLS 1.2 the records after the first flight are followed */
+        if (s->x && tls_exchange_follow(s->x, &s->cap, s->limit))
+            ssl_failed(s, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+    } else if (s->x) {
+        tls_exchange_feed(s->x, p, n);
     }
-    if (s->cap.status == TLS_CAPTURE_RUNNING || s->request)
+    if (s->cap.status == TLS_CAPTURE_RUNNING || s->x)
         drive(s);
 }
 
@@ -396,47 +313,31 @@ void tls_session_eof(struct tls_session *s)
     s->eof = true;
     drive(s);
     tls_capture_eof(&s->cap);
-    if (s->renego)
-        tls_renego_end(s->renego, TLS_E_TRUNCATED);
-    if (s->request && !s->exchange_over) {
-        s->peer_closed = true;
-        s->exchange_over = true;
-    }
+    if (s->x)
+        tls_exchange_eof(s->x);
 }
 
 bool tls_session_finished(const struct tls_session *s)
 {
     if (s->cap.status == TLS_CAPTURE_RUNNING)
         return false;
-    if (s->request == NULL)
+    if (s->x == NULL)
         return true;
     /* a second flight mbedTLS could not take (a list over 16 KiB) is still read to its end */
-    const struct tls_renego *r = s->renego;
-    if (r && r->started && !r->stopped && r->cap.status == TLS_CAPTURE_RUNNING)
+    if (tls_exchange_reading(s->x))
         return false;
-    return s->exchange_over || s->ssl_stopped;
+    return tls_exchange_over(s->x) || s->ssl_stopped;
 }
 
-void tls_session_exchange(const struct tls_session *s, struct tls_session_exchange *out)
+void tls_session_exchange(const struct tls_session *s, struct tls_exchange_result *out)
 {
     memset(out, 0, sizeof(*out));
     out->handshake_done = s->handshake_done;
-    out->sent = s->request && s->request_off == s->request_len;
-    out->closed = s->peer_closed;
     out->peer_alert = s->ssl_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE;
     out->over_limit = s->in_over_limit;
-    out->response = s->resp;
-    out->response_len = s->resp_len;
     out->ssl_err = s->ssl_err;
-    const struct tls_renego *r = s->renego;
-    if (r == NULL)
-        return;
-    out->renegotiation = r->hello_request || r->started || s->tls12_exports > 1;
-    out->renego = r->started ? &r->cap : NULL;
-    out->renego_err = r->err;
-    out->renego_alert = r->has_alert;
-    out->renego_alert_level = r->alert_level;
-    out->renego_alert_desc = r->alert_desc;
+    if (s->x)
+        tls_exchange_report(s->x, out);
 }
 
 const uint8_t *tls_session_output(struct tls_session *s, size_t *len)
@@ -470,23 +371,8 @@ int tls_session_ssl_error(const struct tls_session *s)
     return s->ssl_err;
 }
 
-void tls_mbedtls_strerror(int raw, char *buf, size_t cap)
-{
-    mbedtls_strerror(raw, buf, cap);
-}
-
 size_t tls_session_footprint(const struct tls_session *s)
 {
     return sizeof(*s) + s->in_alloc + s->out_alloc + s->cap.rd.in_alloc + s->cap.rd.hs_alloc +
-           s->cap.certreq_len + s->cap.cert_len + (s->resp ? TLS_HTTP_HEAD_MAX : 0) +
-           (s->renego ? sizeof(*s->renego) + s->renego->rd.in_alloc + s->renego->rd.hs_alloc +
-                            s->renego->cap.rd.in_alloc + s->renego->cap.rd.hs_alloc +
-                            s->renego->cap.certreq_len + s->renego->cap.cert_len
-                      : 0);
-}
-
-const char *tls_ciphersuite_name(uint16_t id)
-{
-    const char *n = mbedtls_ssl_get_ciphersuite_name(id);
-    return (n && strcmp(n, "unknown") != 0) ? n : NULL;
+           s->cap.certreq_len + s->cap.cert_len + (s->x ? tls_exchange_footprint(s->x) : 0);
 }

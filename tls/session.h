@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "capture.h"
+#include "exchange.h"
 
 struct tls_client;  /* shared per run: RNG and one mbedTLS config per version */
 struct tls_session; /* one per probe */
@@ -56,33 +57,14 @@ enum tls_capture_status tls_session_status(const struct tls_session *s);
  * exchange after the handshake is over too. */
 bool tls_session_finished(const struct tls_session *s);
 
-/* What happened after the handshake, for a session with a request. */
-struct tls_session_exchange {
-    bool handshake_done;     /* mbedTLS completed the handshake */
-    bool sent;               /* the whole request was handed to mbedTLS */
-    bool closed;             /* the server closed (close_notify or EOF) after the request */
-    bool peer_alert;         /* mbedTLS stopped on a fatal alert from the server */
-    bool over_limit;         /* mbedTLS stopped: its unread input would pass the capture limit */
-    const uint8_t *response; /* the first bytes of the response (at most TLS_HTTP_HEAD_MAX) */
-    size_t response_len;
-    int ssl_err; /* the mbedTLS error that stopped it (raw), 0 when none */
-    /* TLS 1.2: the records after the first flight */
-    bool renegotiation; /* HelloRequest, a second ServerHello, or a second key export */
-    const struct tls_capture *renego; /* the second flight; NULL when its ServerHello never came */
-    int renego_err;                   /* TLS_E_* that stopped the reading before that */
-    bool renego_alert;                /* an alert outside the second flight: */
-    uint8_t renego_alert_level, renego_alert_desc; /* before it, or ending it */
-};
-void tls_session_exchange(const struct tls_session *s, struct tls_session_exchange *out);
+/* What happened after the handshake, for a session with a request (exchange.h). */
+void tls_session_exchange(const struct tls_session *s, struct tls_exchange_result *out);
 
-/* The first mbedTLS error (raw negative code) and its text, 0 when none. */
+/* The first mbedTLS error (raw negative code), 0 when none; tls_mbedtls_strerror (mbedtls_err.h)
+ * gives its text. */
 int tls_session_ssl_error(const struct tls_session *s);
-void tls_mbedtls_strerror(int raw, char *buf, size_t cap);
 
 /* Bytes of heap this session holds beyond mbedTLS's own buffers, for memory reports. */
 size_t tls_session_footprint(const struct tls_session *s);
-
-/* mbedTLS's name of a cipher suite, NULL when unknown. */
-const char *tls_ciphersuite_name(uint16_t id);
 
 #endif

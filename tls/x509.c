@@ -5,16 +5,11 @@
 #include <string.h>
 
 #include <mbedtls/sha1.h>
-#include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
+#include "digest.h"
 #include "wire/dn.h"
 #include "wire/error.h"
-
-void tls_sha256(const uint8_t *p, size_t len, uint8_t out[32])
-{
-    mbedtls_sha256(p, len, out, 0);
-}
 
 static const char *dn_text(struct tls_arena *a, const uint8_t *der, size_t len)
 {
@@ -37,7 +32,7 @@ int tls_x509_summary(struct tls_server_cert *out, struct tls_arena *arena, const
     memset(out, 0, sizeof(*out));
     out->present = true;
     mbedtls_sha1(der, len, out->sha1);
-    mbedtls_sha256(der, len, out->sha256, 0);
+    tls_sha256(der, len, out->sha256);
 
     mbedtls_x509_crt crt;
     mbedtls_x509_crt_init(&crt);

@@ -16,7 +16,4 @@
 int tls_x509_summary(struct tls_server_cert *out, struct tls_arena *arena, const uint8_t *der,
                      size_t len);
 
-/* SHA-256 of p/len. */
-void tls_sha256(const uint8_t *p, size_t len, uint8_t out[32]);
-
 #endif

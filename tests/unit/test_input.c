@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "probe/internal.h"
+#include "probe/request.h"
 #include "tls/wire/error.h"
 
 static void expect_target(const char *text, uint16_t def, const char *host, uint16_t port,

@@ -15,7 +15,7 @@
 #include "report/report.h"
 #include "report/rules.h"
 #include "tls/namecache.h"
-#include "tls/x509.h"
+#include "tls/digest.h"
 
 /* DER Name "CN=<cn>" (cn shorter than 100 bytes), as UTF8String or PrintableString. */
 static size_t dn_make(uint8_t *out, const char *cn, uint8_t string_tag)

@@ -235,6 +235,46 @@ static void test_digest_diff(void **state)
     assert_int_equal(only_b, 2);
 }
 
+/* Removal keeps every other key findable, also where probe sequences wrap around the end of
+ * the table and where entries of other homes sit between a hole and their own home. */
+static void test_hashtab_remove(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    int vals[N];
+    struct tls_hashtab t;
+    tls_hashtab_init(&t);
+    for (int i = 0; i < N; i++) {
+        vals[i] = i;
+        /* homes 61, 62, 63, 0, 1 of a 64-slot table: runs wrap and interleave */
+        assert_int_equal(tls_hashtab_insert(&t, (uint64_t)(61 + i % 5), &vals[i]), 0);
+    }
+    assert_int_equal(t.cap, 64);
+    bool gone[N] = {false};
+    for (int round = 0; round < 3; round++) {
+        for (int i = round; i < N; i += 3) {
+            void **slot = tls_hashtab_find(&t, (uint64_t)(61 + i % 5), int_is, &vals[i]);
+            assert_non_null(slot);
+            tls_hashtab_remove(&t, slot);
+            gone[i] = true;
+            for (int k = 0; k < N; k++) {
+                void **s = tls_hashtab_find(&t, (uint64_t)(61 + k % 5), int_is, &vals[k]);
+                if (gone[k])
+                    assert_null(s);
+                else
+                    assert_true(s && *s == &vals[k]);
+            }
+        }
+    }
+    assert_int_equal(t.count, 0);
+    for (size_t j = 0; j < t.cap; j++)
+        assert_null(t.vals[j]);
+    /* the emptied table takes values again */
+    assert_int_equal(tls_hashtab_insert(&t, 63, &vals[7]), 0);
+    assert_non_null(tls_hashtab_find(&t, 63, int_is, &vals[7]));
+    tls_hashtab_free(&t);
+}
+
 struct item {
     int v;
     struct tls_list node;
@@ -273,10 +313,15 @@ static void test_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hex),         cmocka_unit_test(test_fnv1a_vectors),
-        cmocka_unit_test(test_utf8),        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_digest_diff), cmocka_unit_test(test_hashtab),
-        cmocka_unit_test(test_hashset),     cmocka_unit_test(test_list),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_fnv1a_vectors),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_digest_diff),
+        cmocka_unit_test(test_hashtab),
+        cmocka_unit_test(test_hashset),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_hashtab_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,24 @@ int tls_hashtab_insert(struct tls_hashtab *t, uint64_t h, void *val)
     return 0;
 }
 
+void tls_hashtab_remove(struct tls_hashtab *t, void **slot)
+{
+    size_t mask = t->cap - 1;
+    size_t hole = (size_t)(slot - t->vals);
+    /* Backward shift: an entry further along may fill the hole unless its home slot lies
+     * cyclically after the hole (then it would move before its home and not be found). */
+    for (size_t j = (hole + 1) & mask; t->vals[j]; j = (j + 1) & mask) {
+        size_t home = t->hashes[j] & mask;
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            t->hashes[hole] = t->hashes[j];
+            t->vals[hole] = t->vals[j];
+            hole = j;
+        }
+    }
+    t->vals[hole] = NULL;
+    t->count--;
+}
+
 size_t tls_hashtab_bytes(const struct tls_hashtab *t)
 {
     return t->cap * (sizeof(*t->hashes) + sizeof(*t->vals));

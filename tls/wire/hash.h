@@ -40,6 +40,9 @@ void **tls_hashtab_find(const struct tls_hashtab *t, uint64_t h, tls_hashtab_eq_
 /* Add val (not NULL) under h; the caller has checked it is not there. Keeps the table at most
  * half full. Returns 0 or TLS_E_NOMEM. */
 int tls_hashtab_insert(struct tls_hashtab *t, uint64_t h, void *val);
+/* Take out the value in slot (as returned by find). Later entries of its probe sequence move
+ * back, so no tombstone is left and the table stays as if the value had never been added. */
+void tls_hashtab_remove(struct tls_hashtab *t, void **slot);
 /* Bytes held by the index itself. */
 size_t tls_hashtab_bytes(const struct tls_hashtab *t);
 

@@ -1,0 +1,354 @@
+/* What a finished connection means to users (outcome.h): the one place that turns how a probe
+ * ended into observations, error kinds and messages (docs/output.md), and the one place libuv
+ * codes become error kinds. Pure: it reads the result and writes the observations, nothing else;
+ * it never sees the loop, a socket or the clock. */
+#include "outcome.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "request.h"
+#include "tls/mbedtls_err.h"
+#include "tls/observe.h"
+#include "tls/wire/error.h"
+#include "tls/wire/http.h"
+#include "tls/wire/names.h"
+
+/* How the connection failed, when it did not end by itself. */
+struct failure {
+    bool have;
+    enum tls_error_kind kind;
+    int code; /* TLS_E_* or 0 */
+    int raw;  /* the libuv code, or 0 */
+    char msg[384];
+};
+
+static enum tls_error_kind kind_of_uv(int err)
+{
+    switch (err) {
+    case UV_ECONNREFUSED:
+        return TLS_ERROR_REFUSED;
+    case UV_ETIMEDOUT:
+        return TLS_ERROR_TIMEOUT;
+    case UV_ECONNRESET:
+    case UV_EPIPE:
+    case UV_ECONNABORTED:
+    case UV_EOF:
+        return TLS_ERROR_RESET;
+    case UV_EMFILE:
+    case UV_ENFILE:
+    case UV_ENOBUFS:
+    case UV_ENOMEM:
+    case UV_EACCES:
+    case UV_EPERM:
+    case UV_EADDRNOTAVAIL:
+    case UV_EAGAIN:
+        return TLS_ERROR_LOCAL; /* the failure is here, not at the target */
+    default:
+        return TLS_ERROR_REFUSED; /* unreachable network or host: no connection was made */
+    }
+}
+
+/* A connect failure that another attempt may not meet: no answer in time, no route or no local
+ * port for now. */
+static bool transient(int uv_err)
+{
+    switch (uv_err) {
+    case UV_ETIMEDOUT:
+    case UV_EADDRNOTAVAIL:
+    case UV_EAGAIN:
+    case UV_ENETUNREACH:
+    case UV_EHOSTUNREACH:
+    case UV_ECONNRESET:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool probe_outcome_retryable(const struct probe_conn_result *r)
+{
+    if (r->received)
+        return false; /* the server answered: another attempt would probe another answer */
+    switch (r->end) {
+    case PROBE_CONN_END_CONNECT_FAILED:
+        return transient(r->uv_err);
+    case PROBE_CONN_END_WRITE_FAILED:
+    case PROBE_CONN_END_READ_FAILED:
+        return r->uv_err == UV_ECONNRESET; /* an overloaded listener */
+    case PROBE_CONN_END_DEADLINE:
+        return r->phase == PROBE_CONN_CONNECTING;
+    case PROBE_CONN_END_FINISHED:
+    case PROBE_CONN_END_INTERRUPTED:
+    case PROBE_CONN_END_NO_MEMORY:
+    case PROBE_CONN_END_START_FAILED:
+    case PROBE_CONN_END_REQUEST_TOO_LONG:
+        return false;
+    }
+    return false;
+}
+
+static void deadline(const struct probe_conn_result *r, struct failure *f)
+{
+    unsigned long long ms = (unsigned long long)r->loop_ms;
+    const struct tls_capture *cap = r->capture;
+    switch (r->phase) {
+    case PROBE_CONN_CONNECTING:
+        snprintf(f->msg, sizeof(f->msg), "no connection within %llu ms", ms);
+        return;
+    case PROBE_CONN_HANDSHAKE:
+        snprintf(f->msg, sizeof(f->msg),
+                 "handshake incomplete after %llu ms (%s deadline): %zu bytes received%s", ms,
+                 r->loop_ms >= r->timeout_ms ? "total" : "handshake", r->received,
+                 r->received == 0            ? ", the server never answered"
+                 : !(cap && cap->have_hello) ? ", no ServerHello yet"
+                                             : ", the flight never ended");
+        return;
+    case PROBE_CONN_EXCHANGE:
+        snprintf(f->msg, sizeof(f->msg),
+                 "no response within the %llu ms total deadline: %zu bytes after the handshake "
+                 "flight",
+                 ms, r->received - r->received_at_exchange);
+        return;
+    }
+}
+
+/* The failure of ours (deadline, socket error, interruption) that ended r, if any. */
+static void describe(const struct probe_conn_result *r, struct failure *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->have = true;
+    f->raw = r->uv_err;
+    f->kind = TLS_ERROR_LOCAL;
+    switch (r->end) {
+    case PROBE_CONN_END_FINISHED:
+        f->have = false;
+        return;
+    case PROBE_CONN_END_CONNECT_FAILED:
+        f->kind = kind_of_uv(r->uv_err);
+        snprintf(f->msg, sizeof(f->msg), "connect failed: %s", uv_strerror(r->uv_err));
+        return;
+    case PROBE_CONN_END_WRITE_FAILED:
+        f->kind = kind_of_uv(r->uv_err);
+        snprintf(f->msg, sizeof(f->msg), "write failed: %s", uv_strerror(r->uv_err));
+        return;
+    case PROBE_CONN_END_READ_FAILED:
+        f->kind = kind_of_uv(r->uv_err);
+        snprintf(f->msg, sizeof(f->msg), "connection %s after %zu bytes%s",
+                 r->uv_err == UV_ECONNRESET ? "reset by the server" : uv_strerror(r->uv_err),
+                 r->received,
+                 r->phase == PROBE_CONN_EXCHANGE ? " (after the handshake flight)" : "");
+        return;
+    case PROBE_CONN_END_DEADLINE:
+        f->kind = TLS_ERROR_TIMEOUT;
+        deadline(r, f);
+        return;
+    case PROBE_CONN_END_INTERRUPTED:
+        f->kind = TLS_ERROR_INTERRUPTED;
+        snprintf(f->msg, sizeof(f->msg), "the scan was interrupted (signal %d) after %zu bytes",
+                 r->signal, r->received);
+        return;
+    case PROBE_CONN_END_NO_MEMORY:
+        snprintf(f->msg, sizeof(f->msg), "out of memory");
+        return;
+    case PROBE_CONN_END_START_FAILED:
+        f->code = r->err;
+        snprintf(f->msg, sizeof(f->msg), "cannot start the handshake: %s",
+                 r->err ? tls_err_str(r->err) : uv_strerror(r->uv_err));
+        return;
+    case PROBE_CONN_END_REQUEST_TOO_LONG:
+        snprintf(f->msg, sizeof(f->msg), "the request does not fit in %d bytes", PROBE_REQUEST_MAX);
+        return;
+    }
+}
+
+/* The observation o from what capture cap saw, or from our failure f (NULL: none that belongs
+ * to this capture) when the capture did not end by itself. */
+static void observe_capture(const struct probe_conn_result *r, struct tls_observation *o,
+                            const struct tls_capture *cap, const struct failure *f)
+{
+    o->elapsed_ms = r->elapsed_ms;
+    int rc = cap ? tls_observation_from_capture(o, cap) : 0;
+    if (rc) {
+        tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, rc, 0,
+                                  "out of memory for this observation (limit %zu bytes)",
+                                  (size_t)TLS_OBSERVATION_ARENA_CAP);
+        return;
+    }
+    if (cap && (cap->status == TLS_CAPTURE_DONE || cap->has_certreq))
+        return; /* a CertificateRequest that came whole counts whatever happened next */
+    char text[256];
+    if (f) {
+        tls_observation_set_error(o, f->kind, f->code, f->raw, "%s", f->msg);
+    } else if (cap == NULL || cap->status == TLS_CAPTURE_RUNNING) {
+        tls_observation_set_error(o, TLS_ERROR_PROTOCOL, 0, 0,
+                                  "the probe ended before the flight was complete (%zu bytes "
+                                  "received)",
+                                  r->received);
+    } else if (cap->err == TLS_E_MBEDTLS) {
+        tls_mbedtls_strerror(r->ssl_err, text, sizeof(text));
+        tls_observation_set_error(o, TLS_ERROR_PROTOCOL, TLS_E_MBEDTLS, r->ssl_err,
+                                  "handshake failed before the capture was complete: %s", text);
+    } else if (cap->err == TLS_E_TRUNCATED) {
+        tls_observation_set_error(o, TLS_ERROR_RESET, TLS_E_TRUNCATED, 0,
+                                  "the server closed the connection after %zu bytes%s", r->received,
+                                  cap->have_hello ? ", before its flight was complete"
+                                                  : ", before a ServerHello");
+    } else if (cap->err == TLS_E_LIMIT) {
+        tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
+                                  "the server sent more than %zu bytes before its flight was "
+                                  "complete (--capture-limit)",
+                                  r->capture_limit);
+    } else if (cap->err != TLS_E_ALERT) {
+        tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
+                                  tls_err_str(cap->err), r->received,
+                                  r->received && !cap->have_hello ? " (not TLS?)" : "");
+    }
+    /* an alert: tls_observation_from_capture named it */
+}
+
+/* Printable copy of n received bytes (at most 256): controls and NUL become '?'; invalid UTF-8
+ * is left to the renderers, which escape it. */
+static const char *received_text(struct tls_arena *a, const uint8_t *p, size_t n)
+{
+    char buf[257];
+    n = n < 256 ? n : 256;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+    buf[n] = '\0';
+    return tls_arena_strdup(a, buf);
+}
+
+static const char *alert_name(uint8_t desc)
+{
+    const char *n = tls_name_alert(desc);
+    return n ? n : "unknown";
+}
+
+/* Why the exchange after the handshake gave no response head. */
+static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
+                                            const struct failure *f, char *why, size_t cap)
+{
+    const struct tls_capture *rc = x->renego;
+    char text[200];
+    if (rc && rc->has_alert && rc->alert_level == 2) {
+        snprintf(why, cap, "the server ended the renegotiation with alert %s (%u)",
+                 alert_name(rc->alert_desc), rc->alert_desc);
+        return TLS_ERROR_TLS_ALERT;
+    }
+    if (x->renego_alert && x->renego_alert_level == 2) {
+        snprintf(why, cap, "the server sent alert %s (%u) %s", alert_name(x->renego_alert_desc),
+                 x->renego_alert_desc,
+                 rc        ? "at the end of the renegotiation (no client certificate was sent)"
+                 : x->sent ? "after the request"
+                           : "after the handshake");
+        return TLS_ERROR_TLS_ALERT;
+    }
+    if (f->have) {
+        snprintf(why, cap, "%s", f->msg);
+        return f->kind;
+    }
+    if (x->over_limit) {
+        snprintf(why, cap, "more than --capture-limit bytes came %s before mbedTLS could read them",
+                 x->handshake_done ? "after the request" : "during the handshake");
+        return TLS_ERROR_CAPTURE_LIMIT;
+    }
+    if (x->ssl_err) {
+        tls_mbedtls_strerror(x->ssl_err, text, sizeof(text));
+        snprintf(why, cap, "%s: %s",
+                 !x->handshake_done ? "the handshake did not complete, no request was sent"
+                 : rc && rc->status == TLS_CAPTURE_DONE
+                     ? "mbedTLS could not complete the renegotiation"
+                 : rc ? "mbedTLS could not follow the renegotiation"
+                      : "the connection failed after the request",
+                 text);
+        return x->peer_alert ? TLS_ERROR_TLS_ALERT : TLS_ERROR_PROTOCOL;
+    }
+    if (x->closed) {
+        snprintf(why, cap, "the server closed the connection %s without a response",
+                 x->sent ? "after the request" : "before the request");
+        return TLS_ERROR_RESET;
+    }
+    if (x->response_len)
+        snprintf(why, cap, "not an HTTP response (%zu bytes)", x->response_len);
+    else
+        snprintf(why, cap, "no response");
+    return TLS_ERROR_PROTOCOL;
+}
+
+/* --request: the HTTP result on the handshake observation o, and the renegotiation's own
+ * observation when the server started one; returns whether it did. */
+static bool observe_exchange(const struct probe_conn_result *r, const struct failure *f,
+                             struct tls_observation *o, struct tls_observation *reneg)
+{
+    const struct tls_exchange_result *x = &r->exchange;
+    if (r->capture == NULL)
+        return false;
+    /* a handshake that failed before completing has no exchange to report */
+    if (o->outcome == TLS_OUTCOME_ERROR && !x->handshake_done)
+        return false;
+    if (r->handshake_ms)
+        o->elapsed_ms = r->handshake_ms;
+    struct tls_http_result *h = &o->http;
+    h->path = r->request_path;
+    h->sent = x->sent;
+    struct tls_http_head head = {0};
+    char why[384];
+    if (x->response_len && tls_http_head_parse(&head, x->response, x->response_len) == 0 &&
+        head.have_status) {
+        h->status = head.status;
+        h->status_line = received_text(&o->arena, head.line, head.line_len);
+        if (head.server)
+            h->server = received_text(&o->arena, head.server, head.server_len);
+        h->head_cut = !head.complete && x->response_len >= TLS_HTTP_HEAD_MAX;
+    } else {
+        h->failed = true;
+        h->error_kind = exchange_failure(x, f, why, sizeof(why));
+        if (x->response_len && !head.have_status) {
+            size_t n = x->response_len < 40 ? x->response_len : 40;
+            const char *began = received_text(&o->arena, x->response, n);
+            size_t l = strlen(why);
+            snprintf(why + l, sizeof(why) - l, "; it began \"%s\"", began ? began : "");
+        }
+        h->error = tls_arena_strdup(&o->arena, why);
+    }
+    if (!x->renegotiation)
+        return false;
+    h->renegotiation = true;
+    reneg->address = o->address;
+    reneg->sni = o->sni;
+    reneg->tls_max = o->tls_max;
+    reneg->phase = "renegotiation";
+    if (x->renego) {
+        observe_capture(r, reneg, x->renego, f->have ? f : NULL);
+        return true;
+    }
+    reneg->elapsed_ms = r->elapsed_ms;
+    enum tls_error_kind k = exchange_failure(x, f, why, sizeof(why));
+    if (x->renego_err == TLS_E_UNSUPPORTED || x->renego_err == TLS_E_DECRYPT)
+        k = TLS_ERROR_PROTOCOL;
+    else if (x->renego_err == TLS_E_LIMIT)
+        k = TLS_ERROR_CAPTURE_LIMIT;
+    tls_observation_set_error(reneg, k, x->renego_err, f->raw,
+                              "the server renegotiated, but its second ServerHello was not read: "
+                              "%s",
+                              x->renego_err ? tls_err_str(x->renego_err) : why);
+    return true;
+}
+
+bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
+                        struct tls_observation *hs, struct tls_observation *reneg)
+{
+    struct failure f;
+    describe(r, &f);
+    /* a failure after the handshake flight belongs to the exchange, not to the handshake */
+    bool of_handshake = f.have && r->phase != PROBE_CONN_EXCHANGE;
+    observe_capture(r, hs, r->capture, of_handshake ? &f : NULL);
+    bool renegotiated = r->request_path && reneg && observe_exchange(r, &f, hs, reneg);
+    if (attempts > 1 && hs->outcome == TLS_OUTCOME_ERROR) {
+        const char *m = hs->error_message;
+        hs->error_message =
+            tls_arena_printf(&hs->arena, "%s (after %u attempts)", m ? m : "", attempts);
+    }
+    return renegotiated;
+}

@@ -1,0 +1,24 @@
+/* From a finished connection to what users see (outcome.c): the observations of its variant,
+ * their error kinds and messages as docs/output.md describes them, and whether another attempt
+ * is warranted. Pure: no loop, no clock, no I/O; the scheduler calls it with a conn's result. */
+#ifndef PROBE_OUTCOME_H
+#define PROBE_OUTCOME_H
+
+#include <stdbool.h>
+
+#include "conn.h"
+#include "tls/wire/observation.h"
+
+/* Whether the connection failed before the server sent a byte in a way another attempt may not
+ * meet: no answer to the connect in time, no route or no local port for now, a reset. A refusal
+ * is an answer, not transient. The scheduler retries only while attempts are left. */
+bool probe_outcome_retryable(const struct probe_conn_result *r);
+
+/* Fill hs, the variant's handshake observation (address, sni and tls_max are set already), from
+ * r; with --request also reneg, its renegotiation observation (NULL without --request), which
+ * is filled only when the server renegotiated: returns whether it did. attempts > 1 is told in
+ * an error's message. */
+bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
+                        struct tls_observation *hs, struct tls_observation *reneg);
+
+#endif
