@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "report/report.h"
+#include "tls/wire/addr.h"
 
 #define PROBE_HOST_MAX 253 /* RFC 1035 2.3.4, without the trailing dot */
 
@@ -29,11 +30,9 @@ void probe_target_spec_name(struct probe_target_spec *t);
 
 /* A CIDR range: a.b.c.d/n[:port], [v6/n]:port or v6/n. */
 struct probe_cidr {
-    int family;
-    uint8_t base[16]; /* network address, host bits cleared */
-    unsigned prefix;
-    uint64_t count; /* addresses in the range */
-    uint16_t port;  /* 0: none given */
+    struct tls_cidr range; /* host bits cleared */
+    uint64_t count;        /* addresses in the range */
+    uint16_t port;         /* 0: none given */
 };
 /* TLS_E_TARGET with *why for a malformed range or one of more than max addresses. */
 int probe_cidr_parse(const char *s, struct probe_cidr *out, uint64_t max, const char **why);

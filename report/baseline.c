@@ -14,6 +14,7 @@
 #include "report.h"
 #include "tls/wire/error.h"
 #include "tls/wire/hash.h"
+#include "tls/wire/hex.h"
 
 #define READ_CHUNK (64 * 1024)
 #define WHERE_MAX 160 /* "observations[N].certificate_request.cas[M]" and more */
@@ -260,17 +261,6 @@ static int field(struct loader *l, const json_t *obj, const char *where, const c
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A SHA-256 in hex: exactly 64 hex digits. */
 static int sha256_field(struct loader *l, const json_t *obj, const char *where, uint8_t out[32])
 {
@@ -281,7 +271,7 @@ static int sha256_field(struct loader *l, const json_t *obj, const char *where, 
     const char *s = json_string_value(v);
     bool ok = json_string_length(v) == 64;
     for (size_t i = 0; ok && i < 32; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = tls_hex_value(s[2 * i]), lo = tls_hex_value(s[2 * i + 1]);
         ok = hi >= 0 && lo >= 0;
         if (ok)
             out[i] = (uint8_t)(hi << 4 | lo);

@@ -4,17 +4,16 @@
  * a policy names (report/ has no mbedTLS), never follows aliases. */
 #include "policy.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <yaml.h>
 
+#include "tls/wire/addr.h"
 #include "tls/wire/arena.h"
 #include "tls/wire/error.h"
 #include "tls/wire/utf8.h"
@@ -35,12 +34,10 @@ struct section {
 };
 
 struct pattern {
-    const char *text; /* as written */
-    const char *glob; /* lower case; NULL for an address pattern */
-    int family;       /* AF_INET or AF_INET6, address patterns */
-    uint8_t addr[16]; /* host bits cleared */
-    unsigned prefix;
-    uint16_t port; /* 0: any */
+    const char *text;      /* as written */
+    const char *glob;      /* lower case; NULL for an address pattern */
+    struct tls_cidr range; /* address patterns: one address is a range of one */
+    uint16_t port;         /* 0: any */
 };
 
 struct report_policy_entry {
@@ -600,96 +597,55 @@ static bool all_digits(const char *s)
     return true;
 }
 
-static int parse_number(const char *s, unsigned long max, unsigned long *out)
-{
-    if (!all_digits(s) || strlen(s) > 5)
-        return -1;
-    *out = strtoul(s, NULL, 10);
-    return *out <= max ? 0 : -1;
-}
-
 /* 1: an address or CIDR pattern in *pt; 0: not one (then it is a glob); -1 with *why: written
  * as one (a '/', or brackets around an IPv6 address) but malformed. */
 static int addr_pattern(const char *s, struct pattern *pt, const char **why)
 {
-    char buf[128];
-    size_t n = strlen(s);
-    if (n >= sizeof(buf)) {
-        *why = "too long for an address";
-        return strchr(s, '/') ? -1 : 0;
-    }
-    memcpy(buf, s, n + 1);
-    char *addr = buf, *pfx = NULL, *port = NULL;
-    int family;
-    uint8_t tmp[16];
-    if (buf[0] == '[') {
-        char *close = strchr(buf, ']');
-        if (close == NULL || memchr(buf, ':', (size_t)(close - buf)) == NULL)
+    const char *end = s + strlen(s), *port = NULL;
+    struct tls_addr a;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || memchr(s, ':', (size_t)(close - s)) == NULL)
             return 0; /* a bracket expression of a glob */
-        *close = 0;
-        addr = buf + 1;
-        if (close[1] == ':') {
-            port = close + 2;
-        } else if (close[1]) {
+        if (close[1] != 0 && close[1] != ':') {
             *why = "expected [IPv6]:PORT or [IPv6/PREFIX]:PORT";
             return -1;
         }
-        family = AF_INET6;
-    } else if (strchr(buf, '/')) {
-        family = strchr(buf, ':') && strchr(buf, ':') < strchr(buf, '/') ? AF_INET6 : AF_INET;
-    } else if (inet_pton(AF_INET6, buf, tmp) == 1) {
-        family = AF_INET6;
-    } else {
-        char *colon = strchr(buf, ':');
-        if (colon) {
-            *colon = 0;
-            port = colon + 1;
-            if (!all_digits(port))
-                return 0; /* "10.0.0.1:*" is a glob */
+        port = close[1] ? close + 2 : NULL;
+        s++;
+        end = close;
+    } else if (strchr(s, '/')) {
+        const char *slash = strchr(s, '/'), *colon = strchr(slash, ':');
+        if (colon && memchr(s, ':', (size_t)(slash - s)) == NULL) {
+            port = colon + 1; /* a.b.c.d/N:PORT */
+            end = colon;
         }
-        if (inet_pton(AF_INET, buf, tmp) != 1)
-            return 0;
-        family = AF_INET;
+    } else if (tls_addr_parse(&a, s, (size_t)(end - s)) != 0) {
+        const char *colon = strchr(s, ':');
+        if (colon == NULL || !all_digits(colon + 1) ||
+            tls_addr_parse(&a, s, (size_t)(colon - s)) != 0)
+            return 0; /* a glob: a host name, "10.0.0.1:*" */
+        port = colon + 1;
+        end = colon;
     }
-    char *slash = strchr(addr, '/');
-    if (slash) {
-        *slash = 0;
-        pfx = slash + 1;
-        char *colon = family == AF_INET ? strchr(pfx, ':') : NULL;
-        if (colon) {
-            *colon = 0;
-            port = colon + 1;
-        }
-    }
-    if (inet_pton(family, addr, pt->addr) != 1) {
-        *why = family == AF_INET ? "not an IPv4 address (a '/' makes a CIDR range: "
-                                   "a.b.c.d/N[:PORT], IPv6/N or [IPv6/N]:PORT)"
-                                 : "not an IPv6 address";
+    bool v6 = memchr(s, ':', (size_t)(end - s)) != NULL;
+    switch (tls_cidr_parse(&pt->range, s, (size_t)(end - s))) {
+    case 0:
+        break;
+    case TLS_E_RANGE:
+        *why = v6 ? "the prefix length of an IPv6 range is 0 to 128"
+                  : "the prefix length of an IPv4 range is 0 to 32";
+        return -1;
+    default:
+        *why = v6 ? "not an IPv6 address"
+                  : "not an IPv4 address (a '/' makes a CIDR range: a.b.c.d/N[:PORT], IPv6/N or "
+                    "[IPv6/N]:PORT)";
         return -1;
     }
-    unsigned long max = family == AF_INET ? 32 : 128, v;
-    pt->prefix = (unsigned)max;
-    if (pfx) {
-        if (parse_number(pfx, max, &v)) {
-            *why = family == AF_INET ? "the prefix length of an IPv4 range is 0 to 32"
-                                     : "the prefix length of an IPv6 range is 0 to 128";
-            return -1;
-        }
-        pt->prefix = (unsigned)v;
-    }
     pt->port = 0;
-    if (port) {
-        if (parse_number(port, 65535, &v) || v == 0) {
-            *why = "the port is 1 to 65535";
-            return -1;
-        }
-        pt->port = (uint16_t)v;
-    }
-    pt->family = family;
-    size_t bytes = family == AF_INET ? 4 : 16;
-    for (size_t i = 0; i < bytes; i++) {
-        unsigned keep = pt->prefix >= 8 * (i + 1) ? 8 : pt->prefix > 8 * i ? pt->prefix - 8 * i : 0;
-        pt->addr[i] &= (uint8_t)(0xff00u >> keep);
+    if (port && tls_port_parse(port, strlen(port), &pt->port)) {
+        *why = "the port is 1 to 65535";
+        return -1;
     }
     return 1;
 }
@@ -1028,37 +984,17 @@ const char *report_policy_entry_pattern(const struct report_policy_entry *e)
     return e->patterns[0].text;
 }
 
-/* The address family of host when it is an address literal ([v6] and %zone allowed), else 0. */
-static int host_address(const char *host, uint8_t out[16])
+/* The address of a host that is an address literal ("[v6]" and "%zone" allowed); false for a
+ * host name. */
+static bool host_address(const char *host, struct tls_addr *a)
 {
-    char buf[64];
     size_t n = strlen(host);
-    if (n >= sizeof(buf))
-        return 0;
-    memcpy(buf, host, n + 1);
-    char *s = buf;
-    if (*s == '[') {
-        s++;
-        char *close = strchr(s, ']');
-        if (close)
-            *close = 0;
+    if (*host == '[') {
+        const char *close = strchr(++host, ']');
+        n = close ? (size_t)(close - host) : n - 1;
     }
-    char *zone = strchr(s, '%');
-    if (zone)
-        *zone = 0;
-    if (inet_pton(AF_INET, s, out) == 1)
-        return AF_INET;
-    if (inet_pton(AF_INET6, s, out) == 1)
-        return AF_INET6;
-    return 0;
-}
-
-static bool in_range(const struct pattern *pt, const uint8_t *a)
-{
-    unsigned full = pt->prefix / 8, rest = pt->prefix % 8;
-    if (memcmp(pt->addr, a, full) != 0)
-        return false;
-    return rest == 0 || ((a[full] ^ pt->addr[full]) & (uint8_t)(0xff00u >> rest)) == 0;
+    const char *zone = memchr(host, '%', n);
+    return tls_addr_parse(a, host, zone ? (size_t)(zone - host) : n) == 0;
 }
 
 static bool lower_copy(char *dst, size_t cap, const char *src)
@@ -1087,15 +1023,15 @@ const struct report_policy_entry *report_policy_match(const struct report_policy
     snprintf(hostport, sizeof(hostport), v6 ? "[%s]:%u" : "%s:%u", lhost, (unsigned)port);
     bool has_spec = target_spec && lower_copy(spec, sizeof(spec), target_spec) &&
                     strcmp(spec, hostport) != 0 && strcmp(spec, lhost) != 0;
-    uint8_t addr[16];
-    int family = host_address(host, addr);
+    struct tls_addr addr;
+    bool literal = host_address(host, &addr);
     for (size_t i = 0; i < p->n; i++) {
         const struct report_policy_entry *e = &p->entries[i];
         for (size_t j = 0; j < e->n_patterns; j++) {
             const struct pattern *pt = &e->patterns[j];
             if (pt->glob == NULL) {
-                if (family == pt->family && (pt->port == 0 || pt->port == port) &&
-                    in_range(pt, addr))
+                if (literal && (pt->port == 0 || pt->port == port) &&
+                    tls_cidr_contains(&pt->range, &addr))
                     return e;
             } else if (fnmatch(pt->glob, hostport, 0) == 0 || fnmatch(pt->glob, lhost, 0) == 0 ||
                        (has_spec && fnmatch(pt->glob, spec, 0) == 0)) {

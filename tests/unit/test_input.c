@@ -131,6 +131,53 @@ static void test_cidr(void **state)
     assert_non_null(strstr(why, "--max-cidr"));
 }
 
+/* The reasons of a bad range, of --resolve and of a target's address: the messages users see,
+ * from the one address parser (tls/wire/addr.h) behind them. */
+static void test_address_messages(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *why;
+    } cidrs[] = {
+        {"10.0.0.0/33", "invalid prefix length"},
+        {"10.0.0.0/", "invalid prefix length"},
+        {"2001:db8::/64:443", "invalid prefix length"},
+        {"10.0.0/24", "invalid address in CIDR range"},
+        {"10.0.0.01/24", "invalid address in CIDR range"},
+        {"10.0.0.0", "missing '/' in CIDR range"},
+        {"[2001:db8::]:443", "missing '/' in CIDR range"},
+        {"[2001:db8::/64", "expected [IPv6/prefix]:port"},
+        {"[2001:db8::/64]x", "expected [IPv6/prefix]:port"},
+        {"10.0.0.0/24:0", "port must be a number from 1 to 65535"},
+        {"[2001:db8::/120]:", "port must be a number from 1 to 65535"},
+        {"10.0.0.0/8", "CIDR range larger than --max-cidr addresses"},
+    };
+    for (size_t i = 0; i < sizeof(cidrs) / sizeof(*cidrs); i++) {
+        struct probe_cidr c;
+        const char *why = NULL;
+        if (probe_cidr_parse(cidrs[i].text, &c, 65536, &why) != TLS_E_TARGET)
+            fail_msg("CIDR '%s' accepted", cidrs[i].text);
+        assert_string_equal(why, cidrs[i].why);
+    }
+    struct probe_cidr c;
+    const char *why = NULL;
+    assert_int_equal(probe_cidr_parse("10.0.0.0/024:00443", &c, 256, &why), 0);
+    assert_int_equal(c.count, 256);
+    assert_int_equal(c.port, 443);
+
+    struct probe_resolve r;
+    assert_int_equal(probe_resolve_parse("a.example:443:[2001:db8::7]", &r, &why), 0);
+    assert_int_equal(r.addr.ss_family, AF_INET6);
+    assert_int_equal(probe_resolve_parse("a.example:443:192.0.2.7", &r, &why), 0);
+    assert_int_equal(r.addr.ss_family, AF_INET);
+    assert_int_equal(probe_resolve_parse("a.example:443:192.0.2.077", &r, &why), TLS_E_TARGET);
+    assert_string_equal(why, "invalid address");
+    assert_int_equal(probe_resolve_parse("a.example:0:192.0.2.7", &r, &why), TLS_E_TARGET);
+    assert_string_equal(why, "port must be a number from 1 to 65535");
+    expect_bad("[1.2.3.4]:443", "invalid IPv6 address");
+    expect_bad("1.2.3.4.5", "invalid IPv4 address");
+}
+
 /* Every item of an input over a file with text, as spec strings ("!" + where for errors). */
 static char **collect(const char *text, const uint16_t *ports, size_t n_ports, unsigned k,
                       unsigned n, size_t *count)
@@ -302,8 +349,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_format),   cmocka_unit_test(test_target_forms),
         cmocka_unit_test(test_target_malformed), cmocka_unit_test(test_cidr),
-        cmocka_unit_test(test_input_file),       cmocka_unit_test(test_shards_partition),
-        cmocka_unit_test(test_hash_stable),
+        cmocka_unit_test(test_address_messages), cmocka_unit_test(test_input_file),
+        cmocka_unit_test(test_shards_partition), cmocka_unit_test(test_hash_stable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

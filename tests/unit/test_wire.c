@@ -27,6 +27,13 @@ static void test_hex(void **state)
     assert_string_equal(out, "00017f80abff");
     tls_hex_encode(in, 0, out);
     assert_string_equal(out, "");
+    for (int c = -128; c < 128; c++) {
+        const char *at = c > 0 ? strchr("0123456789abcdef", c) : NULL;
+        int want = at ? (int)(at - "0123456789abcdef") : -1;
+        if (c > 0 && want < 0 && (at = strchr("ABCDEF", c)) != NULL)
+            want = 10 + (int)(at - "ABCDEF");
+        assert_int_equal(tls_hex_value((char)c), want);
+    }
 }
 
 /* FNV-1a 64 vectors from the reference test suite of Fowler, Noll and Vo (test_fnv.c). */

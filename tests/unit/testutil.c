@@ -9,17 +9,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
-
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
+#include "tls/wire/hex.h"
 
 uint8_t *testutil_unhex(const char *text, size_t *len)
 {
@@ -37,7 +27,7 @@ uint8_t *testutil_unhex(const char *text, size_t *len)
         }
         if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ':')
             continue;
-        int v = hexval((unsigned char)*s);
+        int v = tls_hex_value(*s);
         if (v < 0)
             fail_msg("bad hex character '%c'", *s);
         if (hi < 0) {

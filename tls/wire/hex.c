@@ -12,3 +12,14 @@ void tls_hex_encode(const uint8_t *p, size_t n, char *out)
     }
     out[2 * n] = 0;
 }
+
+int tls_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

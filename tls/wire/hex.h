@@ -1,4 +1,4 @@
-/* Hexadecimal digits and encoding: the one copy for every module. */
+/* Hexadecimal digits, encoding and digit values: the one copy for every module. */
 #ifndef TLS_WIRE_HEX_H
 #define TLS_WIRE_HEX_H
 
@@ -10,5 +10,8 @@ extern const char tls_hex_upper[17]; /* "0123456789ABCDEF" (RFC 4514 and RFC 398
 
 /* Lowercase hex of p/n into out, which holds 2n + 1 bytes; NUL-terminated. */
 void tls_hex_encode(const uint8_t *p, size_t n, char *out);
+
+/* The value (0 to 15) of one hex digit of either case, or -1. */
+int tls_hex_value(char c);
 
 #endif
