@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tls/wire/observation.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,6 +49,14 @@ static inline bool fuzz_text_is_clean(const char *s, size_t n)
         i += k;
     }
     return true;
+}
+
+/* An observation with a list: every name came out decoded or marked malformed, as clean text. */
+static inline void fuzz_check_names(const struct tls_observation *o)
+{
+    for (size_t i = 0; o->outcome == TLS_OUTCOME_CERTIFICATE_REQUEST && i < o->ca_count; i++)
+        if (o->cas[i].dn == NULL || !fuzz_text_is_clean(o->cas[i].dn, strlen(o->cas[i].dn)))
+            abort();
 }
 
 #endif

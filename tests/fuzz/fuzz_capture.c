@@ -1,9 +1,12 @@
 /* libFuzzer target for the capture (record reader, handshake reassembly, ServerHello,
- * Certificate, TLS 1.3 opening): the input is a server's byte stream, fed in chunks whose sizes
- * come from the stream itself; a fixed secret is set once the stream asks for keys. */
+ * Certificate, TLS 1.3 opening) and the observation made of it (the CertificateRequest and DN
+ * parsers, the X.509 summary): the input is a server's byte stream, fed in chunks whose sizes
+ * come from the stream itself; a fixed secret is set once the stream asks for keys. The libFuzzer
+ * program opens TLS 1.3 records with the null protection of tls/fuzzing.h, so mutated encrypted
+ * flights reach the parsers (seeds: tests/fuzz/nullseal.py); the replay program decrypts. */
+#include "tests/fuzz/fuzz.h"
 #include "tls/capture.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tls/observe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,6 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             tls_capture_set_secret(&c, secret, c.cipher_suite == 0x1302 ? 48 : 32);
     }
     tls_capture_eof(&c);
+    struct tls_observation o;
+    tls_observation_init(&o);
+    if (tls_observation_from_capture(&o, &c) == 0)
+        fuzz_check_names(&o);
+    tls_observation_free(&o);
     tls_capture_free(&c);
     return 0;
 }

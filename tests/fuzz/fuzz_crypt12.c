@@ -1,7 +1,9 @@
 /* libFuzzer target for tls/crypt12.c: suite (2 octets), flags (1: bit 0 = encrypt_then_mac, bit
  * 1 = the PRF is SHA-384),
  * master secret (48), client and server random (32 each), one record (5-octet header, then its
- * fragment): the layout of fixtures/tls12/. Opens a private copy, since open decrypts in place. */
+ * fragment): the layout of fixtures/tls12/. Opens a private copy, since open decrypts in place.
+ * The libFuzzer program opens with the null protection of tls/fuzzing.h (the CBC padding of
+ * mutated records is reached), the replay program decrypts. */
 #include <stdlib.h>
 #include <string.h>
 

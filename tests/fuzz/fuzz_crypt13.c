@@ -1,5 +1,7 @@
 /* libFuzzer target for tls/crypt13.c: suite (1 octet), traffic secret (32 or 48), one record
- * (5-octet header, then its body). Opens a private copy, since open decrypts in place. */
+ * (5-octet header, then its body). Opens a private copy, since open decrypts in place. The
+ * libFuzzer program opens with the null protection of tls/fuzzing.h (the padding and content type
+ * of mutated records are reached), the replay program decrypts. */
 #include <stdlib.h>
 #include <string.h>
 
