@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""The module graph as the linker sees it: which object file uses a symbol another defines.
+
+Fails (exit 1) on a cycle between object files of caprobe's libraries, and on a use that the
+layering forbids (DESIGN.md: tls/wire uses nothing of ours above it; report uses tls/wire only;
+tls uses tls/wire; probe may use all). Symbols, not includes: a header shared by two files
+hides a call cycle between them, the objects do not. Usage: check-modules.py BUILD_DIR
+"""
+import os
+import subprocess
+import sys
+
+# library folder in the build tree -> layer name, and what each layer may use besides itself
+LIBS = {"tls/wire/libtls_parse.a.p": "tls/wire", "tls/libtls.a.p": "tls",
+        "report/libreport.a.p": "report", "probe/libprobe.a.p": "probe"}
+ALLOWED = {"tls/wire": set(), "tls": {"tls/wire"}, "report": {"tls/wire"},
+           "probe": {"tls/wire", "tls", "report"}}
+
+
+def symbols(obj):
+    out = subprocess.run(["nm", "-P", obj], capture_output=True, text=True, check=True).stdout
+    defined, used = set(), set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        name, kind = parts[0], parts[1]
+        if kind == "U":
+            used.add(name)
+        elif kind.isupper():
+            defined.add(name)
+    return defined, used
+
+
+def main():
+    build = sys.argv[1]
+    objs = {}  # "layer:file" -> (defined, used)
+    for folder, layer in LIBS.items():
+        path = os.path.join(build, folder)
+        if not os.path.isdir(path):
+            print("no objects under %s: build first" % path)
+            return 2
+        for f in sorted(os.listdir(path)):
+            if f.endswith(".o"):
+                objs["%s:%s" % (layer, f[:-4])] = symbols(os.path.join(path, f))
+    owner = {}
+    for node, (defined, _) in objs.items():
+        for s in defined:
+            owner[s] = node
+    edges = {n: set() for n in objs}
+    bad = []
+    for node, (_, used) in objs.items():
+        for s in used:
+            dst = owner.get(s)
+            if dst is None or dst == node:
+                continue
+            edges[node].add(dst)
+            a, b = node.split(":")[0], dst.split(":")[0]
+            if a != b and b not in ALLOWED[a]:
+                bad.append("%s uses %s from %s (%s may use %s only)" %
+                           (node, s, dst, a, ", ".join(sorted(ALLOWED[a])) or "nothing"))
+    # Tarjan's strongly connected components
+    index, low, stack, on, sccs, counter = {}, {}, [], set(), [], [0]
+    sys.setrecursionlimit(10000)
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                sccs.append(sorted(comp))
+
+    for v in sorted(objs):
+        if v not in index:
+            visit(v)
+    for comp in sccs:
+        bad.append("cycle: " + " <-> ".join(comp))
+    n_edges = sum(len(e) for e in edges.values())
+    print("%d objects, %d uses between them" % (len(objs), n_edges))
+    for b in bad:
+        print(b)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
