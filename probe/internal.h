@@ -8,9 +8,85 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "probe.h"
 #include "report/rules.h"
 #include "tls/certfile.h"
+
+/* ---- cli.c: the command line as a configuration -------------------------------------------- */
+
+#define PROBE_EXIT_FINDINGS 1
+#define PROBE_EXIT_USAGE 2
+#define PROBE_EXIT_TARGET_ERRORS 3
+
+#define PROBE_MAX_PORTS 64
+
+enum probe_action {
+    PROBE_ACTION_SCAN,
+    PROBE_ACTION_HELP,
+    PROBE_ACTION_VERSION,
+    PROBE_ACTION_EXPLAIN, /* --explain RULE */
+};
+
+/* Whole-document formats (report/writer.h): one document for the scan, written as it goes. */
+enum probe_doc {
+    PROBE_DOC_NONE,
+    PROBE_DOC_SARIF,
+    PROBE_DOC_JUNIT,
+};
+
+/* Every setting of the command line. Parsing fills it from the arguments and does nothing else;
+ * the run (run.c) consumes it. Strings point into argv. */
+struct probe_config {
+    enum probe_action action;
+    const char *explain; /* the rule of --explain */
+    /* The scheduler's settings, complete but for what the run decides (emit, progress). */
+    struct probe_opts scan;
+    bool concurrency_set; /* -c was given: lowering it to fit the open-file limit is told */
+    /* Targets */
+    const char *const *targets; /* TARGET arguments, checked */
+    size_t n_targets;
+    const char **files; /* -i FILE */
+    size_t n_files;
+    uint16_t ports[PROBE_MAX_PORTS];
+    size_t n_ports;
+    struct probe_resolve *resolves;
+    size_t n_resolves;
+    unsigned shard_k, shard_n; /* n == 0: no --shard */
+    uint64_t cidr_max;
+    /* Output */
+    enum report_format format;
+    enum probe_doc doc;
+    const char *output; /* NULL: standard output */
+    bool quiet;
+    int progress; /* -1: when standard error is a terminal */
+    /* Rules */
+    const char **expect_files;
+    size_t n_expect;
+    const char *client_cert, *public_roots, *policy_file, *baseline_file;
+    enum report_severity fail_on;
+    bool fail_on_error;
+};
+
+/* The defaults of every option; probe_config_free releases what parsing allocated. */
+void probe_config_init(struct probe_config *c);
+void probe_config_free(struct probe_config *c);
+/* Read argv (getopt_long, so optind moves). Returns 0, with c->action saying what to do, or the
+ * exit status of a usage error, told on err with the option named. */
+int probe_config_parse(struct probe_config *c, int argc, char **argv, FILE *err);
+
+/* ---- run.c: a scan from a configuration ------------------------------------------------------ */
+
+/* Load what the rules compare against, open the output, scan, evaluate the rules per target and
+ * write each record; the summary goes to standard error. Returns the exit status. */
+int probe_run(const struct probe_config *c);
+
+/* ---- explain.c: --explain RULE --------------------------------------------------------------- */
+
+/* What a rule means and how to fix its causes ("all": every rule), on out; an unknown rule is
+ * a usage error told on err. Returns the exit status. */
+int probe_explain(const char *rule, FILE *out, FILE *err);
 
 /* ---- input.c: the streamed target list ------------------------------------------------- */
 

@@ -63,5 +63,8 @@ const struct report_baseline_record *report_baseline_at(const struct report_base
  * printed; targets come sorted. Returns the exit status: 0 no differences, 1 differences, 2 an
  * input or output error (told on err). */
 int report_diff_run(const char *old_path, const char *new_path, int json, FILE *out, FILE *err);
+/* caprobe diff [--format text|jsonl] [-h] OLD NEW: the subcommand's own options and usage text
+ * (argv[0] is "diff"), then report_diff_run. Returns the exit status; usage errors go to err. */
+int report_diff_main(int argc, char **argv, FILE *out, FILE *err);
 
 #endif

@@ -1,8 +1,9 @@
-/* caprobe diff (baseline.h): two scans loaded as baselines with their names, compared target by
- * target and variant by variant (report_variant_key), rendered as text or JSON Lines. Names are
- * compared as sets of SHA-256, never by their text. Reads only the two files; no clock, so the
- * same inputs always give the same bytes. */
+/* caprobe diff (baseline.h): the subcommand's command line, then two scans loaded as baselines
+ * with their names, compared target by target and variant by variant (report_variant_key),
+ * rendered as text or JSON Lines. Names are compared as sets of SHA-256, never by their text.
+ * Reads only the two files; no clock, so the same inputs always give the same bytes. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,4 +471,53 @@ out:
     report_baseline_free(ob);
     report_baseline_free(nb);
     return status;
+}
+
+#define DIFF_EXIT_USAGE 2
+
+static const char diff_usage[] =
+    "Usage: caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl]\n"
+    "What changed per target between two JSON Lines scans ('-': standard input):\n"
+    "targets added or removed, names added or removed, a certificate request\n"
+    "that appeared or disappeared, another server certificate or outcome.\n"
+    "Exit status: 0 no differences, 1 differences, 2 usage or input error.\n";
+
+int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
+{
+    enum { OPT_FORMAT = 256 };
+    static const struct option diff_opts[] = {
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int json = 0, opt;
+    while ((opt = getopt_long(argc, argv, "h", diff_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") == 0)
+                json = 0;
+            else if (strcmp(optarg, "jsonl") == 0)
+                json = 1;
+            else {
+                fprintf(err,
+                        "caprobe diff: --format: expected text or jsonl, got '%s'\n"
+                        "Try 'caprobe diff --help'.\n",
+                        optarg);
+                return DIFF_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            fputs(diff_usage, out);
+            return 0;
+        default:
+            fprintf(err, "Try 'caprobe diff --help'.\n");
+            return DIFF_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf(err, "caprobe diff: expected two files, OLD.jsonl and NEW.jsonl\n"
+                     "Try 'caprobe diff --help'.\n");
+        return DIFF_EXIT_USAGE;
+    }
+    return report_diff_run(argv[optind], argv[optind + 1], json, out, err);
 }

@@ -1,0 +1,242 @@
+/* A scan from a configuration (probe_run): what the rules compare against is loaded, the output
+ * opened, the scheduler run, and each target's record evaluated by the rules and written as it
+ * comes. The only place that decides the exit status of a scan; it never reads argv. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "report/baseline.h"
+#include "report/writer.h"
+#include "tls/wire/error.h"
+
+#define JSONL_CACHE_BYTES (8 * 1024 * 1024) /* rendered CA names reused across records */
+#define FD_RESERVE 64 /* descriptors kept for output, input files, resolver, libuv */
+
+struct run {
+    const struct probe_config *cfg;
+    struct probe_opts opts; /* the configuration's, with what only the run can decide */
+    struct report_opts report;
+    FILE *out;
+    struct report_sarif *sarif;
+    struct report_junit *junit;
+    int write_error; /* errno of the first failed write */
+    struct probe_expect expect;
+    struct probe_policy *policy;
+    struct report_baseline *baseline;
+    struct report_context rules;
+    int max_severity; /* of all findings, -1 when none */
+};
+
+/* Raise the open-file limit as far as allowed; shrink the concurrency to fit under it. */
+static void fit_open_files(struct run *r)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)r->opts.concurrency + FD_RESERVE;
+    if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        unsigned fit = rl.rlim_cur > FD_RESERVE + 1 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
+        if (r->cfg->concurrency_set || !r->cfg->quiet)
+            fprintf(stderr,
+                    "caprobe: concurrency %u lowered to %u: the open-file limit is %llu "
+                    "(raise it with 'ulimit -n')\n",
+                    r->opts.concurrency, fit, (unsigned long long)rl.rlim_cur);
+        r->opts.concurrency = fit;
+    }
+}
+
+/* One target's record: the rules (the policy's entry and the baseline's record for it), then
+ * the renderer. Called by the scheduler as each target completes. */
+static int run_emit(void *ctx, const struct report_target *t)
+{
+    struct run *r = ctx;
+    if (t->input_error && !r->cfg->quiet)
+        fprintf(stderr, "%scaprobe: %s: target '%s' skipped\n", r->opts.progress ? "\r\033[K" : "",
+                t->input_error, t->target);
+    struct report_findings findings;
+    report_findings_init(&findings);
+    struct report_target with = *t;
+    if (!t->input_error) {
+        struct report_context rules = r->rules;
+        probe_policy_apply(r->policy, t, &rules);
+        rules.baseline = report_baseline_find(r->baseline, t->target);
+        if (report_rules_run(t, &rules, &findings) != 0) {
+            report_findings_free(&findings);
+            return TLS_E_NOMEM;
+        }
+        with.findings = &findings;
+        int max = report_findings_max(&findings);
+        if (max > r->max_severity)
+            r->max_severity = max;
+    }
+    errno = 0;
+    int rc = r->sarif   ? report_sarif_target(r->sarif, &with)
+             : r->junit ? report_junit_target(r->junit, &with)
+                        : report_target_write(r->out, &r->report, &with);
+    report_findings_free(&findings);
+    if (rc)
+        r->write_error = errno ? errno : EIO;
+    return rc;
+}
+
+/* The output, and what depends on where it goes and on this machine: color, progress, the
+ * open-file limit. */
+static int run_open(struct run *r)
+{
+    const struct probe_config *c = r->cfg;
+    r->out = stdout;
+    if (c->output && (r->out = fopen(c->output, "w")) == NULL) {
+        fprintf(stderr, "caprobe: cannot write %s: %s\n", c->output, strerror(errno));
+        return PROBE_EXIT_USAGE;
+    }
+    r->report.format = c->format;
+    if (c->format == REPORT_TEXT && c->output == NULL && isatty(STDOUT_FILENO)) {
+        const char *nc = getenv("NO_COLOR");
+        r->report.color = nc == NULL || *nc == 0;
+    }
+    r->opts = c->scan;
+    r->opts.progress = c->progress < 0 ? !c->quiet && isatty(STDERR_FILENO) : c->progress;
+    r->opts.emit = run_emit;
+    r->opts.emit_ctx = r;
+    fit_open_files(r);
+    return 0;
+}
+
+/* What the rules compare against; a failure is told naming the file. */
+static int run_load(struct run *r)
+{
+    const struct probe_config *c = r->cfg;
+    if (probe_expect_load(&r->expect, c->expect_files, c->n_expect, c->client_cert,
+                          c->public_roots) != 0)
+        return PROBE_EXIT_USAGE;
+    probe_expect_apply(&r->expect, &r->rules);
+    if (c->policy_file && probe_policy_load(&r->policy, c->policy_file) != 0)
+        return PROBE_EXIT_USAGE;
+    if (c->baseline_file) {
+        char why[1024];
+        if (report_baseline_load(&r->baseline, c->baseline_file, why, sizeof(why)) != 0) {
+            fprintf(stderr, "caprobe: --baseline %s\n", why);
+            return PROBE_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* The scan itself, into the open output; 0 or the scan's own failure (TLS_E_*). The document
+ * formats are closed also after a failed or interrupted scan: what they hold stays valid. */
+static int run_scan(struct run *r, struct probe_stats *st)
+{
+    const struct probe_config *c = r->cfg;
+    struct probe_input_opts io = {
+        .args = c->targets,
+        .n_args = c->n_targets,
+        .files = c->files,
+        .n_files = c->n_files,
+        .ports = c->ports,
+        .n_ports = c->n_ports,
+        .shard_k = c->shard_k,
+        .shard_n = c->shard_n,
+        .cidr_max = c->cidr_max,
+    };
+    struct probe_input *in = NULL;
+    int rc = report_jsonl_cache_new(&r->report.jsonl_cache, JSONL_CACHE_BYTES);
+    if (rc == 0 && c->doc == PROBE_DOC_SARIF)
+        rc = report_sarif_begin(&r->sarif, r->out, CAPROBE_VERSION);
+    if (rc == 0 && c->doc == PROBE_DOC_JUNIT)
+        rc = report_junit_begin(&r->junit, r->out, CAPROBE_VERSION, c->fail_on);
+    if (rc == 0)
+        rc = probe_input_new(&in, &io);
+    if (rc == 0)
+        rc = probe_scan_run(&r->opts, in, st);
+    probe_input_free(in);
+    int doc_rc = r->sarif ? report_sarif_end(r->sarif) : report_junit_end(r->junit);
+    r->sarif = NULL;
+    r->junit = NULL;
+    if (doc_rc && !r->write_error)
+        r->write_error = doc_rc == TLS_E_NOMEM ? ENOMEM : EIO;
+    report_jsonl_cache_free(r->report.jsonl_cache);
+    r->report.jsonl_cache = NULL;
+    return rc;
+}
+
+/* One line on standard error, written at once so that it does not interleave with a report
+ * piped to the same terminal. */
+static void run_summary(const struct probe_stats *st)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line),
+                     "caprobe: %llu target%s, %llu probe%s: %llu with a certificate request, "
+                     "%llu without, %llu error%s",
+                     (unsigned long long)st->targets, st->targets == 1 ? "" : "s",
+                     (unsigned long long)st->probes, st->probes == 1 ? "" : "s",
+                     (unsigned long long)st->with_request, (unsigned long long)st->without_request,
+                     (unsigned long long)st->errors, st->errors == 1 ? "" : "s");
+    if (st->input_errors && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu bad target line%s",
+                      (unsigned long long)st->input_errors, st->input_errors == 1 ? "" : "s");
+    if (st->retries && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu retr%s",
+                      (unsigned long long)st->retries, st->retries == 1 ? "y" : "ies");
+    if (n > 0 && (size_t)n < sizeof(line))
+        snprintf(line + n, sizeof(line) - (size_t)n, "%s\n", st->signal ? " (interrupted)" : "");
+    fputs(line, stderr);
+}
+
+int probe_run(const struct probe_config *c)
+{
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    r.cfg = c;
+    r.max_severity = -1;
+    probe_expect_init(&r.expect);
+    report_context_init(&r.rules);
+    struct probe_stats st;
+    memset(&st, 0, sizeof(st));
+    int status = run_open(&r);
+    if (status == 0)
+        status = run_load(&r);
+    if (status)
+        goto out;
+    int rc = run_scan(&r, &st);
+    if (r.out != stdout && fclose(r.out) != 0 && !r.write_error)
+        r.write_error = errno;
+    r.out = NULL;
+    status = PROBE_EXIT_USAGE;
+    if (r.write_error) {
+        fprintf(stderr, "caprobe: writing the report failed: %s\n", strerror(r.write_error));
+        goto out;
+    }
+    if (rc) {
+        if (rc != TLS_E_IO) /* unreadable input was reported where it happened */
+            fprintf(stderr, "caprobe: scan failed: %s\n", tls_err_str(rc));
+        goto out;
+    }
+    if (!c->quiet)
+        run_summary(&st);
+    if (st.signal)
+        status = 128 + st.signal;
+    else if (st.input_errors)
+        status = PROBE_EXIT_USAGE;
+    else if (r.max_severity >= (int)c->fail_on)
+        status = PROBE_EXIT_FINDINGS;
+    else if (st.errors && c->fail_on_error)
+        status = PROBE_EXIT_TARGET_ERRORS;
+    else
+        status = 0;
+out:
+    if (r.out && r.out != stdout)
+        fclose(r.out);
+    report_baseline_free(r.baseline);
+    probe_policy_free(r.policy);
+    probe_expect_free(&r.expect);
+    return status;
+}
