@@ -1,6 +1,6 @@
-/* What the user expects, loaded before the scan: --expect-ca, --client-cert and the public
- * roots (--public-roots or the system bundle), turned into the plain views the rule engine
- * takes. A file that cannot be used is a usage error naming it. */
+/* What the user expects, loaded before the scan: --expect-ca and --client-cert (certificate sets,
+ * certs.c) and the public roots (--public-roots or the system bundle), turned into the plain
+ * views the rule engine takes. A file that cannot be used is a usage error naming it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,40 +21,17 @@ static const char *const system_bundles[] = {
 void probe_expect_init(struct probe_expect *e)
 {
     memset(e, 0, sizeof(*e));
-    tls_certfile_init(&e->expected);
-    tls_certfile_init(&e->chain);
+    probe_certs_init(&e->expected);
+    probe_certs_init(&e->chain);
     tls_certfile_init(&e->roots);
 }
 
 void probe_expect_free(struct probe_expect *e)
 {
-    tls_certfile_free(&e->expected);
-    tls_certfile_free(&e->chain);
+    probe_certs_free(&e->expected);
+    probe_certs_free(&e->chain);
     tls_certfile_free(&e->roots);
-    free(e->expected_v);
-    free(e->chain_v);
     free(e->root_hashes);
-}
-
-int probe_expect_view(const struct tls_certfile *f, struct report_cert **v,
-                      struct report_certs *out, const char *source)
-{
-    *v = calloc(f->n ? f->n : 1, sizeof(**v));
-    if (*v == NULL)
-        return TLS_E_NOMEM;
-    for (size_t i = 0; i < f->n; i++) {
-        (*v)[i].subject = f->v[i].subject;
-        (*v)[i].subject_len = f->v[i].subject_len;
-        (*v)[i].issuer = f->v[i].issuer;
-        (*v)[i].issuer_len = f->v[i].issuer_len;
-        (*v)[i].subject_text = f->v[i].subject_text;
-        (*v)[i].issuer_text = f->v[i].issuer_text;
-        (*v)[i].where = f->v[i].where;
-    }
-    out->v = *v;
-    out->n = f->n;
-    out->source = source;
-    return 0;
 }
 
 static int by_hash(const void *a, const void *b)
@@ -65,29 +42,15 @@ static int by_hash(const void *a, const void *b)
 int probe_expect_load(struct probe_expect *e, const char *const *expect_files, size_t n_expect,
                       const char *client_cert, const char *roots_file)
 {
-    char err[1400];
+    const char *source = n_expect == 1 ? expect_files[0] : "the --expect-ca files";
     int rc;
     for (size_t i = 0; i < n_expect; i++)
-        if ((rc = tls_certfile_load(&e->expected, expect_files[i], err, sizeof(err)))) {
-            fprintf(stderr, "caprobe: --expect-ca %s\n", err);
+        if ((rc = probe_certs_load(&e->expected, expect_files[i], "--expect-ca", source)))
             return rc;
-        }
-    if (n_expect) {
-        e->expected_source = n_expect == 1 ? expect_files[0] : "the --expect-ca files";
-        if ((rc = probe_expect_view(&e->expected, &e->expected_v, &e->expected_certs,
-                                    e->expected_source)))
-            return rc;
-        e->has_expected = true;
-    }
-    if (client_cert) {
-        if ((rc = tls_certfile_load(&e->chain, client_cert, err, sizeof(err)))) {
-            fprintf(stderr, "caprobe: --client-cert %s\n", err);
-            return rc;
-        }
-        if ((rc = probe_expect_view(&e->chain, &e->chain_v, &e->chain_certs, client_cert)))
-            return rc;
-        e->has_chain = true;
-    }
+    if (client_cert &&
+        (rc = probe_certs_load(&e->chain, client_cert, "--client-cert", client_cert)))
+        return rc;
+    char err[1400];
     const char *path = roots_file;
     for (size_t i = 0; path == NULL && i < sizeof(system_bundles) / sizeof(*system_bundles); i++)
         if (access(system_bundles[i], R_OK) == 0)
@@ -115,6 +78,6 @@ int probe_expect_load(struct probe_expect *e, const char *const *expect_files, s
 void probe_expect_apply(const struct probe_expect *e, struct report_context *ctx)
 {
     ctx->public_roots = e->has_roots ? &e->roots_view : NULL;
-    ctx->expected_cas = e->has_expected ? &e->expected_certs : NULL;
-    ctx->client_chain = e->has_chain ? &e->chain_certs : NULL;
+    ctx->expected_cas = probe_certs_view(&e->expected);
+    ctx->client_chain = probe_certs_view(&e->chain);
 }

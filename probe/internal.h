@@ -125,16 +125,34 @@ bool probe_input_ended(const struct probe_input *in);
 /* Deterministic 64-bit hash (FNV-1a) of a string, for shards and duplicate removal. */
 uint64_t probe_hash(const char *s, uint64_t seed);
 
-/* ---- expect.c: certificates the rules compare against ----------------------------------- */
+/* ---- certs.c: certificate sets the rules compare against ---------------------------------- */
+
+/* Certificates loaded from files (--expect-ca, --client-cert, a policy's expect_ca and
+ * client_cert) and the rule engine's view of them. */
+struct probe_certs {
+    struct tls_certfile file;
+    struct report_cert *v;    /* the view's certificates: views into file */
+    struct report_certs view; /* source NULL until a file is loaded */
+};
+
+void probe_certs_init(struct probe_certs *c);
+void probe_certs_free(struct probe_certs *c);
+/* Add the certificates of path; the view then holds all added so far, named source (copied) in
+ * findings. A file that cannot be used is printed, "caprobe: NAMED_BY FILE[:LINE]: why"
+ * (named_by: "--expect-ca", "--policy P:3:14: expect_ca:"), and its error returned. */
+int probe_certs_load(struct probe_certs *c, const char *path, const char *named_by,
+                     const char *source);
+/* The view, or NULL when no file has been loaded. */
+const struct report_certs *probe_certs_view(const struct probe_certs *c);
+
+/* ---- expect.c: what the command line expects ----------------------------------------------- */
 
 struct probe_expect {
-    struct tls_certfile expected, chain, roots;
-    struct report_cert *expected_v, *chain_v;
-    struct report_certs expected_certs, chain_certs;
+    struct probe_certs expected, chain;
+    struct tls_certfile roots;
     uint8_t (*root_hashes)[32];
     struct report_roots roots_view;
-    const char *expected_source;
-    bool has_expected, has_chain, has_roots;
+    bool has_roots;
 };
 
 void probe_expect_init(struct probe_expect *e);
@@ -144,9 +162,6 @@ void probe_expect_free(struct probe_expect *e);
 int probe_expect_load(struct probe_expect *e, const char *const *expect_files, size_t n_expect,
                       const char *client_cert, const char *roots_file);
 void probe_expect_apply(const struct probe_expect *e, struct report_context *ctx);
-/* The rule engine's view of loaded certificates (*v is allocated; free it). */
-int probe_expect_view(const struct tls_certfile *f, struct report_cert **v,
-                      struct report_certs *out, const char *source);
 
 /* ---- policy.c: --policy ------------------------------------------------------------------ */
 

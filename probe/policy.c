@@ -11,12 +11,9 @@
 
 /* The certificates in effect for one entry (the last slot: the defaults alone). */
 struct policy_certs {
-    struct tls_certfile expected, chain;
-    struct report_cert *expected_v, *chain_v;
-    struct report_certs expected_certs, chain_certs;
+    struct probe_certs expected, chain;
     const struct report_certs *expected_p, *chain_p; /* own, the defaults' slot's, or NULL */
     bool expect_said, chain_said;                    /* else the command line's stay in force */
-    char source[320];
 };
 
 struct probe_policy {
@@ -25,26 +22,22 @@ struct probe_policy {
     size_t n;
 };
 
-static int load_files(struct policy_certs *c, bool chain, const struct report_policy_file *files,
-                      size_t n)
+/* The files of one key of the policy into c; messages name the policy line of each file. */
+static int load_files(struct probe_certs *c, const char *key,
+                      const struct report_policy_file *files, size_t n)
 {
-    char err[1400];
-    struct tls_certfile *f = chain ? &c->chain : &c->expected;
-    for (size_t i = 0; i < n; i++) {
-        int rc = tls_certfile_load(f, files[i].path, err, sizeof(err));
-        if (rc) {
-            fprintf(stderr, "caprobe: --policy %s: %s: %s\n", files[i].where,
-                    chain ? "client_cert" : "expect_ca", err);
-            return rc;
-        }
-    }
-    if (chain)
-        return probe_expect_view(f, &c->chain_v, &c->chain_certs, files[0].path);
+    char named_by[400], source[320];
     if (n == 1)
-        snprintf(c->source, sizeof(c->source), "%s", files[0].path);
+        snprintf(source, sizeof(source), "%s", files[0].path);
     else
-        snprintf(c->source, sizeof(c->source), "the expect_ca files at %s", files[0].where);
-    return probe_expect_view(f, &c->expected_v, &c->expected_certs, c->source);
+        snprintf(source, sizeof(source), "the %s files at %s", key, files[0].where);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(named_by, sizeof(named_by), "--policy %s: %s:", files[i].where, key);
+        int rc = probe_certs_load(c, files[i].path, named_by, source);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static int load_slot(struct probe_policy *pp, size_t i, const struct report_policy_entry *e)
@@ -57,18 +50,18 @@ static int load_slot(struct probe_policy *pp, size_t i, const struct report_poli
         if (e && report_policy_expect_ca(pp->policy, NULL, &dfiles, &dn) && dfiles == files) {
             c->expected_p = d->expected_p; /* inherited: loaded once */
         } else if (n) {
-            if ((rc = load_files(c, false, files, n)))
+            if ((rc = load_files(&c->expected, "expect_ca", files, n)))
                 return rc;
-            c->expected_p = &c->expected_certs;
+            c->expected_p = probe_certs_view(&c->expected);
         }
     }
     if ((c->chain_said = report_policy_client_cert(pp->policy, e, &file))) {
         if (e && report_policy_client_cert(pp->policy, NULL, &dfile) && dfile == file) {
             c->chain_p = d->chain_p;
         } else if (file) {
-            if ((rc = load_files(c, true, file, 1)))
+            if ((rc = load_files(&c->chain, "client_cert", file, 1)))
                 return rc;
-            c->chain_p = &c->chain_certs;
+            c->chain_p = probe_certs_view(&c->chain);
         }
     }
     return 0;
@@ -79,10 +72,8 @@ void probe_policy_free(struct probe_policy *pp)
     if (pp == NULL)
         return;
     for (size_t i = 0; pp->certs && i < pp->n; i++) {
-        tls_certfile_free(&pp->certs[i].expected);
-        tls_certfile_free(&pp->certs[i].chain);
-        free(pp->certs[i].expected_v);
-        free(pp->certs[i].chain_v);
+        probe_certs_free(&pp->certs[i].expected);
+        probe_certs_free(&pp->certs[i].chain);
     }
     free(pp->certs);
     report_policy_free(pp->policy);
@@ -107,8 +98,8 @@ int probe_policy_load(struct probe_policy **out, const char *path)
         goto out;
     }
     for (size_t i = 0; i < pp->n; i++) {
-        tls_certfile_init(&pp->certs[i].expected);
-        tls_certfile_init(&pp->certs[i].chain);
+        probe_certs_init(&pp->certs[i].expected);
+        probe_certs_init(&pp->certs[i].chain);
     }
     if ((rc = load_slot(pp, pp->n - 1, NULL))) /* the defaults first: entries share them */
         goto out;

@@ -1,7 +1,9 @@
-/* Policy files (policy.h, docs/policy.md): YAML read with libyaml's event API, checked against
- * the schema as it streams, so memory stays bounded by what is kept (no document tree) and
- * every error names FILE:LINE:COLUMN and what was expected. Never opens the certificate files
- * a policy names (report/ has no mbedTLS), never follows aliases. */
+/* Policy files (policy.h, docs/policy.md): the YAML is loaded as a libyaml document and its node
+ * tree is checked against the schema; every error names FILE:LINE:COLUMN (a node's start mark)
+ * and what was expected. A first pass over libyaml's events bounds the tree before it is built:
+ * one document, no aliases (so no node is reached twice: nothing to expand), at most
+ * POLICY_NODES_MAX nodes nested at most POLICY_DEPTH_MAX deep. Never opens the certificate files
+ * a policy names (report/ has no mbedTLS). */
 #include "policy.h"
 
 #include <errno.h>
@@ -21,6 +23,10 @@
 #define POLICY_ARENA_CAP (64u * 1024 * 1024) /* strings, entries and patterns of one policy */
 #define POLICY_PATH_MAX 4096                 /* a resolved file name, with its NUL */
 #define POLICY_PATTERN_MAX 512
+/* YAML nodes (scalars, lists, mappings) of one policy: libyaml holds ~170 bytes a node, so at most
+ * ~90 MiB; a 4 MiB policy of one-pattern entries has 370,000. */
+#define POLICY_NODES_MAX (512u * 1024)
+#define POLICY_DEPTH_MAX 32 /* lists and mappings inside each other; a policy needs 4 */
 
 /* What defaults and a target entry may say; -1 / UNSET: nothing. */
 struct section {
@@ -29,7 +35,7 @@ struct section {
     enum report_client_auth client_auth;
     bool has_expect_ca, has_client_cert;
     struct report_policy_file *expect_ca;
-    size_t n_expect_ca, cap_expect_ca;
+    size_t n_expect_ca;
     struct report_policy_file client_cert; /* path NULL: 'client_cert: null' */
 };
 
@@ -44,7 +50,7 @@ struct report_policy_entry {
     size_t index;
     const char *where;
     struct pattern *patterns;
-    size_t n_patterns, cap_patterns;
+    size_t n_patterns;
     struct section s;
 };
 
@@ -53,7 +59,7 @@ struct report_policy {
     const char *dir; /* of the policy file, NULL: the current folder */
     struct section defaults;
     struct report_policy_entry *entries;
-    size_t n, cap;
+    size_t n;
 };
 
 static const char *const client_auth_names[] = {
@@ -76,12 +82,10 @@ static void section_init(struct section *s)
     s->client_auth = REPORT_CLIENT_AUTH_UNSET;
 }
 
-/* ---- the loader: one event of lookahead, the first error ends the load ---------------------- */
+/* ---- the loader: the first error ends the load ----------------------------------------------- */
 
 struct loader {
-    yaml_parser_t yp;
-    yaml_event_t ev; /* the current event */
-    bool has_ev;
+    yaml_document_t doc;
     const char *name; /* the policy as the user named it, for messages */
     const uint8_t *text;
     size_t len;
@@ -90,15 +94,16 @@ struct loader {
     struct report_policy *p;
 };
 
-enum section_kind {
-    SEC_TOP,
-    SEC_DEFAULTS,
-    SEC_ENTRY,
+/* Where a key may stand (bits), and every key of a policy, in the order messages list them. */
+enum where {
+    AT_TOP = 1,
+    IN_DEFAULTS = 2,
+    IN_ENTRY = 4,
 };
-
-static const char *const top_keys[] = {"version", "defaults", "targets"};
-
-enum entry_key {
+enum key {
+    K_VERSION,
+    K_DEFAULTS,
+    K_TARGETS,
     K_MATCH,
     K_CLIENT_AUTH,
     K_SEVERITIES,
@@ -108,62 +113,50 @@ enum entry_key {
     K_CLIENT_CERT,
     K_COUNT_,
 };
-static const char *const entry_keys[K_COUNT_] = {
-    [K_MATCH] = "match",
-    [K_CLIENT_AUTH] = "client_auth",
-    [K_SEVERITIES] = "severities",
-    [K_ENABLE] = "enable",
-    [K_DISABLE] = "disable",
-    [K_EXPECT_CA] = "expect_ca",
-    [K_CLIENT_CERT] = "client_cert",
+static const struct {
+    const char *name;
+    unsigned where;
+} keys[K_COUNT_] = {
+    [K_VERSION] = {"version", AT_TOP},
+    [K_DEFAULTS] = {"defaults", AT_TOP},
+    [K_TARGETS] = {"targets", AT_TOP},
+    [K_MATCH] = {"match", IN_ENTRY},
+    [K_CLIENT_AUTH] = {"client_auth", IN_DEFAULTS | IN_ENTRY},
+    [K_SEVERITIES] = {"severities", IN_DEFAULTS | IN_ENTRY},
+    [K_ENABLE] = {"enable", IN_ENTRY},
+    [K_DISABLE] = {"disable", IN_DEFAULTS | IN_ENTRY},
+    [K_EXPECT_CA] = {"expect_ca", IN_DEFAULTS | IN_ENTRY},
+    [K_CLIENT_CERT] = {"client_cert", IN_DEFAULTS | IN_ENTRY},
 };
-static const char *const default_keys[] = {"client_auth", "severities", "disable", "expect_ca",
-                                           "client_cert"};
 
-static void put_pos(struct loader *l, size_t line, size_t col, const char *fmt, va_list ap)
-    __attribute__((format(printf, 4, 0)));
-
-static void put_pos(struct loader *l, size_t line, size_t col, const char *fmt, va_list ap)
-{
-    if (l->err == NULL || l->err_cap == 0)
-        return;
-    int n = line ? snprintf(l->err, l->err_cap, "%s:%zu:%zu: ", l->name, line, col)
-                 : snprintf(l->err, l->err_cap, "%s: ", l->name);
-    if (n >= 0 && (size_t)n < l->err_cap)
-        vsnprintf(l->err + n, l->err_cap - (size_t)n, fmt, ap);
-}
-
-static int fail_pos(struct loader *l, size_t line, size_t col, int rc, const char *fmt, ...)
+/* "NAME:LINE:COLUMN: message" into the caller's buffer (line 0: "NAME: message"); returns rc. */
+static int fail_pos(struct loader *l, int rc, size_t line, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-static int fail_pos(struct loader *l, size_t line, size_t col, int rc, const char *fmt, ...)
+static int fail_pos(struct loader *l, int rc, size_t line, size_t col, const char *fmt, ...)
 {
+    if (l->err == NULL || l->err_cap == 0)
+        return rc;
+    int n = line ? snprintf(l->err, l->err_cap, "%s:%zu:%zu: ", l->name, line, col)
+                 : snprintf(l->err, l->err_cap, "%s: ", l->name);
     va_list ap;
     va_start(ap, fmt);
-    put_pos(l, line, col, fmt, ap);
+    if (n >= 0 && (size_t)n < l->err_cap)
+        vsnprintf(l->err + n, l->err_cap - (size_t)n, fmt, ap);
     va_end(ap);
     return rc;
 }
 
-/* libyaml marks count from 0; messages from 1, as editors do. */
-static int fail_at(struct loader *l, yaml_mark_t m, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* An invalid policy at a libyaml mark, which counts from 0 (messages from 1, as editors do). */
+#define FAIL_AT(l, mark, ...)                                                                      \
+    fail_pos(l, TLS_E_INVALID, (mark).line + 1, (mark).column + 1, __VA_ARGS__)
 
-static int fail_at(struct loader *l, yaml_mark_t m, const char *fmt, ...)
+/* n: the node being read when memory ran out, or NULL. */
+static int nomem(struct loader *l, const yaml_node_t *n)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    put_pos(l, m.line + 1, m.column + 1, fmt, ap);
-    va_end(ap);
-    return TLS_E_INVALID;
-}
-
-static int fail_nomem(struct loader *l)
-{
-    yaml_mark_t m = l->has_ev ? l->ev.start_mark : (yaml_mark_t){0, 0, 0};
-    fail_pos(l, m.line + 1, m.column + 1, TLS_E_NOMEM,
-             "out of memory (a policy may hold %u MiB at most)", POLICY_ARENA_CAP >> 20);
-    return TLS_E_NOMEM;
+    return fail_pos(l, TLS_E_NOMEM, n ? n->start_mark.line + 1 : 0,
+                    n ? n->start_mark.column + 1 : 0,
+                    "out of memory (a policy may hold %u MiB at most)", POLICY_ARENA_CAP >> 20);
 }
 
 /* Line and column (1-based, in characters, as libyaml counts) of a byte offset. */
@@ -181,21 +174,25 @@ static void offset_pos(const uint8_t *s, size_t len, size_t off, size_t *line, s
     }
 }
 
-static int syntax_error(struct loader *l)
+static int syntax_error(struct loader *l, const yaml_parser_t *y)
 {
-    const yaml_parser_t *y = &l->yp;
     const char *problem = y->problem ? y->problem : "malformed YAML";
     switch (y->error) {
     case YAML_MEMORY_ERROR:
-        return fail_nomem(l);
+        return nomem(l, NULL);
     case YAML_READER_ERROR: {
         size_t line, col;
         offset_pos(l->text, l->len, y->problem_offset, &line, &col);
         if (y->problem_value >= 0)
-            return fail_pos(l, line, col, TLS_E_INVALID, "YAML syntax error: %s (U+%04X)", problem,
+            return fail_pos(l, TLS_E_INVALID, line, col, "YAML syntax error: %s (U+%04X)", problem,
                             (unsigned)y->problem_value);
-        return fail_pos(l, line, col, TLS_E_INVALID, "YAML syntax error: %s", problem);
+        return fail_pos(l, TLS_E_INVALID, line, col, "YAML syntax error: %s", problem);
     }
+    case YAML_COMPOSER_ERROR: /* the only one left once aliases are refused */
+        return FAIL_AT(l, y->problem_mark,
+                       "the same anchor is defined twice (first at %zu:%zu); anchors do nothing "
+                       "in a policy: remove them",
+                       y->context_mark.line + 1, y->context_mark.column + 1);
     default: {
         size_t at = y->problem_mark.index;
         const char *hint = "";
@@ -204,95 +201,145 @@ static int syntax_error(struct loader *l)
         else if (y->context && strstr(y->context, "alias"))
             hint = "; quote a value that starts with '*', e.g. match: \"*.example.com:443\"";
         if (y->context)
-            return fail_at(l, y->problem_mark, "YAML syntax error: %s (%s at %zu:%zu)%s", problem,
+            return FAIL_AT(l, y->problem_mark, "YAML syntax error: %s (%s at %zu:%zu)%s", problem,
                            y->context, y->context_mark.line + 1, y->context_mark.column + 1, hint);
-        return fail_at(l, y->problem_mark, "YAML syntax error: %s%s", problem, hint);
+        return FAIL_AT(l, y->problem_mark, "YAML syntax error: %s%s", problem, hint);
     }
     }
 }
 
-static int next(struct loader *l)
+static int parser_open(struct loader *l, yaml_parser_t *y)
 {
-    if (l->has_ev)
-        yaml_event_delete(&l->ev);
-    l->has_ev = false;
-    if (!yaml_parser_parse(&l->yp, &l->ev))
-        return syntax_error(l);
-    l->has_ev = true;
-    if (l->ev.type == YAML_ALIAS_EVENT)
-        return fail_at(l, l->ev.start_mark,
-                       "aliases (*%s) are not supported in a policy: write the value out, or "
-                       "quote it if it is a pattern (\"*%s\")",
-                       (const char *)l->ev.data.alias.anchor,
-                       (const char *)l->ev.data.alias.anchor);
+    if (!yaml_parser_initialize(y))
+        return nomem(l, NULL);
+    yaml_parser_set_input_string(y, l->text, l->len);
+    yaml_parser_set_encoding(y, YAML_UTF8_ENCODING);
     return 0;
 }
 
-static bool is_null(const yaml_event_t *e)
+/* The first pass, over events: syntax errors, aliases (whose name and place the document API
+ * loses), a second document and an empty file are reported where they stand, and the tree is
+ * bounded before yaml_parser_load builds it. Stopping at the depth cap also stops the scanner,
+ * which slows down with every level of nesting. */
+static int prescan(struct loader *l)
 {
-    if (e->type != YAML_SCALAR_EVENT || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    yaml_parser_t y;
+    int rc = parser_open(l, &y), depth = 0;
+    size_t nodes = 0, docs = 0;
+    while (rc == 0) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&y, &ev)) {
+            rc = syntax_error(l, &y);
+            break;
+        }
+        yaml_event_type_t t = ev.type;
+        bool open = t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT;
+        if (t == YAML_ALIAS_EVENT)
+            rc = FAIL_AT(l, ev.start_mark,
+                         "aliases (*%s) are not supported in a policy: write the value out, or "
+                         "quote it if it is a pattern (\"*%s\")",
+                         (const char *)ev.data.alias.anchor, (const char *)ev.data.alias.anchor);
+        else if (t == YAML_DOCUMENT_START_EVENT && ++docs > 1)
+            rc = FAIL_AT(l, ev.start_mark,
+                         "a policy is one YAML document, but a second one starts here");
+        else if (t == YAML_STREAM_END_EVENT && docs == 0)
+            rc = FAIL_AT(l, ev.start_mark,
+                         "empty policy: expected a mapping with 'defaults' and/or 'targets'");
+        else if ((open || t == YAML_SCALAR_EVENT) && ++nodes > POLICY_NODES_MAX)
+            rc = FAIL_AT(l, ev.start_mark,
+                         "more than %u YAML values, lists and mappings: is this a policy? "
+                         "(policies are a few kilobytes)",
+                         POLICY_NODES_MAX);
+        else if (open && ++depth > POLICY_DEPTH_MAX)
+            rc = FAIL_AT(l, ev.start_mark,
+                         "lists and mappings nested more than %d deep (a policy needs 4)",
+                         POLICY_DEPTH_MAX);
+        else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT)
+            depth--;
+        yaml_event_delete(&ev);
+        if (t == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&y);
+    return rc;
+}
+
+/* The second pass: the document, which the first pass has checked parses. */
+static int load(struct loader *l)
+{
+    yaml_parser_t y;
+    int rc = parser_open(l, &y);
+    if (rc == 0 && !yaml_parser_load(&y, &l->doc))
+        rc = syntax_error(l, &y);
+    yaml_parser_delete(&y);
+    return rc;
+}
+
+/* ---- nodes ----------------------------------------------------------------------------------- */
+
+static const yaml_node_t *node(struct loader *l, int id)
+{
+    return yaml_document_get_node(&l->doc, id);
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
-    const char *v = (const char *)e->data.scalar.value;
+    const char *v = (const char *)n->data.scalar.value;
     return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
            !strcmp(v, "NULL");
 }
 
-/* "a mapping", "a sequence", "an empty value" or the scalar quoted (cut, control characters
- * replaced), for "got ..." in messages. */
-static const char *describe(const yaml_event_t *e, char *buf, size_t cap)
+/* "a mapping", "a sequence", "an empty value" or the scalar quoted (cut at a character,
+ * control characters replaced), for "got ..." in messages. */
+static const char *describe(const yaml_node_t *n, char *buf, size_t cap)
 {
-    switch (e->type) {
-    case YAML_MAPPING_START_EVENT:
-        return "a mapping";
-    case YAML_SEQUENCE_START_EVENT:
-        return "a sequence";
-    case YAML_SCALAR_EVENT: {
-        if (is_null(e))
-            return "an empty value";
-        const uint8_t *v = e->data.scalar.value;
-        size_t n = e->data.scalar.length, max = cap > 8 ? cap - 8 : 0;
-        bool cut = n > max;
-        if (cut)
-            for (n = max; n > 0 && (v[n] & 0xc0) == 0x80; n--)
-                ;
-        size_t o = 0;
-        buf[o++] = '\'';
-        for (size_t i = 0; i < n; i++)
-            buf[o++] = v[i] < 0x20 || v[i] == 0x7f ? '?' : (char)v[i];
-        if (cut)
-            o += (size_t)snprintf(buf + o, cap - o, "...");
-        buf[o++] = '\'';
-        buf[o] = 0;
-        return buf;
-    }
-    default:
-        return "nothing";
-    }
+    if (n->type != YAML_SCALAR_NODE)
+        return n->type == YAML_MAPPING_NODE ? "a mapping" : "a sequence";
+    if (is_null(n))
+        return "an empty value";
+    const uint8_t *v = n->data.scalar.value;
+    size_t len = n->data.scalar.length, max = cap - 8, o = 0;
+    if (len > max)
+        for (len = max; len > 0 && (v[len] & 0xc0) == 0x80; len--)
+            ;
+    buf[o++] = '\'';
+    for (size_t i = 0; i < len; i++)
+        buf[o++] = v[i] < 0x20 || v[i] == 0x7f ? '?' : (char)v[i];
+    snprintf(buf + o, cap - o, "%s'", len < n->data.scalar.length ? "..." : "");
+    return buf;
 }
 
-#define GOT(l, buf) describe(&(l)->ev, buf, sizeof(buf))
+/* "WHAT expects THIS, got THAT" at node n, THAT saying what n is. */
+static int got(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int type_error(struct loader *l, const char *key, const char *expects)
+static int got(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
 {
-    char got[80];
-    return fail_at(l, l->ev.start_mark, "'%s' expects %s, got %s", key, expects, GOT(l, got));
+    char what[256], desc[80];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return FAIL_AT(l, n->start_mark, "%s, got %s", what, describe(n, desc, sizeof(desc)));
 }
 
-/* The current scalar as a C string (valid until next()); a NUL inside is refused. */
 /* The scalar's text when it holds no NUL, else NULL: values compared with strcmp must not be
  * cut short by a "\0" escape ("required\0junk" is not "required"). */
-static const char *scalar_plain(const struct loader *l)
+static const char *scalar_plain(const yaml_node_t *n)
 {
-    const char *v = (const char *)l->ev.data.scalar.value;
-    return strlen(v) == l->ev.data.scalar.length ? v : NULL;
+    if (n->type != YAML_SCALAR_NODE)
+        return NULL;
+    const char *v = (const char *)n->data.scalar.value;
+    return strlen(v) == n->data.scalar.length ? v : NULL;
 }
 
-static int scalar_str(struct loader *l, const char **out)
+/* The same where a NUL is an error of its own. */
+static int scalar_str(struct loader *l, const yaml_node_t *n, const char **out)
 {
-    const char *v = (const char *)l->ev.data.scalar.value;
-    if (strlen(v) != l->ev.data.scalar.length)
-        return fail_at(l, l->ev.start_mark, "a NUL character is not allowed here");
-    *out = v;
+    if ((*out = scalar_plain(n)) == NULL)
+        return FAIL_AT(l, n->start_mark, "a NUL character is not allowed here");
     return 0;
 }
 
@@ -322,74 +369,66 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-static const char *closest(const char *s, const char *const *names, size_t n)
+/* "unknown NAME WHERE; did you mean 'X'? Expected one of: A, B" (kind "key" or "rule"). */
+static int unknown(struct loader *l, const yaml_node_t *n, const char *kind, const char *where,
+                   const char *const *names, size_t count)
 {
-    const char *best = NULL;
+    const char *s = (const char *)n->data.scalar.value, *best = NULL;
     size_t best_d = 2 + strlen(s) / 3; /* beyond this a suggestion is a guess */
-    for (size_t i = 0; i < n; i++) {
+    char list[REPORT_RULE_COUNT * 32], desc[80];
+    size_t o = 0;
+    list[0] = 0;
+    for (size_t i = 0; i < count; i++) {
         size_t d = edit_distance(s, names[i]);
         if (d < best_d) {
             best_d = d;
             best = names[i];
         }
+        int w = o < sizeof(list)
+                    ? snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", names[i])
+                    : 0;
+        o += w > 0 ? (size_t)w : 0;
     }
-    return best;
+    bool rule = strcmp(kind, "rule") == 0;
+    if (best)
+        return FAIL_AT(l, n->start_mark, "unknown %s %s %s; did you mean '%s'? %s: %s", kind,
+                       describe(n, desc, sizeof(desc)), where, best,
+                       rule ? "The rules are" : "Expected one of", list);
+    return FAIL_AT(l, n->start_mark, "unknown %s %s %s; %s: %s", kind,
+                   describe(n, desc, sizeof(desc)), where,
+                   rule ? "the rules are" : "expected one of", list);
 }
 
-static void join(char *buf, size_t cap, const char *const *names, size_t n)
+/* key is not one of w's: perhaps one that belongs elsewhere, else a typo. */
+static int unknown_key(struct loader *l, const yaml_node_t *k, const char *key, enum where w)
 {
-    size_t o = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < n && o < cap; i++) {
-        int w = snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", names[i]);
-        if (w < 0)
-            break;
-        o += (size_t)w;
-    }
-}
-
-static int unknown_key(struct loader *l, const char *key, enum section_kind kind)
-{
-    static const char *const where[] = {
-        [SEC_TOP] = "at the top level",
-        [SEC_DEFAULTS] = "in 'defaults'",
-        [SEC_ENTRY] = "in a target entry",
+    static const char *const where_text[] = {
+        [AT_TOP] = "at the top level",
+        [IN_DEFAULTS] = "in 'defaults'",
+        [IN_ENTRY] = "in a target entry",
     };
-    const char *const *keys = kind == SEC_TOP        ? top_keys
-                              : kind == SEC_DEFAULTS ? default_keys
-                                                     : entry_keys;
-    size_t n = kind == SEC_TOP        ? sizeof(top_keys) / sizeof(*top_keys)
-               : kind == SEC_DEFAULTS ? sizeof(default_keys) / sizeof(*default_keys)
-                                      : K_COUNT_;
-    for (size_t i = 0; i < K_COUNT_; i++) {
-        if (strcmp(key, entry_keys[i]) != 0)
-            continue;
-        if (kind == SEC_DEFAULTS)
-            return fail_at(l, l->ev.start_mark,
-                           "'%s' belongs in a target entry, not in 'defaults'%s", key,
-                           i == K_ENABLE ? " (every rule is on unless disabled)" : "");
-        if (kind == SEC_TOP)
-            return fail_at(l, l->ev.start_mark,
+    const char *names[K_COUNT_];
+    size_t n = 0;
+    for (int i = 0; i < K_COUNT_; i++) {
+        if (keys[i].where & w)
+            names[n++] = keys[i].name;
+        else if ((keys[i].where & IN_ENTRY) && strcmp(key, keys[i].name) == 0 && w == IN_DEFAULTS)
+            return FAIL_AT(l, k->start_mark, "'%s' belongs in a target entry, not in 'defaults'%s",
+                           key, i == K_ENABLE ? " (every rule is on unless disabled)" : "");
+        else if ((keys[i].where & IN_ENTRY) && strcmp(key, keys[i].name) == 0)
+            return FAIL_AT(l, k->start_mark,
                            "'%s' goes under 'defaults' or in an entry of 'targets', not at the "
                            "top level",
                            key);
     }
-    char list[256];
-    join(list, sizeof(list), keys, n);
-    const char *near = closest(key, keys, n);
-    char got[80];
-    if (near)
-        return fail_at(l, l->ev.start_mark,
-                       "unknown key %s %s; did you mean '%s'? Expected one of: %s", GOT(l, got),
-                       where[kind], near, list);
-    return fail_at(l, l->ev.start_mark, "unknown key %s %s; expected one of: %s", GOT(l, got),
-                   where[kind], list);
+    return unknown(l, k, "key", where_text[w], names, n);
 }
 
-static int rule_lookup(struct loader *l, const char *key, enum report_rule_id *out)
+static int rule_lookup(struct loader *l, const yaml_node_t *n, const char *key,
+                       enum report_rule_id *out)
 {
     const char *name = NULL;
-    int rc = scalar_str(l, &name);
+    int rc = scalar_str(l, n, &name);
     if (rc)
         return rc;
     const struct report_rule *r = report_rule_find(name);
@@ -400,201 +439,138 @@ static int rule_lookup(struct loader *l, const char *key, enum report_rule_id *o
     const char *names[REPORT_RULE_COUNT];
     for (size_t i = 0; i < REPORT_RULE_COUNT; i++)
         names[i] = report_rule_get((enum report_rule_id)i)->name;
-    char list[REPORT_RULE_COUNT * 32];
-    join(list, sizeof(list), names, REPORT_RULE_COUNT);
-    const char *near = closest(name, names, REPORT_RULE_COUNT);
-    char got[80];
-    if (near)
-        return fail_at(l, l->ev.start_mark,
-                       "unknown rule %s in '%s'; did you mean '%s'? The rules are: %s", GOT(l, got),
-                       key, near, list);
-    return fail_at(l, l->ev.start_mark, "unknown rule %s in '%s'; the rules are: %s", GOT(l, got),
-                   key, list);
+    char where[64];
+    snprintf(where, sizeof(where), "in '%s'", key);
+    return unknown(l, n, "rule", where, names, REPORT_RULE_COUNT);
 }
 
-/* Grow an arena array to hold n + 1 items (arena memory is not freed one by one: doubling
- * bounds the waste to the final size). */
-static void *grow(struct tls_arena *a, void *v, size_t n, size_t *cap, size_t size)
+static const char *where_str(struct loader *l, const yaml_node_t *n)
 {
-    if (n < *cap)
-        return v;
-    size_t nc = *cap ? *cap * 2 : 4;
-    void *nv = tls_arena_alloc(a, nc * size);
-    if (nv == NULL)
-        return NULL;
-    if (n)
-        memcpy(nv, v, n * size);
-    *cap = nc;
-    return nv;
-}
-
-static const char *where_str(struct loader *l, yaml_mark_t m)
-{
-    return tls_arena_printf(&l->p->arena, "%s:%zu:%zu", l->name, m.line + 1, m.column + 1);
+    return tls_arena_printf(&l->p->arena, "%s:%zu:%zu", l->name, n->start_mark.line + 1,
+                            n->start_mark.column + 1);
 }
 
 /* ---- values ---------------------------------------------------------------------------------- */
 
-/* A value that is one scalar or a sequence of scalars. Call with the value's first event
- * current: returns 1 with an item current, 0 after the last (the sequence's end current) or an
- * error. */
-struct list_it {
-    bool started, seq;
-    size_t count;
-};
-
-static int list_next(struct loader *l, struct list_it *it, const char *key, const char *expects)
+/* A value that is one scalar or a sequence of scalars: its items one by one. Call with *i 0:
+ * returns 1 with *item, 0 after the last, or an error. */
+static int list_next(struct loader *l, const yaml_node_t *v, const char *key, const char *expects,
+                     size_t *i, const yaml_node_t **item)
 {
-    if (!it->started) {
-        it->started = true;
-        if (l->ev.type == YAML_SCALAR_EVENT && !is_null(&l->ev)) {
-            it->count++;
-            return 1;
-        }
-        if (l->ev.type != YAML_SEQUENCE_START_EVENT)
-            return type_error(l, key, expects);
-        it->seq = true;
-    } else if (!it->seq) {
-        return 0;
+    if (v->type == YAML_SCALAR_NODE && !is_null(v)) {
+        *item = v;
+        return (*i)++ == 0;
     }
-    int rc = next(l);
-    if (rc)
-        return rc;
-    if (l->ev.type == YAML_SEQUENCE_END_EVENT)
+    if (v->type != YAML_SEQUENCE_NODE)
+        return got(l, v, "'%s' expects %s", key, expects);
+    const yaml_node_item_t *it = v->data.sequence.items.start + *i;
+    if (it >= v->data.sequence.items.top)
         return 0;
-    if (l->ev.type != YAML_SCALAR_EVENT || is_null(&l->ev)) {
-        char got[80];
-        return fail_at(l, l->ev.start_mark, "each item of '%s' expects %s, got %s", key, expects,
-                       GOT(l, got));
-    }
-    it->count++;
+    (*i)++;
+    *item = node(l, *it);
+    if ((*item)->type != YAML_SCALAR_NODE || is_null(*item))
+        return got(l, *item, "each item of '%s' expects %s", key, expects);
     return 1;
 }
 
-static int parse_client_auth(struct loader *l, struct section *s)
+/* Room in the arena for the items of such a value (at least one, so NULL is out of memory). */
+static void *list_alloc(struct loader *l, const yaml_node_t *v, size_t size)
 {
-    static const char expects[] = "required, optional or none";
-    if (l->ev.type != YAML_SCALAR_EVENT)
-        return type_error(l, "client_auth", expects);
-    const char *v = scalar_plain(l);
-    for (int a = REPORT_CLIENT_AUTH_REQUIRED; v && a <= REPORT_CLIENT_AUTH_NONE; a++)
-        if (strcmp(v, client_auth_names[a]) == 0) {
-            s->client_auth = (enum report_client_auth)a;
-            return 0;
-        }
-    return type_error(l, "client_auth", expects);
+    size_t n = v->type == YAML_SEQUENCE_NODE
+                   ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)
+                   : 1;
+    return tls_arena_alloc(&l->p->arena, (n ? n : 1) * size);
 }
 
-static int parse_severities(struct loader *l, struct section *s)
+static int parse_severities(struct loader *l, const yaml_node_t *v, struct section *s)
 {
-    if (l->ev.type != YAML_MAPPING_START_EVENT)
-        return type_error(l, "severities",
-                          "a mapping of rule names to info|low|medium|high|critical");
-    for (;;) {
-        int rc = next(l);
-        if (rc)
-            return rc;
-        if (l->ev.type == YAML_MAPPING_END_EVENT)
-            return 0;
-        char got[80];
-        if (l->ev.type != YAML_SCALAR_EVENT)
-            return fail_at(l, l->ev.start_mark, "'severities' expects rule names as keys, got %s",
-                           GOT(l, got));
+    if (v->type != YAML_MAPPING_NODE)
+        return got(l, v,
+                   "'severities' expects a mapping of rule names to "
+                   "info|low|medium|high|critical");
+    for (const yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+         pr++) {
+        const yaml_node_t *k = node(l, pr->key), *val = node(l, pr->value);
+        if (k->type != YAML_SCALAR_NODE)
+            return got(l, k, "'severities' expects rule names as keys");
         enum report_rule_id id;
-        if ((rc = rule_lookup(l, "severities", &id)))
+        int rc = rule_lookup(l, k, "severities", &id);
+        if (rc)
             return rc;
         const char *rule = report_rule_get(id)->name;
         if (s->severity[id] >= 0)
-            return fail_at(l, l->ev.start_mark, "rule '%s' is given twice in 'severities'", rule);
-        if ((rc = next(l)))
-            return rc;
+            return FAIL_AT(l, k->start_mark, "rule '%s' is given twice in 'severities'", rule);
         enum report_severity sev;
-        if (l->ev.type != YAML_SCALAR_EVENT || scalar_plain(l) == NULL ||
-            report_severity_parse(scalar_plain(l), &sev) != 0)
-            return fail_at(l, l->ev.start_mark,
-                           "'%s' in 'severities' expects info|low|medium|high|critical, got %s",
-                           rule, GOT(l, got));
+        if (scalar_plain(val) == NULL || report_severity_parse(scalar_plain(val), &sev) != 0)
+            return got(l, val, "'%s' in 'severities' expects info|low|medium|high|critical", rule);
         s->severity[id] = (int8_t)sev;
     }
+    return 0;
 }
 
-static int parse_rule_list(struct loader *l, struct section *s, const char *key, int8_t on)
+static int parse_rule_list(struct loader *l, const yaml_node_t *v, struct section *s,
+                           const char *key, int8_t on)
 {
-    struct list_it it = {0};
+    const yaml_node_t *item;
+    size_t i = 0;
     int rc;
-    while ((rc = list_next(l, &it, key, "a list of rule names")) == 1) {
+    while ((rc = list_next(l, v, key, "a list of rule names", &i, &item)) == 1) {
         enum report_rule_id id;
-        if ((rc = rule_lookup(l, key, &id)))
+        if ((rc = rule_lookup(l, item, key, &id)))
             return rc;
         if (s->enabled[id] >= 0 && s->enabled[id] != on)
-            return fail_at(l, l->ev.start_mark, "rule '%s' is in both 'enable' and 'disable'",
+            return FAIL_AT(l, item->start_mark, "rule '%s' is in both 'enable' and 'disable'",
                            report_rule_get(id)->name);
         s->enabled[id] = on;
     }
     return rc;
 }
 
-static int resolve_file(struct loader *l, const char *key, struct report_policy_file *out)
+static int resolve_file(struct loader *l, const yaml_node_t *n, const char *key,
+                        struct report_policy_file *out)
 {
     const char *path = NULL;
-    int rc = scalar_str(l, &path);
+    int rc = scalar_str(l, n, &path);
     if (rc)
         return rc;
     if (*path == 0)
-        return fail_at(l, l->ev.start_mark, "'%s' expects a file name, got ''", key);
-    const char *dir = l->p->dir;
-    bool rel = path[0] != '/' && dir != NULL;
-    size_t len = strlen(path) + (rel ? strlen(dir) + 1 : 0);
-    if (len >= POLICY_PATH_MAX)
-        return fail_at(l, l->ev.start_mark, "'%s': the file name is longer than %d bytes", key,
+        return FAIL_AT(l, n->start_mark, "'%s' expects a file name, got ''", key);
+    const char *dir = path[0] == '/' ? NULL : l->p->dir;
+    if (strlen(path) + (dir ? strlen(dir) + 1 : 0) >= POLICY_PATH_MAX)
+        return FAIL_AT(l, n->start_mark, "'%s': the file name is longer than %d bytes", key,
                        POLICY_PATH_MAX - 1);
-    out->path = rel ? tls_arena_printf(&l->p->arena, "%s%s%s", dir,
-                                       dir[strlen(dir) - 1] == '/' ? "" : "/", path)
-                    : tls_arena_strdup(&l->p->arena, path);
-    out->where = where_str(l, l->ev.start_mark);
-    return out->path && out->where ? 0 : fail_nomem(l);
+    out->path = tls_arena_printf(&l->p->arena, "%s%s%s", dir ? dir : "",
+                                 dir && dir[strlen(dir) - 1] != '/' ? "/" : "", path);
+    out->where = where_str(l, n);
+    return out->path && out->where ? 0 : nomem(l, n);
 }
 
-static int parse_expect_ca(struct loader *l, struct section *s)
+static int parse_expect_ca(struct loader *l, const yaml_node_t *v, struct section *s)
 {
     static const char expects[] = "a list of certificate files (PEM or DER; [] for none)";
     s->has_expect_ca = true;
-    s->n_expect_ca = 0;
-    struct list_it it = {0};
+    if ((s->expect_ca = list_alloc(l, v, sizeof(*s->expect_ca))) == NULL)
+        return nomem(l, v);
+    const yaml_node_t *item;
+    size_t i = 0;
     int rc;
-    while ((rc = list_next(l, &it, "expect_ca", expects)) == 1) {
-        s->expect_ca = grow(&l->p->arena, s->expect_ca, s->n_expect_ca, &s->cap_expect_ca,
-                            sizeof(*s->expect_ca));
-        if (s->expect_ca == NULL)
-            return fail_nomem(l);
-        if ((rc = resolve_file(l, "expect_ca", &s->expect_ca[s->n_expect_ca])))
+    while ((rc = list_next(l, v, "expect_ca", expects, &i, &item)) == 1)
+        if ((rc = resolve_file(l, item, "expect_ca", &s->expect_ca[s->n_expect_ca++])))
             return rc;
-        s->n_expect_ca++;
-    }
     return rc;
 }
 
-static int parse_client_cert(struct loader *l, struct section *s)
+static int parse_client_cert(struct loader *l, const yaml_node_t *v, struct section *s)
 {
     s->has_client_cert = true;
-    if (is_null(&l->ev)) {
+    if (is_null(v)) {
         s->client_cert.path = NULL;
-        s->client_cert.where = where_str(l, l->ev.start_mark);
-        return s->client_cert.where ? 0 : fail_nomem(l);
+        s->client_cert.where = where_str(l, v);
+        return s->client_cert.where ? 0 : nomem(l, v);
     }
-    if (l->ev.type != YAML_SCALAR_EVENT)
-        return type_error(l, "client_cert", "a certificate chain file (PEM), or null for none");
-    return resolve_file(l, "client_cert", &s->client_cert);
-}
-
-static bool all_digits(const char *s)
-{
-    if (*s == 0)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
+    if (v->type != YAML_SCALAR_NODE)
+        return got(l, v, "'client_cert' expects a certificate chain file (PEM), or null for none");
+    return resolve_file(l, v, "client_cert", &s->client_cert);
 }
 
 /* 1: an address or CIDR pattern in *pt; 0: not one (then it is a glob); -1 with *why: written
@@ -622,7 +598,7 @@ static int addr_pattern(const char *s, struct pattern *pt, const char **why)
         }
     } else if (tls_addr_parse(&a, s, (size_t)(end - s)) != 0) {
         const char *colon = strchr(s, ':');
-        if (colon == NULL || !all_digits(colon + 1) ||
+        if (colon == NULL || !colon[1] || colon[1 + strspn(colon + 1, "0123456789")] ||
             tls_addr_parse(&a, s, (size_t)(colon - s)) != 0)
             return 0; /* a glob: a host name, "10.0.0.1:*" */
         port = colon + 1;
@@ -650,35 +626,32 @@ static int addr_pattern(const char *s, struct pattern *pt, const char **why)
     return 1;
 }
 
-static int parse_match(struct loader *l, struct report_policy_entry *e)
+static int parse_match(struct loader *l, const yaml_node_t *v, struct report_policy_entry *e)
 {
     static const char expects[] = "a host:port glob, an address or a CIDR range, or a list of them";
-    yaml_mark_t start = l->ev.start_mark;
-    struct list_it it = {0};
+    if ((e->patterns = list_alloc(l, v, sizeof(*e->patterns))) == NULL)
+        return nomem(l, v);
+    const yaml_node_t *item;
+    size_t i = 0;
     int rc;
-    while ((rc = list_next(l, &it, "match", expects)) == 1) {
-        const char *text = NULL;
-        if ((rc = scalar_str(l, &text)))
+    while ((rc = list_next(l, v, "match", expects, &i, &item)) == 1) {
+        const char *text = NULL, *why = NULL;
+        if ((rc = scalar_str(l, item, &text)))
             return rc;
         if (*text == 0 || strlen(text) > POLICY_PATTERN_MAX)
-            return fail_at(l, l->ev.start_mark, "'match' expects a pattern of 1 to %d bytes",
+            return FAIL_AT(l, item->start_mark, "'match' expects a pattern of 1 to %d bytes",
                            POLICY_PATTERN_MAX);
-        e->patterns =
-            grow(&l->p->arena, e->patterns, e->n_patterns, &e->cap_patterns, sizeof(*e->patterns));
-        if (e->patterns == NULL)
-            return fail_nomem(l);
         struct pattern *pt = &e->patterns[e->n_patterns];
         memset(pt, 0, sizeof(*pt));
-        const char *why = NULL;
         int kind = addr_pattern(text, pt, &why);
         if (kind < 0)
-            return fail_at(l, l->ev.start_mark, "'match' pattern '%s': %s", text, why);
+            return FAIL_AT(l, item->start_mark, "'match' pattern '%s': %s", text, why);
         if ((pt->text = tls_arena_strdup(&l->p->arena, text)) == NULL)
-            return fail_nomem(l);
+            return nomem(l, item);
         if (kind == 0) {
             char *g = tls_arena_strdup(&l->p->arena, text);
             if (g == NULL)
-                return fail_nomem(l);
+                return nomem(l, item);
             for (char *c = g; *c; c++)
                 if (*c >= 'A' && *c <= 'Z')
                     *c = (char)(*c - 'A' + 'a');
@@ -686,176 +659,116 @@ static int parse_match(struct loader *l, struct report_policy_entry *e)
         }
         e->n_patterns++;
     }
-    if (rc == 0 && it.count == 0)
-        return fail_at(l, start, "'match' expects at least one pattern");
+    if (rc == 0 && e->n_patterns == 0)
+        return FAIL_AT(l, v->start_mark, "'match' expects at least one pattern");
     return rc;
 }
 
-/* ---- mappings -------------------------------------------------------------------------------- */
+/* ---- the tree -------------------------------------------------------------------------------- */
 
-/* Read the keys of the mapping that starts at the current event, with the value's first event
- * current when calling fn (which leaves the value's last event current). Unknown and repeated
- * keys are errors. */
-typedef int key_fn(struct loader *l, int key, void *arg);
+static int walk_mapping(struct loader *l, const yaml_node_t *m, enum where w,
+                        struct report_policy_entry *e);
 
-static int parse_mapping(struct loader *l, enum section_kind kind, key_fn *fn, void *arg)
-{
-    const char *const *keys = kind == SEC_TOP        ? top_keys
-                              : kind == SEC_DEFAULTS ? default_keys
-                                                     : entry_keys;
-    size_t n = kind == SEC_TOP        ? sizeof(top_keys) / sizeof(*top_keys)
-               : kind == SEC_DEFAULTS ? sizeof(default_keys) / sizeof(*default_keys)
-                                      : K_COUNT_;
-    yaml_mark_t seen[K_COUNT_];
-    bool has[K_COUNT_] = {false};
-    for (;;) {
-        int rc = next(l);
-        if (rc)
-            return rc;
-        if (l->ev.type == YAML_MAPPING_END_EVENT)
-            return 0;
-        char got[80];
-        if (l->ev.type != YAML_SCALAR_EVENT)
-            return fail_at(l, l->ev.start_mark, "expected a key (a name), got %s", GOT(l, got));
-        const char *key = NULL;
-        if ((rc = scalar_str(l, &key)))
-            return rc;
-        size_t k = 0;
-        while (k < n && strcmp(key, keys[k]) != 0)
-            k++;
-        if (k == n)
-            return unknown_key(l, key, kind);
-        if (has[k])
-            return fail_at(l, l->ev.start_mark, "'%s' is given twice (first at %zu:%zu)", key,
-                           seen[k].line + 1, seen[k].column + 1);
-        has[k] = true;
-        seen[k] = l->ev.start_mark;
-        if ((rc = next(l)) || (rc = fn(l, (int)k, arg)))
-            return rc;
-    }
-}
-
-static int section_key(struct loader *l, struct section *s, enum entry_key key)
-{
-    switch (key) {
-    case K_CLIENT_AUTH:
-        return parse_client_auth(l, s);
-    case K_SEVERITIES:
-        return parse_severities(l, s);
-    case K_ENABLE:
-        return parse_rule_list(l, s, "enable", 1);
-    case K_DISABLE:
-        return parse_rule_list(l, s, "disable", 0);
-    case K_EXPECT_CA:
-        return parse_expect_ca(l, s);
-    case K_CLIENT_CERT:
-        return parse_client_cert(l, s);
-    case K_MATCH:
-    case K_COUNT_:
-        break;
-    }
-    return TLS_E_INVALID; /* not reached: the callers only pass section keys */
-}
-
-static int defaults_key(struct loader *l, int key, void *arg)
-{
-    (void)arg;
-    const char *name = default_keys[key];
-    enum entry_key k = 0;
-    while (strcmp(entry_keys[k], name) != 0)
-        k++;
-    return section_key(l, &l->p->defaults, k);
-}
-
-static int entry_key(struct loader *l, int key, void *arg)
-{
-    struct report_policy_entry *e = arg;
-    if (key == K_MATCH)
-        return parse_match(l, e);
-    return section_key(l, &e->s, (enum entry_key)key);
-}
-
-static int parse_targets(struct loader *l)
+static int walk_targets(struct loader *l, const yaml_node_t *v)
 {
     struct report_policy *p = l->p;
-    if (l->ev.type != YAML_SEQUENCE_START_EVENT)
-        return type_error(l, "targets", "a list of target entries (mappings with 'match')");
-    for (;;) {
-        int rc = next(l);
-        if (rc)
-            return rc;
-        if (l->ev.type == YAML_SEQUENCE_END_EVENT)
-            return 0;
-        char got[80];
-        if (l->ev.type != YAML_MAPPING_START_EVENT)
-            return fail_at(l, l->ev.start_mark,
-                           "each entry of 'targets' expects a mapping with 'match' and "
-                           "settings, got %s",
-                           GOT(l, got));
-        p->entries = grow(&p->arena, p->entries, p->n, &p->cap, sizeof(*p->entries));
-        if (p->entries == NULL)
-            return fail_nomem(l);
+    if (v->type != YAML_SEQUENCE_NODE)
+        return got(l, v, "'targets' expects a list of target entries (mappings with 'match')");
+    if ((p->entries = list_alloc(l, v, sizeof(*p->entries))) == NULL)
+        return nomem(l, v);
+    for (const yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        const yaml_node_t *m = node(l, *it);
+        if (m->type != YAML_MAPPING_NODE)
+            return got(l, m, "each entry of 'targets' expects a mapping with 'match' and settings");
         struct report_policy_entry *e = &p->entries[p->n];
         memset(e, 0, sizeof(*e));
         section_init(&e->s);
         e->index = p->n;
-        yaml_mark_t start = l->ev.start_mark;
-        if ((e->where = where_str(l, start)) == NULL)
-            return fail_nomem(l);
-        if ((rc = parse_mapping(l, SEC_ENTRY, entry_key, e)))
+        if ((e->where = where_str(l, m)) == NULL)
+            return nomem(l, m);
+        int rc = walk_mapping(l, m, IN_ENTRY, e);
+        if (rc)
             return rc;
         if (e->n_patterns == 0)
-            return fail_at(l, start,
+            return FAIL_AT(l, m->start_mark,
                            "target entry has no 'match' (a host:port glob, an address or a CIDR "
                            "range)");
         p->n++;
     }
-}
-
-static int top_key(struct loader *l, int key, void *arg)
-{
-    (void)arg;
-    switch (key) {
-    case 0: /* version */
-        if (l->ev.type != YAML_SCALAR_EVENT || scalar_plain(l) == NULL ||
-            strcmp(scalar_plain(l), "1") != 0)
-            return type_error(l, "version", "1 (the only policy format so far)");
-        return 0;
-    case 1: /* defaults */
-        if (l->ev.type != YAML_MAPPING_START_EVENT)
-            return type_error(l, "defaults", "a mapping of settings");
-        return parse_mapping(l, SEC_DEFAULTS, defaults_key, NULL);
-    default: /* targets */
-        return parse_targets(l);
-    }
-}
-
-static int parse_stream(struct loader *l)
-{
-    int rc;
-    if ((rc = next(l)) || (rc = next(l))) /* stream start, then a document or the end */
-        return rc;
-    if (l->ev.type == YAML_STREAM_END_EVENT)
-        return fail_at(l, l->ev.start_mark,
-                       "empty policy: expected a mapping with 'defaults' and/or 'targets'");
-    if ((rc = next(l)))
-        return rc;
-    if (l->ev.type != YAML_MAPPING_START_EVENT) {
-        char got[80];
-        return fail_at(l, l->ev.start_mark,
-                       "the top level expects a mapping with 'defaults' and/or 'targets', got %s",
-                       GOT(l, got));
-    }
-    if ((rc = parse_mapping(l, SEC_TOP, top_key, NULL)) || (rc = next(l)) || (rc = next(l)))
-        return rc; /* the mapping, the document's end, then the stream's end */
-    if (l->ev.type == YAML_DOCUMENT_START_EVENT)
-        return fail_at(l, l->ev.start_mark,
-                       "a policy is one YAML document, but a second one starts here");
     return 0;
 }
 
-/* ---- loading ----------------------------------------------------------------------------------
- */
+/* The value v of key k, in the mapping of e (NULL: the top level or the defaults). */
+static int walk_key(struct loader *l, enum key k, const yaml_node_t *v,
+                    struct report_policy_entry *e)
+{
+    struct section *s = e ? &e->s : &l->p->defaults;
+    switch (k) {
+    case K_VERSION:
+        if (scalar_plain(v) == NULL || strcmp(scalar_plain(v), "1") != 0)
+            return got(l, v, "'version' expects 1 (the only policy format so far)");
+        return 0;
+    case K_DEFAULTS:
+        if (v->type != YAML_MAPPING_NODE)
+            return got(l, v, "'defaults' expects a mapping of settings");
+        return walk_mapping(l, v, IN_DEFAULTS, NULL);
+    case K_TARGETS:
+        return walk_targets(l, v);
+    case K_MATCH:
+        return parse_match(l, v, e);
+    case K_CLIENT_AUTH:
+        for (int a = REPORT_CLIENT_AUTH_REQUIRED; a <= REPORT_CLIENT_AUTH_NONE; a++)
+            if (scalar_plain(v) && strcmp(scalar_plain(v), client_auth_names[a]) == 0) {
+                s->client_auth = (enum report_client_auth)a;
+                return 0;
+            }
+        return got(l, v, "'client_auth' expects required, optional or none");
+    case K_SEVERITIES:
+        return parse_severities(l, v, s);
+    case K_ENABLE:
+        return parse_rule_list(l, v, s, "enable", 1);
+    case K_DISABLE:
+        return parse_rule_list(l, v, s, "disable", 0);
+    case K_EXPECT_CA:
+        return parse_expect_ca(l, v, s);
+    case K_CLIENT_CERT:
+        return parse_client_cert(l, v, s);
+    case K_COUNT_:
+        break;
+    }
+    return TLS_E_INVALID; /* not reached: walk_mapping passes known keys only */
+}
+
+/* The keys of m: each one that may stand at w, and only once. */
+static int walk_mapping(struct loader *l, const yaml_node_t *m, enum where w,
+                        struct report_policy_entry *e)
+{
+    const yaml_node_t *seen[K_COUNT_] = {NULL};
+    for (const yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
+         pr++) {
+        const yaml_node_t *k = node(l, pr->key);
+        const char *key = NULL;
+        if (k->type != YAML_SCALAR_NODE)
+            return got(l, k, "expected a key (a name)");
+        int rc = scalar_str(l, k, &key), i = 0;
+        if (rc)
+            return rc;
+        while (i < K_COUNT_ && (!(keys[i].where & w) || strcmp(key, keys[i].name) != 0))
+            i++;
+        if (i == K_COUNT_)
+            return unknown_key(l, k, key, w);
+        if (seen[i])
+            return FAIL_AT(l, k->start_mark, "'%s' is given twice (first at %zu:%zu)", key,
+                           seen[i]->start_mark.line + 1, seen[i]->start_mark.column + 1);
+        seen[i] = k;
+        if ((rc = walk_key(l, (enum key)i, node(l, pr->value), e)))
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- loading --------------------------------------------------------------------------------- */
 
 int report_policy_parse(struct report_policy **out, const char *name, const uint8_t *text,
                         size_t len, char *err, size_t err_cap)
@@ -865,46 +778,34 @@ int report_policy_parse(struct report_policy **out, const char *name, const uint
         err[0] = 0;
     struct loader l = {.name = name, .text = text, .len = len, .err = err, .err_cap = err_cap};
     if (len > REPORT_POLICY_MAX_BYTES)
-        return fail_pos(&l, 0, 0, TLS_E_INVALID,
+        return fail_pos(&l, TLS_E_INVALID, 0, 0,
                         "larger than %u MiB: is this a policy? (policies are a few kilobytes)",
                         REPORT_POLICY_MAX_BYTES >> 20);
     size_t bad = tls_utf8_valid_prefix(text, len);
     if (bad < len) {
         size_t line, col;
         offset_pos(text, len, bad, &line, &col);
-        return fail_pos(&l, line, col, TLS_E_INVALID,
+        return fail_pos(&l, TLS_E_INVALID, line, col,
                         "not UTF-8 (byte 0x%02x): save the policy as UTF-8 text", text[bad]);
     }
     struct report_policy *p = calloc(1, sizeof(*p));
     if (p == NULL)
-        return fail_nomem(&l);
+        return nomem(&l, NULL);
     tls_arena_init(&p->arena, POLICY_ARENA_CAP);
     section_init(&p->defaults);
     l.p = p;
-    int rc = 0;
     const char *slash = strrchr(name, '/');
-    if (slash) {
-        size_t dl = slash == name ? 1 : (size_t)(slash - name);
-        char *dir = tls_arena_alloc(&p->arena, dl + 1);
-        if (dir == NULL) {
-            rc = fail_nomem(&l);
-            goto out;
-        }
-        memcpy(dir, name, dl);
-        dir[dl] = 0;
-        p->dir = dir;
+    if (slash)
+        p->dir = tls_arena_printf(&p->arena, "%.*s", slash == name ? 1 : (int)(slash - name), name);
+    int rc = slash && p->dir == NULL ? nomem(&l, NULL) : prescan(&l);
+    if (rc == 0 && (rc = load(&l)) == 0) {
+        const yaml_node_t *root = yaml_document_get_root_node(&l.doc);
+        rc =
+            root->type == YAML_MAPPING_NODE
+                ? walk_mapping(&l, root, AT_TOP, NULL)
+                : got(&l, root, "the top level expects a mapping with 'defaults' and/or 'targets'");
+        yaml_document_delete(&l.doc);
     }
-    if (!yaml_parser_initialize(&l.yp)) {
-        rc = fail_nomem(&l);
-        goto out;
-    }
-    yaml_parser_set_input_string(&l.yp, text, len);
-    yaml_parser_set_encoding(&l.yp, YAML_UTF8_ENCODING);
-    rc = parse_stream(&l);
-    if (l.has_ev)
-        yaml_event_delete(&l.ev);
-    yaml_parser_delete(&l.yp);
-out:
     if (rc) {
         report_policy_free(p);
         return rc;
@@ -919,31 +820,15 @@ int report_policy_load(struct report_policy **out, const char *path, char *err, 
     struct loader l = {.name = path, .err = err, .err_cap = err_cap};
     FILE *f = fopen(path, "rb");
     if (f == NULL)
-        return fail_pos(&l, 0, 0, TLS_E_IO, "cannot read: %s", strerror(errno));
-    size_t cap = 16 * 1024, n = 0;
-    uint8_t *buf = malloc(cap);
-    int rc = 0;
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap || cap > REPORT_POLICY_MAX_BYTES)
-            break;
-        uint8_t *nb = realloc(buf, cap * 2);
-        if (nb == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    if (buf == NULL) {
-        rc = fail_pos(&l, 0, 0, TLS_E_NOMEM, "out of memory");
-    } else if (ferror(f)) {
-        rc = fail_pos(&l, 0, 0, TLS_E_IO, "cannot read: %s", strerror(errno ? errno : EIO));
-    }
+        return fail_pos(&l, TLS_E_IO, 0, 0, "cannot read: %s", strerror(errno));
+    /* one byte more than a policy may hold, so that a larger file is refused as one */
+    uint8_t *buf = malloc(REPORT_POLICY_MAX_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, REPORT_POLICY_MAX_BYTES + 1, f) : 0;
+    int rc = buf == NULL ? fail_pos(&l, TLS_E_NOMEM, 0, 0, "out of memory")
+             : ferror(f)
+                 ? fail_pos(&l, TLS_E_IO, 0, 0, "cannot read: %s", strerror(errno ? errno : EIO))
+                 : report_policy_parse(out, path, buf, n, err, err_cap);
     fclose(f);
-    if (rc == 0)
-        rc = report_policy_parse(out, path, buf, n, err, err_cap);
     free(buf);
     return rc;
 }
@@ -956,8 +841,7 @@ void report_policy_free(struct report_policy *p)
     free(p);
 }
 
-/* ---- queries ----------------------------------------------------------------------------------
- */
+/* ---- queries --------------------------------------------------------------------------------- */
 
 size_t report_policy_count(const struct report_policy *p)
 {

@@ -432,24 +432,27 @@ static const struct bad_file bad_files[] = {
     {"bad-nul.yaml", TLS_E_INVALID, "3:16", {"'client_auth' expects required, optional or none"}},
 };
 
+static void check_bad_file(const struct bad_file *b)
+{
+    char path[1024], err[REPORT_POLICY_ERR_CAP], want[1100];
+    fixture_path(path, sizeof(path), b->file);
+    struct report_policy *p = (struct report_policy *)&p; /* must be reset */
+    int rc = report_policy_load(&p, path, err, sizeof(err));
+    if (rc != b->rc)
+        fail_msg("%s: rc %d, want %d (%s)", b->file, rc, b->rc, rc ? err : "");
+    assert_null(p);
+    snprintf(want, sizeof(want), "%s:%s: ", path, b->pos);
+    assert_prefix(err, want);
+    for (size_t k = 0; k < 3 && b->says[k]; k++)
+        assert_contains(err, b->says[k]);
+    assert_null(strchr(err, '\n'));
+}
+
 static void test_bad_files(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(bad_files) / sizeof(*bad_files); i++) {
-        const struct bad_file *b = &bad_files[i];
-        char path[1024], err[REPORT_POLICY_ERR_CAP], want[1100];
-        fixture_path(path, sizeof(path), b->file);
-        struct report_policy *p = (struct report_policy *)&p; /* must be reset */
-        int rc = report_policy_load(&p, path, err, sizeof(err));
-        if (rc != b->rc)
-            fail_msg("%s: rc %d, want %d (%s)", b->file, rc, b->rc, rc ? err : "");
-        assert_null(p);
-        snprintf(want, sizeof(want), "%s:%s: ", path, b->pos);
-        assert_prefix(err, want);
-        for (size_t k = 0; k < 3 && b->says[k]; k++)
-            assert_contains(err, b->says[k]);
-        assert_null(strchr(err, '\n'));
-    }
+    for (size_t i = 0; i < sizeof(bad_files) / sizeof(*bad_files); i++)
+        check_bad_file(&bad_files[i]);
 }
 
 struct bad_text {
@@ -522,23 +525,104 @@ static const struct bad_text bad_texts[] = {
      "1:1", "not UTF-8 (byte 0xff)", 6},
 };
 
+static void check_bad_text(size_t i, const struct bad_text *b)
+{
+    char err[REPORT_POLICY_ERR_CAP], want[64];
+    struct report_policy *p = NULL;
+    size_t len = b->len ? b->len : strlen(b->text);
+    int rc = report_policy_parse(&p, "mem.yaml", (const uint8_t *)b->text, len, err, sizeof(err));
+    if (rc != TLS_E_INVALID)
+        fail_msg("case %zu: rc %d (%s)", i, rc, rc ? err : "accepted");
+    assert_null(p);
+    snprintf(want, sizeof(want), "mem.yaml:%s: ", b->pos);
+    if (strncmp(err, want, strlen(want)) != 0 || strstr(err, b->says) == NULL)
+        fail_msg("case %zu: got '%s', want '%s...%s'", i, err, want, b->says);
+}
+
 static void test_bad_texts(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(bad_texts) / sizeof(*bad_texts); i++) {
-        const struct bad_text *b = &bad_texts[i];
-        char err[REPORT_POLICY_ERR_CAP], want[64];
-        struct report_policy *p = NULL;
-        size_t len = b->len ? b->len : strlen(b->text);
-        int rc =
-            report_policy_parse(&p, "mem.yaml", (const uint8_t *)b->text, len, err, sizeof(err));
-        if (rc != TLS_E_INVALID)
-            fail_msg("case %zu: rc %d (%s)", i, rc, rc ? err : "accepted");
-        assert_null(p);
-        snprintf(want, sizeof(want), "mem.yaml:%s: ", b->pos);
-        if (strncmp(err, want, strlen(want)) != 0 || strstr(err, b->says) == NULL)
-            fail_msg("case %zu: got '%s', want '%s...%s'", i, err, want, b->says);
+    for (size_t i = 0; i < sizeof(bad_texts) / sizeof(*bad_texts); i++)
+        check_bad_text(i, &bad_texts[i]);
+}
+
+/* What the document loader must bound or refuse: aliases wherever they stand (so no node is
+ * reached twice and nothing can expand, as in "billion laughs"), merge keys, more than one
+ * document, nesting and node counts past the caps (refused before the tree is built, and fast),
+ * and what the whole document is read for first (syntax) before the schema is checked. */
+static void test_yaml_structure(void **state)
+{
+    (void)state;
+    static const struct bad_file files[] = {
+        {"bad-merge.yaml", TLS_E_INVALID, "6:9", {"aliases (*base) are not supported"}},
+        {"bad-anchor-twice.yaml",
+         TLS_E_INVALID,
+         "5:5",
+         {"the same anchor is defined twice (first at 2:11)", "remove them"}},
+        {"bad-deep.yaml",
+         TLS_E_INVALID,
+         "2:41",
+         {"lists and mappings nested more than 32 deep (a policy needs 4)"}},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++)
+        check_bad_file(&files[i]);
+    static const struct bad_text cases[] = {
+        {"targets:\n  - match: *undefined\n", "2:12", "aliases (*undefined) are not supported"},
+        {"targets: &t [{match: x, enable: *t}]\n", "1:33", "aliases (*t) are not supported"},
+        {"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+         "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
+         "2:8", "aliases (*a) are not supported"},
+        {"defaults: &d {severities: {sni-mismatch: low}}\ntargets:\n  - match: x\n"
+         "    <<: *d\n",
+         "4:9", "aliases (*d) are not supported"},
+        {"defaults:\n  <<: {client_auth: required}\n", "2:3", "unknown key '<<' in 'defaults'"},
+        {"defaults: &d {client_auth: &d required}\n", "1:28",
+         "the same anchor is defined twice (first at 1:11)"},
+        {"defaults: {colour: red}\n---\n{}\n", "2:1", "a policy is one YAML document"},
+        {"defaults: {colour: red}\nx: [\n", "3:1", "YAML syntax error"},
+        {"targets: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "1:41",
+         "lists and mappings nested more than 32 deep"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+        check_bad_text(i, &cases[i]);
+
+    /* anchors alone are accepted and change nothing */
+    struct report_policy *p =
+        parse_ok("mem.yaml", "defaults: &d {client_auth: &ca required}\n"
+                             "targets:\n  - &e {match: &m [\"*.example\"], client_auth: none}\n");
+    assert_int_equal(report_policy_client_auth(p, NULL), REPORT_CLIENT_AUTH_REQUIRED);
+    assert_int_equal(report_policy_client_auth(p, report_policy_entry_at(p, 0)),
+                     REPORT_CLIENT_AUTH_NONE);
+    report_policy_free(p);
+
+    /* 4 MiB of '[': refused at the depth cap, not after reading it all */
+    size_t big = REPORT_POLICY_MAX_BYTES;
+    uint8_t *text = malloc(big);
+    assert_non_null(text);
+    memset(text, '[', big);
+    char err[REPORT_POLICY_ERR_CAP];
+    assert_int_equal(report_policy_parse(&p, "big.yaml", text, big, err, sizeof(err)),
+                     TLS_E_INVALID);
+    assert_prefix(err, "big.yaml:1:33: lists and mappings nested more than 32 deep");
+    /* a list of 2 million values: refused at the node cap, at the first value past it */
+    size_t n = (size_t)sprintf((char *)text, "targets: [");
+    while (n + 3 < big) {
+        memcpy(text + n, "a,", 2);
+        n += 2;
     }
+    text[n++] = ']';
+    assert_int_equal(report_policy_parse(&p, "big.yaml", text, n, err, sizeof(err)), TLS_E_INVALID);
+    assert_prefix(err, "big.yaml:1:1048581: more than 524288 YAML values, lists and mappings");
+    /* while a 4 MiB policy of 100,000 one-pattern entries loads */
+    n = (size_t)sprintf((char *)text, "targets:\n");
+    for (int i = 0; i < 100000; i++)
+        n += (size_t)sprintf((char *)text + n, "  - match: host-%06d.example.com:443\n", i);
+    assert_true(n <= big);
+    assert_int_equal(report_policy_parse(&p, "big.yaml", text, n, err, sizeof(err)), 0);
+    assert_int_equal(report_policy_count(p), 100000);
+    assert_int_equal(match_index(p, "host-099999.example.com", 443), 99999);
+    report_policy_free(p);
+    free(text);
 }
 
 static void test_limits_and_io(void **state)
@@ -592,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_defaults_merge),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_bad_texts),
+        cmocka_unit_test(test_yaml_structure),
         cmocka_unit_test(test_limits_and_io),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
