@@ -4,11 +4,14 @@
 Fails (exit 1) on a cycle between object files of caprobe's libraries, and on a use that the
 layering forbids (DESIGN.md: tls/wire uses nothing of ours above it; report uses tls/wire only;
 tls uses tls/wire; probe may use all). Symbols, not includes: a header shared by two files
-hides a call cycle between them, the objects do not. Usage: check-modules.py BUILD_DIR
+hides a call cycle between them, the objects do not.
+Usage: check-modules.py BUILD_DIR | check-modules.py --self-test (the checker on small objects
+made with cc: a tree it must pass, one with a cycle and one with a forbidden use it must fail)
 """
 import os
 import subprocess
 import sys
+import tempfile
 
 # library folder in the build tree -> layer name, and what each layer may use besides itself
 LIBS = {"tls/wire/libtls_parse.a.p": "tls/wire", "tls/libtls.a.p": "tls",
@@ -32,8 +35,7 @@ def symbols(obj):
     return defined, used
 
 
-def main():
-    build = sys.argv[1]
+def check(build):
     objs = {}  # "layer:file" -> (defined, used)
     for folder, layer in LIBS.items():
         path = os.path.join(build, folder)
@@ -95,6 +97,54 @@ def main():
     for b in bad:
         print(b)
     return 1 if bad else 0
+
+
+def fake_tree(root, sources):
+    """A build tree of the four library folders with objects compiled from sources
+    {"layer/file": C text}."""
+    folders = {layer: folder for folder, layer in LIBS.items()}
+    for folder in LIBS:
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+    for name, text in sources.items():
+        layer, stem = name.rsplit("/", 1)
+        src = os.path.join(root, stem + ".c")
+        with open(src, "w") as f:
+            f.write(text)
+        subprocess.run(["cc", "-c", "-o", os.path.join(root, folders[layer], stem + ".c.o"), src],
+                       check=True)
+
+
+def self_test():
+    clean = {"tls/wire/a": "int wire_a(void) { return 1; }\n",
+             "report/r": "int wire_a(void); int report_r(void) { return wire_a(); }\n",
+             "probe/p": "int report_r(void); int main_p(void) { return report_r(); }\n"}
+    cycle = dict(clean)
+    cycle["probe/conn"] = "int scan_cb(void); int conn_start(void) { return scan_cb(); }\n"
+    cycle["probe/scan"] = "int conn_start(void); int scan_cb(void) { return conn_start(); }\n"
+    layer = dict(clean)
+    layer["tls/t"] = "int tls_t(void) { return 2; }\n"
+    layer["report/bad"] = "int tls_t(void); int report_bad(void) { return tls_t(); }\n"
+    want = [(clean, 0, None), (cycle, 1, "cycle: probe:conn <-> probe:scan"),
+            (layer, 1, "report:bad uses tls_t from tls:t")]
+    failed = 0
+    for i, (sources, code, text) in enumerate(want):
+        with tempfile.TemporaryDirectory() as root:
+            fake_tree(root, sources)
+            out = subprocess.run([sys.executable, __file__, root], capture_output=True, text=True)
+        ok = out.returncode == code and (text is None or text in out.stdout)
+        print("%s %d - exit %d%s" % ("ok" if ok else "not ok", i + 1, code,
+                                     ", says " + text if text else ""))
+        if not ok:
+            print("# got exit %d:\n# %s" % (out.returncode, out.stdout.replace("\n", "\n# ")))
+        failed += not ok
+    print("1..%d" % len(want))
+    return 1 if failed else 0
+
+
+def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
+    return check(sys.argv[1])
 
 
 if __name__ == "__main__":
