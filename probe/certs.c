@@ -17,6 +17,8 @@ void probe_certs_init(struct probe_certs *c)
 
 void probe_certs_free(struct probe_certs *c)
 {
+    if (c == NULL)
+        return;
     tls_certfile_free(&c->file);
     free(c->v);
     memset(c, 0, sizeof(*c));

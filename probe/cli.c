@@ -501,6 +501,8 @@ void probe_config_init(struct probe_config *c)
 
 void probe_config_free(struct probe_config *c)
 {
+    if (c == NULL)
+        return;
     free(c->expect_files);
     free(c->files);
     free(c->resolves);

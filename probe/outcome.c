@@ -23,7 +23,9 @@ struct failure {
     char msg[384];
 };
 
-static enum tls_error_kind kind_of_uv(int err)
+/* A libuv code as an error kind. connected: the code came after the connection was made, so an
+ * unlisted one (an ICMP unreachable mid-connection) means the connection broke: reset. */
+static enum tls_error_kind kind_of_uv(int err, bool connected)
 {
     switch (err) {
     case UV_ECONNREFUSED:
@@ -45,7 +47,8 @@ static enum tls_error_kind kind_of_uv(int err)
     case UV_EAGAIN:
         return TLS_ERROR_LOCAL; /* the failure is here, not at the target */
     default:
-        return TLS_ERROR_REFUSED; /* unreachable network or host: no connection was made */
+        /* before: unreachable network or host, no connection was made */
+        return connected ? TLS_ERROR_RESET : TLS_ERROR_REFUSED;
     }
 }
 
@@ -125,18 +128,19 @@ static void describe(const struct probe_conn_result *r, struct failure *f)
         f->have = false;
         return;
     case PROBE_CONN_END_CONNECT_FAILED:
-        f->kind = kind_of_uv(r->uv_err);
+        f->kind = kind_of_uv(r->uv_err, false);
         snprintf(f->msg, sizeof(f->msg), "connect failed: %s", uv_strerror(r->uv_err));
         return;
     case PROBE_CONN_END_WRITE_FAILED:
-        f->kind = kind_of_uv(r->uv_err);
+        f->kind = kind_of_uv(r->uv_err, true);
         snprintf(f->msg, sizeof(f->msg), "write failed: %s", uv_strerror(r->uv_err));
         return;
     case PROBE_CONN_END_READ_FAILED:
-        f->kind = kind_of_uv(r->uv_err);
-        snprintf(f->msg, sizeof(f->msg), "connection %s after %zu bytes%s",
-                 r->uv_err == UV_ECONNRESET ? "reset by the server" : uv_strerror(r->uv_err),
-                 r->received,
+        f->kind = kind_of_uv(r->uv_err, true);
+        snprintf(f->msg, sizeof(f->msg), "connection %s%s%s after %zu bytes%s",
+                 r->uv_err == UV_ECONNRESET ? "reset by the server" : "broken (",
+                 r->uv_err == UV_ECONNRESET ? "" : uv_strerror(r->uv_err),
+                 r->uv_err == UV_ECONNRESET ? "" : ")", r->received,
                  r->phase == PROBE_CONN_EXCHANGE ? " (after the handshake flight)" : "");
         return;
     case PROBE_CONN_END_DEADLINE:

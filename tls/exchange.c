@@ -176,12 +176,3 @@ void tls_exchange_report(const struct tls_exchange *x, struct tls_exchange_resul
     out->renego_alert_level = r->alert_level;
     out->renego_alert_desc = r->alert_desc;
 }
-
-size_t tls_exchange_footprint(const struct tls_exchange *x)
-{
-    const struct tls_renego *r = x->renego;
-    return sizeof(*x) + x->request_len + (x->resp ? TLS_HTTP_HEAD_MAX : 0) +
-           (r ? sizeof(*r) + r->rd.in_alloc + r->rd.hs_alloc + r->cap.rd.in_alloc +
-                    r->cap.rd.hs_alloc + r->cap.certreq_len + r->cap.cert_len
-              : 0);
-}

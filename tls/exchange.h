@@ -66,7 +66,5 @@ bool tls_exchange_reading(const struct tls_exchange *x);
 
 /* The exchange's part of the result: sent, closed, response and the renegotiation. */
 void tls_exchange_report(const struct tls_exchange *x, struct tls_exchange_result *out);
-/* Bytes of heap it holds. */
-size_t tls_exchange_footprint(const struct tls_exchange *x);
 
 #endif

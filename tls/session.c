@@ -370,9 +370,3 @@ int tls_session_ssl_error(const struct tls_session *s)
 {
     return s->ssl_err;
 }
-
-size_t tls_session_footprint(const struct tls_session *s)
-{
-    return sizeof(*s) + s->in_alloc + s->out_alloc + s->cap.rd.in_alloc + s->cap.rd.hs_alloc +
-           s->cap.certreq_len + s->cap.cert_len + (s->x ? tls_exchange_footprint(s->x) : 0);
-}

@@ -64,7 +64,4 @@ void tls_session_exchange(const struct tls_session *s, struct tls_exchange_resul
  * gives its text. */
 int tls_session_ssl_error(const struct tls_session *s);
 
-/* Bytes of heap this session holds beyond mbedTLS's own buffers, for memory reports. */
-size_t tls_session_footprint(const struct tls_session *s);
-
 #endif

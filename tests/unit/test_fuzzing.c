@@ -72,7 +72,8 @@ static void open12(uint16_t suite, bool etm, uint8_t *body, size_t len, int want
 {
     static const uint8_t random[32];
     struct tls_crypt12 *c;
-    assert_int_equal(tls_crypt12_new(&c, suite, key, random, random, false), 0);
+    assert_int_equal(tls_crypt12_new(&c, suite, MBEDTLS_SSL_TLS_PRF_SHA256, key, random, random),
+                     0);
     assert_int_equal(tls_crypt12_set_etm(c, etm), 0);
     uint8_t hdr[5], type = 0;
     size_t n = 0;

@@ -209,6 +209,12 @@ static void test_own_failures(void **state)
          "write failed: connection reset by peer", true},
         {PROBE_CONN_END_WRITE_FAILED, PROBE_CONN_HANDSHAKE, UV_EPIPE, "reset",
          "write failed: broken pipe", false},
+        /* unreachable after the connection was made (an ICMP error mid-stream): the connection
+         * broke; docs/output.md: refused means no connection was made */
+        {PROBE_CONN_END_READ_FAILED, PROBE_CONN_HANDSHAKE, UV_EHOSTUNREACH, "reset",
+         "connection broken (host is unreachable) after 0 bytes", false},
+        {PROBE_CONN_END_WRITE_FAILED, PROBE_CONN_HANDSHAKE, UV_ENETUNREACH, "reset",
+         "write failed: network is unreachable", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct probe p;
@@ -359,13 +365,13 @@ static void test_read_failed(void **state)
     p.r.uv_err = UV_ETIMEDOUT;
     feed_record(&p, &p.cap, 22, hello, sizeof(hello));
     fill(&p, 1);
-    assert_error(&p.hs, "timeout", "connection connection timed out after 47 bytes");
+    assert_error(&p.hs, "timeout", "connection broken (connection timed out) after 47 bytes");
     probe_free(&p);
 
     probe_init(&p, PROBE_CONN_END_READ_FAILED, PROBE_CONN_HANDSHAKE);
     p.r.uv_err = UV_ENOBUFS;
     fill(&p, 1);
-    assert_error(&p.hs, "local", "connection no buffer space available after 0 bytes");
+    assert_error(&p.hs, "local", "connection broken (no buffer space available) after 0 bytes");
     probe_free(&p);
 }
 
