@@ -3,6 +3,7 @@
 #include "hash.h"
 
 #include <stdlib.h>
+#include <sys/random.h>
 #include <string.h>
 
 #include "error.h"
@@ -43,6 +44,23 @@ uint64_t tls_hash_mix(uint64_t h)
     return h;
 }
 
+/* Slots come from a keyed mix of the caller's hash, so that keys a server chose (CA names
+ * hashed with FNV-1a, whose low bits are easy to make collide) cannot be aimed at one run of
+ * slots: the key is random per process, and the mix spreads all 64 bits over the low ones. The
+ * mix is a bijection, so the stored (mixed) hashes compare as the caller's do. Nothing
+ * observable depends on the key: the tables are only looked up, never listed in output. */
+static uint64_t keyed(uint64_t h)
+{
+    static uint64_t key;
+    static bool have_key;
+    if (!have_key) {
+        if (getrandom(&key, sizeof(key), GRND_NONBLOCK) != (ssize_t)sizeof(key))
+            key = (uint64_t)(uintptr_t)&key; /* no entropy yet: ASLR's bits, better than none */
+        have_key = true;
+    }
+    return tls_hash_mix(h ^ key);
+}
+
 void tls_hashtab_init(struct tls_hashtab *t)
 {
     t->hashes = NULL;
@@ -64,9 +82,10 @@ void **tls_hashtab_find(const struct tls_hashtab *t, uint64_t h, tls_hashtab_eq_
 {
     if (t->cap == 0)
         return NULL;
+    h = keyed(h);
     size_t mask = t->cap - 1;
     for (size_t j = h & mask; t->vals[j]; j = (j + 1) & mask)
-        if (t->hashes[j] == h && (eq == NULL || eq(t->vals[j], key)))
+        if (t->hashes[j] == h && eq(t->vals[j], key))
             return &t->vals[j];
     return NULL;
 }
@@ -82,6 +101,7 @@ static void put(uint64_t *hashes, void **vals, size_t cap, uint64_t h, void *val
 
 int tls_hashtab_insert(struct tls_hashtab *t, uint64_t h, void *val)
 {
+    h = keyed(h);
     if (2 * (t->count + 1) > t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 64;
         uint64_t *hashes = malloc(cap * sizeof(*hashes));
@@ -152,6 +172,7 @@ static size_t hashset_slot(const uint64_t *slots, size_t cap, uint64_t h)
 
 int tls_hashset_add(struct tls_hashset *s, uint64_t h)
 {
+    h = keyed(h);
     h = h ? h : 1;
     if (s->cap && s->slots[hashset_slot(s->slots, s->cap, h)] == h)
         return 0;

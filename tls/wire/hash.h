@@ -1,7 +1,8 @@
 /* Hashing and an open-addressing hash index: the one copy for every module (shards, duplicate
  * targets, per-address counts, decoded names, baseline records, rendered names). The index maps
  * a 64-bit hash to the caller's pointer; the caller decides equality, so any key type works and
- * the index never owns keys or values. */
+ * the index never owns keys or values. Slots come from a per-process keyed mix of the hash, so
+ * hashes a server can steer (FNV-1a of CA names it sends) cannot pile up in one run. */
 #ifndef TLS_WIRE_HASH_H
 #define TLS_WIRE_HASH_H
 
@@ -33,8 +34,8 @@ typedef bool tls_hashtab_eq_fn(const void *val, const void *key);
 void tls_hashtab_init(struct tls_hashtab *t);
 void tls_hashtab_free(struct tls_hashtab *t);
 
-/* The slot holding the value with hash h for which eq(val, key) holds (eq NULL: the hash alone
- * decides), or NULL. The slot may be overwritten with another non-NULL value of the same key. */
+/* The slot holding the value with hash h for which eq(val, key) holds, or NULL. The slot may be
+ * overwritten with another non-NULL value of the same key. */
 void **tls_hashtab_find(const struct tls_hashtab *t, uint64_t h, tls_hashtab_eq_fn *eq,
                         const void *key);
 /* Add val (not NULL) under h; the caller has checked it is not there. Keeps the table at most
@@ -49,7 +50,7 @@ size_t tls_hashtab_bytes(const struct tls_hashtab *t);
 /* A set of 64-bit hashes alone (8 bytes a slot), for sets so large that a pointer per entry
  * counts: the distinct targets of a list of millions. The hash stands for the key. */
 struct tls_hashset {
-    uint64_t *slots; /* 0 marks an empty slot (a hash of 0 is stored as 1) */
+    uint64_t *slots; /* keyed hashes; 0 marks an empty slot (a keyed 0 is stored as 1) */
     size_t cap, count;
 };
 
