@@ -981,6 +981,27 @@ static int list_sum_cmp(const void *pa, const void *pb)
     return (a->first > b->first) - (a->first < b->first);
 }
 
+/* Two observations of one group (they differ in the rule's dimension alone) whose lists both
+ * have names and differ: the pair whose names a message compares. rows are in groups; the
+ * first such group wins. */
+static bool names_pair(const struct dim_row *rows, size_t n, size_t pair[2])
+{
+    for (size_t s = 0, e; s < n; s = e) {
+        for (e = s + 1; e < n && group_cmp(&rows[s], &rows[e]) == 0; e++)
+            ;
+        size_t i = s;
+        while (i < e && rows[i].list == LIST_NONE_ID)
+            i++;
+        for (size_t j = i + 1; j < e; j++)
+            if (rows[j].list != LIST_NONE_ID && rows[j].list != rows[i].list) {
+                pair[0] = rows[i].obs < rows[j].obs ? rows[i].obs : rows[j].obs;
+                pair[1] = rows[i].obs < rows[j].obs ? rows[j].obs : rows[i].obs;
+                return true;
+            }
+    }
+    return false;
+}
+
 /* Lists shown in a message; the others are counted. */
 #define MISMATCH_LISTS_SHOWN 4
 
@@ -1001,6 +1022,8 @@ static void mismatch_report(struct report_rule_run *r, const struct report_rule 
     struct text t = {msg, 0, MESSAGE_MAX - MESSAGE_NOTE_ROOM}, at = {where, 0, sizeof(where)};
     msg[0] = where[0] = 0;
     mismatch_where(r, d, rows, n, vals, &at); /* while the rows are still in groups */
+    size_t pair[2] = {0, 0};
+    bool have_pair = names_pair(rows, n, pair);
 
     qsort(rows, n, sizeof(*rows), row_by_list);
     size_t n_sums = 0;
@@ -1041,12 +1064,16 @@ static void mismatch_report(struct report_rule_run *r, const struct report_rule 
         text_add(&t, " vs %zu more list%s", n_sums - MISMATCH_LISTS_SHOWN,
                  n_sums - MISMATCH_LISTS_SHOWN == 1 ? "" : "s");
     text_add(&t, "%s", where);
-    if (sums[0].list != LIST_NONE_ID && sums[1].list != LIST_NONE_ID) {
-        char only_a[512], only_b[512];
-        size_t na = names_missing(r, sums[0].first, sums[1].first, only_a, sizeof(only_a));
-        size_t nb = names_missing(r, sums[1].first, sums[0].first, only_b, sizeof(only_b));
-        text_add(&t, "; %zu only with the first%s%s%s, %zu only with the second%s%s%s", na,
-                 na ? " (" : "", only_a, na ? ")" : "", nb, nb ? " (" : "", only_b, nb ? ")" : "");
+    if (have_pair) {
+        char only_a[512], only_b[512], va[256], vb[256];
+        size_t na = names_missing(r, pair[0], pair[1], only_a, sizeof(only_a));
+        size_t nb = names_missing(r, pair[1], pair[0], only_b, sizeof(only_b));
+        describe(r->t->obs[pair[0]], va, sizeof(va));
+        describe(r->t->obs[pair[1]], vb, sizeof(vb));
+        text_add(&t,
+                 "; [%s] vs [%s]: %zu only with the first%s%s%s, %zu only with the second%s%s%s",
+                 va, vb, na, na ? " (" : "", only_a, na ? ")" : "", nb, nb ? " (" : "", only_b,
+                 nb ? ")" : "");
     }
 
     for (size_t k = 0; k < n; k++)

@@ -778,11 +778,14 @@ static void test_grouped_mismatches(void **state)
     static const char *const says64[] = {
         "the list depends on SNI: [no SNI] 2 names (16 observations) vs [SNI app.example] 1 "
         "name (13 observations) vs [SNI app.example] 1 name (2 observations) vs [SNI "
-        "app.example] 2 names (1 observation), on 8 addresses x 2 versions; 2 only with the first "
-        "(", /* the names come in the order of their hashes */
+        "app.example] 2 names (1 observation), on 8 addresses x 2 versions; [10.0.0.0, SNI "
+        "app.example, TLS 1.2] vs [10.0.0.0, no SNI, TLS 1.2]: 1 only with the first (CN=Corp "
+        "Issuing CA 1), 2 only with the second (", /* the pair differs in SNI alone; the
+                                                    * names come in the order of their hashes */
         "the list depends on the TLS version: [TLS 1.2] 1 name vs [TLS 1.3] 2 names, on "
-        "10.0.0.0, SNI app.example; 0 only with the first, 1 only with the second (CN=Corp "
-        "Issuing CA 2)",
+        "10.0.0.0, SNI app.example; [10.0.0.0, SNI app.example, TLS 1.2] vs [10.0.0.0, SNI "
+        "app.example, TLS 1.3]: 0 only with the first, 1 only with the second (CN=Corp Issuing "
+        "CA 2)",
         "the list depends on the address: [7 addresses: 10.0.0.0, 10.0.0.1, ...] 1 name (13 "
         "observations) vs [10.0.0.7] 1 name (2 observations) vs [10.0.0.0] 2 names (1 "
         "observation), on 2 versions, SNI app.example;",
@@ -845,6 +848,38 @@ static void test_every_address_its_own_list(void **state)
     }
 }
 
+/* Each address has its own pair of lists: the names a sni-mismatch message compares must come
+ * from observations that differ in SNI alone (one address), never from two addresses, whose
+ * difference is address-mismatch's to tell. */
+static void test_mismatch_pair_in_one_group(void **state)
+{
+    (void)state;
+    static const char *const cn[] = {"X", "P", "Q", "Y", "Z", "W"};
+    const char *const *l = cn;
+    struct fixture x;
+    fx_init(&x);
+    /* 10.0.0.1: SNI X in both versions, no SNI P (1.2) and Q (1.3); 10.0.0.2 likewise with Y,
+     * Z and W. X and Y are the two most observed lists, but no group holds both. */
+    for (int a = 0; a < 2; a++) {
+        const char *addr = a ? "10.0.0.2" : "10.0.0.1";
+        fx_add(&x, obs_make(addr, "app", 0x0303, "handshake", l + 3 * a, 1));
+        fx_add(&x, obs_make(addr, "app", 0x0304, "handshake", l + 3 * a, 1));
+        fx_add(&x, obs_make(addr, NULL, 0x0303, "handshake", l + 3 * a + 1, 1));
+        fx_add(&x, obs_make(addr, NULL, 0x0304, "handshake", l + 3 * a + 2, 1));
+    }
+    fx_run(&x);
+    const struct report_finding *f = find(&x, "sni-mismatch", NULL);
+    assert_non_null(f);
+    const char *pair = strstr(f->message, "; [");
+    assert_non_null(pair);
+    /* the compared names share an address: X with P or Q, or Y with Z or W */
+    bool first = strstr(pair, "(CN=X)") && (strstr(pair, "(CN=P)") || strstr(pair, "(CN=Q)"));
+    bool second = strstr(pair, "(CN=Y)") && (strstr(pair, "(CN=Z)") || strstr(pair, "(CN=W)"));
+    if (!first && !second)
+        fail_msg("the names compared come from two groups: %s", f->message);
+    fx_free(&x);
+}
+
 static void test_table(void **state)
 {
     (void)state;
@@ -880,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_limits_trim_with_a_note),
         cmocka_unit_test(test_grouped_mismatches),
         cmocka_unit_test(test_every_address_its_own_list),
+        cmocka_unit_test(test_mismatch_pair_in_one_group),
         cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
