@@ -679,9 +679,10 @@ static const size_t *public_counts(struct report_rule_run *r)
     return r->pub;
 }
 
-/* Threshold: a client-authentication list is a handful of names; 60 is beyond any. */
+/* Evidence of a store: at least this many public roots, and most of the list. Size alone is no
+ * evidence (DESIGN.md): a PKI with many issuing CAs advertises a long private list, which is
+ * oversized-ca-list's to judge. */
 #define ROOT_DUMP_MIN_PUBLIC 5
-#define ROOT_DUMP_MANY_NAMES 60
 
 static void rule_root_store_dump(struct report_rule_run *r, const struct report_rule *rule)
 {
@@ -692,8 +693,7 @@ static void rule_root_store_dump(struct report_rule_run *r, const struct report_
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
             continue;
-        if ((pub[i] >= ROOT_DUMP_MIN_PUBLIC && 2 * pub[i] > o->ca_count) ||
-            o->ca_count >= ROOT_DUMP_MANY_NAMES) {
+        if (pub[i] >= ROOT_DUMP_MIN_PUBLIC && 2 * pub[i] > o->ca_count) {
             if (n == 0)
                 first = i;
             r->idx[n++] = i;
