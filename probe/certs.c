@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "tls/digest.h"
 #include "tls/wire/error.h"
 
 void probe_certs_init(struct probe_certs *c)
@@ -52,6 +53,8 @@ int probe_certs_load(struct probe_certs *c, const char *path, const char *named_
             .issuer_text = f->v[i].issuer_text,
             .where = f->v[i].where,
         };
+    for (size_t i = 0; i < f->n; i++)
+        tls_sha256(v[i].subject, v[i].subject_len, v[i].subject_sha256);
     c->v = v;
     c->view = (struct report_certs){.v = v, .n = f->n, .source = name};
     return 0;

@@ -299,6 +299,7 @@ struct report_rule_run {
     size_t *idx;           /* scratch for one rule: observation indexes, n_obs of them */
     size_t *pub;           /* public roots in each list, then the first one's index; NULL until
                             * a rule asks (public_counts) */
+    uint8_t (*exp)[32];    /* the expected CAs' subject digests, sorted; NULL until asked */
     size_t used;           /* bytes the kept findings hold, against out->max_bytes */
     size_t kept[REPORT_RULE_COUNT], last[REPORT_RULE_COUNT]; /* per rule: count, last index */
     size_t dropped[REPORT_RULE_COUNT];                       /* not kept: over the budget */
@@ -552,6 +553,7 @@ static void run_free(struct report_rule_run *r)
     free(r->list);
     free(r->idx);
     free(r->pub);
+    free(r->exp);
 }
 
 /* Sorted arrays whose elements start with a SHA-256 (name_ref, root hashes): one search. */
@@ -1130,13 +1132,22 @@ static void rule_renegotiation_mismatch(struct report_rule_run *r, const struct 
     mismatch(r, rule, DIM_PHASE, true, "the renegotiation advertises another list");
 }
 
-static bool cert_subject_advertised(const struct tls_observation *o, const struct report_cert *c)
+/* The expected CAs' subject digests, sorted once per run, so that both expectation rules cost
+ * (names + expected) x log, not names x expected. NULL on no memory (r->err is set). */
+static const uint8_t (*expected_digests(struct report_rule_run *r))[32]
 {
-    for (size_t i = 0; i < o->ca_count; i++)
-        if (o->cas[i].der_len == c->subject_len &&
-            memcmp(o->cas[i].der, c->subject, c->subject_len) == 0)
-            return true;
-    return false;
+    const struct report_certs *exp = r->ctx->expected_cas;
+    if (r->exp)
+        return r->exp;
+    r->exp = malloc((exp->n ? exp->n : 1) * sizeof(*r->exp));
+    if (r->exp == NULL) {
+        r->err = TLS_E_NOMEM;
+        return NULL;
+    }
+    for (size_t k = 0; k < exp->n; k++)
+        memcpy(r->exp[k], exp->v[k].subject_sha256, 32);
+    qsort(r->exp, exp->n, sizeof(*r->exp), cmp_sha);
+    return r->exp;
 }
 
 static void rule_expected_ca_missing(struct report_rule_run *r, const struct report_rule *rule)
@@ -1146,10 +1157,11 @@ static void rule_expected_ca_missing(struct report_rule_run *r, const struct rep
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES)
             continue;
+        const struct name_set *set = &r->sets[i];
         char names[1024] = "";
         size_t missing = 0, len = 0;
         for (size_t k = 0; k < exp->n; k++) {
-            if (cert_subject_advertised(o, &exp->v[k]))
+            if (find_sha(set->v, set->n, sizeof(*set->v), exp->v[k].subject_sha256))
                 continue;
             if (missing < 3 && len < sizeof(names))
                 len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
@@ -1169,18 +1181,15 @@ static void rule_expected_ca_missing(struct report_rule_run *r, const struct rep
 static void rule_unexpected_ca(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_certs *exp = r->ctx->expected_cas;
-    for (size_t i = 0; exp && i < r->t->n_obs; i++) {
+    const uint8_t(*sorted)[32] = exp ? expected_digests(r) : NULL;
+    for (size_t i = 0; sorted && i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES)
             continue;
         char names[1024] = "";
         size_t extra = 0, len = 0;
         for (size_t k = 0; k < o->ca_count; k++) {
-            bool expected = false;
-            for (size_t e = 0; e < exp->n && !expected; e++)
-                expected = o->cas[k].der_len == exp->v[e].subject_len &&
-                           memcmp(o->cas[k].der, exp->v[e].subject, exp->v[e].subject_len) == 0;
-            if (expected)
+            if (find_sha(sorted, exp->n, 32, o->cas[k].sha256))
                 continue;
             if (extra < 3 && len < sizeof(names))
                 len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", extra ? "; " : "",

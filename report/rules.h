@@ -72,6 +72,7 @@ const struct report_rule *report_rule_find(const char *name); /* NULL when unkno
 struct report_cert {
     const uint8_t *subject;
     size_t subject_len;
+    uint8_t subject_sha256[32]; /* SHA-256 of subject: compared with advertised names' */
     const uint8_t *issuer;
     size_t issuer_len;
     const char *subject_text; /* RFC 4514 */

@@ -415,6 +415,7 @@ static void test_expected_cas(void **state)
     size_t want_len = dn_make(want_der, "Corp Issuing CA 1", 0x0c);
     struct report_cert want = {
         .subject = want_der, .subject_len = want_len, .subject_text = "CN=Corp Issuing CA 1"};
+    tls_sha256(want_der, want_len, want.subject_sha256);
     struct report_certs exp = {.v = &want, .n = 1, .source = "expected.pem"};
     struct fixture x;
     fx_init(&x);
@@ -432,6 +433,40 @@ static void test_expected_cas(void **state)
     assert_non_null(find(&x, "expected-ca-missing", "CN=Corp Issuing CA 1"));
     assert_non_null(find(&x, "unexpected-ca", "2 unexpected names"));
     fx_free(&x);
+
+    /* 300 expected CAs against a list of 2,000 names of which 200 are expected: 100 expected
+     * missing, 1,800 unexpected, counted by construction */
+    enum { N_EXP = 300, N_ADV = 2000 };
+    static uint8_t ders[N_EXP][64];
+    static char texts[N_EXP][40], adv_text[N_ADV][40];
+    struct report_cert *many = calloc(N_EXP, sizeof(*many));
+    const char **adv = calloc(N_ADV, sizeof(*adv));
+    assert_non_null(many);
+    assert_non_null(adv);
+    for (int k = 0; k < N_EXP; k++) {
+        snprintf(texts[k], sizeof(texts[k]), "Expected CA %d", k);
+        many[k].subject = ders[k];
+        many[k].subject_len = dn_make(ders[k], texts[k], 0x0c);
+        many[k].subject_text = texts[k];
+        tls_sha256(ders[k], many[k].subject_len, many[k].subject_sha256);
+    }
+    for (int k = 0; k < N_ADV; k++) {
+        if (k < 200)
+            snprintf(adv_text[k], sizeof(adv_text[k]), "Expected CA %d", 100 + k);
+        else
+            snprintf(adv_text[k], sizeof(adv_text[k]), "Other CA %d", k);
+        adv[k] = adv_text[k];
+    }
+    struct report_certs many_exp = {.v = many, .n = N_EXP, .source = "many.pem"};
+    fx_init(&x);
+    x.ctx.expected_cas = &many_exp;
+    fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", adv, N_ADV));
+    fx_run(&x);
+    assert_non_null(find(&x, "expected-ca-missing", "lacks 100 of the 300 expected CAs"));
+    assert_non_null(find(&x, "unexpected-ca", "advertises 1800 unexpected names"));
+    fx_free(&x);
+    free(many);
+    free(adv);
 }
 
 static void test_client_cert(void **state)
