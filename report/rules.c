@@ -1457,13 +1457,13 @@ static void rule_baseline_drift(struct report_rule_run *r, const struct report_r
         if (f && renewed) {
             char thumb[41];
             tls_hex_encode(o->server_cert.sha1, 20, thumb);
-            bool literal = r->t->host && strchr(r->t->host, '.') &&
-                           strspn(r->t->host, "0123456789.") == strlen(r->t->host);
-            bool v6 = r->t->host && strchr(r->t->host, ':');
+            /* http.sys: SNI bindings by name; the others by the family of the address the
+             * variant connected to (0.0.0.0:443 and [::]:443 are separate bindings) */
+            bool v6 = o->address && strchr(o->address, ':');
             char binding[320];
             if (o->sni)
                 snprintf(binding, sizeof(binding), "hostnameport=%s:%u", o->sni, r->t->port);
-            else if (v6 || literal || !o->sni)
+            else
                 snprintf(binding, sizeof(binding), "ipport=%s:%u", v6 ? "[::]" : "0.0.0.0",
                          r->t->port);
             f->remedy = tls_arena_printf(

@@ -596,6 +596,21 @@ static void test_baseline_drift(void **state)
     /* the renewal's remedy does not depend on the severity */
     assert_non_null(strstr(find(&x, "baseline-drift", NULL)->remedy, "ClientAuthIssuer"));
     fx_free(&x);
+    /* a host name whose no-SNI variant reached an IPv6 address: http.sys's [::]:443 binding,
+     * which is another binding than 0.0.0.0:443 */
+    struct report_baseline_variant bv6 = bv;
+    bv6.key = "2001:db8::1||1.2|handshake";
+    struct report_baseline_target b6 = {.v = &bv6, .n = 1};
+    fx_init(&x);
+    x.ctx.baseline = &b6;
+    fx_add(&x, obs_make("2001:db8::1", NULL, 0x0303, "handshake", names, 143));
+    x.obs[0]->server_cert.present = true;
+    memset(x.obs[0]->server_cert.sha256, 0xbb, 32);
+    fx_run(&x);
+    f = find(&x, "baseline-drift", "certificate changed too");
+    assert_non_null(f);
+    assert_non_null(strstr(f->remedy, "netsh http update sslcert ipport=[::]:443 "));
+    fx_free(&x);
 }
 
 static void test_disable_override_and_order(void **state)
