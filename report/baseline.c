@@ -13,6 +13,7 @@
 
 #include "report.h"
 #include "tls/wire/error.h"
+#include "tls/wire/escape.h"
 #include "tls/wire/hash.h"
 #include "tls/wire/hex.h"
 
@@ -187,9 +188,13 @@ static int fail(struct loader *l, int rc, const char *fmt, ...)
         vsnprintf(l->err + n, l->cap - (size_t)n, fmt, ap);
         va_end(ap);
     }
-    for (char *s = l->err; *s; s++) /* jansson quotes the input: no escapes to the terminal */
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
+    /* jansson quotes the input: the message is escaped for a terminal (tls/wire/escape.h) */
+    char *raw = strdup(l->err);
+    if (raw)
+        tls_escape_term(l->err, l->cap, raw, 0);
+    else
+        l->err[0] = 0; /* no memory: the error code alone */
+    free(raw);
     return rc;
 }
 

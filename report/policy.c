@@ -18,6 +18,7 @@
 #include "tls/wire/addr.h"
 #include "tls/wire/arena.h"
 #include "tls/wire/error.h"
+#include "tls/wire/escape.h"
 #include "tls/wire/utf8.h"
 
 #define POLICY_ARENA_CAP (64u * 1024 * 1024) /* strings, entries and patterns of one policy */
@@ -300,14 +301,18 @@ static const char *describe(const yaml_node_t *n, char *buf, size_t cap)
     if (is_null(n))
         return "an empty value";
     const uint8_t *v = n->data.scalar.value;
-    size_t len = n->data.scalar.length, max = cap - 8, o = 0;
-    if (len > max)
-        for (len = max; len > 0 && (v[len] & 0xc0) == 0x80; len--)
-            ;
+    size_t len = n->data.scalar.length, o = 0, i = 0;
     buf[o++] = '\'';
-    for (size_t i = 0; i < len; i++)
-        buf[o++] = v[i] < 0x20 || v[i] == 0x7f ? '?' : (char)v[i];
-    snprintf(buf + o, cap - o, "%s'", len < n->data.scalar.length ? "..." : "");
+    while (i < len) { /* escaped for a terminal (tls/wire/escape.h), room kept for "...'" */
+        char unit[TLS_ESCAPE_UNIT_MAX];
+        size_t ul, used = tls_escape_step(v + i, len - i, 0, unit, &ul);
+        if (o + ul + 5 > cap)
+            break;
+        memcpy(buf + o, unit, ul);
+        o += ul;
+        i += used;
+    }
+    snprintf(buf + o, cap - o, "%s'", i < len ? "..." : "");
     return buf;
 }
 

@@ -197,6 +197,9 @@ def check_streaming(tap):
         with h.LiveCaprobe(BASE + ["--timeout", str(HANG), stall] + fast) as live:
             live.out.wait_lines(5, HANG)
             early = [line for _, line in live.out.snapshot()]
+            # the refusals may come before the server's thread has counted the accepted
+            # connection; it is open either way (the server closes it only below)
+            srv.wait_accepted(1, HANG)
             held = srv.snapshot()["open_total"]
             srv.stop()  # the server closes the stalled connection now
             live.out.wait_lines(6, HANG)

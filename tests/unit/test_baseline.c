@@ -214,7 +214,8 @@ static void test_malformed(void **state)
         {"bad-no-schema.jsonl", ":1: missing field 'schema'"},
         {"bad-schema.jsonl", ":3: schema mismatch: 'caprobe/2', expected 'caprobe/1'"},
         /* an escape sequence in the file never reaches the terminal */
-        {"bad-schema-escape.jsonl", ":1: schema mismatch: 'caprobe/1?[2J', expected 'caprobe/1'"},
+        {"bad-schema-escape.jsonl",
+         ":1: schema mismatch: 'caprobe/1\\x1b[2J', expected 'caprobe/1'"},
         {"bad-target-type.jsonl", ":2: wrong type of 'target': expected string, got number"},
         {"bad-no-observations.jsonl", ":2: missing field 'observations'"},
         {"bad-observation-type.jsonl",
