@@ -3,7 +3,8 @@
 
 Fails (exit 1) on a cycle between object files of caprobe's libraries, and on a use that the
 layering forbids (DESIGN.md: tls/wire uses nothing of ours above it; report uses tls/wire only;
-tls uses tls/wire; probe may use all). Symbols, not includes: a header shared by two files
+tls uses tls/wire and mbedTLS; probe may use all; the libraries of others are told by their
+symbols' prefixes). Symbols, not includes: a header shared by two files
 hides a call cycle between them, the objects do not.
 Usage: check-modules.py BUILD_DIR | check-modules.py --self-test (the checker on small objects
 made with cc: a tree it must pass, one with a cycle and one with a forbidden use it must fail)
@@ -16,8 +17,12 @@ import tempfile
 # library folder in the build tree -> layer name, and what each layer may use besides itself
 LIBS = {"tls/wire/libtls_parse.a.p": "tls/wire", "tls/libtls.a.p": "tls",
         "report/libreport.a.p": "report", "probe/libprobe.a.p": "probe"}
-ALLOWED = {"tls/wire": set(), "tls": {"tls/wire"}, "report": {"tls/wire"},
-           "probe": {"tls/wire", "tls", "report"}}
+# the libraries of others, by their symbols' prefixes
+FOREIGN = {"mbedtls_": "mbedTLS", "psa_": "mbedTLS", "uv_": "libuv", "yaml_": "libyaml",
+           "json_": "jansson"}
+ALLOWED = {"tls/wire": set(), "tls": {"tls/wire", "mbedTLS"},
+           "report": {"tls/wire", "libyaml", "jansson"},
+           "probe": {"tls/wire", "tls", "report", "mbedTLS", "libuv", "libyaml", "jansson"}}
 
 
 def symbols(obj):
@@ -54,7 +59,14 @@ def check(build):
     for node, (_, used) in objs.items():
         for s in used:
             dst = owner.get(s)
-            if dst is None or dst == node:
+            if dst is None:
+                lib = next((l for pre, l in FOREIGN.items() if s.startswith(pre)), None)
+                a = node.split(":")[0]
+                if lib and lib not in ALLOWED[a]:
+                    bad.append("%s uses %s from %s (%s may use %s only)" %
+                               (node, s, lib, a, ", ".join(sorted(ALLOWED[a])) or "nothing"))
+                continue
+            if dst == node:
                 continue
             edges[node].add(dst)
             a, b = node.split(":")[0], dst.split(":")[0]
@@ -124,8 +136,11 @@ def self_test():
     layer = dict(clean)
     layer["tls/t"] = "int tls_t(void) { return 2; }\n"
     layer["report/bad"] = "int tls_t(void); int report_bad(void) { return tls_t(); }\n"
+    foreign = dict(clean)
+    foreign["tls/wire/w"] = "int mbedtls_sha256(void); int wire_w(void) { return mbedtls_sha256(); }\n"
     want = [(clean, 0, None), (cycle, 1, "cycle: probe:conn <-> probe:scan"),
-            (layer, 1, "report:bad uses tls_t from tls:t")]
+            (layer, 1, "report:bad uses tls_t from tls:t"),
+            (foreign, 1, "tls/wire:w uses mbedtls_sha256 from mbedTLS")]
     failed = 0
     for i, (sources, code, text) in enumerate(want):
         with tempfile.TemporaryDirectory() as root:
