@@ -19,7 +19,7 @@ struct failure {
     bool have;
     enum tls_error_kind kind;
     int code; /* TLS_E_* or 0 */
-    int raw;  /* the libuv code, or 0 */
+    int raw;  /* the foreign code (libuv, or mbedTLS for a handshake that cannot start), or 0 */
     char msg[384];
 };
 
@@ -157,6 +157,14 @@ static void describe(const struct probe_conn_result *r, struct failure *f)
         return;
     case PROBE_CONN_END_START_FAILED:
         f->code = r->err;
+        if (r->err == TLS_E_MBEDTLS && r->ssl_err) { /* the raw code beside ours (STYLE.md) */
+            char text[200];
+            tls_mbedtls_strerror(r->ssl_err, text, sizeof(text));
+            f->raw = r->ssl_err;
+            snprintf(f->msg, sizeof(f->msg), "cannot start the handshake: %s (%s)",
+                     tls_err_str(r->err), text);
+            return;
+        }
         snprintf(f->msg, sizeof(f->msg), "cannot start the handshake: %s",
                  r->err ? tls_err_str(r->err) : uv_strerror(r->uv_err));
         return;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <mbedtls/ssl.h>
 
 #include "probe/outcome.h"
 #include "testutil.h"
@@ -239,6 +240,15 @@ static void test_start_failed(void **state)
     fill(&p, 1);
     assert_error(&p.hs, "local", "cannot start the handshake: out of memory");
     assert_int_equal(p.hs.error_code, TLS_E_NOMEM);
+    probe_free(&p);
+    /* an mbedTLS failure keeps its raw code and mbedTLS's words beside ours (STYLE.md) */
+    probe_init(&p, PROBE_CONN_END_START_FAILED, PROBE_CONN_HANDSHAKE);
+    p.r.err = TLS_E_MBEDTLS;
+    p.r.ssl_err = MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+    fill(&p, 1);
+    assert_int_equal(p.hs.error_code, TLS_E_MBEDTLS);
+    assert_int_equal(p.hs.error_raw, MBEDTLS_ERR_SSL_BAD_INPUT_DATA);
+    assert_non_null(strstr(p.hs.error_message, "cannot start the handshake: mbedTLS error ("));
     probe_free(&p);
 }
 
