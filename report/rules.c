@@ -1360,28 +1360,20 @@ static void rule_post_request_client_auth(struct report_rule_run *r, const struc
         hs->http.path ? hs->http.path : "the request", tls13);
 }
 
-/* The baseline's variants by key, then file order: one search per observation. */
-static int variant_cmp(const void *pa, const void *pb)
+/* The variant with key, or NULL: the baseline's variants are sorted by key and unique
+ * (report/baseline.h), so one binary search. */
+static const struct report_baseline_variant *baseline_find(const struct report_baseline_target *b,
+                                                           const char *key)
 {
-    const struct report_baseline_variant *a = *(const struct report_baseline_variant *const *)pa;
-    const struct report_baseline_variant *b = *(const struct report_baseline_variant *const *)pb;
-    int c = strcmp(a->key, b->key);
-    return c ? c : (a > b) - (a < b);
-}
-
-/* The first variant (in file order) with key, or NULL. */
-static const struct report_baseline_variant *
-baseline_find(const struct report_baseline_variant *const *index, size_t n, const char *key)
-{
-    size_t lo = 0, hi = n;
+    size_t lo = 0, hi = b->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(index[mid]->key, key) < 0)
+        if (strcmp(b->v[mid].key, key) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < n && strcmp(index[lo]->key, key) == 0 ? index[lo] : NULL;
+    return lo < b->n && strcmp(b->v[lo].key, key) == 0 ? &b->v[lo] : NULL;
 }
 
 /* The baseline's sorted SHA-256 list (duplicates kept) against the observation's set: names
@@ -1412,21 +1404,13 @@ static void rule_baseline_drift(struct report_rule_run *r, const struct report_r
     const struct report_baseline_target *b = r->ctx->baseline;
     if (b == NULL || b->n == 0)
         return;
-    const struct report_baseline_variant **index = malloc(b->n * sizeof(*index));
-    if (index == NULL) {
-        r->err = TLS_E_NOMEM;
-        return;
-    }
-    for (size_t i = 0; i < b->n; i++)
-        index[i] = &b->v[i];
-    qsort(index, b->n, sizeof(*index), variant_cmp);
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) == REPORT_LIST_UNKNOWN)
             continue;
         char key[512];
         report_variant_key(o, key, sizeof(key));
-        const struct report_baseline_variant *bv = baseline_find(index, b->n, key);
+        const struct report_baseline_variant *bv = baseline_find(b, key);
         if (bv == NULL || bv->state == REPORT_LIST_UNKNOWN || baseline_same(bv, o, &r->sets[i]))
             continue;
         char where[256];
@@ -1480,7 +1464,6 @@ static void rule_baseline_drift(struct report_rule_run *r, const struct report_r
                 r->used += strlen(f->remedy) + 1; /* bounded: a kept finding keeps its remedy */
         }
     }
-    free(index);
 }
 
 /* ---- the engine --------------------------------------------------------------------------- */

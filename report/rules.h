@@ -104,7 +104,7 @@ struct report_baseline_variant {
 };
 
 struct report_baseline_target {
-    const struct report_baseline_variant *v;
+    const struct report_baseline_variant *v; /* sorted by key (strcmp), keys unique */
     size_t n;
 };
 
