@@ -15,7 +15,7 @@ BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-de
 TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates
 
-.PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench fuzz
+.PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench fuzz fuzz-check
 
 all: build
 
@@ -79,6 +79,21 @@ fuzz: deps $(BUILD)/build.ninja
 	    -Db_sanitize=address,undefined -Db_lundef=false $(SAN_MBEDTLS)
 	ninja -C $(FUZZ_BUILD)
 	MERGE=$(FUZZ_MERGE) sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+# The fuzzing build must keep building: configure build-fuzz as 'make fuzz' does, build every
+# target (the libFuzzer programs and the null-protection library included), run the unit and
+# fuzz-replay suites there, and each libFuzzer program once over its saved corpus. No campaign;
+# .ci/run calls it.
+fuzz-check: deps $(BUILD)/build.ninja
+	@sh .ci/install-packages clang
+	ninja -C $(BUILD)
+	test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing_engine=libfuzzer \
+	    -Db_sanitize=address,undefined -Db_lundef=false $(SAN_MBEDTLS)
+	ninja -C $(FUZZ_BUILD)
+	meson test -C $(FUZZ_BUILD) --print-errorlogs --suite unit --suite fuzz-replay
+	for f in tests/fuzz/fuzz_*.c; do n=$$(basename $$f .c); \
+	    $(FUZZ_BUILD)/tests/fuzz/$$n -runs=0 fixtures/fuzz/$${n#fuzz_} >/dev/null 2>&1 || \
+	    { echo "$$n fails on its corpus"; exit 1; }; done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
