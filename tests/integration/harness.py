@@ -257,14 +257,29 @@ def norm_hex(s):
 
 # ---------------------------------------------------------------- ports and processes
 
-def closed_port():
-    """A loopback port where nothing listens: bind to port 0, read it, close without listening."""
+def free_port():
+    """A loopback port free a moment ago (bound to port 0, closed): for a server that cannot
+    report the port it chose. Another bind may take it meanwhile: callers retry."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
     finally:
         s.close()
+
+
+_closed_held = []
+
+
+def closed_port():
+    """A loopback port where nothing listens: bound to port 0 and kept bound, never listening,
+    until the test process ends. A connect gets a reset (refused), and the kernel cannot hand
+    the port to a server the test starts later (a closed socket's port could come back as a
+    server's, turning a 'refused' target into a live one)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    _closed_held.append(s)
+    return s.getsockname()[1]
 
 
 def wait_accepting(port, host="127.0.0.1", timeout=10.0):
@@ -392,7 +407,7 @@ class OpensslServer:
             return self
         self.stop()
         for _ in range(5):
-            port = closed_port()
+            port = free_port()
             self._spawn("127.0.0.1:%d" % port)
             m = self._out.wait_for(r"^ACCEPT", 10.0)
             if m and self.proc.poll() is None and wait_accepting(port):
