@@ -10,7 +10,7 @@ MESON_SETUP_OPTS ?=
 
 # Build and test dependencies, by Debian package name.
 BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-dev libcmocka-dev \
-             libyaml-dev \
+             libyaml-dev libc-ares-dev \
              debian-archive-keyring ca-certificates
 TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates

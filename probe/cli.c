@@ -13,12 +13,17 @@
 #include "probe.h"
 #include "report/baseline.h"
 #include "request.h"
+#include "resolver.h"
+#include "tls/wire/addr.h"
 
 #define DEFAULT_CONCURRENCY 1024
 #define DEFAULT_PER_ADDRESS 32
 #define DEFAULT_MAX_CIDR 65536
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_CAPTURE_LIMIT (256 * 1024)
+#define DEFAULT_DNS_TIMEOUT_MS 5000
+#define DEFAULT_DNS_CONCURRENCY 1000
+#define DNS_SERVERS_MAX 16
 
 static const char usage_text[] =
     "Usage: caprobe [OPTIONS] TARGET...\n"
@@ -34,6 +39,14 @@ static const char usage_text[] =
     "      --resolve HOST:PORT:ADDR  connect to ADDR for HOST:PORT instead of using DNS\n"
     "      --max-cidr N         addresses one CIDR range may expand to (default 65536)\n"
     "      --shard K/N          probe only the K-th of N deterministic parts of the list\n"
+    "\n"
+    "Host names (looked up with c-ares: /etc/hosts, then the servers of /etc/resolv.conf):\n"
+    "      --dns-server ADDR[:PORT]  ask this DNS server instead (repeatable; IPv6 as\n"
+    "                           [ADDR]:PORT); /etc/hosts is still read first\n"
+    "      --dns-timeout SECONDS  deadline of one name's lookup, retries included (default 5)\n"
+    "      --dns-concurrency N  names looked up at once at most (default 1000)\n"
+    "  -4, --ipv4 / -6, --ipv6  look up only IPv4 (A) or only IPv6 (AAAA) addresses of names\n"
+    "                           (default both; literal addresses are probed as given)\n"
     "\n"
     "Variants (each is probed on its own connection):\n"
     "      --tls LIST           TLS versions: 1.2, 1.3 or 1.2,1.3 (default 1.2,1.3)\n"
@@ -124,6 +137,9 @@ enum {
     OPT_POLICY,
     OPT_BASELINE,
     OPT_REQUEST,
+    OPT_DNS_SERVER,
+    OPT_DNS_TIMEOUT,
+    OPT_DNS_CONCURRENCY,
 };
 
 static const struct option long_opts[] = {
@@ -156,6 +172,11 @@ static const struct option long_opts[] = {
     {"explain", required_argument, NULL, OPT_EXPLAIN},
     {"policy", required_argument, NULL, OPT_POLICY},
     {"baseline", required_argument, NULL, OPT_BASELINE},
+    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+    {"dns-concurrency", required_argument, NULL, OPT_DNS_CONCURRENCY},
+    {"ipv4", no_argument, NULL, '4'},
+    {"ipv6", no_argument, NULL, '6'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -184,6 +205,8 @@ static const struct option_value option_values[] = {
     {OPT_MAX_CIDR, "a number from 1 to 4294967296", 1, 1ULL << 32},
     {OPT_CAPTURE_LIMIT, "bytes from 4096 to 16777216", 4096, 16u << 20},
     {OPT_FAIL_ON, "info, low, medium, high or critical", 0, 0},
+    {OPT_DNS_TIMEOUT, "seconds (0 < s <= 3600)", 0, 0},
+    {OPT_DNS_CONCURRENCY, "a number from 1 to 65536", 1, 65536},
 };
 
 static const struct option_value *option_value(int opt)
@@ -356,6 +379,53 @@ static int add_resolve(struct probe_config *c, const char *arg, FILE *err)
     return 0;
 }
 
+/* --dns-server ADDR[:PORT]: an IPv4 address with an optional port, an IPv6 address alone or
+ * as [ADDR]:PORT; appended to the list c-ares reads ("A:P,[B]:P"). */
+static int add_dns_server(struct probe_config *c, const char *arg, FILE *err)
+{
+    const char *given = arg;
+    char host[64];
+    const char *port = NULL, *end;
+    if (arg[0] == '[') {
+        if ((end = strchr(arg, ']')) == NULL || (end[1] && end[1] != ':'))
+            goto bad;
+        if (end[1] == ':')
+            port = end + 2;
+        arg++;
+    } else if ((end = strchr(arg, ':')) && strchr(end + 1, ':')) {
+        end = arg + strlen(arg); /* a bare IPv6 address */
+    } else if (end) {
+        port = end + 1;
+    } else {
+        end = arg + strlen(arg);
+    }
+    size_t n = (size_t)(end - arg);
+    struct tls_addr a;
+    uint16_t p = 53;
+    if (n >= sizeof(host) || tls_addr_parse(&a, arg, n) != 0 ||
+        (port && tls_port_parse(port, strlen(port), &p) != 0))
+        goto bad;
+    if (c->n_dns_servers == DNS_SERVERS_MAX)
+        return usage_error(err, "--dns-server: at most %d servers", DNS_SERVERS_MAX);
+    memcpy(host, arg, n);
+    host[n] = 0;
+    size_t have = c->dns_servers ? strlen(c->dns_servers) : 0;
+    char *l = realloc(c->dns_servers, have + n + 12);
+    if (l == NULL)
+        return PROBE_EXIT_USAGE;
+    snprintf(l + have, n + 12, a.family == AF_INET6 ? "%s[%s]:%u" : "%s%s:%u", have ? "," : "",
+             host, (unsigned)p);
+    c->dns_servers = l;
+    c->n_dns_servers++;
+    c->scan.dns_servers = l;
+    return 0;
+bad:
+    return usage_error(err,
+                       "--dns-server: expected an IP address with an optional port (ADDR, "
+                       "ADDR:PORT, [IPV6]:PORT), got '%s'",
+                       given);
+}
+
 /* The value of an option that takes one with a range or a syntax: 0, or -1 when it does not fit
  * (told by the caller, naming the option). */
 static int parse_value(struct probe_config *c, int opt, const char *arg)
@@ -400,6 +470,11 @@ static int parse_value(struct probe_config *c, int opt, const char *arg)
         return 0;
     case OPT_FAIL_ON:
         return report_severity_parse(arg, &c->fail_on) ? -1 : 0;
+    case OPT_DNS_TIMEOUT:
+        return parse_seconds(arg, &o->dns_timeout_ms);
+    case OPT_DNS_CONCURRENCY:
+        o->dns_concurrency = (unsigned)v;
+        return 0;
     default:
         return -1;
     }
@@ -416,6 +491,14 @@ static int config_option(struct probe_config *c, int opt, const char *arg, FILE 
         return push(&c->files, &c->n_files, arg);
     case OPT_RESOLVE:
         return add_resolve(c, arg, err);
+    case OPT_DNS_SERVER:
+        return add_dns_server(c, arg, err);
+    case '4':
+        c->scan.ipv4 = true;
+        return 0;
+    case '6':
+        c->scan.ipv6 = true;
+        return 0;
     case OPT_SNI: {
         struct probe_target_spec t;
         if (probe_target_parse(arg, 443, &t, &why) || t.family != AF_UNSPEC || strchr(arg, ':'))
@@ -491,6 +574,8 @@ void probe_config_init(struct probe_config *c)
     c->scan.per_address = DEFAULT_PER_ADDRESS;
     c->scan.timeout_ms = DEFAULT_TIMEOUT_MS;
     c->scan.capture_limit = DEFAULT_CAPTURE_LIMIT;
+    c->scan.dns_timeout_ms = DEFAULT_DNS_TIMEOUT_MS;
+    c->scan.dns_concurrency = DEFAULT_DNS_CONCURRENCY;
     c->ports[0] = 443;
     c->n_ports = 1;
     c->cidr_max = DEFAULT_MAX_CIDR;
@@ -506,6 +591,8 @@ void probe_config_free(struct probe_config *c)
     free(c->expect_files);
     free(c->files);
     free(c->resolves);
+    free(c->dns_servers);
+    c->dns_servers = NULL;
     c->expect_files = c->files = NULL;
     c->resolves = NULL;
 }
@@ -513,7 +600,7 @@ void probe_config_free(struct probe_config *c)
 int probe_config_parse(struct probe_config *c, int argc, char **argv, FILE *err)
 {
     int opt, rc;
-    while ((opt = getopt_long(argc, argv, "i:p:o:qc:hV", long_opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "i:p:o:qc:hV46", long_opts, NULL)) != -1) {
         /* --help, --version and --explain act at once: later arguments are not read */
         if (opt == 'h' || opt == 'V' || opt == OPT_EXPLAIN) {
             c->action = opt == 'h'   ? PROBE_ACTION_HELP
@@ -557,7 +644,8 @@ int probe_main(int argc, char **argv)
             fputs(usage_text, stdout);
             break;
         case PROBE_ACTION_VERSION:
-            printf("caprobe %s (mbedTLS %s)\n", CAPROBE_VERSION, CAPROBE_MBEDTLS_VERSION);
+            printf("caprobe %s (mbedTLS %s, c-ares %s)\n", CAPROBE_VERSION, CAPROBE_MBEDTLS_VERSION,
+                   probe_resolver_version());
             break;
         case PROBE_ACTION_EXPLAIN:
             rc = probe_explain(c.explain, stdout, stderr);

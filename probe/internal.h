@@ -53,6 +53,8 @@ struct probe_config {
     size_t n_ports;
     struct probe_resolve *resolves;
     size_t n_resolves;
+    char *dns_servers; /* --dns-server, as c-ares's list */
+    size_t n_dns_servers;
     unsigned shard_k, shard_n; /* n == 0: no --shard */
     uint64_t cidr_max;
     /* Output */

@@ -68,7 +68,13 @@ struct probe_opts {
     unsigned retries;              /* extra attempts after a transient connect failure */
     size_t capture_limit;          /* bytes captured per probe at most */
     const char *request_path;      /* --request: GET this path after the handshake, or NULL */
-    bool progress;                 /* a progress line on stderr */
+    /* The resolver stage (resolver.h) */
+    const char *dns_servers;  /* c-ares's server list from --dns-server, or NULL: resolv.conf */
+    uint64_t dns_timeout_ms;  /* per name */
+    unsigned dns_concurrency; /* names in flight at most */
+    bool ipv4, ipv6;          /* families looked up for names (literal addresses are kept) */
+    bool progress;            /* a progress line on stderr */
+    bool quiet;               /* no notes on stderr */
     probe_emit_fn *emit;
     void *emit_ctx;
 };
@@ -79,6 +85,7 @@ struct probe_stats {
     uint64_t input_errors; /* lines that were not targets */
     uint64_t retries;
     unsigned peak_in_flight;
+    uint64_t dns_lookups, dns_shared, dns_failures; /* names asked, answers shared, no address */
     int signal; /* the signal that stopped the scan, 0 when it ran to the end */
 };
 

@@ -105,6 +105,7 @@ static int run_open(struct run *r)
     }
     r->opts = c->scan;
     r->opts.progress = c->progress < 0 ? !c->quiet && isatty(STDERR_FILENO) : c->progress;
+    r->opts.quiet = c->quiet;
     r->opts.emit = run_emit;
     r->opts.emit_ctx = r;
     fit_open_files(r);

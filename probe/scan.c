@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "internal.h"
 #include "outcome.h"
+#include "resolver.h"
 #include "tls/namecache.h"
 #include "tls/session.h"
 #include "tls/wire/error.h"
@@ -32,18 +33,30 @@ enum probe_variant_state {
 };
 
 struct probe_target;
+struct probe_taddr;
 
 struct probe_variant {
     struct probe_target *target;
-    size_t addr;     /* index into target->addrs */
+    struct probe_taddr *addr;
     const char *sni; /* NULL: no SNI */
     uint16_t version;
     enum probe_variant_state state;
     unsigned attempts;
     uint64_t not_before;          /* loop time before which a retry may not start */
-    bool renegotiated;            /* with --request: its renegotiation observation is filled */
+    bool renegotiated;            /* with --request: reneg is filled */
     struct probe_conn *conn;      /* while running */
     struct tls_list running_node; /* in the scan's list of variants in flight, while running */
+    struct tls_observation obs;
+    struct tls_observation reneg; /* with --request: the renegotiation's observation */
+};
+
+/* One address of a target and its variants (SNI x version). Addresses come one family at a
+ * time, so each is its own allocation: a variant's place never moves while it is in flight. */
+struct probe_taddr {
+    struct sockaddr_storage sa;
+    char text[46];
+    size_t n_variants;
+    struct probe_variant v[];
 };
 
 struct probe_target {
@@ -51,14 +64,13 @@ struct probe_target {
     struct tls_list ready_node; /* in its list of targets with pending variants, while it has */
     struct probe_scan *scan;
     struct probe_input_item item;
-    uv_getaddrinfo_t gai;
-    bool resolved;
-    struct sockaddr_storage *addrs;
-    char (*addr_text)[46];
+    struct probe_dns_waiter dns;
+    bool resolving; /* a name whose lookup has not ended */
+    const char *snis[3];
+    size_t n_sni;
+    struct probe_taddr **addrs;
     size_t n_addrs;
-    struct probe_variant *variants;
-    struct tls_observation *obs; /* one per variant; with --request one more per variant for
-                                  * its renegotiation: obs[n_variants + vi] */
+    struct tls_observation *failed; /* the one observation of a target without an address */
     struct tls_observation **obs_ptrs;
     size_t n_variants, done_variants, pending_variants;
 };
@@ -68,11 +80,14 @@ struct probe_scan {
     const struct probe_opts *opts;
     struct probe_input *input;
     struct tls_client *tls;
-    struct tls_name_cache *names; /* decoded CA names shared by all observations */
-    struct tls_list open;         /* targets taken from the input and not yet emitted */
-    size_t n_open;
-    struct tls_list ready;   /* resolved, with pending variants: O(1) picks */
-    struct tls_list running; /* variants in flight, for interruption */
+    struct probe_resolver *resolver;
+    struct probe_dns_stats dns_stats; /* the resolver's, kept when it closes */
+    struct tls_name_cache *names;     /* decoded CA names shared by all observations */
+    struct tls_list open;             /* targets taken from the input and not yet emitted */
+    size_t n_open, n_resolving;       /* n_resolving of the open ones wait for DNS */
+    size_t resolving_max;             /* names waiting for DNS at most, queued ones included */
+    struct tls_list ready;            /* with pending variants: O(1) picks */
+    struct tls_list running;          /* variants in flight, for interruption */
     unsigned active;
     bool input_done;
     int fatal; /* a failure of the scan itself (emit failed, out of memory, input unreadable) */
@@ -85,6 +100,7 @@ struct probe_scan {
     uv_signal_t sigint, sigterm;
     uv_timer_t stop_timer, progress_timer;
     int stopping; /* the signal received, 0 while running */
+    bool closed;  /* the handles are closing: the loop is about to end */
     bool progress_shown;
     uint64_t start_ms;
     struct tls_hashtab addr_counts; /* address -> in-flight count, for --per-address */
@@ -92,6 +108,7 @@ struct probe_scan {
 };
 
 static void pump(struct probe_scan *s);
+static void wake_at(struct probe_scan *s, uint64_t when);
 
 /* ---- per-address in-flight counts ----------------------------------------------------- */
 
@@ -159,10 +176,10 @@ static void addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int
 
 /* ---- targets ---------------------------------------------------------------------------- */
 
-/* Keep t in the ready list exactly while it is resolved and has pending variants. */
+/* Keep t in the ready list exactly while it has pending variants. */
 static void ready_update(struct probe_scan *s, struct probe_target *t)
 {
-    bool want = t->resolved && t->pending_variants > 0;
+    bool want = t->pending_variants > 0;
     if (want == tls_list_linked(&t->ready_node))
         return;
     if (want)
@@ -175,13 +192,18 @@ static void target_free(struct probe_target *t)
 {
     if (t == NULL)
         return;
-    size_t n_obs = t->n_variants * (t->scan->opts->request_path ? 2 : 1);
-    for (size_t i = 0; t->obs && i < n_obs; i++)
-        tls_observation_free(&t->obs[i]);
+    for (size_t a = 0; a < t->n_addrs; a++) {
+        struct probe_taddr *ta = t->addrs[a];
+        for (size_t i = 0; i < ta->n_variants; i++) {
+            tls_observation_free(&ta->v[i].obs);
+            tls_observation_free(&ta->v[i].reneg);
+        }
+        free(ta);
+    }
+    if (t->failed)
+        tls_observation_free(t->failed);
+    free(t->failed);
     free(t->addrs);
-    free(t->addr_text);
-    free(t->variants);
-    free(t->obs);
     free(t->obs_ptrs);
     free(t);
 }
@@ -194,14 +216,16 @@ static void target_unlink(struct probe_scan *s, struct probe_target *t)
     s->n_open--;
 }
 
-static void count_outcomes(struct probe_stats *st, const struct probe_target *t)
+static void count_outcomes(struct probe_stats *st, const struct probe_target *t, size_t n_obs)
 {
     st->targets++;
     if (t->item.error)
         st->input_errors++;
-    for (size_t i = 0; i < t->n_variants; i++) {
+    for (size_t i = 0; i < n_obs; i++) {
+        if (strcmp(t->obs_ptrs[i]->phase, "handshake") != 0)
+            continue;
         st->probes++;
-        switch (t->obs[i].outcome) {
+        switch (t->obs_ptrs[i]->outcome) {
         case TLS_OUTCOME_CERTIFICATE_REQUEST:
             st->with_request++;
             break;
@@ -215,17 +239,26 @@ static void count_outcomes(struct probe_stats *st, const struct probe_target *t)
     }
 }
 
+/* The record: observations in the order address (IPv4 before IPv6, each family in the
+ * resolver's order), SNI, version; a renegotiation's after its handshake's. */
 static void target_emit(struct probe_target *t)
 {
     struct probe_scan *s = t->scan;
     char why[512];
-    /* Each variant's observation, followed by its renegotiation's when there was one. */
     size_t n_obs = 0;
-    for (size_t i = 0; i < t->n_variants; i++) {
-        t->obs_ptrs[n_obs++] = &t->obs[i];
-        if (t->variants && t->variants[i].renegotiated)
-            t->obs_ptrs[n_obs++] = &t->obs[t->n_variants + i];
-    }
+    if (t->failed)
+        t->obs_ptrs[n_obs++] = t->failed;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t a = 0; a < t->n_addrs; a++) {
+            struct probe_taddr *ta = t->addrs[a];
+            if ((ta->sa.ss_family == AF_INET) != (pass == 0))
+                continue;
+            for (size_t i = 0; i < ta->n_variants; i++) {
+                t->obs_ptrs[n_obs++] = &ta->v[i].obs;
+                if (ta->v[i].renegotiated)
+                    t->obs_ptrs[n_obs++] = &ta->v[i].reneg;
+            }
+        }
     struct report_target r = {
         .target = t->item.error ? t->item.text : t->item.spec.spec,
         .host = t->item.error ? NULL : t->item.spec.host,
@@ -237,7 +270,7 @@ static void target_emit(struct probe_target *t)
         snprintf(why, sizeof(why), "%s: %s", t->item.where, t->item.error);
         r.input_error = why;
     }
-    count_outcomes(s->stats, t);
+    count_outcomes(s->stats, t, n_obs);
     int rc = s->opts->emit(s->opts->emit_ctx, &r);
     if (rc && !s->fatal)
         s->fatal = rc;
@@ -245,55 +278,47 @@ static void target_emit(struct probe_target *t)
     target_free(t);
 }
 
-/* Mark a variant done; the target's record goes out with its last one. */
-static void variant_done(struct probe_target *t, size_t vi)
+/* The record goes out once the name's lookup has ended and every variant is done. Returns
+ * whether it went (t is freed then). */
+static bool target_check_done(struct probe_target *t)
 {
-    t->variants[vi].state = VARIANT_DONE;
-    if (++t->done_variants == t->n_variants)
-        target_emit(t);
+    if (t->resolving || t->done_variants < t->n_variants)
+        return false;
+    size_t n = 1 + t->n_variants * (t->scan->opts->request_path ? 2 : 1);
+    if ((t->obs_ptrs = calloc(n, sizeof(*t->obs_ptrs))) == NULL) {
+        t->scan->fatal = TLS_E_NOMEM;
+        return false;
+    }
+    target_emit(t);
+    return true;
 }
 
-/* Lay out the variants once the addresses are known. */
-static int target_plan(struct probe_target *t)
+/* Mark a variant done; the target's record may go out with it. */
+static bool variant_done(struct probe_variant *v)
+{
+    v->state = VARIANT_DONE;
+    v->target->done_variants++;
+    return target_check_done(v->target);
+}
+
+/* Which SNI variants a target has: its name first, then none, then --sni. */
+static void target_snis(struct probe_target *t)
 {
     const struct probe_opts *o = t->scan->opts;
     const struct probe_target_spec *spec = &t->item.spec;
-    const char *snis[3];
-    size_t n_sni = 0;
     if (spec->family == AF_UNSPEC)
-        snis[n_sni++] = spec->host;
-    snis[n_sni++] = NULL;
+        t->snis[t->n_sni++] = spec->host;
+    t->snis[t->n_sni++] = NULL;
     if (o->extra_sni && !(spec->family == AF_UNSPEC && strcmp(o->extra_sni, spec->host) == 0))
-        snis[n_sni++] = o->extra_sni;
-    size_t n = t->n_addrs ? t->n_addrs * n_sni * o->n_versions : 1;
-    size_t n_obs = n * (o->request_path ? 2 : 1);
-    t->variants = calloc(n, sizeof(*t->variants));
-    t->obs = calloc(n_obs, sizeof(*t->obs));
-    t->obs_ptrs = calloc(n_obs, sizeof(*t->obs_ptrs));
-    if (!t->variants || !t->obs || !t->obs_ptrs)
-        return TLS_E_NOMEM;
-    size_t k = 0;
-    for (size_t a = 0; a < t->n_addrs; a++)
-        for (size_t i = 0; i < n_sni; i++)
-            for (size_t v = 0; v < o->n_versions; v++) {
-                t->variants[k].target = t;
-                t->variants[k].addr = a;
-                t->variants[k].sni = snis[i];
-                t->variants[k].version = o->versions[v];
-                k++;
-            }
-    t->n_variants = n;
-    t->pending_variants = t->n_addrs ? n : 0;
-    for (size_t i = 0; i < n_obs; i++) {
-        tls_observation_init(&t->obs[i]);
-        t->obs[i].names = t->scan->names;
-        t->obs_ptrs[i] = &t->obs[i];
-    }
-    return 0;
+        t->snis[t->n_sni++] = o->extra_sni;
 }
 
-static int target_add_addr(struct probe_target *t, const struct sockaddr *sa, uint16_t port)
+/* Add an address and lay out its variants; a repeated address is skipped. */
+static int target_add_addr(struct probe_target *t, const struct sockaddr *sa)
 {
+    struct probe_scan *s = t->scan;
+    const struct probe_opts *o = s->opts;
+    uint16_t port = t->item.spec.port;
     size_t len =
         sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     struct sockaddr_storage ss;
@@ -304,65 +329,86 @@ static int target_add_addr(struct probe_target *t, const struct sockaddr *sa, ui
     else
         ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
     for (size_t i = 0; i < t->n_addrs; i++)
-        if (memcmp(&t->addrs[i], &ss, sizeof(ss)) == 0)
-            return 0; /* getaddrinfo repeats addresses per socket type */
-    struct sockaddr_storage *na = realloc(t->addrs, (t->n_addrs + 1) * sizeof(*na));
+        if (memcmp(&t->addrs[i]->sa, &ss, sizeof(ss)) == 0)
+            return 0;
+    size_t nv = t->n_sni * o->n_versions;
+    struct probe_taddr **na = realloc(t->addrs, (t->n_addrs + 1) * sizeof(*na));
     if (na == NULL)
         return TLS_E_NOMEM;
     t->addrs = na;
-    char(*nt)[46] = realloc(t->addr_text, (t->n_addrs + 1) * sizeof(*nt));
-    if (nt == NULL)
+    struct probe_taddr *ta = calloc(1, sizeof(*ta) + nv * sizeof(ta->v[0]));
+    if (ta == NULL)
         return TLS_E_NOMEM;
-    t->addr_text = nt;
-    t->addrs[t->n_addrs] = ss;
+    ta->sa = ss;
     const void *bin = ss.ss_family == AF_INET6
                           ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
                           : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-    inet_ntop(ss.ss_family, bin, t->addr_text[t->n_addrs], sizeof(t->addr_text[0]));
-    t->n_addrs++;
+    inet_ntop(ss.ss_family, bin, ta->text, sizeof(ta->text));
+    ta->n_variants = nv;
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_sni; i++)
+        for (size_t v = 0; v < o->n_versions; v++, k++) {
+            struct probe_variant *pv = &ta->v[k];
+            pv->target = t;
+            pv->addr = ta;
+            pv->sni = t->snis[i];
+            pv->version = o->versions[v];
+            tls_observation_init(&pv->obs);
+            tls_observation_init(&pv->reneg);
+            pv->obs.names = pv->reneg.names = s->names;
+        }
+    t->addrs[t->n_addrs++] = ta;
+    t->n_variants += nv;
+    t->pending_variants += nv;
+    ready_update(s, t);
     return 0;
 }
 
-/* The addresses are known (or the name did not resolve): plan, or record the failure. */
-static void target_resolved(struct probe_target *t, int uv_err)
+/* No address at all: the target's one observation says why. */
+static int target_fail(struct probe_target *t, enum tls_error_kind kind, enum tls_dns_error dns,
+                       int raw, const char *why)
 {
-    struct probe_scan *s = t->scan;
-    int rc = target_plan(t);
-    if (rc) {
-        s->fatal = rc;
-        return;
-    }
-    t->resolved = true;
-    ready_update(s, t);
-    if (t->n_addrs == 0) {
-        struct tls_observation *o = &t->obs[0];
-        o->tls_max = s->opts->versions[s->opts->n_versions - 1];
-        if (uv_err == UV_ECANCELED)
-            tls_observation_set_error(o, TLS_ERROR_INTERRUPTED, 0, uv_err,
-                                      "the scan was interrupted while resolving %s",
-                                      t->item.spec.host);
-        else
-            tls_observation_set_error(o, TLS_ERROR_DNS, 0, uv_err, "cannot resolve %s: %s",
-                                      t->item.spec.host,
-                                      uv_err ? uv_strerror(uv_err) : "no address");
-        variant_done(t, 0);
-    }
+    const struct probe_opts *o = t->scan->opts;
+    if ((t->failed = calloc(1, sizeof(*t->failed))) == NULL)
+        return TLS_E_NOMEM;
+    tls_observation_init(t->failed);
+    t->failed->names = t->scan->names;
+    t->failed->tls_max = o->versions[o->n_versions - 1];
+    if (kind == TLS_ERROR_INTERRUPTED)
+        tls_observation_set_error(t->failed, kind, 0, raw,
+                                  "the scan was interrupted while resolving %s", t->item.spec.host);
+    else
+        tls_observation_set_error(t->failed, kind, 0, raw, "cannot resolve %s: %s",
+                                  t->item.spec.host, why);
+    t->failed->dns_error = kind == TLS_ERROR_DNS ? dns : TLS_DNS_NONE;
+    return 0;
 }
 
-static void target_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+/* An answer of the resolver: probes of the new addresses may start; the last answer ends the
+ * target's wait (its record goes when its variants are done). Never calls pump: the resolver
+ * may be in the middle of handing out answers (the wake timer pumps soon). */
+static void target_dns_cb(void *ctx, const struct probe_dns_answer *a)
 {
-    struct probe_target *t = req->data;
-    struct probe_scan *s = t->scan; /* t may be freed once resolved */
+    struct probe_target *t = ctx;
+    struct probe_scan *s = t->scan;
     int rc = 0;
-    for (struct addrinfo *ai = res; status == 0 && ai && rc == 0; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
-            rc = target_add_addr(t, ai->ai_addr, t->item.spec.port);
-    uv_freeaddrinfo(res);
+    for (size_t i = 0; i < a->n_addrs && rc == 0; i++)
+        rc = target_add_addr(t, (const struct sockaddr *)&a->addrs[i]);
+    if (a->n_dropped && !s->opts->quiet)
+        fprintf(stderr, "%scaprobe: %s has %zu %s addresses; the first %d are probed\n",
+                s->opts->progress ? "\r\033[K" : "", t->item.spec.host, a->n_addrs + a->n_dropped,
+                a->family == AF_INET ? "IPv4" : "IPv6", PROBE_DNS_ADDRS_MAX);
+    if (rc == 0 && a->last && t->n_addrs == 0)
+        rc = target_fail(t, a->kind, a->error, a->status, a->why);
     if (rc)
         s->fatal = rc;
-    else
-        target_resolved(t, status);
-    pump(s);
+    if (a->last) {
+        t->resolving = false;
+        s->n_resolving--;
+        if (rc == 0)
+            target_check_done(t); /* t may be gone */
+    }
+    wake_at(s, uv_now(&s->loop));
 }
 
 /* Take the next item of the input: a target to resolve, or a bad line to record. */
@@ -378,16 +424,16 @@ static int target_open(struct probe_scan *s, const struct probe_input_item *item
     s->n_open++;
     if (item->error) {
         /* no observation: the record carries the input error */
-        t->resolved = true;
-        target_emit(t);
+        target_check_done(t);
         return 0;
     }
+    target_snis(t);
     const struct probe_target_spec *spec = &t->item.spec;
     /* --resolve overrides DNS for its host and port. */
     for (size_t i = 0; i < s->opts->n_resolves; i++) {
         const struct probe_resolve *r = &s->opts->resolves[i];
         if (r->port == spec->port && strcmp(r->host, spec->host) == 0) {
-            int rc = target_add_addr(t, (const struct sockaddr *)&r->addr, spec->port);
+            int rc = target_add_addr(t, (const struct sockaddr *)&r->addr);
             if (rc)
                 return rc;
         }
@@ -398,21 +444,20 @@ static int target_open(struct probe_scan *s, const struct probe_input_item *item
         int rc = spec->family == AF_INET
                      ? uv_ip4_addr(spec->host, spec->port, (struct sockaddr_in *)&ss)
                      : uv_ip6_addr(spec->host, spec->port, (struct sockaddr_in6 *)&ss);
-        if (rc == 0 && (rc = target_add_addr(t, (struct sockaddr *)&ss, spec->port)))
+        if (rc == 0)
+            rc = target_add_addr(t, (struct sockaddr *)&ss);
+        else
+            rc = target_fail(t, TLS_ERROR_DNS, TLS_DNS_BAD_NAME, rc, "not an address");
+        if (rc)
             return rc;
     }
     if (t->n_addrs || spec->family != AF_UNSPEC) {
-        target_resolved(t, 0);
+        target_check_done(t);
         return 0;
     }
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    t->gai.data = t;
-    int rc = uv_getaddrinfo(&s->loop, &t->gai, target_gai_cb, spec->host, NULL, &hints);
-    if (rc)
-        target_resolved(t, rc);
+    t->resolving = true;
+    s->n_resolving++;
+    probe_resolver_lookup(s->resolver, spec->host, &t->dns, target_dns_cb, t); /* t may go */
     return 0;
 }
 
@@ -425,10 +470,9 @@ static void variant_conn_done(void *ctx, const struct probe_conn_result *r)
     struct probe_variant *v = ctx;
     struct probe_target *t = v->target;
     struct probe_scan *s = t->scan;
-    size_t vi = (size_t)(v - t->variants);
     tls_list_remove(&v->running_node);
     v->conn = NULL;
-    addr_add(s, &t->addrs[v->addr], -1);
+    addr_add(s, &v->addr->sa, -1);
     s->active--;
     if (probe_outcome_retryable(r) && !s->stopping && v->attempts <= s->opts->retries) {
         v->state = VARIANT_PENDING;
@@ -438,9 +482,9 @@ static void variant_conn_done(void *ctx, const struct probe_conn_result *r)
         ready_update(s, t);
         s->stats->retries++;
     } else {
-        struct tls_observation *reneg = s->opts->request_path ? &t->obs[t->n_variants + vi] : NULL;
-        v->renegotiated = probe_outcome_fill(r, v->attempts, &t->obs[vi], reneg);
-        variant_done(t, vi); /* the last one emits and frees t */
+        v->renegotiated =
+            probe_outcome_fill(r, v->attempts, &v->obs, s->opts->request_path ? &v->reneg : NULL);
+        variant_done(v); /* the last one emits and frees t */
     }
     pump(s);
 }
@@ -449,16 +493,15 @@ static void variant_conn_done(void *ctx, const struct probe_conn_result *r)
 static int variant_start(struct probe_scan *s, struct probe_target *t, struct probe_variant *v)
 {
     const struct probe_opts *o = s->opts;
-    struct tls_observation *obs = &t->obs[v - t->variants];
-    obs->address = t->addr_text[v->addr];
-    obs->sni = v->sni;
-    obs->tls_max = v->version;
+    v->obs.address = v->addr->text;
+    v->obs.sni = v->sni;
+    v->obs.tls_max = v->version;
     struct probe_conn_opts co = {
         .loop = &s->loop,
         .tls = s->tls,
         .readbuf = s->readbuf,
         .readbuf_len = sizeof(s->readbuf),
-        .addr = &t->addrs[v->addr],
+        .addr = &v->addr->sa,
         .sni = v->sni,
         .host = t->item.spec.host,
         .port = t->item.spec.port,
@@ -477,7 +520,7 @@ static int variant_start(struct probe_scan *s, struct probe_target *t, struct pr
     v->state = VARIANT_RUNNING;
     v->attempts++;
     tls_list_insert_tail(&s->running, &v->running_node);
-    addr_add(s, &t->addrs[v->addr], +1);
+    addr_add(s, &v->addr->sa, +1);
     t->pending_variants--;
     ready_update(s, t);
     s->active++;
@@ -496,6 +539,8 @@ static void scan_wake_cb(uv_timer_t *timer)
 
 static void wake_at(struct probe_scan *s, uint64_t when)
 {
+    if (s->closed)
+        return;
     uint64_t now = uv_now(&s->loop);
     uint64_t delay = when > now ? when - now : 0;
     if (s->wake_armed && uv_timer_get_due_in(&s->wake) <= delay)
@@ -513,19 +558,22 @@ static struct probe_variant *next_variant(struct probe_scan *s, struct probe_tar
     *soonest = UINT64_MAX;
     for (struct tls_list *q = tls_list_first(&s->ready); q; q = tls_list_next(&s->ready, q)) {
         struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, ready_node);
-        for (size_t i = 0; i < t->n_variants; i++) {
-            struct probe_variant *v = &t->variants[i];
-            if (v->state != VARIANT_PENDING)
-                continue;
-            if (v->not_before > now) {
-                if (v->not_before < *soonest)
-                    *soonest = v->not_before;
-                continue;
+        for (size_t a = 0; a < t->n_addrs; a++) {
+            struct probe_taddr *ta = t->addrs[a];
+            for (size_t i = 0; i < ta->n_variants; i++) {
+                struct probe_variant *v = &ta->v[i];
+                if (v->state != VARIANT_PENDING)
+                    continue;
+                if (v->not_before > now) {
+                    if (v->not_before < *soonest)
+                        *soonest = v->not_before;
+                    continue;
+                }
+                if (s->opts->per_address && addr_get(s, &ta->sa) >= s->opts->per_address)
+                    break; /* the address's other variants wait too */
+                *tp = t;
+                return v;
             }
-            if (s->opts->per_address && addr_get(s, &t->addrs[v->addr]) >= s->opts->per_address)
-                continue;
-            *tp = t;
-            return v;
         }
     }
     return NULL;
@@ -549,15 +597,26 @@ static void scan_close_handles(struct probe_scan *s);
 
 static void interrupt_pending(struct probe_scan *s);
 
+/* Whether another target may be taken from the input: targets with known addresses are held to
+ * what the probe slots can use soon, names waiting for DNS to their own bound, so that neither
+ * kind starves the other. */
+static bool may_open(const struct probe_scan *s)
+{
+    return s->n_open - s->n_resolving < (size_t)s->opts->concurrency + 16 &&
+           s->n_resolving < s->resolving_max;
+}
+
 static void pump(struct probe_scan *s)
 {
+    if (s->closed)
+        return;
     if (s->stopping)
         interrupt_pending(s); /* targets resolved since the signal */
-    while (!s->fatal && !s->stopping && s->active < s->opts->concurrency) {
+    while (!s->fatal && !s->stopping) {
         struct probe_target *t = NULL;
-        uint64_t soonest;
-        struct probe_variant *v = next_variant(s, &t, &soonest);
-        if (v) {
+        uint64_t soonest = UINT64_MAX;
+        struct probe_variant *v = NULL;
+        if (s->active < s->opts->concurrency && (v = next_variant(s, &t, &soonest))) {
             if (!rate_allows(s))
                 break;
             int rc = variant_start(s, t, v);
@@ -570,7 +629,7 @@ static void pump(struct probe_scan *s)
         if (soonest != UINT64_MAX)
             wake_at(s, soonest);
         /* Open more targets while their probes would not fill the cap anyway. */
-        if (s->input_done || s->n_open >= (size_t)s->opts->concurrency + 16)
+        if (s->input_done || !may_open(s))
             break;
         struct probe_input_item item;
         int rc = probe_input_next(s->input, &item);
@@ -592,16 +651,8 @@ static void pump(struct probe_scan *s)
             break;
         }
     }
-    if (s->active == 0 && (s->input_done || s->fatal || s->stopping)) {
-        bool waiting = false;
-        for (struct tls_list *q = tls_list_first(&s->open); q; q = tls_list_next(&s->open, q)) {
-            const struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
-            if (!t->resolved || t->pending_variants)
-                waiting = true;
-        }
-        if (!waiting || s->fatal || s->stopping)
-            scan_close_handles(s);
-    }
+    if (s->active == 0 && (s->fatal || ((s->stopping || s->input_done) && s->n_open == 0)))
+        scan_close_handles(s);
 }
 
 /* ---- signals and progress ----------------------------------------------------------------- */
@@ -621,27 +672,26 @@ static void interrupt_pending(struct probe_scan *s)
     for (struct tls_list *q = tls_list_first(&s->open), *next; q; q = next) {
         next = tls_list_next(&s->open, q); /* t may be emitted and freed below */
         struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
-        if (!t->resolved)
-            continue; /* its resolver callback comes back with UV_ECANCELED */
-        for (size_t i = 0; i < t->n_variants && t->pending_variants; i++) {
-            struct probe_variant *v = &t->variants[i];
-            if (v->state != VARIANT_PENDING)
-                continue;
-            struct tls_observation *o = &t->obs[i];
-            o->address = t->addr_text[v->addr];
-            o->sni = v->sni;
-            o->tls_max = v->version;
-            tls_observation_set_error(o, TLS_ERROR_INTERRUPTED, 0, 0,
-                                      "the scan was interrupted (signal %d) before this probe "
-                                      "started",
-                                      s->stopping);
-            t->pending_variants--;
-            ready_update(s, t);
-            bool last = t->done_variants + 1 == t->n_variants;
-            variant_done(t, i); /* the last one emits and frees t */
-            if (last)
-                break;
+        for (size_t a = 0; a < t->n_addrs && t->pending_variants; a++) {
+            struct probe_taddr *ta = t->addrs[a];
+            for (size_t i = 0; i < ta->n_variants && t->pending_variants; i++) {
+                struct probe_variant *v = &ta->v[i];
+                if (v->state != VARIANT_PENDING)
+                    continue;
+                v->obs.address = ta->text;
+                v->obs.sni = v->sni;
+                v->obs.tls_max = v->version;
+                tls_observation_set_error(&v->obs, TLS_ERROR_INTERRUPTED, 0, 0,
+                                          "the scan was interrupted (signal %d) before this "
+                                          "probe started",
+                                          s->stopping);
+                t->pending_variants--;
+                ready_update(s, t);
+                if (variant_done(v)) /* the last one emits and frees t */
+                    goto next_target;
+            }
         }
+    next_target:;
     }
 }
 
@@ -655,13 +705,11 @@ static void scan_signal_cb(uv_signal_t *h, int signum)
     s->stopping = signum;
     s->stats->signal = signum;
     if (s->opts->progress)
-        fprintf(stderr, "\r\033[Kcaprobe: signal %d: no new probes; %u in flight get %d ms\n",
-                signum, s->active, STOP_GRACE_MS);
-    for (struct tls_list *q = tls_list_first(&s->open); q; q = tls_list_next(&s->open, q)) {
-        struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
-        if (!t->resolved)
-            uv_cancel((uv_req_t *)&t->gai);
-    }
+        fprintf(stderr,
+                "\r\033[Kcaprobe: signal %d: no new probes; %u in flight get %d ms, %zu names "
+                "waiting for DNS are dropped (a second signal stops at once)\n",
+                signum, s->active, STOP_GRACE_MS, s->n_resolving);
+    probe_resolver_cancel(s->resolver); /* every waiting name ends now */
     interrupt_pending(s);
     uv_timer_start(&s->stop_timer, scan_stop_timer_cb, STOP_GRACE_MS, 0);
     pump(s);
@@ -674,25 +722,35 @@ static void scan_progress_cb(uv_timer_t *timer)
     double secs = (double)(uv_now(&s->loop) - s->start_ms) / 1000.0;
     uint64_t seen = probe_input_count(s->input);
     double rate = secs > 0 ? (double)st->targets / secs : 0;
-    char eta[32] = "";
+    char eta[32] = "", dns[48] = "";
     if (s->input_done && rate > 0 && seen >= st->targets) {
         unsigned left = (unsigned)((double)(seen - st->targets) / rate + 0.5);
         snprintf(eta, sizeof(eta), "  ETA %u:%02u", left / 60, left % 60);
     }
-    fprintf(stderr, "\r\033[Kcaprobe: %llu/%llu%s targets  %u in flight  %.0f/s  %llu errors%s",
+    if (s->n_resolving)
+        snprintf(dns, sizeof(dns), "  %zu resolving", s->n_resolving);
+    fprintf(stderr, "\r\033[Kcaprobe: %llu/%llu%s targets  %u in flight%s  %.0f/s  %llu errors%s",
             (unsigned long long)st->targets, (unsigned long long)seen, s->input_done ? "" : "+",
-            s->active, rate, (unsigned long long)st->errors, eta);
+            s->active, dns, rate, (unsigned long long)st->errors, eta);
     s->progress_shown = true;
 }
 
+/* The last thing of a scan: the loop ends once these are closed. */
 static void scan_close_handles(struct probe_scan *s)
 {
+    if (s->closed)
+        return;
+    s->closed = true;
     uv_handle_t *hs[] = {(uv_handle_t *)&s->sigint, (uv_handle_t *)&s->sigterm,
                          (uv_handle_t *)&s->stop_timer, (uv_handle_t *)&s->progress_timer,
                          (uv_handle_t *)&s->wake};
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);
+    if (s->resolver)
+        s->dns_stats = *probe_resolver_stats(s->resolver);
+    probe_resolver_close(s->resolver);
+    s->resolver = NULL;
 }
 
 /* ---- the run ---------------------------------------------------------------------------- */
@@ -718,8 +776,24 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     int rc = tls_client_new(&s->tls);
     if (rc == 0)
         rc = tls_name_cache_new(&s->names, NAME_CACHE_BYTES);
+    if (rc == 0) {
+        struct probe_resolver_opts ro = {
+            .loop = &s->loop,
+            .servers = opts->dns_servers,
+            .timeout_ms = opts->dns_timeout_ms,
+            .concurrency = opts->dns_concurrency,
+            .ipv4 = opts->ipv4 || !opts->ipv6,
+            .ipv6 = opts->ipv6 || !opts->ipv4,
+        };
+        char why[256];
+        if ((rc = probe_resolver_new(&s->resolver, &ro, why, sizeof(why))) == TLS_E_IO)
+            fprintf(stderr, "caprobe: %s\n", why);
+    }
     if (rc)
         goto out;
+    /* Names waiting for DNS: those in flight and as many again queued, so that a slow resolver
+     * does not hold up the addresses behind them in the list; each costs about 1.5 KiB. */
+    s->resolving_max = 2 * (size_t)(opts->dns_concurrency ? opts->dns_concurrency : 1) + 16;
     s->start_ms = s->rate_start_ms = uv_now(&s->loop);
     uv_timer_init(&s->loop, &s->wake);
     uv_timer_init(&s->loop, &s->stop_timer);
@@ -735,12 +809,19 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     pump(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     rc = s->fatal;
+    stats->dns_lookups = s->dns_stats.lookups;
+    stats->dns_shared = s->dns_stats.shared;
+    stats->dns_failures = s->dns_stats.failures;
     if (s->progress_shown)
         fprintf(stderr, "\r\033[K");
 out:
     for (struct tls_list *q; (q = tls_list_first(&s->open));) {
         tls_list_remove(q);
         target_free(TLS_LIST_ENTRY(q, struct probe_target, open_node));
+    }
+    if (s->resolver) { /* the scan failed before its loop ran */
+        probe_resolver_close(s->resolver);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
     }
     for (size_t i = 0; i < s->addr_counts.cap; i++)
         free(s->addr_counts.vals[i]);

@@ -228,6 +228,10 @@ static void observation_json(struct report_buf *b, struct report_jsonl_cache *c,
         report_buf_json_str(b, tls_error_kind_name(o->error_kind));
         report_buf_puts(b, ",\"message\":");
         report_buf_json_str(b, o->error_message ? o->error_message : "");
+        if (o->error_kind == TLS_ERROR_DNS && o->dns_error != TLS_DNS_NONE) {
+            report_buf_puts(b, ",\"dns\":");
+            report_buf_json_str(b, tls_dns_error_name(o->dns_error));
+        }
         if (o->error_code) {
             report_buf_puts(b, ",\"code\":");
             report_buf_json_str(b, tls_err_name(o->error_code));

@@ -62,6 +62,33 @@ const char *tls_error_kind_name(enum tls_error_kind kind)
     return "protocol";
 }
 
+const char *tls_dns_error_name(enum tls_dns_error e)
+{
+    switch (e) {
+    case TLS_DNS_NONE:
+        return NULL;
+    case TLS_DNS_NO_SUCH_NAME:
+        return "no_such_name";
+    case TLS_DNS_NO_ADDRESS:
+        return "no_address";
+    case TLS_DNS_SERVER_FAILURE:
+        return "server_failure";
+    case TLS_DNS_REFUSED:
+        return "refused";
+    case TLS_DNS_TIMEOUT:
+        return "timeout";
+    case TLS_DNS_BAD_ANSWER:
+        return "bad_answer";
+    case TLS_DNS_UNREACHABLE:
+        return "unreachable";
+    case TLS_DNS_BAD_NAME:
+        return "bad_name";
+    case TLS_DNS_OTHER:
+        return "other";
+    }
+    return "other";
+}
+
 void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind kind, int code,
                                int raw, const char *fmt, ...)
 {

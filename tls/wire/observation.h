@@ -29,6 +29,21 @@ enum tls_error_kind {
     TLS_ERROR_LOCAL,       /* this machine could not make the probe: no descriptors, no ports */
 };
 
+/* Why a host name gave no address (with TLS_ERROR_DNS): the resolver's answer, as specific as it
+ * was. */
+enum tls_dns_error {
+    TLS_DNS_NONE,
+    TLS_DNS_NO_SUCH_NAME,   /* NXDOMAIN: the name does not exist */
+    TLS_DNS_NO_ADDRESS,     /* the name exists but has no address of the wanted families */
+    TLS_DNS_SERVER_FAILURE, /* SERVFAIL (or NOTIMP) from every server asked */
+    TLS_DNS_REFUSED,        /* REFUSED from every server asked */
+    TLS_DNS_TIMEOUT,        /* no answer before --dns-timeout */
+    TLS_DNS_BAD_ANSWER,     /* an answer came but could not be used (malformed, wrong format) */
+    TLS_DNS_UNREACHABLE,    /* no DNS server could be reached (ICMP unreachable, no server) */
+    TLS_DNS_BAD_NAME,       /* the name cannot be looked up (not a valid DNS name) */
+    TLS_DNS_OTHER,          /* any other resolver failure; the message says which */
+};
+
 struct tls_ca_name {
     const char *dn; /* RFC 4514 text; for a malformed name the hex of its bytes */
     const uint8_t *der;
@@ -75,10 +90,11 @@ struct tls_observation {
     enum tls_outcome outcome;
     enum tls_error_kind error_kind; /* with TLS_OUTCOME_ERROR */
     const char *error_message;
-    int error_code;   /* TLS_E_* or 0 */
-    int error_raw;    /* the foreign code (mbedTLS, libuv) behind it, or 0 */
-    int alert;        /* alert description received, or -1 */
-    uint16_t version; /* negotiated, 0 when no ServerHello came */
+    int error_code;               /* TLS_E_* or 0 */
+    int error_raw;                /* the foreign code (mbedTLS, libuv, c-ares) behind it, or 0 */
+    enum tls_dns_error dns_error; /* with TLS_ERROR_DNS */
+    int alert;                    /* alert description received, or -1 */
+    uint16_t version;             /* negotiated, 0 when no ServerHello came */
     uint16_t cipher_suite;
     const char *cipher_suite_name; /* mbedTLS's name, NULL when unknown */
     /* CertificateRequest, when outcome is TLS_OUTCOME_CERTIFICATE_REQUEST */
@@ -109,5 +125,7 @@ void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind ki
 
 const char *tls_outcome_name(enum tls_outcome outcome);
 const char *tls_error_kind_name(enum tls_error_kind kind);
+/* "no_such_name", "no_address", ...; NULL for TLS_DNS_NONE. */
+const char *tls_dns_error_name(enum tls_dns_error e);
 
 #endif

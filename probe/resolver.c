@@ -1,0 +1,664 @@
+/* c-ares on the libuv loop (resolver.h). c-ares tells which sockets it wants watched through its
+ * socket-state callback: each gets a uv_poll_t, whose events go back through ares_process_fd.
+ * Its next timeout (ares_timeout) drives one uv timer. A name is one struct lookup, found by name
+ * in a hash index while it is in flight or kept; it asks one ares_getaddrinfo per family. */
+#include <ares.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resolver.h"
+#include "tls/wire/error.h"
+#include "tls/wire/hash.h"
+
+/* Answers kept after their lookup ended, for targets that name them later (other ports, later
+ * lines): the most recent ones, at most this many (a few hundred bytes each). DNS TTLs are not
+ * honoured: a scan is short next to them. */
+#define KEPT_MAX 4096
+/* Tries per server: the first, then two more each with the timeout doubled (c-ares's rule), so
+ * the per-try timeout is the deadline over 7 per server. */
+#define TRIES 3
+#define TRY_SHARES 7
+/* The EDNS0 payload size that avoids IP fragmentation (DNS flag day 2020). */
+#define EDNS_SIZE 1232
+
+enum lookup_state {
+    LOOKUP_QUEUED,  /* waiting for a slot */
+    LOOKUP_RUNNING, /* its families are in c-ares */
+    LOOKUP_DONE,    /* every family answered: kept for later waiters */
+};
+
+struct family {
+    struct lookup *lookup;
+    int af;
+    bool asked, done;
+    int status;
+    struct sockaddr_storage *addrs;
+    size_t n_addrs, n_dropped;
+};
+
+struct lookup {
+    struct probe_resolver *r;
+    struct tls_list node; /* in the queue, or in the kept list when done */
+    struct tls_list waiters;
+    enum lookup_state state;
+    uint64_t hash;
+    struct family fam[2]; /* AF_INET, AF_INET6 */
+    unsigned families_left;
+    bool failed;
+    enum tls_error_kind kind;
+    enum tls_dns_error error;
+    int status;
+    char why[96];
+    char name[]; /* lower case */
+};
+
+struct sock {
+    struct tls_list node;
+    struct probe_resolver *r;
+    ares_socket_t fd;
+    uv_poll_t poll;
+};
+
+struct probe_resolver {
+    uv_loop_t *loop;
+    ares_channel channel;
+    struct probe_resolver_opts opts;
+    uv_timer_t timer;
+    struct tls_list socks;
+    struct tls_hashtab index; /* name -> lookup, queued, running or kept */
+    struct tls_list queue;    /* queued lookups, oldest first */
+    struct tls_list kept;     /* done lookups, oldest first */
+    size_t n_kept;
+    unsigned running;
+    size_t pending; /* queued + running */
+    unsigned open_handles;
+    bool closing, cancelling;
+    bool starting; /* in start_queued: a lookup answered at once must not recurse into it */
+    struct probe_dns_stats stats;
+};
+
+static void start_queued(struct probe_resolver *r);
+
+const char *probe_resolver_version(void)
+{
+    return ares_version(NULL);
+}
+
+enum tls_dns_error probe_dns_error(int status)
+{
+    switch (status) {
+    case ARES_SUCCESS:
+        return TLS_DNS_NONE;
+    case ARES_ENOTFOUND:
+    case ARES_ENONAME:
+        return TLS_DNS_NO_SUCH_NAME;
+    case ARES_ENODATA:
+        return TLS_DNS_NO_ADDRESS;
+    case ARES_ESERVFAIL:
+    case ARES_ENOTIMP:
+        return TLS_DNS_SERVER_FAILURE;
+    case ARES_EREFUSED:
+        return TLS_DNS_REFUSED;
+    case ARES_ETIMEOUT:
+        return TLS_DNS_TIMEOUT;
+    case ARES_EBADRESP:
+    case ARES_EFORMERR:
+    case ARES_EBADFAMILY:
+        return TLS_DNS_BAD_ANSWER;
+    case ARES_ECONNREFUSED:
+        return TLS_DNS_UNREACHABLE;
+    case ARES_EBADNAME:
+    case ARES_EBADSTR:
+    case ARES_EBADQUERY:
+        return TLS_DNS_BAD_NAME;
+    default:
+        return TLS_DNS_OTHER;
+    }
+}
+
+/* Words for the message, after "cannot resolve NAME: ". */
+static const char *dns_error_words(enum tls_dns_error e)
+{
+    switch (e) {
+    case TLS_DNS_NO_SUCH_NAME:
+        return "no such name (NXDOMAIN)";
+    case TLS_DNS_NO_ADDRESS:
+        return "the name has no address";
+    case TLS_DNS_SERVER_FAILURE:
+        return "the DNS server failed (SERVFAIL)";
+    case TLS_DNS_REFUSED:
+        return "the DNS server refused the query (REFUSED)";
+    case TLS_DNS_TIMEOUT:
+        return "no answer from the DNS server in time";
+    case TLS_DNS_BAD_ANSWER:
+        return "the DNS answer is malformed";
+    case TLS_DNS_UNREACHABLE:
+        return "no DNS server could be reached";
+    case TLS_DNS_BAD_NAME:
+        return "not a name DNS can look up";
+    case TLS_DNS_NONE:
+    case TLS_DNS_OTHER:
+        break;
+    }
+    return "the lookup failed";
+}
+
+/* ---- c-ares on the loop ------------------------------------------------------------------ */
+
+static void timer_cb(uv_timer_t *h);
+
+/* Arm the timer for c-ares's next timeout, after anything that may have changed it. */
+static void timer_update(struct probe_resolver *r)
+{
+    if (r->closing)
+        return;
+    struct timeval tv, *t = ares_timeout(r->channel, NULL, &tv);
+    if (t == NULL) {
+        uv_timer_stop(&r->timer);
+        return;
+    }
+    uint64_t ms = (uint64_t)t->tv_sec * 1000 + ((uint64_t)t->tv_usec + 999) / 1000;
+    uv_timer_start(&r->timer, timer_cb, ms, 0);
+}
+
+static void timer_cb(uv_timer_t *h)
+{
+    struct probe_resolver *r = h->data;
+    ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    timer_update(r);
+}
+
+static void poll_cb(uv_poll_t *h, int status, int events)
+{
+    struct sock *k = h->data;
+    struct probe_resolver *r = k->r;
+    ares_socket_t fd = k->fd; /* k may go during processing */
+    /* An error on the socket: let c-ares read and write it to find out. */
+    bool rd = status < 0 || (events & UV_READABLE);
+    bool wr = status < 0 || (events & UV_WRITABLE);
+    ares_process_fd(r->channel, rd ? fd : ARES_SOCKET_BAD, wr ? fd : ARES_SOCKET_BAD);
+    timer_update(r);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct probe_resolver *r;
+    if (h->type == UV_POLL) {
+        struct sock *k = h->data;
+        r = k->r;
+        free(k);
+    } else {
+        r = h->data;
+    }
+    if (--r->open_handles == 0 && r->closing)
+        free(r);
+}
+
+static void sock_close(struct sock *k)
+{
+    tls_list_remove(&k->node);
+    uv_poll_stop(&k->poll);
+    uv_close((uv_handle_t *)&k->poll, handle_closed);
+}
+
+/* c-ares opens, watches and closes its sockets: mirror that with poll handles. */
+static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
+{
+    struct probe_resolver *r = data;
+    struct sock *k = NULL;
+    for (struct tls_list *q = tls_list_first(&r->socks); q; q = tls_list_next(&r->socks, q))
+        if (TLS_LIST_ENTRY(q, struct sock, node)->fd == fd) {
+            k = TLS_LIST_ENTRY(q, struct sock, node);
+            break;
+        }
+    if (!readable && !writable) {
+        if (k)
+            sock_close(k);
+        return;
+    }
+    if (k == NULL) {
+        if (r->closing || (k = calloc(1, sizeof(*k))) == NULL)
+            return; /* c-ares's query on it ends by its timeout */
+        k->r = r;
+        k->fd = fd;
+        if (uv_poll_init_socket(r->loop, &k->poll, fd) != 0) {
+            free(k);
+            return;
+        }
+        k->poll.data = k;
+        r->open_handles++;
+        tls_list_insert_tail(&r->socks, &k->node);
+    }
+    uv_poll_start(&k->poll, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0), poll_cb);
+}
+
+/* ---- lookups ------------------------------------------------------------------------------ */
+
+static bool lookup_is(const void *val, const void *key)
+{
+    return strcmp(((const struct lookup *)val)->name, key) == 0;
+}
+
+static void lookup_free(struct lookup *l)
+{
+    for (size_t i = 0; i < 2; i++)
+        free(l->fam[i].addrs);
+    free(l);
+}
+
+/* Take l out of the index. */
+static void lookup_unindex(struct probe_resolver *r, struct lookup *l)
+{
+    void **slot = tls_hashtab_find(&r->index, l->hash, lookup_is, l->name);
+    if (slot)
+        tls_hashtab_remove(&r->index, slot);
+}
+
+static void answer_of(const struct lookup *l, const struct family *f, bool last,
+                      struct probe_dns_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->family = f->af;
+    a->addrs = f->addrs;
+    a->n_addrs = f->n_addrs;
+    a->n_dropped = f->n_dropped;
+    a->last = last;
+    if (last && l->failed) {
+        a->failed = true;
+        a->kind = l->kind;
+        a->error = l->error;
+        a->status = l->status;
+        a->why = l->why;
+    }
+}
+
+/* Hand a family's answer to every waiter; with last, each waiter is unlinked before it hears it
+ * (it may go away at once). */
+static void notify(struct lookup *l, const struct family *f, bool last)
+{
+    struct probe_dns_answer a;
+    answer_of(l, f, last, &a);
+    if (!last) {
+        for (struct tls_list *q = tls_list_first(&l->waiters); q;
+             q = tls_list_next(&l->waiters, q)) {
+            struct probe_dns_waiter *w = TLS_LIST_ENTRY(q, struct probe_dns_waiter, node);
+            w->cb(w->ctx, &a);
+        }
+        return;
+    }
+    for (struct tls_list *q; (q = tls_list_first(&l->waiters));) {
+        struct probe_dns_waiter *w = TLS_LIST_ENTRY(q, struct probe_dns_waiter, node);
+        tls_list_remove(q);
+        w->lookup = NULL;
+        w->cb(w->ctx, &a);
+    }
+}
+
+/* Every family has answered: decide the name's failure, keep the answer for later waiters. */
+static void lookup_settle(struct probe_resolver *r, struct lookup *l)
+{
+    const struct family *fa[2] = {&l->fam[0], &l->fam[1]};
+    size_t n = 0, addrs = 0;
+    for (size_t i = 0; i < 2; i++)
+        if (l->fam[i].asked) {
+            fa[n++] = &l->fam[i];
+            addrs += l->fam[i].n_addrs;
+        }
+    if (addrs == 0) {
+        /* NXDOMAIN from any family says the name does not exist; otherwise the first failure
+         * that is not "no address of this family" says why; otherwise there is no address. */
+        const struct family *pick = fa[0];
+        for (size_t i = 0; i < n; i++)
+            if (fa[i]->status == ARES_ENOTFOUND) {
+                pick = fa[i];
+                goto picked;
+            }
+        for (size_t i = 0; i < n; i++)
+            if (fa[i]->status != ARES_ENODATA && fa[i]->status != ARES_SUCCESS) {
+                pick = fa[i];
+                goto picked;
+            }
+    picked:
+        l->failed = true;
+        l->status = pick->status == ARES_SUCCESS ? ARES_ENODATA : pick->status;
+        l->error = probe_dns_error(l->status);
+        l->kind = TLS_ERROR_DNS;
+        if (l->status == ARES_ECANCELLED || l->status == ARES_EDESTRUCTION) {
+            l->kind = TLS_ERROR_INTERRUPTED;
+            l->error = TLS_DNS_NONE;
+            snprintf(l->why, sizeof(l->why), "the lookup was cancelled");
+        } else if (l->status == ARES_ENOMEM) {
+            l->kind = TLS_ERROR_LOCAL;
+            l->error = TLS_DNS_NONE;
+            snprintf(l->why, sizeof(l->why), "out of memory");
+        } else if (l->error == TLS_DNS_NO_ADDRESS && n == 1) {
+            snprintf(l->why, sizeof(l->why), "the name has no %s address (--%s)",
+                     fa[0]->af == AF_INET ? "IPv4" : "IPv6",
+                     fa[0]->af == AF_INET ? "ipv4" : "ipv6");
+        } else if (l->error == TLS_DNS_OTHER) {
+            snprintf(l->why, sizeof(l->why), "%s", ares_strerror(l->status));
+        } else {
+            snprintf(l->why, sizeof(l->why), "%s", dns_error_words(l->error));
+        }
+        r->stats.failures++;
+    }
+    l->state = LOOKUP_DONE;
+    r->pending--;
+    /* Cancelled answers say nothing about the name: not kept. */
+    if (l->kind == TLS_ERROR_INTERRUPTED || l->kind == TLS_ERROR_LOCAL) {
+        lookup_unindex(r, l);
+        l->hash = 0;
+        return;
+    }
+    tls_list_insert_tail(&r->kept, &l->node);
+    if (++r->n_kept > KEPT_MAX) {
+        struct lookup *old = TLS_LIST_ENTRY(tls_list_first(&r->kept), struct lookup, node);
+        tls_list_remove(&old->node);
+        r->n_kept--;
+        lookup_unindex(r, old);
+        lookup_free(old);
+    }
+}
+
+static void family_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+{
+    (void)timeouts;
+    struct family *f = arg;
+    struct lookup *l = f->lookup;
+    struct probe_resolver *r = l->r;
+    if (r->closing) { /* ares_destroy: nobody listens any more */
+        ares_freeaddrinfo(res);
+        if (--l->families_left == 0)
+            lookup_free(l);
+        return;
+    }
+    f->done = true;
+    f->status = status;
+    size_t n = 0;
+    for (struct ares_addrinfo_node *a = res ? res->nodes : NULL; a; a = a->ai_next)
+        if (a->ai_family == f->af && a->ai_addr)
+            n++;
+    if (n > PROBE_DNS_ADDRS_MAX) {
+        f->n_dropped = n - PROBE_DNS_ADDRS_MAX;
+        n = PROBE_DNS_ADDRS_MAX;
+    }
+    if (n && (f->addrs = calloc(n, sizeof(*f->addrs))) == NULL) {
+        f->status = ARES_ENOMEM;
+        n = 0;
+    }
+    for (struct ares_addrinfo_node *a = res ? res->nodes : NULL; a && f->n_addrs < n;
+         a = a->ai_next) {
+        if (a->ai_family != f->af || a->ai_addr == NULL)
+            continue;
+        size_t len = f->af == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+        if ((size_t)a->ai_addrlen < len)
+            continue;
+        struct sockaddr_storage *ss = &f->addrs[f->n_addrs];
+        memcpy(ss, a->ai_addr, len);
+        bool dup = false; /* a server may repeat an address */
+        for (size_t i = 0; i < f->n_addrs && !dup; i++)
+            dup = memcmp(&f->addrs[i], ss, sizeof(*ss)) == 0;
+        if (!dup)
+            f->n_addrs++;
+        else
+            memset(ss, 0, sizeof(*ss));
+    }
+    ares_freeaddrinfo(res);
+    if (f->n_addrs == 0 && f->status == ARES_SUCCESS)
+        f->status = ARES_ENODATA;
+    bool last = --l->families_left == 0;
+    if (last) {
+        r->running--;
+        lookup_settle(r, l);
+    }
+    notify(l, f, last);
+    if (last && l->hash == 0)
+        lookup_free(l); /* not kept */
+    if (last && !r->cancelling)
+        start_queued(r);
+}
+
+static void lookup_start(struct probe_resolver *r, struct lookup *l)
+{
+    l->state = LOOKUP_RUNNING;
+    r->running++;
+    r->stats.lookups++;
+    if (r->running > r->stats.peak_in_flight)
+        r->stats.peak_in_flight = r->running;
+    l->families_left = (unsigned)l->fam[0].asked + (unsigned)l->fam[1].asked;
+    /* c-ares may answer at once (a hosts file line, a numeric name): the callback then runs
+     * inside ares_getaddrinfo, and may settle l before the second family is asked. */
+    bool ask[2] = {l->fam[0].asked, l->fam[1].asked};
+    for (size_t i = 0; i < 2; i++) {
+        if (!ask[i])
+            continue;
+        struct ares_addrinfo_hints hints;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = l->fam[i].af;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = ARES_AI_NOSORT;
+        ares_getaddrinfo(r->channel, l->name, NULL, &hints, family_cb, &l->fam[i]);
+    }
+    timer_update(r);
+}
+
+static void start_queued(struct probe_resolver *r)
+{
+    if (r->starting)
+        return; /* the loop below goes on */
+    r->starting = true;
+    while (!r->closing && r->running < r->opts.concurrency && !tls_list_empty(&r->queue)) {
+        struct lookup *l = TLS_LIST_ENTRY(tls_list_first(&r->queue), struct lookup, node);
+        tls_list_remove(&l->node);
+        lookup_start(r, l);
+    }
+    r->starting = false;
+}
+
+void probe_resolver_lookup(struct probe_resolver *r, const char *name, struct probe_dns_waiter *w,
+                           probe_dns_cb *cb, void *ctx)
+{
+    char lower[256];
+    size_t n = strlen(name);
+    if (n >= sizeof(lower))
+        n = sizeof(lower) - 1;
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    lower[n] = 0;
+    w->cb = cb;
+    w->ctx = ctx;
+    tls_list_init(&w->node);
+    uint64_t h = tls_fnv1a_str(lower, TLS_FNV1A_OFFSET) | 1; /* 0 marks an unindexed lookup */
+    void **slot = tls_hashtab_find(&r->index, h, lookup_is, lower);
+    struct lookup *l = slot ? *slot : NULL;
+    if (l) {
+        r->stats.shared++;
+        w->lookup = l;
+        if (l->state != LOOKUP_DONE) {
+            tls_list_insert_tail(&l->waiters, &w->node);
+            for (size_t i = 0; i < 2; i++) /* a family that answered already */
+                if (l->fam[i].done) {
+                    struct probe_dns_answer a;
+                    answer_of(l, &l->fam[i], false, &a);
+                    cb(ctx, &a);
+                }
+            return;
+        }
+        /* Kept: replay it, and make it the most recent. */
+        tls_list_remove(&l->node);
+        tls_list_insert_tail(&r->kept, &l->node);
+        const struct family *fa[2];
+        size_t k = 0;
+        for (size_t i = 0; i < 2; i++)
+            if (l->fam[i].asked)
+                fa[k++] = &l->fam[i];
+        w->lookup = NULL;
+        for (size_t i = 0; i < k; i++) {
+            struct probe_dns_answer a;
+            answer_of(l, fa[i], i + 1 == k, &a);
+            cb(ctx, &a);
+        }
+        return;
+    }
+    if ((l = calloc(1, sizeof(*l) + n + 1)) == NULL || tls_hashtab_insert(&r->index, h, l) != 0) {
+        free(l);
+        struct probe_dns_answer a;
+        memset(&a, 0, sizeof(a));
+        a.family = AF_INET;
+        a.last = a.failed = true;
+        a.kind = TLS_ERROR_LOCAL;
+        a.status = ARES_ENOMEM;
+        a.why = "out of memory";
+        w->lookup = NULL;
+        cb(ctx, &a);
+        return;
+    }
+    memcpy(l->name, lower, n + 1);
+    l->r = r;
+    l->hash = h;
+    tls_list_init(&l->waiters);
+    tls_list_init(&l->node);
+    l->fam[0] = (struct family){.lookup = l, .af = AF_INET, .asked = r->opts.ipv4};
+    l->fam[1] = (struct family){.lookup = l, .af = AF_INET6, .asked = r->opts.ipv6};
+    w->lookup = l;
+    tls_list_insert_tail(&l->waiters, &w->node);
+    r->pending++;
+    if (r->running < r->opts.concurrency && tls_list_empty(&r->queue) && !r->cancelling)
+        lookup_start(r, l);
+    else
+        tls_list_insert_tail(&r->queue, &l->node);
+}
+
+size_t probe_resolver_pending(const struct probe_resolver *r)
+{
+    return r->pending;
+}
+
+const struct probe_dns_stats *probe_resolver_stats(const struct probe_resolver *r)
+{
+    return &r->stats;
+}
+
+void probe_resolver_cancel(struct probe_resolver *r)
+{
+    if (r == NULL || r->closing)
+        return;
+    r->cancelling = true;
+    /* Queued lookups never reach c-ares: each family "answers" cancelled at once. */
+    for (struct tls_list *q; (q = tls_list_first(&r->queue));) {
+        struct lookup *l = TLS_LIST_ENTRY(q, struct lookup, node);
+        tls_list_remove(q);
+        l->state = LOOKUP_RUNNING;
+        r->running++;
+        l->families_left = (unsigned)l->fam[0].asked + (unsigned)l->fam[1].asked;
+        for (size_t i = 0; i < 2; i++)
+            if (l->fam[i].asked)
+                family_cb(&l->fam[i], ARES_ECANCELLED, 0, NULL);
+    }
+    ares_cancel(r->channel); /* the running ones call back with ARES_ECANCELLED */
+    r->cancelling = false;
+    timer_update(r);
+}
+
+void probe_resolver_close(struct probe_resolver *r)
+{
+    if (r == NULL || r->closing)
+        return;
+    r->closing = true;
+    /* Queued lookups are not in c-ares; running ones are freed by their ARES_EDESTRUCTION
+     * callbacks; kept ones here. */
+    for (struct tls_list *q; (q = tls_list_first(&r->queue));) {
+        tls_list_remove(q);
+        lookup_free(TLS_LIST_ENTRY(q, struct lookup, node));
+    }
+    for (struct tls_list *q; (q = tls_list_first(&r->kept));) {
+        tls_list_remove(q);
+        lookup_free(TLS_LIST_ENTRY(q, struct lookup, node));
+    }
+    ares_destroy(r->channel);
+    tls_hashtab_free(&r->index);
+    for (struct tls_list *q; (q = tls_list_first(&r->socks));)
+        sock_close(TLS_LIST_ENTRY(q, struct sock, node));
+    uv_close((uv_handle_t *)&r->timer, handle_closed);
+}
+
+/* ---- set-up ------------------------------------------------------------------------------- */
+
+static int channel_new(struct probe_resolver *r, int timeout_ms, ares_channel *out)
+{
+    struct ares_options o;
+    memset(&o, 0, sizeof(o));
+    int mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB | ARES_OPT_EDNSPSZ;
+    o.flags = ARES_FLAG_STAYOPEN | ARES_FLAG_EDNS;
+    o.sock_state_cb = sock_state_cb;
+    o.sock_state_cb_data = r;
+    o.ednspsz = EDNS_SIZE;
+    if (timeout_ms > 0) {
+        mask |= ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+        o.timeout = timeout_ms;
+        o.tries = TRIES;
+    }
+    return ares_init_options(out, &o, mask);
+}
+
+int probe_resolver_new(struct probe_resolver **out, const struct probe_resolver_opts *opts,
+                       char *why, size_t why_len)
+{
+    static bool initialised;
+    if (!initialised) {
+        int rc = ares_library_init(ARES_LIB_INIT_ALL);
+        if (rc != ARES_SUCCESS) {
+            snprintf(why, why_len, "c-ares: %s", ares_strerror(rc));
+            return TLS_E_IO;
+        }
+        initialised = true;
+    }
+    struct probe_resolver *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return TLS_E_NOMEM;
+    r->loop = opts->loop;
+    r->opts = *opts;
+    if (r->opts.concurrency == 0)
+        r->opts.concurrency = 1;
+    tls_list_init(&r->socks);
+    tls_list_init(&r->queue);
+    tls_list_init(&r->kept);
+    tls_hashtab_init(&r->index);
+    /* A first channel to learn how many servers there are: the deadline is shared among them. */
+    ares_channel ch;
+    int rc = channel_new(r, 0, &ch);
+    size_t nservers = 0;
+    if (rc == ARES_SUCCESS) {
+        if (opts->servers)
+            rc = ares_set_servers_ports_csv(ch, opts->servers);
+        struct ares_addr_port_node *servers = NULL;
+        if (rc == ARES_SUCCESS && ares_get_servers_ports(ch, &servers) == ARES_SUCCESS)
+            for (struct ares_addr_port_node *s = servers; s; s = s->next)
+                nservers++;
+        ares_free_data(servers);
+        ares_destroy(ch);
+    }
+    if (rc == ARES_SUCCESS) {
+        uint64_t per_try = opts->timeout_ms / (TRY_SHARES * (nservers ? nservers : 1));
+        rc =
+            channel_new(r, per_try ? (int)(per_try > 3600000 ? 3600000 : per_try) : 1, &r->channel);
+        if (rc == ARES_SUCCESS && opts->servers)
+            rc = ares_set_servers_ports_csv(r->channel, opts->servers);
+        if (rc != ARES_SUCCESS && r->channel)
+            ares_destroy(r->channel);
+    }
+    if (rc != ARES_SUCCESS) {
+        snprintf(why, why_len, "cannot set up the resolver: %s", ares_strerror(rc));
+        free(r);
+        return rc == ARES_ENOMEM ? TLS_E_NOMEM : TLS_E_IO;
+    }
+    if (opts->sock_funcs)
+        ares_set_socket_functions(r->channel, opts->sock_funcs, opts->sock_ctx);
+    uv_timer_init(r->loop, &r->timer);
+    r->timer.data = r;
+    r->open_handles = 1;
+    *out = r;
+    return 0;
+}
