@@ -591,7 +591,11 @@ static int channel_new(struct probe_resolver *r, int timeout_ms, ares_channel *o
     struct ares_options o;
     memset(&o, 0, sizeof(o));
     int mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB | ARES_OPT_EDNSPSZ;
-    o.flags = ARES_FLAG_STAYOPEN | ARES_FLAG_EDNS;
+    /* NOCHECKRESP: c-ares 1.18 otherwise drops SERVFAIL, NOTIMP and REFUSED answers to try
+     * the next server, and when none is left says ECONNREFUSED, the same as for a server it
+     * could not reach; with it, such an answer ends the family's lookup with its own status.
+     * A server that does not answer in time is still followed by the next one. */
+    o.flags = ARES_FLAG_STAYOPEN | ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP;
     o.sock_state_cb = sock_state_cb;
     o.sock_state_cb_data = r;
     o.ednspsz = EDNS_SIZE;

@@ -35,8 +35,8 @@ enum tls_dns_error {
     TLS_DNS_NONE,
     TLS_DNS_NO_SUCH_NAME,   /* NXDOMAIN: the name does not exist */
     TLS_DNS_NO_ADDRESS,     /* the name exists but has no address of the wanted families */
-    TLS_DNS_SERVER_FAILURE, /* SERVFAIL (or NOTIMP) from every server asked */
-    TLS_DNS_REFUSED,        /* REFUSED from every server asked */
+    TLS_DNS_SERVER_FAILURE, /* SERVFAIL (or NOTIMP) */
+    TLS_DNS_REFUSED,        /* REFUSED */
     TLS_DNS_TIMEOUT,        /* no answer before --dns-timeout */
     TLS_DNS_BAD_ANSWER,     /* an answer came but could not be used (malformed, wrong format) */
     TLS_DNS_UNREACHABLE,    /* no DNS server could be reached (ICMP unreachable, no server) */
