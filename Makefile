@@ -12,7 +12,7 @@ MESON_SETUP_OPTS ?=
 BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-dev libcmocka-dev \
              libyaml-dev libc-ares-dev \
              debian-archive-keyring ca-certificates
-TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2
+TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2 bind9-dnsutils
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates
 
 .PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench fuzz fuzz-check

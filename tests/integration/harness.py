@@ -3,9 +3,10 @@
 Python 3 standard library, and python3-jsonschema through caprobe_schema.py: every caprobe/1 record
 parsed here is checked against docs/caprobe-1.schema.json and docs/output.md, and Tap.finish()
 reports the outcome as one more test. Provides: TAP output, caprobe invocation and JSON Lines parsing,
-`openssl s_server` and `openssl s_client` wrappers, small misbehaving socket servers, and a
-minimal DER walker that extracts the subject Name of a certificate. Every server started here is
-stopped (its whole process group, or its thread) on exit, also when a test fails.
+`openssl s_server` and `openssl s_client` wrappers, small misbehaving socket servers, the DNS
+server of tests/dnsserver.py (DnsServer), and a minimal DER walker that extracts the subject Name
+of a certificate. Every server started here is stopped (its whole process group, or its thread)
+on exit, also when a test fails.
 """
 
 import base64
@@ -1210,6 +1211,118 @@ class LabServer:
 
     def stderr(self):
         return self._err.text()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+# ---------------------------------------------------------------- DNS
+
+DNSSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dnsserver.py")
+
+
+class DnsServer:
+    """tests/dnsserver.py (zone format: its docstring) on a loopback port the kernel chooses, UDP
+    and TCP, for `caprobe --dns-server` (server_arg). zone_lines: a list of rule lines or one
+    text. A context manager; its process group is stopped on exit (SIGTERM, then SIGKILL).
+
+    Attributes: port, address, server_arg ("127.0.0.1:PORT", "[::1]:PORT"). queries() is the
+    --log as [(proto, name, type)], e.g. ("udp", "a.test", "AAAA"), read from the file while the
+    server runs and kept after stop(), which removes the temporary folder. running() says whether
+    it still runs. After stop(): returncode (0 when SIGTERM ended it cleanly), stop_seconds
+    (SIGTERM to exit) and summary() (its last standard error line: queries by protocol, ...).
+    port=53 needs root (a private network namespace)."""
+
+    def __init__(self, zone_lines, delay_ms=0, port=0, address="127.0.0.1", log=True):
+        self.zone = zone_lines if isinstance(zone_lines, str) else "\n".join(zone_lines)
+        self.delay_ms, self.address, self.log = delay_ms, address, log
+        self.port = port
+        self.proc = None
+        self.tmp = None
+        self.log_path = None
+        self.returncode = None
+        self.stop_seconds = None
+        self._queries = None
+        self._out = self._err = None
+
+    @property
+    def server_arg(self):
+        return target_of(self.address, self.port)
+
+    def start(self):
+        import tempfile
+        self.tmp = tempfile.mkdtemp(prefix="caprobe-dns-")
+        zone = os.path.join(self.tmp, "zone")
+        with open(zone, "w", encoding="utf-8") as f:
+            f.write(self.zone + "\n")
+        self.cmd = [sys.executable, DNSSERVER, "--zone", zone, "--address", self.address,
+                    "--port", str(self.port), "--delay-ms", str(self.delay_ms)]
+        if self.log:
+            self.log_path = os.path.join(self.tmp, "queries.log")
+            self.cmd += ["--log", self.log_path]
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
+        self._out = _LineReader(self.proc.stdout)
+        self._err = _LineReader(self.proc.stderr)
+        self._out.start()
+        self._err.start()
+        m = self._out.wait_for(r"^(\d+)$", 30.0)
+        if not m:
+            self.stop()
+            raise RuntimeError("dnsserver did not start: %s\n%s"
+                               % (" ".join(self.cmd), self.output()))
+        self.port = int(m.group(1))
+        return self
+
+    def queries(self):
+        if self._queries is not None:
+            return list(self._queries)
+        if not self.log_path:
+            return []
+        try:
+            with open(self.log_path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            return []
+        out = []
+        for line in text.splitlines(True):
+            if not line.endswith("\n"):
+                break  # still being written
+            fields = line[:-1].split(" ")
+            if len(fields) == 3:
+                out.append(tuple(fields))
+        return out
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is not None and self.returncode is None:
+            t0 = time.monotonic()
+            kill_group(self.proc)
+            self.stop_seconds = time.monotonic() - t0
+            self.returncode = self.proc.poll()
+        for r in (self._out, self._err):
+            if r is not None:
+                r.join(timeout=2)
+        if self._queries is None and self.log_path:
+            self._queries = self.queries()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    def summary(self):
+        lines = self._err.text().splitlines() if self._err else []
+        return lines[-1] if lines else ""
+
+    def output(self):
+        return "stdout:\n%s\nstderr:\n%s" % (self._out.text() if self._out else "",
+                                              self._err.text() if self._err else "")
 
     def __enter__(self):
         return self.start()
