@@ -4,9 +4,14 @@
  * in a hash index while it is in flight or kept; it asks one ares_getaddrinfo per family. */
 #include <ares.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "resolver.h"
 #include "tls/wire/error.h"
@@ -76,6 +81,9 @@ struct probe_resolver {
     unsigned open_handles;
     bool closing, cancelling;
     bool starting; /* in start_queued: a lookup answered at once must not recurse into it */
+    /* ICMP "port unreachable" errors since a datagram last came: c-ares 1.18 reports a server
+     * that is not listening as ETIMEOUT as often as ECONNREFUSED. */
+    uint64_t refusals;
     struct probe_dns_stats stats;
 };
 
@@ -234,6 +242,74 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
     uv_poll_start(&k->poll, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0), poll_cb);
 }
 
+/* ---- sockets -------------------------------------------------------------------------------- */
+
+/* c-ares's socket calls, ours so that two things c-ares 1.18 does not do are done: a UDP
+ * datagram without the QR bit is a query, not an answer (c-ares would take its records), and
+ * an unreachable server is told apart from a silent one. With its socket functions replaced,
+ * c-ares leaves the socket options to us. */
+static ares_socket_t sys_socket(int domain, int type, int protocol, void *ud)
+{
+    (void)ud;
+    int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd >= 0 && type == SOCK_STREAM) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    return fd < 0 ? ARES_SOCKET_BAD : fd;
+}
+
+static int sys_close(ares_socket_t fd, void *ud)
+{
+    (void)ud;
+    return close(fd);
+}
+
+static int sys_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len, void *ud)
+{
+    (void)ud;
+    return connect(fd, sa, len);
+}
+
+static ares_ssize_t sys_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+                                 struct sockaddr *from, ares_socklen_t *from_len, void *ud)
+{
+    struct probe_resolver *r = ud;
+    for (;;) {
+        ares_socklen_t fl = from_len ? *from_len : 0;
+        ssize_t n = recvfrom(fd, buf, len, flags, from, from_len ? &fl : NULL);
+        if (n < 0) {
+            if (errno == ECONNREFUSED)
+                r->refusals++;
+            return n;
+        }
+        if (from_len)
+            *from_len = fl;
+        /* from is NULL for a TCP stream, whose bytes are not datagrams */
+        if (from && n >= 3 && !(((const uint8_t *)buf)[2] & 0x80))
+            continue; /* QR clear: not an answer; read the next datagram */
+        r->refusals = 0;
+        return n;
+    }
+}
+
+static ares_ssize_t sys_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *ud)
+{
+    struct probe_resolver *r = ud;
+    ssize_t w = writev(fd, iov, n);
+    if (w < 0 && errno == ECONNREFUSED)
+        r->refusals++;
+    return w;
+}
+
+static const struct ares_socket_functions sys_socket_functions = {
+    .asocket = sys_socket,
+    .aclose = sys_close,
+    .aconnect = sys_connect,
+    .arecvfrom = sys_recvfrom,
+    .asendv = sys_sendv,
+};
+
 /* ---- lookups ------------------------------------------------------------------------------ */
 
 static bool lookup_is(const void *val, const void *key)
@@ -324,6 +400,8 @@ static void lookup_settle(struct probe_resolver *r, struct lookup *l)
         l->failed = true;
         l->status = pick->status == ARES_SUCCESS ? ARES_ENODATA : pick->status;
         l->error = probe_dns_error(l->status);
+        if (l->status == ARES_ETIMEOUT && r->refusals)
+            l->error = TLS_DNS_UNREACHABLE; /* no answer, because nothing listens */
         l->kind = TLS_ERROR_DNS;
         if (l->status == ARES_ECANCELLED || l->status == ARES_EDESTRUCTION) {
             l->kind = TLS_ERROR_INTERRUPTED;
@@ -660,6 +738,8 @@ int probe_resolver_new(struct probe_resolver **out, const struct probe_resolver_
     }
     if (opts->sock_funcs)
         ares_set_socket_functions(r->channel, opts->sock_funcs, opts->sock_ctx);
+    else
+        ares_set_socket_functions(r->channel, &sys_socket_functions, r);
     uv_timer_init(r->loop, &r->timer);
     r->timer.data = r;
     r->open_handles = 1;

@@ -30,8 +30,9 @@ case-insensitive, written without the trailing dot (one is accepted). Rules of o
     NAME GARBAGE                        hostile bytes: each query of that name gets the next of
                                         the cases below (1, 2, ..., 10, 1, ...)
     NAME GARBAGE=N                      always case N (also written GARBAGE N)
-    NAME DELAY MS                       answers for this name come after MS milliseconds
-                                        (overrides --delay-ms; DELAY 0 answers at once)
+    NAME DELAY MS [A|AAAA]              answers for this name (or only its A or AAAA answers)
+                                        come after MS milliseconds (overrides --delay-ms;
+                                        DELAY 0 answers at once)
     *.SUFFIX <any rule above>           any name ending in .SUFFIX (not SUFFIX itself); an exact
                                         name wins over every wildcard, a longer suffix over a
                                         shorter one; one name's rules come from one entry
@@ -40,8 +41,9 @@ type asked: NOERROR and no records (NODATA, no SOA). Type ANY gets the A and AAA
 other than IN: REFUSED. A and AAAA rules cannot share a name with NXDOMAIN, SERVFAIL, REFUSED,
 SILENT or GARBAGE, and a name has at most one of those and TRUNCATE.
 
-GARBAGE cases. Their record is an AAAA 2001:db8::1 for an AAAA query, else an A 192.0.2.1
-(documentation addresses); "a good answer" is the question and that one record.
+GARBAGE cases. Their record is an AAAA ::1 for an AAAA query, else an A 127.0.0.99
+(loopback: a client that wrongly accepts one stays on this machine); "a good answer" is the
+question and that one record.
     1  wrong ID         a good answer whose ID is the query's + 1
     2  short header     the first 5 bytes of a good answer's header
     3  count too large  ANCOUNT 3, one record
@@ -92,8 +94,8 @@ UDP_PLAIN_LIMIT = 512
 TCP_LIMIT = 65535
 MAX_TCP_CONNECTIONS = 4096
 # the addresses in GARBAGE answers: TEST-NET-1 and the IPv6 documentation prefix
-GARBAGE_A = bytes([192, 0, 2, 1])
-GARBAGE_AAAA = bytes.fromhex("20010db8000000000000000000000001")
+GARBAGE_A = bytes([127, 0, 0, 99])
+GARBAGE_AAAA = bytes.fromhex("00000000000000000000000000000001")
 
 T_A, T_AAAA, T_OPT, T_ANY = 1, 28, 41, 255
 C_IN = 1
@@ -139,7 +141,7 @@ class Entry:
         self.aaaa = []       # rdata, 16 bytes each
         self.action = None   # one of ACTIONS or None
         self.garbage = None  # GARBAGE=N: N; GARBAGE: None (cycle)
-        self.delay = None    # seconds, or None for --delay-ms
+        self.delay = {}      # seconds by type name ("A", "AAAA", None: every type)
 
 
 def zone_name(text):
@@ -192,12 +194,14 @@ def apply_rule(entry, kind, args):
                 have.append(r)
         return
     if kind == "DELAY":
-        if len(args) != 1 or not args[0].isdigit() or int(args[0]) > 600000:
-            raise ZoneError("DELAY takes one number of milliseconds (0 to 600000)")
+        if not 1 <= len(args) <= 2 or not args[0].isdigit() or int(args[0]) > 600000 or \
+                (len(args) == 2 and args[1] not in ("A", "AAAA")):
+            raise ZoneError("DELAY takes milliseconds (0 to 600000) and optionally A or AAAA")
         delay = int(args[0]) / 1000.0
-        if entry.delay is not None and entry.delay != delay:
+        qtype = args[1] if len(args) == 2 else None
+        if entry.delay.get(qtype, delay) != delay:
             raise ZoneError("a second, different DELAY for %s" % entry.name)
-        entry.delay = delay
+        entry.delay[qtype] = delay
         return
     garbage = None
     if kind.startswith("GARBAGE=") or (kind == "GARBAGE" and args):
@@ -411,7 +415,7 @@ class Server:
         entry = self.lookup(q)
         if entry is None:
             return encode(q, NXDOMAIN, [], limit), self.delay
-        delay = self.delay if entry.delay is None else entry.delay
+        delay = entry.delay.get(type_name(q.qtype), entry.delay.get(None, self.delay))
         action = entry.action
         if action == "SILENT":
             return None, delay
