@@ -176,6 +176,21 @@ def test_unreachable(tap):
            "a DNS server port where nothing listens: unreachable", run.describe())
 
 
+def test_servers_in_order(tap):
+    """Two --dns-server: the first never answers, the second does. c-ares moves on after the
+    first's per-try timeout (--dns-timeout / 14 with two servers), well within the deadline."""
+    port = h.closed_port()
+    with h.DnsServer(["*.test SILENT"]) as dead, h.DnsServer(["two.test A 127.0.0.8"]) as good:
+        run = h.run_caprobe(BASE + ["--dns-server", dead.server_arg, "--dns-server",
+                                    good.server_arg, "--dns-timeout", "5",
+                                    "two.test:%d" % port], timeout=HANG)
+        asked_dead = [q for q in dead.queries() if q[1] == "two.test"]
+    rec = by_target(run).get("two.test:%d" % port, {})
+    tap.eq(addresses(rec), ["127.0.0.8"], "a silent first server, an answering second: resolved",
+           run.describe())
+    tap.ok(asked_dead, "the first server was asked first", asked_dead)
+
+
 def test_shared_lookup(tap):
     ports = [h.closed_port() for _ in range(3)]
     with h.DnsServer(["shared.test A 127.0.0.1", "other.test A 127.0.0.1"]) as dns:
@@ -369,7 +384,8 @@ def main():
         tap.ok(False, "CAPROBE points to the caprobe binary")
         return tap.finish()
     h.install_signal_handlers()
-    for t in (test_answers, test_failures, test_garbage, test_unreachable, test_shared_lookup,
+    for t in (test_answers, test_failures, test_garbage, test_unreachable, test_servers_in_order,
+              test_shared_lookup,
               test_first_family, test_dead_resolver_does_not_block, test_sigint, test_usage,
               test_system_files):
         try:
