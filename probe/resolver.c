@@ -39,7 +39,7 @@ struct family {
     int af;
     bool asked, done;
     int status;
-    struct sockaddr_storage *addrs;
+    union probe_sockaddr *addrs;
     size_t n_addrs, n_dropped;
 };
 
@@ -473,7 +473,7 @@ static void family_cb(void *arg, int status, int timeouts, struct ares_addrinfo 
         size_t len = f->af == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
         if ((size_t)a->ai_addrlen < len)
             continue;
-        struct sockaddr_storage *ss = &f->addrs[f->n_addrs];
+        union probe_sockaddr *ss = &f->addrs[f->n_addrs];
         memcpy(ss, a->ai_addr, len);
         bool dup = false; /* a server may repeat an address */
         for (size_t i = 0; i < f->n_addrs && !dup; i++)

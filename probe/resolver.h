@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -34,10 +35,18 @@ struct probe_resolver_opts {
     void *sock_ctx;
 };
 
+/* An address as c-ares gives it: 28 bytes at most, not a sockaddr_storage's 128 (answers are
+ * kept, up to 64 addresses of each family per name). */
+union probe_sockaddr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
 /* One family's answer for a name, handed to every waiter of the name. */
 struct probe_dns_answer {
-    int family;                           /* AF_INET or AF_INET6 */
-    const struct sockaddr_storage *addrs; /* port 0; in the server's order */
+    int family;                        /* AF_INET or AF_INET6 */
+    const union probe_sockaddr *addrs; /* port 0; in the server's order */
     size_t n_addrs;
     size_t n_dropped; /* addresses over PROBE_DNS_ADDRS_MAX */
     bool last;        /* the waiter hears nothing more of this lookup */

@@ -393,7 +393,7 @@ static void target_dns_cb(void *ctx, const struct probe_dns_answer *a)
     struct probe_scan *s = t->scan;
     int rc = 0;
     for (size_t i = 0; i < a->n_addrs && rc == 0; i++)
-        rc = target_add_addr(t, (const struct sockaddr *)&a->addrs[i]);
+        rc = target_add_addr(t, &a->addrs[i].sa);
     if (a->n_dropped && !s->opts->quiet)
         fprintf(stderr, "%scaprobe: %s has %zu %s addresses; the first %d are probed\n",
                 s->opts->progress ? "\r\033[K" : "", t->item.spec.host, a->n_addrs + a->n_dropped,
