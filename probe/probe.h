@@ -77,6 +77,10 @@ struct probe_opts {
     bool quiet;               /* no notes on stderr */
     probe_emit_fn *emit;
     void *emit_ctx;
+    /* Back-pressure from the output: while hold returns true no probe starts and no target is
+     * opened (asked again every few ms); probes in flight go on and are emitted. NULL: none. */
+    bool (*hold)(void *ctx);
+    void *hold_ctx;
 };
 
 struct probe_stats {
@@ -86,7 +90,8 @@ struct probe_stats {
     uint64_t retries;
     unsigned peak_in_flight;
     uint64_t dns_lookups, dns_shared, dns_failures; /* names asked, answers shared, no address */
-    int signal; /* the signal that stopped the scan, 0 when it ran to the end */
+    uint64_t output_hold_ms; /* time the hold kept new probes from starting */
+    int signal;              /* the signal that stopped the scan, 0 when it ran to the end */
 };
 
 /* Probe every target of the input; returns 0, or a negative code when the scan itself could

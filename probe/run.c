@@ -1,7 +1,9 @@
 /* A scan from a configuration (probe_run): what the rules compare against is loaded, the output
  * opened, the scheduler run, and each target's record evaluated by the rules and written as it
- * comes. The only place that decides the exit status of a scan; it never reads argv. */
+ * comes, through the output sink, so that a slow reader never stalls the loop. The only place
+ * that decides the exit status of a scan; it never reads argv. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +13,24 @@
 #include "internal.h"
 #include "report/baseline.h"
 #include "report/writer.h"
+#include "sink.h"
 #include "tls/wire/error.h"
 
 #define JSONL_CACHE_BYTES (8 * 1024 * 1024) /* rendered CA names reused across records */
 #define FD_RESERVE 64 /* descriptors kept for output, input files, resolver, libuv */
+/* Output queued for a slow reader above which no new probe starts (probes in flight finish and
+ * are queued too). Large enough that a reader's pause or a disk's hiccup does not hold a scan
+ * going at full speed (thousands of records of a few KiB), small next to what the probes in
+ * flight may hold. */
+#define OUTPUT_HIGH_WATER (8 * 1024 * 1024)
 
 struct run {
     const struct probe_config *cfg;
     struct probe_opts opts; /* the configuration's, with what only the run can decide */
     struct report_opts report;
-    FILE *out;
+    struct probe_sink *sink; /* writes the output from a thread of its own */
+    int out_fd;              /* -o FILE, or -1 */
+    FILE *out;               /* the sink's stream */
     struct report_sarif *sarif;
     struct report_junit *junit;
     int write_error; /* errno of the first failed write */
@@ -59,6 +69,12 @@ static void fit_open_files(struct run *r)
 static int run_emit(void *ctx, const struct report_target *t)
 {
     struct run *r = ctx;
+    int sink_error = probe_sink_error(r->sink);
+    if (sink_error) { /* the output failed: the scan stops rather than probe for nothing */
+        if (!r->write_error)
+            r->write_error = sink_error;
+        return TLS_E_IO;
+    }
     if (t->input_error && !r->cfg->quiet)
         fprintf(stderr, "%scaprobe: %s: target '%s' skipped\n", r->opts.progress ? "\r\033[K" : "",
                 t->input_error, t->target);
@@ -83,9 +99,18 @@ static int run_emit(void *ctx, const struct report_target *t)
              : r->junit ? report_junit_target(r->junit, &with)
                         : report_target_write(r->out, &r->report, &with);
     report_findings_free(&findings);
-    if (rc)
-        r->write_error = errno ? errno : EIO;
+    if (rc && !r->write_error) {
+        sink_error = probe_sink_error(r->sink);
+        r->write_error = sink_error ? sink_error : errno ? errno : EIO;
+    }
     return rc;
+}
+
+/* The scheduler's back-pressure: no new probe while the output is queued above the high water. */
+static bool run_hold(void *ctx)
+{
+    struct run *r = ctx;
+    return probe_sink_full(r->sink);
 }
 
 /* The output, and what depends on where it goes and on this machine: color, progress, the
@@ -93,11 +118,18 @@ static int run_emit(void *ctx, const struct report_target *t)
 static int run_open(struct run *r)
 {
     const struct probe_config *c = r->cfg;
-    r->out = stdout;
-    if (c->output && (r->out = fopen(c->output, "w")) == NULL) {
+    int fd = STDOUT_FILENO;
+    if (c->output &&
+        (fd = r->out_fd = open(c->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
         fprintf(stderr, "caprobe: cannot write %s: %s\n", c->output, strerror(errno));
         return PROBE_EXIT_USAGE;
     }
+    int rc = probe_sink_open(&r->sink, fd, OUTPUT_HIGH_WATER);
+    if (rc) {
+        fprintf(stderr, "caprobe: cannot start the output writer: %s\n", tls_err_str(rc));
+        return PROBE_EXIT_USAGE;
+    }
+    r->out = probe_sink_file(r->sink);
     r->report.format = c->format;
     if (c->format == REPORT_TEXT && c->output == NULL && isatty(STDOUT_FILENO)) {
         const char *nc = getenv("NO_COLOR");
@@ -108,6 +140,8 @@ static int run_open(struct run *r)
     r->opts.quiet = c->quiet;
     r->opts.emit = run_emit;
     r->opts.emit_ctx = r;
+    r->opts.hold = run_hold;
+    r->opts.hold_ctx = r;
     fit_open_files(r);
     return 0;
 }
@@ -159,6 +193,9 @@ static int run_scan(struct run *r, struct probe_stats *st)
     if (rc == 0)
         rc = probe_scan_run(&r->opts, in, st);
     probe_input_free(in);
+    /* The loop has ended: from here the output may wait for its reader, and a document's end
+     * (JUnit writes all its test cases now) takes no more memory than the high water. */
+    probe_sink_set_blocking(r->sink);
     int doc_rc = r->sarif ? report_sarif_end(r->sarif) : report_junit_end(r->junit);
     r->sarif = NULL;
     r->junit = NULL;
@@ -169,9 +206,24 @@ static int run_scan(struct run *r, struct probe_stats *st)
     return rc;
 }
 
+/* Write what is still queued and close the output; its failure becomes write_error (the sink's
+ * errno rather than a renderer's generic EIO). This is the one place that waits for the reader
+ * of the output: at the end of the scan, when no probe is left to time out. */
+static void run_close_output(struct run *r)
+{
+    int err = probe_sink_close(r->sink);
+    r->sink = NULL;
+    r->out = NULL;
+    if (err && (!r->write_error || r->write_error == EIO))
+        r->write_error = err;
+    if (r->out_fd >= 0 && close(r->out_fd) != 0 && !r->write_error)
+        r->write_error = errno;
+    r->out_fd = -1;
+}
+
 /* One line on standard error, written at once so that it does not interleave with a report
  * piped to the same terminal. */
-static void run_summary(const struct probe_stats *st)
+static void run_summary(const struct probe_stats *st, size_t output_peak)
 {
     char line[512];
     int n = snprintf(line, sizeof(line),
@@ -187,6 +239,10 @@ static void run_summary(const struct probe_stats *st)
     if (st->retries && n > 0 && (size_t)n < sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu retr%s",
                       (unsigned long long)st->retries, st->retries == 1 ? "y" : "ies");
+    if (st->output_hold_ms && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n,
+                      "; output held new probes for %.1f s (up to %.1f MiB queued)",
+                      (double)st->output_hold_ms / 1000.0, (double)output_peak / (1024.0 * 1024.0));
     if (n > 0 && (size_t)n < sizeof(line))
         snprintf(line + n, sizeof(line) - (size_t)n, "%s\n", st->signal ? " (interrupted)" : "");
     fputs(line, stderr);
@@ -197,6 +253,7 @@ int probe_run(const struct probe_config *c)
     struct run r;
     memset(&r, 0, sizeof(r));
     r.cfg = c;
+    r.out_fd = -1;
     r.max_severity = -1;
     probe_expect_init(&r.expect);
     report_context_init(&r.rules);
@@ -208,9 +265,9 @@ int probe_run(const struct probe_config *c)
     if (status)
         goto out;
     int rc = run_scan(&r, &st);
-    if (r.out != stdout && fclose(r.out) != 0 && !r.write_error)
-        r.write_error = errno;
-    r.out = NULL;
+    size_t queued, output_peak;
+    probe_sink_counts(r.sink, &queued, &output_peak);
+    run_close_output(&r);
     status = PROBE_EXIT_USAGE;
     if (r.write_error) {
         fprintf(stderr, "caprobe: writing the report failed: %s\n", strerror(r.write_error));
@@ -222,7 +279,7 @@ int probe_run(const struct probe_config *c)
         goto out;
     }
     if (!c->quiet)
-        run_summary(&st);
+        run_summary(&st, output_peak);
     if (st.signal)
         status = 128 + st.signal;
     else if (st.input_errors)
@@ -234,8 +291,7 @@ int probe_run(const struct probe_config *c)
     else
         status = 0;
 out:
-    if (r.out && r.out != stdout)
-        fclose(r.out);
+    run_close_output(&r);
     report_baseline_free(r.baseline);
     probe_policy_free(r.policy);
     probe_expect_free(&r.expect);

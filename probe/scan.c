@@ -23,6 +23,7 @@
 #define STOP_GRACE_MS 1000
 #define PROGRESS_MS 250
 #define INPUT_POLL_MS 20
+#define HOLD_POLL_MS 20 /* how often a held scan asks the output again */
 /* Distinct CA names decoded once per scan: a few thousand names of a few hundred bytes. */
 #define NAME_CACHE_BYTES (8 * 1024 * 1024)
 
@@ -96,6 +97,8 @@ struct probe_scan {
     uint64_t rate_start_ms, started;
     uv_timer_t wake; /* pump again at a retry's or the rate's next slot */
     bool wake_armed;
+    bool held;           /* the output's hold stopped the last pump */
+    uint64_t held_since; /* loop time it started */
     /* signals and progress */
     uv_signal_t sigint, sigterm;
     uv_timer_t stop_timer, progress_timer;
@@ -593,6 +596,25 @@ static bool rate_allows(struct probe_scan *s)
     return false;
 }
 
+/* Whether the output holds new work now (then wake to ask again); the time it held is
+ * counted from the first pump it stopped to the first it let go on. */
+static bool output_held(struct probe_scan *s)
+{
+    const struct probe_opts *o = s->opts;
+    bool held = o->hold && o->hold(o->hold_ctx);
+    uint64_t now = uv_now(&s->loop);
+    if (held && !s->held) {
+        s->held = true;
+        s->held_since = now;
+    } else if (!held && s->held) {
+        s->held = false;
+        s->stats->output_hold_ms += now - s->held_since;
+    }
+    if (held)
+        wake_at(s, now + HOLD_POLL_MS);
+    return held;
+}
+
 static void scan_close_handles(struct probe_scan *s);
 
 static void interrupt_pending(struct probe_scan *s);
@@ -617,7 +639,7 @@ static void pump(struct probe_scan *s)
         uint64_t soonest = UINT64_MAX;
         struct probe_variant *v = NULL;
         if (s->active < s->opts->concurrency && (v = next_variant(s, &t, &soonest))) {
-            if (!rate_allows(s))
+            if (output_held(s) || !rate_allows(s))
                 break;
             int rc = variant_start(s, t, v);
             if (rc) {
@@ -629,7 +651,7 @@ static void pump(struct probe_scan *s)
         if (soonest != UINT64_MAX)
             wake_at(s, soonest);
         /* Open more targets while their probes would not fill the cap anyway. */
-        if (s->input_done || !may_open(s))
+        if (s->input_done || !may_open(s) || output_held(s))
             break;
         struct probe_input_item item;
         int rc = probe_input_next(s->input, &item);
@@ -808,6 +830,8 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
         uv_timer_start(&s->progress_timer, scan_progress_cb, PROGRESS_MS, PROGRESS_MS);
     pump(s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    if (s->held)
+        stats->output_hold_ms += uv_now(&s->loop) - s->held_since;
     rc = s->fatal;
     stats->dns_lookups = s->dns_stats.lookups;
     stats->dns_shared = s->dns_stats.shared;

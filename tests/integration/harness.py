@@ -103,6 +103,22 @@ class Tap:
         return 1 if self.failed else 0
 
 
+def run_checks(tap, checks, *args):
+    """Run each check(tap, *args), timing it; a check that raises (a harness failure) is a
+    failed test, and the run goes on with the next."""
+    t0 = time.monotonic()
+    for check in checks:
+        t = time.monotonic()
+        try:
+            check(tap, *args)
+        except Exception as e:
+            import traceback
+            tap.ok(False, "%s: harness" % check.__name__,
+                   "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
+        tap.diag("%s: %.1f s" % (check.__name__, time.monotonic() - t))
+    tap.diag("total %.1f s" % (time.monotonic() - t0))
+
+
 def _short(v, limit=2000):
     s = repr(v)
     return v if len(s) <= limit else s[:limit] + "... (%d chars)" % len(s)
