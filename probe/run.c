@@ -239,6 +239,11 @@ static void run_summary(const struct probe_stats *st, size_t output_peak)
     if (st->retries && n > 0 && (size_t)n < sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu retr%s",
                       (unsigned long long)st->retries, st->retries == 1 ? "y" : "ies");
+    if (st->dns_lookups && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n,
+                      "; %llu name%s looked up, %llu without an address",
+                      (unsigned long long)st->dns_lookups, st->dns_lookups == 1 ? "" : "s",
+                      (unsigned long long)st->dns_failures);
     if (st->output_hold_ms && n > 0 && (size_t)n < sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t)n,
                       "; output held new probes for %.1f s (up to %.1f MiB queued)",
