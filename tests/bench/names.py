@@ -685,13 +685,18 @@ def median(vals):
     return pct(vals, 0.5)
 
 
-def wrong_lines(runs, indent="    "):
-    for k, res in enumerate(runs, 1):
-        tag = res.label + (" #%d" % k if len(runs) > 1 else "")
-        for why, cnt in res.wrong.most_common(6):
-            print("%s%s: %d x %s, e.g. %s" % (indent, tag, cnt, why, res.examples[why]))
-        for note in res.notes:
-            print("%s%s: %s" % (indent, tag, note))
+def wrong_lines(groups, indent="    "):
+    """The records that were not as expected; groups: the runs of each configuration."""
+    if not any(r.wrong or r.notes for runs in groups for r in runs):
+        return
+    print("  records not as expected (count x why, e.g. a target):")
+    for runs in groups:
+        for k, res in enumerate(runs, 1):
+            tag = res.label + (" #%d" % k if len(runs) > 1 else "")
+            for why, cnt in res.wrong.most_common(6):
+                print("%s%s: %d x %s, e.g. %s" % (indent, tag, cnt, why, res.examples[why]))
+            for note in res.notes:
+                print("%s%s: %s" % (indent, tag, note))
 
 
 def shown(argv):
@@ -738,10 +743,7 @@ def report(fig1, fig2, fig3, args, sweep, port):
         if ssl:
             print("    %s, %d at a time, each killed %g s after its spawn (%d killed)" % (
                 shown(ssl.argv), PEER_PARALLEL, ssl.deadline, ssl.killed))
-        for sr in series.values():
-            wrong_lines(sr.runs)
-        if ssl:
-            wrong_lines([ssl])
+        wrong_lines([sr.runs for sr in series.values()] + ([[ssl]] if ssl else []))
         a, s2, nm = series["addresses"], series["addresses+SNI"], series["names"]
         ratio = nm.med().wall / a.med().wall
         print("  names / addresses wall: %.2fx (goal at most %gx); names / addresses+SNI "
@@ -803,8 +805,7 @@ def report(fig1, fig2, fig3, args, sweep, port):
         for sr in (alone, mixed):
             print("    %-24s %s" % (sr.label, sr.med().side.line(sr.med().cpu)))
         print("  command: %s" % shown(mixed.runs[0].argv))
-        for sr in (alone, mixed):
-            wrong_lines(sr.runs)
+        wrong_lines([alone.runs, mixed.runs])
         la = median([max(r.good_t or [float("inf")]) for r in alone.runs])
         lm = median([max(r.good_t or [float("inf")]) for r in mixed.runs])
         ratio = lm / la if la else float("inf")
@@ -841,7 +842,7 @@ def report(fig1, fig2, fig3, args, sweep, port):
         for tls, r in fig3.items():
             print("    %-24s %s" % (r.label, r.side.line(r.cpu)))
         print("  command: %s" % shown(next(iter(fig3.values())).argv))
-        wrong_lines(list(fig3.values()))
+        wrong_lines([[r] for r in fig3.values()])
         for tls, r in fig3.items():
             goals.append((3, "sweep /%d TLS %s (figures only, no goal)" % (sweep.prefixlen, tls),
                           "%.0f probes/s, %.3f ms CPU, %.1f MiB, %d/%d right" % (
