@@ -264,6 +264,121 @@ def free_ports(n):
             s.close()
 
 
+def proc_cpu(pids):
+    """CPU seconds (user + system) used so far by the processes pids, from /proc (0 for one
+    that is gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def _die_with_parent():
+    """preexec_fn: the kernel sends SIGTERM to the child when this script dies, even by
+    SIGKILL (PR_SET_PDEATHSIG), so a server cannot outlive the bench."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except Exception:
+        pass
+
+
+NGINX_KINDS = ("right", "dump", "none", "empty")
+
+
+class Nginx:
+    """One nginx from nginx.conf.in in the private prefix folder PREFIX (2 workers), in its own
+    process group. listens: {kind: [listen address and parameters, ...]} for each of
+    NGINX_KINDS, e.g. "127.0.0.1:8443" or "0.0.0.0:8443 backlog=4096"; every kind needs at least
+    one (a server block without a listen line would take port 80)."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.proc = None
+        self.error = ""
+
+    def start(self, listens, conns, ready, limit=20.0):
+        """Start it with worker_connections conns; True once every (host, port) of ready
+        accepts a TCP connection, else False with the end of its logs in self.error (and
+        stopped)."""
+        for d in ("", "tmp"):
+            os.makedirs(os.path.join(self.prefix, d), exist_ok=True)
+        with open(os.path.join(HERE, "nginx.conf.in"), encoding="utf-8") as f:
+            template = string.Template(f.read())
+        n_listen = sum(len(v) for v in listens.values())
+        conns += n_listen  # every listening socket takes a connection slot in every worker
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        rlimit = 2 * conns if os.geteuid() == 0 or hard == resource.RLIM_INFINITY \
+            else min(hard, 2 * conns)
+        fields = {"prefix": self.prefix, "rlimit_nofile": rlimit, "worker_connections": conns,
+                  "server_cert": os.path.join(PKI, "server.pem"),
+                  "server_key": os.path.join(PKI, "server.key"),
+                  "issuing_ca": os.path.join(PKI, "issuing.pem"), "root_bundle": ROOT_BUNDLE}
+        for k in NGINX_KINDS:
+            if not listens.get(k):
+                raise BenchError("nginx: no listen line for the %s server block" % k)
+            fields["listen_" + k] = "\n".join("        listen %s ssl;" % x for x in listens[k])
+        conf = os.path.join(self.prefix, "nginx.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(template.substitute(fields))
+        log = os.path.join(self.prefix, "error.log")
+        out = open(os.path.join(self.prefix, "nginx.out"), "wb")
+        self.proc = subprocess.Popen(
+            [shutil.which("nginx") or "/usr/sbin/nginx", "-p", self.prefix + "/", "-c", conf,
+             "-e", log], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_die_with_parent)
+        out.close()
+        if self._wait_ready(ready, limit):
+            return True
+        self.stop()
+        self.error = _tail(log, 5) + _tail(os.path.join(self.prefix, "nginx.out"), 5)
+        return False
+
+    def _wait_ready(self, ready, limit):
+        end = time.monotonic() + limit
+        pending = list(ready)
+        while pending and time.monotonic() < end:
+            if self.proc.poll() is not None:
+                return False
+            still = []
+            for hp in pending:
+                try:
+                    socket.create_connection(hp, timeout=1).close()
+                except OSError:
+                    still.append(hp)
+            pending = still
+            if pending:
+                time.sleep(0.05)
+        return not pending
+
+    def pids(self):
+        """The master and its workers."""
+        if self.proc is None:
+            return []
+        pids = [self.proc.pid]
+        try:
+            with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+                pids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+        return pids
+
+    def cpu(self):
+        """CPU seconds used so far by the master and its workers."""
+        return proc_cpu(self.pids())
+
+    def stop(self):
+        if self.proc is not None:
+            _stop_group(self.proc)
+            self.proc = None
+
+
 class Fleet:
     def __init__(self, tmp, n, seed):
         self.tmp = tmp
@@ -297,91 +412,33 @@ class Fleet:
         self.endpoints = eps
 
     def _start_nginx(self):
-        n_ng = sum(self.counts[k] for k in ("right", "dump", "none", "empty"))
-        prefix = os.path.join(self.tmp, "nginx")
-        for d in ("", "tmp"):
-            os.makedirs(os.path.join(prefix, d), exist_ok=True)
-        with open(os.path.join(HERE, "nginx.conf.in"), encoding="utf-8") as f:
-            template = string.Template(f.read())
-        conns = n_ng + 2 * self.n + 1024
-        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        rlimit = 2 * conns if os.geteuid() == 0 or hard == resource.RLIM_INFINITY \
-            else min(hard, 2 * conns)
+        n_ng = sum(self.counts[k] for k in NGINX_KINDS)
+        conns = 2 * self.n + 1024  # connections in flight (each tool's), and a margin
         last_err = ""
         for attempt in range(3):
             ports = free_ports(n_ng)
             by_kind, i = {}, 0
-            for k in ("right", "dump", "none", "empty"):
+            for k in NGINX_KINDS:
                 by_kind[k] = ports[i:i + self.counts[k]]
                 i += self.counts[k]
-            fields = {"prefix": prefix, "rlimit_nofile": rlimit, "worker_connections": conns,
-                      "server_cert": os.path.join(PKI, "server.pem"),
-                      "server_key": os.path.join(PKI, "server.key"),
-                      "issuing_ca": os.path.join(PKI, "issuing.pem"), "root_bundle": ROOT_BUNDLE}
-            for k in ("right", "dump", "none", "empty"):
-                fields["listen_" + k] = "\n".join(
-                    "        listen 127.0.0.1:%d ssl;" % p for p in by_kind[k])
-            conf = os.path.join(prefix, "nginx.conf")
-            with open(conf, "w", encoding="utf-8") as f:
-                f.write(template.substitute(fields))
-            log = os.path.join(prefix, "error.log")
-            out = open(os.path.join(prefix, "nginx.out"), "wb")
-            self.nginx = subprocess.Popen(
-                [shutil.which("nginx") or "/usr/sbin/nginx", "-p", prefix + "/", "-c", conf,
-                 "-e", log], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
-            out.close()
-            if self._wait_ready(ports):
+            nginx = Nginx(os.path.join(self.tmp, "nginx"))
+            listens = {k: ["127.0.0.1:%d" % p for p in by_kind[k]] for k in NGINX_KINDS}
+            if nginx.start(listens, conns, [("127.0.0.1", p) for p in ports]):
+                self.nginx = nginx
                 return by_kind
-            _stop_group(self.nginx)
-            self.nginx = None
-            last_err = _tail(log, 5) + _tail(os.path.join(prefix, "nginx.out"), 5)
+            last_err = nginx.error
             if "in use" not in last_err:
                 break
         raise BenchError("nginx did not start:\n" + last_err)
 
-    def _wait_ready(self, ports, limit=20.0):
-        end = time.monotonic() + limit
-        pending = list(ports)
-        while pending and time.monotonic() < end:
-            if self.nginx.poll() is not None:
-                return False
-            still = []
-            for p in pending:
-                try:
-                    socket.create_connection(("127.0.0.1", p), timeout=1).close()
-                except OSError:
-                    still.append(p)
-            pending = still
-            if pending:
-                time.sleep(0.05)
-        return not pending
-
     def server_cpu(self):
         """CPU seconds used so far by nginx (master and workers) and the stall server."""
-        pids = []
-        if self.nginx is not None:
-            pids.append(self.nginx.pid)
-            try:
-                with open("/proc/%d/task/%d/children" % (self.nginx.pid, self.nginx.pid)) as f:
-                    pids += [int(x) for x in f.read().split()]
-            except OSError:
-                pass
-        pids += [p.pid for p in self.stall.procs]
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in pids:
-            try:
-                with open("/proc/%d/stat" % pid) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-            except (OSError, IndexError, ValueError):
-                pass
-        return total
+        return (self.nginx.cpu() if self.nginx is not None else 0.0) + \
+            proc_cpu([p.pid for p in self.stall.procs])
 
     def stop(self):
         if self.nginx is not None:
-            _stop_group(self.nginx)
+            self.nginx.stop()
             self.nginx = None
         self.stall.stop()
         for s in self.closed_socks:
@@ -432,9 +489,10 @@ def set_subreaper():
     _SUBREAPER[0] = True
 
 
-def run_process(argv, out_path, deadline, err_path=None, clean_rss=False):
+def run_process(argv, out_path, deadline, err_path=None, clean_rss=False, keep_out=True):
     """Spawn argv (stdin /dev/null, stdout to out_path, stderr to err_path or out_path), kill it
-    `deadline` seconds after the spawn, reap it with wait4. Returns a Run.
+    `deadline` seconds after the spawn, reap it with wait4. Returns a Run, whose out is the text
+    of out_path (None without keep_out: a large output is then read from the file).
 
     Linux starts the ru_maxrss of a process at the high-water RSS of the memory it replaced at
     exec: for posix_spawn from this script that is this script's own RSS (tens of MiB), so
@@ -481,6 +539,8 @@ def run_process(argv, out_path, deadline, err_path=None, clean_rss=False):
     pfd = os.pidfd_open(pid)
     with _RUNNING_LOCK:
         _RUNNING[pid] = pfd
+        if STOP.is_set():  # spawned while kill_running() ran: it missed this one
+            signal.pidfd_send_signal(pfd, signal.SIGKILL)
     r = Run()
     try:
         try:
@@ -502,8 +562,10 @@ def run_process(argv, out_path, deadline, err_path=None, clean_rss=False):
     r.status = status
     r.cpu = ru.ru_utime + ru.ru_stime
     r.maxrss_kib = ru.ru_maxrss
-    with open(out_path, encoding="utf-8", errors="replace") as f:
-        r.out = f.read()
+    r.out = None
+    if keep_out:
+        with open(out_path, encoding="utf-8", errors="replace") as f:
+            r.out = f.read()
     return r
 
 
@@ -533,9 +595,16 @@ def run_pool(name, tmp, targets, argv_for, deadline, parallel, clean_rss=False):
     threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in range(parallel)]
     for t in threads:
         t.start()
-    for t in threads:
-        while t.is_alive():
-            t.join(0.2)
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except BaseException:  # Ctrl-C, SIGTERM: no worker may leave a process behind
+        STOP.set()
+        kill_running()
+        for t in threads:
+            t.join(10)
+        raise
     wall = time.monotonic() - t0
     if errors:
         raise BenchError("%s runner: %r" % (name, errors[0]))
