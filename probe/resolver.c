@@ -27,6 +27,14 @@
 #define TRY_SHARES 7
 /* The EDNS0 payload size that avoids IP fragmentation (DNS flag day 2020). */
 #define EDNS_SIZE 1232
+/* Names in flight on one c-ares channel. A channel has one UDP socket per server, and answers
+ * wait in its receive buffer while the loop runs probes: a burst of thousands of answers on one
+ * socket overflowed Linux's default 208 KiB (each small datagram costs about 1 KiB of it), and
+ * the kernel dropped a third of them (make bench, 10,000 names). 64 names are 128 answers at
+ * most per socket. Channels are opened as the names in flight need them. */
+#define CHANNEL_NAMES 64
+/* Receive buffer asked for each UDP socket (the kernel may give less: net.core.rmem_max). */
+#define UDP_RCVBUF (1024 * 1024)
 
 enum lookup_state {
     LOOKUP_QUEUED,  /* waiting for a slot */
@@ -43,8 +51,15 @@ struct family {
     size_t n_addrs, n_dropped;
 };
 
+struct chan {
+    struct probe_resolver *r;
+    ares_channel channel;
+    unsigned running; /* lookups in flight on it */
+};
+
 struct lookup {
     struct probe_resolver *r;
+    struct chan *chan;    /* while running */
     struct tls_list node; /* in the queue, or in the kept list when done */
     struct tls_list waiters;
     enum lookup_state state;
@@ -62,13 +77,16 @@ struct lookup {
 struct sock {
     struct tls_list node;
     struct probe_resolver *r;
+    struct chan *c; /* NULL once the channels are gone */
     ares_socket_t fd;
     uv_poll_t poll;
 };
 
 struct probe_resolver {
     uv_loop_t *loop;
-    ares_channel channel;
+    struct chan **chans;
+    size_t n_chans, chans_max;
+    int per_try_ms; /* c-ares's timeout of one try */
     struct probe_resolver_opts opts;
     uv_timer_t timer;
     struct tls_list socks;
@@ -157,37 +175,59 @@ static const char *dns_error_words(enum tls_dns_error e)
 
 static void timer_cb(uv_timer_t *h);
 
-/* Arm the timer for c-ares's next timeout, after anything that may have changed it. */
+/* Arm the timer for c-ares's next timeout. ares_timeout walks every query in flight, so it is
+ * asked only when the timer fires; in between, a new query (or a query moved to TCP) can only
+ * need the timer within one try's timeout, and timer_soon makes sure of that. */
 static void timer_update(struct probe_resolver *r)
 {
     if (r->closing)
         return;
-    struct timeval tv, *t = ares_timeout(r->channel, NULL, &tv);
-    if (t == NULL) {
-        uv_timer_stop(&r->timer);
-        return;
+    uint64_t ms = UINT64_MAX;
+    for (size_t i = 0; i < r->n_chans; i++) {
+        if (r->chans[i]->running == 0)
+            continue;
+        struct timeval tv, *t = ares_timeout(r->chans[i]->channel, NULL, &tv);
+        uint64_t m =
+            t ? (uint64_t)t->tv_sec * 1000 + ((uint64_t)t->tv_usec + 999) / 1000 : UINT64_MAX;
+        if (m < ms)
+            ms = m;
     }
-    uint64_t ms = (uint64_t)t->tv_sec * 1000 + ((uint64_t)t->tv_usec + 999) / 1000;
-    uv_timer_start(&r->timer, timer_cb, ms, 0);
+    if (ms == UINT64_MAX)
+        uv_timer_stop(&r->timer);
+    else
+        uv_timer_start(&r->timer, timer_cb, ms, 0);
+}
+
+static void timer_soon(struct probe_resolver *r)
+{
+    if (r->closing)
+        return;
+    uint64_t within = (uint64_t)r->per_try_ms;
+    if (!uv_is_active((uv_handle_t *)&r->timer) || uv_timer_get_due_in(&r->timer) > within)
+        uv_timer_start(&r->timer, timer_cb, within, 0);
 }
 
 static void timer_cb(uv_timer_t *h)
 {
     struct probe_resolver *r = h->data;
-    ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    for (size_t i = 0; i < r->n_chans && !r->closing; i++)
+        ares_process_fd(r->chans[i]->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     timer_update(r);
 }
 
 static void poll_cb(uv_poll_t *h, int status, int events)
 {
     struct sock *k = h->data;
+    struct chan *c = k->c;
     struct probe_resolver *r = k->r;
+    if (c == NULL)
+        return;
     ares_socket_t fd = k->fd; /* k may go during processing */
     /* An error on the socket: let c-ares read and write it to find out. */
     bool rd = status < 0 || (events & UV_READABLE);
     bool wr = status < 0 || (events & UV_WRITABLE);
-    ares_process_fd(r->channel, rd ? fd : ARES_SOCKET_BAD, wr ? fd : ARES_SOCKET_BAD);
-    timer_update(r);
+    ares_process_fd(c->channel, rd ? fd : ARES_SOCKET_BAD, wr ? fd : ARES_SOCKET_BAD);
+    timer_soon(r);
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -214,7 +254,8 @@ static void sock_close(struct sock *k)
 /* c-ares opens, watches and closes its sockets: mirror that with poll handles. */
 static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 {
-    struct probe_resolver *r = data;
+    struct chan *c = data;
+    struct probe_resolver *r = c->r;
     struct sock *k = NULL;
     for (struct tls_list *q = tls_list_first(&r->socks); q; q = tls_list_next(&r->socks, q))
         if (TLS_LIST_ENTRY(q, struct sock, node)->fd == fd) {
@@ -230,6 +271,7 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
         if (r->closing || (k = calloc(1, sizeof(*k))) == NULL)
             return; /* c-ares's query on it ends by its timeout */
         k->r = r;
+        k->c = c;
         k->fd = fd;
         if (uv_poll_init_socket(r->loop, &k->poll, fd) != 0) {
             free(k);
@@ -255,6 +297,11 @@ static ares_socket_t sys_socket(int domain, int type, int protocol, void *ud)
     if (fd >= 0 && type == SOCK_STREAM) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    } else if (fd >= 0) {
+        /* Past net.core.rmem_max when allowed (CAP_NET_ADMIN), else up to it. */
+        int size = UDP_RCVBUF;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     }
     return fd < 0 ? ARES_SOCKET_BAD : fd;
 }
@@ -489,6 +536,9 @@ static void family_cb(void *arg, int status, int timeouts, struct ares_addrinfo 
     bool last = --l->families_left == 0;
     if (last) {
         r->running--;
+        if (l->chan)
+            l->chan->running--;
+        l->chan = NULL;
         lookup_settle(r, l);
     }
     notify(l, f, last);
@@ -498,9 +548,27 @@ static void family_cb(void *arg, int status, int timeouts, struct ares_addrinfo 
         start_queued(r);
 }
 
+static int chan_open(struct probe_resolver *r, struct chan **out);
+
+/* The channel with the fewest names in flight; a new one when all have CHANNEL_NAMES (or the
+ * first, when a new one cannot be had). */
+static struct chan *chan_pick(struct probe_resolver *r)
+{
+    struct chan *best = r->chans[0];
+    for (size_t i = 1; i < r->n_chans; i++)
+        if (r->chans[i]->running < best->running)
+            best = r->chans[i];
+    struct chan *c;
+    if (best->running >= CHANNEL_NAMES && chan_open(r, &c) == 0)
+        return c;
+    return best;
+}
+
 static void lookup_start(struct probe_resolver *r, struct lookup *l)
 {
     l->state = LOOKUP_RUNNING;
+    l->chan = chan_pick(r);
+    l->chan->running++;
     r->running++;
     r->stats.lookups++;
     if (r->running > r->stats.peak_in_flight)
@@ -517,9 +585,9 @@ static void lookup_start(struct probe_resolver *r, struct lookup *l)
         hints.ai_family = l->fam[i].af;
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = ARES_AI_NOSORT;
-        ares_getaddrinfo(r->channel, l->name, NULL, &hints, family_cb, &l->fam[i]);
+        ares_getaddrinfo(l->chan->channel, l->name, NULL, &hints, family_cb, &l->fam[i]);
     }
-    timer_update(r);
+    timer_soon(r);
 }
 
 static void start_queued(struct probe_resolver *r)
@@ -635,7 +703,8 @@ void probe_resolver_cancel(struct probe_resolver *r)
             if (l->fam[i].asked)
                 family_cb(&l->fam[i], ARES_ECANCELLED, 0, NULL);
     }
-    ares_cancel(r->channel); /* the running ones call back with ARES_ECANCELLED */
+    for (size_t i = 0; i < r->n_chans; i++) /* the running ones call back, ARES_ECANCELLED */
+        ares_cancel(r->chans[i]->channel);
     r->cancelling = false;
     timer_update(r);
 }
@@ -655,16 +724,23 @@ void probe_resolver_close(struct probe_resolver *r)
         tls_list_remove(q);
         lookup_free(TLS_LIST_ENTRY(q, struct lookup, node));
     }
-    ares_destroy(r->channel);
+    for (size_t i = 0; i < r->n_chans; i++)
+        ares_destroy(r->chans[i]->channel);
     tls_hashtab_free(&r->index);
-    for (struct tls_list *q; (q = tls_list_first(&r->socks));)
-        sock_close(TLS_LIST_ENTRY(q, struct sock, node));
+    for (struct tls_list *q; (q = tls_list_first(&r->socks));) {
+        struct sock *k = TLS_LIST_ENTRY(q, struct sock, node);
+        k->c = NULL;
+        sock_close(k);
+    }
+    for (size_t i = 0; i < r->n_chans; i++)
+        free(r->chans[i]);
+    free(r->chans);
     uv_close((uv_handle_t *)&r->timer, handle_closed);
 }
 
 /* ---- set-up ------------------------------------------------------------------------------- */
 
-static int channel_new(struct probe_resolver *r, int timeout_ms, ares_channel *out)
+static int channel_new(void *data, int timeout_ms, ares_channel *out)
 {
     struct ares_options o;
     memset(&o, 0, sizeof(o));
@@ -675,7 +751,7 @@ static int channel_new(struct probe_resolver *r, int timeout_ms, ares_channel *o
      * A server that does not answer in time is still followed by the next one. */
     o.flags = ARES_FLAG_STAYOPEN | ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP;
     o.sock_state_cb = sock_state_cb;
-    o.sock_state_cb_data = r;
+    o.sock_state_cb_data = data;
     o.ednspsz = EDNS_SIZE;
     if (timeout_ms > 0) {
         mask |= ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
@@ -683,6 +759,39 @@ static int channel_new(struct probe_resolver *r, int timeout_ms, ares_channel *o
         o.tries = TRIES;
     }
     return ares_init_options(out, &o, mask);
+}
+
+/* Open one more channel: the first one's options, servers and socket calls. */
+static int chan_open(struct probe_resolver *r, struct chan **out)
+{
+    if (r->n_chans == r->chans_max) {
+        size_t cap = r->chans_max ? 2 * r->chans_max : 4;
+        struct chan **cs = realloc(r->chans, cap * sizeof(*cs));
+        if (cs == NULL)
+            return ARES_ENOMEM;
+        r->chans = cs;
+        r->chans_max = cap;
+    }
+    struct chan *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return ARES_ENOMEM;
+    c->r = r;
+    int rc = channel_new(c, r->per_try_ms, &c->channel);
+    if (rc == ARES_SUCCESS && r->opts.servers)
+        rc = ares_set_servers_ports_csv(c->channel, r->opts.servers);
+    if (rc != ARES_SUCCESS) {
+        if (c->channel)
+            ares_destroy(c->channel);
+        free(c);
+        return rc;
+    }
+    if (r->opts.sock_funcs)
+        ares_set_socket_functions(c->channel, r->opts.sock_funcs, r->opts.sock_ctx);
+    else
+        ares_set_socket_functions(c->channel, &sys_socket_functions, r);
+    r->chans[r->n_chans++] = c;
+    *out = c;
+    return ARES_SUCCESS;
 }
 
 int probe_resolver_new(struct probe_resolver **out, const struct probe_resolver_opts *opts,
@@ -710,7 +819,7 @@ int probe_resolver_new(struct probe_resolver **out, const struct probe_resolver_
     tls_hashtab_init(&r->index);
     /* A first channel to learn how many servers there are: the deadline is shared among them. */
     ares_channel ch;
-    int rc = channel_new(r, 0, &ch);
+    int rc = channel_new(NULL, 0, &ch);
     size_t nservers = 0;
     if (rc == ARES_SUCCESS) {
         if (opts->servers)
@@ -722,24 +831,17 @@ int probe_resolver_new(struct probe_resolver **out, const struct probe_resolver_
         ares_free_data(servers);
         ares_destroy(ch);
     }
-    if (rc == ARES_SUCCESS) {
-        uint64_t per_try = opts->timeout_ms / (TRY_SHARES * (nservers ? nservers : 1));
-        rc =
-            channel_new(r, per_try ? (int)(per_try > 3600000 ? 3600000 : per_try) : 1, &r->channel);
-        if (rc == ARES_SUCCESS && opts->servers)
-            rc = ares_set_servers_ports_csv(r->channel, opts->servers);
-        if (rc != ARES_SUCCESS && r->channel)
-            ares_destroy(r->channel);
-    }
+    uint64_t per_try = opts->timeout_ms / (TRY_SHARES * (nservers ? nservers : 1));
+    r->per_try_ms = per_try ? (int)(per_try > 3600000 ? 3600000 : per_try) : 1;
+    struct chan *first;
+    if (rc == ARES_SUCCESS)
+        rc = chan_open(r, &first);
     if (rc != ARES_SUCCESS) {
         snprintf(why, why_len, "cannot set up the resolver: %s", ares_strerror(rc));
+        free(r->chans);
         free(r);
         return rc == ARES_ENOMEM ? TLS_E_NOMEM : TLS_E_IO;
     }
-    if (opts->sock_funcs)
-        ares_set_socket_functions(r->channel, opts->sock_funcs, opts->sock_ctx);
-    else
-        ares_set_socket_functions(r->channel, &sys_socket_functions, r);
     uv_timer_init(r->loop, &r->timer);
     r->timer.data = r;
     r->open_handles = 1;

@@ -56,6 +56,7 @@ struct probe_variant {
 struct probe_taddr {
     struct sockaddr_storage sa;
     char text[46];
+    struct addr_count *count; /* with --per-address */
     size_t n_variants;
     struct probe_variant v[];
 };
@@ -115,10 +116,15 @@ static void wake_at(struct probe_scan *s, uint64_t when);
 
 /* ---- per-address in-flight counts ----------------------------------------------------- */
 
-/* In-flight count per address; an address's entry lives while probes to it are in flight. */
+/* In-flight count per address (--per-address). Every address of an open target holds a
+ * reference to its entry, so that the scheduler reads the count through a pointer: a fleet of
+ * names behind one load balancer has hundreds of waiting targets on one address, looked at on
+ * every pass of the scheduler. */
 struct addr_count {
     uint8_t key[17]; /* family, then 16 address bytes */
-    unsigned count;
+    uint64_t hash;
+    unsigned count; /* probes in flight */
+    unsigned refs;  /* addresses of open targets */
 };
 
 static bool addr_is(const void *val, const void *key)
@@ -126,55 +132,41 @@ static bool addr_is(const void *val, const void *key)
     return memcmp(((const struct addr_count *)val)->key, key, 17) == 0;
 }
 
-/* The entry's slot for address a, or NULL; key and *h are set for an insertion. */
-static void **addr_slot(struct probe_scan *s, const struct sockaddr_storage *a, uint8_t key[17],
-                        uint64_t *h)
+/* The entry of address a with one more reference, made when missing; NULL when out of memory. */
+static struct addr_count *addr_ref(struct probe_scan *s, const struct sockaddr_storage *a)
 {
-    memset(key, 0, 17);
+    uint8_t key[17];
+    memset(key, 0, sizeof(key));
     key[0] = (uint8_t)a->ss_family;
     if (a->ss_family == AF_INET)
         memcpy(key + 1, &((const struct sockaddr_in *)a)->sin_addr, 4);
     else
         memcpy(key + 1, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
-    *h = tls_fnv1a(key, 17, TLS_FNV1A_OFFSET);
-    return tls_hashtab_find(&s->addr_counts, *h, addr_is, key);
-}
-
-static unsigned addr_get(struct probe_scan *s, const struct sockaddr_storage *a)
-{
-    uint8_t key[17];
-    uint64_t h;
-    void **slot = addr_slot(s, a, key, &h);
-    return slot ? ((struct addr_count *)*slot)->count : 0;
-}
-
-static void addr_add(struct probe_scan *s, const struct sockaddr_storage *a, int delta)
-{
-    if (s->opts->per_address == 0)
-        return;
-    uint8_t key[17];
-    uint64_t h;
-    void **slot = addr_slot(s, a, key, &h);
+    uint64_t h = tls_fnv1a(key, sizeof(key), TLS_FNV1A_OFFSET);
+    void **slot = tls_hashtab_find(&s->addr_counts, h, addr_is, key);
     struct addr_count *e = slot ? *slot : NULL;
     if (e == NULL) {
-        if (delta < 0)
-            return;
-        if ((e = calloc(1, sizeof(*e))) == NULL) {
-            s->fatal = TLS_E_NOMEM;
-            return;
-        }
-        memcpy(e->key, key, 17);
+        if ((e = calloc(1, sizeof(*e))) == NULL)
+            return NULL;
+        memcpy(e->key, key, sizeof(key));
+        e->hash = h;
         if (tls_hashtab_insert(&s->addr_counts, h, e) != 0) {
             free(e);
-            s->fatal = TLS_E_NOMEM;
-            return;
+            return NULL;
         }
     }
-    e->count += (unsigned)delta;
-    if (e->count == 0 && slot) {
+    e->refs++;
+    return e;
+}
+
+static void addr_unref(struct probe_scan *s, struct addr_count *e)
+{
+    if (e == NULL || --e->refs > 0)
+        return;
+    void **slot = tls_hashtab_find(&s->addr_counts, e->hash, addr_is, e->key);
+    if (slot)
         tls_hashtab_remove(&s->addr_counts, slot);
-        free(e);
-    }
+    free(e);
 }
 
 /* ---- targets ---------------------------------------------------------------------------- */
@@ -201,6 +193,7 @@ static void target_free(struct probe_target *t)
             tls_observation_free(&ta->v[i].obs);
             tls_observation_free(&ta->v[i].reneg);
         }
+        addr_unref(t->scan, ta->count);
         free(ta);
     }
     if (t->failed)
@@ -343,6 +336,10 @@ static int target_add_addr(struct probe_target *t, const struct sockaddr *sa)
     if (ta == NULL)
         return TLS_E_NOMEM;
     ta->sa = ss;
+    if (o->per_address && (ta->count = addr_ref(s, &ss)) == NULL) {
+        free(ta);
+        return TLS_E_NOMEM;
+    }
     const void *bin = ss.ss_family == AF_INET6
                           ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
                           : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
@@ -475,7 +472,8 @@ static void variant_conn_done(void *ctx, const struct probe_conn_result *r)
     struct probe_scan *s = t->scan;
     tls_list_remove(&v->running_node);
     v->conn = NULL;
-    addr_add(s, &v->addr->sa, -1);
+    if (v->addr->count)
+        v->addr->count->count--;
     s->active--;
     if (probe_outcome_retryable(r) && !s->stopping && v->attempts <= s->opts->retries) {
         v->state = VARIANT_PENDING;
@@ -523,7 +521,8 @@ static int variant_start(struct probe_scan *s, struct probe_target *t, struct pr
     v->state = VARIANT_RUNNING;
     v->attempts++;
     tls_list_insert_tail(&s->running, &v->running_node);
-    addr_add(s, &v->addr->sa, +1);
+    if (v->addr->count)
+        v->addr->count->count++;
     t->pending_variants--;
     ready_update(s, t);
     s->active++;
@@ -572,7 +571,7 @@ static struct probe_variant *next_variant(struct probe_scan *s, struct probe_tar
                         *soonest = v->not_before;
                     continue;
                 }
-                if (s->opts->per_address && addr_get(s, &ta->sa) >= s->opts->per_address)
+                if (ta->count && ta->count->count >= s->opts->per_address)
                     break; /* the address's other variants wait too */
                 *tp = t;
                 return v;
