@@ -560,6 +560,16 @@ void probe_resolver_cancel(struct probe_resolver *r)
                 family_cb(&l->fam[i], ARES_ECANCELLED, 0, NULL);
     }
     ares_cancel(r->channel); /* the running ones call back with ARES_ECANCELLED */
+#if ARES_VERSION < 0x011400
+    /* c-ares before 1.20 frees a cancelled query but not its TCP send still queued, and would
+     * write that send from freed memory when the socket turns writable (tests/fuzz/fuzz_dns.c,
+     * fixtures/fuzz/dns/cancel-tcp-queued). With no query left, setting the same servers again
+     * closes their connections and drops the queue. */
+    struct ares_addr_port_node *servers = NULL;
+    if (ares_get_servers_ports(r->channel, &servers) == ARES_SUCCESS && servers)
+        ares_set_servers_ports(r->channel, servers);
+    ares_free_data(servers);
+#endif
     r->cancelling = false;
     timer_update(r);
 }

@@ -167,6 +167,8 @@ def seeds():
         seed(FAM_BOTH, CANCEL | CONC1, ok_a(NAME1, "192.0.2.1"), msg(NAME1, AAAA, ns=[soa()], question=False)))
     s["close-after-first"] = ("probe_resolver_close after the first answer", seed(FAM_BOTH, CLOSE,
         ok_a(NAME1, "192.0.2.1"), msg(NAME1, A, question=False)))
+    s["cancel-tcp-queued"] = ("cancel while a TCP retry is queued: A answered, AAAA truncated",
+        seed(FAM_BOTH, CANCEL, ok_a(NAME1, "192.0.2.1"), msg(NAME1, AAAA, tc=True)))
     s["run-out-send-fails"] = ("no response: every send fails at once", seed(FAM_BOTH | SEND_FAILS, 0))
     s["run-out-silent"] = ("a wrong answer, then silence: c-ares's timeouts", seed(FAM_A | SILENT, 0,
         ok_a(NAME2, "192.0.2.2")))
