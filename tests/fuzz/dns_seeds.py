@@ -7,8 +7,8 @@
 
 An input is fuzz_dns.c's: two octets of header (which families are asked, UDP or TCP, whether the
 query's ID is written over the response's, what the server does when the responses run out, and
-what the scan does: a late second lookup of the name, one name at a time, cancel or close after the
-first answer), then responses, each a 2-octet big-endian length and the message. They are served
+what the scan does: the second lookup of the name at once, after its first answer or after its
+last, one name at a time, cancel or close after the first answer), then responses, each a 2-octet big-endian length and the message. They are served
 one per query in the order c-ares sends them: a.fuzz.invalid (A, then AAAA), then b.fuzz.invalid;
 a retry or a fallback to TCP takes the next one. The ID of every response here is 0: the harness
 writes the query's over it (a seed with header bit 3 keeps 0 on purpose).
@@ -34,7 +34,7 @@ FAM_A, FAM_AAAA, FAM_BOTH = 0, 1, 2
 TCP, KEEP_ID = 4, 8
 HANG_UP, SEND_FAILS, SILENT = 0x00, 0x10, 0x20
 # Header octet 1
-LATER, CONC1, CANCEL, CLOSE = 1, 2, 4, 8
+AFTER_FIRST, LATER, CONC1, CANCEL, CLOSE = 1, 2, 4, 8, 16
 
 
 def name(n):
@@ -165,10 +165,15 @@ def seeds():
         ok_a(NAME1, "192.0.2.1"), nodata(NAME1, AAAA), ok_a(NAME2, "192.0.2.2"), nodata(NAME2, AAAA)))
     s["cancel-after-first"] = ("probe_resolver_cancel after the first answer, one name at a time",
         seed(FAM_BOTH, CANCEL | CONC1, ok_a(NAME1, "192.0.2.1"), msg(NAME1, AAAA, ns=[soa()], question=False)))
-    s["close-after-first"] = ("probe_resolver_close after the first answer", seed(FAM_BOTH, CLOSE,
+    s["close-after-first"] = ("probe_resolver_close after the first answer, a name queued", seed(FAM_BOTH, CLOSE | CONC1,
         ok_a(NAME1, "192.0.2.1"), msg(NAME1, A, question=False)))
     s["cancel-tcp-queued"] = ("cancel while a TCP retry is queued: A answered, AAAA truncated",
         seed(FAM_BOTH, CANCEL, ok_a(NAME1, "192.0.2.1"), msg(NAME1, AAAA, tc=True)))
+    s["again-mid-flight"] = ("the name again once A answered, AAAA answered after a retry", seed(
+        FAM_BOTH, AFTER_FIRST | CONC1, ok_a(NAME1, "192.0.2.1"), ok_aaaa(NAME2, "2001:db8::2"),
+        ok_aaaa(NAME1, "2001:db8::1"), ok_a(NAME2, "192.0.2.2"), nodata(NAME2, AAAA)))
+    s["queue-sync-failure"] = ("the queued name starts from a callback and fails at once", seed(
+        FAM_A | SEND_FAILS, CONC1, ok_a(NAME1, "192.0.2.1")))
     s["run-out-send-fails"] = ("no response: every send fails at once", seed(FAM_BOTH | SEND_FAILS, 0))
     s["run-out-silent"] = ("a wrong answer, then silence: c-ares's timeouts", seed(FAM_A | SILENT, 0,
         ok_a(NAME2, "192.0.2.2")))
@@ -196,6 +201,10 @@ def seeds():
     s["wrong-family"] = ("AAAA records in the answer to A and the other way round", seed(FAM_BOTH, 0,
         msg(NAME1, A, an=[rr(PTR_Q, AAAA, aaaa("2001:db8::1"))]),
         msg(NAME1, AAAA, an=[rr(PTR_Q, A, a("192.0.2.1"))])))
+    s["mixed-families"] = ("both families in each answer, an address repeated", seed(FAM_BOTH, 0,
+        msg(NAME1, A, an=[rr(PTR_Q, AAAA, aaaa("2001:db8::1")), rr(PTR_Q, A, a("192.0.2.1")),
+                          rr(PTR_Q, A, a("192.0.2.1"))]),
+        msg(NAME1, AAAA, an=[rr(PTR_Q, A, a("192.0.2.9")), rr(PTR_Q, AAAA, aaaa("2001:db8::1"))])))
     return s
 
 

@@ -14,10 +14,11 @@
  *            bits 4-5  when the responses run out: 0 and 3 the server hangs up (a read error on
  *                      UDP, end of stream on TCP), 1 sending fails at once, 2 the server stays
  *                      silent and c-ares's timeouts end the lookup (7 ms in all)
- *   octet 1: bit 0     the name is looked up again (in other letter case) only after its lookup
- *                      ended, from the kept answer; otherwise at once, sharing the lookup
- *            bit 1     --dns-concurrency 1: the second name waits in the queue
- *            bits 2-3  after the first answer: 1 probe_resolver_cancel, 2 probe_resolver_close
+ *   octet 1: bits 0-1  when the name is looked up again (in other letter case): 0 and 3 at once,
+ *                      sharing the lookup; 1 after the name's first answer (joining a lookup
+ *                      with one family answered); 2 after its last (the kept answer)
+ *            bit 2     --dns-concurrency 1: the second name waits in the queue
+ *            bits 3-4  after the first answer: 1 probe_resolver_cancel, 2 probe_resolver_close
  * The names are under .invalid (RFC 6761), which no hosts file answers, and end with a dot so
  * that no search domain of resolv.conf adds queries. Seeds: tests/fuzz/dns_seeds.py. */
 #include <ares.h>
@@ -40,6 +41,7 @@
 #define DEADLINE_MS 20000
 
 enum run_out { RUN_OUT_HANG_UP, RUN_OUT_SEND_FAILS, RUN_OUT_SILENT };
+enum again { AGAIN_AT_ONCE, AGAIN_AFTER_FIRST, AGAIN_AFTER_LAST };
 
 struct fsock {
     int fd, peer; /* c-ares's end, the server's; fd -1: free */
@@ -61,8 +63,9 @@ struct server {
     const uint8_t *next; /* responses not served yet */
     size_t left;
     unsigned families;
-    bool tcp, fuzzed_ids, again_later, closed;
+    bool tcp, fuzzed_ids, closed;
     enum run_out run_out;
+    enum again again;
     unsigned stop; /* 1 cancel, 2 close after the first answer */
     unsigned long progress, answers;
     uv_timer_t tick; /* wakes a turn of the loop that would wait for nothing */
@@ -320,7 +323,8 @@ static void scan_step(struct server *h, struct probe_resolver *r)
         }
         h->stop = 0;
     }
-    if (!h->closed && h->w[0].done && !h->w[1].started)
+    if (!h->closed && !h->w[1].started &&
+        (h->w[0].done || (h->again == AGAIN_AFTER_FIRST && h->w[0].heard)))
         waiter_start(h, r, 1, NAME1_AGAIN);
 }
 
@@ -365,8 +369,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h->run_out = (data[0] >> 4 & 3) == 1   ? RUN_OUT_SEND_FAILS
                  : (data[0] >> 4 & 3) == 2 ? RUN_OUT_SILENT
                                            : RUN_OUT_HANG_UP;
-    h->again_later = data[1] & 1;
-    h->stop = data[1] >> 2 & 3;
+    h->again = (data[1] & 3) == 1   ? AGAIN_AFTER_FIRST
+               : (data[1] & 3) == 2 ? AGAIN_AFTER_LAST
+                                    : AGAIN_AT_ONCE;
+    h->stop = data[1] >> 3 & 3;
     for (size_t i = 0; i < SOCKS_MAX; i++)
         h->socks[i].fd = h->socks[i].peer = -1;
     for (size_t i = 0; i < 3; i++)
@@ -376,7 +382,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .loop = &loop,
         .servers = "127.0.0.1:53",
         .timeout_ms = h->run_out == RUN_OUT_SILENT ? 7 : 700,
-        .concurrency = data[1] & 2 ? 1 : 2,
+        .concurrency = data[1] & 4 ? 1 : 2,
         .ipv4 = h->families & 1,
         .ipv6 = h->families & 2,
         .sock_funcs = &fsock_funcs,
@@ -388,7 +394,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
 
     waiter_start(h, r, 0, NAME1);
-    if (!h->again_later)
+    if (h->again == AGAIN_AT_ONCE)
         waiter_start(h, r, 1, NAME1_AGAIN);
     waiter_start(h, r, 2, NAME2);
     uint64_t start = uv_now(&loop);
