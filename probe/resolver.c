@@ -505,30 +505,32 @@ static void family_cb(void *arg, int status, int timeouts, struct ares_addrinfo 
     for (struct ares_addrinfo_node *a = res ? res->nodes : NULL; a; a = a->ai_next)
         if (a->ai_family == f->af && a->ai_addr)
             n++;
-    if (n > PROBE_DNS_ADDRS_MAX) {
-        f->n_dropped = n - PROBE_DNS_ADDRS_MAX;
+    if (n > PROBE_DNS_ADDRS_MAX)
         n = PROBE_DNS_ADDRS_MAX;
-    }
     if (n && (f->addrs = calloc(n, sizeof(*f->addrs))) == NULL) {
         f->status = ARES_ENOMEM;
         n = 0;
     }
-    for (struct ares_addrinfo_node *a = res ? res->nodes : NULL; a && f->n_addrs < n;
-         a = a->ai_next) {
+    /* A server may repeat an address: it is kept once, and counted as dropped only when it is
+     * new once the array is full (so that a repeated one never passes for one over the cap). */
+    for (struct ares_addrinfo_node *a = res ? res->nodes : NULL; a && n; a = a->ai_next) {
         if (a->ai_family != f->af || a->ai_addr == NULL)
             continue;
         size_t len = f->af == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
         if ((size_t)a->ai_addrlen < len)
             continue;
-        union probe_sockaddr *ss = &f->addrs[f->n_addrs];
-        memcpy(ss, a->ai_addr, len);
-        bool dup = false; /* a server may repeat an address */
+        union probe_sockaddr ss;
+        memset(&ss, 0, sizeof(ss));
+        memcpy(&ss, a->ai_addr, len);
+        bool dup = false;
         for (size_t i = 0; i < f->n_addrs && !dup; i++)
-            dup = memcmp(&f->addrs[i], ss, sizeof(*ss)) == 0;
-        if (!dup)
-            f->n_addrs++;
+            dup = memcmp(&f->addrs[i], &ss, sizeof(ss)) == 0;
+        if (dup)
+            continue;
+        if (f->n_addrs < n)
+            f->addrs[f->n_addrs++] = ss;
         else
-            memset(ss, 0, sizeof(*ss));
+            f->n_dropped++;
     }
     ares_freeaddrinfo(res);
     if (f->n_addrs == 0 && f->status == ARES_SUCCESS)
@@ -703,8 +705,20 @@ void probe_resolver_cancel(struct probe_resolver *r)
             if (l->fam[i].asked)
                 family_cb(&l->fam[i], ARES_ECANCELLED, 0, NULL);
     }
-    for (size_t i = 0; i < r->n_chans; i++) /* the running ones call back, ARES_ECANCELLED */
-        ares_cancel(r->chans[i]->channel);
+    for (size_t i = 0; i < r->n_chans; i++) {
+        ares_channel ch = r->chans[i]->channel;
+        ares_cancel(ch); /* the running ones call back with ARES_ECANCELLED */
+#if ARES_VERSION < 0x011400
+        /* c-ares before 1.20 frees a cancelled query but not its TCP send still queued, and
+         * would write that send from freed memory when the socket turns writable
+         * (tests/fuzz/fuzz_dns.c, fixtures/fuzz/dns/cancel-tcp-queued). With no query left,
+         * setting the same servers again closes their connections and drops the queue. */
+        struct ares_addr_port_node *servers = NULL;
+        if (ares_get_servers_ports(ch, &servers) == ARES_SUCCESS && servers)
+            ares_set_servers_ports(ch, servers);
+        ares_free_data(servers);
+#endif
+    }
     r->cancelling = false;
     timer_update(r);
 }

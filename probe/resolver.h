@@ -48,7 +48,8 @@ struct probe_dns_answer {
     int family;                        /* AF_INET or AF_INET6 */
     const union probe_sockaddr *addrs; /* port 0; in the server's order */
     size_t n_addrs;
-    size_t n_dropped; /* addresses over PROBE_DNS_ADDRS_MAX */
+    size_t n_dropped; /* addresses over PROBE_DNS_ADDRS_MAX (one repeated among those may
+                         count twice); non-zero only with n_addrs at the maximum */
     bool last;        /* the waiter hears nothing more of this lookup */
     /* With last, when no family gave an address: why (kind TLS_ERROR_DNS, TLS_ERROR_INTERRUPTED
      * when the lookup was cancelled, TLS_ERROR_LOCAL when this machine failed), c-ares's status
