@@ -14,7 +14,7 @@
 #include "report/baseline.h"
 #include "request.h"
 #include "resolver.h"
-#include "tls/wire/addr.h"
+#include "tls/wire/escape.h"
 
 #define DEFAULT_CONCURRENCY 1024
 #define DEFAULT_PER_ADDRESS 32
@@ -379,51 +379,30 @@ static int add_resolve(struct probe_config *c, const char *arg, FILE *err)
     return 0;
 }
 
-/* --dns-server ADDR[:PORT]: an IPv4 address with an optional port, an IPv6 address alone or
- * as [ADDR]:PORT; appended to the list c-ares reads ("A:P,[B]:P"). */
+/* --dns-server ADDR[:PORT]: a literal address in any form of a TARGET (port 53 by default);
+ * appended to the list c-ares reads ("A:P,[B]:P"). */
 static int add_dns_server(struct probe_config *c, const char *arg, FILE *err)
 {
-    const char *given = arg;
-    char host[64];
-    const char *port = NULL, *end;
-    if (arg[0] == '[') {
-        if ((end = strchr(arg, ']')) == NULL || (end[1] && end[1] != ':'))
-            goto bad;
-        if (end[1] == ':')
-            port = end + 2;
-        arg++;
-    } else if ((end = strchr(arg, ':')) && strchr(end + 1, ':')) {
-        end = arg + strlen(arg); /* a bare IPv6 address */
-    } else if (end) {
-        port = end + 1;
-    } else {
-        end = arg + strlen(arg);
+    struct probe_target_spec t;
+    const char *why;
+    if (probe_target_parse(arg, 53, &t, &why) != 0 || t.family == AF_UNSPEC) {
+        char shown[256];
+        return usage_error(err,
+                           "--dns-server: expected an IP address with an optional port (ADDR, "
+                           "ADDR:PORT, [IPV6]:PORT), got '%s'",
+                           tls_escape_term(shown, sizeof(shown), arg, 0));
     }
-    size_t n = (size_t)(end - arg);
-    struct tls_addr a;
-    uint16_t p = 53;
-    if (n >= sizeof(host) || tls_addr_parse(&a, arg, n) != 0 ||
-        (port && tls_port_parse(port, strlen(port), &p) != 0))
-        goto bad;
     if (c->n_dns_servers == DNS_SERVERS_MAX)
         return usage_error(err, "--dns-server: at most %d servers", DNS_SERVERS_MAX);
-    memcpy(host, arg, n);
-    host[n] = 0;
-    size_t have = c->dns_servers ? strlen(c->dns_servers) : 0;
-    char *l = realloc(c->dns_servers, have + n + 12);
+    size_t have = c->dns_servers ? strlen(c->dns_servers) : 0, add = strlen(t.spec) + 2;
+    char *l = realloc(c->dns_servers, have + add);
     if (l == NULL)
-        return PROBE_EXIT_USAGE;
-    snprintf(l + have, n + 12, a.family == AF_INET6 ? "%s[%s]:%u" : "%s%s:%u", have ? "," : "",
-             host, (unsigned)p);
+        return usage_error(err, "%s", "--dns-server: out of memory");
+    snprintf(l + have, add, "%s%s", have ? "," : "", t.spec); /* "a.b.c.d:p", "[v6]:p" */
     c->dns_servers = l;
     c->n_dns_servers++;
     c->scan.dns_servers = l;
     return 0;
-bad:
-    return usage_error(err,
-                       "--dns-server: expected an IP address with an optional port (ADDR, "
-                       "ADDR:PORT, [IPV6]:PORT), got '%s'",
-                       given);
 }
 
 /* The value of an option that takes one with a range or a syntax: 0, or -1 when it does not fit

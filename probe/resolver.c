@@ -1,7 +1,8 @@
 /* c-ares on the libuv loop (resolver.h). c-ares tells which sockets it wants watched through its
  * socket-state callback: each gets a uv_poll_t, whose events go back through ares_process_fd.
- * Its next timeout (ares_timeout) drives one uv timer. A name is one struct lookup, found by name
- * in a hash index while it is in flight or kept; it asks one ares_getaddrinfo per family. */
+ * Its next timeout (ares_timeout) drives one uv timer. A name is one struct probe_dns_lookup, found
+ * by name in a hash index while it is in flight or kept; it asks one ares_getaddrinfo per family.
+ */
 #include <ares.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +34,9 @@
  * the kernel dropped a third of them (make bench, 10,000 names). 64 names are 128 answers at
  * most per socket. Channels are opened as the names in flight need them. */
 #define CHANNEL_NAMES 64
+/* Channels at most: each holds a UDP socket per server (and TCP ones while truncated answers
+ * are fetched), and descriptors are shared with the probes (probe/run.c sets them aside). */
+#define CHANNELS_MAX 64
 /* Receive buffer asked for each UDP socket (the kernel may give less: net.core.rmem_max). */
 #define UDP_RCVBUF (1024 * 1024)
 
@@ -43,23 +47,28 @@ enum lookup_state {
 };
 
 struct family {
-    struct lookup *lookup;
+    struct probe_dns_lookup *lookup;
     int af;
     bool asked, done;
     int status;
     union probe_sockaddr *addrs;
     size_t n_addrs, n_dropped;
+    bool told; /* n_dropped went to one waiter: stderr says it once per name */
 };
 
 struct chan {
     struct probe_resolver *r;
     ares_channel channel;
     unsigned running; /* lookups in flight on it */
+    /* ICMP "port unreachable" errors on its sockets since a datagram last came: c-ares 1.18
+     * reports a server that is not listening as ETIMEOUT as often as ECONNREFUSED. */
+    uint64_t refusals;
 };
 
-struct lookup {
+struct probe_dns_lookup {
     struct probe_resolver *r;
-    struct chan *chan;    /* while running */
+    struct chan *chan;    /* where it runs or ran */
+    int rcode;            /* the last SERVFAIL (2), NOTIMP (4) or REFUSED (5) a server answered */
     struct tls_list node; /* in the queue, or in the kept list when done */
     struct tls_list waiters;
     enum lookup_state state;
@@ -99,20 +108,27 @@ struct probe_resolver {
     unsigned open_handles;
     bool closing, cancelling;
     bool starting; /* in start_queued: a lookup answered at once must not recurse into it */
-    /* ICMP "port unreachable" errors since a datagram last came: c-ares 1.18 reports a server
-     * that is not listening as ETIMEOUT as often as ECONNREFUSED. */
-    uint64_t refusals;
+    size_t nservers;
     struct probe_dns_stats stats;
 };
 
 static void start_queued(struct probe_resolver *r);
+
+size_t probe_resolver_fds(unsigned concurrency, size_t nservers)
+{
+    size_t chans = ((size_t)concurrency + CHANNEL_NAMES - 1) / CHANNEL_NAMES;
+    if (chans > CHANNELS_MAX)
+        chans = CHANNELS_MAX;
+    return chans * (nservers + 1);
+}
 
 const char *probe_resolver_version(void)
 {
     return ares_version(NULL);
 }
 
-enum tls_dns_error probe_dns_error(int status)
+/* c-ares's status of a finished family lookup, as error.dns says it. */
+static enum tls_dns_error dns_error_of(int status)
 {
     switch (status) {
     case ARES_SUCCESS:
@@ -318,34 +334,79 @@ static int sys_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen
     return connect(fd, sa, len);
 }
 
+static bool lookup_is(const void *val, const void *key);
+
+/* A datagram that answers SERVFAIL, NOTIMP or REFUSED: note the rcode on the lookup of the name
+ * it asks about. c-ares drops such an answer to ask the next server (as glibc does) and, when no
+ * try is left, says only ECONNREFUSED; the note lets the record say what the servers said. The
+ * question is read with every length checked; a name under a search domain matches no lookup. */
+static void note_rcode(struct probe_resolver *r, const uint8_t *m, size_t n)
+{
+    int rcode = n >= 12 ? m[3] & 0x0f : 0;
+    if ((rcode != 2 && rcode != 4 && rcode != 5) || (m[4] | m[5]) == 0)
+        return;
+    char name[256];
+    size_t at = 12, len = 0;
+    while (at < n && m[at] != 0) {
+        size_t lab = m[at];
+        if (lab > 63 || at + 1 + lab > n || len + lab + 1 >= sizeof(name))
+            return; /* a pointer, or past the end */
+        for (size_t i = 0; i < lab; i++) {
+            char c = (char)m[at + 1 + i];
+            name[len++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+        }
+        name[len++] = '.';
+        at += 1 + lab;
+    }
+    if (at >= n || len == 0)
+        return;
+    name[len - 1] = 0;
+    uint64_t h = tls_fnv1a_str(name, TLS_FNV1A_OFFSET) | 1;
+    void **slot = tls_hashtab_find(&r->index, h, lookup_is, name);
+    if (slot && ((struct probe_dns_lookup *)*slot)->state == LOOKUP_RUNNING)
+        ((struct probe_dns_lookup *)*slot)->rcode = rcode;
+}
+
+/* At most this many datagrams are passed over in one call, so that a flood of them cannot hold
+ * the loop. */
+#define SKIP_MAX 64
+
 static ares_ssize_t sys_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
                                  struct sockaddr *from, ares_socklen_t *from_len, void *ud)
 {
-    struct probe_resolver *r = ud;
-    for (;;) {
+    struct chan *c = ud;
+    for (int skipped = 0;; skipped++) {
         ares_socklen_t fl = from_len ? *from_len : 0;
         ssize_t n = recvfrom(fd, buf, len, flags, from, from_len ? &fl : NULL);
         if (n < 0) {
             if (errno == ECONNREFUSED)
-                r->refusals++;
+                c->refusals++;
             return n;
         }
         if (from_len)
             *from_len = fl;
-        /* from is NULL for a TCP stream, whose bytes are not datagrams */
-        if (from && n >= 3 && !(((const uint8_t *)buf)[2] & 0x80))
-            continue; /* QR clear: not an answer; read the next datagram */
-        r->refusals = 0;
+        if (from == NULL) /* a TCP stream, whose bytes are not datagrams */
+            return n;
+        /* Not an answer: empty (c-ares 1.18 takes it for a broken server, CVE-2023-32067) or
+         * with QR clear (c-ares would take its records). Read the next datagram. */
+        if (n == 0 || (n >= 3 && !(((const uint8_t *)buf)[2] & 0x80))) {
+            if (skipped < SKIP_MAX)
+                continue;
+            errno = EAGAIN;
+            return -1;
+        }
+        c->refusals = 0;
+        note_rcode(c->r, buf, (size_t)n);
         return n;
     }
 }
 
 static ares_ssize_t sys_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *ud)
 {
-    struct probe_resolver *r = ud;
+    struct chan *c = ud;
     ssize_t w = writev(fd, iov, n);
     if (w < 0 && errno == ECONNREFUSED)
-        r->refusals++;
+        c->refusals++;
     return w;
 }
 
@@ -361,10 +422,10 @@ static const struct ares_socket_functions sys_socket_functions = {
 
 static bool lookup_is(const void *val, const void *key)
 {
-    return strcmp(((const struct lookup *)val)->name, key) == 0;
+    return strcmp(((const struct probe_dns_lookup *)val)->name, key) == 0;
 }
 
-static void lookup_free(struct lookup *l)
+static void lookup_free(struct probe_dns_lookup *l)
 {
     for (size_t i = 0; i < 2; i++)
         free(l->fam[i].addrs);
@@ -372,21 +433,21 @@ static void lookup_free(struct lookup *l)
 }
 
 /* Take l out of the index. */
-static void lookup_unindex(struct probe_resolver *r, struct lookup *l)
+static void lookup_unindex(struct probe_resolver *r, struct probe_dns_lookup *l)
 {
     void **slot = tls_hashtab_find(&r->index, l->hash, lookup_is, l->name);
     if (slot)
         tls_hashtab_remove(&r->index, slot);
 }
 
-static void answer_of(const struct lookup *l, const struct family *f, bool last,
+static void answer_of(const struct probe_dns_lookup *l, const struct family *f, bool last,
                       struct probe_dns_answer *a)
 {
     memset(a, 0, sizeof(*a));
     a->family = f->af;
     a->addrs = f->addrs;
     a->n_addrs = f->n_addrs;
-    a->n_dropped = f->n_dropped;
+    a->n_dropped = f->told ? 0 : f->n_dropped;
     a->last = last;
     if (last && l->failed) {
         a->failed = true;
@@ -399,15 +460,18 @@ static void answer_of(const struct lookup *l, const struct family *f, bool last,
 
 /* Hand a family's answer to every waiter; with last, each waiter is unlinked before it hears it
  * (it may go away at once). */
-static void notify(struct lookup *l, const struct family *f, bool last)
+static void notify(struct probe_dns_lookup *l, struct family *f, bool last)
 {
     struct probe_dns_answer a;
     answer_of(l, f, last, &a);
+    if (!tls_list_empty(&l->waiters))
+        f->told = true; /* the first waiter hears of the addresses over the cap, no other */
     if (!last) {
         for (struct tls_list *q = tls_list_first(&l->waiters); q;
              q = tls_list_next(&l->waiters, q)) {
             struct probe_dns_waiter *w = TLS_LIST_ENTRY(q, struct probe_dns_waiter, node);
             w->cb(w->ctx, &a);
+            a.n_dropped = 0;
         }
         return;
     }
@@ -416,11 +480,12 @@ static void notify(struct lookup *l, const struct family *f, bool last)
         tls_list_remove(q);
         w->lookup = NULL;
         w->cb(w->ctx, &a);
+        a.n_dropped = 0;
     }
 }
 
 /* Every family has answered: decide the name's failure, keep the answer for later waiters. */
-static void lookup_settle(struct probe_resolver *r, struct lookup *l)
+static void lookup_settle(struct probe_resolver *r, struct probe_dns_lookup *l)
 {
     const struct family *fa[2] = {&l->fam[0], &l->fam[1]};
     size_t n = 0, addrs = 0;
@@ -446,8 +511,11 @@ static void lookup_settle(struct probe_resolver *r, struct lookup *l)
     picked:
         l->failed = true;
         l->status = pick->status == ARES_SUCCESS ? ARES_ENODATA : pick->status;
-        l->error = probe_dns_error(l->status);
-        if (l->status == ARES_ETIMEOUT && r->refusals)
+        l->error = dns_error_of(l->status);
+        bool no_answer = l->status == ARES_ETIMEOUT || l->status == ARES_ECONNREFUSED;
+        if (no_answer && l->rcode) /* the servers did answer, with a failure */
+            l->error = l->rcode == 5 ? TLS_DNS_REFUSED : TLS_DNS_SERVER_FAILURE;
+        else if (l->status == ARES_ETIMEOUT && r->nservers == 1 && l->chan && l->chan->refusals)
             l->error = TLS_DNS_UNREACHABLE; /* no answer, because nothing listens */
         l->kind = TLS_ERROR_DNS;
         if (l->status == ARES_ECANCELLED || l->status == ARES_EDESTRUCTION) {
@@ -467,19 +535,27 @@ static void lookup_settle(struct probe_resolver *r, struct lookup *l)
         } else {
             snprintf(l->why, sizeof(l->why), "%s", dns_error_words(l->error));
         }
-        r->stats.failures++;
+        if (l->kind == TLS_ERROR_DNS)
+            r->stats.failures++;
     }
     l->state = LOOKUP_DONE;
     r->pending--;
-    /* Cancelled answers say nothing about the name: not kept. */
-    if (l->kind == TLS_ERROR_INTERRUPTED || l->kind == TLS_ERROR_LOCAL) {
+    /* Kept for later targets: answers that say what the name is (addresses, no such name, no
+     * address), not a failure that may pass (a timeout, a server failure) nor a cancel. */
+    bool lasting = true;
+    for (size_t i = 0; i < n; i++)
+        if (fa[i]->status != ARES_SUCCESS && fa[i]->status != ARES_ENOTFOUND &&
+            fa[i]->status != ARES_ENODATA)
+            lasting = false;
+    if (!lasting) {
         lookup_unindex(r, l);
         l->hash = 0;
         return;
     }
     tls_list_insert_tail(&r->kept, &l->node);
     if (++r->n_kept > KEPT_MAX) {
-        struct lookup *old = TLS_LIST_ENTRY(tls_list_first(&r->kept), struct lookup, node);
+        struct probe_dns_lookup *old =
+            TLS_LIST_ENTRY(tls_list_first(&r->kept), struct probe_dns_lookup, node);
         tls_list_remove(&old->node);
         r->n_kept--;
         lookup_unindex(r, old);
@@ -491,7 +567,7 @@ static void family_cb(void *arg, int status, int timeouts, struct ares_addrinfo 
 {
     (void)timeouts;
     struct family *f = arg;
-    struct lookup *l = f->lookup;
+    struct probe_dns_lookup *l = f->lookup;
     struct probe_resolver *r = l->r;
     if (r->closing) { /* ares_destroy: nobody listens any more */
         ares_freeaddrinfo(res);
@@ -540,7 +616,6 @@ static void family_cb(void *arg, int status, int timeouts, struct ares_addrinfo 
         r->running--;
         if (l->chan)
             l->chan->running--;
-        l->chan = NULL;
         lookup_settle(r, l);
     }
     notify(l, f, last);
@@ -561,12 +636,12 @@ static struct chan *chan_pick(struct probe_resolver *r)
         if (r->chans[i]->running < best->running)
             best = r->chans[i];
     struct chan *c;
-    if (best->running >= CHANNEL_NAMES && chan_open(r, &c) == 0)
+    if (best->running >= CHANNEL_NAMES && r->n_chans < CHANNELS_MAX && chan_open(r, &c) == 0)
         return c;
     return best;
 }
 
-static void lookup_start(struct probe_resolver *r, struct lookup *l)
+static void lookup_start(struct probe_resolver *r, struct probe_dns_lookup *l)
 {
     l->state = LOOKUP_RUNNING;
     l->chan = chan_pick(r);
@@ -598,7 +673,8 @@ static void start_queued(struct probe_resolver *r)
         return; /* the loop below goes on */
     r->starting = true;
     while (!r->closing && r->running < r->opts.concurrency && !tls_list_empty(&r->queue)) {
-        struct lookup *l = TLS_LIST_ENTRY(tls_list_first(&r->queue), struct lookup, node);
+        struct probe_dns_lookup *l =
+            TLS_LIST_ENTRY(tls_list_first(&r->queue), struct probe_dns_lookup, node);
         tls_list_remove(&l->node);
         lookup_start(r, l);
     }
@@ -620,7 +696,7 @@ void probe_resolver_lookup(struct probe_resolver *r, const char *name, struct pr
     tls_list_init(&w->node);
     uint64_t h = tls_fnv1a_str(lower, TLS_FNV1A_OFFSET) | 1; /* 0 marks an unindexed lookup */
     void **slot = tls_hashtab_find(&r->index, h, lookup_is, lower);
-    struct lookup *l = slot ? *slot : NULL;
+    struct probe_dns_lookup *l = slot ? *slot : NULL;
     if (l) {
         r->stats.shared++;
         w->lookup = l;
@@ -696,7 +772,7 @@ void probe_resolver_cancel(struct probe_resolver *r)
     r->cancelling = true;
     /* Queued lookups never reach c-ares: each family "answers" cancelled at once. */
     for (struct tls_list *q; (q = tls_list_first(&r->queue));) {
-        struct lookup *l = TLS_LIST_ENTRY(q, struct lookup, node);
+        struct probe_dns_lookup *l = TLS_LIST_ENTRY(q, struct probe_dns_lookup, node);
         tls_list_remove(q);
         l->state = LOOKUP_RUNNING;
         r->running++;
@@ -714,9 +790,19 @@ void probe_resolver_cancel(struct probe_resolver *r)
          * (tests/fuzz/fuzz_dns.c, fixtures/fuzz/dns/cancel-tcp-queued). With no query left,
          * setting the same servers again closes their connections and drops the queue. */
         struct ares_addr_port_node *servers = NULL;
-        if (ares_get_servers_ports(ch, &servers) == ARES_SUCCESS && servers)
-            ares_set_servers_ports(ch, servers);
+        int rc = ares_get_servers_ports(ch, &servers);
+        if (rc == ARES_SUCCESS && servers)
+            rc = ares_set_servers_ports(ch, servers);
         ares_free_data(servers);
+        if (rc != ARES_SUCCESS) /* then c-ares is never told the sockets are writable */
+            for (struct tls_list *q = tls_list_first(&r->socks), *next; q; q = next) {
+                next = tls_list_next(&r->socks, q);
+                struct sock *k = TLS_LIST_ENTRY(q, struct sock, node);
+                if (k->c == r->chans[i]) {
+                    k->c = NULL;
+                    sock_close(k);
+                }
+            }
 #endif
     }
     r->cancelling = false;
@@ -732,11 +818,11 @@ void probe_resolver_close(struct probe_resolver *r)
      * callbacks; kept ones here. */
     for (struct tls_list *q; (q = tls_list_first(&r->queue));) {
         tls_list_remove(q);
-        lookup_free(TLS_LIST_ENTRY(q, struct lookup, node));
+        lookup_free(TLS_LIST_ENTRY(q, struct probe_dns_lookup, node));
     }
     for (struct tls_list *q; (q = tls_list_first(&r->kept));) {
         tls_list_remove(q);
-        lookup_free(TLS_LIST_ENTRY(q, struct lookup, node));
+        lookup_free(TLS_LIST_ENTRY(q, struct probe_dns_lookup, node));
     }
     for (size_t i = 0; i < r->n_chans; i++)
         ares_destroy(r->chans[i]->channel);
@@ -759,11 +845,9 @@ static int channel_new(void *data, int timeout_ms, ares_channel *out)
     struct ares_options o;
     memset(&o, 0, sizeof(o));
     int mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB | ARES_OPT_EDNSPSZ;
-    /* NOCHECKRESP: c-ares 1.18 otherwise drops SERVFAIL, NOTIMP and REFUSED answers to try
-     * the next server, and when none is left says ECONNREFUSED, the same as for a server it
-     * could not reach; with it, such an answer ends the family's lookup with its own status.
-     * A server that does not answer in time is still followed by the next one. */
-    o.flags = ARES_FLAG_STAYOPEN | ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP;
+    /* c-ares asks the next server after SERVFAIL, NOTIMP or REFUSED, as glibc does; what the
+     * servers said is noted on the way in (note_rcode). */
+    o.flags = ARES_FLAG_STAYOPEN | ARES_FLAG_EDNS;
     o.sock_state_cb = sock_state_cb;
     o.sock_state_cb_data = data;
     o.ednspsz = EDNS_SIZE;
@@ -802,7 +886,7 @@ static int chan_open(struct probe_resolver *r, struct chan **out)
     if (r->opts.sock_funcs)
         ares_set_socket_functions(c->channel, r->opts.sock_funcs, r->opts.sock_ctx);
     else
-        ares_set_socket_functions(c->channel, &sys_socket_functions, r);
+        ares_set_socket_functions(c->channel, &sys_socket_functions, c);
     r->chans[r->n_chans++] = c;
     *out = c;
     return ARES_SUCCESS;
@@ -845,6 +929,7 @@ int probe_resolver_new(struct probe_resolver **out, const struct probe_resolver_
         ares_free_data(servers);
         ares_destroy(ch);
     }
+    r->nservers = nservers;
     uint64_t per_try = opts->timeout_ms / (TRY_SHARES * (nservers ? nservers : 1));
     r->per_try_ms = per_try ? (int)(per_try > 3600000 ? 3600000 : per_try) : 1;
     struct chan *first;

@@ -21,7 +21,7 @@
 #define PROBE_DNS_ADDRS_MAX 64
 
 struct ares_socket_functions;
-struct lookup;
+struct probe_dns_lookup;
 struct probe_resolver;
 
 struct probe_resolver_opts {
@@ -69,7 +69,7 @@ typedef void probe_dns_cb(void *ctx, const struct probe_dns_answer *a);
 /* The caller's part of a lookup, embedded in its own struct. */
 struct probe_dns_waiter {
     struct tls_list node;
-    struct lookup *lookup; /* resolver.c's, while linked */
+    struct probe_dns_lookup *lookup; /* resolver.c's, while linked */
     probe_dns_cb *cb;
     void *ctx;
 };
@@ -99,10 +99,10 @@ void probe_resolver_cancel(struct probe_resolver *r);
 void probe_resolver_close(struct probe_resolver *r);
 const struct probe_dns_stats *probe_resolver_stats(const struct probe_resolver *r);
 
+/* Descriptors the resolver may hold with concurrency names in flight and nservers servers:
+ * a UDP socket per server and channel, and as many TCP ones. */
+size_t probe_resolver_fds(unsigned concurrency, size_t nservers);
 /* c-ares's version, for --version. */
 const char *probe_resolver_version(void);
-
-/* Map c-ares's status of a finished family lookup. */
-enum tls_dns_error probe_dns_error(int ares_status);
 
 #endif

@@ -3,6 +3,7 @@
  * comes, through the output sink, so that a slow reader never stalls the loop. The only place
  * that decides the exit status of a scan; it never reads argv. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "resolver.h"
 #include "report/baseline.h"
 #include "report/writer.h"
 #include "sink.h"
@@ -41,20 +43,50 @@ struct run {
     int max_severity; /* of all findings, -1 when none */
 };
 
+/* After the loop, the scan's signal handles are gone while the report is finished (a document's
+ * end, the queue written out to a slow reader): a signal then lets the writing finish, so the
+ * report is whole; a second one quits at once without the rest. */
+static volatile sig_atomic_t drain_signal;
+
+static void drain_on_signal(int sig)
+{
+    static const char msg[] =
+        "\ncaprobe: finishing the report (a second signal quits without the rest)\n";
+    if (drain_signal)
+        _exit(128 + sig);
+    drain_signal = sig;
+    ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)w;
+}
+
+static void drain_signals(bool on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on ? drain_on_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Raise the open-file limit as far as allowed; shrink the concurrency to fit under it. */
 static void fit_open_files(struct run *r)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
-    rlim_t want = (rlim_t)r->opts.concurrency + FD_RESERVE;
+    /* resolv.conf names 3 servers at most (MAXNS) */
+    size_t dns = probe_resolver_fds(r->opts.dns_concurrency,
+                                    r->cfg->n_dns_servers ? r->cfg->n_dns_servers : 3);
+    rlim_t reserve = FD_RESERVE + (rlim_t)dns;
+    rlim_t want = (rlim_t)r->opts.concurrency + reserve;
     if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-        unsigned fit = rl.rlim_cur > FD_RESERVE + 1 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
+        unsigned fit = rl.rlim_cur > reserve + 1 ? (unsigned)(rl.rlim_cur - reserve) : 1;
         if (r->cfg->concurrency_set || !r->cfg->quiet)
             fprintf(stderr,
                     "caprobe: concurrency %u lowered to %u: the open-file limit is %llu "
@@ -192,6 +224,7 @@ static int run_scan(struct run *r, struct probe_stats *st)
         rc = probe_input_new(&in, &io);
     if (rc == 0)
         rc = probe_scan_run(&r->opts, in, st);
+    drain_signals(true); /* until run_close_output has written everything */
     probe_input_free(in);
     /* The loop has ended: from here the output may wait for its reader, and a document's end
      * (JUnit writes all its test cases now) takes no more memory than the high water. */
@@ -273,6 +306,7 @@ int probe_run(const struct probe_config *c)
     size_t queued, output_peak;
     probe_sink_counts(r.sink, &queued, &output_peak);
     run_close_output(&r);
+    drain_signals(false);
     status = PROBE_EXIT_USAGE;
     if (r.write_error) {
         fprintf(stderr, "caprobe: writing the report failed: %s\n", strerror(r.write_error));

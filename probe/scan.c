@@ -728,7 +728,7 @@ static void scan_signal_cb(uv_signal_t *h, int signum)
     if (s->opts->progress)
         fprintf(stderr,
                 "\r\033[Kcaprobe: signal %d: no new probes; %u in flight get %d ms, %zu names "
-                "waiting for DNS are dropped (a second signal stops at once)\n",
+                "waiting for DNS end as interrupted (a second signal stops at once)\n",
                 signum, s->active, STOP_GRACE_MS, s->n_resolving);
     probe_resolver_cancel(s->resolver); /* every waiting name ends now */
     interrupt_pending(s);

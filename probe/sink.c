@@ -161,8 +161,10 @@ static ssize_t sink_cookie_write(void *cookie, const char *buf, size_t len)
         uv_cond_signal(&s->ready);
     uv_mutex_unlock(&s->lock);
     if (err) {
+        /* fopencookie(3): the bytes taken, 0 when none; never negative. stdio then marks the
+         * stream in error, and the caller sees EOF. */
         errno = err;
-        return -1;
+        return (ssize_t)done;
     }
     return (ssize_t)len;
 }

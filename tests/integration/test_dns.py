@@ -189,6 +189,16 @@ def test_servers_in_order(tap):
     tap.eq(addresses(rec), ["127.0.0.8"], "a silent first server, an answering second: resolved",
            run.describe())
     tap.ok(asked_dead, "the first server was asked first", asked_dead)
+    # A first server that answers SERVFAIL or REFUSED is followed by the next, as glibc does.
+    for rule in ("SERVFAIL", "REFUSED"):
+        with h.DnsServer(["*.test " + rule]) as bad, \
+                h.DnsServer(["two.test A 127.0.0.9"]) as good:
+            run = h.run_caprobe(BASE + ["--dns-server", bad.server_arg, "--dns-server",
+                                        good.server_arg, "two.test:%d" % port], timeout=HANG)
+            asked_bad = [q for q in bad.queries() if q[1] == "two.test"]
+        rec = by_target(run).get("two.test:%d" % port, {})
+        tap.ok(addresses(rec) == ["127.0.0.9"] and asked_bad,
+               "a first server answering %s is followed by the second" % rule, run.describe())
 
 
 def test_shared_lookup(tap):

@@ -22,6 +22,7 @@ No assertion has an upper time bound; waits end after HANG seconds, which only a
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,7 @@ class StalledReader:
     seconds, then everything (or, with close_after_first, the pipe closed after the first
     bytes). stderr is drained all along. Waits are bounded by HANG."""
 
-    def __init__(self, args, stall, close_after_first=False):
+    def __init__(self, args, stall, close_after_first=False, signal_at=None):
         self.cmd = [h.caprobe_path()] + list(args)
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -70,7 +71,10 @@ class StalledReader:
             if close_after_first:
                 self.proc.stdout.close()
             else:
-                time.sleep(stall)
+                if signal_at is not None:  # SIGINT while the reader still stalls
+                    time.sleep(signal_at)
+                    os.kill(self.proc.pid, signal.SIGINT)
+                time.sleep(stall - (signal_at or 0))
                 self.data += self._read(fd, time.monotonic() + HANG)
             self.rc = self.proc.wait(timeout=HANG)
         except subprocess.TimeoutExpired:
@@ -161,6 +165,27 @@ def check_stalled_reader(tap, port):
                  "only %d bytes of output with this system bundle" % len(run.data))
 
 
+def check_signal_while_draining(tap, port):
+    """The scan is over and caprobe waits for a stalled reader to take the rest of the report:
+    a SIGINT then lets the report be finished, whole, instead of killing caprobe with records
+    queued (the scan's signal handling has ended with its loop)."""
+    n = 30
+    args, targets = targets_args(port, n)
+    label = "SIGINT while the last %d records wait for a stalled reader" % n
+    run = StalledReader(["--format", "jsonl", "--timeout", str(TIMEOUT)] + args, STALL,
+                        signal_at=STALL / 2)
+    if not tap.ok(not run.hung and run.rc is not None, "%s: caprobe ends" % label,
+                  run.describe()):
+        return
+    recs, err = h.parse_jsonl(run.data.decode("utf-8", "replace"), where=label)
+    tap.ok(run.rc in (0, 1), "%s: not killed by the signal (exit %s)" % (label, run.rc),
+           run.describe())
+    tap.eq(sorted(r.get("target") for r in recs), sorted(targets),
+           "%s: every record written" % label, err)
+    tap.ok("finishing the report" in run.stderr(), "%s: stderr says the report is being "
+           "finished" % label, run.stderr())
+
+
 def check_output_file(tap, port):
     n = 40
     args, targets = targets_args(port, n)
@@ -217,7 +242,8 @@ def check_write_failures(tap, port):
            "%s: says writing the report failed, and why" % label, run.stderr())
 
 
-CHECKS = [check_stalled_reader, check_output_file, check_write_failures]
+CHECKS = [check_stalled_reader, check_signal_while_draining, check_output_file,
+          check_write_failures]
 
 
 def main():
