@@ -2,7 +2,12 @@
  * socket-state callback: each gets a uv_poll_t, whose events go back through ares_process_fd.
  * Its next timeout (ares_timeout) drives one uv timer. A name is one struct probe_dns_lookup, found
  * by name in a hash index while it is in flight or kept; it asks one ares_getaddrinfo per family.
- */
+ *
+ * A lookup is QUEUED (waiting for a slot), then RUNNING (its families in c-ares, on one channel),
+ * then DONE: kept for later waiters when its answer lasts (addresses, NXDOMAIN, NODATA), freed
+ * otherwise. A cancel ends QUEUED and RUNNING lookups at once; ares_destroy frees RUNNING ones
+ * through their callbacks without a word to their waiters. The only way out of this file is a
+ * waiter's callback, which must not call back in: the scheduler is never pumped from here. */
 #include <ares.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,8 +24,9 @@
 #include "tls/wire/hash.h"
 
 /* Answers kept after their lookup ended, for targets that name them later (other ports, later
- * lines): the most recent ones, at most this many (a few hundred bytes each). DNS TTLs are not
- * honoured: a scan is short next to them. */
+ * lines): the most recent ones, at most this many (a name and up to 2 x 64 addresses of 28
+ * bytes each: 4 KiB at worst, 16 MiB in all). DNS TTLs are not honoured: a scan is short next
+ * to them. */
 #define KEPT_MAX 4096
 /* Tries per server: the first, then two more each with the timeout doubled (c-ares's rule), so
  * the per-try timeout is the deadline over 7 per server. */
@@ -189,7 +195,7 @@ static const char *dns_error_words(enum tls_dns_error e)
 
 /* ---- c-ares on the loop ------------------------------------------------------------------ */
 
-static void timer_cb(uv_timer_t *h);
+static void resolver_timer_cb(uv_timer_t *h);
 
 /* Arm the timer for c-ares's next timeout. ares_timeout walks every query in flight, so it is
  * asked only when the timer fires; in between, a new query (or a query moved to TCP) can only
@@ -211,7 +217,7 @@ static void timer_update(struct probe_resolver *r)
     if (ms == UINT64_MAX)
         uv_timer_stop(&r->timer);
     else
-        uv_timer_start(&r->timer, timer_cb, ms, 0);
+        uv_timer_start(&r->timer, resolver_timer_cb, ms, 0);
 }
 
 static void timer_soon(struct probe_resolver *r)
@@ -220,10 +226,10 @@ static void timer_soon(struct probe_resolver *r)
         return;
     uint64_t within = (uint64_t)r->per_try_ms;
     if (!uv_is_active((uv_handle_t *)&r->timer) || uv_timer_get_due_in(&r->timer) > within)
-        uv_timer_start(&r->timer, timer_cb, within, 0);
+        uv_timer_start(&r->timer, resolver_timer_cb, within, 0);
 }
 
-static void timer_cb(uv_timer_t *h)
+static void resolver_timer_cb(uv_timer_t *h)
 {
     struct probe_resolver *r = h->data;
     for (size_t i = 0; i < r->n_chans && !r->closing; i++)
@@ -231,7 +237,7 @@ static void timer_cb(uv_timer_t *h)
     timer_update(r);
 }
 
-static void poll_cb(uv_poll_t *h, int status, int events)
+static void sock_poll_cb(uv_poll_t *h, int status, int events)
 {
     struct sock *k = h->data;
     struct chan *c = k->c;
@@ -246,7 +252,7 @@ static void poll_cb(uv_poll_t *h, int status, int events)
     timer_soon(r);
 }
 
-static void handle_closed(uv_handle_t *h)
+static void resolver_handle_closed_cb(uv_handle_t *h)
 {
     struct probe_resolver *r;
     if (h->type == UV_POLL) {
@@ -264,7 +270,7 @@ static void sock_close(struct sock *k)
 {
     tls_list_remove(&k->node);
     uv_poll_stop(&k->poll);
-    uv_close((uv_handle_t *)&k->poll, handle_closed);
+    uv_close((uv_handle_t *)&k->poll, resolver_handle_closed_cb);
 }
 
 /* c-ares opens, watches and closes its sockets: mirror that with poll handles. */
@@ -297,7 +303,8 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
         r->open_handles++;
         tls_list_insert_tail(&r->socks, &k->node);
     }
-    uv_poll_start(&k->poll, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0), poll_cb);
+    uv_poll_start(&k->poll, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0),
+                  sock_poll_cb);
 }
 
 /* ---- sockets -------------------------------------------------------------------------------- */
@@ -637,7 +644,7 @@ static struct chan *chan_pick(struct probe_resolver *r)
             best = r->chans[i];
     struct chan *c;
     if (best->running >= CHANNEL_NAMES && r->n_chans < CHANNELS_MAX && chan_open(r, &c) == 0)
-        return c;
+        return c; /* not reached with the channels opened at the start */
     return best;
 }
 
@@ -686,8 +693,18 @@ void probe_resolver_lookup(struct probe_resolver *r, const char *name, struct pr
 {
     char lower[256];
     size_t n = strlen(name);
-    if (n >= sizeof(lower))
-        n = sizeof(lower) - 1;
+    if (n > 253) { /* RFC 1035 2.3.4; the scheduler's targets never are */
+        struct probe_dns_answer a = {.family = AF_INET,
+                                     .last = true,
+                                     .failed = true,
+                                     .kind = TLS_ERROR_DNS,
+                                     .error = TLS_DNS_BAD_NAME,
+                                     .status = ARES_EBADNAME,
+                                     .why = "the name is too long"};
+        w->lookup = NULL;
+        cb(ctx, &a);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
     lower[n] = 0;
@@ -835,7 +852,7 @@ void probe_resolver_close(struct probe_resolver *r)
     for (size_t i = 0; i < r->n_chans; i++)
         free(r->chans[i]);
     free(r->chans);
-    uv_close((uv_handle_t *)&r->timer, handle_closed);
+    uv_close((uv_handle_t *)&r->timer, resolver_handle_closed_cb);
 }
 
 /* ---- set-up ------------------------------------------------------------------------------- */
@@ -932,11 +949,19 @@ int probe_resolver_new(struct probe_resolver **out, const struct probe_resolver_
     r->nservers = nservers;
     uint64_t per_try = opts->timeout_ms / (TRY_SHARES * (nservers ? nservers : 1));
     r->per_try_ms = per_try ? (int)(per_try > 3600000 ? 3600000 : per_try) : 1;
-    struct chan *first;
-    if (rc == ARES_SUCCESS)
-        rc = chan_open(r, &first);
+    /* Every channel the names in flight will need, now: opening one reads resolv.conf, which
+     * must not happen on the loop in the middle of the scan. */
+    size_t want = probe_resolver_fds(r->opts.concurrency, 0);
+    struct chan *c;
+    for (size_t i = 0; rc == ARES_SUCCESS && i < want; i++)
+        rc = chan_open(r, &c);
     if (rc != ARES_SUCCESS) {
-        snprintf(why, why_len, "cannot set up the resolver: %s", ares_strerror(rc));
+        snprintf(why, why_len, "cannot set up the resolver (%s): %s",
+                 opts->servers ? "--dns-server" : "/etc/resolv.conf", ares_strerror(rc));
+        for (size_t i = 0; i < r->n_chans; i++) {
+            ares_destroy(r->chans[i]->channel);
+            free(r->chans[i]);
+        }
         free(r->chans);
         free(r);
         return rc == ARES_ENOMEM ? TLS_E_NOMEM : TLS_E_IO;
