@@ -52,13 +52,16 @@ struct probe_variant {
 };
 
 /* One address of a target and its variants (SNI x version). Addresses come one family at a
- * time, so each is its own allocation: a variant's place never moves while it is in flight. */
+ * time, so each is its own allocation and its variants another, made when the first of them
+ * starts: a variant's place never moves while it is in flight, and a name with 128 addresses
+ * costs its observations only as its addresses are probed. */
 struct probe_taddr {
+    struct probe_target *target;
     struct sockaddr_storage sa;
     char text[46];
     struct addr_count *count; /* with --per-address */
     size_t n_variants;
-    struct probe_variant v[];
+    struct probe_variant *v; /* made when the address's first probe starts (taddr_variants) */
 };
 
 struct probe_target {
@@ -189,10 +192,11 @@ static void target_free(struct probe_target *t)
         return;
     for (size_t a = 0; a < t->n_addrs; a++) {
         struct probe_taddr *ta = t->addrs[a];
-        for (size_t i = 0; i < ta->n_variants; i++) {
+        for (size_t i = 0; ta->v && i < ta->n_variants; i++) {
             tls_observation_free(&ta->v[i].obs);
             tls_observation_free(&ta->v[i].reneg);
         }
+        free(ta->v);
         addr_unref(t->scan, ta->count);
         free(ta);
     }
@@ -249,7 +253,7 @@ static void target_emit(struct probe_target *t)
             struct probe_taddr *ta = t->addrs[a];
             if ((ta->sa.ss_family == AF_INET) != (pass == 0))
                 continue;
-            for (size_t i = 0; i < ta->n_variants; i++) {
+            for (size_t i = 0; ta->v && i < ta->n_variants; i++) {
                 t->obs_ptrs[n_obs++] = &ta->v[i].obs;
                 if (ta->v[i].renegotiated)
                     t->obs_ptrs[n_obs++] = &ta->v[i].reneg;
@@ -309,7 +313,38 @@ static void target_snis(struct probe_target *t)
         t->snis[t->n_sni++] = o->extra_sni;
 }
 
-/* Add an address and lay out its variants; a repeated address is skipped. */
+/* The address's variants (SNI x version) with their observations, made when its first probe
+ * starts or when it must be recorded as interrupted: an address waiting its turn costs a couple
+ * of hundred bytes, not a few KiB, however many addresses a resolver hands out. Returns false
+ * when out of memory (the scan's failure is set). */
+static bool taddr_variants(struct probe_taddr *ta)
+{
+    if (ta->v)
+        return true;
+    struct probe_target *t = ta->target;
+    struct probe_scan *s = t->scan;
+    const struct probe_opts *o = s->opts;
+    if ((ta->v = calloc(ta->n_variants, sizeof(*ta->v))) == NULL) {
+        s->fatal = TLS_E_NOMEM;
+        return false;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_sni; i++)
+        for (size_t n = 0; n < o->n_versions; n++, k++) {
+            struct probe_variant *pv = &ta->v[k];
+            pv->target = t;
+            pv->addr = ta;
+            pv->sni = t->snis[i];
+            pv->version = o->versions[n];
+            tls_observation_init(&pv->obs);
+            tls_observation_init(&pv->reneg);
+            pv->obs.names = pv->reneg.names = s->names;
+        }
+    return true;
+}
+
+/* Add an address; its variants are counted now and made when they are needed. A repeated
+ * address is skipped. */
 static int target_add_addr(struct probe_target *t, const struct sockaddr *sa)
 {
     struct probe_scan *s = t->scan;
@@ -332,7 +367,7 @@ static int target_add_addr(struct probe_target *t, const struct sockaddr *sa)
     if (na == NULL)
         return TLS_E_NOMEM;
     t->addrs = na;
-    struct probe_taddr *ta = calloc(1, sizeof(*ta) + nv * sizeof(ta->v[0]));
+    struct probe_taddr *ta = calloc(1, sizeof(*ta));
     if (ta == NULL)
         return TLS_E_NOMEM;
     ta->sa = ss;
@@ -345,18 +380,7 @@ static int target_add_addr(struct probe_target *t, const struct sockaddr *sa)
                           : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
     inet_ntop(ss.ss_family, bin, ta->text, sizeof(ta->text));
     ta->n_variants = nv;
-    size_t k = 0;
-    for (size_t i = 0; i < t->n_sni; i++)
-        for (size_t v = 0; v < o->n_versions; v++, k++) {
-            struct probe_variant *pv = &ta->v[k];
-            pv->target = t;
-            pv->addr = ta;
-            pv->sni = t->snis[i];
-            pv->version = o->versions[v];
-            tls_observation_init(&pv->obs);
-            tls_observation_init(&pv->reneg);
-            pv->obs.names = pv->reneg.names = s->names;
-        }
+    ta->target = t;
     t->addrs[t->n_addrs++] = ta;
     t->n_variants += nv;
     t->pending_variants += nv;
@@ -562,6 +586,14 @@ static struct probe_variant *next_variant(struct probe_scan *s, struct probe_tar
         struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, ready_node);
         for (size_t a = 0; a < t->n_addrs; a++) {
             struct probe_taddr *ta = t->addrs[a];
+            if (ta->v == NULL) { /* none started yet: the first may start */
+                if (ta->count && ta->count->count >= s->opts->per_address)
+                    continue;
+                if (!taddr_variants(ta))
+                    return NULL;
+                *tp = t;
+                return &ta->v[0];
+            }
             for (size_t i = 0; i < ta->n_variants; i++) {
                 struct probe_variant *v = &ta->v[i];
                 if (v->state != VARIANT_PENDING)
@@ -695,6 +727,8 @@ static void interrupt_pending(struct probe_scan *s)
         struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, open_node);
         for (size_t a = 0; a < t->n_addrs && t->pending_variants; a++) {
             struct probe_taddr *ta = t->addrs[a];
+            if (!taddr_variants(ta))
+                return;
             for (size_t i = 0; i < ta->n_variants && t->pending_variants; i++) {
                 struct probe_variant *v = &ta->v[i];
                 if (v->state != VARIANT_PENDING)
