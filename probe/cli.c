@@ -106,7 +106,7 @@ static const char usage_text[] =
     "TARGET argument stops before anything is scanned; a bad line of a -i file is recorded\n"
     "and the rest is scanned); 3 some targets could not be probed\n"
     "and --fail-on-error was given; 130 / 143 stopped by SIGINT / SIGTERM (every record\n"
-    "finished so far is written).\n"
+    "finished so far is written); 141 the reader of the output went away (| head): quiet.\n"
     "\n"
     "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl]\n"
     "what changed per target between two scans (exit 0 none, 1 changes, 2 error).\n"

@@ -19,6 +19,8 @@
 #define PROBE_EXIT_FINDINGS 1
 #define PROBE_EXIT_USAGE 2
 #define PROBE_EXIT_TARGET_ERRORS 3
+/* The reader of the output went away (`| head`): quiet, as a process SIGPIPE ends. */
+#define PROBE_EXIT_READER_GONE (128 + 13)
 
 #define PROBE_MAX_PORTS 64
 

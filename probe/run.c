@@ -308,6 +308,10 @@ int probe_run(const struct probe_config *c)
     run_close_output(&r);
     drain_signals(false);
     status = PROBE_EXIT_USAGE;
+    if (r.write_error == EPIPE) { /* nobody reads any more: nothing to tell */
+        status = PROBE_EXIT_READER_GONE;
+        goto out;
+    }
     if (r.write_error) {
         fprintf(stderr, "caprobe: writing the report failed: %s\n", strerror(r.write_error));
         goto out;

@@ -460,6 +460,10 @@ int report_diff_run(const char *old_path, const char *new_path, int json, FILE *
     int rc = diff_all(&r, ob, nb, out);
     if (rc == 0 && fflush(out) != 0)
         rc = TLS_E_IO;
+    if (rc && rc == TLS_E_IO && errno == EPIPE) { /* nobody reads any more (| head) */
+        status = 128 + 13;                        /* quiet, as a process SIGPIPE ends */
+        goto out;
+    }
     if (rc) {
         fprintf(err, "caprobe diff: writing the output failed: %s\n",
                 rc == TLS_E_IO && errno ? strerror(errno) : tls_err_str(rc));
@@ -480,7 +484,8 @@ static const char diff_usage[] =
     "What changed per target between two JSON Lines scans ('-': standard input):\n"
     "targets added or removed, names added or removed, a certificate request\n"
     "that appeared or disappeared, another server certificate or outcome.\n"
-    "Exit status: 0 no differences, 1 differences, 2 usage or input error.\n";
+    "Exit status: 0 no differences, 1 differences, 2 usage or input error, 141 the reader of\n"
+    "the output went away (| head).\n";
 
 int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
 {
