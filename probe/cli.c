@@ -15,6 +15,7 @@
 #include "request.h"
 #include "resolver.h"
 #include "tls/wire/escape.h"
+#include "tls/wire/similar.h"
 
 #define DEFAULT_CONCURRENCY 1024
 #define DEFAULT_PER_ADDRESS 32
@@ -576,10 +577,46 @@ void probe_config_free(struct probe_config *c)
     c->resolves = NULL;
 }
 
+/* An option getopt_long did not take: unknown (with the closest one, when one is close), or
+ * missing its value. Returns the exit status of a usage error. */
+static int bad_option(int opt, char **argv, FILE *err)
+{
+    char shown[128];
+    const char *arg = argv[optind - 1];
+    if (opt == ':')
+        return usage_error(err, "option '%s' needs a value",
+                           tls_escape_term(shown, sizeof(shown), arg, 0));
+    if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+        return usage_error(err, "unknown option '-%c'",
+                           optopt > ' ' && optopt < 127 ? optopt : '?');
+    char word[TLS_SIMILAR_MAX + 1];
+    size_t n = strcspn(arg, "=");
+    if (n >= sizeof(word))
+        n = sizeof(word) - 1;
+    memcpy(word, arg, n);
+    word[n] = 0;
+    const char *names[sizeof(long_opts) / sizeof(long_opts[0])];
+    char spelled[sizeof(long_opts) / sizeof(long_opts[0])][40];
+    size_t k = 0;
+    for (const struct option *o = long_opts; o->name; o++, k++) {
+        snprintf(spelled[k], sizeof(spelled[k]), "--%s", o->name);
+        names[k] = spelled[k];
+    }
+    long near = tls_closest(word, names, k);
+    if (near >= 0)
+        return usage_error(err, "unknown option '%s'; did you mean '%s'?",
+                           tls_escape_term(shown, sizeof(shown), word, 0), names[near]);
+    return usage_error(err, "unknown or ambiguous option '%s'",
+                       tls_escape_term(shown, sizeof(shown), word, 0));
+}
+
 int probe_config_parse(struct probe_config *c, int argc, char **argv, FILE *err)
 {
     int opt, rc;
-    while ((opt = getopt_long(argc, argv, "i:p:o:qc:hV46", long_opts, NULL)) != -1) {
+    opterr = 0; /* told by bad_option, with a suggestion */
+    while ((opt = getopt_long(argc, argv, ":i:p:o:qc:hV46", long_opts, NULL)) != -1) {
+        if (opt == '?' || opt == ':')
+            return bad_option(opt, argv, err);
         /* --help, --version and --explain act at once: later arguments are not read */
         if (opt == 'h' || opt == 'V' || opt == OPT_EXPLAIN) {
             c->action = opt == 'h'   ? PROBE_ACTION_HELP

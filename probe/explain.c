@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "tls/wire/escape.h"
+#include "tls/wire/similar.h"
 
 static void explain_one(const struct report_rule *r, FILE *out)
 {
@@ -24,7 +26,18 @@ int probe_explain(const char *rule, FILE *out, FILE *err)
     }
     const struct report_rule *r = report_rule_find(rule);
     if (r == NULL) {
-        fprintf(err, "caprobe: --explain: no rule '%s'; the rules are:", rule);
+        const char *names[REPORT_RULE_COUNT];
+        for (int i = 0; i < REPORT_RULE_COUNT; i++)
+            names[i] = report_rule_get((enum report_rule_id)i)->name;
+        char shown[128];
+        long near = tls_closest(rule, names, REPORT_RULE_COUNT);
+        tls_escape_term(shown, sizeof(shown), rule, 0);
+        if (near >= 0) {
+            fprintf(err, "caprobe: --explain: no rule '%s'; did you mean '%s'?\n", shown,
+                    names[near]);
+            return PROBE_EXIT_USAGE;
+        }
+        fprintf(err, "caprobe: --explain: no rule '%s'; the rules are:", shown);
         for (int i = 0; i < REPORT_RULE_COUNT; i++)
             fprintf(err, " %s", report_rule_get((enum report_rule_id)i)->name);
         fprintf(err, "\n");

@@ -546,7 +546,30 @@ def check_progress(tap):
         tap.ok("1 target" in run.stderr, "without -q: a summary on stderr", run.describe())
 
 
-CHECKS = [check_concurrency, check_per_address, check_rate, check_streaming, check_signals,
+def check_mistyped(tap):
+    """A mistyped option or rule gets the one that was meant; a missing value is named. The
+    oracle is the option table of --help."""
+    cases = [
+        (["--fial-on", "high", "127.0.0.1:1"],
+         "unknown option '--fial-on'; did you mean '--fail-on'?"),
+        (["--formt", "jsonl", "127.0.0.1:1"], "did you mean '--format'?"),
+        (["--dns-timout", "2", "127.0.0.1:1"], "did you mean '--dns-timeout'?"),
+        (["--timeout"], "option '--timeout' needs a value"),
+        (["--colourful", "127.0.0.1:1"], "unknown or ambiguous option '--colourful'"),
+        (["--explain", "root-store-dumps"],
+         "no rule 'root-store-dumps'; did you mean 'root-store-dump'?"),
+        (["--explain", "sni_mismatch"], "did you mean 'sni-mismatch'?"),
+    ]
+    helptext = h.run_caprobe(["--help"]).stdout
+    for args, want in cases:
+        run = h.run_caprobe(args)
+        meant = want.split("did you mean '")[1].rstrip("'?") if "did you mean" in want else None
+        tap.ok(run.rc == 2 and want in run.stderr and (meant is None or meant in helptext or
+                                                       args[0] == "--explain"),
+               "%s: exit 2, '%s'" % (" ".join(args), want), run.describe())
+
+
+CHECKS = [check_mistyped, check_concurrency, check_per_address, check_rate, check_streaming, check_signals,
           check_shards, check_input, check_retries, check_progress]
 
 

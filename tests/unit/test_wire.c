@@ -15,6 +15,7 @@
 #include "tls/wire/hash.h"
 #include "tls/wire/hex.h"
 #include "tls/wire/list.h"
+#include "tls/wire/similar.h"
 #include "tls/wire/utf8.h"
 
 static void test_hex(void **state)
@@ -343,6 +344,36 @@ static void test_list(void **state)
     assert_true(tls_list_empty(&head));
 }
 
+/* Edit distances: Wikipedia's examples for Levenshtein ("kitten"/"sitting" 3, "flaw"/"lawn"
+ * 2, "saturday"/"sunday" 3) and for the optimal string alignment distance ("CA"/"ABC" is 3, not
+ * Damerau's unrestricted 2; "CA"/"AC" is 1). */
+static void test_similar(void **state)
+{
+    (void)state;
+    assert_int_equal(tls_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(tls_edit_distance("flaw", "lawn"), 2);
+    assert_int_equal(tls_edit_distance("saturday", "sunday"), 3);
+    assert_int_equal(tls_edit_distance("CA", "ABC"), 3);
+    assert_int_equal(tls_edit_distance("CA", "AC"), 1);
+    assert_int_equal(tls_edit_distance("", "abc"), 3);
+    assert_int_equal(tls_edit_distance("abc", ""), 3);
+    assert_int_equal(tls_edit_distance("same", "same"), 0);
+    char longw[TLS_SIMILAR_MAX + 2];
+    memset(longw, 'a', sizeof(longw) - 1);
+    longw[sizeof(longw) - 1] = 0;
+    assert_int_equal(tls_edit_distance(longw, "a"), TLS_SIMILAR_MAX + 1);
+    const char *const opts[] = {"--fail-on", "--fail-on-error", "--format", "--timeout"};
+    assert_int_equal(tls_closest("--fial-on", opts, 4), 0);
+    assert_int_equal(tls_closest("--formt", opts, 4), 2);
+    assert_int_equal(tls_closest("--timeuot", opts, 4), 3);
+    assert_int_equal(tls_closest("--colour", opts, 4), -1);
+    assert_int_equal(tls_closest("ab", opts, 4), -1);
+    const char *const rules[] = {"root-store-dump", "sni-mismatch"};
+    assert_int_equal(tls_closest("root-store-dumps", rules, 2), 0);
+    assert_int_equal(tls_closest("sni-mismatc", rules, 2), 1);
+    assert_int_equal(tls_closest(longw, rules, 2), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_digest_diff), cmocka_unit_test(test_hashtab),
         cmocka_unit_test(test_hashset),     cmocka_unit_test(test_hashtab_spread),
         cmocka_unit_test(test_list),        cmocka_unit_test(test_hashtab_remove),
+        cmocka_unit_test(test_similar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
