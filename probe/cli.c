@@ -81,6 +81,8 @@ static const char usage_text[] =
     "                           (default text)\n"
     "  -o, --output FILE        write the report to FILE instead of standard output\n"
     "  -q, --quiet              no progress and no summary on standard error\n"
+    "      --color[=WHEN]       colour in the text report: auto (default: a terminal, unless\n"
+    "                           NO_COLOR is set), always, never\n"
     "      --progress, --no-progress  progress line on standard error (default: when it is\n"
     "                           a terminal)\n"
     "\n"
@@ -141,6 +143,7 @@ enum {
     OPT_DNS_SERVER,
     OPT_DNS_TIMEOUT,
     OPT_DNS_CONCURRENCY,
+    OPT_COLOR,
 };
 
 static const struct option long_opts[] = {
@@ -165,6 +168,7 @@ static const struct option long_opts[] = {
     {"shard", required_argument, NULL, OPT_SHARD},
     {"max-cidr", required_argument, NULL, OPT_MAX_CIDR},
     {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"color", optional_argument, NULL, OPT_COLOR},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"expect-ca", required_argument, NULL, OPT_EXPECT_CA},
     {"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
@@ -497,6 +501,19 @@ static int config_option(struct probe_config *c, int opt, const char *arg, FILE 
     case 'q':
         c->quiet = true;
         return 0;
+    case OPT_COLOR: /* --color alone: always, as in GNU ls */
+        if (arg == NULL || strcmp(arg, "always") == 0)
+            c->color = 1;
+        else if (strcmp(arg, "never") == 0)
+            c->color = 0;
+        else if (strcmp(arg, "auto") == 0)
+            c->color = -1;
+        else {
+            char shown[128];
+            return usage_error(err, "--color: expected auto, always or never, got '%s'",
+                               tls_escape_term(shown, sizeof(shown), arg, 0));
+        }
+        return 0;
     case OPT_PROGRESS:
     case OPT_NO_PROGRESS:
         c->progress = opt == OPT_PROGRESS;
@@ -560,6 +577,7 @@ void probe_config_init(struct probe_config *c)
     c->n_ports = 1;
     c->cidr_max = DEFAULT_MAX_CIDR;
     c->progress = -1;
+    c->color = -1;
     c->format = REPORT_TEXT;
     c->fail_on = REPORT_SEV_HIGH;
 }

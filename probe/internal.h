@@ -65,6 +65,7 @@ struct probe_config {
     const char *output; /* NULL: standard output */
     bool quiet;
     int progress; /* -1: when standard error is a terminal */
+    int color;    /* --color: -1 auto, 0 never, 1 always */
     /* Rules */
     const char **expect_files;
     size_t n_expect;

@@ -163,7 +163,11 @@ static int run_open(struct run *r)
     }
     r->out = probe_sink_file(r->sink);
     r->report.format = c->format;
-    if (c->format == REPORT_TEXT && c->output == NULL && isatty(STDOUT_FILENO)) {
+    /* --color=always and never are the user's word for this run; auto: a terminal, unless
+     * NO_COLOR (no-color.org) is set and not empty */
+    if (c->format == REPORT_TEXT && c->color >= 0) {
+        r->report.color = c->color == 1;
+    } else if (c->format == REPORT_TEXT && c->output == NULL && isatty(STDOUT_FILENO)) {
         const char *nc = getenv("NO_COLOR");
         r->report.color = nc == NULL || *nc == 0;
     }

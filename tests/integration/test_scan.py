@@ -569,7 +569,43 @@ def check_mistyped(tap):
                "%s: exit 2, '%s'" % (" ".join(args), want), run.describe())
 
 
-CHECKS = [check_mistyped, check_concurrency, check_per_address, check_rate, check_streaming, check_signals,
+def check_color(tap):
+    """--color=always|never|auto and NO_COLOR (no-color.org): colour only when asked or on a
+    terminal, NO_COLOR only for auto, and every coloured line ends its colour before the newline
+    (a line cut by a pager or `head` leaves the terminal plain)."""
+    esc = "\033["
+    with h.OpensslServer(["-Verify", "1", "-CAfile", h.pki("issuing.pem")]) as srv:
+        target = ["--tls", "1.2", "-q", "127.0.0.1:%d" % srv.port]
+        runs = {
+            "always": h.run_caprobe(["--color=always"] + target),
+            "--color": h.run_caprobe(["--color"] + target),
+            "never": h.run_caprobe(["--color=never"] + target),
+            "auto (a pipe)": h.run_caprobe(target),
+        }
+        old = os.environ.get("NO_COLOR")
+        os.environ["NO_COLOR"] = "1"
+        try:
+            runs["always, NO_COLOR=1"] = h.run_caprobe(["--color=always"] + target)
+        finally:
+            if old is None:
+                del os.environ["NO_COLOR"]
+            else:
+                os.environ["NO_COLOR"] = old
+    for label, want in (("always", True), ("--color", True), ("never", False),
+                        ("auto (a pipe)", False), ("always, NO_COLOR=1", True)):
+        run = runs[label]
+        tap.ok(run.rc == 0 and (esc in run.stdout) == want and "certificate request" in run.stdout,
+               "--color %s: %s" % (label, "coloured" if want else "plain"), run.describe())
+    bad = [line for line in runs["always"].stdout.splitlines()
+           if esc in line and not line.endswith(esc + "0m") and
+           line.rfind(esc) > line.rfind(esc + "0m")]
+    tap.ok(not bad, "--color=always: every line resets its colour before the newline", bad)
+    run = h.run_caprobe(["--color=blue", "127.0.0.1:1"])
+    tap.ok(run.rc == 2 and "--color: expected auto, always or never" in run.stderr,
+           "--color=blue: a usage error naming the choices", run.describe())
+
+
+CHECKS = [check_mistyped, check_color, check_concurrency, check_per_address, check_rate, check_streaming, check_signals,
           check_shards, check_input, check_retries, check_progress]
 
 
