@@ -231,6 +231,11 @@ def openssl_subject_texts(path):
 # Attribute types that RFC 4514 section 3 gives a short name; other types may legitimately be
 # printed as dotted OIDs with a #hex value, so their text is not comparable with openssl's names.
 RFC4514_TYPES = {"CN", "L", "ST", "O", "OU", "C", "STREET", "DC", "UID"}
+# The other attribute types caprobe names as OpenSSL's RFC 2253 output does (tls/wire/dn.c).
+OPENSSL_TYPES = {"SN", "serialNumber", "title", "description", "businessCategory", "postalCode",
+                 "name", "GN", "initials", "generationQualifier", "dnQualifier", "pseudonym",
+                 "organizationIdentifier", "emailAddress", "jurisdictionL", "jurisdictionST",
+                 "jurisdictionC"}
 
 
 def split_dn(text):
@@ -253,12 +258,13 @@ def split_dn(text):
 
 def is_plain_ascii_dn(text):
     """True when openssl's RFC 2253 text is printable ASCII with no escaped non-ASCII bytes,
-    no #hex values, and only RFC 4514 attribute type names: then the text is unambiguous."""
+    no #hex values, and only attribute type names both name alike (RFC 4514's and the ones
+    caprobe takes from OpenSSL): then the text is unambiguous."""
     if not all(0x20 <= ord(c) < 0x7F for c in text):
         return False
     if re.search(r"\\[89A-Fa-f][0-9A-Fa-f]", text) or "=#" in text:
         return False
-    return all(t in RFC4514_TYPES for t in split_dn(text))
+    return all(t in RFC4514_TYPES or t in OPENSSL_TYPES for t in split_dn(text))
 
 
 def cert_sha256_fingerprint(path):

@@ -198,8 +198,8 @@ static const uint8_t der_netlock[] = {
     0xba, 0x73, 0xc3, 0xad, 0x74, 0x76, 0xc3, 0xa1, 0x6e, 0x79,
 };
 
-/* Subject of Microsec e-Szigno Root CA 2009; RFC2253 names the first attribute
- * emailAddress=info@e-szigno.hu, which RFC 4514 does not: we print its OID and #hex. */
+/* Subject of Microsec e-Szigno Root CA 2009; OpenSSL's RFC2253 output names the first attribute
+ * emailAddress=info@e-szigno.hu (RFC 4514 does not), and so does caprobe. */
 static const uint8_t der_microsec[] = {
     0x30, 0x81, 0x82, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13, 0x02, 0x48,
     0x55, 0x31, 0x11, 0x30, 0x0f, 0x06, 0x03, 0x55, 0x04, 0x07, 0x0c, 0x08, 0x42, 0x75, 0x64,
@@ -354,7 +354,7 @@ static void test_real_names(void **state)
     EXPECT_TEXT(der_netlock, "CN=NetLock Arany (Class Gold) Főtanúsítvány,"
                              "OU=Tanúsítványkiadók (Certification Services),"
                              "O=NetLock Kft.,L=Budapest,C=HU");
-    EXPECT_TEXT(der_microsec, "1.2.840.113549.1.9.1=#1610696E666F40652D737A69676E6F2E6875,"
+    EXPECT_TEXT(der_microsec, "emailAddress=info@e-szigno.hu,"
                               "CN=Microsec e-Szigno Root CA 2009,O=Microsec Ltd.,L=Budapest,C=HU");
 }
 
@@ -543,10 +543,14 @@ static void test_unknown_oid(void **state)
                                   0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
     n = name_one(big, sizeof(big), 0x05, "", 0);
     expect_text(built, n, "1.2.18446744073709551615.9223372036854775808=#0500");
-    /* Other attributes OpenSSL names but RFC 4514 does not (2.5.4.5 serialNumber). */
+    /* Attributes OpenSSL names and RFC 4514 does not: by OpenSSL's name (2.5.4.5). */
     static const uint8_t serial[] = {0x55, 0x04, 0x05};
     n = name_one(serial, sizeof(serial), 0x13, "1234", 4);
-    expect_text(built, n, "2.5.4.5=#130431323334");
+    expect_text(built, n, "serialNumber=1234");
+    /* One it does not name either stays an OID with #hex (2.5.4.14 searchGuide). */
+    static const uint8_t guide[] = {0x55, 0x04, 0x0e};
+    n = name_one(guide, sizeof(guide), 0x13, "1234", 4);
+    expect_text(built, n, "2.5.4.14=#130431323334");
 }
 
 static void test_known_oid_non_string(void **state)

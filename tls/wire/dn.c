@@ -155,11 +155,13 @@ static void out_utf8(struct dn_out *o, uint32_t cp)
     }
 }
 
-/* RFC 4514 2.4: attributeType = descr / numericoid. These are the descr of RFC 4514 3. */
+/* RFC 4514 2.4: attributeType = descr / numericoid. The descr of RFC 4514 3 first, then the
+ * other attributes that certificates carry, named as OpenSSL's RFC 2253 output names them
+ * (`openssl x509 -subject -nameopt RFC2253`), so that a name reads the same in both. */
 static const struct dn_short_name {
     const char *name;
     uint8_t len;
-    uint8_t oid[10]; /* contents octets of the OBJECT IDENTIFIER */
+    uint8_t oid[11]; /* contents octets of the OBJECT IDENTIFIER */
 } short_names[] = {
     {.name = "CN", .len = 3, .oid = {0x55, 0x04, 0x03}},     /* 2.5.4.3 */
     {.name = "L", .len = 3, .oid = {0x55, 0x04, 0x07}},      /* 2.5.4.7 */
@@ -172,6 +174,33 @@ static const struct dn_short_name {
     {.name = "DC", .len = 10, .oid = {0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19}},
     /* 0.9.2342.19200300.100.1.1 */
     {.name = "UID", .len = 10, .oid = {0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01}},
+    {.name = "SN", .len = 3, .oid = {0x55, 0x04, 0x04}},                     /* 2.5.4.4 */
+    {.name = "serialNumber", .len = 3, .oid = {0x55, 0x04, 0x05}},           /* 2.5.4.5 */
+    {.name = "title", .len = 3, .oid = {0x55, 0x04, 0x0c}},                  /* 2.5.4.12 */
+    {.name = "description", .len = 3, .oid = {0x55, 0x04, 0x0d}},            /* 2.5.4.13 */
+    {.name = "businessCategory", .len = 3, .oid = {0x55, 0x04, 0x0f}},       /* 2.5.4.15 */
+    {.name = "postalCode", .len = 3, .oid = {0x55, 0x04, 0x11}},             /* 2.5.4.17 */
+    {.name = "name", .len = 3, .oid = {0x55, 0x04, 0x29}},                   /* 2.5.4.41 */
+    {.name = "GN", .len = 3, .oid = {0x55, 0x04, 0x2a}},                     /* 2.5.4.42 */
+    {.name = "initials", .len = 3, .oid = {0x55, 0x04, 0x2b}},               /* 2.5.4.43 */
+    {.name = "generationQualifier", .len = 3, .oid = {0x55, 0x04, 0x2c}},    /* 2.5.4.44 */
+    {.name = "dnQualifier", .len = 3, .oid = {0x55, 0x04, 0x2e}},            /* 2.5.4.46 */
+    {.name = "pseudonym", .len = 3, .oid = {0x55, 0x04, 0x41}},              /* 2.5.4.65 */
+    {.name = "organizationIdentifier", .len = 3, .oid = {0x55, 0x04, 0x61}}, /* 2.5.4.97 */
+    /* 1.2.840.113549.1.9.1 (PKCS #9) */
+    {.name = "emailAddress",
+     .len = 9,
+     .oid = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01}},
+    /* 1.3.6.1.4.1.311.60.2.1.1 to .3 (EV certificates' jurisdiction) */
+    {.name = "jurisdictionL",
+     .len = 11,
+     .oid = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x01}},
+    {.name = "jurisdictionST",
+     .len = 11,
+     .oid = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x02}},
+    {.name = "jurisdictionC",
+     .len = 11,
+     .oid = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x03}},
 };
 
 static const char *short_name_find(const struct tls_cursor *oid)
