@@ -11,6 +11,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/x509_crt.h>
 
+#include "mbedtls_err.h"
 #include "wire/dn.h"
 #include "wire/error.h"
 
@@ -93,11 +94,11 @@ static int add_der(struct tls_certfile *f, const uint8_t *der, size_t len, const
     }
     int raw = mbedtls_x509_crt_parse_der_nocopy(&crt, copy, len);
     if (raw) {
-        char why[128];
+        char why[160];
         mbedtls_x509_crt_free(&crt);
         mbedtls_x509_crt_init(&crt);
-        snprintf(why, sizeof(why), "-0x%04x", -raw);
-        snprintf(err, cap, "%s: not a certificate mbedTLS can decode (%s)", where, why);
+        tls_mbedtls_strerror(raw, why, sizeof(why));
+        snprintf(err, cap, "%s: not an X.509 certificate (%s)", where, why);
         rc = TLS_E_DER;
         goto out;
     }
@@ -149,6 +150,15 @@ static bool contains(const uint8_t *p, size_t n, const char *needle)
     return false;
 }
 
+/* The label of a "-----BEGIN LABEL-----" line of ll bytes into out, printable ASCII only. */
+static void pem_label(const char *line, size_t ll, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 11; i < ll && line[i] != '-' && k + 1 < cap; i++)
+        out[k++] = line[i] >= ' ' && line[i] < 127 ? line[i] : '?';
+    out[k] = 0;
+}
+
 int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_t cap)
 {
     uint8_t *data;
@@ -159,9 +169,20 @@ int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_
     size_t before = f->n;
     const char *text = (const char *)data;
     if (!contains(data, len, "-----BEGIN")) {
-        rc = add_der(f, data, len, path, err, cap); /* one DER certificate */
+        /* One DER certificate, which starts with a SEQUENCE; anything else is told as what it
+         * is not, rather than as mbedTLS's code for a bad tag. */
+        if (len < 2 || data[0] != 0x30) {
+            snprintf(err, cap,
+                     "%s: neither PEM (no '-----BEGIN CERTIFICATE-----' line) nor a DER "
+                     "certificate",
+                     path);
+            rc = TLS_E_DER;
+            goto out;
+        }
+        rc = add_der(f, data, len, path, err, cap);
         goto out;
     }
+    char other[48] = ""; /* the first PEM block that is not a certificate: "PRIVATE KEY" */
     unsigned long line = 1, begin_line = 0;
     const char *p = text, *block = NULL;
     while (p < text + len) {
@@ -198,13 +219,18 @@ int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_
                 goto out;
             block = NULL;
         } else if (ll >= 10 && strncmp(p, "-----BEGIN", 10) == 0) {
-            f->skipped++; /* keys, CRLs, trusted-certificate forms: not ours */
+            f->skipped++;      /* keys, CRLs, trusted-certificate forms: not ours */
+            if (other[0] == 0) /* named when the file turns out to hold no certificate */
+                pem_label(p, ll, other, sizeof(other));
         }
         p = eol ? eol + 1 : text + len;
         line++;
     }
     if (block) {
         snprintf(err, cap, "%s:%lu: BEGIN CERTIFICATE without END", path, begin_line);
+        rc = TLS_E_DER;
+    } else if (f->n == before && other[0]) {
+        snprintf(err, cap, "%s: no certificate in it, only a %s block", path, other);
         rc = TLS_E_DER;
     } else if (f->n == before) {
         snprintf(err, cap, "%s: no certificate in it", path);

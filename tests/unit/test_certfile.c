@@ -77,15 +77,21 @@ static void test_der_and_errors(void **state)
     static const struct {
         const char *text, *want;
     } bad[] = {
-        {"just text\n", "not a certificate"},
-        {"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "no certificate"},
+        {"just text\n", "neither PEM (no '-----BEGIN CERTIFICATE-----' line) nor a DER"},
+        {"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+         "no certificate in it, only a PRIVATE KEY block"},
+        {"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"
+         "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+         "only a X509 CRL block"},
+        {"\x30\x03\x02\x01\x05", "not an X.509 certificate (X509 - "}, /* DER, not X.509 */
         {"x\n-----BEGIN CERTIFICATE-----\nAAAA\n", ":2: BEGIN CERTIFICATE without END"},
         {"-----BEGIN CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nAA\n-----END "
          "CERTIFICATE-----\n",
          ":1: BEGIN CERTIFICATE without END"},
         {"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
          ":1: the certificate's base64"},
-        {"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", ":1: not a certificate"},
+        {"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+         ":1: not an X.509 certificate ("},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *p = write_tmp(bad[i].text, strlen(bad[i].text));
@@ -94,6 +100,8 @@ static void test_der_and_errors(void **state)
         assert_int_not_equal(tls_certfile_load(&f, p, err, sizeof(err)), 0);
         if (strstr(err, bad[i].want) == NULL || strstr(err, p) == NULL)
             fail_msg("case %zu: '%s' lacks the file name or '%s'", i, err, bad[i].want);
+        if (strstr(err, "-0x") != NULL)
+            fail_msg("case %zu: '%s' shows a raw mbedTLS code, not words", i, err);
         tls_certfile_free(&f);
         remove(p);
     }
