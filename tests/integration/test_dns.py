@@ -92,14 +92,57 @@ def test_answers(tap):
     got70 = addresses(rec("huge.test"))
     tap.ok(len(got70) == 64 and set(got70) <= {"127.0.2.%d" % i for i in range(1, 71)},
            "a name with 70 addresses: 64 of them probed (PROBE_DNS_ADDRS_MAX)", got70)
-    tap.ok("huge.test has 70 IPv4 addresses; the first 64 are probed" in run.stderr or
-           "-q" in BASE, "the addresses over the cap are told (unless -q)")
     tap.eq(addresses(rec("tc.test")), ["127.0.0.3"],
            "a truncated UDP answer: the address comes over TCP")
     tap.ok(("tcp", "tc.test", "A") in queries, "the truncated name was asked again over TCP",
            queries)
     tap.eq(addresses(rec("mixed.case.test")), ["127.0.0.4"],
            "names are case-insensitive (target lower-cased, zone in mixed case)")
+
+
+def test_over_cap_told_once(tap):
+    """A name with more addresses than are probed says so on stderr, once for the name however
+    many of its targets (ports) heard the answer, and not at all with -q."""
+    ports = [h.closed_port() for _ in range(3)]
+    zone = ["huge.test A " + " ".join("127.0.2.%d" % i for i in range(1, 71))]
+    note = "huge.test has 70 IPv4 addresses; the first 64 are probed"
+    with h.DnsServer(zone) as dns:
+        args = ["--format", "jsonl", "--tls", "1.2", "--dns-server", dns.server_arg, "-4",
+                "-p", ",".join(map(str, ports)), "huge.test"]
+        run = h.run_caprobe(args, timeout=HANG)
+        quiet = h.run_caprobe(args + ["-q"], timeout=HANG)
+    tap.eq(run.stderr.count(note), 1, "over the cap: told once for 3 ports of the name",
+           run.stderr)
+    tap.eq(len(run.records), 3, "and each port has its record")
+    tap.ok(note not in quiet.stderr, "-q: not told", quiet.stderr)
+
+
+def test_transient_not_kept(tap):
+    """An answer that may pass (a timeout) is not kept for later targets of the name, which ask
+    again; an NXDOMAIN is kept and not asked again. The list comes through a FIFO, so the second
+    line of a name arrives after the first line's record was written."""
+    tmp = tempfile.mkdtemp(prefix="caprobe-dns-")
+    fifo = os.path.join(tmp, "list")
+    os.mkfifo(fifo)
+    try:
+        with h.DnsServer(["gone.test SILENT", "nx.test NXDOMAIN"]) as dns:
+            with h.LiveCaprobe(BASE + ["--dns-server", dns.server_arg, "--dns-timeout", "1",
+                                       "-4", "-i", fifo]) as live:
+                with open(fifo, "w") as f:
+                    f.write("gone.test:1\nnx.test:1\n")
+                    f.flush()
+                    got = live.out.wait_lines(2, HANG)
+                    f.write("gone.test:2\nnx.test:2\n")
+                rc = live.wait(HANG)
+            asked = [(n, t) for _, n, t in dns.queries()]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    tap.ok(got == 2 and rc == 0, "the first two records came before the next lines", got)
+    # c-ares asks one server three times per lookup (docs/scanning.md): two lookups, six
+    # queries; a kept timeout would have made it three
+    tap.eq(asked.count(("gone.test", "A")), 6,
+           "a name that timed out is looked up again for a later target", asked)
+    tap.eq(asked.count(("nx.test", "A")), 1, "an NXDOMAIN is kept: asked once", asked)
 
 
 def test_failures(tap):
@@ -394,7 +437,8 @@ def main():
         tap.ok(False, "CAPROBE points to the caprobe binary")
         return tap.finish()
     h.install_signal_handlers()
-    for t in (test_answers, test_failures, test_garbage, test_unreachable, test_servers_in_order,
+    for t in (test_answers, test_over_cap_told_once, test_transient_not_kept, test_failures,
+              test_garbage, test_unreachable, test_servers_in_order,
               test_shared_lookup,
               test_first_family, test_dead_resolver_does_not_block, test_sigint, test_usage,
               test_system_files):
