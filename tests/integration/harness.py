@@ -391,7 +391,40 @@ class _LineReader(threading.Thread):
             return "\n".join(self.lines)
 
 
-class OpensslServer:
+class _ServerProcess:
+    """A server process of a test: its own session (its process group is killed on stop), both
+    pipes read by line readers; a context manager around start() and stop()."""
+
+    _out = _err = None
+
+    def _spawn(self, cmd):
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
+        self._out = _LineReader(self.proc.stdout)
+        self._err = _LineReader(self.proc.stderr)
+        self._out.start()
+        self._err.start()
+
+    def _join_readers(self):
+        for r in (self._out, self._err):
+            if r is not None:
+                r.join(timeout=2)
+
+    def output(self):
+        return "stdout:\n%s\nstderr:\n%s" % (self._out.text() if self._out else "",
+                                              self._err.text() if self._err else "")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class OpensslServer(_ServerProcess):
     """`openssl s_server -www` on 127.0.0.1 with a port the kernel chooses.
 
     First tries `-accept 127.0.0.1:0` and reads the port from the "ACCEPT 127.0.0.1:PORT" line;
@@ -409,20 +442,12 @@ class OpensslServer:
         self.how = None
         self._out = self._err = None
 
-    def _spawn(self, accept):
-        cmd = [OPENSSL, "s_server", "-accept", accept, "-cert", self.cert, "-key", self.key,
-               "-www"] + self.args
-        self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True,
-                                     preexec_fn=_die_with_parent)
-        self._out = _LineReader(self.proc.stdout)
-        self._err = _LineReader(self.proc.stderr)
-        self._out.start()
-        self._err.start()
+    def _spawn_at(self, accept):
+        self._spawn([OPENSSL, "s_server", "-accept", accept, "-cert", self.cert, "-key",
+                     self.key, "-www"] + self.args)
 
     def start(self):
-        self._spawn("127.0.0.1:0")
+        self._spawn_at("127.0.0.1:0")
         m = self._out.wait_for(r"^ACCEPT\s+\S*:(\d+)\s*$", 10.0)
         if m and int(m.group(1)) != 0 and wait_accepting(int(m.group(1))):
             self.port = int(m.group(1))
@@ -431,7 +456,7 @@ class OpensslServer:
         self.stop()
         for _ in range(5):
             port = free_port()
-            self._spawn("127.0.0.1:%d" % port)
+            self._spawn_at("127.0.0.1:%d" % port)
             m = self._out.wait_for(r"^ACCEPT", 10.0)
             if m and self.proc.poll() is None and wait_accepting(port):
                 self.port = port
@@ -446,20 +471,7 @@ class OpensslServer:
 
     def stop(self):
         kill_group(self.proc)
-        for r in (self._out, self._err):
-            if r is not None:
-                r.join(timeout=2)
-
-    def output(self):
-        return "stdout:\n%s\nstderr:\n%s" % (self._out.text() if self._out else "",
-                                              self._err.text() if self._err else "")
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
+        self._join_readers()
 
 
 def s_client_info(port, version_flag, timeout=15):
@@ -1247,7 +1259,7 @@ class LabServer:
 DNSSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dnsserver.py")
 
 
-class DnsServer:
+class DnsServer(_ServerProcess):
     """tests/dnsserver.py (zone format: its docstring) on a loopback port the kernel chooses, UDP
     and TCP, for `caprobe --dns-server` (server_arg). zone_lines: a list of rule lines or one
     text. A context manager; its process group is stopped on exit (SIGTERM, then SIGKILL).
@@ -1286,13 +1298,7 @@ class DnsServer:
         if self.log:
             self.log_path = os.path.join(self.tmp, "queries.log")
             self.cmd += ["--log", self.log_path]
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True,
-                                     preexec_fn=_die_with_parent)
-        self._out = _LineReader(self.proc.stdout)
-        self._err = _LineReader(self.proc.stderr)
-        self._out.start()
-        self._err.start()
+        self._spawn(self.cmd)
         m = self._out.wait_for(r"^(\d+)$", 30.0)
         if not m:
             self.stop()
@@ -1329,9 +1335,7 @@ class DnsServer:
             kill_group(self.proc)
             self.stop_seconds = time.monotonic() - t0
             self.returncode = self.proc.poll()
-        for r in (self._out, self._err):
-            if r is not None:
-                r.join(timeout=2)
+        self._join_readers()
         if self._queries is None and self.log_path:
             self._queries = self.queries()
         if self.tmp:
@@ -1342,13 +1346,3 @@ class DnsServer:
         lines = self._err.text().splitlines() if self._err else []
         return lines[-1] if lines else ""
 
-    def output(self):
-        return "stdout:\n%s\nstderr:\n%s" % (self._out.text() if self._out else "",
-                                              self._err.text() if self._err else "")
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
