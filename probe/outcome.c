@@ -364,3 +364,43 @@ bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
     }
     return renegotiated;
 }
+
+/* A handshake observation the server answered before any ServerHello of the version offered. */
+static bool declined(const struct tls_observation *o, bool *sure)
+{
+    *sure = false;
+    if (o->outcome != TLS_OUTCOME_ERROR || strcmp(o->phase, "handshake") != 0)
+        return false;
+    if (o->version && o->version != o->tls_max) {
+        *sure = true; /* the server chose another version */
+        return true;
+    }
+    if (o->version || o->error_kind != TLS_ERROR_TLS_ALERT)
+        return false;
+    *sure = o->alert == 70;         /* protocol_version */
+    return *sure || o->alert == 40; /* handshake_failure */
+}
+
+void probe_outcome_settle(struct tls_observation *const *obs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct tls_observation *o = obs[i];
+        bool sure;
+        if (!declined(o, &sure))
+            continue;
+        for (size_t k = 0; k < n && !sure; k++) /* another version worked on this address */
+            sure = obs[k]->tls_max != o->tls_max && obs[k]->version && obs[k]->address &&
+                   o->address && strcmp(obs[k]->address, o->address) == 0;
+        if (!sure)
+            continue;
+        char v[8];
+        const char *m = o->error_message;
+        o->error_kind = TLS_ERROR_VERSION_NOT_OFFERED;
+        o->error_message = tls_arena_printf(
+            &o->arena, "TLS %s not offered: %s",
+            tls_name_or_hex(tls_name_version(o->tls_max), o->tls_max, 4, v, sizeof(v)),
+            m ? m : "the server declined it");
+        if (o->error_message == NULL)
+            o->error_message = m;
+    }
+}

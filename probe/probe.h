@@ -86,6 +86,7 @@ struct probe_opts {
 struct probe_stats {
     uint64_t targets, probes;
     uint64_t with_request, without_request, errors;
+    uint64_t not_offered;  /* probes of a TLS version the server declines: not errors */
     uint64_t input_errors; /* lines that were not targets */
     uint64_t retries;
     unsigned peak_in_flight;

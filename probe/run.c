@@ -270,6 +270,9 @@ static void run_summary(const struct probe_stats *st, size_t output_peak)
                      (unsigned long long)st->probes, st->probes == 1 ? "" : "s",
                      (unsigned long long)st->with_request, (unsigned long long)st->without_request,
                      (unsigned long long)st->errors, st->errors == 1 ? "" : "s");
+    if (st->not_offered && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu with a TLS version not offered",
+                      (unsigned long long)st->not_offered);
     if (st->input_errors && n > 0 && (size_t)n < sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu bad target line%s",
                       (unsigned long long)st->input_errors, st->input_errors == 1 ? "" : "s");
@@ -327,12 +330,14 @@ int probe_run(const struct probe_config *c)
     }
     if (!c->quiet)
         run_summary(&st, output_peak);
-    if (st.signal)
+    /* One status tells the most pressing thing (README, "Exit status"): a finding first, as it
+     * is what the gate is for, then an interruption, bad target lines, failed probes. */
+    if (r.max_severity >= (int)c->fail_on)
+        status = PROBE_EXIT_FINDINGS;
+    else if (st.signal)
         status = 128 + st.signal;
     else if (st.input_errors)
         status = PROBE_EXIT_USAGE;
-    else if (r.max_severity >= (int)c->fail_on)
-        status = PROBE_EXIT_FINDINGS;
     else if (st.errors && c->fail_on_error)
         status = PROBE_EXIT_TARGET_ERRORS;
     else

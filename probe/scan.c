@@ -233,7 +233,10 @@ static void count_outcomes(struct probe_stats *st, const struct probe_target *t,
             st->without_request++;
             break;
         case TLS_OUTCOME_ERROR:
-            st->errors++;
+            if (t->obs_ptrs[i]->error_kind == TLS_ERROR_VERSION_NOT_OFFERED)
+                st->not_offered++;
+            else
+                st->errors++;
             break;
         }
     }
@@ -270,6 +273,7 @@ static void target_emit(struct probe_target *t)
         snprintf(why, sizeof(why), "%s: %s", t->item.where, t->item.error);
         r.input_error = why;
     }
+    probe_outcome_settle(t->obs_ptrs, n_obs);
     count_outcomes(s->stats, t, n_obs);
     int rc = s->opts->emit(s->opts->emit_ctx, &r);
     if (rc && !s->fatal)

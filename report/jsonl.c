@@ -124,6 +124,8 @@ static void certreq_json(struct report_buf *b, struct report_jsonl_cache *c,
     report_buf_json_u64(b, o->ca_count);
     report_buf_puts(b, ",\"ca_bytes\":");
     report_buf_json_u64(b, o->ca_bytes);
+    report_buf_puts(b, ",\"list_bytes\":");
+    report_buf_json_u64(b, tls_observation_list_bytes(o));
     report_buf_puts(b, ",\"cas\":[");
     for (size_t i = 0; i < o->ca_count; i++) {
         if (i)

@@ -18,12 +18,23 @@
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
+/* The parts of remedies that are not about IIS: the table's texts and the findings' own, which
+ * put the exact netsh line first. */
+#define DUMP_REMEDY_OTHERS                                                                         \
+    "Java/Tomcat: use a truststore with only the client CAs instead of cacerts. nginx/Apache: "    \
+    "point ssl_client_certificate / SSLCADNRequestFile at the issuing CAs, not the system bundle."
+#define EMPTY_REMEDY_OTHERS "nginx: ssl_client_certificate; Apache: SSLCADNRequestFile."
+#define SNI_REMEDY_OTHERS "nginx: the same ssl_client_certificate in the default_server."
+#define POST_REQUEST_OTHERS                                                                        \
+    "Apache: SSLVerifyClient at the virtual host level; or limit the site to TLS 1.2 and "         \
+    "HTTP/1.1 for the protected paths."
+
 /* Each rule's check, in table order (one function per rule, below the helpers). */
 static report_rule_fn rule_no_certificate_request, rule_empty_ca_list, rule_root_store_dump,
     rule_oversized_ca_list, rule_sni_mismatch, rule_version_mismatch, rule_address_mismatch,
     rule_renegotiation_mismatch, rule_expected_ca_missing, rule_unexpected_ca,
     rule_client_cert_not_offered, rule_public_ca_accepted, rule_duplicate_ca, rule_malformed_ca,
-    rule_post_request_client_auth, rule_baseline_drift;
+    rule_post_request_client_auth, rule_baseline_drift, rule_probe_failed;
 
 static const struct report_rule rules[REPORT_RULE_COUNT] = {
     [REPORT_RULE_NO_CERTIFICATE_REQUEST] =
@@ -48,8 +59,8 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "by default (SendTrustedIssuerList = 0).",
          "To steer clients to the right certificate, advertise the issuing CAs: IIS: set the "
          "binding's Ctl Store Name to the Client Authentication Issuers store (netsh http "
-         "update sslcert ... sslctlstorename=ClientAuthIssuer) and SendTrustedIssuerList=1; "
-         "nginx: ssl_client_certificate; Apache: SSLCADNRequestFile.",
+         "update sslcert ... sslctlstorename=ClientAuthIssuer) and "
+         "SendTrustedIssuerList=1; " EMPTY_REMEDY_OTHERS,
          rule_empty_ca_list},
     [REPORT_RULE_ROOT_STORE_DUMP] =
         {REPORT_RULE_ROOT_STORE_DUMP, "root-store-dump", REPORT_SEV_HIGH,
@@ -63,9 +74,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "IIS: restore the binding's Ctl Store Name: netsh http update sslcert "
          "hostnameport=NAME:443 (or ipport=0.0.0.0:443) certhash=<thumbprint> appid={GUID} "
          "certstorename=MY sslctlstorename=ClientAuthIssuer, with the issuing CAs in the "
-         "Client Authentication Issuers store. Java/Tomcat: use a truststore with only the "
-         "client CAs instead of cacerts. nginx/Apache: point ssl_client_certificate / "
-         "SSLCADNRequestFile at the issuing CAs, not the system bundle.",
+         "Client Authentication Issuers store. " DUMP_REMEDY_OTHERS,
          rule_root_store_dump},
     [REPORT_RULE_OVERSIZED_CA_LIST] =
         {REPORT_RULE_OVERSIZED_CA_LIST, "oversized-ca-list", REPORT_SEV_MEDIUM,
@@ -88,8 +97,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "clients without SNI, get the other list.",
          "Make both bindings advertise the same issuers: IIS: netsh http show sslcert, then "
          "netsh http update sslcert for the binding that differs (hostnameport=NAME:443 or "
-         "ipport=0.0.0.0:443) with sslctlstorename=ClientAuthIssuer; nginx: the same "
-         "ssl_client_certificate in the default_server.",
+         "ipport=0.0.0.0:443) with sslctlstorename=ClientAuthIssuer; " SNI_REMEDY_OTHERS,
          rule_sni_mismatch},
     [REPORT_RULE_VERSION_MISMATCH] =
         {REPORT_RULE_VERSION_MISMATCH, "version-mismatch", REPORT_SEV_MEDIUM,
@@ -180,8 +188,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "Certificate', Apache per-location SSLVerifyClient). TLS 1.3 and HTTP/2 clients cannot "
          "follow: Server 2022 resets, Server 2025 answers 500, Apache 403.",
          "Ask in the initial handshake: IIS: netsh http update sslcert ... "
-         "clientcertnegotiation=enable; Apache: SSLVerifyClient at the virtual host level; or "
-         "limit the site to TLS 1.2 and HTTP/1.1 for the protected paths.",
+         "clientcertnegotiation=enable; " POST_REQUEST_OTHERS,
          rule_post_request_client_auth},
     [REPORT_RULE_BASELINE_DRIFT] =
         {REPORT_RULE_BASELINE_DRIFT, "baseline-drift", REPORT_SEV_MEDIUM,
@@ -193,6 +200,19 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "If the change was not intended, restore the binding; for IIS: netsh http update "
          "sslcert with the new certificate's thumbprint and sslctlstorename=ClientAuthIssuer.",
          rule_baseline_drift},
+    [REPORT_RULE_PROBE_FAILED] =
+        {REPORT_RULE_PROBE_FAILED, "probe-failed", REPORT_SEV_MEDIUM,
+         "No probe of the target succeeded",
+         "Every probe of the target failed: the name did not resolve, the connection was "
+         "refused or timed out, or what answered was not a TLS server that completes its first "
+         "flight. caprobe learned nothing about its CA list, so a gate that passes here passes "
+         "by accident. High where client authentication is expected (policy, --expect-ca, "
+         "--client-cert): that target is the one the gate is about.",
+         "Check that the target is up and reachable from where caprobe runs (DNS, firewall, "
+         "port), and that it speaks TLS on that port; the observations' errors say what each "
+         "probe met. A target that is expected to be down can be left out of the list or "
+         "given a lower severity in the policy.",
+         rule_probe_failed},
 };
 
 const struct report_rule *report_rule_get(enum report_rule_id id)
@@ -602,14 +622,136 @@ static size_t names_missing(const struct report_rule_run *r, size_t a, size_t b,
     return m.n;
 }
 
-static size_t list_bytes(const struct tls_observation *o)
-{
-    return o->ca_bytes + 2 * o->ca_count; /* each DistinguishedName has a 2-byte length */
-}
-
 static bool same_str(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A message built piece by piece; past its end pieces are dropped. */
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void text_add(struct text *t, const char *fmt, ...)
+{
+    if (t->len >= t->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len += (size_t)n;
+}
+
+/* Whether the target is expected to ask for a client certificate: the policy says so, or an
+ * expectation (--expect-ca, --client-cert) implies it unless the policy says it does not. */
+static bool client_auth_expected(const struct report_rule_run *r)
+{
+    return r->ctx->client_auth == 1 ||
+           (r->ctx->client_auth != 0 && (r->ctx->expected_cas || r->ctx->client_chain));
+}
+
+/* The http.sys binding a variant reached: "hostnameport=NAME:PORT" with SNI, else the wildcard
+ * of its address family ("ipport=0.0.0.0:PORT", "ipport=[::]:PORT": separate bindings). */
+static void iis_binding(const struct report_rule_run *r, const struct tls_observation *o, char *buf,
+                        size_t cap)
+{
+    if (o->sni)
+        snprintf(buf, cap, "hostnameport=%s:%u", o->sni, r->t->port);
+    else
+        snprintf(buf, cap, "ipport=%s:%u",
+                 o->address && strchr(o->address, ':') ? "[::]" : "0.0.0.0", r->t->port);
+}
+
+/* "netsh http update sslcert BINDING certhash=SHA1 appid={APP-GUID} certstorename=MY EXTRA":
+ * the certificate the variant was served (its SHA-1 is what netsh calls the thumbprint); the
+ * appid is the binding's own, which only the server knows. */
+static void netsh_update(const struct report_rule_run *r, const struct tls_observation *o,
+                         const char *extra, struct text *t)
+{
+    char binding[320], thumb[41] = "<thumbprint>";
+    iis_binding(r, o, binding, sizeof(binding));
+    if (o->server_cert.present && o->server_cert.error == NULL)
+        tls_hex_encode(o->server_cert.sha1, 20, thumb);
+    text_add(t, "netsh http update sslcert %s certhash=%s appid={APP-GUID} certstorename=MY %s",
+             binding, thumb, extra);
+}
+
+/* "(APP-GUID: the appid netsh http show sslcert BINDING lists)" */
+static void netsh_appid_note(const struct report_rule_run *r, const struct tls_observation *o,
+                             struct text *t)
+{
+    char binding[320];
+    iis_binding(r, o, binding, sizeof(binding));
+    text_add(t, " (APP-GUID: the appid that netsh http show sslcert %s lists)", binding);
+}
+
+/* The finding's own remedy: what the target told (its host, port, bindings, certificate) in
+ * place of the rule's placeholders. Counted against the target's budget like its message. */
+static void set_remedy(struct report_rule_run *r, struct report_finding *f, const struct text *t)
+{
+    if (f == NULL || t->len == 0)
+        return;
+    const char *m = tls_arena_strdup(&r->out->arena, t->p);
+    if (m == NULL) {
+        r->err = TLS_E_NOMEM;
+        return;
+    }
+    f->remedy = m;
+    r->used += t->len + 1;
+}
+
+/* Bindings a remedy names at most; more are said by count. */
+#define REMEDY_BINDINGS 4
+
+/* A remedy for the bindings of the observations obs (each distinct binding once, in order):
+ * lead, the netsh line of each with extra, what it needs, then the part for other servers. */
+static void remedy_netsh(struct report_rule_run *r, struct report_finding *f, const size_t *obs,
+                         size_t n, const char *lead, const char *extra, const char *needs,
+                         const char *others)
+{
+    char buf[MESSAGE_MAX], seen[REMEDY_BINDINGS][320];
+    struct text t = {buf, 0, sizeof(buf)};
+    size_t n_seen = 0, more = 0;
+    buf[0] = 0;
+    if (f == NULL || n == 0)
+        return;
+    text_add(&t, "%s", lead);
+    for (size_t i = 0; i < n; i++) {
+        const struct tls_observation *o = r->t->obs[obs[i]];
+        char binding[320];
+        iis_binding(r, o, binding, sizeof(binding));
+        size_t k = 0;
+        while (k < n_seen && strcmp(seen[k], binding) != 0)
+            k++;
+        if (k < n_seen)
+            continue;
+        if (n_seen == REMEDY_BINDINGS) {
+            more++;
+            continue;
+        }
+        memcpy(seen[n_seen++], binding, sizeof(binding));
+        text_add(&t, "%s", n_seen > 1 ? "; " : "");
+        netsh_update(r, o, extra, &t);
+    }
+    if (more)
+        text_add(&t, "; and %zu more binding%s of this target", more, more == 1 ? "" : "s");
+    text_add(&t, "%s", needs);
+    netsh_appid_note(r, r->t->obs[obs[0]], &t);
+    text_add(&t, ". %s", others);
+    set_remedy(r, f, &t);
+}
+
+/* Point the bindings of obs at the Client Authentication Issuers store. */
+static void remedy_ctl_store(struct report_rule_run *r, struct report_finding *f, const size_t *obs,
+                             size_t n, const char *lead, const char *others)
+{
+    remedy_netsh(r, f, obs, n, lead, "sslctlstorename=ClientAuthIssuer",
+                 ", with the issuing CAs in the Client Authentication Issuers store", others);
 }
 
 /* ---- one function per rule ------------------------------------------------------------------- */
@@ -617,9 +759,7 @@ static bool same_str(const char *a, const char *b)
 static void rule_no_certificate_request(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_target *t = r->t;
-    bool expected = r->ctx->client_auth == 1 ||
-                    (r->ctx->client_auth != 0 && (r->ctx->expected_cas || r->ctx->client_chain));
-    if (!expected || t->n_obs == 0)
+    if (!client_auth_expected(r) || t->n_obs == 0)
         return;
     size_t n = 0;
     for (size_t i = 0; i < t->n_obs; i++) {
@@ -648,11 +788,20 @@ static void rule_empty_ca_list(struct report_rule_run *r, const struct report_ru
             describe(o, first, sizeof(first));
         r->idx[n++] = i;
     }
-    if (n)
+    if (n == 0)
+        return;
+    const struct tls_observation *o = r->t->obs[r->idx[0]];
+    struct report_finding *f =
         add(r, rule, severity(r, rule, rule->severity), r->idx, n,
-            "%zu probe%s received a CertificateRequest without CA names (first: %s): clients "
-            "may offer any certificate",
-            n, n == 1 ? "" : "s", first);
+            "%zu probe%s received a CertificateRequest without CA names (first: %s%s): clients may "
+            "offer any certificate%s",
+            n, n == 1 ? "" : "s", first,
+            o->version == 0x0304 ? ", TLS 1.3 without certificate_authorities" : "",
+            r->ctx->expected_cas ? ", not only those of the expected CAs" : "");
+    remedy_ctl_store(r, f, r->idx, n,
+                     "To steer clients to the right certificate, advertise the issuing CAs. IIS: "
+                     "SendTrustedIssuerList=1 and ",
+                     EMPTY_REMEDY_OTHERS);
 }
 
 /* How many names of each observation's list are public roots, and the index of the first:
@@ -686,6 +835,11 @@ static const size_t *public_counts(struct report_rule_run *r)
  * oversized-ca-list's to judge. */
 #define ROOT_DUMP_MIN_PUBLIC 5
 
+static bool is_dump(const size_t *pub, size_t i, const struct tls_observation *o)
+{
+    return pub && pub[i] >= ROOT_DUMP_MIN_PUBLIC && 2 * pub[i] > o->ca_count;
+}
+
 static void rule_root_store_dump(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_roots *roots = r->ctx->public_roots;
@@ -695,7 +849,7 @@ static void rule_root_store_dump(struct report_rule_run *r, const struct report_
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
             continue;
-        if (pub[i] >= ROOT_DUMP_MIN_PUBLIC && 2 * pub[i] > o->ca_count) {
+        if (is_dump(pub, i, o)) {
             if (n == 0)
                 first = i;
             r->idx[n++] = i;
@@ -706,10 +860,14 @@ static void rule_root_store_dump(struct report_rule_run *r, const struct report_
     const struct tls_observation *o = r->t->obs[first];
     char where[256];
     describe(o, where, sizeof(where));
-    add(r, rule, severity(r, rule, rule->severity), r->idx, n,
-        "%s advertises %zu CA names (%zu bytes), %zu of them (%.0f%%) public roots of %s", where,
-        o->ca_count, list_bytes(o), pub[first], 100.0 * (double)pub[first] / (double)o->ca_count,
-        roots && roots->source ? roots->source : "no root bundle");
+    struct report_finding *f =
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+            "%s advertises %zu CA names (%zu bytes), %zu of them (%.0f%%) public roots of %s%s",
+            where, o->ca_count, tls_observation_list_bytes(o), pub[first],
+            100.0 * (double)pub[first] / (double)o->ca_count,
+            roots && roots->source ? roots->source : "no root bundle",
+            n > 1 ? " (and the other variants cited)" : "");
+    remedy_ctl_store(r, f, r->idx, n, "IIS: restore the Ctl Store Name: ", DUMP_REMEDY_OTHERS);
 }
 
 static void rule_public_ca_accepted(struct report_rule_run *r, const struct report_rule *rule)
@@ -741,10 +899,10 @@ static void rule_oversized_ca_list(struct report_rule_run *r, const struct repor
     char where[256] = "";
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
-        if (report_list_state(o) != REPORT_LIST_NAMES || list_bytes(o) <= 16384)
+        if (report_list_state(o) != REPORT_LIST_NAMES || tls_observation_list_bytes(o) <= 16384)
             continue;
-        if (list_bytes(o) > max) {
-            max = list_bytes(o);
+        if (tls_observation_list_bytes(o) > max) {
+            max = tls_observation_list_bytes(o);
             describe(o, where, sizeof(where));
         }
         r->idx[n++] = i;
@@ -917,26 +1075,6 @@ static struct dim_row *dim_rows(struct report_rule_run *r, enum rule_dim d, bool
     return rows;
 }
 
-/* A message built piece by piece; past its end pieces are dropped. */
-struct text {
-    char *p;
-    size_t len, cap;
-};
-
-static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void text_add(struct text *t, const char *fmt, ...)
-{
-    if (t->len >= t->cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        t->len += (size_t)n;
-}
-
 /* Where the cited groups are, by the other dimensions: a count for each that varies ("3
  * addresses x 2 versions"), the value of each that does not ("SNI app.example.com"; the
  * handshake phase goes without saying). vals: scratch for n pointers. */
@@ -1002,6 +1140,56 @@ static bool names_pair(const struct dim_row *rows, size_t n, size_t pair[2])
             }
     }
     return false;
+}
+
+/* How wrong a cited list looks by itself: a root store, no request, an empty list, or names. */
+static int list_suspicion(struct report_rule_run *r, size_t i)
+{
+    const struct tls_observation *o = r->t->obs[i];
+    if (report_list_state(o) == REPORT_LIST_NONE)
+        return 2;
+    if (o->ca_count == 0)
+        return 1;
+    return is_dump(public_counts(r), i, o) ? 3 : 0;
+}
+
+/* sni-mismatch, r->idx[0..n) cited: the netsh line for the binding whose list looks wrong by
+ * itself (a root store, no request, an empty list), or for every binding when none does. */
+static void remedy_sni(struct report_rule_run *r, struct report_finding *f, size_t n)
+{
+    int worst = 0, best = 3;
+    for (size_t k = 0; k < n; k++) {
+        int v = list_suspicion(r, r->idx[k]);
+        worst = v > worst ? v : worst;
+        best = v < best ? v : best;
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        if (worst == best || list_suspicion(r, r->idx[k]) == worst)
+            r->idx[m++] = r->idx[k]; /* in order, m <= k: the finding keeps its own copy */
+    remedy_ctl_store(r, f, r->idx, m,
+                     worst == best ? "Make both bindings advertise the same issuers. IIS: "
+                                   : "IIS: fix the binding that differs: ",
+                     SNI_REMEDY_OTHERS);
+}
+
+/* address-mismatch: the bindings to compare on every node, with this target's port. */
+static void remedy_address(struct report_rule_run *r, struct report_finding *f,
+                           const struct tls_observation *o)
+{
+    char buf[MESSAGE_MAX];
+    struct text t = {buf, 0, sizeof(buf)};
+    if (f == NULL)
+        return;
+    text_add(&t,
+             "Compare the bindings of every node and address family: netsh http show sslcert "
+             "ipport=0.0.0.0:%u and ipport=[::]:%u",
+             r->t->port, r->t->port);
+    if (o->sni)
+        text_add(&t, " and hostnameport=%s:%u", o->sni, r->t->port);
+    text_add(&t, " on each, and apply the same Ctl Store Name everywhere (sslctlstorename="
+                 "ClientAuthIssuer).");
+    set_remedy(r, f, &t);
 }
 
 /* Lists shown in a message; the others are counted. */
@@ -1081,7 +1269,12 @@ static void mismatch_report(struct report_rule_run *r, const struct report_rule 
     for (size_t k = 0; k < n; k++)
         r->idx[k] = rows[k].obs;
     qsort(r->idx, n, sizeof(*r->idx), size_cmp);
-    add(r, rule, severity(r, rule, rule->severity), r->idx, n, "%s", msg);
+    struct report_finding *f =
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n, "%s", msg);
+    if (d == DIM_SNI)
+        remedy_sni(r, f, n);
+    else if (d == DIM_ADDRESS)
+        remedy_address(r, f, r->t->obs[r->idx[0]]);
 out:
     free(sums);
     free(vals);
@@ -1155,7 +1348,9 @@ static void rule_expected_ca_missing(struct report_rule_run *r, const struct rep
     const struct report_certs *exp = r->ctx->expected_cas;
     for (size_t i = 0; exp && i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
-        if (report_list_state(o) != REPORT_LIST_NAMES)
+        /* no names (TLS 1.3: no certificate_authorities) lets clients offer any certificate:
+         * that is empty-ca-list's finding, nothing is missing from a list that names none */
+        if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
             continue;
         const struct name_set *set = &r->sets[i];
         char names[1024] = "";
@@ -1353,11 +1548,15 @@ static void rule_post_request_client_auth(struct report_rule_run *r, const struc
         idx[n_idx++] = k;
         break;
     }
-    add(r, rule, severity(r, rule, rule->severity), idx, n_idx,
-        "[%s] asks for a certificate (%zu name%s) only by renegotiation after GET %s; the "
-        "initial handshake does not%s",
-        where, re->ca_count, re->ca_count == 1 ? "" : "s",
-        hs->http.path ? hs->http.path : "the request", tls13);
+    struct report_finding *f =
+        add(r, rule, severity(r, rule, rule->severity), idx, n_idx,
+            "[%s] asks for a certificate (%zu name%s) only by renegotiation after GET %s; the "
+            "initial handshake does not%s",
+            where, re->ca_count, re->ca_count == 1 ? "" : "s",
+            hs->http.path ? hs->http.path : "the request", tls13);
+    remedy_netsh(r, f, &re_i, 1,
+                 "Ask in the initial handshake. IIS: ", "clientcertnegotiation=enable", "",
+                 POST_REQUEST_OTHERS);
 }
 
 /* The variant with key, or NULL: the baseline's variants are sorted by key and unique
@@ -1376,15 +1575,90 @@ static const struct report_baseline_variant *baseline_find(const struct report_b
     return lo < b->n && strcmp(b->v[lo].key, key) == 0 ? &b->v[lo] : NULL;
 }
 
-/* The baseline's sorted SHA-256 list (duplicates kept) against the observation's set: names
- * only in the observation (*added) and only in the baseline (*removed), by one merge. */
-static void baseline_compare(const struct report_baseline_variant *bv, const struct name_set *set,
-                             size_t *added, size_t *removed)
+/* A variant's change against the baseline: the distinct names only now (added) and only then
+ * (removed), and how many of each, and of the baseline's list, are public roots. */
+struct drift {
+    const struct report_rule_run *r;
+    const struct report_baseline_variant *bv;
+    const struct name_set *set;
+    size_t added, removed, added_public, removed_public;
+};
+
+static bool is_public_root(const struct report_rule_run *r, const uint8_t sha[32])
+{
+    const struct report_roots *roots = r->ctx->public_roots;
+    return roots && find_sha(roots->subject_sha256, roots->n, 32, sha) != NULL;
+}
+
+static void drift_added(void *ctx, size_t i)
+{
+    struct drift *d = ctx;
+    d->added_public += is_public_root(d->r, d->set->v[i].sha);
+}
+
+static void drift_removed(void *ctx, size_t i)
+{
+    struct drift *d = ctx;
+    d->removed_public += is_public_root(d->r, d->bv->cas[i]);
+}
+
+/* The baseline's sorted SHA-256 list (duplicates kept) against the observation's set, by one
+ * merge. */
+static void drift_compare(struct drift *d)
 {
     static const struct name_set none = {0};
-    struct tls_digest_list ls = set_list(set ? set : &none);
-    struct tls_digest_list lb = {bv->n_cas ? bv->cas[0] : NULL, bv->n_cas, 32};
-    tls_digest_list_diff(&ls, &lb, added, removed, NULL, NULL, NULL);
+    struct tls_digest_list ls = set_list(d->set ? d->set : &none);
+    struct tls_digest_list lb = {d->bv->n_cas ? d->bv->cas[0] : NULL, d->bv->n_cas, 32};
+    tls_digest_list_diff(&ls, &lb, &d->added, &d->removed, drift_added, drift_removed, d);
+}
+
+/* Whether the baseline's list was a root store by the rule's own evidence. */
+static bool baseline_was_dump(const struct report_rule_run *r,
+                              const struct report_baseline_variant *bv)
+{
+    size_t pub = 0;
+    for (size_t k = 0; k < bv->n_cas; k++)
+        pub += is_public_root(r, bv->cas[k]);
+    return pub >= ROOT_DUMP_MIN_PUBLIC && 2 * pub > bv->n_cas;
+}
+
+/* The change as words into what; returns whether it is a regression: the server stopped
+ * asking, lost a name that is not a public root (an issuing CA), or added public roots (a root
+ * store appeared); not when a root store gave way to a list without one. */
+static bool drift_describe(struct report_rule_run *r, size_t i,
+                           const struct report_baseline_variant *bv, char *what, size_t cap)
+{
+    const struct tls_observation *o = r->t->obs[i];
+    enum report_list_state now = report_list_state(o);
+    if (now == REPORT_LIST_NONE) {
+        snprintf(what, cap,
+                 "regression: no longer asks for a certificate; the baseline had a list of %zu "
+                 "names",
+                 bv->n_cas);
+        return true;
+    }
+    if (bv->state == REPORT_LIST_NONE) {
+        snprintf(what, cap,
+                 "now asks for a certificate with %zu names; the baseline had no request",
+                 o->ca_count);
+        return false;
+    }
+    struct drift d = {.r = r, .bv = bv, .set = &r->sets[i]};
+    drift_compare(&d);
+    bool dump_now = is_dump(public_counts(r), i, o), dump_then = baseline_was_dump(r, bv);
+    bool regression = !(dump_then && !dump_now) &&
+                      (d.removed > d.removed_public || d.added_public > 0 || dump_now);
+    int n = snprintf(what, cap, "%s: advertises %zu names where the baseline had %zu: %zu added",
+                     regression ? "regression" : "improvement", o->ca_count, bv->n_cas, d.added);
+    if (n > 0 && (size_t)n < cap && d.added_public)
+        n += snprintf(what + n, cap - (size_t)n, " (%zu public roots%s)", d.added_public,
+                      dump_now && !dump_then ? ": a root store appeared" : "");
+    if (n > 0 && (size_t)n < cap)
+        n += snprintf(what + n, cap - (size_t)n, ", %zu removed", d.removed);
+    if (n > 0 && (size_t)n < cap && d.removed_public)
+        snprintf(what + n, cap - (size_t)n, " (%zu of them public roots%s)", d.removed_public,
+                 dump_then && !dump_now ? ": the root store is gone" : "");
+    return regression;
 }
 
 static bool baseline_same(const struct report_baseline_variant *bv, const struct tls_observation *o,
@@ -1395,7 +1669,8 @@ static bool baseline_same(const struct report_baseline_variant *bv, const struct
     if (bv->state != REPORT_LIST_NAMES)
         return true;
     size_t added, removed;
-    baseline_compare(bv, set, &added, &removed);
+    struct tls_digest_list ls = set_list(set), lb = {bv->n_cas ? bv->cas[0] : NULL, bv->n_cas, 32};
+    tls_digest_list_diff(&ls, &lb, &added, &removed, NULL, NULL, NULL);
     return added == 0 && removed == 0;
 }
 
@@ -1413,57 +1688,72 @@ static void rule_baseline_drift(struct report_rule_run *r, const struct report_r
         const struct report_baseline_variant *bv = baseline_find(b, key);
         if (bv == NULL || bv->state == REPORT_LIST_UNKNOWN || baseline_same(bv, o, &r->sets[i]))
             continue;
-        char where[256];
+        char where[256], what[512];
         describe(o, where, sizeof(where));
         bool renewed = bv->has_cert && o->server_cert.present &&
                        memcmp(bv->cert_sha256, o->server_cert.sha256, 32) != 0;
-        char what[256];
-        if (report_list_state(o) == REPORT_LIST_NONE)
-            snprintf(what, sizeof(what),
-                     "no longer asks for a certificate; the baseline had a list of %zu names",
-                     bv->n_cas);
-        else if (bv->state == REPORT_LIST_NONE)
-            snprintf(what, sizeof(what),
-                     "now asks for a certificate with %zu names; the baseline had no request",
-                     o->ca_count);
-        else {
-            size_t added, removed;
-            baseline_compare(bv, &r->sets[i], &added, &removed);
-            snprintf(what, sizeof(what),
-                     "advertises %zu names where the baseline had %zu: %zu added, %zu removed",
-                     o->ca_count, bv->n_cas, added, removed);
-        }
-        /* A renewal that reset the binding is the case this rule exists for: graded up. */
+        bool regression = drift_describe(r, i, bv, what, sizeof(what));
+        /* An improvement is news, not a failure: info. A regression at the rule's severity; with
+         * a renewal, which is how bindings lose their Ctl Store Name, graded up. */
+        enum report_severity sev = !regression ? REPORT_SEV_INFO
+                                   : renewed   ? REPORT_SEV_HIGH
+                                               : rule->severity;
         struct report_finding *f =
-            add(r, rule, severity(r, rule, renewed ? REPORT_SEV_HIGH : rule->severity), &i, 1,
-                "[%s] %s%s", where, what,
+            add(r, rule, severity(r, rule, sev), &i, 1, "[%s] %s%s", where, what,
                 renewed ? "; the server certificate changed too (a renewal?)" : "");
-        if (f && renewed) {
-            char thumb[41];
-            tls_hex_encode(o->server_cert.sha1, 20, thumb);
-            /* http.sys: SNI bindings by name; the others by the family of the address the
-             * variant connected to (0.0.0.0:443 and [::]:443 are separate bindings) */
-            bool v6 = o->address && strchr(o->address, ':');
-            char binding[320];
-            if (o->sni)
-                snprintf(binding, sizeof(binding), "hostnameport=%s:%u", o->sni, r->t->port);
-            else
-                snprintf(binding, sizeof(binding), "ipport=%s:%u", v6 ? "[::]" : "0.0.0.0",
-                         r->t->port);
-            f->remedy = tls_arena_printf(
-                &r->out->arena,
-                "The certificate was renewed and the binding most likely lost its Ctl Store "
-                "Name. On the server: netsh http show sslcert %s; then netsh http update "
-                "sslcert %s certhash=%s appid={YOUR-APP-GUID} certstorename=MY "
-                "sslctlstorename=ClientAuthIssuer (appid: the value netsh http show sslcert "
-                "lists for this binding).",
-                binding, binding, thumb);
-            if (f->remedy == NULL)
-                r->err = TLS_E_NOMEM;
-            else
-                r->used += strlen(f->remedy) + 1; /* bounded: a kept finding keeps its remedy */
-        }
+        if (regression && renewed)
+            remedy_netsh(r, f, &i, 1,
+                         "The certificate was renewed and the binding most likely lost its Ctl "
+                         "Store Name. IIS: ",
+                         "sslctlstorename=ClientAuthIssuer", "",
+                         "If the change was intended, take this scan as the new baseline.");
     }
+}
+
+/* Error kinds by count, in enum order: "refused 2, timeout 1". */
+static void error_kinds(const struct report_target *t, struct text *out)
+{
+    size_t count[TLS_ERROR_VERSION_NOT_OFFERED + 1] = {0};
+    for (size_t i = 0; i < t->n_obs; i++)
+        if ((unsigned)t->obs[i]->error_kind <= TLS_ERROR_VERSION_NOT_OFFERED)
+            count[t->obs[i]->error_kind]++;
+    size_t shown = 0;
+    for (size_t k = 0; k <= TLS_ERROR_VERSION_NOT_OFFERED; k++)
+        if (count[k])
+            text_add(out, "%s%s %zu", shown++ ? ", " : "",
+                     tls_error_kind_name((enum tls_error_kind)k), count[k]);
+}
+
+/* Every observation an error (not one the user interrupted): nothing was learned, which a gate
+ * must not take for a pass. High where client authentication is expected. */
+static void rule_probe_failed(struct report_rule_run *r, const struct report_rule *rule)
+{
+    const struct report_target *t = r->t;
+    size_t declined = 0;
+    for (size_t i = 0; i < t->n_obs; i++) {
+        const struct tls_observation *o = t->obs[i];
+        if (o->outcome != TLS_OUTCOME_ERROR || o->error_kind == TLS_ERROR_INTERRUPTED)
+            return;
+        declined += o->error_kind == TLS_ERROR_VERSION_NOT_OFFERED;
+        r->idx[i] = i;
+    }
+    if (t->n_obs == 0)
+        return;
+    char kinds[512], where[256];
+    struct text k = {kinds, 0, sizeof(kinds)};
+    kinds[0] = 0;
+    error_kinds(t, &k);
+    const struct tls_observation *o = t->obs[0];
+    describe(o, where, sizeof(where));
+    add(r, rule, severity(r, rule, client_auth_expected(r) ? REPORT_SEV_HIGH : rule->severity),
+        r->idx, t->n_obs, "%s %zu probe%s failed (%s)%s; first: [%s] %s",
+        declined == t->n_obs ? "the server declines every TLS version probed: all"
+        : t->n_obs == 1      ? "the"
+                             : "all",
+        t->n_obs, t->n_obs == 1 ? "" : "s", kinds,
+        client_auth_expected(r) ? ": client authentication is expected here and was not checked"
+                                : "",
+        where, o->error_message ? o->error_message : tls_error_kind_name(o->error_kind));
 }
 
 /* ---- the engine --------------------------------------------------------------------------- */

@@ -40,7 +40,8 @@ int report_severity_parse(const char *s, enum report_severity *out);
     X(DUPLICATE_CA, "duplicate-ca")                                                                \
     X(MALFORMED_CA, "malformed-ca")                                                                \
     X(POST_REQUEST_CLIENT_AUTH, "post-request-client-auth")                                        \
-    X(BASELINE_DRIFT, "baseline-drift")
+    X(BASELINE_DRIFT, "baseline-drift")                                                            \
+    X(PROBE_FAILED, "probe-failed")
 
 enum report_rule_id {
 #define REPORT_RULE_ENUM(name, id) REPORT_RULE_##name,

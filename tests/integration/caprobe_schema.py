@@ -20,6 +20,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,7 +34,7 @@ KEY_ORDER = {
                     "certificate_request", "server_certificate", "http", "elapsed_ms"],
     "error": ["kind", "message", "code", "raw", "alert"],
     "tls": ["version", "cipher_suite"],
-    "certificate_request": ["ca_count", "ca_bytes", "cas", "certificate_types",
+    "certificate_request": ["ca_count", "ca_bytes", "list_bytes", "cas", "certificate_types",
                             "certificate_authorities_extension", "signature_algorithms", "quirks"],
     "ca": ["dn", "der", "sha256", "malformed"],
     # "error instead of the names"
@@ -95,6 +96,32 @@ def _ca_errors(cr, where):
     if cr.get("ca_bytes") != total:
         errors.append("%s: ca_bytes %r but the names' DER is %d bytes" % (where, cr.get("ca_bytes"),
                                                                           total))
+    # the field on the wire: every name with its 2-byte length
+    if cr.get("list_bytes") != total + 2 * len(cas):
+        errors.append("%s: list_bytes %r but the names with their lengths are %d bytes"
+                      % (where, cr.get("list_bytes"), total + 2 * len(cas)))
+    return errors
+
+
+# A list's size in a finding's message: "143 CA names (14840 bytes)", "a CA list of 47380 bytes".
+_FINDING_BYTES = re.compile(r"CA names \((\d+) bytes\)|CA list of (\d+) bytes")
+
+
+def _finding_bytes_errors(rec):
+    """docs/output.md: a byte count in a finding is the list_bytes of an observation it cites."""
+    errors = []
+    obs = rec.get("observations") or []
+    for i, f in enumerate(rec.get("findings") or []):
+        if not isinstance(f, dict) or not isinstance(f.get("message"), str):
+            continue
+        cited = {(obs[k].get("certificate_request") or {}).get("list_bytes")
+                 for k in f.get("observations") or []
+                 if isinstance(k, int) and 0 <= k < len(obs) and isinstance(obs[k], dict)}
+        for m in _FINDING_BYTES.finditer(f["message"]):
+            n = int(m.group(1) or m.group(2))
+            if n not in cited:
+                errors.append("findings[%d]: %d bytes in its message is no cited observation's "
+                              "list_bytes %s" % (i, n, sorted(x for x in cited if x is not None)))
     return errors
 
 
@@ -154,7 +181,7 @@ def semantic_errors(rec):
             ranks.append(SEVERITIES.index(f["severity"]))
     if ranks != sorted(ranks, reverse=True):
         errors.append("findings are not highest severity first")
-    return errors
+    return errors + _finding_bytes_errors(rec)
 
 
 def record_errors(rec):
@@ -187,6 +214,7 @@ def _valid_record():
              "phase": "handshake", "outcome": "certificate_request",
              "tls": {"version": "1.3", "cipher_suite": "TLS1-3-AES-128-GCM-SHA256"},
              "certificate_request": {"ca_count": 2, "ca_bytes": len(der) + len(bad),
+                                     "list_bytes": len(der) + len(bad) + 4,
                                      "cas": [ca, mal], "certificate_authorities_extension": True,
                                      "signature_algorithms": ["ecdsa_secp256r1_sha256", "0x0a0a"],
                                      "quirks": 16},
@@ -202,7 +230,8 @@ def _valid_record():
             {"address": "192.0.2.10", "sni": None, "tls_max": "1.2", "phase": "renegotiation",
              "outcome": "certificate_request",
              "tls": {"version": "1.2", "cipher_suite": "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256"},
-             "certificate_request": {"ca_count": 1, "ca_bytes": len(der), "cas": [ca],
+             "certificate_request": {"ca_count": 1, "ca_bytes": len(der),
+                                     "list_bytes": len(der) + 2, "cas": [ca],
                                      "certificate_types": ["rsa_sign", "0x07"],
                                      "signature_algorithms": []},
              "elapsed_ms": 9},
@@ -217,7 +246,9 @@ def _valid_record():
             {"rule": "post-request-client-auth", "severity": "high", "message": "m",
              "observations": [1, 2], "remedy": "r"},
             {"rule": "malformed-ca", "severity": "medium", "message": "m", "observations": [0],
-             "remedy": "r"}],
+             "remedy": "r"},
+            {"rule": "root-store-dump", "severity": "medium", "message": "advertises 2 CA names "
+             "(%d bytes)" % (len(der) + len(bad) + 4), "observations": [0], "remedy": "r"}],
     }
 
 
@@ -255,7 +286,8 @@ MUTATIONS = [
     ("tls_max 1.1", _set(O0 + ["tls_max"], "1.1")),
     ("a null phase", _set(O0 + ["phase"], None)),
     ("certificate_request without the outcome", _set(O1 + ["certificate_request"],
-                                                     {"ca_count": 0, "ca_bytes": 0, "cas": [],
+                                                     {"ca_count": 0, "ca_bytes": 0,
+                                                      "list_bytes": 0, "cas": [],
                                                       "certificate_types": [],
                                                       "signature_algorithms": []})),
     ("outcome error without error", _set(O3 + ["error"], _DROP)),
@@ -264,6 +296,12 @@ MUTATIONS = [
     ("error without message", _set(O3 + ["error", "message"], _DROP)),
     ("ca_count not the number of names", _set(O0 + ["certificate_request", "ca_count"], 3)),
     ("ca_bytes not the names' size", _set(O0 + ["certificate_request", "ca_bytes"], 1)),
+    ("list_bytes not the field's size", _set(O0 + ["certificate_request", "list_bytes"],
+                                             _valid_record()["observations"][0]
+                                             ["certificate_request"]["ca_bytes"])),
+    ("list_bytes missing", _set(O0 + ["certificate_request", "list_bytes"], _DROP)),
+    ("a finding's byte count another than its observation's",
+     _set(["findings", 2, "message"], "advertises 2 CA names (1 bytes)")),
     ("a sha256 that is not the name's", _set(O0 + ["certificate_request", "cas", 0, "sha256"],
                                              "c" * 64)),
     ("der that is not base64", _set(O0 + ["certificate_request", "cas", 0, "der"], "M!")),

@@ -153,7 +153,7 @@ def check_usage(tap):
     r = h.run_caprobe(["--explain", "root-store-dump"])
     tap.ok(r.rc == 0 and "Ctl Store Name" in r.stdout, "--explain root-store-dump", r.describe())
     r = h.run_caprobe(["--explain", "all"])
-    tap.ok(r.rc == 0 and r.stdout.count("default severity") == 16, "--explain all: 16 rules",
+    tap.ok(r.rc == 0 and r.stdout.count("default severity") == 17, "--explain all: 17 rules",
            r.describe())
     r = h.run_caprobe(["--explain", "nope"])
     tap.ok(r.rc == 2 and "sni-mismatch" in r.stderr, "--explain nope: exit 2, lists the rules",
@@ -225,10 +225,30 @@ def check_baseline_and_diff(tap):
                 f.write(text)
             r = h.run_caprobe(["--format", "jsonl", "--tls", "1.2", "--baseline", old, "-o", new,
                                "127.0.0.1:%d" % b.port])
+            # The other way round: the baseline dumped the root store, a now advertises the
+            # issuing CA alone. An improvement: info, which --fail-on low lets pass.
+            with open(new, encoding="utf-8") as f:
+                text = f.read().replace("127.0.0.1:%d" % b.port, "127.0.0.1:%d" % a.port)
+                text = text.replace('"port":%d' % b.port, '"port":%d' % a.port)
+            dumped = os.path.join(tmp, "dumped.jsonl")
+            with open(dumped, "w", encoding="utf-8") as f:
+                f.write(text)
+            imp = h.run_caprobe(["--format", "jsonl", "--tls", "1.2", "--baseline", dumped,
+                                 "--fail-on", "low", "127.0.0.1:%d" % a.port])
+        better = [f for rec in h.parse_jsonl(imp.stdout)[0] for f in rec["findings"]
+                  if f["rule"] == "baseline-drift"]
+        tap.ok(imp.rc == 0 and len(better) == 1 and better[0]["severity"] == "info" and
+               "improvement: advertises 1 names where the baseline had 143: 1 added, 143 removed "
+               "(143 of them public roots: the root store is gone)" in better[0]["message"],
+               "--baseline: a root store that gave way to the issuing CA is an improvement "
+               "(info; --fail-on low passes)", repr(better) + imp.describe())
         recs = h.parse_jsonl(open(new, encoding="utf-8").read())[0]
         drift = [f for rec in recs for f in rec["findings"] if f["rule"] == "baseline-drift"]
-        tap.ok(len(drift) == 1 and "143 added, 1 removed" in drift[0]["message"],
-               "--baseline: baseline-drift names what changed", repr(drift) + r.describe())
+        tap.ok(len(drift) == 1 and "regression: advertises 143 names where the baseline had 1: "
+               "143 added (143 public roots: a root store appeared), 1 removed"
+               in drift[0]["message"] and drift[0]["severity"] == "medium",
+               "--baseline: baseline-drift names what changed, a root store appearing is a "
+               "regression (medium)", repr(drift) + r.describe())
         d = h.run_caprobe(["diff", old, new])
         tap.ok(d.rc == 1 and "127.0.0.1:%d" % b.port in d.stdout,
                "caprobe diff: exit 1 and the changed target", d.describe())

@@ -504,10 +504,13 @@ static void test_junit_golden(void **state)
                                 "end&#13;\nsecond line"));
     free(d.p);
 
-    /* at --fail-on medium the empty lists of target 4 fail too; at critical only target 5 */
+    /* at --fail-on medium the empty lists of target 4 fail too, and target 3, whose every probe
+     * failed, is a probe-failed finding (medium) rather than an error; at critical only
+     * target 5 */
     d = render_junit(s, N_TARGETS, REPORT_SEV_MEDIUM);
-    assert_non_null(strstr(d.p, "tests=\"6\" failures=\"3\" errors=\"2\""));
+    assert_non_null(strstr(d.p, "tests=\"6\" failures=\"4\" errors=\"1\""));
     assert_non_null(strstr(d.p, "type=\"empty-ca-list\""));
+    assert_non_null(strstr(d.p, "type=\"probe-failed\""));
     free(d.p);
     d = render_junit(s, N_TARGETS, REPORT_SEV_CRITICAL);
     assert_non_null(strstr(d.p, "tests=\"6\" failures=\"1\" errors=\"2\""));

@@ -58,6 +58,8 @@ const char *tls_error_kind_name(enum tls_error_kind kind)
         return "interrupted";
     case TLS_ERROR_LOCAL:
         return "local";
+    case TLS_ERROR_VERSION_NOT_OFFERED:
+        return "version_not_offered";
     }
     return "protocol";
 }

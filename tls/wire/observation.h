@@ -27,6 +27,10 @@ enum tls_error_kind {
     TLS_ERROR_CAPTURE_LIMIT,
     TLS_ERROR_INTERRUPTED, /* the scan was stopped (SIGINT, SIGTERM) before this probe ended */
     TLS_ERROR_LOCAL,       /* this machine could not make the probe: no descriptors, no ports */
+    /* The server declines the TLS version this probe offered (a protocol_version alert, or a
+     * handshake_failure where another version of the same address worked): a fact about the
+     * server, not a failure to probe it. */
+    TLS_ERROR_VERSION_NOT_OFFERED,
 };
 
 /* Why a host name gave no address (with TLS_ERROR_DNS): the resolver's answer, as specific as it
@@ -118,6 +122,14 @@ struct tls_observation {
 
 void tls_observation_init(struct tls_observation *o);
 void tls_observation_free(struct tls_observation *o);
+
+/* The certificate_authorities field's length on the wire: each name's DER with its 2-byte
+ * length (ca_bytes is the sum of the DER alone). What size limits (16 KiB a record, 64 KiB the
+ * field) are about, and the byte count every report and finding gives. */
+static inline size_t tls_observation_list_bytes(const struct tls_observation *o)
+{
+    return o->ca_bytes + 2 * o->ca_count;
+}
 
 /* Mark the observation as an error with kind, our code, the foreign code and a message. */
 void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind kind, int code,
