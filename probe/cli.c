@@ -32,8 +32,11 @@ static const char usage_text[] =
     "the list that decides which client certificates browsers and HTTP clients offer.\n"
     "\n"
     "Targets:\n"
-    "  TARGET                   host[:port] | ipv4[:port] | [ipv6]:port | CIDR[:port]\n"
-    "                           (CIDR: 10.0.0.0/24, 10.0.0.0/24:8443, [2001:db8::/120]:443)\n"
+    "  TARGET                   host[:port] | ipv4[:port] | [ipv6]:port | CIDR[:port] |\n"
+    "                           https://HOST[:PORT][/PATH]\n"
+    "                           (CIDR: 10.0.0.0/24, 10.0.0.0/24:8443, [2001:db8::/120]:443;\n"
+    "                           a URL's port is its own, 443 when none, whatever -p says; its\n"
+    "                           path is sent only with --request, in place of PATH)\n"
     "  -i, --input FILE         targets from FILE ('-' for stdin), one per line, '#' comments;\n"
     "                           read as the scan goes, a bad line becomes an error record\n"
     "  -p, --ports LIST         port(s) for targets without one, e.g. 443,8443 (default 443)\n"
@@ -57,7 +60,8 @@ static const char usage_text[] =
     "                           the SNI name), record the status and Server header, and\n"
     "                           capture the CertificateRequest of a renegotiation the server\n"
     "                           starts (IIS without 'Negotiate Client Certificate', Apache\n"
-    "                           per-location SSLVerifyClient): phase \"renegotiation\"\n"
+    "                           per-location SSLVerifyClient): phase \"renegotiation\";\n"
+    "                           an https:// target with a path of its own gets GET its path\n"
     "\n"
     "Expectations and rules:\n"
     "      --expect-ca FILE     PEM (or DER) certificates of the CAs that should be advertised;\n"
@@ -547,16 +551,11 @@ static int config_option(struct probe_config *c, int opt, const char *arg, FILE 
 static int check_arg_target(const struct probe_config *c, const char *text, FILE *err)
 {
     const char *why;
-    int rc;
-    if (strchr(text, '/')) {
-        struct probe_cidr cidr;
-        rc = probe_cidr_parse(text, &cidr, c->cidr_max, &why);
-    } else {
-        struct probe_target_spec t;
-        rc = probe_target_parse(text, 0, &t, &why);
-    }
-    if (rc) {
-        fprintf(err, "caprobe: target '%s': %s\n", text, why);
+    struct probe_entry e;
+    if (probe_entry_parse(text, c->cidr_max, &e, &why)) {
+        char shown[512];
+        fprintf(err, "caprobe: target '%s': %s\n", probe_entry_shown(shown, sizeof(shown), text),
+                why);
         return PROBE_EXIT_USAGE;
     }
     return 0;

@@ -16,12 +16,10 @@
 #include "tls/wire/escape.h"
 #include "tls/wire/hash.h"
 
-/* One source line being expanded: a host or a range, times the ports. */
+/* One source line being expanded: a host or a range, times the ports (a URL has its port). */
 struct expansion {
     bool active;
-    bool is_cidr;
-    struct probe_target_spec one; /* port 0: take the port list */
-    struct probe_cidr cidr;
+    struct probe_entry e; /* e.one.port 0: take the port list */
     uint64_t next_addr;
     size_t next_port;
     char text[PROBE_HOST_MAX + 64];
@@ -102,18 +100,15 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
                            struct probe_input_item *item)
 {
     struct expansion *ex = &in->ex;
-    memset(ex, 0, sizeof(*ex));
-    tls_escape_term(ex->text, sizeof(ex->text), text, TLS_ESCAPE_ASCII);
+    ex->active = false;
+    ex->next_addr = 0;
+    ex->next_port = 0;
+    probe_entry_shown(ex->text, sizeof(ex->text), text);
     tls_escape_term(ex->where, sizeof(ex->where), where, TLS_ESCAPE_ASCII);
     const char *why = NULL;
-    int rc;
-    if (strchr(text, '/')) {
-        ex->is_cidr = true;
-        rc = probe_cidr_parse(text, &ex->cidr, in->opts.cidr_max, &why);
-    } else {
-        rc = probe_target_parse(text, 0, &ex->one, &why);
-    }
-    if (strlen(text) >= sizeof(ex->text) && rc == 0) {
+    int rc = probe_entry_parse(text, in->opts.cidr_max, &ex->e, &why);
+    /* a target or a range fits in text[]; a URL's path need not (it is not shown) */
+    if (strlen(text) >= sizeof(ex->text) && rc == 0 && !ex->e.is_url) {
         rc = TLS_E_TARGET;
         why = "line too long";
     }
@@ -122,8 +117,8 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
             return 0;
         memset(item, 0, sizeof(*item));
         item->error = strcmp(text, "(line too long)") == 0 ? "line longer than 4096 bytes" : why;
-        tls_escape_term(item->text, sizeof(item->text), text, TLS_ESCAPE_ASCII);
-        tls_escape_term(item->where, sizeof(item->where), where, TLS_ESCAPE_ASCII);
+        snprintf(item->text, sizeof(item->text), "%s", ex->text);
+        snprintf(item->where, sizeof(item->where), "%s", ex->where);
         in->count++;
         return 1;
     }
@@ -135,9 +130,10 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
 static int expansion_next(struct probe_input *in, struct probe_input_item *item)
 {
     struct expansion *ex = &in->ex;
-    uint16_t fixed = ex->is_cidr ? ex->cidr.port : ex->one.port;
+    bool is_cidr = ex->e.is_cidr;
+    uint16_t fixed = is_cidr ? ex->e.cidr.port : ex->e.one.port;
     size_t n_ports = fixed ? 1 : in->opts.n_ports;
-    uint64_t n_addrs = ex->is_cidr ? ex->cidr.count : 1;
+    uint64_t n_addrs = is_cidr ? ex->e.cidr.count : 1;
     while (ex->active) {
         if (ex->next_port == n_ports) {
             ex->next_port = 0;
@@ -150,10 +146,10 @@ static int expansion_next(struct probe_input *in, struct probe_input_item *item)
         uint16_t port = fixed ? fixed : in->opts.ports[ex->next_port];
         ex->next_port++;
         memset(item, 0, sizeof(*item));
-        if (ex->is_cidr) {
-            probe_cidr_address(&ex->cidr, ex->next_addr, port, &item->spec);
+        if (is_cidr) {
+            probe_cidr_address(&ex->e.cidr, ex->next_addr, port, &item->spec);
         } else {
-            item->spec = ex->one;
+            item->spec = ex->e.one;
             item->spec.port = port;
             probe_target_spec_name(&item->spec);
         }
@@ -166,6 +162,7 @@ static int expansion_next(struct probe_input *in, struct probe_input_item *item)
             continue; /* the same target twice: probed once */
         snprintf(item->text, sizeof(item->text), "%s", ex->text);
         snprintf(item->where, sizeof(item->where), "%s", ex->where);
+        item->path = ex->e.path[0] ? ex->e.path : NULL;
         in->count++;
         return 1;
     }

@@ -13,7 +13,8 @@ const char *probe_request_path_check(const char *path)
     if (path[0] != '/')
         return "the path must start with '/'";
     size_t n = strlen(path);
-    if (n > 2048)
+    _Static_assert(PROBE_PATH_MAX == 2048, "the reason below names the limit");
+    if (n > PROBE_PATH_MAX)
         return "the path is longer than 2048 bytes";
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)path[i];

@@ -78,6 +78,8 @@ struct probe_target {
     struct tls_observation *failed; /* the one observation of a target without an address */
     struct tls_observation **obs_ptrs;
     size_t n_variants, done_variants, pending_variants;
+    const char *request_path; /* --request's, or path[] (a URL's own); NULL: no request */
+    char path[];              /* a URL's path when it is the request's, else empty */
 };
 
 struct probe_scan {
@@ -109,6 +111,7 @@ struct probe_scan {
     int stopping; /* the signal received, 0 while running */
     bool closed;  /* the handles are closing: the loop is about to end */
     bool progress_shown;
+    bool path_noted; /* the note that URL paths need --request has been shown */
     uint64_t start_ms;
     struct tls_hashtab addr_counts; /* address -> in-flight count, for --per-address */
     char readbuf[64 * 1024];        /* one read at a time: libuv calls read_cb synchronously */
@@ -439,14 +442,30 @@ static void target_dns_cb(void *ctx, const struct probe_dns_answer *a)
     wake_at(s, uv_now(&s->loop));
 }
 
-/* Take the next item of the input: a target to resolve, or a bad line to record. */
+/* Take the next item of the input: a target to resolve, or a bad line to record. A URL's path
+ * is copied into the target when it is the request's (with --request), the one case it is
+ * used. */
 static int target_open(struct probe_scan *s, const struct probe_input_item *item)
 {
-    struct probe_target *t = calloc(1, sizeof(*t));
+    const char *path = s->opts->request_path ? item->path : NULL;
+    size_t path_size = path ? strlen(path) + 1 : 0;
+    struct probe_target *t = calloc(1, sizeof(*t) + path_size);
     if (t == NULL)
         return TLS_E_NOMEM;
     t->scan = s;
     t->item = *item;
+    t->item.path = NULL; /* the input's, gone at its next item */
+    t->request_path = s->opts->request_path;
+    if (path) {
+        memcpy(t->path, path, path_size);
+        t->request_path = t->path;
+    } else if (item->path && !s->path_noted && !s->opts->quiet) {
+        s->path_noted = true;
+        fprintf(stderr,
+                "%scaprobe: note: the path of a URL target is sent only with --request; "
+                "this scan sends no request\n",
+                s->opts->progress ? "\r\033[K" : "");
+    }
     tls_list_init(&t->ready_node);
     tls_list_insert_tail(&s->open, &t->open_node);
     s->n_open++;
@@ -539,7 +558,7 @@ static int variant_start(struct probe_scan *s, struct probe_target *t, struct pr
         .handshake_timeout_ms = o->handshake_timeout_ms,
         .timeout_ms = o->timeout_ms,
         .capture_limit = o->capture_limit,
-        .request_path = o->request_path,
+        .request_path = t->request_path,
         .done = variant_conn_done,
         .done_ctx = v,
     };

@@ -1,5 +1,6 @@
-/* Target syntax: host[:port], ipv4[:port], [ipv6][:port], bare ipv6. Untrusted text from
- * files and arguments: every field is length-checked; nothing is resolved here. */
+/* Target syntax: host[:port], ipv4[:port], [ipv6][:port], bare ipv6, CIDR ranges, and URLs
+ * (https://HOST[:PORT][/PATH]). Untrusted text from files and arguments: every field is
+ * length-checked; nothing is resolved here, and a password in a URL is never shown. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -7,8 +8,11 @@
 #include <string.h>
 
 #include "probe.h"
+#include "request.h"
 #include "tls/wire/addr.h"
 #include "tls/wire/error.h"
+#include "tls/wire/escape.h"
+#include "tls/wire/similar.h"
 
 /* RFC 1123 2.1 host names; '_' is accepted because internal names use it. */
 static int valid_hostname(const char *h, size_t n)
@@ -196,6 +200,230 @@ void probe_cidr_address(const struct probe_cidr *c, uint64_t index, uint16_t por
     out->family = a.family;
     out->port = port;
     probe_target_spec_name(out);
+}
+
+/* URL schemes (RFC 3986 3.1, compared without case) and what a target written with each means:
+ * the port when the URL has none (as curl does: -p does not apply), whether the path is an HTTP
+ * path for --request, or why the scheme is refused. */
+struct url_scheme {
+    const char *name;
+    uint16_t port;    /* 0: refused */
+    bool http;        /* the path and query are the request-target of GET */
+    const char *why;  /* when refused */
+    const char *near; /* "did you mean" for a mistyped scheme */
+};
+
+static const struct url_scheme url_schemes[] = {
+    {.name = "https",
+     .port = 443,
+     .http = true,
+     .near = "unknown URL scheme; did you mean https://?"},
+    /* implicit TLS: the server speaks TLS from the first byte, as a HOST:PORT target */
+    {.name = "ldaps", .port = 636, .near = "unknown URL scheme; did you mean ldaps://?"},
+    {.name = "smtps", .port = 465, .near = "unknown URL scheme; did you mean smtps://?"},
+    {.name = "imaps", .port = 993, .near = "unknown URL scheme; did you mean imaps://?"},
+    {.name = "pop3s", .port = 995, .near = "unknown URL scheme; did you mean pop3s://?"},
+    {.name = "ftps", .port = 990, .near = "unknown URL scheme; did you mean ftps://?"},
+    {.name = "nntps", .port = 563, .near = "unknown URL scheme; did you mean nntps://?"},
+    {.name = "http",
+     .why = "http:// is plain HTTP and caprobe probes TLS: use https:// or HOST:PORT"},
+    /* STARTTLS: a plaintext exchange comes first (issue 13) */
+    {.name = "smtp",
+     .why = "smtp:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
+            "smtps://HOST or HOST:465)"},
+    {.name = "submission",
+     .why = "submission:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
+            "smtps://HOST or HOST:465)"},
+    {.name = "lmtp", .why = "lmtp:// needs STARTTLS, which caprobe does not support yet"},
+    {.name = "imap",
+     .why = "imap:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
+            "imaps://HOST or HOST:993)"},
+    {.name = "pop3",
+     .why = "pop3:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
+            "pop3s://HOST or HOST:995)"},
+    {.name = "ftp",
+     .why = "ftp:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
+            "ftps://HOST or HOST:990)"},
+    {.name = "ldap",
+     .why = "ldap:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
+            "ldaps://HOST or HOST:636)"},
+    {.name = "postgres", .why = "postgres:// needs STARTTLS, which caprobe does not support yet"},
+    {.name = "postgresql",
+     .why = "postgresql:// needs STARTTLS, which caprobe does not support yet"},
+    {.name = "mysql", .why = "mysql:// needs STARTTLS, which caprobe does not support yet"},
+    {.name = "xmpp",
+     .why = "xmpp:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
+            "HOST:5223)"},
+    {.name = "nntp",
+     .why = "nntp:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
+            "nntps://HOST or HOST:563)"},
+    {.name = "sieve", .why = "sieve:// needs STARTTLS, which caprobe does not support yet"},
+};
+#define N_SCHEMES (sizeof(url_schemes) / sizeof(url_schemes[0]))
+
+#define SCHEME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-."
+
+/* The length of the scheme when s is written as a URL (SCHEME://...), else -1. */
+static long url_scheme_len(const char *s)
+{
+    size_t n = strspn(s, SCHEME_CHARS);
+    return strncmp(s + n, "://", 3) == 0 ? (long)n : -1;
+}
+
+/* The entry of the scheme s[0..n) (SCHEME_CHARS only), or NULL with *why for one caprobe does
+ * not know ("did you mean" when it is one letter or two from one it takes). */
+static const struct url_scheme *url_scheme_find(const char *s, size_t n, const char **why)
+{
+    char name[TLS_SIMILAR_MAX + 1];
+    *why = "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH] or HOST[:PORT]";
+    if (n == 0 || n >= sizeof(name) || !isalpha((unsigned char)s[0]))
+        return NULL; /* RFC 3986 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+    for (size_t i = 0; i < n; i++)
+        name[i] = (char)tolower((unsigned char)s[i]);
+    name[n] = 0;
+    const char *taken[N_SCHEMES];
+    size_t k = 0;
+    for (size_t i = 0; i < N_SCHEMES; i++) {
+        if (strcmp(name, url_schemes[i].name) == 0)
+            return &url_schemes[i];
+        if (url_schemes[i].port)
+            taken[k++] = url_schemes[i].name;
+    }
+    long near = tls_closest(name, taken, k);
+    for (size_t i = 0; near >= 0 && i < N_SCHEMES; i++)
+        if (url_schemes[i].name == taken[near])
+            *why = url_schemes[i].near;
+    return NULL;
+}
+
+/* The authority of a URL or a target: where a user name and password would be (RFC 3986 3.2:
+ * after "SCHEME://", up to the first '/', '?' or '#'); *at is its last '@', or NULL. */
+static const char *authority(const char *s, size_t *len, const char **at)
+{
+    long scheme = url_scheme_len(s);
+    const char *a = scheme >= 0 ? s + scheme + 3 : s;
+    *len = strcspn(a, "/?#");
+    *at = NULL;
+    for (size_t i = 0; i < *len; i++)
+        if (a[i] == '@')
+            *at = a + i;
+    return a;
+}
+
+/* SCHEME://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]: the target HOST:PORT and, for https, the path
+ * and query (RFC 9112 3.2.1: an empty path is sent as "/"); the fragment is never sent. */
+static int url_parse(const char *s, size_t scheme_len, struct probe_entry *out, const char **why)
+{
+    const struct url_scheme *scheme = url_scheme_find(s, scheme_len, why);
+    if (scheme == NULL)
+        return TLS_E_TARGET;
+    if (scheme->why) {
+        *why = scheme->why;
+        return TLS_E_TARGET;
+    }
+    out->is_url = true;
+    size_t len;
+    const char *at;
+    const char *auth = authority(s, &len, &at);
+    if (memchr(auth, '%', len)) {
+        *why = "a percent-encoded host (%XX): write the host name or address as it is";
+        return TLS_E_TARGET;
+    }
+    const char *colon = memchr(auth, ':', len);
+    if (auth[0] != '[' && colon && memchr(colon + 1, ':', len - (size_t)(colon - auth) - 1)) {
+        *why = "an IPv6 address in a URL goes in brackets: https://[2001:db8::1]:443/";
+        return TLS_E_TARGET;
+    }
+    char hostport[PROBE_HOST_MAX + 16];
+    if (len >= sizeof(hostport)) {
+        *why = "host name too long";
+        return TLS_E_TARGET;
+    }
+    memcpy(hostport, auth, len);
+    if (len && hostport[len - 1] == ':')
+        len--; /* RFC 3986 3.2.3: an empty port is the scheme's */
+    hostport[len] = 0;
+    if (len == 0 || hostport[0] == ':') {
+        *why = "missing host after ://";
+        return TLS_E_TARGET;
+    }
+    int rc = probe_target_parse(hostport, scheme->port, &out->one, why);
+    if (rc || !scheme->http)
+        return rc;
+    const char *rest = auth + strcspn(auth, "/?#");
+    size_t n = strcspn(rest, "#");
+    if (n == 0 || (n == 1 && rest[0] == '/'))
+        return 0;                  /* no path of its own: --request's applies */
+    size_t slash = rest[0] == '?'; /* "?q" alone: the path is empty, sent as "/?q" */
+    if (n + slash > PROBE_PATH_MAX) {
+        *why = "the path is longer than 2048 bytes";
+        return TLS_E_TARGET;
+    }
+    out->path[0] = '/';
+    memcpy(out->path + slash, rest, n);
+    out->path[n + slash] = 0;
+    if ((*why = probe_request_path_check(out->path)))
+        return TLS_E_TARGET;
+    return 0;
+}
+
+/* "example.com/x" or "10.0.0.1:8443/x": a target and a path, not a CIDR range. */
+static bool host_with_path(const char *s)
+{
+    size_t n = strcspn(s, "/");
+    char head[PROBE_HOST_MAX + 16];
+    if (n >= sizeof(head))
+        return false;
+    memcpy(head, s, n);
+    head[n] = 0;
+    struct probe_target_spec t;
+    const char *why;
+    return probe_target_parse(head, 0, &t, &why) == 0 && (t.family == AF_UNSPEC || t.port != 0);
+}
+
+int probe_entry_parse(const char *s, uint64_t cidr_max, struct probe_entry *out, const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    *why = NULL;
+    size_t len;
+    const char *at;
+    authority(s, &len, &at);
+    if (at) {
+        *why = "a user name or password (user:pass@): caprobe sends neither, remove it";
+        return TLS_E_TARGET;
+    }
+    long scheme = url_scheme_len(s);
+    if (scheme >= 0)
+        return url_parse(s, (size_t)scheme, out, why);
+    if (strchr(s, '/') == NULL)
+        return probe_target_parse(s, 0, &out->one, why);
+    out->is_cidr = true;
+    int rc = probe_cidr_parse(s, &out->cidr, cidr_max, why);
+    if (rc && host_with_path(s))
+        *why = "a host with a path: write it as a URL, https://HOST[:PORT]/PATH";
+    return rc;
+}
+
+char *probe_entry_shown(char *dst, size_t cap, const char *s)
+{
+    size_t len;
+    const char *at;
+    const char *auth = authority(s, &len, &at);
+    if (at == NULL)
+        return tls_escape_term(dst, cap, s, TLS_ESCAPE_ASCII);
+    if (cap < 8)
+        return tls_escape_term(dst, cap, "", 0);
+    /* the scheme, "***", then from the '@' on: the user name goes with the password */
+    char head[32];
+    size_t n = (size_t)(auth - s) < sizeof(head) - 1 ? (size_t)(auth - s) : sizeof(head) - 1;
+    memcpy(head, s, n);
+    head[n] = 0;
+    tls_escape_term(dst, cap - 4, head, TLS_ESCAPE_ASCII);
+    size_t used = strlen(dst);
+    memcpy(dst + used, "***", 4);
+    used += 3;
+    tls_escape_term(dst + used, cap - used, at, TLS_ESCAPE_ASCII);
+    return dst;
 }
 
 int probe_resolve_parse(const char *s, struct probe_resolve *out, const char **why)

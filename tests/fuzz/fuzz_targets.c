@@ -1,8 +1,9 @@
 /* libFuzzer target for the target list (probe/input.c, probe/target.c): any bytes as a -i file,
- * read through the same streamed reader, CIDR expansion (capped at 64 addresses), port list,
- * duplicate removal and shard filter as a scan. Every item is a target with a name that parses
- * again to itself, or a bad line with a reason and FILE:LINE. The first line also goes through
- * --resolve's and --sni's parsers. */
+ * read through the same streamed reader, CIDR expansion (capped at 64 addresses), URLs, port
+ * list, duplicate removal and shard filter as a scan. Every item is a target with a name that
+ * parses again to itself and a path --request would send (or none), or a bad line with a reason
+ * and FILE:LINE. The first line also goes through --resolve's and --sni's parsers and is shown
+ * as a message would show it. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "probe/internal.h"
+#include "probe/request.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             struct probe_target_spec again;
             const char *why;
+            if (item->path && probe_request_path_check(item->path) != NULL)
+                abort();
             if (probe_target_parse(item->spec.spec, 0, &again, &why) != 0 ||
                 strcmp(again.spec, item->spec.spec) != 0 || again.port != item->spec.port)
                 abort();
@@ -66,5 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     probe_resolve_parse(line, &r, &why);
     probe_cidr_parse(line, &c, 1 << 20, &why);
     probe_target_parse(line, 443, &t, &why);
+    char shown[64];
+    probe_entry_shown(shown, sizeof(shown), line);
     return 0;
 }

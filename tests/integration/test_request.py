@@ -2,7 +2,8 @@
 """--request end to end: caprobe completes the handshake, sends GET PATH, records the response
 and captures the CertificateRequest of a TLS 1.2 renegotiation. Real peers on loopback: openssl
 s_server (-www, and interactive with its R command), apache2 with per-location SSLVerifyClient
-and SSLCADNRequestFile != SSLCACertificateFile, nginx with SNI and default servers. Emits TAP."""
+and SSLCADNRequestFile != SSLCACertificateFile, nginx with SNI and default servers, and https://
+URL targets whose path is the request's (nginx's access log says what was sent). Emits TAP."""
 
 import base64
 import os
@@ -437,6 +438,7 @@ NGINX = """
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_verify_client optional;
   ssl_client_certificate %(pki)s/other.pem;
+  %(log)s
   location / {{ return 200 "default\\n"; }}
  }}
  server {{
@@ -447,6 +449,7 @@ NGINX = """
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_verify_client on;
   ssl_client_certificate %(pki)s/issuing.pem;
+  %(log)s
   location / {{ return 200 "sni\\n"; }}
  }}
 """
@@ -456,7 +459,7 @@ def check_nginx(tap):
     """nginx never renegotiates: with --request the handshake lists stay as they are. The Host
     header is the target's name on every variant, so nginx routes each request to the
     `localhost` server, whose ssl_verify_client on answers 400 without a certificate."""
-    servers = NGINX % {"pki": os.path.join(h.fixtures_dir(), "pki")}
+    servers = NGINX % {"pki": os.path.join(h.fixtures_dir(), "pki"), "log": ""}
     with h.NginxServer(servers) as ng:
         run = scan(["--resolve", "localhost:%d:127.0.0.1" % ng.port, "--request", "/",
                     "localhost:%d" % ng.port])
@@ -468,6 +471,94 @@ def check_nginx(tap):
            "nginx --request: Host routes to the SNI server, 400 without a certificate",
            run.stdout[:3000])
     tap.ok("sni-mismatch" in rules_of(run), "nginx --request: sni-mismatch still reported")
+
+
+def check_url_targets(tap):
+    """https:// URL targets: the URL's path and query are the GET path with --request, a URL
+    without one and a plain target get --request's; the access log of check_nginx's servers is
+    the oracle of what was sent. Without --request the path is told and nothing is sent."""
+    import collections
+    import shutil
+    import tempfile
+
+    def serve(args):
+        """(caprobe's run, the request lines nginx logged), read once nginx has stopped."""
+        logdir = tempfile.mkdtemp(prefix="caprobe-paths-")
+        log = os.path.join(logdir, "paths.log")
+        try:
+            servers = NGINX % {"pki": os.path.join(h.fixtures_dir(), "pki"),
+                               "log": "access_log %s caprobe_paths;" % log}
+            with h.NginxServer("log_format caprobe_paths '$request';\n" + servers) as ng:
+                run = scan([a.replace("PORT", str(ng.port)) for a in args])
+                port = ng.port
+            with open(log, encoding="utf-8") as f:
+                return run, f.read().splitlines(), port
+        finally:
+            shutil.rmtree(logdir, ignore_errors=True)
+
+    run, sent_with, p = serve(["--resolve", "localhost:PORT:127.0.0.1",
+                               "--resolve", "other.test:PORT:127.0.0.1", "--request", "/x",
+                               "https://127.0.0.1:PORT/secret/path?q=1#frag", "localhost:PORT",
+                               "HTTPS://Other.Test:PORT/"])
+    quiet, sent_without, _ = serve(["https://127.0.0.1:PORT/secret/path?q=1"])
+    tap.eq((run.rc, len(run.records)), (1, 3), "URL targets with --request: three records, exit 1 "
+           "(localhost's lists differ by SNI, as in check_nginx)", run.stderr)
+    got = collections.Counter(line for line in sent_with)
+    tap.eq(got, collections.Counter({"GET /secret/path?q=1 HTTP/1.1": 2, "GET /x HTTP/1.1": 8}),
+           "nginx got GET /secret/path?q=1 from the URL (no SNI, 1.2 and 1.3) and GET /x from "
+           "the plain target and the URL without a path (SNI and none, 1.2 and 1.3)", sent_with)
+    paths = {}
+    for r in run.records:
+        for o in r["observations"]:
+            paths.setdefault(r["target"], set()).add((o.get("http") or {}).get("path"))
+    tap.eq(paths, {"127.0.0.1:%d" % p: {"/secret/path?q=1"}, "localhost:%d" % p: {"/x"},
+                   "other.test:%d" % p: {"/x"}},
+           "JSONL: target is host:port, http.path the path each target was sent", run.stdout[:2000])
+    tap.eq((quiet.rc, sent_without), (0, []), "a URL path without --request: nothing sent")
+    tap.ok(all("http" not in o for r in quiet.records for o in r["observations"]),
+           "... and no http object", quiet.stdout[:1000])
+    tap.eq(quiet.stderr.count("the path of a URL target is sent only with --request"), 1,
+           "... said once on stderr", quiet.stderr)
+
+    # The scheme's port, not -p's (curl's rule); recorded as host:port.
+    run = scan(["-p", "1", "--timeout", "2", "--resolve", "a.test:443:127.0.0.1",
+                "https://a.test/x"])
+    tap.eq([r["target"] for r in run.records], ["a.test:443"], "https://a.test/x -p 1: port 443")
+
+
+def check_url_errors(tap):
+    """URLs caprobe cannot probe are explained: a bad argument is a usage error (exit 2, nothing
+    scanned), a bad -i line an input record naming FILE:LINE; a password is never shown."""
+    for arg, says in (("http://127.0.0.1:1/", "http:// is plain HTTP and caprobe probes TLS"),
+                      ("smtp://127.0.0.1:25", "smtp:// needs STARTTLS, which caprobe does not "
+                                              "support yet"),
+                      ("postgres://127.0.0.1/db", "postgres:// needs STARTTLS"),
+                      ("htps://127.0.0.1/", "did you mean https://?"),
+                      ("https://bob:hunter2@127.0.0.1:1/", "user name or password")):
+        run = h.run_caprobe(["--format", "jsonl", arg])
+        tap.ok(run.rc == 2 and says in run.stderr and run.stdout == "" and
+               "hunter2" not in run.stderr, "argument %s: usage error, explained" % arg,
+               (run.rc, run.stderr))
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("# pasted\nhttp://127.0.0.1:1/\nldap://127.0.0.1\n"
+                "https://bob:hunter2@127.0.0.1:1/\nhttps://127.0.0.1:1/ok\n")
+        name = f.name
+    try:
+        run = scan(["--timeout", "2", "--tls", "1.2", "-i", name])
+    finally:
+        os.unlink(name)
+    bad = sorted((r["error"]["message"].split(": ", 1)[0], r["target"]) for r in run.records
+                 if "error" in r)
+    tap.eq(bad, [("%s:2" % name, "http://127.0.0.1:1/"), ("%s:3" % name, "ldap://127.0.0.1"),
+                 ("%s:4" % name, "https://***@127.0.0.1:1/")],
+           "-i: each refused URL is an input record naming FILE:LINE, the password hidden", bad)
+    tap.ok(any("STARTTLS" in r["error"]["message"] for r in run.records if "error" in r),
+           "-i: ldap:// says STARTTLS is not supported yet")
+    tap.eq([r["target"] for r in run.records if "error" not in r], ["127.0.0.1:1"],
+           "-i: the good URL is probed as 127.0.0.1:1")
+    tap.ok(run.rc == 2 and "hunter2" not in run.stdout + run.stderr,
+           "-i: exit 2, the password in neither output", run.rc)
 
 
 def check_usage(tap):
@@ -482,7 +573,8 @@ def main():
     tap = h.Tap()
     for check in (check_usage, check_www, check_s_server_renegotiation, check_s_server_suites,
                   check_big_renegotiation, check_long_head,
-                  check_s_server_no_response, check_apache, check_nginx):
+                  check_s_server_no_response, check_apache, check_nginx, check_url_targets,
+                  check_url_errors):
         try:
             check(tap)
         except Exception as e:  # a broken peer is a failed check, not a crash of the suite

@@ -1,6 +1,7 @@
 /* Unit tests for probe/target.c and probe/input.c: every target form and every malformed one,
- * CIDR expansion and its cap, port lists, duplicates, comments, file and line numbers of bad
- * lines, and the shard partition (union is the whole list, no overlap). */
+ * URL targets and the schemes refused, CIDR expansion and its cap, port lists, duplicates,
+ * comments, file and line numbers of bad lines, and the shard partition (union is the whole
+ * list, no overlap). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,12 +207,13 @@ static char **collect(const char *text, const uint16_t *ports, size_t n_ports, u
     int rc;
     while ((rc = probe_input_next(in, &item)) == 1) {
         out = realloc(out, (len + 1) * sizeof(*out));
-        char buf[700];
+        char buf[PROBE_PATH_MAX + 700];
         if (item.error) {
             const char *line = strrchr(item.where, ':');
             snprintf(buf, sizeof(buf), "!%s %s", line ? line + 1 : item.where, item.text);
         } else {
-            snprintf(buf, sizeof(buf), "%s", item.spec.spec);
+            snprintf(buf, sizeof(buf), "%s%s%s", item.spec.spec, item.path ? " " : "",
+                     item.path ? item.path : "");
         }
         out[len++] = strdup(buf);
     }
@@ -314,6 +316,190 @@ static void test_hash_stable(void **state)
     assert_string_equal(buf, "952835d93f832ad9");
 }
 
+/* URL targets: SCHEME://HOST[:PORT][/PATH][?QUERY][#FRAGMENT] gives host:port and, for https,
+ * the path and query that --request sends instead of its own. */
+static void test_url_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *spec, *host;
+        uint16_t port;
+        int family;
+        const char *path;
+    } ok[] = {
+        {"https://example.com", "example.com:443", "example.com", 443, AF_UNSPEC, ""},
+        {"https://example.com/", "example.com:443", "example.com", 443, AF_UNSPEC, ""},
+        {"https://Example.COM.:8443/a/b?x=1&y=%20#frag", "example.com:8443", "example.com", 8443,
+         AF_UNSPEC, "/a/b?x=1&y=%20"},
+        {"HTTPS://[::1]:8443/secret/path?q=1", "[::1]:8443", "::1", 8443, AF_INET6,
+         "/secret/path?q=1"},
+        {"hTTpS://[2001:db8::1]", "[2001:db8::1]:443", "2001:db8::1", 443, AF_INET6, ""},
+        {"https://192.0.2.1:/x", "192.0.2.1:443", "192.0.2.1", 443, AF_INET, "/x"},
+        {"https://h?q=1", "h:443", "h", 443, AF_UNSPEC, "/?q=1"},
+        {"https://h#only-a-fragment", "h:443", "h", 443, AF_UNSPEC, ""},
+        {"https://h/#frag", "h:443", "h", 443, AF_UNSPEC, ""},
+        {"https://h//", "h:443", "h", 443, AF_UNSPEC, "//"},
+        {"https://h/~user/%7E?a=b/c:d@e", "h:443", "h", 443, AF_UNSPEC, "/~user/%7E?a=b/c:d@e"},
+        {"https://h:00443/p", "h:443", "h", 443, AF_UNSPEC, "/p"},
+        /* implicit TLS: the scheme's port; the path is not HTTP's */
+        {"ldaps://DC1.corp.example/dc=corp?cn", "dc1.corp.example:636", "dc1.corp.example", 636,
+         AF_UNSPEC, ""},
+        {"smtps://mx.example", "mx.example:465", "mx.example", 465, AF_UNSPEC, ""},
+        {"imaps://10.0.0.1:1993", "10.0.0.1:1993", "10.0.0.1", 1993, AF_INET, ""},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        struct probe_entry e;
+        const char *why = NULL;
+        if (probe_entry_parse(ok[i].text, 65536, &e, &why))
+            fail_msg("'%s' rejected: %s", ok[i].text, why);
+        assert_true(e.is_url);
+        assert_false(e.is_cidr);
+        assert_string_equal(e.one.spec, ok[i].spec);
+        assert_string_equal(e.one.host, ok[i].host);
+        assert_int_equal(e.one.port, ok[i].port);
+        assert_int_equal(e.one.family, ok[i].family);
+        assert_string_equal(e.path, ok[i].path);
+    }
+    /* the longest path --request takes, and one byte more */
+    char url[2100] = "https://h";
+    memset(url + 9, 'a', 2048);
+    url[9] = '/';
+    url[9 + 2048] = 0;
+    struct probe_entry e;
+    const char *why;
+    assert_int_equal(probe_entry_parse(url, 65536, &e, &why), 0);
+    assert_int_equal(strlen(e.path), 2048);
+    strcpy(url + 9 + 2048, "a");
+    assert_int_equal(probe_entry_parse(url, 65536, &e, &why), TLS_E_TARGET);
+    assert_string_equal(why, "the path is longer than 2048 bytes");
+    /* the other forms are what they were */
+    assert_int_equal(probe_entry_parse("10.0.0.0/30:8443", 65536, &e, &why), 0);
+    assert_true(e.is_cidr && !e.is_url);
+    assert_int_equal(e.cidr.count, 4);
+    assert_int_equal(e.cidr.port, 8443);
+    assert_int_equal(probe_entry_parse("a.example", 65536, &e, &why), 0);
+    assert_true(!e.is_cidr && !e.is_url);
+    assert_int_equal(e.one.port, 0); /* -p applies */
+    assert_string_equal(e.path, "");
+}
+
+static void test_url_malformed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"http://h/", "http:// is plain HTTP and caprobe probes TLS: use https:// or HOST:PORT"},
+        {"HTTP://h:8443",
+         "http:// is plain HTTP and caprobe probes TLS: use https:// or HOST:PORT"},
+        {"smtp://mx.example:25", "smtp:// needs STARTTLS, which caprobe does not support yet "
+                                 "(implicit TLS: smtps://HOST or HOST:465)"},
+        {"LDAP://dc1", "ldap:// needs STARTTLS, which caprobe does not support yet (implicit "
+                       "TLS: ldaps://HOST or HOST:636)"},
+        {"postgres://db:5432/app",
+         "postgres:// needs STARTTLS, which caprobe does not support yet"},
+        {"imap://h", "imap:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
+                     "imaps://HOST or HOST:993)"},
+        {"gopher://h/",
+         "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH] or HOST[:PORT]"},
+        {"://h/", "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH] or HOST[:PORT]"},
+        {"1https://h/",
+         "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH] or HOST[:PORT]"},
+        {"htps://h/", "unknown URL scheme; did you mean https://?"},
+        {"HTTSP://h/", "unknown URL scheme; did you mean https://?"},
+        {"ldasp://h/", "unknown URL scheme; did you mean ldaps://?"},
+        {"https://user:secret@h/x", "a user name or password (user:pass@): caprobe sends neither, "
+                                    "remove it"},
+        {"https://user@h",
+         "a user name or password (user:pass@): caprobe sends neither, remove it"},
+        {"user:secret@h:443", "a user name or password (user:pass@): caprobe sends neither, "
+                              "remove it"},
+        {"https://", "missing host after ://"},
+        {"https:///x", "missing host after ://"},
+        {"https://:8443/x", "missing host after ://"},
+        {"https://h:0/", "port must be a number from 1 to 65535"},
+        {"https://h:65536/", "port must be a number from 1 to 65535"},
+        {"https://h:44x", "port must be a number from 1 to 65535"},
+        {"https://%65xample.com/", "a percent-encoded host (%XX): write the host name or address "
+                                   "as it is"},
+        {"https://[fe80::1%25eth0]:443/", "a percent-encoded host (%XX): write the host name or "
+                                          "address as it is"},
+        {"https://::1/", "an IPv6 address in a URL goes in brackets: https://[2001:db8::1]:443/"},
+        {"https://[::1/", "missing ']' after IPv6 address"},
+        {"https://bad..name/", "invalid host name"},
+        {"https://h/a b", "the path holds a space, a control or a non-ASCII byte (percent-encode "
+                          "it)"},
+        {"https://h/\xc3\xa9", "the path holds a space, a control or a non-ASCII byte "
+                               "(percent-encode it)"},
+        {"https://h?\x7f", "the path holds a space, a control or a non-ASCII byte (percent-encode "
+                           "it)"},
+        /* a path without a scheme is not a CIDR range */
+        {"example.com/login", "a host with a path: write it as a URL, https://HOST[:PORT]/PATH"},
+        {"10.0.0.1:8443/x", "a host with a path: write it as a URL, https://HOST[:PORT]/PATH"},
+        {"10.0.0.1/x", "invalid prefix length"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct probe_entry e;
+        const char *why = NULL;
+        if (probe_entry_parse(bad[i].text, 65536, &e, &why) != TLS_E_TARGET)
+            fail_msg("'%s' accepted", bad[i].text);
+        if (why == NULL || strcmp(why, bad[i].why) != 0)
+            fail_msg("'%s': reason '%s', want '%s'", bad[i].text, why ? why : "(none)", bad[i].why);
+    }
+}
+
+/* A user name and password are never shown, in any message or record. */
+static void test_entry_shown(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"https://user:secret@h/x", "https://***@h/x"},
+        {"HTTPS://a@b:c@h:8443", "HTTPS://***@h:8443"},
+        {"user:secret@h:443", "***@h:443"},
+        {"https://h/a@b", "https://h/a@b"}, /* in the path: not a user name */
+        {"https://h/\x1b[31m", "https://h/\\x1b[31m"},
+        {"smtp://u:p@mx\xc3\xa9", "smtp://***@mx\\xc3\\xa9"},
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_string_equal(probe_entry_shown(out, sizeof(out), cases[i][0]), cases[i][1]);
+    char tiny[6];
+    assert_string_equal(probe_entry_shown(tiny, sizeof(tiny), "https://user:secret@h/"), "");
+    char small[12];
+    probe_entry_shown(small, sizeof(small), "https://user:secret@h/");
+    assert_null(strstr(small, "secret"));
+    assert_null(strstr(small, "user"));
+}
+
+/* URL lines of a -i file: the URL's port (never -p's), its path with the target, and the lines
+ * refused with their line numbers, a password never in the record. */
+static void test_input_urls(void **state)
+{
+    (void)state;
+    static const char text[] = "https://u.example/x?y=1#frag\n"
+                               "https://u.example:8443\n"
+                               "u.example\n" /* both ports seen already */
+                               "http://u.example/\n"
+                               "https://bob:hunter2@u.example/\n"
+                               "smtp://mx.example\n"
+                               "HTTPS://[::1]:9/a b\n"
+                               "https://[::1]:9/ok # comment\n"
+                               "https://v.example/\n";
+    static const uint16_t ports[] = {443, 8443};
+    size_t n;
+    char **l = collect(text, ports, 2, 0, 0, &n);
+    static const char *const want[] = {
+        "u.example:443 /x?y=1", "u.example:8443",
+        "!4 http://u.example/", "!5 https://***@u.example/",
+        "!6 smtp://mx.example", "!7 HTTPS://[::1]:9/a b",
+        "[::1]:9 /ok",          "v.example:443",
+    };
+    assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(l[i], want[i]);
+    free_list(l, n);
+}
+
 /* --request: the request line and Host header (RFC 9112 3.2, RFC 9110 7.2), and the paths
  * refused before anything is sent. */
 static void test_request_format(void **state)
@@ -351,6 +537,8 @@ int main(void)
         cmocka_unit_test(test_target_malformed), cmocka_unit_test(test_cidr),
         cmocka_unit_test(test_address_messages), cmocka_unit_test(test_input_file),
         cmocka_unit_test(test_shards_partition), cmocka_unit_test(test_hash_stable),
+        cmocka_unit_test(test_url_forms),        cmocka_unit_test(test_url_malformed),
+        cmocka_unit_test(test_entry_shown),      cmocka_unit_test(test_input_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
