@@ -233,6 +233,13 @@ static int run_scan(struct run *r, struct probe_stats *st)
     /* The loop has ended: from here the output may wait for its reader, and a document's end
      * (JUnit writes all its test cases now) takes no more memory than the high water. */
     probe_sink_set_blocking(r->sink);
+    if (st->signal) { /* the document says it is incomplete */
+        const char *sig = st->signal == SIGINT ? "SIGINT" : st->signal == SIGTERM ? "SIGTERM" : "";
+        if (r->sarif)
+            report_sarif_interrupted(r->sarif, sig);
+        if (r->junit)
+            report_junit_interrupted(r->junit, sig);
+    }
     int doc_rc = r->sarif ? report_sarif_end(r->sarif) : report_junit_end(r->junit);
     r->sarif = NULL;
     r->junit = NULL;
