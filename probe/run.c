@@ -4,7 +4,6 @@
  * that decides the exit status of a scan; it never reads argv. */
 #include <errno.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "outfile.h"
 #include "resolver.h"
 #include "report/baseline.h"
 #include "report/writer.h"
@@ -31,10 +31,11 @@ struct run {
     struct probe_opts opts; /* the configuration's, with what only the run can decide */
     struct report_opts report;
     struct probe_sink *sink; /* writes the output from a thread of its own */
-    int out_fd;              /* -o FILE, or -1 */
     FILE *out;               /* the sink's stream */
     struct report_sarif *sarif;
     struct report_junit *junit;
+    /* -o FILE: a temporary file until the report is complete */
+    struct probe_outfile outfile;
     int write_error; /* errno of the first failed write */
     struct probe_expect expect;
     struct probe_policy *policy;
@@ -47,13 +48,17 @@ struct run {
  * end, the queue written out to a slow reader): a signal then lets the writing finish, so the
  * report is whole; a second one quits at once without the rest. */
 static volatile sig_atomic_t drain_signal;
+static const char *volatile drain_temp; /* -o's temporary file, removed when quitting */
 
 static void drain_on_signal(int sig)
 {
     static const char msg[] =
         "\ncaprobe: finishing the report (a second signal quits without the rest)\n";
-    if (drain_signal)
+    if (drain_signal) {
+        if (drain_temp)
+            unlink(drain_temp); /* no report: FILE stays as it was */
         _exit(128 + sig);
+    }
     drain_signal = sig;
     ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
     (void)w;
@@ -151,10 +156,14 @@ static int run_open(struct run *r)
 {
     const struct probe_config *c = r->cfg;
     int fd = STDOUT_FILENO;
-    if (c->output &&
-        (fd = r->out_fd = open(c->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
-        fprintf(stderr, "caprobe: cannot write %s: %s\n", c->output, strerror(errno));
-        return PROBE_EXIT_USAGE;
+    if (c->output) {
+        int err = probe_outfile_open(&r->outfile, c->output);
+        if (err) {
+            fprintf(stderr, "caprobe: cannot write %s: %s\n", c->output, strerror(err));
+            return PROBE_EXIT_USAGE;
+        }
+        fd = r->outfile.fd;
+        drain_temp = r->outfile.temp;
     }
     int rc = probe_sink_open(&r->sink, fd, OUTPUT_HIGH_WATER);
     if (rc) {
@@ -233,6 +242,13 @@ static int run_scan(struct run *r, struct probe_stats *st)
     /* The loop has ended: from here the output may wait for its reader, and a document's end
      * (JUnit writes all its test cases now) takes no more memory than the high water. */
     probe_sink_set_blocking(r->sink);
+    if (st->signal) { /* the document says it is incomplete */
+        const char *sig = st->signal == SIGINT ? "SIGINT" : st->signal == SIGTERM ? "SIGTERM" : "";
+        if (r->sarif)
+            report_sarif_interrupted(r->sarif, sig);
+        if (r->junit)
+            report_junit_interrupted(r->junit, sig);
+    }
     int doc_rc = r->sarif ? report_sarif_end(r->sarif) : report_junit_end(r->junit);
     r->sarif = NULL;
     r->junit = NULL;
@@ -245,7 +261,8 @@ static int run_scan(struct run *r, struct probe_stats *st)
 
 /* Write what is still queued and close the output; its failure becomes write_error (the sink's
  * errno rather than a renderer's generic EIO). This is the one place that waits for the reader
- * of the output: at the end of the scan, when no probe is left to time out. */
+ * of the output: at the end of the scan, when no probe is left to time out. -o FILE's temporary
+ * file is then renamed by run_commit or removed by probe_outfile_abort. */
 static void run_close_output(struct run *r)
 {
     int err = probe_sink_close(r->sink);
@@ -253,9 +270,19 @@ static void run_close_output(struct run *r)
     r->out = NULL;
     if (err && (!r->write_error || r->write_error == EIO))
         r->write_error = err;
-    if (r->out_fd >= 0 && close(r->out_fd) != 0 && !r->write_error)
-        r->write_error = errno;
-    r->out_fd = -1;
+}
+
+/* The report is complete (a scan stopped by a signal too: it says so): -o FILE is replaced by
+ * it. 0, or TLS_E_IO once the failure was told naming the file (the temporary file is gone and
+ * FILE is as it was). */
+static int run_commit(struct run *r)
+{
+    drain_temp = NULL; /* from here the temporary file is the commit's to remove */
+    int err = probe_outfile_commit(&r->outfile);
+    if (err == 0)
+        return 0;
+    fprintf(stderr, "caprobe: cannot write %s: %s\n", r->cfg->output, strerror(err));
+    return TLS_E_IO;
 }
 
 /* One line on standard error, written at once so that it does not interleave with a report
@@ -298,21 +325,23 @@ int probe_run(const struct probe_config *c)
     struct run r;
     memset(&r, 0, sizeof(r));
     r.cfg = c;
-    r.out_fd = -1;
+    probe_outfile_init(&r.outfile);
     r.max_severity = -1;
     probe_expect_init(&r.expect);
     report_context_init(&r.rules);
     struct probe_stats st;
     memset(&st, 0, sizeof(st));
-    int status = run_open(&r);
+    int status = run_load(&r); /* every input before the output: -o may name one of them */
     if (status == 0)
-        status = run_load(&r);
+        status = run_open(&r);
     if (status)
         goto out;
     int rc = run_scan(&r, &st);
     size_t queued, output_peak;
     probe_sink_counts(r.sink, &queued, &output_peak);
     run_close_output(&r);
+    if (rc == 0 && r.write_error == 0)
+        rc = run_commit(&r);
     drain_signals(false);
     status = PROBE_EXIT_USAGE;
     if (r.write_error == EPIPE) { /* nobody reads any more: nothing to tell */
@@ -344,6 +373,8 @@ int probe_run(const struct probe_config *c)
         status = 0;
 out:
     run_close_output(&r);
+    drain_temp = NULL;
+    probe_outfile_abort(&r.outfile); /* no report: FILE is left as it was */
     report_baseline_free(r.baseline);
     probe_policy_free(r.policy);
     probe_expect_free(&r.expect);

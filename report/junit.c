@@ -20,7 +20,9 @@ struct report_junit {
     enum report_severity fail_on;
     struct report_buf out;
     uint64_t tests, failures, errors;
-    int err; /* first error, returned again by end */
+    int err;          /* first error, returned again by end */
+    bool interrupted; /* the scan was stopped: the document says it is incomplete */
+    char signal[16];  /* the signal's name, "" when not known */
 };
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
@@ -284,6 +286,12 @@ int report_junit_target(struct report_junit *j, const struct report_target *t)
     return j->err;
 }
 
+void report_junit_interrupted(struct report_junit *j, const char *signal_name)
+{
+    j->interrupted = true;
+    snprintf(j->signal, sizeof(j->signal), "%s", signal_name ? signal_name : "");
+}
+
 static void put_counts(struct report_buf *b, const struct report_junit *j)
 {
     report_buf_puts(b, " tests=\"");
@@ -313,7 +321,13 @@ int report_junit_end(struct report_junit *j)
     }
     report_buf_puts(b, "      <property name=\"caprobe.fail-on\" value=\"");
     report_buf_puts(b, report_severity_name(j->fail_on));
-    report_buf_puts(b, "\"/>\n    </properties>\n");
+    report_buf_puts(b, "\"/>\n");
+    if (j->interrupted) {
+        report_buf_puts(b, "      <property name=\"caprobe.interrupted\" value=\"");
+        xml_put(b, *j->signal ? j->signal : "true", true);
+        report_buf_puts(b, "\"/>\n");
+    }
+    report_buf_puts(b, "    </properties>\n");
     int rc = j->err;
     if (b->failed)
         rc = rc ? rc : TLS_E_NOMEM;
@@ -330,9 +344,18 @@ int report_junit_end(struct report_junit *j)
         if (rc == 0 && ferror(j->spool))
             rc = TLS_E_IO;
     }
-    static const char tail[] = "  </testsuite>\n</testsuites>\n";
-    if (fwrite(tail, 1, sizeof(tail) - 1, j->f) != sizeof(tail) - 1 && rc == 0)
-        rc = TLS_E_IO;
+    b->len = 0;
+    if (j->interrupted) { /* after the test cases, as the JUnit schema orders them */
+        report_buf_puts(b, "    <system-err>The scan was interrupted");
+        if (*j->signal) {
+            report_buf_puts(b, " by ");
+            xml_put(b, j->signal, false);
+        }
+        report_buf_puts(b, ": targets not yet probed are missing from this report.</system-err>\n");
+    }
+    report_buf_puts(b, "  </testsuite>\n</testsuites>\n");
+    if ((b->failed || fwrite(b->p, 1, b->len, j->f) != b->len) && rc == 0)
+        rc = b->failed ? TLS_E_NOMEM : TLS_E_IO;
     if (fflush(j->f) != 0 && rc == 0)
         rc = TLS_E_IO;
     fclose(j->spool);

@@ -25,18 +25,19 @@
 enum note_kind {
     NOTE_INPUT_ERROR,
     NOTE_PROBE_ERROR,
+    NOTE_INTERRUPTED,
 };
 
 static const struct {
-    const char *id, *name, *text, *full, *help;
+    const char *id, *name, *level, *text, *full, *help;
 } note_kinds[] = {
-    [NOTE_INPUT_ERROR] = {"input-error", "InputError",
+    [NOTE_INPUT_ERROR] = {"input-error", "InputError", "error",
                           "A target could not be parsed; it was not probed.",
                           "A line of the target list or a target argument is not host[:port], "
                           "ipv4[:port], [ipv6]:port or a CIDR range; caprobe skipped it and ends "
                           "with exit status 2.",
                           "Fix the target line named in the message."},
-    [NOTE_PROBE_ERROR] = {"probe-error", "ProbeError",
+    [NOTE_PROBE_ERROR] = {"probe-error", "ProbeError", "warning",
                           "A probe of a target failed (DNS, connection, timeout or TLS error).",
                           "caprobe could not learn what this variant of the target advertises: "
                           "the name did not resolve, the connection was refused or reset, the "
@@ -44,6 +45,12 @@ static const struct {
                           "first flight was complete.",
                           "Check that the target is reachable from the scanning host and speaks "
                           "TLS on that port; --timeout and --retries help with slow servers."},
+    [NOTE_INTERRUPTED] = {"interrupted", "Interrupted", "error",
+                          "The scan was interrupted; this report is incomplete.",
+                          "caprobe was stopped by a signal (SIGINT, SIGTERM) and finished the "
+                          "report with what it had: targets not yet probed are missing, probes "
+                          "cut short are failed probes of kind interrupted.",
+                          "Run the scan again to its end before relying on what is missing."},
 };
 
 struct report_sarif {
@@ -52,7 +59,9 @@ struct report_sarif {
     struct report_buf out, tmp; /* one target's JSON; a string being assembled */
     struct report_buf note;     /* one target's notifications */
     size_t n_results, n_notes, n_input_errors;
-    int err; /* first error, returned again by end */
+    int err;          /* first error, returned again by end */
+    bool interrupted; /* the scan was stopped: the document says it is incomplete */
+    char signal[16];  /* the signal's name, "" when not known */
 };
 
 static const char *level_of(enum report_severity s)
@@ -241,14 +250,26 @@ static void put_result(struct report_sarif *s, const struct report_target *t,
     s->n_results++;
 }
 
+/* The start of a notification of kind, its text assembled in s->tmp: {"level":..,"message":..,
+ * "descriptor":{..} and no closing brace. */
+static void put_note_start(struct report_sarif *s, struct report_buf *b, enum note_kind kind)
+{
+    report_buf_puts(b, s->n_notes ? ",\n{\"level\":\"" : "\n{\"level\":\"");
+    report_buf_puts(b, note_kinds[kind].level);
+    report_buf_puts(b, "\",\"message\":{\"text\":");
+    put_tmp(s, b);
+    report_buf_puts(b, "},\"descriptor\":{\"id\":");
+    report_buf_json_str(b, note_kinds[kind].id);
+    report_buf_puts(b, ",\"index\":");
+    report_buf_json_u64(b, (uint64_t)kind);
+    report_buf_put(b, "}", 1);
+}
+
 static void put_note(struct report_sarif *s, const struct report_target *t, enum note_kind kind,
                      const struct tls_observation *o)
 {
     struct report_buf *b = &s->note;
     const char *target = str_or_empty(t->target);
-    report_buf_puts(b, s->n_notes ? ",\n{\"level\":\"" : "\n{\"level\":\"");
-    report_buf_puts(b, kind == NOTE_INPUT_ERROR ? "error" : "warning");
-    report_buf_puts(b, "\",\"message\":{\"text\":");
     report_buf_puts(&s->tmp, target);
     if (o) {
         char v[8];
@@ -270,12 +291,8 @@ static void put_note(struct report_sarif *s, const struct report_target *t, enum
         report_buf_puts(&s->tmp, ": ");
         report_buf_puts(&s->tmp, str_or_empty(t->input_error));
     }
-    put_tmp(s, b);
-    report_buf_puts(b, "},\"descriptor\":{\"id\":");
-    report_buf_json_str(b, note_kinds[kind].id);
-    report_buf_puts(b, ",\"index\":");
-    report_buf_json_u64(b, (uint64_t)kind);
-    report_buf_puts(b, "},\"locations\":");
+    put_note_start(s, b, kind);
+    report_buf_puts(b, ",\"locations\":");
     put_locations(s, b, t, o);
     report_buf_puts(b, ",\"properties\":{\"target\":");
     report_buf_json_str(b, target);
@@ -367,7 +384,7 @@ int report_sarif_begin(struct report_sarif **out, FILE *f, const char *tool_vers
         report_buf_puts(b, "},\"help\":{\"text\":");
         report_buf_json_str(b, note_kinds[i].help);
         report_buf_puts(b, "},\"defaultConfiguration\":{\"level\":\"");
-        report_buf_puts(b, i == NOTE_INPUT_ERROR ? "error" : "warning");
+        report_buf_puts(b, note_kinds[i].level);
         report_buf_puts(b, "\"}}");
     }
     report_buf_puts(b, "\n]}},\"results\":[");
@@ -420,6 +437,27 @@ int report_sarif_target(struct report_sarif *s, const struct report_target *t)
     return s->err;
 }
 
+void report_sarif_interrupted(struct report_sarif *s, const char *signal_name)
+{
+    s->interrupted = true;
+    snprintf(s->signal, sizeof(s->signal), "%s", signal_name ? signal_name : "");
+}
+
+/* The notification of an interrupted scan: about the run, so no location. */
+static void put_interrupted(struct report_sarif *s, struct report_buf *b)
+{
+    report_buf_puts(&s->tmp, "The scan was interrupted");
+    if (*s->signal) {
+        report_buf_puts(&s->tmp, " by ");
+        report_buf_puts(&s->tmp, s->signal);
+    }
+    report_buf_puts(&s->tmp, ": targets not yet probed are missing from this report.");
+    put_note_start(s, b, NOTE_INTERRUPTED);
+    report_buf_puts(b, ",\"properties\":{\"signal\":");
+    report_buf_json_str(b, s->signal);
+    report_buf_puts(b, "}}");
+}
+
 int report_sarif_end(struct report_sarif *s)
 {
     if (s == NULL)
@@ -428,8 +466,8 @@ int report_sarif_end(struct report_sarif *s)
     b->len = 0;
     report_buf_puts(b, s->n_results ? "\n],\"invocations\":[{\"executionSuccessful\":"
                                     : "],\"invocations\":[{\"executionSuccessful\":");
-    report_buf_puts(b, s->n_input_errors ? "false" : "true");
-    if (s->n_notes)
+    report_buf_puts(b, s->n_input_errors || s->interrupted ? "false" : "true");
+    if (s->n_notes || s->interrupted)
         report_buf_puts(b, ",\"toolExecutionNotifications\":[");
     int rc = flush_buf(b, s->f);
     if (s->n_notes && rc == 0) {
@@ -442,8 +480,11 @@ int report_sarif_end(struct report_sarif *s)
                 rc = TLS_E_IO;
         if (rc == 0 && ferror(s->notes))
             rc = TLS_E_IO;
-        report_buf_puts(b, "\n]");
     }
+    if (s->interrupted)
+        put_interrupted(s, b);
+    if (s->n_notes || s->interrupted)
+        report_buf_puts(b, "\n]");
     report_buf_puts(b, "}]}]}\n");
     if (rc == 0)
         rc = flush_buf(b, s->f);

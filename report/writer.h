@@ -13,7 +13,8 @@
 
 /* SARIF 2.1.0 (OASIS), one run: every rule of the table in tool.driver.rules, one result per
  * finding (level error / warning / note for critical-high / medium / low-info), input errors
- * and failed probes as toolExecutionNotifications (error / warning). */
+ * and failed probes as toolExecutionNotifications (error / warning); an interrupted scan as an
+ * error notification "interrupted" and executionSuccessful false. */
 struct report_sarif;
 
 /* Write the document's head to f (not owned; f stays open). tool_version may be NULL. Returns
@@ -22,13 +23,19 @@ int report_sarif_begin(struct report_sarif **out, FILE *f, const char *tool_vers
 /* Results and notifications of one target. Returns 0, TLS_E_NOMEM or TLS_E_IO; an error is
  * kept and returned again by report_sarif_end. */
 int report_sarif_target(struct report_sarif *s, const struct report_target *t);
+/* The scan was stopped before every target was probed, by the signal named (e.g. "SIGINT"; ""
+ * when none is to be named): report_sarif_end marks the document incomplete. */
+void report_sarif_interrupted(struct report_sarif *s, const char *signal_name);
 /* Close the document, flush f and free s, also after an error (s NULL: nothing, 0). Returns 0
  * when the whole document was written, else the first error. */
 int report_sarif_end(struct report_sarif *s);
 
 /* JUnit XML: <testsuites><testsuite name="caprobe"> with one <testcase> per target: a
  * <failure> when a finding is at or above fail_on, an <error> for an input error or when no
- * probe of the target succeeded, else a pass; <system-out> summarises the variants. */
+ * probe of the target succeeded, else a pass; <system-out> summarises the variants. An
+ * interrupted scan adds the property caprobe.interrupted (the signal's name) and the
+ * testsuite's <system-err> saying the report is incomplete; the counts are those of the test
+ * cases written. */
 struct report_junit;
 
 /* Nothing is written to f before report_junit_end (the counts come first). Returns 0,
@@ -36,6 +43,8 @@ struct report_junit;
 int report_junit_begin(struct report_junit **out, FILE *f, const char *tool_version,
                        enum report_severity fail_on);
 int report_junit_target(struct report_junit *j, const struct report_target *t);
+/* As report_sarif_interrupted: report_junit_end marks the document incomplete. */
+void report_junit_interrupted(struct report_junit *j, const char *signal_name);
 /* Write the document to f, flush it and free j, also after an error (j NULL: nothing, 0). */
 int report_junit_end(struct report_junit *j);
 

@@ -50,15 +50,19 @@ def closed_ports(n):
 
 
 def wait_file_lines(path, n, timeout):
-    """Wait (bounded) until the file at path has n complete lines."""
+    """Wait (bounded) until the report for -o path has n complete lines: until the scan ends
+    they are in the temporary file .NAME.XXXXXX beside it (docs/scanning.md)."""
+    folder, name = os.path.split(path)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with open(path, "rb") as f:
-                if f.read().count(b"\n") >= n:
-                    return True
-        except OSError:
-            pass
+        for f in os.listdir(folder):
+            if f.startswith("." + name + ".") and len(f) == len(name) + 8:
+                try:
+                    with open(os.path.join(folder, f), "rb") as fh:
+                        if fh.read().count(b"\n") >= n:
+                            return True
+                except OSError:
+                    pass
         time.sleep(0.02)
     return False
 
@@ -243,7 +247,7 @@ def signal_case(tap, label, sig, want_rc, conc, twice=False, to_file=False):
             if not to_file:
                 live.out.wait_lines(3, HANG)
             else:
-                wait_file_lines(out, 3, HANG)  # the refusals, flushed record by record
+                wait_file_lines(out, 3, HANG)  # the refusals, written record by record
             ready = got >= expect_open and live.proc.poll() is None
             tap.ok(ready, "%s: caprobe has %d connections open before the signal (server "
                    "accepted %d)" % (label, expect_open, got), live.describe())

@@ -252,7 +252,8 @@ struct doc {
     size_t len;
 };
 
-static struct doc render_sarif(const struct scan *s, size_t n)
+/* The first n targets of s; signal_name not NULL: as a scan that signal stopped. */
+static struct doc render_sarif_stopped(const struct scan *s, size_t n, const char *signal_name)
 {
     struct doc d;
     FILE *f = open_memstream(&d.p, &d.len);
@@ -261,12 +262,20 @@ static struct doc render_sarif(const struct scan *s, size_t n)
     assert_int_equal(report_sarif_begin(&w, f, "0.1.0"), 0);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(report_sarif_target(w, &s->ct[i].t), 0);
+    if (signal_name)
+        report_sarif_interrupted(w, signal_name);
     assert_int_equal(report_sarif_end(w), 0);
     assert_int_equal(fclose(f), 0);
     return d;
 }
 
-static struct doc render_junit(const struct scan *s, size_t n, enum report_severity fail_on)
+static struct doc render_sarif(const struct scan *s, size_t n)
+{
+    return render_sarif_stopped(s, n, NULL);
+}
+
+static struct doc render_junit_stopped(const struct scan *s, size_t n, enum report_severity fail_on,
+                                       const char *signal_name)
 {
     struct doc d;
     FILE *f = open_memstream(&d.p, &d.len);
@@ -275,9 +284,16 @@ static struct doc render_junit(const struct scan *s, size_t n, enum report_sever
     assert_int_equal(report_junit_begin(&w, f, "0.1.0", fail_on), 0);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(report_junit_target(w, &s->ct[i].t), 0);
+    if (signal_name)
+        report_junit_interrupted(w, signal_name);
     assert_int_equal(report_junit_end(w), 0);
     assert_int_equal(fclose(f), 0);
     return d;
+}
+
+static struct doc render_junit(const struct scan *s, size_t n, enum report_severity fail_on)
+{
+    return render_junit_stopped(s, n, fail_on, NULL);
 }
 
 /* Text (plain or coloured) or JSON Lines: one record per target, as the scan writes them. */
@@ -439,6 +455,46 @@ static void test_sarif_empty(void **state)
     free(d.p);
 }
 
+/* A scan stopped by a signal: executionSuccessful false and, after the targets' notifications,
+ * one saying so whose descriptor resolves; with no notification before it the array is opened
+ * for it alone. */
+static void test_sarif_interrupted(void **state)
+{
+    (void)state;
+    struct scan *s = scan_new();
+    struct doc d = render_sarif_stopped(s, 3, "SIGINT");
+    assert_clean_utf8(&d);
+    check_golden("interrupted.sarif", &d);
+    for (int empty = 0; empty < 2; empty++) {
+        json_t *root = json_loadb(d.p, d.len, 0, NULL);
+        assert_non_null(root);
+        json_t *run = json_array_get(json_object_get(root, "runs"), 0);
+        json_t *inv = json_array_get(json_object_get(run, "invocations"), 0);
+        assert_true(json_is_false(json_object_get(inv, "executionSuccessful")));
+        json_t *notes = json_object_get(inv, "toolExecutionNotifications");
+        assert_true(json_array_size(notes) >= 1);
+        json_t *last = json_array_get(notes, json_array_size(notes) - 1);
+        json_t *desc = json_object_get(last, "descriptor");
+        assert_string_equal(json_string_value(json_object_get(desc, "id")), "interrupted");
+        json_t *kinds = json_object_get(json_object_get(json_object_get(run, "tool"), "driver"),
+                                        "notifications");
+        json_t *kind = json_array_get(kinds, json_integer_value(json_object_get(desc, "index")));
+        assert_string_equal(json_string_value(json_object_get(kind, "id")), "interrupted");
+        assert_string_equal(json_string_value(json_object_get(last, "level")), "error");
+        const char *text =
+            json_string_value(json_object_get(json_object_get(last, "message"), "text"));
+        assert_non_null(text);
+        assert_non_null(strstr(text, empty ? "interrupted:" : "interrupted by SIGINT:"));
+        if (empty)
+            assert_int_equal(json_array_size(notes), 1);
+        json_decref(root);
+        free(d.p);
+        if (!empty)
+            d = render_sarif_stopped(NULL, 0, "");
+    }
+    scan_free(s);
+}
+
 /* Same rule, target and message: the same fingerprint; anything else: another. */
 static void test_sarif_fingerprint(void **state)
 {
@@ -514,6 +570,29 @@ static void test_junit_golden(void **state)
     free(d.p);
     d = render_junit(s, N_TARGETS, REPORT_SEV_CRITICAL);
     assert_non_null(strstr(d.p, "tests=\"6\" failures=\"1\" errors=\"2\""));
+    free(d.p);
+    scan_free(s);
+}
+
+/* A scan stopped by a signal: a property and <system-err> after the test cases say so; the
+ * counts are those of the cases written (targets 0 and 2: a failure and an error). */
+static void test_junit_interrupted(void **state)
+{
+    (void)state;
+    struct scan *s = scan_new();
+    struct doc d = render_junit_stopped(s, 3, REPORT_SEV_HIGH, "SIGTERM");
+    assert_clean_utf8(&d);
+    check_golden("interrupted.xml", &d);
+    assert_non_null(strstr(d.p, "<testsuite name=\"caprobe\" tests=\"3\" failures=\"1\" "
+                                "errors=\"1\" skipped=\"0\">"));
+    assert_non_null(strstr(d.p, "<property name=\"caprobe.interrupted\" value=\"SIGTERM\"/>"));
+    const char *err = strstr(d.p, "<system-err>The scan was interrupted by SIGTERM: ");
+    assert_non_null(err);
+    assert_null(strstr(err, "<testcase")); /* after every test case */
+    free(d.p);
+    d = render_junit_stopped(NULL, 0, REPORT_SEV_HIGH, "");
+    assert_non_null(strstr(d.p, "<property name=\"caprobe.interrupted\" value=\"true\"/>"));
+    assert_non_null(strstr(d.p, "<system-err>The scan was interrupted: "));
     free(d.p);
     scan_free(s);
 }
@@ -646,7 +725,8 @@ int main(void)
         cmocka_unit_test(test_sarif_golden),      cmocka_unit_test(test_sarif_empty),
         cmocka_unit_test(test_sarif_fingerprint), cmocka_unit_test(test_junit_golden),
         cmocka_unit_test(test_junit_empty),       cmocka_unit_test(test_many_targets),
-        cmocka_unit_test(test_write_errors),
+        cmocka_unit_test(test_write_errors),      cmocka_unit_test(test_sarif_interrupted),
+        cmocka_unit_test(test_junit_interrupted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
