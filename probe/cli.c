@@ -81,8 +81,10 @@ static const char usage_text[] =
     "                           (--explain all: every rule)\n"
     "\n"
     "Output:\n"
-    "      --format FORMAT      text, jsonl, sarif (SARIF 2.1.0) or junit (JUnit XML)\n"
-    "                           (default text)\n"
+    "      --format FORMAT      text, jsonl, jsonl-compact, sarif (SARIF 2.1.0) or junit\n"
+    "                           (JUnit XML) (default text); jsonl-compact: JSON Lines\n"
+    "                           without each CA name's DER (text and sha256 kept), for\n"
+    "                           fleets; --baseline and diff read both forms\n"
     "  -o, --output FILE        write the report to FILE instead of standard output; FILE is\n"
     "                           replaced once the report is complete (written to .FILE.XXXXXX\n"
     "                           beside it until then), so it may also be the --baseline\n"
@@ -206,7 +208,7 @@ struct option_value {
 static const struct option_value option_values[] = {
     {'p', "port numbers 1-65535 separated by commas", 0, 0},
     {OPT_TLS, "1.2, 1.3 or 1.2,1.3", 0, 0},
-    {OPT_FORMAT, "text, jsonl, sarif or junit", 0, 0},
+    {OPT_FORMAT, "text, jsonl, jsonl-compact, sarif or junit", 0, 0},
     {'c', "a number from 1 to 1000000", 1, 1000000},
     {OPT_PER_ADDRESS, "a number (0: no cap)", 0, 1000000},
     {OPT_RATE, "connections per second (> 0)", 0, 0},
@@ -359,6 +361,8 @@ static int parse_format(struct probe_config *c, const char *s)
         c->format = REPORT_TEXT;
     else if (strcmp(s, "jsonl") == 0)
         c->format = REPORT_JSONL;
+    else if (strcmp(s, "jsonl-compact") == 0)
+        c->format = REPORT_JSONL_COMPACT;
     else if (strcmp(s, "sarif") == 0)
         c->doc = PROBE_DOC_SARIF;
     else if (strcmp(s, "junit") == 0)

@@ -1,7 +1,8 @@
 /* Baseline index (baseline.h): a caprobe/1 JSON Lines file, one line at a time through jansson,
  * into one arena plus an open-addressing table of targets. Only the fields used are checked, but
  * each of them strictly: a line that is not our record stops the load with FILE:LINE, it is
- * never half-read. Never holds more than one line's JSON tree at a time. */
+ * never half-read. Never holds more than one line's JSON tree at a time. A name is its sha256
+ * (and dn, for diff), never its der: compact records (docs/output.md) have none. */
 #include "baseline.h"
 
 #include <errno.h>

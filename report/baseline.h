@@ -1,7 +1,8 @@
 /* An earlier scan as an index (--baseline, caprobe diff): a caprobe/1 JSON Lines file read into
  * one arena, target -> the variants it had, each with its list state, the sorted SHA-256 of its
  * names and its server certificate. Lines are checked against the schema (docs/output.md) for
- * the fields read here; the first line that does not fit is an error naming FILE:LINE. */
+ * the fields read here; the first line that does not fit is an error naming FILE:LINE. Full and
+ * compact records (--format jsonl-compact, no "der") are read alike, mixed in one file too. */
 #ifndef REPORT_BASELINE_H
 #define REPORT_BASELINE_H
 

@@ -1,7 +1,8 @@
 /* JSON Lines renderer: one object per target in the caprobe/1 schema (docs/output.md), keys in
  * the schema's order, written with one fwrite per record. The JSON of a CA name depends only on
- * its DER bytes, so it is kept by the SHA-256 of the name and reused: fleets repeat the same
- * names (a root-store dump is the same 143 names everywhere). */
+ * its DER bytes and the form (full, or compact: without "der"), so it is kept by the SHA-256 of
+ * the name and the form and reused: fleets repeat the same names (a root-store dump is the same
+ * 143 names everywhere). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct report_jsonl_cache {
 
 struct rendered {
     uint8_t sha256[32];
+    bool compact;
     const char *json;
     size_t len;
 };
@@ -46,47 +48,67 @@ void report_jsonl_cache_free(struct report_jsonl_cache *c)
     free(c);
 }
 
+struct rendered_key {
+    const uint8_t *sha256;
+    bool compact;
+};
+
 static bool rendered_is(const void *val, const void *key)
 {
-    return memcmp(((const struct rendered *)val)->sha256, key, 32) == 0;
+    const struct rendered *r = val;
+    const struct rendered_key *k = key;
+    return r->compact == k->compact && memcmp(r->sha256, k->sha256, 32) == 0;
 }
 
-static void name_json(struct report_buf *b, const struct tls_ca_name *ca)
+/* Compact: no "der" (docs/output.md); the SHA-256 is of the same bytes, so names still compare
+ * with those of full records. */
+static void name_json(struct report_buf *b, const struct tls_ca_name *ca, bool compact)
 {
     report_buf_puts(b, "{\"dn\":");
     report_buf_json_str(b, ca->dn);
-    report_buf_puts(b, ",\"der\":\"");
-    char *tmp = malloc(4 * ((ca->der_len + 2) / 3) + 1);
-    if (tmp == NULL) {
-        b->failed = true;
-        return;
+    if (!compact) {
+        report_buf_puts(b, ",\"der\":\"");
+        char *tmp = malloc(4 * ((ca->der_len + 2) / 3) + 1);
+        if (tmp == NULL) {
+            b->failed = true;
+            return;
+        }
+        report_base64(ca->der, ca->der_len, tmp);
+        report_buf_puts(b, tmp);
+        free(tmp);
+        report_buf_put(b, "\"", 1);
     }
-    report_base64(ca->der, ca->der_len, tmp);
-    report_buf_puts(b, tmp);
-    free(tmp);
     char sha[65];
     tls_hex_encode(ca->sha256, 32, sha);
-    report_buf_puts(b, "\",\"sha256\":\"");
+    report_buf_puts(b, ",\"sha256\":\"");
     report_buf_puts(b, sha);
     report_buf_puts(b, ca->malformed ? "\",\"malformed\":true}" : "\"}");
 }
 
-static void put_name(struct report_buf *b, struct report_jsonl_cache *c,
-                     const struct tls_ca_name *ca)
+/* How names are written: the form and the (optional) cache of renderings. */
+struct names_out {
+    struct report_jsonl_cache *cache;
+    bool compact;
+};
+
+static void put_name(struct report_buf *b, const struct names_out *no, const struct tls_ca_name *ca)
 {
+    struct report_jsonl_cache *c = no->cache;
+    bool compact = no->compact;
     if (c == NULL) {
-        name_json(b, ca);
+        name_json(b, ca, compact);
         return;
     }
-    uint64_t h = tls_hash_digest(ca->sha256);
-    void **slot = tls_hashtab_find(&c->index, h, rendered_is, ca->sha256);
+    uint64_t h = tls_hash_digest(ca->sha256) ^ compact;
+    struct rendered_key key = {ca->sha256, compact};
+    void **slot = tls_hashtab_find(&c->index, h, rendered_is, &key);
     if (slot) {
         const struct rendered *r = *slot;
         report_buf_put(b, r->json, r->len);
         return;
     }
     size_t start = b->len;
-    name_json(b, ca);
+    name_json(b, ca, compact);
     if (b->failed)
         return;
     struct rendered *r = tls_arena_alloc(&c->arena, sizeof(*r));
@@ -94,6 +116,7 @@ static void put_name(struct report_buf *b, struct report_jsonl_cache *c,
     if (copy == NULL)
         return; /* budget spent: render next time again */
     memcpy(r->sha256, ca->sha256, 32);
+    r->compact = compact;
     r->json = copy;
     r->len = b->len - start;
     tls_hashtab_insert(&c->index, h, r); /* out of memory: render next time again */
@@ -116,7 +139,7 @@ static void put_version(struct report_buf *b, uint16_t v)
     report_buf_json_str(b, tls_name_or_hex(tls_name_version(v), v, 4, tmp, sizeof(tmp)));
 }
 
-static void certreq_json(struct report_buf *b, struct report_jsonl_cache *c,
+static void certreq_json(struct report_buf *b, const struct names_out *no,
                          const struct tls_observation *o)
 {
     char tmp[8];
@@ -130,7 +153,7 @@ static void certreq_json(struct report_buf *b, struct report_jsonl_cache *c,
     for (size_t i = 0; i < o->ca_count; i++) {
         if (i)
             report_buf_put(b, ",", 1);
-        put_name(b, c, &o->cas[i]);
+        put_name(b, no, &o->cas[i]);
     }
     report_buf_put(b, "]", 1);
     if (o->version == 0x0304) {
@@ -212,7 +235,7 @@ static void http_json(struct report_buf *b, const struct tls_http_result *h)
     report_buf_puts(b, h->renegotiation ? ",\"renegotiation\":true}" : ",\"renegotiation\":false}");
 }
 
-static void observation_json(struct report_buf *b, struct report_jsonl_cache *c,
+static void observation_json(struct report_buf *b, const struct names_out *no,
                              const struct tls_observation *o)
 {
     report_buf_puts(b, "{\"address\":");
@@ -262,7 +285,7 @@ static void observation_json(struct report_buf *b, struct report_jsonl_cache *c,
     }
     if (o->outcome == TLS_OUTCOME_CERTIFICATE_REQUEST) {
         report_buf_puts(b, ",\"certificate_request\":");
-        certreq_json(b, c, o);
+        certreq_json(b, no, o);
     }
     if (o->server_cert.present) {
         report_buf_puts(b, ",\"server_certificate\":");
@@ -280,8 +303,15 @@ static void observation_json(struct report_buf *b, struct report_jsonl_cache *c,
 int report_jsonl_write(FILE *out, const struct report_opts *opts, const struct report_target *t)
 {
     struct report_buf b = {0};
-    struct report_jsonl_cache *c = opts ? opts->jsonl_cache : NULL;
-    report_buf_puts(&b, "{\"schema\":\"" REPORT_SCHEMA "\",\"target\":");
+    struct names_out no = {
+        .cache = opts ? opts->jsonl_cache : NULL,
+        .compact = opts && opts->format == REPORT_JSONL_COMPACT,
+    };
+    report_buf_puts(&b, "{\"schema\":\"" REPORT_SCHEMA "\"");
+    /* first after the schema: a reader knows before any name that "der" is left out */
+    if (no.compact)
+        report_buf_puts(&b, ",\"compact\":true");
+    report_buf_puts(&b, ",\"target\":");
     report_buf_json_str(&b, t->target);
     report_buf_puts(&b, ",\"host\":");
     report_buf_json_str(&b, t->host);
@@ -296,7 +326,7 @@ int report_jsonl_write(FILE *out, const struct report_opts *opts, const struct r
     for (size_t i = 0; i < t->n_obs; i++) {
         if (i)
             report_buf_put(&b, ",", 1);
-        observation_json(&b, c, t->obs[i]);
+        observation_json(&b, &no, t->obs[i]);
     }
     report_buf_puts(&b, "],\"findings\":[");
     for (size_t i = 0; t->findings && i < t->findings->n; i++) {
@@ -333,6 +363,7 @@ int report_target_write(FILE *out, const struct report_opts *opts, const struct 
     case REPORT_TEXT:
         return report_text_write(out, opts, t);
     case REPORT_JSONL:
+    case REPORT_JSONL_COMPACT:
         return report_jsonl_write(out, opts, t);
     }
     return TLS_E_INVALID;

@@ -28,6 +28,7 @@ struct report_findings;
 enum report_format {
     REPORT_TEXT,
     REPORT_JSONL,
+    REPORT_JSONL_COMPACT, /* JSON Lines without each name's "der" (docs/output.md) */
 };
 
 struct report_jsonl_cache;

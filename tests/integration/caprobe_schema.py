@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """caprobe/1 records held to their documentation: docs/caprobe-1.schema.json (written from
 docs/output.md, not from the code), plus what a JSON Schema cannot say but docs/output.md does:
-keys in the documented order, the counts and hashes of a CertificateRequest agree with its names,
+keys in the documented order, the counts and hashes of a CertificateRequest agree with its names
+(in a compact record, which has no der, as far as the names show their bytes: a malformed name's
+dn is their hex),
 findings point at observations that exist and come highest severity first, a renegotiation
 observation follows the handshake observation that announced it, and target is host:port.
 
@@ -29,7 +31,8 @@ SCHEMA_PATH = os.path.normpath(os.path.join(HERE, "..", "..", "docs", "caprobe-1
 # docs/output.md: "Keys appear in the order below." One list per object, in table order; an
 # absent key is skipped. The input record's "error" comes before its (empty) observations.
 KEY_ORDER = {
-    "target": ["schema", "target", "host", "port", "error", "observations", "findings"],
+    "target": ["schema", "compact", "target", "host", "port", "error", "observations",
+               "findings"],
     "observation": ["address", "sni", "tls_max", "phase", "outcome", "error", "tls",
                     "certificate_request", "server_certificate", "http", "elapsed_ms"],
     "error": ["kind", "message", "code", "raw", "alert"],
@@ -75,31 +78,47 @@ def _order_errors(obj, kind, where):
     return []
 
 
-def _ca_errors(cr, where):
+def _ca_errors(cr, where, compact):
     errors = []
     cas = cr.get("cas") or []
     if cr.get("ca_count") != len(cas):
         errors.append("%s: ca_count %r but %d names" % (where, cr.get("ca_count"), len(cas)))
     total = 0
+    unknown = 0  # compact: well-formed names, whose bytes the record does not hold
     for i, ca in enumerate(cas):
         at = "%s.cas[%d]" % (where, i)
         errors += _order_errors(ca, "ca", at)
+        if not isinstance(ca, dict):
+            continue
         try:
-            der = base64.b64decode(ca.get("der", ""), validate=True)
+            if compact and "der" not in ca:
+                if not ca.get("malformed"):
+                    unknown += 1
+                    continue
+                der = bytes.fromhex(ca.get("dn", ""))  # a malformed name's dn is its bytes
+            else:
+                der = base64.b64decode(ca.get("der", ""), validate=True)
         except (ValueError, TypeError):
             continue  # the schema says so already
         total += len(der)
+        what = "its bytes (dn)" if compact and "der" not in ca else "der"
         if str(ca.get("sha256", "")).lower() != hashlib.sha256(der).hexdigest():
-            errors.append("%s: sha256 is not the SHA-256 of der" % at)
+            errors.append("%s: sha256 is not the SHA-256 of %s" % (at, what))
         if ca.get("malformed") and ca.get("dn") != der.hex():
             errors.append("%s: a malformed name's dn is not the hex of its bytes" % at)
-    if cr.get("ca_bytes") != total:
-        errors.append("%s: ca_bytes %r but the names' DER is %d bytes" % (where, cr.get("ca_bytes"),
-                                                                          total))
+    ca_bytes = cr.get("ca_bytes")
+    if not unknown and ca_bytes != total:
+        errors.append("%s: ca_bytes %r but the names' DER is %d bytes" % (where, ca_bytes, total))
+    # a DER Name is 2 bytes at least (an empty SEQUENCE)
+    if unknown and isinstance(ca_bytes, int) and ca_bytes < total + 2 * unknown:
+        errors.append("%s: ca_bytes %r is less than the names' DER can be (%d bytes of malformed "
+                      "names, 2 at least for each of the %d others)" % (where, ca_bytes, total,
+                                                                        unknown))
     # the field on the wire: every name with its 2-byte length
-    if cr.get("list_bytes") != total + 2 * len(cas):
-        errors.append("%s: list_bytes %r but the names with their lengths are %d bytes"
-                      % (where, cr.get("list_bytes"), total + 2 * len(cas)))
+    if not isinstance(ca_bytes, int) or cr.get("list_bytes") != ca_bytes + 2 * len(cas):
+        errors.append("%s: list_bytes %r but ca_bytes and the names' lengths are %r bytes"
+                      % (where, cr.get("list_bytes"),
+                         ca_bytes + 2 * len(cas) if isinstance(ca_bytes, int) else None))
     return errors
 
 
@@ -125,7 +144,7 @@ def _finding_bytes_errors(rec):
     return errors
 
 
-def _observation_errors(obs):
+def _observation_errors(obs, compact):
     errors = []
     for i, o in enumerate(obs):
         if not isinstance(o, dict):
@@ -137,7 +156,7 @@ def _observation_errors(obs):
         if isinstance(o.get("http"), dict):
             errors += _order_errors(o["http"].get("error"), "http_error", at + ".http.error")
         if isinstance(o.get("certificate_request"), dict):
-            errors += _ca_errors(o["certificate_request"], at + ".certificate_request")
+            errors += _ca_errors(o["certificate_request"], at + ".certificate_request", compact)
         # a renegotiation observation follows its variant's handshake observation, which says
         # the server asked for it (http.renegotiation), with the same address, sni and tls_max
         announced = bool((o.get("http") or {}).get("renegotiation"))
@@ -167,7 +186,7 @@ def semantic_errors(rec):
         if rec.get("target") != want:
             errors.append("target %r is not host:port (%r)" % (rec.get("target"), want))
     obs = rec.get("observations") if isinstance(rec.get("observations"), list) else []
-    errors += _observation_errors(obs)
+    errors += _observation_errors(obs, rec.get("compact") is True)
     findings = rec.get("findings") if isinstance(rec.get("findings"), list) else []
     ranks = []
     for i, f in enumerate(findings):
@@ -252,6 +271,17 @@ def _valid_record():
     }
 
 
+def _compact_record():
+    """_valid_record in the compact form: "compact": true, no name has der."""
+    rec = json.loads(json.dumps(_valid_record()))  # observations share name objects: unshare
+    compact = {"schema": rec.pop("schema"), "compact": True}
+    compact.update(rec)
+    for o in compact["observations"]:
+        for ca in (o.get("certificate_request") or {}).get("cas", []):
+            ca.pop("der")
+    return compact
+
+
 def _input_record():
     return {"schema": "caprobe/1", "target": "300.1.1.1:99999", "host": None, "port": 0,
             "error": {"kind": "input", "message": "list.txt:3: bad address"},
@@ -305,6 +335,8 @@ MUTATIONS = [
     ("a sha256 that is not the name's", _set(O0 + ["certificate_request", "cas", 0, "sha256"],
                                              "c" * 64)),
     ("der that is not base64", _set(O0 + ["certificate_request", "cas", 0, "der"], "M!")),
+    ("a name without der in a full record", _set(O2 + ["certificate_request", "cas", 0, "der"],
+                                                 _DROP)),
     ("malformed false", _set(O0 + ["certificate_request", "cas", 0, "malformed"], False)),
     ("a malformed name's dn not hex", _set(O0 + ["certificate_request", "cas", 1, "dn"], "CN=x")),
     ("TLS 1.3 with certificate_types", _set(O0 + ["certificate_request", "certificate_types"], [])),
@@ -329,6 +361,23 @@ MUTATIONS = [
     ("findings lowest severity first", _set(["findings", 1, "severity"], "critical")),
     ("keys out of order", lambda r: r["observations"][0].update(
         {"address": r["observations"][0].pop("address")})),
+]
+
+_CA0 = ["certificate_request", "cas", 0]
+_CA1 = ["certificate_request", "cas", 1]
+
+# (what docs/output.md forbids in the compact form, the change to the compact record)
+COMPACT_MUTATIONS = [
+    ("compact false", _set(["compact"], False)),
+    ("a compact record with der", _set(O0 + _CA0 + ["der"], "MAwxCjAIBgNVBAMMAUE=")),
+    ("a compact record with der in a malformed name", _set(O0 + _CA1 + ["der"], "MAUxAzAB")),
+    ("a compact record without sha256", _set(O2 + _CA0 + ["sha256"], _DROP)),
+    ("a compact malformed name whose sha256 is not of its bytes",
+     _set(O0 + _CA1 + ["sha256"], "c" * 64)),
+    ("a compact record's ca_bytes below its names' least size",
+     _set(O0 + ["certificate_request", "ca_bytes"], 7)),
+    ("compact after target", lambda r: [r.update({k: r.pop(k)}) for k in
+                                        ("compact", "host", "port", "observations", "findings")]),
 ]
 
 INPUT_MUTATIONS = [
@@ -367,10 +416,12 @@ def main(argv):
         return 1
     ok(True, "%s is a valid JSON Schema (draft 2020-12)" % os.path.relpath(SCHEMA_PATH))
     for name, base in (("a record with every field", _valid_record),
+                       ("the compact form of that record", _compact_record),
                        ("an input-error record", _input_record)):
         errs = record_errors(base())
         ok(not errs, "the schema accepts %s" % name, "\n".join(errs))
-    for base, mutations in ((_valid_record, MUTATIONS), (_input_record, INPUT_MUTATIONS)):
+    for base, mutations in ((_valid_record, MUTATIONS), (_compact_record, COMPACT_MUTATIONS),
+                            (_input_record, INPUT_MUTATIONS)):
         for desc, mutate in mutations:
             rec = copy.deepcopy(base())
             mutate(rec)

@@ -577,7 +577,7 @@ class BadServer(threading.Thread):
 
 def writes_records(cmd):
     """Whether caprobe run with cmd writes caprobe/1 records on stdout: a scan (no subcommand)
-    with --format jsonl and no -o."""
+    with --format jsonl or jsonl-compact and no -o."""
     args = list(cmd[1:])
     if args and args[0] in ("diff", "report", "exporter", "netsh", "parse"):
         return False
@@ -590,7 +590,7 @@ def writes_records(cmd):
             fmt = a.split("=", 1)[1]
         elif a in ("-o", "--output"):
             out = nxt
-    return fmt == "jsonl" and out in (None, "-")
+    return fmt in ("jsonl", "jsonl-compact") and out in (None, "-")
 
 
 class Run:

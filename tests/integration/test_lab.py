@@ -2,13 +2,20 @@
 """caprobe against the lab (fixtures/lab/lab.yaml): every failure mode the lab plays gives the
 outcome and the finding it should, the lists compared byte for byte with the certificates the lab
 was configured with; --request over the IIS-like endpoints; the hostile raw modes each end with
-the right error kind. Emits TAP."""
+the right error kind; the compact JSON Lines form (--format jsonl-compact) against the full one,
+the certificates and --baseline / diff. Emits TAP."""
 
 import base64
+import hashlib
+import json
 import os
+import re
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import caprobe_schema  # noqa: E402
 import harness as h  # noqa: E402
 
 LAB_YAML = os.path.join(h.fixtures_dir(), "lab", "lab.yaml")
@@ -144,6 +151,154 @@ endpoints:
 """
 
 
+def lab_names_hex(endpoint):
+    """The names_hex entries of an endpoint of lab.yaml, as bytes, in file order."""
+    with open(LAB_YAML, encoding="utf-8") as f:
+        text = f.read()
+    block = text.split("  - name: %s\n" % endpoint, 1)[1].split("\n  - name: ", 1)[0]
+    return [bytes.fromhex(m) for m in re.findall(r'^ {6}- "([0-9a-f]*)"', block, re.M)]
+
+
+def sha256_hex(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def names_view(rec):
+    """Per variant: outcome, counts and (dn, sha256, malformed) of each name, the sha256 from
+    "der" when the record has it (full), as written when not (compact)."""
+    out = {}
+    for o in rec.get("observations", []):
+        key = (o.get("address"), o.get("sni"), o.get("tls_max"), o.get("phase"))
+        cr = o.get("certificate_request")
+        if cr is None:
+            out[key] = (o.get("outcome"), (o.get("error") or {}).get("kind"))
+            continue
+        names = [(c["dn"], sha256_hex(base64.b64decode(c["der"])) if "der" in c else c["sha256"],
+                  c.get("malformed", False)) for c in cr["cas"]]
+        out[key] = (o["outcome"], cr["ca_count"], cr["ca_bytes"], names)
+    return out
+
+
+def write_jsonl(path, recs):
+    with open(path, "w", encoding="utf-8") as f:
+        for r in recs:
+            f.write(json.dumps(r, separators=(",", ":")) + "\n")
+
+
+COMPACT_ENDPOINTS = ["right-list", "root-dump", "oversized", "nt-authority", "malformed-names",
+                     "empty-list", "no-request"]
+
+
+def check_compact(tap, lab):
+    """--format jsonl-compact: the same records as --format jsonl but for each name's der, the
+    sha256 of the names the certificates' subjects (and the lab's raw names) hash to, smaller;
+    --baseline and diff read it, also mixed with the full form."""
+    sni = lab.port("sni-vs-nosni")
+    targets = ["127.0.0.1:%d" % lab.port(n) for n in COMPACT_ENDPOINTS] + ["app.lab.test:%d" % sni]
+    common = ["-q", "--timeout", "5", "--resolve", "app.lab.test:%d:127.0.0.1" % sni]
+    tmp = tempfile.mkdtemp(prefix="caprobe-compact-")
+    try:
+        path = {form: os.path.join(tmp, form + ".jsonl") for form in ("full", "compact")}
+        runs = {form: h.run_caprobe(["--format", fmt, "-o", path[form]] + common + targets,
+                                    timeout=120)
+                for form, fmt in (("full", "jsonl"), ("compact", "jsonl-compact"))}
+        text = {form: open(path[form], encoding="utf-8").read() for form in path}
+        recs = {form: h.parse_jsonl(text[form], where="lab " + form)[0] for form in path}
+        tap.ok(runs["full"].rc == runs["compact"].rc == 1 and
+               len(recs["full"]) == len(recs["compact"]) == len(targets),
+               "compact lab scan: one record per target, exit 1 as the full scan",
+               runs["compact"].describe())
+        errs = [e for r in recs["compact"] for e in caprobe_schema.record_errors(r)]
+        tap.ok(recs["compact"] and not errs,
+               "compact lab scan: every record fits docs/caprobe-1.schema.json and docs/output.md",
+               "\n".join(errs[:20]))
+        cas = [c for r in recs["compact"] for o in r["observations"]
+               for c in o.get("certificate_request", {}).get("cas", [])]
+        tap.ok(all(r.get("compact") is True for r in recs["compact"]) and cas and
+               not any("der" in c for c in cas) and
+               not any("compact" in r for r in recs["full"]),
+               "compact records say \"compact\": true and hold no der (%d names); full ones "
+               "neither" % len(cas))
+
+        by_target = {form: {r["target"]: r for r in recs[form]} for form in recs}
+        differ = [t for t in targets if names_view(by_target["compact"].get(t, {})) !=
+                  names_view(by_target["full"].get(t, {}))]
+        tap.ok(not differ, "compact vs full, every variant of every target: the same outcome, "
+               "counts, dn and malformed marks, and each sha256 is the SHA-256 of the full "
+               "record's der", differ)
+
+        def compact_sha(name, sni_name=None):
+            rec = by_target["compact"].get("%s:%d" % ("app.lab.test" if sni_name else "127.0.0.1",
+                                                      lab.port(name)), {})
+            for o in rec.get("observations", []):
+                if o["tls_max"] == "1.2" and o["sni"] == sni_name and "certificate_request" in o:
+                    return [c["sha256"] for c in o["certificate_request"]["cas"]]
+            return None
+
+        issuing = [sha256_hex(s) for s in subjects(h.pki("issuing.pem"))]
+        tap.eq(compact_sha("right-list"), issuing,
+               "compact right-list: the sha256 of the issuing CA's subject (fixtures/pki)")
+        tap.eq(compact_sha("sni-vs-nosni", "app.lab.test"), issuing,
+               "compact sni-vs-nosni with SNI: the sha256 of the issuing CA's subject")
+        tap.eq(sorted(set(compact_sha("root-dump") or [])),
+               sorted({sha256_hex(s) for s in subjects(SYSTEM_BUNDLE)}),
+               "compact root-dump: the sha256 of the system bundle's subjects")
+        tap.eq(compact_sha("oversized"), [sha256_hex(s) for s in subjects(h.pki("many-40k.pem"))],
+               "compact oversized: the sha256 of many-40k.pem's 460 subjects, in order")
+        tap.eq(compact_sha("malformed-names"),
+               issuing + [sha256_hex(b) for b in lab_names_hex("malformed-names")],
+               "compact malformed-names: the sha256 of the issuing CA's subject and of each raw "
+               "name of lab.yaml (malformed ones too)")
+
+        lines = {form: {json.loads(line)["target"]: len(line) + 1
+                        for line in text[form].splitlines() if line.strip()} for form in text}
+        for t, name in zip(targets, COMPACT_ENDPOINTS + ["sni-vs-nosni"]):
+            f, c = lines["full"].get(t, 0), lines["compact"].get(t, 0)
+            tap.diag("%-16s %-22s full %7d bytes, compact %7d bytes (%.2f)"
+                     % (name, t, f, c, c / f if f else 0))
+        size = {form: len(text[form].encode()) for form in text}
+        tap.ok(size["compact"] < size["full"],
+               "compact lab scan smaller than the full one: %d < %d bytes (ratio %.2f)"
+               % (size["compact"], size["full"], size["compact"] / max(size["full"], 1)))
+
+        def drift(run):
+            return [r["target"] for r in run.records for f in r["findings"]
+                    if f["rule"] == "baseline-drift"]
+
+        # the same endpoints against a baseline of the other form: nothing drifted
+        for base, fmt in (("compact", "jsonl"), ("full", "jsonl-compact"),
+                          ("compact", "jsonl-compact")):
+            r = h.run_caprobe(["--format", fmt, "--baseline", path[base]] + common + targets,
+                              timeout=120)
+            tap.ok(r.rc == 1 and len(r.records) == len(targets) and not drift(r),
+                   "--format %s --baseline (%s scan of the same lab): no baseline-drift"
+                   % (fmt, base), "drift: %r\n%s" % (drift(r), r.describe()))
+        # a compact baseline where right-list had root-dump's list: drift
+        right = "127.0.0.1:%d" % lab.port("right-list")
+        moved = dict(by_target["compact"]["127.0.0.1:%d" % lab.port("root-dump")])
+        moved.update(target=right, port=lab.port("right-list"))
+        path["moved"] = os.path.join(tmp, "moved.jsonl")
+        write_jsonl(path["moved"], [moved])
+        r = h.run_caprobe(["--format", "jsonl", "--baseline", path["moved"]] + common + [right])
+        tap.eq(drift(r), [right], "--baseline with a compact baseline of another list: "
+               "baseline-drift", r.describe())
+
+        d = h.run_caprobe(["diff", path["full"], path["compact"]])
+        tap.ok(d.rc == 0 and "0 changed, 0 added, 0 removed, %d unchanged" % len(targets)
+               in d.stdout, "caprobe diff FULL COMPACT of the same lab: nothing changed",
+               d.describe())
+        d = h.run_caprobe(["diff", "--format", "jsonl", path["compact"], path["full"]])
+        tap.ok(d.rc == 0 and d.stdout == "", "caprobe diff COMPACT FULL: exit 0, nothing printed",
+               d.describe())
+        d = h.run_caprobe(["diff", "--format", "jsonl", path["moved"], path["full"]])
+        changed = h.parse_jsonl(d.stdout, schema=False)[0]
+        tap.ok(d.rc == 1 and [(c["target"], c["status"]) for c in changed
+                              if c["status"] == "changed"] == [(right, "changed")],
+               "caprobe diff COMPACT FULL of another list: the target changed", d.describe())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_ipv6(tap):
     """The lab on [::1] and --request to a bracketed address: the renegotiation list is read
     (the Host header's form is unit-tested in tests/unit/test_input.c)."""
@@ -212,7 +367,7 @@ def main():
     tap = h.Tap()
     try:
         with h.LabServer(LAB_YAML) as lab:
-            for check in (check_plain, check_hostile, check_request):
+            for check in (check_plain, check_hostile, check_request, check_compact):
                 try:
                     check(tap, lab)
                 except Exception as e:

@@ -1,6 +1,7 @@
 /* Unit tests for report/baseline.c and report/diff.c: the index of a scan (lookup, sorted names,
  * later line wins, skipped input errors), every malformed line named by FILE:LINE, the line
- * limit, the rules fed from a loaded baseline, and caprobe diff against golden output. */
+ * limit, the rules fed from a loaded baseline, caprobe diff against golden output, and the
+ * compact form (no "der") read as the full one, alone and mixed with it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,11 @@
 #define ROOT_SHA "4005c974eb0ccac2060836a4a9070da5bacd7138abae255da3e1fefc46834a4f"
 #define CERT_A "d6f66d1503feb88b1c0607955526828542646f2bb0942ad759e21ded698bc081"
 #define CERT_B "fa1296d7a84a1b6233c903d68d285d03fd372d8074ecc670164902daa743df66"
+/* malformed.jsonl's malformed names: SHA-256 (Python's hashlib) of the bytes 00 01 02 ff, of
+ * no bytes (the zero-length name) and, in malformed-changed-compact.jsonl, of 00 01 02 fe */
+#define BAD_FF_SHA "3d1f57c984978ef98a18378c8166c1cb8ede02c03eeb6aee7e2f121dfeee3e56"
+#define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define BAD_FE_SHA "d316709e2303b9b97bcef71b446c30044895ad4866c4fa8c73407054d9006cc8"
 
 static char *fixture_path(const char *name)
 {
@@ -289,10 +295,9 @@ static void test_line_limit(void **state)
 
 /* The key written by jsonl.c and read back here is the key rules.c builds: legacy.example.com
  * renewed, its IP binding lost the list, and baseline-drift says so (high: renewal). */
-static void test_rules_drift(void **state)
+static void rules_drift(const char *baseline)
 {
-    (void)state;
-    struct report_baseline *b = load("old.jsonl", false);
+    struct report_baseline *b = load(baseline, false);
     struct tls_observation hs, none;
     tls_observation_init(&hs);
     tls_observation_init(&none);
@@ -345,6 +350,13 @@ static void test_rules_drift(void **state)
     tls_observation_free(&hs);
     tls_observation_free(&none);
     report_baseline_free(b);
+}
+
+static void test_rules_drift(void **state)
+{
+    (void)state;
+    rules_drift("old.jsonl");
+    rules_drift("old-compact.jsonl"); /* the same scan in the compact form */
 }
 
 /* ---- diff ----------------------------------------------------------------------------------- */
@@ -560,6 +572,118 @@ static void test_diff_name_sets(void **state)
     diff_free(&r);
 }
 
+/* ---- the compact form ----------------------------------------------------------------------- */
+
+/* old-compact.jsonl is old.jsonl without "der" and with "compact": true: the same index, names
+ * and texts included. */
+static void test_compact_index(void **state)
+{
+    (void)state;
+    struct report_baseline *full = load("old.jsonl", true),
+                           *compact = load("old-compact.jsonl", true);
+    assert_int_equal(report_baseline_count(compact), report_baseline_count(full));
+    size_t names = 0;
+    for (size_t i = 0; i < report_baseline_count(full); i++) {
+        const struct report_baseline_record *a = report_baseline_at(full, i),
+                                            *b = report_baseline_at(compact, i);
+        assert_string_equal(b->target, a->target);
+        assert_int_equal(b->line, a->line);
+        assert_int_equal(b->t.n, a->t.n);
+        for (size_t k = 0; k < a->t.n; k++) {
+            const struct report_baseline_variant *va = &a->t.v[k], *vb = &b->t.v[k];
+            assert_string_equal(vb->key, va->key);
+            assert_int_equal(vb->state, va->state);
+            assert_int_equal(vb->n_cas, va->n_cas);
+            assert_int_equal(vb->has_cert, va->has_cert);
+            assert_memory_equal(vb->cert_sha256, va->cert_sha256, 32);
+            assert_string_equal(b->detail[k].outcome, a->detail[k].outcome);
+            if (a->detail[k].error_kind)
+                assert_string_equal(b->detail[k].error_kind, a->detail[k].error_kind);
+            else
+                assert_null(b->detail[k].error_kind);
+            for (size_t m = 0; m < va->n_cas; m++, names++) {
+                assert_memory_equal(vb->cas[m], va->cas[m], 32);
+                assert_string_equal(b->detail[k].dns[m], a->detail[k].dns[m]);
+            }
+        }
+    }
+    assert_int_equal(names, 13); /* app 4 x 2, legacy 4 x 1, portal 1 */
+    report_baseline_free(full);
+    report_baseline_free(compact);
+}
+
+/* No difference between the two files, in text and in JSON. */
+static void expect_unchanged(const char *old_name, const char *new_name, size_t targets)
+{
+    char want[96];
+    snprintf(want, sizeof(want), "summary: 0 changed, 0 added, 0 removed, %zu unchanged\n",
+             targets);
+    struct diff_result r = diff(old_name, new_name, 0);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, want);
+    assert_string_equal(r.err, "");
+    diff_free(&r);
+    r = diff(old_name, new_name, 1);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "");
+    diff_free(&r);
+}
+
+/* A malformed name's sha256 is of its bytes in both forms (the compact form keeps them as the
+ * hex of dn): they compare as the same name. */
+static void test_compact_malformed(void **state)
+{
+    (void)state;
+    struct report_baseline *b = load("malformed-compact.jsonl", true);
+    const struct report_baseline_record *rec = report_baseline_lookup(b, "odd.example.com:443");
+    assert_non_null(rec);
+    assert_int_equal(rec->t.n, 1);
+    assert_int_equal(rec->t.v[0].state, REPORT_LIST_NAMES);
+    assert_int_equal(rec->t.v[0].n_cas, 3);
+    assert_hex(rec->t.v[0].cas[0], BAD_FF_SHA); /* sorted by SHA-256 */
+    assert_hex(rec->t.v[0].cas[1], ISSUING_SHA);
+    assert_hex(rec->t.v[0].cas[2], EMPTY_SHA);
+    assert_string_equal(rec->detail[0].dns[0], "000102ff");
+    assert_string_equal(rec->detail[0].dns[2], "");
+    report_baseline_free(b);
+
+    expect_unchanged("malformed.jsonl", "malformed-compact.jsonl", 1);
+    expect_unchanged("malformed-compact.jsonl", "malformed.jsonl", 1);
+    /* one malformed name for another: told by the hex of their bytes */
+    struct diff_result r = diff("malformed.jsonl", "malformed-changed-compact.jsonl", 1);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.out, "{\"target\":\"odd.example.com:443\",\"status\":\"changed\","
+                               "\"variants\":[{\"key\":\"192.0.2.90||1.2|handshake\",\"changes\":"
+                               "[{\"kind\":\"names_added\",\"names\":[\"000102fe\"]},"
+                               "{\"kind\":\"names_removed\",\"names\":[\"000102ff\"]}]}]}\n");
+    diff_free(&r);
+    b = load("malformed-changed-compact.jsonl", false);
+    const struct report_baseline_target *t = report_baseline_find(b, "odd.example.com:443");
+    assert_hex(t->v[0].cas[1], BAD_FE_SHA); /* sorted: between 95e9.. and e3b0.. */
+    report_baseline_free(b);
+}
+
+/* Full against compact, either way round: the same scan is unchanged, and the changes between
+ * two scans are those of the full files (the golden output), whichever side is compact. */
+static void test_diff_compact(void **state)
+{
+    (void)state;
+    static const char *const same[][2] = {{"old.jsonl", "old-compact.jsonl"},
+                                          {"old-compact.jsonl", "old.jsonl"},
+                                          {"old-reordered.jsonl", "old-compact.jsonl"}};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+        expect_unchanged(same[i][0], same[i][1], 5);
+    static const char *const changed[][2] = {{"old-compact.jsonl", "new.jsonl"},
+                                             {"old.jsonl", "new-compact.jsonl"},
+                                             {"old-compact.jsonl", "new-compact.jsonl"}};
+    for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+        struct diff_result r = diff(changed[i][0], changed[i][1], 1);
+        assert_int_equal(r.status, 1);
+        expect_golden(r.out, "baseline/diff-old-new.jsonl");
+        diff_free(&r);
+    }
+}
+
 static void test_diff_errors(void **state)
 {
     (void)state;
@@ -608,6 +732,9 @@ int main(void)
         cmocka_unit_test(test_diff_json),
         cmocka_unit_test(test_diff_reverse),
         cmocka_unit_test(test_diff_name_sets),
+        cmocka_unit_test(test_compact_index),
+        cmocka_unit_test(test_compact_malformed),
+        cmocka_unit_test(test_diff_compact),
         cmocka_unit_test(test_diff_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

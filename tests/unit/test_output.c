@@ -1,7 +1,7 @@
 /* Unit tests for the output path: JSON string encoding (escapes, control characters, invalid
  * UTF-8 never passed through), the shared name cache (one decode per distinct name, its budget,
- * its growth), the JSON Lines record of an observation with a cached and an uncached name, and
- * the growth of the JSON Lines writer's rendered-name cache. */
+ * its growth), the JSON Lines record of an observation with a cached and an uncached name, full
+ * and compact, and the growth of the JSON Lines writer's rendered-name cache. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,7 +194,29 @@ static void test_jsonl_cache_growth(void **state)
     tls_observation_free(&o);
 }
 
-/* The record of one observation: a cached name renders the same bytes as a fresh one. */
+/* full with every name's "der" left out and "compact":true after the schema: what docs/output.md
+ * says the compact form is. */
+static char *compact_of(const char *full)
+{
+    static const char head[] = "{\"schema\":\"caprobe/1\",", der[] = ",\"der\":\"";
+    assert_int_equal(strncmp(full, head, strlen(head)), 0);
+    char *out = malloc(strlen(full) + 32), *w = out;
+    assert_non_null(out);
+    w += sprintf(w, "%s\"compact\":true,", head);
+    for (const char *p = full + strlen(head); *p;) {
+        if (strncmp(p, der, strlen(der)) == 0) {
+            p = strchr(p + strlen(der), '"') + 1; /* base64 holds no '"' */
+            continue;
+        }
+        *w++ = *p++;
+    }
+    *w = 0;
+    return out;
+}
+
+/* The record of one observation: a cached name renders the same bytes as a fresh one. The
+ * compact form is byte for byte the full record without "der", from the same cache (neither
+ * form gets the other's renderings) and without one. */
 static void test_jsonl_record(void **state)
 {
     (void)state;
@@ -209,12 +231,17 @@ static void test_jsonl_record(void **state)
     struct tls_observation *obs[] = {&o};
     struct report_target t = {
         .target = "host\xff:443", .host = "host", .port = 443, .obs = obs, .n_obs = 1};
-    char *outs[2];
+    char *outs[5];
     struct report_jsonl_cache *cache;
     assert_int_equal(report_jsonl_cache_new(&cache, 1 << 20), 0);
     struct report_opts opts = {.format = REPORT_JSONL, .jsonl_cache = cache};
-    for (int round = 0; round < 2; round++)
-        outs[round] = render(&opts, &t);
+    struct report_opts compact = {.format = REPORT_JSONL_COMPACT, .jsonl_cache = cache};
+    struct report_opts fresh = {.format = REPORT_JSONL_COMPACT};
+    outs[0] = render(&opts, &t);
+    outs[2] = render(&compact, &t); /* between two full ones: the cache keeps the forms apart */
+    outs[1] = render(&opts, &t);
+    outs[3] = render(&compact, &t);
+    outs[4] = render(&fresh, &t);
     assert_string_equal(outs[0], outs[1]);
     assert_non_null(strstr(outs[0], "\"target\":\"host\\ufffd:443\""));
     assert_non_null(
@@ -222,8 +249,18 @@ static void test_jsonl_record(void **state)
     assert_non_null(strstr(outs[0], "\"dn\":\"300531033001\",\"der\":\"MAUxAzAB\""));
     assert_non_null(strstr(outs[0], "\"malformed\":true}"));
     assert_non_null(strstr(outs[0], "\"findings\":[]}\n"));
-    free(outs[0]);
-    free(outs[1]);
+    char *want = compact_of(outs[0]);
+    assert_string_equal(outs[2], want);
+    assert_string_equal(outs[3], want);
+    assert_string_equal(outs[4], want);
+    assert_null(strstr(outs[2], "\"der\""));
+    /* the malformed name keeps its bytes as the hex of dn, and their SHA-256 (Python hashlib) */
+    assert_non_null(strstr(outs[2],
+                           "{\"dn\":\"300531033001\",\"sha256\":\"1482b9695e358a857a9686b62ec2"
+                           "2bb2a668ac83c949f27541b361870bf40286\",\"malformed\":true}"));
+    free(want);
+    for (int i = 0; i < 5; i++)
+        free(outs[i]);
     report_jsonl_cache_free(cache);
     tls_observation_free(&o);
 }

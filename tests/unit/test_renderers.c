@@ -1,7 +1,9 @@
 /* Unit tests of the document renderers (report/writer.h): SARIF 2.1.0 and JUnit XML of a small
  * scan with hostile text (DNs with quotes, commas, control characters and invalid UTF-8; raw
  * target text with invalid UTF-8), a target without findings, an input error and failed probes,
- * compared byte for byte with fixtures/golden/renderers.{sarif,xml} and empty.{sarif,xml}.
+ * compared byte for byte with fixtures/golden/renderers.{sarif,xml} and empty.{sarif,xml}; the
+ * text and JSON Lines (full and compact) records of the same scan with renderers.{txt,jsonl} and
+ * renderers-compact.jsonl.
  *
  * Golden files: after an intended change of the output, regenerate them with
  *   CAPROBE_UPDATE_GOLDEN=1 CAPROBE_FIXTURES=$PWD/fixtures build/tests/test_renderers
@@ -714,6 +716,11 @@ static void test_jsonl_golden(void **state)
     }
     assert_int_equal(lines, N_TARGETS);
     check_golden("renderers.jsonl", &d);
+    /* the compact form (no "der"), held to the schema by the caprobe-schema test */
+    struct doc c = render_records(s, N_TARGETS, REPORT_JSONL_COMPACT, false);
+    assert_null(strstr(c.p, "\"der\""));
+    check_golden("renderers-compact.jsonl", &c);
+    free(c.p);
     free(d.p);
     scan_free(s);
 }
