@@ -332,6 +332,8 @@ int report_target_write(FILE *out, const struct report_opts *opts, const struct 
         return report_text_write(out, opts, t);
     case REPORT_JSONL:
         return report_jsonl_write(out, opts, t);
+    case REPORT_ONELINE:
+        return report_oneline_write(out, opts, t);
     }
     return TLS_E_INVALID;
 }
