@@ -25,6 +25,9 @@
 #define DEFAULT_DNS_TIMEOUT_MS 5000
 #define DEFAULT_DNS_CONCURRENCY 1000
 #define DNS_SERVERS_MAX 16
+/* CA names per list in the text report: a host that dumps its root store, scanned by name (4
+ * variants, 6 findings), fits a 80x30 terminal with the summary. */
+#define DEFAULT_NAMES 5
 
 static const char usage_text[] =
     "Usage: caprobe [OPTIONS] TARGET...\n"
@@ -81,10 +84,14 @@ static const char usage_text[] =
     "                           (--explain all: every rule)\n"
     "\n"
     "Output:\n"
-    "      --format FORMAT      text, jsonl, jsonl-compact, sarif (SARIF 2.1.0) or junit\n"
-    "                           (JUnit XML) (default text); jsonl-compact: JSON Lines\n"
-    "                           without each CA name's DER (text and sha256 kept), for\n"
-    "                           fleets; --baseline and diff read both forms\n"
+    "      --format FORMAT      text, oneline (a line per target), jsonl, jsonl-compact,\n"
+    "                           sarif (SARIF 2.1.0) or junit (JUnit XML) (default text);\n"
+    "                           jsonl-compact: JSON Lines without each CA name's DER (text\n"
+    "                           and sha256 kept), for fleets; --baseline and diff read both\n"
+    "      --names N|all        CA names shown per list in the text report (default 5; a\n"
+    "                           list the same as another variant's is not repeated); on\n"
+    "                           a terminal its lines are cut to the width (the whole fix:\n"
+    "                           --explain RULE)\n"
     "  -o, --output FILE        write the report to FILE instead of standard output; FILE is\n"
     "                           replaced once the report is complete (written to .FILE.XXXXXX\n"
     "                           beside it until then), so it may also be the --baseline\n"
@@ -154,6 +161,7 @@ enum {
     OPT_DNS_TIMEOUT,
     OPT_DNS_CONCURRENCY,
     OPT_COLOR,
+    OPT_NAMES,
 };
 
 static const struct option long_opts[] = {
@@ -179,6 +187,7 @@ static const struct option long_opts[] = {
     {"max-cidr", required_argument, NULL, OPT_MAX_CIDR},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"color", optional_argument, NULL, OPT_COLOR},
+    {"names", required_argument, NULL, OPT_NAMES},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"expect-ca", required_argument, NULL, OPT_EXPECT_CA},
     {"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
@@ -208,7 +217,8 @@ struct option_value {
 static const struct option_value option_values[] = {
     {'p', "port numbers 1-65535 separated by commas", 0, 0},
     {OPT_TLS, "1.2, 1.3 or 1.2,1.3", 0, 0},
-    {OPT_FORMAT, "text, jsonl, jsonl-compact, sarif or junit", 0, 0},
+    {OPT_FORMAT, "text, oneline, jsonl, jsonl-compact, sarif or junit", 0, 0},
+    {OPT_NAMES, "a number from 0 to 1000000, or all", 0, 0},
     {'c', "a number from 1 to 1000000", 1, 1000000},
     {OPT_PER_ADDRESS, "a number (0: no cap)", 0, 1000000},
     {OPT_RATE, "connections per second (> 0)", 0, 0},
@@ -359,6 +369,8 @@ static int parse_format(struct probe_config *c, const char *s)
     c->doc = PROBE_DOC_NONE;
     if (strcmp(s, "text") == 0)
         c->format = REPORT_TEXT;
+    else if (strcmp(s, "oneline") == 0)
+        c->format = REPORT_ONELINE;
     else if (strcmp(s, "jsonl") == 0)
         c->format = REPORT_JSONL;
     else if (strcmp(s, "jsonl-compact") == 0)
@@ -438,6 +450,14 @@ static int parse_value(struct probe_config *c, int opt, const char *arg)
         return parse_tls(o, arg);
     case OPT_FORMAT:
         return parse_format(c, arg);
+    case OPT_NAMES:
+        if (strcmp(arg, "all") == 0)
+            c->names = REPORT_NAMES_ALL;
+        else if (parse_uint(arg, 1000000, &v) == 0)
+            c->names = (size_t)v;
+        else
+            return -1;
+        return 0;
     case 'c':
         o->concurrency = (unsigned)v;
         c->concurrency_set = true;
@@ -585,6 +605,7 @@ void probe_config_init(struct probe_config *c)
     c->cidr_max = DEFAULT_MAX_CIDR;
     c->progress = -1;
     c->color = -1;
+    c->names = DEFAULT_NAMES;
     c->format = REPORT_TEXT;
     c->fail_on = REPORT_SEV_HIGH;
 }

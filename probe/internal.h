@@ -66,6 +66,7 @@ struct probe_config {
     bool quiet;
     int progress; /* -1: when standard error is a terminal */
     int color;    /* --color: -1 auto, 0 never, 1 always */
+    size_t names; /* --names: CA names shown per list in the text report */
     /* Rules */
     const char **expect_files;
     size_t n_expect;

@@ -4,9 +4,11 @@
  * that decides the exit status of a scan; it never reads argv. */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -41,7 +43,11 @@ struct run {
     struct probe_policy *policy;
     struct report_baseline *baseline;
     struct report_context rules;
-    int max_severity; /* of all findings, -1 when none */
+    int max_severity;  /* of all findings, -1 when none */
+    bool explain_told; /* the text report said where the whole fixes are */
+    /* For the summary: targets by verdict (enum report_verdict), findings by severity */
+    uint64_t verdicts[REPORT_VERDICT_NOT_PROBED + 1];
+    uint64_t findings[REPORT_SEV_CRITICAL + 1];
 };
 
 /* After the loop, the scan's signal handles are gone while the report is finished (a document's
@@ -130,7 +136,11 @@ static int run_emit(void *ctx, const struct report_target *t)
         int max = report_findings_max(&findings);
         if (max > r->max_severity)
             r->max_severity = max;
+        for (size_t i = 0; i < findings.n; i++)
+            if ((unsigned)findings.v[i].severity <= REPORT_SEV_CRITICAL)
+                r->findings[findings.v[i].severity]++;
     }
+    r->verdicts[report_target_verdict(&with)]++;
     errno = 0;
     int rc = r->sarif   ? report_sarif_target(r->sarif, &with)
              : r->junit ? report_junit_target(r->junit, &with)
@@ -172,16 +182,24 @@ static int run_open(struct run *r)
     }
     r->out = probe_sink_file(r->sink);
     r->report.format = c->format;
+    r->report.names = c->names;
+    r->report.explain_told = &r->explain_told;
     /* --color=always and never are the user's word for this run; auto: a terminal, unless
-     * NO_COLOR (no-color.org) is set and not empty */
-    if (c->format == REPORT_TEXT && c->color >= 0) {
+     * NO_COLOR (no-color.org) is set and not empty. On a terminal, lines fit its width. */
+    bool text = c->format == REPORT_TEXT || c->format == REPORT_ONELINE;
+    bool tty = text && c->output == NULL && isatty(STDOUT_FILENO);
+    if (text && c->color >= 0) {
         r->report.color = c->color == 1;
-    } else if (c->format == REPORT_TEXT && c->output == NULL && isatty(STDOUT_FILENO)) {
+    } else if (tty) {
         const char *nc = getenv("NO_COLOR");
         r->report.color = nc == NULL || *nc == 0;
     }
+    struct winsize ws;
+    if (tty)
+        r->report.width = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
     r->opts = c->scan;
     r->opts.progress = c->progress < 0 ? !c->quiet && isatty(STDERR_FILENO) : c->progress;
+    r->report.erase_progress = tty && r->opts.progress;
     r->opts.quiet = c->quiet;
     r->opts.emit = run_emit;
     r->opts.emit_ctx = r;
@@ -285,39 +303,77 @@ static int run_commit(struct run *r)
     return TLS_E_IO;
 }
 
-/* One line on standard error, written at once so that it does not interleave with a report
- * piped to the same terminal. */
-static void run_summary(const struct probe_stats *st, size_t output_peak)
+/* The summary on standard error, written at once so that it does not interleave with a report
+ * piped to the same terminal: targets by verdict with the findings by severity, then the probes,
+ * then the name lookups and the output's hold when there were any. Each line fits 80 columns
+ * for a scan of a few targets. */
+struct summary {
+    char text[1024];
+    size_t n;
+};
+
+static void say(struct summary *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct summary *m, const char *fmt, ...)
 {
-    char line[512];
-    int n = snprintf(line, sizeof(line),
-                     "caprobe: %llu target%s, %llu probe%s: %llu with a certificate request, "
-                     "%llu without, %llu error%s",
-                     (unsigned long long)st->targets, st->targets == 1 ? "" : "s",
-                     (unsigned long long)st->probes, st->probes == 1 ? "" : "s",
-                     (unsigned long long)st->with_request, (unsigned long long)st->without_request,
-                     (unsigned long long)st->errors, st->errors == 1 ? "" : "s");
-    if (st->not_offered && n > 0 && (size_t)n < sizeof(line))
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu with a TLS version not offered",
-                      (unsigned long long)st->not_offered);
-    if (st->input_errors && n > 0 && (size_t)n < sizeof(line))
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu bad target line%s",
-                      (unsigned long long)st->input_errors, st->input_errors == 1 ? "" : "s");
-    if (st->retries && n > 0 && (size_t)n < sizeof(line))
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu retr%s",
-                      (unsigned long long)st->retries, st->retries == 1 ? "y" : "ies");
-    if (st->dns_lookups && n > 0 && (size_t)n < sizeof(line))
-        n += snprintf(line + n, sizeof(line) - (size_t)n,
-                      "; %llu name%s looked up, %llu without an address",
-                      (unsigned long long)st->dns_lookups, st->dns_lookups == 1 ? "" : "s",
-                      (unsigned long long)st->dns_failures);
-    if (st->output_hold_ms && n > 0 && (size_t)n < sizeof(line))
-        n += snprintf(line + n, sizeof(line) - (size_t)n,
-                      "; output held new probes for %.1f s (up to %.1f MiB queued)",
-                      (double)st->output_hold_ms / 1000.0, (double)output_peak / (1024.0 * 1024.0));
-    if (n > 0 && (size_t)n < sizeof(line))
-        snprintf(line + n, sizeof(line) - (size_t)n, "%s\n", st->signal ? " (interrupted)" : "");
-    fputs(line, stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    if (m->n < sizeof(m->text))
+        m->n += (size_t)vsnprintf(m->text + m->n, sizeof(m->text) - m->n, fmt, ap);
+    va_end(ap);
+}
+
+static void run_summary(const struct run *r, const struct probe_stats *st, size_t output_peak)
+{
+    struct summary m = {.n = 0};
+    say(&m, "caprobe: %llu target%s:", (unsigned long long)st->targets,
+        st->targets == 1 ? "" : "s");
+    const char *sep = " ";
+    if (r->verdicts[REPORT_VERDICT_OK]) {
+        say(&m, "%s%llu OK", sep, (unsigned long long)r->verdicts[REPORT_VERDICT_OK]);
+        sep = ", ";
+    }
+    if (r->verdicts[REPORT_VERDICT_FINDINGS]) {
+        say(&m, "%s%llu with findings (", sep,
+            (unsigned long long)r->verdicts[REPORT_VERDICT_FINDINGS]);
+        const char *in = "";
+        for (int s = REPORT_SEV_CRITICAL; s >= REPORT_SEV_INFO; s--)
+            if (r->findings[s]) {
+                say(&m, "%s%llu %s", in, (unsigned long long)r->findings[s],
+                    report_severity_name((enum report_severity)s));
+                in = ", ";
+            }
+        say(&m, ")");
+        sep = ", ";
+    }
+    if (r->verdicts[REPORT_VERDICT_NOT_PROBED]) {
+        say(&m, "%s%llu not probed", sep,
+            (unsigned long long)r->verdicts[REPORT_VERDICT_NOT_PROBED]);
+        sep = ", ";
+    }
+    if (st->input_errors)
+        say(&m, "%s%llu bad target line%s", sep, (unsigned long long)st->input_errors,
+            st->input_errors == 1 ? "" : "s");
+    say(&m, "%s\n", st->signal ? " (interrupted)" : "");
+    say(&m, "caprobe: %llu probe%s: %llu with a certificate request, %llu without, %llu error%s",
+        (unsigned long long)st->probes, st->probes == 1 ? "" : "s",
+        (unsigned long long)st->with_request, (unsigned long long)st->without_request,
+        (unsigned long long)st->errors, st->errors == 1 ? "" : "s");
+    if (st->not_offered)
+        say(&m, ", %llu with a TLS version not offered", (unsigned long long)st->not_offered);
+    if (st->retries)
+        say(&m, ", %llu retr%s", (unsigned long long)st->retries, st->retries == 1 ? "y" : "ies");
+    say(&m, "\n");
+    if (st->dns_lookups)
+        say(&m, "caprobe: %llu name%s looked up, %llu without an address\n",
+            (unsigned long long)st->dns_lookups, st->dns_lookups == 1 ? "" : "s",
+            (unsigned long long)st->dns_failures);
+    if (st->output_hold_ms)
+        say(&m, "caprobe: output held new probes for %.1f s (up to %.1f MiB queued)\n",
+            (double)st->output_hold_ms / 1000.0, (double)output_peak / (1024.0 * 1024.0));
+    if (m.n >= sizeof(m.text)) /* cannot be: the figures are bounded; no line is left open */
+        m.text[sizeof(m.text) - 2] = '\n';
+    fputs(m.text, stderr);
 }
 
 int probe_run(const struct probe_config *c)
@@ -358,7 +414,7 @@ int probe_run(const struct probe_config *c)
         goto out;
     }
     if (!c->quiet)
-        run_summary(&st, output_peak);
+        run_summary(&r, &st, output_peak);
     /* One status tells the most pressing thing (README, "Exit status"): a finding first, as it
      * is what the gate is for, then an interruption, bad target lines, failed probes. */
     if (r.max_severity >= (int)c->fail_on)

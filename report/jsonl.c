@@ -365,6 +365,8 @@ int report_target_write(FILE *out, const struct report_opts *opts, const struct 
     case REPORT_JSONL:
     case REPORT_JSONL_COMPACT:
         return report_jsonl_write(out, opts, t);
+    case REPORT_ONELINE:
+        return report_oneline_write(out, opts, t);
     }
     return TLS_E_INVALID;
 }

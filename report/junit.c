@@ -134,7 +134,7 @@ static void put_summary(struct report_buf *b, const struct report_target *t)
             report_buf_puts(b, "certificate request, ");
             put_u64(b, o->ca_count);
             report_buf_puts(b, o->ca_count == 1 ? " CA name (" : " CA names (");
-            put_u64(b, o->ca_bytes);
+            put_u64(b, tls_observation_list_bytes(o));
             report_buf_puts(b, " bytes)");
             break;
         case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:

@@ -26,16 +26,30 @@ struct report_target {
 struct report_findings;
 
 enum report_format {
-    REPORT_TEXT,
-    REPORT_JSONL,
+    REPORT_TEXT,          /* for people: verdict, findings, one header per variant, names */
+    REPORT_JSONL,         /* docs/output.md */
     REPORT_JSONL_COMPACT, /* JSON Lines without each name's "der" (docs/output.md) */
+    REPORT_ONELINE,       /* for people with fleets: one line per target, no names */
 };
 
 struct report_jsonl_cache;
 
+/* CA names shown per list in the text report: every one. */
+#define REPORT_NAMES_ALL SIZE_MAX
+
 struct report_opts {
     enum report_format format;
     bool color;
+    /* Text and one line: the columns of the terminal the report goes to; a longer line is cut
+     * with an ellipsis. 0: not a terminal, nothing is cut. */
+    unsigned width;
+    /* Text and one line: each record starts by erasing the line it starts on ("\r\033[K"), where
+     * the progress line of standard error stands when both go to one terminal. */
+    bool erase_progress;
+    size_t names; /* text: CA names shown per list (REPORT_NAMES_ALL: every one) */
+    /* Text: remembers across targets that "caprobe --explain RULE" was told (once a scan, when
+     * a fix was cut to the width). NULL: told with every target that needs it. */
+    bool *explain_told;
     struct report_jsonl_cache *jsonl_cache; /* optional: rendered CA names reused */
 };
 
@@ -47,6 +61,17 @@ void report_jsonl_cache_free(struct report_jsonl_cache *c);
 int report_target_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
 int report_jsonl_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
 int report_text_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
+int report_oneline_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
+
+/* What a target comes to, first in the text report and counted by the scan's summary. */
+enum report_verdict {
+    REPORT_VERDICT_OK,         /* probed, no finding */
+    REPORT_VERDICT_FINDINGS,   /* at least one finding (whether probed or not) */
+    REPORT_VERDICT_NOT_PROBED, /* no finding; an input error, or every probe failed */
+};
+enum report_verdict report_target_verdict(const struct report_target *t);
+/* An input error, or no probe of the target got an answer (every observation an error). */
+bool report_target_unprobed(const struct report_target *t);
 
 /* Base64 (RFC 4648 4) of p/n into out, which must hold 4 * ((n + 2) / 3) + 1 bytes. */
 void report_base64(const uint8_t *p, size_t n, char *out);

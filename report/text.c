@@ -1,12 +1,22 @@
-/* Human text renderer: per target, one block per variant with the advertised CA names, like a
- * clear s_client summary. Colour only when the caller says the output is a terminal. */
+/* Text renderers for people. The report (report_text_write), per target: its verdict first (OK,
+ * its findings by severity, or could not be probed), each finding with the variants it cites and
+ * its fix, then one header line per variant with the server's answer and at most opts->names of
+ * its names (a list the same as an earlier variant's is told as "same N names as"). One line
+ * (report_oneline_write): a line per target, for fleets. On a terminal (opts->width) no line is
+ * wider than it. Every byte from a server or an input file goes through tls_escape_step first:
+ * nothing raw from outside ever reaches the terminal. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "report.h"
 #include "rules.h"
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/names.h"
+#include "tls/wire/utf8.h"
 
 struct style {
     const char *bold, *red, *green, *yellow, *dim, *reset;
@@ -16,96 +26,760 @@ static const struct style plain = {"", "", "", "", "", ""};
 static const struct style ansi = {"\033[1m",  "\033[31m", "\033[32m",
                                   "\033[33m", "\033[2m",  "\033[0m"};
 
-/* Text that may come from outside (targets, input lines, error messages) for a terminal
- * (tls/wire/escape.h). */
-#define CLEAN(s) tls_escape_term(cleanbuf, sizeof(cleanbuf), (s), 0)
+#define ELLIPSIS "\xe2\x80\xa6" /* U+2026: one column says a line was cut */
+#define FINDING_INDENT 11       /* "  critical ": where a finding's further lines start */
+/* Columns that must be left on a finding's first line for its message to start there. */
+#define MESSAGE_MIN 24
 
-static void write_variant(FILE *out, const struct style *st, const struct tls_observation *o)
+/* One record being written: whole lines into a buffer, each cut to the width. */
+struct text {
+    struct report_buf b;
+    const struct style *st;
+    unsigned width; /* 0: lines are not cut */
+    unsigned col;   /* columns on the current line */
+    size_t mark;    /* where the line is cut back to, to make room for the ellipsis */
+    unsigned mark_col;
+    bool cut;     /* the current line was cut: the rest of it is dropped */
+    bool fix_cut; /* a fix was cut */
+};
+
+static void text_init(struct text *x, const struct report_opts *opts)
 {
-    char cleanbuf[2048];
-    char buf[8];
-    fprintf(out, "  %s%s%s  %s  TLS %s", st->bold, o->address ? o->address : "-", st->reset,
-            o->sni ? o->sni : "(no SNI)",
-            tls_name_or_hex(tls_name_version(o->tls_max), o->tls_max, 4, buf, sizeof(buf)));
-    if (o->version && o->version != o->tls_max)
-        fprintf(out, "  %sserver chose TLS %s%s", st->yellow,
-                tls_name_or_hex(tls_name_version(o->version), o->version, 4, buf, sizeof(buf)),
-                st->reset);
-    if (o->version && o->cipher_suite_name)
-        fprintf(out, "  %s%s%s", st->dim, o->cipher_suite_name, st->reset);
-    fprintf(out, "  %s%s%s\n", st->dim, o->phase, st->reset);
+    memset(x, 0, sizeof(*x));
+    x->st = opts->color ? &ansi : &plain;
+    x->width = opts->width;
+    if (opts->erase_progress)
+        report_buf_puts(&x->b, "\r\033[K");
+    x->mark = x->b.len;
+}
 
+/* Columns of one escaped step (a character, or a \xNN). */
+static unsigned unit_cols(const char *u, size_t len)
+{
+    unsigned cols = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = '?';
+        size_t k = tls_utf8_decode((const uint8_t *)u + i, len - i, &cp);
+        cols += tls_utf8_width(cp);
+        i += k ? k : 1;
+    }
+    return cols;
+}
+
+/* Columns s takes once escaped. */
+static unsigned cols_of(const char *s)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = strlen(s);
+    unsigned cols = 0;
+    while (n) {
+        char unit[TLS_ESCAPE_UNIT_MAX];
+        size_t len, used = tls_escape_step(p, n, 0, unit, &len);
+        cols += unit_cols(unit, len);
+        p += used;
+        n -= used;
+    }
+    return cols;
+}
+
+/* Text onto the current line, escaped (tls/wire/escape.h). On a terminal, what does not fit is
+ * dropped and an ellipsis takes the last column. */
+static void put(struct text *x, const char *s)
+{
+    const uint8_t *p = (const uint8_t *)(s ? s : "");
+    size_t n = strlen((const char *)p);
+    while (n && !x->cut) {
+        char unit[TLS_ESCAPE_UNIT_MAX];
+        size_t len, used = tls_escape_step(p, n, 0, unit, &len);
+        unsigned cols = unit_cols(unit, len);
+        if (x->width && x->col + cols > x->width) {
+            if (!x->b.failed)
+                x->b.len = x->mark;
+            x->col = x->mark_col + 1;
+            report_buf_puts(&x->b, ELLIPSIS);
+            x->cut = true;
+            return;
+        }
+        report_buf_put(&x->b, unit, len);
+        x->col += cols;
+        if (x->col < x->width) { /* the ellipsis would still fit after it */
+            x->mark = x->b.len;
+            x->mark_col = x->col;
+        }
+        p += used;
+        n -= used;
+    }
+}
+
+static void putf(struct text *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void putf(struct text *x, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    put(x, buf);
+}
+
+/* A colour: no column. A line that was cut gets its reset at the end. */
+static void style(struct text *x, const char *code)
+{
+    if (!x->cut)
+        report_buf_puts(&x->b, code);
+}
+
+static void indent(struct text *x, unsigned n)
+{
+    while (n--)
+        put(x, " ");
+}
+
+static void newline(struct text *x)
+{
+    if (x->cut)
+        report_buf_puts(&x->b, x->st->reset);
+    report_buf_put(&x->b, "\n", 1);
+    x->col = x->mark_col = 0;
+    x->mark = x->b.len;
+    x->cut = false;
+}
+
+/* The record to out, at once. */
+static int text_flush(struct text *x, FILE *out)
+{
+    bool failed = x->b.failed;
+    if (!failed && x->b.len)
+        fwrite(x->b.p, 1, x->b.len, out);
+    report_buf_free(&x->b);
+    if (failed)
+        return TLS_E_NOMEM;
+    if (fflush(out) != 0 || ferror(out))
+        return TLS_E_IO;
+    return 0;
+}
+
+/* ---- verdict ------------------------------------------------------------------------------- */
+
+bool report_target_unprobed(const struct report_target *t)
+{
+    if (t->input_error)
+        return true;
+    for (size_t i = 0; i < t->n_obs; i++)
+        if (t->obs[i]->outcome != TLS_OUTCOME_ERROR)
+            return false;
+    return true;
+}
+
+enum report_verdict report_target_verdict(const struct report_target *t)
+{
+    if (t->findings && t->findings->n)
+        return REPORT_VERDICT_FINDINGS;
+    return report_target_unprobed(t) ? REPORT_VERDICT_NOT_PROBED : REPORT_VERDICT_OK;
+}
+
+static const char *severity_colour(const struct style *st, enum report_severity s)
+{
+    switch (s) {
+    case REPORT_SEV_CRITICAL:
+    case REPORT_SEV_HIGH:
+        return st->red;
+    case REPORT_SEV_MEDIUM:
+        return st->yellow;
+    case REPORT_SEV_LOW:
+    case REPORT_SEV_INFO:
+        return st->dim;
+    }
+    return st->dim;
+}
+
+/* "OK", "6 findings: 1 high, 3 medium, 2 low", "could not be probed", each severity in its
+ * colour. */
+static void put_verdict(struct text *x, const struct report_target *t)
+{
+    const struct report_findings *f = t->findings;
+    size_t n = f ? f->n : 0;
+    if (n) {
+        size_t count[REPORT_SEV_CRITICAL + 1] = {0};
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned)f->v[i].severity <= REPORT_SEV_CRITICAL)
+                count[f->v[i].severity]++;
+        putf(x, "%zu finding%s: ", n, n == 1 ? "" : "s");
+        const char *sep = "";
+        for (int s = REPORT_SEV_CRITICAL; s >= REPORT_SEV_INFO; s--) {
+            if (count[s] == 0)
+                continue;
+            put(x, sep);
+            style(x, severity_colour(x->st, (enum report_severity)s));
+            putf(x, "%zu %s", count[s], report_severity_name((enum report_severity)s));
+            style(x, x->st->reset);
+            sep = ", ";
+        }
+    }
+    if (report_target_unprobed(t)) {
+        put(x, n ? "; " : "");
+        style(x, x->st->red);
+        put(x, "could not be probed");
+        style(x, x->st->reset);
+    } else if (n == 0) {
+        style(x, x->st->green);
+        put(x, "OK");
+        style(x, x->st->reset);
+    }
+}
+
+/* ---- variants ------------------------------------------------------------------------------ */
+
+/* What a variant is made of; a label names some of them, in this order. */
+enum dim {
+    DIM_ADDRESS,
+    DIM_SNI,
+    DIM_TLS,
+    DIM_PHASE,
+};
+#define DIM_BIT(d) (1u << (d))
+#define DIMS_FULL (DIM_BIT(DIM_ADDRESS) | DIM_BIT(DIM_SNI) | DIM_BIT(DIM_TLS))
+#define DIM_NAME_MAX 320 /* "SNI " and a host name */
+
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool dim_equal(const struct tls_observation *a, const struct tls_observation *b, enum dim d)
+{
+    switch (d) {
+    case DIM_ADDRESS:
+        return same_text(a->address, b->address);
+    case DIM_SNI:
+        return same_text(a->sni, b->sni);
+    case DIM_TLS:
+        return a->tls_max == b->tls_max;
+    case DIM_PHASE:
+        return same_text(a->phase, b->phase);
+    }
+    return false;
+}
+
+/* "192.0.2.1", "SNI app.example.com" / "no SNI", "TLS 1.3", "renegotiation" (not escaped) */
+static const char *dim_text(const struct tls_observation *o, enum dim d, char *buf, size_t cap)
+{
+    char v[8];
+    switch (d) {
+    case DIM_ADDRESS:
+        snprintf(buf, cap, "%s", o->address ? o->address : "-");
+        break;
+    case DIM_SNI:
+        snprintf(buf, cap, "%s%s", o->sni ? "SNI " : "no SNI", o->sni ? o->sni : "");
+        break;
+    case DIM_TLS:
+        snprintf(buf, cap, "TLS %s",
+                 tls_name_or_hex(tls_name_version(o->tls_max), o->tls_max, 4, v, sizeof(v)));
+        break;
+    case DIM_PHASE:
+        snprintf(buf, cap, "%s", o->phase ? o->phase : "-");
+        break;
+    }
+    return buf;
+}
+
+/* The dimensions in dims, space-separated: "127.0.0.1 SNI app.example.com TLS 1.2". */
+static void label(const struct tls_observation *o, unsigned dims, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (enum dim d = DIM_ADDRESS; d <= DIM_PHASE && n < cap; d++) {
+        char v[DIM_NAME_MAX];
+        if (dims & DIM_BIT(d))
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? " " : "",
+                                  dim_text(o, d, v, sizeof(v)));
+    }
+}
+
+/* A variant as its header names it: address, SNI, TLS version, and the phase when it is not
+ * the handshake. */
+static unsigned full_dims(const struct tls_observation *o)
+{
+    return DIMS_FULL | (same_text(o->phase, "handshake") ? 0 : DIM_BIT(DIM_PHASE));
+}
+
+/* The dimensions in which the target's variants differ: enough to tell one from another. */
+static unsigned varying_dims(const struct report_target *t)
+{
+    unsigned m = 0;
+    for (size_t i = 1; i < t->n_obs; i++)
+        for (enum dim d = DIM_ADDRESS; d <= DIM_PHASE; d++)
+            if (!dim_equal(t->obs[0], t->obs[i], d))
+                m |= DIM_BIT(d);
+    return m;
+}
+
+/* The same list: both a request with names, the same names in the same order (by SHA-256). */
+static bool same_list(const struct tls_observation *a, const struct tls_observation *b)
+{
+    if (a->outcome != TLS_OUTCOME_CERTIFICATE_REQUEST ||
+        b->outcome != TLS_OUTCOME_CERTIFICATE_REQUEST || a->ca_count != b->ca_count ||
+        a->ca_count == 0)
+        return false;
+    for (size_t i = 0; i < a->ca_count; i++)
+        if (memcmp(a->cas[i].sha256, b->cas[i].sha256, 32) != 0)
+            return false;
+    return true;
+}
+
+/* ---- findings ------------------------------------------------------------------------------ */
+
+/* Words for the variants a finding cites: n pieces that are never broken ("atoms"), each the
+ * separator that goes before it ("", " ", " + ", "; ") and its text, NUL-terminated, in b. */
+struct citation {
+    struct report_buf b;
+    size_t n;
+};
+
+static void atom_add(struct citation *c, const char *sep, const char *s)
+{
+    report_buf_put(&c->b, sep, strlen(sep) + 1);
+    report_buf_put(&c->b, s, strlen(s) + 1);
+    c->n++;
+}
+
+/* Whether variant v's value in dimension d is one of the cited variants' (in[], n of them);
+ * before: only among the first `before` variants. */
+static bool value_cited(const struct report_target *t, const bool *in, size_t before, size_t v,
+                        enum dim d)
+{
+    for (size_t i = 0; i < before; i++)
+        if (in[i] && dim_equal(t->obs[i], t->obs[v], d))
+            return true;
+    return false;
+}
+
+/* The variants of a finding in as few words as tell them apart within its target: "all 4
+ * variants"; the values that single them out when they are every variant with those values
+ * ("TLS 1.2", "no SNI TLS 1.3", "192.0.2.1 + 192.0.2.2"); else each one by the dimensions in
+ * which the target's variants differ ("SNI a TLS 1.2; no SNI TLS 1.3"). Nothing when the
+ * target has one variant and the finding cites it, or it cites none. Indexes past the end are
+ * skipped. */
+static void cite(struct citation *c, const struct report_target *t, const struct report_finding *f)
+{
+    memset(c, 0, sizeof(*c));
+    size_t n = t->n_obs, k = 0;
+    bool *in = n ? calloc(n, sizeof(*in)) : NULL;
+    if (n && in == NULL) {
+        c->b.failed = true;
+        return;
+    }
+    for (size_t i = 0; i < f->n_obs; i++)
+        if (f->obs[i] < n && !in[f->obs[i]]) {
+            in[f->obs[i]] = true;
+            k++;
+        }
+    char buf[4 * DIM_NAME_MAX];
+    unsigned vary = varying_dims(t);
+    if (vary == 0) /* variants alike in every dimension: told apart by nothing shorter */
+        vary = DIMS_FULL | DIM_BIT(DIM_PHASE);
+    if (k == 0 || (k == n && n == 1)) {
+        /* nothing to tell */
+    } else if (k == n) {
+        snprintf(buf, sizeof(buf), "all %zu variants", n);
+        atom_add(c, "", buf);
+    } else {
+        /* every variant whose values, in each varying dimension, are among the cited ones'? */
+        unsigned narrowed = 0;
+        bool product = true;
+        for (size_t v = 0; v < n && product; v++) {
+            bool inside = true;
+            for (enum dim d = DIM_ADDRESS; d <= DIM_PHASE; d++)
+                if ((vary & DIM_BIT(d)) && !value_cited(t, in, n, v, d)) {
+                    inside = false;
+                    narrowed |= DIM_BIT(d);
+                }
+            product = inside == in[v];
+        }
+        const char *sep = "";
+        for (enum dim d = DIM_ADDRESS; product && d <= DIM_PHASE; d++) {
+            if (!(narrowed & DIM_BIT(d)))
+                continue;
+            for (size_t i = 0; i < n; i++)
+                if (in[i] && !value_cited(t, in, i, i, d)) { /* each value once */
+                    atom_add(c, sep, dim_text(t->obs[i], d, buf, sizeof(buf)));
+                    sep = " + ";
+                }
+            sep = " ";
+        }
+        for (size_t i = 0; !product && i < n; i++)
+            if (in[i]) {
+                label(t->obs[i], vary, buf, sizeof(buf));
+                atom_add(c, c->n ? "; " : "", buf);
+            }
+    }
+    free(in);
+}
+
+/* The atoms in brackets after what is on the line, a line broken between two atoms rather than
+ * cut: every cited variant is named, whatever the width. */
+static void put_citation(struct text *x, const struct citation *c)
+{
+    const char *a = c->b.p;
+    for (size_t i = 0; i < c->n; i++) {
+        const char *sep = a, *text = a + strlen(a) + 1;
+        a = text + strlen(text) + 1;
+        const char *pre = i ? sep : " [";
+        unsigned need = cols_of(pre) + cols_of(text) + (i + 1 == c->n ? 1 : 0);
+        if (x->width && x->col > FINDING_INDENT && x->col + need > x->width) {
+            if (i) { /* the separator without its trailing space ends the line */
+                char end[8];
+                size_t len = strlen(sep);
+                snprintf(end, sizeof(end), "%.*s", (int)len, sep);
+                while (len && end[len - 1] == ' ')
+                    end[--len] = 0;
+                put(x, end);
+            }
+            newline(x);
+            indent(x, FINDING_INDENT);
+            pre = i ? "" : "[";
+        }
+        put(x, pre);
+        put(x, text);
+    }
+    if (c->n)
+        put(x, "]");
+}
+
+static bool same_remedy(const struct report_finding *a, const struct report_finding *b)
+{
+    return a->remedy && b->remedy && strcmp(a->remedy, b->remedy) == 0;
+}
+
+/* "  high     root-store-dump [TLS 1.2]: MESSAGE", then "fix: REMEDY" after the last of
+ * findings in a row with the same remedy. */
+static int write_findings(struct text *x, const struct report_target *t)
+{
+    const struct report_findings *fs = t->findings;
+    for (size_t i = 0; fs && i < fs->n; i++) {
+        const struct report_finding *f = &fs->v[i];
+        struct citation c;
+        cite(&c, t, f);
+        if (c.b.failed) {
+            report_buf_free(&c.b);
+            return TLS_E_NOMEM;
+        }
+        const struct style *st = x->st;
+        put(x, "  ");
+        style(x, severity_colour(st, f->severity));
+        style(x, st->bold);
+        putf(x, "%-8s", report_severity_name(f->severity));
+        style(x, st->reset);
+        put(x, " ");
+        style(x, st->bold);
+        put(x, f->rule->name);
+        style(x, st->reset);
+        put_citation(x, &c);
+        report_buf_free(&c.b);
+        if (x->width && x->col + 2 + MESSAGE_MIN > x->width) {
+            put(x, ":");
+            newline(x);
+            indent(x, FINDING_INDENT);
+        } else {
+            put(x, ": ");
+        }
+        put(x, f->message);
+        newline(x);
+        if (f->remedy && (i + 1 == fs->n || !same_remedy(f, &fs->v[i + 1]))) {
+            indent(x, FINDING_INDENT);
+            style(x, st->dim);
+            put(x, "fix: ");
+            put(x, f->remedy);
+            x->fix_cut |= x->cut;
+            style(x, st->reset);
+            newline(x);
+        }
+    }
+    return 0;
+}
+
+/* ---- the variants' answers ----------------------------------------------------------------- */
+
+static void put_cert(struct text *x, const struct tls_server_cert *sc)
+{
+    style(x, x->st->dim);
+    put(x, "server certificate: ");
+    if (sc->error) {
+        put(x, sc->error);
+    } else {
+        put(x, sc->subject);
+        put(x, " (issuer ");
+        put(x, sc->issuer);
+        put(x, ", valid until ");
+        put(x, sc->not_after);
+        put(x, ")");
+    }
+    style(x, x->st->reset);
+    newline(x);
+}
+
+/* The one server certificate of all variants that have one, or NULL (none, or they differ). */
+static const struct tls_server_cert *one_cert(const struct report_target *t)
+{
+    const struct tls_server_cert *one = NULL;
+    for (size_t i = 0; i < t->n_obs; i++) {
+        const struct tls_server_cert *sc = &t->obs[i]->server_cert;
+        if (!sc->present)
+            continue;
+        if (one && memcmp(one->sha256, sc->sha256, 32) != 0)
+            return NULL;
+        one = sc;
+    }
+    return one;
+}
+
+static void put_http(struct text *x, const struct tls_http_result *h)
+{
+    put(x, "    GET ");
+    put(x, h->path);
+    put(x, ": ");
+    if (h->failed) {
+        style(x, x->st->red);
+        putf(x, "no response (%s)", tls_error_kind_name(h->error_kind));
+        style(x, x->st->reset);
+        put(x, ": ");
+        put(x, h->error);
+    } else {
+        put(x, h->status_line);
+    }
+    if (!h->failed && h->server) {
+        put(x, " (Server: ");
+        put(x, h->server);
+        put(x, ")");
+    }
+    put(x, h->renegotiation ? "; the server renegotiated after the request" : "");
+    newline(x);
+}
+
+/* At most max names of o's list, with their malformed marks, and how many more there are. */
+static void put_names(struct text *x, const struct tls_observation *o, size_t max)
+{
+    size_t shown = o->ca_count < max ? o->ca_count : max;
+    for (size_t i = 0; i < shown; i++) {
+        const struct tls_ca_name *ca = &o->cas[i];
+        put(x, "    ");
+        put(x, !ca->malformed     ? ""
+               : ca->der_len == 0 ? "(malformed: zero length)"
+                                  : "(malformed) ");
+        put(x, ca->dn);
+        newline(x);
+    }
+    if (shown && shown < o->ca_count) {
+        put(x, "    ");
+        style(x, x->st->dim);
+        putf(x, ELLIPSIS " and %zu more (--names all)", o->ca_count - shown);
+        style(x, x->st->reset);
+        newline(x);
+    }
+}
+
+/* "  127.0.0.1 SNI app.example.com TLS 1.2: 144 CA names (14552 bytes)", its names, its server
+ * certificate when the variants' differ, its HTTP exchange. */
+static void write_variant(struct text *x, const struct report_opts *opts,
+                          const struct report_target *t, size_t i, bool cert_each)
+{
+    const struct style *st = x->st;
+    const struct tls_observation *o = t->obs[i];
+    char buf[4 * DIM_NAME_MAX];
+    char v[8];
+    label(o, full_dims(o), buf, sizeof(buf));
+    put(x, "  ");
+    style(x, st->bold);
+    put(x, buf);
+    style(x, st->reset);
+    if (o->version && o->version != o->tls_max) {
+        style(x, st->yellow);
+        putf(x, " (server chose TLS %s)",
+             tls_name_or_hex(tls_name_version(o->version), o->version, 4, v, sizeof(v)));
+        style(x, st->reset);
+    }
+    put(x, ": ");
+    const struct tls_observation *same = NULL;
     switch (o->outcome) {
     case TLS_OUTCOME_ERROR:
-        fprintf(out, "    %serror (%s)%s: %s\n", st->red, tls_error_kind_name(o->error_kind),
-                st->reset, CLEAN(o->error_message));
+        style(x, st->red);
+        putf(x, "error (%s)", tls_error_kind_name(o->error_kind));
+        style(x, st->reset);
+        put(x, ": ");
+        put(x, o->error_message);
         break;
     case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
-        fprintf(out,
-                "    %sno certificate request%s: the server does not ask for a client "
-                "certificate in this handshake\n",
-                st->yellow, st->reset);
+        style(x, st->yellow);
+        put(x, "no certificate request");
+        style(x, st->reset);
         break;
     case TLS_OUTCOME_CERTIFICATE_REQUEST:
-        if (o->version == 0x0304 && !o->has_cas)
-            fprintf(out,
-                    "    %scertificate request without certificate_authorities%s (clients "
-                    "may offer any certificate)\n",
-                    st->green, st->reset);
-        else
-            fprintf(out, "    %scertificate request%s: %zu CA name%s (%zu bytes)%s\n", st->green,
-                    st->reset, o->ca_count, o->ca_count == 1 ? "" : "s", o->ca_bytes,
-                    o->ca_count == 0 ? ", empty list: clients may offer any certificate" : "");
-        for (size_t i = 0; i < o->ca_count; i++)
-            fprintf(out, "      %s%s%s\n",
-                    !o->cas[i].malformed     ? ""
-                    : o->cas[i].der_len == 0 ? "(malformed: zero length)"
-                                             : "(malformed) ",
-                    o->cas[i].dn, "");
+        for (size_t j = 0; j < i && same == NULL; j++)
+            if (same_list(t->obs[j], o))
+                same = t->obs[j];
+        if (same) {
+            unsigned vary = varying_dims(t);
+            label(same, vary ? vary : full_dims(same), buf, sizeof(buf));
+            putf(x, "same %zu name%s as ", o->ca_count, o->ca_count == 1 ? "" : "s");
+            put(x, buf);
+        } else {
+            style(x, o->ca_count ? st->green : st->yellow);
+            putf(x, "%zu CA name%s", o->ca_count, o->ca_count == 1 ? "" : "s");
+            style(x, st->reset);
+            if (o->ca_count)
+                putf(x, " (%zu bytes)", tls_observation_list_bytes(o));
+            else
+                put(x, o->version == 0x0304 && !o->has_cas ? " (no certificate_authorities)"
+                                                           : " (empty list)");
+        }
         break;
     }
-    if (o->server_cert.present) {
-        const struct tls_server_cert *sc = &o->server_cert;
-        if (sc->error)
-            fprintf(out, "    %sserver certificate: %s%s\n", st->dim, sc->error, st->reset);
-        else
-            fprintf(out, "    %sserver certificate: %s (issuer %s, valid until %s)%s\n", st->dim,
-                    sc->subject, sc->issuer, sc->not_after, st->reset);
+    newline(x);
+    if (o->outcome == TLS_OUTCOME_CERTIFICATE_REQUEST && same == NULL)
+        put_names(x, o, opts->names);
+    if (cert_each && o->server_cert.present) {
+        put(x, "    ");
+        put_cert(x, &o->server_cert);
     }
-    const struct tls_http_result *h = &o->http;
-    if (h->path == NULL)
-        return;
-    fprintf(out, "    GET %s: ", CLEAN(h->path));
-    if (h->failed)
-        fprintf(out, "%sno response (%s)%s: %s", st->red, tls_error_kind_name(h->error_kind),
-                st->reset, CLEAN(h->error));
-    else
-        fprintf(out, "%s", CLEAN(h->status_line));
-    if (!h->failed && h->server)
-        fprintf(out, " (Server: %s)", CLEAN(h->server));
-    fprintf(out, "%s\n", h->renegotiation ? "; the server renegotiated after the request" : "");
+    if (o->http.path)
+        put_http(x, &o->http);
 }
 
 int report_text_write(FILE *out, const struct report_opts *opts, const struct report_target *t)
 {
-    const struct style *st = opts->color ? &ansi : &plain;
-    char cleanbuf[4096];
-    fprintf(out, "%s%s%s\n", st->bold, CLEAN(t->target), st->reset);
-    if (t->input_error)
-        fprintf(out, "  %serror (input)%s: %s\n", st->red, st->reset, CLEAN(t->input_error));
-    for (size_t i = 0; t->findings && i < t->findings->n; i++) {
-        const struct report_finding *f = &t->findings->v[i];
-        const char *colour = f->severity >= REPORT_SEV_HIGH     ? st->red
-                             : f->severity == REPORT_SEV_MEDIUM ? st->yellow
-                                                                : st->dim;
-        fprintf(out, "  %s%s%-8s%s %s%s%s: %s\n", colour, st->bold,
-                report_severity_name(f->severity), st->reset, st->bold, f->rule->name, st->reset,
-                CLEAN(f->message));
-        fprintf(out, "           %sfix: %s%s\n", st->dim, f->remedy, st->reset);
+    struct text x;
+    text_init(&x, opts);
+    const struct style *st = x.st;
+    style(&x, st->bold);
+    put(&x, t->target);
+    style(&x, st->reset);
+    put(&x, "  ");
+    put_verdict(&x, t);
+    newline(&x);
+    if (t->input_error) {
+        put(&x, "  ");
+        style(&x, st->red);
+        put(&x, "error (input)");
+        style(&x, st->reset);
+        put(&x, ": ");
+        put(&x, t->input_error);
+        newline(&x);
     }
+    int rc = write_findings(&x, t);
+    if (rc) {
+        report_buf_free(&x.b);
+        return rc;
+    }
+    if (x.fix_cut && (opts->explain_told == NULL || !*opts->explain_told)) {
+        indent(&x, FINDING_INDENT);
+        style(&x, st->dim);
+        put(&x, "(the whole fix: caprobe --explain RULE)");
+        style(&x, st->reset);
+        newline(&x);
+        if (opts->explain_told)
+            *opts->explain_told = true;
+    }
+    const struct tls_server_cert *cert = one_cert(t);
+    bool cert_each = cert == NULL;
     for (size_t i = 0; i < t->n_obs; i++)
-        write_variant(out, st, t->obs[i]);
-    if (fflush(out) != 0 || ferror(out))
-        return TLS_E_IO;
-    return 0;
+        write_variant(&x, opts, t, i, cert_each);
+    if (cert) {
+        put(&x, "  ");
+        put_cert(&x, cert);
+    }
+    return text_flush(&x, out);
+}
+
+/* ---- one line per target ------------------------------------------------------------------- */
+
+/* Two variants whose answers one line does not tell apart. */
+static bool same_answer(const struct tls_observation *a, const struct tls_observation *b)
+{
+    if (a->outcome != b->outcome)
+        return false;
+    switch (a->outcome) {
+    case TLS_OUTCOME_ERROR:
+        return a->error_kind == b->error_kind && a->dns_error == b->dns_error;
+    case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
+        return true;
+    case TLS_OUTCOME_CERTIFICATE_REQUEST:
+        return a->ca_count == b->ca_count && (a->ca_count == 0 || same_list(a, b));
+    }
+    return false;
+}
+
+/* "144 names (14552 bytes)", "0 names", "no request", "error (refused)", "error (dns,
+ * no_such_name)" */
+static void put_answer(struct text *x, const struct tls_observation *o)
+{
+    const char *dns = tls_dns_error_name(o->dns_error);
+    switch (o->outcome) {
+    case TLS_OUTCOME_ERROR:
+        style(x, x->st->red);
+        putf(x, "error (%s%s%s)", tls_error_kind_name(o->error_kind), dns ? ", " : "",
+             dns ? dns : "");
+        style(x, x->st->reset);
+        return;
+    case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
+        put(x, "no request");
+        return;
+    case TLS_OUTCOME_CERTIFICATE_REQUEST:
+        putf(x, "%zu name%s", o->ca_count, o->ca_count == 1 ? "" : "s");
+        if (o->ca_count)
+            putf(x, " (%zu bytes)", tls_observation_list_bytes(o));
+        return;
+    }
+}
+
+/* "TARGET  VERDICT  WORST-RULE +N  4 variants: 144 names (14552 bytes) x2, 0 names x2" */
+int report_oneline_write(FILE *out, const struct report_opts *opts, const struct report_target *t)
+{
+    struct text x;
+    text_init(&x, opts);
+    style(&x, x.st->bold);
+    put(&x, t->target);
+    style(&x, x.st->reset);
+    put(&x, "  ");
+    put_verdict(&x, t);
+    const struct report_findings *f = t->findings;
+    if (f && f->n) {
+        bool seen[REPORT_RULE_COUNT] = {false};
+        size_t rules = 0;
+        for (size_t i = 0; i < f->n; i++)
+            if ((unsigned)f->v[i].rule->id < REPORT_RULE_COUNT && !seen[f->v[i].rule->id]) {
+                seen[f->v[i].rule->id] = true;
+                rules++;
+            }
+        put(&x, "  ");
+        put(&x, f->v[0].rule->name);
+        if (rules > 1)
+            putf(&x, " +%zu", rules - 1);
+    }
+    put(&x, "  ");
+    if (t->input_error) {
+        style(&x, x.st->red);
+        put(&x, "error (input)");
+        style(&x, x.st->reset);
+        put(&x, ": ");
+        put(&x, t->input_error);
+    } else {
+        putf(&x, "%zu variant%s", t->n_obs, t->n_obs == 1 ? "" : "s");
+        const char *sep = ": ";
+        for (size_t i = 0; i < t->n_obs; i++) {
+            size_t k = 0;
+            for (size_t j = 0; j < t->n_obs && k != SIZE_MAX; j++)
+                if (same_answer(t->obs[j], t->obs[i]))
+                    k = j < i ? SIZE_MAX : k + 1; /* SIZE_MAX: told with an earlier one */
+            if (k == SIZE_MAX)
+                continue;
+            put(&x, sep);
+            put_answer(&x, t->obs[i]);
+            if (k > 1)
+                putf(&x, " x%zu", k);
+            sep = ", ";
+        }
+    }
+    newline(&x);
+    return text_flush(&x, out);
 }

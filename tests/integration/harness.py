@@ -1111,6 +1111,117 @@ def run_caprobe_input(args, stdin_data, timeout=60):
                    live.err.text(), time.monotonic() - t0)
 
 
+# ---------------------------------------------------------------- a terminal
+
+class Screen:
+    """What a terminal `cols` columns wide shows of `data` (bytes), as rows of text: printable
+    characters (East Asian wide ones take two columns), \\r, \\n, \\t, \\b, SGR colours
+    (\\033[...m, not shown) and erase to the end of the line (\\033[K, which a progress line
+    uses). A character after the last column starts a new row, as xterm does (auto-margin), and
+    is counted in `wrapped`. Anything else (another escape sequence, a C0 or C1 control character,
+    invalid UTF-8) is listed in `strange`: what a server could use to drive the terminal.
+    `open_colour` lists the rows that ended while a colour was still on."""
+
+    def __init__(self, data, cols):
+        import unicodedata
+        self.cols, self.wrapped, self.strange, self.open_colour = cols, 0, [], []
+        text = data.decode("utf-8", "surrogateescape")
+        rows, col, colour = [[]], 0, False
+        i = 0
+        while i < len(text):
+            c = text[i]
+            i += 1
+            if c == "\x1b":
+                m = re.match(r"\[([0-9;]*)([\x40-\x7e])", text[i:])
+                if m and m.group(2) == "m":
+                    colour = m.group(1) not in ("", "0")
+                elif m and m.group(2) == "K":
+                    del rows[-1][col:]
+                else:
+                    self.strange.append(repr(text[i - 1:i + 8]))
+                i += m.end() if m else 0
+            elif c == "\r":
+                col = 0
+            elif c == "\n":
+                if colour:
+                    self.open_colour.append(len(rows) - 1)
+                rows.append([])
+            elif c == "\b":
+                col = max(0, col - 1)
+            elif c == "\t":
+                col = min(cols, (col // 8 + 1) * 8)
+            elif ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f or 0xdc80 <= ord(c) <= 0xdcff:
+                self.strange.append(repr(c))
+            else:
+                w = 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+                if col + w > cols:
+                    self.wrapped += 1
+                    rows.append([])
+                    col = 0
+                row = rows[-1]
+                row.extend([" "] * (col + w - len(row)))
+                row[col:col + w] = [c] + [""] * (w - 1)
+                col += w
+        if rows and not rows[-1]:
+            rows.pop()
+        self.rows = ["".join(r).rstrip() for r in rows]
+
+    def text(self):
+        return "\n".join(self.rows)
+
+
+class PtyRun:
+    """caprobe run by run_caprobe_pty: rc (None when it had to be killed), data (the bytes the
+    terminal received), screen (a Screen of them)."""
+
+    def __init__(self, cmd, rc, data, cols):
+        self.cmd, self.rc, self.data = cmd, rc, bytes(data)
+        self.screen = Screen(self.data, cols)
+
+    def describe(self):
+        return "command: %s\nexit status: %s\nscreen:\n%s" % (" ".join(self.cmd), self.rc,
+                                                             self.screen.text()[:6000])
+
+
+def run_caprobe_pty(args, rows=30, cols=80, timeout=120):
+    """Run caprobe with standard output and standard error on a pseudo-terminal of rows x cols
+    (TIOCSWINSZ), as a user at a terminal would; returns a PtyRun. timeout only guards against a
+    hang (the process group is killed)."""
+    import fcntl
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    cmd = [caprobe_path()] + list(args)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                         start_new_session=True, preexec_fn=_die_with_parent)
+    os.close(slave)
+    data = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                break
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(master)
+        if p.poll() is None and time.monotonic() >= deadline:
+            kill_group(p, grace=1.0)
+    try:
+        rc = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_group(p, grace=1.0)
+        rc = None
+    return PtyRun(cmd, rc, data, cols)
+
+
 def free_port():
     """A port the kernel picks, released for a server that cannot take port 0 itself (nginx)."""
     s = socket.socket()

@@ -1,14 +1,16 @@
-/* Unit tests of the document renderers (report/writer.h): SARIF 2.1.0 and JUnit XML of a small
- * scan with hostile text (DNs with quotes, commas, control characters and invalid UTF-8; raw
- * target text with invalid UTF-8), a target without findings, an input error and failed probes,
- * compared byte for byte with fixtures/golden/renderers.{sarif,xml} and empty.{sarif,xml}; the
- * text and JSON Lines (full and compact) records of the same scan with renderers.{txt,jsonl} and
- * renderers-compact.jsonl.
+/* Unit tests of the renderers (report/writer.h, report/report.h): SARIF 2.1.0, JUnit XML, JSON
+ * Lines, the text report and its one-line form of a small scan with hostile text (DNs with
+ * quotes, commas, control characters and invalid UTF-8; raw target text with invalid UTF-8), a
+ * target without findings, an input error and failed probes, compared byte for byte with
+ * fixtures/golden/renderers.{sarif,xml,jsonl,txt,oneline.txt}, renderers-compact.jsonl,
+ * empty.{sarif,xml} and interrupted.{sarif,xml}; the text
+ * forms cut to a terminal's width are measured with the C library's wcwidth.
  *
  * Golden files: after an intended change of the output, regenerate them with
  *   CAPROBE_UPDATE_GOLDEN=1 CAPROBE_FIXTURES=$PWD/fixtures build/tests/test_renderers
  * (the test then writes instead of comparing), check the diff, and run
  * tests/integration/check_sarif.py fixtures/golden/renderers.sarif on the new SARIF. */
+#define _XOPEN_SOURCE 700 /* wcswidth */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,6 +22,8 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <locale.h>
+#include <wchar.h>
 
 #include "report/report.h"
 #include "report/rules.h"
@@ -74,7 +78,7 @@ static struct name make_name(const char *c, const char *o, const char *cn, size_
 
 /* ---- canned observations --------------------------------------------------------------------- */
 
-#define MAX_OBS 4
+#define MAX_OBS 6
 
 struct canned_target {
     struct tls_observation o[MAX_OBS];
@@ -121,9 +125,10 @@ static void run_rules(struct canned_target *ct)
     ct->t.findings = &ct->findings;
 }
 
-/* A finding made by hand: any severity, any text. */
-static void add_finding(struct canned_target *ct, enum report_rule_id id, enum report_severity sev,
-                        const char *message, const char *remedy, size_t obs0, size_t obs1)
+/* A finding made by hand: any severity, any text, citing n observations. */
+static void add_finding_n(struct canned_target *ct, enum report_rule_id id,
+                          enum report_severity sev, const char *message, const char *remedy,
+                          const size_t *cited, size_t n)
 {
     struct report_findings *f = &ct->findings;
     if (f->n == f->cap) {
@@ -137,13 +142,19 @@ static void add_finding(struct canned_target *ct, enum report_rule_id id, enum r
     x->severity = sev;
     x->message = message;
     x->remedy = remedy;
-    size_t *obs = tls_arena_alloc(&f->arena, 2 * sizeof(*obs));
+    size_t *obs = tls_arena_alloc(&f->arena, n * sizeof(*obs));
     assert_non_null(obs);
-    obs[0] = obs0;
-    obs[1] = obs1;
+    memcpy(obs, cited, n * sizeof(*obs));
     x->obs = obs;
-    x->n_obs = 2;
+    x->n_obs = n;
     ct->t.findings = f;
+}
+
+static void add_finding(struct canned_target *ct, enum report_rule_id id, enum report_severity sev,
+                        const char *message, const char *remedy, size_t obs0, size_t obs1)
+{
+    size_t cited[2] = {obs0, obs1};
+    add_finding_n(ct, id, sev, message, remedy, cited, 2);
 }
 
 #define N_TARGETS 6
@@ -298,18 +309,22 @@ static struct doc render_junit(const struct scan *s, size_t n, enum report_sever
     return render_junit_stopped(s, n, fail_on, NULL);
 }
 
-/* Text (plain or coloured) or JSON Lines: one record per target, as the scan writes them. */
-static struct doc render_records(const struct scan *s, size_t n, enum report_format format,
-                                 bool color)
+/* Text, one line or JSON Lines: one record per target, as the scan writes them. */
+static struct doc render_targets(const struct canned_target *ct, size_t n,
+                                 const struct report_opts *opts)
 {
     struct doc d;
     FILE *f = open_memstream(&d.p, &d.len);
     assert_non_null(f);
-    struct report_opts opts = {.format = format, .color = color};
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(report_target_write(f, &opts, &s->ct[i].t), 0);
+        assert_int_equal(report_target_write(f, opts, &ct[i].t), 0);
     assert_int_equal(fclose(f), 0);
     return d;
+}
+
+static struct doc render_records(const struct scan *s, size_t n, const struct report_opts *opts)
+{
+    return render_targets(s->ct, n, opts);
 }
 
 /* Compare with fixtures/golden/<name>, or write it when CAPROBE_UPDATE_GOLDEN=1. */
@@ -679,20 +694,230 @@ static void test_write_errors(void **state)
     scan_free(s);
 }
 
-/* The text report: findings first (severity order), then each variant with its names; escaped
+/* In every line that has a colour the last escape sequence is the reset: a line cut by a pager
+ * leaves the terminal plain. */
+static void assert_colour_reset(const struct doc *d)
+{
+    char *text = strndup(d->p, d->len);
+    assert_non_null(text);
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *last = strrchr(line, 0x1b);
+        if (last && strncmp(last, "\033[0m", 4) != 0)
+            fail_msg("a line ends without its colour reset: %s", line);
+    }
+    free(text);
+}
+
+/* The text report: the verdict first, findings (severity order) with the variants they cite and
+ * the fix after the last finding with that fix, then one header per variant with at most two
+ * names here; an error keeps its kind, an identical list is told as "same N names as"; escaped
  * names stay escaped, colour only when asked for. */
 static void test_text_golden(void **state)
 {
     (void)state;
     struct scan *s = scan_new();
-    struct doc d = render_records(s, N_TARGETS, REPORT_TEXT, false);
+    struct report_opts opts = {.format = REPORT_TEXT, .names = 2};
+    struct doc d = render_records(s, N_TARGETS, &opts);
     assert_clean_utf8(&d);
     assert_null(memchr(d.p, 0x1b, d.len)); /* no escape sequence without colour */
     check_golden("renderers.txt", &d);
-    struct doc c = render_records(s, N_TARGETS, REPORT_TEXT, true);
+    opts.color = true;
+    struct doc c = render_records(s, N_TARGETS, &opts);
     assert_non_null(memchr(c.p, 0x1b, c.len));
+    assert_colour_reset(&c);
     free(c.p);
     free(d.p);
+    scan_free(s);
+}
+
+/* One line per target: target, verdict, worst rule, the answers; no names. */
+static void test_oneline_golden(void **state)
+{
+    (void)state;
+    struct scan *s = scan_new();
+    struct report_opts opts = {.format = REPORT_ONELINE};
+    struct doc d = render_records(s, N_TARGETS, &opts);
+    assert_clean_utf8(&d);
+    size_t lines = 0;
+    for (size_t i = 0; i < d.len; i++)
+        lines += d.p[i] == '\n';
+    assert_int_equal(lines, N_TARGETS);
+    assert_null(strstr(d.p, "CN=")); /* no names */
+    check_golden("renderers.oneline.txt", &d);
+    opts.color = true;
+    struct doc c = render_records(s, N_TARGETS, &opts);
+    assert_colour_reset(&c);
+    free(c.p);
+    free(d.p);
+    scan_free(s);
+}
+
+/* The widest line of d in terminal columns, colours left out, measured with the C library's
+ * wcwidth (C.UTF-8), not the renderer's own table. */
+static int widest_line(const struct doc *d)
+{
+    char *text = strndup(d->p, d->len);
+    assert_non_null(text);
+    int widest = 0;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char plain[4096];
+        size_t n = 0;
+        for (const char *p = line; *p && n + 1 < sizeof(plain); p++) {
+            if (*p == 0x1b) { /* CSI ... m */
+                p = strchr(p, 'm');
+                assert_non_null(p);
+                continue;
+            }
+            plain[n++] = *p;
+        }
+        plain[n] = 0;
+        wchar_t wide[4096];
+        size_t k = mbstowcs(wide, plain, sizeof(wide) / sizeof(wide[0]));
+        assert_true(k != (size_t)-1);
+        int cols = wcswidth(wide, k);
+        if (cols < 0)
+            fail_msg("a character a terminal cannot show: %s", line);
+        if (cols > widest)
+            widest = cols;
+    }
+    free(text);
+    return widest;
+}
+
+#define TOKYO "\xe6\x9d\xb1\xe4\xba\xac" /* 東京 */
+
+/* A target whose names and host name are CJK (two columns a character), four variants, and
+ * a finding that cites two of them that no dimension groups: the citation must wrap, whole. */
+static void wide_target(struct canned_target *ct)
+{
+    report_findings_init(&ct->findings);
+    ct->t.target = TOKYO ".example.com:443";
+    ct->t.host = TOKYO ".example.com";
+    ct->t.port = 443;
+    struct name names[2] = {
+        make_name("JP", "\xe8\xaa\x8d\xe8\xa8\xbc\xe5\xb1\x80 Corp", /* 認証局 */
+                  "\xe8\xaa\x8d\xe8\xa8\xbc\xe5\xb1\x80 " TOKYO " Issuing CA with a long name", 44),
+        make_name("JP", "Corp", "Plain CA", 8),
+    };
+    const char *addr[2] = {"192.0.2.41", "192.0.2.42"};
+    for (size_t a = 0; a < 2; a++) {
+        set_names(add_obs(ct, addr[a], ct->t.host, 0x0303), names, 2);
+        set_names(add_obs(ct, addr[a], NULL, 0x0303), names, 2);
+    }
+    add_finding(ct, REPORT_RULE_SNI_MISMATCH, REPORT_SEV_HIGH,
+                "a message long enough to be cut on any terminal narrower than a hundred and "
+                "twenty columns, which every test here is",
+                report_rule_get(REPORT_RULE_SNI_MISMATCH)->remedy, 0, 3);
+}
+
+/* The variants a finding cites, in the fewest words that tell them apart: three addresses with
+ * and without SNI; one finding per way of citing. */
+static void test_text_citations(void **state)
+{
+    (void)state;
+    struct canned_target *ct = calloc(1, sizeof(*ct));
+    assert_non_null(ct);
+    report_findings_init(&ct->findings);
+    ct->t.target = "c.example.com:443";
+    ct->t.host = "c.example.com";
+    ct->t.port = 443;
+    const char *addr[3] = {"192.0.2.1", "192.0.2.2", "192.0.2.3"};
+    for (size_t a = 0; a < 3; a++) { /* 2a: SNI, 2a + 1: no SNI */
+        add_obs(ct, addr[a], ct->t.host, 0x0303)->outcome = TLS_OUTCOME_NO_CERTIFICATE_REQUEST;
+        add_obs(ct, addr[a], NULL, 0x0303)->outcome = TLS_OUTCOME_NO_CERTIFICATE_REQUEST;
+    }
+    static const struct {
+        size_t obs[6], n;
+        const char *want;
+    } cases[] = {
+        {{0, 1, 2, 3}, 4, " [192.0.2.1 + 192.0.2.2]: "},
+        {{0, 2}, 2, " [192.0.2.1 + 192.0.2.2 SNI c.example.com]: "},
+        {{3, 1, 5}, 3, " [no SNI]: "},
+        {{0, 3}, 2, " [192.0.2.1 SNI c.example.com; 192.0.2.2 no SNI]: "},
+        {{0, 1, 2, 3, 4, 5}, 6, " [all 6 variants]: "},
+        {{4, 99, 4}, 3, " [192.0.2.3 SNI c.example.com]: "},
+        {{99}, 1, "info     baseline-drift: "},
+    };
+    const size_t n_cases = sizeof(cases) / sizeof(cases[0]);
+    for (size_t i = 0; i < n_cases; i++)
+        add_finding_n(ct, REPORT_RULE_BASELINE_DRIFT, REPORT_SEV_INFO, "m", NULL, cases[i].obs,
+                      cases[i].n);
+    struct report_opts opts = {.format = REPORT_TEXT};
+    struct doc d = render_targets(ct, 1, &opts);
+    for (size_t i = 0; i < n_cases; i++)
+        if (strstr(d.p, cases[i].want) == NULL)
+            fail_msg("case %zu: no '%s' in\n%s", i, cases[i].want, d.p);
+    free(d.p);
+    /* 30 columns: broken after a separator, its trailing space dropped */
+    opts.width = 30;
+    d = render_targets(ct, 1, &opts);
+    assert_non_null(strstr(d.p, " [192.0.2.1 +\n           192.0.2.2]:\n"));
+    free(d.p);
+    for (size_t k = 0; k < ct->t.n_obs; k++)
+        tls_observation_free(&ct->o[k]);
+    report_findings_free(&ct->findings);
+    free(ct);
+}
+
+/* On a terminal (opts.width) no line is wider than it, in colour or not, however wide the
+ * characters; a citation wraps rather than being cut; "caprobe --explain RULE" is told once a
+ * scan when a fix was cut. */
+static void test_text_width(void **state)
+{
+    (void)state;
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+        skip();
+    struct scan *s = scan_new();
+    struct canned_target *wide = &s->ct[N_TARGETS - 1];
+    for (size_t k = 0; k < wide->t.n_obs; k++)
+        tls_observation_free(&wide->o[k]);
+    report_findings_free(&wide->findings);
+    memset(wide, 0, sizeof(*wide));
+    wide_target(wide);
+    static const unsigned widths[] = {20, 40, 60, 80};
+    for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++)
+        for (int colour = 0; colour < 2; colour++)
+            for (int oneline = 0; oneline < 2; oneline++) {
+                bool told = false;
+                struct report_opts opts = {.format = oneline ? REPORT_ONELINE : REPORT_TEXT,
+                                           .color = colour,
+                                           .width = widths[w],
+                                           .names = REPORT_NAMES_ALL,
+                                           .explain_told = &told};
+                struct doc d = render_records(s, N_TARGETS, &opts);
+                if (!colour)
+                    assert_clean_utf8(&d);
+                int widest = widest_line(&d);
+                if (widest > (int)widths[w])
+                    fail_msg("width %u%s%s: a line of %d columns:\n%.*s", widths[w],
+                             colour ? ", colour" : "", oneline ? ", one line" : "", widest,
+                             (int)d.len, d.p);
+                /* the citation names both variants: on one line at 80 columns, wrapped
+                 * between them at 60 */
+                if (!oneline && widths[w] >= 60)
+                    assert_non_null(strstr(d.p, widths[w] == 60
+                                                    ? " [192.0.2.41 SNI " TOKYO ".example.com;\n"
+                                                      "           192.0.2.42 no SNI]:"
+                                                    : " [192.0.2.41 SNI " TOKYO
+                                                      ".example.com; 192.0.2.42 no SNI]:"));
+                const char *hint = "caprobe --explain RULE";
+                char *first = strstr(d.p, hint);
+                if (!oneline && widths[w] >= 60) /* narrower, the hint itself is cut */
+                    assert_non_null(first);
+                assert_true(first == NULL || strstr(first + 1, hint) == NULL);
+                free(d.p);
+            }
+    /* without a terminal nothing is cut, and the fix is told whole */
+    struct report_opts opts = {.format = REPORT_TEXT, .names = REPORT_NAMES_ALL};
+    struct doc d = render_records(s, N_TARGETS, &opts);
+    assert_null(strstr(d.p, "\xe2\x80\xa6"));
+    /* the sni-mismatch fix to its last words (the finding's own: it names the bindings) */
+    assert_non_null(strstr(d.p, "fix: Make both bindings advertise the same issuers. IIS: "));
+    assert_non_null(strstr(d.p, "default_server.\n"));
+    free(d.p);
+    setlocale(LC_CTYPE, "C");
     scan_free(s);
 }
 
@@ -701,7 +926,8 @@ static void test_jsonl_golden(void **state)
 {
     (void)state;
     struct scan *s = scan_new();
-    struct doc d = render_records(s, N_TARGETS, REPORT_JSONL, false);
+    struct report_opts opts = {.format = REPORT_JSONL};
+    struct doc d = render_records(s, N_TARGETS, &opts);
     assert_clean_utf8(&d);
     size_t lines = 0;
     for (char *line = d.p, *nl; (nl = memchr(line, '\n', d.len - (size_t)(line - d.p)));
@@ -717,7 +943,8 @@ static void test_jsonl_golden(void **state)
     assert_int_equal(lines, N_TARGETS);
     check_golden("renderers.jsonl", &d);
     /* the compact form (no "der"), held to the schema by the caprobe-schema test */
-    struct doc c = render_records(s, N_TARGETS, REPORT_JSONL_COMPACT, false);
+    struct report_opts compact = {.format = REPORT_JSONL_COMPACT};
+    struct doc c = render_records(s, N_TARGETS, &compact);
     assert_null(strstr(c.p, "\"der\""));
     check_golden("renderers-compact.jsonl", &c);
     free(c.p);
@@ -728,12 +955,13 @@ static void test_jsonl_golden(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text_golden),       cmocka_unit_test(test_jsonl_golden),
-        cmocka_unit_test(test_sarif_golden),      cmocka_unit_test(test_sarif_empty),
-        cmocka_unit_test(test_sarif_fingerprint), cmocka_unit_test(test_junit_golden),
-        cmocka_unit_test(test_junit_empty),       cmocka_unit_test(test_many_targets),
-        cmocka_unit_test(test_write_errors),      cmocka_unit_test(test_sarif_interrupted),
-        cmocka_unit_test(test_junit_interrupted),
+        cmocka_unit_test(test_text_golden),       cmocka_unit_test(test_oneline_golden),
+        cmocka_unit_test(test_text_width),        cmocka_unit_test(test_text_citations),
+        cmocka_unit_test(test_jsonl_golden),      cmocka_unit_test(test_sarif_golden),
+        cmocka_unit_test(test_sarif_empty),       cmocka_unit_test(test_sarif_fingerprint),
+        cmocka_unit_test(test_junit_golden),      cmocka_unit_test(test_junit_empty),
+        cmocka_unit_test(test_many_targets),      cmocka_unit_test(test_write_errors),
+        cmocka_unit_test(test_sarif_interrupted), cmocka_unit_test(test_junit_interrupted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,9 @@
 /* Unit tests for the shared helpers of tls/wire/: hex, UTF-8, terminal escaping, FNV-1a, the
  * hash index and the intrusive list. Oracles: published FNV test vectors, RFC 3629's examples
- * and its table of well-formed sequences, and a plain array checked in parallel. */
+ * and its table of well-formed sequences, the C library's wcwidth, and a plain array checked in
+ * parallel. */
+#define _XOPEN_SOURCE 700 /* wcwidth */
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <wchar.h>
 
 #include "tls/wire/digestset.h"
 #include "tls/wire/escape.h"
@@ -51,6 +55,34 @@ static void test_fnv1a_vectors(void **state)
     assert_true(tls_hash_mix(0) == 0);
     for (uint64_t i = 1; i < 1000; i++)
         assert_true(tls_hash_mix(i) != tls_hash_mix(i - 1));
+}
+
+/* Columns of a code point: never fewer than the C library's wcwidth (C.UTF-8) gives any
+ * printable one, so text cut by them fits; two for CJK and emoji, one for Latin. */
+static void test_utf8_width(void **state)
+{
+    (void)state;
+    assert_int_equal(tls_utf8_width('A'), 1);
+    assert_int_equal(tls_utf8_width(0xe9), 1);    /* é */
+    assert_int_equal(tls_utf8_width(0x6771), 2);  /* 東 */
+    assert_int_equal(tls_utf8_width(0xac00), 2);  /* 가 */
+    assert_int_equal(tls_utf8_width(0xff21), 2);  /* fullwidth A */
+    assert_int_equal(tls_utf8_width(0x1f600), 2); /* an emoji */
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+        skip();
+    size_t narrower = 0;
+    uint32_t first = 0;
+    for (uint32_t cp = 0x20; cp <= 0x10ffff; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff)
+            continue;
+        int w = wcwidth((wchar_t)cp);
+        if (w > 0 && tls_utf8_width(cp) < (unsigned)w && narrower++ == 0)
+            first = cp;
+    }
+    setlocale(LC_CTYPE, "C");
+    if (narrower)
+        fail_msg("%zu code points narrower than wcwidth says, the first U+%04X", narrower,
+                 (unsigned)first);
 }
 
 static void test_utf8(void **state)
@@ -377,11 +409,17 @@ static void test_similar(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hex),         cmocka_unit_test(test_fnv1a_vectors),
-        cmocka_unit_test(test_utf8),        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_digest_diff), cmocka_unit_test(test_hashtab),
-        cmocka_unit_test(test_hashset),     cmocka_unit_test(test_hashtab_spread),
-        cmocka_unit_test(test_list),        cmocka_unit_test(test_hashtab_remove),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_fnv1a_vectors),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_utf8_width),
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_digest_diff),
+        cmocka_unit_test(test_hashtab),
+        cmocka_unit_test(test_hashset),
+        cmocka_unit_test(test_hashtab_spread),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_hashtab_remove),
         cmocka_unit_test(test_similar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,3 +43,21 @@ size_t tls_utf8_valid_prefix(const uint8_t *s, size_t len)
     }
     return len;
 }
+
+/* Wide ranges of Unicode's EastAsianWidth.txt (W and F), merged where a narrow character in
+ * between is rare in names; the symbol and emoji blocks count whole as wide (too wide is safe). */
+static const uint32_t wide[][2] = {
+    {0x1100, 0x115f},   {0x231a, 0x231b},   {0x2329, 0x232a},   {0x23e9, 0x23f3},
+    {0x25fd, 0x25fe},   {0x2600, 0x27bf},   {0x2b1b, 0x2b1c},   {0x2b50, 0x2b55},
+    {0x2e80, 0xa4cf},   {0xa960, 0xa97f},   {0xac00, 0xd7a3},   {0xf900, 0xfaff},
+    {0xfe10, 0xfe19},   {0xfe30, 0xfe6f},   {0xff00, 0xff60},   {0xffe0, 0xffe6},
+    {0x16fe0, 0x18dff}, {0x1aff0, 0x1b2ff}, {0x1f000, 0x1faff}, {0x20000, 0x3fffd},
+};
+
+unsigned tls_utf8_width(uint32_t cp)
+{
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]) && cp >= wide[i][0]; i++)
+        if (cp <= wide[i][1])
+            return 2;
+    return 1;
+}

@@ -13,4 +13,9 @@ size_t tls_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
 /* Offset of the first byte of s/len that does not start a valid sequence, or len. */
 size_t tls_utf8_valid_prefix(const uint8_t *s, size_t len);
 
+/* Terminal columns of code point cp: 2 in the East Asian Wide and Fullwidth ranges and the
+ * emoji blocks, else 1. Never fewer than a terminal gives it (combining marks and other
+ * zero-width characters count 1), so text measured with it fits the columns it was cut to. */
+unsigned tls_utf8_width(uint32_t cp);
+
 #endif

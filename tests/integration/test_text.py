@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""The text report for people (issue 12, point 5) against the lab (fixtures/lab/lab.yaml):
+
+- a host that dumps its root store, scanned by name with and without SNI over TLS 1.2 and 1.3,
+  fits one 80x30 terminal with the summary (caprobe runs on a pseudo-terminal of that size): the
+  verdict on the first row, every finding's rule id on screen, no row wider than 80 columns;
+- the names are the JSON Lines `dn` lists of the same endpoint: bounded by default, all of them
+  with --names all; a list identical to an earlier variant's is told as "same N names as" and
+  its names are shown once, two different lists are both shown;
+- names with control characters, C1 controls and invalid UTF-8, and a Server header with a C1
+  CSI, reach the terminal escaped in the report and in --format oneline;
+- a record written while the progress line stands on the terminal erases it first;
+- --format oneline: one line per target for OK, finding and unreachable targets, the verdict and
+  worst rule as the JSON Lines findings say; the summary counts targets by verdict and findings by
+  severity as the records do.
+Emits TAP."""
+
+import collections
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+LAB_YAML = os.path.join(h.fixtures_dir(), "lab", "lab.yaml")
+HOST = "app.example.com"
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
+# every byte a name or header of the hostile endpoints could use to drive a terminal
+RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+def jsonl(args):
+    run = h.run_caprobe(["--format", "jsonl", "-q"] + args)
+    return run, {r["target"]: r for r in run.records}
+
+
+def verdict_words(rec):
+    """The verdict the text report must give a JSON Lines record: its findings by severity,
+    "could not be probed" when no probe got an answer, else OK."""
+    findings = rec.get("findings", [])
+    count = collections.Counter(f["severity"] for f in findings)
+    words = ", ".join("%d %s" % (count[s], s) for s in SEVERITIES if count[s])
+    unprobed = "error" in rec or all(o["outcome"] == "error" for o in rec["observations"])
+    if findings:
+        v = "%d finding%s: %s" % (len(findings), "" if len(findings) == 1 else "s", words)
+        return v + ("; could not be probed" if unprobed else "")
+    return "could not be probed" if unprobed else "OK"
+
+
+def name_lines(text):
+    """The name lines of a text report (four spaces, then a name), in order."""
+    return [line[4:] for line in text.splitlines()
+            if line.startswith("    ") and not line.startswith("     ")
+            and not line.startswith("    server certificate:")
+            and not line.startswith("    GET ") and not line.startswith("    \u2026 and ")]
+
+
+def dns_of(o):
+    return ["%s%s" % ("(malformed) " if c.get("malformed") and c.get("der") else "", c["dn"])
+            for c in o.get("certificate_request", {}).get("cas", [])]
+
+
+def check_screen(tap, lab):
+    port = lab.port("root-dump")
+    target = "%s:%d" % (HOST, port)
+    args = ["--timeout", "10", "--resolve", "%s:%d:127.0.0.1" % (HOST, port), target]
+    _, recs = jsonl(args)
+    rec = recs.get(target, {})
+    obs = rec.get("observations", [])
+    tap.eq(sorted((o.get("sni") or "", o.get("tls_max")) for o in obs),
+           sorted((s, v) for s in (HOST, "") for v in ("1.2", "1.3")),
+           "root-dump by name: 4 variants (SNI and no SNI, TLS 1.2 and 1.3)")
+    rules = [f["rule"] for f in rec.get("findings", [])]
+    tap.ok("root-store-dump" in rules, "root-dump by name: root-store-dump", rules)
+
+    run = h.run_caprobe_pty(args, rows=30, cols=80)
+    sc = run.screen
+    tap.eq(run.rc, 1, "on a terminal: exit 1 (a high finding)", run.describe())
+    tap.ok(len(sc.rows) <= 30, "80x30: the whole output, summary included, takes %d rows of 30"
+           % len(sc.rows), run.describe())
+    tap.eq(sc.wrapped, 0, "80x30: no line is wider than 80 columns", run.describe())
+    tap.eq(sc.strange, [], "80x30: nothing but text and colours reaches the terminal")
+    tap.eq(sc.open_colour, [], "80x30: every colour ends before its line does")
+    first = sc.rows[0] if sc.rows else ""
+    tap.eq(first, "%s  %s" % (target, verdict_words(rec)),
+           "80x30: the first row is the target and its verdict, as the JSON Lines findings say",
+           run.describe())
+    missing = [r for r in set(rules) if not re.search(r"(^|\s)%s\b" % re.escape(r), sc.text(),
+                                                     re.M)]
+    tap.eq(missing, [], "80x30: every finding's rule id is on the screen", run.describe())
+    tap.ok(any(r.startswith("caprobe: 1 target: 1 with findings (") for r in sc.rows),
+           "80x30: the summary on screen counts the target with findings", run.describe())
+
+    # --names all, not a terminal: every name of every distinct list, whole, once
+    full = h.run_caprobe(["--names", "all", "-q"] + args)
+    distinct, seen = [], set()
+    for o in obs:
+        key = tuple(c["sha256"] for c in o.get("certificate_request", {}).get("cas", []))
+        if key and key not in seen:
+            seen.add(key)
+            distinct += dns_of(o)
+    tap.eq(name_lines(full.stdout), distinct,
+           "--names all: the names are the JSON Lines dn lists (%d), each list once"
+           % len(distinct), full.describe())
+    tap.ok("\u2026" not in full.stdout, "not a terminal: no line is cut")
+    on_tty = h.run_caprobe_pty(["--names", "all"] + args, rows=30, cols=80)
+    shown = [r[4:] for r in on_tty.screen.rows if r.startswith("    ") and r[4] != " "]
+    cut = [s for s, d in zip(shown, distinct) if s != d and not
+           (s.endswith("\u2026") and d.startswith(s[:-1]))]
+    tap.ok(on_tty.screen.wrapped == 0 and len(shown) >= len(distinct) and not cut,
+           "--names all on a terminal: every name, those wider than 80 columns cut with an "
+           "ellipsis", cut or on_tty.describe())
+
+
+def check_collapse(tap, lab):
+    port = lab.port("root-dump")
+    target = "%s:%d" % (HOST, port)
+    args = ["--timeout", "10", "--names", "all", "-q", "--resolve",
+            "%s:%d:127.0.0.1" % (HOST, port), target]
+    _, recs = jsonl(args)
+    obs = recs.get(target, {}).get("observations", [])
+    names = {(o["sni"], o["tls_max"]): dns_of(o) for o in obs}
+    dump = names.get((HOST, "1.2"), [])
+    run = h.run_caprobe(args)
+    same = [line for line in run.stdout.splitlines() if re.search(r": same \d+ names? as ", line)]
+    tap.eq(same, ["  127.0.0.1 no SNI TLS 1.2: same %d names as SNI %s TLS 1.2" % (len(dump),
+                                                                                  HOST)],
+           "the no-SNI list, identical to the SNI one: 'same N names as'", run.describe())
+    counts = collections.Counter(name_lines(run.stdout))
+    twice = [n for n, k in counts.items() if k != collections.Counter(dump)[n]]
+    tap.eq(twice, [], "each name of the identical lists shown once (as often as in one list)")
+    tap.ok(dump and names.get((None, "1.2")) == dump, "(the JSON Lines lists are identical)")
+
+    sni = lab.port("sni-vs-nosni")  # its SNI binding is app.lab.test's
+    target = "app.lab.test:%d" % sni
+    args = ["--timeout", "10", "--tls", "1.2", "--names", "all", "-q", "--resolve",
+            "app.lab.test:%d:127.0.0.1" % sni, target]
+    _, recs = jsonl(args)
+    obs = recs.get(target, {}).get("observations", [])
+    lists = [dns_of(o) for o in obs]
+    run = h.run_caprobe(args)
+    tap.ok(len(lists) == 2 and lists[0] != lists[1], "sni-vs-nosni: two different lists",
+           lists)
+    tap.eq(name_lines(run.stdout), [n for ls in lists for n in ls],
+           "sni-vs-nosni: both lists shown in full, in variant order", run.describe())
+    tap.ok(not re.search(r": same \d+ names? as ", run.stdout),
+           "sni-vs-nosni: no 'same N names as' line")
+    default = h.run_caprobe(args[:4] + args[6:])
+    tap.eq(name_lines(default.stdout), lists[0][:5] + lists[1][:5],
+           "by default: at most 5 names per list", default.describe())
+    tap.ok("\u2026 and %d more (--names all)" % (len(lists[1]) - 5) in default.stdout,
+           "by default: how many more, and the option that shows them")
+
+
+HOSTILE = """defaults:
+  cert: pki/rsa-server-chain.pem
+  key: pki/rsa-server.key
+endpoints:
+  - name: bad-names
+    mode: raw
+    raw: flight
+    cas: [../pki/issuing.pem]
+    names_hex:
+      - ""
+      - "000102ff"
+      - "30183116301406035504030c0d4576696c1b5b33316d43410007"
+      - "30193117301506035504030c0e42616420fffe205554462d3820c3"
+      - "30163114301206035504030c0b43534920c29b33316d2058"
+  - name: bad-header
+    client_auth: optional
+    cas: [../pki/issuing.pem]
+    server_header: "lab \\u009b31m red \\u009b0m"
+"""
+
+
+def check_hostile(tap):
+    with h.LabServer(HOSTILE) as lab:
+        names = "127.0.0.1:%d" % lab.port("bad-names")
+        header = "127.0.0.1:%d" % lab.port("bad-header")
+        base = ["--timeout", "10", "--request", "/", names, header]
+        _, recs = jsonl(base)
+        runs = {
+            "text": h.run_caprobe(["-q", "--names", "all"] + base),
+            "oneline": h.run_caprobe(["-q", "--format", "oneline"] + base),
+        }
+        tty = {
+            "text": h.run_caprobe_pty(["--names", "all"] + base, cols=80),
+            "oneline": h.run_caprobe_pty(["--format", "oneline"] + base, cols=80),
+        }
+    cas = recs.get(names, {}).get("observations", [{}])[0].get("certificate_request", {})
+    tap.eq(sum(1 for c in cas.get("cas", []) if c.get("malformed")), 2,
+           "hostile names: two malformed names, as the lab sends them")
+    server = [(o.get("http") or {}).get("server") for o in recs.get(header, {}).get(
+        "observations", [])]
+    tap.ok(any(s and "\u009b" in s for s in server), "hostile header: the Server header has a "
+           "C1 CSI (JSON Lines)", server)
+    for label, run in runs.items():
+        raw = run.stdout.encode("utf-8", "surrogateescape")
+        tap.ok(b"\x1b" not in raw and not RAW_CONTROL.search(raw),
+               "%s, not a terminal: no control character from a server" % label,
+               RAW_CONTROL.findall(raw)[:5])
+    text = runs["text"].stdout
+    tap.ok("CN=Evil\\1B[31mCA\\00\\07" in text and "(malformed: zero length)" in text and
+           "(malformed) 000102ff" in text, "text: the names escaped, malformed ones marked", text)
+    tap.ok("(Server: lab \\xc2\\x9b31m red \\xc2\\x9b0m)" in text,
+           "text: the Server header's C1 CSI as \\xc2\\x9b", text)
+    for label, run in tty.items():
+        tap.eq((run.screen.strange, run.screen.wrapped), ([], 0),
+               "%s on a terminal: only text and caprobe's colours, no line wider than 80"
+               % label, run.describe())
+    tap.eq(len([r for r in tty["oneline"].screen.rows if not r.startswith("caprobe:")]), 2,
+           "oneline on a terminal: one row per target")
+
+
+SLOW = """defaults:
+  cert: pki/rsa-server-chain.pem
+  key: pki/rsa-server.key
+endpoints:
+  - name: slow
+    mode: raw
+    raw: trickle
+    trickle_ms: 1
+    cas: [../pki/issuing.pem]
+  - name: stall
+    mode: raw
+    raw: stall
+"""
+
+
+def check_progress(tap):
+    """A record written while the progress line stands on the same terminal erases it first:
+    the progress text never ends up in front of a record."""
+    with h.LabServer(SLOW) as lab:
+        targets = ["127.0.0.1:%d" % lab.port(n) for n in ("stall", "slow")]
+        run = h.run_caprobe_pty(["--timeout", "5", "--tls", "1.2"] + targets, cols=80)
+    sc = run.screen
+    if b"in flight" not in run.data:
+        tap.skip("a record written under the progress line", "no progress line was drawn")
+        return
+    tap.eq([r for r in sc.rows if "in flight" in r], [],
+           "the progress line is gone from the screen", run.describe())
+    heads = [r.split("  ")[0] for r in sc.rows if not r.startswith((" ", "caprobe:"))]
+    tap.eq(sorted(heads), sorted(targets), "each record starts a row with its target",
+           run.describe())
+    tap.eq(sc.wrapped, 0, "no row wider than 80 columns", run.describe())
+
+
+def check_oneline(tap, lab):
+    targets = ["127.0.0.1:%d" % lab.port(n) for n in ("right-list", "root-dump", "no-request")]
+    targets.append("127.0.0.1:%d" % h.closed_port())
+    args = ["--timeout", "10", "--tls", "1.2"] + targets
+    _, recs = jsonl(args)
+    run = h.run_caprobe(["--format", "oneline"] + args)
+    lines = run.stdout.splitlines()
+    tap.eq(len(lines), len(targets), "oneline: one line per target", run.describe())
+    got = {line.split("  ", 1)[0]: line for line in lines}
+    kinds = collections.Counter()
+    for t in targets:
+        rec, line = recs.get(t, {}), got.get(t, "")
+        want = verdict_words(rec) if rec else "?"
+        findings = rec.get("findings", [])
+        rules = list(dict.fromkeys(f["rule"] for f in findings))
+        if findings:
+            want += "  " + rules[0] + (" +%d" % (len(rules) - 1) if len(rules) > 1 else "")
+        kinds[want.split(":")[0].split("  ")[0]] += 1
+        tap.ok(line.startswith("%s  %s  " % (t, want)),
+               "oneline %s: '%s' as its JSON Lines record says" % (t, want), line)
+        n = len(rec.get("observations", []))
+        tap.ok(re.search(r"  %d variants?: " % n, line), "oneline %s: %d variant(s)" % (t, n))
+        tap.ok("CN=" not in line, "oneline %s: no names" % t)
+    tap.ok(len(kinds) >= 3, "oneline: OK, findings and could not be probed all seen", kinds)
+    counts = collections.Counter(f["severity"] for r in recs.values() for f in r["findings"])
+    verdicts = collections.Counter(verdict_words(r).split(":")[0] for r in recs.values())
+    with_findings = sum(1 for r in recs.values() if r["findings"])
+    # a count of 0 is left out; the closed port is a probe-failed finding, so "with findings"
+    parts = ["%d OK" % verdicts["OK"]] if verdicts["OK"] else []
+    if with_findings:
+        parts.append("%d with findings (%s)" % (with_findings, ", ".join(
+            "%d %s" % (counts[s], s) for s in SEVERITIES if counts[s])))
+    if verdicts["could not be probed"]:
+        parts.append("%d not probed" % verdicts["could not be probed"])
+    want = "caprobe: %d targets: %s" % (len(targets), ", ".join(parts))
+    tap.eq(run.stderr.splitlines()[:1], [want],
+           "the summary: targets by verdict, findings by severity, as the records say",
+           run.stderr)
+
+
+def main():
+    h.install_signal_handlers()
+    tap = h.Tap()
+    if h.caprobe_path() is None:
+        tap.skip("text report", "caprobe binary not found")
+        return tap.finish()
+    with h.LabServer(LAB_YAML) as lab:
+        h.run_checks(tap, [check_screen, check_collapse, check_oneline], lab)
+    h.run_checks(tap, [check_hostile, check_progress])
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
