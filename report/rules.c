@@ -15,6 +15,7 @@
 #include "tls/wire/error.h"
 #include "tls/wire/hash.h"
 #include "tls/wire/hex.h"
+#include "tls/wire/names.h"
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
@@ -425,11 +426,18 @@ static enum report_severity severity(const struct report_rule_run *r,
     return r->ctx->pinned[rule->id] || set != rule->severity ? set : evidence;
 }
 
+/* "1.2", "1.0", ...: the versions caprobe offers all have a name */
+static const char *version_text(uint16_t v)
+{
+    const char *name = tls_name_version(v);
+    return name ? name : "?";
+}
+
 /* "127.0.0.1, SNI app.example.com, TLS 1.2" */
 static void describe(const struct tls_observation *o, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s, %s%s, TLS %s%s", o->address ? o->address : "-",
-             o->sni ? "SNI " : "no SNI", o->sni ? o->sni : "", o->tls_max == 0x0304 ? "1.3" : "1.2",
+             o->sni ? "SNI " : "no SNI", o->sni ? o->sni : "", version_text(o->tls_max),
              strcmp(o->phase, "handshake") == 0 ? "" : ", renegotiation");
 }
 
@@ -940,7 +948,7 @@ static const char *dim_value(const struct tls_observation *o, enum rule_dim d)
     case DIM_SNI:
         return o->sni;
     case DIM_VERSION:
-        return o->tls_max == 0x0304 ? "1.3" : "1.2";
+        return version_text(o->tls_max);
     case DIM_ADDRESS:
         return o->address;
     case DIM_PHASE:
@@ -1761,7 +1769,7 @@ static void rule_probe_failed(struct report_rule_run *r, const struct report_rul
 void report_variant_key(const struct tls_observation *o, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s|%s|%s|%s", o->address ? o->address : "", o->sni ? o->sni : "",
-             o->tls_max == 0x0304 ? "1.3" : "1.2", o->phase);
+             version_text(o->tls_max), o->phase);
 }
 
 static int by_severity(const void *pa, const void *pb)
