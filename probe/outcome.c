@@ -365,6 +365,19 @@ bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
     return renegotiated;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The same address, SNI and phase: only the version differs. A server that fails the handshake
+ * without SNI (a missing ipport binding) fails it in every version: that is no version declined. */
+static bool same_variant(const struct tls_observation *a, const struct tls_observation *b)
+{
+    return a->address && same_str(a->address, b->address) && same_str(a->sni, b->sni) &&
+           same_str(a->phase, b->phase);
+}
+
 /* A handshake observation the server answered before any ServerHello of the version offered. */
 static bool declined(const struct tls_observation *o, bool *sure)
 {
@@ -388,9 +401,8 @@ void probe_outcome_settle(struct tls_observation *const *obs, size_t n)
         bool sure;
         if (!declined(o, &sure))
             continue;
-        for (size_t k = 0; k < n && !sure; k++) /* another version worked on this address */
-            sure = obs[k]->tls_max != o->tls_max && obs[k]->version && obs[k]->address &&
-                   o->address && strcmp(obs[k]->address, o->address) == 0;
+        for (size_t k = 0; k < n && !sure; k++) /* another version worked on this variant */
+            sure = obs[k]->tls_max != o->tls_max && obs[k]->version && same_variant(obs[k], o);
         if (!sure)
             continue;
         char v[8];

@@ -23,9 +23,9 @@ bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
 
 /* Once every variant of a target is done: a probe the server answered with a protocol_version
  * alert, or with a ServerHello of another version, is TLS_ERROR_VERSION_NOT_OFFERED; one it
- * answered with handshake_failure is too when a probe of the same address offering another
- * version got a ServerHello (a TLS 1.2 server sees no suite it knows in a TLS 1.3 ClientHello).
- * The message says "TLS 1.3 not offered" and keeps the server's words. */
+ * answered with handshake_failure is too when a probe of the same address, SNI and phase
+ * offering another version got a ServerHello (a TLS 1.2 server sees no suite it knows in a TLS 1.3
+ * ClientHello). The message says "TLS 1.3 not offered" and keeps the server's words. */
 void probe_outcome_settle(struct tls_observation *const *obs, size_t n);
 
 #endif

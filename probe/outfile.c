@@ -189,15 +189,29 @@ int probe_outfile_open(struct probe_outfile *o, const char *path)
     return 0;
 }
 
-int probe_outfile_commit(struct probe_outfile *o)
+int probe_outfile_commit(struct probe_outfile *o, const char *aside)
 {
     int err = 0;
-    if (o->own_fd && o->fd >= 0 && close(o->fd) != 0)
+    /* on disk before it replaces the previous report: a crash after the rename must not leave
+     * an empty file where a whole one was */
+    if (o->temp && o->fd >= 0 && fsync(o->fd) != 0 && errno != EINVAL)
+        err = errno;
+    if (o->own_fd && o->fd >= 0 && close(o->fd) != 0 && err == 0)
         err = errno;
     o->fd = -1;
     o->own_fd = false;
-    if (err == 0 && o->temp && rename(o->temp, o->path) != 0)
+    char *to = o->path;
+    if (err == 0 && o->temp && aside) {
+        size_t n = strlen(o->path) + strlen(aside) + 1;
+        if ((to = malloc(n)) == NULL)
+            err = ENOMEM;
+        else
+            snprintf(to, n, "%s%s", o->path, aside);
+    }
+    if (err == 0 && o->temp && rename(o->temp, to) != 0)
         err = errno;
+    if (to != o->path)
+        free(to);
     if (err == 0) {
         free(o->temp);
         o->temp = NULL;

@@ -31,10 +31,12 @@ void probe_outfile_init(struct probe_outfile *o);
  * 0 or an errno value; o->fd is then the descriptor to write to. */
 int probe_outfile_open(struct probe_outfile *o, const char *path);
 
-/* The report is complete: close the descriptor and rename the temporary file over the target.
- * Returns 0 or the errno of the failed close or rename (the temporary file is removed then and
- * the target left as it was). Written in place: only the close. */
-int probe_outfile_commit(struct probe_outfile *o);
+/* The report is complete: flush it to disk, close the descriptor and rename the temporary file
+ * over the target, or, with aside (e.g. ".interrupted"), to the target's name followed by it,
+ * leaving the target as it was. Returns 0 or the errno of the failed fsync, close or rename
+ * (the temporary file is removed then and the target left as it was). Written in place: only
+ * the close. */
+int probe_outfile_commit(struct probe_outfile *o, const char *aside);
 
 /* No report: close the descriptor and remove the temporary file; the target is left as it
  * was. A no-op after probe_outfile_commit or on an initialised o, so it may always be called. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -78,6 +79,7 @@ static void drain_signals(bool on)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 /* Raise the open-file limit as far as allowed; shrink the concurrency to fit under it. */
@@ -261,7 +263,10 @@ static int run_scan(struct run *r, struct probe_stats *st)
      * (JUnit writes all its test cases now) takes no more memory than the high water. */
     probe_sink_set_blocking(r->sink);
     if (st->signal) { /* the document says it is incomplete */
-        const char *sig = st->signal == SIGINT ? "SIGINT" : st->signal == SIGTERM ? "SIGTERM" : "";
+        const char *sig = st->signal == SIGINT    ? "SIGINT"
+                          : st->signal == SIGTERM ? "SIGTERM"
+                          : st->signal == SIGHUP  ? "SIGHUP"
+                                                  : "";
         if (r->sarif)
             report_sarif_interrupted(r->sarif, sig);
         if (r->junit)
@@ -290,16 +295,36 @@ static void run_close_output(struct run *r)
         r->write_error = err;
 }
 
-/* The report is complete (a scan stopped by a signal too: it says so): -o FILE is replaced by
- * it. 0, or TLS_E_IO once the failure was told naming the file (the temporary file is gone and
- * FILE is as it was). */
-static int run_commit(struct run *r)
+/* Whether paths a and b name the same file. */
+static bool same_file(const char *a, const char *b)
 {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* The report is complete (a scan stopped by a signal too: it says so): -o FILE is replaced by
+ * it. An interrupted scan whose FILE is also the --baseline keeps the baseline whole (records
+ * of the targets it did not reach would be lost from it) and is put beside it as
+ * FILE.interrupted. 0, or TLS_E_IO once the failure was told naming the file (the temporary
+ * file is gone and FILE is as it was). */
+static int run_commit(struct run *r, const struct probe_stats *st)
+{
+    const struct probe_config *c = r->cfg;
+    bool aside = st->signal && c->output && c->baseline_file && r->outfile.temp &&
+                 same_file(c->output, c->baseline_file);
     drain_temp = NULL; /* from here the temporary file is the commit's to remove */
-    int err = probe_outfile_commit(&r->outfile);
-    if (err == 0)
+    int err = probe_outfile_commit(&r->outfile, aside ? ".interrupted" : NULL);
+    if (err == 0) {
+        if (aside && !c->quiet)
+            fprintf(stderr,
+                    "caprobe: the scan was interrupted: %s stays the baseline it was; this "
+                    "run's records are in %s.interrupted\n",
+                    c->output, c->output);
         return 0;
-    fprintf(stderr, "caprobe: cannot write %s: %s\n", r->cfg->output, strerror(err));
+    }
+    fprintf(stderr, "caprobe: cannot write %s%s: %s\n", c->output, aside ? ".interrupted" : "",
+            strerror(err));
     return TLS_E_IO;
 }
 
@@ -397,7 +422,7 @@ int probe_run(const struct probe_config *c)
     probe_sink_counts(r.sink, &queued, &output_peak);
     run_close_output(&r);
     if (rc == 0 && r.write_error == 0)
-        rc = run_commit(&r);
+        rc = run_commit(&r, &st);
     drain_signals(false);
     status = PROBE_EXIT_USAGE;
     if (r.write_error == EPIPE) { /* nobody reads any more: nothing to tell */

@@ -106,7 +106,7 @@ struct probe_scan {
     bool held;           /* the output's hold stopped the last pump */
     uint64_t held_since; /* loop time it started */
     /* signals and progress */
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup; /* a closed terminal (ssh) stops it as SIGTERM does */
     uv_timer_t stop_timer, progress_timer;
     int stopping; /* the signal received, 0 while running */
     bool closed;  /* the handles are closing: the loop is about to end */
@@ -819,9 +819,9 @@ static void scan_close_handles(struct probe_scan *s)
     if (s->closed)
         return;
     s->closed = true;
-    uv_handle_t *hs[] = {(uv_handle_t *)&s->sigint, (uv_handle_t *)&s->sigterm,
-                         (uv_handle_t *)&s->stop_timer, (uv_handle_t *)&s->progress_timer,
-                         (uv_handle_t *)&s->wake};
+    uv_handle_t *hs[] = {(uv_handle_t *)&s->sigint,         (uv_handle_t *)&s->sigterm,
+                         (uv_handle_t *)&s->sighup,         (uv_handle_t *)&s->stop_timer,
+                         (uv_handle_t *)&s->progress_timer, (uv_handle_t *)&s->wake};
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);
@@ -878,10 +878,12 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     uv_timer_init(&s->loop, &s->progress_timer);
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
+    uv_signal_init(&s->loop, &s->sighup);
     s->wake.data = s->stop_timer.data = s->progress_timer.data = s;
-    s->sigint.data = s->sigterm.data = s;
+    s->sigint.data = s->sigterm.data = s->sighup.data = s;
     uv_signal_start(&s->sigint, scan_signal_cb, SIGINT);
     uv_signal_start(&s->sigterm, scan_signal_cb, SIGTERM);
+    uv_signal_start(&s->sighup, scan_signal_cb, SIGHUP);
     if (opts->progress)
         uv_timer_start(&s->progress_timer, scan_progress_cb, PROGRESS_MS, PROGRESS_MS);
     pump(s);

@@ -90,6 +90,18 @@ static bool same_str(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* Error kinds that tell the same: a scan from before version_not_offered existed recorded a
+ * declined version as the alert (tls_alert); the server did not change. */
+static bool same_error_kind(const char *a, const char *b)
+{
+    static const char declined[] = "version_not_offered", alert[] = "tls_alert";
+    if (same_str(a, b))
+        return true;
+    return a && b &&
+           ((strcmp(a, declined) == 0 && strcmp(b, alert) == 0) ||
+            (strcmp(a, alert) == 0 && strcmp(b, declined) == 0));
+}
+
 static unsigned compare(const struct side *o, const struct side *n)
 {
     if (o->v == NULL)
@@ -98,7 +110,7 @@ static unsigned compare(const struct side *o, const struct side *n)
         return CH_VARIANT_REMOVED;
     unsigned c = 0;
     if (!has_list(o) || !has_list(n)) {
-        if (o->v->state != n->v->state || !same_str(o->d->error_kind, n->d->error_kind))
+        if (o->v->state != n->v->state || !same_error_kind(o->d->error_kind, n->d->error_kind))
             c |= CH_OUTCOME;
     } else {
         if (o->v->state == REPORT_LIST_NONE && n->v->state == REPORT_LIST_NAMES)

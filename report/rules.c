@@ -804,7 +804,7 @@ static void rule_empty_ca_list(struct report_rule_run *r, const struct report_ru
             "%zu probe%s received a CertificateRequest without CA names (first: %s%s): clients may "
             "offer any certificate%s",
             n, n == 1 ? "" : "s", first,
-            o->version == 0x0304 ? ", TLS 1.3 without certificate_authorities" : "",
+            o->version == 0x0304 ? "; no certificate_authorities extension" : "",
             r->ctx->expected_cas ? ", not only those of the expected CAs" : "");
     remedy_ctl_store(r, f, r->idx, n,
                      "To steer clients to the right certificate, advertise the issuing CAs. IIS: "
@@ -1451,52 +1451,71 @@ static void rule_client_cert_not_offered(struct report_rule_run *r, const struct
     }
 }
 
-static void rule_duplicate_ca(struct report_rule_run *r, const struct report_rule *rule)
+/* "; and in 3 other variants" */
+static void others_note(size_t n, char *buf, size_t cap)
 {
-    for (size_t i = 0; i < r->t->n_obs; i++) {
-        const struct tls_observation *o = r->t->obs[i];
-        const struct name_set *set = &r->sets[i];
-        if (report_list_state(o) != REPORT_LIST_NAMES || set->dups == 0)
-            continue;
-        const char *dup_name = NULL;
-        for (size_t k = 0; k < o->ca_count && !dup_name; k++) {
-            /* the first entry whose name was seen before: it is not a set's first occurrence */
-            const struct name_ref *ref =
-                find_sha(set->v, set->n, sizeof(*set->v), o->cas[k].sha256);
-            if (ref && ref->first != k)
-                dup_name = o->cas[k].dn;
-        }
-        char where[256];
-        describe(o, where, sizeof(where));
-        add(r, rule, severity(r, rule, rule->severity), &i, 1, "[%s] repeats %zu name%s, e.g. %s",
-            where, set->dups, set->dups == 1 ? "" : "s", dup_name);
-    }
+    buf[0] = 0;
+    if (n > 1)
+        snprintf(buf, cap, "; and in %zu other variant%s", n - 1, n == 2 ? "" : "s");
 }
 
+/* One finding per target for the variants whose list repeats names: the first tells. */
+static void rule_duplicate_ca(struct report_rule_run *r, const struct report_rule *rule)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->t->n_obs; i++)
+        if (report_list_state(r->t->obs[i]) == REPORT_LIST_NAMES && r->sets[i].dups)
+            r->idx[n++] = i;
+    if (n == 0)
+        return;
+    size_t i = r->idx[0];
+    const struct tls_observation *o = r->t->obs[i];
+    const struct name_set *set = &r->sets[i];
+    const char *dup_name = NULL;
+    for (size_t k = 0; k < o->ca_count && !dup_name; k++) {
+        /* the first entry whose name was seen before: it is not a set's first occurrence */
+        const struct name_ref *ref = find_sha(set->v, set->n, sizeof(*set->v), o->cas[k].sha256);
+        if (ref && ref->first != k)
+            dup_name = o->cas[k].dn;
+    }
+    char where[256], others[64];
+    describe(o, where, sizeof(where));
+    others_note(n, others, sizeof(others));
+    add(r, rule, severity(r, rule, rule->severity), r->idx, n, "[%s] repeats %zu name%s, e.g. %s%s",
+        where, set->dups, set->dups == 1 ? "" : "s", dup_name, others);
+}
+
+/* One finding per target for the variants with names that are not DER: the first tells. */
 static void rule_malformed_ca(struct report_rule_run *r, const struct report_rule *rule)
 {
+    size_t n = 0, bad = 0;
+    const char *bad_name = NULL;
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES)
             continue;
-        size_t bad = 0;
-        const char *bad_name = NULL;
+        size_t here = 0;
         for (size_t k = 0; k < o->ca_count; k++) {
-            if (o->cas[k].malformed) {
-                if (!bad_name)
-                    bad_name = o->cas[k].dn;
-                bad++;
-            }
+            if (!o->cas[k].malformed)
+                continue;
+            if (n == 0 && here == 0)
+                bad_name = o->cas[k].dn;
+            here++;
         }
-        if (bad == 0)
-            continue;
-        char where[256];
-        describe(o, where, sizeof(where));
-        add(r, rule, severity(r, rule, rule->severity), &i, 1,
-            "[%s] has %zu name%s that %s not valid DER, e.g. %s%.64s%s%s", where, bad,
-            bad == 1 ? "" : "s", bad == 1 ? "is" : "are", bad_name[0] ? "" : "a zero-length name",
-            bad_name, strlen(bad_name) > 64 ? "..." : "", bad_name[0] ? " (hex)" : "");
+        if (here && n == 0)
+            bad = here;
+        if (here)
+            r->idx[n++] = i;
     }
+    if (n == 0)
+        return;
+    char where[256], others[64];
+    describe(r->t->obs[r->idx[0]], where, sizeof(where));
+    others_note(n, others, sizeof(others));
+    add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+        "[%s] has %zu name%s that %s not valid DER, e.g. %s%.64s%s%s%s", where, bad,
+        bad == 1 ? "" : "s", bad == 1 ? "is" : "are", bad_name[0] ? "" : "a zero-length name",
+        bad_name, strlen(bad_name) > 64 ? "..." : "", bad_name[0] ? " (hex)" : "", others);
 }
 
 /* Over TLS 1.3 the same request fails where TLS 1.2 renegotiates: a reset, a 403 or a 500
@@ -1656,8 +1675,9 @@ static bool drift_describe(struct report_rule_run *r, size_t i,
     bool dump_now = is_dump(public_counts(r), i, o), dump_then = baseline_was_dump(r, bv);
     bool regression = !(dump_then && !dump_now) &&
                       (d.removed > d.removed_public || d.added_public > 0 || dump_now);
-    int n = snprintf(what, cap, "%s: advertises %zu names where the baseline had %zu: %zu added",
-                     regression ? "regression" : "improvement", o->ca_count, bv->n_cas, d.added);
+    int n = snprintf(what, cap, "%s: advertises %zu name%s where the baseline had %zu: %zu added",
+                     regression ? "regression" : "improvement", o->ca_count,
+                     o->ca_count == 1 ? "" : "s", bv->n_cas, d.added);
     if (n > 0 && (size_t)n < cap && d.added_public)
         n += snprintf(what + n, cap - (size_t)n, " (%zu public roots%s)", d.added_public,
                       dump_now && !dump_then ? ": a root store appeared" : "");
@@ -1701,15 +1721,23 @@ static void rule_baseline_drift(struct report_rule_run *r, const struct report_r
         bool renewed = bv->has_cert && o->server_cert.present &&
                        memcmp(bv->cert_sha256, o->server_cert.sha256, 32) != 0;
         bool regression = drift_describe(r, i, bv, what, sizeof(what));
-        /* An improvement is news, not a failure: info. A regression at the rule's severity; with
-         * a renewal, which is how bindings lose their Ctl Store Name, graded up. */
-        enum report_severity sev = !regression ? REPORT_SEV_INFO
-                                   : renewed   ? REPORT_SEV_HIGH
-                                               : rule->severity;
+        /* An improvement is news, not a failure: info, whatever severity the user gave the rule
+         * (a gate tightened on drift must not fail when a server is fixed). A regression at the
+         * rule's severity; with a renewal, which is how bindings lose their Ctl Store Name,
+         * graded up. */
+        enum report_severity sev =
+            !regression ? REPORT_SEV_INFO
+                        : severity(r, rule, renewed ? REPORT_SEV_HIGH : rule->severity);
         struct report_finding *f =
-            add(r, rule, severity(r, rule, sev), &i, 1, "[%s] %s%s", where, what,
+            add(r, rule, sev, &i, 1, "[%s] %s%s", where, what,
                 renewed ? "; the server certificate changed too (a renewal?)" : "");
-        if (regression && renewed)
+        if (!regression && f) {
+            char buf[256];
+            struct text t = {buf, 0, sizeof(buf)};
+            text_add(&t, "Nothing to fix: when the change was intended, take this scan as the new "
+                         "baseline.");
+            set_remedy(r, f, &t);
+        } else if (renewed)
             remedy_netsh(r, f, &i, 1,
                          "The certificate was renewed and the binding most likely lost its Ctl "
                          "Store Name. IIS: ",
@@ -1756,7 +1784,7 @@ static void rule_probe_failed(struct report_rule_run *r, const struct report_rul
     add(r, rule, severity(r, rule, client_auth_expected(r) ? REPORT_SEV_HIGH : rule->severity),
         r->idx, t->n_obs, "%s %zu probe%s failed (%s)%s; first: [%s] %s",
         declined == t->n_obs ? "the server declines every TLS version probed: all"
-        : t->n_obs == 1      ? "the"
+        : t->n_obs == 1      ? "the only"
                              : "all",
         t->n_obs, t->n_obs == 1 ? "" : "s", kinds,
         client_auth_expected(r) ? ": client authentication is expected here and was not checked"

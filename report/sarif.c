@@ -252,10 +252,12 @@ static void put_result(struct report_sarif *s, const struct report_target *t,
 
 /* The start of a notification of kind, its text assembled in s->tmp: {"level":..,"message":..,
  * "descriptor":{..} and no closing brace. */
-static void put_note_start(struct report_sarif *s, struct report_buf *b, enum note_kind kind)
+/* level: the kind's own, or another (NULL: the kind's). */
+static void put_note_start(struct report_sarif *s, struct report_buf *b, enum note_kind kind,
+                           const char *level)
 {
     report_buf_puts(b, s->n_notes ? ",\n{\"level\":\"" : "\n{\"level\":\"");
-    report_buf_puts(b, note_kinds[kind].level);
+    report_buf_puts(b, level ? level : note_kinds[kind].level);
     report_buf_puts(b, "\",\"message\":{\"text\":");
     put_tmp(s, b);
     report_buf_puts(b, "},\"descriptor\":{\"id\":");
@@ -291,7 +293,8 @@ static void put_note(struct report_sarif *s, const struct report_target *t, enum
         report_buf_puts(&s->tmp, ": ");
         report_buf_puts(&s->tmp, str_or_empty(t->input_error));
     }
-    put_note_start(s, b, kind);
+    /* a TLS version the server declines is a fact about it, not a failed probe: a note */
+    put_note_start(s, b, kind, o && o->error_kind == TLS_ERROR_VERSION_NOT_OFFERED ? "note" : NULL);
     report_buf_puts(b, ",\"locations\":");
     put_locations(s, b, t, o);
     report_buf_puts(b, ",\"properties\":{\"target\":");
@@ -452,7 +455,7 @@ static void put_interrupted(struct report_sarif *s, struct report_buf *b)
         report_buf_puts(&s->tmp, s->signal);
     }
     report_buf_puts(&s->tmp, ": targets not yet probed are missing from this report.");
-    put_note_start(s, b, NOTE_INTERRUPTED);
+    put_note_start(s, b, NOTE_INTERRUPTED, NULL);
     report_buf_puts(b, ",\"properties\":{\"signal\":");
     report_buf_json_str(b, s->signal);
     report_buf_puts(b, "}}");

@@ -221,6 +221,45 @@ def check_sigint_jsonl(tap, lab, srv):
                live.err.text())
 
 
+def check_interrupted_baseline(tap, lab, srv):
+    """Ctrl-C on --baseline scan.jsonl -o scan.jsonl: the baseline stays whole (its records of
+    targets this run did not reach would be lost), this run's records go beside it as
+    scan.jsonl.interrupted. SIGHUP (a closed ssh session) stops the scan as SIGTERM does and
+    leaves no temporary file."""
+    label = "SIGINT with --baseline scan.jsonl -o scan.jsonl"
+    with tempfile.TemporaryDirectory(prefix="caprobe-outfile-") as tmp:
+        scan = os.path.join(tmp, "scan.jsonl")
+        before = b'{"schema":"caprobe/1","target":"127.0.0.1:1","host":"127.0.0.1","port":1,' \
+                 b'"observations":[],"findings":[]}\n'
+        with open(scan, "wb") as f:
+            f.write(before)
+        accepted = srv.snapshot()["accepted"]
+        with h.LiveCaprobe(["--format", "jsonl", "--baseline", scan, "-o", scan, "--tls", "1.2",
+                            "--timeout", str(LONG), srv.targets()[0]]) as live:
+            srv.wait_accepted(accepted + 1, HANG)
+            live.signal(signal.SIGINT)
+            live.wait(HANG)
+        tap.eq(live.rc, 130, "%s: exit 130" % label, live.describe())
+        tap.ok(read_bytes(scan) == before, "%s: the baseline is byte-identical" % label,
+               read_bytes(scan)[:300])
+        aside = read_bytes(scan + ".interrupted").decode("utf-8", "replace") \
+            if os.path.exists(scan + ".interrupted") else ""
+        recs, err = h.parse_jsonl(aside, where=label)
+        tap.ok(err is None and len(recs) == 1 and recs[0]["target"] == srv.targets()[0] and
+               "scan.jsonl.interrupted" in live.err.text(),
+               "%s: this run's record is in scan.jsonl.interrupted, and stderr says so" % label,
+               live.describe())
+        tap.eq(others(tmp, ["scan.jsonl", "scan.jsonl.interrupted"]), [],
+               "%s: no temporary file left" % label)
+    label = "SIGHUP during a JSON Lines scan"
+    with tempfile.TemporaryDirectory(prefix="caprobe-outfile-") as tmp:
+        live, path = stopped(tap, label, srv, "jsonl", signal.SIGHUP, tmp)
+        recs, err = h.parse_jsonl(read_bytes(path).decode("utf-8", "replace"), where=label)
+        tap.ok(err is None and len(recs) == 1, "%s: the report is written whole" % label,
+               live.describe())
+        tap.eq(others(tmp, ["scan.jsonl"]), [], "%s: no temporary file left" % label)
+
+
 def as_nobody():
     """preexec_fn dropping root to nobody, so that folder permissions apply."""
     h._die_with_parent()
@@ -351,7 +390,7 @@ def check_special_targets(tap, lab, srv):
 
 
 CHECKS = [check_baseline_is_output, check_kill9, check_sigint_sarif, check_sigterm_junit,
-          check_sigint_jsonl, check_no_report, check_special_targets]
+          check_sigint_jsonl, check_interrupted_baseline, check_no_report, check_special_targets]
 
 
 def main():

@@ -238,7 +238,7 @@ def check_baseline_and_diff(tap):
         better = [f for rec in h.parse_jsonl(imp.stdout)[0] for f in rec["findings"]
                   if f["rule"] == "baseline-drift"]
         tap.ok(imp.rc == 0 and len(better) == 1 and better[0]["severity"] == "info" and
-               "improvement: advertises 1 names where the baseline had 143: 1 added, 143 removed "
+               "improvement: advertises 1 name where the baseline had 143: 1 added, 143 removed "
                "(143 of them public roots: the root store is gone)" in better[0]["message"],
                "--baseline: a root store that gave way to the issuing CA is an improvement "
                "(info; --fail-on low passes)", repr(better) + imp.describe())

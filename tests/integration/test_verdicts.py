@@ -6,9 +6,12 @@ loopback (openssl s_server, the lab, the test DNS server); the oracles are the s
 configuration and certificates (the SHA-1 that openssl computes of the served certificate)."""
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 
 import harness as h
 
@@ -89,6 +92,14 @@ def check_version_not_offered(tap):
                "the summary counts the declined version apart from errors", r.stderr)
         tap.ok(not findings(r, "probe-failed"), "one version worked: no probe-failed finding",
                r.stdout)
+        r = h.run_caprobe(["--format", "sarif", "127.0.0.1:%d" % s.port])
+        import json
+        notes = [n for run in json.loads(r.stdout or "{}").get("runs", [])
+                 for inv in run.get("invocations", [])
+                 for n in inv.get("toolExecutionNotifications", [])]
+        tap.ok(len(notes) == 1 and notes[0]["level"] == "note" and
+               "TLS 1.3 not offered" in notes[0]["message"]["text"],
+               "SARIF: the declined version is a note, not a warning", r.describe())
         r = h.run_caprobe(["--format", "text", "127.0.0.1:%d" % s.port])
         tap.ok("TLS 1.3 not offered" in r.stdout, "text: 'TLS 1.3 not offered'", r.describe())
         r = h.run_caprobe(["--format", "jsonl", "--tls", "1.3", "127.0.0.1:%d" % s.port])
@@ -106,6 +117,72 @@ def check_version_not_offered(tap):
                "TLS 1.3-only server: the 1.2 probe is version_not_offered, exit 0", r.describe())
     r = h.run_caprobe(["--fail-on-error", "-q", "127.0.0.1:%d" % h.closed_port()])
     tap.eq(r.rc, 3, "--fail-on-error still exits 3 for a target that could not be probed")
+
+
+class SniOnlyServer(threading.Thread):
+    """Python's ssl (OpenSSL) on a loopback port: asks for a client certificate naming the issuing
+    CA, and ends every handshake without SNI with a handshake_failure alert, in TLS 1.2 and 1.3
+    alike: the http.sys server whose ipport binding is missing."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(h.pki("server.pem"), h.pki("server.key"))
+        ctx.load_verify_locations(h.pki("issuing.pem"))
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+
+        def no_sni_fails(sock, name, context):
+            return None if name else ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+        ctx.sni_callback = no_sni_fails
+        self.ctx = ctx
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+
+    def run(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(5)
+            try:
+                with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                conn.close()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping = True
+        self.join(timeout=5)
+        self.sock.close()
+
+
+def check_sni_required(tap):
+    """A server that fails every handshake without SNI declines no TLS version: the no-SNI
+    probes stay errors (tls_alert) and --fail-on-error sees them, while both versions work with
+    SNI."""
+    with SniOnlyServer() as s:
+        target = "app.test:%d" % s.port
+        r = h.run_caprobe(["--format", "jsonl", "--fail-on-error", "--resolve",
+                           "%s:127.0.0.1" % target, target])
+    obs = records(r)[0]["observations"] if records(r) else []
+    no_sni = [o for o in obs if o["sni"] is None]
+    with_sni = [o for o in obs if o["sni"] == "app.test"]
+    tap.ok(r.rc == 3 and len(no_sni) == 2 and
+           all(o.get("error", {}).get("kind") == "tls_alert" for o in no_sni) and
+           len(with_sni) == 2 and all(o["outcome"] == "certificate_request" for o in with_sni),
+           "a server that fails without SNI in both versions: tls_alert, not version_not_offered; "
+           "--fail-on-error exits 3", r.describe())
 
 
 def check_exit_precedence(tap, tmp):
@@ -183,7 +260,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="caprobe-verdicts-")
     try:
         for check, args in ((check_probe_failed, (tmp,)), (check_version_not_offered, ()),
-                            (check_exit_precedence, (tmp,)), (check_findings_and_remedies, ())):
+                            (check_exit_precedence, (tmp,)), (check_findings_and_remedies, ()),
+                            (check_sni_required, ())):
             try:
                 check(tap, *args)
             except Exception as e:  # a harness failure is a failed test; the others still run

@@ -407,6 +407,24 @@ static void test_diff_identical(void **state)
     diff_free(&r);
 }
 
+/* A scan from before version_not_offered told a declined TLS 1.3 as the alert (tls_alert): the
+ * same server, no change; another error kind is one. */
+static void test_diff_declined(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("declined-old.jsonl", "declined-new.jsonl", 0);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "summary: 0 changed, 0 added, 0 removed, 1 unchanged\n");
+    diff_free(&r);
+    r = diff("declined-new.jsonl", "declined-old.jsonl", 0);
+    assert_int_equal(r.status, 0);
+    diff_free(&r);
+    r = diff("declined-new.jsonl", "declined-refused.jsonl", 0);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "version_not_offered"));
+    diff_free(&r);
+}
+
 static void expect_golden(const char *got, const char *rel)
 {
     size_t len;
@@ -728,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_line_limit),
         cmocka_unit_test(test_rules_drift),
         cmocka_unit_test(test_diff_identical),
+        cmocka_unit_test(test_diff_declined),
         cmocka_unit_test(test_diff_text),
         cmocka_unit_test(test_diff_json),
         cmocka_unit_test(test_diff_reverse),

@@ -427,16 +427,24 @@ static void test_version_declined(void **state)
     static const struct {
         uint8_t desc;
         const char *message;
-        const char *alone, *beside_12, *beside_other_address; /* kind after settling */
+        /* kind after settling: alone, beside a TLS 1.2 probe that worked on the same variant,
+         * on another address, with another SNI (a server that fails without SNI in every
+         * version: no version declined) */
+        const char *want[4];
     } cases[] = {
-        {70, "server sent fatal alert protocol_version (70)", "version_not_offered",
-         "version_not_offered", "version_not_offered"},
-        {40, "server sent fatal alert handshake_failure (40)", "tls_alert", "version_not_offered",
-         "tls_alert"},
-        {80, "server sent fatal alert internal_error (80)", "tls_alert", "tls_alert", "tls_alert"},
+        {70,
+         "server sent fatal alert protocol_version (70)",
+         {"version_not_offered", "version_not_offered", "version_not_offered",
+          "version_not_offered"}},
+        {40,
+         "server sent fatal alert handshake_failure (40)",
+         {"tls_alert", "version_not_offered", "tls_alert", "tls_alert"}},
+        {80,
+         "server sent fatal alert internal_error (80)",
+         {"tls_alert", "tls_alert", "tls_alert", "tls_alert"}},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        for (int with = 0; with < 3; with++) {
+        for (int with = 0; with < 4; with++) {
             struct probe p, ok;
             probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
             p.hs.tls_max = 0x0304;
@@ -450,14 +458,14 @@ static void test_version_declined(void **state)
             probe_init(&ok, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
             if (with == 2)
                 ok.hs.address = "192.0.2.11";
+            if (with == 3)
+                p.hs.sni = NULL; /* the failed probe sent no SNI, the one that worked did */
             feed_flight(&ok, &ok.cap, true);
             fill(&ok, 1);
             assert_int_equal(ok.hs.version, 0x0303);
             struct tls_observation *obs[] = {&ok.hs, &p.hs};
             probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1);
-            const char *want = with == 0   ? cases[i].alone
-                               : with == 1 ? cases[i].beside_12
-                                           : cases[i].beside_other_address;
+            const char *want = cases[i].want[with];
             assert_string_equal(tls_error_kind_name(p.hs.error_kind), want);
             if (strcmp(want, "version_not_offered") == 0) {
                 char m[200];

@@ -137,7 +137,7 @@ static void test_new_file(void **state)
     assert_int_equal(strlen(o.temp), strlen(want_prefix) + 6);
     write_all(o.fd, "report\n");
     assert_int_equal(access(p, F_OK), -1); /* not there before the commit */
-    assert_int_equal(probe_outfile_commit(&o), 0);
+    assert_int_equal(probe_outfile_commit(&o, NULL), 0);
     assert_file(d, "scan.jsonl", "report\n");
     assert_int_equal(mode_of(d, "scan.jsonl"), 0640);
     assert_int_equal(count_entries(d, NULL), 1);
@@ -167,7 +167,7 @@ static void test_replace_keeps_mode(void **state)
     assert_file(d, "scan.sarif", "earlier\n");
     assert_int_equal(count_entries(d, NULL), 2);
     write_all(o.fd, "false}\n");
-    assert_int_equal(probe_outfile_commit(&o), 0);
+    assert_int_equal(probe_outfile_commit(&o, NULL), 0);
     assert_file(d, "scan.sarif", "{\"half\":false}\n");
     assert_int_equal(mode_of(d, "scan.sarif"), 0604);
     assert_int_equal(count_entries(d, NULL), 1);
@@ -183,6 +183,20 @@ static void test_abort(void **state)
     assert_file(d, "scan.xml", "earlier\n");
     assert_int_equal(count_entries(d, NULL), 1);
     probe_outfile_abort(&o); /* twice: nothing */
+}
+
+/* Committed aside: the target as it was, the report under the target's name and the suffix. */
+static void test_commit_aside(void **state)
+{
+    struct dir *d = *state;
+    struct probe_outfile o;
+    open_over(d, "scan.jsonl", 0644, &o);
+    write_all(o.fd, "partial\n");
+    assert_int_equal(probe_outfile_commit(&o, ".interrupted"), 0);
+    assert_file(d, "scan.jsonl", "earlier\n");
+    assert_file(d, "scan.jsonl.interrupted", "{\"half\":partial\n");
+    assert_int_equal(count_entries(d, NULL), 2);
+    assert_null(o.temp);
 }
 
 /* latest -> reports/link (relative to the folder), reports/link -> today (relative to
@@ -203,7 +217,7 @@ static void test_links_followed(void **state)
     path_in(q, sizeof(q), d, "reports/.today.");
     assert_int_equal(strncmp(o.temp, q, strlen(q)), 0);
     write_all(o.fd, "new\n");
-    assert_int_equal(probe_outfile_commit(&o), 0);
+    assert_int_equal(probe_outfile_commit(&o, NULL), 0);
     assert_file(d, "reports/today", "new\n");
     assert_int_equal(mode_of(d, "reports/today"), 0640);
     struct stat st;
@@ -219,7 +233,7 @@ static void test_links_followed(void **state)
     assert_int_equal(symlink("reports/tomorrow", p), 0);
     assert_int_equal(probe_outfile_open(&o, p), 0);
     write_all(o.fd, "made\n");
-    assert_int_equal(probe_outfile_commit(&o), 0);
+    assert_int_equal(probe_outfile_commit(&o, NULL), 0);
     assert_file(d, "reports/tomorrow", "made\n");
     assert_int_equal(lstat(p, &st), 0);
     assert_true(S_ISLNK(st.st_mode));
@@ -258,7 +272,7 @@ static void test_device_in_place(void **state)
     assert_null(o.temp);
     assert_true(o.fd > STDERR_FILENO);
     write_all(o.fd, "gone\n");
-    assert_int_equal(probe_outfile_commit(&o), 0);
+    assert_int_equal(probe_outfile_commit(&o, NULL), 0);
     struct stat st;
     assert_int_equal(stat("/dev/null", &st), 0);
     assert_true(S_ISCHR(st.st_mode));
@@ -270,6 +284,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_keeps_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
         cmocka_unit_test(test_device_in_place),

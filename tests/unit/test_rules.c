@@ -307,6 +307,24 @@ static void test_empty_list_and_no_request(void **state)
     fx_free(&x);
 }
 
+/* The SHA-256 of the subject DER of CN=names[i], sorted: a public root bundle of n roots, or a
+ * baseline's list. */
+static void hashes_make(const char *const *names, int n, uint8_t (*hashes)[32])
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t der[64];
+        size_t len = dn_make(der, names[i], 0x0c);
+        tls_sha256(der, len, hashes[i]);
+    }
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && memcmp(hashes[j - 1], hashes[j], 32) > 0; j--) {
+            uint8_t t[32];
+            memcpy(t, hashes[j], 32);
+            memcpy(hashes[j], hashes[j - 1], 32);
+            memcpy(hashes[j - 1], t, 32);
+        }
+}
+
 static void test_root_store_dump_and_public(void **state)
 {
     (void)state;
@@ -314,18 +332,7 @@ static void test_root_store_dump_and_public(void **state)
     static const char *const names[] = {"R0", "R1", "R2", "R3",     "R4",
                                         "R5", "R6", "R7", "Corp A", "Corp B"};
     uint8_t hashes[10][32];
-    for (int i = 0; i < 8; i++) {
-        uint8_t der[64];
-        size_t len = dn_make(der, names[i], 0x0c);
-        tls_sha256(der, len, hashes[i]);
-    }
-    for (int i = 1; i < 8; i++) /* sort the 8 hashes */
-        for (int j = i; j > 0 && memcmp(hashes[j - 1], hashes[j], 32) > 0; j--) {
-            uint8_t t[32];
-            memcpy(t, hashes[j], 32);
-            memcpy(hashes[j], hashes[j - 1], 32);
-            memcpy(hashes[j - 1], t, 32);
-        }
+    hashes_make(names, 8, hashes);
     struct report_roots roots = {
         .subject_sha256 = (const uint8_t(*)[32])hashes, .n = 8, .source = "test-bundle.pem"};
     struct fixture x;
@@ -546,6 +553,67 @@ static void test_duplicate_and_malformed(void **state)
     fx_free(&x);
 }
 
+/* A root store that gave way to the issuing CA is an improvement: info, also when the user set
+ * the rule's severity; the other way round is a regression at that severity. */
+static void test_baseline_drift_direction(void **state)
+{
+    (void)state;
+    static const char *const dump[] = {"R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7"};
+    static const char *const dump_and_corp[] = {
+        "R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "Corp Issuing CA 1"};
+    uint8_t roots_h[8][32], corp_h[1][32];
+    hashes_make(dump, 8, roots_h);
+    hashes_make(good, 1, corp_h);
+    struct report_roots roots = {
+        .subject_sha256 = (const uint8_t(*)[32])roots_h, .n = 8, .source = "test-bundle.pem"};
+    struct report_baseline_variant was_dump = {.key = "192.0.2.1||1.2|handshake",
+                                               .state = REPORT_LIST_NAMES,
+                                               .cas = (const uint8_t(*)[32])roots_h,
+                                               .n_cas = 8};
+    struct report_baseline_variant was_corp = was_dump;
+    was_corp.cas = (const uint8_t(*)[32])corp_h;
+    was_corp.n_cas = 1;
+    for (int pinned = 0; pinned < 2; pinned++) {
+        struct report_baseline_target b = {.v = &was_dump, .n = 1};
+        struct fixture x;
+        fx_init(&x);
+        x.ctx.public_roots = &roots;
+        x.ctx.baseline = &b;
+        if (pinned) {
+            x.ctx.severity[REPORT_RULE_BASELINE_DRIFT] = REPORT_SEV_HIGH;
+            x.ctx.pinned[REPORT_RULE_BASELINE_DRIFT] = true;
+        }
+        fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", good, 1));
+        fx_run(&x);
+        const struct report_finding *f =
+            find(&x, "baseline-drift",
+                 "improvement: advertises 1 name where the baseline had 8: 1 "
+                 "added, 8 removed (8 of them public roots: the root store "
+                 "is gone)");
+        assert_non_null(f);
+        assert_int_equal(f->severity, REPORT_SEV_INFO);
+        assert_non_null(strstr(f->remedy, "Nothing to fix"));
+        fx_free(&x);
+
+        b.v = &was_corp;
+        fx_init(&x);
+        x.ctx.public_roots = &roots;
+        x.ctx.baseline = &b;
+        if (pinned) {
+            x.ctx.severity[REPORT_RULE_BASELINE_DRIFT] = REPORT_SEV_HIGH;
+            x.ctx.pinned[REPORT_RULE_BASELINE_DRIFT] = true;
+        }
+        fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", dump_and_corp, 9));
+        fx_run(&x);
+        f = find(&x, "baseline-drift",
+                 "regression: advertises 9 names where the baseline had 1: 8 "
+                 "added (8 public roots: a root store appeared), 0 removed");
+        assert_non_null(f);
+        assert_int_equal(f->severity, pinned ? REPORT_SEV_HIGH : REPORT_SEV_MEDIUM);
+        fx_free(&x);
+    }
+}
+
 static void test_baseline_drift(void **state)
 {
     (void)state;
@@ -666,10 +734,29 @@ static void test_limits_trim_with_a_note(void **state)
         strstr(f->message, "; and 76 more observations (a finding cites at most 1024)"));
     fx_free(&x);
 
-    /* 200 lists with a repeated name: 200 findings, all kept within the default budget ... */
+    /* 200 lists with a repeated name: one duplicate-ca for the target, citing all 200 */
     static const char *const dup[] = {"A", "B", "A"};
     fx_init(&x);
     fx_add_addresses(&x, 0, 200, dup, 3);
+    fx_run(&x);
+    assert_int_equal(x.f.n, 1);
+    assert_int_equal(x.f.v[0].n_obs, 200);
+    assert_non_null(strstr(x.f.v[0].message, "; and in 199 other variants"));
+    fx_free(&x);
+
+    /* 200 lists without the expected CA: 200 findings (one a variant), all kept within the
+     * default budget ... */
+    uint8_t want_der[64];
+    size_t want_len = dn_make(want_der, "Corp Issuing CA 1", 0x0c);
+    struct report_cert want = {
+        .subject = want_der, .subject_len = want_len, .subject_text = "CN=Corp Issuing CA 1"};
+    tls_sha256(want_der, want_len, want.subject_sha256);
+    struct report_certs exp = {.v = &want, .n = 1, .source = "expected.pem"};
+    static const char *const not_expected[] = {"A", "B"};
+    fx_init(&x);
+    x.ctx.expected_cas = &exp;
+    x.ctx.enabled[REPORT_RULE_UNEXPECTED_CA] = false;
+    fx_add_addresses(&x, 0, 200, not_expected, 2);
     fx_run(&x);
     assert_int_equal(x.f.n, 200);
     assert_null(strstr(x.f.v[199].message, "not recorded"));
@@ -683,7 +770,7 @@ static void test_limits_trim_with_a_note(void **state)
     bool *seen = calloc(x.n, sizeof(*seen));
     for (size_t i = 0; i < x.f.n; i++) {
         f = &x.f.v[i];
-        assert_string_equal(f->rule->name, "duplicate-ca");
+        assert_string_equal(f->rule->name, "expected-ca-missing");
         assert_int_equal(f->n_obs, 1);
         assert_true(f->obs[0] < x.n && !seen[f->obs[0]]);
         seen[f->obs[0]] = true;
@@ -970,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_duplicate_and_malformed),
         cmocka_unit_test(test_baseline_drift),
+        cmocka_unit_test(test_baseline_drift_direction),
         cmocka_unit_test(test_disable_override_and_order),
         cmocka_unit_test(test_limits_trim_with_a_note),
         cmocka_unit_test(test_grouped_mismatches),
