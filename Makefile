@@ -70,7 +70,7 @@ $(SAN_BUILD)/build.ninja:
 
 test-valgrind: test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
-	meson test -C $(BUILD) --print-errorlogs --suite unit --logbase testlog-valgrind \
+	meson test -C $(BUILD) --print-errorlogs --suite unit --logbase testlog-valgrind --timeout-multiplier 4 \
 	    --wrap='valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect'
 
 # libFuzzer campaign: every target of tests/fuzz/ for FUZZ_TIME seconds, FUZZ_JOBS at a time, with
