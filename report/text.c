@@ -16,6 +16,7 @@
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/names.h"
+#include "tls/wire/str.h"
 #include "tls/wire/utf8.h"
 
 struct style {
@@ -242,22 +243,17 @@ enum dim {
 #define DIMS_FULL (DIM_BIT(DIM_ADDRESS) | DIM_BIT(DIM_SNI) | DIM_BIT(DIM_TLS))
 #define DIM_NAME_MAX 320 /* "SNI " and a host name */
 
-static bool same_text(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
 static bool dim_equal(const struct tls_observation *a, const struct tls_observation *b, enum dim d)
 {
     switch (d) {
     case DIM_ADDRESS:
-        return same_text(a->address, b->address);
+        return tls_str_same(a->address, b->address);
     case DIM_SNI:
-        return same_text(a->sni, b->sni);
+        return tls_str_same(a->sni, b->sni);
     case DIM_TLS:
         return a->tls_max == b->tls_max;
     case DIM_PHASE:
-        return same_text(a->phase, b->phase);
+        return tls_str_same(a->phase, b->phase);
     }
     return false;
 }
@@ -301,7 +297,7 @@ static void label(const struct tls_observation *o, unsigned dims, char *buf, siz
  * the handshake. */
 static unsigned full_dims(const struct tls_observation *o)
 {
-    return DIMS_FULL | (same_text(o->phase, "handshake") ? 0 : DIM_BIT(DIM_PHASE));
+    return DIMS_FULL | (tls_str_same(o->phase, "handshake") ? 0 : DIM_BIT(DIM_PHASE));
 }
 
 /* The dimensions in which the target's variants differ: enough to tell one from another. */
