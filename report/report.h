@@ -66,8 +66,9 @@ int report_oneline_write(FILE *out, const struct report_opts *opts, const struct
 /* What a target comes to, first in the text report and counted by the scan's summary. */
 enum report_verdict {
     REPORT_VERDICT_OK,         /* probed, no finding */
-    REPORT_VERDICT_FINDINGS,   /* at least one finding (whether probed or not) */
-    REPORT_VERDICT_NOT_PROBED, /* no finding; an input error, or every probe failed */
+    REPORT_VERDICT_FINDINGS,   /* probed, at least one finding */
+    REPORT_VERDICT_NOT_PROBED, /* an input error, or every probe failed (findings or not: such
+                                * a target has probe-failed unless a policy turned it off) */
 };
 enum report_verdict report_target_verdict(const struct report_target *t);
 /* An input error, or no probe of the target got an answer (every observation an error). */

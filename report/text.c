@@ -175,9 +175,9 @@ bool report_target_unprobed(const struct report_target *t)
 
 enum report_verdict report_target_verdict(const struct report_target *t)
 {
-    if (t->findings && t->findings->n)
-        return REPORT_VERDICT_FINDINGS;
-    return report_target_unprobed(t) ? REPORT_VERDICT_NOT_PROBED : REPORT_VERDICT_OK;
+    if (report_target_unprobed(t))
+        return REPORT_VERDICT_NOT_PROBED;
+    return t->findings && t->findings->n ? REPORT_VERDICT_FINDINGS : REPORT_VERDICT_OK;
 }
 
 static const char *severity_colour(const struct style *st, enum report_severity s)
@@ -195,35 +195,53 @@ static const char *severity_colour(const struct style *st, enum report_severity 
     return st->dim;
 }
 
-/* "OK", "6 findings: 1 high, 3 medium, 2 low", "could not be probed", each severity in its
- * colour. */
+/* "6 findings: 1 high, 3 medium, 2 low", each severity in its colour. */
+static void put_counts(struct text *x, const struct report_findings *f)
+{
+    size_t count[REPORT_SEV_CRITICAL + 1] = {0};
+    for (size_t i = 0; i < f->n; i++)
+        if ((unsigned)f->v[i].severity <= REPORT_SEV_CRITICAL)
+            count[f->v[i].severity]++;
+    putf(x, "%zu finding%s: ", f->n, f->n == 1 ? "" : "s");
+    const char *sep = "";
+    for (int s = REPORT_SEV_CRITICAL; s >= REPORT_SEV_INFO; s--) {
+        if (count[s] == 0)
+            continue;
+        put(x, sep);
+        style(x, severity_colour(x->st, (enum report_severity)s));
+        putf(x, "%zu %s", count[s], report_severity_name((enum report_severity)s));
+        style(x, x->st->reset);
+        sep = ", ";
+    }
+}
+
+/* "OK", "6 findings: 1 high, 3 medium, 2 low", "could not be probed", and for a target whose
+ * every probe failed what that is: "could not be probed (probe-failed, medium)" or "could not be
+ * probed (2 findings: 1 high, 1 medium)". */
 static void put_verdict(struct text *x, const struct report_target *t)
 {
     const struct report_findings *f = t->findings;
     size_t n = f ? f->n : 0;
-    if (n) {
-        size_t count[REPORT_SEV_CRITICAL + 1] = {0};
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned)f->v[i].severity <= REPORT_SEV_CRITICAL)
-                count[f->v[i].severity]++;
-        putf(x, "%zu finding%s: ", n, n == 1 ? "" : "s");
-        const char *sep = "";
-        for (int s = REPORT_SEV_CRITICAL; s >= REPORT_SEV_INFO; s--) {
-            if (count[s] == 0)
-                continue;
-            put(x, sep);
-            style(x, severity_colour(x->st, (enum report_severity)s));
-            putf(x, "%zu %s", count[s], report_severity_name((enum report_severity)s));
-            style(x, x->st->reset);
-            sep = ", ";
-        }
-    }
     if (report_target_unprobed(t)) {
-        put(x, n ? "; " : "");
         style(x, x->st->red);
         put(x, "could not be probed");
         style(x, x->st->reset);
-    } else if (n == 0) {
+        if (n == 1) {
+            put(x, " (");
+            put(x, f->v[0].rule->name);
+            put(x, ", ");
+            style(x, severity_colour(x->st, f->v[0].severity));
+            put(x, report_severity_name(f->v[0].severity));
+            style(x, x->st->reset);
+            put(x, ")");
+        } else if (n) {
+            put(x, " (");
+            put_counts(x, f);
+            put(x, ")");
+        }
+    } else if (n) {
+        put_counts(x, f);
+    } else {
         style(x, x->st->green);
         put(x, "OK");
         style(x, x->st->reset);
@@ -739,7 +757,8 @@ int report_oneline_write(FILE *out, const struct report_opts *opts, const struct
     put(&x, "  ");
     put_verdict(&x, t);
     const struct report_findings *f = t->findings;
-    if (f && f->n) {
+    /* the verdict of a target that could not be probed names its one finding already */
+    if (f && f->n && !(f->n == 1 && report_target_unprobed(t))) {
         bool seen[REPORT_RULE_COUNT] = {false};
         size_t rules = 0;
         for (size_t i = 0; i < f->n; i++)

@@ -11,14 +11,16 @@
   CSI, reach the terminal escaped in the report and in --format oneline;
 - a record written while the progress line stands on the terminal erases it first;
 - --format oneline: one line per target for OK, finding and unreachable targets, the verdict and
-  worst rule as the JSON Lines findings say; the summary counts targets by verdict and findings by
-  severity as the records do.
+  worst rule as the JSON Lines findings say; the summary counts targets by verdict (every probe
+  failed: not probed; a typo line: a bad target line only) and their findings by severity as
+  the records do.
 Emits TAP."""
 
 import collections
 import os
 import re
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -35,17 +37,24 @@ def jsonl(args):
     return run, {r["target"]: r for r in run.records}
 
 
+def unprobed(rec):
+    """A bad target line, or a target whose every probe failed."""
+    return "error" in rec or all(o["outcome"] == "error" for o in rec["observations"])
+
+
 def verdict_words(rec):
-    """The verdict the text report must give a JSON Lines record: its findings by severity,
-    "could not be probed" when no probe got an answer, else OK."""
+    """The verdict the text report must give a JSON Lines record: its findings by severity, else
+    OK; "could not be probed" when no probe got an answer, with its one finding's rule and
+    severity (probe-failed, medium) or its findings by severity."""
     findings = rec.get("findings", [])
     count = collections.Counter(f["severity"] for f in findings)
-    words = ", ".join("%d %s" % (count[s], s) for s in SEVERITIES if count[s])
-    unprobed = "error" in rec or all(o["outcome"] == "error" for o in rec["observations"])
-    if findings:
-        v = "%d finding%s: %s" % (len(findings), "" if len(findings) == 1 else "s", words)
-        return v + ("; could not be probed" if unprobed else "")
-    return "could not be probed" if unprobed else "OK"
+    words = "%d finding%s: %s" % (len(findings), "" if len(findings) == 1 else "s", ", ".join(
+        "%d %s" % (count[s], s) for s in SEVERITIES if count[s]))
+    if unprobed(rec):
+        if len(findings) == 1:
+            return "could not be probed (%s, %s)" % (findings[0]["rule"], findings[0]["severity"])
+        return "could not be probed" + (" (%s)" % words if findings else "")
+    return words if findings else "OK"
 
 
 def name_lines(text):
@@ -246,6 +255,32 @@ def check_progress(tap):
     tap.eq(sc.wrapped, 0, "no row wider than 80 columns", run.describe())
 
 
+def summary_words(recs):
+    """The summary's first line for records: targets by verdict and their findings by severity;
+    a target whose every probe failed is not probed (its findings with it), a bad target line
+    is counted once, as such."""
+    groups = collections.OrderedDict([("OK", []), ("with findings", []), ("not probed", [])])
+    bad = 0
+    for r in recs:
+        if "error" in r:
+            bad += 1
+        elif unprobed(r):
+            groups["not probed"].append(r)
+        else:
+            groups["with findings" if r["findings"] else "OK"].append(r)
+    parts = []
+    for word, rs in groups.items():
+        if not rs:
+            continue
+        count = collections.Counter(f["severity"] for r in rs for f in r["findings"])
+        sev = ", ".join("%d %s" % (count[s], s) for s in SEVERITIES if count[s])
+        parts.append("%d %s%s" % (len(rs), word, " (%s)" % sev if sev else ""))
+    if bad:
+        parts.append("%d bad target line%s" % (bad, "" if bad == 1 else "s"))
+    return "caprobe: %d target%s: %s" % (len(recs), "" if len(recs) == 1 else "s",
+                                        ", ".join(parts))
+
+
 def check_oneline(tap, lab):
     targets = ["127.0.0.1:%d" % lab.port(n) for n in ("right-list", "root-dump", "no-request")]
     targets.append("127.0.0.1:%d" % h.closed_port())
@@ -261,29 +296,34 @@ def check_oneline(tap, lab):
         want = verdict_words(rec) if rec else "?"
         findings = rec.get("findings", [])
         rules = list(dict.fromkeys(f["rule"] for f in findings))
-        if findings:
+        kinds[want.split(":")[0].split(" (")[0]] += 1
+        # the worst rule, unless the verdict of a target not probed names its one finding
+        if findings and not (len(findings) == 1 and unprobed(rec)):
             want += "  " + rules[0] + (" +%d" % (len(rules) - 1) if len(rules) > 1 else "")
-        kinds[want.split(":")[0].split("  ")[0]] += 1
         tap.ok(line.startswith("%s  %s  " % (t, want)),
                "oneline %s: '%s' as its JSON Lines record says" % (t, want), line)
         n = len(rec.get("observations", []))
         tap.ok(re.search(r"  %d variants?: " % n, line), "oneline %s: %d variant(s)" % (t, n))
         tap.ok("CN=" not in line, "oneline %s: no names" % t)
     tap.ok(len(kinds) >= 3, "oneline: OK, findings and could not be probed all seen", kinds)
-    counts = collections.Counter(f["severity"] for r in recs.values() for f in r["findings"])
-    verdicts = collections.Counter(verdict_words(r).split(":")[0] for r in recs.values())
-    with_findings = sum(1 for r in recs.values() if r["findings"])
-    # a count of 0 is left out; the closed port is a probe-failed finding, so "with findings"
-    parts = ["%d OK" % verdicts["OK"]] if verdicts["OK"] else []
-    if with_findings:
-        parts.append("%d with findings (%s)" % (with_findings, ", ".join(
-            "%d %s" % (counts[s], s) for s in SEVERITIES if counts[s])))
-    if verdicts["could not be probed"]:
-        parts.append("%d not probed" % verdicts["could not be probed"])
-    want = "caprobe: %d targets: %s" % (len(targets), ", ".join(parts))
-    tap.eq(run.stderr.splitlines()[:1], [want],
-           "the summary: targets by verdict, findings by severity, as the records say",
+    tap.eq(run.stderr.splitlines()[:1], [summary_words(recs.values())],
+           "the summary: targets by verdict, the closed port not probed, findings by severity "
+           "with their targets, as the records say", run.stderr)
+    tap.ok(", 1 not probed (1 medium)" in run.stderr, "the closed port: '1 not probed (1 medium)'",
            run.stderr)
+    # a typo line is a bad target line, not also "not probed"
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("127.0.0.1:%d\nnot a target!\n" % lab.port("right-list"))
+    try:
+        args = ["--timeout", "10", "--tls", "1.2", "-i", f.name]
+        _, recs = jsonl(args)
+        run = h.run_caprobe(["--format", "oneline"] + args)
+    finally:
+        os.unlink(f.name)
+    tap.eq([r for r in run.stderr.splitlines() if re.match(r"caprobe: \d+ targets?:", r)],
+           [summary_words(recs.values())],
+           "a good target and a typo line: '2 targets: 1 OK, 1 bad target line'", run.stderr)
+    tap.ok("not probed" not in run.stderr, "the typo line is not also 'not probed'", run.stderr)
 
 
 def main():
