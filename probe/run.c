@@ -43,8 +43,8 @@ struct run {
     struct probe_policy *policy;
     struct report_baseline *baseline;
     struct report_context rules;
-    int max_severity;  /* of all findings, -1 when none */
-    bool explain_told; /* the text report said where the whole fixes are */
+    int max_severity;   /* of all findings, -1 when none */
+    bool fix_hint_told; /* the text report said where the whole fixes are */
     /* For the summary: targets by verdict (enum report_verdict; a bad target line is counted
      * by the scan's statistics only), and their findings by severity */
     uint64_t verdicts[REPORT_VERDICT_NOT_PROBED + 1];
@@ -185,7 +185,7 @@ static int run_open(struct run *r)
     r->out = probe_sink_file(r->sink);
     r->report.format = c->format;
     r->report.names = c->names;
-    r->report.explain_told = &r->explain_told;
+    r->report.fix_hint_told = &r->fix_hint_told;
     /* --color=always and never are the user's word for this run; auto: a terminal, unless
      * NO_COLOR (no-color.org) is set and not empty. On a terminal, lines fit its width. */
     bool text = c->format == REPORT_TEXT || c->format == REPORT_ONELINE;
