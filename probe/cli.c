@@ -26,7 +26,8 @@
 #define DEFAULT_DNS_CONCURRENCY 1000
 #define DNS_SERVERS_MAX 16
 /* CA names per list in the text report: a host that dumps its root store, scanned by name (4
- * variants, 6 findings), fits a 80x30 terminal with the summary. */
+ * variants, 6 findings; 8 variants with an IPv6 address too), fits a 80x30 terminal with the
+ * summary. */
 #define DEFAULT_NAMES 5
 
 static const char usage_text[] =
@@ -88,10 +89,11 @@ static const char usage_text[] =
     "                           sarif (SARIF 2.1.0) or junit (JUnit XML) (default text);\n"
     "                           jsonl-compact: JSON Lines without each CA name's DER (text\n"
     "                           and sha256 kept), for fleets; --baseline and diff read both\n"
-    "      --names N|all        CA names shown per list in the text report (default 5; a\n"
-    "                           list the same as another variant's is not repeated); on\n"
-    "                           a terminal its lines are cut to the width (the whole fix:\n"
-    "                           --explain RULE)\n"
+    "      --names N|all        CA names shown per list in the text report (default 5;\n"
+    "                           variants with the same answer share a line); on a\n"
+    "                           terminal its lines are cut to the width and a finding's\n"
+    "                           own fix is wrapped to 4 lines (whole fixes: through a pipe,\n"
+    "                           e.g. | less, or --format jsonl)\n"
     "  -o, --output FILE        write the report to FILE instead of standard output; FILE is\n"
     "                           replaced once the report is complete (written to .FILE.XXXXXX\n"
     "                           beside it until then), so it may also be the --baseline\n"

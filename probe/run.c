@@ -44,11 +44,12 @@ struct run {
     struct probe_policy *policy;
     struct report_baseline *baseline;
     struct report_context rules;
-    int max_severity;  /* of all findings, -1 when none */
-    bool explain_told; /* the text report said where the whole fixes are */
-    /* For the summary: targets by verdict (enum report_verdict), findings by severity */
+    int max_severity;   /* of all findings, -1 when none */
+    bool fix_hint_told; /* the text report said where the whole fixes are */
+    /* For the summary: targets by verdict (enum report_verdict; a bad target line is counted
+     * by the scan's statistics only), and their findings by severity */
     uint64_t verdicts[REPORT_VERDICT_NOT_PROBED + 1];
-    uint64_t findings[REPORT_SEV_CRITICAL + 1];
+    uint64_t findings[REPORT_VERDICT_NOT_PROBED + 1][REPORT_SEV_CRITICAL + 1];
 };
 
 /* After the loop, the scan's signal handles are gone while the report is finished (a document's
@@ -138,11 +139,12 @@ static int run_emit(void *ctx, const struct report_target *t)
         int max = report_findings_max(&findings);
         if (max > r->max_severity)
             r->max_severity = max;
+        enum report_verdict v = report_target_verdict(&with);
+        r->verdicts[v]++;
         for (size_t i = 0; i < findings.n; i++)
             if ((unsigned)findings.v[i].severity <= REPORT_SEV_CRITICAL)
-                r->findings[findings.v[i].severity]++;
+                r->findings[v][findings.v[i].severity]++;
     }
-    r->verdicts[report_target_verdict(&with)]++;
     errno = 0;
     int rc = r->sarif   ? report_sarif_target(r->sarif, &with)
              : r->junit ? report_junit_target(r->junit, &with)
@@ -185,7 +187,7 @@ static int run_open(struct run *r)
     r->out = probe_sink_file(r->sink);
     r->report.format = c->format;
     r->report.names = c->names;
-    r->report.explain_told = &r->explain_told;
+    r->report.fix_hint_told = &r->fix_hint_told;
     /* --color=always and never are the user's word for this run; auto: a terminal, unless
      * NO_COLOR (no-color.org) is set and not empty. On a terminal, lines fit its width. */
     bool text = c->format == REPORT_TEXT || c->format == REPORT_ONELINE;
@@ -348,32 +350,38 @@ static void say(struct summary *m, const char *fmt, ...)
     va_end(ap);
 }
 
+/* " (1 high, 3 medium)": the findings of the targets of one verdict, when there are any. */
+static void say_findings(struct summary *m, const uint64_t *count)
+{
+    const char *in = " (";
+    for (int s = REPORT_SEV_CRITICAL; s >= REPORT_SEV_INFO; s--)
+        if (count[s]) {
+            say(m, "%s%llu %s", in, (unsigned long long)count[s],
+                report_severity_name((enum report_severity)s));
+            in = ", ";
+        }
+    say(m, "%s", *in == ',' ? ")" : "");
+}
+
 static void run_summary(const struct run *r, const struct probe_stats *st, size_t output_peak)
 {
     struct summary m = {.n = 0};
     say(&m, "caprobe: %llu target%s:", (unsigned long long)st->targets,
         st->targets == 1 ? "" : "s");
+    /* "1 OK, 1 with findings (1 high, 3 medium), 1 not probed (1 medium), 1 bad target line":
+     * a target whose every probe failed is not probed, its probe-failed finding counted with
+     * it; a bad target line is one only */
+    static const char *const words[] = {
+        [REPORT_VERDICT_OK] = "OK",
+        [REPORT_VERDICT_FINDINGS] = "with findings",
+        [REPORT_VERDICT_NOT_PROBED] = "not probed",
+    };
     const char *sep = " ";
-    if (r->verdicts[REPORT_VERDICT_OK]) {
-        say(&m, "%s%llu OK", sep, (unsigned long long)r->verdicts[REPORT_VERDICT_OK]);
-        sep = ", ";
-    }
-    if (r->verdicts[REPORT_VERDICT_FINDINGS]) {
-        say(&m, "%s%llu with findings (", sep,
-            (unsigned long long)r->verdicts[REPORT_VERDICT_FINDINGS]);
-        const char *in = "";
-        for (int s = REPORT_SEV_CRITICAL; s >= REPORT_SEV_INFO; s--)
-            if (r->findings[s]) {
-                say(&m, "%s%llu %s", in, (unsigned long long)r->findings[s],
-                    report_severity_name((enum report_severity)s));
-                in = ", ";
-            }
-        say(&m, ")");
-        sep = ", ";
-    }
-    if (r->verdicts[REPORT_VERDICT_NOT_PROBED]) {
-        say(&m, "%s%llu not probed", sep,
-            (unsigned long long)r->verdicts[REPORT_VERDICT_NOT_PROBED]);
+    for (int v = REPORT_VERDICT_OK; v <= REPORT_VERDICT_NOT_PROBED; v++) {
+        if (r->verdicts[v] == 0)
+            continue;
+        say(&m, "%s%llu %s", sep, (unsigned long long)r->verdicts[v], words[v]);
+        say_findings(&m, r->findings[v]);
         sep = ", ";
     }
     if (st->input_errors)

@@ -26,7 +26,7 @@ struct report_target {
 struct report_findings;
 
 enum report_format {
-    REPORT_TEXT,          /* for people: verdict, findings, one header per variant, names */
+    REPORT_TEXT,          /* for people: verdict, findings, one header per answer, names */
     REPORT_JSONL,         /* docs/output.md */
     REPORT_JSONL_COMPACT, /* JSON Lines without each name's "der" (docs/output.md) */
     REPORT_ONELINE,       /* for people with fleets: one line per target, no names */
@@ -47,9 +47,9 @@ struct report_opts {
      * the progress line of standard error stands when both go to one terminal. */
     bool erase_progress;
     size_t names; /* text: CA names shown per list (REPORT_NAMES_ALL: every one) */
-    /* Text: remembers across targets that "caprobe --explain RULE" was told (once a scan, when
-     * a fix was cut to the width). NULL: told with every target that needs it. */
-    bool *explain_told;
+    /* Text: set once the line that says where the whole fixes are was written (once a scan,
+     * when a fix was cut to the width). NULL: written with every target that needs it. */
+    bool *fix_hint_told;
     struct report_jsonl_cache *jsonl_cache; /* optional: rendered CA names reused */
 };
 
@@ -66,8 +66,9 @@ int report_oneline_write(FILE *out, const struct report_opts *opts, const struct
 /* What a target comes to, first in the text report and counted by the scan's summary. */
 enum report_verdict {
     REPORT_VERDICT_OK,         /* probed, no finding */
-    REPORT_VERDICT_FINDINGS,   /* at least one finding (whether probed or not) */
-    REPORT_VERDICT_NOT_PROBED, /* no finding; an input error, or every probe failed */
+    REPORT_VERDICT_FINDINGS,   /* probed, at least one finding */
+    REPORT_VERDICT_NOT_PROBED, /* an input error, or every probe failed (findings or not: such
+                                * a target has probe-failed unless a policy turned it off) */
 };
 enum report_verdict report_target_verdict(const struct report_target *t);
 /* An input error, or no probe of the target got an answer (every observation an error). */

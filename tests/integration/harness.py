@@ -573,6 +573,86 @@ class BadServer(threading.Thread):
         return False
 
 
+
+class TcpRelay(threading.Thread):
+    """Accepts on `listen` ((host, port); port 0: the kernel chooses) and relays each connection
+    byte for byte, both ways, to `to` ((host, port)): a server on 127.0.0.1 also answers on
+    [::1] at the same port, as a dual-stack host does. `port` is the port it listens on, `bound`
+    False (and the thread not to be started) when the address could not be taken. A context
+    manager; every socket is closed on exit."""
+
+    def __init__(self, listen, to):
+        super().__init__(daemon=True)
+        self.to = to
+        self.port = None
+        self.bound = False
+        family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self.sock.bind(listen)
+            self.sock.listen(64)
+            self.port = self.sock.getsockname()[1]
+            self.bound = True
+        except OSError:
+            self.sock.close()
+        self.stopping = threading.Event()
+        self.relayed = 0
+
+    def run(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self.sock, selectors.EVENT_READ, None)
+        peers = {}
+        try:
+            while not self.stopping.is_set():
+                for key, _ in sel.select(0.1):
+                    if key.data is None:
+                        try:
+                            c, _ = self.sock.accept()
+                            u = socket.create_connection(self.to, timeout=5)
+                        except OSError:
+                            continue
+                        self.relayed += 1
+                        for a, b in ((c, u), (u, c)):
+                            a.setblocking(False)
+                            peers[a] = b
+                            sel.register(a, selectors.EVENT_READ, b)
+                        continue
+                    a, b = key.fileobj, key.data
+                    try:
+                        data = a.recv(65536)
+                        if data:
+                            b.setblocking(True)
+                            b.sendall(data)
+                            b.setblocking(False)
+                            continue
+                    except OSError:
+                        pass
+                    for s in (a, b):  # one side ended: both are closed
+                        if s in peers:
+                            sel.unregister(s)
+                            del peers[s]
+                            s.close()
+        finally:
+            for s in list(peers):
+                s.close()
+            sel.close()
+
+    def stop(self):
+        self.stopping.set()
+        if self.is_alive():
+            self.join(timeout=5)
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self):
+        if self.bound:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
 # ---------------------------------------------------------------- caprobe
 
 def writes_records(cmd):

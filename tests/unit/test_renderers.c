@@ -78,7 +78,7 @@ static struct name make_name(const char *c, const char *o, const char *cn, size_
 
 /* ---- canned observations --------------------------------------------------------------------- */
 
-#define MAX_OBS 6
+#define MAX_OBS 8
 
 struct canned_target {
     struct tls_observation o[MAX_OBS];
@@ -710,8 +710,8 @@ static void assert_colour_reset(const struct doc *d)
 }
 
 /* The text report: the verdict first, findings (severity order) with the variants they cite and
- * the fix after the last finding with that fix, then one header per variant with at most two
- * names here; an error keeps its kind, an identical list is told as "same N names as"; escaped
+ * the fix after the last finding with that fix, then one header per answer with at most two
+ * names here; an error keeps its kind, variants with the same answer share a header; escaped
  * names stay escaped, colour only when asked for. */
 static void test_text_golden(void **state)
 {
@@ -862,7 +862,7 @@ static void test_text_citations(void **state)
 }
 
 /* On a terminal (opts.width) no line is wider than it, in colour or not, however wide the
- * characters; a citation wraps rather than being cut; "caprobe --explain RULE" is told once a
+ * characters; a citation wraps rather than being cut; where the whole fixes are is told once a
  * scan when a fix was cut. */
 static void test_text_width(void **state)
 {
@@ -885,7 +885,7 @@ static void test_text_width(void **state)
                                            .color = colour,
                                            .width = widths[w],
                                            .names = REPORT_NAMES_ALL,
-                                           .explain_told = &told};
+                                           .fix_hint_told = &told};
                 struct doc d = render_records(s, N_TARGETS, &opts);
                 if (!colour)
                     assert_clean_utf8(&d);
@@ -902,7 +902,7 @@ static void test_text_width(void **state)
                                                       "           192.0.2.42 no SNI]:"
                                                     : " [192.0.2.41 SNI " TOKYO
                                                       ".example.com; 192.0.2.42 no SNI]:"));
-                const char *hint = "caprobe --explain RULE";
+                const char *hint = "(whole fixes: run it | less, or --format jsonl)";
                 char *first = strstr(d.p, hint);
                 if (!oneline && widths[w] >= 60) /* narrower, the hint itself is cut */
                     assert_non_null(first);
@@ -919,6 +919,243 @@ static void test_text_width(void **state)
     free(d.p);
     setlocale(LC_CTYPE, "C");
     scan_free(s);
+}
+
+/* ---- the text report on a terminal: rows and fixes ------------------------------------------ */
+
+/* The certificate every variant of a canned target was served (CN=localhost, SHA-1 0x28 0x6e ...)
+ */
+static void serve_cert(struct tls_observation *o)
+{
+    struct tls_server_cert *sc = &o->server_cert;
+    sc->present = true;
+    sc->subject = "CN=localhost";
+    sc->issuer = "CN=caprobe Issuing CA 1,O=caprobe,C=DE";
+    sc->not_before = "2026-01-01T00:00:00Z";
+    sc->not_after = "2046-01-01T00:00:00Z";
+    for (size_t i = 0; i < 20; i++)
+        sc->sha1[i] = (uint8_t)(0x28 + 7 * i);
+    for (size_t i = 0; i < 32; i++)
+        sc->sha256[i] = (uint8_t)(0x91 + 3 * i);
+    sc->chain_length = 1;
+}
+
+static void canned_free(struct canned_target *ct)
+{
+    for (size_t k = 0; k < ct->t.n_obs; k++)
+        tls_observation_free(&ct->o[k]);
+    report_findings_free(&ct->findings);
+    free(ct);
+}
+
+static struct canned_target *canned_new(const char *target, const char *host)
+{
+    struct canned_target *ct = calloc(1, sizeof(*ct));
+    assert_non_null(ct);
+    report_findings_init(&ct->findings);
+    ct->t.target = target;
+    ct->t.host = host;
+    ct->t.port = 443;
+    return ct;
+}
+
+/* The lines of d that start with prefix. */
+static size_t lines_with(const struct doc *d, const char *prefix)
+{
+    size_t n = 0, len = strlen(prefix);
+    for (const char *p = d->p; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        n += strncmp(p, prefix, len) == 0;
+    return n;
+}
+
+/* On a terminal, a finding's own fix (the rules filled in the binding and the certificate's
+ * thumbprint) wraps to at most 4 rows, enough to show the netsh command's binding and certhash,
+ * and its rows are the remedy's words in order; a fix that is the rule's own takes one row; the
+ * hint says where the whole fixes are. The oracle is the remedy the rules wrote. */
+static void test_text_fix_rows(void **state)
+{
+    (void)state;
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+        skip();
+    struct canned_target *ct = canned_new("app.example.com:443", "app.example.com");
+    struct name issuing = make_name("DE", "Corp", "Corp Issuing CA 1", 17);
+    struct name dump[3] = {make_name("DE", "Corp", "Corp Root CA", 12),
+                           make_name("US", "Other", "Other Root CA", 13),
+                           make_name("US", "Other", "Other Root CA", 13)};
+    struct tls_observation *o = add_obs(ct, "192.0.2.10", "app.example.com", 0x0303);
+    set_names(o, &issuing, 1);
+    serve_cert(o);
+    o = add_obs(ct, "192.0.2.10", NULL, 0x0303);
+    set_names(o, dump, 3);
+    serve_cert(o);
+    run_rules(ct);
+    const struct report_finding *own = NULL, *rules = NULL;
+    for (size_t i = 0; i < ct->findings.n; i++) {
+        const struct report_finding *f = &ct->findings.v[i];
+        if (f->remedy && f->remedy != f->rule->remedy && own == NULL)
+            own = f;
+        if (f->remedy == f->rule->remedy && rules == NULL)
+            rules = f;
+    }
+    assert_non_null(own);   /* sni-mismatch: the two bindings */
+    assert_non_null(rules); /* duplicate-ca */
+    char want[128];
+    snprintf(want, sizeof(want), "hostnameport=app.example.com:443 certhash=%s",
+             "282f363d444b5259");
+    assert_non_null(strstr(own->remedy, want));
+
+    bool told = false;
+    struct report_opts opts = {
+        .format = REPORT_TEXT, .width = 80, .names = 5, .fix_hint_told = &told};
+    struct doc d = render_targets(ct, 1, &opts);
+    assert_true(widest_line(&d) <= 80);
+    /* the rows of the own fix: "fix: " at column 11, its further rows under "fix:" */
+    const char *hint = "           (whole fixes: run it | less, or --format jsonl)\n";
+    char joined[2048] = "";
+    size_t rows = 0;
+    const char *p = strstr(d.p, "           fix: ");
+    assert_non_null(p);
+    const char *line = p + 16;
+    for (; line && rows < 10; rows++) {
+        const char *end = strchr(line, '\n');
+        assert_non_null(end);
+        snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%.*s",
+                 rows ? " " : "", (int)(end - line), line);
+        bool more = strncmp(end + 1, "           ", 11) == 0 && end[12] != ' ' &&
+                    strncmp(end + 1, hint, strlen(hint)) != 0;
+        line = more ? end + 12 : NULL;
+    }
+    size_t len = strlen(joined);
+    bool cut = len >= 3 && strcmp(joined + len - 3, "\xe2\x80\xa6") == 0;
+    if (cut)
+        joined[len - 3] = 0;
+    if (rows > 4 || strncmp(own->remedy, joined, strlen(joined)) != 0 ||
+        strstr(joined, want) == NULL)
+        fail_msg("the own fix on %zu rows, not the remedy's first words with %s:\n%s\n"
+                 "remedy: %s",
+                 rows, want, joined, own->remedy);
+    assert_true(cut); /* the rest is behind the hint */
+    /* the rule's own fix: one row */
+    char fix[256];
+    snprintf(fix, sizeof(fix), "           fix: %.40s", rules->remedy);
+    p = strstr(d.p, fix);
+    assert_non_null(p);
+    p = strchr(p, '\n') + 1;
+    assert_true(strncmp(p, "           ", 11) != 0 || strncmp(p, hint, strlen(hint)) == 0);
+    assert_non_null(strstr(d.p, hint));
+    assert_null(strstr(d.p, "--explain"));
+    free(d.p);
+    canned_free(ct);
+    setlocale(LC_CTYPE, "C");
+}
+
+/* A dual-stack host: two addresses, with and without SNI, TLS 1.2 and 1.3 (8 variants); the
+ * TLS 1.2 variants got one list with a name twice, the TLS 1.3 ones none; the rules' findings.
+ * Variants with the same answer share a row ("TLS 1.2 (4 variants)") and the names are shown
+ * once; the certificate once; duplicate-ca, one finding per variant, is one line citing
+ * [TLS 1.2] with its words once, none of them the variant the citation names. */
+static void test_text_rows(void **state)
+{
+    (void)state;
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+        skip();
+    struct canned_target *ct = canned_new("app.example.com:443", "app.example.com");
+    struct name list[3] = {make_name("DE", "Corp", "Corp Root CA", 12),
+                           make_name("US", "Other", "Other Root CA", 13),
+                           make_name("DE", "Corp", "Corp Root CA", 12)};
+    const char *addr[2] = {"192.0.2.1", "2001:db8::1"};
+    for (size_t a = 0; a < 2; a++)
+        for (int sni = 1; sni >= 0; sni--)
+            for (uint16_t v = 0x0303; v <= 0x0304; v++) {
+                struct tls_observation *o = add_obs(ct, addr[a], sni ? ct->t.host : NULL, v);
+                set_names(o, list, v == 0x0303 ? 3 : 0);
+                serve_cert(o);
+            }
+    run_rules(ct);
+    size_t dup = 0;
+    for (size_t i = 0; i < ct->findings.n; i++)
+        dup += ct->findings.v[i].rule->id == REPORT_RULE_DUPLICATE_CA;
+    assert_true(dup >= 1);
+    struct report_opts opts = {.format = REPORT_TEXT, .width = 80, .names = 5};
+    struct doc d = render_targets(ct, 1, &opts);
+    assert_true(widest_line(&d) <= 80);
+    if (lines_with(&d, "  TLS 1.2 (4 variants): 3 CA names (") != 1 ||
+        lines_with(&d, "  TLS 1.3 (4 variants): 0 CA names (no certificate_authorities)") != 1 ||
+        lines_with(&d, "    CN=Corp Root CA,O=Corp,C=DE\n") != 2 ||
+        lines_with(&d, "    CN=Other Root CA,O=Other,C=US\n") != 1 ||
+        lines_with(&d, "  server certificate: CN=localhost") != 1 ||
+        lines_with(&d, "  low      duplicate-ca [TLS 1.2]: ") != 1 ||
+        lines_with(&d, "  low      duplicate-ca") != 1 || strstr(d.p, "]: [") != NULL)
+        fail_msg("8 variants, 2 answers:\n%s", d.p);
+    free(d.p);
+    /* not a terminal: the same rows */
+    opts.width = 0;
+    d = render_targets(ct, 1, &opts);
+    assert_int_equal(lines_with(&d, "  TLS 1.2 (4 variants): 3 CA names ("), 1);
+    free(d.p);
+    canned_free(ct);
+    setlocale(LC_CTYPE, "C");
+}
+
+/* Rows share answers only when all they show is the same: a request's exchange is each
+ * variant's own, and a list shown on an earlier row is "same N names as". */
+static void test_text_same_names(void **state)
+{
+    (void)state;
+    struct canned_target *ct = canned_new("r.example.com:443", "r.example.com");
+    struct name one = make_name("DE", "Corp", "Corp Issuing CA 1", 17);
+    for (int sni = 1; sni >= 0; sni--) {
+        struct tls_observation *o = add_obs(ct, "192.0.2.5", sni ? ct->t.host : NULL, 0x0303);
+        set_names(o, &one, 1);
+        o->http.path = "/";
+        o->http.sent = true;
+        o->http.status = 200;
+        o->http.status_line = "HTTP/1.1 200 OK";
+    }
+    struct report_opts opts = {.format = REPORT_TEXT, .names = 5};
+    struct doc d = render_targets(ct, 1, &opts);
+    if (lines_with(&d, "  192.0.2.5 SNI r.example.com TLS 1.2: 1 CA name (") != 1 ||
+        lines_with(&d, "  192.0.2.5 no SNI TLS 1.2: same 1 name as SNI r.example.com") != 1 ||
+        lines_with(&d, "    GET /: HTTP/1.1 200 OK") != 2)
+        fail_msg("two variants with an exchange each:\n%s", d.p);
+    free(d.p);
+    canned_free(ct);
+}
+
+/* A TLS version the server declines is told as what it is, "TLS 1.3 not offered", in the
+ * colour of a fact (not red), never "error"; in one line too. --names 0 still says how many
+ * names there are and how to see them. */
+static void test_text_not_offered(void **state)
+{
+    (void)state;
+    struct canned_target *ct = canned_new("v.example.com:443", "v.example.com");
+    struct name names[2] = {make_name("DE", "Corp", "Corp Issuing CA 1", 17),
+                            make_name("DE", "Corp", "Corp Issuing CA 2", 17)};
+    set_names(add_obs(ct, "192.0.2.6", NULL, 0x0303), names, 2);
+    tls_observation_set_error(add_obs(ct, "192.0.2.6", NULL, 0x0304), TLS_ERROR_VERSION_NOT_OFFERED,
+                              0, 0, "TLS 1.3 not offered: the server sent alert protocol_version");
+    run_rules(ct);
+    struct report_opts opts = {.format = REPORT_TEXT, .names = 0, .color = true};
+    struct doc d = render_targets(ct, 1, &opts);
+    const char *row = strstr(d.p, "TLS 1.3 not offered: the server sent alert protocol_version");
+    const char *bol = row;
+    while (bol && bol > d.p && bol[-1] != '\n')
+        bol--;
+    char *line = row ? strndup(bol, strcspn(bol, "\n")) : NULL;
+    if (row == NULL || strstr(d.p, "error") != NULL || strstr(line, "\033[31m") != NULL)
+        fail_msg("TLS 1.3 not offered, not red, not an error:\n%s", d.p);
+    free(line);
+    assert_non_null(strstr(d.p, "\n    \033[2m\xe2\x80\xa6 and 2 more (--names all)\033[0m\n"));
+    assert_null(strstr(d.p, "CN=Corp"));
+    free(d.p);
+    opts.format = REPORT_ONELINE;
+    opts.color = false;
+    d = render_targets(ct, 1, &opts);
+    if (strstr(d.p, "2 variants: 2 names (") == NULL ||
+        strstr(d.p, ", TLS 1.3 not offered\n") == NULL || strstr(d.p, "error") != NULL)
+        fail_msg("one line: TLS 1.3 not offered:\n%s", d.p);
+    free(d.p);
+    canned_free(ct);
 }
 
 /* JSON Lines: every line parses (jansson), the golden file holds the exact bytes. */
@@ -957,6 +1194,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_golden),       cmocka_unit_test(test_oneline_golden),
         cmocka_unit_test(test_text_width),        cmocka_unit_test(test_text_citations),
+        cmocka_unit_test(test_text_fix_rows),     cmocka_unit_test(test_text_rows),
+        cmocka_unit_test(test_text_same_names),   cmocka_unit_test(test_text_not_offered),
         cmocka_unit_test(test_jsonl_golden),      cmocka_unit_test(test_sarif_golden),
         cmocka_unit_test(test_sarif_empty),       cmocka_unit_test(test_sarif_fingerprint),
         cmocka_unit_test(test_junit_golden),      cmocka_unit_test(test_junit_empty),
