@@ -13,6 +13,7 @@
 #include "tls/wire/error.h"
 #include "tls/wire/http.h"
 #include "tls/wire/names.h"
+#include "tls/wire/str.h"
 
 /* How the connection failed, when it did not end by itself. */
 struct failure {
@@ -365,17 +366,12 @@ bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
     return renegotiated;
 }
 
-static bool same_str(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
 /* The same address, SNI and phase: only the version differs. A server that fails the handshake
  * without SNI (a missing ipport binding) fails it in every version: that is no version declined. */
 static bool same_variant(const struct tls_observation *a, const struct tls_observation *b)
 {
-    return a->address && same_str(a->address, b->address) && same_str(a->sni, b->sni) &&
-           same_str(a->phase, b->phase);
+    return a->address && tls_str_same(a->address, b->address) && tls_str_same(a->sni, b->sni) &&
+           tls_str_same(a->phase, b->phase);
 }
 
 /* A handshake observation the server answered before any ServerHello of the version offered. */

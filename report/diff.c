@@ -15,6 +15,7 @@
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/hex.h"
+#include "tls/wire/str.h"
 
 enum change {
     CH_VARIANT_ADDED = 1u << 0,
@@ -85,17 +86,12 @@ static int by_text(const void *pa, const void *pb)
     return c ? c : memcmp(a->sha256, b->sha256, 32);
 }
 
-static bool same_str(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
 /* Error kinds that tell the same: a scan from before version_not_offered existed recorded a
  * declined version as the alert (tls_alert); the server did not change. */
 static bool same_error_kind(const char *a, const char *b)
 {
     static const char declined[] = "version_not_offered", alert[] = "tls_alert";
-    if (same_str(a, b))
+    if (tls_str_same(a, b))
         return true;
     return a && b &&
            ((strcmp(a, declined) == 0 && strcmp(b, alert) == 0) ||

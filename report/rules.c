@@ -16,6 +16,7 @@
 #include "tls/wire/hash.h"
 #include "tls/wire/hex.h"
 #include "tls/wire/names.h"
+#include "tls/wire/str.h"
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
@@ -630,11 +631,6 @@ static size_t names_missing(const struct report_rule_run *r, size_t a, size_t b,
     return m.n;
 }
 
-static bool same_str(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
-}
-
 /* A message built piece by piece; past its end pieces are dropped. */
 struct text {
     char *p;
@@ -1105,7 +1101,7 @@ static void mismatch_where(const struct report_rule_run *r, enum rule_dim d,
             continue;
         }
         const struct tls_observation *o = r->t->obs[rows[0].obs];
-        if (other[k] != DIM_PHASE || !same_str(o->phase, "handshake"))
+        if (other[k] != DIM_PHASE || !tls_str_same(o->phase, "handshake"))
             dim_label(o, other[k], single[n_single++], sizeof(single[0]));
     }
     for (size_t k = 0; k < n_single; k++)
@@ -1451,14 +1447,6 @@ static void rule_client_cert_not_offered(struct report_rule_run *r, const struct
     }
 }
 
-/* "; and in 3 other variants" */
-static void others_note(size_t n, char *buf, size_t cap)
-{
-    buf[0] = 0;
-    if (n > 1)
-        snprintf(buf, cap, "; and in %zu other variant%s", n - 1, n == 2 ? "" : "s");
-}
-
 /* One finding per target for the variants whose list repeats names: the first tells. */
 static void rule_duplicate_ca(struct report_rule_run *r, const struct report_rule *rule)
 {
@@ -1478,11 +1466,16 @@ static void rule_duplicate_ca(struct report_rule_run *r, const struct report_rul
         if (ref && ref->first != k)
             dup_name = o->cas[k].dn;
     }
-    char where[256], others[64];
+    char where[256];
     describe(o, where, sizeof(where));
-    others_note(n, others, sizeof(others));
-    add(r, rule, severity(r, rule, rule->severity), r->idx, n, "[%s] repeats %zu name%s, e.g. %s%s",
-        where, set->dups, set->dups == 1 ? "" : "s", dup_name, others);
+    if (n == 1)
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+            "[%s] repeats %zu name%s, e.g. %s", where, set->dups, set->dups == 1 ? "" : "s",
+            dup_name);
+    else
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+            "%zu variants repeat names, e.g. %s (first: %s, %zu repeated)", n, dup_name, where,
+            set->dups);
 }
 
 /* One finding per target for the variants with names that are not DER: the first tells. */
@@ -1509,13 +1502,17 @@ static void rule_malformed_ca(struct report_rule_run *r, const struct report_rul
     }
     if (n == 0)
         return;
-    char where[256], others[64];
+    char where[256], in[400];
     describe(r->t->obs[r->idx[0]], where, sizeof(where));
-    others_note(n, others, sizeof(others));
+    if (n == 1)
+        snprintf(in, sizeof(in), "[%s] has", where);
+    else
+        snprintf(in, sizeof(in),
+                 "%zu variants have names that are not valid DER; the first, [%s], has", n, where);
     add(r, rule, severity(r, rule, rule->severity), r->idx, n,
-        "[%s] has %zu name%s that %s not valid DER, e.g. %s%.64s%s%s%s", where, bad,
-        bad == 1 ? "" : "s", bad == 1 ? "is" : "are", bad_name[0] ? "" : "a zero-length name",
-        bad_name, strlen(bad_name) > 64 ? "..." : "", bad_name[0] ? " (hex)" : "", others);
+        "%s %zu name%s that %s not valid DER, e.g. %s%.64s%s%s", in, bad, bad == 1 ? "" : "s",
+        bad == 1 ? "is" : "are", bad_name[0] ? "" : "a zero-length name", bad_name,
+        strlen(bad_name) > 64 ? "..." : "", bad_name[0] ? " (hex)" : "");
 }
 
 /* Over TLS 1.3 the same request fails where TLS 1.2 renegotiates: a reset, a 403 or a 500
@@ -1543,9 +1540,9 @@ static void rule_post_request_client_auth(struct report_rule_run *r, const struc
     for (size_t s = 0, e; s < m; s = e) {
         size_t hs = NO_LIST, re = NO_LIST;
         for (e = s; e < m && group_cmp(&rows[s], &rows[e]) == 0; e++) {
-            if (rows[e].list == LIST_NONE_ID && same_str(rows[e].d, "handshake"))
+            if (rows[e].list == LIST_NONE_ID && tls_str_same(rows[e].d, "handshake"))
                 hs = hs == NO_LIST || rows[e].obs < hs ? rows[e].obs : hs;
-            else if (rows[e].list != LIST_NONE_ID && same_str(rows[e].d, "renegotiation"))
+            else if (rows[e].list != LIST_NONE_ID && tls_str_same(rows[e].d, "renegotiation"))
                 re = re == NO_LIST || rows[e].obs < re ? rows[e].obs : re;
         }
         if (hs != NO_LIST && re != NO_LIST && (re_i == NO_LIST || re < re_i)) {
@@ -1562,7 +1559,8 @@ static void rule_post_request_client_auth(struct report_rule_run *r, const struc
     size_t idx[3] = {hs_i, re_i, 0}, n_idx = 2;
     for (size_t k = 0; k < t->n_obs; k++) {
         const struct tls_observation *o = t->obs[k];
-        if (!same_str(o->address, re->address) || !same_str(o->sni, re->sni) || !tls13_refused(o))
+        if (!tls_str_same(o->address, re->address) || !tls_str_same(o->sni, re->sni) ||
+            !tls13_refused(o))
             continue;
         const struct tls_http_result *h = &o->http;
         if (h->failed)
