@@ -7,7 +7,9 @@
  *   any --fatal alert | close_notify | malformed | EOF--> FAILED
  *
  * WAIT_HELLO: have_hello is false, nothing captured. FLIGHT12/13: have_hello, version fixed;
- * in FLIGHT13 protected records wait in the reader until the secret arrives. */
+ * in FLIGHT13 protected records wait in the reader until the secret arrives: from
+ * tls_capture_set_secret (mbedTLS's), or from the on_hello hook, which sees every ServerHello and
+ * HelloRetryRequest before the capture moves on (caprobe's own ClientHello: keyex13.c). */
 #include "capture.h"
 
 #include <stdlib.h>
@@ -64,10 +66,18 @@ static int on_server_hello(struct tls_capture *c, const uint8_t *p, size_t n)
     int rc = tls_server_hello_parse(&sh, p, n);
     if (rc)
         return rc;
-    if (sh.hello_retry) {
-        /* RFC 8446 4.1.4: at most one HelloRetryRequest */
-        return ++c->hello_retries > 1 ? TLS_E_UNEXPECTED : 0;
+    if (sh.hello_retry && ++c->hello_retries > 1)
+        return TLS_E_UNEXPECTED; /* RFC 8446 4.1.4: at most one HelloRetryRequest */
+    if (c->on_hello) {
+        size_t secret_len = 0;
+        rc = c->on_hello(c->on_hello_ctx, &sh, p, n, c->secret, sizeof(c->secret), &secret_len);
+        if (rc)
+            return rc;
+        if (secret_len)
+            c->secret_len = secret_len;
     }
+    if (sh.hello_retry)
+        return 0;
     if (sh.version != 0x0303 && sh.version != 0x0304)
         return TLS_E_UNSUPPORTED;
     c->have_hello = true;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire/handshake.h"
 #include "wire/record.h"
 
 enum tls_capture_status {
@@ -19,6 +20,14 @@ enum tls_capture_status {
 };
 
 struct tls_crypt13;
+
+/* The owner of a ClientHello that caprobe wrote itself (keyex13.h), told of each ServerHello and
+ * HelloRetryRequest before the capture reads on: body is the message without its 4-byte header.
+ * It returns 0 or TLS_E_* (which fails the capture), and after a TLS 1.3 ServerHello may put the
+ * server handshake traffic secret in secret (cap bytes) with its length in *secret_len. */
+typedef int (*tls_capture_hello_fn)(void *ctx, const struct tls_server_hello *sh,
+                                    const uint8_t *body, size_t len, uint8_t *secret, size_t cap,
+                                    size_t *secret_len);
 
 struct tls_capture {
     struct tls_reader rd;
@@ -41,7 +50,9 @@ struct tls_capture {
     size_t cert_count;
     bool has_alert;
     uint8_t alert_level, alert_desc;
-    uint8_t last_msg; /* type of the last handshake message read */
+    uint8_t last_msg;              /* type of the last handshake message read */
+    tls_capture_hello_fn on_hello; /* NULL: the secret comes from tls_capture_set_secret */
+    void *on_hello_ctx;
 };
 
 void tls_capture_init(struct tls_capture *c, size_t limit);

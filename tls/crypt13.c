@@ -87,17 +87,25 @@ static const struct crypt13_suite *suite_find(uint16_t id)
     return NULL;
 }
 
-/* RFC 8446 7.1: HKDF-Expand-Label(Secret, Label, "", Length) with
- * struct { uint16 length; opaque label<7..255> = "tls13 " + Label; opaque context<0..255>; }.
- * Labels are our own constants ("key", "iv"), so info always fits. Returns an mbedTLS code. */
-static int expand_label(const mbedtls_md_info_t *md, const uint8_t *secret, size_t secret_len,
-                        const char *label, uint8_t *out, size_t out_len)
+mbedtls_md_type_t tls_crypt13_suite_md(uint16_t suite)
+{
+    const struct crypt13_suite *s = suite_find(suite);
+    return s ? s->md : MBEDTLS_MD_NONE;
+}
+
+/* RFC 8446 7.1: HKDF-Expand-Label(Secret, Label, Context, Length) with
+ * struct { uint16 length; opaque label<7..255> = "tls13 " + Label; opaque context<0..255>; }. */
+int tls_crypt13_expand_label(const mbedtls_md_info_t *md, const uint8_t *secret, size_t secret_len,
+                             const char *label, const uint8_t *ctx, size_t ctx_len, uint8_t *out,
+                             size_t out_len)
 {
     static const char prefix[] = "tls13 ";
     size_t prefix_len = sizeof(prefix) - 1;
     size_t label_len = strlen(label);
-    uint8_t info[2 + 1 + 255 + 1]; /* the largest HkdfLabel with an empty context */
+    uint8_t info[2 + 1 + 255 + 1 + 255]; /* the largest HkdfLabel */
 
+    if (prefix_len + label_len > 255 || ctx_len > 255 || out_len > 0xffff)
+        return MBEDTLS_ERR_HKDF_BAD_INPUT_DATA;
     size_t n = 0;
     info[n++] = (uint8_t)(out_len >> 8);
     info[n++] = (uint8_t)out_len;
@@ -106,7 +114,10 @@ static int expand_label(const mbedtls_md_info_t *md, const uint8_t *secret, size
     n += prefix_len;
     memcpy(info + n, label, label_len);
     n += label_len;
-    info[n++] = 0; /* context: empty (RFC 8446 7.3) */
+    info[n++] = (uint8_t)ctx_len;
+    if (ctx_len)
+        memcpy(info + n, ctx, ctx_len);
+    n += ctx_len;
     return mbedtls_hkdf_expand(md, secret, secret_len, info, n, out, out_len);
 }
 
@@ -139,9 +150,9 @@ int tls_crypt13_new(struct tls_crypt13 **out, uint16_t suite, const uint8_t *sec
 
     /* RFC 8446 7.3: [sender]_write_key = HKDF-Expand-Label(Secret, "key", "", key_length),
      * [sender]_write_iv = HKDF-Expand-Label(Secret, "iv", "", iv_length). */
-    ret = expand_label(md, secret, secret_len, "key", key, s->key_len);
+    ret = tls_crypt13_expand_label(md, secret, secret_len, "key", NULL, 0, key, s->key_len);
     if (ret == 0)
-        ret = expand_label(md, secret, secret_len, "iv", c->iv, sizeof(c->iv));
+        ret = tls_crypt13_expand_label(md, secret, secret_len, "iv", NULL, 0, c->iv, sizeof(c->iv));
     if (ret == 0)
         ret = mbedtls_cipher_setup(&c->aead, info);
     if (ret == 0)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mbedtls/md.h>
+
 struct tls_crypt13;
 
 /* Allocate a context for cipher suite `suite` (0x1301 AES-128-GCM-SHA256, 0x1302
@@ -17,6 +19,16 @@ struct tls_crypt13;
 int tls_crypt13_new(struct tls_crypt13 **out, uint16_t suite, const uint8_t *secret,
                     size_t secret_len);
 void tls_crypt13_free(struct tls_crypt13 *c);
+
+/* The hash of TLS 1.3 suite `suite` (RFC 8446 B.4), MBEDTLS_MD_NONE for a suite not listed above.
+ */
+mbedtls_md_type_t tls_crypt13_suite_md(uint16_t suite);
+
+/* RFC 8446 7.1: HKDF-Expand-Label(secret, label, ctx, out_len) into out, label without the
+ * "tls13 " prefix. Returns an mbedTLS code. Also the key schedule's (keyex13.c). */
+int tls_crypt13_expand_label(const mbedtls_md_info_t *md, const uint8_t *secret, size_t secret_len,
+                             const char *label, const uint8_t *ctx, size_t ctx_len, uint8_t *out,
+                             size_t out_len);
 
 /* Open one TLSCiphertext in place. hdr is its 5-byte header (the AAD), p/len its
  * encrypted_record. On success the inner plaintext is at p[0 .. *plain_len), its real content

@@ -2,6 +2,7 @@
 #include "mbedtls_err.h"
 
 #include <mbedtls/ccm.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/chachapoly.h>
 #include <mbedtls/cipher.h>
 #include <mbedtls/error.h>
@@ -9,6 +10,7 @@
 #include <mbedtls/hkdf.h>
 #include <mbedtls/md.h>
 #include <mbedtls/ssl.h>
+#include <psa/crypto.h>
 
 #include "wire/error.h"
 
@@ -38,6 +40,25 @@ int tls_err_from_mbedtls(int raw)
     case MBEDTLS_ERR_MD_BAD_INPUT_DATA:
         return TLS_E_INVALID;
     default:
+        return TLS_E_MBEDTLS;
+    }
+}
+
+int tls_err_from_psa(int status, int *raw)
+{
+    *raw = 0;
+    switch (status) {
+    case PSA_SUCCESS:
+        return 0;
+    case PSA_ERROR_INSUFFICIENT_MEMORY:
+        return TLS_E_NOMEM;
+    case PSA_ERROR_NOT_SUPPORTED:
+        return TLS_E_UNSUPPORTED;
+    case PSA_ERROR_INVALID_ARGUMENT:
+        *raw = MBEDTLS_ERR_ECP_INVALID_KEY;
+        return TLS_E_MBEDTLS;
+    default:
+        *raw = MBEDTLS_ERR_ERROR_GENERIC_ERROR;
         return TLS_E_MBEDTLS;
     }
 }

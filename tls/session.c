@@ -1,8 +1,10 @@
 /* mbedTLS 3.6 client over memory buffers, tapped: every byte received goes to the capture before
  * mbedTLS sees it, and the TLS 1.3 server handshake secret goes to the capture as mbedTLS
- * derives it. This file does no I/O and never blocks; once mbedTLS fails, its output is dropped
- * so the server goes on sending the rest of its flight to the capture. With a request, what
- * follows the handshake is exchange.c's: this file only drives mbedTLS and hands it the bytes. */
+ * derives it. A TLS 1.3 probe without a request has no mbedTLS session at all: keyex13.c writes
+ * the ClientHello and gives the capture the secret. This file does no I/O and never blocks; once
+ * mbedTLS fails, its output is dropped so the server goes on sending the rest of its flight to
+ * the capture. With a request, what follows the handshake is exchange.c's: this file only
+ * drives mbedTLS and hands it the bytes. */
 #include "session.h"
 
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <psa/crypto.h>
 
 #include "crypt12.h"
+#include "keyex13.h"
 #include "mbedtls_err.h"
 #include "wire/error.h"
 
@@ -47,6 +50,7 @@ struct tls_session {
     bool handshake_done;
     bool in_over_limit;     /* mbedTLS stopped: its unread input would pass the capture limit */
     struct tls_exchange *x; /* with a request: what follows the handshake; NULL without */
+    struct tls_keyex13 *kx; /* TLS 1.3 without mbedTLS: our ClientHello; NULL otherwise */
 };
 
 static int conf_setup(struct tls_client *c, mbedtls_ssl_config *conf,
@@ -109,24 +113,54 @@ void tls_client_free(struct tls_client *c)
     free(c);
 }
 
-static int session_bio_send(void *ctx, const unsigned char *buf, size_t len)
+/* Queue bytes for the owner to send. */
+static int out_append(struct tls_session *s, const uint8_t *buf, size_t len)
 {
-    struct tls_session *s = ctx;
     if (s->out_len + len > SESSION_OUT_MAX)
-        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+        return TLS_E_SPACE;
     if (s->out_len + len > s->out_alloc) {
         size_t n = s->out_alloc ? s->out_alloc : 1024;
         while (n < s->out_len + len)
             n *= 2;
         uint8_t *p = realloc(s->out, n);
         if (p == NULL)
-            return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+            return TLS_E_NOMEM;
         s->out = p;
         s->out_alloc = n;
     }
     memcpy(s->out + s->out_len, buf, len);
     s->out_len += len;
-    return (int)len;
+    return 0;
+}
+
+static int session_bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    return out_append(ctx, buf, len) ? MBEDTLS_ERR_SSL_ALLOC_FAILED : (int)len;
+}
+
+/* Our own TLS 1.3 ClientHello (keyex13.c), the first or the one after a HelloRetryRequest. */
+static int own_client_hello(struct tls_session *s)
+{
+    uint8_t *rec;
+    size_t len;
+    int rc = tls_keyex13_client_hello(s->kx, &rec, &len);
+    if (rc == 0)
+        rc = out_append(s, rec, len);
+    free(rec);
+    return rc;
+}
+
+/* The capture's ServerHello hook for our own ClientHello: the secret, or the second hello. */
+static int own_server_hello(void *ctx, const struct tls_server_hello *sh, const uint8_t *body,
+                            size_t len, uint8_t *secret, size_t cap, size_t *secret_len)
+{
+    struct tls_session *s = ctx;
+    int rc = tls_keyex13_server_hello(s->kx, sh, body, len, secret, cap, secret_len);
+    if (rc == 0 && sh->hello_retry)
+        rc = own_client_hello(s);
+    if (rc == TLS_E_MBEDTLS)
+        s->ssl_err = tls_keyex13_raw_error(s->kx);
+    return rc;
 }
 
 static int session_bio_recv(void *ctx, unsigned char *buf, size_t len)
@@ -155,6 +189,36 @@ static void session_export_keys(void *ctx, mbedtls_ssl_key_export_type type,
         tls_exchange_keys(s->x, prf, secret, secret_len, client_random, server_random);
 }
 
+/* mbedTLS's client for session s: TLS 1.2, and TLS 1.3 when the whole handshake is needed. */
+static int ssl_setup(struct tls_session *s, struct tls_client *client,
+                     const struct tls_session_opts *opts)
+{
+    int raw = mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13
+                                         : opts->request         ? &client->conf12_follow
+                                                                 : &client->conf12);
+    if (raw)
+        return tls_err_from_mbedtls(raw);
+    /* NULL clears the name: no server_name extension is sent. */
+    if (mbedtls_ssl_set_hostname(&s->ssl, opts->sni))
+        return TLS_E_MBEDTLS;
+    mbedtls_ssl_set_bio(&s->ssl, s, session_bio_send, session_bio_recv, NULL);
+    mbedtls_ssl_set_export_keys_cb(&s->ssl, session_export_keys, s);
+    return 0;
+}
+
+/* TLS 1.3 when only the flight is read: our ClientHello, which offers what mbedTLS's cannot
+ * (keyex13.h); mbedTLS is never set up. */
+static int own_setup(struct tls_session *s, const char *sni)
+{
+    int rc = tls_keyex13_new(&s->kx, sni);
+    if (rc)
+        return rc;
+    s->cap.on_hello = own_server_hello;
+    s->cap.on_hello_ctx = s;
+    s->ssl_stopped = true;
+    return 0;
+}
+
 int tls_session_new(struct tls_session **out, struct tls_client *client,
                     const struct tls_session_opts *opts)
 {
@@ -172,22 +236,12 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
     int rc = 0;
     if (opts->request && (rc = tls_exchange_new(&s->x, opts->request, opts->request_len)))
         goto out;
-    rc = TLS_E_MBEDTLS;
-    int raw = mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13
-                                         : opts->request         ? &client->conf12_follow
-                                                                 : &client->conf12);
-    if (raw) {
-        rc = tls_err_from_mbedtls(raw);
+    rc = opts->version == 0x0304 && !s->keep_ssl ? own_setup(s, opts->sni)
+                                                 : ssl_setup(s, client, opts);
+    if (rc)
         goto out;
-    }
-    /* NULL clears the name: no server_name extension is sent. */
-    if (mbedtls_ssl_set_hostname(&s->ssl, opts->sni))
-        goto out;
-    mbedtls_ssl_set_bio(&s->ssl, s, session_bio_send, session_bio_recv, NULL);
-    mbedtls_ssl_set_export_keys_cb(&s->ssl, session_export_keys, s);
     *out = s;
     s = NULL;
-    rc = 0;
 out:
     tls_session_free(s);
     return rc;
@@ -201,6 +255,7 @@ void tls_session_free(struct tls_session *s)
         mbedtls_ssl_free(&s->ssl);
     tls_capture_free(&s->cap);
     tls_exchange_free(s->x);
+    tls_keyex13_free(s->kx);
     free(s->in);
     free(s->out);
     free(s);
@@ -268,6 +323,12 @@ static void drive(struct tls_session *s)
 
 int tls_session_start(struct tls_session *s)
 {
+    if (s->kx) {
+        int rc = own_client_hello(s);
+        if (rc == TLS_E_MBEDTLS)
+            s->ssl_err = tls_keyex13_raw_error(s->kx);
+        return rc;
+    }
     drive(s);
     return s->ssl_err ? TLS_E_MBEDTLS : 0;
 }

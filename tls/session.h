@@ -23,9 +23,10 @@ struct tls_session_opts {
     uint16_t version;       /* 0x0303 or 0x0304: offered as both minimum and maximum */
     const char *sni;        /* NULL: no server_name extension */
     size_t capture_limit;   /* bytes the capture may hold */
-    bool keep_ssl;          /* keep mbedTLS for the whole handshake; otherwise it is released
-                             * once the capture needs nothing more from it: after the
-                             * ClientHello (TLS 1.2) or the handshake secret (TLS 1.3) */
+    bool keep_ssl;          /* keep mbedTLS for the whole handshake; otherwise TLS 1.2 releases
+                             * it after the ClientHello, once the capture needs nothing more
+                             * from it, and TLS 1.3 runs without it: keyex13.c writes the
+                             * ClientHello and derives the handshake secret */
     const uint8_t *request; /* NULL, or bytes to send once the handshake is complete (an HTTP
                              * request): the session then completes the handshake, sends them,
                              * reads the response head and follows a TLS 1.2 renegotiation */

@@ -295,7 +295,7 @@ def check_special_dn(tap, label, cas):
 # ---------------------------------------------------------------- cipher suites, key shares
 
 # (id, s_server arguments, caprobe --tls, expected tls.cipher_suite): every TLS 1.3 AEAD the
-# capture decrypts, a HelloRetryRequest (the server wants a group mbedTLS does not share first),
+# capture decrypts, a HelloRetryRequest (the server wants a group the first ClientHello has no share of),
 # and TLS 1.2 suites of both families.
 SUITE_CASES = [
     ("tls1.3 aes128-gcm", ["-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"], "1.3",

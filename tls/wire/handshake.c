@@ -12,6 +12,25 @@ static const uint8_t hrr_random[32] = {
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
+/* RFC 8446 4.2.8: a HelloRetryRequest carries NamedGroup selected_group, a ServerHello one
+ * KeyShareEntry { NamedGroup group; opaque key_exchange<1..2^16-1>; }. */
+static int parse_key_share(struct tls_server_hello *out, struct tls_cursor data)
+{
+    int rc;
+    if ((rc = tls_cursor_u16(&data, &out->key_share_group)))
+        return rc;
+    if (!out->hello_retry) {
+        struct tls_cursor key;
+        if ((rc = tls_cursor_vec(&data, 2, &key)))
+            return rc;
+        if (key.len == 0)
+            return TLS_E_RANGE;
+        out->key_share = key.p;
+        out->key_share_len = key.len;
+    }
+    return tls_cursor_done(&data);
+}
+
 int tls_server_hello_parse(struct tls_server_hello *out, const uint8_t *p, size_t len)
 {
     memset(out, 0, sizeof(*out));
@@ -51,6 +70,17 @@ int tls_server_hello_parse(struct tls_server_hello *out, const uint8_t *p, size_
             if ((rc = tls_cursor_done(&data)))
                 return rc;
             out->encrypt_then_mac = true;
+        } else if (type == 51 && (rc = parse_key_share(out, data))) {
+            return rc;
+        } else if (type == 44 && out->hello_retry) {
+            /* RFC 8446 4.2.2: struct { opaque cookie<1..2^16-1>; } Cookie; */
+            struct tls_cursor cookie;
+            if ((rc = tls_cursor_vec(&data, 2, &cookie)) || (rc = tls_cursor_done(&data)))
+                return rc;
+            if (cookie.len == 0)
+                return TLS_E_RANGE;
+            out->cookie = cookie.p;
+            out->cookie_len = cookie.len;
         }
     }
     return 0;

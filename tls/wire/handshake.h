@@ -31,6 +31,13 @@ struct tls_server_hello {
     bool hello_retry;        /* RFC 8446 4.1.3: the HelloRetryRequest random */
     bool renegotiation_info; /* RFC 5746 extension present */
     bool encrypt_then_mac;   /* RFC 7366 extension present: CBC records are MAC'd after */
+    /* RFC 8446 4.2.8 key_share: the server's share (ServerHello) or the selected_group
+     * (HelloRetryRequest, key_share empty); group 0 when the extension is absent */
+    uint16_t key_share_group;
+    const uint8_t *key_share;
+    size_t key_share_len;
+    const uint8_t *cookie; /* RFC 8446 4.2.2, HelloRetryRequest only; NULL when absent */
+    size_t cookie_len;
 };
 
 int tls_server_hello_parse(struct tls_server_hello *out, const uint8_t *p, size_t len);
