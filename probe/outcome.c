@@ -113,8 +113,8 @@ static void deadline(const struct probe_conn_result *r, struct failure *f)
                  "received%s",
                  tls_starttls_name(r->starttls->proto), tls_starttls_waiting(r->starttls), ms,
                  r->loop_ms >= r->timeout_ms ? "total" : "handshake", r->received,
-                 r->received == 0 ? ", the server never answered (TLS from the first byte? try "
-                                    "--starttls none)"
+                 r->received == 0 ? ", the server never answered (TLS from the first byte? "
+                                    "probe HOST:PORT with --starttls none)"
                                   : "");
         return;
     case PROBE_CONN_HANDSHAKE:

@@ -559,7 +559,7 @@ HOSTILE = [
     ("stalled greeting", "smtp", dialogue(b"220-half a greeting\r\n220 and the rest never"),
      "timeout", "STARTTLS smtp: no complete greeting after"),
     ("silent", "smtp", dialogue(), "timeout", "the server never answered (TLS from the first "
-                                              "byte? try --starttls none)"),
+                                              "byte? probe HOST:PORT with --starttls none)"),
     ("closed mid-greeting", "smtp", lambda c: (c.sendall(b"220-a\r\n"), c.close()),
      "reset", "the server closed the connection while caprobe waited for its greeting"),
     ("bytes out of turn", "smtp", dialogue(b"220 mx\r\n", None, b"250 STARTTLS\r\n", None,

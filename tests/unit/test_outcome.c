@@ -370,8 +370,8 @@ static void test_starttls(void **state)
     fill(&p, 1);
     assert_error(&p.hs, "timeout",
                  "STARTTLS smtp: no complete greeting after 2000 ms (handshake deadline): 0 bytes "
-                 "received, the server never answered (TLS from the first byte? try --starttls "
-                 "none)");
+                 "received, the server never answered (TLS from the first byte? probe HOST:PORT "
+                 "with --starttls none)");
     probe_free(&p);
 
     /* agreed, then the TLS server closed: the count is of TLS bytes */

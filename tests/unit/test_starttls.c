@@ -230,7 +230,7 @@ static void test_tls_bytes(void **state)
     feed_n(st, hello, sizeof(hello), 1);
     expect_fail(st, TLS_STARTTLS_FAIL_TLS,
                 "SMTP: the server sent a TLS record where its reply to EHLO was expected (TLS "
-                "from the first byte? probe it with --starttls none): \"\\x16\"",
+                "from the first byte? probe HOST:PORT with --starttls none): \"\\x16\"",
                 NULL);
     free(st);
 }

@@ -960,7 +960,7 @@ char *tls_starttls_describe(const struct tls_starttls *st, char *buf, size_t cap
     case TLS_STARTTLS_FAIL_TLS:
         snprintf(what, sizeof(what),
                  "the server sent a TLS record where its %s was expected (TLS from the first "
-                 "byte? probe it with --starttls none)",
+                 "byte? probe HOST:PORT with --starttls none)",
                  wait);
         break;
     case TLS_STARTTLS_FAIL_TOO_LONG:
