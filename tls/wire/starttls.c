@@ -93,21 +93,17 @@ enum tls_starttls_proto tls_starttls_for_port(uint16_t port)
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static void send_text(struct tls_starttls *st, const char *s)
-{
-    size_t n = strlen(s);
-    if (n > sizeof(st->out) - st->out_len)
-        n = sizeof(st->out) - st->out_len; /* cannot happen: the commands are short */
-    memcpy(st->out + st->out_len, s, n);
-    st->out_len += n;
-}
-
 static void send_bytes(struct tls_starttls *st, const uint8_t *p, size_t n)
 {
     if (n > sizeof(st->out) - st->out_len)
-        n = sizeof(st->out) - st->out_len;
+        n = sizeof(st->out) - st->out_len; /* cannot happen: our commands are short */
     memcpy(st->out + st->out_len, p, n);
     st->out_len += n;
+}
+
+static void send_text(struct tls_starttls *st, const char *s)
+{
+    send_bytes(st, (const uint8_t *)s, strlen(s));
 }
 
 /* The bytes a message will quote: the start of the reply it is about. */
