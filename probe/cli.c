@@ -37,16 +37,25 @@ static const char usage_text[] =
     "\n"
     "Targets:\n"
     "  TARGET                   host[:port] | ipv4[:port] | [ipv6]:port | CIDR[:port] |\n"
-    "                           https://HOST[:PORT][/PATH]\n"
+    "                           https://HOST[:PORT][/PATH] | SCHEME://HOST[:PORT]\n"
     "                           (CIDR: 10.0.0.0/24, 10.0.0.0/24:8443, [2001:db8::/120]:443;\n"
     "                           a URL's port is its own, 443 when none, whatever -p says; its\n"
-    "                           path is sent only with --request, in place of PATH)\n"
+    "                           path is sent only with --request, in place of PATH; SCHEME:\n"
+    "                           smtp, submission, lmtp, imap, pop3, ftp, ldap, postgres, mysql,\n"
+    "                           xmpp, nntp, sieve (STARTTLS first), ldaps, smtps, imaps, pop3s,\n"
+    "                           ftps, nntps (TLS from the first byte))\n"
     "  -i, --input FILE         targets from FILE ('-' for stdin), one per line, '#' comments;\n"
     "                           read as the scan goes, a bad line becomes an error record\n"
     "  -p, --ports LIST         port(s) for targets without one, e.g. 443,8443 (default 443)\n"
     "      --resolve HOST:PORT:ADDR  connect to ADDR for HOST:PORT instead of using DNS\n"
     "      --max-cidr N         addresses one CIDR range may expand to (default 65536)\n"
     "      --shard K/N          probe only the K-th of N deterministic parts of the list\n"
+    "      --starttls PROTO     speak PROTO in plaintext before the TLS bytes: smtp, lmtp,\n"
+    "                           imap, pop3, ftp, ldap, postgres, mysql, xmpp, nntp or sieve;\n"
+    "                           auto (default): by port (21 ftp, 24 lmtp, 25 and 587 smtp,\n"
+    "                           110 pop3, 119 nntp, 143 imap, 389 ldap, 3306 mysql, 4190\n"
+    "                           sieve, 5222 xmpp, 5432 postgres); none: TLS from the first\n"
+    "                           byte on every port. A URL's scheme decides for its target\n"
     "\n"
     "Host names (looked up with c-ares: /etc/hosts, then the servers of /etc/resolv.conf):\n"
     "      --dns-server ADDR[:PORT]  ask this DNS server instead (repeatable; IPv6 as\n"
@@ -164,6 +173,7 @@ enum {
     OPT_DNS_CONCURRENCY,
     OPT_COLOR,
     OPT_NAMES,
+    OPT_STARTTLS,
 };
 
 static const struct option long_opts[] = {
@@ -187,6 +197,7 @@ static const struct option long_opts[] = {
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"max-cidr", required_argument, NULL, OPT_MAX_CIDR},
+    {"starttls", required_argument, NULL, OPT_STARTTLS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"color", optional_argument, NULL, OPT_COLOR},
     {"names", required_argument, NULL, OPT_NAMES},
@@ -234,6 +245,8 @@ static const struct option_value option_values[] = {
     {OPT_FAIL_ON, "info, low, medium, high or critical", 0, 0},
     {OPT_DNS_TIMEOUT, "seconds (0 < s <= 3600)", 0, 0},
     {OPT_DNS_CONCURRENCY, "a number from 1 to 65536", 1, 65536},
+    {OPT_STARTTLS,
+     "auto, none, smtp, lmtp, imap, pop3, ftp, ldap, postgres, mysql, xmpp, nntp or sieve", 0, 0},
 };
 
 static const struct option_value *option_value(int opt)
@@ -493,6 +506,12 @@ static int parse_value(struct probe_config *c, int opt, const char *arg)
     case OPT_DNS_CONCURRENCY:
         o->dns_concurrency = (unsigned)v;
         return 0;
+    case OPT_STARTTLS:
+        c->starttls = TLS_STARTTLS_NONE;
+        c->starttls_ports = strcmp(arg, "auto") == 0;
+        if (c->starttls_ports || strcmp(arg, "none") == 0)
+            return 0;
+        return tls_starttls_by_name(arg, &c->starttls);
     default:
         return -1;
     }
@@ -605,6 +624,7 @@ void probe_config_init(struct probe_config *c)
     c->ports[0] = 443;
     c->n_ports = 1;
     c->cidr_max = DEFAULT_MAX_CIDR;
+    c->starttls_ports = true;
     c->progress = -1;
     c->color = -1;
     c->names = DEFAULT_NAMES;

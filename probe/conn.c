@@ -1,8 +1,11 @@
 /* One probe: a TCP connection to one address for one variant, driven by libuv, with the TLS
- * session in tls/ doing everything TLS. It decides nothing about observations, error kinds or
- * retries: it records how it ended (conn.h) and hands that to its callback once closed.
+ * session in tls/ doing everything TLS and the STARTTLS dialogue (tls/wire/starttls.h) what
+ * comes before it. It decides nothing about observations, error kinds or retries: it records
+ * how it ended (conn.h) and hands that to its callback once closed.
  *
  *   CONNECTING --connect ok--> HANDSHAKE --capture done/failed, EOF, read error--> closing
+ *   CONNECTING --connect ok, STARTTLS--> STARTTLS --server agreed--> HANDSHAKE
+ *   STARTTLS --dialogue failed, EOF, read error, handshake or total deadline--> closing
  *   HANDSHAKE --capture ended, with --request--> EXCHANGE --response head, EOF, error, total
  *                                                          deadline--> closing
  *   CONNECTING --error | connect deadline--> closing
@@ -10,7 +13,8 @@
  *   closing --last close callback--> done callback, then freed
  * Invariants: the result is complete when closing begins; while closing no callback touches
  * the session; the conn is freed only after the last close callback; bytes given to uv_write
- * stay untouched until its callback. */
+ * stay untouched until its callback; in STARTTLS no TLS session exists, and the dialogue's
+ * last command is written before the ClientHello. */
 #include "conn.h"
 
 #include <stdlib.h>
@@ -37,6 +41,8 @@ struct probe_conn {
     size_t received_at_exchange; /* bytes received when the exchange began */
     uint64_t handshake_ms;       /* elapsed when the exchange began: the handshake's own time */
     struct tls_session *sess;
+    struct tls_starttls *st; /* with STARTTLS, from the connect to the end */
+    bool reading;
     struct probe_conn_result res;
 };
 
@@ -52,6 +58,7 @@ static void conn_close_cb(uv_handle_t *h)
         return;
     c->o.done(c->o.done_ctx, &c->res);
     tls_session_free(c->sess);
+    free(c->st);
     free(c->wbuf);
     free(c);
 }
@@ -71,6 +78,8 @@ static void conn_end(struct probe_conn *c, enum probe_conn_end end, int uv_err, 
     r->elapsed_ms = (uv_hrtime() - c->start_ns) / 1000000;
     r->loop_ms = uv_now(c->o.loop) - c->start_ms;
     r->handshake_ms = c->handshake_ms;
+    r->starttls = c->st;
+    r->starttls_bytes = c->st ? c->st->received : 0;
     if (c->sess) {
         r->capture = tls_session_capture(c->sess);
         r->ssl_err = tls_session_ssl_error(c->sess);
@@ -107,10 +116,14 @@ static void conn_write_cb(uv_write_t *req, int status)
     conn_flush(c);
 }
 
+/* Send what is pending: the STARTTLS dialogue's command first, then the session's bytes. */
 static void conn_flush(struct probe_conn *c)
 {
-    size_t len;
-    const uint8_t *p = tls_session_output(c->sess, &len);
+    size_t len = 0;
+    const uint8_t *p = c->st ? tls_starttls_output(c->st, &len) : NULL;
+    bool plain = len > 0;
+    if (!plain && c->sess)
+        p = tls_session_output(c->sess, &len);
     if (c->writing || len == 0)
         return;
     c->wbuf = malloc(len);
@@ -119,7 +132,10 @@ static void conn_flush(struct probe_conn *c)
         return;
     }
     memcpy(c->wbuf, p, len);
-    tls_session_output_consume(c->sess, len);
+    if (plain)
+        tls_starttls_output_consume(c->st, len);
+    else
+        tls_session_output_consume(c->sess, len);
     uv_buf_t b = uv_buf_init((char *)c->wbuf, (unsigned)len);
     c->write_req.data = c;
     int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb);
@@ -162,12 +178,40 @@ static void conn_after_input(struct probe_conn *c)
     conn_flush(c);
 }
 
+static bool conn_session_start(struct probe_conn *c);
+
+/* After input in STARTTLS: the dialogue's next command, its failure, or, once the server
+ * agreed, the TLS session (its ClientHello goes after the last command). */
+static void conn_starttls_step(struct probe_conn *c)
+{
+    switch (c->st->status) {
+    case TLS_STARTTLS_RUNNING:
+        break;
+    case TLS_STARTTLS_FAILED:
+        conn_end(c, PROBE_CONN_END_STARTTLS_FAILED, 0, 0);
+        return;
+    case TLS_STARTTLS_DONE:
+        c->phase = PROBE_CONN_HANDSHAKE;
+        if (!conn_session_start(c))
+            return;
+        break;
+    }
+    conn_flush(c);
+}
+
 static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct probe_conn *c = stream->data;
     if (c->closing)
         return;
-    if (nread > 0) {
+    if (nread > 0 && c->phase == PROBE_CONN_STARTTLS) {
+        c->received += (size_t)nread;
+        tls_starttls_input(c->st, (const uint8_t *)buf->base, (size_t)nread);
+        conn_starttls_step(c);
+    } else if (nread == UV_EOF && c->phase == PROBE_CONN_STARTTLS) {
+        tls_starttls_eof(c->st);
+        conn_starttls_step(c);
+    } else if (nread > 0) {
         c->received += (size_t)nread;
         tls_session_input(c->sess, (const uint8_t *)buf->base, (size_t)nread);
         conn_after_input(c);
@@ -206,10 +250,30 @@ static bool conn_session_start(struct probe_conn *c)
         conn_end(c, PROBE_CONN_END_START_FAILED, 0, rc);
         return false;
     }
-    if ((rc = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb))) {
+    if (!c->reading && (rc = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb))) {
         conn_end(c, PROBE_CONN_END_START_FAILED, rc, 0);
         return false;
     }
+    c->reading = true;
+    return true;
+}
+
+/* The STARTTLS dialogue, reading from now on; false when it could not start (the connection has
+ * ended then). */
+static bool conn_starttls_start(struct probe_conn *c)
+{
+    if ((c->st = malloc(sizeof(*c->st))) == NULL) {
+        conn_end(c, PROBE_CONN_END_NO_MEMORY, 0, 0);
+        return false;
+    }
+    tls_starttls_init(c->st, c->o.starttls, c->o.sni ? c->o.sni : c->o.host, c->o.capture_limit);
+    c->phase = PROBE_CONN_STARTTLS;
+    int rc = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb);
+    if (rc) {
+        conn_end(c, PROBE_CONN_END_START_FAILED, rc, 0);
+        return false;
+    }
+    c->reading = true;
     return true;
 }
 
@@ -228,7 +292,7 @@ static void conn_connect_cb(uv_connect_t *req, int status)
     uint64_t left = c->o.timeout_ms > used ? c->o.timeout_ms - used : 1;
     uv_timer_start(&c->timer, conn_timer_cb, min_u64(c->o.handshake_timeout_ms, left), 0);
     /* mbedTLS state only for connected probes: queued and connecting ones hold none. */
-    if (conn_session_start(c))
+    if (c->o.starttls != TLS_STARTTLS_NONE ? conn_starttls_start(c) : conn_session_start(c))
         conn_flush(c);
 }
 

@@ -14,10 +14,12 @@
 #include <uv.h>
 
 #include "tls/session.h"
+#include "tls/wire/starttls.h"
 
 /* Where the connection was when it ended. */
 enum probe_conn_phase {
     PROBE_CONN_CONNECTING, /* no TCP connection yet */
+    PROBE_CONN_STARTTLS,   /* connected; the plaintext exchange before the TLS bytes */
     PROBE_CONN_HANDSHAKE,  /* connected; the server's first flight is being captured */
     PROBE_CONN_EXCHANGE,   /* --request: the flight is captured; request, response, renegotiation */
 };
@@ -33,6 +35,7 @@ enum probe_conn_end {
     PROBE_CONN_END_NO_MEMORY,        /* the bytes to send could not be copied */
     PROBE_CONN_END_START_FAILED,     /* err or uv_err: the TLS session could not start */
     PROBE_CONN_END_REQUEST_TOO_LONG, /* the request does not fit in PROBE_REQUEST_MAX bytes */
+    PROBE_CONN_END_STARTTLS_FAILED,  /* the STARTTLS exchange failed: starttls says why */
 };
 
 struct probe_conn_result {
@@ -50,6 +53,8 @@ struct probe_conn_result {
      * made (the connect failed or did not finish). */
     const struct tls_capture *capture;
     struct tls_exchange_result exchange; /* with a request */
+    const struct tls_starttls *starttls; /* the plaintext exchange; NULL without STARTTLS */
+    size_t starttls_bytes;               /* of received, the plaintext before the TLS bytes */
     int ssl_err;                         /* the session's first mbedTLS error, raw */
     /* What it ran with, for what is said about it. */
     const char *request_path; /* NULL without --request */
@@ -73,7 +78,8 @@ struct probe_conn_opts {
     uint16_t version; /* 0x0303 or 0x0304 */
     uint64_t connect_timeout_ms, handshake_timeout_ms, timeout_ms;
     size_t capture_limit;
-    const char *request_path; /* --request, or NULL */
+    const char *request_path;         /* --request, or NULL */
+    enum tls_starttls_proto starttls; /* spoken before the TLS bytes (XMPP's to: sni or host) */
     /* Called once, from the last close callback; the strings above must live until then. */
     probe_conn_done_fn *done;
     void *done_ctx;

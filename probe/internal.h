@@ -59,6 +59,8 @@ struct probe_config {
     size_t n_dns_servers;
     unsigned shard_k, shard_n; /* n == 0: no --shard */
     uint64_t cidr_max;
+    enum tls_starttls_proto starttls; /* --starttls PROTO; NONE with auto and none */
+    bool starttls_ports;              /* --starttls auto (the default): by port */
     /* Output */
     enum report_format format;
     enum probe_doc doc;
@@ -107,11 +109,16 @@ struct probe_input_opts {
     size_t n_ports;
     unsigned shard_k, shard_n; /* keep the k-th (1-based) of n parts; n == 0: all */
     uint64_t cidr_max;         /* addresses one CIDR range may expand to */
+    /* STARTTLS for targets that are not URLs (a URL's scheme decides its own): starttls when
+     * not NONE (--starttls PROTO), else the port table when starttls_ports (--starttls auto) */
+    enum tls_starttls_proto starttls;
+    bool starttls_ports;
 };
 
 /* One unit of the target list: a target to probe, or a bad line to report. */
 struct probe_input_item {
-    struct probe_target_spec spec; /* when error is NULL */
+    struct probe_target_spec spec;    /* when error is NULL */
+    enum tls_starttls_proto starttls; /* spoken before the TLS bytes; NONE: TLS at once */
     /* An https URL's path and query, for --request; NULL: none. Valid until the next
      * probe_input_next: a target that keeps it copies it. */
     const char *path;

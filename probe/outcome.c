@@ -87,9 +87,16 @@ bool probe_outcome_retryable(const struct probe_conn_result *r)
     case PROBE_CONN_END_NO_MEMORY:
     case PROBE_CONN_END_START_FAILED:
     case PROBE_CONN_END_REQUEST_TOO_LONG:
+    case PROBE_CONN_END_STARTTLS_FAILED:
         return false;
     }
     return false;
+}
+
+/* Bytes of the TLS handshake: what came after the STARTTLS exchange's plaintext. */
+static size_t tls_received(const struct probe_conn_result *r)
+{
+    return r->received - r->starttls_bytes;
 }
 
 static void deadline(const struct probe_conn_result *r, struct failure *f)
@@ -100,11 +107,22 @@ static void deadline(const struct probe_conn_result *r, struct failure *f)
     case PROBE_CONN_CONNECTING:
         snprintf(f->msg, sizeof(f->msg), "no connection within %llu ms", ms);
         return;
+    case PROBE_CONN_STARTTLS:
+        /* a greeting that never comes: most likely a port that speaks TLS at once */
+        snprintf(f->msg, sizeof(f->msg),
+                 "STARTTLS %s: no complete %s after %llu ms (%s deadline): %zu bytes "
+                 "received%s",
+                 tls_starttls_name(r->starttls->proto), tls_starttls_waiting(r->starttls), ms,
+                 r->loop_ms >= r->timeout_ms ? "total" : "handshake", r->received,
+                 r->received == 0 ? ", the server never answered (TLS from the first byte? "
+                                    "probe HOST:PORT with --starttls none)"
+                                  : "");
+        return;
     case PROBE_CONN_HANDSHAKE:
         snprintf(f->msg, sizeof(f->msg),
                  "handshake incomplete after %llu ms (%s deadline): %zu bytes received%s", ms,
-                 r->loop_ms >= r->timeout_ms ? "total" : "handshake", r->received,
-                 r->received == 0            ? ", the server never answered"
+                 r->loop_ms >= r->timeout_ms ? "total" : "handshake", tls_received(r),
+                 tls_received(r) == 0        ? ", the server never answered"
                  : !(cap && cap->have_hello) ? ", no ServerHello yet"
                                              : ", the flight never ended");
         return;
@@ -142,7 +160,9 @@ static void describe(const struct probe_conn_result *r, struct failure *f)
                  r->uv_err == UV_ECONNRESET ? "reset by the server" : "broken (",
                  r->uv_err == UV_ECONNRESET ? "" : uv_strerror(r->uv_err),
                  r->uv_err == UV_ECONNRESET ? "" : ")", r->received,
-                 r->phase == PROBE_CONN_EXCHANGE ? " (after the handshake flight)" : "");
+                 r->phase == PROBE_CONN_EXCHANGE   ? " (after the handshake flight)"
+                 : r->phase == PROBE_CONN_STARTTLS ? " (during the STARTTLS exchange)"
+                                                   : "");
         return;
     case PROBE_CONN_END_DEADLINE:
         f->kind = TLS_ERROR_TIMEOUT;
@@ -171,6 +191,12 @@ static void describe(const struct probe_conn_result *r, struct failure *f)
         return;
     case PROBE_CONN_END_REQUEST_TOO_LONG:
         snprintf(f->msg, sizeof(f->msg), "the request does not fit in %d bytes", PROBE_REQUEST_MAX);
+        return;
+    case PROBE_CONN_END_STARTTLS_FAILED:
+        /* the server's close is a reset as in the handshake; the rest is the dialogue's own */
+        f->kind =
+            r->starttls->fail == TLS_STARTTLS_FAIL_CLOSED ? TLS_ERROR_RESET : TLS_ERROR_STARTTLS;
+        tls_starttls_describe(r->starttls, f->msg, sizeof(f->msg));
         return;
     }
 }
@@ -203,10 +229,10 @@ static void observe_capture(const struct probe_conn_result *r, struct tls_observ
         tls_observation_set_error(o, TLS_ERROR_PROTOCOL, TLS_E_MBEDTLS, r->ssl_err,
                                   "handshake failed before the capture was complete: %s", text);
     } else if (cap->err == TLS_E_TRUNCATED) {
-        tls_observation_set_error(o, TLS_ERROR_RESET, TLS_E_TRUNCATED, 0,
-                                  "the server closed the connection after %zu bytes%s", r->received,
-                                  cap->have_hello ? ", before its flight was complete"
-                                                  : ", before a ServerHello");
+        tls_observation_set_error(
+            o, TLS_ERROR_RESET, TLS_E_TRUNCATED, 0,
+            "the server closed the connection after %zu bytes%s", tls_received(r),
+            cap->have_hello ? ", before its flight was complete" : ", before a ServerHello");
     } else if (cap->err == TLS_E_LIMIT) {
         tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
                                   "the server sent more than %zu bytes before its flight was "
@@ -214,8 +240,8 @@ static void observe_capture(const struct probe_conn_result *r, struct tls_observ
                                   r->capture_limit);
     } else if (cap->err != TLS_E_ALERT) {
         tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
-                                  tls_err_str(cap->err), r->received,
-                                  r->received && !cap->have_hello ? " (not TLS?)" : "");
+                                  tls_err_str(cap->err), tls_received(r),
+                                  tls_received(r) && !cap->have_hello ? " (not TLS?)" : "");
     }
     /* an alert: tls_observation_from_capture named it */
 }
@@ -331,6 +357,7 @@ static bool observe_exchange(const struct probe_conn_result *r, const struct fai
     reneg->address = o->address;
     reneg->sni = o->sni;
     reneg->tls_max = o->tls_max;
+    reneg->starttls = o->starttls;
     reneg->phase = "renegotiation";
     if (x->renego) {
         observe_capture(r, reneg, x->renego, f->have ? f : NULL);

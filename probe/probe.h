@@ -10,6 +10,7 @@
 
 #include "report/report.h"
 #include "tls/wire/addr.h"
+#include "tls/wire/starttls.h"
 
 #define PROBE_HOST_MAX 253  /* RFC 1035 2.3.4, without the trailing dot */
 #define PROBE_PATH_MAX 2048 /* --request PATH and a URL's path and query, in bytes */
@@ -43,17 +44,19 @@ void probe_cidr_address(const struct probe_cidr *c, uint64_t index, uint16_t por
 
 /* One entry of the target list as written (a TARGET argument or a -i line): a target, a CIDR
  * range, or a URL SCHEME://HOST[:PORT][/PATH][?QUERY][#FRAGMENT] whose scheme gives the port
- * when none is written (https: 443, whatever -p says) and whose path, for https, is the GET
- * path of --request. */
+ * when none is written (https: 443, whatever -p says) and the STARTTLS protocol (smtp://: SMTP,
+ * https://: none, whatever --starttls says), and whose path, for https, is the GET path of
+ * --request. */
 struct probe_entry {
     bool is_url;
     bool is_cidr;
-    struct probe_target_spec one;  /* port 0: none given, the caller's port list applies */
-    struct probe_cidr cidr;        /* when is_cidr */
-    char path[PROBE_PATH_MAX + 1]; /* an https URL's path and query; "" for none or "/" */
+    enum tls_starttls_proto starttls; /* a URL's; other entries take --starttls or the ports' */
+    struct probe_target_spec one;     /* port 0: none given, the caller's port list applies */
+    struct probe_cidr cidr;           /* when is_cidr */
+    char path[PROBE_PATH_MAX + 1];    /* an https URL's path and query; "" for none or "/" */
 };
 /* 0, or TLS_E_TARGET with *why set to a static reason (a refused URL scheme says why: http is
- * not TLS, STARTTLS is not supported yet). */
+ * not TLS; an unknown one gets a "did you mean"). */
 int probe_entry_parse(const char *s, uint64_t cidr_max, struct probe_entry *out, const char **why);
 /* An entry as it may be shown in a message or an error record: escaped (tls_escape_term, ASCII)
  * and with any user name and password (user:pass@) replaced by "***@". Returns dst. */

@@ -248,6 +248,8 @@ static int run_scan(struct run *r, struct probe_stats *st)
         .shard_k = c->shard_k,
         .shard_n = c->shard_n,
         .cidr_max = c->cidr_max,
+        .starttls = c->starttls,
+        .starttls_ports = c->starttls_ports,
     };
     struct probe_input *in = NULL;
     int rc = report_jsonl_cache_new(&r->report.jsonl_cache, JSONL_CACHE_BYTES);

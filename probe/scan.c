@@ -111,7 +111,8 @@ struct probe_scan {
     int stopping; /* the signal received, 0 while running */
     bool closed;  /* the handles are closing: the loop is about to end */
     bool progress_shown;
-    bool path_noted; /* the note that URL paths need --request has been shown */
+    bool path_noted;     /* the note that URL paths need --request has been shown */
+    bool starttls_noted; /* the note that STARTTLS targets get no request has been shown */
     uint64_t start_ms;
     struct tls_hashtab addr_counts; /* address -> in-flight count, for --per-address */
     char readbuf[64 * 1024];        /* one read at a time: libuv calls read_cb synchronously */
@@ -405,6 +406,7 @@ static int target_fail(struct probe_target *t, enum tls_error_kind kind, enum tl
     tls_observation_init(t->failed);
     t->failed->names = t->scan->names;
     t->failed->tls_max = o->versions[o->n_versions - 1];
+    t->failed->starttls = tls_starttls_name(t->item.starttls);
     if (kind == TLS_ERROR_INTERRUPTED)
         tls_observation_set_error(t->failed, kind, 0, raw,
                                   "the scan was interrupted while resolving %s", t->item.spec.host);
@@ -444,10 +446,11 @@ static void target_dns_cb(void *ctx, const struct probe_dns_answer *a)
 
 /* Take the next item of the input: a target to resolve, or a bad line to record. A URL's path
  * is copied into the target when it is the request's (with --request), the one case it is
- * used. */
+ * used. A STARTTLS service gets no HTTP request. */
 static int target_open(struct probe_scan *s, const struct probe_input_item *item)
 {
-    const char *path = s->opts->request_path ? item->path : NULL;
+    bool http = item->starttls == TLS_STARTTLS_NONE;
+    const char *path = s->opts->request_path && http ? item->path : NULL;
     size_t path_size = path ? strlen(path) + 1 : 0;
     struct probe_target *t = calloc(1, sizeof(*t) + path_size);
     if (t == NULL)
@@ -455,7 +458,7 @@ static int target_open(struct probe_scan *s, const struct probe_input_item *item
     t->scan = s;
     t->item = *item;
     t->item.path = NULL; /* the input's, gone at its next item */
-    t->request_path = s->opts->request_path;
+    t->request_path = http ? s->opts->request_path : NULL;
     if (path) {
         memcpy(t->path, path, path_size);
         t->request_path = t->path;
@@ -465,6 +468,11 @@ static int target_open(struct probe_scan *s, const struct probe_input_item *item
                 "%scaprobe: note: the path of a URL target is sent only with --request; "
                 "this scan sends no request\n",
                 s->opts->progress ? "\r\033[K" : "");
+    } else if (!http && s->opts->request_path && !item->error && !s->starttls_noted &&
+               !s->opts->quiet) {
+        s->starttls_noted = true;
+        fprintf(stderr, "%scaprobe: note: STARTTLS targets (%s) get no --request\n",
+                s->opts->progress ? "\r\033[K" : "", item->spec.spec);
     }
     tls_list_init(&t->ready_node);
     tls_list_insert_tail(&s->open, &t->open_node);
@@ -544,6 +552,7 @@ static int variant_start(struct probe_scan *s, struct probe_target *t, struct pr
     v->obs.address = v->addr->text;
     v->obs.sni = v->sni;
     v->obs.tls_max = v->version;
+    v->obs.starttls = tls_starttls_name(t->item.starttls);
     struct probe_conn_opts co = {
         .loop = &s->loop,
         .tls = s->tls,
@@ -559,6 +568,7 @@ static int variant_start(struct probe_scan *s, struct probe_target *t, struct pr
         .timeout_ms = o->timeout_ms,
         .capture_limit = o->capture_limit,
         .request_path = t->request_path,
+        .starttls = t->item.starttls,
         .done = variant_conn_done,
         .done_ctx = v,
     };
@@ -759,6 +769,7 @@ static void interrupt_pending(struct probe_scan *s)
                 v->obs.address = ta->text;
                 v->obs.sni = v->sni;
                 v->obs.tls_max = v->version;
+                v->obs.starttls = tls_starttls_name(t->item.starttls);
                 tls_observation_set_error(&v->obs, TLS_ERROR_INTERRUPTED, 0, 0,
                                           "the scan was interrupted (signal %d) before this "
                                           "probe started",

@@ -203,15 +203,22 @@ void probe_cidr_address(const struct probe_cidr *c, uint64_t index, uint16_t por
 }
 
 /* URL schemes (RFC 3986 3.1, compared without case) and what a target written with each means:
- * the port when the URL has none (as curl does: -p does not apply), whether the path is an HTTP
- * path for --request, or why the scheme is refused. */
+ * the port when the URL has none (as curl does: -p does not apply), the STARTTLS protocol
+ * spoken before the TLS bytes, whether the path is an HTTP path for --request, or why the
+ * scheme is refused. */
 struct url_scheme {
     const char *name;
-    uint16_t port;    /* 0: refused */
+    uint16_t port; /* 0: refused */
+    enum tls_starttls_proto starttls;
     bool http;        /* the path and query are the request-target of GET */
     const char *why;  /* when refused */
     const char *near; /* "did you mean" for a mistyped scheme */
 };
+
+#define SCHEME(n, p, st)                                                                           \
+    {                                                                                              \
+        .name = n, .port = p, .starttls = st, .near = "unknown URL scheme; did you mean " n "://?" \
+    }
 
 static const struct url_scheme url_schemes[] = {
     {.name = "https",
@@ -219,45 +226,28 @@ static const struct url_scheme url_schemes[] = {
      .http = true,
      .near = "unknown URL scheme; did you mean https://?"},
     /* implicit TLS: the server speaks TLS from the first byte, as a HOST:PORT target */
-    {.name = "ldaps", .port = 636, .near = "unknown URL scheme; did you mean ldaps://?"},
-    {.name = "smtps", .port = 465, .near = "unknown URL scheme; did you mean smtps://?"},
-    {.name = "imaps", .port = 993, .near = "unknown URL scheme; did you mean imaps://?"},
-    {.name = "pop3s", .port = 995, .near = "unknown URL scheme; did you mean pop3s://?"},
-    {.name = "ftps", .port = 990, .near = "unknown URL scheme; did you mean ftps://?"},
-    {.name = "nntps", .port = 563, .near = "unknown URL scheme; did you mean nntps://?"},
+    SCHEME("ldaps", 636, TLS_STARTTLS_NONE),
+    SCHEME("smtps", 465, TLS_STARTTLS_NONE),
+    SCHEME("imaps", 993, TLS_STARTTLS_NONE),
+    SCHEME("pop3s", 995, TLS_STARTTLS_NONE),
+    SCHEME("ftps", 990, TLS_STARTTLS_NONE),
+    SCHEME("nntps", 563, TLS_STARTTLS_NONE),
     {.name = "http",
      .why = "http:// is plain HTTP and caprobe probes TLS: use https:// or HOST:PORT"},
-    /* STARTTLS: a plaintext exchange comes first (issue 13) */
-    {.name = "smtp",
-     .why = "smtp:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
-            "smtps://HOST or HOST:465)"},
-    {.name = "submission",
-     .why = "submission:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
-            "smtps://HOST or HOST:465)"},
-    {.name = "lmtp", .why = "lmtp:// needs STARTTLS, which caprobe does not support yet"},
-    {.name = "imap",
-     .why = "imap:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
-            "imaps://HOST or HOST:993)"},
-    {.name = "pop3",
-     .why = "pop3:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
-            "pop3s://HOST or HOST:995)"},
-    {.name = "ftp",
-     .why = "ftp:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
-            "ftps://HOST or HOST:990)"},
-    {.name = "ldap",
-     .why = "ldap:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
-            "ldaps://HOST or HOST:636)"},
-    {.name = "postgres", .why = "postgres:// needs STARTTLS, which caprobe does not support yet"},
-    {.name = "postgresql",
-     .why = "postgresql:// needs STARTTLS, which caprobe does not support yet"},
-    {.name = "mysql", .why = "mysql:// needs STARTTLS, which caprobe does not support yet"},
-    {.name = "xmpp",
-     .why = "xmpp:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
-            "HOST:5223)"},
-    {.name = "nntp",
-     .why = "nntp:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
-            "nntps://HOST or HOST:563)"},
-    {.name = "sieve", .why = "sieve:// needs STARTTLS, which caprobe does not support yet"},
+    /* STARTTLS: a plaintext exchange comes first (tls/wire/starttls.h) */
+    SCHEME("smtp", 25, TLS_STARTTLS_SMTP),
+    SCHEME("submission", 587, TLS_STARTTLS_SMTP),
+    SCHEME("lmtp", 24, TLS_STARTTLS_LMTP),
+    SCHEME("imap", 143, TLS_STARTTLS_IMAP),
+    SCHEME("pop3", 110, TLS_STARTTLS_POP3),
+    SCHEME("ftp", 21, TLS_STARTTLS_FTP),
+    SCHEME("ldap", 389, TLS_STARTTLS_LDAP),
+    SCHEME("postgres", 5432, TLS_STARTTLS_POSTGRES),
+    SCHEME("postgresql", 5432, TLS_STARTTLS_POSTGRES),
+    SCHEME("mysql", 3306, TLS_STARTTLS_MYSQL),
+    SCHEME("xmpp", 5222, TLS_STARTTLS_XMPP),
+    SCHEME("nntp", 119, TLS_STARTTLS_NNTP),
+    SCHEME("sieve", 4190, TLS_STARTTLS_SIEVE),
 };
 #define N_SCHEMES (sizeof(url_schemes) / sizeof(url_schemes[0]))
 
@@ -275,7 +265,8 @@ static long url_scheme_len(const char *s)
 static const struct url_scheme *url_scheme_find(const char *s, size_t n, const char **why)
 {
     char name[TLS_SIMILAR_MAX + 1];
-    *why = "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH] or HOST[:PORT]";
+    *why = "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH], a STARTTLS or "
+           "implicit-TLS scheme (smtp://, ldaps://, ...: docs/scanning.md) or HOST[:PORT]";
     if (n == 0 || n >= sizeof(name) || !isalpha((unsigned char)s[0]))
         return NULL; /* RFC 3986 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
     for (size_t i = 0; i < n; i++)
@@ -322,6 +313,7 @@ static int url_parse(const char *s, size_t scheme_len, struct probe_entry *out, 
         return TLS_E_TARGET;
     }
     out->is_url = true;
+    out->starttls = scheme->starttls;
     size_t len;
     const char *at;
     const char *auth = authority(s, &len, &at);

@@ -246,6 +246,10 @@ static void observation_json(struct report_buf *b, const struct names_out *no,
     put_version(b, o->tls_max);
     report_buf_puts(b, ",\"phase\":");
     report_buf_json_str(b, o->phase);
+    if (o->starttls) {
+        report_buf_puts(b, ",\"starttls\":");
+        report_buf_json_str(b, o->starttls);
+    }
     report_buf_puts(b, ",\"outcome\":");
     report_buf_json_str(b, tls_outcome_name(o->outcome));
     if (o->outcome == TLS_OUTCOME_ERROR) {

@@ -1747,12 +1747,12 @@ static void rule_baseline_drift(struct report_rule_run *r, const struct report_r
 /* Error kinds by count, in enum order: "refused 2, timeout 1". */
 static void error_kinds(const struct report_target *t, struct text *out)
 {
-    size_t count[TLS_ERROR_VERSION_NOT_OFFERED + 1] = {0};
+    size_t count[TLS_ERROR_KIND_LAST + 1] = {0};
     for (size_t i = 0; i < t->n_obs; i++)
-        if ((unsigned)t->obs[i]->error_kind <= TLS_ERROR_VERSION_NOT_OFFERED)
+        if ((unsigned)t->obs[i]->error_kind <= TLS_ERROR_KIND_LAST)
             count[t->obs[i]->error_kind]++;
     size_t shown = 0;
-    for (size_t k = 0; k <= TLS_ERROR_VERSION_NOT_OFFERED; k++)
+    for (size_t k = 0; k <= TLS_ERROR_KIND_LAST; k++)
         if (count[k])
             text_add(out, "%s%s %zu", shown++ ? ", " : "",
                      tls_error_kind_name((enum tls_error_kind)k), count[k]);

@@ -867,15 +867,24 @@ static int write_rows(struct text *x, const struct report_opts *opts, const stru
     return rc;
 }
 
+/* "TARGET  " in bold, with the STARTTLS protocol its probes spoke first: "host:25 (STARTTLS
+ * smtp)  " (every variant of a target speaks the same). */
+static void put_target(struct text *x, const struct report_target *t)
+{
+    style(x, x->st->bold);
+    put(x, t->target);
+    style(x, x->st->reset);
+    if (t->n_obs && t->obs[0]->starttls)
+        putf(x, " (STARTTLS %s)", t->obs[0]->starttls);
+    put(x, "  ");
+}
+
 int report_text_write(FILE *out, const struct report_opts *opts, const struct report_target *t)
 {
     struct text x;
     text_init(&x, opts);
     const struct style *st = x.st;
-    style(&x, st->bold);
-    put(&x, t->target);
-    style(&x, st->reset);
-    put(&x, "  ");
+    put_target(&x, t);
     put_verdict(&x, t);
     newline(&x);
     if (t->input_error) {
@@ -962,10 +971,7 @@ int report_oneline_write(FILE *out, const struct report_opts *opts, const struct
 {
     struct text x;
     text_init(&x, opts);
-    style(&x, x.st->bold);
-    put(&x, t->target);
-    style(&x, x.st->reset);
-    put(&x, "  ");
+    put_target(&x, t);
     put_verdict(&x, t);
     const struct report_findings *f = t->findings;
     /* the verdict of a target that could not be probed names its one finding already */

@@ -33,7 +33,7 @@ SCHEMA_PATH = os.path.normpath(os.path.join(HERE, "..", "..", "docs", "caprobe-1
 KEY_ORDER = {
     "target": ["schema", "compact", "target", "host", "port", "error", "observations",
                "findings"],
-    "observation": ["address", "sni", "tls_max", "phase", "outcome", "error", "tls",
+    "observation": ["address", "sni", "tls_max", "phase", "starttls", "outcome", "error", "tls",
                     "certificate_request", "server_certificate", "http", "elapsed_ms"],
     "error": ["kind", "message", "code", "raw", "alert"],
     "tls": ["version", "cipher_suite"],
@@ -315,6 +315,8 @@ MUTATIONS = [
     ("an unknown outcome", _set(O0 + ["outcome"], "ok")),
     ("tls_max 1.1", _set(O0 + ["tls_max"], "1.1")),
     ("a null phase", _set(O0 + ["phase"], None)),
+    ("an unknown STARTTLS protocol", _set(O0 + ["starttls"], "smtps")),
+    ("a null starttls (absent when none)", _set(O0 + ["starttls"], None)),
     ("certificate_request without the outcome", _set(O1 + ["certificate_request"],
                                                      {"ca_count": 0, "ca_bytes": 0,
                                                       "list_bytes": 0, "cas": [],

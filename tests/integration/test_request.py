@@ -530,9 +530,8 @@ def check_url_errors(tap):
     """URLs caprobe cannot probe are explained: a bad argument is a usage error (exit 2, nothing
     scanned), a bad -i line an input record naming FILE:LINE; a password is never shown."""
     for arg, says in (("http://127.0.0.1:1/", "http:// is plain HTTP and caprobe probes TLS"),
-                      ("smtp://127.0.0.1:25", "smtp:// needs STARTTLS, which caprobe does not "
-                                              "support yet"),
-                      ("postgres://127.0.0.1/db", "postgres:// needs STARTTLS"),
+                      ("gopher://127.0.0.1/", "unknown URL scheme: caprobe takes https://"),
+                      ("smpt://127.0.0.1:25", "did you mean smtp://?"),
                       ("htps://127.0.0.1/", "did you mean https://?"),
                       ("https://bob:hunter2@127.0.0.1:1/", "user name or password")):
         run = h.run_caprobe(["--format", "jsonl", arg])
@@ -541,7 +540,7 @@ def check_url_errors(tap):
                (run.rc, run.stderr))
     import tempfile
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-        f.write("# pasted\nhttp://127.0.0.1:1/\nldap://127.0.0.1\n"
+        f.write("# pasted\nhttp://127.0.0.1:1/\ngopher://127.0.0.1\n"
                 "https://bob:hunter2@127.0.0.1:1/\nhttps://127.0.0.1:1/ok\n")
         name = f.name
     try:
@@ -550,11 +549,12 @@ def check_url_errors(tap):
         os.unlink(name)
     bad = sorted((r["error"]["message"].split(": ", 1)[0], r["target"]) for r in run.records
                  if "error" in r)
-    tap.eq(bad, [("%s:2" % name, "http://127.0.0.1:1/"), ("%s:3" % name, "ldap://127.0.0.1"),
+    tap.eq(bad, [("%s:2" % name, "http://127.0.0.1:1/"), ("%s:3" % name, "gopher://127.0.0.1"),
                  ("%s:4" % name, "https://***@127.0.0.1:1/")],
            "-i: each refused URL is an input record naming FILE:LINE, the password hidden", bad)
-    tap.ok(any("STARTTLS" in r["error"]["message"] for r in run.records if "error" in r),
-           "-i: ldap:// says STARTTLS is not supported yet")
+    tap.ok(any("a STARTTLS or implicit-TLS scheme" in r["error"]["message"]
+               for r in run.records if "error" in r),
+           "-i: gopher:// says which schemes caprobe takes")
     tap.eq([r["target"] for r in run.records if "error" not in r], ["127.0.0.1:1"],
            "-i: the good URL is probed as 127.0.0.1:1")
     tap.ok(run.rc == 2 and "hunter2" not in run.stdout + run.stderr,

@@ -179,9 +179,11 @@ static void test_address_messages(void **state)
     expect_bad("1.2.3.4.5", "invalid IPv4 address");
 }
 
-/* Every item of an input over a file with text, as spec strings ("!" + where for errors). */
-static char **collect(const char *text, const uint16_t *ports, size_t n_ports, unsigned k,
-                      unsigned n, size_t *count)
+/* Every item of an input over a file with text, as spec strings ("!" + where for errors, " [smtp]"
+ * after a target that speaks STARTTLS), with --starttls as starttls and starttls_ports say. */
+static char **collect_opts(const char *text, const uint16_t *ports, size_t n_ports, unsigned k,
+                           unsigned n, enum tls_starttls_proto starttls, bool starttls_ports,
+                           size_t *count)
 {
     char path[] = "/tmp/caprobe-test-input-XXXXXX";
     int fd = mkstemp(path);
@@ -198,6 +200,8 @@ static char **collect(const char *text, const uint16_t *ports, size_t n_ports, u
         .shard_k = k,
         .shard_n = n,
         .cidr_max = 65536,
+        .starttls = starttls,
+        .starttls_ports = starttls_ports,
     };
     struct probe_input *in;
     assert_int_equal(probe_input_new(&in, &o), 0);
@@ -212,8 +216,10 @@ static char **collect(const char *text, const uint16_t *ports, size_t n_ports, u
             const char *line = strrchr(item.where, ':');
             snprintf(buf, sizeof(buf), "!%s %s", line ? line + 1 : item.where, item.text);
         } else {
-            snprintf(buf, sizeof(buf), "%s%s%s", item.spec.spec, item.path ? " " : "",
-                     item.path ? item.path : "");
+            const char *proto = tls_starttls_name(item.starttls);
+            snprintf(buf, sizeof(buf), "%s%s%s%s%s%s", item.spec.spec, item.path ? " " : "",
+                     item.path ? item.path : "", proto ? " [" : "", proto ? proto : "",
+                     proto ? "]" : "");
         }
         out[len++] = strdup(buf);
     }
@@ -224,6 +230,12 @@ static char **collect(const char *text, const uint16_t *ports, size_t n_ports, u
     remove(path);
     *count = len;
     return out;
+}
+
+static char **collect(const char *text, const uint16_t *ports, size_t n_ports, unsigned k,
+                      unsigned n, size_t *count)
+{
+    return collect_opts(text, ports, n_ports, k, n, TLS_STARTTLS_NONE, false, count);
 }
 
 static void free_list(char **l, size_t n)
@@ -318,6 +330,15 @@ static void test_hash_stable(void **state)
 
 /* URL targets: SCHEME://HOST[:PORT][/PATH][?QUERY][#FRAGMENT] gives host:port and, for https,
  * the path and query that --request sends instead of its own. */
+/* text is a URL target (the test fails with the reason otherwise). */
+static void parse_url(const char *text, struct probe_entry *e)
+{
+    const char *why = NULL;
+    if (probe_entry_parse(text, 65536, e, &why))
+        fail_msg("'%s' rejected: %s", text, why);
+    assert_true(e->is_url);
+}
+
 static void test_url_forms(void **state)
 {
     (void)state;
@@ -349,10 +370,7 @@ static void test_url_forms(void **state)
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         struct probe_entry e;
-        const char *why = NULL;
-        if (probe_entry_parse(ok[i].text, 65536, &e, &why))
-            fail_msg("'%s' rejected: %s", ok[i].text, why);
-        assert_true(e.is_url);
+        parse_url(ok[i].text, &e);
         assert_false(e.is_cidr);
         assert_string_equal(e.one.spec, ok[i].spec);
         assert_string_equal(e.one.host, ok[i].host);
@@ -383,6 +401,92 @@ static void test_url_forms(void **state)
     assert_string_equal(e.path, "");
 }
 
+#define UNKNOWN_SCHEME                                                                             \
+    "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH], a STARTTLS or implicit-TLS "    \
+    "scheme (smtp://, ldaps://, ...: docs/scanning.md) or HOST[:PORT]"
+
+/* STARTTLS schemes: the protocol and the scheme's port; implicit-TLS ones speak none. */
+static void test_url_starttls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *spec;
+        enum tls_starttls_proto proto;
+    } ok[] = {
+        {"smtp://mx.example", "mx.example:25", TLS_STARTTLS_SMTP},
+        {"SUBMISSION://mx.example", "mx.example:587", TLS_STARTTLS_SMTP},
+        {"smtp://mx.example:2525/ignored", "mx.example:2525", TLS_STARTTLS_SMTP},
+        {"lmtp://[::1]", "[::1]:24", TLS_STARTTLS_LMTP},
+        {"imap://h", "h:143", TLS_STARTTLS_IMAP},
+        {"pop3://h", "h:110", TLS_STARTTLS_POP3},
+        {"ftp://h", "h:21", TLS_STARTTLS_FTP},
+        {"LDAP://dc1/dc=corp", "dc1:389", TLS_STARTTLS_LDAP},
+        {"postgres://db/app", "db:5432", TLS_STARTTLS_POSTGRES},
+        {"postgresql://db:6432", "db:6432", TLS_STARTTLS_POSTGRES},
+        {"mysql://10.0.0.1", "10.0.0.1:3306", TLS_STARTTLS_MYSQL},
+        {"xmpp://chat.example", "chat.example:5222", TLS_STARTTLS_XMPP},
+        {"nntp://news", "news:119", TLS_STARTTLS_NNTP},
+        {"sieve://mail", "mail:4190", TLS_STARTTLS_SIEVE},
+        {"smtps://mx.example", "mx.example:465", TLS_STARTTLS_NONE},
+        {"https://mx.example:25/", "mx.example:25", TLS_STARTTLS_NONE},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        struct probe_entry e;
+        parse_url(ok[i].text, &e);
+        assert_string_equal(e.one.spec, ok[i].spec);
+        assert_int_equal(e.starttls, ok[i].proto);
+        assert_string_equal(e.path, "");
+    }
+}
+
+/* The protocol of every target: a URL's scheme, else --starttls PROTO, else the port table
+ * (--starttls auto), else none (--starttls none); the same host and port with two protocols
+ * are two targets. */
+/* The list is want, then freed. */
+static void expect_list(char **l, size_t n, const char *const *want, size_t n_want)
+{
+    assert_int_equal(n, n_want);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(l[i], want[i]);
+    free_list(l, n);
+}
+
+static void test_input_starttls(void **state)
+{
+    (void)state;
+    static const char text[] = "mx.example\n"
+                               "smtps://mx.example:25\n"
+                               "ldap://dc1:10389\n"
+                               "10.0.0.0/31:5432\n";
+    static const uint16_t ports[] = {25, 443, 587, 3306};
+    size_t n;
+    char **l = collect_opts(text, ports, 4, 0, 0, TLS_STARTTLS_NONE, true, &n);
+    static const char *const by_port[] = {
+        "mx.example:25 [smtp]",
+        "mx.example:443",
+        "mx.example:587 [smtp]",
+        "mx.example:3306 [mysql]",
+        "mx.example:25",
+        "dc1:10389 [ldap]",
+        "10.0.0.0:5432 [postgres]",
+        "10.0.0.1:5432 [postgres]",
+    };
+    expect_list(l, n, by_port, sizeof(by_port) / sizeof(by_port[0]));
+    l = collect_opts(text, ports, 4, 0, 0, TLS_STARTTLS_NONE, false, &n);
+    static const char *const none[] = {
+        "mx.example:25",    "mx.example:443", "mx.example:587", "mx.example:3306",
+        "dc1:10389 [ldap]", "10.0.0.0:5432",  "10.0.0.1:5432",
+    };
+    expect_list(l, n, none, sizeof(none) / sizeof(none[0]));
+    l = collect_opts(text, ports, 4, 0, 0, TLS_STARTTLS_IMAP, false, &n);
+    static const char *const forced[] = {
+        "mx.example:25 [imap]",   "mx.example:443 [imap]", "mx.example:587 [imap]",
+        "mx.example:3306 [imap]", "mx.example:25",         "dc1:10389 [ldap]",
+        "10.0.0.0:5432 [imap]",   "10.0.0.1:5432 [imap]",
+    };
+    expect_list(l, n, forced, sizeof(forced) / sizeof(forced[0]));
+}
+
 static void test_url_malformed(void **state)
 {
     (void)state;
@@ -392,19 +496,11 @@ static void test_url_malformed(void **state)
         {"http://h/", "http:// is plain HTTP and caprobe probes TLS: use https:// or HOST:PORT"},
         {"HTTP://h:8443",
          "http:// is plain HTTP and caprobe probes TLS: use https:// or HOST:PORT"},
-        {"smtp://mx.example:25", "smtp:// needs STARTTLS, which caprobe does not support yet "
-                                 "(implicit TLS: smtps://HOST or HOST:465)"},
-        {"LDAP://dc1", "ldap:// needs STARTTLS, which caprobe does not support yet (implicit "
-                       "TLS: ldaps://HOST or HOST:636)"},
-        {"postgres://db:5432/app",
-         "postgres:// needs STARTTLS, which caprobe does not support yet"},
-        {"imap://h", "imap:// needs STARTTLS, which caprobe does not support yet (implicit TLS: "
-                     "imaps://HOST or HOST:993)"},
-        {"gopher://h/",
-         "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH] or HOST[:PORT]"},
-        {"://h/", "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH] or HOST[:PORT]"},
-        {"1https://h/",
-         "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH] or HOST[:PORT]"},
+        {"gopher://h/", UNKNOWN_SCHEME},
+        {"://h/", UNKNOWN_SCHEME},
+        {"1https://h/", UNKNOWN_SCHEME},
+        {"smpt://h/", "unknown URL scheme; did you mean smtp://?"},
+        {"postgress://h/", "unknown URL scheme; did you mean postgres://?"},
         {"htps://h/", "unknown URL scheme; did you mean https://?"},
         {"HTTSP://h/", "unknown URL scheme; did you mean https://?"},
         {"ldasp://h/", "unknown URL scheme; did you mean ldaps://?"},
@@ -491,7 +587,7 @@ static void test_input_urls(void **state)
     static const char *const want[] = {
         "u.example:443 /x?y=1", "u.example:8443",
         "!4 http://u.example/", "!5 https://***@u.example/",
-        "!6 smtp://mx.example", "!7 HTTPS://[::1]:9/a b",
+        "mx.example:25 [smtp]", "!7 HTTPS://[::1]:9/a b",
         "[::1]:9 /ok",          "v.example:443",
     };
     assert_int_equal(n, sizeof(want) / sizeof(want[0]));
@@ -539,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_shards_partition), cmocka_unit_test(test_hash_stable),
         cmocka_unit_test(test_url_forms),        cmocka_unit_test(test_url_malformed),
         cmocka_unit_test(test_entry_shown),      cmocka_unit_test(test_input_urls),
+        cmocka_unit_test(test_url_starttls),     cmocka_unit_test(test_input_starttls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -325,6 +325,72 @@ static void test_timeout_exchange(void **state)
     probe_free(&p);
 }
 
+/* ---- STARTTLS ---------------------------------------------------------------------------- */
+
+/* The plaintext exchange: its failure is kind starttls with the dialogue's words, its EOF a
+ * reset, its deadline a timeout naming the reply awaited; bytes counted in TLS messages are the
+ * TLS ones only. */
+static void test_starttls(void **state)
+{
+    (void)state;
+    struct tls_starttls *st = malloc(sizeof(*st));
+    assert_non_null(st);
+    struct probe p;
+    static const char refusal[] = "220 mx\r\n250 STARTTLS\r\n454 4.7.0 TLS not available\r\n";
+    tls_starttls_init(st, TLS_STARTTLS_SMTP, "mx.example", 0);
+    tls_starttls_input(st, (const uint8_t *)refusal, strlen(refusal));
+    probe_init(&p, PROBE_CONN_END_STARTTLS_FAILED, PROBE_CONN_STARTTLS);
+    p.r.capture = NULL;
+    p.r.starttls = st;
+    p.r.received = p.r.starttls_bytes = st->received;
+    assert_false(probe_outcome_retryable(&p.r));
+    fill(&p, 1);
+    assert_error(&p.hs, "starttls",
+                 "SMTP: the server refused STARTTLS: \"454 4.7.0 TLS not available\"");
+    probe_free(&p);
+
+    tls_starttls_init(st, TLS_STARTTLS_IMAP, "mx.example", 0);
+    tls_starttls_input(st, (const uint8_t *)"* OK", 4);
+    tls_starttls_eof(st);
+    probe_init(&p, PROBE_CONN_END_STARTTLS_FAILED, PROBE_CONN_STARTTLS);
+    p.r.capture = NULL;
+    p.r.starttls = st;
+    fill(&p, 1);
+    assert_error(&p.hs, "reset",
+                 "IMAP: the server closed the connection while caprobe waited for its greeting (4 "
+                 "bytes received): \"* OK\"");
+    probe_free(&p);
+
+    /* a silent server: most likely one that speaks TLS at once */
+    tls_starttls_init(st, TLS_STARTTLS_SMTP, "mx.example", 0);
+    probe_init(&p, PROBE_CONN_END_DEADLINE, PROBE_CONN_STARTTLS);
+    p.r.capture = NULL;
+    p.r.starttls = st;
+    p.r.loop_ms = 2000;
+    fill(&p, 1);
+    assert_error(&p.hs, "timeout",
+                 "STARTTLS smtp: no complete greeting after 2000 ms (handshake deadline): 0 bytes "
+                 "received, the server never answered (TLS from the first byte? probe HOST:PORT "
+                 "with --starttls none)");
+    probe_free(&p);
+
+    /* agreed, then the TLS server closed: the count is of TLS bytes */
+    static const char agreed[] = "220 mx\r\n250 STARTTLS\r\n220 go\r\n";
+    tls_starttls_init(st, TLS_STARTTLS_SMTP, "mx.example", 0);
+    tls_starttls_input(st, (const uint8_t *)agreed, strlen(agreed));
+    assert_int_equal(st->status, TLS_STARTTLS_DONE);
+    probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+    p.r.starttls = st;
+    p.r.received = p.r.starttls_bytes = st->received;
+    feed(&p, &p.cap, (const uint8_t[]){0x16, 0x03, 0x03}, 3);
+    tls_capture_eof(&p.cap);
+    fill(&p, 1);
+    assert_error(&p.hs, "reset",
+                 "the server closed the connection after 3 bytes, before a ServerHello");
+    probe_free(&p);
+    free(st);
+}
+
 /* ---- resets and EOF ----------------------------------------------------------------------- */
 
 static void test_closed_before_hello(void **state)
@@ -910,6 +976,7 @@ int main(void)
         cmocka_unit_test(test_timeout_connect),
         cmocka_unit_test(test_timeout_handshake),
         cmocka_unit_test(test_timeout_exchange),
+        cmocka_unit_test(test_starttls),
         cmocka_unit_test(test_closed_before_hello),
         cmocka_unit_test(test_reset_after_bytes),
         cmocka_unit_test(test_read_failed),

@@ -27,8 +27,13 @@ size_t tls_escape_step(const uint8_t *p, size_t n, unsigned flags, char out[TLS_
 
 char *tls_escape_term(char *dst, size_t cap, const char *s, unsigned flags)
 {
-    const uint8_t *p = (const uint8_t *)(s ? s : "");
-    size_t n = strlen((const char *)p), o = 0;
+    const char *t = s ? s : "";
+    return tls_escape_bytes(dst, cap, (const uint8_t *)t, strlen(t), flags);
+}
+
+char *tls_escape_bytes(char *dst, size_t cap, const uint8_t *p, size_t n, unsigned flags)
+{
+    size_t o = 0;
     while (n) {
         char unit[TLS_ESCAPE_UNIT_MAX];
         size_t len, used = tls_escape_step(p, n, flags, unit, &len);

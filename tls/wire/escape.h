@@ -24,5 +24,7 @@ size_t tls_escape_step(const uint8_t *p, size_t n, unsigned flags, char out[TLS_
 /* All of s (NULL: "") into dst/cap, NUL-terminated; output that does not fit is cut at a whole
  * step. Returns dst. */
 char *tls_escape_term(char *dst, size_t cap, const char *s, unsigned flags);
+/* The same for n bytes that may hold NUL (a server's reply). Returns dst. */
+char *tls_escape_bytes(char *dst, size_t cap, const uint8_t *p, size_t n, unsigned flags);
 
 #endif

@@ -60,6 +60,8 @@ const char *tls_error_kind_name(enum tls_error_kind kind)
         return "local";
     case TLS_ERROR_VERSION_NOT_OFFERED:
         return "version_not_offered";
+    case TLS_ERROR_STARTTLS:
+        return "starttls";
     }
     return "protocol";
 }

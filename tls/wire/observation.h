@@ -31,7 +31,12 @@ enum tls_error_kind {
      * handshake_failure where another version of the same address worked): a fact about the
      * server, not a failure to probe it. */
     TLS_ERROR_VERSION_NOT_OFFERED,
+    /* The plaintext exchange before the TLS bytes failed: the server refused STARTTLS, answered
+     * nonsense, never ended a reply, or sent TLS or extra bytes out of turn (tls/wire/starttls.h)
+     */
+    TLS_ERROR_STARTTLS,
 };
+#define TLS_ERROR_KIND_LAST TLS_ERROR_STARTTLS
 
 /* Why a host name gave no address (with TLS_ERROR_DNS): the resolver's answer, as specific as it
  * was. */
@@ -85,10 +90,11 @@ struct tls_observation {
     struct tls_name_cache *names; /* optional: decoded names shared across observations; it
                                    * must outlive the observation (its strings are referenced) */
     /* Variant: filled by the prober. */
-    const char *address; /* numeric address connected to */
-    const char *sni;     /* NULL when no SNI was sent */
-    uint16_t tls_max;    /* highest version offered: 0x0303 or 0x0304 */
-    const char *phase;   /* "handshake" (or "renegotiation") */
+    const char *address;  /* numeric address connected to */
+    const char *sni;      /* NULL when no SNI was sent */
+    uint16_t tls_max;     /* highest version offered: 0x0303 or 0x0304 */
+    const char *phase;    /* "handshake" (or "renegotiation") */
+    const char *starttls; /* the STARTTLS protocol spoken first ("smtp", ...), NULL: none */
     uint64_t elapsed_ms;
     /* Result */
     enum tls_outcome outcome;
