@@ -587,7 +587,7 @@ static void write_variant(struct text *x, const struct report_opts *opts,
     const struct style *st = x->st;
     const struct tls_observation *o = t->obs[i];
     char buf[4 * DIM_NAME_MAX];
-    char v[8];
+    char v[24];
     label(o, full_dims(o), buf, sizeof(buf));
     put(x, "  ");
     style(x, st->bold);
@@ -595,8 +595,7 @@ static void write_variant(struct text *x, const struct report_opts *opts,
     style(x, st->reset);
     if (o->version && o->version != o->tls_max) {
         style(x, st->yellow);
-        putf(x, " (server chose TLS %s)",
-             tls_name_or_hex(tls_name_version(o->version), o->version, 4, v, sizeof(v)));
+        putf(x, " (server chose %s)", tls_name_version_words(o->version, v, sizeof(v)));
         style(x, st->reset);
     }
     put(x, ": ");
