@@ -17,7 +17,7 @@ TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apach
             mariadb-server
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux
 
-.PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names \
+.PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
         fuzz fuzz-check
 
 all: build
@@ -45,17 +45,25 @@ test: test-deps $(BUILD)/build.ninja
 # Benchmarks: print figures and ratios, never fail on a missed target. fleet.py: a loopback fleet
 # against openssl s_client and sslscan (BENCH_ARGS). names.py: host names through the resolver
 # stage vs addresses and sslscan, a dead resolver, a /16 sweep (BENCH_NAMES_ARGS; as root it runs
-# in a private network + mount namespace). A smoke run of both: make bench BENCH_ARGS=--quick
+# in a private network + mount namespace). hello.py: TLS 1.2 probes opened with caprobe's own
+# ClientHello and with mbedTLS's, in turn (BENCH_HELLO_ARGS). A smoke run of all three:
+# make bench BENCH_ARGS=--quick
 BENCH_NAMES_ARGS ?= $(filter --quick,$(BENCH_ARGS))
+BENCH_HELLO_ARGS ?= $(filter --quick,$(BENCH_ARGS))
 
 bench: build
 	@sh .ci/install-packages $(BENCH_PKGS)
 	python3 tests/bench/fleet.py --caprobe $(BUILD)/caprobe $(BENCH_ARGS)
 	python3 tests/bench/names.py --caprobe $(BUILD)/caprobe $(BENCH_NAMES_ARGS)
+	python3 tests/bench/hello.py --caprobe $(BUILD)/caprobe $(BENCH_HELLO_ARGS)
 
 bench-names: build
 	@sh .ci/install-packages $(BENCH_PKGS)
 	python3 tests/bench/names.py --caprobe $(BUILD)/caprobe $(BENCH_NAMES_ARGS)
+
+bench-hello: build
+	@sh .ci/install-packages $(BENCH_PKGS)
+	python3 tests/bench/hello.py --caprobe $(BUILD)/caprobe $(BENCH_HELLO_ARGS)
 
 # The unit, fuzz-replay and integration suites once more with AddressSanitizer and UBSan (own
 # build folder; mbedTLS from the main build when it was fetched there), and the unit suite under

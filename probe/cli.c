@@ -66,7 +66,15 @@ static const char usage_text[] =
     "                           (default both; literal addresses are probed as given)\n"
     "\n"
     "Variants (each is probed on its own connection):\n"
-    "      --tls LIST           TLS versions: 1.2, 1.3 or 1.2,1.3 (default 1.2,1.3)\n"
+    "      --tls LIST           TLS versions, each probed on its own: 1.0, 1.1, 1.2, 1.3 or a\n"
+    "                           list such as 1.0,1.1,1.2,1.3 (default 1.2,1.3). A probe of 1.2\n"
+    "                           or lower offers every version from 1.0 up to it, every suite,\n"
+    "                           signature algorithm and group (caprobe's own ClientHello, read\n"
+    "                           to ServerHelloDone): a server that speaks only TLS 1.0 answers\n"
+    "                           it too, and legacy-tls-version says so\n"
+    "      --client-hello caprobe|mbedtls  which ClientHello opens a TLS 1.2 probe without\n"
+    "                           --request: caprobe's own (default) or mbedTLS's (1.2 only, its\n"
+    "                           suites; --request and TLS 1.3 always use mbedTLS's)\n"
     "      --sni NAME           also probe with this server name (host names are always\n"
     "                           probed with their own name and without SNI)\n"
     "      --request PATH       complete each handshake, send GET PATH (Host: the target or\n"
@@ -174,6 +182,7 @@ enum {
     OPT_COLOR,
     OPT_NAMES,
     OPT_STARTTLS,
+    OPT_CLIENT_HELLO,
 };
 
 static const struct option long_opts[] = {
@@ -183,6 +192,7 @@ static const struct option long_opts[] = {
     {"sni", required_argument, NULL, OPT_SNI},
     {"request", required_argument, NULL, OPT_REQUEST},
     {"tls", required_argument, NULL, OPT_TLS},
+    {"client-hello", required_argument, NULL, OPT_CLIENT_HELLO},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, 'q'},
@@ -229,7 +239,8 @@ struct option_value {
 
 static const struct option_value option_values[] = {
     {'p', "port numbers 1-65535 separated by commas", 0, 0},
-    {OPT_TLS, "1.2, 1.3 or 1.2,1.3", 0, 0},
+    {OPT_TLS, "TLS versions 1.0, 1.1, 1.2, 1.3 separated by commas", 0, 0},
+    {OPT_CLIENT_HELLO, "caprobe or mbedtls", 0, 0},
     {OPT_FORMAT, "text, oneline, jsonl, jsonl-compact, sarif or junit", 0, 0},
     {OPT_NAMES, "a number from 0 to 1000000, or all", 0, 0},
     {'c', "a number from 1 to 1000000", 1, 1000000},
@@ -338,27 +349,28 @@ static int parse_ports(struct probe_config *c, const char *list)
     return c->n_ports ? 0 : -1;
 }
 
+/* "1.0,1.2": each version once, probed in ascending order whatever the list's. */
 static int parse_tls(struct probe_opts *o, const char *list)
 {
-    bool v12 = false, v13 = false;
+    static const char *const names[PROBE_MAX_VERSIONS] = {"1.0", "1.1", "1.2", "1.3"};
+    bool want[PROBE_MAX_VERSIONS] = {false};
     char buf[64];
     if (strlen(list) >= sizeof(buf))
         return -1;
     strcpy(buf, list);
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        if (strcmp(tok, "1.2") == 0)
-            v12 = true;
-        else if (strcmp(tok, "1.3") == 0)
-            v13 = true;
-        else
+        size_t i = 0;
+        while (i < PROBE_MAX_VERSIONS && strcmp(tok, names[i]) != 0)
+            i++;
+        if (i == PROBE_MAX_VERSIONS)
             return -1;
+        want[i] = true;
     }
     o->n_versions = 0;
-    if (v12)
-        o->versions[o->n_versions++] = 0x0303;
-    if (v13)
-        o->versions[o->n_versions++] = 0x0304;
+    for (size_t i = 0; i < PROBE_MAX_VERSIONS; i++)
+        if (want[i])
+            o->versions[o->n_versions++] = (uint16_t)(0x0301 + i);
     return o->n_versions ? 0 : -1;
 }
 
@@ -463,6 +475,11 @@ static int parse_value(struct probe_config *c, int opt, const char *arg)
         return parse_ports(c, arg);
     case OPT_TLS:
         return parse_tls(o, arg);
+    case OPT_CLIENT_HELLO:
+        if (strcmp(arg, "caprobe") != 0 && strcmp(arg, "mbedtls") != 0)
+            return -1;
+        o->mbedtls_hello = strcmp(arg, "mbedtls") == 0;
+        return 0;
     case OPT_FORMAT:
         return parse_format(c, arg);
     case OPT_NAMES:

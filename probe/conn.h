@@ -75,10 +75,12 @@ struct probe_conn_opts {
     const char *sni;                     /* NULL: no server_name */
     const char *host;                    /* the request's Host when there is no SNI */
     uint16_t port;
-    uint16_t version; /* 0x0303 or 0x0304 */
+    uint16_t version;   /* 0x0301 to 0x0304: the highest version offered */
+    bool mbedtls_hello; /* --client-hello mbedtls: mbedTLS's ClientHello for TLS 1.2 too */
     uint64_t connect_timeout_ms, handshake_timeout_ms, timeout_ms;
     size_t capture_limit;
-    const char *request_path;         /* --request, or NULL */
+    const char *request_path;         /* --request, or NULL; not sent over TLS 1.0 and 1.1, which
+                                       * caprobe captures only (mbedTLS 3.6 has neither) */
     enum tls_starttls_proto starttls; /* spoken before the TLS bytes (XMPP's to: sni or host) */
     /* Called once, from the last close callback; the strings above must live until then. */
     probe_conn_done_fn *done;

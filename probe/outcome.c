@@ -201,6 +201,30 @@ static void describe(const struct probe_conn_result *r, struct failure *f)
     }
 }
 
+/* The server's versions disagree with what was offered, or with each other (RFC 5246 E.1). */
+static void version_error(struct tls_observation *o, const struct tls_capture *cap)
+{
+    char chose[24], lo[24];
+    tls_name_version_words(cap->version, chose, sizeof(chose));
+    if (cap->err == TLS_E_VERSION) {
+        bool one = cap->offered_min == cap->offered_max;
+        const char *hi = one ? "" : tls_name_version(cap->offered_max);
+        tls_observation_set_error(o, TLS_ERROR_PROTOCOL, TLS_E_VERSION, 0,
+                                  "the server chose %s, which this probe did not offer (it "
+                                  "offered %s%s%s)",
+                                  chose, tls_name_version_words(cap->offered_min, lo, sizeof(lo)),
+                                  one ? " only" : " to ", hi ? hi : "?");
+        return;
+    }
+    size_t n;
+    const uint8_t *h = tls_reader_unread(&cap->rd, &n);
+    uint16_t rv = h && n >= 3 ? (uint16_t)(h[1] << 8 | h[2]) : 0;
+    tls_observation_set_error(o, TLS_ERROR_PROTOCOL, TLS_E_RECORD_VERSION, 0,
+                              "a record of %s after a ServerHello of %s: the records of one "
+                              "connection carry the version the server chose (RFC 5246 E.1)",
+                              tls_name_version_words(rv, lo, sizeof(lo)), chose);
+}
+
 /* The observation o from what capture cap saw, or from our failure f (NULL: none that belongs
  * to this capture) when the capture did not end by itself. */
 static void observe_capture(const struct probe_conn_result *r, struct tls_observation *o,
@@ -238,6 +262,8 @@ static void observe_capture(const struct probe_conn_result *r, struct tls_observ
                                   "the server sent more than %zu bytes before its flight was "
                                   "complete (--capture-limit)",
                                   r->capture_limit);
+    } else if (cap->err == TLS_E_VERSION || cap->err == TLS_E_RECORD_VERSION) {
+        version_error(o, cap);
     } else if (cap->err != TLS_E_ALERT) {
         tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
                                   tls_err_str(cap->err), tls_received(r),
@@ -401,14 +427,14 @@ static bool same_variant(const struct tls_observation *a, const struct tls_obser
            tls_str_same(a->phase, b->phase);
 }
 
-/* A handshake observation the server answered before any ServerHello of the version offered. */
+/* A handshake observation the server answered before any ServerHello of the versions offered. */
 static bool declined(const struct tls_observation *o, bool *sure)
 {
     *sure = false;
     if (o->outcome != TLS_OUTCOME_ERROR || strcmp(o->phase, "handshake") != 0)
         return false;
-    if (o->version && o->version != o->tls_max) {
-        *sure = true; /* the server chose another version */
+    if (o->version && o->version < o->tls_max && o->error_code == TLS_E_VERSION) {
+        *sure = true; /* the server chose a version below those offered (SSL 3.0) */
         return true;
     }
     if (o->version || o->error_kind != TLS_ERROR_TLS_ALERT)

@@ -12,8 +12,9 @@
 #include "tls/wire/addr.h"
 #include "tls/wire/starttls.h"
 
-#define PROBE_HOST_MAX 253  /* RFC 1035 2.3.4, without the trailing dot */
-#define PROBE_PATH_MAX 2048 /* --request PATH and a URL's path and query, in bytes */
+#define PROBE_HOST_MAX 253   /* RFC 1035 2.3.4, without the trailing dot */
+#define PROBE_PATH_MAX 2048  /* --request PATH and a URL's path and query, in bytes */
+#define PROBE_MAX_VERSIONS 4 /* --tls: TLS 1.0, 1.1, 1.2 and 1.3 */
 
 struct probe_target_spec {
     char spec[PROBE_HOST_MAX + 16]; /* host:port as normalised for output */
@@ -76,8 +77,9 @@ typedef int probe_emit_fn(void *ctx, const struct report_target *t);
 struct probe_input;
 
 struct probe_opts {
-    uint16_t versions[2]; /* 0x0303 and/or 0x0304, probed separately */
+    uint16_t versions[PROBE_MAX_VERSIONS]; /* 0x0301 to 0x0304, ascending, probed separately */
     size_t n_versions;
+    bool mbedtls_hello; /* --client-hello mbedtls: TLS 1.2 probes open with mbedTLS's ClientHello */
     const char *extra_sni; /* --sni: one more variant with this server name */
     const struct probe_resolve *resolves;
     size_t n_resolves;

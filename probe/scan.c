@@ -563,6 +563,7 @@ static int variant_start(struct probe_scan *s, struct probe_target *t, struct pr
         .host = t->item.spec.host,
         .port = t->item.spec.port,
         .version = v->version,
+        .mbedtls_hello = o->mbedtls_hello,
         .connect_timeout_ms = o->connect_timeout_ms,
         .handshake_timeout_ms = o->handshake_timeout_ms,
         .timeout_ms = o->timeout_ms,

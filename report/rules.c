@@ -36,7 +36,7 @@ static report_rule_fn rule_no_certificate_request, rule_empty_ca_list, rule_root
     rule_oversized_ca_list, rule_sni_mismatch, rule_version_mismatch, rule_address_mismatch,
     rule_renegotiation_mismatch, rule_expected_ca_missing, rule_unexpected_ca,
     rule_client_cert_not_offered, rule_public_ca_accepted, rule_duplicate_ca, rule_malformed_ca,
-    rule_post_request_client_auth, rule_baseline_drift, rule_probe_failed;
+    rule_post_request_client_auth, rule_baseline_drift, rule_probe_failed, rule_legacy_tls_version;
 
 static const struct report_rule rules[REPORT_RULE_COUNT] = {
     [REPORT_RULE_NO_CERTIFICATE_REQUEST] =
@@ -103,7 +103,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          rule_sni_mismatch},
     [REPORT_RULE_VERSION_MISMATCH] =
         {REPORT_RULE_VERSION_MISMATCH, "version-mismatch", REPORT_SEV_MEDIUM,
-         "The CA list differs between TLS 1.2 and TLS 1.3",
+         "The CA list differs between TLS versions",
          "The server advertises different names (or asks in one version only) depending on "
          "the TLS version, so the result depends on the client's TLS stack.",
          "Configure the client CA list once for all protocol versions; check for per-version "
@@ -215,6 +215,25 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "probe met. A target that is expected to be down can be left out of the list or "
          "given a lower severity in the policy.",
          rule_probe_failed},
+    [REPORT_RULE_LEGACY_TLS_VERSION] =
+        {REPORT_RULE_LEGACY_TLS_VERSION, "legacy-tls-version", REPORT_SEV_MEDIUM,
+         "The server still speaks TLS 1.0 or 1.1",
+         "A ServerHello chose TLS 1.0 or 1.1 (or SSL 3.0), which RFC 8996 deprecates: their "
+         "handshake hashes rest on MD5 and SHA-1, and their CBC suites on MAC-then-encrypt. "
+         "Current clients refuse them (browsers since 2020, Java since 8u291 and 11.0.11, "
+         "OpenSSL 3 at its default security level), so where the server speaks nothing newer "
+         "they cannot connect at all, let alone offer a client certificate: medium. Where it "
+         "also speaks TLS 1.2 or 1.3 the old versions only wait for old clients and downgrade "
+         "attempts: low. caprobe reaches these versions with a ClientHello of its own "
+         "(--tls 1.0,1.1 probes them on their own).",
+         "Enable TLS 1.2 (and 1.3) and disable TLS 1.0 and 1.1. Windows/IIS (Schannel): "
+         "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"
+         "\\TLS 1.0\\Server (and TLS 1.1): Enabled=0, DisabledByDefault=1, with TLS 1.2 "
+         "enabled the same way, then reboot. nginx: ssl_protocols TLSv1.2 TLSv1.3; Apache: "
+         "SSLProtocol -all +TLSv1.2 +TLSv1.3; Java: keep TLSv1 and TLSv1.1 in "
+         "jdk.tls.disabledAlgorithms. Appliances: the vendor's TLS profile, or a TLS-terminating "
+         "proxy in front of them.",
+         rule_legacy_tls_version},
 };
 
 const struct report_rule *report_rule_get(enum report_rule_id id)
@@ -427,18 +446,18 @@ static enum report_severity severity(const struct report_rule_run *r,
     return r->ctx->pinned[rule->id] || set != rule->severity ? set : evidence;
 }
 
-/* "1.2", "1.0", ...: the versions caprobe offers all have a name */
-static const char *version_text(uint16_t v)
+/* "1.0" .. "1.3": the version a variant offered at most, as its key and its label say it. */
+static const char *tls_max_name(const struct tls_observation *o)
 {
-    const char *name = tls_name_version(v);
-    return name ? name : "?";
+    const char *n = tls_name_version(o->tls_max);
+    return n ? n : "?";
 }
 
 /* "127.0.0.1, SNI app.example.com, TLS 1.2" */
 static void describe(const struct tls_observation *o, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s, %s%s, TLS %s%s", o->address ? o->address : "-",
-             o->sni ? "SNI " : "no SNI", o->sni ? o->sni : "", version_text(o->tls_max),
+             o->sni ? "SNI " : "no SNI", o->sni ? o->sni : "", tls_max_name(o),
              strcmp(o->phase, "handshake") == 0 ? "" : ", renegotiation");
 }
 
@@ -944,7 +963,7 @@ static const char *dim_value(const struct tls_observation *o, enum rule_dim d)
     case DIM_SNI:
         return o->sni;
     case DIM_VERSION:
-        return version_text(o->tls_max);
+        return tls_max_name(o);
     case DIM_ADDRESS:
         return o->address;
     case DIM_PHASE:
@@ -1790,12 +1809,50 @@ static void rule_probe_failed(struct report_rule_run *r, const struct report_rul
         where, o->error_message ? o->error_message : tls_error_kind_name(o->error_kind));
 }
 
+/* A ServerHello of TLS 1.1 or older, in any variant: one finding for the target, medium when no
+ * probe of it got TLS 1.2 or 1.3 (current clients cannot connect), else low. */
+static void rule_legacy_tls_version(struct report_rule_run *r, const struct report_rule *rule)
+{
+    const struct report_target *t = r->t;
+    size_t n = 0;
+    bool modern = false, alike = true;
+    uint16_t oldest = 0;
+    for (size_t i = 0; i < t->n_obs; i++) {
+        const struct tls_observation *o = t->obs[i];
+        if (o->version >= 0x0303)
+            modern = true;
+        else if (o->version) {
+            alike = alike && (n == 0 || o->version == oldest);
+            r->idx[n++] = i;
+            oldest = oldest == 0 || o->version < oldest ? o->version : oldest;
+        }
+    }
+    if (n == 0)
+        return;
+    char where[256], chose[24], more[112] = "";
+    const struct tls_observation *first = t->obs[r->idx[0]];
+    describe(first, where, sizeof(where));
+    tls_name_version_words(first->version, chose, sizeof(chose));
+    if (n > 1 && alike)
+        snprintf(more, sizeof(more), " in %zu probes", n);
+    else if (n > 1) {
+        char old[24];
+        snprintf(more, sizeof(more), " (%zu probes chose a version before TLS 1.2, the oldest %s)",
+                 n, tls_name_version_words(oldest, old, sizeof(old)));
+    }
+    add(r, rule, severity(r, rule, modern ? REPORT_SEV_LOW : rule->severity), r->idx, n,
+        "[%s] the server chose %s%s%s", where, chose, more,
+        modern ? "; it also speaks TLS 1.2 or 1.3 (other probes got them)"
+               : "; no probe got TLS 1.2 or 1.3: clients that refuse TLS 1.0 and 1.1 (browsers, "
+                 "Java, OpenSSL 3) cannot connect");
+}
+
 /* ---- the engine --------------------------------------------------------------------------- */
 
 void report_variant_key(const struct tls_observation *o, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s|%s|%s|%s", o->address ? o->address : "", o->sni ? o->sni : "",
-             version_text(o->tls_max), o->phase);
+             tls_max_name(o), o->phase);
 }
 
 static int by_severity(const void *pa, const void *pb)

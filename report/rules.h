@@ -41,7 +41,8 @@ int report_severity_parse(const char *s, enum report_severity *out);
     X(MALFORMED_CA, "malformed-ca")                                                                \
     X(POST_REQUEST_CLIENT_AUTH, "post-request-client-auth")                                        \
     X(BASELINE_DRIFT, "baseline-drift")                                                            \
-    X(PROBE_FAILED, "probe-failed")
+    X(PROBE_FAILED, "probe-failed")                                                                \
+    X(LEGACY_TLS_VERSION, "legacy-tls-version")
 
 enum report_rule_id {
 #define REPORT_RULE_ENUM(name, id) REPORT_RULE_##name,

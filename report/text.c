@@ -748,6 +748,12 @@ static bool put_row_answer(struct text *x, const struct report_target *t, size_t
     const struct style *st = x->st;
     const struct tls_observation *o = t->obs[i];
     char buf[4 * DIM_NAME_MAX];
+    char v[24];
+    if (o->version && o->version != o->tls_max) { /* rows share it: same_row compares it */
+        style(x, st->yellow);
+        putf(x, "(server chose %s) ", tls_name_version_words(o->version, v, sizeof(v)));
+        style(x, st->reset);
+    }
     const struct tls_observation *same = NULL;
     switch (o->outcome) {
     case TLS_OUTCOME_ERROR:

@@ -1,15 +1,17 @@
 /* Capture state machine over the server's first flight. It never sends anything and never
  * trusts a length it has not checked; it stops at the first message that completes the capture.
  *
- *   WAIT_HELLO --ServerHello(1.2)--> FLIGHT12 --ServerHelloDone--> DONE
+ *   WAIT_HELLO --ServerHello(1.0 to 1.2)--> FLIGHT12 --ServerHelloDone--> DONE
  *   WAIT_HELLO --HelloRetryRequest--> WAIT_HELLO (once)
  *   WAIT_HELLO --ServerHello(1.3)--> FLIGHT13 --Certificate | CertificateVerify | Finished--> DONE
+ *   WAIT_HELLO --ServerHello or HelloRetryRequest of a version not offered--> FAILED
  *   any --fatal alert | close_notify | malformed | EOF--> FAILED
  *
  * WAIT_HELLO: have_hello is false, nothing captured. FLIGHT12/13: have_hello, version fixed;
- * in FLIGHT13 protected records wait in the reader until the secret arrives: from
- * tls_capture_set_secret (mbedTLS's), or from the on_hello hook, which sees every ServerHello and
- * HelloRetryRequest before the capture moves on (caprobe's own ClientHello: keyex13.c). */
+ * in FLIGHT12 every record carries that version (the reader is locked to it); in FLIGHT13
+ * protected records wait in the reader until the secret arrives: from tls_capture_set_secret
+ * (mbedTLS's), or from the on_hello hook, which sees every ServerHello and HelloRetryRequest
+ * before the capture moves on (caprobe's own ClientHello: keyex13.c). */
 #include "capture.h"
 
 #include <stdlib.h>
@@ -24,6 +26,14 @@ void tls_capture_init(struct tls_capture *c, size_t limit)
     memset(c, 0, sizeof(*c));
     tls_reader_init(&c->rd, limit);
     c->status = TLS_CAPTURE_RUNNING;
+    c->offered_min = 0x0301;
+    c->offered_max = 0x0304;
+}
+
+void tls_capture_offer(struct tls_capture *c, uint16_t min, uint16_t max)
+{
+    c->offered_min = min;
+    c->offered_max = max;
 }
 
 void tls_capture_free(struct tls_capture *c)
@@ -66,6 +76,15 @@ static int on_server_hello(struct tls_capture *c, const uint8_t *p, size_t n)
     int rc = tls_server_hello_parse(&sh, p, n);
     if (rc)
         return rc;
+    if (sh.version < 0x0301 || sh.version > c->offered_max) {
+        /* RFC 5246 E.1, RFC 8446 4.2.1: above what the client offered (a TLS 1.3 answer to a
+         * ClientHello of 1.2 and earlier), or SSL 3.0 and older, which caprobe never reads.
+         * What it chose is kept for the report. */
+        c->have_hello = true;
+        c->version = sh.version;
+        c->cipher_suite = sh.cipher_suite;
+        return TLS_E_VERSION;
+    }
     if (sh.hello_retry && ++c->hello_retries > 1)
         return TLS_E_UNEXPECTED; /* RFC 8446 4.1.4: at most one HelloRetryRequest */
     if (c->on_hello) {
@@ -78,12 +97,16 @@ static int on_server_hello(struct tls_capture *c, const uint8_t *p, size_t n)
     }
     if (sh.hello_retry)
         return 0;
-    if (sh.version != 0x0303 && sh.version != 0x0304)
+    if (sh.version < 0x0301 || sh.version > 0x0304)
         return TLS_E_UNSUPPORTED;
     c->have_hello = true;
     c->version = sh.version;
     c->cipher_suite = sh.cipher_suite;
     c->encrypt_then_mac = sh.encrypt_then_mac;
+    /* RFC 5246 6.2.1 and E.1: from here on, records carry the negotiated version (TLS 1.3
+     * records say 1.2 whatever was negotiated: RFC 8446 5.1) */
+    if (sh.version <= 0x0303)
+        tls_reader_lock_version(&c->rd, sh.version);
     return 0;
 }
 
@@ -119,7 +142,7 @@ static int on_message(struct tls_capture *c, uint8_t type, const uint8_t *p, siz
         /* RFC 8446 4.4: in 1.3 the CertificateRequest comes before the Certificate */
         return c->version == 0x0304 ? 1 : 0;
     case TLS_HS_SERVER_HELLO_DONE:
-        return c->version == 0x0303 ? 1 : TLS_E_UNEXPECTED;
+        return c->version <= 0x0303 ? 1 : TLS_E_UNEXPECTED;
     case TLS_HS_CERTIFICATE_VERIFY:
     case TLS_HS_FINISHED:
         return c->version == 0x0304 ? 1 : TLS_E_UNEXPECTED;

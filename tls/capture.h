@@ -36,7 +36,9 @@ struct tls_capture {
     int err; /* TLS_E_* when FAILED */
     bool have_hello;
     unsigned hello_retries;
-    uint16_t version; /* negotiated, from ServerHello */
+    uint16_t offered_min, offered_max; /* the versions the ClientHello offered */
+    uint16_t version; /* negotiated, from ServerHello (also one outside offered_min..max: the
+                       * capture then failed with TLS_E_VERSION) */
     uint16_t cipher_suite;
     bool encrypt_then_mac; /* TLS 1.2: the ServerHello agreed to RFC 7366 */
     uint8_t secret[64];    /* TLS 1.3 server handshake traffic secret */
@@ -55,7 +57,12 @@ struct tls_capture {
     void *on_hello_ctx;
 };
 
+/* A capture that takes a ServerHello of TLS 1.0 to 1.3; tls_capture_offer narrows it. */
 void tls_capture_init(struct tls_capture *c, size_t limit);
+/* The versions the ClientHello offered, min to max (0x0301 .. 0x0304): a ServerHello above max
+ * (or below TLS 1.0) fails the capture with TLS_E_VERSION; one below min is read all the same,
+ * whatever the client makes of it. */
+void tls_capture_offer(struct tls_capture *c, uint16_t min, uint16_t max);
 void tls_capture_free(struct tls_capture *c);
 
 /* Feed bytes received from the server; returns the status afterwards. */

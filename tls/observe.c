@@ -17,8 +17,7 @@ int tls_observation_set_certreq(struct tls_observation *o, uint16_t version, con
                                 size_t len)
 {
     struct tls_certreq req;
-    int rc =
-        version == 0x0304 ? tls_certreq13_parse(&req, p, len) : tls_certreq12_parse(&req, p, len);
+    int rc = tls_certreq_parse(version, &req, p, len);
     if (rc)
         return rc;
     struct tls_arena *a = &o->arena;

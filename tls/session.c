@@ -19,6 +19,7 @@
 #include "keyex13.h"
 #include "mbedtls_err.h"
 #include "wire/error.h"
+#include "wire/hello.h"
 
 /* ClientHello and our few records; more means mbedTLS is misbehaving. */
 #define SESSION_OUT_MAX (64 * 1024)
@@ -219,11 +220,31 @@ static int own_setup(struct tls_session *s, const char *sni)
     return 0;
 }
 
+/* caprobe's own ClientHello as the pending output, mbedTLS never set up: the session is the
+ * capture alone, with TLS 1.0 up to the version offered. */
+static int own_hello_start(struct tls_session *s, struct tls_client *client,
+                           const struct tls_session_opts *opts)
+{
+    uint8_t random[32];
+    if (mbedtls_ctr_drbg_random(&client->drbg, random, sizeof(random)))
+        return TLS_E_MBEDTLS;
+    if ((s->out = malloc(TLS_HELLO_MAX)) == NULL)
+        return TLS_E_NOMEM;
+    s->out_alloc = TLS_HELLO_MAX;
+    struct tls_hello_opts ho = {.version = opts->version, .sni = opts->sni, .random = random};
+    int rc = tls_hello_write(&ho, s->out, s->out_alloc, &s->out_len);
+    if (rc)
+        return rc;
+    s->ssl_released = s->ssl_stopped = true;
+    return 0;
+}
+
 int tls_session_new(struct tls_session **out, struct tls_client *client,
                     const struct tls_session_opts *opts)
 {
     *out = NULL;
-    if (opts->version != 0x0303 && opts->version != 0x0304)
+    if (opts->own_hello ? opts->version < 0x0301 || opts->version > 0x0303 || opts->request
+                        : opts->version != 0x0303 && opts->version != 0x0304)
         return TLS_E_INVALID;
     struct tls_session *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -234,6 +255,15 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
     s->version = opts->version;
     s->keep_ssl = opts->keep_ssl || opts->request;
     int rc = 0;
+    /* caprobe's ClientHello offers TLS 1.0 up to version, mbedTLS's only version (the capture
+     * reads a lower one all the same, whatever mbedTLS makes of it) */
+    tls_capture_offer(&s->cap, opts->own_hello ? 0x0301 : opts->version, opts->version);
+    if (opts->own_hello) {
+        if ((rc = own_hello_start(s, client, opts)))
+            goto out;
+        *out = s;
+        return 0;
+    }
     if (opts->request && (rc = tls_exchange_new(&s->x, opts->request, opts->request_len)))
         goto out;
     rc = opts->version == 0x0304 && !s->keep_ssl ? own_setup(s, opts->sni)

@@ -1,6 +1,7 @@
 /* A TLS client session for one probe: mbedTLS 3.6 over memory buffers (no sockets here), with
- * every received byte also fed to the capture and the exported secrets handed to it. The owner
- * moves bytes between the network and this session. */
+ * every received byte also fed to the capture and the exported secrets handed to it; or, for a
+ * probe of TLS 1.2 and earlier that only reads the first flight, caprobe's own ClientHello and
+ * the capture alone. The owner moves bytes between the network and this session. */
 #ifndef TLS_SESSION_H
 #define TLS_SESSION_H
 
@@ -20,7 +21,11 @@ int tls_client_new(struct tls_client **out);
 void tls_client_free(struct tls_client *c);
 
 struct tls_session_opts {
-    uint16_t version;       /* 0x0303 or 0x0304: offered as both minimum and maximum */
+    uint16_t version;       /* mbedTLS: 0x0303 or 0x0304, offered as both minimum and maximum;
+                             * own_hello: 0x0301 to 0x0303, the highest of those offered */
+    bool own_hello;         /* caprobe's capture-only ClientHello (tls/wire/hello.h) instead of
+                             * mbedTLS's: TLS 1.0 up to version, every suite, signature algorithm
+                             * and group; no mbedTLS state at all, and no request */
     const char *sni;        /* NULL: no server_name extension */
     size_t capture_limit;   /* bytes the capture may hold */
     bool keep_ssl;          /* keep mbedTLS for the whole handshake; otherwise TLS 1.2 releases

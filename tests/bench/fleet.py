@@ -470,6 +470,22 @@ def kill_running():
                 pass
 
 
+def end_bench(tmp, keep, *servers):
+    """The end of a bench, however it ends: no more signals, every process of run_process killed,
+    the servers stopped (objects with stop(), or None), the temporary folder removed or kept."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    STOP.set()
+    kill_running()
+    for srv in servers:
+        if srv is not None:
+            srv.stop()
+    if keep:
+        print("temporary files kept in %s" % tmp, file=sys.stderr)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 class Run:
     """One finished process: output, whether we killed it at the deadline, rusage."""
     __slots__ = ("out", "killed", "cpu", "maxrss_kib", "status", "wall")

@@ -1,7 +1,8 @@
-/* libFuzzer target for the capture (record reader, handshake reassembly, ServerHello,
- * Certificate, TLS 1.3 opening) and the observation made of it (the CertificateRequest and DN
- * parsers, the X.509 summary): the input is a server's byte stream, fed in chunks whose sizes
- * come from the stream itself; a fixed secret is set once the stream asks for keys. The libFuzzer
+/* libFuzzer target for the capture (record reader, handshake reassembly, ServerHello of TLS 1.0
+ * to 1.3, the record version lock, Certificate, TLS 1.3 opening) and the observation made of it
+ * (the CertificateRequest and DN parsers, the X.509 summary): the input is a server's byte
+ * stream, fed in chunks whose sizes come from the stream itself; a fixed secret is set once the
+ * stream asks for keys. The libFuzzer
  * program opens TLS 1.3 records with the null protection of tls/fuzzing.h, so mutated encrypted
  * flights reach the parsers (seeds: tests/fuzz/nullseal.py); the replay program decrypts. */
 #include "tests/fuzz/fuzz.h"

@@ -144,12 +144,24 @@ def _finding_bytes_errors(rec):
     return errors
 
 
+TLS_VERSIONS = ["1.0", "1.1", "1.2", "1.3"]
+
+
 def _observation_errors(obs, compact):
     errors = []
     for i, o in enumerate(obs):
         if not isinstance(o, dict):
             continue
         at = "observations[%d]" % i
+        # docs/output.md: the variants of one address and SNI come in ascending TLS version
+        prev = next((p for p in reversed(obs[:i]) if isinstance(p, dict)
+                     and p.get("phase") == "handshake"), None)
+        if (o.get("phase") == "handshake" and prev is not None
+                and (prev.get("address"), prev.get("sni")) == (o.get("address"), o.get("sni"))
+                and o.get("tls_max") in TLS_VERSIONS and prev.get("tls_max") in TLS_VERSIONS
+                and TLS_VERSIONS.index(o["tls_max"]) <= TLS_VERSIONS.index(prev["tls_max"])):
+            errors.append("%s: tls_max %s after %s for the same address and SNI (versions come in "
+                          "ascending order)" % (at, o["tls_max"], prev["tls_max"]))
         errors += _order_errors(o, "observation", at)
         for key in ("error", "tls", "certificate_request", "server_certificate", "http"):
             errors += _order_errors(o.get(key), key, "%s.%s" % (at, key))
@@ -313,7 +325,15 @@ MUTATIONS = [
     ("target not host:port", _set(["target"], "other.example.com:443")),
     ("host in upper case", _set(["host"], "App.example.com")),
     ("an unknown outcome", _set(O0 + ["outcome"], "ok")),
-    ("tls_max 1.1", _set(O0 + ["tls_max"], "1.1")),
+    ("tls_max 1.4", _set(O0 + ["tls_max"], "1.4")),
+    ("TLS versions of one address and SNI in descending order", _set(O0 + ["sni"], None)),
+    ("TLS 1.0 without certificate_types", lambda r: (
+        r["observations"][2]["tls"].update({"version": "1.0"}),
+        r["observations"][2]["certificate_request"].pop("certificate_types"))),
+    ("TLS 1.1 with signature algorithms", lambda r: (
+        r["observations"][2]["tls"].update({"version": "1.1"}),
+        r["observations"][2]["certificate_request"].update(
+            {"signature_algorithms": ["rsa_pkcs1_sha256"]}))),
     ("a null phase", _set(O0 + ["phase"], None)),
     ("an unknown STARTTLS protocol", _set(O0 + ["starttls"], "smtps")),
     ("a null starttls (absent when none)", _set(O0 + ["starttls"], None)),

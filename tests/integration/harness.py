@@ -475,9 +475,10 @@ class OpensslServer(_ServerProcess):
 
 
 def s_client_info(port, version_flag, timeout=15, extra=()):
-    """Run `openssl s_client` against 127.0.0.1:port (with extra arguments, e.g. -starttls smtp)
-    and parse what it reports about the CertificateRequest: {'ca_names': [RFC 2253 texts] or [] ,
-    'sigalgs': [...] or None, 'cert_types': str or None, 'raw': output}."""
+    """Run `openssl s_client` against 127.0.0.1:port (with extra arguments, e.g. -starttls smtp,
+    or -cipher DEFAULT@SECLEVEL=0 for TLS 1.0) and parse what it reports about the
+    CertificateRequest: {'ca_names': [RFC 2253 texts] or [] , 'sigalgs': [...] or None,
+    'cert_types': str or None, 'raw': output}."""
     cmd = [OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % port, version_flag,
            "-nameopt", "RFC2253"] + list(extra)
     try:

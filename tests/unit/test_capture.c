@@ -1,6 +1,7 @@
 /* Unit tests for tls/capture.c and the observation built from it: a TLS 1.2 flight split at
- * every byte, alerts, EOF, HelloRetryRequest, and the TLS 1.3 flight of RFC 8448 section 6
- * (client authentication) opened with its server handshake secret. */
+ * every byte, alerts, EOF, HelloRetryRequest, the TLS 1.3 flight of RFC 8448 section 6 (client
+ * authentication) opened with its server handshake secret, TLS 1.0 and 1.1 flights, records
+ * whose version disagrees with the ServerHello, and ServerHellos of versions not offered. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -438,6 +439,181 @@ static void test_most_names(void **state)
     free(body);
 }
 
+/* A record of any version (testutil_record writes 3.3). */
+static size_t record_v(uint8_t *out, uint8_t type, uint16_t version, const uint8_t *body,
+                       size_t len)
+{
+    size_t n = testutil_record(out, type, body, len);
+    out[1] = (uint8_t)(version >> 8);
+    out[2] = (uint8_t)version;
+    return n;
+}
+
+/* RFC 4346 7.4.4: certificate_types, certificate_authorities; no signature algorithms */
+static const uint8_t certreq10[] = {
+    0x0d, 0x00, 0x00, 0x15, 0x02, 0x01, 0x02, 0x00, 0x10, 0x00, 0x0e, DN_A,
+};
+
+/* A flight of version v: ServerHello of v (its record says hello_record), then Certificate,
+ * CertificateRequest (1.0 layout below 1.2) and ServerHelloDone in records of rest_record. */
+static size_t flight_v(uint8_t *out, uint16_t v, uint16_t hello_record, uint16_t rest_record)
+{
+    uint8_t sh[sizeof(server_hello12)];
+    memcpy(sh, server_hello12, sizeof(sh));
+    sh[4] = (uint8_t)(v >> 8);
+    sh[5] = (uint8_t)v;
+    size_t n = record_v(out, 22, hello_record, sh, sizeof(sh));
+    n += record_v(out + n, 22, rest_record, certificate12, sizeof(certificate12));
+    if (v < 0x0303)
+        n += record_v(out + n, 22, rest_record, certreq10, sizeof(certreq10));
+    else
+        n += record_v(out + n, 22, rest_record, certreq12, sizeof(certreq12));
+    n += record_v(out + n, 22, rest_record, done12, sizeof(done12));
+    return n;
+}
+
+/* TLS 1.0 and 1.1: the whole flight in plaintext, the request without signature algorithms. */
+static void test_tls10_tls11(void **state)
+{
+    (void)state;
+    for (uint16_t v = 0x0301; v <= 0x0302; v++) {
+        uint8_t wire[256];
+        size_t n = flight_v(wire, v, v, v);
+        for (size_t cut = 0; cut <= n; cut++) {
+            struct tls_capture c;
+            tls_capture_init(&c, 4096);
+            tls_capture_offer(&c, 0x0301, 0x0303);
+            tls_capture_feed(&c, wire, cut);
+            tls_capture_feed(&c, wire + cut, n - cut);
+            assert_int_equal(c.status, TLS_CAPTURE_DONE);
+            assert_int_equal(c.version, v);
+            assert_true(c.has_certreq);
+            struct tls_observation o;
+            tls_observation_init(&o);
+            assert_int_equal(tls_observation_from_capture(&o, &c), 0);
+            assert_int_equal(o.outcome, TLS_OUTCOME_CERTIFICATE_REQUEST);
+            assert_int_equal(o.version, v);
+            assert_int_equal(o.ca_count, 1);
+            assert_string_equal(o.cas[0].dn, "CN=A");
+            assert_int_equal(o.cert_types_len, 2);
+            assert_int_equal(o.sigalg_count, 0);
+            assert_int_equal(o.certreq_quirks, 0);
+            tls_observation_free(&o);
+            tls_capture_free(&c);
+        }
+    }
+}
+
+/* RFC 5246 E.1: after the ServerHello every record carries the version it chose; the record of
+ * the ServerHello itself may say another (clients send 3.1 there whatever they offer). */
+static void test_record_version(void **state)
+{
+    (void)state;
+    uint8_t wire[256];
+    struct tls_capture c;
+    size_t n = flight_v(wire, 0x0303, 0x0301, 0x0303);
+    tls_capture_init(&c, 4096);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_DONE);
+    tls_capture_free(&c);
+
+    static const uint16_t bad[][2] = {{0x0301, 0x0303}, {0x0303, 0x0301}, {0x0302, 0x0301}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = flight_v(wire, bad[i][0], bad[i][0], bad[i][1]);
+        tls_capture_init(&c, 4096);
+        tls_capture_feed(&c, wire, n);
+        assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+        assert_int_equal(c.err, TLS_E_RECORD_VERSION);
+        assert_int_equal(c.version, bad[i][0]);
+        size_t left;
+        const uint8_t *h = tls_reader_unread(&c.rd, &left);
+        assert_true(left >= 3);
+        assert_int_equal(h[1] << 8 | h[2], bad[i][1]); /* the record that broke it */
+        tls_capture_free(&c);
+    }
+    /* TLS 1.3 records say 1.2 whatever was negotiated: not locked */
+    tls_capture_init(&c, 4096);
+    static const uint8_t ext13[] = {0x00, 0x06, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04};
+    uint8_t sh[sizeof(server_hello12) + sizeof(ext13)];
+    memcpy(sh, server_hello12, sizeof(server_hello12));
+    memcpy(sh + sizeof(server_hello12), ext13, sizeof(ext13));
+    sh[3] = (uint8_t)(sizeof(sh) - 4);
+    n = record_v(wire, 22, 0x0303, sh, sizeof(sh));
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_RUNNING);
+    assert_int_equal(c.version, 0x0304);
+    assert_int_equal(c.rd.version_lock, 0);
+    tls_capture_free(&c);
+}
+
+/* A ServerHello above the versions offered, or below TLS 1.0, ends the capture with
+ * TLS_E_VERSION and keeps what the server chose; one below the lowest offered is read. */
+static void test_version_not_offered(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t min, max, chosen;
+        int err;
+    } cases[] = {
+        {0x0301, 0x0301, 0x0302, TLS_E_VERSION}, /* 1.1 to a 1.0 probe */
+        {0x0301, 0x0302, 0x0303, TLS_E_VERSION}, /* 1.2 to a 1.1 probe */
+        {0x0301, 0x0303, 0x0300, TLS_E_VERSION}, /* SSL 3.0 */
+        {0x0301, 0x0303, 0x0200, TLS_E_VERSION}, /* nonsense */
+        {0x0303, 0x0303, 0x0301, 0},             /* mbedTLS offered 1.2 only: read all the same */
+        {0x0304, 0x0304, 0x0303, 0},             /* 1.2 to a 1.3-only probe: likewise */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t wire[256];
+        size_t n = flight_v(wire, cases[i].chosen, 0x0301, cases[i].chosen);
+        struct tls_capture c;
+        tls_capture_init(&c, 4096);
+        tls_capture_offer(&c, cases[i].min, cases[i].max);
+        tls_capture_feed(&c, wire, n);
+        if (cases[i].err) {
+            assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+            assert_int_equal(c.err, cases[i].err);
+            assert_false(c.has_certreq);
+        } else {
+            assert_int_equal(c.status, TLS_CAPTURE_DONE);
+        }
+        assert_true(c.have_hello);
+        assert_int_equal(c.version, cases[i].chosen);
+        assert_int_equal(c.cipher_suite, 0xc02f);
+        tls_capture_free(&c);
+    }
+    /* a TLS 1.3 ServerHello (supported_versions) to a ClientHello of 1.2 and earlier */
+    static const uint8_t ext13[] = {0x00, 0x06, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04};
+    uint8_t sh[sizeof(server_hello12) + sizeof(ext13)], wire[256];
+    memcpy(sh, server_hello12, sizeof(server_hello12));
+    memcpy(sh + sizeof(server_hello12), ext13, sizeof(ext13));
+    sh[3] = (uint8_t)(sizeof(sh) - 4);
+    size_t n = record_v(wire, 22, 0x0303, sh, sizeof(sh));
+    struct tls_capture c;
+    tls_capture_init(&c, 4096);
+    tls_capture_offer(&c, 0x0301, 0x0303);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_VERSION);
+    assert_int_equal(c.version, 0x0304);
+    tls_capture_free(&c);
+    /* a HelloRetryRequest is a TLS 1.3 message: to a TLS 1.2 ClientHello it is a ServerHello
+     * of 1.3 */
+    static const uint8_t hrr_random[32] = {
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+        0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+        0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    };
+    memcpy(sh + 6, hrr_random, 32);
+    n = record_v(wire, 22, 0x0303, sh, sizeof(sh));
+    tls_capture_init(&c, 4096);
+    tls_capture_offer(&c, 0x0301, 0x0303);
+    tls_capture_feed(&c, wire, n);
+    assert_int_equal(c.status, TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_VERSION);
+    assert_int_equal(c.hello_retries, 0);
+    tls_capture_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +630,9 @@ int main(void)
         cmocka_unit_test(test_tls13_plaintext_after_hello),
         cmocka_unit_test(test_limit_after_complete_flight),
         cmocka_unit_test(test_most_names),
+        cmocka_unit_test(test_tls10_tls11),
+        cmocka_unit_test(test_record_version),
+        cmocka_unit_test(test_version_not_offered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

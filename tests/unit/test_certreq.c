@@ -30,6 +30,13 @@ static const uint8_t req12[] = {
 
 static const uint8_t req12_empty[] = {0x01, 0x01, 0x00, 0x02, 0x04, 0x03, 0x00, 0x00};
 
+/* RFC 2246 and RFC 4346 7.4.4: no signature algorithms */
+static const uint8_t req10[] = {
+    0x02, 0x01, 0x02, /* certificate_types: rsa_sign, dss_sign */
+    0x00, 0x21,       /* certificate_authorities: 33 bytes */
+    0x00, 0x0e, DN_A, 0x00, 0x0f, DN_B,
+};
+
 /* RFC 8446 4.3.2 */
 static const uint8_t req13[] = {
     0x00,                                                       /* context */
@@ -279,6 +286,48 @@ static void test_tls13_duplicate_authorities(void **state)
     assert_false(r.has_cas);
 }
 
+static void test_tls10(void **state)
+{
+    (void)state;
+    struct tls_certreq r;
+    assert_int_equal(tls_certreq10_parse(&r, req10, sizeof(req10)), 0);
+    assert_int_equal(r.version, 0x0301);
+    assert_int_equal(r.cert_types_len, 2);
+    assert_int_equal(r.cert_types[1], 2);
+    assert_int_equal(r.sigalgs_len, 0);
+    assert_true(r.has_cas);
+    assert_int_equal(r.ca_count, 2);
+    assert_int_equal(r.quirks, 0); /* no signature algorithms is the 1.0 layout, no quirk */
+    check_prefixes(tls_certreq10_parse, req10, sizeof(req10));
+    uint8_t m[sizeof(req10) + 1];
+    memcpy(m, req10, sizeof(req10));
+    m[sizeof(req10)] = 0;
+    assert_int_equal(tls_certreq10_parse(&r, m, sizeof(m)), TLS_E_TRAILING);
+    /* an empty list (RFC 2246 says <3..2^16-1>; servers send it anyway) and no types */
+    static const uint8_t empty[] = {0x00, 0x00, 0x00};
+    assert_int_equal(tls_certreq10_parse(&r, empty, sizeof(empty)), 0);
+    assert_int_equal(r.ca_count, 0);
+    assert_int_equal(r.quirks, TLS_CERTREQ_NO_CERT_TYPES);
+    /* the 1.2 message is no 1.0 one (its signature list reads as the CA list), nor the reverse */
+    assert_int_not_equal(tls_certreq10_parse(&r, req12, sizeof(req12)), 0);
+    assert_int_not_equal(tls_certreq12_parse(&r, req10, sizeof(req10)), 0);
+}
+
+/* The layout follows the negotiated version. */
+static void test_dispatch(void **state)
+{
+    (void)state;
+    struct tls_certreq r;
+    assert_int_equal(tls_certreq_parse(0x0301, &r, req10, sizeof(req10)), 0);
+    assert_int_equal(r.version, 0x0301);
+    assert_int_equal(tls_certreq_parse(0x0302, &r, req10, sizeof(req10)), 0);
+    assert_int_equal(r.version, 0x0301);
+    assert_int_equal(tls_certreq_parse(0x0303, &r, req12, sizeof(req12)), 0);
+    assert_int_equal(r.version, 0x0303);
+    assert_int_equal(tls_certreq_parse(0x0304, &r, req13, sizeof(req13)), 0);
+    assert_int_equal(r.version, 0x0304);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +344,8 @@ int main(void)
         cmocka_unit_test(test_tls13_authorities_truncated),
         cmocka_unit_test(test_tls13_duplicate_sigalgs),
         cmocka_unit_test(test_tls13_duplicate_authorities),
+        cmocka_unit_test(test_tls10),
+        cmocka_unit_test(test_dispatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

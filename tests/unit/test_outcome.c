@@ -547,6 +547,50 @@ static void test_version_declined(void **state)
     }
 }
 
+/* A ServerHello above the versions offered is a protocol error naming both; one below TLS 1.0
+ * (SSL 3.0) is the server declining them; records whose version disagrees with the ServerHello
+ * are a protocol error quoting the record's. */
+static void test_version_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t min, max, chosen, record;
+        const char *kind, *message;
+    } cases[] = {
+        {0x0301, 0x0301, 0x0303, 0x0303, "protocol",
+         "the server chose TLS 1.2, which this probe did not offer (it offered TLS 1.0 only)"},
+        {0x0301, 0x0303, 0x0300, 0x0300, "version_not_offered",
+         "TLS 1.2 not offered: the server chose SSL 3.0, which this probe did not offer (it "
+         "offered TLS 1.0 to 1.2)"},
+        {0x0301, 0x0303, 0x0301, 0x0303, "protocol",
+         "a record of TLS 1.2 after a ServerHello of TLS 1.0: the records of one connection "
+         "carry the version the server chose (RFC 5246 E.1)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct probe p;
+        probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+        p.hs.tls_max = cases[i].max;
+        tls_capture_offer(&p.cap, cases[i].min, cases[i].max);
+        uint8_t sh[sizeof(hello)], rec[256];
+        memcpy(sh, hello, sizeof(sh));
+        sh[4] = (uint8_t)(cases[i].chosen >> 8);
+        sh[5] = (uint8_t)cases[i].chosen;
+        size_t n = testutil_record(rec, 22, sh, sizeof(sh));
+        rec[2] = 1; /* the ServerHello's record: 3.1, as any */
+        feed(&p, &p.cap, rec, n);
+        n = testutil_record(rec, 22, certreq, sizeof(certreq));
+        rec[1] = (uint8_t)(cases[i].record >> 8);
+        rec[2] = (uint8_t)cases[i].record;
+        feed(&p, &p.cap, rec, n);
+        fill(&p, 1);
+        struct tls_observation *obs[] = {&p.hs};
+        probe_outcome_settle(obs, 1);
+        assert_error(&p.hs, cases[i].kind, cases[i].message);
+        assert_int_equal(p.hs.version, cases[i].chosen); /* the tls object shows the choice */
+        probe_free(&p);
+    }
+}
+
 static void test_capture_limit(void **state)
 {
     (void)state;
@@ -972,6 +1016,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_own_failures),
+        cmocka_unit_test(test_version_errors),
         cmocka_unit_test(test_start_failed),
         cmocka_unit_test(test_timeout_connect),
         cmocka_unit_test(test_timeout_handshake),

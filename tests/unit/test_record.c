@@ -265,9 +265,38 @@ static void test_ccs_checked(void **state)
     tls_reader_free(&r);
 }
 
+/* Once locked (after a ServerHello of TLS 1.2 and earlier), a record of another version is an
+ * error that leaves the record unread; records of the locked version go on. */
+static void test_version_lock(void **state)
+{
+    (void)state;
+    uint8_t rec[64], msg[16];
+    size_t m = put_message(msg, 11, 3);
+    struct tls_reader r;
+    tls_reader_init(&r, 4096);
+    size_t n = testutil_record(rec, 22, msg, m);
+    rec[2] = 1; /* 3.1 before the lock: read */
+    assert_int_equal(tls_reader_feed(&r, rec, n), 0);
+    expect_message(&r, 11, 3);
+    tls_reader_lock_version(&r, 0x0303);
+    n = testutil_record(rec, 22, msg, m);
+    assert_int_equal(tls_reader_feed(&r, rec, n), 0);
+    expect_message(&r, 11, 3);
+    rec[2] = 1;
+    assert_int_equal(tls_reader_feed(&r, rec, n), 0);
+    struct tls_event ev;
+    assert_int_equal(tls_reader_next(&r, &ev), TLS_E_RECORD_VERSION);
+    size_t left;
+    const uint8_t *u = tls_reader_unread(&r, &left);
+    assert_int_equal(left, n);
+    assert_int_equal(u[2], 1);
+    tls_reader_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_lock),
         cmocka_unit_test(test_coalesced),
         cmocka_unit_test(test_fragmented_large),
         cmocka_unit_test(test_alert),

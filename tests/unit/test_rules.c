@@ -1026,6 +1026,62 @@ static void test_mismatch_pair_in_one_group(void **state)
     fx_free(&x);
 }
 
+/* legacy-tls-version: one finding per target citing every probe that got TLS 1.1 or older;
+ * medium when nothing newer came, low beside TLS 1.2 or 1.3; a pin wins. Probes whose version
+ * differs from what they offered are labelled by what they offered (TLS 1.2, chose 1.0). */
+static void test_legacy_tls_version(void **state)
+{
+    (void)state;
+    struct fixture x;
+    fx_init(&x);
+    struct tls_observation *a = obs_make("192.0.2.1", NULL, 0x0301, "handshake", good, 1);
+    struct tls_observation *b = obs_make("192.0.2.1", NULL, 0x0303, "handshake", good, 1);
+    b->version = 0x0301; /* the TLS 1.2 probe: the server chose 1.0 */
+    fx_add(&x, a);
+    fx_add(&x, b);
+    fx_add(&x, obs_error("192.0.2.1", NULL, 0x0304)); /* TLS 1.3 failed: no version */
+    fx_run(&x);
+    const struct report_finding *f = find(
+        &x, "legacy-tls-version", "[192.0.2.1, no SNI, TLS 1.0] the server chose TLS 1.0 in 2");
+    assert_non_null(f);
+    assert_non_null(strstr(f->message, "no probe got TLS 1.2 or 1.3"));
+    assert_int_equal(f->severity, REPORT_SEV_MEDIUM);
+    assert_int_equal(f->n_obs, 2);
+    assert_int_equal(f->obs[0], 0);
+    assert_int_equal(f->obs[1], 1);
+    /* the same lists: no version-mismatch for probes that got the same version */
+    assert_null(find(&x, "version-mismatch", NULL));
+    static const struct pin_case pins[] = {
+        {NULL, REPORT_SEV_MEDIUM}, {"medium", REPORT_SEV_MEDIUM}, {"high", REPORT_SEV_HIGH}};
+    check_pins(&x, "legacy-tls-version", NULL, pins, 3);
+    fx_free(&x);
+
+    /* beside TLS 1.2: low; the oldest named when they differ (SSL 3.0 counts) */
+    fx_init(&x);
+    fx_add(&x, obs_make("192.0.2.1", NULL, 0x0302, "handshake", good, 1));
+    fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", good, 1));
+    struct tls_observation *c = obs_error("192.0.2.2", NULL, 0x0301);
+    c->version = 0x0300;
+    fx_add(&x, c);
+    fx_run(&x);
+    f = find(&x, "legacy-tls-version",
+             "the server chose TLS 1.1 (2 probes chose a version before "
+             "TLS 1.2, the oldest SSL 3.0); it also speaks TLS 1.2");
+    assert_non_null(f);
+    assert_int_equal(f->severity, REPORT_SEV_LOW);
+    static const struct pin_case low[] = {{NULL, REPORT_SEV_LOW}, {"medium", REPORT_SEV_MEDIUM}};
+    check_pins(&x, "legacy-tls-version", NULL, low, 2);
+    fx_free(&x);
+
+    /* TLS 1.2 and 1.3 only: silent */
+    fx_init(&x);
+    fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", good, 1));
+    fx_add(&x, obs_make("192.0.2.1", NULL, 0x0304, "handshake", good, 1));
+    fx_run(&x);
+    assert_null(find(&x, "legacy-tls-version", NULL));
+    fx_free(&x);
+}
+
 static void test_table(void **state)
 {
     (void)state;
@@ -1063,6 +1119,7 @@ int main(void)
         cmocka_unit_test(test_grouped_mismatches),
         cmocka_unit_test(test_every_address_its_own_list),
         cmocka_unit_test(test_mismatch_pair_in_one_group),
+        cmocka_unit_test(test_legacy_tls_version),
         cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

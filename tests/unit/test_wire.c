@@ -1,7 +1,7 @@
 /* Unit tests for the shared helpers of tls/wire/: hex, UTF-8, terminal escaping, FNV-1a, the
- * hash index and the intrusive list. Oracles: published FNV test vectors, RFC 3629's examples
- * and its table of well-formed sequences, the C library's wcwidth, and a plain array checked in
- * parallel. */
+ * hash index, the intrusive list and the bounded writer. Oracles: published FNV test vectors, RFC
+ * 3629's examples and its table of well-formed sequences, the C library's wcwidth, and a plain
+ * array checked in parallel. */
 #define _XOPEN_SOURCE 700 /* wcwidth */
 #include <locale.h>
 #include <setjmp.h>
@@ -21,6 +21,8 @@
 #include "tls/wire/list.h"
 #include "tls/wire/similar.h"
 #include "tls/wire/utf8.h"
+#include "tls/wire/wbuf.h"
+#include "tls/wire/error.h"
 
 static void test_hex(void **state)
 {
@@ -406,6 +408,60 @@ static void test_similar(void **state)
     assert_int_equal(tls_closest(longw, rules, 2), -1);
 }
 
+/* The bounded writer: vectors with their lengths, a fixed buffer that never overflows, a heap
+ * buffer that grows to its maximum and no further, a body too long for its length, and a
+ * failure that sticks. */
+static void test_wbuf(void **state)
+{
+    (void)state;
+    uint8_t buf[16];
+    memset(buf, 0xee, sizeof(buf));
+    struct tls_wbuf w;
+    tls_wbuf_fixed(&w, buf, 12);
+    tls_wbuf_u8(&w, 0x16);
+    size_t at = tls_wbuf_open(&w, 2);
+    tls_wbuf_u24(&w, 0x010203);
+    tls_wbuf_u16(&w, 0xabcd);
+    tls_wbuf_close(&w, at, 2);
+    size_t z = tls_wbuf_open(&w, 1);
+    tls_wbuf_zero(&w, 2);
+    tls_wbuf_close(&w, z, 1);
+    static const uint8_t want[] = {0x16, 0x00, 0x05, 0x01, 0x02, 0x03, 0xab, 0xcd, 0x02, 0, 0};
+    assert_int_equal(w.err, 0);
+    assert_int_equal(w.len, sizeof(want));
+    assert_memory_equal(buf, want, sizeof(want));
+    tls_wbuf_u16(&w, 0x1234); /* one byte of room left: nothing written, the error sticks */
+    assert_int_equal(w.err, TLS_E_SPACE);
+    tls_wbuf_u8(&w, 0x55);
+    assert_int_equal(w.len, sizeof(want));
+    for (size_t i = sizeof(want); i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0xee);
+
+    /* a body over its length's range */
+    uint8_t big[300];
+    tls_wbuf_fixed(&w, big, sizeof(big));
+    at = tls_wbuf_open(&w, 1);
+    tls_wbuf_zero(&w, 256);
+    tls_wbuf_close(&w, at, 1);
+    assert_int_equal(w.err, TLS_E_RANGE);
+
+    /* growing, up to max exactly */
+    tls_wbuf_init(&w, 3000);
+    for (int i = 0; i < 3000; i++)
+        tls_wbuf_u8(&w, (unsigned)i);
+    assert_int_equal(w.err, 0);
+    assert_int_equal(w.len, 3000);
+    assert_true(w.cap <= 3000);
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(w.p[i], (uint8_t)i);
+    tls_wbuf_u8(&w, 0);
+    assert_int_equal(w.err, TLS_E_SPACE);
+    assert_int_equal(w.len, 3000);
+    tls_wbuf_free(&w);
+    assert_null(w.p);
+    tls_wbuf_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_hashtab_remove),
         cmocka_unit_test(test_similar),
+        cmocka_unit_test(test_wbuf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

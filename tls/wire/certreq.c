@@ -1,4 +1,4 @@
-/* CertificateRequest decoding for TLS 1.2 and 1.3. Reads untrusted bytes: every length is
+/* CertificateRequest decoding for TLS 1.0 to 1.3. Reads untrusted bytes: every length is
  * checked before use, nothing is allocated, results are views into the input. */
 #include "certreq.h"
 
@@ -32,22 +32,53 @@ static void note_sigalgs(struct tls_certreq *out, struct tls_cursor s)
         out->quirks |= TLS_CERTREQ_ODD_SIGALGS;
 }
 
+/* ClientCertificateType certificate_types<1..2^8-1>: an empty one is a quirk, not an error. */
+static int parse_cert_types(struct tls_certreq *out, struct tls_cursor *c)
+{
+    struct tls_cursor types;
+    int rc = tls_cursor_vec(c, 1, &types);
+    if (rc)
+        return rc;
+    out->cert_types = types.p;
+    out->cert_types_len = types.len;
+    if (types.len == 0)
+        out->quirks |= TLS_CERTREQ_NO_CERT_TYPES;
+    return 0;
+}
+
+int tls_certreq10_parse(struct tls_certreq *out, const uint8_t *p, size_t len)
+{
+    memset(out, 0, sizeof(*out));
+    out->version = 0x0301;
+    out->has_cas = true;
+    struct tls_cursor c = tls_cursor_make(p, len);
+    struct tls_cursor cas;
+    int rc;
+
+    /* RFC 4346 7.4.4: ClientCertificateType certificate_types<1..2^8-1> */
+    if ((rc = parse_cert_types(out, &c)))
+        return rc;
+    /* DistinguishedName certificate_authorities<0..2^16-1> (RFC 2246: <3..2^16-1>, which
+     * servers broke with empty lists long before RFC 4346 allowed them) */
+    if ((rc = tls_cursor_vec(&c, 2, &cas)))
+        return rc;
+    if ((rc = parse_ca_list(out, cas)))
+        return rc;
+    return tls_cursor_done(&c);
+}
+
 int tls_certreq12_parse(struct tls_certreq *out, const uint8_t *p, size_t len)
 {
     memset(out, 0, sizeof(*out));
     out->version = 0x0303;
     out->has_cas = true;
     struct tls_cursor c = tls_cursor_make(p, len);
-    struct tls_cursor types, sigalgs, cas;
+    struct tls_cursor sigalgs, cas;
     int rc;
 
     /* RFC 5246 7.4.4: ClientCertificateType certificate_types<1..2^8-1> */
-    if ((rc = tls_cursor_vec(&c, 1, &types)))
+    if ((rc = parse_cert_types(out, &c)))
         return rc;
-    out->cert_types = types.p;
-    out->cert_types_len = types.len;
-    if (types.len == 0)
-        out->quirks |= TLS_CERTREQ_NO_CERT_TYPES;
     /* SignatureAndHashAlgorithm supported_signature_algorithms<2..2^16-2> */
     if ((rc = tls_cursor_vec(&c, 2, &sigalgs)))
         return rc;
@@ -124,6 +155,13 @@ int tls_certreq13_parse(struct tls_certreq *out, const uint8_t *p, size_t len)
     if (!seen_sigalgs)
         out->quirks |= TLS_CERTREQ_NO_SIGALGS; /* RFC 8446 4.3.2: it MUST be present */
     return 0;
+}
+
+int tls_certreq_parse(uint16_t version, struct tls_certreq *out, const uint8_t *p, size_t len)
+{
+    if (version >= 0x0304)
+        return tls_certreq13_parse(out, p, len);
+    return version == 0x0303 ? tls_certreq12_parse(out, p, len) : tls_certreq10_parse(out, p, len);
 }
 
 int tls_certreq_ca_next(struct tls_cursor *it, const uint8_t **dn, size_t *dn_len)

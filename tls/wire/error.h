@@ -22,7 +22,9 @@
     X(TARGET, "malformed target")                                                                  \
     X(USAGE, "usage error")                                                                        \
     X(IO, "input/output error")                                                                    \
-    X(HTTP, "malformed HTTP response")
+    X(HTTP, "malformed HTTP response")                                                             \
+    X(VERSION, "the server chose a TLS version that was not offered")                              \
+    X(RECORD_VERSION, "a record's version differs from the version the server chose")
 
 enum tls_err {
     TLS_E_OK = 0,

@@ -138,3 +138,14 @@ const char *tls_name_or_hex(const char *name, unsigned value, int digits, char *
     snprintf(buf, cap, "0x%0*x", digits, value);
     return buf;
 }
+
+const char *tls_name_version_words(uint16_t version, char *buf, size_t cap)
+{
+    const char *name = tls_name_version(version);
+    if (name == NULL)
+        snprintf(buf, cap, "version 0x%04x", version);
+    else
+        snprintf(buf, cap, "%s %s", version == 0x0300 ? "SSL" : "TLS",
+                 version == 0x0300 ? "3.0" : name);
+    return buf;
+}

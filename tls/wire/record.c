@@ -62,6 +62,11 @@ void tls_reader_set_opener(struct tls_reader *r, tls_record_open_fn *fn, void *c
     r->open_all_types = all_types;
 }
 
+void tls_reader_lock_version(struct tls_reader *r, uint16_t version)
+{
+    r->version_lock = version;
+}
+
 const uint8_t *tls_reader_unread(const struct tls_reader *r, size_t *len)
 {
     *len = r->in_len - r->in_off;
@@ -184,8 +189,11 @@ int tls_reader_next(struct tls_reader *r, struct tls_event *ev)
         if (type < TLS_CT_CHANGE_CIPHER_SPEC || type > TLS_CT_HEARTBEAT || h[1] != 3 ||
             len > TLS_RECORD_MAX_BODY)
             return TLS_E_RECORD;
+        uint16_t version = (uint16_t)((h[1] << 8) | h[2]);
         if (r->records == 0)
-            r->record_version = (uint16_t)((h[1] << 8) | h[2]);
+            r->record_version = version;
+        if (r->version_lock && version != r->version_lock)
+            return TLS_E_RECORD_VERSION;
         if (avail - TLS_RECORD_HEADER < len) {
             ev->kind = TLS_EV_NEED_MORE;
             return 0;

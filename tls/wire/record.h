@@ -57,6 +57,7 @@ struct tls_reader {
     void *open_ctx;
     bool open_all_types;     /* TLS 1.2: every record but CCS is protected; 1.3: only type 23 */
     uint16_t record_version; /* of the first record, for diagnostics */
+    uint16_t version_lock;   /* not 0: every record read from now on must carry this version */
     size_t records;          /* count of records read */
 };
 
@@ -69,10 +70,15 @@ int tls_reader_feed(struct tls_reader *r, const uint8_t *p, size_t n);
 /* From now on open protected records with fn (NULL: plaintext again). */
 void tls_reader_set_opener(struct tls_reader *r, tls_record_open_fn *fn, void *ctx, bool all_types);
 
+/* From now on every record must carry version (RFC 5246 6.2.1 and E.1: after the ServerHello of
+ * TLS 1.2 and earlier, the negotiated one); records already read are not judged. */
+void tls_reader_lock_version(struct tls_reader *r, uint16_t version);
+
 /* The next unit. Returns 0 with *ev filled (TLS_EV_NEED_MORE when nothing is complete), or a
- * negative code: TLS_E_RECORD (not TLS, bad length), TLS_E_DECRYPT, TLS_E_LIMIT (a handshake
- * message longer than the limit), TLS_E_UNEXPECTED (a handshake message interrupted by another
- * content type). Errors are final. */
+ * negative code: TLS_E_RECORD (not TLS, bad length), TLS_E_RECORD_VERSION (a record of another
+ * version than the locked one; tls_reader_unread starts at its header), TLS_E_DECRYPT,
+ * TLS_E_LIMIT (a handshake message longer than the limit), TLS_E_UNEXPECTED (a handshake message
+ * interrupted by another content type). Errors are final. */
 int tls_reader_next(struct tls_reader *r, struct tls_event *ev);
 
 /* Raw bytes fed but not yet read as records (after the last unit returned). */
