@@ -722,6 +722,12 @@ static const char *not_offered_text(const struct tls_observation *o, char *buf, 
 static bool same_row(const struct tls_observation *a, const struct tls_observation *b,
                      bool cert_each)
 {
+    /* a server that chose a lower version than offered is told in the row's header: a row
+     * holds only variants where it did, or only variants where it did not */
+    bool chose_a = a->version && a->version != a->tls_max;
+    bool chose_b = b->version && b->version != b->tls_max;
+    if (chose_a != chose_b)
+        return false;
     if (a->outcome != b->outcome || a->version != b->version || a->http.path || b->http.path ||
         !tls_str_same(a->phase, "handshake") || !tls_str_same(b->phase, "handshake"))
         return false;
@@ -748,12 +754,6 @@ static bool put_row_answer(struct text *x, const struct report_target *t, size_t
     const struct style *st = x->st;
     const struct tls_observation *o = t->obs[i];
     char buf[4 * DIM_NAME_MAX];
-    char v[24];
-    if (o->version && o->version != o->tls_max) { /* rows share it: same_row compares it */
-        style(x, st->yellow);
-        putf(x, "(server chose %s) ", tls_name_version_words(o->version, v, sizeof(v)));
-        style(x, st->reset);
-    }
     const struct tls_observation *same = NULL;
     switch (o->outcome) {
     case TLS_OUTCOME_ERROR:

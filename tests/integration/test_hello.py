@@ -564,6 +564,16 @@ def check_hostile(tap, exe):
             "ssl3": scan(["--tls", "1.2", "127.0.0.1:%d" % port("ssl3-only")]),
             "above": scan(["--tls", "1.0", "127.0.0.1:%d" % port("tls12")]),
         }
+        text = h.run_caprobe(["-q", "--format", "text", "--tls", "1.0,1.2",
+                              "127.0.0.1:%d" % port("tls10-only")])
+    # the text report tells the server's choice once, on the row of the probe it answered so
+    rows = [r for r in text.stdout.splitlines() if not r.startswith("    ")]
+    chose = [r for r in rows if "server chose" in r and r.startswith("  127.0.0.1 ")]
+    tap.ok(len(chose) == 1 and chose[0].count("server chose") == 1 and
+           "TLS 1.2 (server chose TLS 1.0)" in chose[0] and
+           any(r.startswith("  127.0.0.1 no SNI TLS 1.0: 1 CA name") for r in rows),
+           "text: a TLS 1.0 answer to the TLS 1.2 probe is told once, on its own row",
+           text.describe())
     rec = only_record(tap, runs["tls10"], "lab tls10-only")
     if rec:
         o = rec["observations"][0]
