@@ -427,7 +427,8 @@ static bool same_variant(const struct tls_observation *a, const struct tls_obser
            tls_str_same(a->phase, b->phase);
 }
 
-/* A handshake observation the server answered before any ServerHello of the versions offered. */
+/* A handshake observation the server answered before any ServerHello of the versions offered:
+ * sure, or (handshake_failure, internal_error) only if another version worked. */
 static bool declined(const struct tls_observation *o, bool *sure)
 {
     *sure = false;
@@ -439,8 +440,18 @@ static bool declined(const struct tls_observation *o, bool *sure)
     }
     if (o->version || o->error_kind != TLS_ERROR_TLS_ALERT)
         return false;
-    *sure = o->alert == 70;         /* protocol_version */
-    return *sure || o->alert == 40; /* handshake_failure */
+    *sure = o->alert == 70; /* protocol_version */
+    /* handshake_failure; internal_error is how OpenSSL 3 declines TLS 1.0 and 1.1 where its
+     * security level excludes them (no protocols available) */
+    return *sure || o->alert == 40 || (o->alert == 80 && o->tls_max <= 0x0302);
+}
+
+/* True when the server's choice v is one the probe of observation o did not offer: a probe of
+ * TLS 1.3 offers 1.3 only, one of 1.2 and lower (caprobe's ClientHello) every version up to its
+ * own. */
+static bool not_offered(const struct tls_observation *o, uint16_t v)
+{
+    return o->tls_max == 0x0304 ? v != 0x0304 : v > o->tls_max;
 }
 
 void probe_outcome_settle(struct tls_observation *const *obs, size_t n)
@@ -450,8 +461,12 @@ void probe_outcome_settle(struct tls_observation *const *obs, size_t n)
         bool sure;
         if (!declined(o, &sure))
             continue;
-        for (size_t k = 0; k < n && !sure; k++) /* another version worked on this variant */
-            sure = obs[k]->tls_max != o->tls_max && obs[k]->version && same_variant(obs[k], o);
+        /* another probe of this variant got a version this one did not offer: a server that
+         * chose TLS 1.0 for the 1.2 probe and failed the 1.1 one, which offered 1.0 too, failed
+         * it for another reason */
+        for (size_t k = 0; k < n && !sure; k++)
+            sure = obs[k]->tls_max != o->tls_max && obs[k]->version &&
+                   not_offered(o, obs[k]->version) && same_variant(obs[k], o);
         if (!sure)
             continue;
         char v[8];

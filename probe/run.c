@@ -365,6 +365,29 @@ static void say_findings(struct summary *m, const uint64_t *count)
     say(m, "%s", *in == ',' ? ")" : "");
 }
 
+/* ", PART" of the line that starts at m->text + *line; on a terminal, a part that would pass
+ * column 80 opens a line of its own, "caprobe:" and indented (every summary line starts so). */
+static void say_part(struct summary *m, size_t *line, bool wrap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void say_part(struct summary *m, size_t *line, bool wrap, const char *fmt, ...)
+{
+    char part[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(part, sizeof(part), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (wrap && m->n < sizeof(m->text) && m->n - *line + 2 + (size_t)n > 80) {
+        say(m, ",\n");
+        *line = m->n;
+        say(m, "caprobe:   %s", part);
+        return;
+    }
+    say(m, ", %s", part);
+}
+
 static void run_summary(const struct run *r, const struct probe_stats *st, size_t output_peak)
 {
     struct summary m = {.n = 0};
@@ -390,14 +413,18 @@ static void run_summary(const struct run *r, const struct probe_stats *st, size_
         say(&m, "%s%llu bad target line%s", sep, (unsigned long long)st->input_errors,
             st->input_errors == 1 ? "" : "s");
     say(&m, "%s\n", st->signal ? " (interrupted)" : "");
+    size_t line = m.n;
+    bool wrap = isatty(STDERR_FILENO);
     say(&m, "caprobe: %llu probe%s: %llu with a certificate request, %llu without, %llu error%s",
         (unsigned long long)st->probes, st->probes == 1 ? "" : "s",
         (unsigned long long)st->with_request, (unsigned long long)st->without_request,
         (unsigned long long)st->errors, st->errors == 1 ? "" : "s");
     if (st->not_offered)
-        say(&m, ", %llu with a TLS version not offered", (unsigned long long)st->not_offered);
+        say_part(&m, &line, wrap, "%llu with a TLS version not offered",
+                 (unsigned long long)st->not_offered);
     if (st->retries)
-        say(&m, ", %llu retr%s", (unsigned long long)st->retries, st->retries == 1 ? "y" : "ies");
+        say_part(&m, &line, wrap, "%llu retr%s", (unsigned long long)st->retries,
+                 st->retries == 1 ? "y" : "ies");
     say(&m, "\n");
     if (st->dns_lookups)
         say(&m, "caprobe: %llu name%s looked up, %llu without an address\n",

@@ -5,6 +5,7 @@
  *   WAIT_HELLO --HelloRetryRequest--> WAIT_HELLO (once)
  *   WAIT_HELLO --ServerHello(1.3)--> FLIGHT13 --Certificate | CertificateVerify | Finished--> DONE
  *   WAIT_HELLO --ServerHello or HelloRetryRequest of a version not offered--> FAILED
+ *     (below TLS 1.0, above the highest offered, or below 1.3 when only 1.3 was offered)
  *   any --fatal alert | close_notify | malformed | EOF--> FAILED
  *
  * WAIT_HELLO: have_hello is false, nothing captured. FLIGHT12/13: have_hello, version fixed;
@@ -76,9 +77,12 @@ static int on_server_hello(struct tls_capture *c, const uint8_t *p, size_t n)
     int rc = tls_server_hello_parse(&sh, p, n);
     if (rc)
         return rc;
-    if (sh.version < 0x0301 || sh.version > c->offered_max) {
+    if (sh.version < 0x0301 || sh.version > c->offered_max ||
+        (c->offered_min == 0x0304 && sh.version < 0x0304)) {
         /* RFC 5246 E.1, RFC 8446 4.2.1: above what the client offered (a TLS 1.3 answer to a
-         * ClientHello of 1.2 and earlier), or SSL 3.0 and older, which caprobe never reads.
+         * ClientHello of 1.2 and earlier), SSL 3.0 and older, which caprobe never reads, or an
+         * older version to a ClientHello of TLS 1.3 only, whose suites no older version has
+         * (RFC 8446 4.1.3: the client aborts; a server that ignores supported_versions).
          * What it chose is kept for the report. */
         c->have_hello = true;
         c->version = sh.version;

@@ -420,6 +420,38 @@ def check_legacy_servers(tap, exe):
                    % label, default.describe())
 
 
+def check_modern_server(tap, exe):
+    """s_server at OpenSSL 3's default security level, which answers a ClientHello of TLS 1.0
+    or 1.1 with internal_error (80), as `openssl s_client -tls1` shows: with every version
+    asked for and --request, 1.0 and 1.1 are "not offered" (no failure for --fail-on-error),
+    1.2 and 1.3 read the names of cas.pem, and the TLS 1.3 request (mbedTLS) is answered."""
+    cas = h.pki("cas.pem")
+    want = h.ca_file_subjects(cas)
+    with h.OpensslServer(["-verify", "1", "-CAfile", cas]) as srv:
+        run = scan(["--tls", "1.0,1.1,1.2,1.3", "--request", "/", "--fail-on-error",
+                    "127.0.0.1:%d" % srv.port])
+        sc = h.s_client_info(srv.port, "-tls1")
+    tap.ok("alert number 80" in sc["raw"] or "internal error" in sc["raw"],
+           "modern s_server: openssl s_client -tls1 gets internal_error", sc["raw"][-400:])
+    rec = only_record(tap, run, "modern s_server")
+    if rec is None:
+        return
+    got = [(o["tls_max"], o["outcome"], (o.get("error") or {}).get("kind"),
+            (o.get("error") or {}).get("alert")) for o in rec["observations"]]
+    tap.eq(got, [("1.0", "error", "version_not_offered", "internal_error"),
+                 ("1.1", "error", "version_not_offered", "internal_error"),
+                 ("1.2", "certificate_request", None, None),
+                 ("1.3", "certificate_request", None, None)],
+           "modern s_server: TLS 1.0 and 1.1 not offered, 1.2 and 1.3 read", run.describe())
+    for o in rec["observations"][2:]:
+        tap.eq(ders(o), want, "modern s_server tls_max %s: the names of cas.pem, byte for byte"
+               % o["tls_max"])
+        http = o.get("http") or {}
+        tap.ok(http.get("sent") is True and str(http.get("status", "")).startswith("200"),
+               "modern s_server tls_max %s: GET / answered 200" % o["tls_max"], repr(http))
+    tap.eq(run.rc, 0, "modern s_server: --fail-on-error does not count TLS 1.0/1.1 not offered")
+
+
 # ---------------------------------------------------------------- TLS 1.2 signature needs
 
 def make_cert(tmp, name, keyargs):
@@ -558,6 +590,7 @@ def check_hostile(tap, exe):
         port = lab.port
         runs = {
             "tls10": scan(["--tls", "1.0", "127.0.0.1:%d" % port("tls10-only")]),
+            "tls10-default": scan(["--fail-on-error", "127.0.0.1:%d" % port("tls10-only")]),
             "request": scan(["--tls", "1.0,1.2", "--request", "/",
                              "127.0.0.1:%d" % port("tls10-only")]),
             "mismatch": scan(["--tls", "1.0", "127.0.0.1:%d" % port("record-version-mismatch")]),
@@ -581,6 +614,26 @@ def check_hostile(tap, exe):
                o["tls"]["cipher_suite"] in ("TLS-RSA-WITH-AES-128-CBC-SHA", "0x002f") and
                ders(o) == issuing, "lab tls10-only: the issuing CA over TLS 1.0 (0x002F)",
                runs["tls10"].describe())
+    # The lab answers any ClientHello with its TLS 1.0 flight, as a server that ignores
+    # supported_versions would: to the TLS 1.3 probe (1.3 suites only) that is TLS 1.3 not
+    # offered, not a second list and not a failure (docs/output.md version_not_offered).
+    rec = only_record(tap, runs["tls10-default"], "lab tls10-only, default --tls")
+    if rec:
+        got = [(o["tls_max"], o["outcome"], (o.get("tls") or {}).get("version"),
+                (o.get("error") or {}).get("kind")) for o in rec["observations"]]
+        tap.eq(got, [("1.2", "certificate_request", "1.0", None),
+                     ("1.3", "error", "1.0", "version_not_offered")],
+               "lab tls10-only, default --tls: the 1.2 probe reads the 1.0 flight, TLS 1.3 not "
+               "offered", runs["tls10-default"].describe())
+        o13 = rec["observations"][-1]
+        tap.ok(o13.get("error", {}).get("message", "").startswith(
+            "TLS 1.3 not offered: the server chose TLS 1.0, which this probe did not offer"),
+            "lab tls10-only, default --tls: the 1.3 probe's message names the version chosen")
+        tap.ok(ders(rec["observations"][0]) == issuing and
+               "legacy-tls-version" in findings(rec),
+               "lab tls10-only, default --tls: the issuing CA, and legacy-tls-version")
+        tap.eq(runs["tls10-default"].rc, 0,
+               "lab tls10-only, default --tls: --fail-on-error does not count TLS 1.3 not offered")
     rec = only_record(tap, runs["request"], "lab tls10-only with --request")
     if rec:
         o10, o12 = rec["observations"]
@@ -613,8 +666,8 @@ def main():
     if exe is None:
         tap.skip("caprobe", "caprobe binary not found ($CAPROBE)")
         return tap.finish()
-    h.run_checks(tap, [check_hello_oracle, check_legacy_servers, check_signature_needs,
-                       check_hostile], exe)
+    h.run_checks(tap, [check_hello_oracle, check_legacy_servers, check_modern_server,
+                       check_signature_needs, check_hostile], exe)
     return tap.finish()
 
 

@@ -546,8 +546,9 @@ static void test_record_version(void **state)
     tls_capture_free(&c);
 }
 
-/* A ServerHello above the versions offered, or below TLS 1.0, ends the capture with
- * TLS_E_VERSION and keeps what the server chose; one below the lowest offered is read. */
+/* A ServerHello above the versions offered, or below TLS 1.0, or below TLS 1.3 to a ClientHello
+ * of 1.3 only, ends the capture with TLS_E_VERSION and keeps what the server chose; another one
+ * below the lowest offered is read. */
 static void test_version_not_offered(void **state)
 {
     (void)state;
@@ -560,7 +561,9 @@ static void test_version_not_offered(void **state)
         {0x0301, 0x0303, 0x0300, TLS_E_VERSION}, /* SSL 3.0 */
         {0x0301, 0x0303, 0x0200, TLS_E_VERSION}, /* nonsense */
         {0x0303, 0x0303, 0x0301, 0},             /* mbedTLS offered 1.2 only: read all the same */
-        {0x0304, 0x0304, 0x0303, 0},             /* 1.2 to a 1.3-only probe: likewise */
+        {0x0304, 0x0304, 0x0303, TLS_E_VERSION}, /* 1.2 to a 1.3-only probe: not its suites */
+        {0x0304, 0x0304, 0x0301, TLS_E_VERSION}, /* 1.0 to it (a server that ignores
+                                                  * supported_versions) */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t wire[256];

@@ -1,7 +1,8 @@
-/* Unit tests for caprobe's TLS 1.3 ClientHello writer (tls/wire/hello13.c), the byte writer under
- * it (writer.h), and the ServerHello fields that answer it (key_share, cookie: handshake.c).
- * Oracles: a ClientHello assembled by hand here from RFC 8446 4.1.2 and the extension layouts,
- * and the HelloRetryRequest and ServerHello of RFC 8448 section 5 (fixtures/tls13/). */
+/* Unit tests for caprobe's TLS 1.3 ClientHello writer (tls/wire/hello13.c; the byte writer under
+ * it, wbuf.h, is test_wire's test_wbuf), and the ServerHello fields that answer it (key_share,
+ * cookie: handshake.c). Oracles: a ClientHello assembled by hand here from RFC 8446 4.1.2 and the
+ * extension layouts, and the HelloRetryRequest and ServerHello of RFC 8448 section 5
+ * (fixtures/tls13/). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,38 +16,6 @@
 #include "tls/wire/error.h"
 #include "tls/wire/handshake.h"
 #include "tls/wire/hello13.h"
-#include "tls/wire/writer.h"
-
-static void test_writer(void **state)
-{
-    (void)state;
-    uint8_t buf[8];
-    struct tls_writer w = tls_writer_make(buf, sizeof(buf));
-    size_t v = tls_writer_open(&w, 2);
-    tls_writer_u8(&w, 0xaa);
-    tls_writer_uint(&w, 0x010203, 3);
-    tls_writer_close(&w, v, 2);
-    assert_false(w.full);
-    static const uint8_t want[] = {0x00, 0x04, 0xaa, 0x01, 0x02, 0x03};
-    assert_int_equal(w.len, sizeof(want));
-    assert_memory_equal(buf, want, sizeof(want));
-    /* the write that does not fit marks the writer full and writes nothing */
-    tls_writer_bytes(&w, "abc", 3);
-    assert_true(w.full);
-    assert_int_equal(w.len, sizeof(want));
-    tls_writer_u8(&w, 1);
-    assert_int_equal(w.len, sizeof(want));
-
-    /* a body too long for its one-byte length */
-    uint8_t big[300];
-    w = tls_writer_make(big, sizeof(big));
-    v = tls_writer_open(&w, 1);
-    for (int i = 0; i < 256; i++)
-        tls_writer_u8(&w, 0);
-    assert_false(w.full);
-    tls_writer_close(&w, v, 1);
-    assert_true(w.full);
-}
 
 /* A ClientHello with one group, one share, an SNI and a cookie, written field by field from
  * RFC 8446 4.1.2, 4.2 and RFC 6066 3. */
@@ -304,7 +273,6 @@ static void test_server_hello_key_share_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_writer),
         cmocka_unit_test(test_client_hello_bytes),
         cmocka_unit_test(test_client_hello_invalid),
         cmocka_unit_test(test_offers),

@@ -485,8 +485,9 @@ static void test_alert(void **state)
 
 /* A server without TLS 1.3 declines the 1.3 probe with an alert: tls_alert, named, until the
  * target's variants are settled. Then protocol_version is "TLS 1.3 not offered" by itself;
- * handshake_failure only when another version of the same address got a ServerHello (it may
- * also mean no common suite), never from a probe of another address. */
+ * handshake_failure only when another version of the same address got a ServerHello of a
+ * version this probe did not offer (it may also mean no common suite), never from a probe of
+ * another address. */
 static void test_version_declined(void **state)
 {
     (void)state;
@@ -495,22 +496,23 @@ static void test_version_declined(void **state)
         const char *message;
         /* kind after settling: alone, beside a TLS 1.2 probe that worked on the same variant,
          * on another address, with another SNI (a server that fails without SNI in every
-         * version: no version declined) */
-        const char *want[4];
+         * version: no version declined), and a TLS 1.1 probe beside a TLS 1.2 one where the
+         * server chose TLS 1.0, which the 1.1 probe offered too (not the version, then) */
+        const char *want[5];
     } cases[] = {
         {70,
          "server sent fatal alert protocol_version (70)",
          {"version_not_offered", "version_not_offered", "version_not_offered",
-          "version_not_offered"}},
+          "version_not_offered", "version_not_offered"}},
         {40,
          "server sent fatal alert handshake_failure (40)",
-         {"tls_alert", "version_not_offered", "tls_alert", "tls_alert"}},
+         {"tls_alert", "version_not_offered", "tls_alert", "tls_alert", "tls_alert"}},
         {80,
          "server sent fatal alert internal_error (80)",
-         {"tls_alert", "tls_alert", "tls_alert", "tls_alert"}},
+         {"tls_alert", "tls_alert", "tls_alert", "tls_alert", "tls_alert"}},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        for (int with = 0; with < 4; with++) {
+        for (int with = 0; with < 5; with++) {
             struct probe p, ok;
             probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
             p.hs.tls_max = 0x0304;
@@ -520,6 +522,8 @@ static void test_version_declined(void **state)
             assert_int_equal(p.hs.alert, cases[i].desc);
             assert_int_equal(p.hs.tls_max, 0x0304);
             assert_int_equal(p.hs.version, 0); /* no ServerHello */
+            if (with == 4)
+                p.hs.tls_max = 0x0302;
             /* the TLS 1.2 probe of the same target: a whole flight, same or another address */
             probe_init(&ok, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
             if (with == 2)
@@ -529,13 +533,16 @@ static void test_version_declined(void **state)
             feed_flight(&ok, &ok.cap, true);
             fill(&ok, 1);
             assert_int_equal(ok.hs.version, 0x0303);
+            if (with == 4)
+                ok.hs.version = 0x0301; /* caprobe's 1.2 ClientHello offers 1.0 to 1.2 */
             struct tls_observation *obs[] = {&ok.hs, &p.hs};
             probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1);
             const char *want = cases[i].want[with];
             assert_string_equal(tls_error_kind_name(p.hs.error_kind), want);
             if (strcmp(want, "version_not_offered") == 0) {
                 char m[200];
-                snprintf(m, sizeof(m), "TLS 1.3 not offered: %s", cases[i].message);
+                snprintf(m, sizeof(m), "TLS %s not offered: %s", with == 4 ? "1.1" : "1.3",
+                         cases[i].message);
                 assert_string_equal(p.hs.error_message, m);
             } else {
                 assert_string_equal(p.hs.error_message, cases[i].message);
@@ -545,11 +552,32 @@ static void test_version_declined(void **state)
             probe_free(&p);
         }
     }
+    /* OpenSSL 3 (s_server at its default security level) answers a ClientHello of TLS 1.0 or
+     * 1.1 with internal_error: declined when another version worked, else the server's error */
+    for (int with = 0; with < 2; with++) {
+        struct probe p, ok;
+        probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+        p.hs.tls_max = 0x0301;
+        feed_alert(&p, 2, 80);
+        fill(&p, 1);
+        probe_init(&ok, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+        feed_flight(&ok, &ok.cap, true);
+        fill(&ok, 1);
+        struct tls_observation *obs[] = {&ok.hs, &p.hs};
+        probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1);
+        if (with)
+            assert_error(&p.hs, "version_not_offered",
+                         "TLS 1.0 not offered: server sent fatal alert internal_error (80)");
+        else
+            assert_error(&p.hs, "tls_alert", "server sent fatal alert internal_error (80)");
+        probe_free(&ok);
+        probe_free(&p);
+    }
 }
 
 /* A ServerHello above the versions offered is a protocol error naming both; one below TLS 1.0
- * (SSL 3.0) is the server declining them; records whose version disagrees with the ServerHello
- * are a protocol error quoting the record's. */
+ * (SSL 3.0), or one below TLS 1.3 to a probe of 1.3 only, is the server declining them; records
+ * whose version disagrees with the ServerHello are a protocol error quoting the record's. */
 static void test_version_errors(void **state)
 {
     (void)state;
@@ -562,6 +590,9 @@ static void test_version_errors(void **state)
         {0x0301, 0x0303, 0x0300, 0x0300, "version_not_offered",
          "TLS 1.2 not offered: the server chose SSL 3.0, which this probe did not offer (it "
          "offered TLS 1.0 to 1.2)"},
+        {0x0304, 0x0304, 0x0301, 0x0301, "version_not_offered",
+         "TLS 1.3 not offered: the server chose TLS 1.0, which this probe did not offer (it "
+         "offered TLS 1.3 only)"},
         {0x0301, 0x0303, 0x0301, 0x0303, "protocol",
          "a record of TLS 1.2 after a ServerHello of TLS 1.0: the records of one connection "
          "carry the version the server chose (RFC 5246 E.1)"},

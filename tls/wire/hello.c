@@ -223,14 +223,6 @@ enum {
 #define PAD_FROM 256
 #define PAD_TO 512
 
-static void put_u16_list(struct tls_wbuf *w, const uint16_t *v, size_t n)
-{
-    size_t at = tls_wbuf_open(w, 2);
-    for (size_t i = 0; i < n; i++)
-        tls_wbuf_u16(w, v[i]);
-    tls_wbuf_close(w, at, 2);
-}
-
 /* RFC 5246 7.4.1.4: ExtensionType extension_type; opaque extension_data<0..2^16-1> */
 static size_t open_ext(struct tls_wbuf *w, unsigned type)
 {
@@ -238,20 +230,24 @@ static size_t open_ext(struct tls_wbuf *w, unsigned type)
     return tls_wbuf_open(w, 2);
 }
 
+void tls_hello_put_server_name(struct tls_wbuf *w, const char *sni, size_t sni_len)
+{
+    /* RFC 6066 3: ServerName server_name_list<1..2^16-1>; NameType host_name(0); HostName */
+    size_t at = open_ext(w, EXT_SERVER_NAME);
+    size_t list = tls_wbuf_open(w, 2);
+    tls_wbuf_u8(w, 0);
+    size_t name = tls_wbuf_open(w, 2);
+    tls_wbuf_put(w, sni, sni_len);
+    tls_wbuf_close(w, name, 2);
+    tls_wbuf_close(w, list, 2);
+    tls_wbuf_close(w, at, 2);
+}
+
 static void put_extensions(struct tls_wbuf *w, const struct tls_hello_opts *o, size_t sni_len)
 {
+    if (o->sni)
+        tls_hello_put_server_name(w, o->sni, sni_len);
     size_t at;
-    if (o->sni) {
-        /* RFC 6066 3: ServerName server_name_list<1..2^16-1>; NameType host_name(0); HostName */
-        at = open_ext(w, EXT_SERVER_NAME);
-        size_t list = tls_wbuf_open(w, 2);
-        tls_wbuf_u8(w, 0);
-        size_t name = tls_wbuf_open(w, 2);
-        tls_wbuf_put(w, o->sni, sni_len);
-        tls_wbuf_close(w, name, 2);
-        tls_wbuf_close(w, list, 2);
-        tls_wbuf_close(w, at, 2);
-    }
     /* RFC 7627 5.1 and RFC 5077 3.2: empty; not last (WebSphere 7 and 8 reject an empty last
      * extension) */
     at = open_ext(w, EXT_EXTENDED_MASTER_SECRET);
@@ -266,13 +262,13 @@ static void put_extensions(struct tls_wbuf *w, const struct tls_hello_opts *o, s
     tls_wbuf_close(w, at, 2);
     /* RFC 8422 5.1.1: NamedGroup named_group_list<2..2^16-1> */
     at = open_ext(w, EXT_SUPPORTED_GROUPS);
-    put_u16_list(w, groups, sizeof(groups) / sizeof(groups[0]));
+    tls_wbuf_u16_vec(w, groups, sizeof(groups) / sizeof(groups[0]));
     tls_wbuf_close(w, at, 2);
     /* RFC 5246 7.4.1.4.1: not offered with a highest version below 1.2, where it has no
      * meaning */
     if (o->version >= V12) {
         at = open_ext(w, EXT_SIGNATURE_ALGORITHMS);
-        put_u16_list(w, sigalgs, sizeof(sigalgs) / sizeof(sigalgs[0]));
+        tls_wbuf_u16_vec(w, sigalgs, sizeof(sigalgs) / sizeof(sigalgs[0]));
         tls_wbuf_close(w, at, 2);
     }
 }

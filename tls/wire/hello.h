@@ -27,4 +27,9 @@ struct tls_hello_opts {
  * always enough). */
 int tls_hello_write(const struct tls_hello_opts *o, uint8_t *out, size_t cap, size_t *len);
 
+struct tls_wbuf;
+/* The server_name extension (RFC 6066 3) naming host sni of sni_len bytes, for both ClientHello
+ * writers (this one and hello13.h's); the caller checks the length. */
+void tls_hello_put_server_name(struct tls_wbuf *w, const char *sni, size_t sni_len);
+
 #endif

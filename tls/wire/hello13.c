@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "error.h"
-#include "writer.h"
+#include "hello.h"
+#include "wbuf.h"
 
 /* RFC 8446 B.4: every TLS 1.3 suite; tls/crypt13.c opens records of each. */
 static const uint16_t suites[] = {0x1301, 0x1302, 0x1303, 0x1304, 0x1305};
@@ -43,7 +44,6 @@ static const uint16_t sigalgs[] = {
 
 /* RFC 8446 4.2: extension types */
 enum {
-    EXT_SERVER_NAME = 0,
     EXT_SUPPORTED_GROUPS = 10,
     EXT_SIGNATURE_ALGORITHMS = 13,
     EXT_SUPPORTED_VERSIONS = 43,
@@ -83,88 +83,71 @@ static bool valid(const struct tls_hello13 *h)
     return true;
 }
 
-static void u16_list(struct tls_writer *w, const uint16_t *v, size_t n)
-{
-    size_t list = tls_writer_open(w, 2);
-    for (size_t i = 0; i < n; i++)
-        tls_writer_u16(w, v[i]);
-    tls_writer_close(w, list, 2);
-}
-
 int tls_hello13_write(uint8_t *buf, size_t cap, size_t *len, const struct tls_hello13 *h)
 {
     *len = 0;
     if (!valid(h))
         return TLS_E_INVALID;
-    struct tls_writer w = tls_writer_make(buf, cap);
-    tls_writer_u8(&w, 1); /* RFC 8446 4: client_hello */
-    size_t body = tls_writer_open(&w, 3);
+    struct tls_wbuf w;
+    tls_wbuf_fixed(&w, buf, cap);
+    tls_wbuf_u8(&w, 1); /* RFC 8446 4: client_hello */
+    size_t body = tls_wbuf_open(&w, 3);
     /* RFC 8446 4.1.2: ProtocolVersion legacy_version = 0x0303; Random random;
      * opaque legacy_session_id<0..32>; CipherSuite cipher_suites<2..2^16-2>;
      * opaque legacy_compression_methods<1..2^8-1>; Extension extensions<8..2^16-1>; */
-    tls_writer_u16(&w, 0x0303);
-    tls_writer_bytes(&w, h->random, 32);
-    tls_writer_u8(&w, 32);
-    tls_writer_bytes(&w, h->session_id, 32);
-    u16_list(&w, suites, ARRAY_LEN(suites));
-    tls_writer_u8(&w, 1);
-    tls_writer_u8(&w, 0); /* null compression */
-    size_t exts = tls_writer_open(&w, 2);
+    tls_wbuf_u16(&w, 0x0303);
+    tls_wbuf_put(&w, h->random, 32);
+    tls_wbuf_u8(&w, 32);
+    tls_wbuf_put(&w, h->session_id, 32);
+    tls_wbuf_u16_vec(&w, suites, ARRAY_LEN(suites));
+    tls_wbuf_u8(&w, 1);
+    tls_wbuf_u8(&w, 0); /* null compression */
+    size_t exts = tls_wbuf_open(&w, 2);
 
-    if (h->sni) {
-        /* RFC 6066 3: ServerName server_name_list<1..2^16-1>, host_name(0) HostName<1..2^16-1> */
-        size_t n = strlen(h->sni);
-        tls_writer_u16(&w, EXT_SERVER_NAME);
-        size_t data = tls_writer_open(&w, 2);
-        size_t list = tls_writer_open(&w, 2);
-        tls_writer_u8(&w, 0);
-        tls_writer_u16(&w, (uint16_t)n);
-        tls_writer_bytes(&w, h->sni, n);
-        tls_writer_close(&w, list, 2);
-        tls_writer_close(&w, data, 2);
-    }
+    if (h->sni)
+        tls_hello_put_server_name(&w, h->sni, strlen(h->sni));
     /* RFC 8446 4.2.7: NamedGroup named_group_list<2..2^16-1> */
-    tls_writer_u16(&w, EXT_SUPPORTED_GROUPS);
-    size_t data = tls_writer_open(&w, 2);
-    u16_list(&w, h->groups, h->group_count);
-    tls_writer_close(&w, data, 2);
+    tls_wbuf_u16(&w, EXT_SUPPORTED_GROUPS);
+    size_t data = tls_wbuf_open(&w, 2);
+    tls_wbuf_u16_vec(&w, h->groups, h->group_count);
+    tls_wbuf_close(&w, data, 2);
     /* RFC 8446 4.2.3: SignatureScheme supported_signature_algorithms<2..2^16-2> */
-    tls_writer_u16(&w, EXT_SIGNATURE_ALGORITHMS);
-    data = tls_writer_open(&w, 2);
-    u16_list(&w, sigalgs, ARRAY_LEN(sigalgs));
-    tls_writer_close(&w, data, 2);
+    tls_wbuf_u16(&w, EXT_SIGNATURE_ALGORITHMS);
+    data = tls_wbuf_open(&w, 2);
+    tls_wbuf_u16_vec(&w, sigalgs, ARRAY_LEN(sigalgs));
+    tls_wbuf_close(&w, data, 2);
     /* RFC 8446 4.2.1: ProtocolVersion versions<2..254>: TLS 1.3 only */
-    tls_writer_u16(&w, EXT_SUPPORTED_VERSIONS);
-    data = tls_writer_open(&w, 2);
-    size_t versions = tls_writer_open(&w, 1);
-    tls_writer_u16(&w, 0x0304);
-    tls_writer_close(&w, versions, 1);
-    tls_writer_close(&w, data, 2);
+    tls_wbuf_u16(&w, EXT_SUPPORTED_VERSIONS);
+    data = tls_wbuf_open(&w, 2);
+    size_t versions = tls_wbuf_open(&w, 1);
+    tls_wbuf_u16(&w, 0x0304);
+    tls_wbuf_close(&w, versions, 1);
+    tls_wbuf_close(&w, data, 2);
     if (h->cookie) {
         /* RFC 8446 4.2.2: struct { opaque cookie<1..2^16-1>; } Cookie; */
-        tls_writer_u16(&w, EXT_COOKIE);
-        data = tls_writer_open(&w, 2);
-        size_t cookie = tls_writer_open(&w, 2);
-        tls_writer_bytes(&w, h->cookie, h->cookie_len);
-        tls_writer_close(&w, cookie, 2);
-        tls_writer_close(&w, data, 2);
+        tls_wbuf_u16(&w, EXT_COOKIE);
+        data = tls_wbuf_open(&w, 2);
+        size_t cookie = tls_wbuf_open(&w, 2);
+        tls_wbuf_put(&w, h->cookie, h->cookie_len);
+        tls_wbuf_close(&w, cookie, 2);
+        tls_wbuf_close(&w, data, 2);
     }
     /* RFC 8446 4.2.8: KeyShareEntry client_shares<0..2^16-1> */
-    tls_writer_u16(&w, EXT_KEY_SHARE);
-    data = tls_writer_open(&w, 2);
-    size_t shares = tls_writer_open(&w, 2);
+    tls_wbuf_u16(&w, EXT_KEY_SHARE);
+    data = tls_wbuf_open(&w, 2);
+    size_t shares = tls_wbuf_open(&w, 2);
     for (size_t i = 0; i < h->share_count; i++) {
-        tls_writer_u16(&w, h->shares[i].group);
-        size_t key = tls_writer_open(&w, 2);
-        tls_writer_bytes(&w, h->shares[i].key, h->shares[i].len);
-        tls_writer_close(&w, key, 2);
+        tls_wbuf_u16(&w, h->shares[i].group);
+        size_t key = tls_wbuf_open(&w, 2);
+        tls_wbuf_put(&w, h->shares[i].key, h->shares[i].len);
+        tls_wbuf_close(&w, key, 2);
     }
-    tls_writer_close(&w, shares, 2);
-    tls_writer_close(&w, data, 2);
+    tls_wbuf_close(&w, shares, 2);
+    tls_wbuf_close(&w, data, 2);
 
-    tls_writer_close(&w, exts, 2);
-    tls_writer_close(&w, body, 3);
-    if (w.full)
+    tls_wbuf_close(&w, exts, 2);
+    tls_wbuf_close(&w, body, 3);
+    if (w.err) /* TLS_E_SPACE, or TLS_E_RANGE: a vector too long for its length */
         return TLS_E_SPACE;
     *len = w.len;
     return 0;

@@ -29,7 +29,8 @@ struct tls_hello13 {
 };
 
 /* Write the ClientHello handshake message (4-byte header included) into buf; *len is its size.
- * TLS_E_SPACE when cap is too small, TLS_E_INVALID for parameters no ClientHello may carry. */
+ * TLS_E_SPACE when cap is too small or a vector outgrows its length, TLS_E_INVALID for
+ * parameters no ClientHello may carry. */
 int tls_hello13_write(uint8_t *buf, size_t cap, size_t *len, const struct tls_hello13 *h);
 
 /* True when the ClientHello offers cipher suite `suite`. */

@@ -89,6 +89,14 @@ void tls_wbuf_u24(struct tls_wbuf *w, size_t v)
     tls_wbuf_put(w, b, 3);
 }
 
+void tls_wbuf_u16_vec(struct tls_wbuf *w, const uint16_t *v, size_t n)
+{
+    size_t at = tls_wbuf_open(w, 2);
+    for (size_t i = 0; i < n; i++)
+        tls_wbuf_u16(w, v[i]);
+    tls_wbuf_close(w, at, 2);
+}
+
 size_t tls_wbuf_open(struct tls_wbuf *w, int lenbytes)
 {
     size_t at = w->len;

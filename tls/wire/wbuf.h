@@ -28,6 +28,8 @@ void tls_wbuf_zero(struct tls_wbuf *w, size_t n);
 void tls_wbuf_u8(struct tls_wbuf *w, unsigned v);
 void tls_wbuf_u16(struct tls_wbuf *w, size_t v); /* the low 16 bits, big-endian */
 void tls_wbuf_u24(struct tls_wbuf *w, size_t v); /* the low 24 bits, big-endian */
+/* A vector of n 16-bit values with a 2-byte length: uint16 list<0..2^16-1> */
+void tls_wbuf_u16_vec(struct tls_wbuf *w, const uint16_t *v, size_t n);
 
 /* Open a vector with a lenbytes-byte length (1, 2 or 3): returns where the length goes, to be
  * given to tls_wbuf_close once the body is written. A body too long for its length is
