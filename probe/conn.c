@@ -213,6 +213,9 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
         conn_starttls_step(c);
     } else if (nread > 0) {
         c->received += (size_t)nread;
+        struct probe_conn_result *r = &c->res;
+        for (ssize_t i = 0; i < nread && r->head_len < sizeof(r->head); i++)
+            r->head[r->head_len++] = (uint8_t)buf->base[i];
         tls_session_input(c->sess, (const uint8_t *)buf->base, (size_t)nread);
         conn_after_input(c);
     } else if (nread == UV_EOF) {

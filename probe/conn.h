@@ -41,10 +41,12 @@ enum probe_conn_end {
 struct probe_conn_result {
     enum probe_conn_end end;
     enum probe_conn_phase phase;
-    int uv_err;                  /* the libuv code behind the end, or 0 */
-    int err;                     /* TLS_E_* behind the end (START_FAILED), or 0 */
-    int signal;                  /* with INTERRUPTED */
-    size_t received;             /* bytes from the server */
+    int uv_err;      /* the libuv code behind the end, or 0 */
+    int err;         /* TLS_E_* behind the end (START_FAILED), or 0 */
+    int signal;      /* with INTERRUPTED */
+    size_t received; /* bytes from the server */
+    uint8_t head[8]; /* the first bytes of the TLS phase, for what is said of them */
+    size_t head_len;
     size_t received_at_exchange; /* of those, before the exchange began */
     uint64_t elapsed_ms;         /* from the start to the end, wall clock */
     uint64_t loop_ms;            /* the same on the loop's clock, as the deadlines count */

@@ -225,6 +225,27 @@ static void version_error(struct tls_observation *o, const struct tls_capture *c
                               tls_name_version_words(rv, lo, sizeof(lo)), chose);
 }
 
+/* What a server that answered a ClientHello with plaintext looks like it speaks, by its first
+ * bytes: the STARTTLS protocol whose greeting it sent, or NULL. */
+static const char *greeting_protocol(const struct probe_conn_result *r)
+{
+    static const struct {
+        const char *start, *proto;
+    } greetings[] = {
+        {"220 ", "smtp"}, {"220-", "smtp"}, {"* OK", "imap"},  {"+OK", "pop3"},
+        {"200 ", "nntp"}, {"201 ", "nntp"}, {"<?xml", "xmpp"}, {"\"IMPLEMENTATION\"", "sieve"},
+    };
+    for (size_t i = 0; i < sizeof(greetings) / sizeof(greetings[0]); i++) {
+        size_t n = strlen(greetings[i].start);
+        if (r->head_len >= n && memcmp(r->head, greetings[i].start, n) == 0)
+            return greetings[i].proto;
+    }
+    /* MySQL and MariaDB: a first packet (3-byte length, sequence 0) of protocol version 10 */
+    if (r->head_len >= 5 && r->head[3] == 0 && r->head[4] == 0x0a)
+        return "mysql";
+    return NULL;
+}
+
 /* The observation o from what capture cap saw, or from our failure f (NULL: none that belongs
  * to this capture) when the capture did not end by itself. */
 static void observe_capture(const struct probe_conn_result *r, struct tls_observation *o,
@@ -265,9 +286,16 @@ static void observe_capture(const struct probe_conn_result *r, struct tls_observ
     } else if (cap->err == TLS_E_VERSION || cap->err == TLS_E_RECORD_VERSION) {
         version_error(o, cap);
     } else if (cap->err != TLS_E_ALERT) {
-        tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
-                                  tls_err_str(cap->err), tls_received(r),
-                                  tls_received(r) && !cap->have_hello ? " (not TLS?)" : "");
+        const char *proto = !cap->have_hello ? greeting_protocol(r) : NULL;
+        if (proto) /* FTP greets with 220 too: SMTP is the likelier on an unknown port */
+            tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0,
+                                      "%s after %zu bytes: not TLS, the server greets as %s does "
+                                      "(probe it with --starttls %s, or as %s://HOST:PORT)",
+                                      tls_err_str(cap->err), tls_received(r), proto, proto, proto);
+        else
+            tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
+                                      tls_err_str(cap->err), tls_received(r),
+                                      tls_received(r) && !cap->have_hello ? " (not TLS?)" : "");
     }
     /* an alert: tls_observation_from_capture named it */
 }

@@ -627,6 +627,30 @@ def check_hostile(tap):
     tap.eq(run.rc, 0, "hostile STARTTLS servers: errors are data, exit 0", run.stderr[-500:])
 
 
+def check_greeting_hint(tap):
+    """A STARTTLS service on a port outside the table answers the ClientHello with its greeting:
+    the error names the protocol it greets with and how to probe it (--starttls, a URL)."""
+    mysql = bytes.fromhex("4a0000000a") + b"5.5.5-10.11.6-MariaDB\0" + b"\0" * 40
+    cases = [("SMTP", dialogue(b"220 mx.example ESMTP Postfix\r\n"), "smtp"),
+             ("IMAP", dialogue(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"), "imap"),
+             ("MariaDB", dialogue(mysql), "mysql")]
+    with contextlib.ExitStack() as stack:
+        servers = [(label, stack.enter_context(ScriptServer(play)), proto)
+                   for label, play, proto in cases]
+        run = scan(["--tls", "1.2", "--timeout", "5"] +
+                   ["127.0.0.1:%d" % s.port for _, s, _ in servers])
+    by_target = {rec["target"]: rec for rec in run.records}
+    for label, s, proto in servers:
+        rec = by_target.get("127.0.0.1:%d" % s.port, {})
+        o = (rec.get("observations") or [{}])[0]
+        msg = o.get("error", {}).get("message", "")
+        tap.ok(o.get("error", {}).get("kind") == "protocol" and
+               "not TLS, the server greets as %s does (probe it with --starttls %s, or as "
+               "%s://HOST:PORT)" % (proto, proto, proto) in msg,
+               "%s greeting on a port outside the table: the error names --starttls %s"
+               % (label, proto), msg or run.describe())
+
+
 def check_lab(tap):
     """The lab's STARTTLS-SMTP endpoint dumps the system bundle: caprobe and s_client agree."""
     with h.LabServer(os.path.join(h.fixtures_dir(), "lab", "lab.yaml")) as lab:
@@ -651,7 +675,7 @@ def main():
     if h.caprobe_path() is None:
         tap.skip("caprobe", "not built")
         return tap.finish()
-    h.run_checks(tap, [check_hostile, check_lab, check_postfix, check_dovecot, check_slapd,
+    h.run_checks(tap, [check_hostile, check_greeting_hint, check_lab, check_postfix, check_dovecot, check_slapd,
                        check_postgres, check_mariadb])
     return tap.finish()
 
