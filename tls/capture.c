@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "crypt13.h"
 #include "wire/error.h"
 #include "wire/handshake.h"
@@ -45,7 +47,7 @@ void tls_capture_free(struct tls_capture *c)
     tls_crypt13_free(c->crypt);
     free(c->certreq);
     free(c->cert);
-    memset(c->secret, 0, sizeof(c->secret));
+    mbedtls_platform_zeroize(c->secret, sizeof(c->secret)); /* not optimised away */
     c->crypt = NULL;
     c->certreq = c->cert = NULL;
 }

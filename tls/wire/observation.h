@@ -92,7 +92,7 @@ struct tls_observation {
     /* Variant: filled by the prober. */
     const char *address;  /* numeric address connected to */
     const char *sni;      /* NULL when no SNI was sent */
-    uint16_t tls_max;     /* highest version offered: 0x0303 or 0x0304 */
+    uint16_t tls_max;     /* highest version offered: 0x0301 to 0x0304 */
     const char *phase;    /* "handshake" (or "renegotiation") */
     const char *starttls; /* the STARTTLS protocol spoken first ("smtp", ...), NULL: none */
     uint64_t elapsed_ms;
