@@ -553,6 +553,20 @@ static void test_duplicate_and_malformed(void **state)
     fx_free(&x);
 }
 
+/* A fixture comparing with baseline b, roots as the public bundle; pinned: the user set
+ * baseline-drift to high. */
+static void drift_fixture(struct fixture *x, const struct report_roots *roots,
+                          const struct report_baseline_target *b, bool pinned)
+{
+    fx_init(x);
+    x->ctx.public_roots = roots;
+    x->ctx.baseline = b;
+    if (pinned) {
+        x->ctx.severity[REPORT_RULE_BASELINE_DRIFT] = REPORT_SEV_HIGH;
+        x->ctx.pinned[REPORT_RULE_BASELINE_DRIFT] = true;
+    }
+}
+
 /* A root store that gave way to the issuing CA is an improvement: info, also when the user set
  * the rule's severity; the other way round is a regression at that severity. */
 static void test_baseline_drift_direction(void **state)
@@ -576,13 +590,7 @@ static void test_baseline_drift_direction(void **state)
     for (int pinned = 0; pinned < 2; pinned++) {
         struct report_baseline_target b = {.v = &was_dump, .n = 1};
         struct fixture x;
-        fx_init(&x);
-        x.ctx.public_roots = &roots;
-        x.ctx.baseline = &b;
-        if (pinned) {
-            x.ctx.severity[REPORT_RULE_BASELINE_DRIFT] = REPORT_SEV_HIGH;
-            x.ctx.pinned[REPORT_RULE_BASELINE_DRIFT] = true;
-        }
+        drift_fixture(&x, &roots, &b, pinned);
         fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", good, 1));
         fx_run(&x);
         const struct report_finding *f =
@@ -596,13 +604,7 @@ static void test_baseline_drift_direction(void **state)
         fx_free(&x);
 
         b.v = &was_corp;
-        fx_init(&x);
-        x.ctx.public_roots = &roots;
-        x.ctx.baseline = &b;
-        if (pinned) {
-            x.ctx.severity[REPORT_RULE_BASELINE_DRIFT] = REPORT_SEV_HIGH;
-            x.ctx.pinned[REPORT_RULE_BASELINE_DRIFT] = true;
-        }
+        drift_fixture(&x, &roots, &b, pinned);
         fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", dump_and_corp, 9));
         fx_run(&x);
         f = find(&x, "baseline-drift",
