@@ -130,7 +130,7 @@ static int run_emit(void *ctx, const struct report_target *t)
     if (!t->input_error) {
         struct report_context rules = r->rules;
         probe_policy_apply(r->policy, t, &rules);
-        rules.baseline = report_baseline_find(r->baseline, t->target);
+        rules.baseline = report_baseline_find(r->baseline, t->target, report_target_starttls(t));
         if (report_rules_run(t, &rules, &findings) != 0) {
             report_findings_free(&findings);
             return TLS_E_NOMEM;

@@ -25,13 +25,19 @@ struct report_baseline {
     struct tls_arena arena; /* every record, key, name and text */
     struct report_baseline_record **recs;
     size_t n, recs_cap;
-    struct tls_hashtab by_target; /* target -> struct record_ref */
+    struct tls_hashtab by_target; /* target and STARTTLS protocol -> struct record_ref */
     struct tls_hashtab names;     /* keep_names: SHA-256 -> struct name_text, each name once */
 };
 
 struct record_ref {
     size_t i; /* into recs */
-    const char *target;
+    const char *target, *starttls;
+};
+
+/* What a record is known by: its target and the protocol spoken before the TLS bytes, so that
+ * smtp://mx:25 and mx:25 probed as TLS from the first byte are two records. */
+struct record_key {
+    const char *target, *starttls;
 };
 
 struct name_text {
@@ -105,20 +111,42 @@ static int reader_next(struct line_reader *r, const char **p, size_t *len)
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
+static int str_or_null_cmp(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? (a != NULL) - (b != NULL) : strcmp(a, b);
+}
+
+int report_baseline_record_cmp(const struct report_baseline_record *a,
+                               const struct report_baseline_record *b)
+{
+    int c = strcmp(a->target, b->target);
+    return c ? c : str_or_null_cmp(a->starttls, b->starttls);
+}
+
 static bool ref_is(const void *val, const void *key)
 {
-    return strcmp(((const struct record_ref *)val)->target, key) == 0;
+    const struct record_ref *ref = val;
+    const struct record_key *k = key;
+    return strcmp(ref->target, k->target) == 0 && str_or_null_cmp(ref->starttls, k->starttls) == 0;
+}
+
+static uint64_t key_hash(const struct record_key *k)
+{
+    uint64_t h = tls_fnv1a_str(k->target, TLS_FNV1A_OFFSET);
+    return k->starttls ? tls_fnv1a_str(k->starttls, tls_fnv1a("", 1, h)) : h;
 }
 
 /* The later record of a target replaces the earlier one (whose memory stays in the arena). */
 static int table_put(struct report_baseline *b, struct report_baseline_record *rec)
 {
-    uint64_t h = tls_fnv1a_str(rec->target, TLS_FNV1A_OFFSET);
-    void **slot = tls_hashtab_find(&b->by_target, h, ref_is, rec->target);
+    struct record_key k = {rec->target, rec->starttls};
+    uint64_t h = key_hash(&k);
+    void **slot = tls_hashtab_find(&b->by_target, h, ref_is, &k);
     if (slot) {
         struct record_ref *ref = *slot;
         b->recs[ref->i] = rec;
         ref->target = rec->target;
+        ref->starttls = rec->starttls;
         return 0;
     }
     if (b->n == b->recs_cap) {
@@ -134,6 +162,7 @@ static int table_put(struct report_baseline *b, struct report_baseline_record *r
         return TLS_E_NOMEM;
     ref->i = b->n;
     ref->target = rec->target;
+    ref->starttls = rec->starttls;
     int rc = tls_hashtab_insert(&b->by_target, h, ref);
     if (rc)
         return rc;
@@ -464,6 +493,20 @@ static int load_variants(struct loader *l, const json_t *obs, struct report_base
     return rc;
 }
 
+/* The record's "starttls" (docs/output.md: the same on every observation of a target), taken
+ * from its first observation; NULL when there is none or it spoke TLS from the first byte. */
+static int load_starttls(struct loader *l, const json_t *obs, struct report_baseline_record *rec)
+{
+    json_t *st, *first = json_array_get(obs, 0);
+    rec->starttls = NULL;
+    if (first == NULL)
+        return 0;
+    int rc = field(l, first, "observations[0]", "starttls", JSON_STRING, false, false, &st);
+    if (rc == 0 && st && (rec->starttls = keep(l, json_string_value(st))) == NULL)
+        rc = TLS_E_NOMEM;
+    return rc;
+}
+
 /* One non-blank line. */
 static int load_line(struct loader *l, const char *p, size_t len)
 {
@@ -503,7 +546,7 @@ static int load_line(struct loader *l, const char *p, size_t len)
         goto out;
     }
     rec->line = l->line;
-    if ((rc = load_variants(l, obs, rec)) == 0)
+    if ((rc = load_variants(l, obs, rec)) == 0 && (rc = load_starttls(l, obs, rec)) == 0)
         rc = table_put(l->b, rec);
 out:
     json_decref(root);
@@ -588,20 +631,20 @@ void report_baseline_free(struct report_baseline *b)
     free(b);
 }
 
-const struct report_baseline_record *report_baseline_lookup(const struct report_baseline *b,
-                                                            const char *target)
+const struct report_baseline_record *
+report_baseline_lookup(const struct report_baseline *b, const char *target, const char *starttls)
 {
     if (b == NULL || target == NULL)
         return NULL;
-    void *const *slot =
-        tls_hashtab_find(&b->by_target, tls_fnv1a_str(target, TLS_FNV1A_OFFSET), ref_is, target);
+    struct record_key k = {target, starttls};
+    void *const *slot = tls_hashtab_find(&b->by_target, key_hash(&k), ref_is, &k);
     return slot ? b->recs[((const struct record_ref *)*slot)->i] : NULL;
 }
 
 const struct report_baseline_target *report_baseline_find(const struct report_baseline *b,
-                                                          const char *target)
+                                                          const char *target, const char *starttls)
 {
-    const struct report_baseline_record *rec = report_baseline_lookup(b, target);
+    const struct report_baseline_record *rec = report_baseline_lookup(b, target, starttls);
     return rec ? &rec->t : NULL;
 }
 

@@ -35,26 +35,32 @@ struct report_baseline_detail {
  * repeats a variant, its later observation wins. */
 struct report_baseline_record {
     const char *target;
-    size_t line; /* where it was read */
+    const char *starttls; /* the protocol spoken before the TLS bytes ("smtp"), NULL: none */
+    size_t line;          /* where it was read */
     struct report_baseline_target t;
     const struct report_baseline_detail *detail; /* t.n entries */
 };
 
 /* Read path ("-": standard input). Records with "error":{"kind":"input"} (a bad line of a
- * target file) are skipped, blank lines too. When a target appears twice (concatenated shards,
- * a rerun appended) the later line wins. Returns 0, TLS_E_IO (unreadable), TLS_E_LIMIT (a line
- * longer than the maximum), TLS_E_INVALID (a line that is not a caprobe/1 record) or
- * TLS_E_NOMEM; on failure *out is NULL and err holds "FILE[:LINE]: what was wrong". */
+ * target file) are skipped, blank lines too. When a target appears twice in one protocol
+ * (concatenated shards, a rerun appended) the later line wins. Returns 0, TLS_E_IO (unreadable),
+ * TLS_E_LIMIT (a line longer than the maximum), TLS_E_INVALID (a line that is not a caprobe/1
+ * record) or TLS_E_NOMEM; on failure *out is NULL and err holds "FILE[:LINE]: what was wrong". */
 int report_baseline_load(struct report_baseline **out, const char *path, char *err, size_t cap);
 int report_baseline_load_opts(struct report_baseline **out, const char *path,
                               const struct report_baseline_opts *opts, char *err, size_t cap);
 void report_baseline_free(struct report_baseline *b);
 
-/* NULL when b is NULL or has no record of target (the "target" field, as written). */
+/* NULL when b is NULL or has no record of target (the "target" field, as written) spoken to
+ * with starttls (the observations' "starttls"; NULL: TLS from the first byte). The same
+ * HOST:PORT probed in two protocols (smtp://mx:25 and mx:25) is two records. */
 const struct report_baseline_target *report_baseline_find(const struct report_baseline *b,
-                                                          const char *target);
-const struct report_baseline_record *report_baseline_lookup(const struct report_baseline *b,
-                                                            const char *target);
+                                                          const char *target, const char *starttls);
+const struct report_baseline_record *
+report_baseline_lookup(const struct report_baseline *b, const char *target, const char *starttls);
+/* Orders records by target, then STARTTLS protocol (none first); 0: the same record key. */
+int report_baseline_record_cmp(const struct report_baseline_record *a,
+                               const struct report_baseline_record *b);
 /* The records, one per target, in the order of their first line. */
 size_t report_baseline_count(const struct report_baseline *b);
 const struct report_baseline_record *report_baseline_at(const struct report_baseline *b, size_t i);

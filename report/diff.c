@@ -341,11 +341,16 @@ static int target_compare(struct run *r, const struct report_baseline_record *o,
     return 0;
 }
 
-static void render(struct run *r, struct report_buf *b, const char *target, const char *status)
+static void render(struct run *r, struct report_buf *b, const struct report_baseline_record *rec,
+                   const char *status)
 {
     if (r->json) {
         report_buf_puts(b, "{\"target\":");
-        report_buf_json_str(b, target);
+        report_buf_json_str(b, rec->target);
+        if (rec->starttls) {
+            report_buf_puts(b, ",\"starttls\":");
+            report_buf_json_str(b, rec->starttls);
+        }
         report_buf_puts(b, ",\"status\":");
         report_buf_json_str(b, status);
         report_buf_puts(b, ",\"variants\":[");
@@ -357,7 +362,12 @@ static void render(struct run *r, struct report_buf *b, const char *target, cons
         report_buf_puts(b, "]}\n");
         return;
     }
-    put_text(b, target);
+    struct report_buf label = {0};
+    report_buf_label(&label, rec->target, rec->starttls);
+    report_buf_put(&label, "", 1);
+    put_text(b, label.failed ? "" : label.p);
+    b->failed |= label.failed;
+    report_buf_free(&label);
     report_buf_puts(b, ": ");
     report_buf_puts(b, status);
     if (strcmp(status, "changed") != 0) {
@@ -373,10 +383,10 @@ static void render(struct run *r, struct report_buf *b, const char *target, cons
 static int by_target(const void *pa, const void *pb)
 {
     const struct report_baseline_record *const *a = pa, *const *b = pb;
-    return strcmp((*a)->target, (*b)->target);
+    return report_baseline_record_cmp(*a, *b);
 }
 
-/* The records of b sorted by target; NULL with n 0 is not an error. */
+/* The records of b sorted by target and protocol; NULL with n 0 is not an error. */
 static int sorted(const struct report_baseline *b, const struct report_baseline_record ***out,
                   size_t *n)
 {
@@ -412,20 +422,20 @@ static int diff_all(struct run *r, const struct report_baseline *ob,
         rc = sorted(nb, &n, &nn);
     size_t i = 0, j = 0;
     while (rc == 0 && (i < no || j < nn)) {
-        int c = i == no ? 1 : j == nn ? -1 : strcmp(o[i]->target, n[j]->target);
+        int c = i == no ? 1 : j == nn ? -1 : report_baseline_record_cmp(o[i], n[j]);
         r->n = 0;
         if (c < 0) {
             r->removed++;
-            render(r, &b, o[i++]->target, "removed");
+            render(r, &b, o[i++], "removed");
         } else if (c > 0) {
             r->added++;
-            render(r, &b, n[j++]->target, "added");
+            render(r, &b, n[j++], "added");
         } else {
             if ((rc = target_compare(r, o[i], n[j])) != 0)
                 break;
             if (r->n) {
                 r->changed++;
-                render(r, &b, o[i]->target, "changed");
+                render(r, &b, o[i], "changed");
             } else {
                 r->same++;
             }

@@ -51,6 +51,16 @@ void report_buf_puts(struct report_buf *b, const char *s)
     report_buf_put(b, s, strlen(s));
 }
 
+void report_buf_label(struct report_buf *b, const char *target, const char *starttls)
+{
+    report_buf_puts(b, target ? target : "");
+    if (starttls) {
+        report_buf_puts(b, " (STARTTLS ");
+        report_buf_puts(b, starttls);
+        report_buf_puts(b, ")");
+    }
+}
+
 void report_buf_json_str(struct report_buf *b, const char *s)
 {
     if (s == NULL) {

@@ -17,6 +17,9 @@ struct report_buf {
 void report_buf_free(struct report_buf *b);
 void report_buf_put(struct report_buf *b, const char *s, size_t n);
 void report_buf_puts(struct report_buf *b, const char *s);
+/* A record's name for people: its target, and " (STARTTLS smtp)" when a protocol was spoken
+ * before the TLS bytes (starttls not NULL), so that smtp://mx:25 and mx:25 read apart. */
+void report_buf_label(struct report_buf *b, const char *target, const char *starttls);
 /* A JSON string, quotes included; NULL writes null. */
 void report_buf_json_str(struct report_buf *b, const char *s);
 void report_buf_json_u64(struct report_buf *b, uint64_t v);

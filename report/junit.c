@@ -182,7 +182,12 @@ static void put_testcase(struct report_junit *j, const struct report_target *t)
         }
 
     report_buf_puts(b, "    <testcase classname=\"caprobe\" name=\"");
-    xml_put(b, t->target ? t->target : "", true);
+    struct report_buf label = {0};
+    report_buf_label(&label, t->target, report_target_starttls(t));
+    report_buf_put(&label, "", 1);
+    xml_put(b, label.failed ? "" : label.p, true);
+    b->failed |= label.failed;
+    report_buf_free(&label);
     report_buf_puts(b, "\">\n");
     if (t->input_error) {
         report_buf_puts(b, "      <error message=\"");

@@ -134,6 +134,15 @@ static const char *tls_text(const struct tls_observation *o, char *buf, size_t c
     return tls_name_or_hex(tls_name_version(o->tls_max), o->tls_max, 4, buf, cap);
 }
 
+/* ,"starttls":"smtp" for a target spoken to with STARTTLS, as in its JSON Lines record */
+static void put_starttls(struct report_buf *b, const struct report_target *t)
+{
+    if (report_target_starttls(t)) {
+        report_buf_puts(b, ",\"starttls\":");
+        report_buf_json_str(b, report_target_starttls(t));
+    }
+}
+
 /* {"address":..,"sni":..,"tls":"1.2","phase":..} */
 static void put_observation(struct report_buf *b, const struct tls_observation *o)
 {
@@ -150,8 +159,10 @@ static void put_observation(struct report_buf *b, const struct tls_observation *
 }
 
 /* The relative URI SARIF_URI_PREFIX + target, percent-encoded (RFC 3986 2.1) so that any
- * target text, even invalid UTF-8, makes one valid path segment. */
-static void put_uri(struct report_sarif *s, struct report_buf *b, const char *target)
+ * target text, even invalid UTF-8, makes one valid path segment; "/PROTO" after it for a target
+ * spoken to with STARTTLS (smtp://mx:25 and mx:25 are two locations). */
+static void put_uri(struct report_sarif *s, struct report_buf *b, const char *target,
+                    const char *starttls)
 {
     const unsigned char *p = (const unsigned char *)str_or_empty(target);
     bool dots = *p && strspn((const char *)p, ".") == strlen((const char *)p);
@@ -167,6 +178,10 @@ static void put_uri(struct report_sarif *s, struct report_buf *b, const char *ta
             report_buf_put(&s->tmp, esc, 3);
         }
     }
+    if (starttls) { /* a name from the protocol table: letters only */
+        report_buf_put(&s->tmp, "/", 1);
+        report_buf_puts(&s->tmp, starttls);
+    }
     put_tmp(s, b);
 }
 
@@ -176,11 +191,13 @@ static void put_locations(struct report_sarif *s, struct report_buf *b,
                           const struct report_target *t, const struct tls_observation *o)
 {
     report_buf_puts(b, "[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":");
-    put_uri(s, b, t->target);
+    const char *starttls = report_target_starttls(t);
+    put_uri(s, b, t->target, starttls);
     report_buf_puts(b, "}},\"logicalLocations\":[{\"name\":");
-    report_buf_json_str(b, str_or_empty(t->target));
+    report_buf_label(&s->tmp, t->target, starttls);
+    put_tmp(s, b);
     report_buf_puts(b, ",\"fullyQualifiedName\":");
-    report_buf_puts(&s->tmp, str_or_empty(t->target));
+    report_buf_label(&s->tmp, t->target, starttls);
     if (o) {
         char v[8];
         report_buf_put(&s->tmp, "/", 1);
@@ -228,7 +245,10 @@ static void put_result(struct report_sarif *s, const struct report_target *t,
     report_buf_puts(b, "},\"locations\":");
     put_locations(s, b, t, first);
     char fp[17];
-    uint64_t h = fnv1a(fnv1a(fnv1a(TLS_FNV1A_OFFSET, f->rule->name), target), msg);
+    uint64_t h = fnv1a(fnv1a(TLS_FNV1A_OFFSET, f->rule->name), target);
+    if (report_target_starttls(t)) /* smtp://mx:25 and mx:25: two results */
+        h = fnv1a(h, report_target_starttls(t));
+    h = fnv1a(h, msg);
     snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)h);
     report_buf_puts(b, ",\"partialFingerprints\":{\"caprobe/v1\":\"");
     report_buf_puts(b, fp);
@@ -236,6 +256,7 @@ static void put_result(struct report_sarif *s, const struct report_target *t,
     report_buf_json_str(b, report_severity_name(f->severity));
     report_buf_puts(b, ",\"target\":");
     report_buf_json_str(b, target);
+    put_starttls(b, t);
     report_buf_puts(b, ",\"observations\":[");
     bool any = false;
     for (size_t k = 0; k < f->n_obs; k++) {
@@ -272,7 +293,7 @@ static void put_note(struct report_sarif *s, const struct report_target *t, enum
 {
     struct report_buf *b = &s->note;
     const char *target = str_or_empty(t->target);
-    report_buf_puts(&s->tmp, target);
+    report_buf_label(&s->tmp, target, report_target_starttls(t));
     if (o) {
         char v[8];
         report_buf_puts(&s->tmp, " [");
@@ -299,6 +320,7 @@ static void put_note(struct report_sarif *s, const struct report_target *t, enum
     put_locations(s, b, t, o);
     report_buf_puts(b, ",\"properties\":{\"target\":");
     report_buf_json_str(b, target);
+    put_starttls(b, t);
     if (o) {
         report_buf_puts(b, ",\"kind\":");
         report_buf_json_str(b, tls_error_kind_name(o->error_kind));

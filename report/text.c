@@ -210,6 +210,11 @@ bool report_target_unprobed(const struct report_target *t)
     return true;
 }
 
+const char *report_target_starttls(const struct report_target *t)
+{
+    return t->n_obs ? t->obs[0]->starttls : NULL;
+}
+
 enum report_verdict report_target_verdict(const struct report_target *t)
 {
     if (report_target_unprobed(t))
@@ -880,8 +885,8 @@ static void put_target(struct text *x, const struct report_target *t)
     style(x, x->st->bold);
     put(x, t->target);
     style(x, x->st->reset);
-    if (t->n_obs && t->obs[0]->starttls)
-        putf(x, " (STARTTLS %s)", t->obs[0]->starttls);
+    if (report_target_starttls(t))
+        putf(x, " (STARTTLS %s)", report_target_starttls(t));
     put(x, "  ");
 }
 

@@ -39,8 +39,8 @@ static int line_has_text(const uint8_t *p, size_t n, size_t no)
 static void check_record(const struct report_baseline *b, const struct report_baseline_record *r,
                          const uint8_t *data, size_t size, int names)
 {
-    if (r == NULL || r->target == NULL || report_baseline_lookup(b, r->target) != r ||
-        report_baseline_find(b, r->target) != &r->t || r->line < 1 ||
+    if (r == NULL || r->target == NULL || report_baseline_lookup(b, r->target, r->starttls) != r ||
+        report_baseline_find(b, r->target, r->starttls) != &r->t || r->line < 1 ||
         r->line > count_lines(data, size) || !line_has_text(data, size, r->line))
         abort();
     for (size_t k = 0; k < r->t.n; k++) {

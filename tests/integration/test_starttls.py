@@ -12,8 +12,10 @@ stalled greeting; bytes out of turn; a protocol switch), the lab's STARTTLS-SMTP
 
 import contextlib
 import glob
+import json
 import os
 import pwd
+import re
 import select
 import shutil
 import socket
@@ -669,13 +671,69 @@ def check_lab(tap):
            "lab starttls-smtp-root-dump: root-store-dump")
 
 
+def check_two_protocols(tap):
+    """One HOST:PORT probed in two protocols (smtp://H:P and H:P, which is TLS from the first
+    byte on a port outside the table) is two records with the same "target": diff, --baseline,
+    SARIF and JUnit keep them apart by their "starttls"."""
+    with h.LabServer(os.path.join(h.fixtures_dir(), "lab", "lab.yaml")) as lab, \
+            tempfile.TemporaryDirectory() as tmp:
+        port = lab.port("starttls-smtp-root-dump")
+        both = ["--tls", "1.2", "smtp://127.0.0.1:%d" % port, "127.0.0.1:%d" % port]
+        run = scan(both)
+        by_proto = {r["observations"][0].get("starttls"): r for r in run.records}
+        if not tap.eq(sorted(by_proto, key=str), [None, "smtp"],
+                      "two protocols: one record spoken to in smtp, one in TLS at once",
+                      run.describe()):
+            return
+        target = "127.0.0.1:%d" % port
+        tap.eq({r["target"] for r in run.records}, {target},
+               "two protocols: both records keep the same target", run.describe())
+        # the earlier scan: the SMTP list without its first name, the TLS record as it is;
+        # the plain record comes last so that a table keyed by target alone loses the SMTP one
+        smtp = json.loads(json.dumps(by_proto["smtp"]))
+        cas = smtp["observations"][0]["certificate_request"]["cas"]
+        dropped = cas.pop(0)
+        old, new = os.path.join(tmp, "old.jsonl"), os.path.join(tmp, "new.jsonl")
+        with open(old, "w") as f:
+            f.write(json.dumps(smtp) + "\n" + json.dumps(by_proto[None]) + "\n")
+        with open(new, "w") as f:
+            f.write(json.dumps(by_proto["smtp"]) + "\n" + json.dumps(by_proto[None]) + "\n")
+        d = h.run_caprobe(["diff", old, new])
+        tap.ok(d.rc == 1 and ("%s (STARTTLS smtp): changed" % target) in d.stdout and
+               "1 changed, 0 added, 0 removed, 1 unchanged" in d.stdout and
+               dropped["dn"] in d.stdout,
+               "two protocols: diff names the SMTP record changed (the name added) and the "
+               "TLS record unchanged", d.describe())
+        d = h.run_caprobe(["diff", "--format", "jsonl", old, new])
+        lines = [json.loads(x) for x in d.stdout.splitlines() if x.strip()]
+        tap.eq([(x["target"], x.get("starttls"), x["status"]) for x in lines],
+               [(target, "smtp", "changed")], "two protocols: diff --format jsonl carries "
+               "\"starttls\" next to the target", d.describe())
+        r = scan(["--baseline", old] + both)
+        drift = {rec["observations"][0].get("starttls"):
+                 [f for f in rec.get("findings", []) if f["rule"] == "baseline-drift"]
+                 for rec in r.records}
+        tap.ok(len(drift.get("smtp", [])) == 1 and drift.get(None) == [],
+               "two protocols: --baseline compares the SMTP record with the earlier SMTP "
+               "record (drift) and the TLS record with the TLS one (none)", r.describe())
+        r = h.run_caprobe(["--format", "sarif"] + both)
+        uris = set()
+        for res in json.loads(r.stdout)["runs"][0]["results"]:
+            uris.add(res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+        tap.eq(len(uris), 2, "two protocols: SARIF results at two locations", sorted(uris))
+        r = h.run_caprobe(["--format", "junit"] + both)
+        names = re.findall(r'<testcase classname="caprobe" name="([^"]*)"', r.stdout)
+        tap.eq(sorted(names), sorted([target, target + " (STARTTLS smtp)"]),
+               "two protocols: two JUnit test cases by name", r.stdout[-600:])
+
+
 def main():
     h.install_signal_handlers()
     tap = h.Tap()
     if h.caprobe_path() is None:
         tap.skip("caprobe", "not built")
         return tap.finish()
-    h.run_checks(tap, [check_hostile, check_greeting_hint, check_lab, check_postfix, check_dovecot, check_slapd,
+    h.run_checks(tap, [check_hostile, check_greeting_hint, check_lab, check_two_protocols, check_postfix, check_dovecot, check_slapd,
                        check_postgres, check_mariadb])
     return tap.finish()
 

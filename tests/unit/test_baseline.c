@@ -88,11 +88,11 @@ static void test_load(void **state)
     struct report_baseline *b = load("old.jsonl", false);
     /* 7 lines: the input-error record and the blank line are skipped */
     assert_int_equal(report_baseline_count(b), 5);
-    assert_null(report_baseline_find(b, "not a host!"));
-    assert_null(report_baseline_find(b, "app.example.com"));
-    assert_null(report_baseline_find(NULL, "app.example.com:443"));
+    assert_null(report_baseline_find(b, "not a host!", NULL));
+    assert_null(report_baseline_find(b, "app.example.com", NULL));
+    assert_null(report_baseline_find(NULL, "app.example.com:443", NULL));
 
-    const struct report_baseline_target *t = report_baseline_find(b, "app.example.com:443");
+    const struct report_baseline_target *t = report_baseline_find(b, "app.example.com:443", NULL);
     assert_non_null(t);
     assert_int_equal(t->n, 4);
     static const char *const keys[] = {"192.0.2.10|app.example.com|1.2|handshake",
@@ -107,7 +107,8 @@ static void test_load(void **state)
         assert_true(t->v[i].has_cert);
         assert_hex(t->v[i].cert_sha256, CERT_A);
     }
-    const struct report_baseline_record *rec = report_baseline_lookup(b, "app.example.com:443");
+    const struct report_baseline_record *rec =
+        report_baseline_lookup(b, "app.example.com:443", NULL);
     assert_int_equal(rec->line, 1);
     assert_ptr_equal(&rec->t, t);
     assert_string_equal(rec->detail[0].outcome, "certificate_request");
@@ -115,7 +116,7 @@ static void test_load(void **state)
     assert_null(rec->detail[0].dns); /* not kept unless asked */
 
     /* no address (DNS failed): an empty field in the key; an error: nothing to compare */
-    rec = report_baseline_lookup(b, "gone.example.com:443");
+    rec = report_baseline_lookup(b, "gone.example.com:443", NULL);
     assert_int_equal(rec->line, 7);
     size_t i;
     const struct report_baseline_variant *v =
@@ -125,7 +126,7 @@ static void test_load(void **state)
     assert_string_equal(rec->detail[i].outcome, "error");
     assert_string_equal(rec->detail[i].error_kind, "dns");
 
-    rec = report_baseline_lookup(b, "192.0.2.30:8443");
+    rec = report_baseline_lookup(b, "192.0.2.30:8443", NULL);
     assert_int_equal(rec->line, 6); /* after the blank line 5 */
 
     /* first appearance order */
@@ -143,13 +144,14 @@ static void test_keep_names(void **state)
 {
     (void)state;
     struct report_baseline *b = load("old.jsonl", true);
-    const struct report_baseline_record *rec = report_baseline_lookup(b, "app.example.com:443");
+    const struct report_baseline_record *rec =
+        report_baseline_lookup(b, "app.example.com:443", NULL);
     for (size_t i = 0; i < rec->t.n; i++) {
         assert_non_null(rec->detail[i].dns);
         assert_string_equal(rec->detail[i].dns[0], ROOT_DN); /* parallel to the sorted cas */
         assert_string_equal(rec->detail[i].dns[1], ISSUING_DN);
     }
-    rec = report_baseline_lookup(b, "legacy.example.com:443");
+    rec = report_baseline_lookup(b, "legacy.example.com:443", NULL);
     assert_int_equal(rec->t.v[0].n_cas, 1);
     assert_string_equal(rec->detail[0].dns[0], ISSUING_DN);
     report_baseline_free(b);
@@ -160,7 +162,8 @@ static void test_later_line_wins(void **state)
     (void)state;
     struct report_baseline *b = load("twice.jsonl", false);
     assert_int_equal(report_baseline_count(b), 2);
-    const struct report_baseline_record *rec = report_baseline_lookup(b, "app.example.com:443");
+    const struct report_baseline_record *rec =
+        report_baseline_lookup(b, "app.example.com:443", NULL);
     assert_int_equal(rec->line, 3);
     assert_int_equal(rec->t.v[0].n_cas, 2); /* line 1 had one name */
     assert_ptr_equal(report_baseline_at(b, 0), rec);
@@ -168,12 +171,40 @@ static void test_later_line_wins(void **state)
     report_baseline_free(b);
 
     b = load("repeated-variant.jsonl", false);
-    const struct report_baseline_target *t = report_baseline_find(b, "repeat.example.com:443");
+    const struct report_baseline_target *t =
+        report_baseline_find(b, "repeat.example.com:443", NULL);
     assert_int_equal(t->n, 2);
     const struct report_baseline_variant *v = variant(t, "192.0.2.70||1.2|handshake", NULL);
     assert_int_equal(v->state, REPORT_LIST_NONE); /* the third observation, not the first */
     assert_int_equal(v->n_cas, 0);
     assert_hex(v->cert_sha256, CERT_B);
+    report_baseline_free(b);
+}
+
+/* smtp://app.example.com:25 and app.example.com:25 (TLS at once) are two records with the same
+ * "target": each is found by its protocol, and a later line replaces only its own protocol's. */
+static void test_protocols(void **state)
+{
+    (void)state;
+    struct report_baseline *b = load("protocols.jsonl", false);
+    assert_int_equal(report_baseline_count(b), 2);
+    const struct report_baseline_record *tls =
+        report_baseline_lookup(b, "app.example.com:25", NULL);
+    const struct report_baseline_record *smtp =
+        report_baseline_lookup(b, "app.example.com:25", "smtp");
+    assert_non_null(tls);
+    assert_non_null(smtp);
+    assert_null(tls->starttls);
+    assert_string_equal(smtp->starttls, "smtp");
+    assert_int_equal(tls->line, 1);
+    assert_int_equal(smtp->line, 3); /* line 3 replaced line 2, not line 1 */
+    assert_int_equal(tls->t.v[0].n_cas, 1);
+    assert_int_equal(smtp->t.v[0].n_cas, 2);
+    assert_ptr_equal(report_baseline_find(b, "app.example.com:25", "smtp"), &smtp->t);
+    assert_null(report_baseline_lookup(b, "app.example.com:25", "imap"));
+    assert_true(report_baseline_record_cmp(tls, smtp) < 0); /* none sorts first */
+    assert_true(report_baseline_record_cmp(smtp, tls) > 0);
+    assert_int_equal(report_baseline_record_cmp(smtp, smtp), 0);
     report_baseline_free(b);
 }
 
@@ -185,7 +216,7 @@ static void test_empty(void **state)
     assert_int_equal(report_baseline_load(&b, "/dev/null", err, sizeof(err)), 0);
     assert_non_null(b);
     assert_int_equal(report_baseline_count(b), 0);
-    assert_null(report_baseline_find(b, "app.example.com:443"));
+    assert_null(report_baseline_find(b, "app.example.com:443", NULL));
     report_baseline_free(b);
 }
 
@@ -247,6 +278,8 @@ static void test_malformed(void **state)
         {"bad-cert-hex.jsonl",
          ":2: bad hex in 'observations[0].server_certificate.sha256': expected 64 hex digits"},
         {"bad-error-no-kind.jsonl", ":2: missing field 'observations[0].error.kind'"},
+        {"bad-starttls-type.jsonl",
+         ":2: wrong type of 'observations[0].starttls': expected string, got number"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         expect_error(cases[i].file, TLS_E_INVALID, cases[i].error, NULL);
@@ -269,7 +302,7 @@ static void test_line_limit(void **state)
     char err[512], want[64];
     assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), 0);
     assert_int_equal(report_baseline_count(b), 1);
-    assert_int_equal(report_baseline_find(b, "small.example.com:443")->v[0].n_cas, 9);
+    assert_int_equal(report_baseline_find(b, "small.example.com:443", NULL)->v[0].n_cas, 9);
     report_baseline_free(b);
     free(path);
     opts.max_line = l2_len - 1;
@@ -330,7 +363,7 @@ static void rules_drift(const char *baseline)
                               .n_obs = 2};
     struct report_context ctx;
     report_context_init(&ctx);
-    ctx.baseline = report_baseline_find(b, t.target);
+    ctx.baseline = report_baseline_find(b, t.target, NULL);
     assert_non_null(ctx.baseline);
     struct report_findings f;
     report_findings_init(&f);
@@ -653,7 +686,8 @@ static void test_compact_malformed(void **state)
 {
     (void)state;
     struct report_baseline *b = load("malformed-compact.jsonl", true);
-    const struct report_baseline_record *rec = report_baseline_lookup(b, "odd.example.com:443");
+    const struct report_baseline_record *rec =
+        report_baseline_lookup(b, "odd.example.com:443", NULL);
     assert_non_null(rec);
     assert_int_equal(rec->t.n, 1);
     assert_int_equal(rec->t.v[0].state, REPORT_LIST_NAMES);
@@ -676,7 +710,7 @@ static void test_compact_malformed(void **state)
                                "{\"kind\":\"names_removed\",\"names\":[\"000102ff\"]}]}]}\n");
     diff_free(&r);
     b = load("malformed-changed-compact.jsonl", false);
-    const struct report_baseline_target *t = report_baseline_find(b, "odd.example.com:443");
+    const struct report_baseline_target *t = report_baseline_find(b, "odd.example.com:443", NULL);
     assert_hex(t->v[0].cas[1], BAD_FE_SHA); /* sorted: between 95e9.. and e3b0.. */
     report_baseline_free(b);
 }
@@ -741,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_keep_names),
         cmocka_unit_test(test_later_line_wins),
+        cmocka_unit_test(test_protocols),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_line_limit),
