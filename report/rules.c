@@ -1809,24 +1809,42 @@ static void rule_probe_failed(struct report_rule_run *r, const struct report_rul
         where, o->error_message ? o->error_message : tls_error_kind_name(o->error_kind));
 }
 
-/* A ServerHello of TLS 1.1 or older, in any variant: one finding for the target, medium when no
- * probe of it got TLS 1.2 or 1.3 (current clients cannot connect), else low. */
-static void rule_legacy_tls_version(struct report_rule_run *r, const struct report_rule *rule)
+/* The observations whose ServerHello was of TLS 1.1 or older, into r->idx: all but the probes
+ * that answer declined (version_not_offered: a TLS 1.3 probe answered with TLS 1.0, told by the
+ * TLS 1.2 probe beside it), or those alone when there is nothing else (--tls 1.3 against a
+ * TLS 1.0 server). *modern: a probe got TLS 1.2 or 1.3. */
+static size_t legacy_probes(struct report_rule_run *r, bool *modern, bool *alike, uint16_t *oldest)
 {
     const struct report_target *t = r->t;
     size_t n = 0;
-    bool modern = false, alike = true;
-    uint16_t oldest = 0;
-    for (size_t i = 0; i < t->n_obs; i++) {
-        const struct tls_observation *o = t->obs[i];
-        if (o->version >= 0x0303)
-            modern = true;
-        else if (o->version) {
-            alike = alike && (n == 0 || o->version == oldest);
-            r->idx[n++] = i;
-            oldest = oldest == 0 || o->version < oldest ? o->version : oldest;
+    for (int declined = 0; declined < 2 && n == 0; declined++) {
+        *modern = false;
+        *alike = true;
+        *oldest = 0;
+        for (size_t i = 0; i < t->n_obs; i++) {
+            const struct tls_observation *o = t->obs[i];
+            if (o->version >= 0x0303)
+                *modern = true;
+            else if (o->version &&
+                     (o->error_kind == TLS_ERROR_VERSION_NOT_OFFERED) == (declined == 1)) {
+                *alike = *alike && (n == 0 || o->version == *oldest);
+                r->idx[n++] = i;
+                *oldest = *oldest == 0 || o->version < *oldest ? o->version : *oldest;
+            }
         }
     }
+    return n;
+}
+
+/* A ServerHello of TLS 1.1 or older, in any variant: one finding for the target, medium when no
+ * probe of it got TLS 1.2 or 1.3 (current clients cannot connect), else low. It cites the probes
+ * the old version was chosen in, not a TLS 1.3 probe that the same answer declined. */
+static void rule_legacy_tls_version(struct report_rule_run *r, const struct report_rule *rule)
+{
+    const struct report_target *t = r->t;
+    bool modern, alike;
+    uint16_t oldest;
+    size_t n = legacy_probes(r, &modern, &alike, &oldest);
     if (n == 0)
         return;
     char where[256], chose[24], more[112] = "";

@@ -1075,6 +1075,30 @@ static void test_legacy_tls_version(void **state)
     check_pins(&x, "legacy-tls-version", NULL, low, 2);
     fx_free(&x);
 
+    /* a TLS 1.3 probe declined with the same TLS 1.0 ServerHello (version_not_offered) is not
+     * cited beside the TLS 1.2 probe that went on with TLS 1.0; alone, it is */
+    for (int alone = 0; alone < 2; alone++) {
+        fx_init(&x);
+        struct tls_observation *went = obs_make("192.0.2.1", NULL, 0x0303, "handshake", good, 1);
+        went->version = 0x0301;
+        if (!alone)
+            fx_add(&x, went);
+        else
+            tls_observation_free(went);
+        struct tls_observation *stopped = obs_error("192.0.2.1", NULL, 0x0304);
+        stopped->version = 0x0301;
+        stopped->error_kind = TLS_ERROR_VERSION_NOT_OFFERED;
+        fx_add(&x, stopped);
+        fx_run(&x);
+        f = find(&x, "legacy-tls-version",
+                 alone ? "[192.0.2.1, no SNI, TLS 1.3] the server chose TLS 1.0;"
+                       : "[192.0.2.1, no SNI, TLS 1.2] the server chose TLS 1.0;");
+        assert_non_null(f);
+        assert_int_equal(f->n_obs, 1);
+        assert_int_equal(f->obs[0], 0);
+        fx_free(&x);
+    }
+
     /* TLS 1.2 and 1.3 only: silent */
     fx_init(&x);
     fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", good, 1));
