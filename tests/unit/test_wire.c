@@ -247,6 +247,41 @@ static void saw_b(void *ctx, size_t i)
     s->b[s->nb++] = i;
 }
 
+/* The list id: FNV-1a 64 (its published parameters: offset basis 14695981039346656037, prime
+ * 2^40 + 2^8 + 0xb3) over the distinct digests in ascending order, computed here byte by byte. */
+static uint64_t fnv_by_hand(const uint8_t (*v)[32], size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < 32; k++)
+            h = (h ^ v[i][k]) * 1099511628211ULL;
+    return h;
+}
+
+static void test_digest_list_id(void **state)
+{
+    (void)state;
+    uint8_t v[4][32], distinct[2][32];
+    memset(v, 0, sizeof(v));
+    for (size_t k = 0; k < 32; k++) {
+        v[0][k] = (uint8_t)(0xa0 + k); /* B */
+        v[1][k] = (uint8_t)k;          /* A */
+        v[2][k] = (uint8_t)(0xa0 + k); /* B again */
+        v[3][k] = (uint8_t)k;          /* A again */
+    }
+    tls_digest_sort(v, 4);
+    assert_true(memcmp(v[0], v[1], 32) == 0 && memcmp(v[1], v[2], 32) < 0);
+    memcpy(distinct[0], v[0], 32);
+    memcpy(distinct[1], v[2], 32);
+    struct tls_digest_list l = {v[0], 4, 32}, d = {distinct[0], 2, 32}, one = {distinct[0], 1, 32};
+    uint64_t id = tls_digest_list_id(&l);
+    assert_true(id == fnv_by_hand((const uint8_t(*)[32])distinct, 2)); /* repeats count once */
+    assert_true(id == tls_digest_list_id(&d));
+    assert_true(id != tls_digest_list_id(&one)); /* one name less: another id */
+    struct tls_digest_list empty = {NULL, 0, 32};
+    assert_true(tls_digest_list_id(&empty) == 0xcbf29ce484222325ULL);
+}
+
 /* Two sorted lists with repeats, compared against a count by brute force (every pair). */
 static void test_digest_diff(void **state)
 {
@@ -471,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_utf8_width),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_digest_diff),
+        cmocka_unit_test(test_digest_list_id),
         cmocka_unit_test(test_hashtab),
         cmocka_unit_test(test_hashset),
         cmocka_unit_test(test_hashtab_spread),

@@ -1,7 +1,10 @@
 /* The merge of two digest-sorted lists (digestset.h). Pure; reads each entry once. */
 #include "digestset.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "hash.h"
 
 static const uint8_t *at(const struct tls_digest_list *l, size_t i)
 {
@@ -43,4 +46,23 @@ void tls_digest_list_diff(const struct tls_digest_list *a, const struct tls_dige
         *only_a = na;
     if (only_b)
         *only_b = nb;
+}
+
+uint64_t tls_digest_list_id(const struct tls_digest_list *l)
+{
+    uint64_t h = TLS_FNV1A_OFFSET;
+    for (size_t i = 0; i < l->n; i = skip_run(l, i))
+        h = tls_fnv1a(at(l, i), 32, h);
+    return h;
+}
+
+static int digest_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+void tls_digest_sort(uint8_t (*v)[32], size_t n)
+{
+    if (n > 1)
+        qsort(v, n, 32, digest_cmp);
 }

@@ -26,4 +26,15 @@ void tls_digest_list_diff(const struct tls_digest_list *a, const struct tls_dige
                           size_t *only_a, size_t *only_b, tls_digest_only_fn *on_a,
                           tls_digest_only_fn *on_b, void *ctx);
 
+/* An identity of the set of names: FNV-1a 64 (hash.h) over each distinct digest of the sorted
+ * list l, in ascending order. The same names give the same value whatever their order or
+ * repeats in the CertificateRequest; one name more or less gives another. Printed as 16 lower
+ * hex digits ("list_id" in caprobe report and the exporter's metrics); not a security digest:
+ * it tells lists apart on a dashboard, the names' SHA-256 stay the evidence. An empty list has
+ * the FNV-1a offset basis (cbf29ce484222325). */
+uint64_t tls_digest_list_id(const struct tls_digest_list *l);
+
+/* Sorts n digests of 32 bytes ascending (memcmp order), as tls_digest_list expects. */
+void tls_digest_sort(uint8_t (*v)[32], size_t n);
+
 #endif
