@@ -75,7 +75,10 @@ enum report_verdict report_target_verdict(const struct report_target *t);
 bool report_target_unprobed(const struct report_target *t);
 /* The protocol spoken before the TLS bytes ("smtp"; the same on every observation), or NULL for
  * TLS from the first byte. With "target" it names a record: smtp://mx:25 and mx:25 are two. */
-const char *report_target_starttls(const struct report_target *t);
+static inline const char *report_target_starttls(const struct report_target *t)
+{
+    return t->n_obs ? t->obs[0]->starttls : NULL;
+}
 
 /* Base64 (RFC 4648 4) of p/n into out, which must hold 4 * ((n + 2) / 3) + 1 bytes. */
 void report_base64(const uint8_t *p, size_t n, char *out);

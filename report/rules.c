@@ -731,6 +731,48 @@ static void set_remedy(struct report_rule_run *r, struct report_finding *f, cons
 /* Bindings a remedy names at most; more are said by count. */
 #define REMEDY_BINDINGS 4
 
+/* Where each STARTTLS protocol's servers take the CA list they advertise (docs/rules.md). */
+static const struct {
+    const char *proto, *settings;
+} starttls_settings[] = {
+    {"smtp", "Postfix: smtpd_tls_CAfile (its names are advertised; trusted CAs that must not "
+             "be, in smtpd_tls_CApath); Exim: tls_verify_certificates; Exchange receive "
+             "connectors (Schannel): with SendTrustedIssuerList=1 the machine's Trusted Root "
+             "store is sent, so remove the roots that issue no client certificates or set it "
+             "to 0"},
+    {"lmtp", "Dovecot: ssl_ca; Postfix: smtpd_tls_CAfile"},
+    {"imap", "Dovecot: ssl_ca; Cyrus: tls_client_ca_file"},
+    {"pop3", "Dovecot: ssl_ca; Cyrus: tls_client_ca_file"},
+    {"sieve", "Dovecot: ssl_ca"},
+    {"ldap", "OpenLDAP: TLSCACertificateFile (olcTLSCACertificateFile); Active Directory "
+             "(Schannel): with SendTrustedIssuerList=1 the domain controller's Trusted Root "
+             "store is sent"},
+    {"postgres", "PostgreSQL: ssl_ca_file"},
+    {"mysql", "MariaDB and MySQL: ssl_ca (ssl-ca)"},
+    {"ftp", "vsftpd: ca_certs_file; ProFTPD: TLSCACertificateFile"},
+    {"xmpp", "Prosody: ssl.cafile; ejabberd: c2s_cafile"},
+    {"nntp", "INN: tlscafile"},
+};
+
+/* A target spoken to with STARTTLS is no http.sys binding: its fix is the server's own CA
+ * setting. 0 when the target speaks TLS at once (then the netsh remedies apply). */
+static int remedy_starttls(struct report_rule_run *r, struct report_finding *f, const char *lead)
+{
+    const char *proto = report_target_starttls(r->t), *settings = NULL;
+    if (proto == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(starttls_settings) / sizeof(starttls_settings[0]); i++)
+        if (strcmp(starttls_settings[i].proto, proto) == 0)
+            settings = starttls_settings[i].settings;
+    char buf[MESSAGE_MAX];
+    struct text t = {buf, 0, sizeof(buf)};
+    buf[0] = 0;
+    text_add(&t, "%s (%s with STARTTLS: not an http.sys binding)%s%s.", lead, proto,
+             settings ? ". " : "", settings ? settings : "");
+    set_remedy(r, f, &t);
+    return 1;
+}
+
 /* A remedy for the bindings of the observations obs (each distinct binding once, in order):
  * lead, the netsh line of each with extra, what it needs, then the part for other servers. */
 static void remedy_netsh(struct report_rule_run *r, struct report_finding *f, const size_t *obs,
@@ -741,7 +783,11 @@ static void remedy_netsh(struct report_rule_run *r, struct report_finding *f, co
     struct text t = {buf, 0, sizeof(buf)};
     size_t n_seen = 0, more = 0;
     buf[0] = 0;
-    if (f == NULL || n == 0)
+    if (f == NULL || n == 0 ||
+        remedy_starttls(r, f,
+                        "Advertise only the CAs that issue client "
+                        "certificates, in the server's own CA "
+                        "setting"))
         return;
     text_add(&t, "%s", lead);
     for (size_t i = 0; i < n; i++) {
@@ -1202,7 +1248,9 @@ static void remedy_address(struct report_rule_run *r, struct report_finding *f,
 {
     char buf[MESSAGE_MAX];
     struct text t = {buf, 0, sizeof(buf)};
-    if (f == NULL)
+    if (f == NULL || remedy_starttls(r, f,
+                                     "Compare the server's own CA setting on every node "
+                                     "and address family"))
         return;
     text_add(&t,
              "Compare the bindings of every node and address family: netsh http show sslcert "

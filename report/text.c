@@ -210,11 +210,6 @@ bool report_target_unprobed(const struct report_target *t)
     return true;
 }
 
-const char *report_target_starttls(const struct report_target *t)
-{
-    return t->n_obs ? t->obs[0]->starttls : NULL;
-}
-
 enum report_verdict report_target_verdict(const struct report_target *t)
 {
     if (report_target_unprobed(t))

@@ -667,8 +667,12 @@ def check_lab(tap):
     tap.ok(sc["ca_names"] is not None and len(sc["ca_names"]) == len(ders(o)),
            "lab starttls-smtp-root-dump: openssl s_client -starttls smtp counts as many names",
            sc["raw"][-1000:])
-    tap.ok("root-store-dump" in [f["rule"] for f in rec.get("findings", [])],
-           "lab starttls-smtp-root-dump: root-store-dump")
+    dump = [f for f in rec.get("findings", []) if f["rule"] == "root-store-dump"]
+    tap.ok(len(dump) == 1, "lab starttls-smtp-root-dump: root-store-dump")
+    # the fix is Postfix's (or Exchange's) CA setting: netsh configures http.sys, not SMTP
+    remedy = dump[0].get("remedy", "") if dump else ""
+    tap.ok("smtpd_tls_CAfile" in remedy and "netsh" not in remedy,
+           "lab starttls-smtp-root-dump: the fix names smtpd_tls_CAfile, no netsh line", remedy)
 
 
 def check_two_protocols(tap):

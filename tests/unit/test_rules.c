@@ -683,6 +683,34 @@ static void test_baseline_drift(void **state)
     fx_free(&x);
 }
 
+/* A target spoken to with STARTTLS is no http.sys binding: its remedies name the protocol's CA
+ * setting, never netsh (empty list, address mismatch); the same lists over TLS get netsh. */
+static void test_starttls_remedies(void **state)
+{
+    (void)state;
+    static const char *const one[] = {"Issuing CA"}, *const two[] = {"Issuing CA", "Other"};
+    for (int st = 0; st < 2; st++) {
+        struct fixture x;
+        fx_init(&x);
+        fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", one, 0)); /* empty */
+        fx_add(&x, obs_make("192.0.2.2", NULL, 0x0303, "handshake", one, 1));
+        fx_add(&x, obs_make("192.0.2.3", NULL, 0x0303, "handshake", two, 2));
+        for (size_t i = 0; st && i < x.n; i++)
+            x.obs[i]->starttls = "postgres";
+        fx_run(&x);
+        const struct report_finding *e = find(&x, "empty-ca-list", NULL);
+        const struct report_finding *a = find(&x, "address-mismatch", NULL);
+        assert_non_null(e);
+        assert_non_null(a);
+        bool tls = st == 0;
+        assert_true((strstr(e->remedy, "netsh") != NULL) == tls);
+        assert_true((strstr(a->remedy, "netsh") != NULL) == tls);
+        assert_true((strstr(e->remedy, "PostgreSQL: ssl_ca_file") != NULL) == !tls);
+        assert_true((strstr(a->remedy, "PostgreSQL: ssl_ca_file") != NULL) == !tls);
+        fx_free(&x);
+    }
+}
+
 static void test_disable_override_and_order(void **state)
 {
     (void)state;
@@ -1146,6 +1174,7 @@ int main(void)
         cmocka_unit_test(test_every_address_its_own_list),
         cmocka_unit_test(test_mismatch_pair_in_one_group),
         cmocka_unit_test(test_legacy_tls_version),
+        cmocka_unit_test(test_starttls_remedies),
         cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
