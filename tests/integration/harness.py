@@ -84,7 +84,7 @@ class Tap:
     def eq(self, got, want, desc, context=None):
         msg = "want: %r\ngot:  %r" % (_short(want), _short(got))
         if context is not None:
-            msg += "\ncontext: %s" % _short(context)
+            msg += "\ncontext: %s" % (_short(context),)  # a tuple is one value
         return self.ok(got == want, desc, msg)
 
     def skip(self, desc, reason):

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """caprobe against STARTTLS services: real servers from Debian, each started here on loopback
 ports the kernel chooses, with its own configuration and CA list in a temporary folder, and
-stopped here: Postfix (SMTP, smtpd_tls_ask_ccert), Dovecot (IMAP, POP3, ManageSieve,
+stopped here: Postfix (SMTP, smtpd_tls_ask_ccert), Dovecot (IMAP, POP3, ManageSieve, LMTP,
 ssl_verify_client_cert), slapd (LDAP StartTLS, TLSVerifyClient try), PostgreSQL (SSLRequest,
-ssl_ca_file and hostssl clientcert=verify-ca) and MariaDB (the SSL request packet). The names
-caprobe reports are compared byte for byte with the subjects of each server's CA file and as text
-with `openssl s_client -starttls PROTO`. Then servers that misbehave in the plaintext exchange
-(a reply in one-byte writes, which must work; a refusal; nonsense; TLS bytes; an endless or a
-stalled greeting; bytes out of turn; a protocol switch), the lab's STARTTLS-SMTP endpoint, and
---starttls on plain targets. Postfix and Dovecot need root (CI runs as root). Emits TAP."""
+ssl_ca_file and hostssl clientcert=verify-ca), MariaDB (the SSL request packet), vsftpd (AUTH
+TLS, require_cert and ca_certs_file) and Prosody (XMPP c2s, ssl.verify and ssl.cafile). The
+names caprobe reports are compared byte for byte with the subjects of each server's CA file (or
+with an empty list, where the server asks without naming a CA: MariaDB, Prosody) and as text
+with `openssl s_client -starttls PROTO`. NNTP has no real server here: Debian's inn2 does not
+configure on a host whose name has no domain (its postinst fails, and with it the whole
+install), as on CI's machines. Then servers that misbehave in the plaintext exchange (a reply in
+one-byte writes, which must work; a refusal; nonsense; TLS bytes; an endless or a stalled
+greeting; bytes out of turn; a protocol switch), the lab's STARTTLS-SMTP endpoint, and
+--starttls on plain targets. Postfix, Dovecot and vsftpd need root (CI runs as root). Emits TAP."""
 
 import contextlib
 import glob
@@ -59,6 +63,7 @@ class Service(h._ServerProcess):
 
     name = "?"
     n_ports = 1
+    user = None  # as root, the server runs as this user (one that refuses root), who owns tmp
 
     def __init__(self, cas):
         self.cas_names = cas
@@ -74,6 +79,23 @@ class Service(h._ServerProcess):
 
     def path(self, *p):
         return os.path.join(self.tmp, *p)
+
+    def as_user(self, cmd):
+        return ["runuser", "-u", self.user, "--"] + cmd if ROOT and self.user else cmd
+
+    def give_folder(self):
+        """As root, the temporary folder and all it holds to self.user."""
+        if not (ROOT and self.user):
+            return
+        pw = pwd.getpwnam(self.user)
+        for dirpath, _, files in os.walk(self.tmp):
+            os.chown(dirpath, pw.pw_uid, pw.pw_gid)
+            for f in files:
+                os.chown(os.path.join(dirpath, f), pw.pw_uid, pw.pw_gid)
+
+    def port_taken(self):
+        """Whether the server said that one of its ports was taken meanwhile."""
+        return "in use" in self.log().lower()
 
     def prepare(self):
         """Once, before the first start: what the server needs besides its configuration."""
@@ -92,7 +114,7 @@ class Service(h._ServerProcess):
             if all(h.wait_accepting(p, timeout=30) for p in self.ports) and \
                     self.proc.poll() is None:
                 return self
-            in_use = "in use" in self.log().lower()
+            in_use = self.port_taken()
             self.stop(keep=True)
             if not in_use:
                 break
@@ -161,20 +183,25 @@ anvil unix - - n - 1 anvil
 
 
 class Dovecot(Service):
-    """`dovecot -F` with IMAP, POP3 and ManageSieve listeners, ssl_ca and
-    ssl_verify_client_cert = yes. Needs root."""
+    """`dovecot -F` with IMAP, POP3, ManageSieve and (with lmtp) LMTP listeners, ssl_ca and
+    ssl_verify_client_cert = yes. Its LMTP server offers STARTTLS in its LHLO reply with ssl =
+    yes alone and asks for a certificate with the same CA list. Needs root."""
 
     name = "dovecot"
-    n_ports = 3
+    # service, listener, its implicit-TLS listener (switched off)
+    SERVICES = (("imap-login", "imap", "imaps"), ("pop3-login", "pop3", "pop3s"),
+                ("managesieve-login", "sieve", None), ("lmtp", "lmtp", None))
 
-    @staticmethod
-    def listeners(ports):
+    def __init__(self, cas, lmtp=True):
+        super().__init__(cas)
+        self.services = self.SERVICES if lmtp else self.SERVICES[:3]
+        self.n_ports = len(self.services)
+
+    def listeners(self, ports):
         """The STARTTLS listeners on our ports; the implicit-TLS ones off."""
-        for (service, name, implicit), port in zip((("imap", "imap", "imaps"),
-                                                    ("pop3", "pop3", "pop3s"),
-                                                    ("managesieve", "sieve", None)), ports):
+        for (service, name, implicit), port in zip(self.services, ports):
             off = "  inet_listener %s {\n    port = 0\n  }\n" % implicit if implicit else ""
-            yield ("service %s-login {\n  inet_listener %s {\n    address = 127.0.0.1\n"
+            yield ("service %s {\n  inet_listener %s {\n    address = 127.0.0.1\n"
                    "    port = %d\n  }\n%s}\n" % (service, name, port, off))
 
     def command(self, ports):
@@ -182,7 +209,7 @@ class Dovecot(Service):
 state_dir = {d}/state
 log_path = {d}/log
 instance_name = caprobe-{p0}
-protocols = imap pop3 sieve
+protocols = {protocols}
 listen = 127.0.0.1
 ssl = yes
 ssl_cert = <{cert}
@@ -197,7 +224,8 @@ userdb {{
   driver = static
   args = uid=nobody gid=nogroup home={d}/home
 }}
-""".format(d=self.tmp, cert=self.cert, key=self.key, cas=self.cafile, p0=ports[0])
+""".format(d=self.tmp, cert=self.cert, key=self.key, cas=self.cafile, p0=ports[0],
+           protocols=" ".join(name for _, name, _ in self.services))
             + "".join(self.listeners(ports)))
         return ["dovecot", "-F", "-c", self.path("dovecot.conf")]
 
@@ -238,20 +266,13 @@ class Postgres(Service):
     user (PostgreSQL refuses root), which then owns the folder."""
 
     name = "postgres"
-
-    def as_user(self, cmd):
-        return ["runuser", "-u", "postgres", "--"] + cmd if ROOT else cmd
+    user = "postgres"
 
     def prepare(self):
         os.chmod(self.key, 0o600)
         write(self.path("hba.conf"),
               "hostssl all all 127.0.0.1/32 trust clientcert=verify-ca\n")
-        if ROOT:
-            pw = pwd.getpwnam("postgres")
-            for dirpath, _, files in os.walk(self.tmp):
-                os.chown(dirpath, pw.pw_uid, pw.pw_gid)
-                for f in files:
-                    os.chown(os.path.join(dirpath, f), pw.pw_uid, pw.pw_gid)
+        self.give_folder()
         subprocess.run(self.as_user([pg_bin("initdb"), "-D", self.path("data"), "-A", "trust",
                                      "-U", "postgres", "--no-sync"]),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, check=True)
@@ -289,6 +310,89 @@ class MariaDB(Service):
         return self.output()
 
 
+class Vsftpd(Service):
+    """vsftpd in the foreground (listen=YES, background=NO) with ssl_enable, require_cert and
+    ca_certs_file, whose subjects it names in its CertificateRequest (SSL_load_client_CA_file).
+    Its default ssl_ciphers (DES-CBC3-SHA) leaves no TLS 1.2 suite for the ECDSA server key:
+    HIGH here. It writes startup errors ("500 OOPS: ...") to its standard input, a file here.
+    Needs root (a session chroots to an empty folder and drops to nobody)."""
+
+    name = "vsftpd"
+
+    def prepare(self):
+        os.mkdir(self.path("empty"), 0o755)
+
+    def command(self, ports):
+        write(self.path("vsftpd.conf"), """listen=YES
+listen_address=127.0.0.1
+listen_port={p}
+background=NO
+anonymous_enable=YES
+anon_root={d}/empty
+local_enable=NO
+secure_chroot_dir={d}/empty
+seccomp_sandbox=NO
+xferlog_enable=NO
+ssl_enable=YES
+ssl_ciphers=HIGH
+rsa_cert_file={cert}
+rsa_private_key_file={key}
+require_cert=YES
+validate_cert=NO
+ca_certs_file={cas}
+""".format(d=self.tmp, p=ports[0], cert=self.cert, key=self.key, cas=self.cafile))
+        write(self.path("oops"), "")
+        return ["sh", "-c", 'exec "$0" "$1" 0<>"$2"', "/usr/sbin/vsftpd",
+                self.path("vsftpd.conf"), self.path("oops")]
+
+    def log(self):
+        with contextlib.suppress(OSError):
+            return self.output() + "\nstandard input:\n" + open(self.path("oops")).read()[-3000:]
+        return self.output()
+
+    def port_taken(self):
+        return "could not bind" in self.log()
+
+
+class Prosody(Service):
+    """prosody -F with one c2s port, s2s off, a VirtualHost 127.0.0.1 and ssl = { cafile,
+    verify = { "peer", "client_once" } }: it asks for a client certificate, but LuaSec never
+    calls SSL_CTX_set_client_CA_list, so the request names no CA (TLS 1.2 and 1.3). As root it
+    runs as the prosody user (it refuses root)."""
+
+    name = "prosody"
+    user = "prosody"
+
+    def prepare(self):
+        os.mkdir(self.path("data"), 0o750)
+        self.give_folder()
+
+    def command(self, ports):
+        write(self.path("prosody.cfg.lua"), """pidfile = "{d}/prosody.pid"
+data_path = "{d}/data"
+certificates = "{d}" -- the folder it indexes for certificates (else ./certs, missing)
+log = {{ debug = "{d}/log" }}
+modules_enabled = {{ "tls" }}
+modules_disabled = {{ "s2s" }}
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {p} }}
+s2s_ports = {{ }}
+ssl = {{
+  certificate = "{cert}";
+  key = "{key}";
+  cafile = "{cas}";
+  verify = {{ "peer", "client_once" }};
+}}
+VirtualHost "127.0.0.1"
+""".format(d=self.tmp, p=ports[0], cert=self.cert, key=self.key, cas=self.cafile))
+        return self.as_user(["prosody", "-F", "--config", self.path("prosody.cfg.lua")])
+
+    def log(self):
+        with contextlib.suppress(OSError):
+            return self.output() + "\nlog:\n" + open(self.path("log")).read()[-3000:]
+        return self.output()
+
+
 # ---------------------------------------------------------------- the checks
 
 def scan(args, timeout=60):
@@ -297,7 +401,8 @@ def scan(args, timeout=60):
     return run
 
 
-def check_server(tap, label, srv, port, scheme, proto, s_client_proto, empty=False):
+def check_server(tap, label, srv, port, scheme, proto, s_client_proto, empty=False,
+                 s_client_extra=()):
     """caprobe's names for scheme://127.0.0.1:port, TLS 1.2 and 1.3: the server's CA file's
     subjects byte for byte (an empty list with empty), and openssl s_client -starttls agrees."""
     run = scan(["--timeout", "10", "%s://127.0.0.1:%d" % (scheme, port)])
@@ -311,7 +416,8 @@ def check_server(tap, label, srv, port, scheme, proto, s_client_proto, empty=Fal
                    label, ver, proto, "a request without names" if empty else
                    "the %d names of its CA file byte for byte" % len(want)),
                (run.describe(), srv.log()[-2000:]))
-        sc = h.s_client_info(port, flag, extra=["-starttls", s_client_proto])
+        sc = h.s_client_info(port, flag, extra=["-starttls", s_client_proto] +
+                             list(s_client_extra))
         texts = [c["dn"] for c in o.get("certificate_request", {}).get("cas", [])]
         plain = [t for t in texts if h.is_plain_ascii_dn(t)]
         tap.ok(sc["sigalgs"] is not None and sc["ca_names"] is not None and
@@ -322,8 +428,21 @@ def check_server(tap, label, srv, port, scheme, proto, s_client_proto, empty=Fal
     return run
 
 
-def missing(tap, what, prog, package):
-    """Whether prog is not installed (then a skip says which package brings it)."""
+def check_service(tap, cls, cas, proto, **kw):
+    """A server of class cls with the CA list cas started, then check_server on its one port
+    for proto (the URL scheme, the --starttls and the s_client -starttls word alike)."""
+    with cls(cas) as srv:
+        tap.diag("%s on port %d" % (srv.name, srv.port))
+        return check_server(tap, "%s %s://" % (srv.name, proto), srv, srv.port, proto, proto,
+                            proto, **kw)
+
+
+def missing(tap, what, prog, package, root=None):
+    """Whether the check cannot run here, a skip saying why: prog is not installed (the skip
+    names the package), or the server needs root (root says why) and this is not root."""
+    if root and not ROOT:
+        tap.skip(what, "needs root (%s)" % root)
+        return True
     if shutil.which(prog) or os.path.exists(prog):
         return False
     tap.skip(what, "%s is not installed (apt-get install %s; make test-deps)" % (prog, package))
@@ -331,10 +450,8 @@ def missing(tap, what, prog, package):
 
 
 def check_postfix(tap):
-    if not ROOT:
-        tap.skip("postfix", "needs root (Postfix runs as its own user)")
-        return
-    if missing(tap, "postfix", "/usr/sbin/postfix", "postfix"):
+    if missing(tap, "postfix", "/usr/sbin/postfix", "postfix",
+               root="Postfix runs as its own user"):
         return
     with Postfix(["issuing.pem", "other.pem", "special.pem"]) as pf:
         tap.diag("postfix on port %d" % pf.port)
@@ -353,18 +470,20 @@ def check_postfix(tap):
 
 
 def check_dovecot(tap):
-    if not ROOT:
-        tap.skip("dovecot", "needs root (Dovecot's login processes run as dovenull)")
-        return
     if missing(tap, "dovecot", "/usr/lib/dovecot/managesieve-login",
-               "dovecot-imapd dovecot-pop3d dovecot-managesieved"):
+               "dovecot-imapd dovecot-pop3d dovecot-managesieved",
+               root="Dovecot's login processes run as dovenull"):
         return
-    with Dovecot(["root.pem", "other.pem"]) as dv:
-        imap, pop3, sieve = dv.ports
-        tap.diag("dovecot: imap %d, pop3 %d, sieve %d" % (imap, pop3, sieve))
+    lmtp = not missing(tap, "dovecot lmtp", "/usr/lib/dovecot/lmtp", "dovecot-lmtpd")
+    with Dovecot(["root.pem", "other.pem"], lmtp=lmtp) as dv:
+        imap, pop3, sieve = dv.ports[:3]
+        tap.diag("dovecot: imap %d, pop3 %d, sieve %d%s" % (
+            imap, pop3, sieve, ", lmtp %d" % dv.ports[3] if lmtp else ""))
         check_server(tap, "dovecot imap://", dv, imap, "imap", "imap", "imap")
         check_server(tap, "dovecot pop3://", dv, pop3, "pop3", "pop3", "pop3")
         check_server(tap, "dovecot sieve://", dv, sieve, "sieve", "sieve", "sieve")
+        if lmtp:
+            check_server(tap, "dovecot lmtp://", dv, dv.ports[3], "lmtp", "lmtp", "lmtp")
         # another protocol's exchange on the IMAP port: a clear error quoting the greeting
         run = scan(["--tls", "1.2", "--starttls", "ldap", "127.0.0.1:%d" % imap])
         o = (run.records or [{}])[0].get("observations", [{}])[0]
@@ -382,9 +501,7 @@ def check_dovecot(tap):
 def check_slapd(tap):
     if missing(tap, "slapd", "/usr/sbin/slapd", "slapd"):
         return
-    with Slapd(["cas.pem"]) as ld:
-        tap.diag("slapd on port %d" % ld.port)
-        check_server(tap, "slapd ldap://", ld, ld.port, "ldap", "ldap", "ldap")
+    check_service(tap, Slapd, ["cas.pem"], "ldap")
 
 
 def check_postgres(tap):
@@ -404,13 +521,28 @@ def check_postgres(tap):
 def check_mariadb(tap):
     if missing(tap, "mariadb", "mariadbd", "mariadb-server"):
         return
-    with MariaDB(["root.pem", "issuing.pem", "other.pem"]) as my:
-        tap.diag("mariadb on port %d" % my.port)
-        # MariaDB asks for a certificate but does not name the CAs of its ssl-ca
-        run = check_server(tap, "mariadb mysql://", my, my.port, "mysql", "mysql", "mysql",
-                           empty=True)
-        rules = [f["rule"] for r in run.records for f in r["findings"]]
-        tap.ok("empty-ca-list" in rules, "mariadb: empty-ca-list", rules)
+    # MariaDB asks for a certificate but does not name the CAs of its ssl-ca
+    run = check_service(tap, MariaDB, ["root.pem", "issuing.pem", "other.pem"], "mysql",
+                        empty=True)
+    rules = [f["rule"] for r in run.records for f in r["findings"]]
+    tap.ok("empty-ca-list" in rules, "mariadb: empty-ca-list", rules)
+
+
+def check_vsftpd(tap):
+    if missing(tap, "vsftpd", "/usr/sbin/vsftpd", "vsftpd",
+               root="each FTP session chroots and drops to nobody"):
+        return
+    check_service(tap, Vsftpd, ["issuing.pem", "special.pem", "root.pem"], "ftp")
+
+
+def check_prosody(tap):
+    if missing(tap, "prosody", "prosody", "prosody"):
+        return
+    # Prosody asks for a certificate but names none of its cafile's CAs (LuaSec)
+    run = check_service(tap, Prosody, ["cas.pem"], "xmpp", empty=True,
+                        s_client_extra=["-xmpphost", "127.0.0.1"])
+    rules = [f["rule"] for r in run.records for f in r["findings"]]
+    tap.ok("empty-ca-list" in rules, "prosody: empty-ca-list", rules)
 
 
 # ---------------------------------------------------------------- servers that misbehave
@@ -517,8 +649,9 @@ def trickled_smtp(conn):
     send_slowly(conn, b"220 2.0.0 Ready to start TLS\r\n")
 
 
-# Protocols no Debian server of this test speaks, as their RFCs' examples and common servers
-# (vsftpd, INN, Cyrus lmtpd, Prosody) say them; the TLS after them is openssl s_server's.
+# Exchanges as their RFCs' examples and common servers (vsftpd, INN, Cyrus lmtpd, Prosody) say
+# them, the TLS after them openssl s_server's: NNTP's only test with a server (no real one here),
+# and the others against s_server's CertificateRequest besides their real servers' above.
 AGREEING = [
     ("SMTP in one-byte writes", "smtp", trickled_smtp),
     ("FTP (vsftpd)", "ftp", dialogue(b"220 (vsFTPd 3.0.3)\r\n", None,
@@ -737,8 +870,9 @@ def main():
     if h.caprobe_path() is None:
         tap.skip("caprobe", "not built")
         return tap.finish()
-    h.run_checks(tap, [check_hostile, check_greeting_hint, check_lab, check_two_protocols, check_postfix, check_dovecot, check_slapd,
-                       check_postgres, check_mariadb])
+    h.run_checks(tap, [check_hostile, check_greeting_hint, check_lab, check_two_protocols,
+                       check_postfix, check_dovecot, check_slapd, check_postgres, check_mariadb,
+                       check_vsftpd, check_prosody])
     return tap.finish()
 
 
