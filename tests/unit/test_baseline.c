@@ -280,9 +280,17 @@ static void test_malformed(void **state)
         {"bad-error-no-kind.jsonl", ":2: missing field 'observations[0].error.kind'"},
         {"bad-starttls-type.jsonl",
          ":2: wrong type of 'observations[0].starttls': expected string, got number"},
+        {"bad-finding-severity.jsonl", ":2: unknown value 'severe' of 'findings[0].severity': "
+                                       "expected info, low, medium, high or critical"},
+        {"bad-finding-index.jsonl", ":2: bad value of 'findings[0].observations[0]': expected "
+                                    "an index into 'observations' (0 to 0)"},
+        {"bad-finding-no-rule.jsonl", ":1: missing field 'findings[0].rule'"},
     };
+    /* findings are read (and so checked) only when asked for */
+    const struct report_baseline_opts findings = {.keep_findings = true};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        expect_error(cases[i].file, TLS_E_INVALID, cases[i].error, NULL);
+        expect_error(cases[i].file, TLS_E_INVALID, cases[i].error,
+                     strncmp(cases[i].file, "bad-finding", 11) == 0 ? &findings : NULL);
     expect_error("missing.jsonl", TLS_E_IO, ": No such file or directory", NULL);
 }
 
@@ -322,6 +330,188 @@ static void test_line_limit(void **state)
     char full[128];
     snprintf(full, sizeof(full), "%s:1: line longer than 67108864 bytes", tmp);
     assert_string_equal(err, full);
+}
+
+/* ---- what a fleet report reads -------------------------------------------------------------- */
+
+/* FNV-1a 64 over the sorted distinct SHA-256 of {Issuing CA 1, Test Root}, and of Issuing CA 1
+ * alone, computed apart (Python: the FNV-1a loop over bytes.fromhex of the digests). */
+#define LIST_ID_BOTH 0xc6f4ba041b61a9b8ULL
+#define LIST_ID_ISSUING 0x063ceaff826f9ddaULL
+
+static struct report_baseline *load_fleet(const char *name)
+{
+    char *path = fixture_path(name);
+    struct report_baseline_opts opts = {
+        .keep_names = true, .keep_findings = true, .keep_detail = true};
+    struct report_baseline *b = NULL;
+    char err[512];
+    if (report_baseline_load_opts(&b, path, &opts, err, sizeof(err)))
+        fail_msg("%s: %s", name, err);
+    free(path);
+    return b;
+}
+
+static void expect_variants(const struct report_baseline_finding *f, size_t n, const size_t *want)
+{
+    assert_int_equal(f->n_variants, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(f->variants[i], want[i]);
+}
+
+/* fleet.jsonl (fixtures/baseline/README.md): findings with their cited variants, sizes, errors,
+ * certificates and list ids, read as written. */
+static void test_fleet_fields(void **state)
+{
+    (void)state;
+    struct report_baseline *b = load_fleet("fleet.jsonl");
+    assert_int_equal(report_baseline_count(b), 2);
+    const struct report_baseline_record *a =
+        report_baseline_lookup(b, "fleet-a.example.com:443", NULL);
+    /* observations 0 and 3 are one variant (3 wins): variants sorted by key */
+    assert_int_equal(a->t.n, 3);
+    assert_string_equal(a->t.v[0].key, "192.0.2.10|fleet-a.example.com|1.2|handshake");
+    assert_string_equal(a->t.v[1].key, "192.0.2.10|fleet-a.example.com|1.3|handshake");
+    assert_string_equal(a->t.v[2].key, "192.0.2.10||1.2|handshake");
+    const struct report_baseline_detail *d = a->detail;
+    assert_string_equal(d[0].address, "192.0.2.10");
+    assert_string_equal(d[0].sni, "fleet-a.example.com");
+    assert_string_equal(d[0].tls_max, "1.2");
+    assert_string_equal(d[0].phase, "handshake");
+    assert_string_equal(d[0].tls_version, "1.2");
+    assert_int_equal(a->t.v[0].n_cas, 2);
+    assert_int_equal(d[0].list_bytes, 129); /* list_bytes as written */
+    assert_true(d[0].list_id == LIST_ID_BOTH);
+    assert_string_equal(d[0].cert_subject, "CN=fleet-a.example.com"); /* observation 3's */
+    assert_string_equal(d[0].cert_not_after, "2027-11-26T10:55:04Z");
+    assert_string_equal(d[1].outcome, "error");
+    assert_string_equal(d[1].error_kind, "version_not_offered");
+    assert_string_equal(d[1].error_message,
+                        "TLS 1.3 not offered: the server sent fatal alert protocol_version (70)");
+    assert_true(d[1].list_id == 0);
+    assert_int_equal(d[1].list_bytes, 0);
+    assert_null(d[1].cert_subject);
+    assert_null(d[2].sni);
+    assert_string_equal(d[2].tls_version, "1.0"); /* the server chose a lower version */
+    assert_string_equal(d[2].outcome, "no_certificate_request");
+    assert_null(d[2].error_message);
+
+    /* findings in the record's order, observations mapped to variants, each once */
+    assert_int_equal(a->n_findings, 3);
+    const struct report_baseline_finding *f = a->findings;
+    assert_string_equal(f[0].rule, "sni-mismatch");
+    assert_int_equal(f[0].severity, REPORT_SEV_HIGH);
+    assert_string_equal(f[0].message, "the list depends on SNI");
+    assert_string_equal(f[0].remedy, "fix the binding");
+    expect_variants(&f[0], 2, (const size_t[]){0, 2});
+    assert_string_equal(f[1].rule, "expected-ca-missing");
+    assert_int_equal(f[1].severity, REPORT_SEV_MEDIUM);
+    expect_variants(&f[1], 1, (const size_t[]){2});
+    assert_string_equal(f[2].rule, "a-later-rule"); /* a later version's rule is kept */
+    assert_int_equal(f[2].severity, REPORT_SEV_INFO);
+    assert_null(f[2].remedy);
+    expect_variants(&f[2], 2, (const size_t[]){0, 2}); /* [3, 0, 1, 3]: 3 and 0 are one */
+
+    const struct report_baseline_record *rb =
+        report_baseline_lookup(b, "fleet-b.example.com:8443", NULL);
+    assert_int_equal(rb->t.n, 2);
+    assert_int_equal(rb->t.v[0].n_cas, 3);                   /* the issuing CA twice */
+    assert_int_equal(rb->detail[0].list_bytes, 189 + 3 * 2); /* no list_bytes: ca_bytes + 2 each */
+    /* the same set in another order, one name repeated: the same list id */
+    assert_true(rb->detail[0].list_id == LIST_ID_BOTH);
+    assert_null(rb->detail[1].address); /* the name did not resolve */
+    assert_string_equal(rb->detail[1].error_kind, "dns");
+    assert_string_equal(rb->detail[1].error_message, "no such name");
+    assert_int_equal(rb->n_findings, 1);
+    expect_variants(&rb->findings[0], 1, (const size_t[]){0});
+    report_baseline_free(b);
+
+    /* without the options: none of it, but the list id */
+    b = load("fleet.jsonl", false);
+    a = report_baseline_lookup(b, "fleet-a.example.com:443", NULL);
+    assert_int_equal(a->n_findings, 0);
+    assert_null(a->findings);
+    assert_null(a->detail[0].address);
+    assert_null(a->detail[0].cert_subject);
+    assert_int_equal(a->detail[0].list_bytes, 0);
+    assert_true(a->detail[0].list_id == LIST_ID_BOTH);
+    report_baseline_free(b);
+
+    b = load("old.jsonl", false); /* legacy.example.com: the issuing CA alone */
+    assert_true(report_baseline_lookup(b, "legacy.example.com:443", NULL)->detail[0].list_id ==
+                LIST_ID_ISSUING);
+    report_baseline_free(b);
+}
+
+/* tolerant.jsonl: good records on lines 1, 3 and 6; not JSON on line 2, a caprobe/2 record on
+ * line 4, a blank line 5 and a last line cut in the middle (no newline). */
+static void test_tolerant(void **state)
+{
+    (void)state;
+    char *path = fixture_path("tolerant.jsonl");
+    char err[512], want[3][600];
+    struct report_baseline_opts opts = {.tolerant = true, .keep_findings = true};
+    struct report_baseline *b = NULL;
+    assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(report_baseline_count(b), 3);
+    assert_non_null(report_baseline_lookup(b, "one.example.com:443", NULL));
+    assert_non_null(report_baseline_lookup(b, "two.example.com:443", NULL));
+    assert_int_equal(report_baseline_lookup(b, "three.example.com:443", NULL)->line, 6);
+    assert_null(report_baseline_lookup(b, "future.example.com:443", NULL));
+    assert_null(report_baseline_lookup(b, "cut.example.com:443", NULL));
+    assert_int_equal(report_baseline_bad_count(b), 3);
+    snprintf(want[0], sizeof(want[0]), "%s:2: not JSON: ", path);
+    snprintf(want[1], sizeof(want[1]), "%s:4: schema mismatch: 'caprobe/2', expected 'caprobe/1'",
+             path);
+    snprintf(want[2], sizeof(want[2]), "%s:7: not JSON: ", path);
+    assert_true(strncmp(report_baseline_bad_at(b, 0), want[0], strlen(want[0])) == 0);
+    assert_string_equal(report_baseline_bad_at(b, 1), want[1]);
+    assert_true(strncmp(report_baseline_bad_at(b, 2), want[2], strlen(want[2])) == 0);
+    assert_null(report_baseline_bad_at(b, 3));
+    report_baseline_free(b);
+
+    /* without tolerance (--baseline, diff): the first bad line fails the load, as before */
+    opts.tolerant = false;
+    b = (struct report_baseline *)1;
+    assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), TLS_E_INVALID);
+    assert_null(b);
+    assert_true(strncmp(err, want[0], strlen(want[0])) == 0);
+    free(path);
+}
+
+/* Lines over the limit are skipped whole, with and without their newline in the buffer. */
+static void test_tolerant_long(void **state)
+{
+    (void)state;
+    static const char rec[] =
+        "{\"schema\":\"caprobe/1\",\"target\":\"%s:443\",\"observations\":[]}\n";
+    char tmp[] = "/tmp/caprobe-tolerant-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, rec, "one.example.com");
+    fputc('[', f);
+    for (int i = 0; i < 5000; i++) /* 5001 bytes: far over the 200 below, newline unseen */
+        fputc(' ', f);
+    fputs("]\n", f);
+    fprintf(f, rec, "two.example.com");
+    for (int i = 0; i < 300; i++) /* no newline at the end either */
+        fputc('x', f);
+    fclose(f);
+    struct report_baseline_opts opts = {.tolerant = true, .max_line = 200};
+    struct report_baseline *b = NULL;
+    char err[512], want[2][128];
+    assert_int_equal(report_baseline_load_opts(&b, tmp, &opts, err, sizeof(err)), 0);
+    assert_int_equal(report_baseline_count(b), 2);
+    assert_int_equal(report_baseline_lookup(b, "two.example.com:443", NULL)->line, 3);
+    assert_int_equal(report_baseline_bad_count(b), 2);
+    snprintf(want[0], sizeof(want[0]), "%s:2: line longer than 200 bytes", tmp);
+    snprintf(want[1], sizeof(want[1]), "%s:4: line longer than 200 bytes", tmp);
+    assert_string_equal(report_baseline_bad_at(b, 0), want[0]);
+    assert_string_equal(report_baseline_bad_at(b, 1), want[1]);
+    report_baseline_free(b);
+    unlink(tmp);
 }
 
 /* ---- with the rules ------------------------------------------------------------------------- */
@@ -779,6 +969,9 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_line_limit),
+        cmocka_unit_test(test_fleet_fields),
+        cmocka_unit_test(test_tolerant),
+        cmocka_unit_test(test_tolerant_long),
         cmocka_unit_test(test_rules_drift),
         cmocka_unit_test(test_diff_identical),
         cmocka_unit_test(test_diff_declined),
