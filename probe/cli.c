@@ -148,8 +148,9 @@ static const char usage_text[] =
     "the output went away (| head): quiet. A finding comes first: 1 wins over 130, 143, a bad\n"
     "-i line's 2 and 3. A target whose every probe failed is the finding probe-failed.\n"
     "\n"
-    "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl]\n"
-    "what changed per target between two scans (exit 0 none, 1 changes, 2 error).\n"
+    "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl] [--names]\n"
+    "what changed between two scans: findings new, changed and resolved, counted, then per\n"
+    "target; --names: the names too (exit 0 none, 1 changes, 2 error).\n"
     "JSON Lines schema and examples: docs/output.md; rules: docs/rules.md.\n";
 
 enum {

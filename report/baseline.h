@@ -114,13 +114,51 @@ size_t report_baseline_input_errors(const struct report_baseline *b);
 /* The file as the load named it in messages ("<stdin>" for "-"). */
 const char *report_baseline_name(const struct report_baseline *b);
 
-/* caprobe diff OLD NEW: per target, what changed between two scans. Text grouped by target with
- * a summary line, or (json) one JSON object per changed target. Unchanged targets are not
- * printed; targets come sorted. Returns the exit status: 0 no differences, 1 differences, 2 an
- * input or output error (told on err). */
-int report_diff_run(const char *old_path, const char *new_path, int json, FILE *out, FILE *err);
-/* caprobe diff [--format text|jsonl] [-h] OLD NEW: the subcommand's own options and usage text
- * (argv[0] is "diff"), then report_diff_run. Returns the exit status; usage errors go to err. */
+/* ---- findings of two scans (findiff.c) ----------------------------------------------------- */
+
+/* How a finding of one scan stands against the other scan's findings of the same record. */
+enum report_finding_change {
+    REPORT_FINDING_NEW,      /* only in the later scan */
+    REPORT_FINDING_CHANGED,  /* the same finding with another severity or message */
+    REPORT_FINDING_RESOLVED, /* only in the earlier scan */
+    REPORT_FINDING_SAME,     /* the same finding, severity and message */
+};
+
+const char *report_finding_change_name(enum report_finding_change c); /* "new", ... */
+
+struct report_finding_pair {
+    enum report_finding_change change;
+    const struct report_baseline_finding *old, *now; /* NULL on the side without it */
+};
+
+/* The findings of one record in two scans (o earlier, n later; either may be NULL: a target only
+ * in one of them; both loaded with keep_findings), paired by identity: the record (target and
+ * starttls), the rule, and for a rule that reports each variant apart (report_rule.per_variant)
+ * the keys of the variants it cites (report_variant_key). Findings with the same identity in
+ * one record (a rule of a later version, unknown here, that fires twice) pair in their order.
+ * Pairs come sorted by change (new, changed, resolved, same), then severity (highest first; a
+ * resolved finding's is its old one), rule and cited variants. *out is malloc'd (NULL when
+ * *count is 0). Returns 0 or TLS_E_NOMEM. */
+int report_findings_pair(const struct report_baseline_record *o,
+                         const struct report_baseline_record *n, struct report_finding_pair **out,
+                         size_t *count);
+
+/* caprobe diff OLD NEW: per target, what changed between two scans, findings first. Text: the
+ * counts of findings new, resolved and changed (per rule and severity) and of targets, then
+ * each target with a difference and its findings that differ, and with REPORT_DIFF_NAMES its
+ * variants' names, certificates and outcomes that differ; or (REPORT_DIFF_JSON) one JSON object
+ * per target with a difference (docs/output.md). Unchanged targets are not printed; targets
+ * come sorted. Returns the exit status: 0 no differences, 1 differences (findings or names), 2
+ * an input or output error (told on err), 141 the reader of out went away. */
+enum report_diff_flags {
+    REPORT_DIFF_JSON = 1,
+    REPORT_DIFF_NAMES = 2,
+};
+int report_diff_run(const char *old_path, const char *new_path, unsigned flags, FILE *out,
+                    FILE *err);
+/* caprobe diff [--format text|jsonl] [--names] [-h] OLD NEW: the subcommand's own options and
+ * usage text (argv[0] is "diff"), then report_diff_run. Returns the exit status; usage errors go
+ * to err. */
 int report_diff_main(int argc, char **argv, FILE *out, FILE *err);
 
 #endif

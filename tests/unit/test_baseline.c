@@ -590,7 +590,7 @@ struct diff_result {
 };
 
 /* Run in fixtures/baseline so that the file names in the text do not depend on where it is. */
-static struct diff_result diff(const char *old_name, const char *new_name, int json)
+static struct diff_result diff(const char *old_name, const char *new_name, unsigned flags)
 {
     char *dir = fixture_path("");
     char cwd[1024];
@@ -601,7 +601,7 @@ static struct diff_result diff(const char *old_name, const char *new_name, int j
     FILE *out = open_memstream(&r.out, &n_out), *err = open_memstream(&r.err, &n_err);
     assert_non_null(out);
     assert_non_null(err);
-    r.status = report_diff_run(old_name, new_name, json, out, err);
+    r.status = report_diff_run(old_name, new_name, flags, out, err);
     fclose(out);
     fclose(err);
     assert_int_equal(chdir(cwd), 0);
@@ -615,12 +615,16 @@ static void diff_free(struct diff_result *r)
     free(r->err);
 }
 
+/* The first line of a text diff without a finding that differs. */
+#define NO_FINDINGS "findings: 0 new, 0 changed, 0 resolved; targets: "
+
 static void test_diff_identical(void **state)
 {
     (void)state;
     struct diff_result r = diff("old.jsonl", "old.jsonl", 0);
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.out, "summary: 0 changed, 0 added, 0 removed, 5 unchanged\n");
+    assert_string_equal(r.out, NO_FINDINGS "0 changed, 0 added, 0 removed, 5 unchanged\n\n"
+                                           "summary: 0 changed, 0 added, 0 removed, 5 unchanged\n");
     assert_string_equal(r.err, "");
     diff_free(&r);
     /* other order, CRLF, no final newline, no input-error line: the same scan */
@@ -637,12 +641,13 @@ static void test_diff_declined(void **state)
     (void)state;
     struct diff_result r = diff("declined-old.jsonl", "declined-new.jsonl", 0);
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.out, "summary: 0 changed, 0 added, 0 removed, 1 unchanged\n");
+    assert_string_equal(r.out, NO_FINDINGS "0 changed, 0 added, 0 removed, 1 unchanged\n\n"
+                                           "summary: 0 changed, 0 added, 0 removed, 1 unchanged\n");
     diff_free(&r);
     r = diff("declined-new.jsonl", "declined-old.jsonl", 0);
     assert_int_equal(r.status, 0);
     diff_free(&r);
-    r = diff("declined-new.jsonl", "declined-refused.jsonl", 0);
+    r = diff("declined-new.jsonl", "declined-refused.jsonl", REPORT_DIFF_NAMES);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.out, "version_not_offered"));
     diff_free(&r);
@@ -663,6 +668,23 @@ static void test_diff_text(void **state)
     assert_int_equal(r.status, 1);
     assert_string_equal(r.err, "");
     expect_golden(r.out, "baseline/diff-old-new.txt");
+    /* findings first: the one new finding, counted, then under its target; the names only
+     * with --names */
+    assert_true(strncmp(r.out,
+                        "findings: 1 new, 0 changed, 0 resolved; targets: 3 changed, 1 added, 1 "
+                        "removed, 1 unchanged\n",
+                        strlen("findings: 1 new, 0 changed, 0 resolved; targets: 3 changed, 1 "
+                               "added, 1 removed, 1 unchanged\n")) == 0);
+    assert_non_null(strstr(r.out, "\nlegacy.example.com:443: changed\n"
+                                  "  new       high     sni-mismatch: [192.0.2.20, SNI "
+                                  "legacy.example.com, TLS 1.2] asks for a certificate"));
+    assert_null(strstr(r.out, ISSUING_DN));
+    assert_non_null(strstr(r.out, "  lists: 4 variants changed (caprobe diff --names"));
+    diff_free(&r);
+
+    r = diff("old.jsonl", "new.jsonl", REPORT_DIFF_NAMES);
+    assert_int_equal(r.status, 1);
+    expect_golden(r.out, "baseline/diff-old-new-names.txt");
     /* the IIS story: the IP binding lost its list when the certificate was renewed */
     assert_non_null(strstr(r.out,
                            "  192.0.2.20||1.2|handshake:\n"
@@ -809,7 +831,128 @@ static void test_diff_name_sets(void **state)
                                "\"variants\":[{\"key\":\"192.0.2.80||1.2|handshake\",\"changes\":"
                                "[{\"kind\":\"names_added\",\"names\":[\"CN=Other CA,O=Elsewhere,"
                                "C=US\"]}]},{\"key\":\"192.0.2.80||1.3|handshake\",\"changes\":"
-                               "[{\"kind\":\"request_disappeared\"}]}]}\n");
+                               "[{\"kind\":\"request_disappeared\"}]}],\"findings\":[]}\n");
+    diff_free(&r);
+}
+
+/* ---- findings ------------------------------------------------------------------------------ */
+
+/* "change rule severity [old severity] message" of each pair, one per line. */
+static void pairs_text(const struct report_finding_pair *p, size_t n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && len < cap; i++) {
+        const struct report_baseline_finding *f = p[i].now ? p[i].now : p[i].old;
+        len += (size_t)snprintf(
+            buf + len, cap - len, "%s %s %s%s%s %s\n", report_finding_change_name(p[i].change),
+            f->rule, report_severity_name(f->severity),
+            p[i].change == REPORT_FINDING_CHANGED ? " was " : "",
+            p[i].change == REPORT_FINDING_CHANGED ? report_severity_name(p[i].old->severity) : "",
+            f->message);
+    }
+}
+
+/* findings-old.jsonl -> findings-new.jsonl (fixtures/baseline/README.md): fa.example.com keeps
+ * its variants, in another order of observations, and its findings change as built: a rule
+ * per variant (expected-ca-missing) is known by the variant it cites, not by its index; a rule
+ * of a later version that fires twice pairs in order; the same HOST:PORT in two protocols is two
+ * records. */
+static void test_findings_pair(void **state)
+{
+    (void)state;
+    struct report_baseline *o = load_fleet("findings-old.jsonl"),
+                           *n = load_fleet("findings-new.jsonl");
+    struct report_finding_pair *p;
+    size_t count;
+    char got[2048];
+    assert_int_equal(report_findings_pair(report_baseline_lookup(o, "fa.example.com:443", NULL),
+                                          report_baseline_lookup(n, "fa.example.com:443", NULL), &p,
+                                          &count),
+                     0);
+    pairs_text(p, count, got, sizeof(got));
+    assert_string_equal(got, "new expected-ca-missing high [192.0.2.3] lacks 2\n"
+                             "new sni-mismatch high the list depends on SNI\n"
+                             "changed oversized-ca-list high was medium a CA list of 40000 bytes\n"
+                             "changed a-later-rule low was low c\n"
+                             "resolved expected-ca-missing high [192.0.2.1] lacks 1\n"
+                             "resolved public-ca-accepted medium msg P\n"
+                             "same expected-ca-missing high [192.0.2.2] lacks 1\n"
+                             "same root-store-dump high msg R\n"
+                             "same a-later-rule low a\n");
+    assert_string_equal(p[3].old->message, "b");
+    free(p);
+
+    /* a target in one scan only: all its findings new, or resolved */
+    assert_int_equal(report_findings_pair(
+                         NULL, report_baseline_lookup(n, "fc.example.com:443", NULL), &p, &count),
+                     0);
+    pairs_text(p, count, got, sizeof(got));
+    assert_string_equal(got, "new empty-ca-list medium 1 probe received an empty list\n");
+    free(p);
+    assert_int_equal(report_findings_pair(report_baseline_lookup(o, "fb.example.com:443", NULL),
+                                          NULL, &p, &count),
+                     0);
+    assert_int_equal(count, 1);
+    assert_int_equal(p[0].change, REPORT_FINDING_RESOLVED);
+    assert_null(p[0].now);
+    free(p);
+    assert_int_equal(report_findings_pair(NULL, NULL, &p, &count), 0);
+    assert_int_equal(count, 0);
+    assert_null(p);
+    report_baseline_free(o);
+    report_baseline_free(n);
+}
+
+/* The same, end to end: the counts first, then each target's findings that differ; JSON Lines
+ * with each finding's change. */
+static void test_diff_findings(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("findings-old.jsonl", "findings-new.jsonl", 0);
+    assert_int_equal(r.status, 1);
+    expect_golden(r.out, "baseline/diff-findings.txt");
+    static const char first[] = "findings: 4 new, 2 changed, 4 resolved (1 new on added targets, "
+                                "1 resolved on removed ones); targets: 3 changed, 1 added, 1 "
+                                "removed, 1 unchanged\n";
+    assert_true(strncmp(r.out, first, strlen(first)) == 0);
+    assert_null(strstr(r.out, "fd.example.com")); /* unchanged */
+    assert_non_null(strstr(r.out, "\nfe.example.com:25 (STARTTLS smtp): changed\n"
+                                  "  resolved  high     root-store-dump: smtp dump\n"));
+    assert_non_null(strstr(r.out, "  changed   high     oversized-ca-list (was medium): a CA "
+                                  "list of 40000 bytes\n"
+                                  "                     was: a CA list of 20000 bytes\n"));
+    diff_free(&r);
+
+    r = diff("findings-old.jsonl", "findings-new.jsonl", REPORT_DIFF_JSON);
+    assert_int_equal(r.status, 1);
+    size_t counts[4] = {0}, lines = 0;
+    for (char *p = r.out, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1, lines++) {
+        json_error_t jerr;
+        json_t *o = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, &jerr);
+        assert_non_null(o);
+        assert_int_equal(json_array_size(json_object_get(o, "variants")), 0);
+        size_t i;
+        json_t *f;
+        json_array_foreach(json_object_get(o, "findings"), i, f)
+        {
+            const char *c = json_string_value(json_object_get(f, "change"));
+            counts[strcmp(c, "new") == 0 ? 0 : strcmp(c, "changed") == 0 ? 1 : 2]++;
+            if (strcmp(c, "changed") == 0)
+                assert_non_null(json_object_get(f, "old_message"));
+            if (strcmp(json_string_value(json_object_get(f, "rule")), "sni-mismatch") == 0) {
+                json_t *v = json_object_get(f, "variants");
+                assert_int_equal(json_array_size(v), 2);
+                assert_string_equal(json_string_value(json_array_get(v, 0)),
+                                    "192.0.2.1||1.2|handshake");
+            }
+        }
+        json_decref(o);
+    }
+    assert_int_equal(lines, 5); /* fa, fb, fc, fe, fe (smtp); not fd */
+    assert_int_equal(counts[0], 4);
+    assert_int_equal(counts[1], 2);
+    assert_int_equal(counts[2], 4);
     diff_free(&r);
 }
 
@@ -856,9 +999,11 @@ static void test_compact_index(void **state)
 /* No difference between the two files, in text and in JSON. */
 static void expect_unchanged(const char *old_name, const char *new_name, size_t targets)
 {
-    char want[96];
-    snprintf(want, sizeof(want), "summary: 0 changed, 0 added, 0 removed, %zu unchanged\n",
-             targets);
+    char want[256];
+    snprintf(want, sizeof(want),
+             NO_FINDINGS "0 changed, 0 added, 0 removed, %zu unchanged\n\n"
+                         "summary: 0 changed, 0 added, 0 removed, %zu unchanged\n",
+             targets, targets);
     struct diff_result r = diff(old_name, new_name, 0);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, want);
@@ -897,7 +1042,8 @@ static void test_compact_malformed(void **state)
     assert_string_equal(r.out, "{\"target\":\"odd.example.com:443\",\"status\":\"changed\","
                                "\"variants\":[{\"key\":\"192.0.2.90||1.2|handshake\",\"changes\":"
                                "[{\"kind\":\"names_added\",\"names\":[\"000102fe\"]},"
-                               "{\"kind\":\"names_removed\",\"names\":[\"000102ff\"]}]}]}\n");
+                               "{\"kind\":\"names_removed\",\"names\":[\"000102ff\"]}]}],"
+                               "\"findings\":[]}\n");
     diff_free(&r);
     b = load("malformed-changed-compact.jsonl", false);
     const struct report_baseline_target *t = report_baseline_find(b, "odd.example.com:443", NULL);
@@ -979,6 +1125,8 @@ int main(void)
         cmocka_unit_test(test_diff_json),
         cmocka_unit_test(test_diff_reverse),
         cmocka_unit_test(test_diff_name_sets),
+        cmocka_unit_test(test_findings_pair),
+        cmocka_unit_test(test_diff_findings),
         cmocka_unit_test(test_compact_index),
         cmocka_unit_test(test_compact_malformed),
         cmocka_unit_test(test_diff_compact),
