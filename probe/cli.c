@@ -829,7 +829,7 @@ static int report_main(int argc, char **argv)
         case OPT_R_FORMAT:
             if (strcmp(optarg, "text") == 0)
                 ro.format = REPORT_FLEET_TEXT;
-            else if (strcmp(optarg, "markdown") == 0 || strcmp(optarg, "md") == 0)
+            else if (strcmp(optarg, "markdown") == 0)
                 ro.format = REPORT_FLEET_MARKDOWN;
             else if (strcmp(optarg, "csv") == 0)
                 ro.format = REPORT_FLEET_CSV;
