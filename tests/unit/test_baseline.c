@@ -40,11 +40,7 @@
 
 static char *fixture_path(const char *name)
 {
-    const char *dir = getenv("CAPROBE_FIXTURES");
-    char *p = malloc(1024);
-    assert_non_null(p);
-    snprintf(p, 1024, "%s/baseline/%s", dir ? dir : "fixtures", name);
-    return p;
+    return testutil_fixture_path("baseline", name);
 }
 
 static struct report_baseline *load(const char *name, bool keep_names)
