@@ -9,11 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "internal.h"
+#include "outfile.h"
 #include "probe.h"
 #include "report/baseline.h"
+#include "report/fleet.h"
 #include "request.h"
 #include "resolver.h"
+#include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/similar.h"
 
@@ -148,8 +153,13 @@ static const char usage_text[] =
     "the output went away (| head): quiet. A finding comes first: 1 wins over 130, 143, a bad\n"
     "-i line's 2 and 3. A target whose every probe failed is the finding probe-failed.\n"
     "\n"
-    "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl]\n"
-    "what changed per target between two scans (exit 0 none, 1 changes, 2 error).\n"
+    "       caprobe report SCAN.jsonl [--baseline OLD.jsonl] [--format text|markdown|csv]\n"
+    "                      [-o FILE]\n"
+    "a fleet report of a JSON Lines scan: summary, findings by rule, list sizes, each target\n"
+    "with its fixes (caprobe report --help).\n"
+    "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl] [--names]\n"
+    "what changed between two scans: findings new, changed and resolved, counted, then per\n"
+    "target; --names: the names too (exit 0 none, 1 changes, 2 error).\n"
     "JSON Lines schema and examples: docs/output.md; rules: docs/rules.md.\n";
 
 enum {
@@ -730,10 +740,175 @@ int probe_config_parse(struct probe_config *c, int argc, char **argv, FILE *err)
     return 0;
 }
 
+/* ---- caprobe report ---------------------------------------------------------------------- */
+
+static const char report_usage[] =
+    "Usage: caprobe report SCAN.jsonl [--baseline OLD.jsonl] [--format FORMAT] [-o FILE]\n"
+    "A report of a JSON Lines scan (full or compact, shards concatenated; '-': standard\n"
+    "input) for people: a summary first (targets scanned, probed, not probed; findings by\n"
+    "rule and severity; the worst targets), the sizes of the CA lists across the fleet and\n"
+    "the names advertised most often, then every target, worst first, with its verdict, its\n"
+    "findings and their fixes, and its variants (those with the same answer on one line)\n"
+    "with their lists.\n"
+    "\n"
+    "      --baseline FILE      an earlier scan: each finding new, changed (another severity\n"
+    "                           or message) or unchanged, the resolved ones too, and the\n"
+    "                           targets added and removed (as caprobe diff counts them)\n"
+    "      --format FORMAT      text (default), markdown (GitHub-flavoured, for a ticket or a\n"
+    "                           chat message) or csv (one row per finding, RFC 4180; a field\n"
+    "                           that starts with = + - @ gets a leading ')\n"
+    "      --names N|all        names shown per list in text and markdown (default 5)\n"
+    "  -o, --output FILE        write to FILE, replaced once the report is complete\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "A line of SCAN that is not a caprobe/1 record (cut short, another schema version, not\n"
+    "JSON) is told as FILE:LINE on standard error and in the report, and the rest is used.\n"
+    "The baseline is read whole or not at all.\n"
+    "Exit status: 0 the report was written (findings do not change it: gate with the scan's\n"
+    "--fail-on); 2 usage error, an unreadable file or baseline, a failed write, or lines of\n"
+    "SCAN left out (the report is written all the same); 141 the reader of the output went\n"
+    "away (| head). Details: docs/report.md.\n";
+
+static int report_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int report_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("caprobe report: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'caprobe report --help'.\n", stderr);
+    return PROBE_EXIT_USAGE;
+}
+
+/* The report to fd (standard output, or -o FILE's temporary file). 0, or an errno. */
+static int report_to(int fd, const struct report_fleet *f, const struct report_fleet_opts *o)
+{
+    int copy = dup(fd);
+    FILE *out = copy >= 0 ? fdopen(copy, "w") : NULL;
+    if (out == NULL) {
+        int err = errno;
+        if (copy >= 0)
+            close(copy);
+        return err;
+    }
+    errno = 0;
+    int rc = o->format == REPORT_FLEET_CSV ? report_fleet_csv_write(out, f)
+                                           : report_fleet_doc_write(out, f, o);
+    int err = rc == TLS_E_NOMEM ? ENOMEM : rc ? (errno ? errno : EIO) : 0;
+    if (fclose(out) != 0 && err == 0)
+        err = errno ? errno : EIO;
+    return err;
+}
+
+/* caprobe report SCAN [--baseline OLD] [--format text|markdown|csv|html] [--names N|all]
+ * [-o FILE] (argv[0] is "report"). Returns the exit status. */
+static int report_main(int argc, char **argv)
+{
+    enum { OPT_R_BASELINE = 256, OPT_R_FORMAT, OPT_R_NAMES };
+    static const struct option opts[] = {
+        {"baseline", required_argument, NULL, OPT_R_BASELINE},
+        {"format", required_argument, NULL, OPT_R_FORMAT},
+        {"names", required_argument, NULL, OPT_R_NAMES},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct report_fleet_opts ro = {.format = REPORT_FLEET_TEXT, .names = DEFAULT_NAMES};
+    const char *baseline = NULL, *output = NULL;
+    unsigned long long v;
+    int opt;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_R_BASELINE:
+            baseline = optarg;
+            break;
+        case OPT_R_FORMAT:
+            if (strcmp(optarg, "text") == 0)
+                ro.format = REPORT_FLEET_TEXT;
+            else if (strcmp(optarg, "markdown") == 0)
+                ro.format = REPORT_FLEET_MARKDOWN;
+            else if (strcmp(optarg, "csv") == 0)
+                ro.format = REPORT_FLEET_CSV;
+            else if (strcmp(optarg, "html") == 0)
+                return report_usage_error("--format html is not built yet (text, markdown or "
+                                          "csv)");
+            else
+                return report_usage_error("--format: expected text, markdown or csv, got '%s'",
+                                          optarg);
+            break;
+        case OPT_R_NAMES:
+            if (strcmp(optarg, "all") == 0)
+                ro.names = REPORT_NAMES_ALL;
+            else if (parse_uint(optarg, 1000000, &v) == 0)
+                ro.names = (size_t)v;
+            else
+                return report_usage_error("--names: expected a number or all, got '%s'", optarg);
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            fputs(report_usage, stdout);
+            return 0;
+        case ':':
+            return report_usage_error("%s needs a value", argv[optind - 1]);
+        default:
+            return report_usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1)
+        return report_usage_error("expected one scan file, got %s",
+                                  argc - optind ? "more" : "none");
+
+    struct report_fleet *f = NULL;
+    char why[640];
+    if (report_fleet_load(&f, argv[optind], baseline, why, sizeof(why)) != 0) {
+        fprintf(stderr, "caprobe report: %s\n", why);
+        return PROBE_EXIT_USAGE;
+    }
+    size_t bad = report_baseline_bad_count(f->scan);
+    for (size_t i = 0; report_baseline_bad_at(f->scan, i); i++)
+        fprintf(stderr, "caprobe report: %s\n", report_baseline_bad_at(f->scan, i));
+    if (bad > REPORT_BASELINE_BAD_KEPT)
+        fprintf(stderr, "caprobe report: and %zu more lines that are not caprobe/1 records\n",
+                bad - REPORT_BASELINE_BAD_KEPT);
+
+    struct probe_outfile of;
+    probe_outfile_init(&of);
+    int status = PROBE_EXIT_USAGE, err = output ? probe_outfile_open(&of, output) : 0;
+    if (err) {
+        fprintf(stderr, "caprobe report: cannot write %s: %s\n", output, strerror(err));
+        goto out;
+    }
+    err = report_to(output ? of.fd : STDOUT_FILENO, f, &ro);
+    if (err == EPIPE) { /* nobody reads any more (| head) */
+        status = PROBE_EXIT_READER_GONE;
+        goto out;
+    }
+    if (err == 0 && output)
+        err = probe_outfile_commit(&of, NULL);
+    if (err) {
+        fprintf(stderr, "caprobe report: cannot write %s: %s\n",
+                output ? output : "the standard output", strerror(err));
+        goto out;
+    }
+    status = bad ? PROBE_EXIT_USAGE : 0;
+out:
+    probe_outfile_abort(&of);
+    report_fleet_free(f);
+    return status;
+}
+
 int probe_main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "diff") == 0)
         return report_diff_main(argc - 1, argv + 1, stdout, stderr);
+    if (argc > 1 && strcmp(argv[1], "report") == 0)
+        return report_main(argc - 1, argv + 1);
     struct probe_config c;
     probe_config_init(&c);
     int rc = probe_config_parse(&c, argc, argv, stderr);

@@ -1,8 +1,9 @@
 /* Baseline index (baseline.h): a caprobe/1 JSON Lines file, one line at a time through jansson,
  * into one arena plus an open-addressing table of targets. Only the fields used are checked, but
- * each of them strictly: a line that is not our record stops the load with FILE:LINE, it is
- * never half-read. Never holds more than one line's JSON tree at a time. A name is its sha256
- * (and dn, for diff), never its der: compact records (docs/output.md) have none. */
+ * each of them strictly: a line that is not our record stops the load with FILE:LINE (or, in a
+ * tolerant load, is skipped whole and told), it is never half-used. Never holds more than one
+ * line's JSON tree at a time. A name is its sha256 (and dn, for diff and reports), never its
+ * der: compact records (docs/output.md) have none. */
 #include "baseline.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "tls/wire/digestset.h"
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/hash.h"
@@ -27,6 +29,10 @@ struct report_baseline {
     size_t n, recs_cap;
     struct tls_hashtab by_target; /* target and STARTTLS protocol -> struct record_ref */
     struct tls_hashtab names;     /* keep_names: SHA-256 -> struct name_text, each name once */
+    const char *name;             /* the file, for messages */
+    const char **bad;             /* tolerant: "FILE:LINE: why" of the first skipped lines */
+    size_t n_bad;                 /* lines skipped (more than bad holds, past BAD_KEPT) */
+    size_t input_errors;          /* input-error records skipped */
 };
 
 struct record_ref {
@@ -54,6 +60,7 @@ struct line_reader {
     size_t max;
     size_t line; /* number of the line last returned (or being read) */
     bool eof;
+    bool inside; /* TLS_E_LIMIT came before the line's newline: reader_skip drops its rest */
 };
 
 /* 1 and the line (without its '\n') as a view into the buffer, 0 at the end, or TLS_E_LIMIT,
@@ -73,8 +80,10 @@ static int reader_next(struct line_reader *r, const char **p, size_t *len)
             return *len > r->max ? TLS_E_LIMIT : 1;
         }
         scanned = avail;
-        if (scanned > r->max)
+        if (scanned > r->max) {
+            r->inside = true;
             return TLS_E_LIMIT;
+        }
         if (r->eof) {
             if (scanned == 0)
                 return 0;
@@ -107,6 +116,32 @@ static int reader_next(struct line_reader *r, const char **p, size_t *len)
             r->eof = true;
         }
     }
+}
+
+/* After TLS_E_LIMIT: drop the rest of that line, so that reader_next goes on with the next one.
+ * Returns 0 or TLS_E_IO. */
+static int reader_skip(struct line_reader *r)
+{
+    while (r->inside) {
+        const char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        if (nl) {
+            r->start = (size_t)(nl - r->buf) + 1;
+            r->inside = false;
+            break;
+        }
+        r->start = r->end = 0;
+        if (r->eof) {
+            r->inside = false;
+            break;
+        }
+        r->end = fread(r->buf, 1, r->cap, r->f);
+        if (r->end == 0) {
+            if (ferror(r->f))
+                return TLS_E_IO;
+            r->eof = true;
+        }
+    }
+    return 0;
 }
 
 /* ---- the table ------------------------------------------------------------------------------ */
@@ -371,9 +406,77 @@ static int load_cas(struct loader *l, const json_t *cr, const char *where,
         v->cas = (const uint8_t(*)[32])sha;
         v->n_cas = n;
         d->dns = dns;
+        d->list_id = tls_digest_list_id(&(struct tls_digest_list){n ? sha[0] : NULL, n, 32});
     }
     free(tmp);
     return rc;
+}
+
+/* An optional string field into the arena: *out NULL when absent (or null, when nullable). */
+static int opt_text(struct loader *l, const json_t *obj, const char *where, const char *key,
+                    bool nullable, const char **out)
+{
+    json_t *v;
+    int rc = field(l, obj, where, key, JSON_STRING, false, nullable, &v);
+    *out = NULL;
+    if (rc == 0 && v && (*out = keep(l, json_string_value(v))) == NULL)
+        rc = TLS_E_NOMEM;
+    return rc;
+}
+
+/* keep_detail: the variant's parts, as written, and the version the server chose. */
+static int load_parts(struct loader *l, const json_t *o, const char *where, const json_t *address,
+                      const json_t *sni, const json_t *tls_max, const json_t *phase,
+                      struct report_baseline_detail *d)
+{
+    if ((address && (d->address = keep(l, json_string_value(address))) == NULL) ||
+        (sni && (d->sni = keep(l, json_string_value(sni))) == NULL) ||
+        (d->tls_max = keep(l, json_string_value(tls_max))) == NULL ||
+        (d->phase = keep(l, json_string_value(phase))) == NULL)
+        return TLS_E_NOMEM;
+    json_t *tls;
+    char at[WHERE_MAX];
+    snprintf(at, sizeof(at), "%s.tls", where);
+    int rc = field(l, o, where, "tls", JSON_OBJECT, false, false, &tls);
+    return rc || tls == NULL ? rc : opt_text(l, tls, at, "version", false, &d->tls_version);
+}
+
+/* A size field: a JSON integer from 0 up; 0 when absent. */
+static int size_field(struct loader *l, const json_t *obj, const char *where, const char *key,
+                      size_t *out, bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = 0;
+    *present = v != NULL;
+    if (v == NULL)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return fail(l, TLS_E_INVALID, "wrong type of '%s.%s': expected an integer from 0 up", where,
+                    key);
+    *out = (size_t)json_integer_value(v);
+    return 0;
+}
+
+/* keep_detail: the list's size on the wire: list_bytes, or for records written before it
+ * existed ca_bytes and 2 bytes of length per name. */
+static int load_sizes(struct loader *l, const json_t *cr, const char *where,
+                      const struct report_baseline_variant *v, struct report_baseline_detail *d)
+{
+    bool has_list, has_ca;
+    size_t ca_bytes;
+    int rc = size_field(l, cr, where, "list_bytes", &d->list_bytes, &has_list);
+    if (rc == 0 && !has_list &&
+        (rc = size_field(l, cr, where, "ca_bytes", &ca_bytes, &has_ca)) == 0)
+        d->list_bytes = has_ca ? ca_bytes + 2 * v->n_cas : 0;
+    return rc;
+}
+
+/* keep_detail: the server certificate's subject and end of validity, when it was decoded. */
+static int load_cert_text(struct loader *l, const json_t *sc, const char *where,
+                          struct report_baseline_detail *d)
+{
+    int rc = opt_text(l, sc, where, "subject", false, &d->cert_subject);
+    return rc ? rc : opt_text(l, sc, where, "not_after", false, &d->cert_not_after);
 }
 
 /* One observation object into v and d. */
@@ -399,6 +502,8 @@ static int load_observation(struct loader *l, const json_t *o, size_t idx,
         sni ? json_string_value(sni) : "", json_string_value(tls_max), json_string_value(phase));
     if (v->key == NULL)
         return TLS_E_NOMEM;
+    if (l->opts->keep_detail && (rc = load_parts(l, o, where, address, sni, tls_max, phase, d)))
+        return rc;
 
     const char *oc = json_string_value(outcome);
     if (strcmp(oc, "certificate_request") == 0) {
@@ -409,6 +514,8 @@ static int load_observation(struct loader *l, const json_t *o, size_t idx,
         json_t *cr;
         if ((rc = field(l, o, where, "certificate_request", JSON_OBJECT, true, false, &cr)) ||
             (rc = load_cas(l, cr, at, v, d)))
+            return rc;
+        if (l->opts->keep_detail && (rc = load_sizes(l, cr, at, v, d)))
             return rc;
     } else if (strcmp(oc, "no_certificate_request") == 0) {
         v->state = REPORT_LIST_NONE;
@@ -424,6 +531,11 @@ static int load_observation(struct loader *l, const json_t *o, size_t idx,
             return rc;
         if ((d->error_kind = keep(l, json_string_value(kind))) == NULL)
             return TLS_E_NOMEM;
+        json_t *msg;
+        if (l->opts->keep_detail &&
+            ((rc = field(l, error, at, "message", JSON_STRING, false, false, &msg)) ||
+             (msg && (d->error_message = keep(l, json_string_value(msg))) == NULL)))
+            return rc ? rc : TLS_E_NOMEM;
     } else {
         return fail(l, TLS_E_INVALID,
                     "unknown value '%s' of '%s.outcome': expected certificate_request, "
@@ -440,6 +552,8 @@ static int load_observation(struct loader *l, const json_t *o, size_t idx,
         if ((rc = sha256_field(l, sc, at, v->cert_sha256)))
             return rc;
         v->has_cert = true;
+        if (l->opts->keep_detail && (rc = load_cert_text(l, sc, at, d)))
+            return rc;
     }
     return 0;
 }
@@ -459,8 +573,11 @@ static int by_key(const void *pa, const void *pb)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* One record's observations, sorted by key, a repeated key keeping its later observation. */
-static int load_variants(struct loader *l, const json_t *obs, struct report_baseline_record *rec)
+/* One record's observations, sorted by key, a repeated key keeping its later observation.
+ * map[i] (n_obs entries, when map is not NULL): the variant observation i became, so that
+ * findings cite variants. */
+static int load_variants(struct loader *l, const json_t *obs, struct report_baseline_record *rec,
+                         size_t *map)
 {
     size_t n = json_array_size(obs);
     struct slot *tmp = calloc(n ? n : 1, sizeof(*tmp));
@@ -479,6 +596,8 @@ static int load_variants(struct loader *l, const json_t *obs, struct report_base
             rc = TLS_E_NOMEM;
         size_t m = 0;
         for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (map)
+                map[tmp[i].idx] = m;
             if (i + 1 < n && strcmp(tmp[i].v.key, tmp[i + 1].v.key) == 0)
                 continue; /* a later observation of the same variant follows */
             v[m] = tmp[i].v;
@@ -490,6 +609,81 @@ static int load_variants(struct loader *l, const json_t *obs, struct report_base
         rec->detail = d;
     }
     free(tmp);
+    return rc;
+}
+
+static int by_size(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* One finding object into f; map: observation index -> variant (load_variants). */
+static int load_finding(struct loader *l, const json_t *fo, size_t idx, const size_t *map,
+                        size_t n_obs, struct report_baseline_finding *f)
+{
+    char where[WHERE_MAX], q[48];
+    snprintf(where, sizeof(where), "findings[%zu]", idx);
+    if (!json_is_object(fo))
+        return fail(l, TLS_E_INVALID, "wrong type of '%s': expected object, got %s", where,
+                    type_name(fo));
+    json_t *rule, *sev, *msg, *cited;
+    int rc;
+    if ((rc = field(l, fo, where, "rule", JSON_STRING, true, false, &rule)) ||
+        (rc = field(l, fo, where, "severity", JSON_STRING, true, false, &sev)) ||
+        (rc = field(l, fo, where, "message", JSON_STRING, true, false, &msg)) ||
+        (rc = opt_text(l, fo, where, "remedy", false, &f->remedy)) ||
+        (rc = field(l, fo, where, "observations", JSON_ARRAY, true, false, &cited)))
+        return rc;
+    if (report_severity_parse(json_string_value(sev), &f->severity) != 0)
+        return fail(l, TLS_E_INVALID,
+                    "unknown value '%s' of '%s.severity': expected info, low, medium, high or "
+                    "critical",
+                    quote(json_string_value(sev), q, sizeof(q)), where);
+    if ((f->rule = keep(l, json_string_value(rule))) == NULL ||
+        (f->message = keep(l, json_string_value(msg))) == NULL)
+        return TLS_E_NOMEM;
+    size_t n = json_array_size(cited);
+    size_t *v = tls_arena_alloc(&l->b->arena, (n ? n : 1) * sizeof(*v));
+    if (v == NULL)
+        return TLS_E_NOMEM;
+    for (size_t k = 0; k < n; k++) {
+        const json_t *x = json_array_get(cited, k);
+        if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+            (uint64_t)json_integer_value(x) >= n_obs)
+            return fail(l, TLS_E_INVALID,
+                        "bad value of '%s.observations[%zu]': expected an index into "
+                        "'observations' (0 to %zu)",
+                        where, k, n_obs ? n_obs - 1 : 0);
+        v[k] = map[json_integer_value(x)];
+    }
+    qsort(v, n, sizeof(*v), by_size);
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        if (m == 0 || v[m - 1] != v[k])
+            v[m++] = v[k];
+    f->variants = v;
+    f->n_variants = m;
+    return 0;
+}
+
+/* keep_findings: the record's "findings" (none when the field is absent). */
+static int load_findings(struct loader *l, const json_t *root, const size_t *map, size_t n_obs,
+                         struct report_baseline_record *rec)
+{
+    json_t *fs;
+    int rc = field(l, root, "", "findings", JSON_ARRAY, false, false, &fs);
+    size_t n = fs ? json_array_size(fs) : 0;
+    if (rc || n == 0)
+        return rc;
+    struct report_baseline_finding *f = tls_arena_alloc(&l->b->arena, n * sizeof(*f));
+    if (f == NULL)
+        return TLS_E_NOMEM;
+    memset(f, 0, n * sizeof(*f));
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = load_finding(l, json_array_get(fs, i), i, map, n_obs, &f[i]);
+    rec->findings = f;
+    rec->n_findings = rc ? 0 : n;
     return rc;
 }
 
@@ -517,6 +711,7 @@ static int load_line(struct loader *l, const char *p, size_t len)
     int rc = 0;
     char q[48];
     json_t *schema, *target, *error, *kind, *obs;
+    size_t *map = NULL;
     if (!json_is_object(root)) {
         rc = fail(l, TLS_E_INVALID, "not a caprobe/1 record: expected an object, got %s",
                   type_name(root));
@@ -535,20 +730,29 @@ static int load_line(struct loader *l, const char *p, size_t len)
     if (error) {
         if ((rc = field(l, error, "error", "kind", JSON_STRING, true, false, &kind)))
             goto out;
-        if (strcmp(json_string_value(kind), "input") == 0)
+        if (strcmp(json_string_value(kind), "input") == 0) {
+            l->b->input_errors++;
             goto out; /* a line of a target file that was no target: nothing was probed */
+        }
     }
     if ((rc = field(l, root, "", "observations", JSON_ARRAY, true, false, &obs)))
         goto out;
+    size_t n_obs = json_array_size(obs);
     struct report_baseline_record *rec = tls_arena_alloc(&l->b->arena, sizeof(*rec));
-    if (rec == NULL || (rec->target = keep(l, json_string_value(target))) == NULL) {
+    map = l->opts->keep_findings ? malloc((n_obs ? n_obs : 1) * sizeof(*map)) : NULL;
+    if (rec == NULL || (l->opts->keep_findings && map == NULL) ||
+        (rec->target = keep(l, json_string_value(target))) == NULL) {
         rc = TLS_E_NOMEM;
         goto out;
     }
     rec->line = l->line;
-    if ((rc = load_variants(l, obs, rec)) == 0 && (rc = load_starttls(l, obs, rec)) == 0)
+    rec->findings = NULL;
+    rec->n_findings = 0;
+    if ((rc = load_variants(l, obs, rec, map)) == 0 && (rc = load_starttls(l, obs, rec)) == 0 &&
+        (!l->opts->keep_findings || (rc = load_findings(l, root, map, n_obs, rec)) == 0))
         rc = table_put(l->b, rec);
 out:
+    free(map);
     json_decref(root);
     return rc;
 }
@@ -562,6 +766,20 @@ static bool blank(const char *p, size_t len)
 }
 
 /* ---- the API -------------------------------------------------------------------------------- */
+
+/* A tolerant load: the line told in why ("FILE:LINE: ...") is skipped; the first BAD_KEPT are
+ * kept for report_baseline_bad_at. */
+static int bad_line(struct report_baseline *b, const char *why)
+{
+    if (b->n_bad < REPORT_BASELINE_BAD_KEPT) {
+        if (b->bad == NULL && (b->bad = calloc(REPORT_BASELINE_BAD_KEPT, sizeof(*b->bad))) == NULL)
+            return TLS_E_NOMEM;
+        if ((b->bad[b->n_bad] = tls_arena_strdup(&b->arena, why)) == NULL)
+            return TLS_E_NOMEM;
+    }
+    b->n_bad++;
+    return 0;
+}
 
 int report_baseline_load_opts(struct report_baseline **out, const char *path,
                               const struct report_baseline_opts *opts, char *err, size_t cap)
@@ -589,14 +807,39 @@ int report_baseline_load_opts(struct report_baseline **out, const char *path,
     tls_arena_init(&l.b->arena, 0);
     tls_hashtab_init(&l.b->by_target);
     tls_hashtab_init(&l.b->names);
+    if ((l.b->name = tls_arena_strdup(&l.b->arena, l.name)) == NULL) {
+        fail(&l, rc, "out of memory");
+        goto out;
+    }
     const char *p;
     size_t len;
-    while ((rc = reader_next(&r, &p, &len)) == 1) {
+    char why[512];
+    for (;;) {
+        rc = reader_next(&r, &p, &len);
         l.line = r.line;
-        if (!blank(p, len) && (rc = load_line(&l, p, len)) != 0)
+        if (rc == 0)
+            break;
+        if (rc == 1 && blank(p, len))
+            continue;
+        if (l.opts->tolerant) { /* each line's message in why, the caller's err untouched */
+            why[0] = 0;
+            l.err = why;
+            l.cap = sizeof(why);
+        }
+        if (rc == 1) {
+            rc = load_line(&l, p, len);
+        } else if (rc == TLS_E_LIMIT && l.opts->tolerant) {
+            fail(&l, rc, "line longer than %zu bytes", r.max);
+            int skip = reader_skip(&r);
+            rc = skip ? skip : TLS_E_INVALID;
+        }
+        l.err = err;
+        l.cap = cap;
+        if (rc == TLS_E_INVALID && l.opts->tolerant)
+            rc = bad_line(l.b, why);
+        if (rc)
             break;
     }
-    l.line = r.line;
     if (rc == TLS_E_LIMIT)
         fail(&l, rc, "line longer than %zu bytes", r.max);
     else if (rc == TLS_E_IO)
@@ -626,6 +869,7 @@ void report_baseline_free(struct report_baseline *b)
         return;
     tls_arena_free(&b->arena);
     free(b->recs);
+    free(b->bad);
     tls_hashtab_free(&b->by_target);
     tls_hashtab_free(&b->names);
     free(b);
@@ -656,4 +900,24 @@ size_t report_baseline_count(const struct report_baseline *b)
 const struct report_baseline_record *report_baseline_at(const struct report_baseline *b, size_t i)
 {
     return b && i < b->n ? b->recs[i] : NULL;
+}
+
+size_t report_baseline_bad_count(const struct report_baseline *b)
+{
+    return b ? b->n_bad : 0;
+}
+
+const char *report_baseline_bad_at(const struct report_baseline *b, size_t i)
+{
+    return b && i < b->n_bad && i < REPORT_BASELINE_BAD_KEPT ? b->bad[i] : NULL;
+}
+
+size_t report_baseline_input_errors(const struct report_baseline *b)
+{
+    return b ? b->input_errors : 0;
+}
+
+const char *report_baseline_name(const struct report_baseline *b)
+{
+    return b ? b->name : NULL;
 }

@@ -1,7 +1,8 @@
 /* caprobe diff (baseline.h): the subcommand's command line, then two scans loaded as baselines
- * with their names, compared target by target and variant by variant (report_variant_key),
- * rendered as text or JSON Lines. Names are compared as sets of SHA-256, never by their text.
- * Reads only the two files; no clock, so the same inputs always give the same bytes. */
+ * with their names and findings, compared target by target: findings by identity (findiff.c),
+ * variants by report_variant_key; rendered as text (counts first) or JSON Lines. Names are
+ * compared as sets of SHA-256, never by their text. Reads only the two files; no clock, so the
+ * same inputs always give the same bytes. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
@@ -125,26 +126,12 @@ static unsigned compare(const struct side *o, const struct side *n)
 
 /* ---- rendering ------------------------------------------------------------------------------ */
 
-/* Text for a terminal (tls/wire/escape.h). */
-static void put_text(struct report_buf *b, const char *s)
-{
-    const uint8_t *p = (const uint8_t *)s;
-    size_t n = strlen(s);
-    while (n) {
-        char unit[TLS_ESCAPE_UNIT_MAX];
-        size_t len, used = tls_escape_step(p, n, 0, unit, &len);
-        report_buf_put(b, unit, len);
-        p += used;
-        n -= used;
-    }
-}
-
 static void put_outcome_text(struct report_buf *b, const struct side *s)
 {
-    put_text(b, s->d->outcome);
+    report_buf_term(b, s->d->outcome);
     if (s->d->error_kind) {
         report_buf_puts(b, " (");
-        put_text(b, s->d->error_kind);
+        report_buf_term(b, s->d->error_kind);
         report_buf_puts(b, ")");
     }
 }
@@ -173,7 +160,7 @@ static void text_names(struct report_buf *b, const struct side *a, const struct 
     struct shown *v = names_only(a, other, &n, &b->failed);
     for (size_t i = 0; i < n; i++) {
         report_buf_puts(b, sign);
-        put_text(b, v[i].dn);
+        report_buf_term(b, v[i].dn);
         report_buf_puts(b, "\n");
     }
     free(v);
@@ -183,7 +170,7 @@ static void text_variant(struct report_buf *b, const struct vdiff *vd)
 {
     char hex[65];
     report_buf_puts(b, "  ");
-    put_text(b, vd->key);
+    report_buf_term(b, vd->key);
     report_buf_puts(b, ":\n");
     if (vd->changes & CH_VARIANT_ADDED)
         report_buf_puts(b, "    variant only in NEW\n");
@@ -299,14 +286,164 @@ static void json_variant(struct report_buf *b, const struct vdiff *vd)
     report_buf_puts(b, "]}");
 }
 
+/* ---- findings ------------------------------------------------------------------------------ */
+
+/* One row of the counts: a rule (as written: a later version's too) at a severity. */
+struct count_row {
+    const char *rule;
+    enum report_severity severity;
+    size_t n[3]; /* by change: new, changed, resolved */
+};
+
+struct counts {
+    struct count_row *v;
+    size_t n, cap;
+    size_t total[3];             /* new, changed, resolved */
+    size_t on_added, on_removed; /* of them: on targets only in NEW / only in OLD */
+};
+
+static int count_add(struct counts *c, const struct report_finding_pair *p)
+{
+    if (p->change == REPORT_FINDING_SAME)
+        return 0;
+    /* a changed finding counts at its new severity, a resolved one at its old */
+    const struct report_baseline_finding *f = p->now ? p->now : p->old;
+    c->total[p->change]++;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].severity == f->severity && strcmp(c->v[i].rule, f->rule) == 0) {
+            c->v[i].n[p->change]++;
+            return 0;
+        }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        struct count_row *v = realloc(c->v, cap * sizeof(*v));
+        if (v == NULL)
+            return TLS_E_NOMEM;
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n++] = (struct count_row){f->rule, f->severity, {0, 0, 0}};
+    c->v[c->n - 1].n[p->change] = 1;
+    return 0;
+}
+
+/* Highest severity first, then the rule. */
+static int by_severity_rule(const void *pa, const void *pb)
+{
+    const struct count_row *a = pa, *b = pb;
+    if (a->severity != b->severity)
+        return (int)b->severity - (int)a->severity;
+    return strcmp(a->rule, b->rule);
+}
+
+/* "findings: 2 new, 1 changed, 1 resolved (1 new on an added target); targets: ..." and a table
+ * of rules and severities. */
+static void text_counts(struct report_buf *b, struct counts *c, size_t changed, size_t added,
+                        size_t removed, size_t same)
+{
+    char line[320];
+    snprintf(line, sizeof(line), "findings: %zu new, %zu changed, %zu resolved", c->total[0],
+             c->total[1], c->total[2]);
+    report_buf_puts(b, line);
+    if (c->on_added || c->on_removed) {
+        snprintf(line, sizeof(line), " (%zu new on added targets, %zu resolved on removed ones)",
+                 c->on_added, c->on_removed);
+        report_buf_puts(b, line);
+    }
+    snprintf(line, sizeof(line), "; targets: %zu changed, %zu added, %zu removed, %zu unchanged\n",
+             changed, added, removed, same);
+    report_buf_puts(b, line);
+    if (c->n == 0)
+        return;
+    qsort(c->v, c->n, sizeof(*c->v), by_severity_rule);
+    size_t w = strlen("rule");
+    for (size_t i = 0; i < c->n; i++)
+        w = strlen(c->v[i].rule) > w ? strlen(c->v[i].rule) : w;
+    w = w > 40 ? 40 : w;
+    snprintf(line, sizeof(line), "  %-*s  %-8s  %5s  %7s  %8s\n", (int)w, "rule", "severity", "new",
+             "changed", "resolved");
+    report_buf_puts(b, line);
+    for (size_t i = 0; i < c->n; i++) {
+        const struct count_row *r = &c->v[i];
+        size_t len = b->len;
+        report_buf_puts(b, "  ");
+        report_buf_term(b, r->rule);
+        for (size_t k = b->len - len - 2; k < w; k++)
+            report_buf_puts(b, " ");
+        snprintf(line, sizeof(line), "  %-8s  %5zu  %7zu  %8zu\n",
+                 report_severity_name(r->severity), r->n[0], r->n[1], r->n[2]);
+        report_buf_puts(b, line);
+    }
+}
+
+/* "  new       high      root-store-dump: MESSAGE"; a changed one "(was medium)" after its
+ * rule when its severity changed, and "was: OLD MESSAGE" under it when its message did. */
+static void text_finding(struct report_buf *b, const struct report_finding_pair *p)
+{
+    const struct report_baseline_finding *f = p->now ? p->now : p->old;
+    char head[64];
+    snprintf(head, sizeof(head), "  %-9s %-9s", report_finding_change_name(p->change),
+             report_severity_name(f->severity));
+    report_buf_puts(b, head);
+    report_buf_term(b, f->rule);
+    if (p->change == REPORT_FINDING_CHANGED && p->old->severity != p->now->severity) {
+        report_buf_puts(b, " (was ");
+        report_buf_puts(b, report_severity_name(p->old->severity));
+        report_buf_puts(b, ")");
+    }
+    report_buf_puts(b, ": ");
+    report_buf_term(b, f->message);
+    report_buf_puts(b, "\n");
+    if (p->change == REPORT_FINDING_CHANGED && strcmp(p->old->message, p->now->message) != 0) {
+        report_buf_puts(b, "                     was: ");
+        report_buf_term(b, p->old->message);
+        report_buf_puts(b, "\n");
+    }
+}
+
+static void json_finding(struct report_buf *b, const struct report_finding_pair *p,
+                         const struct report_baseline_record *rec)
+{
+    const struct report_baseline_finding *f = p->now ? p->now : p->old;
+    report_buf_puts(b, "{\"change\":");
+    report_buf_json_str(b, report_finding_change_name(p->change));
+    report_buf_puts(b, ",\"rule\":");
+    report_buf_json_str(b, f->rule);
+    report_buf_puts(b, ",\"severity\":");
+    report_buf_json_str(b, report_severity_name(f->severity));
+    report_buf_puts(b, ",\"message\":");
+    report_buf_json_str(b, f->message);
+    if (f->remedy) {
+        report_buf_puts(b, ",\"remedy\":");
+        report_buf_json_str(b, f->remedy);
+    }
+    report_buf_puts(b, ",\"variants\":[");
+    for (size_t i = 0; i < f->n_variants; i++) {
+        if (i)
+            report_buf_puts(b, ",");
+        report_buf_json_str(b, rec->t.v[f->variants[i]].key);
+    }
+    report_buf_puts(b, "]");
+    if (p->change == REPORT_FINDING_CHANGED) {
+        report_buf_puts(b, ",\"old_severity\":");
+        report_buf_json_str(b, report_severity_name(p->old->severity));
+        report_buf_puts(b, ",\"old_message\":");
+        report_buf_json_str(b, p->old->message);
+    }
+    report_buf_puts(b, "}");
+}
+
 /* ---- the run -------------------------------------------------------------------------------- */
 
 struct run {
-    int json;
+    unsigned flags;
     const char *old_path, *new_path;
     struct vdiff *v; /* the changed variants of the current target */
     size_t n, cap;
+    struct report_finding_pair *fp; /* the findings of the current target, paired */
+    size_t n_fp, n_fp_changed;      /* pairs, and those that are not "same" */
     size_t changed, added, removed, same;
+    struct counts counts;
 };
 
 /* Merge the two sorted variant lists of a target into r->v, changed variants only. */
@@ -341,10 +478,24 @@ static int target_compare(struct run *r, const struct report_baseline_record *o,
     return 0;
 }
 
-static void render(struct run *r, struct report_buf *b, const struct report_baseline_record *rec,
-                   const char *status)
+/* The findings of a target in both scans (either record NULL), paired into r->fp. */
+static int findings_compare(struct run *r, const struct report_baseline_record *o,
+                            const struct report_baseline_record *n)
 {
-    if (r->json) {
+    free(r->fp);
+    r->fp = NULL;
+    int rc = report_findings_pair(o, n, &r->fp, &r->n_fp);
+    r->n_fp_changed = 0;
+    for (size_t i = 0; rc == 0 && i < r->n_fp; i++)
+        r->n_fp_changed += r->fp[i].change != REPORT_FINDING_SAME;
+    return rc;
+}
+
+static void render(struct run *r, struct report_buf *b, const struct report_baseline_record *o,
+                   const struct report_baseline_record *n, const char *status)
+{
+    const struct report_baseline_record *rec = n ? n : o;
+    if (r->flags & REPORT_DIFF_JSON) {
         report_buf_puts(b, "{\"target\":");
         report_buf_json_str(b, rec->target);
         if (rec->starttls) {
@@ -359,25 +510,44 @@ static void render(struct run *r, struct report_buf *b, const struct report_base
                 report_buf_puts(b, ",");
             json_variant(b, &r->v[i]);
         }
+        report_buf_puts(b, "],\"findings\":[");
+        for (size_t i = 0, k = 0; i < r->n_fp; i++)
+            if (r->fp[i].change != REPORT_FINDING_SAME) {
+                report_buf_puts(b, k++ ? "," : "");
+                json_finding(b, &r->fp[i], r->fp[i].now ? n : o);
+            }
         report_buf_puts(b, "]}\n");
         return;
     }
     struct report_buf label = {0};
     report_buf_label(&label, rec->target, rec->starttls);
     report_buf_put(&label, "", 1);
-    put_text(b, label.failed ? "" : label.p);
+    report_buf_puts(b, "\n");
+    report_buf_term(b, label.failed ? "" : label.p);
     b->failed |= label.failed;
     report_buf_free(&label);
     report_buf_puts(b, ": ");
     report_buf_puts(b, status);
     if (strcmp(status, "changed") != 0) {
         report_buf_puts(b, " (only in ");
-        put_text(b, strcmp(status, "added") == 0 ? r->new_path : r->old_path);
+        report_buf_term(b, strcmp(status, "added") == 0 ? r->new_path : r->old_path);
         report_buf_puts(b, ")");
     }
     report_buf_puts(b, "\n");
-    for (size_t i = 0; i < r->n; i++)
-        text_variant(b, &r->v[i]);
+    for (size_t i = 0; i < r->n_fp; i++)
+        if (r->fp[i].change != REPORT_FINDING_SAME)
+            text_finding(b, &r->fp[i]);
+    if (r->n && (r->flags & REPORT_DIFF_NAMES)) {
+        for (size_t i = 0; i < r->n; i++)
+            text_variant(b, &r->v[i]);
+    } else if (r->n) {
+        char line[160];
+        snprintf(line, sizeof(line),
+                 "  lists: %zu variant%s changed (caprobe diff --names: names, outcomes and "
+                 "certificates)\n",
+                 r->n, r->n == 1 ? "" : "s");
+        report_buf_puts(b, line);
+    }
 }
 
 static int by_target(const void *pa, const void *pb)
@@ -410,9 +580,54 @@ static int write_out(FILE *out, struct report_buf *b)
     return 0;
 }
 
-/* Walk both sorted lists; every target with a difference is rendered and written. */
-static int diff_all(struct run *r, const struct report_baseline *ob,
-                    const struct report_baseline *nb, FILE *out)
+/* Walk both sorted lists: every target with a difference is counted, and rendered and written
+ * when out is given (the text's counts come first: a pass without out counts them). */
+static int diff_all(struct run *r, const struct report_baseline_record **o, size_t no,
+                    const struct report_baseline_record **n, size_t nn, FILE *out)
+{
+    struct report_buf b = {0};
+    size_t i = 0, j = 0;
+    int rc = 0;
+    r->changed = r->added = r->removed = r->same = 0;
+    while (rc == 0 && (i < no || j < nn)) {
+        int c = i == no ? 1 : j == nn ? -1 : report_baseline_record_cmp(o[i], n[j]);
+        const struct report_baseline_record *ro = c <= 0 ? o[i++] : NULL;
+        const struct report_baseline_record *rn = c >= 0 ? n[j++] : NULL;
+        r->n = 0;
+        if ((ro && rn && (rc = target_compare(r, ro, rn)) != 0) ||
+            (rc = findings_compare(r, ro, rn)) != 0)
+            break;
+        const char *status = ro == NULL ? "added" : rn == NULL ? "removed" : "changed";
+        if (ro && rn && r->n == 0 && r->n_fp_changed == 0) {
+            r->same++;
+            continue;
+        }
+        *(ro == NULL ? &r->added : rn == NULL ? &r->removed : &r->changed) += 1;
+        if (out == NULL) {
+            for (size_t k = 0; k < r->n_fp && rc == 0; k++)
+                rc = count_add(&r->counts, &r->fp[k]);
+            r->counts.on_added += ro ? 0 : r->n_fp_changed;
+            r->counts.on_removed += rn ? 0 : r->n_fp_changed;
+            continue;
+        }
+        render(r, &b, ro, rn, status);
+        rc = write_out(out, &b);
+    }
+    if (rc == 0 && out && !(r->flags & REPORT_DIFF_JSON)) {
+        char line[160];
+        snprintf(line, sizeof(line),
+                 "\nsummary: %zu changed, %zu added, %zu removed, %zu unchanged\n", r->changed,
+                 r->added, r->removed, r->same);
+        report_buf_puts(&b, line);
+        rc = write_out(out, &b);
+    }
+    report_buf_free(&b);
+    return rc;
+}
+
+/* Counts first (text), then the targets. */
+static int diff_both(struct run *r, const struct report_baseline *ob,
+                     const struct report_baseline *nb, FILE *out)
 {
     const struct report_baseline_record **o = NULL, **n = NULL;
     size_t no = 0, nn = 0;
@@ -420,53 +635,28 @@ static int diff_all(struct run *r, const struct report_baseline *ob,
     int rc = sorted(ob, &o, &no);
     if (rc == 0)
         rc = sorted(nb, &n, &nn);
-    size_t i = 0, j = 0;
-    while (rc == 0 && (i < no || j < nn)) {
-        int c = i == no ? 1 : j == nn ? -1 : report_baseline_record_cmp(o[i], n[j]);
-        r->n = 0;
-        if (c < 0) {
-            r->removed++;
-            render(r, &b, o[i++], "removed");
-        } else if (c > 0) {
-            r->added++;
-            render(r, &b, n[j++], "added");
-        } else {
-            if ((rc = target_compare(r, o[i], n[j])) != 0)
-                break;
-            if (r->n) {
-                r->changed++;
-                render(r, &b, o[i], "changed");
-            } else {
-                r->same++;
-            }
-            i++;
-            j++;
-        }
+    if (rc == 0 && !(r->flags & REPORT_DIFF_JSON) && (rc = diff_all(r, o, no, n, nn, NULL)) == 0) {
+        text_counts(&b, &r->counts, r->changed, r->added, r->removed, r->same);
         rc = write_out(out, &b);
     }
-    if (rc == 0 && !r->json) {
-        char line[160];
-        snprintf(line, sizeof(line),
-                 "summary: %zu changed, %zu added, %zu removed, %zu unchanged\n", r->changed,
-                 r->added, r->removed, r->same);
-        report_buf_puts(&b, line);
-        rc = write_out(out, &b);
-    }
+    if (rc == 0)
+        rc = diff_all(r, o, no, n, nn, out);
     report_buf_free(&b);
     free(o);
     free(n);
     return rc;
 }
 
-int report_diff_run(const char *old_path, const char *new_path, int json, FILE *out, FILE *err)
+int report_diff_run(const char *old_path, const char *new_path, unsigned flags, FILE *out,
+                    FILE *err)
 {
     if (strcmp(old_path, "-") == 0 && strcmp(new_path, "-") == 0) {
         fprintf(err, "caprobe diff: OLD and NEW cannot both be standard input\n");
         return 2;
     }
-    const struct report_baseline_opts opts = {.keep_names = true};
+    const struct report_baseline_opts opts = {.keep_names = true, .keep_findings = true};
     struct report_baseline *ob = NULL, *nb = NULL;
-    struct run r = {.json = json, .old_path = old_path, .new_path = new_path};
+    struct run r = {.flags = flags, .old_path = old_path, .new_path = new_path};
     char why[512];
     int status = 2;
     if (report_baseline_load_opts(&ob, old_path, &opts, why, sizeof(why)) != 0 ||
@@ -475,7 +665,7 @@ int report_diff_run(const char *old_path, const char *new_path, int json, FILE *
         goto out;
     }
     errno = 0;
-    int rc = diff_all(&r, ob, nb, out);
+    int rc = diff_both(&r, ob, nb, out);
     if (rc == 0 && fflush(out) != 0)
         rc = TLS_E_IO;
     if (rc && rc == TLS_E_IO && errno == EPIPE) { /* nobody reads any more (| head) */
@@ -490,6 +680,8 @@ int report_diff_run(const char *old_path, const char *new_path, int json, FILE *
     status = r.changed + r.added + r.removed ? 1 : 0;
 out:
     free(r.v);
+    free(r.fp);
+    free(r.counts.v);
     report_baseline_free(ob);
     report_baseline_free(nb);
     return status;
@@ -498,29 +690,38 @@ out:
 #define DIFF_EXIT_USAGE 2
 
 static const char diff_usage[] =
-    "Usage: caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl]\n"
-    "What changed per target between two JSON Lines scans ('-': standard input):\n"
-    "targets added or removed, names added or removed, a certificate request\n"
-    "that appeared or disappeared, another server certificate or outcome.\n"
-    "Exit status: 0 no differences, 1 differences, 2 usage or input error, 141 the reader of\n"
-    "the output went away (| head).\n";
+    "Usage: caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl] [--names]\n"
+    "What changed between two JSON Lines scans ('-': standard input), findings first:\n"
+    "the findings new, changed (another severity or message) and resolved, counted by rule\n"
+    "and severity, and the targets added, removed and changed; then each target with a\n"
+    "difference and its findings that differ.\n"
+    "  --names          also each variant's names added or removed, a certificate request\n"
+    "                   that appeared or disappeared, another server certificate or outcome\n"
+    "  --format jsonl   one JSON object per target with a difference: its variants' changes\n"
+    "                   (always) and its findings' (docs/output.md)\n"
+    "A finding is known by its target (and STARTTLS protocol), its rule and, for the rules\n"
+    "that report each variant apart, the variant it cites.\n"
+    "Exit status: 0 no differences, 1 differences (of findings or of names alone), 2 usage or\n"
+    "input error, 141 the reader of the output went away (| head).\n";
 
 int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
 {
-    enum { OPT_FORMAT = 256 };
+    enum { OPT_FORMAT = 256, OPT_NAMES };
     static const struct option diff_opts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"names", no_argument, NULL, OPT_NAMES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int json = 0, opt;
+    unsigned flags = 0;
+    int opt;
     while ((opt = getopt_long(argc, argv, "h", diff_opts, NULL)) != -1) {
         switch (opt) {
         case OPT_FORMAT:
             if (strcmp(optarg, "text") == 0)
-                json = 0;
+                flags &= ~(unsigned)REPORT_DIFF_JSON;
             else if (strcmp(optarg, "jsonl") == 0)
-                json = 1;
+                flags |= REPORT_DIFF_JSON;
             else {
                 fprintf(err,
                         "caprobe diff: --format: expected text or jsonl, got '%s'\n"
@@ -528,6 +729,9 @@ int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
                         optarg);
                 return DIFF_EXIT_USAGE;
             }
+            break;
+        case OPT_NAMES:
+            flags |= REPORT_DIFF_NAMES;
             break;
         case 'h':
             fputs(diff_usage, out);
@@ -542,5 +746,5 @@ int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
                      "Try 'caprobe diff --help'.\n");
         return DIFF_EXIT_USAGE;
     }
-    return report_diff_run(argv[optind], argv[optind + 1], json, out, err);
+    return report_diff_run(argv[optind], argv[optind + 1], flags, out, err);
 }

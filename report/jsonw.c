@@ -1,6 +1,7 @@
 /* JSON output buffer (jsonw.h). Encoding only; reading JSON is left to jansson. */
 #include "jsonw.h"
 #include "report.h"
+#include "tls/wire/escape.h"
 #include "tls/wire/utf8.h"
 
 #include <inttypes.h>
@@ -58,6 +59,19 @@ void report_buf_label(struct report_buf *b, const char *target, const char *star
         report_buf_puts(b, " (STARTTLS ");
         report_buf_puts(b, starttls);
         report_buf_puts(b, ")");
+    }
+}
+
+void report_buf_term(struct report_buf *b, const char *s)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = s ? strlen(s) : 0;
+    while (n) {
+        char unit[TLS_ESCAPE_UNIT_MAX];
+        size_t len, used = tls_escape_step(p, n, 0, unit, &len);
+        report_buf_put(b, unit, len);
+        p += used;
+        n -= used;
     }
 }
 

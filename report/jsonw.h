@@ -20,6 +20,9 @@ void report_buf_puts(struct report_buf *b, const char *s);
 /* A record's name for people: its target, and " (STARTTLS smtp)" when a protocol was spoken
  * before the TLS bytes (starttls not NULL), so that smtp://mx:25 and mx:25 read apart. */
 void report_buf_label(struct report_buf *b, const char *target, const char *starttls);
+/* s (NULL: nothing) as text for a terminal: tls_escape_step of tls/wire/escape.h, so that no
+ * byte from outside reaches it raw. */
+void report_buf_term(struct report_buf *b, const char *s);
 /* A JSON string, quotes included; NULL writes null. */
 void report_buf_json_str(struct report_buf *b, const char *s);
 void report_buf_json_u64(struct report_buf *b, uint64_t v);

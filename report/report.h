@@ -63,6 +63,10 @@ int report_jsonl_write(FILE *out, const struct report_opts *opts, const struct r
 int report_text_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
 int report_oneline_write(FILE *out, const struct report_opts *opts, const struct report_target *t);
 
+/* Columns s takes on a terminal once escaped (tls/wire/escape.h; East Asian wide characters
+ * take two). */
+unsigned report_text_cols(const char *s);
+
 /* What a target comes to, first in the text report and counted by the scan's summary. */
 enum report_verdict {
     REPORT_VERDICT_OK,         /* probed, no finding */

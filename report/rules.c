@@ -137,7 +137,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "Add the CA to the advertised list: IIS: import it into the Client Authentication "
          "Issuers store named by the binding's Ctl Store Name; nginx: ssl_client_certificate; "
          "Apache: SSLCADNRequestFile or SSLCACertificateFile.",
-         rule_expected_ca_missing},
+         rule_expected_ca_missing, .per_variant = true},
     [REPORT_RULE_UNEXPECTED_CA] =
         {REPORT_RULE_UNEXPECTED_CA, "unexpected-ca", REPORT_SEV_MEDIUM,
          "The server advertises CAs that are not expected",
@@ -146,7 +146,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "server trusts more issuers than intended.",
          "Remove the extra CAs from the advertised store or file, or add them to the "
          "expectation if they are intended.",
-         rule_unexpected_ca},
+         rule_unexpected_ca, .per_variant = true},
     [REPORT_RULE_CLIENT_CERT_NOT_OFFERED] =
         {REPORT_RULE_CLIENT_CERT_NOT_OFFERED, "client-cert-not-offered", REPORT_SEV_HIGH,
          "The given client certificate would not be offered",
@@ -157,7 +157,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "certificate but Go, Chromium and NSS, which compare bytes, do not.",
          "Advertise the CA that issued the client certificate (or its root, if clients have "
          "the whole chain), with the exact DER name from the issuing CA certificate.",
-         rule_client_cert_not_offered},
+         rule_client_cert_not_offered, .per_variant = true},
     [REPORT_RULE_PUBLIC_CA_ACCEPTED] =
         {REPORT_RULE_PUBLIC_CA_ACCEPTED, "public-ca-accepted", REPORT_SEV_MEDIUM,
          "Public root CAs are advertised for client authentication",
@@ -201,7 +201,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "certificate).",
          "If the change was not intended, restore the binding; for IIS: netsh http update "
          "sslcert with the new certificate's thumbprint and sslctlstorename=ClientAuthIssuer.",
-         rule_baseline_drift},
+         rule_baseline_drift, .per_variant = true},
     [REPORT_RULE_PROBE_FAILED] =
         {REPORT_RULE_PROBE_FAILED, "probe-failed", REPORT_SEV_MEDIUM,
          "No probe of the target succeeded",

@@ -82,7 +82,7 @@ static unsigned cols_of_n(const char *s, size_t n)
     return cols;
 }
 
-static unsigned cols_of(const char *s)
+unsigned report_text_cols(const char *s)
 {
     return cols_of_n(s, strlen(s));
 }
@@ -483,7 +483,8 @@ static void put_atoms(struct text *x, const struct citation *c, const char *open
         const char *sep = a, *text = a + strlen(a) + 1;
         a = text + strlen(text) + 1;
         const char *pre = i ? sep : open;
-        unsigned need = cols_of(pre) + cols_of(text) + (i + 1 == c->n ? cols_of(close) : 0);
+        unsigned need = report_text_cols(pre) + report_text_cols(text) +
+                        (i + 1 == c->n ? report_text_cols(close) : 0);
         if (x->width && x->col > ind && x->col + need > x->width) {
             if (i) { /* the separator without its trailing space ends the line */
                 char end[8];

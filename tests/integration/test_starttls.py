@@ -835,7 +835,7 @@ def check_two_protocols(tap):
             f.write(json.dumps(smtp) + "\n" + json.dumps(by_proto[None]) + "\n")
         with open(new, "w") as f:
             f.write(json.dumps(by_proto["smtp"]) + "\n" + json.dumps(by_proto[None]) + "\n")
-        d = h.run_caprobe(["diff", old, new])
+        d = h.run_caprobe(["diff", "--names", old, new])
         tap.ok(d.rc == 1 and ("%s (STARTTLS smtp): changed" % target) in d.stdout and
                "1 changed, 0 added, 0 removed, 1 unchanged" in d.stdout and
                dropped["dn"] in d.stdout,

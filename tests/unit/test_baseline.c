@@ -40,11 +40,7 @@
 
 static char *fixture_path(const char *name)
 {
-    const char *dir = getenv("CAPROBE_FIXTURES");
-    char *p = malloc(1024);
-    assert_non_null(p);
-    snprintf(p, 1024, "%s/baseline/%s", dir ? dir : "fixtures", name);
-    return p;
+    return testutil_fixture_path("baseline", name);
 }
 
 static struct report_baseline *load(const char *name, bool keep_names)
@@ -280,9 +276,17 @@ static void test_malformed(void **state)
         {"bad-error-no-kind.jsonl", ":2: missing field 'observations[0].error.kind'"},
         {"bad-starttls-type.jsonl",
          ":2: wrong type of 'observations[0].starttls': expected string, got number"},
+        {"bad-finding-severity.jsonl", ":2: unknown value 'severe' of 'findings[0].severity': "
+                                       "expected info, low, medium, high or critical"},
+        {"bad-finding-index.jsonl", ":2: bad value of 'findings[0].observations[0]': expected "
+                                    "an index into 'observations' (0 to 0)"},
+        {"bad-finding-no-rule.jsonl", ":1: missing field 'findings[0].rule'"},
     };
+    /* findings are read (and so checked) only when asked for */
+    const struct report_baseline_opts findings = {.keep_findings = true};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        expect_error(cases[i].file, TLS_E_INVALID, cases[i].error, NULL);
+        expect_error(cases[i].file, TLS_E_INVALID, cases[i].error,
+                     strncmp(cases[i].file, "bad-finding", 11) == 0 ? &findings : NULL);
     expect_error("missing.jsonl", TLS_E_IO, ": No such file or directory", NULL);
 }
 
@@ -322,6 +326,188 @@ static void test_line_limit(void **state)
     char full[128];
     snprintf(full, sizeof(full), "%s:1: line longer than 67108864 bytes", tmp);
     assert_string_equal(err, full);
+}
+
+/* ---- what a fleet report reads -------------------------------------------------------------- */
+
+/* FNV-1a 64 over the sorted distinct SHA-256 of {Issuing CA 1, Test Root}, and of Issuing CA 1
+ * alone, computed apart (Python: the FNV-1a loop over bytes.fromhex of the digests). */
+#define LIST_ID_BOTH 0xc6f4ba041b61a9b8ULL
+#define LIST_ID_ISSUING 0x063ceaff826f9ddaULL
+
+static struct report_baseline *load_fleet(const char *name)
+{
+    char *path = fixture_path(name);
+    struct report_baseline_opts opts = {
+        .keep_names = true, .keep_findings = true, .keep_detail = true};
+    struct report_baseline *b = NULL;
+    char err[512];
+    if (report_baseline_load_opts(&b, path, &opts, err, sizeof(err)))
+        fail_msg("%s: %s", name, err);
+    free(path);
+    return b;
+}
+
+static void expect_variants(const struct report_baseline_finding *f, size_t n, const size_t *want)
+{
+    assert_int_equal(f->n_variants, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(f->variants[i], want[i]);
+}
+
+/* fleet.jsonl (fixtures/baseline/README.md): findings with their cited variants, sizes, errors,
+ * certificates and list ids, read as written. */
+static void test_fleet_fields(void **state)
+{
+    (void)state;
+    struct report_baseline *b = load_fleet("fleet.jsonl");
+    assert_int_equal(report_baseline_count(b), 2);
+    const struct report_baseline_record *a =
+        report_baseline_lookup(b, "fleet-a.example.com:443", NULL);
+    /* observations 0 and 3 are one variant (3 wins): variants sorted by key */
+    assert_int_equal(a->t.n, 3);
+    assert_string_equal(a->t.v[0].key, "192.0.2.10|fleet-a.example.com|1.2|handshake");
+    assert_string_equal(a->t.v[1].key, "192.0.2.10|fleet-a.example.com|1.3|handshake");
+    assert_string_equal(a->t.v[2].key, "192.0.2.10||1.2|handshake");
+    const struct report_baseline_detail *d = a->detail;
+    assert_string_equal(d[0].address, "192.0.2.10");
+    assert_string_equal(d[0].sni, "fleet-a.example.com");
+    assert_string_equal(d[0].tls_max, "1.2");
+    assert_string_equal(d[0].phase, "handshake");
+    assert_string_equal(d[0].tls_version, "1.2");
+    assert_int_equal(a->t.v[0].n_cas, 2);
+    assert_int_equal(d[0].list_bytes, 129); /* list_bytes as written */
+    assert_true(d[0].list_id == LIST_ID_BOTH);
+    assert_string_equal(d[0].cert_subject, "CN=fleet-a.example.com"); /* observation 3's */
+    assert_string_equal(d[0].cert_not_after, "2027-11-26T10:55:04Z");
+    assert_string_equal(d[1].outcome, "error");
+    assert_string_equal(d[1].error_kind, "version_not_offered");
+    assert_string_equal(d[1].error_message,
+                        "TLS 1.3 not offered: the server sent fatal alert protocol_version (70)");
+    assert_true(d[1].list_id == 0);
+    assert_int_equal(d[1].list_bytes, 0);
+    assert_null(d[1].cert_subject);
+    assert_null(d[2].sni);
+    assert_string_equal(d[2].tls_version, "1.0"); /* the server chose a lower version */
+    assert_string_equal(d[2].outcome, "no_certificate_request");
+    assert_null(d[2].error_message);
+
+    /* findings in the record's order, observations mapped to variants, each once */
+    assert_int_equal(a->n_findings, 3);
+    const struct report_baseline_finding *f = a->findings;
+    assert_string_equal(f[0].rule, "sni-mismatch");
+    assert_int_equal(f[0].severity, REPORT_SEV_HIGH);
+    assert_string_equal(f[0].message, "the list depends on SNI");
+    assert_string_equal(f[0].remedy, "fix the binding");
+    expect_variants(&f[0], 2, (const size_t[]){0, 2});
+    assert_string_equal(f[1].rule, "expected-ca-missing");
+    assert_int_equal(f[1].severity, REPORT_SEV_MEDIUM);
+    expect_variants(&f[1], 1, (const size_t[]){2});
+    assert_string_equal(f[2].rule, "a-later-rule"); /* a later version's rule is kept */
+    assert_int_equal(f[2].severity, REPORT_SEV_INFO);
+    assert_null(f[2].remedy);
+    expect_variants(&f[2], 2, (const size_t[]){0, 2}); /* [3, 0, 1, 3]: 3 and 0 are one */
+
+    const struct report_baseline_record *rb =
+        report_baseline_lookup(b, "fleet-b.example.com:8443", NULL);
+    assert_int_equal(rb->t.n, 2);
+    assert_int_equal(rb->t.v[0].n_cas, 3);                   /* the issuing CA twice */
+    assert_int_equal(rb->detail[0].list_bytes, 189 + 3 * 2); /* no list_bytes: ca_bytes + 2 each */
+    /* the same set in another order, one name repeated: the same list id */
+    assert_true(rb->detail[0].list_id == LIST_ID_BOTH);
+    assert_null(rb->detail[1].address); /* the name did not resolve */
+    assert_string_equal(rb->detail[1].error_kind, "dns");
+    assert_string_equal(rb->detail[1].error_message, "no such name");
+    assert_int_equal(rb->n_findings, 1);
+    expect_variants(&rb->findings[0], 1, (const size_t[]){0});
+    report_baseline_free(b);
+
+    /* without the options: none of it, but the list id */
+    b = load("fleet.jsonl", false);
+    a = report_baseline_lookup(b, "fleet-a.example.com:443", NULL);
+    assert_int_equal(a->n_findings, 0);
+    assert_null(a->findings);
+    assert_null(a->detail[0].address);
+    assert_null(a->detail[0].cert_subject);
+    assert_int_equal(a->detail[0].list_bytes, 0);
+    assert_true(a->detail[0].list_id == LIST_ID_BOTH);
+    report_baseline_free(b);
+
+    b = load("old.jsonl", false); /* legacy.example.com: the issuing CA alone */
+    assert_true(report_baseline_lookup(b, "legacy.example.com:443", NULL)->detail[0].list_id ==
+                LIST_ID_ISSUING);
+    report_baseline_free(b);
+}
+
+/* tolerant.jsonl: good records on lines 1, 3 and 6; not JSON on line 2, a caprobe/2 record on
+ * line 4, a blank line 5 and a last line cut in the middle (no newline). */
+static void test_tolerant(void **state)
+{
+    (void)state;
+    char *path = fixture_path("tolerant.jsonl");
+    char err[512], want[3][600];
+    struct report_baseline_opts opts = {.tolerant = true, .keep_findings = true};
+    struct report_baseline *b = NULL;
+    assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(report_baseline_count(b), 3);
+    assert_non_null(report_baseline_lookup(b, "one.example.com:443", NULL));
+    assert_non_null(report_baseline_lookup(b, "two.example.com:443", NULL));
+    assert_int_equal(report_baseline_lookup(b, "three.example.com:443", NULL)->line, 6);
+    assert_null(report_baseline_lookup(b, "future.example.com:443", NULL));
+    assert_null(report_baseline_lookup(b, "cut.example.com:443", NULL));
+    assert_int_equal(report_baseline_bad_count(b), 3);
+    snprintf(want[0], sizeof(want[0]), "%s:2: not JSON: ", path);
+    snprintf(want[1], sizeof(want[1]), "%s:4: schema mismatch: 'caprobe/2', expected 'caprobe/1'",
+             path);
+    snprintf(want[2], sizeof(want[2]), "%s:7: not JSON: ", path);
+    assert_true(strncmp(report_baseline_bad_at(b, 0), want[0], strlen(want[0])) == 0);
+    assert_string_equal(report_baseline_bad_at(b, 1), want[1]);
+    assert_true(strncmp(report_baseline_bad_at(b, 2), want[2], strlen(want[2])) == 0);
+    assert_null(report_baseline_bad_at(b, 3));
+    report_baseline_free(b);
+
+    /* without tolerance (--baseline, diff): the first bad line fails the load, as before */
+    opts.tolerant = false;
+    b = (struct report_baseline *)1;
+    assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), TLS_E_INVALID);
+    assert_null(b);
+    assert_true(strncmp(err, want[0], strlen(want[0])) == 0);
+    free(path);
+}
+
+/* Lines over the limit are skipped whole, with and without their newline in the buffer. */
+static void test_tolerant_long(void **state)
+{
+    (void)state;
+    static const char rec[] =
+        "{\"schema\":\"caprobe/1\",\"target\":\"%s:443\",\"observations\":[]}\n";
+    char tmp[] = "/tmp/caprobe-tolerant-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, rec, "one.example.com");
+    fputc('[', f);
+    for (int i = 0; i < 5000; i++) /* 5001 bytes: far over the 200 below, newline unseen */
+        fputc(' ', f);
+    fputs("]\n", f);
+    fprintf(f, rec, "two.example.com");
+    for (int i = 0; i < 300; i++) /* no newline at the end either */
+        fputc('x', f);
+    fclose(f);
+    struct report_baseline_opts opts = {.tolerant = true, .max_line = 200};
+    struct report_baseline *b = NULL;
+    char err[512], want[2][128];
+    assert_int_equal(report_baseline_load_opts(&b, tmp, &opts, err, sizeof(err)), 0);
+    assert_int_equal(report_baseline_count(b), 2);
+    assert_int_equal(report_baseline_lookup(b, "two.example.com:443", NULL)->line, 3);
+    assert_int_equal(report_baseline_bad_count(b), 2);
+    snprintf(want[0], sizeof(want[0]), "%s:2: line longer than 200 bytes", tmp);
+    snprintf(want[1], sizeof(want[1]), "%s:4: line longer than 200 bytes", tmp);
+    assert_string_equal(report_baseline_bad_at(b, 0), want[0]);
+    assert_string_equal(report_baseline_bad_at(b, 1), want[1]);
+    report_baseline_free(b);
+    unlink(tmp);
 }
 
 /* ---- with the rules ------------------------------------------------------------------------- */
@@ -400,7 +586,7 @@ struct diff_result {
 };
 
 /* Run in fixtures/baseline so that the file names in the text do not depend on where it is. */
-static struct diff_result diff(const char *old_name, const char *new_name, int json)
+static struct diff_result diff(const char *old_name, const char *new_name, unsigned flags)
 {
     char *dir = fixture_path("");
     char cwd[1024];
@@ -411,7 +597,7 @@ static struct diff_result diff(const char *old_name, const char *new_name, int j
     FILE *out = open_memstream(&r.out, &n_out), *err = open_memstream(&r.err, &n_err);
     assert_non_null(out);
     assert_non_null(err);
-    r.status = report_diff_run(old_name, new_name, json, out, err);
+    r.status = report_diff_run(old_name, new_name, flags, out, err);
     fclose(out);
     fclose(err);
     assert_int_equal(chdir(cwd), 0);
@@ -425,12 +611,16 @@ static void diff_free(struct diff_result *r)
     free(r->err);
 }
 
+/* The first line of a text diff without a finding that differs. */
+#define NO_FINDINGS "findings: 0 new, 0 changed, 0 resolved; targets: "
+
 static void test_diff_identical(void **state)
 {
     (void)state;
     struct diff_result r = diff("old.jsonl", "old.jsonl", 0);
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.out, "summary: 0 changed, 0 added, 0 removed, 5 unchanged\n");
+    assert_string_equal(r.out, NO_FINDINGS "0 changed, 0 added, 0 removed, 5 unchanged\n\n"
+                                           "summary: 0 changed, 0 added, 0 removed, 5 unchanged\n");
     assert_string_equal(r.err, "");
     diff_free(&r);
     /* other order, CRLF, no final newline, no input-error line: the same scan */
@@ -447,12 +637,13 @@ static void test_diff_declined(void **state)
     (void)state;
     struct diff_result r = diff("declined-old.jsonl", "declined-new.jsonl", 0);
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.out, "summary: 0 changed, 0 added, 0 removed, 1 unchanged\n");
+    assert_string_equal(r.out, NO_FINDINGS "0 changed, 0 added, 0 removed, 1 unchanged\n\n"
+                                           "summary: 0 changed, 0 added, 0 removed, 1 unchanged\n");
     diff_free(&r);
     r = diff("declined-new.jsonl", "declined-old.jsonl", 0);
     assert_int_equal(r.status, 0);
     diff_free(&r);
-    r = diff("declined-new.jsonl", "declined-refused.jsonl", 0);
+    r = diff("declined-new.jsonl", "declined-refused.jsonl", REPORT_DIFF_NAMES);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.out, "version_not_offered"));
     diff_free(&r);
@@ -473,6 +664,23 @@ static void test_diff_text(void **state)
     assert_int_equal(r.status, 1);
     assert_string_equal(r.err, "");
     expect_golden(r.out, "baseline/diff-old-new.txt");
+    /* findings first: the one new finding, counted, then under its target; the names only
+     * with --names */
+    assert_true(strncmp(r.out,
+                        "findings: 1 new, 0 changed, 0 resolved; targets: 3 changed, 1 added, 1 "
+                        "removed, 1 unchanged\n",
+                        strlen("findings: 1 new, 0 changed, 0 resolved; targets: 3 changed, 1 "
+                               "added, 1 removed, 1 unchanged\n")) == 0);
+    assert_non_null(strstr(r.out, "\nlegacy.example.com:443: changed\n"
+                                  "  new       high     sni-mismatch: [192.0.2.20, SNI "
+                                  "legacy.example.com, TLS 1.2] asks for a certificate"));
+    assert_null(strstr(r.out, ISSUING_DN));
+    assert_non_null(strstr(r.out, "  lists: 4 variants changed (caprobe diff --names"));
+    diff_free(&r);
+
+    r = diff("old.jsonl", "new.jsonl", REPORT_DIFF_NAMES);
+    assert_int_equal(r.status, 1);
+    expect_golden(r.out, "baseline/diff-old-new-names.txt");
     /* the IIS story: the IP binding lost its list when the certificate was renewed */
     assert_non_null(strstr(r.out,
                            "  192.0.2.20||1.2|handshake:\n"
@@ -619,7 +827,128 @@ static void test_diff_name_sets(void **state)
                                "\"variants\":[{\"key\":\"192.0.2.80||1.2|handshake\",\"changes\":"
                                "[{\"kind\":\"names_added\",\"names\":[\"CN=Other CA,O=Elsewhere,"
                                "C=US\"]}]},{\"key\":\"192.0.2.80||1.3|handshake\",\"changes\":"
-                               "[{\"kind\":\"request_disappeared\"}]}]}\n");
+                               "[{\"kind\":\"request_disappeared\"}]}],\"findings\":[]}\n");
+    diff_free(&r);
+}
+
+/* ---- findings ------------------------------------------------------------------------------ */
+
+/* "change rule severity [old severity] message" of each pair, one per line. */
+static void pairs_text(const struct report_finding_pair *p, size_t n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && len < cap; i++) {
+        const struct report_baseline_finding *f = p[i].now ? p[i].now : p[i].old;
+        len += (size_t)snprintf(
+            buf + len, cap - len, "%s %s %s%s%s %s\n", report_finding_change_name(p[i].change),
+            f->rule, report_severity_name(f->severity),
+            p[i].change == REPORT_FINDING_CHANGED ? " was " : "",
+            p[i].change == REPORT_FINDING_CHANGED ? report_severity_name(p[i].old->severity) : "",
+            f->message);
+    }
+}
+
+/* findings-old.jsonl -> findings-new.jsonl (fixtures/baseline/README.md): fa.example.com keeps
+ * its variants, in another order of observations, and its findings change as built: a rule
+ * per variant (expected-ca-missing) is known by the variant it cites, not by its index; a rule
+ * of a later version that fires twice pairs in order; the same HOST:PORT in two protocols is two
+ * records. */
+static void test_findings_pair(void **state)
+{
+    (void)state;
+    struct report_baseline *o = load_fleet("findings-old.jsonl"),
+                           *n = load_fleet("findings-new.jsonl");
+    struct report_finding_pair *p;
+    size_t count;
+    char got[2048];
+    assert_int_equal(report_findings_pair(report_baseline_lookup(o, "fa.example.com:443", NULL),
+                                          report_baseline_lookup(n, "fa.example.com:443", NULL), &p,
+                                          &count),
+                     0);
+    pairs_text(p, count, got, sizeof(got));
+    assert_string_equal(got, "new expected-ca-missing high [192.0.2.3] lacks 2\n"
+                             "new sni-mismatch high the list depends on SNI\n"
+                             "changed oversized-ca-list high was medium a CA list of 40000 bytes\n"
+                             "changed a-later-rule low was low c\n"
+                             "resolved expected-ca-missing high [192.0.2.1] lacks 1\n"
+                             "resolved public-ca-accepted medium msg P\n"
+                             "same expected-ca-missing high [192.0.2.2] lacks 1\n"
+                             "same root-store-dump high msg R\n"
+                             "same a-later-rule low a\n");
+    assert_string_equal(p[3].old->message, "b");
+    free(p);
+
+    /* a target in one scan only: all its findings new, or resolved */
+    assert_int_equal(report_findings_pair(
+                         NULL, report_baseline_lookup(n, "fc.example.com:443", NULL), &p, &count),
+                     0);
+    pairs_text(p, count, got, sizeof(got));
+    assert_string_equal(got, "new empty-ca-list medium 1 probe received an empty list\n");
+    free(p);
+    assert_int_equal(report_findings_pair(report_baseline_lookup(o, "fb.example.com:443", NULL),
+                                          NULL, &p, &count),
+                     0);
+    assert_int_equal(count, 1);
+    assert_int_equal(p[0].change, REPORT_FINDING_RESOLVED);
+    assert_null(p[0].now);
+    free(p);
+    assert_int_equal(report_findings_pair(NULL, NULL, &p, &count), 0);
+    assert_int_equal(count, 0);
+    assert_null(p);
+    report_baseline_free(o);
+    report_baseline_free(n);
+}
+
+/* The same, end to end: the counts first, then each target's findings that differ; JSON Lines
+ * with each finding's change. */
+static void test_diff_findings(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("findings-old.jsonl", "findings-new.jsonl", 0);
+    assert_int_equal(r.status, 1);
+    expect_golden(r.out, "baseline/diff-findings.txt");
+    static const char first[] = "findings: 4 new, 2 changed, 4 resolved (1 new on added targets, "
+                                "1 resolved on removed ones); targets: 3 changed, 1 added, 1 "
+                                "removed, 1 unchanged\n";
+    assert_true(strncmp(r.out, first, strlen(first)) == 0);
+    assert_null(strstr(r.out, "fd.example.com")); /* unchanged */
+    assert_non_null(strstr(r.out, "\nfe.example.com:25 (STARTTLS smtp): changed\n"
+                                  "  resolved  high     root-store-dump: smtp dump\n"));
+    assert_non_null(strstr(r.out, "  changed   high     oversized-ca-list (was medium): a CA "
+                                  "list of 40000 bytes\n"
+                                  "                     was: a CA list of 20000 bytes\n"));
+    diff_free(&r);
+
+    r = diff("findings-old.jsonl", "findings-new.jsonl", REPORT_DIFF_JSON);
+    assert_int_equal(r.status, 1);
+    size_t counts[4] = {0}, lines = 0;
+    for (char *p = r.out, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1, lines++) {
+        json_error_t jerr;
+        json_t *o = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, &jerr);
+        assert_non_null(o);
+        assert_int_equal(json_array_size(json_object_get(o, "variants")), 0);
+        size_t i;
+        json_t *f;
+        json_array_foreach(json_object_get(o, "findings"), i, f)
+        {
+            const char *c = json_string_value(json_object_get(f, "change"));
+            counts[strcmp(c, "new") == 0 ? 0 : strcmp(c, "changed") == 0 ? 1 : 2]++;
+            if (strcmp(c, "changed") == 0)
+                assert_non_null(json_object_get(f, "old_message"));
+            if (strcmp(json_string_value(json_object_get(f, "rule")), "sni-mismatch") == 0) {
+                json_t *v = json_object_get(f, "variants");
+                assert_int_equal(json_array_size(v), 2);
+                assert_string_equal(json_string_value(json_array_get(v, 0)),
+                                    "192.0.2.1||1.2|handshake");
+            }
+        }
+        json_decref(o);
+    }
+    assert_int_equal(lines, 5); /* fa, fb, fc, fe, fe (smtp); not fd */
+    assert_int_equal(counts[0], 4);
+    assert_int_equal(counts[1], 2);
+    assert_int_equal(counts[2], 4);
     diff_free(&r);
 }
 
@@ -666,9 +995,11 @@ static void test_compact_index(void **state)
 /* No difference between the two files, in text and in JSON. */
 static void expect_unchanged(const char *old_name, const char *new_name, size_t targets)
 {
-    char want[96];
-    snprintf(want, sizeof(want), "summary: 0 changed, 0 added, 0 removed, %zu unchanged\n",
-             targets);
+    char want[256];
+    snprintf(want, sizeof(want),
+             NO_FINDINGS "0 changed, 0 added, 0 removed, %zu unchanged\n\n"
+                         "summary: 0 changed, 0 added, 0 removed, %zu unchanged\n",
+             targets, targets);
     struct diff_result r = diff(old_name, new_name, 0);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, want);
@@ -707,7 +1038,8 @@ static void test_compact_malformed(void **state)
     assert_string_equal(r.out, "{\"target\":\"odd.example.com:443\",\"status\":\"changed\","
                                "\"variants\":[{\"key\":\"192.0.2.90||1.2|handshake\",\"changes\":"
                                "[{\"kind\":\"names_added\",\"names\":[\"000102fe\"]},"
-                               "{\"kind\":\"names_removed\",\"names\":[\"000102ff\"]}]}]}\n");
+                               "{\"kind\":\"names_removed\",\"names\":[\"000102ff\"]}]}],"
+                               "\"findings\":[]}\n");
     diff_free(&r);
     b = load("malformed-changed-compact.jsonl", false);
     const struct report_baseline_target *t = report_baseline_find(b, "odd.example.com:443", NULL);
@@ -779,6 +1111,9 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_line_limit),
+        cmocka_unit_test(test_fleet_fields),
+        cmocka_unit_test(test_tolerant),
+        cmocka_unit_test(test_tolerant_long),
         cmocka_unit_test(test_rules_drift),
         cmocka_unit_test(test_diff_identical),
         cmocka_unit_test(test_diff_declined),
@@ -786,6 +1121,8 @@ int main(void)
         cmocka_unit_test(test_diff_json),
         cmocka_unit_test(test_diff_reverse),
         cmocka_unit_test(test_diff_name_sets),
+        cmocka_unit_test(test_findings_pair),
+        cmocka_unit_test(test_diff_findings),
         cmocka_unit_test(test_compact_index),
         cmocka_unit_test(test_compact_malformed),
         cmocka_unit_test(test_diff_compact),

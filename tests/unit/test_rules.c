@@ -106,11 +106,27 @@ static void fx_add(struct fixture *x, struct tls_observation *o)
     x->t.n_obs = x->n;
 }
 
+/* What caprobe diff takes a finding's identity from (report_rule.per_variant): a rule marked so
+ * cites one variant in each finding, any other rule makes one finding per target. Checked on
+ * every run of every test here. */
+static void check_identity(const struct report_findings *f)
+{
+    size_t count[REPORT_RULE_COUNT] = {0};
+    for (size_t i = 0; i < f->n; i++) {
+        const struct report_rule *rule = f->v[i].rule;
+        if (rule->per_variant && f->v[i].n_obs != 1)
+            fail_msg("%s cites %zu variants in one finding", rule->name, f->v[i].n_obs);
+        if (!rule->per_variant && ++count[rule->id] > 1)
+            fail_msg("%s: %zu findings for one target", rule->name, count[rule->id]);
+    }
+}
+
 static void fx_run(struct fixture *x)
 {
     report_findings_free(&x->f);
     report_findings_init(&x->f);
     assert_int_equal(report_rules_run(&x->t, &x->ctx, &x->f), 0);
+    check_identity(&x->f);
 }
 
 static void fx_free(struct fixture *x)

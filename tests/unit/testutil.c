@@ -42,6 +42,15 @@ uint8_t *testutil_unhex(const char *text, size_t *len)
     return out;
 }
 
+char *testutil_fixture_path(const char *dir, const char *name)
+{
+    const char *root = getenv("CAPROBE_FIXTURES");
+    char *p = malloc(1024);
+    assert_non_null(p);
+    snprintf(p, 1024, "%s/%s/%s", root ? root : "fixtures", dir, name);
+    return p;
+}
+
 uint8_t *testutil_fixture(const char *rel, size_t *len)
 {
     const char *dir = getenv("CAPROBE_FIXTURES");

@@ -8,6 +8,8 @@
 
 /* Decode hex text: whitespace skipped, '#' comments to end of line. */
 uint8_t *testutil_unhex(const char *text, size_t *len);
+/* The path of fixtures/<dir>/<name> (malloc'd). */
+char *testutil_fixture_path(const char *dir, const char *name);
 /* The bytes of fixtures/<rel>: a .hex file is decoded, anything else read as is. */
 uint8_t *testutil_fixture(const char *rel, size_t *len);
 

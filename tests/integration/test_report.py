@@ -1,0 +1,436 @@
+#!/usr/bin/env python3
+"""caprobe report and caprobe diff's findings on two real scans of the lab (issue 14, points 1
+and 2). The lab runs twice on the same fixed ports, its behaviour changed in between: one
+endpoint loses its root-store dump (fixed), another gains one (broken), a raw list grows past
+32 KiB (oversized-ca-list medium -> high); a STARTTLS endpoint, an empty list, an endpoint with
+hostile names (markup, table pipes, a formula, a newline) on three ports and a closed port stay
+as they were. Every number of the report (text, markdown, CSV) is checked against the JSON
+Lines itself, counted here; markdown is rendered by GitHub's own renderer (cmark-gfm) and its
+HTML parsed; CSV is read by Python's csv module. Emits TAP."""
+
+import csv
+import html.parser
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
+PER_VARIANT = {"expected-ca-missing", "unexpected-ca", "client-cert-not-offered",
+               "baseline-drift"}
+HOSTILE_CNS = ["<script>alert(1)</script>", "a|b`c`*d*_e_[f](g)~h~$i$ www.evil.example",
+               "=HYPERLINK(\"http://evil.example\")", "line\nbreak", "&amp;&lt;b&gt;"]
+
+
+def der(tag, body):
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + body
+
+
+def cn_name(cn):
+    """The DER of the Name CN=cn (UTF8String)."""
+    atv = der(0x30, bytes.fromhex("0603550403") + der(0x0c, cn.encode()))
+    return der(0x30, der(0x31, atv))
+
+
+def lab_config(ports, second):
+    """The lab of the first scan, or (second) of the second: the same ports."""
+    hostile = "".join('      - "%s"\n' % cn_name(cn).hex() for cn in HOSTILE_CNS)
+    tls = "    cert: ../pki/server.pem\n    key: ../pki/server.key\n    client_auth: optional\n"
+    raw = "    mode: raw\n    raw: flight\n    cert: pki/rsa-server-chain.pem\n"
+    dump, right = "    cas: [system]\n", "    cas: [../pki/issuing.pem]\n"
+    return ("defaults:\n  timeout_ms: 10000\nendpoints:\n"
+            "  - name: fixed\n    port: %d\n%s%s" % (ports[0], tls, right if second else dump) +
+            "  - name: broken\n    port: %d\n%s%s" % (ports[1], tls, dump if second else right) +
+            "  - name: grows\n    port: %d\n%s    cas: [../pki/%s.pem]\n"
+            % (ports[2], raw, "many-40k" if second else "many-20k") +
+            "  - name: empty\n    port: %d\n%s    cas: []\n" % (ports[3], tls) +
+            "  - name: smtp\n    port: %d\n%s    starttls: smtp\n%s" % (ports[4], tls, dump) +
+            "".join("  - name: hostile-%d\n    port: %d\n%s    cas: []\n    names_hex:\n%s"
+                    % (i, ports[5 + i], raw, hostile) for i in range(3)))
+
+
+def scan(lab_yaml, targets, path):
+    with h.LabServer(lab_yaml) as lab:
+        del lab
+        r = h.run_caprobe(["--format", "jsonl", "--timeout", "5", "--expect-ca",
+                           h.pki("issuing.pem"), "-o", path] + targets, timeout=120)
+    return r
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(x) for x in f if x.strip()]
+
+
+def key(rec):
+    return (rec["target"], (rec["observations"] or [{}])[0].get("starttls"))
+
+
+def probed(rec):
+    return any(o["outcome"] != "error" for o in rec["observations"])
+
+
+def vkey(o):
+    return "%s|%s|%s|%s" % (o["address"] or "", o["sni"] or "", o["tls_max"], o["phase"])
+
+
+def identities(rec):
+    """The findings of a record by identity (docs/output.md#caprobe-diff), computed apart from
+    caprobe: rule, and the cited variants' keys for the rules per variant; repeats in order."""
+    out, seen = {}, {}
+    for f in rec["findings"]:
+        scope = ()
+        if f["rule"] in PER_VARIANT:
+            scope = tuple(sorted({vkey(rec["observations"][i]) for i in f["observations"]}))
+        ident = (key(rec), f["rule"], scope)
+        n = seen.get(ident, 0)
+        seen[ident] = n + 1
+        out[ident + (n,)] = f
+    return out
+
+
+def changes(old_recs, new_recs):
+    """{(change, rule, severity): count} and the list of (change, target, rule)."""
+    old, new = {}, {}
+    for r in old_recs:
+        old.update(identities(r))
+    for r in new_recs:
+        new.update(identities(r))
+    counts, items = {}, []
+    for ident in set(old) | set(new):
+        o, n = old.get(ident), new.get(ident)
+        if o is None:
+            c, f = "new", n
+        elif n is None:
+            c, f = "resolved", o
+        elif (o["severity"], o["message"]) != (n["severity"], n["message"]):
+            c, f = "changed", n
+        else:
+            continue
+        k = (c, f["rule"], f["severity"])
+        counts[k] = counts.get(k, 0) + 1
+        items.append((c, ident[0][0], f["rule"]))
+    return counts, items
+
+
+def rule_table(recs):
+    """{(rule, severity): (findings, targets)} of a scan."""
+    t = {}
+    for r in recs:
+        seen = set()
+        for f in r["findings"]:
+            k = (f["rule"], f["severity"])
+            n, m = t.get(k, (0, 0))
+            t[k] = (n + 1, m + (k not in seen))
+            seen.add(k)
+    return t
+
+
+class Html(html.parser.HTMLParser):
+    """Tables (list of rows of cell texts) and every start tag of the HTML cmark-gfm made."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.tables, self.cell = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.tables[-1][-1].append(self.cell)
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def scans(tap, ctx):
+    """The two scans, a.jsonl and b.jsonl, on the same ports (free a moment ago: a port taken
+    meanwhile makes the lab fail to start, and the test tries other ports)."""
+    for attempt in range(3):
+        ports = []
+        while len(ports) < 8:
+            p = h.free_port()
+            ports += [p] if p not in ports else []
+        closed = h.closed_port()
+        targets = ["127.0.0.1:%d" % p for p in ports[:4]] + ["smtp://127.0.0.1:%d" % ports[4]] \
+            + ["127.0.0.1:%d" % p for p in ports[5:8]] + ["127.0.0.1:%d" % closed]
+        a, b = os.path.join(ctx["tmp"], "a.jsonl"), os.path.join(ctx["tmp"], "b.jsonl")
+        try:
+            ra = scan(lab_config(ports, False), targets, a)
+            rb = scan(lab_config(ports, True), targets, b)
+        except RuntimeError as e:  # a port was taken: the lab did not start
+            tap.diag("attempt %d: %s" % (attempt + 1, e))
+            continue
+        ctx.update(a=a, b=b, ports=ports)
+        return tap.ok(ra.rc in (0, 1) and rb.rc in (0, 1) and len(load(a)) == len(targets) and
+                      len(load(b)) == len(targets),
+                      "two lab scans of %d targets, the lab changed between them" % len(targets),
+                      ra.describe() + rb.describe())
+    return tap.ok(False, "two lab scans: the lab did not start")
+
+
+def check_text_and_numbers(tap, ctx):
+    a, b = ctx["a"], ctx["b"]
+    recs = load(b)
+    n = len(recs)
+    n_probed = sum(1 for r in recs if probed(r))
+    findings = [f for r in recs for f in r["findings"]]
+    r = h.run_caprobe(["report", b])
+    tap.eq(r.rc, 0, "report (text): exit 0 with findings", r.describe())
+    m = re.search(r"Targets: (\d+) scanned: (\d+) probed \((\d+) with findings, (\d+) OK\), "
+                  r"(\d+) not probed", r.stdout)
+    want = (n, n_probed, sum(1 for x in recs if probed(x) and x["findings"]),
+            sum(1 for x in recs if probed(x) and not x["findings"]), n - n_probed)
+    tap.eq(tuple(int(x) for x in m.groups()) if m else None, want,
+           "text: targets scanned, probed, with findings, OK, not probed as in the JSONL")
+    tap.ok(n - n_probed == 1, "the closed port is the one target not probed")
+    by = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
+    tap.ok(("%d findings: " % len(findings)) + ", ".join(
+        "%d %s" % (by[s], s) for s in SEVERITIES if by[s]) in r.stdout,
+        "text: the findings by severity", r.stdout[:1500])
+    got = {}
+    section = r.stdout.split("Findings by rule\n")[1].split("\n\n")[0]
+    for line in section.splitlines()[2:]:
+        p = line.split()
+        got[(p[0], p[1])] = (int(p[2]), int(p[3]))
+    tap.eq(got, rule_table(recs), "text: findings and targets per rule and severity")
+    sizes = {}
+    for x in recs:
+        if not probed(x):
+            continue
+        lists = [o["certificate_request"] for o in x["observations"]
+                 if o["outcome"] == "certificate_request"]
+        big = max((c["ca_count"] for c in lists), default=None)
+        label = ("no request" if big is None else "0 (empty)" if big == 0 else "1" if big == 1
+                 else "2-4" if big < 5 else "5-19" if big < 20 else "20-99" if big < 100
+                 else "100-499" if big < 500 else "500 and more")
+        sizes[label] = sizes.get(label, 0) + 1
+    chart = r.stdout.split("CA-list sizes\n")[1].split("\nLists over")[0]
+    got = {}
+    for line in chart.splitlines():
+        m = re.match(r"  (\S.*?)\s{2,}(\d+)(\s|$)", line)
+        if m and int(m.group(2)):
+            got[m.group(1)] = int(m.group(2))
+    tap.eq(got, sizes, "text: targets by the size of their largest list", chart)
+    tap.ok("\x1b" not in r.stdout and "\nbreak" not in r.stdout,
+           "text: no control byte of a server name reaches the terminal")
+
+
+def pipes(line):
+    """The | of a markdown line that are not backslash-escaped."""
+    n, i = 0, 0
+    while i < len(line):
+        if line[i] == "\\":
+            i += 2
+            continue
+        n += line[i] == "|"
+        i += 1
+    return n
+
+
+def check_markdown(tap, ctx):
+    b = ctx["b"]
+    recs = load(b)
+    r = h.run_caprobe(["report", "--format", "markdown", "--names", "all", b])
+    tap.eq(r.rc, 0, "report (markdown): exit 0", r.describe())
+    md = r.stdout
+    tap.ok("<script" not in md and "<b>" not in md and "&lt;b&gt;" not in md.replace(
+        "&amp;lt;b&amp;gt;", ""), "markdown: no raw tag of a server name, no entity of its own")
+    widths, table = [], []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            table.append(pipes(line))
+        elif table:
+            widths.append(sorted(set(table)))
+            table = []
+    tap.ok(widths and all(len(w) == 1 for w in widths), "markdown: every row of a table has as "
+           "many unescaped | as its header (a | of a server name is escaped)", widths)
+    if shutil.which("cmark-gfm") is None:
+        tap.skip("markdown rendered by cmark-gfm", "cmark-gfm not installed")
+        return
+    p = subprocess.run(["cmark-gfm", "-e", "table", "-e", "strikethrough", "-e", "autolink"],
+                       input=md.encode(), capture_output=True, timeout=30)
+    doc = Html()
+    doc.feed(p.stdout.decode())
+    tap.ok("script" not in doc.tags, "markdown rendered by cmark-gfm: no <script> element",
+           sorted(set(doc.tags)))
+    widths = [sorted({len(row) for row in t}) for t in doc.tables]
+    tap.ok(all(len(w) == 1 for w in widths), "rendered: every table row has its table's number "
+           "of cells (no pipe of a name opened a cell)", widths)
+    # the names table: the hostile names are shown exactly as the JSONL has them
+    dns = {c["dn"] for x in recs for o in x["observations"]
+           for c in o.get("certificate_request", {}).get("cas", [])}
+    hostile = {d for d in dns if any(w in d for w in ("script", "HYPERLINK", "break", "&amp",
+                                                      "|b"))}
+    names_table = [t for t in doc.tables if t and t[0] == ["targets", "name"]]
+    shown = {row[1] for row in names_table[0][1:]} if names_table else set()
+    tap.eq(len(hostile), len(HOSTILE_CNS), "the lab's hostile names are in the scan")
+    tap.eq(hostile - shown, set(), "rendered: each hostile name is a cell whose text is the "
+           "name exactly (the top names table)", shown)
+    text = re.sub(r"<[^>]+>", "", p.stdout.decode())
+    tap.ok(all(d in html.unescape(text) for d in hostile),
+           "rendered: the hostile names read the same in the variants' lists")
+
+
+def check_csv(tap, ctx):
+    tmp, b = ctx["tmp"], ctx["b"]
+    recs = load(b)
+    r = h.run_caprobe(["report", "--format", "csv", b])
+    tap.eq(r.rc, 0, "report (csv): exit 0", r.describe())
+    rows = list(csv.DictReader(io.StringIO(r.stdout, newline="")))
+    want = sorted((x["target"], f["rule"], f["severity"], f["message"], f.get("remedy", ""))
+                  for x in recs for f in x["findings"])
+    got = sorted((w["target"], w["rule"], w["severity"], w["message"], w["remedy"])
+                 for w in rows)
+    tap.eq(got, want, "csv: one row per finding, each field as in the JSONL (%d rows)"
+           % len(want))
+    tap.ok(r.stdout.endswith("\r\n") and "\r\n" in r.stdout.split("\n")[0] + "\n",
+           "csv: CRLF line ends (RFC 4180)")
+    # a file from elsewhere (a shard someone else wrote): the hostile target's findings get
+    # texts that start like formulas; the report reads it as any scan
+    edited = os.path.join(tmp, "formula.jsonl")
+    hostile = [x for x in recs if any("HYPERLINK" in c["dn"] for o in x["observations"]
+                                      for c in o.get("certificate_request", {}).get("cas", []))]
+    starts = ["=HYPERLINK(\"http://evil.example\")", "+1+1", "-2+3", "@SUM(1)", "\tx"]
+    x = json.loads(json.dumps(hostile[0]))
+    x["findings"] = [{"rule": "unexpected-ca", "severity": "medium", "message": s,
+                      "observations": [0], "remedy": s} for s in starts]
+    with open(edited, "w", encoding="utf-8") as f:
+        f.write(json.dumps(x) + "\n")
+    r = h.run_caprobe(["report", "--format", "csv", edited])
+    rows = list(csv.DictReader(io.StringIO(r.stdout, newline="")))
+    tap.eq(sorted(w["message"] for w in rows),
+           sorted(["'" + s for s in starts[:4]] + ["\\x09x"]),
+           "csv: a field that would start with = + - @ gets a leading ' (a tab is \\x09)")
+    tap.ok(all(not w[k][:1] in "=+-@\t\r" for w in rows for k in w if w[k]),
+           "csv: no field starts like a formula")
+
+
+def check_baseline(tap, ctx):
+    a, b, ports = ctx["a"], ctx["b"], ctx["ports"]
+    old, new = load(a), load(b)
+    want, items = changes(old, new)
+    r = h.run_caprobe(["report", "--format", "csv", "--baseline", a, b])
+    tap.eq(r.rc, 0, "report --baseline: exit 0", r.describe())
+    got = {}
+    for w in csv.DictReader(io.StringIO(r.stdout, newline="")):
+        if w["change"] != "same":
+            k = (w["change"], w["rule"], w["severity"])
+            got[k] = got.get(k, 0) + 1
+    tap.eq(got, want, "report --baseline (csv): new, changed and resolved findings by rule and "
+           "severity as computed here from the two JSONL files")
+    t = {p: "127.0.0.1:%d" % p for p in ports}
+    built = {("new", t[ports[1]], "root-store-dump"), ("resolved", t[ports[0]], "root-store-dump"),
+             ("changed", t[ports[2]], "oversized-ca-list")}
+    tap.eq(built - set(items), set(), "as built: the broken endpoint's dump is new, the fixed "
+           "one's resolved, the grown list's oversized-ca-list changed", items)
+    tap.ok(not any(i[1] in (t[ports[3]], "127.0.0.1:%d" % ports[4]) for i in items),
+           "as built: the empty list and the STARTTLS endpoint did not change")
+    n_new = sum(v for (c, _, _), v in want.items() if c == "new")
+    n_changed = sum(v for (c, _, _), v in want.items() if c == "changed")
+    n_resolved = sum(v for (c, _, _), v in want.items() if c == "resolved")
+    r = h.run_caprobe(["report", "--format", "markdown", "--baseline", a, b])
+    tap.ok("%d new, %d changed, %d resolved finding" % (n_new, n_changed, n_resolved)
+           in r.stdout, "report --baseline (markdown): the counts of the summary", r.stdout[:900])
+
+    d = h.run_caprobe(["diff", a, b])
+    tap.eq(d.rc, 1, "diff of the two lab scans: exit 1", d.describe())
+    tap.ok(d.stdout.startswith("findings: %d new, %d changed, %d resolved;"
+                               % (n_new, n_changed, n_resolved)),
+           "diff (text): the counts first, as computed here", d.stdout[:300])
+    d = h.run_caprobe(["diff", "--format", "jsonl", a, b])
+    got = {}
+    for line in d.stdout.splitlines():
+        for f in json.loads(line)["findings"]:
+            k = (f["change"], f["rule"], f["severity"])
+            got[k] = got.get(k, 0) + 1
+    tap.eq(got, want, "diff --format jsonl: each target's findings that changed, as computed "
+           "here")
+
+
+def check_bad_input(tap, ctx):
+    tmp, b = ctx["tmp"], ctx["b"]
+    lines = open(b, encoding="utf-8").read().splitlines()
+    future = json.loads(lines[0])
+    future["schema"], future["target"] = "caprobe/2", "future.example:443"
+    mixed = lines[:2] + ["{not json"] + lines[2:-1] + [json.dumps(future), lines[-1][:40]]
+    path = os.path.join(tmp, "mixed.jsonl")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(mixed))  # the last line cut short, without its newline
+    r = h.run_caprobe(["report", "--format", "markdown", path])
+    tap.eq(r.rc, 2, "report of a mixed, truncated file: exit 2, the report written", r.describe())
+    bad = [3, len(mixed) - 1, len(mixed)]
+    told = re.findall(r"^caprobe report: .*mixed\.jsonl:(\d+): ", r.stderr, re.M)
+    tap.eq([int(x) for x in told], bad, "stderr: each bad line as FILE:LINE")
+    m = re.search(r"Targets: (\d+) scanned", r.stdout)
+    tap.eq(int(m.group(1)) if m else None, len(lines) - 1,
+           "the rest is used: every record but the cut one")
+    tap.ok("Bad input: 3 lines" in r.stdout and all(
+        ("mixed.jsonl:%d: " % n) in r.stdout for n in bad), "the report tells the bad lines too")
+
+
+def check_cli(tap, ctx):
+    tmp, b = ctx["tmp"], ctx["b"]
+    out = os.path.join(tmp, "report.md")
+    with open(out, "w") as f:
+        f.write("old report\n")
+    r = h.run_caprobe(["report", "--format", "markdown", "-o", out, b])
+    s = h.run_caprobe(["report", "--format", "markdown", b])
+    tap.ok(r.rc == 0 and r.stdout == "" and open(out).read() == s.stdout,
+           "-o FILE: the report replaces FILE", r.describe())
+    r = h.run_caprobe(["report", "-o", out, os.path.join(tmp, "missing.jsonl")])
+    tap.ok(r.rc == 2 and open(out).read() == s.stdout and
+           not [x for x in os.listdir(tmp) if x.startswith(".report.md.")],
+           "-o FILE with an unreadable scan: exit 2, FILE as it was, no temporary file left",
+           r.describe())
+    r = h.run_caprobe(["report", "--format", "html", b])
+    tap.ok(r.rc == 2 and "not built yet" in r.stderr, "--format html: not built yet, exit 2",
+           r.describe())
+    r = h.run_caprobe(["report", "--bogus", b])
+    tap.ok(r.rc == 2 and "caprobe report --help" in r.stderr, "a bad option: exit 2")
+    r = h.run_caprobe(["report", "--help"])
+    tap.ok(r.rc == 0 and "Exit status" in r.stdout and "--baseline" in r.stdout,
+           "report --help")
+    r = h.run_caprobe(["--help"])
+    tap.ok("caprobe report SCAN.jsonl" in r.stdout and "caprobe diff" in r.stdout,
+           "caprobe --help lists the subcommands")
+
+
+CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_baseline, check_bad_input,
+          check_cli]
+
+
+def main():
+    h.install_signal_handlers()
+    tap = h.Tap()
+    ctx = {"tmp": tempfile.mkdtemp(prefix="caprobe-report-")}
+    try:
+        if scans(tap, ctx):
+            h.run_checks(tap, CHECKS, ctx)
+    finally:
+        shutil.rmtree(ctx["tmp"], ignore_errors=True)
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

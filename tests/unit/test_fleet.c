@@ -1,0 +1,147 @@
+/* Unit tests for report/fleet.c and its renderers: the model's counts from fixtures whose
+ * numbers are known (fixtures/baseline/README.md), the finding changes against a baseline as
+ * caprobe diff counts them, and the escaping of markdown and CSV on a record whose message holds
+ * every kind of byte a hand-made or hostile file may carry. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "report/fleet.h"
+#include "tls/wire/error.h"
+#include "testutil.h"
+
+static char *fixture_path(const char *name)
+{
+    return testutil_fixture_path("baseline", name);
+}
+
+static struct report_fleet *load(const char *scan, const char *base)
+{
+    char *s = fixture_path(scan), *b = base ? fixture_path(base) : NULL;
+    struct report_fleet *f = NULL;
+    char err[512];
+    if (report_fleet_load(&f, s, b, err, sizeof(err)))
+        fail_msg("%s: %s", scan, err);
+    free(s);
+    free(b);
+    return f;
+}
+
+/* The whole output of a renderer, NUL-terminated. */
+static char *render(const struct report_fleet *f, enum report_fleet_format format)
+{
+    char *p;
+    size_t n;
+    FILE *out = open_memstream(&p, &n);
+    assert_non_null(out);
+    struct report_fleet_opts o = {.format = format, .names = 5};
+    int rc = format == REPORT_FLEET_CSV ? report_fleet_csv_write(out, f)
+                                        : report_fleet_doc_write(out, f, &o);
+    assert_int_equal(rc, 0);
+    fclose(out);
+    return p;
+}
+
+/* fleet.jsonl: two targets, four findings; both lists are {Issuing CA 1, Test Root}. */
+static void test_model(void **state)
+{
+    (void)state;
+    struct report_fleet *f = load("fleet.jsonl", NULL);
+    assert_int_equal(f->n, 2);
+    assert_int_equal(f->probed, 2);
+    assert_int_equal(f->unprobed, 0);
+    assert_int_equal(f->with_findings, 2);
+    assert_int_equal(f->findings, 4);
+    assert_int_equal(f->by_severity[REPORT_SEV_HIGH], 1);
+    assert_int_equal(f->by_severity[REPORT_SEV_INFO], 1);
+    assert_string_equal(f->t[0].rec->target, "fleet-a.example.com:443"); /* worst first */
+    assert_int_equal(f->t[0].worst, REPORT_SEV_HIGH);
+    assert_int_equal(f->t[0].n_groups, 3);
+    assert_int_equal(f->t[1].n_groups, 2);
+    assert_int_equal(f->n_rules, 4);
+    assert_string_equal(f->rules[0].rule, "sni-mismatch");
+    assert_int_equal(f->buckets[REPORT_FLEET_2_4], 2); /* 2 names; 3 entries, a repeat */
+    assert_int_equal(f->bucket_bytes[REPORT_FLEET_2_4], 195);
+    assert_int_equal(f->distinct_lists, 1); /* the same set in both: one list id */
+    assert_int_equal(f->n_top, 2);
+    assert_int_equal(f->top[0].targets, 2);
+    assert_string_equal(f->top[0].dn, "CN=caprobe Issuing CA 1,O=caprobe,C=DE");
+    assert_int_equal(f->n_worst, 2);
+    report_fleet_free(f);
+
+    /* against a baseline: as caprobe diff counts (test_baseline.c, diff-findings.txt) */
+    f = load("findings-new.jsonl", "findings-old.jsonl");
+    assert_int_equal(f->new, 4);
+    assert_int_equal(f->changed, 2);
+    assert_int_equal(f->resolved, 4);
+    assert_int_equal(f->added, 1);
+    assert_int_equal(f->removed, 1);
+    assert_int_equal(f->n, 5);
+    assert_int_equal(f->n_removed, 1);
+    assert_string_equal(f->t[f->n].rec->target, "fb.example.com:443");
+    assert_true(f->t[f->n].removed);
+    report_fleet_free(f);
+}
+
+/* A message with a pipe, a newline, markup, an entity's start, an escape sequence, backticks, a
+ * URL, a www. name and quotes; a remedy that starts like a formula. */
+static void test_escaping(void **state)
+{
+    (void)state;
+    struct report_fleet *f = load("hostile.jsonl", NULL);
+    char *md = render(f, REPORT_FLEET_MARKDOWN);
+    assert_non_null(strstr(md, "a\\|b\\\\x0a&lt;b&gt;&amp;x\\\\x1b\\[31m \\`c\\` "
+                               "http&#58;//evil.example www&#46;evil.example \"q\"\n"));
+    assert_non_null(strstr(md, "  - fix: =1+1\n")); /* nothing to guard in markdown */
+    assert_null(strchr(md, '\x1b'));
+    free(md);
+    char *csv = render(f, REPORT_FLEET_CSV);
+    assert_string_equal(csv, "\"target\",\"starttls\",\"verdict\",\"change\",\"rule\","
+                             "\"severity\",\"variants\",\"message\",\"remedy\",\"old_severity\","
+                             "\"old_message\"\r\n"
+                             "\"hostile.example.com:443\",\"\",\"findings\",\"\","
+                             "\"a-later-rule\",\"high\",\"192.0.2.99, no SNI, TLS 1.2\","
+                             "\"a|b\\x0a<b>&x\\x1b[31m `c` http://evil.example www.evil.example "
+                             "\"\"q\"\"\",\"'=1+1\",\"\",\"\"\r\n");
+    free(csv);
+    char *text = render(f, REPORT_FLEET_TEXT);
+    assert_null(strchr(text, '\x1b'));
+    assert_non_null(strstr(text, "high     a-later-rule: a|b\\x0a<b>&x\\x1b[31m"));
+    free(text);
+    report_fleet_free(f);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    struct report_fleet *f = (struct report_fleet *)1;
+    char err[512], *bad = fixture_path("tolerant.jsonl"), *good = fixture_path("fleet.jsonl");
+    /* the baseline is read strictly */
+    assert_int_equal(report_fleet_load(&f, good, bad, err, sizeof(err)), TLS_E_INVALID);
+    assert_null(f);
+    assert_non_null(strstr(err, "tolerant.jsonl:2: not JSON"));
+    /* the scan tolerantly */
+    assert_int_equal(report_fleet_load(&f, bad, good, err, sizeof(err)), 0);
+    assert_int_equal(report_baseline_bad_count(f->scan), 3);
+    assert_int_equal(f->n, 3);
+    report_fleet_free(f);
+    assert_int_equal(report_fleet_load(&f, "-", "-", err, sizeof(err)), TLS_E_INVALID);
+    free(bad);
+    free(good);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_model),
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
