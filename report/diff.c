@@ -27,6 +27,7 @@ enum change {
     CH_NAMES_ADDED = 1u << 5,
     CH_NAMES_REMOVED = 1u << 6,
     CH_CERT = 1u << 7,
+    CH_VERSION = 1u << 8, /* the server chose another TLS version (both sides chose one) */
 };
 
 /* One variant on one side; v NULL when that side has no such variant. */
@@ -121,6 +122,8 @@ static unsigned compare(const struct side *o, const struct side *n)
     }
     if (o->v->has_cert && n->v->has_cert && memcmp(o->v->cert_sha256, n->v->cert_sha256, 32) != 0)
         c |= CH_CERT;
+    if (o->d->tls_version && n->d->tls_version && strcmp(o->d->tls_version, n->d->tls_version))
+        c |= CH_VERSION; /* TLS 1.2 yesterday, TLS 1.0 today: a downgrade worth telling */
     return c;
 }
 
@@ -166,11 +169,50 @@ static void text_names(struct report_buf *b, const struct side *a, const struct 
     free(v);
 }
 
+/* "[192.0.2.10, SNI app.example.com, TLS 1.2]" (", renegotiation" for another phase) from a
+ * variant key "ADDRESS|SNI|TLS_MAX|PHASE" (report_variant_key), as findings cite variants; a key
+ * of another shape is shown as it is. */
+static void text_variant_label(struct report_buf *b, const char *key)
+{
+    const char *f[4], *p = key;
+    size_t len[4], k = 0;
+    for (; k < 4; k++) {
+        const char *bar = strchr(p, '|');
+        f[k] = p;
+        len[k] = bar ? (size_t)(bar - p) : strlen(p);
+        if (bar == NULL)
+            break;
+        p = bar + 1;
+    }
+    if (k != 3 || strchr(f[3], '|')) {
+        report_buf_term(b, key);
+        return;
+    }
+    char part[320];
+    report_buf_puts(b, "[");
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(part, sizeof(part), "%.*s", (int)len[i], f[i]);
+        if (i == 0)
+            report_buf_term(b, len[0] ? part : "no address");
+        else if (i == 1)
+            report_buf_puts(b, len[1] ? ", SNI " : ", no SNI");
+        else if (i == 2)
+            report_buf_puts(b, ", TLS ");
+        else if (strcmp(part, "handshake") == 0)
+            continue;
+        else
+            report_buf_puts(b, ", ");
+        if (i > 0 && len[i])
+            report_buf_term(b, part);
+    }
+    report_buf_puts(b, "]");
+}
+
 static void text_variant(struct report_buf *b, const struct vdiff *vd)
 {
     char hex[65];
     report_buf_puts(b, "  ");
-    report_buf_term(b, vd->key);
+    text_variant_label(b, vd->key);
     report_buf_puts(b, ":\n");
     if (vd->changes & CH_VARIANT_ADDED)
         report_buf_puts(b, "    variant only in NEW\n");
@@ -191,6 +233,13 @@ static void text_variant(struct report_buf *b, const struct vdiff *vd)
         text_names(b, &vd->n, &vd->o, "    + ");
     if (vd->changes & CH_NAMES_REMOVED)
         text_names(b, &vd->o, &vd->n, "    - ");
+    if (vd->changes & CH_VERSION) {
+        report_buf_puts(b, "    TLS version chosen: ");
+        report_buf_term(b, vd->o.d->tls_version);
+        report_buf_puts(b, " -> ");
+        report_buf_term(b, vd->n.d->tls_version);
+        report_buf_puts(b, "\n");
+    }
     if (vd->changes & CH_CERT) {
         report_buf_puts(b, "    server certificate changed: sha256 ");
         tls_hex_encode(vd->o.v->cert_sha256, 32, hex);
@@ -275,6 +324,14 @@ static void json_variant(struct report_buf *b, const struct vdiff *vd)
         json_names(b, &k, "names_added", &vd->n, &vd->o);
     if (vd->changes & CH_NAMES_REMOVED)
         json_names(b, &k, "names_removed", &vd->o, &vd->n);
+    if (vd->changes & CH_VERSION) {
+        json_open(b, &k, "version_changed");
+        report_buf_puts(b, ",\"old\":");
+        report_buf_json_str(b, vd->o.d->tls_version);
+        report_buf_puts(b, ",\"new\":");
+        report_buf_json_str(b, vd->n.d->tls_version);
+        report_buf_puts(b, "}");
+    }
     if (vd->changes & CH_CERT) {
         json_open(b, &k, "certificate_changed");
         report_buf_puts(b, ",");
@@ -654,7 +711,8 @@ int report_diff_run(const char *old_path, const char *new_path, unsigned flags, 
         fprintf(err, "caprobe diff: OLD and NEW cannot both be standard input\n");
         return 2;
     }
-    const struct report_baseline_opts opts = {.keep_names = true, .keep_findings = true};
+    const struct report_baseline_opts opts = {
+        .keep_names = true, .keep_findings = true, .keep_detail = true};
     struct report_baseline *ob = NULL, *nb = NULL;
     struct run r = {.flags = flags, .old_path = old_path, .new_path = new_path};
     char why[512];

@@ -657,6 +657,27 @@ static void expect_golden(const char *got, const char *rel)
     free(want);
 }
 
+/* The TLS 1.2 probe got TLS 1.0 in NEW with the same list: a difference (a downgrade), named in
+ * the text and in JSON Lines as version_changed. */
+static void test_diff_version(void **state)
+{
+    (void)state;
+    struct diff_result r = diff("version-old.jsonl", "version-new.jsonl", REPORT_DIFF_NAMES);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "  [192.0.2.10, SNI app.example.com, TLS 1.2]:\n"
+                                  "    TLS version chosen: 1.2 -> 1.0\n"));
+    assert_null(strstr(r.out, "TLS 1.3]:")); /* the TLS 1.3 variant did not change */
+    diff_free(&r);
+    r = diff("version-old.jsonl", "version-new.jsonl", REPORT_DIFF_JSON);
+    assert_int_equal(r.status, 1);
+    assert_non_null(
+        strstr(r.out, "{\"kind\":\"version_changed\",\"old\":\"1.2\",\"new\":\"1.0\"}"));
+    diff_free(&r);
+    r = diff("version-old.jsonl", "version-old.jsonl", 0);
+    assert_int_equal(r.status, 0);
+    diff_free(&r);
+}
+
 static void test_diff_text(void **state)
 {
     (void)state;
@@ -683,7 +704,7 @@ static void test_diff_text(void **state)
     expect_golden(r.out, "baseline/diff-old-new-names.txt");
     /* the IIS story: the IP binding lost its list when the certificate was renewed */
     assert_non_null(strstr(r.out,
-                           "  192.0.2.20||1.2|handshake:\n"
+                           "  [192.0.2.20, no SNI, TLS 1.2]:\n"
                            "    certificate request disappeared\n"
                            "    - " ISSUING_DN "\n"
                            "    server certificate changed: sha256 " CERT_A " -> " CERT_B "\n"));
@@ -1118,6 +1139,7 @@ int main(void)
         cmocka_unit_test(test_diff_identical),
         cmocka_unit_test(test_diff_declined),
         cmocka_unit_test(test_diff_text),
+        cmocka_unit_test(test_diff_version),
         cmocka_unit_test(test_diff_json),
         cmocka_unit_test(test_diff_reverse),
         cmocka_unit_test(test_diff_name_sets),
