@@ -1,4 +1,4 @@
-/* Hex and fixture loading for unit tests (testutil.h). */
+/* Fixture loading and byte builders for unit tests (testutil.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,6 +72,24 @@ uint8_t *testutil_fixture(const char *rel, size_t *len)
     }
     *len = n;
     return buf;
+}
+
+void testutil_der_tlv(uint8_t *buf, size_t *n, uint8_t tag, const void *body, size_t len)
+{
+    assert_true(len <= 0xffff);
+    buf[(*n)++] = tag;
+    if (len < 0x80) {
+        buf[(*n)++] = (uint8_t)len;
+    } else if (len < 0x100) {
+        buf[(*n)++] = 0x81;
+        buf[(*n)++] = (uint8_t)len;
+    } else {
+        buf[(*n)++] = 0x82;
+        buf[(*n)++] = (uint8_t)(len >> 8);
+        buf[(*n)++] = (uint8_t)len;
+    }
+    memmove(buf + *n, body, len);
+    *n += len;
 }
 
 size_t testutil_record(uint8_t *out, uint8_t type, const uint8_t *body, size_t len)
