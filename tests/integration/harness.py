@@ -274,6 +274,45 @@ def cert_sha256_fingerprint(path):
     return norm_hex(r.stdout.decode().split("=", 1)[1])
 
 
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def openssl_cert_summary(path):
+    """openssl's reading of the (first) certificate in a PEM file, as caprobe's JSON
+    server_certificate names it: subject and issuer from `openssl x509 -noout -subject -issuer
+    -startdate -enddate -nameopt RFC2253`, the dates ("Jan  1 00:00:00 1950 GMT") as RFC 3339
+    UTC, and the sha1 and sha256 fingerprints (lower-case hex)."""
+    r = subprocess.run([OPENSSL, "x509", "-in", path, "-noout", "-subject", "-issuer",
+                        "-startdate", "-enddate", "-nameopt", "RFC2253"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, check=True)
+    out = {}
+    for line in r.stdout.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition("=")
+        if key in ("notBefore", "notAfter"):
+            mon, day, hms, year, _gmt = value.split()
+            value = "%s-%02d-%02dT%sZ" % (year, _MONTHS.index(mon) + 1, int(day), hms)
+            key = {"notBefore": "not_before", "notAfter": "not_after"}[key]
+        out[key] = value
+    for alg in ("sha1", "sha256"):
+        r = subprocess.run([OPENSSL, "x509", "-in", path, "-noout", "-fingerprint", "-" + alg],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, check=True)
+        out[alg] = norm_hex(r.stdout.decode().split("=", 1)[1])
+    return out
+
+
+def check_server_certificate(tap, label, obs, cert):
+    """obs's server_certificate is what openssl reads in the certificate file cert (subject,
+    issuer, validity, fingerprints), with no error: also for the keys mbedTLS's X.509 parser does
+    not know (Ed25519, Ed448, RSA-PSS), which caprobe reads itself."""
+    sc = obs.get("server_certificate") or {}
+    want = openssl_cert_summary(cert)
+    got = {k: norm_hex(sc.get(k, "")) if k in ("sha1", "sha256") else sc.get(k) for k in want}
+    got["error"] = sc.get("error")
+    want["error"] = None
+    return tap.eq(got, want, "%s: server_certificate = openssl's reading of %s (subject, issuer, "
+                  "validity, fingerprints), no error" % (label, os.path.basename(cert)))
+
+
 def norm_hex(s):
     return re.sub(r"[^0-9a-f]", "", str(s).lower())
 

@@ -10,6 +10,9 @@ Oracles, each independent of caprobe:
   and against what `openssl s_client` prints for the same server;
 - that the server really refuses mbedTLS's ClientHello: the same probe with --client-hello
   mbedtls (the ClientHello caprobe sent before) ends with handshake_failure;
+- the server certificate caprobe reports (Ed25519, Ed448, RSA-PSS keys, which mbedTLS's X.509
+  parser does not know) against openssl's reading of the file s_server was given
+  (harness.check_server_certificate);
 - hostile flights written byte by byte here (Python) or by the lab (fixtures/lab raw flights):
   the error kind docs/output.md gives, and the message.
 
@@ -458,7 +461,8 @@ def make_cert(tmp, name, keyargs):
     key, cert = os.path.join(tmp, name + ".key"), os.path.join(tmp, name + ".pem")
     subprocess.run([h.OPENSSL, "req", "-x509", "-newkey"] + keyargs +
                    ["-keyout", key, "-out", cert, "-days", "30", "-nodes", "-subj",
-                    "/CN=localhost"], check=True, capture_output=True, timeout=60)
+                    "/C=DE/O=caprobe hello, %s/CN=localhost" % name], check=True,
+                   capture_output=True, timeout=60)
     return cert, key
 
 
@@ -502,6 +506,7 @@ def check_signature_needs(tap, exe):
                    "byte" % label, own.describe())
             tap.eq([c["dn"] for c in (o.get("certificate_request") or {}).get("cas", [])],
                    sc["ca_names"], "%s: as s_client prints them" % label)
+            h.check_server_certificate(tap, label, o, cert)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

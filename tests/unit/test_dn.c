@@ -14,6 +14,7 @@
 #include "../fuzz/fuzz.h"
 #include "tls/wire/dn.h"
 #include "tls/wire/error.h"
+#include "testutil.h"
 
 /* Subject Names extracted from certificates (tbsCertificate.subject, whole TLV). */
 
@@ -257,25 +258,6 @@ static void expect_der_error(const uint8_t *der, size_t len)
         expect_der_error(bad_, sizeof(bad_));                                                      \
     } while (0)
 
-/* Append the TLV tag/body to buf at *n, with a minimal DER length. */
-static void put_tlv(uint8_t *buf, size_t *n, uint8_t tag, const void *body, size_t len)
-{
-    assert_true(len <= 0xffff);
-    buf[(*n)++] = tag;
-    if (len < 0x80) {
-        buf[(*n)++] = (uint8_t)len;
-    } else if (len < 0x100) {
-        buf[(*n)++] = 0x81;
-        buf[(*n)++] = (uint8_t)len;
-    } else {
-        buf[(*n)++] = 0x82;
-        buf[(*n)++] = (uint8_t)(len >> 8);
-        buf[(*n)++] = (uint8_t)len;
-    }
-    memcpy(buf + *n, body, len);
-    *n += len;
-}
-
 /* Wrap buf[0..len) in a TLV of tag, in place; returns the new length. */
 static size_t wrap(uint8_t *buf, size_t len, uint8_t tag)
 {
@@ -283,7 +265,7 @@ static size_t wrap(uint8_t *buf, size_t len, uint8_t tag)
     assert_true(len + 4 <= sizeof(tmp));
     memcpy(tmp, buf, len);
     size_t n = 0;
-    put_tlv(buf, &n, tag, tmp, len);
+    testutil_der_tlv(buf, &n, tag, tmp, len);
     return n;
 }
 
@@ -296,9 +278,9 @@ static void put_atv(uint8_t *buf, size_t *n, const uint8_t *oid, size_t oid_len,
     uint8_t atv[8192];
     size_t k = 0;
     assert_true(oid_len + val_len + 8 <= sizeof(atv));
-    put_tlv(atv, &k, 0x06, oid, oid_len);
-    put_tlv(atv, &k, tag, val, val_len);
-    put_tlv(buf, n, 0x30, atv, k);
+    testutil_der_tlv(atv, &k, 0x06, oid, oid_len);
+    testutil_der_tlv(atv, &k, tag, val, val_len);
+    testutil_der_tlv(buf, n, 0x30, atv, k);
 }
 
 /* Name { RDN { oid = tag:val } } in built; returns its length. */
@@ -326,11 +308,11 @@ static size_t name_raw(const uint8_t *raw, size_t raw_len)
     uint8_t atv[64];
     size_t k = 0;
     assert_true(raw_len + 5 <= sizeof(atv));
-    put_tlv(atv, &k, 0x06, oid_cn, sizeof(oid_cn));
+    testutil_der_tlv(atv, &k, 0x06, oid_cn, sizeof(oid_cn));
     memcpy(atv + k, raw, raw_len);
     k += raw_len;
     size_t n = 0;
-    put_tlv(built, &n, 0x30, atv, k);
+    testutil_der_tlv(built, &n, 0x30, atv, k);
     n = wrap(built, n, 0x31);
     return wrap(built, n, 0x30);
 }
@@ -377,7 +359,7 @@ static void test_order_many(void **state)
         uint8_t rdn[32];
         size_t r = 0;
         put_atv(rdn, &r, oid_cn, sizeof(oid_cn), 0x0c, v, (size_t)k);
-        put_tlv(built, &n, 0x31, rdn, r);
+        testutil_der_tlv(built, &n, 0x31, rdn, r);
     }
     n = wrap(built, n, 0x30);
     static char want[4096];

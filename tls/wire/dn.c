@@ -10,91 +10,10 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "der.h"
 #include "error.h"
 #include "hex.h"
 #include "utf8.h"
-
-/* X.680 8.4 universal tags, as whole DER identifier octets (class universal). */
-enum {
-    DER_OID = 0x06,
-    DER_UTF8 = 0x0c,
-    DER_NUMERIC = 0x12,
-    DER_PRINTABLE = 0x13,
-    DER_TELETEX = 0x14,
-    DER_IA5 = 0x16,
-    DER_VISIBLE = 0x1a,
-    DER_UNIVERSAL = 0x1c,
-    DER_BMP = 0x1e,
-    DER_SEQUENCE = 0x30,
-    DER_SET = 0x31,
-};
-
-/* One TLV: its whole encoding (for RFC 4514 #hex) and a view of its contents. */
-struct der_tlv {
-    uint8_t id;             /* first identifier octet; high tag numbers keep 0x1f in it */
-    const uint8_t *whole;   /* identifier octets onwards */
-    size_t whole_len;       /* header + contents */
-    struct tls_cursor body; /* contents */
-};
-
-/* Read one DER TLV from c. Any encoding error is TLS_E_DER: callers only report "malformed". */
-static int der_read(struct tls_cursor *c, struct der_tlv *t)
-{
-    const uint8_t *s = c->p;
-    size_t n = c->len;
-    size_t i = 0;
-
-    /* X.690 8.1.2: identifier octets. */
-    if (n - i < 1)
-        return TLS_E_DER;
-    uint8_t id = s[i++];
-    if ((id & 0x1f) == 0x1f) {
-        /* X.690 8.1.2.4.2: high tag number, base 128; the first subsequent octet is not 0x80
-         * (minimal) and the number is at least 31. Four octets (2^28 tags) is plenty. */
-        uint32_t num = 0;
-        for (int k = 0;; k++) {
-            if (k == 4 || n - i < 1)
-                return TLS_E_DER;
-            uint8_t b = s[i++];
-            if (k == 0 && b == 0x80)
-                return TLS_E_DER;
-            num = (num << 7) | (b & 0x7f);
-            if (!(b & 0x80))
-                break;
-        }
-        if (num < 31)
-            return TLS_E_DER;
-    }
-
-    /* X.690 8.1.3: length octets. DER (X.690 10.1) uses the definite form, minimally. */
-    if (n - i < 1)
-        return TLS_E_DER;
-    uint8_t lb = s[i++];
-    size_t len = lb;
-    if (lb == 0x80) {
-        return TLS_E_DER; /* X.690 8.1.3.6 indefinite form: not DER */
-    } else if (lb > 0x80) {
-        size_t k = lb & 0x7f; /* X.690 8.1.3.5; 0xff (reserved) falls here too */
-        if (k > 4 || n - i < k || s[i] == 0)
-            return TLS_E_DER;
-        len = 0;
-        for (size_t j = 0; j < k; j++)
-            len = (len << 8) | s[i + j];
-        i += k;
-        if (len < 0x80)
-            return TLS_E_DER; /* X.690 10.1: short form was required */
-    }
-    if (n - i < len)
-        return TLS_E_DER;
-
-    t->id = id;
-    t->whole = s;
-    t->whole_len = i + len;
-    t->body = tls_cursor_make(s + i, len);
-    c->p += i + len;
-    c->len -= i + len;
-    return 0;
-}
 
 /* Bounded text sink. Writes past cap are dropped but still counted, so one walk both measures
  * and writes; buf may be NULL with cap 0 to measure only. */
@@ -253,7 +172,7 @@ static int oid_write(const struct tls_cursor *oid, struct dn_out *o)
 }
 
 /* RFC 4514 2.4: '#' and the hex of the whole BER (here DER) encoding of the value. */
-static void hex_write(const struct der_tlv *v, struct dn_out *o)
+static void hex_write(const struct tls_der_tlv *v, struct dn_out *o)
 {
     out_byte(o, '#');
     for (size_t i = 0; i < v->whole_len; i++)
@@ -367,24 +286,24 @@ static bool string_decodes(enum dn_charset cs, const struct tls_cursor *s)
     return true;
 }
 
-static void value_write(const struct der_tlv *v, struct dn_out *o)
+static void value_write(const struct tls_der_tlv *v, struct dn_out *o)
 {
     enum dn_charset cs;
     switch (v->id) {
-    case DER_UTF8:
-    case DER_NUMERIC:
-    case DER_PRINTABLE:
-    case DER_IA5:
-    case DER_VISIBLE:
+    case TLS_DER_UTF8:
+    case TLS_DER_NUMERIC:
+    case TLS_DER_PRINTABLE:
+    case TLS_DER_IA5:
+    case TLS_DER_VISIBLE:
         cs = DN_CHARSET_UTF8;
         break;
-    case DER_TELETEX:
+    case TLS_DER_TELETEX:
         cs = DN_CHARSET_LATIN1;
         break;
-    case DER_BMP:
+    case TLS_DER_BMP:
         cs = DN_CHARSET_UCS2;
         break;
-    case DER_UNIVERSAL:
+    case TLS_DER_UNIVERSAL:
         cs = DN_CHARSET_UCS4;
         break;
     default:
@@ -399,14 +318,14 @@ static void value_write(const struct der_tlv *v, struct dn_out *o)
 
 /* RFC 5280 4.1.2.4: AttributeTypeAndValue ::= SEQUENCE { type OBJECT IDENTIFIER, value ANY }.
  * RFC 4514 2.3: type '=' value; short name and string only for the types we know. */
-static int atv_write(struct der_tlv *atv, struct dn_out *o)
+static int atv_write(struct tls_der_tlv *atv, struct dn_out *o)
 {
-    if (atv->id != DER_SEQUENCE)
+    if (atv->id != TLS_DER_SEQUENCE)
         return TLS_E_DER;
-    struct der_tlv type, value;
-    if (der_read(&atv->body, &type) < 0 || type.id != DER_OID)
+    struct tls_der_tlv type, value;
+    if (tls_der_read(&atv->body, &type) < 0 || type.id != TLS_DER_OID)
         return TLS_E_DER;
-    if (der_read(&atv->body, &value) < 0 || tls_cursor_done(&atv->body) < 0)
+    if (tls_der_read(&atv->body, &value) < 0 || tls_cursor_done(&atv->body) < 0)
         return TLS_E_DER;
 
     const char *name = short_name_find(&type.body);
@@ -427,15 +346,15 @@ static int atv_write(struct der_tlv *atv, struct dn_out *o)
 /* RFC 5280 4.1.2.4: RelativeDistinguishedName ::= SET SIZE (1..MAX) OF AttributeTypeAndValue.
  * RFC 4514 2.2: the attributes joined by '+', here in encoding order. DER sorts SET OF; that
  * order is not enforced since real CAs get it wrong and the text does not depend on it. */
-static int rdn_write(const struct der_tlv *rdn, struct dn_out *o)
+static int rdn_write(const struct tls_der_tlv *rdn, struct dn_out *o)
 {
-    if (rdn->id != DER_SET || rdn->body.len == 0)
+    if (rdn->id != TLS_DER_SET || rdn->body.len == 0)
         return TLS_E_DER;
     struct tls_cursor c = rdn->body;
     bool first = true;
     while (c.len) {
-        struct der_tlv atv;
-        if (der_read(&c, &atv) < 0)
+        struct tls_der_tlv atv;
+        if (tls_der_read(&c, &atv) < 0)
             return TLS_E_DER;
         if (!first)
             out_byte(o, '+');
@@ -452,8 +371,8 @@ static int rdn_write(const struct der_tlv *rdn, struct dn_out *o)
 static int name_open(const uint8_t *der, size_t len, struct tls_cursor *rdns)
 {
     struct tls_cursor c = tls_cursor_make(der, len);
-    struct der_tlv name;
-    if (der_read(&c, &name) < 0 || name.id != DER_SEQUENCE || tls_cursor_done(&c) < 0)
+    struct tls_der_tlv name;
+    if (tls_der_read(&c, &name) < 0 || name.id != TLS_DER_SEQUENCE || tls_cursor_done(&c) < 0)
         return TLS_E_DER;
     *rdns = name.body;
     return 0;
@@ -465,8 +384,8 @@ static int name_measure(struct tls_cursor rdns, size_t *text_len)
     struct dn_out m = {.buf = NULL, .cap = 0, .pos = 0};
     bool first = true;
     while (rdns.len) {
-        struct der_tlv rdn;
-        if (der_read(&rdns, &rdn) < 0)
+        struct tls_der_tlv rdn;
+        if (tls_der_read(&rdns, &rdn) < 0)
             return TLS_E_DER;
         if (!first)
             out_byte(&m, ',');
@@ -517,8 +436,8 @@ int tls_dn_format(const uint8_t *der, size_t len, char *out, size_t cap, size_t 
      * no limit on the number of RDNs and still linear time. */
     size_t end = total;
     while (rdns.len) {
-        struct der_tlv rdn;
-        if (der_read(&rdns, &rdn) < 0)
+        struct tls_der_tlv rdn;
+        if (tls_der_read(&rdns, &rdn) < 0)
             return TLS_E_DER;
         struct dn_out m = {.buf = NULL, .cap = 0, .pos = 0};
         if (rdn_write(&rdn, &m) < 0 || m.pos > end)
@@ -575,20 +494,20 @@ int tls_dn_format_arena(struct tls_arena *arena, const uint8_t *der, size_t len,
 static bool charset_of(uint8_t id, enum dn_charset *cs)
 {
     switch (id) {
-    case DER_UTF8:
-    case DER_NUMERIC:
-    case DER_PRINTABLE:
-    case DER_IA5:
-    case DER_VISIBLE:
+    case TLS_DER_UTF8:
+    case TLS_DER_NUMERIC:
+    case TLS_DER_PRINTABLE:
+    case TLS_DER_IA5:
+    case TLS_DER_VISIBLE:
         *cs = DN_CHARSET_UTF8;
         return true;
-    case DER_TELETEX:
+    case TLS_DER_TELETEX:
         *cs = DN_CHARSET_LATIN1;
         return true;
-    case DER_BMP:
+    case TLS_DER_BMP:
         *cs = DN_CHARSET_UCS2;
         return true;
-    case DER_UNIVERSAL:
+    case TLS_DER_UNIVERSAL:
         *cs = DN_CHARSET_UCS4;
         return true;
     default:
@@ -635,7 +554,7 @@ static int64_t canon_next(struct canon_it *it)
     return -1; /* trailing spaces vanish */
 }
 
-static bool value_equal_canonical(const struct der_tlv *a, const struct der_tlv *b)
+static bool value_equal_canonical(const struct tls_der_tlv *a, const struct tls_der_tlv *b)
 {
     enum dn_charset ca, cb;
     if (!charset_of(a->id, &ca) || !charset_of(b->id, &cb))
@@ -652,26 +571,27 @@ static bool value_equal_canonical(const struct der_tlv *a, const struct der_tlv 
 }
 
 /* One AttributeTypeAndValue: its type and value. */
-static bool atv_split(const struct der_tlv *atv, struct der_tlv *type, struct der_tlv *value)
+static bool atv_split(const struct tls_der_tlv *atv, struct tls_der_tlv *type,
+                      struct tls_der_tlv *value)
 {
     struct tls_cursor c = atv->body;
-    return atv->id == DER_SEQUENCE && der_read(&c, type) == 0 && type->id == DER_OID &&
-           der_read(&c, value) == 0 && tls_cursor_done(&c) == 0;
+    return atv->id == TLS_DER_SEQUENCE && tls_der_read(&c, type) == 0 && type->id == TLS_DER_OID &&
+           tls_der_read(&c, value) == 0 && tls_cursor_done(&c) == 0;
 }
 
 /* Every attribute of a has an equal one in b (types and canonical values). */
-static bool rdn_covers(const struct der_tlv *a, const struct der_tlv *b)
+static bool rdn_covers(const struct tls_der_tlv *a, const struct tls_der_tlv *b)
 {
     struct tls_cursor ca = a->body;
     while (ca.len) {
-        struct der_tlv atv, ta, va;
-        if (der_read(&ca, &atv) < 0 || !atv_split(&atv, &ta, &va))
+        struct tls_der_tlv atv, ta, va;
+        if (tls_der_read(&ca, &atv) < 0 || !atv_split(&atv, &ta, &va))
             return false;
         bool found = false;
         struct tls_cursor cb = b->body;
         while (cb.len && !found) {
-            struct der_tlv btv, tb, vb;
-            if (der_read(&cb, &btv) < 0 || !atv_split(&btv, &tb, &vb))
+            struct tls_der_tlv btv, tb, vb;
+            if (tls_der_read(&cb, &btv) < 0 || !atv_split(&btv, &tb, &vb))
                 return false;
             found = ta.body.len == tb.body.len && memcmp(ta.body.p, tb.body.p, ta.body.len) == 0 &&
                     value_equal_canonical(&va, &vb);
@@ -688,8 +608,9 @@ bool tls_dn_equal_canonical(const uint8_t *a, size_t a_len, const uint8_t *b, si
     if (name_open(a, a_len, &ra) < 0 || name_open(b, b_len, &rb) < 0)
         return false;
     while (ra.len && rb.len) {
-        struct der_tlv x, y;
-        if (der_read(&ra, &x) < 0 || der_read(&rb, &y) < 0 || x.id != DER_SET || y.id != DER_SET)
+        struct tls_der_tlv x, y;
+        if (tls_der_read(&ra, &x) < 0 || tls_der_read(&rb, &y) < 0 || x.id != TLS_DER_SET ||
+            y.id != TLS_DER_SET)
             return false;
         if (!rdn_covers(&x, &y) || !rdn_covers(&y, &x))
             return false;
