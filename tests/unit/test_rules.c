@@ -1127,8 +1127,10 @@ static void test_legacy_tls_version(void **state)
         went->version = 0x0301;
         if (!alone)
             fx_add(&x, went);
-        else
+        else {
             tls_observation_free(went);
+            free(went);
+        }
         struct tls_observation *stopped = obs_error("192.0.2.1", NULL, 0x0304);
         stopped->version = 0x0301;
         stopped->error_kind = TLS_ERROR_VERSION_NOT_OFFERED;
