@@ -90,6 +90,30 @@ int probe_config_parse(struct probe_config *c, int argc, char **argv, FILE *err)
  * write each record; the summary goes to standard error. Returns the exit status. */
 int probe_run(const struct probe_config *c);
 
+/* ---- scan.c: a scan on the caller's loop (the exporter) ----------------------------------------
+ */
+
+struct uv_loop_s;
+struct probe_scan;
+
+/* The scan has emitted every record and closed its handles: rc is 0 or the scan's own failure
+ * (as probe_scan_run's). s may be freed (probe_scan_free) from within the callback. */
+typedef void probe_scan_done_fn(void *ctx, int rc);
+
+/* Start scanning input on loop, with no signal handles and no progress line (opts->progress is
+ * ignored); records are emitted as in probe_scan_run, the first possibly from within this call.
+ * Returns 0 with *out, and done comes later from the loop, exactly once; or an error, with *out
+ * NULL and nothing started. opts, input and stats must live until done. */
+int probe_scan_start(struct probe_scan **out, struct uv_loop_s *loop, const struct probe_opts *opts,
+                     struct probe_input *input, struct probe_stats *stats, probe_scan_done_fn *done,
+                     void *done_ctx);
+/* Stop now: no new probe starts; names being looked up and variants not started end as
+ * interrupted, probes in flight are interrupted at once (errors "the deadline passed"). Every
+ * record is still emitted, then done comes. Nothing once the scan is ending. */
+void probe_scan_stop(struct probe_scan *s);
+/* After done (or never started): the scan's memory. NULL: nothing. */
+void probe_scan_free(struct probe_scan *s);
+
 /* ---- explain.c: --explain RULE --------------------------------------------------------------- */
 
 /* What a rule means and how to fix its causes ("all": every rule), on out; an unknown rule is
