@@ -1,7 +1,7 @@
-/* Command line: the options of DESIGN.md's contract parsed into a struct probe_config, and
- * probe_main, which hands a subcommand to its module or does what the options ask. Parsing reads
- * the arguments and nothing else (a usage error is told on err): files are opened, limits
- * raised and targets scanned by the run (run.c). */
+/* Command line: the options of DESIGN.md's contract parsed into a struct probe_config, and the
+ * usage text (command.c decides what runs). Parsing reads the arguments and nothing else (a
+ * usage error is told on err): files are opened, limits raised and targets scanned by the run
+ * (run.c). The exporter's modules are parsed here too, so an option means one thing. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -11,9 +11,7 @@
 
 #include "internal.h"
 #include "probe.h"
-#include "report/baseline.h"
 #include "request.h"
-#include "resolver.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/similar.h"
 
@@ -104,7 +102,9 @@ static const char usage_text[] =
     "\n"
     "Output:\n"
     "      --format FORMAT      text, oneline (a line per target), jsonl, jsonl-compact,\n"
-    "                           sarif (SARIF 2.1.0) or junit (JUnit XML) (default text);\n"
+    "                           sarif (SARIF 2.1.0), junit (JUnit XML) or openmetrics\n"
+    "                           (Prometheus metrics, for node_exporter's textfile\n"
+    "                           collector: docs/metrics.md) (default text);\n"
     "                           jsonl-compact: JSON Lines without each CA name's DER (text\n"
     "                           and sha256 kept), for fleets; --baseline and diff read both\n"
     "      --names N|all        CA names shown per list in the text report (default 5;\n"
@@ -150,6 +150,9 @@ static const char usage_text[] =
     "\n"
     "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl]\n"
     "what changed per target between two scans (exit 0 none, 1 changes, 2 error).\n"
+    "       caprobe exporter --listen ADDR:PORT --config FILE\n"
+    "Prometheus multi-target exporter: GET /probe?target=HOST:PORT&module=NAME probes\n"
+    "targets its configuration allows (caprobe exporter --help; docs/exporter.md).\n"
     "JSON Lines schema and examples: docs/output.md; rules: docs/rules.md.\n";
 
 enum {
@@ -242,7 +245,7 @@ static const struct option_value option_values[] = {
     {'p', "port numbers 1-65535 separated by commas", 0, 0},
     {OPT_TLS, "TLS versions 1.0, 1.1, 1.2, 1.3 separated by commas", 0, 0},
     {OPT_CLIENT_HELLO, "caprobe or mbedtls", 0, 0},
-    {OPT_FORMAT, "text, oneline, jsonl, jsonl-compact, sarif or junit", 0, 0},
+    {OPT_FORMAT, "text, oneline, jsonl, jsonl-compact, sarif, junit or openmetrics", 0, 0},
     {OPT_NAMES, "a number from 0 to 1000000, or all", 0, 0},
     {'c', "a number from 1 to 1000000", 1, 1000000},
     {OPT_PER_ADDRESS, "a number (0: no cap)", 0, 1000000},
@@ -407,6 +410,8 @@ static int parse_format(struct probe_config *c, const char *s)
         c->doc = PROBE_DOC_SARIF;
     else if (strcmp(s, "junit") == 0)
         c->doc = PROBE_DOC_JUNIT;
+    else if (strcmp(s, "openmetrics") == 0)
+        c->doc = PROBE_DOC_OPENMETRICS;
     else
         return -1;
     return 0;
@@ -730,30 +735,7 @@ int probe_config_parse(struct probe_config *c, int argc, char **argv, FILE *err)
     return 0;
 }
 
-int probe_main(int argc, char **argv)
+void probe_usage(FILE *out)
 {
-    if (argc > 1 && strcmp(argv[1], "diff") == 0)
-        return report_diff_main(argc - 1, argv + 1, stdout, stderr);
-    struct probe_config c;
-    probe_config_init(&c);
-    int rc = probe_config_parse(&c, argc, argv, stderr);
-    if (rc == 0) {
-        switch (c.action) {
-        case PROBE_ACTION_SCAN:
-            rc = probe_run(&c);
-            break;
-        case PROBE_ACTION_HELP:
-            fputs(usage_text, stdout);
-            break;
-        case PROBE_ACTION_VERSION:
-            printf("caprobe %s (mbedTLS %s, c-ares %s)\n", CAPROBE_VERSION, CAPROBE_MBEDTLS_VERSION,
-                   probe_resolver_version());
-            break;
-        case PROBE_ACTION_EXPLAIN:
-            rc = probe_explain(c.explain, stdout, stderr);
-            break;
-        }
-    }
-    probe_config_free(&c);
-    return rc;
+    fputs(usage_text, out);
 }

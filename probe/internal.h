@@ -36,6 +36,7 @@ enum probe_doc {
     PROBE_DOC_NONE,
     PROBE_DOC_SARIF,
     PROBE_DOC_JUNIT,
+    PROBE_DOC_OPENMETRICS,
 };
 
 /* Every setting of the command line. Parsing fills it from the arguments and does nothing else;
@@ -83,6 +84,8 @@ void probe_config_free(struct probe_config *c);
 /* Read argv (getopt_long, so optind moves). Returns 0, with c->action saying what to do, or the
  * exit status of a usage error, told on err with the option named. */
 int probe_config_parse(struct probe_config *c, int argc, char **argv, FILE *err);
+/* --help's text. */
+void probe_usage(FILE *out);
 
 /* ---- run.c: a scan from a configuration ------------------------------------------------------ */
 
