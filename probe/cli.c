@@ -1,7 +1,7 @@
-/* Command line: the options of DESIGN.md's contract parsed into a struct probe_config, and
- * probe_main, which hands a subcommand to its module or does what the options ask. Parsing reads
- * the arguments and nothing else (a usage error is told on err): files are opened, limits
- * raised and targets scanned by the run (run.c). */
+/* Command line: the options of DESIGN.md's contract parsed into a struct probe_config, and the
+ * usage text (command.c decides what runs). Parsing reads the arguments and nothing else (a
+ * usage error is told on err): files are opened, limits raised and targets scanned by the run
+ * (run.c). The exporter's modules are parsed here too, so an option means one thing. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -17,7 +17,6 @@
 #include "report/baseline.h"
 #include "report/fleet.h"
 #include "request.h"
-#include "resolver.h"
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/similar.h"
@@ -109,7 +108,9 @@ static const char usage_text[] =
     "\n"
     "Output:\n"
     "      --format FORMAT      text, oneline (a line per target), jsonl, jsonl-compact,\n"
-    "                           sarif (SARIF 2.1.0) or junit (JUnit XML) (default text);\n"
+    "                           sarif (SARIF 2.1.0), junit (JUnit XML) or openmetrics\n"
+    "                           (Prometheus metrics, for node_exporter's textfile\n"
+    "                           collector: docs/metrics.md) (default text);\n"
     "                           jsonl-compact: JSON Lines without each CA name's DER (text\n"
     "                           and sha256 kept), for fleets; --baseline and diff read both\n"
     "      --names N|all        CA names shown per list in the text report (default 5;\n"
@@ -160,6 +161,9 @@ static const char usage_text[] =
     "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl] [--names]\n"
     "what changed between two scans: findings new, changed and resolved, counted, then per\n"
     "target; --names: the names too (exit 0 none, 1 changes, 2 error).\n"
+    "       caprobe exporter --listen ADDR:PORT --config FILE\n"
+    "Prometheus multi-target exporter: GET /probe?target=HOST:PORT&module=NAME probes\n"
+    "targets its configuration allows (caprobe exporter --help; docs/exporter.md).\n"
     "JSON Lines schema and examples: docs/output.md; rules: docs/rules.md.\n";
 
 enum {
@@ -252,7 +256,7 @@ static const struct option_value option_values[] = {
     {'p', "port numbers 1-65535 separated by commas", 0, 0},
     {OPT_TLS, "TLS versions 1.0, 1.1, 1.2, 1.3 separated by commas", 0, 0},
     {OPT_CLIENT_HELLO, "caprobe or mbedtls", 0, 0},
-    {OPT_FORMAT, "text, oneline, jsonl, jsonl-compact, sarif or junit", 0, 0},
+    {OPT_FORMAT, "text, oneline, jsonl, jsonl-compact, sarif, junit or openmetrics", 0, 0},
     {OPT_NAMES, "a number from 0 to 1000000, or all", 0, 0},
     {'c', "a number from 1 to 1000000", 1, 1000000},
     {OPT_PER_ADDRESS, "a number (0: no cap)", 0, 1000000},
@@ -417,6 +421,8 @@ static int parse_format(struct probe_config *c, const char *s)
         c->doc = PROBE_DOC_SARIF;
     else if (strcmp(s, "junit") == 0)
         c->doc = PROBE_DOC_JUNIT;
+    else if (strcmp(s, "openmetrics") == 0)
+        c->doc = PROBE_DOC_OPENMETRICS;
     else
         return -1;
     return 0;
@@ -804,7 +810,7 @@ static int report_to(int fd, const struct report_fleet *f, const struct report_f
 
 /* caprobe report SCAN [--baseline OLD] [--format text|markdown|csv|html] [--names N|all]
  * [-o FILE] (argv[0] is "report"). Returns the exit status. */
-static int report_main(int argc, char **argv)
+int probe_report_main(int argc, char **argv)
 {
     enum { OPT_R_BASELINE = 256, OPT_R_FORMAT, OPT_R_NAMES };
     static const struct option opts[] = {
@@ -903,32 +909,7 @@ out:
     return status;
 }
 
-int probe_main(int argc, char **argv)
+void probe_usage(FILE *out)
 {
-    if (argc > 1 && strcmp(argv[1], "diff") == 0)
-        return report_diff_main(argc - 1, argv + 1, stdout, stderr);
-    if (argc > 1 && strcmp(argv[1], "report") == 0)
-        return report_main(argc - 1, argv + 1);
-    struct probe_config c;
-    probe_config_init(&c);
-    int rc = probe_config_parse(&c, argc, argv, stderr);
-    if (rc == 0) {
-        switch (c.action) {
-        case PROBE_ACTION_SCAN:
-            rc = probe_run(&c);
-            break;
-        case PROBE_ACTION_HELP:
-            fputs(usage_text, stdout);
-            break;
-        case PROBE_ACTION_VERSION:
-            printf("caprobe %s (mbedTLS %s, c-ares %s)\n", CAPROBE_VERSION, CAPROBE_MBEDTLS_VERSION,
-                   probe_resolver_version());
-            break;
-        case PROBE_ACTION_EXPLAIN:
-            rc = probe_explain(c.explain, stdout, stderr);
-            break;
-        }
-    }
-    probe_config_free(&c);
-    return rc;
+    fputs(usage_text, out);
 }

@@ -36,6 +36,7 @@ enum probe_doc {
     PROBE_DOC_NONE,
     PROBE_DOC_SARIF,
     PROBE_DOC_JUNIT,
+    PROBE_DOC_OPENMETRICS,
 };
 
 /* Every setting of the command line. Parsing fills it from the arguments and does nothing else;
@@ -83,12 +84,41 @@ void probe_config_free(struct probe_config *c);
 /* Read argv (getopt_long, so optind moves). Returns 0, with c->action saying what to do, or the
  * exit status of a usage error, told on err with the option named. */
 int probe_config_parse(struct probe_config *c, int argc, char **argv, FILE *err);
+/* --help's text. */
+void probe_usage(FILE *out);
+/* caprobe report SCAN [--baseline OLD] [--format ...] [--names N|all] [-o FILE] (argv[0] is
+ * "report"): the fleet report of report/fleet.h. Returns the exit status. */
+int probe_report_main(int argc, char **argv);
 
 /* ---- run.c: a scan from a configuration ------------------------------------------------------ */
 
 /* Load what the rules compare against, open the output, scan, evaluate the rules per target and
  * write each record; the summary goes to standard error. Returns the exit status. */
 int probe_run(const struct probe_config *c);
+
+/* ---- scan.c: a scan on the caller's loop (the exporter) ----------------------------------------
+ */
+
+struct uv_loop_s;
+struct probe_scan;
+
+/* The scan has emitted every record and closed its handles: rc is 0 or the scan's own failure
+ * (as probe_scan_run's). s may be freed (probe_scan_free) from within the callback. */
+typedef void probe_scan_done_fn(void *ctx, int rc);
+
+/* Start scanning input on loop, with no signal handles and no progress line (opts->progress is
+ * ignored); records are emitted as in probe_scan_run, the first possibly from within this call.
+ * Returns 0 with *out, and done comes later from the loop, exactly once; or an error, with *out
+ * NULL and nothing started. opts, input and stats must live until done. */
+int probe_scan_start(struct probe_scan **out, struct uv_loop_s *loop, const struct probe_opts *opts,
+                     struct probe_input *input, struct probe_stats *stats, probe_scan_done_fn *done,
+                     void *done_ctx);
+/* Stop now: no new probe starts; names being looked up and variants not started end as
+ * interrupted, probes in flight are interrupted at once (errors "the deadline passed"). Every
+ * record is still emitted, then done comes. Nothing once the scan is ending. */
+void probe_scan_stop(struct probe_scan *s);
+/* After done (or never started): the scan's memory. NULL: nothing. */
+void probe_scan_free(struct probe_scan *s);
 
 /* ---- explain.c: --explain RULE --------------------------------------------------------------- */
 

@@ -169,6 +169,11 @@ static void describe(const struct probe_conn_result *r, struct failure *f)
         deadline(r, f);
         return;
     case PROBE_CONN_END_INTERRUPTED:
+        if (r->signal == 0) { /* probe_scan_stop: the exporter's deadline, a timeout to users */
+            f->kind = TLS_ERROR_TIMEOUT;
+            snprintf(f->msg, sizeof(f->msg), "the deadline passed after %zu bytes", r->received);
+            return;
+        }
         f->kind = TLS_ERROR_INTERRUPTED;
         snprintf(f->msg, sizeof(f->msg), "the scan was interrupted (signal %d) after %zu bytes",
                  r->signal, r->received);

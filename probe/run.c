@@ -37,6 +37,7 @@ struct run {
     FILE *out;               /* the sink's stream */
     struct report_sarif *sarif;
     struct report_junit *junit;
+    struct report_metrics *metrics;
     /* -o FILE: a temporary file until the report is complete */
     struct probe_outfile outfile;
     int write_error; /* errno of the first failed write */
@@ -146,9 +147,10 @@ static int run_emit(void *ctx, const struct report_target *t)
                 r->findings[v][findings.v[i].severity]++;
     }
     errno = 0;
-    int rc = r->sarif   ? report_sarif_target(r->sarif, &with)
-             : r->junit ? report_junit_target(r->junit, &with)
-                        : report_target_write(r->out, &r->report, &with);
+    int rc = r->sarif     ? report_sarif_target(r->sarif, &with)
+             : r->junit   ? report_junit_target(r->junit, &with)
+             : r->metrics ? report_metrics_target(r->metrics, &with)
+                          : report_target_write(r->out, &r->report, &with);
     report_findings_free(&findings);
     if (rc && !r->write_error) {
         sink_error = probe_sink_error(r->sink);
@@ -257,6 +259,8 @@ static int run_scan(struct run *r, struct probe_stats *st)
         rc = report_sarif_begin(&r->sarif, r->out, CAPROBE_VERSION);
     if (rc == 0 && c->doc == PROBE_DOC_JUNIT)
         rc = report_junit_begin(&r->junit, r->out, CAPROBE_VERSION, c->fail_on);
+    if (rc == 0 && c->doc == PROBE_DOC_OPENMETRICS)
+        rc = report_metrics_begin(&r->metrics, r->out);
     if (rc == 0)
         rc = probe_input_new(&in, &io);
     if (rc == 0)
@@ -276,9 +280,12 @@ static int run_scan(struct run *r, struct probe_stats *st)
         if (r->junit)
             report_junit_interrupted(r->junit, sig);
     }
-    int doc_rc = r->sarif ? report_sarif_end(r->sarif) : report_junit_end(r->junit);
+    int doc_rc = r->sarif   ? report_sarif_end(r->sarif)
+                 : r->junit ? report_junit_end(r->junit)
+                            : report_metrics_end(r->metrics);
     r->sarif = NULL;
     r->junit = NULL;
+    r->metrics = NULL;
     if (doc_rc && !r->write_error)
         r->write_error = doc_rc == TLS_E_NOMEM ? ENOMEM : EIO;
     report_jsonl_cache_free(r->report.jsonl_cache);

@@ -83,7 +83,12 @@ struct probe_target {
 };
 
 struct probe_scan {
-    uv_loop_t loop;
+    uv_loop_t *loop;    /* own_loop, or the caller's (probe_scan_start) */
+    uv_loop_t own_loop; /* probe_scan_run's */
+    bool embedded;      /* on the caller's loop: no signal handles, no progress line */
+    probe_scan_done_fn *done;
+    void *done_ctx;
+    unsigned closing; /* handles whose close callback has not come yet */
     const struct probe_opts *opts;
     struct probe_input *input;
     struct tls_client *tls;
@@ -108,8 +113,9 @@ struct probe_scan {
     /* signals and progress */
     uv_signal_t sigint, sigterm, sighup; /* a closed terminal (ssh) stops it as SIGTERM does */
     uv_timer_t stop_timer, progress_timer;
-    int stopping; /* the signal received, 0 while running */
-    bool closed;  /* the handles are closing: the loop is about to end */
+    bool stopping;   /* no new probes: a signal came, or probe_scan_stop */
+    int stop_signal; /* the signal, 0 for probe_scan_stop (the caller's deadline) */
+    bool closed;     /* the handles are closing: the loop is about to end */
     bool progress_shown;
     bool path_noted;     /* the note that URL paths need --request has been shown */
     bool starttls_noted; /* the note that STARTTLS targets get no request has been shown */
@@ -441,7 +447,7 @@ static void target_dns_cb(void *ctx, const struct probe_dns_answer *a)
         if (rc == 0)
             target_check_done(t); /* t may be gone */
     }
-    wake_at(s, uv_now(&s->loop));
+    wake_at(s, uv_now(s->loop));
 }
 
 /* Take the next item of the input: a target to resolve, or a bad line to record. A URL's path
@@ -533,7 +539,7 @@ static void variant_conn_done(void *ctx, const struct probe_conn_result *r)
     if (probe_outcome_retryable(r) && !s->stopping && v->attempts <= s->opts->retries) {
         v->state = VARIANT_PENDING;
         /* back off 250 ms, 500 ms, 1 s, ... between attempts */
-        v->not_before = uv_now(&s->loop) + (250ULL << (v->attempts > 4 ? 4 : v->attempts - 1));
+        v->not_before = uv_now(s->loop) + (250ULL << (v->attempts > 4 ? 4 : v->attempts - 1));
         t->pending_variants++;
         ready_update(s, t);
         s->stats->retries++;
@@ -554,7 +560,7 @@ static int variant_start(struct probe_scan *s, struct probe_target *t, struct pr
     v->obs.tls_max = v->version;
     v->obs.starttls = tls_starttls_name(t->item.starttls);
     struct probe_conn_opts co = {
-        .loop = &s->loop,
+        .loop = s->loop,
         .tls = s->tls,
         .readbuf = s->readbuf,
         .readbuf_len = sizeof(s->readbuf),
@@ -601,7 +607,7 @@ static void wake_at(struct probe_scan *s, uint64_t when)
 {
     if (s->closed)
         return;
-    uint64_t now = uv_now(&s->loop);
+    uint64_t now = uv_now(s->loop);
     uint64_t delay = when > now ? when - now : 0;
     if (s->wake_armed && uv_timer_get_due_in(&s->wake) <= delay)
         return;
@@ -614,7 +620,7 @@ static void wake_at(struct probe_scan *s, uint64_t when)
 static struct probe_variant *next_variant(struct probe_scan *s, struct probe_target **tp,
                                           uint64_t *soonest)
 {
-    uint64_t now = uv_now(&s->loop);
+    uint64_t now = uv_now(s->loop);
     *soonest = UINT64_MAX;
     for (struct tls_list *q = tls_list_first(&s->ready); q; q = tls_list_next(&s->ready, q)) {
         struct probe_target *t = TLS_LIST_ENTRY(q, struct probe_target, ready_node);
@@ -652,7 +658,7 @@ static bool rate_allows(struct probe_scan *s)
 {
     if (s->opts->rate <= 0)
         return true;
-    uint64_t now = uv_now(&s->loop);
+    uint64_t now = uv_now(s->loop);
     double allowed = (double)(now - s->rate_start_ms) * s->opts->rate / 1000.0 + 1.0;
     if ((double)s->started < allowed)
         return true;
@@ -667,7 +673,7 @@ static bool output_held(struct probe_scan *s)
 {
     const struct probe_opts *o = s->opts;
     bool held = o->hold && o->hold(o->hold_ctx);
-    uint64_t now = uv_now(&s->loop);
+    uint64_t now = uv_now(s->loop);
     if (held && !s->held) {
         s->held = true;
         s->held_since = now;
@@ -725,10 +731,10 @@ static void pump(struct probe_scan *s)
             break;
         }
         if (rc == PROBE_INPUT_WAIT) {
-            wake_at(s, uv_now(&s->loop) + INPUT_POLL_MS); /* a pipe: look again soon */
+            wake_at(s, uv_now(s->loop) + INPUT_POLL_MS); /* a pipe: look again soon */
             break;
         }
-        uv_update_time(&s->loop); /* reading may have taken a while: deadlines start now */
+        uv_update_time(s->loop); /* reading may have taken a while: deadlines start now */
         if (rc == 0) {
             s->input_done = true;
             break;
@@ -750,7 +756,7 @@ static void scan_stop_timer_cb(uv_timer_t *timer)
     /* The grace second is over: interrupt what is still in flight. */
     for (struct tls_list *q = tls_list_first(&s->running); q; q = tls_list_next(&s->running, q))
         probe_conn_interrupt(TLS_LIST_ENTRY(q, struct probe_variant, running_node)->conn,
-                             s->stopping); /* its callback comes later, from the loop */
+                             s->stop_signal); /* its callback comes later, from the loop */
 }
 
 /* Variants never started get an interruption record, so every open target is written. */
@@ -771,10 +777,14 @@ static void interrupt_pending(struct probe_scan *s)
                 v->obs.sni = v->sni;
                 v->obs.tls_max = v->version;
                 v->obs.starttls = tls_starttls_name(t->item.starttls);
-                tls_observation_set_error(&v->obs, TLS_ERROR_INTERRUPTED, 0, 0,
-                                          "the scan was interrupted (signal %d) before this "
-                                          "probe started",
-                                          s->stopping);
+                if (s->stop_signal)
+                    tls_observation_set_error(&v->obs, TLS_ERROR_INTERRUPTED, 0, 0,
+                                              "the scan was interrupted (signal %d) before this "
+                                              "probe started",
+                                              s->stop_signal);
+                else
+                    tls_observation_set_error(&v->obs, TLS_ERROR_INTERRUPTED, 0, 0,
+                                              "the deadline passed before this probe started");
                 t->pending_variants--;
                 ready_update(s, t);
                 if (variant_done(v)) /* the last one emits and frees t */
@@ -785,31 +795,46 @@ static void interrupt_pending(struct probe_scan *s)
     }
 }
 
-static void scan_signal_cb(uv_signal_t *h, int signum)
+/* No new probes; names waiting for DNS and variants not started end as interrupted, probes in
+ * flight get grace_ms. */
+static void scan_stop(struct probe_scan *s, int signum, uint64_t grace_ms)
 {
-    struct probe_scan *s = h->data;
     if (s->stopping) {
         scan_stop_timer_cb(&s->stop_timer); /* a second signal: do not wait */
         return;
     }
-    s->stopping = signum;
-    s->stats->signal = signum;
-    if (s->opts->progress)
+    s->stopping = true;
+    s->stop_signal = signum;
+    if (signum)
+        s->stats->signal = signum;
+    if (s->opts->progress && !s->embedded)
         fprintf(stderr,
                 "\r\033[Kcaprobe: signal %d: no new probes; %u in flight get %d ms, %zu names "
                 "waiting for DNS end as interrupted (a second signal stops at once)\n",
                 signum, s->active, STOP_GRACE_MS, s->n_resolving);
     probe_resolver_cancel(s->resolver); /* every waiting name ends now */
     interrupt_pending(s);
-    uv_timer_start(&s->stop_timer, scan_stop_timer_cb, STOP_GRACE_MS, 0);
+    if (!s->closed)
+        uv_timer_start(&s->stop_timer, scan_stop_timer_cb, grace_ms, 0);
     pump(s);
+}
+
+static void scan_signal_cb(uv_signal_t *h, int signum)
+{
+    scan_stop(h->data, signum, STOP_GRACE_MS);
+}
+
+void probe_scan_stop(struct probe_scan *s)
+{
+    if (s && !s->closed)
+        scan_stop(s, 0, 0);
 }
 
 static void scan_progress_cb(uv_timer_t *timer)
 {
     struct probe_scan *s = timer->data;
     const struct probe_stats *st = s->stats;
-    double secs = (double)(uv_now(&s->loop) - s->start_ms) / 1000.0;
+    double secs = (double)(uv_now(s->loop) - s->start_ms) / 1000.0;
     uint64_t seen = probe_input_count(s->input);
     double rate = secs > 0 ? (double)st->targets / secs : 0;
     char eta[32] = "", dns[48] = "";
@@ -825,18 +850,43 @@ static void scan_progress_cb(uv_timer_t *timer)
     s->progress_shown = true;
 }
 
-/* The last thing of a scan: the loop ends once these are closed. */
+/* What the run tells once the loop has done the scan's work. */
+static void scan_finish(struct probe_scan *s)
+{
+    struct probe_stats *stats = s->stats;
+    if (s->held)
+        stats->output_hold_ms += uv_now(s->loop) - s->held_since;
+    stats->dns_lookups = s->dns_stats.lookups;
+    stats->dns_shared = s->dns_stats.shared;
+    stats->dns_failures = s->dns_stats.failures;
+    if (s->progress_shown)
+        fprintf(stderr, "\r\033[K");
+}
+
+static void scan_handle_closed_cb(uv_handle_t *h)
+{
+    struct probe_scan *s = h->data;
+    if (--s->closing > 0 || !s->embedded)
+        return;
+    scan_finish(s);
+    s->done(s->done_ctx, s->fatal); /* s may be freed */
+}
+
+/* The last thing of a scan: the loop ends once these are closed (embedded: done is called). */
 static void scan_close_handles(struct probe_scan *s)
 {
     if (s->closed)
         return;
     s->closed = true;
-    uv_handle_t *hs[] = {(uv_handle_t *)&s->sigint,         (uv_handle_t *)&s->sigterm,
-                         (uv_handle_t *)&s->sighup,         (uv_handle_t *)&s->stop_timer,
-                         (uv_handle_t *)&s->progress_timer, (uv_handle_t *)&s->wake};
-    for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
-        if (!uv_is_closing(hs[i]))
-            uv_close(hs[i], NULL);
+    uv_handle_t *hs[] = {(uv_handle_t *)&s->stop_timer, (uv_handle_t *)&s->progress_timer,
+                         (uv_handle_t *)&s->wake,       (uv_handle_t *)&s->sigint,
+                         (uv_handle_t *)&s->sigterm,    (uv_handle_t *)&s->sighup};
+    size_t n = s->embedded ? 3 : sizeof(hs) / sizeof(hs[0]); /* embedded: no signal handles */
+    for (size_t i = 0; i < n; i++)
+        if (!uv_is_closing(hs[i])) {
+            s->closing++;
+            uv_close(hs[i], scan_handle_closed_cb);
+        }
     if (s->resolver)
         s->dns_stats = *probe_resolver_stats(s->resolver);
     probe_resolver_close(s->resolver);
@@ -845,10 +895,12 @@ static void scan_close_handles(struct probe_scan *s)
 
 /* ---- the run ---------------------------------------------------------------------------- */
 
-int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
-                   struct probe_stats *stats)
+/* A scan on loop with what it needs but its handles; *out NULL on failure. */
+static int scan_new(struct probe_scan **out, uv_loop_t *loop, const struct probe_opts *opts,
+                    struct probe_input *input, struct probe_stats *stats)
 {
     memset(stats, 0, sizeof(*stats));
+    *out = NULL;
     struct probe_scan *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return TLS_E_NOMEM;
@@ -859,16 +911,19 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
     tls_list_init(&s->ready);
     tls_list_init(&s->running);
     tls_hashtab_init(&s->addr_counts);
-    if (uv_loop_init(&s->loop)) {
+    if (loop == NULL && uv_loop_init(&s->own_loop)) {
         free(s);
         return TLS_E_IO;
     }
+    s->loop = loop ? loop : &s->own_loop;
+    s->embedded = loop != NULL;
+    *out = s;
     int rc = tls_client_new(&s->tls);
     if (rc == 0)
         rc = tls_name_cache_new(&s->names, NAME_CACHE_BYTES);
     if (rc == 0) {
         struct probe_resolver_opts ro = {
-            .loop = &s->loop,
+            .loop = s->loop,
             .servers = opts->dns_servers,
             .timeout_ms = opts->dns_timeout_ms,
             .concurrency = opts->dns_concurrency,
@@ -880,49 +935,82 @@ int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
             fprintf(stderr, "caprobe: %s\n", why);
     }
     if (rc)
-        goto out;
+        return rc;
     /* Names waiting for DNS: those in flight and as many again queued, so that a slow resolver
      * does not hold up the addresses behind them in the list; each costs about 1.5 KiB. */
     s->resolving_max = 2 * (size_t)(opts->dns_concurrency ? opts->dns_concurrency : 1) + 16;
-    s->start_ms = s->rate_start_ms = uv_now(&s->loop);
-    uv_timer_init(&s->loop, &s->wake);
-    uv_timer_init(&s->loop, &s->stop_timer);
-    uv_timer_init(&s->loop, &s->progress_timer);
-    uv_signal_init(&s->loop, &s->sigint);
-    uv_signal_init(&s->loop, &s->sigterm);
-    uv_signal_init(&s->loop, &s->sighup);
+    s->start_ms = s->rate_start_ms = uv_now(s->loop);
+    uv_timer_init(s->loop, &s->wake);
+    uv_timer_init(s->loop, &s->stop_timer);
+    uv_timer_init(s->loop, &s->progress_timer);
     s->wake.data = s->stop_timer.data = s->progress_timer.data = s;
+    if (s->embedded)
+        return 0;
+    uv_signal_init(s->loop, &s->sigint);
+    uv_signal_init(s->loop, &s->sigterm);
+    uv_signal_init(s->loop, &s->sighup);
     s->sigint.data = s->sigterm.data = s->sighup.data = s;
     uv_signal_start(&s->sigint, scan_signal_cb, SIGINT);
     uv_signal_start(&s->sigterm, scan_signal_cb, SIGTERM);
     uv_signal_start(&s->sighup, scan_signal_cb, SIGHUP);
     if (opts->progress)
         uv_timer_start(&s->progress_timer, scan_progress_cb, PROGRESS_MS, PROGRESS_MS);
-    pump(s);
-    uv_run(&s->loop, UV_RUN_DEFAULT);
-    if (s->held)
-        stats->output_hold_ms += uv_now(&s->loop) - s->held_since;
-    rc = s->fatal;
-    stats->dns_lookups = s->dns_stats.lookups;
-    stats->dns_shared = s->dns_stats.shared;
-    stats->dns_failures = s->dns_stats.failures;
-    if (s->progress_shown)
-        fprintf(stderr, "\r\033[K");
-out:
+    return 0;
+}
+
+void probe_scan_free(struct probe_scan *s)
+{
+    if (s == NULL)
+        return;
     for (struct tls_list *q; (q = tls_list_first(&s->open));) {
         tls_list_remove(q);
         target_free(TLS_LIST_ENTRY(q, struct probe_target, open_node));
     }
     if (s->resolver) { /* the scan failed before its loop ran */
         probe_resolver_close(s->resolver);
-        uv_run(&s->loop, UV_RUN_DEFAULT);
+        s->resolver = NULL;
+        if (!s->embedded)
+            uv_run(s->loop, UV_RUN_DEFAULT);
     }
     for (size_t i = 0; i < s->addr_counts.cap; i++)
         free(s->addr_counts.vals[i]);
     tls_hashtab_free(&s->addr_counts);
     tls_client_free(s->tls);
     tls_name_cache_free(s->names); /* after the observations that point into it */
-    uv_loop_close(&s->loop);
+    if (!s->embedded)
+        uv_loop_close(&s->own_loop);
     free(s);
+}
+
+int probe_scan_run(const struct probe_opts *opts, struct probe_input *input,
+                   struct probe_stats *stats)
+{
+    struct probe_scan *s;
+    int rc = scan_new(&s, NULL, opts, input, stats);
+    if (rc == 0) {
+        pump(s);
+        uv_run(s->loop, UV_RUN_DEFAULT);
+        scan_finish(s);
+        rc = s->fatal;
+    }
+    probe_scan_free(s);
     return rc;
+}
+
+int probe_scan_start(struct probe_scan **out, uv_loop_t *loop, const struct probe_opts *opts,
+                     struct probe_input *input, struct probe_stats *stats, probe_scan_done_fn *done,
+                     void *done_ctx)
+{
+    struct probe_scan *s;
+    int rc = scan_new(&s, loop, opts, input, stats);
+    if (rc) {
+        probe_scan_free(s);
+        *out = NULL;
+        return rc;
+    }
+    s->done = done;
+    s->done_ctx = done_ctx;
+    *out = s;
+    pump(s); /* never ends the scan here: its handles close from the loop, done comes later */
+    return 0;
 }

@@ -8,22 +8,20 @@
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <yaml.h>
 
+#include "yamldoc.h"
+
 #include "tls/wire/addr.h"
 #include "tls/wire/arena.h"
 #include "tls/wire/error.h"
-#include "tls/wire/escape.h"
-#include "tls/wire/utf8.h"
 
 #define POLICY_ARENA_CAP (64u * 1024 * 1024) /* strings, entries and patterns of one policy */
 #define POLICY_PATH_MAX 4096                 /* a resolved file name, with its NUL */
-#define POLICY_PATTERN_MAX 512
 /* YAML nodes (scalars, lists, mappings) of one policy: libyaml holds ~170 bytes a node, so at most
  * ~90 MiB; a 4 MiB policy of one-pattern entries has 370,000. */
 #define POLICY_NODES_MAX (512u * 1024)
@@ -40,17 +38,10 @@ struct section {
     struct report_policy_file client_cert; /* path NULL: 'client_cert: null' */
 };
 
-struct pattern {
-    const char *text;      /* as written */
-    const char *glob;      /* lower case; NULL for an address pattern */
-    struct tls_cidr range; /* address patterns: one address is a range of one */
-    uint16_t port;         /* 0: any */
-};
-
 struct report_policy_entry {
     size_t index;
     const char *where;
-    struct pattern *patterns;
+    struct report_target_pattern *patterns;
     size_t n_patterns;
     struct section s;
 };
@@ -86,13 +77,18 @@ static void section_init(struct section *s)
 /* ---- the loader: the first error ends the load ----------------------------------------------- */
 
 struct loader {
-    yaml_document_t doc;
-    const char *name; /* the policy as the user named it, for messages */
-    const uint8_t *text;
-    size_t len;
-    char *err;
-    size_t err_cap;
+    struct report_yaml y; /* the document, its name and the message buffer */
     struct report_policy *p;
+};
+
+static const struct report_yaml_kind policy_kind = {
+    .noun = "policy",
+    .size_note = "policies are a few kilobytes",
+    .empty = "empty policy: expected a mapping with 'defaults' and/or 'targets'",
+    .star_quote = "match: \"*.example.com:443\"",
+    .nodes_max = POLICY_NODES_MAX,
+    .depth_max = POLICY_DEPTH_MAX,
+    .depth_needed = 4,
 };
 
 /* Where a key may stand (bits), and every key of a policy, in the order messages list them. */
@@ -130,279 +126,15 @@ static const struct {
     [K_CLIENT_CERT] = {"client_cert", IN_DEFAULTS | IN_ENTRY},
 };
 
-/* "NAME:LINE:COLUMN: message" into the caller's buffer (line 0: "NAME: message"); returns rc. */
-static int fail_pos(struct loader *l, int rc, size_t line, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int fail_pos(struct loader *l, int rc, size_t line, size_t col, const char *fmt, ...)
-{
-    if (l->err == NULL || l->err_cap == 0)
-        return rc;
-    int n = line ? snprintf(l->err, l->err_cap, "%s:%zu:%zu: ", l->name, line, col)
-                 : snprintf(l->err, l->err_cap, "%s: ", l->name);
-    va_list ap;
-    va_start(ap, fmt);
-    if (n >= 0 && (size_t)n < l->err_cap)
-        vsnprintf(l->err + n, l->err_cap - (size_t)n, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-/* An invalid policy at a libyaml mark, which counts from 0 (messages from 1, as editors do). */
-#define FAIL_AT(l, mark, ...)                                                                      \
-    fail_pos(l, TLS_E_INVALID, (mark).line + 1, (mark).column + 1, __VA_ARGS__)
-
 /* n: the node being read when memory ran out, or NULL. */
 static int nomem(struct loader *l, const yaml_node_t *n)
 {
-    return fail_pos(l, TLS_E_NOMEM, n ? n->start_mark.line + 1 : 0,
-                    n ? n->start_mark.column + 1 : 0,
-                    "out of memory (a policy may hold %u MiB at most)", POLICY_ARENA_CAP >> 20);
-}
-
-/* Line and column (1-based, in characters, as libyaml counts) of a byte offset. */
-static void offset_pos(const uint8_t *s, size_t len, size_t off, size_t *line, size_t *col)
-{
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < off && i < len; i++) {
-        if (s[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else if ((s[i] & 0xc0) != 0x80) {
-            (*col)++;
-        }
-    }
-}
-
-static int syntax_error(struct loader *l, const yaml_parser_t *y)
-{
-    const char *problem = y->problem ? y->problem : "malformed YAML";
-    switch (y->error) {
-    case YAML_MEMORY_ERROR:
-        return nomem(l, NULL);
-    case YAML_READER_ERROR: {
-        size_t line, col;
-        offset_pos(l->text, l->len, y->problem_offset, &line, &col);
-        if (y->problem_value >= 0)
-            return fail_pos(l, TLS_E_INVALID, line, col, "YAML syntax error: %s (U+%04X)", problem,
-                            (unsigned)y->problem_value);
-        return fail_pos(l, TLS_E_INVALID, line, col, "YAML syntax error: %s", problem);
-    }
-    case YAML_COMPOSER_ERROR: /* the only one left once aliases are refused */
-        return FAIL_AT(l, y->problem_mark,
-                       "the same anchor is defined twice (first at %zu:%zu); anchors do nothing "
-                       "in a policy: remove them",
-                       y->context_mark.line + 1, y->context_mark.column + 1);
-    default: {
-        size_t at = y->problem_mark.index;
-        const char *hint = "";
-        if (at < l->len && l->text[at] == '\t')
-            hint = "; YAML indents with spaces, not tabs";
-        else if (y->context && strstr(y->context, "alias"))
-            hint = "; quote a value that starts with '*', e.g. match: \"*.example.com:443\"";
-        if (y->context)
-            return FAIL_AT(l, y->problem_mark, "YAML syntax error: %s (%s at %zu:%zu)%s", problem,
-                           y->context, y->context_mark.line + 1, y->context_mark.column + 1, hint);
-        return FAIL_AT(l, y->problem_mark, "YAML syntax error: %s%s", problem, hint);
-    }
-    }
-}
-
-static int parser_open(struct loader *l, yaml_parser_t *y)
-{
-    if (!yaml_parser_initialize(y))
-        return nomem(l, NULL);
-    yaml_parser_set_input_string(y, l->text, l->len);
-    yaml_parser_set_encoding(y, YAML_UTF8_ENCODING);
-    return 0;
-}
-
-/* The first pass, over events: syntax errors, aliases (whose name and place the document API
- * loses), a second document and an empty file are reported where they stand, and the tree is
- * bounded before yaml_parser_load builds it. Stopping at the depth cap also stops the scanner,
- * which slows down with every level of nesting. */
-static int prescan(struct loader *l)
-{
-    yaml_parser_t y;
-    int rc = parser_open(l, &y), depth = 0;
-    size_t nodes = 0, docs = 0;
-    while (rc == 0) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&y, &ev)) {
-            rc = syntax_error(l, &y);
-            break;
-        }
-        yaml_event_type_t t = ev.type;
-        bool open = t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT;
-        if (t == YAML_ALIAS_EVENT)
-            rc = FAIL_AT(l, ev.start_mark,
-                         "aliases (*%s) are not supported in a policy: write the value out, or "
-                         "quote it if it is a pattern (\"*%s\")",
-                         (const char *)ev.data.alias.anchor, (const char *)ev.data.alias.anchor);
-        else if (t == YAML_DOCUMENT_START_EVENT && ++docs > 1)
-            rc = FAIL_AT(l, ev.start_mark,
-                         "a policy is one YAML document, but a second one starts here");
-        else if (t == YAML_STREAM_END_EVENT && docs == 0)
-            rc = FAIL_AT(l, ev.start_mark,
-                         "empty policy: expected a mapping with 'defaults' and/or 'targets'");
-        else if ((open || t == YAML_SCALAR_EVENT) && ++nodes > POLICY_NODES_MAX)
-            rc = FAIL_AT(l, ev.start_mark,
-                         "more than %u YAML values, lists and mappings: is this a policy? "
-                         "(policies are a few kilobytes)",
-                         POLICY_NODES_MAX);
-        else if (open && ++depth > POLICY_DEPTH_MAX)
-            rc = FAIL_AT(l, ev.start_mark,
-                         "lists and mappings nested more than %d deep (a policy needs 4)",
-                         POLICY_DEPTH_MAX);
-        else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT)
-            depth--;
-        yaml_event_delete(&ev);
-        if (t == YAML_STREAM_END_EVENT)
-            break;
-    }
-    yaml_parser_delete(&y);
-    return rc;
-}
-
-/* The second pass: the document, which the first pass has checked parses. */
-static int load(struct loader *l)
-{
-    yaml_parser_t y;
-    int rc = parser_open(l, &y);
-    if (rc == 0 && !yaml_parser_load(&y, &l->doc))
-        rc = syntax_error(l, &y);
-    yaml_parser_delete(&y);
-    return rc;
+    return report_yaml_fail(
+        &l->y, TLS_E_NOMEM, n ? n->start_mark.line + 1 : 0, n ? n->start_mark.column + 1 : 0,
+        "out of memory (a policy may hold %u MiB at most)", POLICY_ARENA_CAP >> 20);
 }
 
 /* ---- nodes ----------------------------------------------------------------------------------- */
-
-static const yaml_node_t *node(struct loader *l, int id)
-{
-    return yaml_document_get_node(&l->doc, id);
-}
-
-static bool is_null(const yaml_node_t *n)
-{
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    const char *v = (const char *)n->data.scalar.value;
-    return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-           !strcmp(v, "NULL");
-}
-
-/* "a mapping", "a sequence", "an empty value" or the scalar quoted (cut at a character,
- * control characters replaced), for "got ..." in messages. */
-static const char *describe(const yaml_node_t *n, char *buf, size_t cap)
-{
-    if (n->type != YAML_SCALAR_NODE)
-        return n->type == YAML_MAPPING_NODE ? "a mapping" : "a sequence";
-    if (is_null(n))
-        return "an empty value";
-    const uint8_t *v = n->data.scalar.value;
-    size_t len = n->data.scalar.length, o = 0, i = 0;
-    buf[o++] = '\'';
-    while (i < len) { /* escaped for a terminal (tls/wire/escape.h), room kept for "...'" */
-        char unit[TLS_ESCAPE_UNIT_MAX];
-        size_t ul, used = tls_escape_step(v + i, len - i, 0, unit, &ul);
-        if (o + ul + 5 > cap)
-            break;
-        memcpy(buf + o, unit, ul);
-        o += ul;
-        i += used;
-    }
-    snprintf(buf + o, cap - o, "%s'", i < len ? "..." : "");
-    return buf;
-}
-
-/* "WHAT expects THIS, got THAT" at node n, THAT saying what n is. */
-static int got(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int got(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
-{
-    char what[256], desc[80];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    return FAIL_AT(l, n->start_mark, "%s, got %s", what, describe(n, desc, sizeof(desc)));
-}
-
-/* The scalar's text when it holds no NUL, else NULL: values compared with strcmp must not be
- * cut short by a "\0" escape ("required\0junk" is not "required"). */
-static const char *scalar_plain(const yaml_node_t *n)
-{
-    if (n->type != YAML_SCALAR_NODE)
-        return NULL;
-    const char *v = (const char *)n->data.scalar.value;
-    return strlen(v) == n->data.scalar.length ? v : NULL;
-}
-
-/* The same where a NUL is an error of its own. */
-static int scalar_str(struct loader *l, const yaml_node_t *n, const char **out)
-{
-    if ((*out = scalar_plain(n)) == NULL)
-        return FAIL_AT(l, n->start_mark, "a NUL character is not allowed here");
-    return 0;
-}
-
-/* Levenshtein distance of short strings, for "did you mean"; large for long ones. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 64;
-    size_t row[64];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-/* "unknown NAME WHERE; did you mean 'X'? Expected one of: A, B" (kind "key" or "rule"). */
-static int unknown(struct loader *l, const yaml_node_t *n, const char *kind, const char *where,
-                   const char *const *names, size_t count)
-{
-    const char *s = (const char *)n->data.scalar.value, *best = NULL;
-    size_t best_d = 2 + strlen(s) / 3; /* beyond this a suggestion is a guess */
-    char list[REPORT_RULE_COUNT * 32], desc[80];
-    size_t o = 0;
-    list[0] = 0;
-    for (size_t i = 0; i < count; i++) {
-        size_t d = edit_distance(s, names[i]);
-        if (d < best_d) {
-            best_d = d;
-            best = names[i];
-        }
-        int w = o < sizeof(list)
-                    ? snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", names[i])
-                    : 0;
-        o += w > 0 ? (size_t)w : 0;
-    }
-    bool rule = strcmp(kind, "rule") == 0;
-    if (best)
-        return FAIL_AT(l, n->start_mark, "unknown %s %s %s; did you mean '%s'? %s: %s", kind,
-                       describe(n, desc, sizeof(desc)), where, best,
-                       rule ? "The rules are" : "Expected one of", list);
-    return FAIL_AT(l, n->start_mark, "unknown %s %s %s; %s: %s", kind,
-                   describe(n, desc, sizeof(desc)), where,
-                   rule ? "the rules are" : "expected one of", list);
-}
 
 /* key is not one of w's: perhaps one that belongs elsewhere, else a typo. */
 static int unknown_key(struct loader *l, const yaml_node_t *k, const char *key, enum where w)
@@ -418,22 +150,24 @@ static int unknown_key(struct loader *l, const yaml_node_t *k, const char *key, 
         if (keys[i].where & w)
             names[n++] = keys[i].name;
         else if ((keys[i].where & IN_ENTRY) && strcmp(key, keys[i].name) == 0 && w == IN_DEFAULTS)
-            return FAIL_AT(l, k->start_mark, "'%s' belongs in a target entry, not in 'defaults'%s",
-                           key, i == K_ENABLE ? " (every rule is on unless disabled)" : "");
+            return REPORT_YAML_FAIL_AT(&l->y, k->start_mark,
+                                       "'%s' belongs in a target entry, not in 'defaults'%s", key,
+                                       i == K_ENABLE ? " (every rule is on unless disabled)" : "");
         else if ((keys[i].where & IN_ENTRY) && strcmp(key, keys[i].name) == 0)
-            return FAIL_AT(l, k->start_mark,
-                           "'%s' goes under 'defaults' or in an entry of 'targets', not at the "
-                           "top level",
-                           key);
+            return REPORT_YAML_FAIL_AT(
+                &l->y, k->start_mark,
+                "'%s' goes under 'defaults' or in an entry of 'targets', not at the "
+                "top level",
+                key);
     }
-    return unknown(l, k, "key", where_text[w], names, n);
+    return report_yaml_unknown(&l->y, k, "key", where_text[w], names, n);
 }
 
 static int rule_lookup(struct loader *l, const yaml_node_t *n, const char *key,
                        enum report_rule_id *out)
 {
     const char *name = NULL;
-    int rc = scalar_str(l, n, &name);
+    int rc = report_yaml_str(&l->y, n, &name);
     if (rc)
         return rc;
     const struct report_rule *r = report_rule_find(name);
@@ -446,37 +180,16 @@ static int rule_lookup(struct loader *l, const yaml_node_t *n, const char *key,
         names[i] = report_rule_get((enum report_rule_id)i)->name;
     char where[64];
     snprintf(where, sizeof(where), "in '%s'", key);
-    return unknown(l, n, "rule", where, names, REPORT_RULE_COUNT);
+    return report_yaml_unknown(&l->y, n, "rule", where, names, REPORT_RULE_COUNT);
 }
 
 static const char *where_str(struct loader *l, const yaml_node_t *n)
 {
-    return tls_arena_printf(&l->p->arena, "%s:%zu:%zu", l->name, n->start_mark.line + 1,
+    return tls_arena_printf(&l->p->arena, "%s:%zu:%zu", l->y.name, n->start_mark.line + 1,
                             n->start_mark.column + 1);
 }
 
 /* ---- values ---------------------------------------------------------------------------------- */
-
-/* A value that is one scalar or a sequence of scalars: its items one by one. Call with *i 0:
- * returns 1 with *item, 0 after the last, or an error. */
-static int list_next(struct loader *l, const yaml_node_t *v, const char *key, const char *expects,
-                     size_t *i, const yaml_node_t **item)
-{
-    if (v->type == YAML_SCALAR_NODE && !is_null(v)) {
-        *item = v;
-        return (*i)++ == 0;
-    }
-    if (v->type != YAML_SEQUENCE_NODE)
-        return got(l, v, "'%s' expects %s", key, expects);
-    const yaml_node_item_t *it = v->data.sequence.items.start + *i;
-    if (it >= v->data.sequence.items.top)
-        return 0;
-    (*i)++;
-    *item = node(l, *it);
-    if ((*item)->type != YAML_SCALAR_NODE || is_null(*item))
-        return got(l, *item, "each item of '%s' expects %s", key, expects);
-    return 1;
-}
 
 /* Room in the arena for the items of such a value (at least one, so NULL is out of memory). */
 static void *list_alloc(struct loader *l, const yaml_node_t *v, size_t size)
@@ -490,24 +203,28 @@ static void *list_alloc(struct loader *l, const yaml_node_t *v, size_t size)
 static int parse_severities(struct loader *l, const yaml_node_t *v, struct section *s)
 {
     if (v->type != YAML_MAPPING_NODE)
-        return got(l, v,
-                   "'severities' expects a mapping of rule names to "
-                   "info|low|medium|high|critical");
+        return report_yaml_got(&l->y, v,
+                               "'severities' expects a mapping of rule names to "
+                               "info|low|medium|high|critical");
     for (const yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
          pr++) {
-        const yaml_node_t *k = node(l, pr->key), *val = node(l, pr->value);
+        const yaml_node_t *k = report_yaml_node(&l->y, pr->key),
+                          *val = report_yaml_node(&l->y, pr->value);
         if (k->type != YAML_SCALAR_NODE)
-            return got(l, k, "'severities' expects rule names as keys");
+            return report_yaml_got(&l->y, k, "'severities' expects rule names as keys");
         enum report_rule_id id;
         int rc = rule_lookup(l, k, "severities", &id);
         if (rc)
             return rc;
         const char *rule = report_rule_get(id)->name;
         if (s->severity[id] >= 0)
-            return FAIL_AT(l, k->start_mark, "rule '%s' is given twice in 'severities'", rule);
+            return REPORT_YAML_FAIL_AT(&l->y, k->start_mark,
+                                       "rule '%s' is given twice in 'severities'", rule);
         enum report_severity sev;
-        if (scalar_plain(val) == NULL || report_severity_parse(scalar_plain(val), &sev) != 0)
-            return got(l, val, "'%s' in 'severities' expects info|low|medium|high|critical", rule);
+        if (report_yaml_plain(val) == NULL ||
+            report_severity_parse(report_yaml_plain(val), &sev) != 0)
+            return report_yaml_got(
+                &l->y, val, "'%s' in 'severities' expects info|low|medium|high|critical", rule);
         s->severity[id] = (int8_t)sev;
     }
     return 0;
@@ -519,13 +236,14 @@ static int parse_rule_list(struct loader *l, const yaml_node_t *v, struct sectio
     const yaml_node_t *item;
     size_t i = 0;
     int rc;
-    while ((rc = list_next(l, v, key, "a list of rule names", &i, &item)) == 1) {
+    while ((rc = report_yaml_list_next(&l->y, v, key, "a list of rule names", &i, &item)) == 1) {
         enum report_rule_id id;
         if ((rc = rule_lookup(l, item, key, &id)))
             return rc;
         if (s->enabled[id] >= 0 && s->enabled[id] != on)
-            return FAIL_AT(l, item->start_mark, "rule '%s' is in both 'enable' and 'disable'",
-                           report_rule_get(id)->name);
+            return REPORT_YAML_FAIL_AT(&l->y, item->start_mark,
+                                       "rule '%s' is in both 'enable' and 'disable'",
+                                       report_rule_get(id)->name);
         s->enabled[id] = on;
     }
     return rc;
@@ -535,15 +253,16 @@ static int resolve_file(struct loader *l, const yaml_node_t *n, const char *key,
                         struct report_policy_file *out)
 {
     const char *path = NULL;
-    int rc = scalar_str(l, n, &path);
+    int rc = report_yaml_str(&l->y, n, &path);
     if (rc)
         return rc;
     if (*path == 0)
-        return FAIL_AT(l, n->start_mark, "'%s' expects a file name, got ''", key);
+        return REPORT_YAML_FAIL_AT(&l->y, n->start_mark, "'%s' expects a file name, got ''", key);
     const char *dir = path[0] == '/' ? NULL : l->p->dir;
     if (strlen(path) + (dir ? strlen(dir) + 1 : 0) >= POLICY_PATH_MAX)
-        return FAIL_AT(l, n->start_mark, "'%s': the file name is longer than %d bytes", key,
-                       POLICY_PATH_MAX - 1);
+        return REPORT_YAML_FAIL_AT(&l->y, n->start_mark,
+                                   "'%s': the file name is longer than %d bytes", key,
+                                   POLICY_PATH_MAX - 1);
     out->path = tls_arena_printf(&l->p->arena, "%s%s%s", dir ? dir : "",
                                  dir && dir[strlen(dir) - 1] != '/' ? "/" : "", path);
     out->where = where_str(l, n);
@@ -559,7 +278,7 @@ static int parse_expect_ca(struct loader *l, const yaml_node_t *v, struct sectio
     const yaml_node_t *item;
     size_t i = 0;
     int rc;
-    while ((rc = list_next(l, v, "expect_ca", expects, &i, &item)) == 1)
+    while ((rc = report_yaml_list_next(&l->y, v, "expect_ca", expects, &i, &item)) == 1)
         if ((rc = resolve_file(l, item, "expect_ca", &s->expect_ca[s->n_expect_ca++])))
             return rc;
     return rc;
@@ -568,19 +287,20 @@ static int parse_expect_ca(struct loader *l, const yaml_node_t *v, struct sectio
 static int parse_client_cert(struct loader *l, const yaml_node_t *v, struct section *s)
 {
     s->has_client_cert = true;
-    if (is_null(v)) {
+    if (report_yaml_is_null(v)) {
         s->client_cert.path = NULL;
         s->client_cert.where = where_str(l, v);
         return s->client_cert.where ? 0 : nomem(l, v);
     }
     if (v->type != YAML_SCALAR_NODE)
-        return got(l, v, "'client_cert' expects a certificate chain file (PEM), or null for none");
+        return report_yaml_got(
+            &l->y, v, "'client_cert' expects a certificate chain file (PEM), or null for none");
     return resolve_file(l, v, "client_cert", &s->client_cert);
 }
 
 /* 1: an address or CIDR pattern in *pt; 0: not one (then it is a glob); -1 with *why: written
  * as one (a '/', or brackets around an IPv6 address) but malformed. */
-static int addr_pattern(const char *s, struct pattern *pt, const char **why)
+static int addr_pattern(const char *s, struct report_target_pattern *pt, const char **why)
 {
     const char *end = s + strlen(s), *port = NULL;
     struct tls_addr a;
@@ -631,41 +351,68 @@ static int addr_pattern(const char *s, struct pattern *pt, const char **why)
     return 1;
 }
 
-static int parse_match(struct loader *l, const yaml_node_t *v, struct report_policy_entry *e)
+int report_target_pattern_parse(struct report_target_pattern *pt, const char *text,
+                                struct tls_arena *arena, const char **why)
 {
-    static const char expects[] = "a host:port glob, an address or a CIDR range, or a list of them";
-    if ((e->patterns = list_alloc(l, v, sizeof(*e->patterns))) == NULL)
-        return nomem(l, v);
+    memset(pt, 0, sizeof(*pt));
+    int kind = addr_pattern(text, pt, why);
+    if (kind < 0)
+        return TLS_E_INVALID;
+    if ((pt->text = tls_arena_strdup(arena, text)) == NULL)
+        return TLS_E_NOMEM;
+    if (kind == 0) {
+        char *g = tls_arena_strdup(arena, text);
+        if (g == NULL)
+            return TLS_E_NOMEM;
+        for (char *c = g; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+        pt->glob = g;
+    }
+    return 0;
+}
+
+int report_yaml_patterns(struct report_yaml *y, const yaml_node_t *v, const char *key,
+                         const char *expects, struct tls_arena *arena,
+                         struct report_target_pattern **out, size_t *n)
+{
+    size_t cap = v->type == YAML_SEQUENCE_NODE
+                     ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)
+                     : 1;
+    *n = 0;
+    if ((*out = tls_arena_alloc(arena, (cap ? cap : 1) * sizeof(**out))) == NULL)
+        return TLS_E_NOMEM;
     const yaml_node_t *item;
     size_t i = 0;
     int rc;
-    while ((rc = list_next(l, v, "match", expects, &i, &item)) == 1) {
+    while ((rc = report_yaml_list_next(y, v, key, expects, &i, &item)) == 1) {
         const char *text = NULL, *why = NULL;
-        if ((rc = scalar_str(l, item, &text)))
+        if ((rc = report_yaml_str(y, item, &text)))
             return rc;
-        if (*text == 0 || strlen(text) > POLICY_PATTERN_MAX)
-            return FAIL_AT(l, item->start_mark, "'match' expects a pattern of 1 to %d bytes",
-                           POLICY_PATTERN_MAX);
-        struct pattern *pt = &e->patterns[e->n_patterns];
-        memset(pt, 0, sizeof(*pt));
-        int kind = addr_pattern(text, pt, &why);
-        if (kind < 0)
-            return FAIL_AT(l, item->start_mark, "'match' pattern '%s': %s", text, why);
-        if ((pt->text = tls_arena_strdup(&l->p->arena, text)) == NULL)
-            return nomem(l, item);
-        if (kind == 0) {
-            char *g = tls_arena_strdup(&l->p->arena, text);
-            if (g == NULL)
-                return nomem(l, item);
-            for (char *c = g; *c; c++)
-                if (*c >= 'A' && *c <= 'Z')
-                    *c = (char)(*c - 'A' + 'a');
-            pt->glob = g;
-        }
-        e->n_patterns++;
+        if (*text == 0 || strlen(text) > REPORT_TARGET_PATTERN_MAX)
+            return REPORT_YAML_FAIL_AT(y, item->start_mark,
+                                       "'%s' expects a pattern of 1 to %d bytes", key,
+                                       REPORT_TARGET_PATTERN_MAX);
+        rc = report_target_pattern_parse(&(*out)[*n], text, arena, &why);
+        if (rc == TLS_E_NOMEM)
+            return rc;
+        if (rc)
+            return REPORT_YAML_FAIL_AT(y, item->start_mark, "'%s' pattern '%s': %s", key, text,
+                                       why);
+        (*n)++;
     }
+    return rc;
+}
+
+static int parse_match(struct loader *l, const yaml_node_t *v, struct report_policy_entry *e)
+{
+    static const char expects[] = "a host:port glob, an address or a CIDR range, or a list of them";
+    int rc = report_yaml_patterns(&l->y, v, "match", expects, &l->p->arena, &e->patterns,
+                                  &e->n_patterns);
+    if (rc == TLS_E_NOMEM)
+        return nomem(l, v);
     if (rc == 0 && e->n_patterns == 0)
-        return FAIL_AT(l, v->start_mark, "'match' expects at least one pattern");
+        return REPORT_YAML_FAIL_AT(&l->y, v->start_mark, "'match' expects at least one pattern");
     return rc;
 }
 
@@ -678,14 +425,16 @@ static int walk_targets(struct loader *l, const yaml_node_t *v)
 {
     struct report_policy *p = l->p;
     if (v->type != YAML_SEQUENCE_NODE)
-        return got(l, v, "'targets' expects a list of target entries (mappings with 'match')");
+        return report_yaml_got(
+            &l->y, v, "'targets' expects a list of target entries (mappings with 'match')");
     if ((p->entries = list_alloc(l, v, sizeof(*p->entries))) == NULL)
         return nomem(l, v);
     for (const yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
          it++) {
-        const yaml_node_t *m = node(l, *it);
+        const yaml_node_t *m = report_yaml_node(&l->y, *it);
         if (m->type != YAML_MAPPING_NODE)
-            return got(l, m, "each entry of 'targets' expects a mapping with 'match' and settings");
+            return report_yaml_got(
+                &l->y, m, "each entry of 'targets' expects a mapping with 'match' and settings");
         struct report_policy_entry *e = &p->entries[p->n];
         memset(e, 0, sizeof(*e));
         section_init(&e->s);
@@ -696,9 +445,10 @@ static int walk_targets(struct loader *l, const yaml_node_t *v)
         if (rc)
             return rc;
         if (e->n_patterns == 0)
-            return FAIL_AT(l, m->start_mark,
-                           "target entry has no 'match' (a host:port glob, an address or a CIDR "
-                           "range)");
+            return REPORT_YAML_FAIL_AT(
+                &l->y, m->start_mark,
+                "target entry has no 'match' (a host:port glob, an address or a CIDR "
+                "range)");
         p->n++;
     }
     return 0;
@@ -711,12 +461,12 @@ static int walk_key(struct loader *l, enum key k, const yaml_node_t *v,
     struct section *s = e ? &e->s : &l->p->defaults;
     switch (k) {
     case K_VERSION:
-        if (scalar_plain(v) == NULL || strcmp(scalar_plain(v), "1") != 0)
-            return got(l, v, "'version' expects 1 (the only policy format so far)");
+        if (report_yaml_plain(v) == NULL || strcmp(report_yaml_plain(v), "1") != 0)
+            return report_yaml_got(&l->y, v, "'version' expects 1 (the only policy format so far)");
         return 0;
     case K_DEFAULTS:
         if (v->type != YAML_MAPPING_NODE)
-            return got(l, v, "'defaults' expects a mapping of settings");
+            return report_yaml_got(&l->y, v, "'defaults' expects a mapping of settings");
         return walk_mapping(l, v, IN_DEFAULTS, NULL);
     case K_TARGETS:
         return walk_targets(l, v);
@@ -724,11 +474,11 @@ static int walk_key(struct loader *l, enum key k, const yaml_node_t *v,
         return parse_match(l, v, e);
     case K_CLIENT_AUTH:
         for (int a = REPORT_CLIENT_AUTH_REQUIRED; a <= REPORT_CLIENT_AUTH_NONE; a++)
-            if (scalar_plain(v) && strcmp(scalar_plain(v), client_auth_names[a]) == 0) {
+            if (report_yaml_plain(v) && strcmp(report_yaml_plain(v), client_auth_names[a]) == 0) {
                 s->client_auth = (enum report_client_auth)a;
                 return 0;
             }
-        return got(l, v, "'client_auth' expects required, optional or none");
+        return report_yaml_got(&l->y, v, "'client_auth' expects required, optional or none");
     case K_SEVERITIES:
         return parse_severities(l, v, s);
     case K_ENABLE:
@@ -752,11 +502,11 @@ static int walk_mapping(struct loader *l, const yaml_node_t *m, enum where w,
     const yaml_node_t *seen[K_COUNT_] = {NULL};
     for (const yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
          pr++) {
-        const yaml_node_t *k = node(l, pr->key);
+        const yaml_node_t *k = report_yaml_node(&l->y, pr->key);
         const char *key = NULL;
         if (k->type != YAML_SCALAR_NODE)
-            return got(l, k, "expected a key (a name)");
-        int rc = scalar_str(l, k, &key), i = 0;
+            return report_yaml_got(&l->y, k, "expected a key (a name)");
+        int rc = report_yaml_str(&l->y, k, &key), i = 0;
         if (rc)
             return rc;
         while (i < K_COUNT_ && (!(keys[i].where & w) || strcmp(key, keys[i].name) != 0))
@@ -764,10 +514,11 @@ static int walk_mapping(struct loader *l, const yaml_node_t *m, enum where w,
         if (i == K_COUNT_)
             return unknown_key(l, k, key, w);
         if (seen[i])
-            return FAIL_AT(l, k->start_mark, "'%s' is given twice (first at %zu:%zu)", key,
-                           seen[i]->start_mark.line + 1, seen[i]->start_mark.column + 1);
+            return REPORT_YAML_FAIL_AT(
+                &l->y, k->start_mark, "'%s' is given twice (first at %zu:%zu)", key,
+                seen[i]->start_mark.line + 1, seen[i]->start_mark.column + 1);
         seen[i] = k;
-        if ((rc = walk_key(l, (enum key)i, node(l, pr->value), e)))
+        if ((rc = walk_key(l, (enum key)i, report_yaml_node(&l->y, pr->value), e)))
             return rc;
     }
     return 0;
@@ -781,18 +532,17 @@ int report_policy_parse(struct report_policy **out, const char *name, const uint
     *out = NULL;
     if (err && err_cap)
         err[0] = 0;
-    struct loader l = {.name = name, .text = text, .len = len, .err = err, .err_cap = err_cap};
+    struct loader l = {.y = {.kind = &policy_kind,
+                             .name = name,
+                             .text = text,
+                             .len = len,
+                             .err = err,
+                             .err_cap = err_cap}};
     if (len > REPORT_POLICY_MAX_BYTES)
-        return fail_pos(&l, TLS_E_INVALID, 0, 0,
-                        "larger than %u MiB: is this a policy? (policies are a few kilobytes)",
-                        REPORT_POLICY_MAX_BYTES >> 20);
-    size_t bad = tls_utf8_valid_prefix(text, len);
-    if (bad < len) {
-        size_t line, col;
-        offset_pos(text, len, bad, &line, &col);
-        return fail_pos(&l, TLS_E_INVALID, line, col,
-                        "not UTF-8 (byte 0x%02x): save the policy as UTF-8 text", text[bad]);
-    }
+        return report_yaml_fail(&l.y, TLS_E_INVALID, 0, 0,
+                                "larger than %u MiB: is this a policy? (policies are a few "
+                                "kilobytes)",
+                                REPORT_POLICY_MAX_BYTES >> 20);
     struct report_policy *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return nomem(&l, NULL);
@@ -802,14 +552,15 @@ int report_policy_parse(struct report_policy **out, const char *name, const uint
     const char *slash = strrchr(name, '/');
     if (slash)
         p->dir = tls_arena_printf(&p->arena, "%.*s", slash == name ? 1 : (int)(slash - name), name);
-    int rc = slash && p->dir == NULL ? nomem(&l, NULL) : prescan(&l);
-    if (rc == 0 && (rc = load(&l)) == 0) {
-        const yaml_node_t *root = yaml_document_get_root_node(&l.doc);
-        rc =
-            root->type == YAML_MAPPING_NODE
-                ? walk_mapping(&l, root, AT_TOP, NULL)
-                : got(&l, root, "the top level expects a mapping with 'defaults' and/or 'targets'");
-        yaml_document_delete(&l.doc);
+    int rc = slash && p->dir == NULL ? nomem(&l, NULL) : report_yaml_open(&l.y);
+    if (rc == 0) {
+        const yaml_node_t *root = report_yaml_root(&l.y);
+        rc = root->type == YAML_MAPPING_NODE
+                 ? walk_mapping(&l, root, AT_TOP, NULL)
+                 : report_yaml_got(&l.y, root,
+                                   "the top level expects a mapping with 'defaults' and/or "
+                                   "'targets'");
+        report_yaml_close(&l.y);
     }
     if (rc) {
         report_policy_free(p);
@@ -822,17 +573,17 @@ int report_policy_parse(struct report_policy **out, const char *name, const uint
 int report_policy_load(struct report_policy **out, const char *path, char *err, size_t err_cap)
 {
     *out = NULL;
-    struct loader l = {.name = path, .err = err, .err_cap = err_cap};
+    struct loader l = {.y = {.kind = &policy_kind, .name = path, .err = err, .err_cap = err_cap}};
     FILE *f = fopen(path, "rb");
     if (f == NULL)
-        return fail_pos(&l, TLS_E_IO, 0, 0, "cannot read: %s", strerror(errno));
+        return report_yaml_fail(&l.y, TLS_E_IO, 0, 0, "cannot read: %s", strerror(errno));
     /* one byte more than a policy may hold, so that a larger file is refused as one */
     uint8_t *buf = malloc(REPORT_POLICY_MAX_BYTES + 1);
     size_t n = buf ? fread(buf, 1, REPORT_POLICY_MAX_BYTES + 1, f) : 0;
-    int rc = buf == NULL ? fail_pos(&l, TLS_E_NOMEM, 0, 0, "out of memory")
-             : ferror(f)
-                 ? fail_pos(&l, TLS_E_IO, 0, 0, "cannot read: %s", strerror(errno ? errno : EIO))
-                 : report_policy_parse(out, path, buf, n, err, err_cap);
+    int rc = buf == NULL ? report_yaml_fail(&l.y, TLS_E_NOMEM, 0, 0, "out of memory")
+             : ferror(f) ? report_yaml_fail(&l.y, TLS_E_IO, 0, 0, "cannot read: %s",
+                                            strerror(errno ? errno : EIO))
+                         : report_policy_parse(out, path, buf, n, err, err_cap);
     fclose(f);
     free(buf);
     return rc;
@@ -899,34 +650,42 @@ static bool lower_copy(char *dst, size_t cap, const char *src)
     return true;
 }
 
+bool report_target_subject_init(struct report_target_subject *s, const char *target_spec,
+                                const char *host, uint16_t port)
+{
+    if (host == NULL || !lower_copy(s->host, sizeof(s->host), host))
+        return false;
+    bool v6 = strchr(s->host, ':') && s->host[0] != '[';
+    snprintf(s->hostport, sizeof(s->hostport), v6 ? "[%s]:%u" : "%s:%u", s->host, (unsigned)port);
+    s->has_spec = target_spec && lower_copy(s->spec, sizeof(s->spec), target_spec) &&
+                  strcmp(s->spec, s->hostport) != 0 && strcmp(s->spec, s->host) != 0;
+    s->literal = host_address(host, &s->addr);
+    s->port = port;
+    return true;
+}
+
+bool report_target_pattern_match(const struct report_target_pattern *pt,
+                                 const struct report_target_subject *s)
+{
+    if (pt->glob == NULL)
+        return s->literal && (pt->port == 0 || pt->port == s->port) &&
+               tls_cidr_contains(&pt->range, &s->addr);
+    return fnmatch(pt->glob, s->hostport, 0) == 0 || fnmatch(pt->glob, s->host, 0) == 0 ||
+           (s->has_spec && fnmatch(pt->glob, s->spec, 0) == 0);
+}
+
 const struct report_policy_entry *report_policy_match(const struct report_policy *p,
                                                       const char *target_spec, const char *host,
                                                       uint16_t port)
 {
-    if (p == NULL || host == NULL)
+    struct report_target_subject subject;
+    if (p == NULL || !report_target_subject_init(&subject, target_spec, host, port))
         return NULL;
-    char lhost[512], hostport[540], spec[540];
-    if (!lower_copy(lhost, sizeof(lhost), host))
-        return NULL;
-    bool v6 = strchr(lhost, ':') && lhost[0] != '[';
-    snprintf(hostport, sizeof(hostport), v6 ? "[%s]:%u" : "%s:%u", lhost, (unsigned)port);
-    bool has_spec = target_spec && lower_copy(spec, sizeof(spec), target_spec) &&
-                    strcmp(spec, hostport) != 0 && strcmp(spec, lhost) != 0;
-    struct tls_addr addr;
-    bool literal = host_address(host, &addr);
     for (size_t i = 0; i < p->n; i++) {
         const struct report_policy_entry *e = &p->entries[i];
-        for (size_t j = 0; j < e->n_patterns; j++) {
-            const struct pattern *pt = &e->patterns[j];
-            if (pt->glob == NULL) {
-                if (literal && (pt->port == 0 || pt->port == port) &&
-                    tls_cidr_contains(&pt->range, &addr))
-                    return e;
-            } else if (fnmatch(pt->glob, hostport, 0) == 0 || fnmatch(pt->glob, lhost, 0) == 0 ||
-                       (has_spec && fnmatch(pt->glob, spec, 0) == 0)) {
+        for (size_t j = 0; j < e->n_patterns; j++)
+            if (report_target_pattern_match(&e->patterns[j], &subject))
                 return e;
-            }
-        }
     }
     return NULL;
 }

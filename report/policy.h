@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "rules.h"
+#include "tls/wire/addr.h"
+#include "tls/wire/arena.h"
 
 /* Policy files larger than this are refused: a policy is a few kilobytes. */
 #define REPORT_POLICY_MAX_BYTES (4u * 1024 * 1024)
@@ -67,6 +69,49 @@ const char *report_policy_entry_pattern(const struct report_policy_entry *e);
 const struct report_policy_entry *report_policy_match(const struct report_policy *p,
                                                       const char *target_spec, const char *host,
                                                       uint16_t port);
+
+/* ---- target patterns: a policy's 'match', the exporter's 'allow' ---------------------------- */
+
+#define REPORT_TARGET_PATTERN_MAX 512 /* bytes of one pattern as written */
+
+/* A glob over "host:port" and host alone (fnmatch, case-insensitive: "*.example.com" matches
+ * every port, "*.example.com:443" one), or an address or CIDR range with an optional port
+ * ("10.0.0.0/8", "10.0.0.5:443", "[2001:db8::/32]:443"), which matches only targets whose host is
+ * an address literal: never a name, whatever it resolves to. */
+struct report_target_pattern {
+    const char *text;      /* as written */
+    const char *glob;      /* lower case; NULL for an address pattern */
+    struct tls_cidr range; /* address patterns: one address is a range of one */
+    uint16_t port;         /* address patterns: 0 any */
+};
+
+/* text into *pt, its strings in arena: 0, TLS_E_INVALID with *why (an address or range written
+ * as one but malformed), or TLS_E_NOMEM. */
+int report_target_pattern_parse(struct report_target_pattern *pt, const char *text,
+                                struct tls_arena *arena, const char **why);
+
+/* A target as patterns see it, made once for any number of patterns. */
+struct report_target_subject {
+    char host[512], hostport[540], spec[540]; /* lower case */
+    bool has_spec, literal;
+    struct tls_addr addr; /* when literal */
+    uint16_t port;
+};
+/* target_spec ("host:port" as normalised, or NULL), host and port; false when host is NULL or
+ * too long to match anything. */
+bool report_target_subject_init(struct report_target_subject *s, const char *target_spec,
+                                const char *host, uint16_t port);
+bool report_target_pattern_match(const struct report_target_pattern *pt,
+                                 const struct report_target_subject *s);
+
+/* A YAML value that is one pattern or a list of them (report/yamldoc.h), as the value of key
+ * ('match', 'allow'): 0 with *out and *n (may be 0), TLS_E_INVALID with the message in y
+ * ("'KEY' pattern 'P': why"), or TLS_E_NOMEM with none (the caller says what ran out). */
+struct report_yaml;
+struct yaml_node_s;
+int report_yaml_patterns(struct report_yaml *y, const struct yaml_node_s *v, const char *key,
+                         const char *expects, struct tls_arena *arena,
+                         struct report_target_pattern **out, size_t *n);
 
 /* Set in ctx what the defaults and then e (NULL: defaults alone) say: severities, enabled rules
  * (defaults' 'disable', then the entry's 'enable' and 'disable') and client_auth (required: 1;

@@ -48,4 +48,27 @@ void report_junit_interrupted(struct report_junit *j, const char *signal_name);
 /* Write the document to f, flush it and free j, also after an error (j NULL: nothing, 0). */
 int report_junit_end(struct report_junit *j);
 
+/* OpenMetrics 1.0 text (docs/metrics.md) that is also valid Prometheus text 0.0.4, the format
+ * node_exporter's textfile collector and promtool read: every family a gauge (info-style series
+ * are gauges of value 1 named *_info, as Prometheus text has no info type), UNIT lines and the
+ * closing "# EOF" are comments to a Prometheus text parser. A family's samples must stand
+ * together, so they are gathered per family (in memory up to 64 KiB each, beyond it in a
+ * tmpfile()) and written at the end. Label values are escaped as both formats require. */
+struct report_metrics;
+
+/* Nothing is written to f before report_metrics_end. Returns 0 or TLS_E_NOMEM. */
+int report_metrics_begin(struct report_metrics **out, FILE *f);
+/* One target's series. A repeated target (the same name and STARTTLS protocol, as two equal
+ * bad lines of a -i file give) is skipped: a series may appear once. Returns 0, TLS_E_NOMEM or
+ * TLS_E_IO; an error is kept and returned again by report_metrics_end. */
+int report_metrics_target(struct report_metrics *m, const struct report_target *t);
+/* Write every family with its HELP, TYPE and UNIT, then "# EOF"; flush f and free m, also after
+ * an error (m NULL: nothing, 0). */
+int report_metrics_end(struct report_metrics *m);
+/* Label value escaping of both formats (backslash, double quote, line feed), with C0 controls,
+ * DEL and bytes that are not UTF-8 written as \xNN (tls/wire/escape.h) so that every value is
+ * UTF-8 and shows nothing but text. */
+struct report_buf;
+void report_metrics_label_value(struct report_buf *b, const char *s);
+
 #endif

@@ -1485,6 +1485,24 @@ class LabServer:
         return False
 
 
+def lab_main(checks, prefix, *extra):
+    """main() of a test over the lab of fixtures/lab/lab.yaml: each check(tap, lab, tmp, *extra)
+    in turn (run_checks), tmp a folder of the test's own, removed at the end. Returns the exit
+    status (Tap.finish)."""
+    import tempfile
+    install_signal_handlers()
+    tap = Tap()
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        with LabServer(os.path.join(fixtures_dir(), "lab", "lab.yaml")) as lab:
+            run_checks(tap, checks, lab, tmp, *extra)
+    except Exception as e:
+        tap.ok(False, "the lab started: %s" % e)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tap.finish()
+
+
 # ---------------------------------------------------------------- DNS
 
 DNSSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dnsserver.py")

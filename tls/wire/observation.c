@@ -4,7 +4,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "digestset.h"
+#include "error.h"
 
 void tls_observation_init(struct tls_observation *o)
 {
@@ -22,6 +26,21 @@ void tls_observation_free(struct tls_observation *o)
         return;
     tls_arena_free(&o->arena);
     memset(o, 0, sizeof(*o));
+}
+
+int tls_observation_list_id(const struct tls_observation *o, uint64_t *id)
+{
+    size_t n = o->outcome == TLS_OUTCOME_CERTIFICATE_REQUEST ? o->ca_count : 0;
+    uint8_t(*v)[32] = n ? malloc(n * 32) : NULL;
+    if (n && v == NULL)
+        return TLS_E_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        memcpy(v[i], o->cas[i].sha256, 32);
+    tls_digest_sort(v, n);
+    struct tls_digest_list l = {.base = (const uint8_t *)v, .n = n, .stride = 32};
+    *id = tls_digest_list_id(&l);
+    free(v);
+    return 0;
 }
 
 const char *tls_outcome_name(enum tls_outcome outcome)

@@ -137,6 +137,11 @@ static inline size_t tls_observation_list_bytes(const struct tls_observation *o)
     return o->ca_bytes + 2 * o->ca_count;
 }
 
+/* The identity of the advertised list (tls_digest_list_id over the names' SHA-256, whatever
+ * their order and repeats): 0 with *id, or TLS_E_NOMEM. An observation without a list (no
+ * request, an error) gives the empty list's. */
+int tls_observation_list_id(const struct tls_observation *o, uint64_t *id);
+
 /* Mark the observation as an error with kind, our code, the foreign code and a message. */
 void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind kind, int code,
                                int raw, const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""caprobe exporter (docs/exporter.md) with the real thing: Debian's Prometheus, in a temporary
+folder on a port the kernel chose (never the system's :9090, never its data), scrapes the
+exporter's /probe for two lab endpoints through blackbox-style relabeling and its /metrics; the
+series are read back through Prometheus's HTTP API and compared with the certificates the lab
+advertises. Then what an exporter open to anyone meets: targets outside its configuration (403),
+unknown modules and malformed queries (400), garbage, oversized heads and too many fields (400,
+431), a silent client (408), random bytes; it must answer each and keep serving. The concurrency
+limit (a slot, a queue, 503 when neither is free in time) and SIGTERM (the scan in flight
+answers, exit 0). Emits TAP."""
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import expfmt  # noqa: E402
+import harness as h  # noqa: E402
+
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+WAIT = 60  # seconds any one thing may take before the test gives up on it (not a measurement)
+
+
+class Exporter(h._ServerProcess):
+    """caprobe exporter with a configuration written to tmp, on a free port."""
+
+    def __init__(self, tmp, config, name="exporter"):
+        self.path = os.path.join(tmp, name + ".yml")
+        with open(self.path, "w") as f:
+            f.write(config)
+        self.proc = None
+
+    def start(self):
+        for _ in range(5):  # another bind may take the free port meanwhile: try another
+            self.port = h.free_port()
+            self._spawn([h.caprobe_path(), "exporter", "--listen", "127.0.0.1:%d" % self.port,
+                         "--config", self.path])
+            if self._err.wait_for(r"listening on", 30):
+                return self
+            h.kill_group(self.proc)
+        raise RuntimeError("the exporter did not start: %s" % self.output())
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        h.kill_group(self.proc)
+        self._join_readers()
+
+
+def http(port, path, headers=None, timeout=WAIT):
+    """(status, headers, body text) of GET path."""
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode("utf-8", "replace")
+
+
+def raw(port, data, timeout=WAIT, half_close=False):
+    """Send bytes, read the answer until the exporter closes: (status code or None, text)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        got = b""
+        while True:
+            try:
+                b = s.recv(65536)
+            except OSError:
+                break
+            if not b:
+                break
+            got += b
+    text = got.decode("latin-1")
+    code = int(text[9:12]) if text.startswith("HTTP/1.1 ") and text[9:12].isdigit() else None
+    return code, text
+
+
+def own_metric(port, name, **labels):
+    _, _, body = http(port, "/metrics")
+    doc = expfmt.parse(body + "# EOF\n" if "# EOF" not in body else body)
+    return doc.one(name, **labels)
+
+
+def wait_for(cond, what):
+    """Poll cond() until true; a bounded loop (WAIT), not a time limit under test."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise RuntimeError("gave up waiting for %s" % what)
+
+
+# ---------------------------------------------------------------- Prometheus
+
+PROMETHEUS_CONFIG = """
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: caprobe
+    metrics_path: /probe
+    params:
+      module: [default]
+    static_configs:
+      - targets: [%(targets)s]
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: 127.0.0.1:%(exporter)d
+  - job_name: caprobe-exporter
+    static_configs:
+      - targets: ["127.0.0.1:%(exporter)d"]
+"""
+
+
+class Prometheus(h._ServerProcess):
+    """Debian's prometheus with its own configuration and data folder in tmp."""
+
+    def __init__(self, tmp, config):
+        self.dir = os.path.join(tmp, "prometheus")
+        os.makedirs(os.path.join(self.dir, "data"))
+        self.config = os.path.join(self.dir, "prometheus.yml")
+        with open(self.config, "w") as f:
+            f.write(config)
+        self.proc = None
+
+    def start(self):
+        for _ in range(5):
+            self.port = h.free_port()
+            self._spawn(["prometheus", "--config.file=" + self.config,
+                         "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+                         "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn"])
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    if http(self.port, "/-/ready", timeout=2)[0] == 200:
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            h.kill_group(self.proc)
+        raise RuntimeError("prometheus did not start: %s" % self.output()[-2000:])
+
+    def query(self, q):
+        """The result vector of an instant query: [(labels, value)]."""
+        code, _, body = http(self.port, "/api/v1/query?" + urllib.parse.urlencode({"query": q}))
+        data = json.loads(body)
+        if code != 200 or data.get("status") != "success":
+            raise RuntimeError("query %s: %s %s" % (q, code, body[:500]))
+        return [(r["metric"], float(r["value"][1])) for r in data["data"]["result"]]
+
+    def wait_query(self, q, n=1):
+        """The query's result once it has at least n series (bounded loop)."""
+        return wait_for(lambda: (lambda r: r if len(r) >= n else None)(self.query(q)),
+                        "%d series of %s" % (n, q))
+
+    def stop(self):
+        h.kill_group(self.proc)
+        self._join_readers()
+
+
+def exporter_config(extra_limits=""):
+    return """
+limits:
+  concurrency: 4
+  queue: 8
+  read_timeout: 1
+  timeout_margin: 0.2
+%s
+modules:
+  default:
+    options:
+      tls: [1.2, 1.3]
+      timeout: 5
+      expect-ca: %s
+    allow:
+      - 127.0.0.1
+  tls12:
+    options:
+      tls: "1.2"
+    allow: ["127.0.0.1"]
+  patient:
+    options:
+      timeout: 3600
+    allow: ["127.0.0.1"]
+""" % (extra_limits, h.pki("issuing.pem"))
+
+
+def check_prometheus(tap, lab, tmp):
+    if shutil.which("prometheus") is None:
+        tap.skip("Prometheus scrapes the exporter", "prometheus not installed "
+                 "(apt-get install prometheus)")
+        return
+    right, dump = lab.port("right-list"), lab.port("root-dump")
+    with Exporter(tmp, exporter_config()) as ex, \
+            Prometheus(tmp, PROMETHEUS_CONFIG % {
+                "targets": '"127.0.0.1:%d", "127.0.0.1:%d"' % (right, dump),
+                "exporter": ex.port}) as prom:
+        inst_r, inst_d = "127.0.0.1:%d" % right, "127.0.0.1:%d" % dump
+        up = prom.wait_query('up{job="caprobe"} == 1', 2)
+        tap.eq(sorted(m["instance"] for m, _ in up), sorted([inst_r, inst_d]),
+               "Prometheus scraped /probe for both targets through the relabeling (up 1: the "
+               "OpenMetrics answer parsed)")
+        ok = prom.wait_query('caprobe_probe_success{instance="%s"}' % inst_r, 2)
+        tap.eq(sorted((m["tls"], v) for m, v in ok), [("1.2", 1.0), ("1.3", 1.0)],
+               "right-list: caprobe_probe_success 1 for TLS 1.2 and 1.3")
+        names = prom.wait_query('caprobe_probe_ca_names{instance="%s",tls="1.2"}' % inst_r)
+        tap.eq([v for _, v in names], [float(len(h.ca_file_subjects(h.pki("issuing.pem"))))],
+               "right-list: caprobe_probe_ca_names is its CA file's count of names")
+        names = prom.wait_query('caprobe_probe_ca_names{instance="%s",tls="1.2"}' % inst_d)
+        tap.eq([v for _, v in names], [float(len(h.pem_certs(SYSTEM_BUNDLE)))],
+               "root-dump: caprobe_probe_ca_names is the system bundle's count of certificates")
+        f = prom.wait_query('caprobe_target_findings{instance="%s",rule="root-store-dump"}'
+                            % inst_d)
+        tap.eq([(m.get("severity"), m.get("job"), v) for m, v in f], [("high", "caprobe", 1.0)],
+               "root-dump: the root-store-dump series at severity high")
+        # the findings of each target, as the same scan on the command line gives them
+        for inst in (inst_r, inst_d):
+            run = h.run_caprobe(["--format", "jsonl", "--tls", "1.2,1.3", "--timeout", "5",
+                                 "--expect-ca", h.pki("issuing.pem"), inst])
+            want = sorted((f["rule"], f["severity"]) for r in run.records
+                          for f in r.get("findings", []))
+            got = sorted((m["rule"], m["severity"]) for m, _ in
+                         prom.query('caprobe_target_findings{instance="%s"}' % inst))
+            tap.eq(got, want, "%s: the finding series are the command line's findings" % inst)
+        own = prom.wait_query('caprobe_exporter_requests_total{job="caprobe-exporter",'
+                              'path="/probe",code="200"} > 0')
+        tap.ok(own, "the exporter's own /metrics scraped: /probe answers counted", own)
+        info = prom.wait_query('caprobe_exporter_build_info{job="caprobe-exporter"}')
+        tap.ok(info and info[0][0].get("version"), "caprobe_exporter_build_info scraped", info)
+        tap.ok(ex.alive(), "the exporter still runs")
+
+
+# ---------------------------------------------------------------- refusals
+
+def check_refusals(tap, lab, tmp):
+    right = lab.port("right-list")
+    with Exporter(tmp, exporter_config(), "refusals") as ex:
+        port = ex.port
+        code, _, body = http(port, "/probe?target=192.0.2.1:443")
+        tap.ok(code == 403 and "not allowed" in body and "192.0.2.1:443" in body,
+               "a target outside the allow list: 403 with why", (code, body))
+        code, _, body = http(port, "/probe?target=localhost:%d" % right)
+        tap.ok(code == 403, "a name that resolves to an allowed address is not that address: "
+               "403", (code, body))
+        code, _, body = http(port, "/probe?" + urllib.parse.urlencode(
+            {"target": "127.0.0.1:%d" % right, "module": "nope"}))
+        tap.ok(code == 400 and "unknown module 'nope'" in body, "an unknown module: 400",
+               (code, body))
+        for query, why in (("target=%zz", "a malformed %-escape"),
+                           ("target=127.0.0.1%00:443", "a NUL"),
+                           ("target=a%0Ab", "a line feed"),
+                           ("target=127.0.0.0/24", "a CIDR range"),
+                           ("target=1&target=2", "target twice"),
+                           ("module=default", "no target"),
+                           ("target=" + "a" * 2000, "an over-long target"),
+                           ("target=bad%22host", "not a host")):
+            code, _, body = http(port, "/probe?" + query)
+            tap.ok(code == 400, "%s: 400" % why, (code, body))
+        code, _, body = http(port, "/nope")
+        tap.eq(code, 404, "an unknown path: 404")
+        code, text = raw(port, b"POST /probe?target=127.0.0.1:1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        tap.ok(code == 405 and "Allow: GET" in text, "POST: 405 with Allow", text[:300])
+        code, text = raw(port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64)
+        tap.eq(code, 400, "a TLS ClientHello instead of HTTP: 400")
+        code, text = raw(port, b"GET /probe?target=" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n")
+        tap.ok(code == 431 and "8192" in text, "a request head over 8 KiB: 431", text[:300])
+        code, text = raw(port, b"GET /metrics HTTP/1.1\r\n" +
+                         b"".join(b"X-F%d: v\r\n" % i for i in range(100)) + b"\r\n")
+        tap.ok(code == 431 and "header fields" in text, "100 header fields: 431", text[:300])
+        code, text = raw(port, b"GET /metrics HTTP/1.1\r\n folded: x\r\n\r\n")
+        tap.eq(code, 400, "obsolete line folding: 400")
+        code, text = raw(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n", half_close=False,
+                         timeout=WAIT)
+        tap.eq(code, 408, "a head that never ends: 408 after limits.read_timeout")
+        code, text = raw(port, b"GET /probe?target=127.0.0.1:%d HTTP/1.1\r\n"
+                         b"X-Prometheus-Scrape-Timeout-Seconds: 0.1\r\n\r\n" % right)
+        tap.ok(code == 400 and "margin" in text, "a scrape timeout below the margin: 400",
+               text[-300:])
+        code, text = raw(port, b"GET /probe?target=127.0.0.1:%d&module=tls12 HTTP/1.0\r\n"
+                         b"X-Prometheus-Scrape-Timeout-Seconds: 4\r\n\r\n" % right)
+        doc = expfmt.parse(text.split("\r\n\r\n", 1)[-1])
+        tap.ok(code == 200 and "text/plain; version=0.0.4" in text and
+               [l["tls"] for l, _ in doc.series("caprobe_probe_success")] == ["1.2"],
+               "HTTP/1.0 without Accept: Prometheus text, the module's options (TLS 1.2 only)",
+               text[:600])
+        rng = random.Random(14)
+        answered = 0
+        for i in range(150):
+            n = rng.choice((1, 5, 40, 300, 3000))
+            data = bytes(rng.randrange(256) for _ in range(n))
+            if i % 3 == 0:  # garbage after a plausible start
+                data = b"GET /probe?" + data + b" HTTP/1.1\r\n" + data + b"\r\n\r\n"
+            code, text = raw(port, data, half_close=True)
+            answered += code in (400, 404, 405, 408, 431, 503) or (code is None and not text)
+        tap.eq(answered, 150, "150 random requests: each refused with a 4xx or closed, none "
+               "probed")
+        tap.ok(ex.alive(), "the exporter survived all of it")
+        code, _, body = http(port, "/metrics")
+        doc = expfmt.parse(body)
+        refused = doc.one("caprobe_exporter_errors_total", reason="not_allowed")
+        tap.ok(code == 200 and refused == 2.0 and
+               doc.one("caprobe_exporter_errors_total", reason="read_timeout") == 1.0,
+               "/metrics counts the refusals by reason", body[:3000])
+        tap.eq([p for p in doc.problems if "EOF" not in p], [],
+               "/metrics is valid Prometheus text")
+        if shutil.which("promtool"):
+            p = subprocess.run(["promtool", "check", "metrics"], input=body.encode(),
+                               capture_output=True, timeout=60)
+            tap.ok(p.returncode == 0 and not p.stdout.strip(),
+                   "promtool check metrics passes /metrics", (p.stdout, p.stderr))
+        code, hdrs, body = http(port, "/metrics", {"Accept": "application/openmetrics-text; "
+                                                   "version=1.0.0"})
+        doc = expfmt.parse(body)
+        tap.ok(code == 200 and hdrs.get("Content-Type", "").startswith(
+            "application/openmetrics-text") and doc.problems == [] and
+            doc.families["caprobe_exporter_requests"]["type"] == "counter",
+            "/metrics as OpenMetrics when asked (counters without _total in TYPE, # EOF)",
+            (hdrs, doc.problems, body[:500]))
+
+
+# ---------------------------------------------------------------- concurrency
+
+def check_concurrency(tap, lab, tmp):
+    """One slot, one place in the queue: A scans a server that never answers, B waits in the
+    queue until its deadline, C finds the queue full."""
+    cfg = exporter_config().replace("concurrency: 4", "concurrency: 1").replace("queue: 8",
+                                                                                "queue: 1")
+    stall = "/probe?target=127.0.0.1:%d" % lab.port("stall")
+    with Exporter(tmp, cfg, "concurrency") as ex:
+        res = {}
+
+        def get(name, timeout_header):
+            res[name] = http(ex.port, stall, {"X-Prometheus-Scrape-Timeout-Seconds":
+                                              timeout_header})
+
+        a = threading.Thread(target=get, args=("A", "3"))
+        a.start()
+        wait_for(lambda: own_metric(ex.port, "caprobe_exporter_probes_in_flight") == 1.0,
+                 "A in flight")
+        b = threading.Thread(target=get, args=("B", "1.5"))
+        b.start()
+        wait_for(lambda: own_metric(ex.port, "caprobe_exporter_probes_queued") == 1.0,
+                 "B queued")
+        code, _, body = http(ex.port, stall)
+        tap.ok(code == 503 and "busy" in body, "C, with the slot taken and the queue full: 503",
+               (code, body))
+        b.join(WAIT)
+        a.join(WAIT)
+        code, _, body = res.get("B", (None, None, ""))
+        tap.ok(code == 503 and "deadline" in body,
+               "B: 503 when its deadline passes in the queue", (code, body))
+        code, _, body = res.get("A", (None, None, ""))
+        doc = expfmt.parse(body)
+        outcomes = sorted((l["tls"], l["outcome"], l["error"])
+                          for l, _ in doc.series("caprobe_probe_outcome_info"))
+        tap.ok(code == 200 and outcomes == [("1.2", "error", "timeout"),
+                                            ("1.3", "error", "timeout")] and
+               doc.one("caprobe_target_probed") == 0.0,
+               "A: 200 with its probes timed out within the scrape's deadline", (code, body))
+        tap.eq(own_metric(ex.port, "caprobe_exporter_errors_total", reason="busy"), 2.0,
+               "busy counted twice")
+        # SIGTERM with a scan in flight (an hour's deadline; the stalling server would close
+        # after 30 s, a reset): the scan stops at once, its probes end as timeouts and answer
+        def patient():
+            res["D"] = http(ex.port, stall + "&module=patient")
+
+        t = threading.Thread(target=patient)
+        t.start()
+        wait_for(lambda: own_metric(ex.port, "caprobe_exporter_probes_in_flight") == 1.0,
+                 "D in flight")
+        ex.proc.send_signal(signal.SIGTERM)
+        t.join(WAIT)
+        code, _, body = res.get("D", (None, None, ""))
+        doc = expfmt.parse(body)
+        outcomes = sorted((l["tls"], l["outcome"], l["error"])
+                          for l, _ in doc.series("caprobe_probe_outcome_info"))
+        tap.ok(code == 200 and outcomes == [("1.2", "error", "timeout"),
+                                            ("1.3", "error", "timeout")],
+               "SIGTERM: the scan in flight stops at once and answers", (code, body[:1500]))
+        try:
+            rc = ex.proc.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            rc = None
+        tap.eq(rc, 0, "SIGTERM: the exporter exits 0")
+
+
+def check_config_errors(tap, lab, tmp):
+    cases = [
+        ("modules:\n  default:\n    options: {tls: 1.4}\n    allow: [127.0.0.1]\n",
+         ":3:20: module 'default': --tls: expected"),
+        ("modules:\n  default:\n    options: {timout: 3}\n    allow: [127.0.0.1]\n",
+         ":3:15: unknown key 'timout' in 'options'"),
+        ("modules:\n  default:\n    options: {tls: 1.2}\n",
+         ":3:5: module 'default' has no 'allow'"),
+        ("modules:\n  default:\n    allow: ['10.0.0.0/33']\n",
+         ":3:13: 'allow' pattern '10.0.0.0/33'"),
+        ("limits: {concurrency: 0}\nmodules: {}\n", ":1:23: 'concurrency' expects a number"),
+        ("modules:\n  default:\n    options: {expect-ca: missing.pem}\n    allow: [x]\n",
+         "missing.pem"),
+    ]
+    for i, (text, want) in enumerate(cases):
+        path = os.path.join(tmp, "bad%d.yml" % i)
+        with open(path, "w") as f:
+            f.write(text)
+        run = h.run_caprobe(["exporter", "--check", "--config", path])
+        tap.ok(run.rc == 2 and want in run.stderr and path in run.stderr,
+               "configuration error %d told at its place: %s" % (i, want), run.describe())
+
+
+def check_examples(tap, lab, tmp):
+    """The configurations docs/examples gives are usable as they stand."""
+    examples = os.path.join(h.fixtures_dir(), "..", "docs", "examples")
+    run = h.run_caprobe(["exporter", "--check", "--config",
+                         os.path.join(examples, "caprobe-exporter.yml")])
+    tap.ok(run.rc == 0 and "usable" in run.stdout,
+           "docs/examples/caprobe-exporter.yml passes caprobe exporter --check", run.describe())
+    if shutil.which("promtool") is None:
+        tap.skip("promtool check config", "promtool not installed")
+        return
+    p = subprocess.run(["promtool", "check", "config",
+                        os.path.join(examples, "caprobe-prometheus.yml")],
+                       capture_output=True, timeout=60)
+    tap.ok(p.returncode == 0, "docs/examples/caprobe-prometheus.yml (with caprobe-alerts.yml) "
+           "passes promtool check config", (p.stdout.decode(), p.stderr.decode()))
+
+
+def main():
+    return h.lab_main([check_prometheus, check_refusals, check_concurrency, check_config_errors,
+                       check_examples], "caprobe-exporter-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
