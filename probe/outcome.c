@@ -246,6 +246,57 @@ static const char *greeting_protocol(const struct probe_conn_result *r)
     return NULL;
 }
 
+/* "server_hello (type 2)", or "of type 0x67 (none TLS defines)". */
+static const char *handshake_type(uint8_t type, char *buf, size_t cap)
+{
+    const char *name = tls_name_handshake(type);
+    if (name)
+        snprintf(buf, cap, "%s (type %u)", name, type);
+    else
+        snprintf(buf, cap, "of type 0x%02x (none TLS defines)", type);
+    return buf;
+}
+
+/* The capture limit was reached: by a message that announced more than the limit (said before
+ * any more of it came), or by the bytes that came. */
+static void limit_error(const struct probe_conn_result *r, struct tls_observation *o,
+                        const struct tls_capture *cap)
+{
+    uint8_t type;
+    size_t announced, have;
+    char t[48];
+    if (tls_reader_partial(&cap->rd, &type, &announced, &have) && announced > cap->rd.limit) {
+        tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
+                                  "a handshake message %s announced %zu bytes, more than the "
+                                  "capture limit of %zu bytes (--capture-limit); %zu bytes "
+                                  "received",
+                                  handshake_type(type, t, sizeof(t)), announced, cap->rd.limit,
+                                  tls_received(r));
+        return;
+    }
+    tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
+                              "the server sent more than %zu bytes before its flight was "
+                              "complete (--capture-limit)",
+                              r->capture_limit);
+}
+
+/* The server closed the connection before the flight was complete; in the middle of a
+ * handshake message, the message says how much of it came. */
+static void truncated_error(const struct probe_conn_result *r, struct tls_observation *o,
+                            const struct tls_capture *cap)
+{
+    uint8_t type;
+    size_t announced, have;
+    char t[48], in[160] = "";
+    if (tls_reader_partial(&cap->rd, &type, &announced, &have))
+        snprintf(in, sizeof(in), ", in a handshake message %s that announced %zu bytes (%zu came)",
+                 handshake_type(type, t, sizeof(t)), announced, have);
+    tls_observation_set_error(
+        o, TLS_ERROR_RESET, TLS_E_TRUNCATED, 0,
+        "the server closed the connection after %zu bytes%s%s", tls_received(r),
+        cap->have_hello ? ", before its flight was complete" : ", before a ServerHello", in);
+}
+
 /* The observation o from what capture cap saw, or from our failure f (NULL: none that belongs
  * to this capture) when the capture did not end by itself. */
 static void observe_capture(const struct probe_conn_result *r, struct tls_observation *o,
@@ -274,15 +325,9 @@ static void observe_capture(const struct probe_conn_result *r, struct tls_observ
         tls_observation_set_error(o, TLS_ERROR_PROTOCOL, TLS_E_MBEDTLS, r->ssl_err,
                                   "handshake failed before the capture was complete: %s", text);
     } else if (cap->err == TLS_E_TRUNCATED) {
-        tls_observation_set_error(
-            o, TLS_ERROR_RESET, TLS_E_TRUNCATED, 0,
-            "the server closed the connection after %zu bytes%s", tls_received(r),
-            cap->have_hello ? ", before its flight was complete" : ", before a ServerHello");
+        truncated_error(r, o, cap);
     } else if (cap->err == TLS_E_LIMIT) {
-        tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
-                                  "the server sent more than %zu bytes before its flight was "
-                                  "complete (--capture-limit)",
-                                  r->capture_limit);
+        limit_error(r, o, cap);
     } else if (cap->err == TLS_E_VERSION || cap->err == TLS_E_RECORD_VERSION) {
         version_error(o, cap);
     } else if (cap->err != TLS_E_ALERT) {
@@ -292,6 +337,12 @@ static void observe_capture(const struct probe_conn_result *r, struct tls_observ
                                       "%s after %zu bytes: not TLS, the server greets as %s does "
                                       "(probe it with --starttls %s, or as %s://HOST:PORT)",
                                       tls_err_str(cap->err), tls_received(r), proto, proto, proto);
+        else if (cap->err == TLS_E_UNEXPECTED && cap->refused_msg)
+            tls_observation_set_error(
+                o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s %s after %zu bytes%s",
+                tls_err_str(cap->err), handshake_type(cap->out_of_turn, text, sizeof(text)),
+                tls_received(r),
+                cap->have_hello ? "" : ", where a ServerHello was expected (not TLS?)");
         else
             tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
                                       tls_err_str(cap->err), tls_received(r),

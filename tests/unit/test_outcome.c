@@ -641,6 +641,71 @@ static void test_capture_limit(void **state)
     probe_free(&p);
 }
 
+/* A header that announces more than the limit is reported as what it is: bytes announced, not
+ * bytes sent (a ServerHello of 0xFFFFFF bytes in a 43-byte record). */
+static void test_capture_limit_announced(void **state)
+{
+    (void)state;
+    struct probe p;
+    probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+    uint8_t big[38] = {0x02, 0xff, 0xff, 0xff, 0x03, 0x03};
+    feed_record(&p, &p.cap, 22, big, sizeof(big));
+    fill(&p, 1);
+    assert_error(&p.hs, "capture_limit",
+                 "a handshake message server_hello (type 2) announced 16777215 bytes, more than "
+                 "the capture limit of 262144 bytes (--capture-limit); 43 bytes received");
+    assert_int_equal(p.hs.error_code, TLS_E_LIMIT);
+    probe_free(&p);
+
+    /* under a limit that lets it in: the server closed before it was whole, and says so */
+    probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+    tls_capture_free(&p.cap);
+    tls_capture_init(&p.cap, 16u << 20);
+    feed_record(&p, &p.cap, 22, big, sizeof(big));
+    tls_capture_eof(&p.cap);
+    fill(&p, 1);
+    assert_error(&p.hs, "reset",
+                 "the server closed the connection after 43 bytes, before a ServerHello, in a "
+                 "handshake message server_hello (type 2) that announced 16777215 bytes (34 "
+                 "came)");
+    probe_free(&p);
+}
+
+/* A record whose handshake header is not a message a server sends first ("garba": type 0x67,
+ * "length" 6,386,274) is not TLS: kind protocol at once, whatever the capture limit. */
+static void test_garbled_reply(void **state)
+{
+    (void)state;
+    uint8_t wire[380];
+    for (size_t i = 0; i + 19 <= sizeof(wire); i += 19)
+        memcpy(wire + i, "\x16\x03\x01\x00\x05garbagegarbage", 19);
+    static const size_t limits[] = {LIMIT, 16u << 20};
+    for (size_t i = 0; i < 2; i++) {
+        struct probe p;
+        probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+        tls_capture_free(&p.cap);
+        tls_capture_init(&p.cap, limits[i]);
+        feed(&p, &p.cap, wire, sizeof(wire));
+        assert_int_equal(p.cap.status, TLS_CAPTURE_FAILED);
+        fill(&p, 1);
+        assert_error(&p.hs, "protocol",
+                     "unexpected handshake message of type 0x67 (none TLS defines) after 380 "
+                     "bytes, where a ServerHello was expected (not TLS?)");
+        assert_int_equal(p.hs.error_code, TLS_E_UNEXPECTED);
+        probe_free(&p);
+    }
+    /* a message TLS defines, out of turn: named */
+    struct probe p;
+    probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+    static const uint8_t cert[] = {0x0b, 0x00, 0x10, 0x00, 0x00};
+    feed_record(&p, &p.cap, 22, cert, sizeof(cert));
+    fill(&p, 1);
+    assert_error(&p.hs, "protocol",
+                 "unexpected handshake message certificate (type 11) after 10 bytes, where a "
+                 "ServerHello was expected (not TLS?)");
+    probe_free(&p);
+}
+
 static void test_not_tls(void **state)
 {
     (void)state;
@@ -1060,6 +1125,8 @@ int main(void)
         cmocka_unit_test(test_alert),
         cmocka_unit_test(test_version_declined),
         cmocka_unit_test(test_capture_limit),
+        cmocka_unit_test(test_capture_limit_announced),
+        cmocka_unit_test(test_garbled_reply),
         cmocka_unit_test(test_not_tls),
         cmocka_unit_test(test_mbedtls_failed),
         cmocka_unit_test(test_outcomes),
