@@ -116,7 +116,8 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
         if (!in_shard(in, text))
             return 0;
         memset(item, 0, sizeof(*item));
-        item->error = strcmp(text, "(line too long)") == 0 ? "line longer than 4096 bytes" : why;
+        snprintf(item->error, sizeof(item->error), "%s",
+                 strcmp(text, "(line too long)") == 0 ? "line longer than 4096 bytes" : why);
         snprintf(item->text, sizeof(item->text), "%s", ex->text);
         snprintf(item->where, sizeof(item->where), "%s", ex->where);
         in->count++;
@@ -169,6 +170,7 @@ static int expansion_next(struct probe_input *in, struct probe_input_item *item)
         snprintf(item->text, sizeof(item->text), "%s", ex->text);
         snprintf(item->where, sizeof(item->where), "%s", ex->where);
         item->path = ex->e.path[0] ? ex->e.path : NULL;
+        item->ignored = ex->e.ignored;
         in->count++;
         return 1;
     }
