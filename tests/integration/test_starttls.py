@@ -557,7 +557,8 @@ HOSTILE = [
     ("TLS bytes", "smtp", dialogue(b"\x15\x03\x03\x00\x02\x02\x28"),
      "starttls", "sent a TLS record where its greeting was expected"),
     ("TLS after the greeting", "smtp", dialogue(b"220 mx\r\n", None, b"\x16\x03\x03\x00\x04"),
-     "starttls", "sent a TLS record where its reply to EHLO was expected"),
+     "starttls", 'SMTP: the server switched to TLS before STARTTLS: a TLS record where its reply '
+                 'to EHLO was expected, after 8 bytes of plaintext: "\\x16\\x03\\x03\\x00\\x04"'),
     ("endless greeting", "smtp", endless_greeting,
      "starttls", 'more than 65536 bytes of plaintext and its greeting never ended: "220-the'),
     ("stalled greeting", "smtp", dialogue(b"220-half a greeting\r\n220 and the rest never"),

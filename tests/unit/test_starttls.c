@@ -224,14 +224,31 @@ static void test_tls_bytes(void **state)
             free(st);
         }
     }
-    /* after a greeting: the switch comes in the reply to EHLO */
-    struct tls_starttls *st = new_st(TLS_STARTTLS_SMTP);
-    feed(st, "220 mx\r\n", 0);
-    feed_n(st, hello, sizeof(hello), 1);
-    expect_fail(st, TLS_STARTTLS_FAIL_TLS,
-                "SMTP: the server sent a TLS record where its reply to EHLO was expected (TLS "
-                "from the first byte? probe HOST:PORT with --starttls none): \"\\x16\"",
-                NULL);
+    /* after a plaintext greeting: a STARTTLS service that switched before it was asked, not a
+     * port that speaks TLS at once (no --starttls none), in one read or two */
+    for (int split = 0; split < 2; split++) {
+        struct tls_starttls *st = new_st(TLS_STARTTLS_SMTP);
+        uint8_t both[8 + sizeof(hello)];
+        memcpy(both, "220 mx\r\n", 8);
+        memcpy(both + 8, hello, sizeof(hello));
+        if (split) {
+            feed(st, "220 mx\r\n", 0);
+            feed_n(st, hello, sizeof(hello), 1);
+        } else {
+            feed_n(st, both, sizeof(both), 0);
+        }
+        expect_fail(st, TLS_STARTTLS_FAIL_TLS, NULL,
+                    "SMTP: the server switched to TLS before STARTTLS: a TLS record where its "
+                    "reply to EHLO was expected, after 8 bytes of plaintext: \"\\x16");
+        assert_int_equal(st->tls_at, 8);
+        free(st);
+    }
+    /* IMAP's greeting, then TLS: the same */
+    struct tls_starttls *st = new_st(TLS_STARTTLS_IMAP);
+    feed(st, "* OK ready\r\n", 1);
+    feed_n(st, alert, sizeof(alert), 1);
+    expect_fail(st, TLS_STARTTLS_FAIL_TLS, NULL, "switched to TLS before STARTTLS");
+    assert_int_equal(st->tls_at, 12);
     free(st);
 }
 

@@ -119,10 +119,13 @@ static void fail(struct tls_starttls *st, enum tls_starttls_fail why)
     st->fail = why;
 }
 
+/* p/n is in buf, up to its end: the reply the failure is about */
 static void fail_quoting(struct tls_starttls *st, enum tls_starttls_fail why, const uint8_t *p,
                          size_t n)
 {
     quote(st, p, n);
+    if (why == TLS_STARTTLS_FAIL_TLS) /* what came before the record's first byte */
+        st->tls_at = st->received - (size_t)(st->buf + st->len - p);
     fail(st, why);
 }
 
@@ -954,10 +957,18 @@ char *tls_starttls_describe(const struct tls_starttls *st, char *buf, size_t cap
                      : "a valid reply");
         break;
     case TLS_STARTTLS_FAIL_TLS:
-        snprintf(what, sizeof(what),
-                 "the server sent a TLS record where its %s was expected (TLS from the first "
-                 "byte? probe HOST:PORT with --starttls none)",
-                 wait);
+        /* a port that speaks TLS at once answers with TLS from its first byte; one that spoke
+         * plaintext first is a STARTTLS service that switched before it was asked to */
+        if (st->tls_at == 0)
+            snprintf(what, sizeof(what),
+                     "the server sent a TLS record where its %s was expected (TLS from the first "
+                     "byte? probe HOST:PORT with --starttls none)",
+                     wait);
+        else
+            snprintf(what, sizeof(what),
+                     "the server switched to TLS before %s: a TLS record where its %s was "
+                     "expected, after %zu bytes of plaintext",
+                     pi->what, wait, st->tls_at);
         break;
     case TLS_STARTTLS_FAIL_TOO_LONG:
         snprintf(what, sizeof(what), "%s %s is longer than %d bytes",
