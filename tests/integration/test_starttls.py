@@ -578,6 +578,17 @@ HOSTILE = [
                  "protocolError"),
     ("postgres N", "postgres", dialogue(8, b"N"), "starttls",
      "PostgreSQL: the server refused SSLRequest: it answered 'N' (SSL is off)"),
+    # an ErrorResponse is read when its fields end, not at the close (the server here holds the
+    # connection: waiting would be a timeout), even when its length counts wrong
+    ("postgres E", "postgres",
+     dialogue(8, b"E\x00\x00\x00\x20SFATAL\x00Mbad \x1b[31mproto\x00\x00"), "starttls",
+     'PostgreSQL: the server refused SSLRequest: it answered SSLRequest with an ErrorResponse: '
+     '"bad \\x1b[31mproto"'),
+    ("postgres E, protocol 2", "postgres",
+     dialogue(8, b"EFATAL:  unsupported frontend protocol 1234.5679: server supports 1.0 to "
+                 b"2.0\n\x00"), "starttls",
+     'ErrorResponse (protocol 2): "FATAL:  unsupported frontend protocol 1234.5679: server '
+     'supports 1.0 to 2.0"'),
 ]
 
 
