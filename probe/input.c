@@ -160,6 +160,8 @@ static int expansion_next(struct probe_input *in, struct probe_input_item *item)
                          : in->opts.starttls != TLS_STARTTLS_NONE ? in->opts.starttls
                          : in->opts.starttls_ports                ? tls_starttls_for_port(port)
                                                                   : TLS_STARTTLS_NONE;
+        item->by_port =
+            !ex->e.is_url && in->opts.starttls == TLS_STARTTLS_NONE && in->opts.starttls_ports;
         /* smtp://h:25 and https://h:25 are two targets; h:25 twice is one */
         int fresh =
             tls_hashset_add(&in->seen, probe_hash(item->spec.spec, DEDUP_SEED + item->starttls));

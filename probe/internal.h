@@ -119,6 +119,7 @@ struct probe_input_opts {
 struct probe_input_item {
     struct probe_target_spec spec;    /* when error is "" */
     enum tls_starttls_proto starttls; /* spoken before the TLS bytes; NONE: TLS at once */
+    bool by_port; /* starttls came from the port table (--starttls auto, no URL) */
     /* An https URL's path and query, for --request; NULL: none. Valid until the next
      * probe_input_next: a target that keeps it copies it. */
     const char *path;

@@ -489,6 +489,8 @@ bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
     /* a failure after the handshake flight belongs to the exchange, not to the handshake */
     bool of_handshake = f.have && r->phase != PROBE_CONN_EXCHANGE;
     observe_capture(r, hs, r->capture, of_handshake ? &f : NULL);
+    hs->silent_close = hs->outcome == TLS_OUTCOME_ERROR && hs->error_kind == TLS_ERROR_RESET &&
+                       r->phase == PROBE_CONN_HANDSHAKE && r->received == 0;
     bool renegotiated = r->request_path && reneg && observe_exchange(r, &f, hs, reneg);
     if (attempts > 1 && hs->outcome == TLS_OUTCOME_ERROR) {
         const char *m = hs->error_message;
@@ -533,8 +535,36 @@ static bool not_offered(const struct tls_observation *o, uint16_t v)
     return o->tls_max == 0x0304 ? v != 0x0304 : v > o->tls_max;
 }
 
-void probe_outcome_settle(struct tls_observation *const *obs, size_t n)
+/* A server that closes a connection on a ClientHello without a byte, on a port the STARTTLS
+ * table does not name: what PostgreSQL (an absurd startup packet length) and slapd (no BER
+ * message) do. Said beside the greeting hint of observe_capture, for the services that do not
+ * greet first. */
+#define STARTTLS_CLOSE_HINT                                                                        \
+    " (a STARTTLS service such as PostgreSQL or LDAP closes so: try --starttls postgres or "       \
+    "--starttls ldap)"
+
+/* The hint on each silent close of a target none of whose variants got TLS. */
+static void hint_starttls(struct tls_observation *const *obs, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        if (obs[i]->outcome != TLS_OUTCOME_ERROR || obs[i]->version || obs[i]->alert >= 0 ||
+            obs[i]->starttls)
+            return; /* it speaks TLS (or was spoken to in a STARTTLS protocol) */
+    for (size_t i = 0; i < n; i++) {
+        struct tls_observation *o = obs[i];
+        const char *m = o->error_message;
+        if (!o->silent_close || m == NULL)
+            continue;
+        const char *hinted = tls_arena_printf(&o->arena, "%s%s", m, STARTTLS_CLOSE_HINT);
+        if (hinted)
+            o->error_message = hinted;
+    }
+}
+
+void probe_outcome_settle(struct tls_observation *const *obs, size_t n, bool by_port)
+{
+    if (by_port)
+        hint_starttls(obs, n);
     for (size_t i = 0; i < n; i++) {
         struct tls_observation *o = obs[i];
         bool sure;

@@ -278,7 +278,7 @@ static void target_emit(struct probe_target *t)
         snprintf(why, sizeof(why), "%s: %s", t->item.where, t->item.error);
         r.input_error = why;
     }
-    probe_outcome_settle(t->obs_ptrs, n_obs);
+    probe_outcome_settle(t->obs_ptrs, n_obs, t->item.by_port);
     count_outcomes(s->stats, t, n_obs);
     int rc = s->opts->emit(s->opts->emit_ctx, &r);
     if (rc && !s->fatal)

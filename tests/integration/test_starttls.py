@@ -379,12 +379,31 @@ def check_dovecot(tap):
                err)
 
 
+def check_silent_close(tap, label, port):
+    """The service probed as HOST:PORT, on a port outside the table and without --starttls, closes
+    on the ClientHello without a byte: kind reset, and the message says what to try; with
+    --starttls none (TLS was asked for) it does not."""
+    hint = "(a STARTTLS service such as PostgreSQL or LDAP closes so: try --starttls postgres or " \
+           "--starttls ldap)"
+    for opts, want in (([], True), (["--starttls", "none"], False)):
+        run = scan(["--tls", "1.2", "--timeout", "10"] + opts + ["127.0.0.1:%d" % port])
+        o = (run.records[0]["observations"] if len(run.records) == 1 else [{}])[0]
+        err = o.get("error") or {}
+        msg = err.get("message", "")
+        tap.ok(err.get("kind") == "reset" and " after 0 bytes" in msg and (hint in msg) == want,
+               "%s as 127.0.0.1:PORT%s: reset after 0 bytes, %s" % (
+                   label, " " + " ".join(opts) if opts else "",
+                   "the message suggests --starttls postgres or ldap" if want else "no hint"),
+               err or run.describe())
+
+
 def check_slapd(tap):
     if missing(tap, "slapd", "/usr/sbin/slapd", "slapd"):
         return
     with Slapd(["cas.pem"]) as ld:
         tap.diag("slapd on port %d" % ld.port)
         check_server(tap, "slapd ldap://", ld, ld.port, "ldap", "ldap", "ldap")
+        check_silent_close(tap, "slapd", ld.port)
 
 
 def check_postgres(tap):
@@ -395,6 +414,7 @@ def check_postgres(tap):
     with Postgres(["issuing.pem", "other.pem"]) as pg:
         tap.diag("postgres on port %d" % pg.port)
         check_server(tap, "postgres postgres://", pg, pg.port, "postgres", "postgres", "postgres")
+        check_silent_close(tap, "postgres", pg.port)
         run = scan(["--tls", "1.3", "postgresql://127.0.0.1:%d/app" % pg.port])
         o = (run.records or [{}])[0].get("observations", [{}])[0]
         tap.eq((o.get("starttls"), ders(o)), ("postgres", h.ca_file_subjects(pg.cafile)),

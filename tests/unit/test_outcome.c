@@ -409,6 +409,59 @@ static void test_closed_before_hello(void **state)
     probe_free(&p);
 }
 
+/* A close or reset without a byte on a port the STARTTLS table does not name, spoken to without
+ * --starttls (by_port), is what PostgreSQL and slapd do with a ClientHello: the message says what
+ * to try, unless another variant of the target got TLS (an IIS binding that resets without
+ * SNI) or the protocol was chosen. */
+static void test_silent_close_hint(void **state)
+{
+    (void)state;
+    static const char *const hint =
+        " (a STARTTLS service such as PostgreSQL or LDAP closes so: try --starttls postgres or "
+        "--starttls ldap)";
+    for (int by_port = 0; by_port < 2; by_port++)
+        for (int other_tls = 0; other_tls < 2; other_tls++) {
+            struct probe closed, reset, other;
+            probe_init(&closed, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+            tls_capture_eof(&closed.cap);
+            fill(&closed, 1);
+            probe_init(&reset, PROBE_CONN_END_READ_FAILED, PROBE_CONN_HANDSHAKE);
+            reset.r.uv_err = UV_ECONNRESET;
+            fill(&reset, 1);
+            probe_init(&other, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+            if (other_tls)
+                feed_flight(&other, &other.cap, true);
+            else
+                tls_capture_eof(&other.cap);
+            fill(&other, 1);
+            assert_true(closed.hs.silent_close && reset.hs.silent_close);
+            struct tls_observation *obs[] = {&closed.hs, &reset.hs, &other.hs};
+            probe_outcome_settle(obs, 3, by_port);
+            char want[512];
+            snprintf(want, sizeof(want),
+                     "the server closed the connection after 0 bytes, before a ServerHello%s",
+                     by_port && !other_tls ? hint : "");
+            assert_error(&closed.hs, "reset", want);
+            snprintf(want, sizeof(want), "connection reset by the server after 0 bytes%s",
+                     by_port && !other_tls ? hint : "");
+            assert_error(&reset.hs, "reset", want);
+            probe_free(&closed);
+            probe_free(&reset);
+            probe_free(&other);
+        }
+    /* a close after bytes is no silent close */
+    struct probe p;
+    probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+    feed_record(&p, &p.cap, 22, hello, sizeof(hello));
+    tls_capture_eof(&p.cap);
+    fill(&p, 1);
+    assert_false(p.hs.silent_close);
+    struct tls_observation *one[] = {&p.hs};
+    probe_outcome_settle(one, 1, true);
+    assert_null(strstr(p.hs.error_message, "--starttls"));
+    probe_free(&p);
+}
+
 static void test_reset_after_bytes(void **state)
 {
     (void)state;
@@ -536,7 +589,7 @@ static void test_version_declined(void **state)
             if (with == 4)
                 ok.hs.version = 0x0301; /* caprobe's 1.2 ClientHello offers 1.0 to 1.2 */
             struct tls_observation *obs[] = {&ok.hs, &p.hs};
-            probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1);
+            probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1, false);
             const char *want = cases[i].want[with];
             assert_string_equal(tls_error_kind_name(p.hs.error_kind), want);
             if (strcmp(want, "version_not_offered") == 0) {
@@ -564,7 +617,7 @@ static void test_version_declined(void **state)
         feed_flight(&ok, &ok.cap, true);
         fill(&ok, 1);
         struct tls_observation *obs[] = {&ok.hs, &p.hs};
-        probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1);
+        probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1, false);
         if (with)
             assert_error(&p.hs, "version_not_offered",
                          "TLS 1.0 not offered: server sent fatal alert internal_error (80)");
@@ -615,7 +668,7 @@ static void test_version_errors(void **state)
         feed(&p, &p.cap, rec, n);
         fill(&p, 1);
         struct tls_observation *obs[] = {&p.hs};
-        probe_outcome_settle(obs, 1);
+        probe_outcome_settle(obs, 1, false);
         assert_error(&p.hs, cases[i].kind, cases[i].message);
         assert_int_equal(p.hs.version, cases[i].chosen); /* the tls object shows the choice */
         probe_free(&p);
@@ -1120,6 +1173,7 @@ int main(void)
         cmocka_unit_test(test_starttls),
         cmocka_unit_test(test_closed_before_hello),
         cmocka_unit_test(test_reset_after_bytes),
+        cmocka_unit_test(test_silent_close_hint),
         cmocka_unit_test(test_read_failed),
         cmocka_unit_test(test_eof_mid_record),
         cmocka_unit_test(test_alert),
