@@ -600,6 +600,12 @@ HOSTILE = [
      "PostgreSQL: the server refused SSLRequest: it answered 'N' (SSL is off)"),
     # an ErrorResponse is read when its fields end, not at the close (the server here holds the
     # connection: waiting would be a timeout), even when its length counts wrong
+    # characters that reorder or hide text (RLO, PDF, a zero-width space, NEL, a line
+    # separator): escaped in the message (and in the text report: check_hostile)
+    ("bidi banner", "smtp",
+     dialogue("554 no \u202eevil\u202c \u200b zero \u0085nel \u2028ls x\r\n".encode()),
+     "starttls", 'SMTP: the server refused the session (greeting): "554 no \\u202eevil\\u202c '
+                 '\\u200b zero \\xc2\\x85nel \\u2028ls x"'),
     ("postgres E", "postgres",
      dialogue(8, b"E\x00\x00\x00\x20SFATAL\x00Mbad \x1b[31mproto\x00\x00"), "starttls",
      'PostgreSQL: the server refused SSLRequest: it answered SSLRequest with an ErrorResponse: '
@@ -626,8 +632,9 @@ def check_hostile(tap):
                                                         h.pki("issuing.pem")]))
         targets = ["smtp://127.0.0.1:%d" % implicit.port]
         targets += ["%s://127.0.0.1:%d" % (scheme, s.port) for _, scheme, s in agreeing]
-        text_targets = ["%s://127.0.0.1:%d" % (scheme, s.port) for _, scheme, s, _, _ in
-                        servers[:3]]
+        text_targets = ["%s://127.0.0.1:%d" % (scheme, s.port) for name, scheme, s, _, _ in
+                        servers if name in ("refusal 454", "imap NO", "pop3 -ERR",
+                                            "bidi banner")]
         targets += ["%s://127.0.0.1:%d" % (scheme, s.port) for _, scheme, s, _, _ in servers]
         t0 = time.monotonic()
         run = scan(["--tls", "1.2", "--timeout", "3"] + targets, timeout=60)
@@ -658,6 +665,11 @@ def check_hostile(tap):
            "(STARTTLS smtp)" in text.stdout,
            "text report: the refusal quoted with its ESC escaped, the target marked STARTTLS",
            text.stdout[-2000:])
+    hidden = [c for c in "\u202e\u202c\u200b\u2028\u0085" if c in text.stdout]
+    tap.ok(not hidden and "554 no \\u202eevil\\u202c \\u200b zero \\xc2\\x85nel \\u2028ls x"
+           in text.stdout,
+           "text report: a banner's RLO, PDF, zero-width space, NEL and line separator escaped, "
+           "no raw byte sequence of them", (hidden, text.stdout[-2000:]))
     tap.eq(run.rc, 0, "hostile STARTTLS servers: errors are data, exit 0", run.stderr[-500:])
 
 
