@@ -369,9 +369,10 @@ static const char *alert_name(uint8_t desc)
     return n ? n : "unknown";
 }
 
-/* Why the exchange after the handshake gave no response head. */
+/* Why the exchange after the handshake gave no response head; hs is the handshake's capture. */
 static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
-                                            const struct failure *f, char *why, size_t cap)
+                                            const struct tls_capture *hs, const struct failure *f,
+                                            char *why, size_t cap)
 {
     const struct tls_capture *rc = x->renego;
     char text[200];
@@ -396,6 +397,16 @@ static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
         snprintf(why, cap, "more than --capture-limit bytes came %s before mbedTLS could read them",
                  x->handshake_done ? "after the request" : "during the handshake");
         return TLS_ERROR_CAPTURE_LIMIT;
+    }
+    if (x->ssl_err && !x->handshake_done && hs && hs->have_hello && hs->version < 0x0303) {
+        /* a server that chose TLS 1.0 or 1.1 for a ClientHello of 1.2: its flight is read, but
+         * mbedTLS 3.6 has neither version, so no handshake completes and no request is sent */
+        char v[24];
+        snprintf(why, cap,
+                 "no request was sent: the server chose %s, which mbedTLS (needed to complete the "
+                 "handshake for a request) does not speak",
+                 tls_name_version_words(hs->version, v, sizeof(v)));
+        return TLS_ERROR_PROTOCOL;
     }
     if (x->ssl_err) {
         tls_mbedtls_strerror(x->ssl_err, text, sizeof(text));
@@ -447,7 +458,7 @@ static bool observe_exchange(const struct probe_conn_result *r, const struct fai
         h->head_cut = !head.complete && x->response_len >= TLS_HTTP_HEAD_MAX;
     } else {
         h->failed = true;
-        h->error_kind = exchange_failure(x, f, why, sizeof(why));
+        h->error_kind = exchange_failure(x, r->capture, f, why, sizeof(why));
         if (x->response_len && !head.have_status) {
             size_t n = x->response_len < 40 ? x->response_len : 40;
             const char *began = received_text(&o->arena, x->response, n);
@@ -469,7 +480,7 @@ static bool observe_exchange(const struct probe_conn_result *r, const struct fai
         return true;
     }
     reneg->elapsed_ms = r->elapsed_ms;
-    enum tls_error_kind k = exchange_failure(x, f, why, sizeof(why));
+    enum tls_error_kind k = exchange_failure(x, r->capture, f, why, sizeof(why));
     if (x->renego_err == TLS_E_UNSUPPORTED || x->renego_err == TLS_E_DECRYPT)
         k = TLS_ERROR_PROTOCOL;
     else if (x->renego_err == TLS_E_LIMIT)

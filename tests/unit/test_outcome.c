@@ -994,6 +994,37 @@ static void test_request_failures(void **state)
     assert_memory_equal(p.hs.http.error, want, strlen(want));
     probe_free(&p);
 
+    /* a server that chose TLS 1.0 for mbedTLS's ClientHello of 1.2: its flight is read, and no
+     * request is possible (mbedTLS 3.6 has no TLS 1.0), said in words, not in mbedTLS's */
+    static const uint16_t old[] = {0x0301, 0x0302};
+    for (size_t i = 0; i < 2; i++) {
+        probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+        probe_request(&p);
+        tls_capture_offer(&p.cap, 0x0303, 0x0303);
+        uint8_t sh[sizeof(hello)];
+        memcpy(sh, hello, sizeof(sh));
+        sh[5] = (uint8_t)old[i];
+        feed_record(&p, &p.cap, 22, sh, sizeof(sh));
+        uint8_t rec[16];
+        size_t n = testutil_record(rec, 22, hello_done, sizeof(hello_done));
+        rec[2] = (uint8_t)old[i];
+        feed(&p, &p.cap, rec, n);
+        assert_int_equal(p.cap.status, TLS_CAPTURE_DONE);
+        p.r.exchange.handshake_done = false;
+        p.r.exchange.sent = false;
+        p.r.exchange.ssl_err = -0x6E80; /* MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION */
+        fill(&p, 1);
+        assert_int_equal(p.hs.outcome, TLS_OUTCOME_NO_CERTIFICATE_REQUEST);
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "no request was sent: the server chose TLS 1.%d, which mbedTLS (needed to "
+                 "complete the handshake for a request) does not speak",
+                 (int)i);
+        assert_http_error(&p.hs, "protocol", msg);
+        assert_false(p.hs.http.sent);
+        probe_free(&p);
+    }
+
     /* more than --capture-limit after the request */
     probe_exchange(&p, PROBE_CONN_END_FINISHED, false);
     p.r.exchange.over_limit = true;
