@@ -45,9 +45,11 @@ static const char usage_text[] =
     "                           (CIDR: 10.0.0.0/24, 10.0.0.0/24:8443, [2001:db8::/120]:443;\n"
     "                           a URL's port is its own, 443 when none, whatever -p says; its\n"
     "                           path is sent only with --request, in place of PATH; SCHEME:\n"
-    "                           smtp, submission, lmtp, imap, pop3, ftp, ldap, postgres, mysql,\n"
-    "                           xmpp, nntp, sieve (STARTTLS first), ldaps, smtps, imaps, pop3s,\n"
-    "                           ftps, nntps (TLS from the first byte))\n"
+    "                           smtp, submission, lmtp, imap, pop3, ftp, ldap, postgres,\n"
+    "                           postgresql, mysql, xmpp, nntp, sieve (STARTTLS first), ldaps,\n"
+    "                           smtps, imaps, pop3s, ftps, nntps (TLS from the first byte):\n"
+    "                           no path, query or fragment, but for an LDAP URL's DN and a\n"
+    "                           database name (taken, not used))\n"
     "  -i, --input FILE         targets from FILE ('-' for stdin), one per line, '#' comments;\n"
     "                           read as the scan goes, a bad line becomes an error record\n"
     "  -p, --ports LIST         port(s) for targets without one, e.g. 443,8443 (default 443)\n"
@@ -250,13 +252,14 @@ struct option_value {
     int opt;
     const char *expected;
     unsigned long long min, max;
+    bool words; /* expected lists the words the option takes ("a, b or c"): did you mean */
 };
 
 static const struct option_value option_values[] = {
     {'p', "port numbers 1-65535 separated by commas", 0, 0},
     {OPT_TLS, "TLS versions 1.0, 1.1, 1.2, 1.3 separated by commas", 0, 0},
-    {OPT_CLIENT_HELLO, "caprobe or mbedtls", 0, 0},
-    {OPT_FORMAT, "text, oneline, jsonl, jsonl-compact, sarif, junit or openmetrics", 0, 0},
+    {OPT_CLIENT_HELLO, "caprobe or mbedtls", 0, 0, true},
+    {OPT_FORMAT, "text, oneline, jsonl, jsonl-compact, sarif, junit or openmetrics", 0, 0, true},
     {OPT_NAMES, "a number from 0 to 1000000, or all", 0, 0},
     {'c', "a number from 1 to 1000000", 1, 1000000},
     {OPT_PER_ADDRESS, "a number (0: no cap)", 0, 1000000},
@@ -268,11 +271,12 @@ static const struct option_value option_values[] = {
     {OPT_SHARD, "K/N with 1 <= K <= N", 0, 0},
     {OPT_MAX_CIDR, "a number from 1 to 4294967296", 1, 1ULL << 32},
     {OPT_CAPTURE_LIMIT, "bytes from 4096 to 16777216", 4096, 16u << 20},
-    {OPT_FAIL_ON, "info, low, medium, high or critical", 0, 0},
+    {OPT_FAIL_ON, "info, low, medium, high or critical", 0, 0, true},
     {OPT_DNS_TIMEOUT, "seconds (0 < s <= 3600)", 0, 0},
     {OPT_DNS_CONCURRENCY, "a number from 1 to 65536", 1, 65536},
     {OPT_STARTTLS,
-     "auto, none, smtp, lmtp, imap, pop3, ftp, ldap, postgres, mysql, xmpp, nntp or sieve", 0, 0},
+     "auto, none, smtp, lmtp, imap, pop3, ftp, ldap, postgres, mysql, xmpp, nntp or sieve", 0, 0,
+     true},
 };
 
 static const struct option_value *option_value(int opt)
@@ -304,11 +308,37 @@ static int usage_error(FILE *err, const char *fmt, ...)
     return PROBE_EXIT_USAGE;
 }
 
-/* "--NAME: expected WHAT, got 'ARG'" */
+#define OPTION_WORDS_MAX 16
+
+/* The word of a list such as "a, b or c" that w is a letter or two from, or NULL. */
+static const char *closest_word(const char *list, const char *w, char buf[][24])
+{
+    const char *words[OPTION_WORDS_MAX];
+    size_t n = 0;
+    for (const char *p = list; *p && n < OPTION_WORDS_MAX;) {
+        size_t k = strcspn(p, ", ");
+        if (k && k < 24 && strncmp(p, "or", k) != 0) {
+            memcpy(buf[n], p, k);
+            buf[n][k] = 0;
+            words[n] = buf[n];
+            n++;
+        }
+        p += k + strspn(p + k, ", ");
+    }
+    long near = tls_closest(w, words, n);
+    return near >= 0 ? words[near] : NULL;
+}
+
+/* "--NAME: expected WHAT, got 'ARG'", and "; did you mean WORD?" for a word a letter or two
+ * from one the option takes. */
 static int bad_value(FILE *err, int opt, const char *arg)
 {
-    return usage_error(err, "--%s: expected %s, got '%s'", option_name(opt),
-                       option_value(opt)->expected, arg);
+    const struct option_value *ov = option_value(opt);
+    char shown[128], words[OPTION_WORDS_MAX][24];
+    const char *near = ov->words ? closest_word(ov->expected, arg, words) : NULL;
+    return usage_error(err, "--%s: expected %s, got '%s'%s%s%s", option_name(opt), ov->expected,
+                       tls_escape_term(shown, sizeof(shown), arg, 0), near ? "; did you mean " : "",
+                       near ? near : "", near ? "?" : "");
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)

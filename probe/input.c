@@ -116,7 +116,8 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
         if (!in_shard(in, text))
             return 0;
         memset(item, 0, sizeof(*item));
-        item->error = strcmp(text, "(line too long)") == 0 ? "line longer than 4096 bytes" : why;
+        snprintf(item->error, sizeof(item->error), "%s",
+                 strcmp(text, "(line too long)") == 0 ? "line longer than 4096 bytes" : why);
         snprintf(item->text, sizeof(item->text), "%s", ex->text);
         snprintf(item->where, sizeof(item->where), "%s", ex->where);
         in->count++;
@@ -159,6 +160,8 @@ static int expansion_next(struct probe_input *in, struct probe_input_item *item)
                          : in->opts.starttls != TLS_STARTTLS_NONE ? in->opts.starttls
                          : in->opts.starttls_ports                ? tls_starttls_for_port(port)
                                                                   : TLS_STARTTLS_NONE;
+        item->by_port =
+            !ex->e.is_url && in->opts.starttls == TLS_STARTTLS_NONE && in->opts.starttls_ports;
         /* smtp://h:25 and https://h:25 are two targets; h:25 twice is one */
         int fresh =
             tls_hashset_add(&in->seen, probe_hash(item->spec.spec, DEDUP_SEED + item->starttls));
@@ -169,6 +172,7 @@ static int expansion_next(struct probe_input *in, struct probe_input_item *item)
         snprintf(item->text, sizeof(item->text), "%s", ex->text);
         snprintf(item->where, sizeof(item->where), "%s", ex->where);
         item->path = ex->e.path[0] ? ex->e.path : NULL;
+        item->ignored = ex->e.ignored;
         in->count++;
         return 1;
     }

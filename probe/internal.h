@@ -147,12 +147,14 @@ struct probe_input_opts {
 
 /* One unit of the target list: a target to probe, or a bad line to report. */
 struct probe_input_item {
-    struct probe_target_spec spec;    /* when error is NULL */
+    struct probe_target_spec spec;    /* when error is "" */
     enum tls_starttls_proto starttls; /* spoken before the TLS bytes; NONE: TLS at once */
+    bool by_port; /* starttls came from the port table (--starttls auto, no URL) */
     /* An https URL's path and query, for --request; NULL: none. Valid until the next
      * probe_input_next: a target that keeps it copies it. */
     const char *path;
-    const char *error;              /* static reason the line is not a target */
+    const char *ignored;              /* a URL's path taken and not used (probe_entry's) */
+    char error[PROBE_HOST_MAX + 160]; /* why the line is not a target; "" when it is one */
     char text[PROBE_HOST_MAX + 64]; /* the line as written, a password as ***, for error records */
     char where[320];                /* "FILE:LINE" or "argument N" */
 };

@@ -251,6 +251,57 @@ static const char *greeting_protocol(const struct probe_conn_result *r)
     return NULL;
 }
 
+/* "server_hello (type 2)", or "of type 0x67 (none TLS defines)". */
+static const char *handshake_type(uint8_t type, char *buf, size_t cap)
+{
+    const char *name = tls_name_handshake(type);
+    if (name)
+        snprintf(buf, cap, "%s (type %u)", name, type);
+    else
+        snprintf(buf, cap, "of type 0x%02x (none TLS defines)", type);
+    return buf;
+}
+
+/* The capture limit was reached: by a message that announced more than the limit (said before
+ * any more of it came), or by the bytes that came. */
+static void limit_error(const struct probe_conn_result *r, struct tls_observation *o,
+                        const struct tls_capture *cap)
+{
+    uint8_t type;
+    size_t announced, have;
+    char t[48];
+    if (tls_reader_partial(&cap->rd, &type, &announced, &have) && announced > cap->rd.limit) {
+        tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
+                                  "a handshake message %s announced %zu bytes, more than the "
+                                  "capture limit of %zu bytes (--capture-limit); %zu bytes "
+                                  "received",
+                                  handshake_type(type, t, sizeof(t)), announced, cap->rd.limit,
+                                  tls_received(r));
+        return;
+    }
+    tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
+                              "the server sent more than %zu bytes before its flight was "
+                              "complete (--capture-limit)",
+                              r->capture_limit);
+}
+
+/* The server closed the connection before the flight was complete; in the middle of a
+ * handshake message, the message says how much of it came. */
+static void truncated_error(const struct probe_conn_result *r, struct tls_observation *o,
+                            const struct tls_capture *cap)
+{
+    uint8_t type;
+    size_t announced, have;
+    char t[48], in[160] = "";
+    if (tls_reader_partial(&cap->rd, &type, &announced, &have))
+        snprintf(in, sizeof(in), ", in a handshake message %s that announced %zu bytes (%zu came)",
+                 handshake_type(type, t, sizeof(t)), announced, have);
+    tls_observation_set_error(
+        o, TLS_ERROR_RESET, TLS_E_TRUNCATED, 0,
+        "the server closed the connection after %zu bytes%s%s", tls_received(r),
+        cap->have_hello ? ", before its flight was complete" : ", before a ServerHello", in);
+}
+
 /* The observation o from what capture cap saw, or from our failure f (NULL: none that belongs
  * to this capture) when the capture did not end by itself. */
 static void observe_capture(const struct probe_conn_result *r, struct tls_observation *o,
@@ -279,15 +330,9 @@ static void observe_capture(const struct probe_conn_result *r, struct tls_observ
         tls_observation_set_error(o, TLS_ERROR_PROTOCOL, TLS_E_MBEDTLS, r->ssl_err,
                                   "handshake failed before the capture was complete: %s", text);
     } else if (cap->err == TLS_E_TRUNCATED) {
-        tls_observation_set_error(
-            o, TLS_ERROR_RESET, TLS_E_TRUNCATED, 0,
-            "the server closed the connection after %zu bytes%s", tls_received(r),
-            cap->have_hello ? ", before its flight was complete" : ", before a ServerHello");
+        truncated_error(r, o, cap);
     } else if (cap->err == TLS_E_LIMIT) {
-        tls_observation_set_error(o, TLS_ERROR_CAPTURE_LIMIT, TLS_E_LIMIT, 0,
-                                  "the server sent more than %zu bytes before its flight was "
-                                  "complete (--capture-limit)",
-                                  r->capture_limit);
+        limit_error(r, o, cap);
     } else if (cap->err == TLS_E_VERSION || cap->err == TLS_E_RECORD_VERSION) {
         version_error(o, cap);
     } else if (cap->err != TLS_E_ALERT) {
@@ -297,6 +342,12 @@ static void observe_capture(const struct probe_conn_result *r, struct tls_observ
                                       "%s after %zu bytes: not TLS, the server greets as %s does "
                                       "(probe it with --starttls %s, or as %s://HOST:PORT)",
                                       tls_err_str(cap->err), tls_received(r), proto, proto, proto);
+        else if (cap->err == TLS_E_UNEXPECTED && cap->refused_msg)
+            tls_observation_set_error(
+                o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s %s after %zu bytes%s",
+                tls_err_str(cap->err), handshake_type(cap->out_of_turn, text, sizeof(text)),
+                tls_received(r),
+                cap->have_hello ? "" : ", where a ServerHello was expected (not TLS?)");
         else
             tls_observation_set_error(o, TLS_ERROR_PROTOCOL, cap->err, 0, "%s after %zu bytes%s",
                                       tls_err_str(cap->err), tls_received(r),
@@ -323,9 +374,10 @@ static const char *alert_name(uint8_t desc)
     return n ? n : "unknown";
 }
 
-/* Why the exchange after the handshake gave no response head. */
+/* Why the exchange after the handshake gave no response head; hs is the handshake's capture. */
 static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
-                                            const struct failure *f, char *why, size_t cap)
+                                            const struct tls_capture *hs, const struct failure *f,
+                                            char *why, size_t cap)
 {
     const struct tls_capture *rc = x->renego;
     char text[200];
@@ -350,6 +402,16 @@ static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
         snprintf(why, cap, "more than --capture-limit bytes came %s before mbedTLS could read them",
                  x->handshake_done ? "after the request" : "during the handshake");
         return TLS_ERROR_CAPTURE_LIMIT;
+    }
+    if (x->ssl_err && !x->handshake_done && hs && hs->have_hello && hs->version < 0x0303) {
+        /* a server that chose TLS 1.0 or 1.1 for a ClientHello of 1.2: its flight is read, but
+         * mbedTLS 3.6 has neither version, so no handshake completes and no request is sent */
+        char v[24];
+        snprintf(why, cap,
+                 "no request was sent: the server chose %s, which mbedTLS (needed to complete the "
+                 "handshake for a request) does not speak",
+                 tls_name_version_words(hs->version, v, sizeof(v)));
+        return TLS_ERROR_PROTOCOL;
     }
     if (x->ssl_err) {
         tls_mbedtls_strerror(x->ssl_err, text, sizeof(text));
@@ -401,7 +463,7 @@ static bool observe_exchange(const struct probe_conn_result *r, const struct fai
         h->head_cut = !head.complete && x->response_len >= TLS_HTTP_HEAD_MAX;
     } else {
         h->failed = true;
-        h->error_kind = exchange_failure(x, f, why, sizeof(why));
+        h->error_kind = exchange_failure(x, r->capture, f, why, sizeof(why));
         if (x->response_len && !head.have_status) {
             size_t n = x->response_len < 40 ? x->response_len : 40;
             const char *began = received_text(&o->arena, x->response, n);
@@ -423,7 +485,7 @@ static bool observe_exchange(const struct probe_conn_result *r, const struct fai
         return true;
     }
     reneg->elapsed_ms = r->elapsed_ms;
-    enum tls_error_kind k = exchange_failure(x, f, why, sizeof(why));
+    enum tls_error_kind k = exchange_failure(x, r->capture, f, why, sizeof(why));
     if (x->renego_err == TLS_E_UNSUPPORTED || x->renego_err == TLS_E_DECRYPT)
         k = TLS_ERROR_PROTOCOL;
     else if (x->renego_err == TLS_E_LIMIT)
@@ -443,6 +505,8 @@ bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
     /* a failure after the handshake flight belongs to the exchange, not to the handshake */
     bool of_handshake = f.have && r->phase != PROBE_CONN_EXCHANGE;
     observe_capture(r, hs, r->capture, of_handshake ? &f : NULL);
+    hs->silent_close = hs->outcome == TLS_OUTCOME_ERROR && hs->error_kind == TLS_ERROR_RESET &&
+                       r->phase == PROBE_CONN_HANDSHAKE && r->received == 0;
     bool renegotiated = r->request_path && reneg && observe_exchange(r, &f, hs, reneg);
     if (attempts > 1 && hs->outcome == TLS_OUTCOME_ERROR) {
         const char *m = hs->error_message;
@@ -487,8 +551,36 @@ static bool not_offered(const struct tls_observation *o, uint16_t v)
     return o->tls_max == 0x0304 ? v != 0x0304 : v > o->tls_max;
 }
 
-void probe_outcome_settle(struct tls_observation *const *obs, size_t n)
+/* A server that closes a connection on a ClientHello without a byte, on a port the STARTTLS
+ * table does not name: what PostgreSQL (an absurd startup packet length) and slapd (no BER
+ * message) do. Said beside the greeting hint of observe_capture, for the services that do not
+ * greet first. */
+#define STARTTLS_CLOSE_HINT                                                                        \
+    " (a STARTTLS service such as PostgreSQL or LDAP closes so: try --starttls postgres or "       \
+    "--starttls ldap)"
+
+/* The hint on each silent close of a target none of whose variants got TLS. */
+static void hint_starttls(struct tls_observation *const *obs, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        if (obs[i]->outcome != TLS_OUTCOME_ERROR || obs[i]->version || obs[i]->alert >= 0 ||
+            obs[i]->starttls)
+            return; /* it speaks TLS (or was spoken to in a STARTTLS protocol) */
+    for (size_t i = 0; i < n; i++) {
+        struct tls_observation *o = obs[i];
+        const char *m = o->error_message;
+        if (!o->silent_close || m == NULL)
+            continue;
+        const char *hinted = tls_arena_printf(&o->arena, "%s%s", m, STARTTLS_CLOSE_HINT);
+        if (hinted)
+            o->error_message = hinted;
+    }
+}
+
+void probe_outcome_settle(struct tls_observation *const *obs, size_t n, bool by_port)
+{
+    if (by_port)
+        hint_starttls(obs, n);
     for (size_t i = 0; i < n; i++) {
         struct tls_observation *o = obs[i];
         bool sure;

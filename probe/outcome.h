@@ -25,7 +25,11 @@ bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
  * alert, or with a ServerHello of another version, is TLS_ERROR_VERSION_NOT_OFFERED; one it
  * answered with handshake_failure is too when a probe of the same address, SNI and phase
  * offering another version got a ServerHello (a TLS 1.2 server sees no suite it knows in a TLS 1.3
- * ClientHello). The message says "TLS 1.3 not offered" and keeps the server's words. */
-void probe_outcome_settle(struct tls_observation *const *obs, size_t n);
+ * ClientHello). The message says "TLS 1.3 not offered" and keeps the server's words.
+ * by_port: the target's protocol came from the port table (no --starttls, no URL) and the table
+ * names none for its port: a server that closed without a byte, when no variant of the target
+ * got TLS, may be a STARTTLS service that closes on a ClientHello (PostgreSQL, LDAP), and the
+ * message says what to try. */
+void probe_outcome_settle(struct tls_observation *const *obs, size_t n, bool by_port);
 
 #endif

@@ -51,13 +51,19 @@ void probe_cidr_address(const struct probe_cidr *c, uint64_t index, uint16_t por
 struct probe_entry {
     bool is_url;
     bool is_cidr;
+    const char *ignored; /* a URL's path taken and not used ("the DN of an LDAP URL"), or NULL */
     enum tls_starttls_proto starttls; /* a URL's; other entries take --starttls or the ports' */
     struct probe_target_spec one;     /* port 0: none given, the caller's port list applies */
     struct probe_cidr cidr;           /* when is_cidr */
     char path[PROBE_PATH_MAX + 1];    /* an https URL's path and query; "" for none or "/" */
+    char why[PROBE_HOST_MAX + 160];   /* a reason that names what to write instead */
 };
-/* 0, or TLS_E_TARGET with *why set to a static reason (a refused URL scheme says why: http is
- * not TLS; an unknown one gets a "did you mean"). */
+/* 0, or TLS_E_TARGET with *why set to the reason: a static string, or out->why (valid while out
+ * is), escaped. A refused URL scheme says why (http is not TLS); an unknown or mistyped one gets
+ * a "did you mean" (smtp:/h: "did you mean smtp://h?"); a path, query or fragment in a URL
+ * other than https:// is refused naming what to write (SCHEME://ADDR/NN: the CIDR range without
+ * a scheme), but for an LDAP URL's DN and a PostgreSQL or MySQL URL's database, accepted and not
+ * used (ignored says which). */
 int probe_entry_parse(const char *s, uint64_t cidr_max, struct probe_entry *out, const char **why);
 /* An entry as it may be shown in a message or an error record: escaped (tls_escape_term, ASCII)
  * and with any user name and password (user:pass@) replaced by "***@". Returns dst. */

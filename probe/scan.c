@@ -119,6 +119,7 @@ struct probe_scan {
     bool progress_shown;
     bool path_noted;     /* the note that URL paths need --request has been shown */
     bool starttls_noted; /* the note that STARTTLS targets get no request has been shown */
+    bool ignored_noted;  /* the note that a URL's DN or database is not used has been shown */
     uint64_t start_ms;
     struct tls_hashtab addr_counts; /* address -> in-flight count, for --per-address */
     char readbuf[64 * 1024];        /* one read at a time: libuv calls read_cb synchronously */
@@ -229,7 +230,7 @@ static void target_unlink(struct probe_scan *s, struct probe_target *t)
 static void count_outcomes(struct probe_stats *st, const struct probe_target *t, size_t n_obs)
 {
     st->targets++;
-    if (t->item.error)
+    if (t->item.error[0])
         st->input_errors++;
     for (size_t i = 0; i < n_obs; i++) {
         if (strcmp(t->obs_ptrs[i]->phase, "handshake") != 0)
@@ -257,7 +258,7 @@ static void count_outcomes(struct probe_stats *st, const struct probe_target *t,
 static void target_emit(struct probe_target *t)
 {
     struct probe_scan *s = t->scan;
-    char why[512];
+    char why[sizeof(t->item.where) + sizeof(t->item.error) + 2];
     size_t n_obs = 0;
     if (t->failed)
         t->obs_ptrs[n_obs++] = t->failed;
@@ -273,17 +274,17 @@ static void target_emit(struct probe_target *t)
             }
         }
     struct report_target r = {
-        .target = t->item.error ? t->item.text : t->item.spec.spec,
-        .host = t->item.error ? NULL : t->item.spec.host,
+        .target = t->item.error[0] ? t->item.text : t->item.spec.spec,
+        .host = t->item.error[0] ? NULL : t->item.spec.host,
         .port = t->item.spec.port,
         .obs = t->obs_ptrs,
         .n_obs = n_obs,
     };
-    if (t->item.error) {
+    if (t->item.error[0]) {
         snprintf(why, sizeof(why), "%s: %s", t->item.where, t->item.error);
         r.input_error = why;
     }
-    probe_outcome_settle(t->obs_ptrs, n_obs);
+    probe_outcome_settle(t->obs_ptrs, n_obs, t->item.by_port);
     count_outcomes(s->stats, t, n_obs);
     int rc = s->opts->emit(s->opts->emit_ctx, &r);
     if (rc && !s->fatal)
@@ -474,16 +475,23 @@ static int target_open(struct probe_scan *s, const struct probe_input_item *item
                 "%scaprobe: note: the path of a URL target is sent only with --request; "
                 "this scan sends no request\n",
                 s->opts->progress ? "\r\033[K" : "");
-    } else if (!http && s->opts->request_path && !item->error && !s->starttls_noted &&
+    } else if (!http && s->opts->request_path && !item->error[0] && !s->starttls_noted &&
                !s->opts->quiet) {
         s->starttls_noted = true;
         fprintf(stderr, "%scaprobe: note: STARTTLS targets (%s) get no --request\n",
                 s->opts->progress ? "\r\033[K" : "", item->spec.spec);
     }
+    if (item->ignored && !s->ignored_noted && !s->opts->quiet) {
+        s->ignored_noted = true;
+        fprintf(stderr,
+                "%scaprobe: note: %s (%s) is not used: caprobe reads the TLS handshake, nothing "
+                "more\n",
+                s->opts->progress ? "\r\033[K" : "", item->ignored, item->text);
+    }
     tls_list_init(&t->ready_node);
     tls_list_insert_tail(&s->open, &t->open_node);
     s->n_open++;
-    if (item->error) {
+    if (item->error[0]) {
         /* no observation: the record carries the input error */
         target_check_done(t);
         return 0;

@@ -213,12 +213,23 @@ struct url_scheme {
     bool http;        /* the path and query are the request-target of GET */
     const char *why;  /* when refused */
     const char *near; /* "did you mean" for a mistyped scheme */
+    /* What the path and query of such a URL name on the server, taken and not used: what
+     * configurations hold (an LDAP URL's DN and its ?attributes?scope?filter, RFC 4516 2; a
+     * PostgreSQL or MySQL connection URI's database and parameters); NULL: none is taken */
+    const char *ignored;
 };
 
 #define SCHEME(n, p, st)                                                                           \
     {                                                                                              \
         .name = n, .port = p, .starttls = st, .near = "unknown URL scheme; did you mean " n "://?" \
     }
+#define SCHEME_PATH(n, p, st, what)                                                                \
+    {                                                                                              \
+        .name = n, .port = p, .starttls = st,                                                      \
+        .near = "unknown URL scheme; did you mean " n "://?", .ignored = what                      \
+    }
+#define LDAP_DN "the DN of an LDAP URL"
+#define DB_NAME(d) "the database name of a " d " URL"
 
 static const struct url_scheme url_schemes[] = {
     {.name = "https",
@@ -226,7 +237,7 @@ static const struct url_scheme url_schemes[] = {
      .http = true,
      .near = "unknown URL scheme; did you mean https://?"},
     /* implicit TLS: the server speaks TLS from the first byte, as a HOST:PORT target */
-    SCHEME("ldaps", 636, TLS_STARTTLS_NONE),
+    SCHEME_PATH("ldaps", 636, TLS_STARTTLS_NONE, LDAP_DN),
     SCHEME("smtps", 465, TLS_STARTTLS_NONE),
     SCHEME("imaps", 993, TLS_STARTTLS_NONE),
     SCHEME("pop3s", 995, TLS_STARTTLS_NONE),
@@ -241,10 +252,10 @@ static const struct url_scheme url_schemes[] = {
     SCHEME("imap", 143, TLS_STARTTLS_IMAP),
     SCHEME("pop3", 110, TLS_STARTTLS_POP3),
     SCHEME("ftp", 21, TLS_STARTTLS_FTP),
-    SCHEME("ldap", 389, TLS_STARTTLS_LDAP),
-    SCHEME("postgres", 5432, TLS_STARTTLS_POSTGRES),
-    SCHEME("postgresql", 5432, TLS_STARTTLS_POSTGRES),
-    SCHEME("mysql", 3306, TLS_STARTTLS_MYSQL),
+    SCHEME_PATH("ldap", 389, TLS_STARTTLS_LDAP, LDAP_DN),
+    SCHEME_PATH("postgres", 5432, TLS_STARTTLS_POSTGRES, DB_NAME("PostgreSQL")),
+    SCHEME_PATH("postgresql", 5432, TLS_STARTTLS_POSTGRES, DB_NAME("PostgreSQL")),
+    SCHEME_PATH("mysql", 3306, TLS_STARTTLS_MYSQL, DB_NAME("MySQL")),
     SCHEME("xmpp", 5222, TLS_STARTTLS_XMPP),
     SCHEME("nntp", 119, TLS_STARTTLS_NNTP),
     SCHEME("sieve", 4190, TLS_STARTTLS_SIEVE),
@@ -260,13 +271,12 @@ static long url_scheme_len(const char *s)
     return strncmp(s + n, "://", 3) == 0 ? (long)n : -1;
 }
 
-/* The entry of the scheme s[0..n) (SCHEME_CHARS only), or NULL with *why for one caprobe does
- * not know ("did you mean" when it is one letter or two from one it takes). */
-static const struct url_scheme *url_scheme_find(const char *s, size_t n, const char **why)
+/* The entry of the scheme s[0..n) (compared without case), *exact; else the scheme caprobe takes
+ * that it is a letter or two from, !*exact; NULL when there is neither. */
+static const struct url_scheme *url_scheme_near(const char *s, size_t n, bool *exact)
 {
     char name[TLS_SIMILAR_MAX + 1];
-    *why = "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH], a STARTTLS or "
-           "implicit-TLS scheme (smtp://, ldaps://, ...: docs/scanning.md) or HOST[:PORT]";
+    *exact = false;
     if (n == 0 || n >= sizeof(name) || !isalpha((unsigned char)s[0]))
         return NULL; /* RFC 3986 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
     for (size_t i = 0; i < n; i++)
@@ -275,16 +285,65 @@ static const struct url_scheme *url_scheme_find(const char *s, size_t n, const c
     const char *taken[N_SCHEMES];
     size_t k = 0;
     for (size_t i = 0; i < N_SCHEMES; i++) {
-        if (strcmp(name, url_schemes[i].name) == 0)
+        if (strcmp(name, url_schemes[i].name) == 0) {
+            *exact = true;
             return &url_schemes[i];
+        }
         if (url_schemes[i].port)
             taken[k++] = url_schemes[i].name;
     }
     long near = tls_closest(name, taken, k);
     for (size_t i = 0; near >= 0 && i < N_SCHEMES; i++)
         if (url_schemes[i].name == taken[near])
-            *why = url_schemes[i].near;
+            return &url_schemes[i];
     return NULL;
+}
+
+/* The entry of the scheme s[0..n) (SCHEME_CHARS only), or NULL with *why for one caprobe does
+ * not know ("did you mean" when it is one letter or two from one it takes). */
+static const struct url_scheme *url_scheme_find(const char *s, size_t n, const char **why)
+{
+    bool exact;
+    const struct url_scheme *scheme = url_scheme_near(s, n, &exact);
+    if (exact)
+        return scheme;
+    *why = scheme ? scheme->near
+                  : "unknown URL scheme: caprobe takes https://HOST[:PORT][/PATH], a STARTTLS or "
+                    "implicit-TLS scheme (smtp://, ldaps://, ...: docs/scanning.md) or "
+                    "HOST[:PORT]";
+    return NULL;
+}
+
+/* "smtp:/h", "smtp:///h", "smtp ://h", "smtp: //h", "smtp:\\h", "https:h" (h no port): a URL
+ * whose "://" is mistyped, when the word before the ':' is a scheme caprobe takes or a letter or
+ * two from one. The reason (in e->why: "did you mean smtp://h?"), or NULL when s is no such
+ * thing (a host:port, an IPv6 address, a CIDR range). */
+static const char *url_typo(const char *s, struct probe_entry *e)
+{
+    size_t n = strspn(s, SCHEME_CHARS), sp = strspn(s + n, " \t");
+    if (n == 0 || s[n + sp] != ':')
+        return NULL;
+    const char *t = s + n + sp + 1;
+    size_t sp2 = strspn(t, " \t");
+    size_t slashes = strspn(t + sp2, "/\\");
+    const char *rest = t + sp2 + slashes;
+    size_t digits = strspn(rest, "0123456789");
+    if (sp + sp2 + slashes == 0 && (rest[0] == ':' || (digits && digits == strcspn(rest, "/"))))
+        return NULL; /* HOST:PORT[/...] (a bad port is told as such), or an IPv6 address */
+    bool exact;
+    const struct url_scheme *scheme = url_scheme_near(s, n, &exact);
+    if (scheme == NULL)
+        return NULL;
+    if (scheme->why)
+        return scheme->why; /* http: refused however it is written */
+    char shown[128];
+    if (strlen(rest) >= sizeof(shown) / 4) {
+        snprintf(e->why, sizeof(e->why), "malformed URL: write %s://HOST[:PORT]", scheme->name);
+        return e->why;
+    }
+    snprintf(e->why, sizeof(e->why), "malformed URL: did you mean %s://%s?", scheme->name,
+             tls_escape_term(shown, sizeof(shown), rest, TLS_ESCAPE_ASCII));
+    return e->why;
 }
 
 /* The authority of a URL or a target: where a user name and password would be (RFC 3986 3.2:
@@ -299,6 +358,69 @@ static const char *authority(const char *s, size_t *len, const char **at)
         if (a[i] == '@')
             *at = a + i;
     return a;
+}
+
+/* Whether the path p/n of an LDAP URL is a DN (RFC 4516 2: dn is RFC 4514's string form, its
+ * '=' written as is or percent-encoded) or empty. */
+static bool ldap_dn(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '=' ||
+            (p[i] == '%' && i + 2 < n && p[i + 1] == '3' && (p[i + 2] == 'd' || p[i + 2] == 'D')))
+            return true;
+    return n == 0;
+}
+
+/* What follows HOST[:PORT] in a URL other than https:// (rest): nothing, or "/" alone (an empty
+ * path). The path and query of a scheme whose URLs name something on the server there (an LDAP
+ * URL's DN, a database) are accepted and not used (out->ignored says what); an LDAP URL's path
+ * must be a DN. Anything else is refused, naming what to write instead: SCHEME://ADDR/NN is a
+ * CIDR range, which takes no scheme. */
+static int url_rest_check(const struct url_scheme *scheme, const char *rest,
+                          struct probe_entry *out, const char **why)
+{
+    const struct probe_target_spec *t = &out->one;
+    if (rest[0] == 0 || strcmp(rest, "/") == 0)
+        return 0;
+    *why = out->why;
+    size_t digits = strspn(rest + 1, "0123456789");
+    if (rest[0] == '/' && t->family != AF_UNSPEC && digits && digits <= 3 && !rest[1 + digits]) {
+        char range[PROBE_HOST_MAX + 16];
+        snprintf(range, sizeof(range), t->family == AF_INET6 ? "'[%s%s]:%u'" : "%s%s:%u", t->host,
+                 rest, t->port);
+        const char *proto = tls_starttls_name(scheme->starttls);
+        if (proto == NULL && tls_starttls_for_port(t->port) != TLS_STARTTLS_NONE)
+            proto = "none"; /* TLS at once on a port of the STARTTLS table */
+        snprintf(out->why, sizeof(out->why), "a CIDR range is written without a scheme: %s%s%s%s",
+                 proto ? "--starttls " : "", proto ? proto : "", proto ? " " : "", range);
+        return TLS_E_TARGET;
+    }
+    size_t path = strcspn(rest, "?#");
+    bool named = scheme->ignored && rest[0] == '/' && !strchr(rest, '#');
+    if (named && strcmp(scheme->ignored, LDAP_DN) == 0 && !ldap_dn(rest + 1, path - 1)) {
+        snprintf(out->why, sizeof(out->why),
+                 "the path of an %s:// URL is a DN (RFC 4516: %s://HOST/dc=example,dc=com), which "
+                 "caprobe does not use: write %s://HOST[:PORT]",
+                 scheme->name, scheme->name, scheme->name);
+        return TLS_E_TARGET;
+    }
+    if (named) {
+        out->ignored = scheme->ignored;
+        return 0;
+    }
+    /* the first part that may not be there: "/?q" is a query; a DN or database and its query
+     * may be */
+    char c = scheme->ignored && rest[0] == '/' ? '#'
+             : rest[0] == '/' && path == 1     ? rest[1]
+                                               : rest[0];
+    const char *part = c == '/'   ? "a path (/...)"
+                       : c == '?' ? "a query (?...)"
+                                  : "a fragment (#...)";
+    snprintf(out->why, sizeof(out->why),
+             "%s:// URLs take no %s: write %s://HOST[:PORT] (only an https:// URL's path is "
+             "used, by --request)",
+             scheme->name, part + 2, scheme->name);
+    return TLS_E_TARGET;
 }
 
 /* SCHEME://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]: the target HOST:PORT and, for https, the path
@@ -340,9 +462,9 @@ static int url_parse(const char *s, size_t scheme_len, struct probe_entry *out, 
         return TLS_E_TARGET;
     }
     int rc = probe_target_parse(hostport, scheme->port, &out->one, why);
-    if (rc || !scheme->http)
-        return rc;
     const char *rest = auth + strcspn(auth, "/?#");
+    if (rc || !scheme->http)
+        return rc ? rc : url_rest_check(scheme, rest, out, why);
     size_t n = strcspn(rest, "#");
     if (n == 0 || (n == 1 && rest[0] == '/'))
         return 0;                  /* no path of its own: --request's applies */
@@ -387,6 +509,8 @@ int probe_entry_parse(const char *s, uint64_t cidr_max, struct probe_entry *out,
     long scheme = url_scheme_len(s);
     if (scheme >= 0)
         return url_parse(s, (size_t)scheme, out, why);
+    if ((*why = url_typo(s, out)))
+        return TLS_E_TARGET;
     if (strchr(s, '/') == NULL)
         return probe_target_parse(s, 0, &out->one, why);
     out->is_cidr = true;

@@ -41,8 +41,8 @@ static void md_put(struct report_buf *b, const char *s)
     while (n) {
         char unit[TLS_ESCAPE_UNIT_MAX];
         size_t len, used = tls_escape_step(p, n, 0, unit, &len);
-        if (used == 1 && len == TLS_ESCAPE_UNIT_MAX && unit[0] == '\\') {
-            report_buf_puts(b, "\\"); /* \xNN: its backslash shown, not taken as an escape */
+        if (len > 1 && unit[0] == '\\') { /* \xNN, \uXXXX: the helper's escapes (a character */
+            report_buf_puts(b, "\\");     /* never starts with '\\'): its backslash shown */
             report_buf_put(b, unit, len);
         } else if (len == 1 && unit[0] == '<') {
             report_buf_puts(b, "&lt;");

@@ -110,7 +110,19 @@ void report_buf_json_str(struct report_buf *b, const char *s)
         } else {
             uint32_t cp;
             size_t k = tls_utf8_decode(p + i, n - i, &cp);
-            if (k) {
+            if (k && tls_escape_hidden(cp)) {
+                /* C1 controls, bidi controls, zero-width characters, U+2028: the same data,
+                 * but a file safe to show on a terminal and to split by any line rule;
+                 * RFC 8259 7: a pair of surrogates above the BMP */
+                int w = cp > 0xffff ? snprintf(esc, sizeof(esc), "\\u%04x",
+                                               (unsigned)(0xd800 + ((cp - 0x10000) >> 10)))
+                                    : 0;
+                report_buf_put(b, esc, (size_t)w);
+                w = snprintf(esc, sizeof(esc), "\\u%04x",
+                             (unsigned)(cp > 0xffff ? 0xdc00 + ((cp - 0x10000) & 0x3ff) : cp));
+                report_buf_put(b, esc, (size_t)w);
+                i += k;
+            } else if (k) {
                 report_buf_put(b, s + i, k);
                 i += k;
             } else {

@@ -94,7 +94,7 @@ void report_metrics_label_value(struct report_buf *b, const char *s)
             used = 1;
         } else {
             used = tls_escape_step(p, n, 0, unit, &len);
-            if (unit[0] == '\\' && len == 4) /* \xNN: its backslash is escaped in turn */
+            if (unit[0] == '\\' && len > 1) /* \xNN, \uXXXX: the backslash escaped in turn */
                 report_buf_puts(b, "\\");
             report_buf_put(b, unit, len);
         }

@@ -126,20 +126,52 @@ static int on_certificate(struct tls_capture *c, const uint8_t *p, size_t n)
     return der ? keep(&c->cert, &c->cert_len, der, der_len) : 0;
 }
 
+/* Whether a handshake message of this type may come now (RFC 8446 4, RFC 5246 7.4): before
+ * the ServerHello only it (or a HelloRequest), after it the messages of the server's first flight
+ * of the version chosen, a CertificateRequest once. Its header tells, so a message that has no
+ * place here is refused before its body is awaited: a garbled reply whose "length" announces
+ * megabytes is not TLS, not a message over the capture limit. */
+static bool expected(const struct tls_capture *c, uint8_t type)
+{
+    if (!c->have_hello)
+        return type == TLS_HS_HELLO_REQUEST || type == TLS_HS_SERVER_HELLO;
+    switch (type) {
+    case TLS_HS_CERTIFICATE_REQUEST:
+        return !c->has_certreq;
+    case TLS_HS_SERVER_HELLO_DONE:
+        return c->version <= 0x0303;
+    case TLS_HS_CERTIFICATE_VERIFY:
+    case TLS_HS_FINISHED:
+        return c->version == 0x0304;
+    case TLS_HS_CERTIFICATE:
+    case TLS_HS_ENCRYPTED_EXTENSIONS:
+    case TLS_HS_SERVER_KEY_EXCHANGE:
+    case TLS_HS_CERTIFICATE_STATUS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Fail the capture for a message of a type that may not come now. */
+static int out_of_turn(struct tls_capture *c, uint8_t type)
+{
+    c->refused_msg = true;
+    c->out_of_turn = type;
+    return TLS_E_UNEXPECTED;
+}
+
 /* One whole handshake message. Returns 1 when it completes the capture, 0 to go on. */
 static int on_message(struct tls_capture *c, uint8_t type, const uint8_t *p, size_t n)
 {
     c->last_msg = type;
-    if (!c->have_hello) {
-        if (type == TLS_HS_HELLO_REQUEST)
-            return 0;
-        return type == TLS_HS_SERVER_HELLO ? on_server_hello(c, p, n) : TLS_E_UNEXPECTED;
-    }
+    if (!expected(c, type))
+        return out_of_turn(c, type);
+    if (!c->have_hello)
+        return type == TLS_HS_SERVER_HELLO ? on_server_hello(c, p, n) : 0;
     int rc = 0;
     switch (type) {
     case TLS_HS_CERTIFICATE_REQUEST:
-        if (c->has_certreq)
-            return TLS_E_UNEXPECTED;
         c->has_certreq = true;
         return keep(&c->certreq, &c->certreq_len, p, n);
     case TLS_HS_CERTIFICATE:
@@ -148,17 +180,24 @@ static int on_message(struct tls_capture *c, uint8_t type, const uint8_t *p, siz
         /* RFC 8446 4.4: in 1.3 the CertificateRequest comes before the Certificate */
         return c->version == 0x0304 ? 1 : 0;
     case TLS_HS_SERVER_HELLO_DONE:
-        return c->version <= 0x0303 ? 1 : TLS_E_UNEXPECTED;
     case TLS_HS_CERTIFICATE_VERIFY:
     case TLS_HS_FINISHED:
-        return c->version == 0x0304 ? 1 : TLS_E_UNEXPECTED;
-    case TLS_HS_ENCRYPTED_EXTENSIONS:
-    case TLS_HS_SERVER_KEY_EXCHANGE:
-    case TLS_HS_CERTIFICATE_STATUS:
-        return 0;
+        return 1;
     default:
-        return TLS_E_UNEXPECTED;
+        return 0; /* EncryptedExtensions, ServerKeyExchange, CertificateStatus */
     }
+}
+
+/* The reader needs more bytes for a message, refused one as longer than the limit, or found a
+ * malformed record after it (rc): a message whose header came first and shows it may not come
+ * now fails the capture as out of turn instead, the first thing wrong in the stream. */
+static int judge_partial(struct tls_capture *c, int rc)
+{
+    uint8_t type;
+    size_t announced, have;
+    if (tls_reader_partial(&c->rd, &type, &announced, &have) && !expected(c, type))
+        return out_of_turn(c, type);
+    return rc;
 }
 
 static int start_decryption(struct tls_capture *c)
@@ -182,6 +221,8 @@ static enum tls_capture_status run(struct tls_capture *c)
         int rc = start_decryption(c);
         if (rc == 0)
             rc = tls_reader_next(&c->rd, &ev);
+        if (rc == TLS_E_LIMIT || rc == TLS_E_RECORD || (rc == 0 && ev.kind == TLS_EV_NEED_MORE))
+            rc = judge_partial(c, rc);
         if (rc) {
             tls_capture_fail(c, rc);
             break;

@@ -52,7 +52,12 @@ struct tls_capture {
     size_t cert_count;
     bool has_alert;
     uint8_t alert_level, alert_desc;
-    uint8_t last_msg;              /* type of the last handshake message read */
+    uint8_t last_msg; /* type of the last handshake message read */
+    /* err is TLS_E_UNEXPECTED because of a handshake message of type out_of_turn, refused for
+     * its type alone (a ServerHello was expected, or the type has no place in the flight of the
+     * version chosen); judged on its header, before its body came */
+    bool refused_msg;
+    uint8_t out_of_turn;
     tls_capture_hello_fn on_hello; /* NULL: the secret comes from tls_capture_set_secret */
     void *on_hello_ctx;
 };

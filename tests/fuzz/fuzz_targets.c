@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct probe_input_item *item = malloc(sizeof(*item));
         int rc;
         for (unsigned n = 0; item && (rc = probe_input_next(in, item)) == 1 && n < 100000; n++) {
-            if (item->error) {
+            if (item->error[0]) {
                 if (strncmp(item->where, path, strlen(path)) != 0)
                     abort();
                 continue;

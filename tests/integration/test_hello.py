@@ -379,7 +379,20 @@ def check_legacy_servers(tap, exe):
         with h.OpensslServer(["-Verify", "1", "-CAfile", cas, flag] + extra) as srv:
             run = scan(["--tls", "1.3,1.1,1.0,1.2", "127.0.0.1:%d" % srv.port])
             default = scan(["127.0.0.1:%d" % srv.port])
+            request = scan(["--tls", "1.2", "--request", "/", "127.0.0.1:%d" % srv.port])
             sc = h.s_client_info(srv.port, flag, extra=LEGACY)
+        # --request: the TLS 1.2 probe is mbedTLS's, which the server answers with TLS 1.0 or
+        # 1.1; the flight is read, and the request's error says why none was sent
+        rrec = only_record(tap, request, label + ", --request")
+        if rrec:
+            o = rrec["observations"][0]
+            err = (o.get("http") or {}).get("error") or {}
+            tap.ok(ders(o) == want and o["http"]["sent"] is False and
+                   err.get("kind") == "protocol" and
+                   err.get("message") == "no request was sent: the server chose TLS %s, which "
+                   "mbedTLS (needed to complete the handshake for a request) does not speak" % ver,
+                   "%s, --request: the names read, and no request because mbedTLS does not speak "
+                   "TLS %s" % (label, ver), request.describe())
         tap.eq(sc["ca_names"], [texts[d] for d in want],
                "%s: openssl s_client %s reads the names of cas.pem" % (label, flag), sc["raw"])
         rec = only_record(tap, run, label)

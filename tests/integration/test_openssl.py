@@ -21,6 +21,7 @@ import base64
 import collections
 import hashlib
 import os
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -363,10 +364,38 @@ def check_bad_servers(tap, exe):
                              "127.0.0.1:%d" % port])
         check_error(tap, run, "tls%s closed-port" % ver, ("refused",))
 
+    check_announced(tap)
+
     target = "300.1.1.1:99999"
     run = h.run_caprobe(["--format", "jsonl", "--timeout", "5", target])
     tap.eq(run.rc, 2, "unparsable target %s: exit status 2" % target)
     tap.ok("300.1.1.1" in run.stderr, "unparsable target: stderr names it", run.describe())
+
+
+def check_announced(tap):
+    """A reply whose handshake header announces more than the capture limit is told as such, not
+    as bytes the server sent; a garbled reply whose header is no message a server sends first is
+    not TLS (kind protocol), whatever the limit."""
+    body = b"\x02\xff\xff\xff\x03\x03" + b"\x00" * 32
+    biglen = b"\x16\x03\x03" + struct.pack(">H", len(body)) + body
+    garbled = b"\x16\x03\x01\x00\x05garbagegarbage" * 20
+    cases = [("ServerHello announcing 0xFFFFFF bytes", biglen, [], "capture_limit",
+              "a handshake message server_hello (type 2) announced 16777215 bytes, more than the "
+              "capture limit of 262144 bytes (--capture-limit); 43 bytes received"),
+             ("garbled reply", garbled, [], "protocol",
+              "unexpected handshake message of type 0x67 (none TLS defines) after 380 bytes, "
+              "where a ServerHello was expected (not TLS?)"),
+             ("garbled reply, --capture-limit 16777216", garbled,
+              ["--capture-limit", "16777216"], "protocol",
+              "unexpected handshake message of type 0x67 (none TLS defines) after 380 bytes")]
+    for label, payload, opts, kind, message in cases:
+        with h.BadServer("garbage", payload) as srv:
+            run = h.run_caprobe(["--format", "jsonl", "--tls", "1.2", "--timeout", "5"] + opts +
+                                ["127.0.0.1:%d" % srv.port])
+        o = (run.records[0]["observations"] if len(run.records) == 1 else [{}])[0]
+        err = o.get("error") or {}
+        tap.ok(err.get("kind") == kind and message in err.get("message", ""),
+               "%s: error kind %s, %r" % (label, kind, message[:50]), err or run.describe())
 
 
 def check_error(tap, run, label, kinds):

@@ -533,7 +533,18 @@ def check_url_errors(tap):
                       ("gopher://127.0.0.1/", "unknown URL scheme: caprobe takes https://"),
                       ("smpt://127.0.0.1:25", "did you mean smtp://?"),
                       ("htps://127.0.0.1/", "did you mean https://?"),
-                      ("https://bob:hunter2@127.0.0.1:1/", "user name or password")):
+                      ("https://bob:hunter2@127.0.0.1:1/", "user name or password"),
+                      # a mistyped "://"
+                      ("smtp:/127.0.0.1", "malformed URL: did you mean smtp://127.0.0.1?"),
+                      ("https:/example.com", "malformed URL: did you mean https://example.com?"),
+                      ("smtp ://127.0.0.1", "malformed URL: did you mean smtp://127.0.0.1?"),
+                      # no path, query or fragment but https's; a CIDR range takes no scheme
+                      ("smtp://127.0.0.0/30", "a CIDR range is written without a scheme: "
+                                              "--starttls smtp 127.0.0.0/30:25"),
+                      ("smtp://127.0.0.1:25/path", "smtp:// URLs take no path (/...): write "
+                                                   "smtp://HOST[:PORT]"),
+                      ("smtp://127.0.0.1?x", "smtp:// URLs take no query (?...)"),
+                      ("smtp://127.0.0.1#frag", "smtp:// URLs take no fragment (#...)")):
         run = h.run_caprobe(["--format", "jsonl", arg])
         tap.ok(run.rc == 2 and says in run.stderr and run.stdout == "" and
                "hunter2" not in run.stderr, "argument %s: usage error, explained" % arg,
@@ -541,7 +552,9 @@ def check_url_errors(tap):
     import tempfile
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("# pasted\nhttp://127.0.0.1:1/\ngopher://127.0.0.1\n"
-                "https://bob:hunter2@127.0.0.1:1/\nhttps://127.0.0.1:1/ok\n")
+                "https://bob:hunter2@127.0.0.1:1/\nhttps://127.0.0.1:1/ok\n"
+                "smtp://127.0.0.0/30\nsmtp:/127.0.0.1\nldap://127.0.0.1:1/dc=corp,dc=example\n"
+                "ldap://127.0.0.1:1/dc=other\n")
         name = f.name
     try:
         run = scan(["--timeout", "2", "--tls", "1.2", "-i", name])
@@ -550,13 +563,29 @@ def check_url_errors(tap):
     bad = sorted((r["error"]["message"].split(": ", 1)[0], r["target"]) for r in run.records
                  if "error" in r)
     tap.eq(bad, [("%s:2" % name, "http://127.0.0.1:1/"), ("%s:3" % name, "gopher://127.0.0.1"),
-                 ("%s:4" % name, "https://***@127.0.0.1:1/")],
+                 ("%s:4" % name, "https://***@127.0.0.1:1/"),
+                 ("%s:6" % name, "smtp://127.0.0.0/30"), ("%s:7" % name, "smtp:/127.0.0.1")],
            "-i: each refused URL is an input record naming FILE:LINE, the password hidden", bad)
+    reasons = {r["target"]: r["error"]["message"].split(": ", 1)[1] for r in run.records
+               if "error" in r}
+    tap.eq((reasons.get("smtp://127.0.0.0/30"), reasons.get("smtp:/127.0.0.1")),
+           ("a CIDR range is written without a scheme: --starttls smtp 127.0.0.0/30:25",
+            "malformed URL: did you mean smtp://127.0.0.1?"),
+           "-i: the reasons name what to write instead", reasons)
+    ldap = [r for r in run.records if r["observations"] and
+            r["observations"][0].get("starttls") == "ldap"]
+    tap.ok(len(ldap) == 1 and ldap[0]["target"] == "127.0.0.1:1" and
+           run.stderr.count("the DN of an LDAP URL (ldap://127.0.0.1:1/dc=corp,dc=example) is "
+                            "not used") == 1 and run.stderr.count("DN of an LDAP URL") == 1,
+           "-i: an LDAP URL's DN is taken, the target probed in LDAP as 127.0.0.1:1, a note "
+           "said once", (ldap, run.stderr))
     tap.ok(any("a STARTTLS or implicit-TLS scheme" in r["error"]["message"]
                for r in run.records if "error" in r),
            "-i: gopher:// says which schemes caprobe takes")
-    tap.eq([r["target"] for r in run.records if "error" not in r], ["127.0.0.1:1"],
-           "-i: the good URL is probed as 127.0.0.1:1")
+    tap.eq(sorted(r["target"] for r in run.records if "error" not in r),
+           ["127.0.0.1:1", "127.0.0.1:1"],
+           "-i: the good URLs are probed as 127.0.0.1:1 (https and ldap; the second DN's line is "
+           "the same target)")
     tap.ok(run.rc == 2 and "hunter2" not in run.stdout + run.stderr,
            "-i: exit 2, the password in neither output", run.rc)
 

@@ -24,6 +24,7 @@ Observed behaviour these checks rely on (recorded here):
 """
 
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -563,14 +564,27 @@ def check_mistyped(tap):
         (["--explain", "root-store-dumps"],
          "no rule 'root-store-dumps'; did you mean 'root-store-dump'?"),
         (["--explain", "sni_mismatch"], "did you mean 'sni-mismatch'?"),
+        (["--starttls", "smpt", "127.0.0.1:1"], "got 'smpt'; did you mean smtp?"),
+        (["--starttls", "postgress", "127.0.0.1:1"], "got 'postgress'; did you mean postgres?"),
+        (["--format", "jsnol", "127.0.0.1:1"], "got 'jsnol'; did you mean jsonl?"),
     ]
     helptext = h.run_caprobe(["--help"]).stdout
     for args, want in cases:
         run = h.run_caprobe(args)
-        meant = want.split("did you mean '")[1].rstrip("'?") if "did you mean" in want else None
+        meant = (want.split("did you mean ")[1].strip("'?") if "did you mean" in want
+                 else None)
         tap.ok(run.rc == 2 and want in run.stderr and (meant is None or meant in helptext or
                                                        args[0] == "--explain"),
                "%s: exit 2, '%s'" % (" ".join(args), want), run.describe())
+    # every URL scheme caprobe takes is in --help (postgresql:// too), as docs/scanning.md lists
+    schemes = re.findall(r"`([a-z0-9]+)://`", open(os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "scanning.md"),
+        encoding="utf-8").read())
+    words = set(re.findall(r"[a-z0-9]+", helptext.split("Targets:")[1].split("-i, --input")[0]))
+    tap.ok(set(schemes) >= {"postgresql", "https", "ldaps"} and
+           not (set(schemes) - {"http"}) - words,
+           "--help lists every URL scheme of docs/scanning.md (postgresql:// too)",
+           sorted((set(schemes) - {"http"}) - words))
 
 
 def check_color(tap):

@@ -498,10 +498,31 @@ def check_dovecot(tap):
                err)
 
 
+def check_silent_close(tap, label, port):
+    """The service probed as HOST:PORT, on a port outside the table and without --starttls, closes
+    on the ClientHello without a byte: kind reset, and the message says what to try; with
+    --starttls none (TLS was asked for) it does not."""
+    hint = "(a STARTTLS service such as PostgreSQL or LDAP closes so: try --starttls postgres or " \
+           "--starttls ldap)"
+    for opts, want in (([], True), (["--starttls", "none"], False)):
+        run = scan(["--tls", "1.2", "--timeout", "10"] + opts + ["127.0.0.1:%d" % port])
+        o = (run.records[0]["observations"] if len(run.records) == 1 else [{}])[0]
+        err = o.get("error") or {}
+        msg = err.get("message", "")
+        tap.ok(err.get("kind") == "reset" and " after 0 bytes" in msg and (hint in msg) == want,
+               "%s as 127.0.0.1:PORT%s: reset after 0 bytes, %s" % (
+                   label, " " + " ".join(opts) if opts else "",
+                   "the message suggests --starttls postgres or ldap" if want else "no hint"),
+               err or run.describe())
+
+
 def check_slapd(tap):
     if missing(tap, "slapd", "/usr/sbin/slapd", "slapd"):
         return
-    check_service(tap, Slapd, ["cas.pem"], "ldap")
+    with Slapd(["cas.pem"]) as ld:
+        tap.diag("slapd on port %d" % ld.port)
+        check_server(tap, "slapd ldap://", ld, ld.port, "ldap", "ldap", "ldap")
+        check_silent_close(tap, "slapd", ld.port)
 
 
 def check_postgres(tap):
@@ -512,6 +533,7 @@ def check_postgres(tap):
     with Postgres(["issuing.pem", "other.pem"]) as pg:
         tap.diag("postgres on port %d" % pg.port)
         check_server(tap, "postgres postgres://", pg, pg.port, "postgres", "postgres", "postgres")
+        check_silent_close(tap, "postgres", pg.port)
         run = scan(["--tls", "1.3", "postgresql://127.0.0.1:%d/app" % pg.port])
         o = (run.records or [{}])[0].get("observations", [{}])[0]
         tap.eq((o.get("starttls"), ders(o)), ("postgres", h.ca_file_subjects(pg.cafile)),
@@ -690,7 +712,8 @@ HOSTILE = [
     ("TLS bytes", "smtp", dialogue(b"\x15\x03\x03\x00\x02\x02\x28"),
      "starttls", "sent a TLS record where its greeting was expected"),
     ("TLS after the greeting", "smtp", dialogue(b"220 mx\r\n", None, b"\x16\x03\x03\x00\x04"),
-     "starttls", "sent a TLS record where its reply to EHLO was expected"),
+     "starttls", 'SMTP: the server switched to TLS before STARTTLS: a TLS record where its reply '
+                 'to EHLO was expected, after 8 bytes of plaintext: "\\x16\\x03\\x03\\x00\\x04"'),
     ("endless greeting", "smtp", endless_greeting,
      "starttls", 'more than 65536 bytes of plaintext and its greeting never ended: "220-the'),
     ("stalled greeting", "smtp", dialogue(b"220-half a greeting\r\n220 and the rest never"),
@@ -710,6 +733,23 @@ HOSTILE = [
                  "protocolError"),
     ("postgres N", "postgres", dialogue(8, b"N"), "starttls",
      "PostgreSQL: the server refused SSLRequest: it answered 'N' (SSL is off)"),
+    # an ErrorResponse is read when its fields end, not at the close (the server here holds the
+    # connection: waiting would be a timeout), even when its length counts wrong
+    # characters that reorder or hide text (RLO, PDF, a zero-width space, NEL, a line
+    # separator): escaped in the message (and in the text report: check_hostile)
+    ("bidi banner", "smtp",
+     dialogue("554 no \u202eevil\u202c \u200b zero \u0085nel \u2028ls x\r\n".encode()),
+     "starttls", 'SMTP: the server refused the session (greeting): "554 no \\u202eevil\\u202c '
+                 '\\u200b zero \\xc2\\x85nel \\u2028ls x"'),
+    ("postgres E", "postgres",
+     dialogue(8, b"E\x00\x00\x00\x20SFATAL\x00Mbad \x1b[31mproto\x00\x00"), "starttls",
+     'PostgreSQL: the server refused SSLRequest: it answered SSLRequest with an ErrorResponse: '
+     '"bad \\x1b[31mproto"'),
+    ("postgres E, protocol 2", "postgres",
+     dialogue(8, b"EFATAL:  unsupported frontend protocol 1234.5679: server supports 1.0 to "
+                 b"2.0\n\x00"), "starttls",
+     'ErrorResponse (protocol 2): "FATAL:  unsupported frontend protocol 1234.5679: server '
+     'supports 1.0 to 2.0"'),
 ]
 
 
@@ -727,8 +767,9 @@ def check_hostile(tap):
                                                         h.pki("issuing.pem")]))
         targets = ["smtp://127.0.0.1:%d" % implicit.port]
         targets += ["%s://127.0.0.1:%d" % (scheme, s.port) for _, scheme, s in agreeing]
-        text_targets = ["%s://127.0.0.1:%d" % (scheme, s.port) for _, scheme, s, _, _ in
-                        servers[:3]]
+        text_targets = ["%s://127.0.0.1:%d" % (scheme, s.port) for name, scheme, s, _, _ in
+                        servers if name in ("refusal 454", "imap NO", "pop3 -ERR",
+                                            "bidi banner")]
         targets += ["%s://127.0.0.1:%d" % (scheme, s.port) for _, scheme, s, _, _ in servers]
         t0 = time.monotonic()
         run = scan(["--tls", "1.2", "--timeout", "3"] + targets, timeout=60)
@@ -759,6 +800,11 @@ def check_hostile(tap):
            "(STARTTLS smtp)" in text.stdout,
            "text report: the refusal quoted with its ESC escaped, the target marked STARTTLS",
            text.stdout[-2000:])
+    hidden = [c for c in "\u202e\u202c\u200b\u2028\u0085" if c in text.stdout]
+    tap.ok(not hidden and "554 no \\u202eevil\\u202c \\u200b zero \\xc2\\x85nel \\u2028ls x"
+           in text.stdout,
+           "text report: a banner's RLO, PDF, zero-width space, NEL and line separator escaped, "
+           "no raw byte sequence of them", (hidden, text.stdout[-2000:]))
     tap.eq(run.rc, 0, "hostile STARTTLS servers: errors are data, exit 0", run.stderr[-500:])
 
 

@@ -199,6 +199,47 @@ static void test_capture_limit(void **state)
     tls_capture_free(&c);
 }
 
+/* A message that may not come now is refused on its header, before its body: a server that
+ * sends a Certificate header first (or bytes whose header is no TLS type) fails at once, whatever
+ * length it announces, and the capture names the type. A ServerHello header waits for its body;
+ * a ServerHelloDone in a TLS 1.3 flight's place is refused the same way. */
+static void test_out_of_turn_header(void **state)
+{
+    (void)state;
+    static const uint8_t heads[][4] = {
+        {0x0b, 0x00, 0x40, 0x00}, /* Certificate, 16 KiB announced */
+        {0x67, 0x61, 0x72, 0x62}, /* "garb": type 0x67, 6 MiB announced */
+        {0x0b, 0xff, 0xff, 0xff}, /* Certificate over the limit: out of turn, not the limit */
+    };
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t wire[16];
+        size_t n = testutil_record(wire, 22, heads[i], 4);
+        struct tls_capture c;
+        tls_capture_init(&c, 65536);
+        assert_int_equal(tls_capture_feed(&c, wire, n), TLS_CAPTURE_FAILED);
+        assert_int_equal(c.err, TLS_E_UNEXPECTED);
+        assert_true(c.refused_msg);
+        assert_int_equal(c.out_of_turn, heads[i][0]);
+        tls_capture_free(&c);
+    }
+    /* a ServerHello's header: the capture waits for the body */
+    uint8_t wire[16];
+    size_t n = testutil_record(wire, 22, server_hello12, 4);
+    struct tls_capture c;
+    tls_capture_init(&c, 65536);
+    assert_int_equal(tls_capture_feed(&c, wire, n), TLS_CAPTURE_RUNNING);
+    assert_false(c.refused_msg);
+    /* over the limit: the limit is the reason */
+    tls_capture_free(&c);
+    static const uint8_t big[4] = {0x02, 0xff, 0xff, 0xff};
+    n = testutil_record(wire, 22, big, 4);
+    tls_capture_init(&c, 65536);
+    assert_int_equal(tls_capture_feed(&c, wire, n), TLS_CAPTURE_FAILED);
+    assert_int_equal(c.err, TLS_E_LIMIT);
+    assert_false(c.refused_msg);
+    tls_capture_free(&c);
+}
+
 static void test_two_hello_retries(void **state)
 {
     (void)state;
@@ -626,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_eof_and_garbage),
         cmocka_unit_test(test_request_then_reset),
         cmocka_unit_test(test_capture_limit),
+        cmocka_unit_test(test_out_of_turn_header),
         cmocka_unit_test(test_two_hello_retries),
         cmocka_unit_test(test_tls13_rfc8448),
         cmocka_unit_test(test_tls13_tampered),

@@ -212,7 +212,7 @@ static char **collect_opts(const char *text, const uint16_t *ports, size_t n_por
     while ((rc = probe_input_next(in, &item)) == 1) {
         out = realloc(out, (len + 1) * sizeof(*out));
         char buf[PROBE_PATH_MAX + 700];
-        if (item.error) {
+        if (item.error[0]) {
             const char *line = strrchr(item.where, ':');
             snprintf(buf, sizeof(buf), "!%s %s", line ? line + 1 : item.where, item.text);
         } else {
@@ -415,7 +415,7 @@ static void test_url_starttls(void **state)
     } ok[] = {
         {"smtp://mx.example", "mx.example:25", TLS_STARTTLS_SMTP},
         {"SUBMISSION://mx.example", "mx.example:587", TLS_STARTTLS_SMTP},
-        {"smtp://mx.example:2525/ignored", "mx.example:2525", TLS_STARTTLS_SMTP},
+        {"smtp://mx.example:2525/", "mx.example:2525", TLS_STARTTLS_SMTP},
         {"lmtp://[::1]", "[::1]:24", TLS_STARTTLS_LMTP},
         {"imap://h", "h:143", TLS_STARTTLS_IMAP},
         {"pop3://h", "h:110", TLS_STARTTLS_POP3},
@@ -435,6 +435,28 @@ static void test_url_starttls(void **state)
         parse_url(ok[i].text, &e);
         assert_string_equal(e.one.spec, ok[i].spec);
         assert_int_equal(e.starttls, ok[i].proto);
+        assert_string_equal(e.path, "");
+        const char *slash = strchr(strstr(ok[i].text, "://") + 3, '/'); /* a path, not "/" */
+        assert_int_equal(e.ignored != NULL, slash && slash[1]);
+    }
+    /* an LDAP URL's DN (RFC 4516) and a database (libpq's connection URI, MySQL's), with what
+     * may follow them, are taken and not used */
+    static const struct {
+        const char *text, *ignored;
+    } named[] = {
+        {"ldap://dc1/dc=corp,dc=example", "the DN of an LDAP URL"},
+        {"ldaps://dc1:636/cn=Users,dc=corp?cn,mail?sub?(objectClass=*)", "the DN of an LDAP URL"},
+        {"ldap://dc1/?cn", "the DN of an LDAP URL"},
+        {"ldap://dc1/dc%3Dcorp", "the DN of an LDAP URL"},
+        {"postgresql://db.example:6432/app?sslmode=require",
+         "the database name of a PostgreSQL URL"},
+        {"mysql://db/shop", "the database name of a MySQL URL"},
+    };
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        struct probe_entry e;
+        parse_url(named[i].text, &e);
+        assert_non_null(e.ignored);
+        assert_string_equal(e.ignored, named[i].ignored);
         assert_string_equal(e.path, "");
     }
 }
@@ -529,10 +551,56 @@ static void test_url_malformed(void **state)
                                "(percent-encode it)"},
         {"https://h?\x7f", "the path holds a space, a control or a non-ASCII byte (percent-encode "
                            "it)"},
+        /* a URL other than https:// takes no path, query or fragment; SCHEME://ADDR/NN is a
+         * CIDR range, written without a scheme */
+        {"smtp://127.0.0.0/30",
+         "a CIDR range is written without a scheme: --starttls smtp 127.0.0.0/30:25"},
+        {"SMTP://127.0.0.1:2525/32",
+         "a CIDR range is written without a scheme: --starttls smtp 127.0.0.1/32:2525"},
+        {"ldap://[2001:db8::]/120",
+         "a CIDR range is written without a scheme: --starttls ldap '[2001:db8::/120]:389'"},
+        {"smtps://10.0.0.0:25/30",
+         "a CIDR range is written without a scheme: --starttls none 10.0.0.0/30:25"},
+        {"ldaps://10.0.0.0/30", "a CIDR range is written without a scheme: 10.0.0.0/30:636"},
+        {"smtp://mx:25/path", "smtp:// URLs take no path (/...): write smtp://HOST[:PORT] (only "
+                              "an https:// URL's path is used, by --request)"},
+        {"imap://mx/INBOX", "imap:// URLs take no path (/...): write imap://HOST[:PORT] (only "
+                            "an https:// URL's path is used, by --request)"},
+        {"smtp://mx?x", "smtp:// URLs take no query (?...): write smtp://HOST[:PORT] (only an "
+                        "https:// URL's path is used, by --request)"},
+        {"smtp://mx/?x", "smtp:// URLs take no query (?...): write smtp://HOST[:PORT] (only an "
+                         "https:// URL's path is used, by --request)"},
+        {"smtps://mx#frag", "smtps:// URLs take no fragment (#...): write smtps://HOST[:PORT] "
+                            "(only an https:// URL's path is used, by --request)"},
+        {"postgres://db/app#x", "postgres:// URLs take no fragment (#...): write "
+                                "postgres://HOST[:PORT] (only an https:// URL's path is used, by "
+                                "--request)"},
+        {"mysql://10.0.0.0/24",
+         "a CIDR range is written without a scheme: --starttls mysql 10.0.0.0/24:3306"},
+        {"smtp://mx.example/30", "smtp:// URLs take no path (/...): write smtp://HOST[:PORT] "
+                                 "(only an https:// URL's path is used, by --request)"},
+        {"ldap://dc1/dc=corp#x", "ldap:// URLs take no fragment (#...): write ldap://HOST[:PORT] "
+                                 "(only an https:// URL's path is used, by --request)"},
+        {"ldap://dc1?cn", "ldap:// URLs take no query (?...): write ldap://HOST[:PORT] (only an "
+                          "https:// URL's path is used, by --request)"},
+        {"ldap://dc1/users", "the path of an ldap:// URL is a DN (RFC 4516: "
+                             "ldap://HOST/dc=example,dc=com), which caprobe does not use: write "
+                             "ldap://HOST[:PORT]"},
+        /* a mistyped "://" after a scheme caprobe takes, or one a letter or two from it */
+        {"smtp:/127.0.0.1", "malformed URL: did you mean smtp://127.0.0.1?"},
+        {"https:/example.com", "malformed URL: did you mean https://example.com?"},
+        {"smtp ://127.0.0.1", "malformed URL: did you mean smtp://127.0.0.1?"},
+        {"smtp: //127.0.0.1:25", "malformed URL: did you mean smtp://127.0.0.1:25?"},
+        {"LDAP:\\\\dc1", "malformed URL: did you mean ldap://dc1?"},
+        {"https:example.com/x", "malformed URL: did you mean https://example.com/x?"},
+        {"htps:/example.com", "malformed URL: did you mean https://example.com?"},
+        {"smtp:/\x1b[31m", "malformed URL: did you mean smtp://\\x1b[31m?"},
+        {"http:/h", "http:// is plain HTTP and caprobe probes TLS: use https:// or HOST:PORT"},
         /* a path without a scheme is not a CIDR range */
         {"example.com/login", "a host with a path: write it as a URL, https://HOST[:PORT]/PATH"},
         {"10.0.0.1:8443/x", "a host with a path: write it as a URL, https://HOST[:PORT]/PATH"},
         {"10.0.0.1/x", "invalid prefix length"},
+        {"smtp:0", "port must be a number from 1 to 65535"}, /* the host smtp */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct probe_entry e;
@@ -569,6 +637,45 @@ static void test_entry_shown(void **state)
 
 /* URL lines of a -i file: the URL's port (never -p's), its path with the target, and the lines
  * refused with their line numbers, a password never in the record. */
+/* A -i line's reason that names what to write (the URL as meant, the range without a scheme)
+ * is the item's own: it outlives the lines read after it. An LDAP URL's DN is marked. */
+static void test_input_url_reasons(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/caprobe-test-input-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char text[] = "smtp:/127.0.0.1\n"
+                               "smtp://127.0.0.0/30\n"
+                               "ldap://dc1/dc=corp,dc=example\n"
+                               "smtp://mx:26/x\n";
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    const char *files[] = {path};
+    static const uint16_t ports[] = {443};
+    struct probe_input_opts o = {
+        .files = files, .n_files = 1, .ports = ports, .n_ports = 1, .cidr_max = 65536};
+    struct probe_input *in;
+    assert_int_equal(probe_input_new(&in, &o), 0);
+    struct probe_input_item *items = calloc(4, sizeof(*items));
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(probe_input_next(in, &items[i]), 1);
+    assert_string_equal(items[0].error, "malformed URL: did you mean smtp://127.0.0.1?");
+    assert_string_equal(items[1].error, "a CIDR range is written without a scheme: --starttls "
+                                        "smtp 127.0.0.0/30:25");
+    assert_string_equal(items[2].error, "");
+    assert_string_equal(items[2].spec.spec, "dc1:389");
+    assert_string_equal(items[2].ignored, "the DN of an LDAP URL");
+    assert_string_equal(items[3].error, "smtp:// URLs take no path (/...): write "
+                                        "smtp://HOST[:PORT] (only an https:// URL's path is "
+                                        "used, by --request)");
+    assert_null(items[3].ignored);
+    free(items);
+    probe_input_free(in);
+    remove(path);
+}
+
 static void test_input_urls(void **state)
 {
     (void)state;
@@ -629,13 +736,14 @@ static void test_request_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_format),   cmocka_unit_test(test_target_forms),
-        cmocka_unit_test(test_target_malformed), cmocka_unit_test(test_cidr),
-        cmocka_unit_test(test_address_messages), cmocka_unit_test(test_input_file),
-        cmocka_unit_test(test_shards_partition), cmocka_unit_test(test_hash_stable),
-        cmocka_unit_test(test_url_forms),        cmocka_unit_test(test_url_malformed),
-        cmocka_unit_test(test_entry_shown),      cmocka_unit_test(test_input_urls),
-        cmocka_unit_test(test_url_starttls),     cmocka_unit_test(test_input_starttls),
+        cmocka_unit_test(test_request_format),    cmocka_unit_test(test_target_forms),
+        cmocka_unit_test(test_target_malformed),  cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_address_messages),  cmocka_unit_test(test_input_file),
+        cmocka_unit_test(test_shards_partition),  cmocka_unit_test(test_hash_stable),
+        cmocka_unit_test(test_url_forms),         cmocka_unit_test(test_url_malformed),
+        cmocka_unit_test(test_entry_shown),       cmocka_unit_test(test_input_urls),
+        cmocka_unit_test(test_input_url_reasons), cmocka_unit_test(test_url_starttls),
+        cmocka_unit_test(test_input_starttls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,6 +173,13 @@ static void test_escaping(void **state)
     assert_string_equal(b.p, "a\\\"b\\\\c\\nd\\\\x01e\\\\xff"
                              "f\xc3\xa9g\\\\x7f\\\\xc2\\\\x9b");
     report_buf_free(&b);
+    /* a bidi override (U+202E) as \u202e, its backslash escaped: "\u" alone is no escape of
+     * the exposition format, and promtool refuses it */
+    b = (struct report_buf){0};
+    report_metrics_label_value(&b, "h\xe2\x80\xaei");
+    report_buf_put(&b, "", 1);
+    assert_string_equal(b.p, "h\\\\u202ei");
+    report_buf_free(&b);
     /* in a document: the target's and the SNI's values */
     struct tls_observation o;
     struct tls_observation *obs[1] = {&o};

@@ -409,6 +409,59 @@ static void test_closed_before_hello(void **state)
     probe_free(&p);
 }
 
+/* A close or reset without a byte on a port the STARTTLS table does not name, spoken to without
+ * --starttls (by_port), is what PostgreSQL and slapd do with a ClientHello: the message says what
+ * to try, unless another variant of the target got TLS (an IIS binding that resets without
+ * SNI) or the protocol was chosen. */
+static void test_silent_close_hint(void **state)
+{
+    (void)state;
+    static const char *const hint =
+        " (a STARTTLS service such as PostgreSQL or LDAP closes so: try --starttls postgres or "
+        "--starttls ldap)";
+    for (int by_port = 0; by_port < 2; by_port++)
+        for (int other_tls = 0; other_tls < 2; other_tls++) {
+            struct probe closed, reset, other;
+            probe_init(&closed, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+            tls_capture_eof(&closed.cap);
+            fill(&closed, 1);
+            probe_init(&reset, PROBE_CONN_END_READ_FAILED, PROBE_CONN_HANDSHAKE);
+            reset.r.uv_err = UV_ECONNRESET;
+            fill(&reset, 1);
+            probe_init(&other, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+            if (other_tls)
+                feed_flight(&other, &other.cap, true);
+            else
+                tls_capture_eof(&other.cap);
+            fill(&other, 1);
+            assert_true(closed.hs.silent_close && reset.hs.silent_close);
+            struct tls_observation *obs[] = {&closed.hs, &reset.hs, &other.hs};
+            probe_outcome_settle(obs, 3, by_port);
+            char want[512];
+            snprintf(want, sizeof(want),
+                     "the server closed the connection after 0 bytes, before a ServerHello%s",
+                     by_port && !other_tls ? hint : "");
+            assert_error(&closed.hs, "reset", want);
+            snprintf(want, sizeof(want), "connection reset by the server after 0 bytes%s",
+                     by_port && !other_tls ? hint : "");
+            assert_error(&reset.hs, "reset", want);
+            probe_free(&closed);
+            probe_free(&reset);
+            probe_free(&other);
+        }
+    /* a close after bytes is no silent close */
+    struct probe p;
+    probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+    feed_record(&p, &p.cap, 22, hello, sizeof(hello));
+    tls_capture_eof(&p.cap);
+    fill(&p, 1);
+    assert_false(p.hs.silent_close);
+    struct tls_observation *one[] = {&p.hs};
+    probe_outcome_settle(one, 1, true);
+    assert_null(strstr(p.hs.error_message, "--starttls"));
+    probe_free(&p);
+}
+
 static void test_reset_after_bytes(void **state)
 {
     (void)state;
@@ -536,7 +589,7 @@ static void test_version_declined(void **state)
             if (with == 4)
                 ok.hs.version = 0x0301; /* caprobe's 1.2 ClientHello offers 1.0 to 1.2 */
             struct tls_observation *obs[] = {&ok.hs, &p.hs};
-            probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1);
+            probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1, false);
             const char *want = cases[i].want[with];
             assert_string_equal(tls_error_kind_name(p.hs.error_kind), want);
             if (strcmp(want, "version_not_offered") == 0) {
@@ -564,7 +617,7 @@ static void test_version_declined(void **state)
         feed_flight(&ok, &ok.cap, true);
         fill(&ok, 1);
         struct tls_observation *obs[] = {&ok.hs, &p.hs};
-        probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1);
+        probe_outcome_settle(with ? obs : obs + 1, with ? 2 : 1, false);
         if (with)
             assert_error(&p.hs, "version_not_offered",
                          "TLS 1.0 not offered: server sent fatal alert internal_error (80)");
@@ -615,7 +668,7 @@ static void test_version_errors(void **state)
         feed(&p, &p.cap, rec, n);
         fill(&p, 1);
         struct tls_observation *obs[] = {&p.hs};
-        probe_outcome_settle(obs, 1);
+        probe_outcome_settle(obs, 1, false);
         assert_error(&p.hs, cases[i].kind, cases[i].message);
         assert_int_equal(p.hs.version, cases[i].chosen); /* the tls object shows the choice */
         probe_free(&p);
@@ -638,6 +691,71 @@ static void test_capture_limit(void **state)
     assert_error(&p.hs, "capture_limit",
                  "the server sent more than 4096 bytes before its flight was complete "
                  "(--capture-limit)");
+    probe_free(&p);
+}
+
+/* A header that announces more than the limit is reported as what it is: bytes announced, not
+ * bytes sent (a ServerHello of 0xFFFFFF bytes in a 43-byte record). */
+static void test_capture_limit_announced(void **state)
+{
+    (void)state;
+    struct probe p;
+    probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+    uint8_t big[38] = {0x02, 0xff, 0xff, 0xff, 0x03, 0x03};
+    feed_record(&p, &p.cap, 22, big, sizeof(big));
+    fill(&p, 1);
+    assert_error(&p.hs, "capture_limit",
+                 "a handshake message server_hello (type 2) announced 16777215 bytes, more than "
+                 "the capture limit of 262144 bytes (--capture-limit); 43 bytes received");
+    assert_int_equal(p.hs.error_code, TLS_E_LIMIT);
+    probe_free(&p);
+
+    /* under a limit that lets it in: the server closed before it was whole, and says so */
+    probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+    tls_capture_free(&p.cap);
+    tls_capture_init(&p.cap, 16u << 20);
+    feed_record(&p, &p.cap, 22, big, sizeof(big));
+    tls_capture_eof(&p.cap);
+    fill(&p, 1);
+    assert_error(&p.hs, "reset",
+                 "the server closed the connection after 43 bytes, before a ServerHello, in a "
+                 "handshake message server_hello (type 2) that announced 16777215 bytes (34 "
+                 "came)");
+    probe_free(&p);
+}
+
+/* A record whose handshake header is not a message a server sends first ("garba": type 0x67,
+ * "length" 6,386,274) is not TLS: kind protocol at once, whatever the capture limit. */
+static void test_garbled_reply(void **state)
+{
+    (void)state;
+    uint8_t wire[380];
+    for (size_t i = 0; i + 19 <= sizeof(wire); i += 19)
+        memcpy(wire + i, "\x16\x03\x01\x00\x05garbagegarbage", 19);
+    static const size_t limits[] = {LIMIT, 16u << 20};
+    for (size_t i = 0; i < 2; i++) {
+        struct probe p;
+        probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+        tls_capture_free(&p.cap);
+        tls_capture_init(&p.cap, limits[i]);
+        feed(&p, &p.cap, wire, sizeof(wire));
+        assert_int_equal(p.cap.status, TLS_CAPTURE_FAILED);
+        fill(&p, 1);
+        assert_error(&p.hs, "protocol",
+                     "unexpected handshake message of type 0x67 (none TLS defines) after 380 "
+                     "bytes, where a ServerHello was expected (not TLS?)");
+        assert_int_equal(p.hs.error_code, TLS_E_UNEXPECTED);
+        probe_free(&p);
+    }
+    /* a message TLS defines, out of turn: named */
+    struct probe p;
+    probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+    static const uint8_t cert[] = {0x0b, 0x00, 0x10, 0x00, 0x00};
+    feed_record(&p, &p.cap, 22, cert, sizeof(cert));
+    fill(&p, 1);
+    assert_error(&p.hs, "protocol",
+                 "unexpected handshake message certificate (type 11) after 10 bytes, where a "
+                 "ServerHello was expected (not TLS?)");
     probe_free(&p);
 }
 
@@ -876,6 +994,37 @@ static void test_request_failures(void **state)
     assert_memory_equal(p.hs.http.error, want, strlen(want));
     probe_free(&p);
 
+    /* a server that chose TLS 1.0 for mbedTLS's ClientHello of 1.2: its flight is read, and no
+     * request is possible (mbedTLS 3.6 has no TLS 1.0), said in words, not in mbedTLS's */
+    static const uint16_t old[] = {0x0301, 0x0302};
+    for (size_t i = 0; i < 2; i++) {
+        probe_init(&p, PROBE_CONN_END_FINISHED, PROBE_CONN_HANDSHAKE);
+        probe_request(&p);
+        tls_capture_offer(&p.cap, 0x0303, 0x0303);
+        uint8_t sh[sizeof(hello)];
+        memcpy(sh, hello, sizeof(sh));
+        sh[5] = (uint8_t)old[i];
+        feed_record(&p, &p.cap, 22, sh, sizeof(sh));
+        uint8_t rec[16];
+        size_t n = testutil_record(rec, 22, hello_done, sizeof(hello_done));
+        rec[2] = (uint8_t)old[i];
+        feed(&p, &p.cap, rec, n);
+        assert_int_equal(p.cap.status, TLS_CAPTURE_DONE);
+        p.r.exchange.handshake_done = false;
+        p.r.exchange.sent = false;
+        p.r.exchange.ssl_err = -0x6E80; /* MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION */
+        fill(&p, 1);
+        assert_int_equal(p.hs.outcome, TLS_OUTCOME_NO_CERTIFICATE_REQUEST);
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "no request was sent: the server chose TLS 1.%d, which mbedTLS (needed to "
+                 "complete the handshake for a request) does not speak",
+                 (int)i);
+        assert_http_error(&p.hs, "protocol", msg);
+        assert_false(p.hs.http.sent);
+        probe_free(&p);
+    }
+
     /* more than --capture-limit after the request */
     probe_exchange(&p, PROBE_CONN_END_FINISHED, false);
     p.r.exchange.over_limit = true;
@@ -1055,11 +1204,14 @@ int main(void)
         cmocka_unit_test(test_starttls),
         cmocka_unit_test(test_closed_before_hello),
         cmocka_unit_test(test_reset_after_bytes),
+        cmocka_unit_test(test_silent_close_hint),
         cmocka_unit_test(test_read_failed),
         cmocka_unit_test(test_eof_mid_record),
         cmocka_unit_test(test_alert),
         cmocka_unit_test(test_version_declined),
         cmocka_unit_test(test_capture_limit),
+        cmocka_unit_test(test_capture_limit_announced),
+        cmocka_unit_test(test_garbled_reply),
         cmocka_unit_test(test_not_tls),
         cmocka_unit_test(test_mbedtls_failed),
         cmocka_unit_test(test_outcomes),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "report/jsonw.h"
 #include "report/report.h"
@@ -46,6 +47,41 @@ static void test_json_strings(void **state)
     assert_int_equal(b.len, 4);
     assert_memory_equal(b.p, "null", 4);
     report_buf_free(&b);
+}
+
+/* Characters a terminal must not get raw (C1 controls, bidi controls, zero-width characters,
+ * line separators, tags) are JSON escapes: the same string once parsed (jansson is the oracle),
+ * and no raw byte sequence of them in the output. */
+static void test_json_hidden(void **state)
+{
+    (void)state;
+    expect_json("a\xe2\x80\xae"
+                "b",
+                "\"a\\u202eb\"");                                    /* RLO */
+    expect_json("\xc2\x85\xc2\x9b", "\"\\u0085\\u009b\"");           /* NEL, CSI */
+    expect_json("\xe2\x80\xa8\xe2\x80\xa9", "\"\\u2028\\u2029\"");   /* separators */
+    expect_json("\xef\xbb\xbf", "\"\\ufeff\"");                      /* BOM */
+    expect_json("\xf3\xa0\x81\x81", "\"\\udb40\\udc41\"");           /* TAG LATIN CAPITAL A */
+    expect_json("\xc2\xa0\xe2\x80\x90", "\"\xc2\xa0\xe2\x80\x90\""); /* NBSP, hyphen: kept */
+    static const char *const in[] = {
+        "no \xe2\x80\xae"
+        "evil\xe2\x80\xac \xe2\x80\x8b zero \xc2\x85nel \xe2\x80\xa8ls",
+        "\xf3\xa0\x80\x81\xf3\xa0\x81\xbf\xe2\x81\xa6x\xe2\x81\xa9",
+    };
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        struct report_buf b = {0};
+        report_buf_json_str(&b, in[i]);
+        report_buf_put(&b, "", 1);
+        assert_false(b.failed);
+        for (size_t k = 0; k < b.len; k++)
+            assert_true((unsigned char)b.p[k] < 0x80); /* all of these escaped */
+        json_error_t err;
+        json_t *j = json_loads(b.p, JSON_DECODE_ANY, &err);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(j), in[i]);
+        json_decref(j);
+        report_buf_free(&b);
+    }
 }
 
 /* DER Name CN=A */
@@ -268,9 +304,9 @@ static void test_jsonl_record(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_strings),      cmocka_unit_test(test_name_cache),
-        cmocka_unit_test(test_name_cache_growth), cmocka_unit_test(test_jsonl_cache_growth),
-        cmocka_unit_test(test_jsonl_record),
+        cmocka_unit_test(test_json_strings),       cmocka_unit_test(test_json_hidden),
+        cmocka_unit_test(test_name_cache),         cmocka_unit_test(test_name_cache_growth),
+        cmocka_unit_test(test_jsonl_cache_growth), cmocka_unit_test(test_jsonl_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

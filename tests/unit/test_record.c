@@ -153,11 +153,49 @@ static void test_limits(void **state)
     assert_int_equal(tls_reader_feed(&r, wire, w), 0);
     struct tls_event ev;
     assert_int_equal(tls_reader_next(&r, &ev), TLS_E_LIMIT);
+    /* the message that caused it: its header, what it announced, none of its body */
+    uint8_t type = 0;
+    size_t announced = 0, have = 1;
+    assert_true(tls_reader_partial(&r, &type, &announced, &have));
+    assert_int_equal(type, 13);
+    assert_int_equal(announced, 0x010000);
+    assert_int_equal(have, 0);
     tls_reader_free(&r);
     /* more bytes than the limit */
     tls_reader_init(&r, 8);
     assert_int_equal(tls_reader_feed(&r, wire, 8), 0);
     assert_int_equal(tls_reader_feed(&r, wire, 1), TLS_E_LIMIT);
+    tls_reader_free(&r);
+}
+
+/* The message being reassembled: none before its 4-byte header, then its header and the bytes
+ * of its body so far, none once it is whole. */
+static void test_partial_message_header_and_body_so_far(void **state)
+{
+    (void)state;
+    struct tls_reader r;
+    uint8_t msg[64], wire[128];
+    size_t n = put_message(msg, 11, 40);
+    tls_reader_init(&r, 4096);
+    uint8_t type;
+    size_t announced, have;
+    struct tls_event ev;
+    size_t w = testutil_record(wire, TLS_CT_HANDSHAKE, msg, 3);
+    assert_int_equal(tls_reader_feed(&r, wire, w), 0);
+    expect_kind(&r, TLS_EV_NEED_MORE);
+    assert_false(tls_reader_partial(&r, &type, &announced, &have));
+    w = testutil_record(wire, TLS_CT_HANDSHAKE, msg + 3, 20);
+    assert_int_equal(tls_reader_feed(&r, wire, w), 0);
+    expect_kind(&r, TLS_EV_NEED_MORE);
+    assert_true(tls_reader_partial(&r, &type, &announced, &have));
+    assert_int_equal(type, 11);
+    assert_int_equal(announced, 40);
+    assert_int_equal(have, 19);
+    w = testutil_record(wire, TLS_CT_HANDSHAKE, msg + 23, n - 23);
+    assert_int_equal(tls_reader_feed(&r, wire, w), 0);
+    assert_int_equal(tls_reader_next(&r, &ev), 0);
+    assert_int_equal(ev.kind, TLS_EV_HANDSHAKE);
+    assert_false(tls_reader_partial(&r, &type, &announced, &have));
     tls_reader_free(&r);
 }
 
@@ -303,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_not_tls),
         cmocka_unit_test(test_oversized_record),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_partial_message_header_and_body_so_far),
         cmocka_unit_test(test_interleaved),
         cmocka_unit_test(test_empty_handshake_record),
         cmocka_unit_test(test_protected),

@@ -224,14 +224,31 @@ static void test_tls_bytes(void **state)
             free(st);
         }
     }
-    /* after a greeting: the switch comes in the reply to EHLO */
-    struct tls_starttls *st = new_st(TLS_STARTTLS_SMTP);
-    feed(st, "220 mx\r\n", 0);
-    feed_n(st, hello, sizeof(hello), 1);
-    expect_fail(st, TLS_STARTTLS_FAIL_TLS,
-                "SMTP: the server sent a TLS record where its reply to EHLO was expected (TLS "
-                "from the first byte? probe HOST:PORT with --starttls none): \"\\x16\"",
-                NULL);
+    /* after a plaintext greeting: a STARTTLS service that switched before it was asked, not a
+     * port that speaks TLS at once (no --starttls none), in one read or two */
+    for (int split = 0; split < 2; split++) {
+        struct tls_starttls *st = new_st(TLS_STARTTLS_SMTP);
+        uint8_t both[8 + sizeof(hello)];
+        memcpy(both, "220 mx\r\n", 8);
+        memcpy(both + 8, hello, sizeof(hello));
+        if (split) {
+            feed(st, "220 mx\r\n", 0);
+            feed_n(st, hello, sizeof(hello), 1);
+        } else {
+            feed_n(st, both, sizeof(both), 0);
+        }
+        expect_fail(st, TLS_STARTTLS_FAIL_TLS, NULL,
+                    "SMTP: the server switched to TLS before STARTTLS: a TLS record where its "
+                    "reply to EHLO was expected, after 8 bytes of plaintext: \"\\x16");
+        assert_int_equal(st->tls_at, 8);
+        free(st);
+    }
+    /* IMAP's greeting, then TLS: the same */
+    struct tls_starttls *st = new_st(TLS_STARTTLS_IMAP);
+    feed(st, "* OK ready\r\n", 1);
+    feed_n(st, alert, sizeof(alert), 1);
+    expect_fail(st, TLS_STARTTLS_FAIL_TLS, NULL, "switched to TLS before STARTTLS");
+    assert_int_equal(st->tls_at, 12);
     free(st);
 }
 
@@ -532,8 +549,47 @@ static void test_postgres(void **state)
     expect_fail(st, TLS_STARTTLS_FAIL_UNEXPECTED, NULL, NULL);
     free(st);
     st = new_st(TLS_STARTTLS_POSTGRES);
-    feed_n(st, "E\x7f\x00\x00\x00", 5, 0);
-    expect_fail(st, TLS_STARTTLS_FAIL_TOO_LONG, NULL, NULL);
+    feed_n(st, "E\x7f\x00\x00\x00", 5, 0); /* no length of protocol 3, no text of 2 */
+    expect_fail(st, TLS_STARTTLS_FAIL_UNEXPECTED, NULL, NULL);
+    free(st);
+    /* the answer is read when its fields end, before its length says (a server that counts
+     * wrong) and before the close, in any split */
+    static const char short_count[] = "E\x00\x00\x00\x20SFATAL\x00Mbad proto\x00\x00";
+    for (size_t chunk = 0; chunk < 2; chunk++) {
+        st = new_st(TLS_STARTTLS_POSTGRES);
+        feed_n(st, short_count, sizeof(short_count) - 1, chunk);
+        expect_fail(st, TLS_STARTTLS_FAIL_REFUSED,
+                    "PostgreSQL: the server refused SSLRequest: it answered SSLRequest with an "
+                    "ErrorResponse: \"bad proto\"",
+                    NULL);
+        free(st);
+    }
+    /* protocol 2, from a server older than SSL support (or one that cannot fork): 'E' and a
+     * C string; its line end is not quoted */
+    static const char v2[] = "EFATAL:  unsupported frontend protocol 1234.5679: server supports "
+                             "1.0 to 2.0\n";
+    for (size_t chunk = 0; chunk < 2; chunk++) {
+        st = new_st(TLS_STARTTLS_POSTGRES);
+        feed_n(st, v2, sizeof(v2), chunk); /* with its NUL */
+        expect_fail(st, TLS_STARTTLS_FAIL_REFUSED,
+                    "PostgreSQL: the server refused SSLRequest: it answered SSLRequest with an "
+                    "ErrorResponse (protocol 2): \"FATAL:  unsupported frontend protocol "
+                    "1234.5679: server supports 1.0 to 2.0\"",
+                    NULL);
+        free(st);
+    }
+    /* the close ends one that never said it was whole: a refusal all the same, not a reset */
+    st = new_st(TLS_STARTTLS_POSTGRES);
+    feed_n(st, "E\x00\x00\x00\x40SFATAL\x00Mtoo many", 21, 0);
+    expect_running(st);
+    tls_starttls_eof(st);
+    expect_fail(st, TLS_STARTTLS_FAIL_REFUSED, NULL, "ErrorResponse: \"too many\"");
+    free(st);
+    st = new_st(TLS_STARTTLS_POSTGRES);
+    feed(st, "Ecould not fork", 0);
+    expect_running(st);
+    tls_starttls_eof(st);
+    expect_fail(st, TLS_STARTTLS_FAIL_REFUSED, NULL, "(protocol 2): \"could not fork\"");
     free(st);
     st = new_st(TLS_STARTTLS_POSTGRES);
     feed(st, "HTTP/1.0 400\r\n", 0);

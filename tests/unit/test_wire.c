@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +146,74 @@ static void test_escape(void **state)
     tls_escape_term(big, sizeof(big), in, 0);
     for (const unsigned char *p = (const unsigned char *)big; *p; p++)
         assert_true(*p >= 0x20 && *p != 0x7f);
+}
+
+/* cp as UTF-8 into b (NUL-terminated). */
+static void put_utf8(char *b, uint32_t cp)
+{
+    unsigned char *u = (unsigned char *)b;
+    if (cp < 0x80) {
+        *u++ = (unsigned char)cp;
+    } else if (cp < 0x800) {
+        *u++ = (unsigned char)(0xc0 | cp >> 6);
+        *u++ = (unsigned char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        *u++ = (unsigned char)(0xe0 | cp >> 12);
+        *u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        *u++ = (unsigned char)(0x80 | (cp & 0x3f));
+    } else {
+        *u++ = (unsigned char)(0xf0 | cp >> 18);
+        *u++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+        *u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        *u++ = (unsigned char)(0x80 | (cp & 0x3f));
+    }
+    *u = 0;
+}
+
+/* Characters that reorder or hide text: each range's first and last escaped as \uXXXX (or
+ * \UXXXXXXXX), its neighbours outside kept; C1 controls as their bytes; ASCII only escapes every
+ * byte as before. */
+static void test_escape_invisible(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t lo, hi;
+    } ranges[] = {
+        {0x00ad, 0x00ad}, {0x061c, 0x061c}, {0x180e, 0x180e}, {0x200b, 0x200f},   {0x2028, 0x202e},
+        {0x2060, 0x206f}, {0xfeff, 0xfeff}, {0xfff9, 0xfffb}, {0xe0000, 0xe007f},
+    };
+    char in[8], out[64], want[64];
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        uint32_t edges[] = {ranges[i].lo, ranges[i].hi};
+        for (int e = 0; e < 2; e++) {
+            uint32_t cp = edges[e];
+            put_utf8(in, cp);
+            tls_escape_term(out, sizeof(out), in, 0);
+            snprintf(want, sizeof(want), cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);
+            assert_string_equal(out, want);
+            uint32_t beside = e ? cp + 1 : cp - 1;
+            put_utf8(in, beside);
+            tls_escape_term(out, sizeof(out), in, 0);
+            assert_string_equal(out, in); /* kept as it is */
+        }
+    }
+    /* in a line: RLO and PDF around a word, a zero-width space, NEL (C1), a line separator */
+    tls_escape_term(out, sizeof(out),
+                    "no \xe2\x80\xae"
+                    "evil\xe2\x80\xac \xe2\x80\x8b zero \xc2\x85nel \xe2\x80\xa8ls",
+                    0);
+    assert_string_equal(out, "no \\u202eevil\\u202c \\u200b zero \\xc2\\x85nel \\u2028ls");
+    /* C1 controls, first and last, and the character after them */
+    tls_escape_term(out, sizeof(out), "\xc2\x80\xc2\x9f\xc2\xa0", 0);
+    assert_string_equal(out, "\\xc2\\x80\\xc2\\x9f\xc2\xa0");
+    /* ASCII only: every byte of them as \xNN, as for any non-ASCII character */
+    tls_escape_term(out, sizeof(out), "\xe2\x80\xae", TLS_ESCAPE_ASCII);
+    assert_string_equal(out, "\\xe2\\x80\\xae");
+    /* cut at a whole step: a \u escape is never halved */
+    tls_escape_term(out, 8, "ab\xe2\x80\xae", 0);
+    assert_string_equal(out, "ab");
+    tls_escape_term(out, 8, "a\xe2\x80\xae", 0);
+    assert_string_equal(out, "a\\u202e");
 }
 
 static bool int_is(const void *val, const void *key)
@@ -505,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_utf8_width),
         cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_escape_invisible),
         cmocka_unit_test(test_digest_diff),
         cmocka_unit_test(test_digest_list_id),
         cmocka_unit_test(test_hashtab),

@@ -104,7 +104,8 @@ struct tls_observation {
     int error_raw;                /* the foreign code (mbedTLS, libuv, c-ares) behind it, or 0 */
     enum tls_dns_error dns_error; /* with TLS_ERROR_DNS */
     int alert;                    /* alert description received, or -1 */
-    uint16_t version;             /* negotiated, 0 when no ServerHello came */
+    bool silent_close; /* the server closed or reset the connection before sending a byte */
+    uint16_t version;  /* negotiated, 0 when no ServerHello came */
     uint16_t cipher_suite;
     const char *cipher_suite_name; /* mbedTLS's name, NULL when unknown */
     /* CertificateRequest, when outcome is TLS_OUTCOME_CERTIFICATE_REQUEST */

@@ -78,6 +78,21 @@ size_t tls_reader_pending(const struct tls_reader *r)
     return (r->in_len - r->in_off) + (r->hs_len - r->hs_off);
 }
 
+bool tls_reader_partial(const struct tls_reader *r, uint8_t *type, size_t *announced, size_t *have)
+{
+    size_t avail = r->hs_len - r->hs_off;
+    if (avail < 4)
+        return false;
+    const uint8_t *h = r->hs + r->hs_off;
+    size_t len = ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+    if (avail - 4 >= len)
+        return false; /* whole: next_message hands it out */
+    *type = h[0];
+    *announced = len;
+    *have = avail - 4;
+    return true;
+}
+
 /* A whole handshake message from the reassembly buffer, if one is there. */
 static int next_message(struct tls_reader *r, struct tls_event *ev)
 {

@@ -87,4 +87,10 @@ const uint8_t *tls_reader_unread(const struct tls_reader *r, size_t *len);
 /* Bytes fed but not yet returned as units (a partial record or message). */
 size_t tls_reader_pending(const struct tls_reader *r);
 
+/* The header of the handshake message being reassembled from the records tls_reader_next has
+ * read, when its 4 bytes have come and its body has not (also after TLS_E_LIMIT, which that
+ * message caused): its msg_type, the length it announced and the bytes of its body buffered so
+ * far. False when there is none. */
+bool tls_reader_partial(const struct tls_reader *r, uint8_t *type, size_t *announced, size_t *have);
+
 #endif

@@ -119,10 +119,13 @@ static void fail(struct tls_starttls *st, enum tls_starttls_fail why)
     st->fail = why;
 }
 
+/* p/n is in buf, up to its end: the reply the failure is about */
 static void fail_quoting(struct tls_starttls *st, enum tls_starttls_fail why, const uint8_t *p,
                          size_t n)
 {
     quote(st, p, n);
+    if (why == TLS_STARTTLS_FAIL_TLS) /* what came before the record's first byte */
+        st->tls_at = st->received - (size_t)(st->buf + st->len - p);
     fail(st, why);
 }
 
@@ -505,6 +508,8 @@ static void ldap_reply(struct tls_starttls *st)
 /* SSLRequest: Int32 length 8, Int32 80877103 (1234 << 16 | 5679) */
 static const uint8_t pg_sslrequest[8] = {0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f};
 
+static void pg_error(struct tls_starttls *st, bool eof);
+
 static void postgres_reply(struct tls_starttls *st)
 {
     uint8_t b = st->buf[0];
@@ -525,30 +530,64 @@ static void postgres_reply(struct tls_starttls *st)
             st->buf, st->len);
         return;
     }
-    /* an ErrorResponse ('E', Int32 length, fields of a type byte and a C string, then 0):
-     * a server too old for SSL, or one that refuses the connection outright */
-    if (st->len < 5)
-        return;
-    uint32_t n = ((uint32_t)st->buf[1] << 24) | ((uint32_t)st->buf[2] << 16) |
-                 ((uint32_t)st->buf[3] << 8) | st->buf[4];
-    if (n < 4 || n > sizeof(st->buf) - 1) {
-        fail_quoting(st, n < 4 ? TLS_STARTTLS_FAIL_UNEXPECTED : TLS_STARTTLS_FAIL_TOO_LONG, st->buf,
-                     st->len);
+    pg_error(st, false);
+}
+
+/* An ErrorResponse to SSLRequest: a server older than SSL support answers in protocol 2 ('E'
+ * and a C string), one that turns the connection away (too many clients, no process to serve
+ * it) in protocol 2 or 3 ('E', Int32 length, fields of a type byte and a C string, then 0).
+ * Either way the server closes next: the answer is read as soon as its text ends (the 0 that
+ * ends its string or its fields, or its length), or at the close (eof), whatever came, and
+ * quoted by its message (protocol 3's M field). Nothing is waited for past that. */
+static void pg_error(struct tls_starttls *st, bool eof)
+{
+    const uint8_t *b = st->buf, *end = st->buf + st->len;
+    bool v3 = st->len >= 2 && b[1] == 0; /* a length's first byte; a message's is text */
+    if (st->len >= 2 && !v3 && (b[1] < 0x20 || b[1] == 0x7f)) {
+        fail_quoting(st, TLS_STARTTLS_FAIL_UNEXPECTED, b, st->len); /* neither */
         return;
     }
-    if (st->len < 1 + (size_t)n)
-        return;
-    const uint8_t *p = st->buf + 5, *end = st->buf + 1 + n;
-    quote(st, st->buf, 1 + n);
-    while (p < end && *p) {
-        uint8_t type = *p++;
-        const uint8_t *z = memchr(p, 0, (size_t)(end - p));
-        size_t k = z ? (size_t)(z - p) : (size_t)(end - p);
-        if (type == 'M')
-            quote(st, p, k);
-        p += k + (z != NULL);
+    bool whole = false;
+    const uint8_t *msg = b + 1, *msg_end = end;
+    if (v3 && st->len >= 5) {
+        uint32_t n = ((uint32_t)b[1] << 24) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 8) | b[4];
+        if (n < 4) {
+            fail_quoting(st, TLS_STARTTLS_FAIL_UNEXPECTED, b, st->len);
+            return;
+        }
+        whole = st->len - 1 >= n; /* whole by its length */
+        if (whole)
+            end = b + 1 + n;
+        msg = b + 5;
+        msg_end = end;
+        /* fields: a type byte and a C string each, then a 0 */
+        for (const uint8_t *p = b + 5; p < end;) {
+            uint8_t type = *p++;
+            if (type == 0) {
+                whole = true;
+                break;
+            }
+            const uint8_t *z = memchr(p, 0, (size_t)(end - p));
+            if (type == 'M') {
+                msg = p;
+                msg_end = z ? z : end;
+            }
+            if (z == NULL)
+                break;
+            p = z + 1;
+        }
+    } else if (!v3) {
+        const uint8_t *z = memchr(b + 1, 0, st->len - 1);
+        whole = z != NULL;
+        msg_end = z ? z : end;
+        while (msg_end > msg && (msg_end[-1] == '\n' || msg_end[-1] == '\r'))
+            msg_end--;
     }
-    snprintf(st->detail, sizeof(st->detail), "it answered SSLRequest with an ErrorResponse");
+    if (!whole && !eof)
+        return;
+    quote(st, msg, (size_t)(msg_end - msg));
+    snprintf(st->detail, sizeof(st->detail), "it answered SSLRequest with an ErrorResponse%s",
+             v3 ? "" : " (protocol 2)");
     fail(st, TLS_STARTTLS_FAIL_REFUSED);
 }
 
@@ -857,6 +896,10 @@ void tls_starttls_eof(struct tls_starttls *st)
 {
     if (st->status != TLS_STARTTLS_RUNNING)
         return;
+    if (st->proto == TLS_STARTTLS_POSTGRES && st->len && st->buf[0] == 'E') {
+        pg_error(st, true); /* the close ends an ErrorResponse that never said it was whole */
+        return;
+    }
     if (st->len)
         quote(st, st->buf, st->len);
     fail(st, TLS_STARTTLS_FAIL_CLOSED);
@@ -954,10 +997,18 @@ char *tls_starttls_describe(const struct tls_starttls *st, char *buf, size_t cap
                      : "a valid reply");
         break;
     case TLS_STARTTLS_FAIL_TLS:
-        snprintf(what, sizeof(what),
-                 "the server sent a TLS record where its %s was expected (TLS from the first "
-                 "byte? probe HOST:PORT with --starttls none)",
-                 wait);
+        /* a port that speaks TLS at once answers with TLS from its first byte; one that spoke
+         * plaintext first is a STARTTLS service that switched before it was asked to */
+        if (st->tls_at == 0)
+            snprintf(what, sizeof(what),
+                     "the server sent a TLS record where its %s was expected (TLS from the first "
+                     "byte? probe HOST:PORT with --starttls none)",
+                     wait);
+        else
+            snprintf(what, sizeof(what),
+                     "the server switched to TLS before %s: a TLS record where its %s was "
+                     "expected, after %zu bytes of plaintext",
+                     pi->what, wait, st->tls_at);
         break;
     case TLS_STARTTLS_FAIL_TOO_LONG:
         snprintf(what, sizeof(what), "%s %s is longer than %d bytes",

@@ -71,6 +71,7 @@ struct tls_starttls {
     size_t max_bytes; /* plaintext from the server at most */
     size_t received;  /* plaintext from the server so far */
     size_t extra;     /* with FAIL_EXTRA: bytes after the final reply */
+    size_t tls_at;    /* with FAIL_TLS: the plaintext the server sent before its TLS record */
     uint8_t buf[TLS_STARTTLS_BUF]; /* received and not yet consumed: an unfinished line or reply */
     size_t len;
     uint8_t first[TLS_STARTTLS_QUOTE]; /* the start of the reply a message is about */
