@@ -1,5 +1,5 @@
 /* caprobe report: a scan (and an earlier one) read as a fleet: a model that every format renders
- * from (text, markdown, CSV here; HTML needs nothing more), built once, no I/O but the reader's.
+ * from (text, markdown, CSV, HTML), built once, no I/O but the reader's.
  * Targets come worst first; every count a summary shows is computed here, so that all formats
  * tell the same numbers. Strings are the reader's (baseline.h): as the scan wrote them, never
  * escaped; each renderer escapes what it shows for its format. */
@@ -147,6 +147,7 @@ enum report_fleet_format {
     REPORT_FLEET_TEXT,
     REPORT_FLEET_MARKDOWN,
     REPORT_FLEET_CSV,
+    REPORT_FLEET_HTML,
 };
 
 struct report_fleet_opts {
@@ -159,5 +160,8 @@ struct report_fleet_opts {
 int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
                            const struct report_fleet_opts *o);
 int report_fleet_csv_write(FILE *out, const struct report_fleet *f);
+/* One self-contained HTML document (fleet_html.c, docs/report.md): no fetch, a Content-Security-
+ * Policy that allows only its own style and script, every byte from a scan file escaped. */
+int report_fleet_html_write(FILE *out, const struct report_fleet *f);
 
 #endif
