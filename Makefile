@@ -15,10 +15,11 @@ BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-de
 TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2 bind9-dnsutils \
             postfix dovecot-imapd dovecot-pop3d dovecot-managesieved dovecot-lmtpd slapd \
             postgresql mariadb-server vsftpd prosody cmark-gfm prometheus \
-            prometheus-node-exporter python3-yaml
-BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux
+            prometheus-node-exporter python3-yaml chromium
+BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux chromium
 
 .PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
+        bench-report \
         fuzz fuzz-check
 
 all: build
@@ -47,16 +48,19 @@ test: test-deps $(BUILD)/build.ninja
 # against openssl s_client and sslscan (BENCH_ARGS). names.py: host names through the resolver
 # stage vs addresses and sslscan, a dead resolver, a /16 sweep (BENCH_NAMES_ARGS; as root it runs
 # in a private network + mount namespace). hello.py: TLS 1.2 probes opened with caprobe's own
-# ClientHello and with mbedTLS's, in turn (BENCH_HELLO_ARGS). A smoke run of all three:
-# make bench BENCH_ARGS=--quick
+# ClientHello and with mbedTLS's, in turn (BENCH_HELLO_ARGS). report.py: the HTML report of a
+# 10,000-target fleet made from a lab scan, its size and its load and filter times in headless
+# Chromium (BENCH_REPORT_ARGS). A smoke run of all four: make bench BENCH_ARGS=--quick
 BENCH_NAMES_ARGS ?= $(filter --quick,$(BENCH_ARGS))
 BENCH_HELLO_ARGS ?= $(filter --quick,$(BENCH_ARGS))
+BENCH_REPORT_ARGS ?= $(filter --quick,$(BENCH_ARGS))
 
 bench: build
 	@sh .ci/install-packages $(BENCH_PKGS)
 	python3 tests/bench/fleet.py --caprobe $(BUILD)/caprobe $(BENCH_ARGS)
 	python3 tests/bench/names.py --caprobe $(BUILD)/caprobe $(BENCH_NAMES_ARGS)
 	python3 tests/bench/hello.py --caprobe $(BUILD)/caprobe $(BENCH_HELLO_ARGS)
+	python3 tests/bench/report.py --caprobe $(BUILD)/caprobe $(BENCH_REPORT_ARGS)
 
 bench-names: build
 	@sh .ci/install-packages $(BENCH_PKGS)
@@ -65,6 +69,10 @@ bench-names: build
 bench-hello: build
 	@sh .ci/install-packages $(BENCH_PKGS)
 	python3 tests/bench/hello.py --caprobe $(BUILD)/caprobe $(BENCH_HELLO_ARGS)
+
+bench-report: build
+	@sh .ci/install-packages $(BENCH_PKGS)
+	python3 tests/bench/report.py --caprobe $(BUILD)/caprobe $(BENCH_REPORT_ARGS)
 
 # The unit, fuzz-replay and integration suites once more with AddressSanitizer and UBSan (own
 # build folder; mbedTLS from the main build when it was fetched there), and the unit suite under

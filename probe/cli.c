@@ -156,8 +156,8 @@ static const char usage_text[] =
     "the output went away (| head): quiet. A finding comes first: 1 wins over 130, 143, a bad\n"
     "-i line's 2 and 3. A target whose every probe failed is the finding probe-failed.\n"
     "\n"
-    "       caprobe report SCAN.jsonl [--baseline OLD.jsonl] [--format text|markdown|csv]\n"
-    "                      [-o FILE]\n"
+    "       caprobe report SCAN.jsonl [--baseline OLD.jsonl]\n"
+    "                      [--format text|markdown|csv|html] [-o FILE]\n"
     "a fleet report of a JSON Lines scan: summary, findings by rule, list sizes, each target\n"
     "with its fixes (caprobe report --help).\n"
     "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl] [--names]\n"
@@ -791,9 +791,13 @@ static const char report_usage[] =
     "                           or message) or unchanged, the resolved ones too, and the\n"
     "                           targets added and removed (as caprobe diff counts them)\n"
     "      --format FORMAT      text (default), markdown (GitHub-flavoured, for a ticket or a\n"
-    "                           chat message) or csv (one row per finding, RFC 4180; a field\n"
-    "                           that starts with = + - @ gets a leading ')\n"
-    "      --names N|all        names shown per list in text and markdown (default 5)\n"
+    "                           chat message), csv (one row per finding, RFC 4180; a field\n"
+    "                           that starts with = + - @ gets a leading ') or html (one\n"
+    "                           self-contained file that fetches nothing: charts in SVG, every\n"
+    "                           list once, a filter by rule, severity and text that needs no\n"
+    "                           server; readable without JavaScript)\n"
+    "      --names N|all        names shown per list in text and markdown (default 5; html\n"
+    "                           shows every name, once per list)\n"
     "  -o, --output FILE        write to FILE, replaced once the report is complete\n"
     "  -h, --help               this text\n"
     "\n"
@@ -830,8 +834,9 @@ static int report_to(int fd, const struct report_fleet *f, const struct report_f
         return err;
     }
     errno = 0;
-    int rc = o->format == REPORT_FLEET_CSV ? report_fleet_csv_write(out, f)
-                                           : report_fleet_doc_write(out, f, o);
+    int rc = o->format == REPORT_FLEET_CSV    ? report_fleet_csv_write(out, f)
+             : o->format == REPORT_FLEET_HTML ? report_fleet_html_write(out, f)
+                                              : report_fleet_doc_write(out, f, o);
     int err = rc == TLS_E_NOMEM ? ENOMEM : rc ? (errno ? errno : EIO) : 0;
     if (fclose(out) != 0 && err == 0)
         err = errno ? errno : EIO;
@@ -870,11 +875,10 @@ int probe_report_main(int argc, char **argv)
             else if (strcmp(optarg, "csv") == 0)
                 ro.format = REPORT_FLEET_CSV;
             else if (strcmp(optarg, "html") == 0)
-                return report_usage_error("--format html is not built yet (text, markdown or "
-                                          "csv)");
+                ro.format = REPORT_FLEET_HTML;
             else
-                return report_usage_error("--format: expected text, markdown or csv, got '%s'",
-                                          optarg);
+                return report_usage_error(
+                    "--format: expected text, markdown, csv or html, got '%s'", optarg);
             break;
         case OPT_R_NAMES:
             if (strcmp(optarg, "all") == 0)

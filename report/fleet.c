@@ -85,6 +85,57 @@ void report_fleet_answer(const struct report_baseline_record *rec,
         snprintf(buf + n, cap - (size_t)n, " (server chose TLS %s)", d->tls_version);
 }
 
+void report_fleet_counts_text(const size_t *by, size_t total, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%zu finding%s", total, total == 1 ? "" : "s");
+    const char *sep = ": ";
+    for (int s = REPORT_SEV_CRITICAL; s >= REPORT_SEV_INFO && n >= 0 && (size_t)n < cap; s--)
+        if (by[s]) {
+            n += snprintf(buf + n, cap - (size_t)n, "%s%zu %s", sep, by[s],
+                          report_severity_name((enum report_severity)s));
+            sep = ", ";
+        }
+}
+
+const char *report_fleet_verdict_word(const struct report_fleet_target *t)
+{
+    if (t->removed)
+        return "removed";
+    switch (t->verdict) {
+    case REPORT_VERDICT_OK:
+        return "ok";
+    case REPORT_VERDICT_FINDINGS:
+        return "findings";
+    case REPORT_VERDICT_NOT_PROBED:
+        return "not probed";
+    }
+    return "";
+}
+
+void report_fleet_verdict_text(const struct report_fleet_target *t, char *buf, size_t cap)
+{
+    char counts[160];
+    report_fleet_counts_text(t->by_severity, t->n_current, counts, sizeof(counts));
+    if (t->removed)
+        snprintf(buf, cap, "removed (only in the baseline)");
+    else if (t->verdict == REPORT_VERDICT_NOT_PROBED)
+        snprintf(buf, cap, "could not be probed%s%s%s%s", t->n_current ? " (" : "",
+                 t->n_current ? counts : "", t->n_current ? ")" : "", t->added ? ", added" : "");
+    else if (t->verdict == REPORT_VERDICT_FINDINGS)
+        snprintf(buf, cap, "%s%s", counts, t->added ? ", added" : "");
+    else
+        snprintf(buf, cap, "OK%s", t->added ? ", added" : "");
+}
+
+const struct report_baseline_finding *
+report_fleet_worst_finding(const struct report_fleet_target *t)
+{
+    for (size_t k = 0; k < t->n_findings; k++)
+        if (t->findings[k].now && (int)t->findings[k].now->severity == t->worst)
+            return t->findings[k].now;
+    return NULL;
+}
+
 /* ---- one target ----------------------------------------------------------------------------- */
 
 /* Two variants one group tells: the same answer and the same server certificate. */

@@ -1,5 +1,5 @@
 /* caprobe report: a scan (and an earlier one) read as a fleet: a model that every format renders
- * from (text, markdown, CSV here; HTML needs nothing more), built once, no I/O but the reader's.
+ * from (text, markdown, CSV, HTML), built once, no I/O but the reader's.
  * Targets come worst first; every count a summary shows is computed here, so that all formats
  * tell the same numbers. Strings are the reader's (baseline.h): as the scan wrote them, never
  * escaped; each renderer escapes what it shows for its format. */
@@ -129,10 +129,25 @@ void report_fleet_variant_label(const struct report_baseline_detail *d, char *bu
 void report_fleet_answer(const struct report_baseline_record *rec,
                          const struct report_fleet_group *g, char *buf, size_t cap);
 
+/* "3 findings: 1 high, 2 medium" of counts by severity (by[REPORT_FLEET_SEVERITIES]). */
+void report_fleet_counts_text(const size_t *by, size_t total, char *buf, size_t cap);
+/* A target's verdict in a word, as CSV's verdict column and HTML's data-v say it: "ok",
+ * "findings", "not probed" or "removed" (only in the baseline). */
+const char *report_fleet_verdict_word(const struct report_fleet_target *t);
+/* A target's verdict: "OK", "3 findings: 1 high, 2 medium", "could not be probed", each with
+ * ", added" when the baseline has no such target; "removed (only in the baseline)". */
+void report_fleet_verdict_text(const struct report_fleet_target *t, char *buf, size_t cap);
+
+/* The first of the scan's findings of t at its highest severity (the "worst rule" of the worst
+ * targets), NULL when it has none. */
+const struct report_baseline_finding *
+report_fleet_worst_finding(const struct report_fleet_target *t);
+
 enum report_fleet_format {
     REPORT_FLEET_TEXT,
     REPORT_FLEET_MARKDOWN,
     REPORT_FLEET_CSV,
+    REPORT_FLEET_HTML,
 };
 
 struct report_fleet_opts {
@@ -145,5 +160,8 @@ struct report_fleet_opts {
 int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
                            const struct report_fleet_opts *o);
 int report_fleet_csv_write(FILE *out, const struct report_fleet *f);
+/* One self-contained HTML document (fleet_html.c, docs/report.md): no fetch, a Content-Security-
+ * Policy that allows only its own style and script, every byte from a scan file escaped. */
+int report_fleet_html_write(FILE *out, const struct report_fleet *f);
 
 #endif

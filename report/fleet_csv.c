@@ -30,21 +30,6 @@ static void field(struct report_buf *b, const char *s, bool last)
     report_buf_free(&esc);
 }
 
-static const char *verdict(const struct report_fleet_target *t)
-{
-    if (t->removed)
-        return "removed";
-    switch (t->verdict) {
-    case REPORT_VERDICT_OK:
-        return "ok";
-    case REPORT_VERDICT_FINDINGS:
-        return "findings";
-    case REPORT_VERDICT_NOT_PROBED:
-        return "not probed";
-    }
-    return "";
-}
-
 /* The labels of the variants a finding cites, "; " between them. */
 static void cited(struct report_buf *b, const struct report_fleet_finding *x)
 {
@@ -73,7 +58,7 @@ int report_fleet_csv_write(FILE *out, const struct report_fleet *f)
             cited(&v, x);
             field(&b, t->rec->target, false);
             field(&b, t->rec->starttls ? t->rec->starttls : "", false);
-            field(&b, verdict(t), false);
+            field(&b, report_fleet_verdict_word(t), false);
             field(&b, f->base ? report_finding_change_name(x->change) : "", false);
             field(&b, s->rule, false);
             field(&b, report_severity_name(s->severity), false);
@@ -86,12 +71,7 @@ int report_fleet_csv_write(FILE *out, const struct report_fleet *f)
             b.failed |= v.failed;
             report_buf_free(&v);
         }
-        /* a target at a time: memory stays one target's */
-        if (b.failed)
-            rc = TLS_E_NOMEM;
-        else if (b.len && fwrite(b.p, 1, b.len, out) != b.len)
-            rc = TLS_E_IO;
-        b.len = 0;
+        rc = report_buf_flush(&b, out); /* a target at a time */
     }
     report_buf_free(&b);
     return rc;

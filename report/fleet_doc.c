@@ -85,12 +85,10 @@ static void oursf(struct doc *d, const char *fmt, ...) __attribute__((format(pri
 
 static void oursf(struct doc *d, const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    report_buf_vprintf(&d->b, fmt, ap);
     va_end(ap);
-    ours(d, buf);
 }
 
 /* ---- blocks --------------------------------------------------------------------------------- */
@@ -209,36 +207,6 @@ static void table_end(struct table *t)
 
 /* ---- words ---------------------------------------------------------------------------------- */
 
-/* "3 findings: 1 high, 2 medium" of the counts by severity. */
-static void counts_text(const size_t *by, size_t total, char *buf, size_t cap)
-{
-    int n = snprintf(buf, cap, "%zu finding%s", total, total == 1 ? "" : "s");
-    const char *sep = ": ";
-    for (int s = REPORT_SEV_CRITICAL; s >= REPORT_SEV_INFO && n >= 0 && (size_t)n < cap; s--)
-        if (by[s]) {
-            n += snprintf(buf + n, cap - (size_t)n, "%s%zu %s", sep, by[s],
-                          report_severity_name((enum report_severity)s));
-            sep = ", ";
-        }
-}
-
-static void verdict_text(const struct report_fleet *f, const struct report_fleet_target *t,
-                         char *buf, size_t cap)
-{
-    char counts[160];
-    counts_text(t->by_severity, t->n_current, counts, sizeof(counts));
-    if (t->removed)
-        snprintf(buf, cap, "removed (only in the baseline)");
-    else if (t->verdict == REPORT_VERDICT_NOT_PROBED)
-        snprintf(buf, cap, "could not be probed%s%s%s%s", t->n_current ? " (" : "",
-                 t->n_current ? counts : "", t->n_current ? ")" : "", t->added ? ", added" : "");
-    else if (t->verdict == REPORT_VERDICT_FINDINGS)
-        snprintf(buf, cap, "%s%s", counts, t->added ? ", added" : "");
-    else
-        snprintf(buf, cap, "OK%s", t->added ? ", added" : "");
-    (void)f;
-}
-
 /* The record's name, "TARGET" or "TARGET (STARTTLS smtp)", escaped for the format. */
 static void target_name(struct doc *d, const struct report_baseline_record *rec)
 {
@@ -265,7 +233,7 @@ static void summary(struct doc *d, const struct report_fleet *f)
         oursf(d, "; %zu line%s of the target list %s no target", f->input_errors,
               f->input_errors == 1 ? "" : "s", f->input_errors == 1 ? "was" : "were");
     ours(d, "\n");
-    counts_text(f->by_severity, f->findings, counts, sizeof(counts));
+    report_fleet_counts_text(f->by_severity, f->findings, counts, sizeof(counts));
     oursf(d, "%s%s\n", item, counts);
     if (f->base) {
         oursf(d, "%sSince ", item);
@@ -333,9 +301,10 @@ static void summary(struct doc *d, const struct report_fleet *f)
             report_buf_put(&label, "", 1);
             cell(&t, label.failed ? "" : label.p, true);
             report_buf_free(&label);
-            counts_text(x->by_severity, x->n_current, counts, sizeof(counts));
+            report_fleet_counts_text(x->by_severity, x->n_current, counts, sizeof(counts));
             cell(&t, counts, false);
-            cell(&t, x->n_findings ? x->findings[0].now->rule : "", true);
+            const struct report_baseline_finding *w = report_fleet_worst_finding(x);
+            cell(&t, w ? w->rule : "", true);
         }
         table_end(&t);
     }
@@ -460,7 +429,7 @@ static void group(struct doc *d, const struct report_baseline_record *rec,
 static void target(struct doc *d, const struct report_fleet *f, const struct report_fleet_target *t)
 {
     char verdict[256];
-    verdict_text(f, t, verdict, sizeof(verdict));
+    report_fleet_verdict_text(t, verdict, sizeof(verdict));
     ours(d, d->md ? "\n### " : "\n");
     target_name(d, t->rec);
     ours(d, d->md ? ": " : "  ");
@@ -501,12 +470,7 @@ int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
     for (size_t i = 0; i <= f->n + f->n_removed && rc == 0; i++) {
         if (i) /* 0: what came before the targets */
             target(&d, f, &f->t[i - 1]);
-        /* a target at a time: memory stays one target's */
-        if (d.b.failed)
-            rc = TLS_E_NOMEM;
-        else if (d.b.len && fwrite(d.b.p, 1, d.b.len, out) != d.b.len)
-            rc = TLS_E_IO;
-        d.b.len = 0;
+        rc = report_buf_flush(&d.b, out); /* a target at a time */
     }
     report_buf_free(&d.b);
     return rc;

@@ -1,8 +1,8 @@
 /* JUnit XML renderer (writer.h): one <testcase> per target. The counts of <testsuites> and
  * <testsuite> come before the test cases, so the cases are spooled to a tmpfile() and copied
  * after the counts at the end: memory stays one target's worth for any number of targets.
- * Every text and attribute goes through xml_put, which never lets out a character that XML 1.0
- * forbids or a byte that is not UTF-8. */
+ * Every text and attribute goes through report_buf_markup (jsonw.h), which never lets out a
+ * character that XML 1.0 forbids or a byte that is not UTF-8. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,73 +25,6 @@ struct report_junit {
     char signal[16];  /* the signal's name, "" when not known */
 };
 
-#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
-
-/* s as XML 1.0 character data (attr false) or attribute value (attr true, double quotes):
- * markup characters as entities; in attributes also tab, newline and carriage return as
- * character references so that attribute-value normalisation keeps them; a carriage return in
- * text likewise (parsers turn CR LF into LF). Characters outside XML 1.0's Char production (C0
- * controls but tab, LF, CR; U+FFFE, U+FFFF) and bytes that are not UTF-8 become U+FFFD. */
-static void xml_put(struct report_buf *b, const char *s, bool attr)
-{
-    if (s == NULL)
-        return;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), i = 0;
-    while (i < n) {
-        size_t run = i;
-        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && !strchr("&<>\"'", p[run]))
-            run++;
-        report_buf_put(b, s + i, run - i);
-        i = run;
-        if (i == n)
-            break;
-        unsigned char c = p[i];
-        uint32_t cp;
-        size_t k;
-        switch (c) {
-        case '&':
-            report_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            report_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            report_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            report_buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            report_buf_puts(b, "&apos;");
-            break;
-        case '\t':
-            report_buf_puts(b, attr ? "&#9;" : "\t");
-            break;
-        case '\n':
-            report_buf_puts(b, attr ? "&#10;" : "\n");
-            break;
-        case '\r':
-            report_buf_puts(b, "&#13;");
-            break;
-        default:
-            if (c < 0x20) {
-                report_buf_puts(b, REPLACEMENT);
-                break;
-            }
-            k = tls_utf8_decode(p + i, n - i, &cp);
-            if (k == 0 || cp == 0xfffe || cp == 0xffff) {
-                report_buf_puts(b, REPLACEMENT); /* one per byte, as jsonw does */
-                break;
-            }
-            report_buf_put(b, s + i, k);
-            i += k;
-            continue;
-        }
-        i++;
-    }
-}
-
 static void put_u64(struct report_buf *b, uint64_t v)
 {
     report_buf_json_u64(b, v); /* digits only: the same in XML */
@@ -101,13 +34,13 @@ static void put_u64(struct report_buf *b, uint64_t v)
 static void put_variant(struct report_buf *b, const struct tls_observation *o)
 {
     char v[8];
-    xml_put(b, o->address ? o->address : "-", false);
+    report_buf_markup(b, o->address ? o->address : "-", 0);
     report_buf_puts(b, "  ");
-    xml_put(b, o->sni ? o->sni : "(no SNI)", false);
+    report_buf_markup(b, o->sni ? o->sni : "(no SNI)", 0);
     report_buf_puts(b, "  TLS ");
     report_buf_puts(b, tls_name_or_hex(tls_name_version(o->tls_max), o->tls_max, 4, v, sizeof(v)));
     report_buf_puts(b, "  ");
-    xml_put(b, o->phase, false);
+    report_buf_markup(b, o->phase, 0);
 }
 
 static void put_error_text(struct report_buf *b, const struct tls_observation *o)
@@ -115,7 +48,7 @@ static void put_error_text(struct report_buf *b, const struct tls_observation *o
     report_buf_puts(b, "error (");
     report_buf_puts(b, tls_error_kind_name(o->error_kind));
     report_buf_puts(b, "): ");
-    xml_put(b, o->error_message, false);
+    report_buf_markup(b, o->error_message, 0);
 }
 
 /* One line per variant: what the server answered. */
@@ -153,12 +86,12 @@ static void put_findings(struct report_buf *b, const struct report_findings *f)
     for (size_t i = 0; f && i < f->n; i++) {
         report_buf_puts(b, report_severity_name(f->v[i].severity));
         report_buf_put(b, " ", 1);
-        xml_put(b, f->v[i].rule->name, false);
+        report_buf_markup(b, f->v[i].rule->name, 0);
         report_buf_puts(b, ": ");
-        xml_put(b, f->v[i].message, false);
+        report_buf_markup(b, f->v[i].message, 0);
         if (f->v[i].remedy) {
             report_buf_puts(b, "\n  Fix: ");
-            xml_put(b, f->v[i].remedy, false);
+            report_buf_markup(b, f->v[i].remedy, 0);
         }
         report_buf_put(b, "\n", 1);
     }
@@ -185,15 +118,15 @@ static void put_testcase(struct report_junit *j, const struct report_target *t)
     struct report_buf label = {0};
     report_buf_label(&label, t->target, report_target_starttls(t));
     report_buf_put(&label, "", 1);
-    xml_put(b, label.failed ? "" : label.p, true);
+    report_buf_markup(b, label.failed ? "" : label.p, REPORT_MARKUP_ATTR);
     b->failed |= label.failed;
     report_buf_free(&label);
     report_buf_puts(b, "\">\n");
     if (t->input_error) {
         report_buf_puts(b, "      <error message=\"");
-        xml_put(b, t->input_error, true);
+        report_buf_markup(b, t->input_error, REPORT_MARKUP_ATTR);
         report_buf_puts(b, "\" type=\"input\">target could not be parsed: ");
-        xml_put(b, t->input_error, false);
+        report_buf_markup(b, t->input_error, 0);
         report_buf_puts(b, "</error>\n");
         j->errors++;
     } else if (top && top->severity >= j->fail_on) {
@@ -202,7 +135,7 @@ static void put_testcase(struct report_junit *j, const struct report_target *t)
         report_buf_puts(b, f->n == 1 ? " finding, highest " : " findings, highest ");
         report_buf_puts(b, report_severity_name(top->severity));
         report_buf_puts(b, "\" type=\"");
-        xml_put(b, top->rule->name, true);
+        report_buf_markup(b, top->rule->name, REPORT_MARKUP_ATTR);
         report_buf_puts(b, "\">");
         put_findings(b, f);
         report_buf_puts(b, "</failure>\n");
@@ -217,7 +150,7 @@ static void put_testcase(struct report_junit *j, const struct report_target *t)
             report_buf_puts(b, t->n_obs == 1 ? " probe failed: " : " probes failed, first: ");
             report_buf_puts(b, tls_error_kind_name(first_error->error_kind));
             report_buf_puts(b, ": ");
-            xml_put(b, first_error->error_message, true);
+            report_buf_markup(b, first_error->error_message, REPORT_MARKUP_ATTR);
             report_buf_puts(b, "\" type=\"");
             report_buf_puts(b, tls_error_kind_name(first_error->error_kind));
             report_buf_puts(b, "\">");
@@ -321,7 +254,7 @@ int report_junit_end(struct report_junit *j)
     report_buf_puts(b, " skipped=\"0\">\n    <properties>\n");
     if (j->tool_version) {
         report_buf_puts(b, "      <property name=\"caprobe.version\" value=\"");
-        xml_put(b, j->tool_version, true);
+        report_buf_markup(b, j->tool_version, REPORT_MARKUP_ATTR);
         report_buf_puts(b, "\"/>\n");
     }
     report_buf_puts(b, "      <property name=\"caprobe.fail-on\" value=\"");
@@ -329,7 +262,7 @@ int report_junit_end(struct report_junit *j)
     report_buf_puts(b, "\"/>\n");
     if (j->interrupted) {
         report_buf_puts(b, "      <property name=\"caprobe.interrupted\" value=\"");
-        xml_put(b, *j->signal ? j->signal : "true", true);
+        report_buf_markup(b, *j->signal ? j->signal : "true", REPORT_MARKUP_ATTR);
         report_buf_puts(b, "\"/>\n");
     }
     report_buf_puts(b, "    </properties>\n");
@@ -354,7 +287,7 @@ int report_junit_end(struct report_junit *j)
         report_buf_puts(b, "    <system-err>The scan was interrupted");
         if (*j->signal) {
             report_buf_puts(b, " by ");
-            xml_put(b, j->signal, false);
+            report_buf_markup(b, j->signal, 0);
         }
         report_buf_puts(b, ": targets not yet probed are missing from this report.</system-err>\n");
     }

@@ -355,20 +355,6 @@ static void put_rule(struct report_buf *b, const struct report_rule *r)
     report_buf_puts(b, "\",\"tags\":[\"security\",\"tls\"]}}");
 }
 
-/* Write b to f; the buffer is kept for the next target. */
-static int flush_buf(struct report_buf *b, FILE *f)
-{
-    int rc = 0;
-    if (b->failed)
-        rc = TLS_E_NOMEM;
-    else if (b->len && fwrite(b->p, 1, b->len, f) != b->len)
-        rc = TLS_E_IO;
-    if (b->failed)
-        report_buf_free(b); /* start over empty next time */
-    b->len = 0;
-    return rc;
-}
-
 static void sarif_free(struct report_sarif *s)
 {
     if (s->notes)
@@ -413,7 +399,7 @@ int report_sarif_begin(struct report_sarif **out, FILE *f, const char *tool_vers
         report_buf_puts(b, "\"}}");
     }
     report_buf_puts(b, "\n]}},\"results\":[");
-    int rc = flush_buf(b, f);
+    int rc = report_buf_flush(b, f);
     if (rc) {
         sarif_free(s);
         return rc;
@@ -452,9 +438,9 @@ int report_sarif_target(struct report_sarif *s, const struct report_target *t)
         s->n_input_errors = n_input;
         s->err = TLS_E_IO; /* the results may still be written: the error is kept for end */
     }
-    int rc = flush_buf(&s->out, s->f);
+    int rc = report_buf_flush(&s->out, s->f);
     if (s->notes) {
-        int nrc = flush_buf(&s->note, s->notes);
+        int nrc = report_buf_flush(&s->note, s->notes);
         rc = rc ? rc : nrc;
     }
     if (rc && !s->err)
@@ -494,7 +480,7 @@ int report_sarif_end(struct report_sarif *s)
     report_buf_puts(b, s->n_input_errors || s->interrupted ? "false" : "true");
     if (s->n_notes || s->interrupted)
         report_buf_puts(b, ",\"toolExecutionNotifications\":[");
-    int rc = flush_buf(b, s->f);
+    int rc = report_buf_flush(b, s->f);
     if (s->n_notes && rc == 0) {
         char chunk[65536];
         size_t got;
@@ -512,7 +498,7 @@ int report_sarif_end(struct report_sarif *s)
         report_buf_puts(b, "\n]");
     report_buf_puts(b, "}]}]}\n");
     if (rc == 0)
-        rc = flush_buf(b, s->f);
+        rc = report_buf_flush(b, s->f);
     if (fflush(s->f) != 0 && rc == 0)
         rc = TLS_E_IO;
     if (s->err)

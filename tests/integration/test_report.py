@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """caprobe report and caprobe diff's findings on two real scans of the lab (issue 14, points 1
-and 2). The lab runs twice on the same fixed ports, its behaviour changed in between: one
-endpoint loses its root-store dump (fixed), another gains one (broken), a raw list grows past
-32 KiB (oversized-ca-list medium -> high); a STARTTLS endpoint, an empty list, an endpoint with
-hostile names (markup, table pipes, a formula, a newline) on three ports and a closed port stay
-as they were. Every number of the report (text, markdown, CSV) is checked against the JSON
+and 2), the lab fleet of labfleet.py: the lab runs twice on the same fixed ports, its behaviour
+changed in between (an endpoint fixed, one broken, a list grown past 32 KiB), the rest (a
+STARTTLS endpoint, an empty list, hostile names on three ports, a closed port) as it was. Every
+number of the report (text, markdown, CSV) is checked against the JSON
 Lines itself, counted here; markdown is rendered by GitHub's own renderer (cmark-gfm) and its
 HTML parsed; CSV is read by Python's csv module. Emits TAP."""
 
@@ -21,120 +20,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-
-SEVERITIES = ["critical", "high", "medium", "low", "info"]
-PER_VARIANT = {"expected-ca-missing", "unexpected-ca", "client-cert-not-offered",
-               "baseline-drift"}
-HOSTILE_CNS = ["<script>alert(1)</script>", "a|b`c`*d*_e_[f](g)~h~$i$ www.evil.example",
-               "=HYPERLINK(\"http://evil.example\")", "line\nbreak", "&amp;&lt;b&gt;"]
-
-
-def der(tag, body):
-    n = len(body)
-    if n < 0x80:
-        return bytes([tag, n]) + body
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(size)]) + size + body
-
-
-def cn_name(cn):
-    """The DER of the Name CN=cn (UTF8String)."""
-    atv = der(0x30, bytes.fromhex("0603550403") + der(0x0c, cn.encode()))
-    return der(0x30, der(0x31, atv))
-
-
-def lab_config(ports, second):
-    """The lab of the first scan, or (second) of the second: the same ports."""
-    hostile = "".join('      - "%s"\n' % cn_name(cn).hex() for cn in HOSTILE_CNS)
-    tls = "    cert: ../pki/server.pem\n    key: ../pki/server.key\n    client_auth: optional\n"
-    raw = "    mode: raw\n    raw: flight\n    cert: pki/rsa-server-chain.pem\n"
-    dump, right = "    cas: [system]\n", "    cas: [../pki/issuing.pem]\n"
-    return ("defaults:\n  timeout_ms: 10000\nendpoints:\n"
-            "  - name: fixed\n    port: %d\n%s%s" % (ports[0], tls, right if second else dump) +
-            "  - name: broken\n    port: %d\n%s%s" % (ports[1], tls, dump if second else right) +
-            "  - name: grows\n    port: %d\n%s    cas: [../pki/%s.pem]\n"
-            % (ports[2], raw, "many-40k" if second else "many-20k") +
-            "  - name: empty\n    port: %d\n%s    cas: []\n" % (ports[3], tls) +
-            "  - name: smtp\n    port: %d\n%s    starttls: smtp\n%s" % (ports[4], tls, dump) +
-            "".join("  - name: hostile-%d\n    port: %d\n%s    cas: []\n    names_hex:\n%s"
-                    % (i, ports[5 + i], raw, hostile) for i in range(3)))
-
-
-def scan(lab_yaml, targets, path):
-    with h.LabServer(lab_yaml) as lab:
-        del lab
-        r = h.run_caprobe(["--format", "jsonl", "--timeout", "5", "--expect-ca",
-                           h.pki("issuing.pem"), "-o", path] + targets, timeout=120)
-    return r
-
-
-def load(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(x) for x in f if x.strip()]
-
-
-def key(rec):
-    return (rec["target"], (rec["observations"] or [{}])[0].get("starttls"))
-
-
-def probed(rec):
-    return any(o["outcome"] != "error" for o in rec["observations"])
-
-
-def vkey(o):
-    return "%s|%s|%s|%s" % (o["address"] or "", o["sni"] or "", o["tls_max"], o["phase"])
-
-
-def identities(rec):
-    """The findings of a record by identity (docs/output.md#caprobe-diff), computed apart from
-    caprobe: rule, and the cited variants' keys for the rules per variant; repeats in order."""
-    out, seen = {}, {}
-    for f in rec["findings"]:
-        scope = ()
-        if f["rule"] in PER_VARIANT:
-            scope = tuple(sorted({vkey(rec["observations"][i]) for i in f["observations"]}))
-        ident = (key(rec), f["rule"], scope)
-        n = seen.get(ident, 0)
-        seen[ident] = n + 1
-        out[ident + (n,)] = f
-    return out
-
-
-def changes(old_recs, new_recs):
-    """{(change, rule, severity): count} and the list of (change, target, rule)."""
-    old, new = {}, {}
-    for r in old_recs:
-        old.update(identities(r))
-    for r in new_recs:
-        new.update(identities(r))
-    counts, items = {}, []
-    for ident in set(old) | set(new):
-        o, n = old.get(ident), new.get(ident)
-        if o is None:
-            c, f = "new", n
-        elif n is None:
-            c, f = "resolved", o
-        elif (o["severity"], o["message"]) != (n["severity"], n["message"]):
-            c, f = "changed", n
-        else:
-            continue
-        k = (c, f["rule"], f["severity"])
-        counts[k] = counts.get(k, 0) + 1
-        items.append((c, ident[0][0], f["rule"]))
-    return counts, items
-
-
-def rule_table(recs):
-    """{(rule, severity): (findings, targets)} of a scan."""
-    t = {}
-    for r in recs:
-        seen = set()
-        for f in r["findings"]:
-            k = (f["rule"], f["severity"])
-            n, m = t.get(k, (0, 0))
-            t[k] = (n + 1, m + (k not in seen))
-            seen.add(k)
-    return t
+from labfleet import (HOSTILE_CNS, SEVERITIES, changes, load, probed, rule_table,
+                      shown as shown_text,  # noqa: E402
+                      scans, sizes)
 
 
 class Html(html.parser.HTMLParser):
@@ -163,32 +51,6 @@ class Html(html.parser.HTMLParser):
             self.cell += data
 
 
-def scans(tap, ctx):
-    """The two scans, a.jsonl and b.jsonl, on the same ports (free a moment ago: a port taken
-    meanwhile makes the lab fail to start, and the test tries other ports)."""
-    for attempt in range(3):
-        ports = []
-        while len(ports) < 8:
-            p = h.free_port()
-            ports += [p] if p not in ports else []
-        closed = h.closed_port()
-        targets = ["127.0.0.1:%d" % p for p in ports[:4]] + ["smtp://127.0.0.1:%d" % ports[4]] \
-            + ["127.0.0.1:%d" % p for p in ports[5:8]] + ["127.0.0.1:%d" % closed]
-        a, b = os.path.join(ctx["tmp"], "a.jsonl"), os.path.join(ctx["tmp"], "b.jsonl")
-        try:
-            ra = scan(lab_config(ports, False), targets, a)
-            rb = scan(lab_config(ports, True), targets, b)
-        except RuntimeError as e:  # a port was taken: the lab did not start
-            tap.diag("attempt %d: %s" % (attempt + 1, e))
-            continue
-        ctx.update(a=a, b=b, ports=ports)
-        return tap.ok(ra.rc in (0, 1) and rb.rc in (0, 1) and len(load(a)) == len(targets) and
-                      len(load(b)) == len(targets),
-                      "two lab scans of %d targets, the lab changed between them" % len(targets),
-                      ra.describe() + rb.describe())
-    return tap.ok(False, "two lab scans: the lab did not start")
-
-
 def check_text_and_numbers(tap, ctx):
     a, b = ctx["a"], ctx["b"]
     recs = load(b)
@@ -214,24 +76,13 @@ def check_text_and_numbers(tap, ctx):
         p = line.split()
         got[(p[0], p[1])] = (int(p[2]), int(p[3]))
     tap.eq(got, rule_table(recs), "text: findings and targets per rule and severity")
-    sizes = {}
-    for x in recs:
-        if not probed(x):
-            continue
-        lists = [o["certificate_request"] for o in x["observations"]
-                 if o["outcome"] == "certificate_request"]
-        big = max((c["ca_count"] for c in lists), default=None)
-        label = ("no request" if big is None else "0 (empty)" if big == 0 else "1" if big == 1
-                 else "2-4" if big < 5 else "5-19" if big < 20 else "20-99" if big < 100
-                 else "100-499" if big < 500 else "500 and more")
-        sizes[label] = sizes.get(label, 0) + 1
     chart = r.stdout.split("CA-list sizes\n")[1].split("\nLists over")[0]
     got = {}
     for line in chart.splitlines():
         m = re.match(r"  (\S.*?)\s{2,}(\d+)(\s|$)", line)
         if m and int(m.group(2)):
             got[m.group(1)] = int(m.group(2))
-    tap.eq(got, sizes, "text: targets by the size of their largest list", chart)
+    tap.eq(got, sizes(recs), "text: targets by the size of their largest list", chart)
     tap.ok("\x1b" not in r.stdout and "\nbreak" not in r.stdout,
            "text: no control byte of a server name reaches the terminal")
 
@@ -257,7 +108,7 @@ def check_markdown(tap, ctx):
     tap.ok("<script" not in md and "<b>" not in md and "&lt;b&gt;" not in md.replace(
         "&amp;lt;b&amp;gt;", ""), "markdown: no raw tag of a server name, no entity of its own")
     widths, table = [], []
-    for line in md.splitlines() + [""]:
+    for line in md.split("\n"):  # not splitlines(): U+2028 in a name ends no line
         if line.startswith("|"):
             table.append(pipes(line))
         elif table:
@@ -280,15 +131,17 @@ def check_markdown(tap, ctx):
     # the names table: the hostile names are shown exactly as the JSONL has them
     dns = {c["dn"] for x in recs for o in x["observations"]
            for c in o.get("certificate_request", {}).get("cas", [])}
-    hostile = {d for d in dns if any(w in d for w in ("script", "HYPERLINK", "break", "&amp",
-                                                      "|b"))}
+    hostile = {c["dn"] for x in recs if x["port"] == ctx["ports"][5] for o in x["observations"]
+               for c in o.get("certificate_request", {}).get("cas", [])}
     names_table = [t for t in doc.tables if t and t[0] == ["targets", "name"]]
     shown = {row[1] for row in names_table[0][1:]} if names_table else set()
     tap.eq(len(hostile), len(HOSTILE_CNS), "the lab's hostile names are in the scan")
-    tap.eq(hostile - shown, set(), "rendered: each hostile name is a cell whose text is the "
-           "name exactly (the top names table)", shown)
+    tap.ok(hostile <= dns, "the hostile endpoint's names")
+    # as caprobe shows server text to people: U+2028 as \u2028 (labfleet.shown)
+    tap.eq({shown_text(d) for d in hostile} - shown, set(), "rendered: each hostile name is a "
+           "cell whose text is the name as shown (the top names table)", shown)
     text = re.sub(r"<[^>]+>", "", p.stdout.decode())
-    tap.ok(all(d in html.unescape(text) for d in hostile),
+    tap.ok(all(shown_text(d) in html.unescape(text) for d in hostile),
            "rendered: the hostile names read the same in the variants' lists")
 
 
@@ -370,7 +223,7 @@ def check_baseline(tap, ctx):
 
 def check_bad_input(tap, ctx):
     tmp, b = ctx["tmp"], ctx["b"]
-    lines = open(b, encoding="utf-8").read().splitlines()
+    lines = open(b, encoding="utf-8").read().rstrip("\n").split("\n")  # U+2028 is no end
     future = json.loads(lines[0])
     future["schema"], future["target"] = "caprobe/2", "future.example:443"
     mixed = lines[:2] + ["{not json"] + lines[2:-1] + [json.dumps(future), lines[-1][:40]]
@@ -403,9 +256,9 @@ def check_cli(tap, ctx):
            not [x for x in os.listdir(tmp) if x.startswith(".report.md.")],
            "-o FILE with an unreadable scan: exit 2, FILE as it was, no temporary file left",
            r.describe())
-    r = h.run_caprobe(["report", "--format", "html", b])
-    tap.ok(r.rc == 2 and "not built yet" in r.stderr, "--format html: not built yet, exit 2",
-           r.describe())
+    r = h.run_caprobe(["report", "--format", "pdf", b])
+    tap.ok(r.rc == 2 and "expected text, markdown, csv or html" in r.stderr,
+           "--format pdf: exit 2, the formats named", r.describe())
     r = h.run_caprobe(["report", "--bogus", b])
     tap.ok(r.rc == 2 and "caprobe report --help" in r.stderr, "a bad option: exit 2")
     r = h.run_caprobe(["report", "--help"])

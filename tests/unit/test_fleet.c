@@ -1,7 +1,8 @@
 /* Unit tests for report/fleet.c and its renderers: the model's counts from fixtures whose
  * numbers are known (fixtures/baseline/README.md), the finding changes against a baseline as
- * caprobe diff counts them, and the escaping of markdown and CSV on a record whose message holds
- * every kind of byte a hand-made or hostile file may carry. */
+ * caprobe diff counts them, the escaping of markdown, CSV and HTML on a record whose message
+ * holds every kind of byte a hand-made or hostile file may carry, and the HTML report's lists
+ * written once by list id. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,11 +42,21 @@ static char *render(const struct report_fleet *f, enum report_fleet_format forma
     FILE *out = open_memstream(&p, &n);
     assert_non_null(out);
     struct report_fleet_opts o = {.format = format, .names = 5};
-    int rc = format == REPORT_FLEET_CSV ? report_fleet_csv_write(out, f)
-                                        : report_fleet_doc_write(out, f, &o);
+    int rc = format == REPORT_FLEET_CSV    ? report_fleet_csv_write(out, f)
+             : format == REPORT_FLEET_HTML ? report_fleet_html_write(out, f)
+                                           : report_fleet_doc_write(out, f, &o);
     assert_int_equal(rc, 0);
     fclose(out);
     return p;
+}
+
+/* Occurrences of needle in s. */
+static size_t count(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
 }
 
 /* fleet.jsonl: two targets, four findings; both lists are {Issuing CA 1, Test Root}. */
@@ -114,6 +125,47 @@ static void test_escaping(void **state)
     assert_null(strchr(text, '\x1b'));
     assert_non_null(strstr(text, "high     a-later-rule: a|b\\x0a<b>&x\\x1b[31m"));
     free(text);
+    /* HTML: the markup characters as entities, controls as \xNN; the file name too */
+    f->scan_name = "\xff<script>x</script>\x1b.jsonl";
+    char *html = render(f, REPORT_FLEET_HTML);
+    assert_non_null(strstr(html, "<span class=\"sev sev-high\">high</span> <code>a-later-rule"
+                                 "</code>: a|b\\x0a&lt;b&gt;&amp;x\\x1b[31m `c` "
+                                 "http://evil.example www.evil.example &quot;q&quot;\n"
+                                 "<div class=\"fix\">fix: =1+1</div>"));
+    assert_non_null(strstr(html, "<li data-r=\"a-later-rule\" data-s=\"high\">"));
+    assert_non_null(strstr(html, "<title>caprobe report: \\xff&lt;script&gt;x&lt;/script&gt;"
+                                 "\\x1b.jsonl</title>"));
+    assert_null(strchr(html, '\x1b'));
+    assert_int_equal(count(html, "<script"), 1); /* the report's own, at the end */
+    assert_non_null(strstr(html, "</script>\n</body>\n</html>\n"));
+    free(html);
+    report_fleet_free(f);
+}
+
+/* fleet.jsonl's two targets advertise the same list: written once, linked from both. */
+static void test_html_lists(void **state)
+{
+    (void)state;
+    struct report_fleet *f = load("fleet.jsonl", NULL);
+    char *html = render(f, REPORT_FLEET_HTML);
+    char id[40];
+    for (size_t i = 0; i < f->t[0].n_groups; i++) {
+        const struct report_fleet_group *g = &f->t[0].groups[i];
+        if (f->t[0].rec->t.v[g->variants[0]].state == REPORT_LIST_NAMES)
+            snprintf(id, sizeof(id), "%016llx",
+                     (unsigned long long)f->t[0].rec->detail[g->variants[0]].list_id);
+    }
+    char want[200];
+    snprintf(want, sizeof(want),
+             "<details class=\"list\" id=\"l-%s\"><summary><code>%s</code>: ", id, id);
+    assert_non_null(strstr(html, want));
+    assert_non_null(strstr(html, "advertised by 2 targets</summary>"));
+    assert_int_equal(count(html, "<details class=\"list\""), 1);
+    snprintf(want, sizeof(want), "<a href=\"#l-%s\" class=\"mono\">%s</a>", id, id);
+    assert_true(count(html, want) >= 2);
+    assert_int_equal(count(html, "<li>CN=caprobe Issuing CA 1,O=caprobe,C=DE</li>"), 1);
+    assert_int_equal(count(html, "<article class=\"t\""), 2);
+    free(html);
     report_fleet_free(f);
 }
 
@@ -141,6 +193,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_html_lists),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

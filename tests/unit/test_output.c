@@ -1,7 +1,8 @@
 /* Unit tests for the output path: JSON string encoding (escapes, control characters, invalid
- * UTF-8 never passed through), the shared name cache (one decode per distinct name, its budget,
- * its growth), the JSON Lines record of an observation with a cached and an uncached name, full
- * and compact, and the growth of the JSON Lines writer's rendered-name cache. */
+ * UTF-8 never passed through), markup escaping for XML and HTML (the five markup characters,
+ * what is no character as U+FFFD or as \xNN), the shared name cache (one decode per distinct name,
+ * its budget, its growth), the JSON Lines record of an observation with a cached and an uncached
+ * name, full and compact, and the growth of the JSON Lines writer's rendered-name cache. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,6 +83,49 @@ static void test_json_hidden(void **state)
         json_decref(j);
         report_buf_free(&b);
     }
+}
+
+static void expect_markup(const char *in, unsigned flags, const char *want)
+{
+    struct report_buf b = {0};
+    report_buf_markup(&b, in, flags);
+    report_buf_put(&b, "", 1);
+    assert_false(b.failed);
+    assert_string_equal(b.p, want);
+    report_buf_free(&b);
+}
+
+/* Markup, a CDATA end, a quote of each kind, the three whitespace controls, ESC, NUL's neighbour
+ * SOH, DEL, a C1 control (U+009B, CSI), a byte that is not UTF-8, U+FFFE, U+2028 and a letter
+ * with an accent. */
+static void test_markup(void **state)
+{
+    (void)state;
+    const char *in = "<a href=\"x\">'&amp;'</a>]]>\t\n\r\x01\x1b[1m\x7f\xc2\x9b\xff"
+                     "\xef\xbf\xbe\xe2\x80\xa8\xc3\xa9";
+    const char *markup = "&lt;a href=&quot;x&quot;&gt;&apos;&amp;amp;&apos;&lt;/a&gt;]]&gt;";
+    char want[256];
+    /* the HTML report: shown as the terminal report shows it (U+2028, a line separator that
+     * hides what follows it, as \u2028: tls/wire/escape.h) */
+    snprintf(want, sizeof(want), "%s%s", markup,
+             "\\x09\\x0a\\x0d\\x01\\x1b[1m\\x7f\\xc2\\x9b\\xff\\xef\\xbf\\xbe"
+             "\\u2028\xc3\xa9");
+    expect_markup(in, REPORT_MARKUP_BYTES, want);
+    expect_markup(in, REPORT_MARKUP_BYTES | REPORT_MARKUP_ATTR, want);
+    /* JUnit's XML: what XML 1.0 forbids as U+FFFD, one per byte; DEL and C1 are characters */
+    snprintf(want, sizeof(want), "%s%s", markup,
+             "\t\n&#13;\xef\xbf\xbd\xef\xbf\xbd[1m\x7f\xc2\x9b\xef\xbf\xbd"
+             "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xe2\x80\xa8\xc3\xa9");
+    expect_markup(in, 0, want);
+    snprintf(want, sizeof(want), "%s%s", markup,
+             "&#9;&#10;&#13;\xef\xbf\xbd\xef\xbf\xbd[1m\x7f\xc2\x9b\xef\xbf\xbd"
+             "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xe2\x80\xa8\xc3\xa9");
+    expect_markup(in, REPORT_MARKUP_ATTR, want);
+    expect_markup("", REPORT_MARKUP_BYTES, "");
+    struct report_buf b = {0};
+    report_buf_markup(&b, NULL, REPORT_MARKUP_BYTES);
+    assert_int_equal(b.len, 0);
+    report_buf_free(&b);
 }
 
 /* DER Name CN=A */
@@ -304,9 +348,13 @@ static void test_jsonl_record(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_strings),       cmocka_unit_test(test_json_hidden),
-        cmocka_unit_test(test_name_cache),         cmocka_unit_test(test_name_cache_growth),
-        cmocka_unit_test(test_jsonl_cache_growth), cmocka_unit_test(test_jsonl_record),
+        cmocka_unit_test(test_json_strings),
+        cmocka_unit_test(test_json_hidden),
+        cmocka_unit_test(test_markup),
+        cmocka_unit_test(test_name_cache),
+        cmocka_unit_test(test_name_cache_growth),
+        cmocka_unit_test(test_jsonl_cache_growth),
+        cmocka_unit_test(test_jsonl_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
