@@ -737,16 +737,15 @@ static const struct {
 } starttls_settings[] = {
     {"smtp", "Postfix: smtpd_tls_CAfile (its names are advertised; trusted CAs that must not "
              "be, in smtpd_tls_CApath); Exim: tls_verify_certificates; Exchange receive "
-             "connectors (Schannel): with SendTrustedIssuerList=1 the machine's Trusted Root "
-             "store is sent, so remove the roots that issue no client certificates or set it "
-             "to 0"},
+             "connectors (Schannel): SendTrustedIssuerList=1 sends the machine's Trusted Root "
+             "store, 0 (the default since Server 2012) an empty list"},
     {"lmtp", "Dovecot: ssl_ca; Postfix: smtpd_tls_CAfile"},
     {"imap", "Dovecot: ssl_ca; Cyrus: tls_client_ca_file"},
     {"pop3", "Dovecot: ssl_ca; Cyrus: tls_client_ca_file"},
     {"sieve", "Dovecot: ssl_ca"},
     {"ldap", "OpenLDAP: TLSCACertificateFile (olcTLSCACertificateFile); Active Directory "
-             "(Schannel): with SendTrustedIssuerList=1 the domain controller's Trusted Root "
-             "store is sent"},
+             "(Schannel): SendTrustedIssuerList=1 sends the domain controller's Trusted Root "
+             "store, 0 (the default since Server 2012) an empty list"},
     {"postgres", "PostgreSQL: ssl_ca_file"},
     {"mysql", "MariaDB and MySQL: ssl_ca (ssl-ca)"},
     {"ftp", "vsftpd: ca_certs_file; ProFTPD: TLSCACertificateFile"},
