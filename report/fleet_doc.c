@@ -465,12 +465,25 @@ int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
     summary(&d, f);
     lists(&d, f);
     heading(&d, 2, "Targets");
-    ours(&d, "Worst first; variants with the same answer share a line.\n");
+    size_t shown = report_fleet_shown(f, o), all = f->n + f->n_removed;
+    char rest[256];
+    report_fleet_rest_text(f, shown, rest, sizeof(rest));
+    if (shown == all)
+        ours(&d, "Worst first; variants with the same answer share a line.\n");
+    else if (shown)
+        oursf(&d,
+              "The %zu worst of %zu targets (--targets %zu), worst first; variants with the "
+              "same answer share a line.\n",
+              shown, all, shown);
     int rc = 0;
-    for (size_t i = 0; i <= f->n + f->n_removed && rc == 0; i++) {
+    for (size_t i = 0; i <= shown && rc == 0; i++) {
         if (i) /* 0: what came before the targets */
             target(&d, f, &f->t[i - 1]);
         rc = report_buf_flush(&d.b, out); /* a target at a time */
+    }
+    if (rc == 0 && shown < all) {
+        oursf(&d, "%s%s: --targets all shows them.\n", shown || !d.md ? "\n" : "", rest);
+        rc = report_buf_flush(&d.b, out);
     }
     report_buf_free(&d.b);
     return rc;

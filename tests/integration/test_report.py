@@ -20,7 +20,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from labfleet import (HOSTILE_CNS, SEVERITIES, changes, load, probed, rule_table,
+from labfleet import (HOSTILE_CNS, SEVERITIES, changes, label, load, probed, rule_table,
                       shown as shown_text,  # noqa: E402
                       scans, sizes)
 
@@ -242,6 +242,45 @@ def check_bad_input(tap, ctx):
         ("mixed.jsonl:%d: " % n) in r.stdout for n in bad), "the report tells the bad lines too")
 
 
+def verdict_word(rec):
+    """How the report counts a target left out: by its verdict, from the JSONL."""
+    return "not probed" if not probed(rec) else "with findings" if rec["findings"] else "OK"
+
+
+def check_targets(tap, ctx):
+    """--targets N: the N worst targets have a section, the others are counted by verdict, and
+    the summary is that of every target."""
+    b = ctx["b"]
+    recs = load(b)
+    by_label = {label(x): x for x in recs}
+    whole = h.run_caprobe(["report", "--format", "markdown", b]).stdout
+    summary = whole.split("\n## Targets\n")[0]
+    order = re.findall(r"^### (.+?): ", whole.split("\n## Targets\n")[1], re.M)
+    tap.eq(sorted(order), sorted(by_label), "markdown: a section per target by default")
+    for n in ("3", "none"):
+        r = h.run_caprobe(["report", "--format", "markdown", "--targets", n, b])
+        head, _, tail = r.stdout.partition("\n## Targets\n")
+        got = re.findall(r"^### (.+?): ", tail, re.M)
+        k = 0 if n == "none" else int(n)
+        left = [by_label[t] for t in order[k:]]
+        counts = ", ".join("%d %s" % (c, w) for w, c in (
+            (w, sum(1 for x in left if verdict_word(x) == w))
+            for w in ("with findings", "OK", "not probed")) if c)
+        rest = "%d%s targets not shown (%s): --targets all shows them." % (
+            len(left), " more" if k else "", counts)
+        tap.ok(r.rc == 0 and head == summary and got == order[:k] and rest in tail,
+               "--targets %s: the summary unchanged, the %d worst targets' sections, the %d "
+               "others counted by verdict as in the JSONL" % (n, k, len(left)),
+               (r.describe(), got, rest, tail[-300:]))
+    r = h.run_caprobe(["report", "--format", "html", "--targets", "2", b])
+    tap.ok(r.rc == 0 and r.stdout.count('<article class="t"') == 2 and
+           ("%d more targets not shown" % (len(recs) - 2)) in r.stdout,
+           "--targets 2 --format html: two targets' sections", r.describe())
+    r = h.run_caprobe(["report", "--targets", "some", b])
+    tap.ok(r.rc == 2 and "--targets: expected a number, all or none, got 'some'" in r.stderr,
+           "--targets some: a usage error", r.describe())
+
+
 def check_cli(tap, ctx):
     tmp, b = ctx["tmp"], ctx["b"]
     out = os.path.join(tmp, "report.md")
@@ -270,7 +309,7 @@ def check_cli(tap, ctx):
 
 
 CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_baseline, check_bad_input,
-          check_cli]
+          check_targets, check_cli]
 
 
 def main():
