@@ -281,6 +281,82 @@ def check_targets(tap, ctx):
            "--targets some: a usage error", r.describe())
 
 
+REPORT_MD = os.path.join(h.fixtures_dir(), "..", "docs", "report.md")
+
+
+def recipes():
+    """The CI recipes of docs/report.md ("## In CI"): its yaml blocks, as text."""
+    with open(REPORT_MD, encoding="utf-8") as f:
+        section = f.read().split("\n## In CI\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```yaml\n(.*?)^```$", section, re.M | re.S)
+
+
+def run_recipe(tmp, script, shell, scan_lines, env_extra=None):
+    """script run by shell (a list: ["bash", "-eo", "pipefail"]) in a fresh folder holding
+    scan.jsonl (unless scan_lines is None), with caprobe on PATH; (status, folder)."""
+    work = tempfile.mkdtemp(prefix="recipe-", dir=tmp)
+    bindir = os.path.join(work, ".bin")
+    os.mkdir(bindir)
+    os.symlink(os.path.abspath(h.caprobe_path()), os.path.join(bindir, "caprobe"))
+    if scan_lines is not None:
+        with open(os.path.join(work, "scan.jsonl"), "w", encoding="utf-8") as f:
+            f.write("\n".join(scan_lines) + "\n")
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    env.update(env_extra or {})
+    p = subprocess.run(shell + ["-c", script], cwd=work, env=env, capture_output=True,
+                       text=True, timeout=120)
+    return p, work
+
+
+def check_ci_recipes(tap, ctx):
+    """docs/report.md's CI recipes as they stand: parsed as YAML, their report commands run as
+    the CI systems run them (set -e) on a scan with a bad line, which the report tells and
+    exits 2 for, and on no scan at all, which must fail the step."""
+    import yaml  # python3-yaml (Makefile TEST_PKGS)
+    tmp, b = ctx["tmp"], ctx["b"]
+    blocks = recipes()
+    docs = [yaml.safe_load(x) for x in blocks]
+    tap.eq(len(docs), 2, "docs/report.md: two CI recipes (GitHub Actions, GitLab CI), YAML")
+    gh = [st for st in docs[0]["jobs"]["caprobe"]["steps"] if st.get("name") == "Report"]
+    gl = docs[1]["caprobe"]
+    tap.ok(gh and gh[0].get("if") == "always()" and
+           all(st.get("if") == "always()" for st in docs[0]["jobs"]["caprobe"]["steps"]
+               if "upload-artifact" in st.get("uses", "")) and
+           gl["artifacts"]["when"] == "always" and isinstance(gl["after_script"], list),
+           "the recipes report and upload whatever the scan's status", docs)
+    lines = open(b, encoding="utf-8").read().rstrip("\n").split("\n")
+    with_bad = lines[:2] + ["{\"schema\": \"caprobe/1\", \"target\": \"cut-sh"] + lines[2:]
+    files = ["caprobe-report.md", "caprobe-findings.csv", "caprobe-report.html"]
+    scripts = [("GitHub Actions", gh[0]["run"] if gh else "", [["bash", "-e"], ["sh", "-e"]]),
+               ("GitLab CI", "\n".join(gl["after_script"]),
+                [["bash", "-eo", "pipefail"], ["sh", "-e"]])]
+    if shutil.which("shellcheck"):  # Makefile TEST_PKGS
+        for what, script, _ in scripts:
+            for dialect in ("sh", "bash"):
+                p = subprocess.run(["shellcheck", "-s", dialect, "-"], input=script, text=True,
+                                   capture_output=True, timeout=60)
+                tap.ok(p.returncode == 0, "%s recipe: shellcheck -s %s finds nothing"
+                       % (what, dialect), p.stdout[-1500:])
+    else:
+        tap.skip("the recipes' scripts through shellcheck", "shellcheck not installed")
+    for what, script, shells in scripts:
+        for shell in shells:
+            summary = os.path.join(tmp, "step-summary-%d" % len(os.listdir(tmp)))
+            p, work = run_recipe(tmp, script, shell, with_bad, {"GITHUB_STEP_SUMMARY": summary})
+            made = [f for f in files if os.path.isfile(os.path.join(work, f))]
+            md = open(os.path.join(work, files[0]), encoding="utf-8").read() if made else ""
+            tap.ok(p.returncode == 0 and made == files and "Bad input: 1 line" in md and
+                   ":3: not JSON" in p.stderr and
+                   (what != "GitHub Actions" or open(summary, encoding="utf-8").read() == md),
+                   "%s recipe (%s): a scan with a bad line, every report written, the step "
+                   "passes, the bad line in the log" % (what, " ".join(shell)),
+                   (p.returncode, p.stderr[-600:], made))
+            p, work = run_recipe(tmp, script, shell, None, {"GITHUB_STEP_SUMMARY": summary})
+            tap.ok(p.returncode != 0 and "scan.jsonl" in p.stderr,
+                   "%s recipe (%s): no scan, the step fails" % (what, " ".join(shell)),
+                   (p.returncode, p.stderr[-300:]))
+
+
 def check_cli(tap, ctx):
     tmp, b = ctx["tmp"], ctx["b"]
     out = os.path.join(tmp, "report.md")
@@ -309,7 +385,7 @@ def check_cli(tap, ctx):
 
 
 CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_baseline, check_bad_input,
-          check_targets, check_cli]
+          check_targets, check_ci_recipes, check_cli]
 
 
 def main():
