@@ -25,14 +25,29 @@ from labfleet import (HOSTILE_CNS, SEVERITIES, changes, label, load, probed, rul
                       scans, sizes)
 
 
+# What GitHub makes links and notifications of in the text of rendered markdown, after
+# html-pipeline's MentionFilter and IssueReferenceFilter: @user (and @org/team), #123,
+# owner/repo#123 and GH-123, each where a word does not go on before it.
+GITHUB_REFS = re.compile(r"(?:^|\W)@[a-z0-9][a-z0-9-]*|(?:^|\W)(?:[\w.-]+/[\w.-]+)?#\d+"
+                         r"|(?:^|\W)gh-\d+", re.I)
+
+
 class Html(html.parser.HTMLParser):
-    """Tables (list of rows of cell texts) and every start tag of the HTML cmark-gfm made."""
+    """Tables (list of rows of cell texts), every start tag of the HTML cmark-gfm made, and its
+    text nodes outside code, pre and a (where GitHub looks for mentions and references): a
+    comment ends a text node, as in the DOM."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.tags, self.tables, self.cell = [], [], None
+        self.texts, self.skip = [], 0
+
+    def handle_comment(self, data):
+        self.texts.append(None)
 
     def handle_starttag(self, tag, attrs):
+        self.texts.append(None)
+        self.skip += tag in ("code", "pre", "a")
         self.tags.append(tag)
         if tag == "table":
             self.tables.append([])
@@ -42,6 +57,8 @@ class Html(html.parser.HTMLParser):
             self.cell = ""
 
     def handle_endtag(self, tag):
+        self.texts.append(None)
+        self.skip -= tag in ("code", "pre", "a")
         if tag in ("td", "th") and self.cell is not None:
             self.tables[-1][-1].append(self.cell)
             self.cell = None
@@ -49,6 +66,15 @@ class Html(html.parser.HTMLParser):
     def handle_data(self, data):
         if self.cell is not None:
             self.cell += data
+        if not self.skip:  # one text node: the data since the last tag or comment
+            if self.texts and self.texts[-1] is not None:
+                self.texts[-1] += data
+            else:
+                self.texts.append(data)
+
+    def github_refs(self):
+        """The mentions and references GitHub would link in the text nodes."""
+        return [m.group() for t in self.texts if t for m in GITHUB_REFS.finditer(t)]
 
 
 def check_text_and_numbers(tap, ctx):
@@ -123,8 +149,11 @@ def check_markdown(tap, ctx):
                        input=md.encode(), capture_output=True, timeout=30)
     doc = Html()
     doc.feed(p.stdout.decode())
-    tap.ok("script" not in doc.tags, "markdown rendered by cmark-gfm: no <script> element",
+    tap.ok("script" not in doc.tags and "a" not in doc.tags, "markdown rendered by cmark-gfm: "
+           "no <script> element, no link (no URL or e-mail address of a name became one)",
            sorted(set(doc.tags)))
+    tap.eq(doc.github_refs(), [], "rendered: no @mention, #123, GH-45 of a name in a text node "
+           "where GitHub would link it and notify (each split by an empty comment)")
     widths = [sorted({len(row) for row in t}) for t in doc.tables]
     tap.ok(all(len(w) == 1 for w in widths), "rendered: every table row has its table's number "
            "of cells (no pipe of a name opened a cell)", widths)

@@ -118,6 +118,14 @@ static void test_escaping(void **state)
     assert_non_null(strstr(md, "  - fix: =1+1\n")); /* nothing to guard in markdown */
     assert_null(strchr(md, '\x1b'));
     free(md);
+    /* what GitHub would make a mention, a reference or an e-mail link of: split by a comment */
+    const char *name = f->scan_name;
+    f->scan_name = "@octocat org/repo#12 GH-3 gh-4 a@b.example";
+    md = render(f, REPORT_FLEET_MARKDOWN);
+    assert_non_null(strstr(md, "Scan: @<!-- -->octocat org/repo#<!-- -->12 GH<!-- -->-3 "
+                               "gh<!-- -->-4 a@<!-- -->b.example (1 target)\n"));
+    free(md);
+    f->scan_name = name;
     char *csv = render(f, REPORT_FLEET_CSV);
     assert_string_equal(csv, "\"target\",\"starttls\",\"verdict\",\"change\",\"rule\","
                              "\"severity\",\"variants\",\"message\",\"remedy\",\"old_severity\","
