@@ -798,6 +798,10 @@ static const char report_usage[] =
     "                           server; readable without JavaScript)\n"
     "      --names N|all        names shown per list in text and markdown (default 5; html\n"
     "                           shows every name, once per list)\n"
+    "      --targets N|all|none targets with a section of their own, worst first (default\n"
+    "                           all; text, markdown, html); the summary counts every target.\n"
+    "                           GitHub's limits ('--targets 10 --names 0' for a comment):\n"
+    "                           docs/report.md\n"
     "  -o, --output FILE        write to FILE, replaced once the report is complete\n"
     "  -h, --help               this text\n"
     "\n"
@@ -835,7 +839,7 @@ static int report_to(int fd, const struct report_fleet *f, const struct report_f
     }
     errno = 0;
     int rc = o->format == REPORT_FLEET_CSV    ? report_fleet_csv_write(out, f)
-             : o->format == REPORT_FLEET_HTML ? report_fleet_html_write(out, f)
+             : o->format == REPORT_FLEET_HTML ? report_fleet_html_write(out, f, o)
                                               : report_fleet_doc_write(out, f, o);
     int err = rc == TLS_E_NOMEM ? ENOMEM : rc ? (errno ? errno : EIO) : 0;
     if (fclose(out) != 0 && err == 0)
@@ -844,19 +848,21 @@ static int report_to(int fd, const struct report_fleet *f, const struct report_f
 }
 
 /* caprobe report SCAN [--baseline OLD] [--format text|markdown|csv|html] [--names N|all]
- * [-o FILE] (argv[0] is "report"). Returns the exit status. */
+ * [--targets N|all|none] [-o FILE] (argv[0] is "report"). Returns the exit status. */
 int probe_report_main(int argc, char **argv)
 {
-    enum { OPT_R_BASELINE = 256, OPT_R_FORMAT, OPT_R_NAMES };
+    enum { OPT_R_BASELINE = 256, OPT_R_FORMAT, OPT_R_NAMES, OPT_R_TARGETS };
     static const struct option opts[] = {
         {"baseline", required_argument, NULL, OPT_R_BASELINE},
         {"format", required_argument, NULL, OPT_R_FORMAT},
         {"names", required_argument, NULL, OPT_R_NAMES},
+        {"targets", required_argument, NULL, OPT_R_TARGETS},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct report_fleet_opts ro = {.format = REPORT_FLEET_TEXT, .names = DEFAULT_NAMES};
+    struct report_fleet_opts ro = {
+        .format = REPORT_FLEET_TEXT, .names = DEFAULT_NAMES, .targets = REPORT_FLEET_TARGETS_ALL};
     const char *baseline = NULL, *output = NULL;
     unsigned long long v;
     int opt;
@@ -887,6 +893,17 @@ int probe_report_main(int argc, char **argv)
                 ro.names = (size_t)v;
             else
                 return report_usage_error("--names: expected a number or all, got '%s'", optarg);
+            break;
+        case OPT_R_TARGETS:
+            if (strcmp(optarg, "all") == 0)
+                ro.targets = REPORT_FLEET_TARGETS_ALL;
+            else if (strcmp(optarg, "none") == 0)
+                ro.targets = 0;
+            else if (parse_uint(optarg, 100000000, &v) == 0)
+                ro.targets = (size_t)v;
+            else
+                return report_usage_error("--targets: expected a number, all or none, got '%s'",
+                                          optarg);
             break;
         case 'o':
             output = optarg;

@@ -20,6 +20,14 @@
  * 2.2 MB of JSON, so a target with dozens of such variants still fits. */
 #define REPORT_BASELINE_MAX_LINE ((size_t)64 * 1024 * 1024)
 
+/* Most memory one line's JSON tree may take, estimated from the line's tokens before jansson
+ * builds it (baseline.c, line_cost): a line of 15 MiB of "{}," would take 1.2 GB, 80 times its
+ * size, where a caprobe/1 record takes 4 to 7 times its size (measured with jansson 2.14: 3.7
+ * for full records of 140 KB, 5 for compact ones, 7.3 for small error records). 8 times the
+ * longest line: every record caprobe writes that fits REPORT_BASELINE_MAX_LINE fits this too,
+ * and no line, whatever it holds, makes the reader take more. */
+#define REPORT_BASELINE_MAX_TREE (8 * REPORT_BASELINE_MAX_LINE)
+
 struct report_baseline;
 
 /* Lines of a tolerant load whose "FILE:LINE: why" is kept; more are counted. */
@@ -31,11 +39,13 @@ struct report_baseline_opts {
     bool keep_findings; /* keep each record's findings (report_baseline_record.findings) */
     bool keep_detail;   /* keep what a fleet report shows of each variant (the fields of
                          * report_baseline_detail marked keep_detail) */
-    bool tolerant;      /* a line that is not a caprobe/1 record, or is too long, is skipped,
+    bool tolerant;      /* a line that is not a caprobe/1 record, or is too long or too dense
+                         * (REPORT_BASELINE_MAX_TREE), is skipped,
                          * counted and told (report_baseline_bad_at) and the rest is read;
                          * without it such a line fails the load. A read error or no memory
                          * fails it either way. */
     size_t max_line;    /* 0: REPORT_BASELINE_MAX_LINE */
+    size_t max_tree;    /* 0: REPORT_BASELINE_MAX_TREE */
 };
 
 /* What the rules do not need but diff and the fleet report show, parallel to
@@ -84,8 +94,9 @@ struct report_baseline_record {
 /* Read path ("-": standard input). Records with "error":{"kind":"input"} (a bad line of a
  * target file) are skipped and counted (report_baseline_input_errors), blank lines too. When a
  * target appears twice in one protocol (concatenated shards, a rerun appended) the later line wins.
- * Returns 0, TLS_E_IO (unreadable), TLS_E_LIMIT (a line longer than the maximum), TLS_E_INVALID (a
- * line that is not a caprobe/1 record) or TLS_E_NOMEM; on failure *out is NULL and err holds
+ * Returns 0, TLS_E_IO (unreadable), TLS_E_LIMIT (a line longer than the maximum, or one whose JSON
+ * tree would take more than max_tree), TLS_E_INVALID (a line that is not a caprobe/1 record) or
+ * TLS_E_NOMEM; on failure *out is NULL and err holds
  * "FILE[:LINE]: what was wrong". */
 int report_baseline_load(struct report_baseline **out, const char *path, char *err, size_t cap);
 int report_baseline_load_opts(struct report_baseline **out, const char *path,

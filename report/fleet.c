@@ -136,6 +136,38 @@ report_fleet_worst_finding(const struct report_fleet_target *t)
     return NULL;
 }
 
+size_t report_fleet_shown(const struct report_fleet *f, const struct report_fleet_opts *o)
+{
+    size_t all = f->n + f->n_removed;
+    return o->targets < all ? o->targets : all;
+}
+
+void report_fleet_rest_text(const struct report_fleet *f, size_t shown, char *buf, size_t cap)
+{
+    size_t all = f->n + f->n_removed, by[4] = {0}; /* with findings, OK, not probed, removed */
+    static const char *const what[4] = {"with findings", "OK", "not probed", "removed"};
+    buf[0] = 0;
+    if (shown >= all)
+        return;
+    for (size_t i = shown; i < all; i++) {
+        const struct report_fleet_target *t = &f->t[i];
+        by[t->removed                              ? 3
+           : t->verdict == REPORT_VERDICT_FINDINGS ? 0
+           : t->verdict == REPORT_VERDICT_OK       ? 1
+                                                   : 2]++;
+    }
+    int n = snprintf(buf, cap, "%zu%s target%s not shown", all - shown, shown ? " more" : "",
+                     all - shown == 1 ? "" : "s");
+    const char *sep = " (";
+    for (int k = 0; k < 4 && n >= 0 && (size_t)n < cap; k++)
+        if (by[k]) {
+            n += snprintf(buf + n, cap - (size_t)n, "%s%zu %s", sep, by[k], what[k]);
+            sep = ", ";
+        }
+    if (n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, ")");
+}
+
 /* ---- one target ----------------------------------------------------------------------------- */
 
 /* Two variants one group tells: the same answer and the same server certificate. */

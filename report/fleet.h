@@ -150,10 +150,24 @@ enum report_fleet_format {
     REPORT_FLEET_HTML,
 };
 
+/* --targets all: every target has a section of its own. */
+#define REPORT_FLEET_TARGETS_ALL SIZE_MAX
+
 struct report_fleet_opts {
     enum report_fleet_format format;
-    size_t names; /* text, markdown: names shown per list (REPORT_NAMES_ALL: every one) */
+    size_t names;   /* text, markdown: names shown per list (REPORT_NAMES_ALL: every one) */
+    size_t targets; /* text, markdown, HTML: targets with a section of their own, the first of
+                     * f->t (worst first); REPORT_FLEET_TARGETS_ALL: every one. The summary's
+                     * counts are of them all */
 };
+
+/* The targets that get a section of their own: the first n of f->t (at most f->n +
+ * f->n_removed). */
+size_t report_fleet_shown(const struct report_fleet *f, const struct report_fleet_opts *o);
+/* The targets past the first shown, in words: "2980 more targets not shown (10 with findings,
+ * 2962 OK, 8 not probed)" ("3000 targets not shown (...)" when shown is 0; "removed" counted
+ * apart). Empty when every target is shown. */
+void report_fleet_rest_text(const struct report_fleet *f, size_t shown, char *buf, size_t cap);
 
 /* Write the report to out: text or markdown (o->format), or CSV. Returns 0, TLS_E_NOMEM or
  * TLS_E_IO. */
@@ -162,6 +176,7 @@ int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
 int report_fleet_csv_write(FILE *out, const struct report_fleet *f);
 /* One self-contained HTML document (fleet_html.c, docs/report.md): no fetch, a Content-Security-
  * Policy that allows only its own style and script, every byte from a scan file escaped. */
-int report_fleet_html_write(FILE *out, const struct report_fleet *f);
+int report_fleet_html_write(FILE *out, const struct report_fleet *f,
+                            const struct report_fleet_opts *o);
 
 #endif

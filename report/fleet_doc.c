@@ -16,6 +16,8 @@
 
 #define LABEL_MAX 400 /* one variant's label: address, "SNI " and a host name, version, phase */
 #define BAR_MAX 40    /* text: the longest bar of the list-size chart */
+/* Markdown: an empty comment, which splits the text GitHub looks for mentions in (md_put). */
+#define MD_SPLIT "<!-- -->"
 
 struct doc {
     struct report_buf b;
@@ -30,10 +32,12 @@ struct doc {
  * written as \\xNN, the backslash escaped; < > & as entities (no HTML element, no entity of the
  * server's); the characters that open inline syntax (backslash, backtick, * _ [ ] | ~ $) with a
  * backslash; the ':' of "://" and the dot of "www." as entities, so that no URL in a name
- * becomes a link
- * (GitHub's autolinks look for them in the raw text; an e-mail address still becomes a mailto
- * link, which GitHub finds in the text after escapes). Server text never starts a line here,
- * so block syntax (#, -, +, digits) needs nothing. */
+ * becomes a link (GitHub's autolinks look for them in the raw text). '@', '#' and the '-' of
+ * "GH-" are followed or preceded by an empty HTML comment: GitHub finds mentions (@name, and the
+ * e-mail addresses it links), issue references (#123, GH-123, owner/repo#123) in the text of
+ * the rendered HTML, where an entity (&#64;) is '@' again, but a comment splits the text, and
+ * the reader sees nothing of it. Server text never starts a line here, so block syntax (#, -,
+ * +, digits) needs nothing. */
 static void md_put(struct report_buf *b, const char *s)
 {
     const uint8_t *start = (const uint8_t *)(s ? s : ""), *p = start;
@@ -55,6 +59,12 @@ static void md_put(struct report_buf *b, const char *s)
         } else if (len == 1 && unit[0] == '.' && p - start >= 3 &&
                    strncasecmp((const char *)p - 3, "www", 3) == 0) {
             report_buf_puts(b, "&#46;");
+        } else if (len == 1 && (unit[0] == '@' || unit[0] == '#')) {
+            report_buf_put(b, unit, 1);
+            report_buf_puts(b, MD_SPLIT);
+        } else if (len == 1 && unit[0] == '-' && p - start >= 2 &&
+                   strncasecmp((const char *)p - 2, "gh", 2) == 0) {
+            report_buf_puts(b, MD_SPLIT "-");
         } else if (len == 1 && strchr("\\`*_[]|~$", unit[0])) {
             report_buf_puts(b, "\\");
             report_buf_put(b, unit, 1);
@@ -465,12 +475,25 @@ int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
     summary(&d, f);
     lists(&d, f);
     heading(&d, 2, "Targets");
-    ours(&d, "Worst first; variants with the same answer share a line.\n");
+    size_t shown = report_fleet_shown(f, o), all = f->n + f->n_removed;
+    char rest[256];
+    report_fleet_rest_text(f, shown, rest, sizeof(rest));
+    if (shown == all)
+        ours(&d, "Worst first; variants with the same answer share a line.\n");
+    else if (shown)
+        oursf(&d,
+              "The %zu worst of %zu targets (--targets %zu), worst first; variants with the "
+              "same answer share a line.\n",
+              shown, all, shown);
     int rc = 0;
-    for (size_t i = 0; i <= f->n + f->n_removed && rc == 0; i++) {
+    for (size_t i = 0; i <= shown && rc == 0; i++) {
         if (i) /* 0: what came before the targets */
             target(&d, f, &f->t[i - 1]);
         rc = report_buf_flush(&d.b, out); /* a target at a time */
+    }
+    if (rc == 0 && shown < all) {
+        oursf(&d, "%s%s: --targets all shows them.\n", shown || !d.md ? "\n" : "", rest);
+        rc = report_buf_flush(&d.b, out);
     }
     report_buf_free(&d.b);
     return rc;

@@ -107,18 +107,19 @@ static bool has_list(const struct report_baseline_record *rec, const struct repo
     return rec->t.v[g->variants[0]].state == REPORT_LIST_NAMES;
 }
 
-/* Every group that got a list, by list id; the distinct lists, most targets first. */
-static int lists_build(struct lists *ls, const struct report_fleet *f)
+/* Every group that got a list, of the first `shown` targets, by list id; the distinct lists,
+ * most targets first. */
+static int lists_build(struct lists *ls, const struct report_fleet *f, size_t shown)
 {
     memset(ls, 0, sizeof(*ls));
-    size_t cap = 0;
-    for (size_t i = 0; i < f->n; i++)
+    size_t cap = 0, n = shown < f->n ? shown : f->n;
+    for (size_t i = 0; i < n; i++)
         cap += f->t[i].n_groups;
     ls->u = malloc((cap ? cap : 1) * sizeof(*ls->u));
     ls->l = malloc((cap ? cap : 1) * sizeof(*ls->l));
     if (ls->u == NULL || ls->l == NULL)
         return TLS_E_NOMEM;
-    for (size_t i = 0; i < f->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct report_fleet_target *t = &f->t[i];
         for (size_t k = 0; k < t->n_groups; k++)
             if (has_list(t->rec, &t->groups[k])) {
@@ -182,7 +183,7 @@ static void count_row(struct report_buf *b, const char *what, size_t n)
     report_buf_printf(b, "<tr><th scope=\"row\">%s</th><td class=\"n\">%zu</td></tr>\n", what, n);
 }
 
-static void summary(struct report_buf *b, const struct report_fleet *f)
+static void summary(struct report_buf *b, const struct report_fleet *f, size_t shown)
 {
     report_buf_puts(
         b, "<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">\n"
@@ -270,10 +271,14 @@ static void summary(struct report_buf *b, const struct report_fleet *f)
                         "<th>findings</th><th>worst rule</th></tr></thead>\n<tbody>\n");
         for (size_t i = 0; i < f->n_worst; i++) {
             const struct report_fleet_target *x = &f->t[f->worst[i]];
-            report_buf_printf(b, "<tr><td><a href=\"#t%zu\" class=\"mono\">", f->worst[i] + 1);
+            if (f->worst[i] < shown) /* a link to its section, when it has one (--targets) */
+                report_buf_printf(b, "<tr><td><a href=\"#t%zu\" class=\"mono\">", f->worst[i] + 1);
+            else
+                report_buf_puts(b, "<tr><td><span class=\"mono\">");
             target_name(b, x->rec);
             report_fleet_counts_text(x->by_severity, x->n_current, counts, sizeof(counts));
-            report_buf_printf(b, "</a></td><td>%s</td><td><code>", counts);
+            report_buf_printf(b, "%s</td><td>%s</td><td><code>",
+                              f->worst[i] < shown ? "</a>" : "</span>", counts);
             const struct report_baseline_finding *w = report_fleet_worst_finding(x);
             theirs(b, w ? w->rule : "");
             report_buf_puts(b, "</code></td></tr>\n");
@@ -566,35 +571,53 @@ static void list(struct report_buf *b, const struct lists *ls, const struct list
 
 /* ---- the document --------------------------------------------------------------------------- */
 
-int report_fleet_html_write(FILE *out, const struct report_fleet *f)
+int report_fleet_html_write(FILE *out, const struct report_fleet *f,
+                            const struct report_fleet_opts *o)
 {
     struct report_buf b = {0};
     struct lists ls;
-    int rc = lists_build(&ls, f);
+    size_t shown = report_fleet_shown(f, o), all = f->n + f->n_removed;
+    char rest[256];
+    report_fleet_rest_text(f, shown, rest, sizeof(rest));
+    int rc = lists_build(&ls, f, shown);
     if (rc == 0) {
         head(&b, f);
-        summary(&b, f);
+        summary(&b, f, shown);
         sizes(&b, f);
         report_buf_puts(&b, "<section id=\"targets\">\n<h2>Targets</h2>\n");
+        if (shown < all)
+            report_buf_printf(&b,
+                              "<p id=\"cut\">The %zu worst of %zu targets have a section here "
+                              "(caprobe report --targets %zu); the summary counts them all.</p>\n",
+                              shown, all, shown);
         filter_form(&b, f);
         report_buf_puts(
             &b, "<p>Worst first; the variants with the same answer share a line, and each list "
                 "is written once, under <a href=\"#lists\">Lists</a>, by its list id.</p>\n");
         rc = report_buf_flush(&b, out);
     }
-    for (size_t i = 0; i < f->n + f->n_removed && rc == 0; i++) {
+    for (size_t i = 0; i < shown && rc == 0; i++) {
         target(&b, f, i);
         rc = report_buf_flush(&b, out);
     }
     if (rc == 0) {
-        if (f->n + f->n_removed == 0)
+        if (all == 0)
             report_buf_puts(&b, "<p>No target.</p>\n");
-        report_buf_printf(
-            &b,
-            "</section>\n<section id=\"lists\">\n<h2>Lists</h2>\n<p>Every distinct list of "
-            "names once, by list id (docs/report.md), with its names sorted by text: %zu "
-            "list%s.</p>\n",
-            ls.n_l, plural(ls.n_l));
+        else if (shown < all)
+            report_buf_printf(
+                &b, "<p id=\"rest\">%s: caprobe report --targets all shows them.</p>\n", rest);
+        report_buf_puts(&b, "</section>\n<section id=\"lists\">\n<h2>Lists</h2>\n");
+        if (shown < all)
+            report_buf_printf(&b,
+                              "<p>The lists of the targets above, each once, by list id "
+                              "(docs/report.md), with its names sorted by text: %zu of the "
+                              "fleet's %zu list%s.</p>\n",
+                              ls.n_l, f->distinct_lists, plural(f->distinct_lists));
+        else
+            report_buf_printf(&b,
+                              "<p>Every distinct list of names once, by list id "
+                              "(docs/report.md), with its names sorted by text: %zu list%s.</p>\n",
+                              ls.n_l, plural(ls.n_l));
         rc = report_buf_flush(&b, out);
     }
     for (size_t i = 0; i < ls.n_l && rc == 0; i++) {

@@ -1,6 +1,7 @@
 /* caprobe report (fleet_html.c): the filter of the targets by rule, severity, change and text.
    It reads the page's own elements, their data- attributes and text, and the URL fragment; it
-   writes only their hidden attributes, the count and the fragment. Nothing from a scan is ever
+   writes only their hidden attributes, the open attribute of a list a link leads to, the count
+   and the fragment. Nothing from a scan is ever
    run or parsed as markup. Without it the form stays hidden and every target is shown. */
 (function () {
   "use strict";
@@ -116,6 +117,32 @@
     return true;
   }
 
+  function clear() {
+    keys.forEach(function (k) {
+      if (el[k]) {
+        el[k].value = "";
+      }
+    });
+    apply();
+  }
+
+  /* The element a fragment without '=' names (#t12, a target; #l-..., a list): shown if the
+     filter hid it, opened if it is a list (following a link to a closed details element does
+     not open it), and scrolled to. */
+  function follow() {
+    var to = document.getElementById(location.hash.slice(1));
+    if (!to) {
+      return;
+    }
+    if (to.hidden) {
+      clear();
+    }
+    if (to.matches("details.list")) {
+      to.open = true;
+    }
+    to.scrollIntoView();
+  }
+
   form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
   form.addEventListener("change", apply);
   form.addEventListener("input", function (e) {
@@ -128,18 +155,16 @@
   window.addEventListener("hashchange", function () {
     if (fromFragment()) {
       apply();
-      return;
+    } else {
+      follow();
     }
-    /* a link to a target (the worst targets) that the filter hides: show everything */
-    var to = document.getElementById(location.hash.slice(1));
-    if (to && to.hidden) {
-      keys.forEach(function (k) {
-        if (el[k]) {
-          el[k].value = "";
-        }
-      });
-      apply();
-      to.scrollIntoView();
+  });
+  /* a list's link clicked again once its list was closed: the fragment is the same, so no
+     hashchange comes */
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest ? e.target.closest("a[href^='#l-']") : null;
+    if (a && a.getAttribute("href") === location.hash) {
+      follow();
     }
   });
   /* the rows of "Findings by rule": show that rule and severity */
@@ -159,5 +184,6 @@
     apply();
   } else {
     count.textContent = targets.length + " targets";
+    follow();
   }
 }());

@@ -19,12 +19,14 @@ SEVERITIES = ["critical", "high", "medium", "low", "info"]
 PER_VARIANT = {"expected-ca-missing", "unexpected-ca", "client-cert-not-offered",
                "baseline-drift"}
 # Names that a report must show as text, ten of them (all among the ten names advertised most
-# often): markup for HTML and markdown, markdown's inline syntax, a spreadsheet formula, a
+# often): markup for HTML and markdown, markdown's inline syntax and what GitHub makes links and
+# notifications of (a mention, issue references, an e-mail address), a spreadsheet formula, a
 # newline; payloads that, were they ever parsed as HTML, would run script that sets
 # window.caprobePwned and the document's title, after a CDATA, style, title, desc or svg end
 # too (caprobe's DN text escapes " + , ; < > with a backslash, RFC 4514: each payload still runs
 # with those backslashes); a quote for attributes; U+2028 (which ends a line in JavaScript).
-HOSTILE_CNS = ["<script>alert(1)</script>", "a|b`c`*d*_e_[f](g)~h~$i$ www.evil.example",
+HOSTILE_CNS = ["<script>alert(1)</script>",
+               "a|b`c`*d*_e_[f](g)~h~$i$ www.evil.example @octocat #123 GH-45 x@evil.example",
                "=HYPERLINK(\"http://evil.example\")", "line\nbreak", "&amp;&lt;b&gt;",
                "<img src=x onerror=window.caprobePwned=document.title='pwned1'//>",
                "<svg onload=window.caprobePwned=document.title='pwned2'//>",

@@ -20,19 +20,34 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from labfleet import (HOSTILE_CNS, SEVERITIES, changes, load, probed, rule_table,
+from labfleet import (HOSTILE_CNS, SEVERITIES, changes, label, load, probed, rule_table,
                       shown as shown_text,  # noqa: E402
                       scans, sizes)
 
 
+# What GitHub makes links and notifications of in the text of rendered markdown, after
+# html-pipeline's MentionFilter and IssueReferenceFilter: @user (and @org/team), #123,
+# owner/repo#123 and GH-123, each where a word does not go on before it.
+GITHUB_REFS = re.compile(r"(?:^|\W)@[a-z0-9][a-z0-9-]*|(?:^|\W)(?:[\w.-]+/[\w.-]+)?#\d+"
+                         r"|(?:^|\W)gh-\d+", re.I)
+
+
 class Html(html.parser.HTMLParser):
-    """Tables (list of rows of cell texts) and every start tag of the HTML cmark-gfm made."""
+    """Tables (list of rows of cell texts), every start tag of the HTML cmark-gfm made, and its
+    text nodes outside code, pre and a (where GitHub looks for mentions and references): a
+    comment ends a text node, as in the DOM."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.tags, self.tables, self.cell = [], [], None
+        self.texts, self.skip = [], 0
+
+    def handle_comment(self, data):
+        self.texts.append(None)
 
     def handle_starttag(self, tag, attrs):
+        self.texts.append(None)
+        self.skip += tag in ("code", "pre", "a")
         self.tags.append(tag)
         if tag == "table":
             self.tables.append([])
@@ -42,6 +57,8 @@ class Html(html.parser.HTMLParser):
             self.cell = ""
 
     def handle_endtag(self, tag):
+        self.texts.append(None)
+        self.skip -= tag in ("code", "pre", "a")
         if tag in ("td", "th") and self.cell is not None:
             self.tables[-1][-1].append(self.cell)
             self.cell = None
@@ -49,6 +66,15 @@ class Html(html.parser.HTMLParser):
     def handle_data(self, data):
         if self.cell is not None:
             self.cell += data
+        if not self.skip:  # one text node: the data since the last tag or comment
+            if self.texts and self.texts[-1] is not None:
+                self.texts[-1] += data
+            else:
+                self.texts.append(data)
+
+    def github_refs(self):
+        """The mentions and references GitHub would link in the text nodes."""
+        return [m.group() for t in self.texts if t for m in GITHUB_REFS.finditer(t)]
 
 
 def check_text_and_numbers(tap, ctx):
@@ -123,8 +149,11 @@ def check_markdown(tap, ctx):
                        input=md.encode(), capture_output=True, timeout=30)
     doc = Html()
     doc.feed(p.stdout.decode())
-    tap.ok("script" not in doc.tags, "markdown rendered by cmark-gfm: no <script> element",
+    tap.ok("script" not in doc.tags and "a" not in doc.tags, "markdown rendered by cmark-gfm: "
+           "no <script> element, no link (no URL or e-mail address of a name became one)",
            sorted(set(doc.tags)))
+    tap.eq(doc.github_refs(), [], "rendered: no @mention, #123, GH-45 of a name in a text node "
+           "where GitHub would link it and notify (each split by an empty comment)")
     widths = [sorted({len(row) for row in t}) for t in doc.tables]
     tap.ok(all(len(w) == 1 for w in widths), "rendered: every table row has its table's number "
            "of cells (no pipe of a name opened a cell)", widths)
@@ -242,6 +271,121 @@ def check_bad_input(tap, ctx):
         ("mixed.jsonl:%d: " % n) in r.stdout for n in bad), "the report tells the bad lines too")
 
 
+def verdict_word(rec):
+    """How the report counts a target left out: by its verdict, from the JSONL."""
+    return "not probed" if not probed(rec) else "with findings" if rec["findings"] else "OK"
+
+
+def check_targets(tap, ctx):
+    """--targets N: the N worst targets have a section, the others are counted by verdict, and
+    the summary is that of every target."""
+    b = ctx["b"]
+    recs = load(b)
+    by_label = {label(x): x for x in recs}
+    whole = h.run_caprobe(["report", "--format", "markdown", b]).stdout
+    summary = whole.split("\n## Targets\n")[0]
+    order = re.findall(r"^### (.+?): ", whole.split("\n## Targets\n")[1], re.M)
+    tap.eq(sorted(order), sorted(by_label), "markdown: a section per target by default")
+    for n in ("3", "none"):
+        r = h.run_caprobe(["report", "--format", "markdown", "--targets", n, b])
+        head, _, tail = r.stdout.partition("\n## Targets\n")
+        got = re.findall(r"^### (.+?): ", tail, re.M)
+        k = 0 if n == "none" else int(n)
+        left = [by_label[t] for t in order[k:]]
+        counts = ", ".join("%d %s" % (c, w) for w, c in (
+            (w, sum(1 for x in left if verdict_word(x) == w))
+            for w in ("with findings", "OK", "not probed")) if c)
+        rest = "%d%s targets not shown (%s): --targets all shows them." % (
+            len(left), " more" if k else "", counts)
+        tap.ok(r.rc == 0 and head == summary and got == order[:k] and rest in tail,
+               "--targets %s: the summary unchanged, the %d worst targets' sections, the %d "
+               "others counted by verdict as in the JSONL" % (n, k, len(left)),
+               (r.describe(), got, rest, tail[-300:]))
+    r = h.run_caprobe(["report", "--format", "html", "--targets", "2", b])
+    tap.ok(r.rc == 0 and r.stdout.count('<article class="t"') == 2 and
+           ("%d more targets not shown" % (len(recs) - 2)) in r.stdout,
+           "--targets 2 --format html: two targets' sections", r.describe())
+    r = h.run_caprobe(["report", "--targets", "some", b])
+    tap.ok(r.rc == 2 and "--targets: expected a number, all or none, got 'some'" in r.stderr,
+           "--targets some: a usage error", r.describe())
+
+
+REPORT_MD = os.path.join(h.fixtures_dir(), "..", "docs", "report.md")
+
+
+def recipes():
+    """The CI recipes of docs/report.md ("## In CI"): its yaml blocks, as text."""
+    with open(REPORT_MD, encoding="utf-8") as f:
+        section = f.read().split("\n## In CI\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```yaml\n(.*?)^```$", section, re.M | re.S)
+
+
+def run_recipe(tmp, script, shell, scan_lines, env_extra=None):
+    """script run by shell (a list: ["bash", "-eo", "pipefail"]) in a fresh folder holding
+    scan.jsonl (unless scan_lines is None), with caprobe on PATH; (status, folder)."""
+    work = tempfile.mkdtemp(prefix="recipe-", dir=tmp)
+    bindir = os.path.join(work, ".bin")
+    os.mkdir(bindir)
+    os.symlink(os.path.abspath(h.caprobe_path()), os.path.join(bindir, "caprobe"))
+    if scan_lines is not None:
+        with open(os.path.join(work, "scan.jsonl"), "w", encoding="utf-8") as f:
+            f.write("\n".join(scan_lines) + "\n")
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    env.update(env_extra or {})
+    p = subprocess.run(shell + ["-c", script], cwd=work, env=env, capture_output=True,
+                       text=True, timeout=120)
+    return p, work
+
+
+def check_ci_recipes(tap, ctx):
+    """docs/report.md's CI recipes as they stand: parsed as YAML, their report commands run as
+    the CI systems run them (set -e) on a scan with a bad line, which the report tells and
+    exits 2 for, and on no scan at all, which must fail the step."""
+    import yaml  # python3-yaml (Makefile TEST_PKGS)
+    tmp, b = ctx["tmp"], ctx["b"]
+    blocks = recipes()
+    docs = [yaml.safe_load(x) for x in blocks]
+    tap.eq(len(docs), 2, "docs/report.md: two CI recipes (GitHub Actions, GitLab CI), YAML")
+    gh = [st for st in docs[0]["jobs"]["caprobe"]["steps"] if st.get("name") == "Report"]
+    gl = docs[1]["caprobe"]
+    tap.ok(gh and gh[0].get("if") == "always()" and
+           all(st.get("if") == "always()" for st in docs[0]["jobs"]["caprobe"]["steps"]
+               if "upload-artifact" in st.get("uses", "")) and
+           gl["artifacts"]["when"] == "always" and isinstance(gl["after_script"], list),
+           "the recipes report and upload whatever the scan's status", docs)
+    lines = open(b, encoding="utf-8").read().rstrip("\n").split("\n")
+    with_bad = lines[:2] + ["{\"schema\": \"caprobe/1\", \"target\": \"cut-sh"] + lines[2:]
+    files = ["caprobe-report.md", "caprobe-findings.csv", "caprobe-report.html"]
+    scripts = [("GitHub Actions", gh[0]["run"] if gh else "", [["bash", "-e"], ["sh", "-e"]]),
+               ("GitLab CI", "\n".join(gl["after_script"]),
+                [["bash", "-eo", "pipefail"], ["sh", "-e"]])]
+    if shutil.which("shellcheck"):  # Makefile TEST_PKGS
+        for what, script, _ in scripts:
+            for dialect in ("sh", "bash"):
+                p = subprocess.run(["shellcheck", "-s", dialect, "-"], input=script, text=True,
+                                   capture_output=True, timeout=60)
+                tap.ok(p.returncode == 0, "%s recipe: shellcheck -s %s finds nothing"
+                       % (what, dialect), p.stdout[-1500:])
+    else:
+        tap.skip("the recipes' scripts through shellcheck", "shellcheck not installed")
+    for what, script, shells in scripts:
+        for shell in shells:
+            summary = os.path.join(tmp, "step-summary-%d" % len(os.listdir(tmp)))
+            p, work = run_recipe(tmp, script, shell, with_bad, {"GITHUB_STEP_SUMMARY": summary})
+            made = [f for f in files if os.path.isfile(os.path.join(work, f))]
+            md = open(os.path.join(work, files[0]), encoding="utf-8").read() if made else ""
+            tap.ok(p.returncode == 0 and made == files and "Bad input: 1 line" in md and
+                   ":3: not JSON" in p.stderr and
+                   (what != "GitHub Actions" or open(summary, encoding="utf-8").read() == md),
+                   "%s recipe (%s): a scan with a bad line, every report written, the step "
+                   "passes, the bad line in the log" % (what, " ".join(shell)),
+                   (p.returncode, p.stderr[-600:], made))
+            p, work = run_recipe(tmp, script, shell, None, {"GITHUB_STEP_SUMMARY": summary})
+            tap.ok(p.returncode != 0 and "scan.jsonl" in p.stderr,
+                   "%s recipe (%s): no scan, the step fails" % (what, " ".join(shell)),
+                   (p.returncode, p.stderr[-300:]))
+
+
 def check_cli(tap, ctx):
     tmp, b = ctx["tmp"], ctx["b"]
     out = os.path.join(tmp, "report.md")
@@ -270,7 +414,7 @@ def check_cli(tap, ctx):
 
 
 CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_baseline, check_bad_input,
-          check_cli]
+          check_targets, check_ci_recipes, check_cli]
 
 
 def main():

@@ -19,7 +19,8 @@ control bytes, NUL and invalid UTF-8. Then:
   name; the filter shown by the script (so its hash is right), and a filter in the URL fragment
   showing exactly the targets it should, with --baseline;
 - over the DevTools protocol: with the policy, the page makes one request (itself) and no
-  violation; a text search shows the targets that carry the text; without JavaScript every
+  violation; a text search shows the targets that carry the text; a variant's list link (and
+  the report opened with #l-LISTID) opens that list and scrolls to it; without JavaScript every
   target is shown and the filter hidden; with the policy removed (escaping alone between a name
   and a script), no script of a name ran: window.caprobePwned undefined, the title ours;
 - a screenshot, and the report itself, under the build folder ($CAPROBE_ARTIFACTS).
@@ -485,6 +486,23 @@ def check_devtools(tap, ctx):
                "DevTools: the text search '%s' shows the targets whose names, messages or fixes "
                "have it (in any case), counts them, and keeps it in the URL" % q, (got, want))
 
+        # a variant's list link opens its list (a fragment opens no <details> by itself), and
+        # so does the same link again once the list was closed (no hashchange then)
+        got = d.call("Runtime.evaluate", {"returnByValue": True, "awaitPromise": True,
+                                          "expression": FOLLOW_LIST})["result"].get("value")
+        tap.ok(got and got["id"].startswith("l-") and got["before"] is False and
+               got["after"] is True and got["seen"] and got["again"] is True and
+               got["hash"] == "#" + got["id"],
+               "DevTools: a variant's list link (ul.g a[href^=\"#l-\"]) opens its list and "
+               "scrolls to it; clicked again after the list was closed, it opens it again", got)
+        lid = got["id"] if got else "l-0"
+        d.open(url + "#" + lid)
+        got = d.evaluate("(function(){var l=document.getElementById(%s);"
+                         "var r=l.getBoundingClientRect();return [l.open, r.top >= 0 && "
+                         "r.top < innerHeight]})()" % json.dumps(lid))
+        tap.eq(got, [True, True], "DevTools: the report opened with #%s: that list open and "
+               "in view" % lid)
+
         d.open(url, scripts=False)
         dom = Dom(d.call("DOM.getOuterHTML", {"nodeId": d.call("DOM.getDocument")["root"]
                                               ["nodeId"]})["outerHTML"]).root
@@ -504,6 +522,30 @@ def check_devtools(tap, ctx):
             hostile_copy_name(ctx)), 1, 0, False],
                "without the policy (escaping alone): no script of a name or a scan line ran "
                "(window.caprobePwned undefined, the title ours), no element of theirs; ours ran")
+
+
+# In the loaded report: the first variant's list link clicked, then (the list closed) again;
+# resolves to what the list's details element said before and after, and whether it is in view.
+FOLLOW_LIST = """new Promise(function (resolve) {
+  var a = document.querySelector('ul.g a[href^="#l-"]');
+  var id = a.getAttribute("href").slice(1), l = document.getElementById(id);
+  var out = {id: id, before: l.open};
+  function inView() {
+    var r = l.getBoundingClientRect();
+    return r.top >= 0 && r.top < window.innerHeight;
+  }
+  window.addEventListener("hashchange", function () {
+    out.after = l.open;
+    out.seen = inView();
+    out.hash = location.hash;
+    l.open = false;
+    window.scrollTo(0, 0);
+    a.click();
+    out.again = l.open;
+    resolve(out);
+  }, {once: true});
+  a.click();
+})"""
 
 
 def hostile_copy_name(ctx):

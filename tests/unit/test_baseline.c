@@ -510,6 +510,95 @@ static void test_tolerant_long(void **state)
     unlink(tmp);
 }
 
+/* A file of three lines: the records "a.example.com:443", then second_fmt with n units (sep
+ * between them) in place of its '*', then "b.example.com:443". Returns the path (a temporary
+ * file, to unlink). */
+static char *three_lines(const char *second_fmt, size_t n, const char *unit, const char *sep)
+{
+    static const char rec[] =
+        "{\"schema\":\"caprobe/1\",\"target\":\"%s:443\",\"observations\":[]}\n";
+    char *path = strdup("/tmp/caprobe-dense-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, rec, "a.example.com");
+    const char *star = strchr(second_fmt, '*'); /* where the n units go */
+    fwrite(second_fmt, 1, (size_t)(star - second_fmt), f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%s", i ? sep : "", unit);
+    fputs(star + 1, f);
+    fputc('\n', f);
+    fprintf(f, rec, "b.example.com");
+    fclose(f);
+    return path;
+}
+
+/* A line whose JSON tree would take more than REPORT_BASELINE_MAX_TREE is refused before it is
+ * parsed: 2,400,000 empty objects in 7 MiB (jansson: 232 bytes each, 538 MiB estimated), as a scan
+ * file from elsewhere may hold; skipped and told in a tolerant load, an error in a strict one. */
+static void test_dense_line(void **state)
+{
+    (void)state;
+    char *path = three_lines("{\"schema\":\"caprobe/1\",\"target\":\"x:443\",\"observations\":[*]}",
+                             2400000, "{}", ",");
+    struct report_baseline_opts opts = {.tolerant = true};
+    struct report_baseline *b = NULL;
+    char err[512], head[256];
+    static const char tail[] =
+        " MiB to read, more than 512 MiB (a caprobe/1 record takes 4 to 7 times its size)";
+    snprintf(head, sizeof(head),
+             "%s:2: too many JSON values: 2400001 objects, 1 arrays, 5 strings and 0 numbers "
+             "would take about ",
+             path);
+    assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), 0);
+    assert_int_equal(report_baseline_count(b), 2);
+    assert_int_equal(report_baseline_lookup(b, "b.example.com:443", NULL)->line, 3);
+    assert_int_equal(report_baseline_bad_count(b), 1);
+    const char *why = report_baseline_bad_at(b, 0);
+    assert_int_equal(strncmp(why, head, strlen(head)), 0);
+    assert_string_equal(why + strlen(why) - strlen(tail), tail);
+    report_baseline_free(b);
+
+    opts.tolerant = false;
+    assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), TLS_E_LIMIT);
+    assert_null(b);
+    assert_int_equal(strncmp(err, head, strlen(head)), 0);
+    unlink(path);
+    free(path);
+}
+
+/* What the count of a line's values sees: numbers; not the bytes of a string, whatever they
+ * hold (braces, escaped quotes), which count as their length alone. */
+static void test_dense_tokens(void **state)
+{
+    (void)state;
+    struct report_baseline_opts opts = {.tolerant = true, .max_tree = 1024 * 1024};
+    struct report_baseline *b = NULL;
+    char err[512], want[256];
+    /* 30,000 numbers of 48 bytes: over 1 MiB */
+    char *path = three_lines("[*]", 30000, "12", ",");
+    assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), 0);
+    snprintf(want, sizeof(want),
+             "%s:2: too many JSON values: 0 objects, 1 arrays, 0 strings and 30000 numbers would "
+             "take about 2 MiB to read, more than 1 MiB",
+             path);
+    assert_int_equal(report_baseline_bad_count(b), 1);
+    assert_int_equal(strncmp(report_baseline_bad_at(b, 0), want, strlen(want)), 0);
+    report_baseline_free(b);
+    unlink(path);
+    free(path);
+
+    /* a record whose target is 300 KB of "\"{[": read (it is no target, but a record) */
+    path = three_lines("{\"schema\":\"caprobe/1\",\"target\":\"*\",\"observations\":[]}", 100000,
+                       "\\\"{[", "");
+    assert_int_equal(report_baseline_load_opts(&b, path, &opts, err, sizeof(err)), 0);
+    assert_int_equal(report_baseline_bad_count(b), 0);
+    assert_int_equal(report_baseline_count(b), 3);
+    report_baseline_free(b);
+    unlink(path);
+    free(path);
+}
+
 /* ---- with the rules ------------------------------------------------------------------------- */
 
 /* The key written by jsonl.c and read back here is the key rules.c builds: legacy.example.com
@@ -1135,6 +1224,8 @@ int main(void)
         cmocka_unit_test(test_fleet_fields),
         cmocka_unit_test(test_tolerant),
         cmocka_unit_test(test_tolerant_long),
+        cmocka_unit_test(test_dense_line),
+        cmocka_unit_test(test_dense_tokens),
         cmocka_unit_test(test_rules_drift),
         cmocka_unit_test(test_diff_identical),
         cmocka_unit_test(test_diff_declined),

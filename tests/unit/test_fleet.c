@@ -34,20 +34,26 @@ static struct report_fleet *load(const char *scan, const char *base)
     return f;
 }
 
-/* The whole output of a renderer, NUL-terminated. */
-static char *render(const struct report_fleet *f, enum report_fleet_format format)
+/* The whole output of a renderer, NUL-terminated, with --targets targets. */
+static char *render_targets(const struct report_fleet *f, enum report_fleet_format format,
+                            size_t targets)
 {
     char *p;
     size_t n;
     FILE *out = open_memstream(&p, &n);
     assert_non_null(out);
-    struct report_fleet_opts o = {.format = format, .names = 5};
+    struct report_fleet_opts o = {.format = format, .names = 5, .targets = targets};
     int rc = format == REPORT_FLEET_CSV    ? report_fleet_csv_write(out, f)
-             : format == REPORT_FLEET_HTML ? report_fleet_html_write(out, f)
+             : format == REPORT_FLEET_HTML ? report_fleet_html_write(out, f, &o)
                                            : report_fleet_doc_write(out, f, &o);
     assert_int_equal(rc, 0);
     fclose(out);
     return p;
+}
+
+static char *render(const struct report_fleet *f, enum report_fleet_format format)
+{
+    return render_targets(f, format, REPORT_FLEET_TARGETS_ALL);
 }
 
 /* Occurrences of needle in s. */
@@ -112,6 +118,14 @@ static void test_escaping(void **state)
     assert_non_null(strstr(md, "  - fix: =1+1\n")); /* nothing to guard in markdown */
     assert_null(strchr(md, '\x1b'));
     free(md);
+    /* what GitHub would make a mention, a reference or an e-mail link of: split by a comment */
+    const char *name = f->scan_name;
+    f->scan_name = "@octocat org/repo#12 GH-3 gh-4 a@b.example";
+    md = render(f, REPORT_FLEET_MARKDOWN);
+    assert_non_null(strstr(md, "Scan: @<!-- -->octocat org/repo#<!-- -->12 GH<!-- -->-3 "
+                               "gh<!-- -->-4 a@<!-- -->b.example (1 target)\n"));
+    free(md);
+    f->scan_name = name;
     char *csv = render(f, REPORT_FLEET_CSV);
     assert_string_equal(csv, "\"target\",\"starttls\",\"verdict\",\"change\",\"rule\","
                              "\"severity\",\"variants\",\"message\",\"remedy\",\"old_severity\","
@@ -169,6 +183,88 @@ static void test_html_lists(void **state)
     report_fleet_free(f);
 }
 
+/* The text before the targets' sections (the summary, the charts), or the whole text. */
+static size_t before_targets(const char *s, const char *mark)
+{
+    const char *p = strstr(s, mark);
+    return p ? (size_t)(p - s) : strlen(s);
+}
+
+/* --targets N: the N worst targets get a section (then the removed ones: findings-new.jsonl
+ * against findings-old.jsonl, 5 targets and 1 removed, worst first as below), the rest are
+ * counted by verdict, and everything before the sections is the same as with every target. */
+static void test_targets(void **state)
+{
+    (void)state;
+    struct report_fleet *f = load("findings-new.jsonl", "findings-old.jsonl");
+    static const char *const order[] = {"fa.example.com:443",
+                                        "fe.example.com:25",
+                                        "fc.example.com:443",
+                                        "fd.example.com:443",
+                                        "fe.example.com:25 (STARTTLS smtp)",
+                                        "fb.example.com:443"};
+    static const enum report_fleet_format formats[] = {REPORT_FLEET_TEXT, REPORT_FLEET_MARKDOWN};
+    static const char *const heads[] = {"\n\nf", "\n### f"}; /* a target's section starts */
+    static const char *const ends[] = {"  ", ": "};          /* after its name */
+    for (size_t k = 0; k < 2; k++) {
+        char *all = render(f, formats[k]);
+        size_t summary = before_targets(all, "Targets\n");
+        assert_int_equal(count(all, heads[k]), 6);
+        assert_null(strstr(all, "not shown"));
+        for (size_t n = 0; n <= 7; n++) {
+            char *doc = render_targets(f, formats[k], n);
+            assert_int_equal(before_targets(doc, "Targets\n"), summary);
+            assert_int_equal(memcmp(doc, all, summary), 0);
+            assert_int_equal(count(doc, heads[k]), n < 6 ? n : 6);
+            for (size_t i = 0; i < 6; i++) {
+                char head[64];
+                snprintf(head, sizeof(head), "%s%s%s", heads[k], order[i] + 1, ends[k]);
+                assert_int_equal(count(doc, head), i < n);
+            }
+            assert_int_equal(count(doc, "not shown"), n < 6);
+            free(doc);
+        }
+        free(all);
+    }
+    /* what is left out, by verdict: 4 with findings, then one OK, one removed */
+    char *doc = render_targets(f, REPORT_FLEET_MARKDOWN, 0);
+    assert_non_null(strstr(doc, "## Targets\n\n6 targets not shown (4 with findings, 1 OK, 1 "
+                                "removed): --targets all shows them.\n"));
+    free(doc);
+    doc = render_targets(f, REPORT_FLEET_TEXT, 4);
+    assert_non_null(strstr(doc, "The 4 worst of 6 targets (--targets 4), worst first;"));
+    assert_non_null(
+        strstr(doc, "\n2 more targets not shown (1 OK, 1 removed): --targets all shows them.\n"));
+    free(doc);
+
+    /* HTML: the sections, the lists of those targets, a link from the worst targets only to a
+     * section that is there */
+    char *html = render_targets(f, REPORT_FLEET_HTML, 2);
+    assert_int_equal(count(html, "<article class=\"t\""), 2);
+    assert_non_null(strstr(html, "<p id=\"cut\">The 2 worst of 6 targets have a section here "
+                                 "(caprobe report --targets 2); the summary counts them all."));
+    assert_non_null(strstr(html, "<p id=\"rest\">4 more targets not shown (2 with findings, 1 OK, "
+                                 "1 removed): caprobe report --targets all shows them.</p>"));
+    assert_non_null(strstr(html, "<a href=\"#t1\" class=\"mono\">fa.example.com:443</a>"));
+    assert_non_null(strstr(html, "<a href=\"#t2\" class=\"mono\">fe.example.com:25</a>"));
+    assert_non_null(strstr(html, "<span class=\"mono\">fc.example.com:443</span></td>"));
+    assert_null(strstr(html, "href=\"#t3\""));
+    free(html);
+    report_fleet_free(f);
+
+    f = load("fleet.jsonl", NULL); /* two targets, one list */
+    html = render_targets(f, REPORT_FLEET_HTML, 0);
+    assert_int_equal(count(html, "<article class=\"t\""), 0);
+    assert_int_equal(count(html, "<details class=\"list\""), 0);
+    assert_non_null(strstr(html, ": 0 of the fleet's 1 list.</p>"));
+    free(html);
+    html = render_targets(f, REPORT_FLEET_HTML, 1);
+    assert_int_equal(count(html, "<details class=\"list\""), 1);
+    assert_non_null(strstr(html, "advertised by 1 target</summary>"));
+    free(html);
+    report_fleet_free(f);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -191,9 +287,8 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_model),
-        cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_html_lists),
+        cmocka_unit_test(test_model),      cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_html_lists), cmocka_unit_test(test_targets),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
