@@ -31,6 +31,7 @@ static const struct report_yaml_kind config_kind = {
     .nodes_max = 64 * 1024,
     .depth_max = 16,
     .depth_needed = 4,
+    .bytes_max = CONFIG_MAX_BYTES,
 };
 
 /* The options a module may set: caprobe's long options that shape one target's probes and
@@ -56,7 +57,7 @@ static const struct {
     {"public-roots", OPT_FILE}, {"policy", OPT_FILE},
 };
 #define N_MODULE_OPTIONS (sizeof(module_options) / sizeof(module_options[0]))
-_Static_assert(N_MODULE_OPTIONS <= 32, "read_keys takes 32 keys at most");
+_Static_assert(N_MODULE_OPTIONS <= REPORT_YAML_KEYS_MAX, "a mapping has 32 keys at most");
 
 struct loader {
     struct report_yaml y;
@@ -74,31 +75,8 @@ static int nomem(struct loader *l)
 static int read_keys(struct loader *l, const yaml_node_t *m, const char *where,
                      const char *const *names, size_t n, const yaml_node_t **seen)
 {
-    const yaml_node_t *key_at[32] = {NULL}; /* n <= 32: the most keys of a mapping here */
-    for (size_t i = 0; i < n; i++)
-        seen[i] = NULL;
-    for (const yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
-         pr++) {
-        const yaml_node_t *k = report_yaml_node(&l->y, pr->key);
-        const char *key;
-        if (k->type != YAML_SCALAR_NODE)
-            return report_yaml_got(&l->y, k, "expected a key (a name)");
-        int rc = report_yaml_str(&l->y, k, &key);
-        if (rc)
-            return rc;
-        size_t i = 0;
-        while (i < n && strcmp(key, names[i]) != 0)
-            i++;
-        if (i == n)
-            return report_yaml_unknown(&l->y, k, "key", where, names, n);
-        if (key_at[i])
-            return REPORT_YAML_FAIL_AT(
-                &l->y, k->start_mark, "'%s' is given twice (first at %zu:%zu)", key,
-                key_at[i]->start_mark.line + 1, key_at[i]->start_mark.column + 1);
-        key_at[i] = k;
-        seen[i] = report_yaml_node(&l->y, pr->value);
-    }
-    return 0;
+    struct report_yaml_keys keys = {.names = names, .n = n, .where = where};
+    return report_yaml_keys(&l->y, m, &keys, seen);
 }
 
 static int read_uint(struct loader *l, const yaml_node_t *v, const char *key, unsigned min,
@@ -418,28 +396,15 @@ int probe_exporter_config_load(struct probe_exporter_config *c, const char *path
     const char *slash = strrchr(path, '/');
     if (slash)
         l.dir = tls_arena_printf(&c->arena, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = f ? malloc(CONFIG_MAX_BYTES + 1) : NULL;
-    size_t n = buf ? fread(buf, 1, CONFIG_MAX_BYTES + 1, f) : 0;
-    int rc;
-    if (f == NULL || (buf && ferror(f)))
-        rc = report_yaml_fail(&l.y, TLS_E_IO, 0, 0, "cannot read: %s", strerror(errno));
-    else if (buf == NULL || (slash && l.dir == NULL))
-        rc = nomem(&l);
-    else if (n > CONFIG_MAX_BYTES)
-        rc = report_yaml_fail(&l.y, TLS_E_INVALID, 0, 0,
-                              "larger than %d MiB: is this an exporter configuration?",
-                              CONFIG_MAX_BYTES >> 20);
-    else {
-        l.y.text = buf;
-        l.y.len = n;
-        if ((rc = report_yaml_open(&l.y)) == 0) {
-            rc = read_config(&l);
-            report_yaml_close(&l.y);
-        }
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = slash && l.dir == NULL ? nomem(&l) : report_yaml_read(&l.y, &buf, &n);
+    l.y.text = buf;
+    l.y.len = n;
+    if (rc == 0 && (rc = report_yaml_open(&l.y)) == 0) {
+        rc = read_config(&l);
+        report_yaml_close(&l.y);
     }
-    if (f)
-        fclose(f);
     free(buf);
     if (rc) {
         fprintf(stderr, "caprobe: %s\n", err);

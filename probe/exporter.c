@@ -30,6 +30,7 @@
 #include "tls/wire/escape.h"
 #include "tls/wire/http.h"
 #include "tls/wire/list.h"
+#include "tls/wire/minmax.h"
 
 #define REQUEST_MAX 8192      /* bytes of a request head */
 #define READ_TIMEOUT_MS 10000 /* to receive the whole head */
@@ -123,7 +124,7 @@ struct exporter {
     bool stopping, quiet;
     bool listening; /* the listener handle is initialised */
     int signal;
-    double start_time;
+    uint64_t start_time; /* seconds since the Unix epoch */
     uint64_t requests[EP_COUNT][N_CODES];
     uint64_t errors[R_COUNT];
 };
@@ -271,37 +272,16 @@ static void refuse(struct conn *c, int code, enum reason r, const char *fmt, ...
 
 /* ---- /metrics: the exporter's own --------------------------------------------------------- */
 
-static void family(struct report_buf *b, bool om, const char *name, const char *type,
-                   const char *help)
+/* A family of one unlabelled gauge. */
+static void one_gauge(struct report_buf *b, bool om, const char *name, const char *help, uint64_t v)
 {
-    bool counter = strcmp(type, "counter") == 0;
-    /* OpenMetrics names a counter's family without _total, Prometheus text with it */
-    report_buf_puts(b, "# HELP ");
-    report_buf_puts(b, name);
-    report_buf_puts(b, counter && !om ? "_total " : " ");
-    report_buf_puts(b, help);
-    report_buf_puts(b, "\n# TYPE ");
-    report_buf_puts(b, name);
-    report_buf_puts(b, counter && !om ? "_total " : " ");
-    report_buf_puts(b, type);
-    report_buf_puts(b, "\n");
-}
-
-static void value(struct report_buf *b, const char *name, const char *labels, double v)
-{
-    char num[64];
-    snprintf(num, sizeof(num), " %.17g\n", v);
-    report_buf_puts(b, name);
-    if (labels) {
-        report_buf_puts(b, "{");
-        report_buf_puts(b, labels);
-        report_buf_puts(b, "}");
-    }
-    report_buf_puts(b, num);
+    report_metrics_family(b, om, name, REPORT_METRIC_GAUGE, NULL, help);
+    report_metrics_sample_u64(b, name, REPORT_METRIC_GAUGE, NULL, NULL, v);
 }
 
 static void own_metrics(struct exporter *x, struct report_buf *b, bool om)
 {
+    enum report_metric_type gauge = REPORT_METRIC_GAUGE, counter = REPORT_METRIC_COUNTER;
     char labels[256];
     struct report_buf l = {0};
     report_buf_puts(&l, "version=\"");
@@ -311,39 +291,37 @@ static void own_metrics(struct exporter *x, struct report_buf *b, bool om)
     report_buf_puts(&l, "\",c_ares=\"");
     report_metrics_label_value(&l, probe_resolver_version());
     report_buf_put(&l, "\"", 2);
-    family(b, om, "caprobe_exporter_build_info", "gauge",
-           "The exporter's version and its libraries' (value always 1).");
-    value(b, "caprobe_exporter_build_info", l.failed ? NULL : l.p, 1);
+    report_metrics_family(b, om, "caprobe_exporter_build_info", gauge, NULL,
+                          "The exporter's version and its libraries' (value always 1).");
+    report_metrics_sample_u64(b, "caprobe_exporter_build_info", gauge, l.failed ? NULL : l.p, NULL,
+                              1);
     report_buf_free(&l);
-    family(b, om, "caprobe_exporter_start_time_seconds", "gauge",
-           "When the exporter started, in seconds since the Unix epoch.");
-    value(b, "caprobe_exporter_start_time_seconds", NULL, x->start_time);
-    family(b, om, "caprobe_exporter_requests", "counter",
-           "HTTP requests answered, by path and status code.");
+    one_gauge(b, om, "caprobe_exporter_start_time_seconds",
+              "When the exporter started, in seconds since the Unix epoch.", x->start_time);
+    report_metrics_family(b, om, "caprobe_exporter_requests", counter, NULL,
+                          "HTTP requests answered, by path and status code.");
     for (int e = 0; e < EP_COUNT; e++)
         for (size_t i = 0; i < N_CODES; i++)
             if (x->requests[e][i] || (e == EP_PROBE && codes[i] == 200)) {
                 snprintf(labels, sizeof(labels), "path=\"%s\",code=\"%d\"", endpoint_names[e],
                          codes[i]);
-                value(b, "caprobe_exporter_requests_total", labels, (double)x->requests[e][i]);
+                report_metrics_sample_u64(b, "caprobe_exporter_requests", counter, labels, NULL,
+                                          x->requests[e][i]);
             }
-    family(b, om, "caprobe_exporter_errors", "counter",
-           "Requests refused or cut short, by reason.");
+    report_metrics_family(b, om, "caprobe_exporter_errors", counter, NULL,
+                          "Requests refused or cut short, by reason.");
     for (int r = 0; r < R_COUNT; r++) {
         snprintf(labels, sizeof(labels), "reason=\"%s\"", reason_names[r]);
-        value(b, "caprobe_exporter_errors_total", labels, (double)x->errors[r]);
+        report_metrics_sample_u64(b, "caprobe_exporter_errors", counter, labels, NULL,
+                                  x->errors[r]);
     }
-    family(b, om, "caprobe_exporter_probes_in_flight", "gauge",
-           "Probe requests scanning now (at most limits.concurrency).");
-    value(b, "caprobe_exporter_probes_in_flight", NULL, x->probing);
-    family(b, om, "caprobe_exporter_probes_queued", "gauge",
-           "Probe requests waiting for a slot (at most limits.queue).");
-    value(b, "caprobe_exporter_probes_queued", NULL, (double)x->n_queued);
-    family(b, om, "caprobe_exporter_probes_limit", "gauge",
-           "limits.concurrency: probe requests that may scan at once.");
-    value(b, "caprobe_exporter_probes_limit", NULL, x->cfg.concurrency);
-    family(b, om, "caprobe_exporter_connections", "gauge", "Open HTTP connections.");
-    value(b, "caprobe_exporter_connections", NULL, (double)x->n_conns);
+    one_gauge(b, om, "caprobe_exporter_probes_in_flight",
+              "Probe requests scanning now (at most limits.concurrency).", x->probing);
+    one_gauge(b, om, "caprobe_exporter_probes_queued",
+              "Probe requests waiting for a slot (at most limits.queue).", x->n_queued);
+    one_gauge(b, om, "caprobe_exporter_probes_limit",
+              "limits.concurrency: probe requests that may scan at once.", x->cfg.concurrency);
+    one_gauge(b, om, "caprobe_exporter_connections", "Open HTTP connections.", x->n_conns);
     if (om)
         report_buf_puts(b, "# EOF\n");
 }
@@ -396,11 +374,6 @@ static void conn_scan_done(void *ctx, int rc)
     exporter_maybe_end(x);
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
-
 /* The request's scan: the module's options, every deadline within the request's. */
 static void probe_start(struct conn *c)
 {
@@ -419,10 +392,10 @@ static void probe_start(struct conn *c)
     c->opts.emit = conn_emit;
     c->opts.emit_ctx = c;
     c->opts.hold = NULL;
-    c->opts.timeout_ms = min_u64(c->opts.timeout_ms, left);
-    c->opts.connect_timeout_ms = min_u64(c->opts.connect_timeout_ms, left);
-    c->opts.handshake_timeout_ms = min_u64(c->opts.handshake_timeout_ms, left);
-    c->opts.dns_timeout_ms = min_u64(c->opts.dns_timeout_ms, left);
+    c->opts.timeout_ms = tls_min_u64(c->opts.timeout_ms, left);
+    c->opts.connect_timeout_ms = tls_min_u64(c->opts.connect_timeout_ms, left);
+    c->opts.handshake_timeout_ms = tls_min_u64(c->opts.handshake_timeout_ms, left);
+    c->opts.dns_timeout_ms = tls_min_u64(c->opts.dns_timeout_ms, left);
     c->args[0] = c->target;
     struct probe_input_opts io = {
         .args = c->args,
@@ -551,7 +524,7 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
                           "the scrape timeout (%" PRIu64 " ms) leaves nothing after the "
                           "exporter's margin (limits.timeout_margin, %" PRIu64 " ms)",
                           ms, x->cfg.margin_ms);
-        budget = min_u64(budget, ms - x->cfg.margin_ms);
+        budget = tls_min_u64(budget, ms - x->cfg.margin_ms);
     }
     c->deadline = uv_now(&x->loop) + budget;
     c->openmetrics = tls_http_request_accepts(req, "application/openmetrics-text");
@@ -864,7 +837,7 @@ int probe_exporter_main(int argc, char **argv)
     }
     uv_loop_init(&x->loop);
     if ((status = listen_on(x, listen)) == 0) {
-        x->start_time = (double)time(NULL);
+        x->start_time = (uint64_t)time(NULL);
         uv_signal_init(&x->loop, &x->sigint);
         uv_signal_init(&x->loop, &x->sigterm);
         x->sigint.data = x->sigterm.data = x;

@@ -419,6 +419,9 @@ def check_config_errors(tap, lab, tmp):
         ("limits: {concurrency: 0}\nmodules: {}\n", ":1:23: 'concurrency' expects a number"),
         ("modules:\n  default:\n    options: {expect-ca: missing.pem}\n    allow: [x]\n",
          "missing.pem"),
+        ("limits:\n  queue: 1\n  queue: 2\nmodules: {}\n",
+         ":3:3: 'queue' is given twice (first at 2:3)"),
+        ("#" * (1024 * 1024) + "\n", ": larger than 1 MiB: is this a configuration?"),
     ]
     for i, (text, want) in enumerate(cases):
         path = os.path.join(tmp, "bad%d.yml" % i)
