@@ -461,30 +461,36 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
 {
     struct exporter *x = c->x;
     const uint8_t *q = req->query, *end = req->query + req->query_len;
-    char key[32], val[TARGET_PARAM_MAX + 1], module[EXPORTER_MODULE_NAME_MAX + 1] = "";
+    char module[EXPORTER_MODULE_NAME_MAX + 1] = "";
     char shown[TARGET_PARAM_MAX * 4 + 1];
     bool have_target = false, have_module = false;
-    int rc;
-    while ((rc = tls_http_query_next(&q, end, key, sizeof(key), val, sizeof(val))) == 1) {
+    struct tls_http_param p;
+    while (tls_http_query_next(&q, end, &p) == 1) {
+        /* only target and module are ours: others (Prometheus's params:) are passed over as
+         * sent, whatever their length or bytes */
+        char key[8];
+        if (tls_http_form_decode(key, sizeof(key), p.key, p.key_len) != 0)
+            continue;
         bool is_target = strcmp(key, "target") == 0, is_module = strcmp(key, "module") == 0;
+        if (!is_target && !is_module)
+            continue;
         if ((is_target && have_target) || (is_module && have_module))
             return refuse(c, 400, R_BAD_REQUEST, "'%s' is given twice", key);
-        if (is_target) {
-            have_target = true;
-            memcpy(c->target, val, strlen(val) + 1);
-        } else if (is_module) {
-            have_module = true;
-            if (strlen(val) >= sizeof(module))
-                return refuse(c, 400, R_BAD_REQUEST, "unknown module (its name is too long)");
-            memcpy(module, val, strlen(val) + 1);
-        } /* other parameters (Prometheus's params:) are not ours: ignored */
+        *(is_target ? &have_target : &have_module) = true;
+        int rc = is_target ? tls_http_form_decode(c->target, sizeof(c->target), p.val, p.val_len)
+                           : tls_http_form_decode(module, sizeof(module), p.val, p.val_len);
+        if (rc == TLS_E_SPACE && is_target)
+            return refuse(c, 400, R_BAD_REQUEST, "the target is longer than %d bytes",
+                          TARGET_PARAM_MAX);
+        if (rc == TLS_E_SPACE)
+            return refuse(c, 400, R_BAD_REQUEST,
+                          "unknown module (its name is longer than %d bytes)",
+                          EXPORTER_MODULE_NAME_MAX);
+        if (rc)
+            return refuse(c, 400, R_BAD_REQUEST,
+                          "malformed '%s': a %%-escape that is not %%XX, or a control character",
+                          key);
     }
-    if (rc == TLS_E_SPACE)
-        return refuse(c, 400, R_BAD_REQUEST, "a query parameter is longer than %d bytes",
-                      TARGET_PARAM_MAX);
-    if (rc < 0)
-        return refuse(c, 400, R_BAD_REQUEST,
-                      "malformed query: a %%-escape that is not %%XX, or a control character");
     if (!have_target || c->target[0] == 0)
         return refuse(c, 400, R_BAD_REQUEST, "no target: ask /probe?target=HOST:PORT&module=NAME");
     c->m = probe_exporter_module_find(&x->cfg, have_module ? module : "default");

@@ -278,6 +278,20 @@ def check_refusals(tap, lab, tmp):
                            ("target=bad%22host", "not a host")):
             code, _, body = http(port, "/probe?" + query)
             tap.ok(code == 400, "%s: 400" % why, (code, body))
+        code, _, body = http(port, "/probe?target=" + "a" * 2000)
+        tap.ok(code == 400 and "the target is longer than 1024 bytes" in body,
+               "an over-long target: 400 saying so", (code, body))
+        code, _, body = http(port, "/probe?target=127.0.0.1:1&module=" + "m" * 100)
+        tap.ok(code == 400 and "unknown module (its name is longer than 64 bytes)" in body,
+               "an over-long module name: 400 saying so", (code, body))
+        # parameters that are not ours are passed over as sent (docs/exporter.md): a 40-byte
+        # key, a 2000-byte value, a malformed escape, a NUL
+        code, _, body = http(port, "/probe?%s=1&target=127.0.0.1:%d&debug=%s&x=%%zz&y=%%00"
+                             "&module=tls12" % ("k" * 40, right, "v" * 2000))
+        doc = expfmt.parse(body)
+        tap.ok(code == 200 and [l["tls"] for l, _ in doc.series("caprobe_probe_success")] ==
+               ["1.2"], "other query parameters, long or malformed, are ignored: 200",
+               (code, body[:300]))
         code, _, body = http(port, "/nope")
         tap.eq(code, 404, "an unknown path: 404")
         code, text = raw(port, b"POST /probe?target=127.0.0.1:1 HTTP/1.1\r\nHost: x\r\n\r\n")
