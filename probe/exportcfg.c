@@ -13,6 +13,7 @@
 #include "exporter.h"
 #include "report/yamldoc.h"
 #include "tls/wire/error.h"
+#include "tls/wire/escape.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_ARENA_CAP (16u * 1024 * 1024)
@@ -423,6 +424,21 @@ void probe_exporter_config_free(struct probe_exporter_config *c)
     free(c->modules);
     tls_arena_free(&c->arena);
     memset(c, 0, sizeof(*c));
+}
+
+void probe_exporter_config_notes(const struct probe_exporter_config *c, const char *path, FILE *f)
+{
+    char shown[REPORT_TARGET_PATTERN_MAX * 4 + 1];
+    for (size_t i = 0; i < c->n_modules; i++)
+        for (size_t j = 0; j < c->modules[i].n_allow; j++)
+            if (c->modules[i].allow[j].addr_glob)
+                fprintf(f,
+                        "%s: module '%s': note: 'allow' pattern '%s' looks like an address, so "
+                        "it allows targets written as addresses only, never a host name that "
+                        "starts alike (127.0.0.evil.example); a CIDR range says the same exactly "
+                        "(10.0.0.0/24, 10.0.0.0/24:443)\n",
+                        path, c->modules[i].name,
+                        tls_escape_term(shown, sizeof(shown), c->modules[i].allow[j].text, 0));
 }
 
 const struct probe_exporter_module *

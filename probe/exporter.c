@@ -26,6 +26,7 @@
 #include "report/jsonw.h"
 #include "report/writer.h"
 #include "resolver.h"
+#include "tls/wire/addr.h"
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/http.h"
@@ -507,6 +508,12 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
         return refuse(c, 400, R_BAD_REQUEST,
                       "target '%s': a range is many targets; the exporter probes one a request",
                       shown);
+    if (e.one.family == AF_UNSPEC && tls_host_ends_in_number(e.one.host, strlen(e.one.host)))
+        return refuse(c, 400, R_BAD_REQUEST,
+                      "target '%s': a host that ends in a number is an IPv4 address to resolvers "
+                      "(2130706433, 0x7f.1 and 127.1 are 127.0.0.1): write the address as four "
+                      "decimal numbers",
+                      shown);
     if (e.one.port == 0) {
         e.one.port = c->m->cfg.ports[0];
         probe_target_spec_name(&e.one);
@@ -834,9 +841,11 @@ int probe_exporter_main(int argc, char **argv)
     tls_list_init(&x->queue);
     int status = probe_exporter_config_load(&x->cfg, config);
     if (status || check) {
-        if (status == 0)
+        if (status == 0) {
+            probe_exporter_config_notes(&x->cfg, config, stdout);
             printf("%s: %zu module%s, usable\n", config, x->cfg.n_modules,
                    x->cfg.n_modules == 1 ? "" : "s");
+        }
         probe_exporter_config_free(&x->cfg);
         free(x);
         return status;

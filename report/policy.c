@@ -6,6 +6,7 @@
  * a policy names (report/ has no mbedTLS). */
 #include "policy.h"
 
+#include <arpa/inet.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +352,24 @@ static int addr_pattern(const char *s, struct report_target_pattern *pt, const c
     return 1;
 }
 
+/* Whether glob g (lower case) looks like an address: the text before its first wildcard is
+ * digits, dots and colons ("10.0.0.*", "10.0.0.1:*"), or hex digits, dots and colons with two
+ * colons or more ("2001:db8::*"; one colon is a port: "cafe:*" is the host cafe). */
+static bool address_glob(const char *g)
+{
+    size_t n = strcspn(g, "*?["), colons = 0;
+    bool decimal = true;
+    for (size_t i = 0; i < n; i++) {
+        if (g[i] == ':')
+            colons++;
+        else if (g[i] >= 'a' && g[i] <= 'f')
+            decimal = false;
+        else if ((g[i] < '0' || g[i] > '9') && g[i] != '.')
+            return false;
+    }
+    return n > 0 && (decimal || colons >= 2);
+}
+
 int report_target_pattern_parse(struct report_target_pattern *pt, const char *text,
                                 struct tls_arena *arena, const char **why)
 {
@@ -368,6 +387,7 @@ int report_target_pattern_parse(struct report_target_pattern *pt, const char *te
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c - 'A' + 'a');
         pt->glob = g;
+        pt->addr_glob = address_glob(g);
     }
     return 0;
 }
@@ -652,21 +672,30 @@ bool report_target_subject_init(struct report_target_subject *s, const char *tar
 {
     if (host == NULL || !lower_copy(s->host, sizeof(s->host), host))
         return false;
+    s->port = port;
+    s->literal = host_address(host, &s->addr);
+    s->numeric = !s->literal && tls_host_ends_in_number(s->host, strlen(s->host));
+    if (s->literal) { /* what a connection reaches, in one spelling */
+        tls_addr_unmap(&s->addr);
+        inet_ntop(s->addr.family, s->addr.b, s->host, sizeof(s->host));
+    }
     bool v6 = strchr(s->host, ':') && s->host[0] != '[';
     snprintf(s->hostport, sizeof(s->hostport), v6 ? "[%s]:%u" : "%s:%u", s->host, (unsigned)port);
-    s->has_spec = target_spec && lower_copy(s->spec, sizeof(s->spec), target_spec) &&
+    s->has_spec = !s->literal && target_spec && lower_copy(s->spec, sizeof(s->spec), target_spec) &&
                   strcmp(s->spec, s->hostport) != 0 && strcmp(s->spec, s->host) != 0;
-    s->literal = host_address(host, &s->addr);
-    s->port = port;
     return true;
 }
 
 bool report_target_pattern_match(const struct report_target_pattern *pt,
                                  const struct report_target_subject *s)
 {
+    if (s->numeric)
+        return false;
     if (pt->glob == NULL)
         return s->literal && (pt->port == 0 || pt->port == s->port) &&
                tls_cidr_contains(&pt->range, &s->addr);
+    if (pt->addr_glob && !s->literal)
+        return false;
     return fnmatch(pt->glob, s->hostport, 0) == 0 || fnmatch(pt->glob, s->host, 0) == 0 ||
            (s->has_spec && fnmatch(pt->glob, s->spec, 0) == 0);
 }

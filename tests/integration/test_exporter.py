@@ -354,6 +354,85 @@ def check_refusals(tap, lab, tmp):
             (hdrs, doc.problems, body[:500]))
 
 
+# ---------------------------------------------------------------- names that look like addresses
+
+LOOKALIKE_CONFIG = """
+modules:
+  glob:
+    options: {tls: "1.2", timeout: 5, dns-server: "%(dns)s"}
+    allow: ["127.0.0.*:*"]
+  v6:
+    options: {tls: "1.2", timeout: 5}
+    allow: ["::/0"]
+  cidr:
+    options: {tls: "1.2", timeout: 5}
+    allow: [127.0.0.0/8]
+  names:
+    options: {tls: "1.2", timeout: 5, dns-server: "%(dns)s"}
+    allow: ["app.test:*"]
+"""
+
+
+def check_lookalikes(tap, lab, tmp):
+    """The allow list against hosts that look like allowed addresses (issue 14): a name that
+    starts like an address glob is a name its owner points anywhere (here the test's DNS server
+    points them at the lab), numbers resolvers read as IPv4 addresses, an address's other
+    spellings. Refused before any lookup; allowed ones reach the lab."""
+    right = lab.port("right-list")
+    zone = ["127.0.0.evil.example A 127.0.0.1", "127.0.0.1.nip.io A 127.0.0.1",
+            "app.test A 127.0.0.1", "app.test.evil.example A 127.0.0.1"]
+    with h.DnsServer(zone) as dns, \
+            Exporter(tmp, LOOKALIKE_CONFIG % {"dns": dns.server_arg}, "lookalikes") as ex:
+        def probe(target, module):
+            code, _, body = http(ex.port, "/probe?" + urllib.parse.urlencode(
+                {"target": target, "module": module}))
+            ok = code == 200 and set(v for _, v in expfmt.parse(body).series(
+                "caprobe_probe_success")) == {1.0}  # each variant (SNI or not) got an answer
+            return code, ok, body
+        for target in ("127.0.0.evil.example:%d" % right, "127.0.0.1.nip.io:%d" % right,
+                       "127.0.0.1.NIP.IO:%d" % right, "https://127.0.0.evil.example:%d/" % right):
+            code, _, body = probe(target, "glob")
+            tap.ok(code == 403 and "not allowed" in body, "allow '127.0.0.*:*': the name %s is "
+                   "not an address: 403" % target, (code, body))
+        asked = sorted({n for _, n, _ in dns.queries()})
+        tap.eq([n for n in asked if "evil" in n or "nip" in n], [],
+               "none of those names was looked up (refused before DNS)")
+        for target, why in (("2130706433", "a number"), ("0x7f000001", "a hex number"),
+                            ("0x7F.1", "hex and a short form"), ("0177.0.0.1", "octal"),
+                            ("127.1", "a short form"), ("127.0.0.1.", "a trailing dot"),
+                            ("[fe80::1%lo]", "a zone id")):
+            code, _, body = probe("%s:%d" % (target, right), "glob")
+            tap.ok(code == 400, "%s (%s): 400, not a host the allow list may take" % (target, why),
+                   (code, body))
+        code, ok, body = probe("127.0.0.1:%d" % right, "glob")
+        tap.ok(ok, "allow '127.0.0.*:*': 127.0.0.1 itself is probed", (code, body[:300]))
+        code, ok, body = probe("[::ffff:127.0.0.1]:%d" % right, "glob")
+        tap.ok(ok, "[::ffff:127.0.0.1] is 127.0.0.1 to the glob, and probed", (code, body[:300]))
+        code, _, body = probe("[::ffff:127.0.0.1]:%d" % right, "v6")
+        tap.ok(code == 403, "allow '::/0' (IPv6): the IPv4-mapped [::ffff:127.0.0.1] reaches "
+               "127.0.0.1, an IPv4 address: 403", (code, body))
+        code, _, body = probe("[0:0::1]:%d" % right, "v6")
+        tap.ok(code != 403, "allow '::/0': [0:0::1] is an IPv6 address: allowed", (code, body))
+        for target in ("[::ffff:127.0.0.1]:%d" % right, "[::ffff:7F00:1]:%d" % right):
+            code, ok, body = probe(target, "cidr")
+            tap.ok(ok, "allow 127.0.0.0/8: %s compared as the address it is, probed" % target,
+                   (code, body[:300]))
+        code, _, body = probe("127.0.0.evil.example:%d" % right, "cidr")
+        tap.eq(code, 403, "allow 127.0.0.0/8: a name never matches a range")
+        for target in ("app.test:%d" % right, "APP.Test:%d" % right, "app.test.:%d" % right):
+            code, ok, body = probe(target, "names")
+            tap.ok(ok, "allow 'app.test:*': %s is that name, probed" % target, (code, body[:300]))
+        code, _, body = probe("app.test.evil.example:%d" % right, "names")
+        tap.eq(code, 403, "allow 'app.test:*': app.test.evil.example is another name: 403")
+        run = h.run_caprobe(["exporter", "--check", "--config", ex.path])
+        tap.ok(run.rc == 0 and "module 'glob': note: 'allow' pattern '127.0.0.*:*' looks like an "
+               "address" in run.stdout and "never a host name" in run.stdout and
+               "'::/0'" not in run.stdout, "exporter --check says what an address-like glob "
+               "allows", run.describe())
+        tap.ok(ex.alive(), "the exporter still runs")
+
+
+
 # ---------------------------------------------------------------- concurrency
 
 def check_concurrency(tap, lab, tmp):
@@ -464,8 +543,8 @@ def check_examples(tap, lab, tmp):
 
 
 def main():
-    return h.lab_main([check_prometheus, check_refusals, check_concurrency, check_config_errors,
-                       check_examples], "caprobe-exporter-")
+    return h.lab_main([check_prometheus, check_refusals, check_lookalikes, check_concurrency,
+                       check_config_errors, check_examples], "caprobe-exporter-")
 
 
 if __name__ == "__main__":
