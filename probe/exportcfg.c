@@ -93,6 +93,15 @@ static int read_uint(struct loader *l, const yaml_node_t *v, const char *key, un
     return 0;
 }
 
+static int read_bool(struct loader *l, const yaml_node_t *v, const char *key, bool *out)
+{
+    const char *s = report_yaml_plain(v);
+    if (s == NULL || (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
+        return report_yaml_got(&l->y, v, "'%s' expects true or false", key);
+    *out = strcmp(s, "true") == 0;
+    return 0;
+}
+
 /* Seconds from 0 to max as milliseconds. */
 static int read_seconds(struct loader *l, const yaml_node_t *v, const char *key, double min,
                         double max, uint64_t *ms)
@@ -142,12 +151,12 @@ static int option_args(struct loader *l, const yaml_node_t *v, size_t k, const c
     const char *name = module_options[k].name;
     enum opt_kind kind = module_options[k].kind;
     if (kind == OPT_FLAG) {
-        const char *s = report_yaml_plain(v);
-        if (s == NULL || (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
-            return report_yaml_got(&l->y, v, "'%s' expects true or false", name);
-        if (strcmp(s, "true") == 0)
-            args[(*n)++] = tls_arena_printf(&l->c->arena, "--%s", name);
-        return strcmp(s, "true") == 0 && args[*n - 1] == NULL ? nomem(l) : 0;
+        bool on;
+        int rc = read_bool(l, v, name, &on);
+        if (rc || !on)
+            return rc;
+        args[(*n)++] = tls_arena_printf(&l->c->arena, "--%s", name);
+        return args[*n - 1] == NULL ? nomem(l) : 0;
     }
     if (kind == OPT_FILE && v->type != YAML_SCALAR_NODE)
         return report_yaml_got(&l->y, v, "'%s' expects a file name", name);
@@ -280,8 +289,8 @@ static bool name_ok(const char *s)
 static int read_module(struct loader *l, const yaml_node_t *k, const yaml_node_t *v,
                        struct probe_exporter_module *m)
 {
-    static const char *const names[] = {"options", "allow"};
-    const yaml_node_t *seen[2];
+    static const char *const names[] = {"options", "allow", "allow_paths"};
+    const yaml_node_t *seen[3];
     const char *name;
     int rc = report_yaml_str(&l->y, k, &name);
     if (rc)
@@ -294,7 +303,9 @@ static int read_module(struct loader *l, const yaml_node_t *k, const yaml_node_t
     if (v->type != YAML_MAPPING_NODE)
         return report_yaml_got(&l->y, v, "module '%s' expects a mapping with 'allow' and 'options'",
                                name);
-    if ((rc = read_keys(l, v, "in a module", names, 2, seen)))
+    if ((rc = read_keys(l, v, "in a module", names, 3, seen)))
+        return rc;
+    if (seen[2] && (rc = read_bool(l, seen[2], "allow_paths", &m->allow_paths)))
         return rc;
     if (seen[1] == NULL)
         return REPORT_YAML_FAIL_AT(&l->y, v->start_mark,

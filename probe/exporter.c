@@ -508,6 +508,12 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
         return refuse(c, 400, R_BAD_REQUEST,
                       "target '%s': a range is many targets; the exporter probes one a request",
                       shown);
+    if (e.url_rest && !c->m->allow_paths)
+        return refuse(c, 400, R_BAD_REQUEST,
+                      "target '%s': a URL with a path, query or fragment chooses what is sent to "
+                      "the server, and module '%s' takes none (its allow_paths is not true): "
+                      "write SCHEME://HOST:PORT",
+                      shown, c->m->name);
     if (e.one.family == AF_UNSPEC && tls_host_ends_in_number(e.one.host, strlen(e.one.host)))
         return refuse(c, 400, R_BAD_REQUEST,
                       "target '%s': a host that ends in a number is an IPv4 address to resolvers "

@@ -24,6 +24,7 @@ struct probe_exporter_module {
     struct report_context rules; /* the context its expectations make; the policy on top */
     struct report_target_pattern *allow;
     size_t n_allow;
+    bool allow_paths; /* a URL target may bring a path, query or fragment (--request's path) */
 };
 
 struct probe_exporter_config {

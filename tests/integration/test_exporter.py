@@ -433,6 +433,54 @@ def check_lookalikes(tap, lab, tmp):
 
 
 
+# ---------------------------------------------------------------- URL paths
+
+PATHS_CONFIG = """
+modules:
+  request:
+    options: {tls: "1.2", request: "/", timeout: 5}
+    allow: [127.0.0.1]
+  paths:
+    options: {tls: "1.2", request: "/", timeout: 5}
+    allow: [127.0.0.1]
+    allow_paths: true
+"""
+
+
+def check_paths(tap, lab, tmp):
+    """A URL target's path is the GET that a module with 'request' sends: the requester chooses
+    it only where the module says allow_paths. The lab's renegotiate-after-request asks for a
+    certificate (renegotiating) on GET /secure alone, so a renegotiation series shows the path
+    was sent."""
+    port = lab.port("renegotiate-after-request")
+    with Exporter(tmp, PATHS_CONFIG, "paths") as ex:
+        def probe(target, module):
+            code, _, body = http(ex.port, "/probe?" + urllib.parse.urlencode(
+                {"target": target, "module": module}))
+            phases = sorted(l["phase"] for l, v in expfmt.parse(body).series(
+                "caprobe_probe_success") if v == 1.0) if code == 200 else None
+            return code, phases, body
+        base = "https://127.0.0.1:%d" % port
+        for rest in ("/secure?x", "/secure", "?x", "/#top", "#top"):
+            code, _, body = probe(base + rest, "request")
+            tap.ok(code == 400 and "path, query or fragment" in body and "allow_paths" in body,
+                   "%s without allow_paths: 400 saying why" % (base + rest), (code, body))
+        code, phases, body = probe(base + "/", "request")
+        tap.ok(code == 200 and phases == ["handshake"], "%s/ (no path of its own): the module's "
+               "request, no renegotiation" % base, (code, body[:300]))
+        code, phases, body = probe(base + "/secure?x", "paths")
+        tap.ok(code == 200 and phases == ["handshake", "renegotiation"],
+               "allow_paths: true: the URL's path is sent (the lab renegotiates on /secure)",
+               (code, body[:600]))
+    bad = os.path.join(tmp, "paths-bad.yml")
+    with open(bad, "w") as f:
+        f.write("modules:\n  m:\n    allow: [127.0.0.1]\n    allow_paths: yes\n")
+    run = h.run_caprobe(["exporter", "--check", "--config", bad])
+    tap.ok(run.rc == 2 and ":4:18: 'allow_paths' expects true or false, got 'yes'" in run.stderr,
+           "allow_paths is true or false", run.describe())
+
+
+
 # ---------------------------------------------------------------- concurrency
 
 def check_concurrency(tap, lab, tmp):
@@ -543,8 +591,9 @@ def check_examples(tap, lab, tmp):
 
 
 def main():
-    return h.lab_main([check_prometheus, check_refusals, check_lookalikes, check_concurrency,
-                       check_config_errors, check_examples], "caprobe-exporter-")
+    return h.lab_main([check_prometheus, check_refusals, check_lookalikes, check_paths,
+                       check_concurrency, check_config_errors, check_examples],
+                      "caprobe-exporter-")
 
 
 if __name__ == "__main__":
