@@ -22,6 +22,7 @@
 
 #include "request.h"
 #include "tls/wire/error.h"
+#include "tls/wire/minmax.h"
 
 struct probe_conn {
     struct probe_conn_opts o;
@@ -45,11 +46,6 @@ struct probe_conn {
     bool reading;
     struct probe_conn_result res;
 };
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
 
 static void conn_close_cb(uv_handle_t *h)
 {
@@ -302,7 +298,7 @@ static void conn_connect_cb(uv_connect_t *req, int status)
     /* The handshake deadline counts from here, within what is left of the total. */
     uint64_t used = uv_now(c->o.loop) - c->start_ms;
     uint64_t left = c->o.timeout_ms > used ? c->o.timeout_ms - used : 1;
-    uv_timer_start(&c->timer, conn_timer_cb, min_u64(c->o.handshake_timeout_ms, left), 0);
+    uv_timer_start(&c->timer, conn_timer_cb, tls_min_u64(c->o.handshake_timeout_ms, left), 0);
     /* mbedTLS state only for connected probes: queued and connecting ones hold none. */
     if (c->o.starttls != TLS_STARTTLS_NONE ? conn_starttls_start(c) : conn_session_start(c))
         conn_flush(c);
@@ -331,8 +327,8 @@ int probe_conn_start(struct probe_conn **out, const struct probe_conn_opts *opts
     c->tcp.data = c->timer.data = c->connect_req.data = c;
     c->open_handles = 2;
     uv_tcp_nodelay(&c->tcp, 1);
-    uv_timer_start(&c->timer, conn_timer_cb, min_u64(opts->connect_timeout_ms, opts->timeout_ms),
-                   0);
+    uv_timer_start(&c->timer, conn_timer_cb,
+                   tls_min_u64(opts->connect_timeout_ms, opts->timeout_ms), 0);
     int rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&c->addr,
                             conn_connect_cb);
     if (rc)

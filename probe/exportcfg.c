@@ -13,6 +13,7 @@
 #include "exporter.h"
 #include "report/yamldoc.h"
 #include "tls/wire/error.h"
+#include "tls/wire/escape.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_ARENA_CAP (16u * 1024 * 1024)
@@ -31,6 +32,7 @@ static const struct report_yaml_kind config_kind = {
     .nodes_max = 64 * 1024,
     .depth_max = 16,
     .depth_needed = 4,
+    .bytes_max = CONFIG_MAX_BYTES,
 };
 
 /* The options a module may set: caprobe's long options that shape one target's probes and
@@ -56,7 +58,7 @@ static const struct {
     {"public-roots", OPT_FILE}, {"policy", OPT_FILE},
 };
 #define N_MODULE_OPTIONS (sizeof(module_options) / sizeof(module_options[0]))
-_Static_assert(N_MODULE_OPTIONS <= 32, "read_keys takes 32 keys at most");
+_Static_assert(N_MODULE_OPTIONS <= REPORT_YAML_KEYS_MAX, "a mapping has 32 keys at most");
 
 struct loader {
     struct report_yaml y;
@@ -74,31 +76,8 @@ static int nomem(struct loader *l)
 static int read_keys(struct loader *l, const yaml_node_t *m, const char *where,
                      const char *const *names, size_t n, const yaml_node_t **seen)
 {
-    const yaml_node_t *key_at[32] = {NULL}; /* n <= 32: the most keys of a mapping here */
-    for (size_t i = 0; i < n; i++)
-        seen[i] = NULL;
-    for (const yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
-         pr++) {
-        const yaml_node_t *k = report_yaml_node(&l->y, pr->key);
-        const char *key;
-        if (k->type != YAML_SCALAR_NODE)
-            return report_yaml_got(&l->y, k, "expected a key (a name)");
-        int rc = report_yaml_str(&l->y, k, &key);
-        if (rc)
-            return rc;
-        size_t i = 0;
-        while (i < n && strcmp(key, names[i]) != 0)
-            i++;
-        if (i == n)
-            return report_yaml_unknown(&l->y, k, "key", where, names, n);
-        if (key_at[i])
-            return REPORT_YAML_FAIL_AT(
-                &l->y, k->start_mark, "'%s' is given twice (first at %zu:%zu)", key,
-                key_at[i]->start_mark.line + 1, key_at[i]->start_mark.column + 1);
-        key_at[i] = k;
-        seen[i] = report_yaml_node(&l->y, pr->value);
-    }
-    return 0;
+    struct report_yaml_keys keys = {.names = names, .n = n, .where = where};
+    return report_yaml_keys(&l->y, m, &keys, seen);
 }
 
 static int read_uint(struct loader *l, const yaml_node_t *v, const char *key, unsigned min,
@@ -111,6 +90,15 @@ static int read_uint(struct loader *l, const yaml_node_t *v, const char *key, un
     if (s == NULL || *s < '0' || *s > '9' || errno || *end || n < min || n > max)
         return report_yaml_got(&l->y, v, "'%s' expects a number from %u to %u", key, min, max);
     *out = (unsigned)n;
+    return 0;
+}
+
+static int read_bool(struct loader *l, const yaml_node_t *v, const char *key, bool *out)
+{
+    const char *s = report_yaml_plain(v);
+    if (s == NULL || (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
+        return report_yaml_got(&l->y, v, "'%s' expects true or false", key);
+    *out = strcmp(s, "true") == 0;
     return 0;
 }
 
@@ -163,12 +151,12 @@ static int option_args(struct loader *l, const yaml_node_t *v, size_t k, const c
     const char *name = module_options[k].name;
     enum opt_kind kind = module_options[k].kind;
     if (kind == OPT_FLAG) {
-        const char *s = report_yaml_plain(v);
-        if (s == NULL || (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
-            return report_yaml_got(&l->y, v, "'%s' expects true or false", name);
-        if (strcmp(s, "true") == 0)
-            args[(*n)++] = tls_arena_printf(&l->c->arena, "--%s", name);
-        return strcmp(s, "true") == 0 && args[*n - 1] == NULL ? nomem(l) : 0;
+        bool on;
+        int rc = read_bool(l, v, name, &on);
+        if (rc || !on)
+            return rc;
+        args[(*n)++] = tls_arena_printf(&l->c->arena, "--%s", name);
+        return args[*n - 1] == NULL ? nomem(l) : 0;
     }
     if (kind == OPT_FILE && v->type != YAML_SCALAR_NODE)
         return report_yaml_got(&l->y, v, "'%s' expects a file name", name);
@@ -301,8 +289,8 @@ static bool name_ok(const char *s)
 static int read_module(struct loader *l, const yaml_node_t *k, const yaml_node_t *v,
                        struct probe_exporter_module *m)
 {
-    static const char *const names[] = {"options", "allow"};
-    const yaml_node_t *seen[2];
+    static const char *const names[] = {"options", "allow", "allow_paths"};
+    const yaml_node_t *seen[3];
     const char *name;
     int rc = report_yaml_str(&l->y, k, &name);
     if (rc)
@@ -315,7 +303,9 @@ static int read_module(struct loader *l, const yaml_node_t *k, const yaml_node_t
     if (v->type != YAML_MAPPING_NODE)
         return report_yaml_got(&l->y, v, "module '%s' expects a mapping with 'allow' and 'options'",
                                name);
-    if ((rc = read_keys(l, v, "in a module", names, 2, seen)))
+    if ((rc = read_keys(l, v, "in a module", names, 3, seen)))
+        return rc;
+    if (seen[2] && (rc = read_bool(l, seen[2], "allow_paths", &m->allow_paths)))
         return rc;
     if (seen[1] == NULL)
         return REPORT_YAML_FAIL_AT(&l->y, v->start_mark,
@@ -418,28 +408,15 @@ int probe_exporter_config_load(struct probe_exporter_config *c, const char *path
     const char *slash = strrchr(path, '/');
     if (slash)
         l.dir = tls_arena_printf(&c->arena, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = f ? malloc(CONFIG_MAX_BYTES + 1) : NULL;
-    size_t n = buf ? fread(buf, 1, CONFIG_MAX_BYTES + 1, f) : 0;
-    int rc;
-    if (f == NULL || (buf && ferror(f)))
-        rc = report_yaml_fail(&l.y, TLS_E_IO, 0, 0, "cannot read: %s", strerror(errno));
-    else if (buf == NULL || (slash && l.dir == NULL))
-        rc = nomem(&l);
-    else if (n > CONFIG_MAX_BYTES)
-        rc = report_yaml_fail(&l.y, TLS_E_INVALID, 0, 0,
-                              "larger than %d MiB: is this an exporter configuration?",
-                              CONFIG_MAX_BYTES >> 20);
-    else {
-        l.y.text = buf;
-        l.y.len = n;
-        if ((rc = report_yaml_open(&l.y)) == 0) {
-            rc = read_config(&l);
-            report_yaml_close(&l.y);
-        }
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = slash && l.dir == NULL ? nomem(&l) : report_yaml_read(&l.y, &buf, &n);
+    l.y.text = buf;
+    l.y.len = n;
+    if (rc == 0 && (rc = report_yaml_open(&l.y)) == 0) {
+        rc = read_config(&l);
+        report_yaml_close(&l.y);
     }
-    if (f)
-        fclose(f);
     free(buf);
     if (rc) {
         fprintf(stderr, "caprobe: %s\n", err);
@@ -458,6 +435,21 @@ void probe_exporter_config_free(struct probe_exporter_config *c)
     free(c->modules);
     tls_arena_free(&c->arena);
     memset(c, 0, sizeof(*c));
+}
+
+void probe_exporter_config_notes(const struct probe_exporter_config *c, const char *path, FILE *f)
+{
+    char shown[REPORT_TARGET_PATTERN_MAX * 4 + 1];
+    for (size_t i = 0; i < c->n_modules; i++)
+        for (size_t j = 0; j < c->modules[i].n_allow; j++)
+            if (c->modules[i].allow[j].addr_glob)
+                fprintf(f,
+                        "%s: module '%s': note: 'allow' pattern '%s' looks like an address, so "
+                        "it allows targets written as addresses only, never a host name that "
+                        "starts alike (127.0.0.evil.example); a CIDR range says the same exactly "
+                        "(10.0.0.0/24, 10.0.0.0/24:443)\n",
+                        path, c->modules[i].name,
+                        tls_escape_term(shown, sizeof(shown), c->modules[i].allow[j].text, 0));
 }
 
 const struct probe_exporter_module *

@@ -26,10 +26,12 @@
 #include "report/jsonw.h"
 #include "report/writer.h"
 #include "resolver.h"
+#include "tls/wire/addr.h"
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/http.h"
 #include "tls/wire/list.h"
+#include "tls/wire/minmax.h"
 
 #define REQUEST_MAX 8192      /* bytes of a request head */
 #define READ_TIMEOUT_MS 10000 /* to receive the whole head */
@@ -123,7 +125,7 @@ struct exporter {
     bool stopping, quiet;
     bool listening; /* the listener handle is initialised */
     int signal;
-    double start_time;
+    uint64_t start_time; /* seconds since the Unix epoch */
     uint64_t requests[EP_COUNT][N_CODES];
     uint64_t errors[R_COUNT];
 };
@@ -271,37 +273,16 @@ static void refuse(struct conn *c, int code, enum reason r, const char *fmt, ...
 
 /* ---- /metrics: the exporter's own --------------------------------------------------------- */
 
-static void family(struct report_buf *b, bool om, const char *name, const char *type,
-                   const char *help)
+/* A family of one unlabelled gauge. */
+static void one_gauge(struct report_buf *b, bool om, const char *name, const char *help, uint64_t v)
 {
-    bool counter = strcmp(type, "counter") == 0;
-    /* OpenMetrics names a counter's family without _total, Prometheus text with it */
-    report_buf_puts(b, "# HELP ");
-    report_buf_puts(b, name);
-    report_buf_puts(b, counter && !om ? "_total " : " ");
-    report_buf_puts(b, help);
-    report_buf_puts(b, "\n# TYPE ");
-    report_buf_puts(b, name);
-    report_buf_puts(b, counter && !om ? "_total " : " ");
-    report_buf_puts(b, type);
-    report_buf_puts(b, "\n");
-}
-
-static void value(struct report_buf *b, const char *name, const char *labels, double v)
-{
-    char num[64];
-    snprintf(num, sizeof(num), " %.17g\n", v);
-    report_buf_puts(b, name);
-    if (labels) {
-        report_buf_puts(b, "{");
-        report_buf_puts(b, labels);
-        report_buf_puts(b, "}");
-    }
-    report_buf_puts(b, num);
+    report_metrics_family(b, om, name, REPORT_METRIC_GAUGE, NULL, help);
+    report_metrics_sample_u64(b, name, REPORT_METRIC_GAUGE, NULL, NULL, v);
 }
 
 static void own_metrics(struct exporter *x, struct report_buf *b, bool om)
 {
+    enum report_metric_type gauge = REPORT_METRIC_GAUGE, counter = REPORT_METRIC_COUNTER;
     char labels[256];
     struct report_buf l = {0};
     report_buf_puts(&l, "version=\"");
@@ -311,39 +292,37 @@ static void own_metrics(struct exporter *x, struct report_buf *b, bool om)
     report_buf_puts(&l, "\",c_ares=\"");
     report_metrics_label_value(&l, probe_resolver_version());
     report_buf_put(&l, "\"", 2);
-    family(b, om, "caprobe_exporter_build_info", "gauge",
-           "The exporter's version and its libraries' (value always 1).");
-    value(b, "caprobe_exporter_build_info", l.failed ? NULL : l.p, 1);
+    report_metrics_family(b, om, "caprobe_exporter_build_info", gauge, NULL,
+                          "The exporter's version and its libraries' (value always 1).");
+    report_metrics_sample_u64(b, "caprobe_exporter_build_info", gauge, l.failed ? NULL : l.p, NULL,
+                              1);
     report_buf_free(&l);
-    family(b, om, "caprobe_exporter_start_time_seconds", "gauge",
-           "When the exporter started, in seconds since the Unix epoch.");
-    value(b, "caprobe_exporter_start_time_seconds", NULL, x->start_time);
-    family(b, om, "caprobe_exporter_requests", "counter",
-           "HTTP requests answered, by path and status code.");
+    one_gauge(b, om, "caprobe_exporter_start_time_seconds",
+              "When the exporter started, in seconds since the Unix epoch.", x->start_time);
+    report_metrics_family(b, om, "caprobe_exporter_requests", counter, NULL,
+                          "HTTP requests answered, by path and status code.");
     for (int e = 0; e < EP_COUNT; e++)
         for (size_t i = 0; i < N_CODES; i++)
             if (x->requests[e][i] || (e == EP_PROBE && codes[i] == 200)) {
                 snprintf(labels, sizeof(labels), "path=\"%s\",code=\"%d\"", endpoint_names[e],
                          codes[i]);
-                value(b, "caprobe_exporter_requests_total", labels, (double)x->requests[e][i]);
+                report_metrics_sample_u64(b, "caprobe_exporter_requests", counter, labels, NULL,
+                                          x->requests[e][i]);
             }
-    family(b, om, "caprobe_exporter_errors", "counter",
-           "Requests refused or cut short, by reason.");
+    report_metrics_family(b, om, "caprobe_exporter_errors", counter, NULL,
+                          "Requests refused or cut short, by reason.");
     for (int r = 0; r < R_COUNT; r++) {
         snprintf(labels, sizeof(labels), "reason=\"%s\"", reason_names[r]);
-        value(b, "caprobe_exporter_errors_total", labels, (double)x->errors[r]);
+        report_metrics_sample_u64(b, "caprobe_exporter_errors", counter, labels, NULL,
+                                  x->errors[r]);
     }
-    family(b, om, "caprobe_exporter_probes_in_flight", "gauge",
-           "Probe requests scanning now (at most limits.concurrency).");
-    value(b, "caprobe_exporter_probes_in_flight", NULL, x->probing);
-    family(b, om, "caprobe_exporter_probes_queued", "gauge",
-           "Probe requests waiting for a slot (at most limits.queue).");
-    value(b, "caprobe_exporter_probes_queued", NULL, (double)x->n_queued);
-    family(b, om, "caprobe_exporter_probes_limit", "gauge",
-           "limits.concurrency: probe requests that may scan at once.");
-    value(b, "caprobe_exporter_probes_limit", NULL, x->cfg.concurrency);
-    family(b, om, "caprobe_exporter_connections", "gauge", "Open HTTP connections.");
-    value(b, "caprobe_exporter_connections", NULL, (double)x->n_conns);
+    one_gauge(b, om, "caprobe_exporter_probes_in_flight",
+              "Probe requests scanning now (at most limits.concurrency).", x->probing);
+    one_gauge(b, om, "caprobe_exporter_probes_queued",
+              "Probe requests waiting for a slot (at most limits.queue).", x->n_queued);
+    one_gauge(b, om, "caprobe_exporter_probes_limit",
+              "limits.concurrency: probe requests that may scan at once.", x->cfg.concurrency);
+    one_gauge(b, om, "caprobe_exporter_connections", "Open HTTP connections.", x->n_conns);
     if (om)
         report_buf_puts(b, "# EOF\n");
 }
@@ -396,11 +375,6 @@ static void conn_scan_done(void *ctx, int rc)
     exporter_maybe_end(x);
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
-
 /* The request's scan: the module's options, every deadline within the request's. */
 static void probe_start(struct conn *c)
 {
@@ -419,10 +393,10 @@ static void probe_start(struct conn *c)
     c->opts.emit = conn_emit;
     c->opts.emit_ctx = c;
     c->opts.hold = NULL;
-    c->opts.timeout_ms = min_u64(c->opts.timeout_ms, left);
-    c->opts.connect_timeout_ms = min_u64(c->opts.connect_timeout_ms, left);
-    c->opts.handshake_timeout_ms = min_u64(c->opts.handshake_timeout_ms, left);
-    c->opts.dns_timeout_ms = min_u64(c->opts.dns_timeout_ms, left);
+    c->opts.timeout_ms = tls_min_u64(c->opts.timeout_ms, left);
+    c->opts.connect_timeout_ms = tls_min_u64(c->opts.connect_timeout_ms, left);
+    c->opts.handshake_timeout_ms = tls_min_u64(c->opts.handshake_timeout_ms, left);
+    c->opts.dns_timeout_ms = tls_min_u64(c->opts.dns_timeout_ms, left);
     c->args[0] = c->target;
     struct probe_input_opts io = {
         .args = c->args,
@@ -488,30 +462,36 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
 {
     struct exporter *x = c->x;
     const uint8_t *q = req->query, *end = req->query + req->query_len;
-    char key[32], val[TARGET_PARAM_MAX + 1], module[EXPORTER_MODULE_NAME_MAX + 1] = "";
+    char module[EXPORTER_MODULE_NAME_MAX + 1] = "";
     char shown[TARGET_PARAM_MAX * 4 + 1];
     bool have_target = false, have_module = false;
-    int rc;
-    while ((rc = tls_http_query_next(&q, end, key, sizeof(key), val, sizeof(val))) == 1) {
+    struct tls_http_param p;
+    while (tls_http_query_next(&q, end, &p) == 1) {
+        /* only target and module are ours: others (Prometheus's params:) are passed over as
+         * sent, whatever their length or bytes */
+        char key[8];
+        if (tls_http_form_decode(key, sizeof(key), p.key, p.key_len) != 0)
+            continue;
         bool is_target = strcmp(key, "target") == 0, is_module = strcmp(key, "module") == 0;
+        if (!is_target && !is_module)
+            continue;
         if ((is_target && have_target) || (is_module && have_module))
             return refuse(c, 400, R_BAD_REQUEST, "'%s' is given twice", key);
-        if (is_target) {
-            have_target = true;
-            memcpy(c->target, val, strlen(val) + 1);
-        } else if (is_module) {
-            have_module = true;
-            if (strlen(val) >= sizeof(module))
-                return refuse(c, 400, R_BAD_REQUEST, "unknown module (its name is too long)");
-            memcpy(module, val, strlen(val) + 1);
-        } /* other parameters (Prometheus's params:) are not ours: ignored */
+        *(is_target ? &have_target : &have_module) = true;
+        int rc = is_target ? tls_http_form_decode(c->target, sizeof(c->target), p.val, p.val_len)
+                           : tls_http_form_decode(module, sizeof(module), p.val, p.val_len);
+        if (rc == TLS_E_SPACE && is_target)
+            return refuse(c, 400, R_BAD_REQUEST, "the target is longer than %d bytes",
+                          TARGET_PARAM_MAX);
+        if (rc == TLS_E_SPACE)
+            return refuse(c, 400, R_BAD_REQUEST,
+                          "unknown module (its name is longer than %d bytes)",
+                          EXPORTER_MODULE_NAME_MAX);
+        if (rc)
+            return refuse(c, 400, R_BAD_REQUEST,
+                          "malformed '%s': a %%-escape that is not %%XX, or a control character",
+                          key);
     }
-    if (rc == TLS_E_SPACE)
-        return refuse(c, 400, R_BAD_REQUEST, "a query parameter is longer than %d bytes",
-                      TARGET_PARAM_MAX);
-    if (rc < 0)
-        return refuse(c, 400, R_BAD_REQUEST,
-                      "malformed query: a %%-escape that is not %%XX, or a control character");
     if (!have_target || c->target[0] == 0)
         return refuse(c, 400, R_BAD_REQUEST, "no target: ask /probe?target=HOST:PORT&module=NAME");
     c->m = probe_exporter_module_find(&x->cfg, have_module ? module : "default");
@@ -527,6 +507,18 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
     if (e.is_cidr)
         return refuse(c, 400, R_BAD_REQUEST,
                       "target '%s': a range is many targets; the exporter probes one a request",
+                      shown);
+    if (e.url_rest && !c->m->allow_paths)
+        return refuse(c, 400, R_BAD_REQUEST,
+                      "target '%s': a URL with a path, query or fragment chooses what is sent to "
+                      "the server, and module '%s' takes none (its allow_paths is not true): "
+                      "write SCHEME://HOST:PORT",
+                      shown, c->m->name);
+    if (e.one.family == AF_UNSPEC && tls_host_ends_in_number(e.one.host, strlen(e.one.host)))
+        return refuse(c, 400, R_BAD_REQUEST,
+                      "target '%s': a host that ends in a number is an IPv4 address to resolvers "
+                      "(2130706433, 0x7f.1 and 127.1 are 127.0.0.1): write the address as four "
+                      "decimal numbers",
                       shown);
     if (e.one.port == 0) {
         e.one.port = c->m->cfg.ports[0];
@@ -551,7 +543,7 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
                           "the scrape timeout (%" PRIu64 " ms) leaves nothing after the "
                           "exporter's margin (limits.timeout_margin, %" PRIu64 " ms)",
                           ms, x->cfg.margin_ms);
-        budget = min_u64(budget, ms - x->cfg.margin_ms);
+        budget = tls_min_u64(budget, ms - x->cfg.margin_ms);
     }
     c->deadline = uv_now(&x->loop) + budget;
     c->openmetrics = tls_http_request_accepts(req, "application/openmetrics-text");
@@ -855,16 +847,18 @@ int probe_exporter_main(int argc, char **argv)
     tls_list_init(&x->queue);
     int status = probe_exporter_config_load(&x->cfg, config);
     if (status || check) {
-        if (status == 0)
+        if (status == 0) {
+            probe_exporter_config_notes(&x->cfg, config, stdout);
             printf("%s: %zu module%s, usable\n", config, x->cfg.n_modules,
                    x->cfg.n_modules == 1 ? "" : "s");
+        }
         probe_exporter_config_free(&x->cfg);
         free(x);
         return status;
     }
     uv_loop_init(&x->loop);
     if ((status = listen_on(x, listen)) == 0) {
-        x->start_time = (double)time(NULL);
+        x->start_time = (uint64_t)time(NULL);
         uv_signal_init(&x->loop, &x->sigint);
         uv_signal_init(&x->loop, &x->sigterm);
         x->sigint.data = x->sigterm.data = x;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "internal.h"
 #include "report/policy.h"
@@ -23,6 +24,7 @@ struct probe_exporter_module {
     struct report_context rules; /* the context its expectations make; the policy on top */
     struct report_target_pattern *allow;
     size_t n_allow;
+    bool allow_paths; /* a URL target may bring a path, query or fragment (--request's path) */
 };
 
 struct probe_exporter_config {
@@ -40,6 +42,9 @@ struct probe_exporter_config {
  * status of a usage error once it was told on stderr ("caprobe: CONFIG:LINE:COLUMN: ..."). */
 int probe_exporter_config_load(struct probe_exporter_config *c, const char *path);
 void probe_exporter_config_free(struct probe_exporter_config *c);
+/* What a reader of the configuration at path should know and is no error (exporter --check):
+ * each allow pattern that looks like an address, which allows address literals only. */
+void probe_exporter_config_notes(const struct probe_exporter_config *c, const char *path, FILE *f);
 /* The module named name, or NULL. */
 const struct probe_exporter_module *
 probe_exporter_module_find(const struct probe_exporter_config *c, const char *name);

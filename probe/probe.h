@@ -51,6 +51,7 @@ void probe_cidr_address(const struct probe_cidr *c, uint64_t index, uint16_t por
 struct probe_entry {
     bool is_url;
     bool is_cidr;
+    bool url_rest; /* a URL with a path, query or fragment after HOST[:PORT] (not "/" alone) */
     const char *ignored; /* a URL's path taken and not used ("the DN of an LDAP URL"), or NULL */
     enum tls_starttls_proto starttls; /* a URL's; other entries take --starttls or the ports' */
     struct probe_target_spec one;     /* port 0: none given, the caller's port list applies */

@@ -463,6 +463,7 @@ static int url_parse(const char *s, size_t scheme_len, struct probe_entry *out, 
     }
     int rc = probe_target_parse(hostport, scheme->port, &out->one, why);
     const char *rest = auth + strcspn(auth, "/?#");
+    out->url_rest = rest[0] && strcmp(rest, "/") != 0;
     if (rc || !scheme->http)
         return rc ? rc : url_rest_check(scheme, rest, out, why);
     size_t n = strcspn(rest, "#");

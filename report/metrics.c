@@ -103,6 +103,55 @@ void report_metrics_label_value(struct report_buf *b, const char *s)
     }
 }
 
+static const char *type_name(enum report_metric_type t)
+{
+    switch (t) {
+    case REPORT_METRIC_GAUGE:
+        return "gauge";
+    case REPORT_METRIC_COUNTER:
+        return "counter";
+    }
+    return "unknown";
+}
+
+void report_metrics_family(struct report_buf *b, bool om, const char *name,
+                           enum report_metric_type type, const char *unit, const char *help)
+{
+    /* OpenMetrics names a counter's family without _total, Prometheus text with it */
+    const char *total = type == REPORT_METRIC_COUNTER && !om ? "_total" : "";
+    report_buf_printf(b, "# HELP %s%s %s\n# TYPE %s%s %s\n", name, total, help, name, total,
+                      type_name(type));
+    if (unit)
+        report_buf_printf(b, "# UNIT %s%s %s\n", name, total, unit);
+}
+
+void report_metrics_sample(struct report_buf *b, const char *name, enum report_metric_type type,
+                           const char *labels, const char *more, const char *value)
+{
+    bool has_labels = labels && *labels, has_more = more && *more;
+    report_buf_puts(b, name);
+    if (type == REPORT_METRIC_COUNTER)
+        report_buf_puts(b, "_total");
+    if (has_labels || has_more) {
+        report_buf_puts(b, "{");
+        report_buf_puts(b, has_labels ? labels : "");
+        report_buf_puts(b, has_labels && has_more ? "," : "");
+        report_buf_puts(b, has_more ? more : "");
+        report_buf_puts(b, "}");
+    }
+    report_buf_puts(b, " ");
+    report_buf_puts(b, value);
+    report_buf_puts(b, "\n");
+}
+
+void report_metrics_sample_u64(struct report_buf *b, const char *name, enum report_metric_type type,
+                               const char *labels, const char *more, uint64_t value)
+{
+    char num[24];
+    snprintf(num, sizeof(num), "%" PRIu64, value);
+    report_metrics_sample(b, name, type, labels, more, num);
+}
+
 static void label(struct report_buf *b, const char *name, const char *value)
 {
     if (b->len)
@@ -131,22 +180,23 @@ static void spool(struct report_metrics *m, struct family_out *fo, bool force)
     fo->buf.len = 0;
 }
 
-/* One sample: the family's name, the current labels and extra (NAME="VALUE" pairs already
- * escaped, or NULL), the value. */
+/* b's content as a C string (NULL when an allocation failed). */
+static const char *buf_text(struct report_buf *b)
+{
+    report_buf_put(b, "", 1); /* the terminating NUL, not counted below */
+    if (b->failed)
+        return NULL;
+    b->len--;
+    return b->p;
+}
+
+/* One sample of family f: the current labels and extra (NAME="VALUE" pairs already escaped, or
+ * NULL), the value. */
 static void sample(struct report_metrics *m, enum family f, const char *extra, const char *value)
 {
     struct family_out *fo = &m->fam[f];
-    struct report_buf *b = &fo->buf;
-    report_buf_puts(b, families[f].name);
-    report_buf_puts(b, "{");
-    report_buf_put(b, m->labels.p ? m->labels.p : "", m->labels.len);
-    if (extra && *extra) {
-        report_buf_puts(b, m->labels.len ? "," : "");
-        report_buf_puts(b, extra);
-    }
-    report_buf_puts(b, "} ");
-    report_buf_puts(b, value);
-    report_buf_puts(b, "\n");
+    report_metrics_sample(&fo->buf, families[f].name, REPORT_METRIC_GAUGE, buf_text(&m->labels),
+                          extra, value);
     spool(m, fo, false);
 }
 
@@ -164,11 +214,7 @@ struct extra {
 
 static const char *extra_text(struct extra *x)
 {
-    report_buf_put(&x->b, "", 1); /* the terminating NUL, not counted below */
-    if (x->b.failed)
-        return NULL;
-    x->b.len--;
-    return x->b.p;
+    return buf_text(&x->b);
 }
 
 static void probe_series(struct report_metrics *m, const struct report_target *t,
@@ -296,10 +342,13 @@ static int write_family(struct report_metrics *m, enum family i)
 {
     struct family_out *fo = &m->fam[i];
     FILE *f = m->f;
-    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", families[i].name, families[i].help,
-            families[i].name);
-    if (families[i].unit)
-        fprintf(f, "# UNIT %s %s\n", families[i].name, families[i].unit);
+    struct report_buf head = {0};
+    report_metrics_family(&head, true, families[i].name, REPORT_METRIC_GAUGE, families[i].unit,
+                          families[i].help);
+    int rc = report_buf_flush(&head, f);
+    report_buf_free(&head);
+    if (rc)
+        return rc;
     if (fo->spool) {
         spool(m, fo, true);
         char chunk[65536];

@@ -6,7 +6,7 @@
  * a policy names (report/ has no mbedTLS). */
 #include "policy.h"
 
-#include <errno.h>
+#include <arpa/inet.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +89,7 @@ static const struct report_yaml_kind policy_kind = {
     .nodes_max = POLICY_NODES_MAX,
     .depth_max = POLICY_DEPTH_MAX,
     .depth_needed = 4,
+    .bytes_max = REPORT_POLICY_MAX_BYTES,
 };
 
 /* Where a key may stand (bits), and every key of a policy, in the order messages list them. */
@@ -351,6 +352,24 @@ static int addr_pattern(const char *s, struct report_target_pattern *pt, const c
     return 1;
 }
 
+/* Whether glob g (lower case) looks like an address: the text before its first wildcard is
+ * digits, dots and colons ("10.0.0.*", "10.0.0.1:*"), or hex digits, dots and colons with two
+ * colons or more ("2001:db8::*"; one colon is a port: "cafe:*" is the host cafe). */
+static bool address_glob(const char *g)
+{
+    size_t n = strcspn(g, "*?["), colons = 0;
+    bool decimal = true;
+    for (size_t i = 0; i < n; i++) {
+        if (g[i] == ':')
+            colons++;
+        else if (g[i] >= 'a' && g[i] <= 'f')
+            decimal = false;
+        else if ((g[i] < '0' || g[i] > '9') && g[i] != '.')
+            return false;
+    }
+    return n > 0 && (decimal || colons >= 2);
+}
+
 int report_target_pattern_parse(struct report_target_pattern *pt, const char *text,
                                 struct tls_arena *arena, const char **why)
 {
@@ -368,6 +387,7 @@ int report_target_pattern_parse(struct report_target_pattern *pt, const char *te
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c - 'A' + 'a');
         pt->glob = g;
+        pt->addr_glob = address_glob(g);
     }
     return 0;
 }
@@ -495,33 +515,41 @@ static int walk_key(struct loader *l, enum key k, const yaml_node_t *v,
     return TLS_E_INVALID; /* not reached: walk_mapping passes known keys only */
 }
 
+/* The keys of a mapping at w, each given to walk_key (report_yaml_keys). */
+struct walk {
+    struct loader *l;
+    enum where w;
+    struct report_policy_entry *e;
+    enum key ids[K_COUNT_]; /* the key of each name the mapping may hold */
+};
+
+static int walk_unknown(void *ctx, const yaml_node_t *k, const char *key)
+{
+    struct walk *wk = ctx;
+    return unknown_key(wk->l, k, key, wk->w);
+}
+
+static int walk_visit(void *ctx, size_t i, const yaml_node_t *v)
+{
+    struct walk *wk = ctx;
+    return walk_key(wk->l, wk->ids[i], v, wk->e);
+}
+
 /* The keys of m: each one that may stand at w, and only once. */
 static int walk_mapping(struct loader *l, const yaml_node_t *m, enum where w,
                         struct report_policy_entry *e)
 {
-    const yaml_node_t *seen[K_COUNT_] = {NULL};
-    for (const yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
-         pr++) {
-        const yaml_node_t *k = report_yaml_node(&l->y, pr->key);
-        const char *key = NULL;
-        if (k->type != YAML_SCALAR_NODE)
-            return report_yaml_got(&l->y, k, "expected a key (a name)");
-        int rc = report_yaml_str(&l->y, k, &key), i = 0;
-        if (rc)
-            return rc;
-        while (i < K_COUNT_ && (!(keys[i].where & w) || strcmp(key, keys[i].name) != 0))
-            i++;
-        if (i == K_COUNT_)
-            return unknown_key(l, k, key, w);
-        if (seen[i])
-            return REPORT_YAML_FAIL_AT(
-                &l->y, k->start_mark, "'%s' is given twice (first at %zu:%zu)", key,
-                seen[i]->start_mark.line + 1, seen[i]->start_mark.column + 1);
-        seen[i] = k;
-        if ((rc = walk_key(l, (enum key)i, report_yaml_node(&l->y, pr->value), e)))
-            return rc;
-    }
-    return 0;
+    struct walk wk = {.l = l, .w = w, .e = e};
+    const char *names[K_COUNT_];
+    size_t n = 0;
+    for (int i = 0; i < K_COUNT_; i++)
+        if (keys[i].where & w) {
+            wk.ids[n] = (enum key)i;
+            names[n++] = keys[i].name;
+        }
+    struct report_yaml_keys k = {
+        .names = names, .n = n, .unknown = walk_unknown, .visit = walk_visit, .ctx = &wk};
+    return report_yaml_keys(&l->y, m, &k, NULL);
 }
 
 /* ---- loading --------------------------------------------------------------------------------- */
@@ -538,11 +566,6 @@ int report_policy_parse(struct report_policy **out, const char *name, const uint
                              .len = len,
                              .err = err,
                              .err_cap = err_cap}};
-    if (len > REPORT_POLICY_MAX_BYTES)
-        return report_yaml_fail(&l.y, TLS_E_INVALID, 0, 0,
-                                "larger than %u MiB: is this a policy? (policies are a few "
-                                "kilobytes)",
-                                REPORT_POLICY_MAX_BYTES >> 20);
     struct report_policy *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return nomem(&l, NULL);
@@ -573,18 +596,12 @@ int report_policy_parse(struct report_policy **out, const char *name, const uint
 int report_policy_load(struct report_policy **out, const char *path, char *err, size_t err_cap)
 {
     *out = NULL;
-    struct loader l = {.y = {.kind = &policy_kind, .name = path, .err = err, .err_cap = err_cap}};
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return report_yaml_fail(&l.y, TLS_E_IO, 0, 0, "cannot read: %s", strerror(errno));
-    /* one byte more than a policy may hold, so that a larger file is refused as one */
-    uint8_t *buf = malloc(REPORT_POLICY_MAX_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, REPORT_POLICY_MAX_BYTES + 1, f) : 0;
-    int rc = buf == NULL ? report_yaml_fail(&l.y, TLS_E_NOMEM, 0, 0, "out of memory")
-             : ferror(f) ? report_yaml_fail(&l.y, TLS_E_IO, 0, 0, "cannot read: %s",
-                                            strerror(errno ? errno : EIO))
-                         : report_policy_parse(out, path, buf, n, err, err_cap);
-    fclose(f);
+    struct report_yaml y = {.kind = &policy_kind, .name = path, .err = err, .err_cap = err_cap};
+    uint8_t *buf;
+    size_t n;
+    int rc = report_yaml_read(&y, &buf, &n);
+    if (rc == 0)
+        rc = report_policy_parse(out, path, buf, n, err, err_cap);
     free(buf);
     return rc;
 }
@@ -655,21 +672,30 @@ bool report_target_subject_init(struct report_target_subject *s, const char *tar
 {
     if (host == NULL || !lower_copy(s->host, sizeof(s->host), host))
         return false;
+    s->port = port;
+    s->literal = host_address(host, &s->addr);
+    s->numeric = !s->literal && tls_host_ends_in_number(s->host, strlen(s->host));
+    if (s->literal) { /* what a connection reaches, in one spelling */
+        tls_addr_unmap(&s->addr);
+        inet_ntop(s->addr.family, s->addr.b, s->host, sizeof(s->host));
+    }
     bool v6 = strchr(s->host, ':') && s->host[0] != '[';
     snprintf(s->hostport, sizeof(s->hostport), v6 ? "[%s]:%u" : "%s:%u", s->host, (unsigned)port);
-    s->has_spec = target_spec && lower_copy(s->spec, sizeof(s->spec), target_spec) &&
+    s->has_spec = !s->literal && target_spec && lower_copy(s->spec, sizeof(s->spec), target_spec) &&
                   strcmp(s->spec, s->hostport) != 0 && strcmp(s->spec, s->host) != 0;
-    s->literal = host_address(host, &s->addr);
-    s->port = port;
     return true;
 }
 
 bool report_target_pattern_match(const struct report_target_pattern *pt,
                                  const struct report_target_subject *s)
 {
+    if (s->numeric)
+        return false;
     if (pt->glob == NULL)
         return s->literal && (pt->port == 0 || pt->port == s->port) &&
                tls_cidr_contains(&pt->range, &s->addr);
+    if (pt->addr_glob && !s->literal)
+        return false;
     return fnmatch(pt->glob, s->hostport, 0) == 0 || fnmatch(pt->glob, s->host, 0) == 0 ||
            (s->has_spec && fnmatch(pt->glob, s->spec, 0) == 0);
 }

@@ -63,9 +63,9 @@ const char *report_policy_entry_where(const struct report_policy_entry *e);
 const char *report_policy_entry_pattern(const struct report_policy_entry *e);
 
 /* The first entry (in file order) matching the target, or NULL (then the defaults alone
- * apply). target_spec ("host:port" as normalised, or NULL) and "host:port" built from host and
- * port are matched against glob patterns (fnmatch, case-insensitive), and so is host alone;
- * address and CIDR patterns match only targets whose host is an address literal. */
+ * apply): see struct report_target_pattern. target_spec ("host:port" as normalised, or NULL)
+ * and "host:port" built from host and port are matched against glob patterns (fnmatch,
+ * case-insensitive), and so is host alone. */
 const struct report_policy_entry *report_policy_match(const struct report_policy *p,
                                                       const char *target_spec, const char *host,
                                                       uint16_t port);
@@ -77,10 +77,17 @@ const struct report_policy_entry *report_policy_match(const struct report_policy
 /* A glob over "host:port" and host alone (fnmatch, case-insensitive: "*.example.com" matches
  * every port, "*.example.com:443" one), or an address or CIDR range with an optional port
  * ("10.0.0.0/8", "10.0.0.5:443", "[2001:db8::/32]:443"), which matches only targets whose host is
- * an address literal: never a name, whatever it resolves to. */
+ * an address literal: never a name, whatever it resolves to. An address literal is compared as
+ * the address it reaches: parsed, an IPv4-mapped IPv6 address as its IPv4 address, and a glob
+ * sees its canonical text (inet_ntop's: [0:0::1] is ::1). A glob that looks like an address
+ * (addr_glob: the text before its first wildcard is digits, dots and colons, or hex digits with
+ * two colons or more, as in "10.0.0.*" or "2001:db8::*") matches only address literals too, so
+ * that "127.0.0.*" never admits the name 127.0.0.evil.example. A host that ends in a number
+ * (tls_host_ends_in_number: 2130706433, 0x7f.1) matches no pattern at all. */
 struct report_target_pattern {
     const char *text;      /* as written */
     const char *glob;      /* lower case; NULL for an address pattern */
+    bool addr_glob;        /* a glob that looks like an address: address literals only */
     struct tls_cidr range; /* address patterns: one address is a range of one */
     uint16_t port;         /* address patterns: 0 any */
 };
@@ -92,9 +99,10 @@ int report_target_pattern_parse(struct report_target_pattern *pt, const char *te
 
 /* A target as patterns see it, made once for any number of patterns. */
 struct report_target_subject {
-    char host[512], hostport[540], spec[540]; /* lower case */
+    char host[512], hostport[540], spec[540]; /* lower case; an address's canonical text */
     bool has_spec, literal;
-    struct tls_addr addr; /* when literal */
+    bool numeric;         /* a host that ends in a number: matches nothing */
+    struct tls_addr addr; /* when literal, unmapped */
     uint16_t port;
 };
 /* target_spec ("host:port" as normalised, or NULL), host and port; false when host is NULL or

@@ -6,6 +6,8 @@
 #ifndef REPORT_WRITER_H
 #define REPORT_WRITER_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "report.h"
@@ -65,10 +67,28 @@ int report_metrics_target(struct report_metrics *m, const struct report_target *
 /* Write every family with its HELP, TYPE and UNIT, then "# EOF"; flush f and free m, also after
  * an error (m NULL: nothing, 0). */
 int report_metrics_end(struct report_metrics *m);
+/* The exposition writer of both formats, for the series above and for the exporter's own
+ * (probe/exporter.c). A counter's samples are NAME_total in both; its family is NAME in
+ * OpenMetrics and NAME_total in Prometheus text 0.0.4, so a counter is always named here
+ * without _total and this is the one place that adds it. */
+enum report_metric_type {
+    REPORT_METRIC_GAUGE,
+    REPORT_METRIC_COUNTER,
+};
+/* "# HELP", "# TYPE" and, with a unit (NULL: none), "# UNIT" of a family into b; om: OpenMetrics
+ * (else Prometheus text). help holds no backslash, double quote or line feed. */
+struct report_buf;
+void report_metrics_family(struct report_buf *b, bool om, const char *name,
+                           enum report_metric_type type, const char *unit, const char *help);
+/* One sample into b: NAME{LABELS,MORE} VALUE, the braces left out when both are NULL or empty;
+ * labels and more are name="value" pairs already escaped (report_metrics_label_value). */
+void report_metrics_sample(struct report_buf *b, const char *name, enum report_metric_type type,
+                           const char *labels, const char *more, const char *value);
+void report_metrics_sample_u64(struct report_buf *b, const char *name, enum report_metric_type type,
+                               const char *labels, const char *more, uint64_t value);
 /* Label value escaping of both formats (backslash, double quote, line feed), with C0 controls,
  * DEL and bytes that are not UTF-8 written as \xNN (tls/wire/escape.h) so that every value is
  * UTF-8 and shows nothing but text. */
-struct report_buf;
 void report_metrics_label_value(struct report_buf *b, const char *s);
 
 #endif

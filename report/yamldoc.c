@@ -1,8 +1,9 @@
-/* A YAML document read for a schema of ours (yamldoc.h): the checks every such file gets, and the
- * helpers that say in one line where a node stands and what it is. Reads only the bytes it is
- * given: opening the file, and what the values mean, are the caller's. */
+/* A YAML document read for a schema of ours (yamldoc.h): reading the file within its size, the
+ * checks every such file gets, the walk over a mapping's keys, and the helpers that say in one
+ * line where a node stands and what it is. What the values mean is the caller's. */
 #include "yamldoc.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,10 +142,37 @@ static int prescan(struct report_yaml *y)
     return rc;
 }
 
+int report_yaml_read(struct report_yaml *y, uint8_t **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    FILE *f = fopen(y->name, "rb");
+    if (f == NULL)
+        return report_yaml_fail(y, TLS_E_IO, 0, 0, "cannot read: %s", strerror(errno));
+    /* one byte more than a document may hold, so that a larger file is refused as one */
+    uint8_t *buf = malloc(y->kind->bytes_max + 1);
+    size_t n = buf ? fread(buf, 1, y->kind->bytes_max + 1, f) : 0;
+    int rc = buf == NULL ? nomem(y)
+             : ferror(f) ? report_yaml_fail(y, TLS_E_IO, 0, 0, "cannot read: %s",
+                                            strerror(errno ? errno : EIO))
+                         : 0;
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
 int report_yaml_open(struct report_yaml *y)
 {
     if (y->err && y->err_cap)
         y->err[0] = 0;
+    if (y->len > y->kind->bytes_max)
+        return report_yaml_fail(y, TLS_E_INVALID, 0, 0, "larger than %zu MiB: is this a %s? (%s)",
+                                y->kind->bytes_max >> 20, y->kind->noun, y->kind->size_note);
     size_t bad = tls_utf8_valid_prefix(y->text, y->len);
     if (bad < y->len) {
         size_t line, col;
@@ -310,4 +338,42 @@ int report_yaml_list_next(struct report_yaml *y, const yaml_node_t *v, const cha
     if ((*item)->type != YAML_SCALAR_NODE || report_yaml_is_null(*item))
         return report_yaml_got(y, *item, "each item of '%s' expects %s", key, expects);
     return 1;
+}
+
+int report_yaml_keys(struct report_yaml *y, const yaml_node_t *m,
+                     const struct report_yaml_keys *keys, const yaml_node_t **seen)
+{
+    const yaml_node_t *key_at[REPORT_YAML_KEYS_MAX] = {NULL};
+    if (keys->n > REPORT_YAML_KEYS_MAX)
+        return report_yaml_fail(y, TLS_E_INVALID, 0, 0, "internal: more than %d keys",
+                                REPORT_YAML_KEYS_MAX);
+    for (size_t i = 0; seen && i < keys->n; i++)
+        seen[i] = NULL;
+    for (const yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
+         pr++) {
+        const yaml_node_t *k = report_yaml_node(y, pr->key), *v = report_yaml_node(y, pr->value);
+        const char *key;
+        if (k->type != YAML_SCALAR_NODE)
+            return report_yaml_got(y, k, "expected a key (a name)");
+        int rc = report_yaml_str(y, k, &key);
+        if (rc)
+            return rc;
+        size_t i = 0;
+        while (i < keys->n && strcmp(key, keys->names[i]) != 0)
+            i++;
+        if (i == keys->n)
+            return keys->unknown
+                       ? keys->unknown(keys->ctx, k, key)
+                       : report_yaml_unknown(y, k, "key", keys->where, keys->names, keys->n);
+        if (key_at[i])
+            return REPORT_YAML_FAIL_AT(y, k->start_mark, "'%s' is given twice (first at %zu:%zu)",
+                                       key, key_at[i]->start_mark.line + 1,
+                                       key_at[i]->start_mark.column + 1);
+        key_at[i] = k;
+        if (seen)
+            seen[i] = v;
+        if (keys->visit && (rc = keys->visit(keys->ctx, i, v)))
+            return rc;
+    }
+    return 0;
 }

@@ -24,6 +24,7 @@ struct report_yaml_kind {
     unsigned nodes_max;     /* scalars, lists and mappings at most */
     unsigned depth_max;     /* lists and mappings inside each other at most */
     unsigned depth_needed;  /* how deep a valid document goes, for the message */
+    size_t bytes_max;       /* the document's size at most */
 };
 
 struct report_yaml {
@@ -36,8 +37,14 @@ struct report_yaml {
     yaml_document_t doc; /* after report_yaml_open */
 };
 
-/* Check and load y->text (the fields above set); 0, or TLS_E_INVALID / TLS_E_NOMEM with the
- * message in y->err. After 0, report_yaml_close frees the tree. */
+/* The file y->name whole into *text (malloc'd: the caller frees it) and *len, reading one byte
+ * more than the kind's bytes_max so that report_yaml_open refuses a larger file as one: 0, or
+ * TLS_E_IO ("cannot read: why") or TLS_E_NOMEM with the message in y->err. */
+int report_yaml_read(struct report_yaml *y, uint8_t **text, size_t *len);
+/* Check and load y->text (the fields above set): larger than the kind's bytes_max ("larger than
+ * N MiB: is this a NOUN?"), not UTF-8, not one YAML document within the kind's bounds. 0, or
+ * TLS_E_INVALID / TLS_E_NOMEM with the message in y->err. After 0, report_yaml_close frees the
+ * tree. */
 int report_yaml_open(struct report_yaml *y);
 void report_yaml_close(struct report_yaml *y);
 
@@ -67,6 +74,26 @@ int report_yaml_str(struct report_yaml *y, const yaml_node_t *n, const char **ou
  * ...; for "rule" the list is introduced as the rules). */
 int report_yaml_unknown(struct report_yaml *y, const yaml_node_t *n, const char *kind,
                         const char *where, const char *const *names, size_t count);
+/* The keys a mapping may hold (report_yaml_keys). */
+#define REPORT_YAML_KEYS_MAX 32
+struct report_yaml_keys {
+    const char *const *names; /* the keys that may stand in the mapping, at most KEYS_MAX */
+    size_t n;
+    const char *where; /* "in 'limits'", for "unknown key 'x' in 'limits'; did you mean ..." */
+    /* Optional: says what is wrong with a key not in names, instead of that message (a key
+     * that belongs elsewhere, say); returns the error. */
+    int (*unknown)(void *ctx, const yaml_node_t *k, const char *key);
+    /* Optional: each key's value as it comes, in document order (i: its index in names);
+     * returns 0 or an error, which ends the walk. */
+    int (*visit)(void *ctx, size_t i, const yaml_node_t *v);
+    void *ctx;
+};
+/* The keys of mapping m: each a scalar, one of keys->names and given once (a second time:
+ * "'KEY' is given twice (first at LINE:COLUMN)"). seen (keys->n entries, or NULL) gets the value
+ * node of each key given, NULL for the others. 0, or the first error. */
+int report_yaml_keys(struct report_yaml *y, const yaml_node_t *m,
+                     const struct report_yaml_keys *keys, const yaml_node_t **seen);
+
 /* A value that is one scalar or a sequence of scalars: its items one by one. Call with *i 0:
  * returns 1 with *item, 0 after the last, or an error ("'KEY' expects EXPECTS"). */
 int report_yaml_list_next(struct report_yaml *y, const yaml_node_t *v, const char *key,

@@ -1,5 +1,5 @@
 /* libFuzzer target for the exporter's request reader (tls/wire/http.c): any bytes as a request
- * head, its fields and its query. The views stay inside the input; a decoded parameter is a C
+ * head, its fields and its query. The views stay inside the input; a decoded value is a C
  * string of the room given, with no ASCII control character or NUL (the exporter puts it in
  * messages, escaped for the rest). */
 #include "tests/fuzz/fuzz.h"
@@ -19,12 +19,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (v < data || v + n > end))
         __builtin_trap();
     (void)tls_http_request_accepts(&r, "application/openmetrics-text");
-    const uint8_t *q = r.query;
-    char key[32], val[64];
-    while (tls_http_query_next(&q, r.query + r.query_len, key, sizeof(key), val, sizeof(val)) ==
-           1) {
-        if (strlen(key) >= sizeof(key) || strlen(val) >= sizeof(val) || q < r.query ||
-            q > r.query + r.query_len)
+    const uint8_t *q = r.query, *qend = r.query + r.query_len;
+    struct tls_http_param p;
+    char val[64];
+    while (tls_http_query_next(&q, qend, &p) == 1) {
+        if (q < r.query || q > qend || p.key < r.query || p.key + p.key_len > qend ||
+            p.val < r.query || p.val + p.val_len > qend)
+            __builtin_trap();
+        if (tls_http_form_decode(val, sizeof(val), p.val, p.val_len) != 0)
+            continue;
+        if (strlen(val) >= sizeof(val))
             __builtin_trap();
         for (const char *c = val; *c; c++)
             if ((uint8_t)*c < 0x20 || *c == 0x7f)

@@ -278,6 +278,20 @@ def check_refusals(tap, lab, tmp):
                            ("target=bad%22host", "not a host")):
             code, _, body = http(port, "/probe?" + query)
             tap.ok(code == 400, "%s: 400" % why, (code, body))
+        code, _, body = http(port, "/probe?target=" + "a" * 2000)
+        tap.ok(code == 400 and "the target is longer than 1024 bytes" in body,
+               "an over-long target: 400 saying so", (code, body))
+        code, _, body = http(port, "/probe?target=127.0.0.1:1&module=" + "m" * 100)
+        tap.ok(code == 400 and "unknown module (its name is longer than 64 bytes)" in body,
+               "an over-long module name: 400 saying so", (code, body))
+        # parameters that are not ours are passed over as sent (docs/exporter.md): a 40-byte
+        # key, a 2000-byte value, a malformed escape, a NUL
+        code, _, body = http(port, "/probe?%s=1&target=127.0.0.1:%d&debug=%s&x=%%zz&y=%%00"
+                             "&module=tls12" % ("k" * 40, right, "v" * 2000))
+        doc = expfmt.parse(body)
+        tap.ok(code == 200 and [l["tls"] for l, _ in doc.series("caprobe_probe_success")] ==
+               ["1.2"], "other query parameters, long or malformed, are ignored: 200",
+               (code, body[:300]))
         code, _, body = http(port, "/nope")
         tap.eq(code, 404, "an unknown path: 404")
         code, text = raw(port, b"POST /probe?target=127.0.0.1:1 HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -338,6 +352,133 @@ def check_refusals(tap, lab, tmp):
             doc.families["caprobe_exporter_requests"]["type"] == "counter",
             "/metrics as OpenMetrics when asked (counters without _total in TYPE, # EOF)",
             (hdrs, doc.problems, body[:500]))
+
+
+# ---------------------------------------------------------------- names that look like addresses
+
+LOOKALIKE_CONFIG = """
+modules:
+  glob:
+    options: {tls: "1.2", timeout: 5, dns-server: "%(dns)s"}
+    allow: ["127.0.0.*:*"]
+  v6:
+    options: {tls: "1.2", timeout: 5}
+    allow: ["::/0"]
+  cidr:
+    options: {tls: "1.2", timeout: 5}
+    allow: [127.0.0.0/8]
+  names:
+    options: {tls: "1.2", timeout: 5, dns-server: "%(dns)s"}
+    allow: ["app.test:*"]
+"""
+
+
+def check_lookalikes(tap, lab, tmp):
+    """The allow list against hosts that look like allowed addresses (issue 14): a name that
+    starts like an address glob is a name its owner points anywhere (here the test's DNS server
+    points them at the lab), numbers resolvers read as IPv4 addresses, an address's other
+    spellings. Refused before any lookup; allowed ones reach the lab."""
+    right = lab.port("right-list")
+    zone = ["127.0.0.evil.example A 127.0.0.1", "127.0.0.1.nip.io A 127.0.0.1",
+            "app.test A 127.0.0.1", "app.test.evil.example A 127.0.0.1"]
+    with h.DnsServer(zone) as dns, \
+            Exporter(tmp, LOOKALIKE_CONFIG % {"dns": dns.server_arg}, "lookalikes") as ex:
+        def probe(target, module):
+            code, _, body = http(ex.port, "/probe?" + urllib.parse.urlencode(
+                {"target": target, "module": module}))
+            ok = code == 200 and set(v for _, v in expfmt.parse(body).series(
+                "caprobe_probe_success")) == {1.0}  # each variant (SNI or not) got an answer
+            return code, ok, body
+        for target in ("127.0.0.evil.example:%d" % right, "127.0.0.1.nip.io:%d" % right,
+                       "127.0.0.1.NIP.IO:%d" % right, "https://127.0.0.evil.example:%d/" % right):
+            code, _, body = probe(target, "glob")
+            tap.ok(code == 403 and "not allowed" in body, "allow '127.0.0.*:*': the name %s is "
+                   "not an address: 403" % target, (code, body))
+        asked = sorted({n for _, n, _ in dns.queries()})
+        tap.eq([n for n in asked if "evil" in n or "nip" in n], [],
+               "none of those names was looked up (refused before DNS)")
+        for target, why in (("2130706433", "a number"), ("0x7f000001", "a hex number"),
+                            ("0x7F.1", "hex and a short form"), ("0177.0.0.1", "octal"),
+                            ("127.1", "a short form"), ("127.0.0.1.", "a trailing dot"),
+                            ("[fe80::1%lo]", "a zone id")):
+            code, _, body = probe("%s:%d" % (target, right), "glob")
+            tap.ok(code == 400, "%s (%s): 400, not a host the allow list may take" % (target, why),
+                   (code, body))
+        code, ok, body = probe("127.0.0.1:%d" % right, "glob")
+        tap.ok(ok, "allow '127.0.0.*:*': 127.0.0.1 itself is probed", (code, body[:300]))
+        code, ok, body = probe("[::ffff:127.0.0.1]:%d" % right, "glob")
+        tap.ok(ok, "[::ffff:127.0.0.1] is 127.0.0.1 to the glob, and probed", (code, body[:300]))
+        code, _, body = probe("[::ffff:127.0.0.1]:%d" % right, "v6")
+        tap.ok(code == 403, "allow '::/0' (IPv6): the IPv4-mapped [::ffff:127.0.0.1] reaches "
+               "127.0.0.1, an IPv4 address: 403", (code, body))
+        code, _, body = probe("[0:0::1]:%d" % right, "v6")
+        tap.ok(code != 403, "allow '::/0': [0:0::1] is an IPv6 address: allowed", (code, body))
+        for target in ("[::ffff:127.0.0.1]:%d" % right, "[::ffff:7F00:1]:%d" % right):
+            code, ok, body = probe(target, "cidr")
+            tap.ok(ok, "allow 127.0.0.0/8: %s compared as the address it is, probed" % target,
+                   (code, body[:300]))
+        code, _, body = probe("127.0.0.evil.example:%d" % right, "cidr")
+        tap.eq(code, 403, "allow 127.0.0.0/8: a name never matches a range")
+        for target in ("app.test:%d" % right, "APP.Test:%d" % right, "app.test.:%d" % right):
+            code, ok, body = probe(target, "names")
+            tap.ok(ok, "allow 'app.test:*': %s is that name, probed" % target, (code, body[:300]))
+        code, _, body = probe("app.test.evil.example:%d" % right, "names")
+        tap.eq(code, 403, "allow 'app.test:*': app.test.evil.example is another name: 403")
+        run = h.run_caprobe(["exporter", "--check", "--config", ex.path])
+        tap.ok(run.rc == 0 and "module 'glob': note: 'allow' pattern '127.0.0.*:*' looks like an "
+               "address" in run.stdout and "never a host name" in run.stdout and
+               "'::/0'" not in run.stdout, "exporter --check says what an address-like glob "
+               "allows", run.describe())
+        tap.ok(ex.alive(), "the exporter still runs")
+
+
+
+# ---------------------------------------------------------------- URL paths
+
+PATHS_CONFIG = """
+modules:
+  request:
+    options: {tls: "1.2", request: "/", timeout: 5}
+    allow: [127.0.0.1]
+  paths:
+    options: {tls: "1.2", request: "/", timeout: 5}
+    allow: [127.0.0.1]
+    allow_paths: true
+"""
+
+
+def check_paths(tap, lab, tmp):
+    """A URL target's path is the GET that a module with 'request' sends: the requester chooses
+    it only where the module says allow_paths. The lab's renegotiate-after-request asks for a
+    certificate (renegotiating) on GET /secure alone, so a renegotiation series shows the path
+    was sent."""
+    port = lab.port("renegotiate-after-request")
+    with Exporter(tmp, PATHS_CONFIG, "paths") as ex:
+        def probe(target, module):
+            code, _, body = http(ex.port, "/probe?" + urllib.parse.urlencode(
+                {"target": target, "module": module}))
+            phases = sorted(l["phase"] for l, v in expfmt.parse(body).series(
+                "caprobe_probe_success") if v == 1.0) if code == 200 else None
+            return code, phases, body
+        base = "https://127.0.0.1:%d" % port
+        for rest in ("/secure?x", "/secure", "?x", "/#top", "#top"):
+            code, _, body = probe(base + rest, "request")
+            tap.ok(code == 400 and "path, query or fragment" in body and "allow_paths" in body,
+                   "%s without allow_paths: 400 saying why" % (base + rest), (code, body))
+        code, phases, body = probe(base + "/", "request")
+        tap.ok(code == 200 and phases == ["handshake"], "%s/ (no path of its own): the module's "
+               "request, no renegotiation" % base, (code, body[:300]))
+        code, phases, body = probe(base + "/secure?x", "paths")
+        tap.ok(code == 200 and phases == ["handshake", "renegotiation"],
+               "allow_paths: true: the URL's path is sent (the lab renegotiates on /secure)",
+               (code, body[:600]))
+    bad = os.path.join(tmp, "paths-bad.yml")
+    with open(bad, "w") as f:
+        f.write("modules:\n  m:\n    allow: [127.0.0.1]\n    allow_paths: yes\n")
+    run = h.run_caprobe(["exporter", "--check", "--config", bad])
+    tap.ok(run.rc == 2 and ":4:18: 'allow_paths' expects true or false, got 'yes'" in run.stderr,
+           "allow_paths is true or false", run.describe())
+
 
 
 # ---------------------------------------------------------------- concurrency
@@ -419,6 +560,9 @@ def check_config_errors(tap, lab, tmp):
         ("limits: {concurrency: 0}\nmodules: {}\n", ":1:23: 'concurrency' expects a number"),
         ("modules:\n  default:\n    options: {expect-ca: missing.pem}\n    allow: [x]\n",
          "missing.pem"),
+        ("limits:\n  queue: 1\n  queue: 2\nmodules: {}\n",
+         ":3:3: 'queue' is given twice (first at 2:3)"),
+        ("#" * (1024 * 1024) + "\n", ": larger than 1 MiB: is this a configuration?"),
     ]
     for i, (text, want) in enumerate(cases):
         path = os.path.join(tmp, "bad%d.yml" % i)
@@ -447,8 +591,9 @@ def check_examples(tap, lab, tmp):
 
 
 def main():
-    return h.lab_main([check_prometheus, check_refusals, check_concurrency, check_config_errors,
-                       check_examples], "caprobe-exporter-")
+    return h.lab_main([check_prometheus, check_refusals, check_lookalikes, check_paths,
+                       check_concurrency, check_config_errors, check_examples],
+                      "caprobe-exporter-")
 
 
 if __name__ == "__main__":

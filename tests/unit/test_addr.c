@@ -1,7 +1,9 @@
 /* Unit tests for tls/wire/addr.h: addresses against inet_pton(3) as the oracle (the examples of
  * RFC 4291 2.2, edge forms, every address inet_ntop writes, and a deterministic stream of
  * generated strings), CIDR ranges with the examples of RFC 4291 2.3 and the block sizes of the
- * table in RFC 4632 3.1, containment, the n-th address of a range, and ports. */
+ * table in RFC 4632 3.1, containment, the n-th address of a range, and ports; IPv4-mapped
+ * addresses unmapped, and hosts that end in a number against inet_aton(3), which reads them as
+ * addresses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,6 +185,27 @@ static void test_addr_round_trip(void **state)
     }
 }
 
+/* The next string of 1 to max_pieces pieces (a deterministic xorshift64 stream in *x) into s,
+ * NUL-terminated, shorter than 80 bytes: its length. */
+#define GENERATED_MAX 100
+static size_t generate(uint64_t *x, const char *const *pieces, size_t np, unsigned max_pieces,
+                       char s[GENERATED_MAX])
+{
+    size_t n = 0;
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    unsigned count = 1 + (unsigned)(*x % max_pieces);
+    for (unsigned k = 0; k < count; k++) {
+        const char *p = pieces[(*x >> (5 * (k % 12))) % np];
+        size_t l = strlen(p);
+        if (n + l >= 80)
+            break;
+        memcpy(s + n, p, l);
+        n += l;
+    }
+    s[n] = 0;
+    return n;
+}
+
 /* Strings made of address-like pieces: the parser and inet_pton judge every one alike. */
 static void test_addr_generated(void **state)
 {
@@ -194,19 +217,8 @@ static void test_addr_generated(void **state)
     size_t np = sizeof(pieces) / sizeof(*pieces);
     uint64_t x = 88172645463325252ULL;
     for (int i = 0; i < 300000; i++) {
-        char s[100];
-        size_t n = 0;
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        unsigned count = 1 + (unsigned)(x % 12);
-        for (unsigned k = 0; k < count; k++) {
-            const char *p = pieces[(x >> (5 * (k % 12))) % np];
-            size_t l = strlen(p);
-            if (n + l >= 80)
-                break;
-            memcpy(s + n, p, l);
-            n += l;
-        }
-        agree(s, n);
+        char s[GENERATED_MAX];
+        agree(s, generate(&x, pieces, np, 12, s));
     }
 }
 
@@ -348,12 +360,97 @@ static void test_port(void **state)
     }
 }
 
+/* ::ffff:a.b.c.d is a.b.c.d (the oracle: inet_pton of each); other IPv6 and IPv4 stay. */
+static void test_addr_unmap(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *v6, *v4; /* v4 NULL: not mapped */
+    } cases[] = {
+        {"::ffff:127.0.0.1", "127.0.0.1"},
+        {"::FFFF:7f00:1", "127.0.0.1"},
+        {"0:0:0:0:0:ffff:a00:1", "10.0.0.1"},
+        {"::ffff:0.0.0.0", "0.0.0.0"},
+        {"::127.0.0.1", NULL}, /* IPv4-compatible, deprecated (RFC 4291 2.5.5.1): not mapped */
+        {"::fffe:7f00:1", NULL},
+        {"64:ff9b::7f00:1", NULL},
+        {"::1", NULL},
+        {"1::ffff:7f00:1", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct tls_addr a, before;
+        assert_int_equal(tls_addr_parse(&a, cases[i].v6, strlen(cases[i].v6)), 0);
+        before = a;
+        bool mapped = tls_addr_unmap(&a);
+        if (mapped != (cases[i].v4 != NULL))
+            fail_msg("'%s': unmapped %d", cases[i].v6, mapped);
+        if (!mapped) {
+            assert_memory_equal(&a, &before, sizeof(a));
+            continue;
+        }
+        uint8_t want[4];
+        assert_int_equal(inet_pton(AF_INET, cases[i].v4, want), 1);
+        assert_int_equal(a.family, AF_INET);
+        assert_memory_equal(a.b, want, 4);
+    }
+    struct tls_addr v4;
+    assert_int_equal(tls_addr_parse(&v4, "127.0.0.1", 9), 0);
+    assert_false(tls_addr_unmap(&v4));
+    assert_int_equal(v4.family, AF_INET);
+}
+
+/* Every host inet_aton(3) reads as an IPv4 address ends in a number (so a pattern never takes it
+ * for a name): generated strings of numeric pieces, and names that are no numbers. */
+static void test_host_ends_in_number(void **state)
+{
+    (void)state;
+    static const char *const numbers[] = {
+        "2130706433", "0x7f000001", "0X7F000001", "0177.0.0.1", "127.1", "127.0.1",
+        "0x7f.1",     "127.0.0.1",  "127.0.0.1.", "1.2.3.4.5",  "0x",    "example.123",
+    };
+    for (size_t i = 0; i < sizeof(numbers) / sizeof(*numbers); i++)
+        if (!tls_host_ends_in_number(numbers[i], strlen(numbers[i])))
+            fail_msg("'%s' does not end in a number", numbers[i]);
+    static const char *const names[] = {
+        "127.0.0.1.nip.io",
+        "127.0.0.evil.example",
+        "0x7f.example",
+        "1e100.net",
+        "0xg",
+        "localhost",
+        "a.b.",
+        "",
+        ".",
+        "x1",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+        if (tls_host_ends_in_number(names[i], strlen(names[i])))
+            fail_msg("'%s' ends in a number", names[i]);
+    static const char *const pieces[] = {"0",   "1",  "00", "07", "08", "255",
+                                         "256", "0x", "0X", "ff", "7f", "4294967295",
+                                         ".",   ".",  ".",  "a",  "g"};
+    size_t np = sizeof(pieces) / sizeof(*pieces), accepted = 0;
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 200000; i++) {
+        char s[GENERATED_MAX];
+        size_t n = generate(&x, pieces, np, 8, s);
+        struct in_addr in;
+        if (inet_aton(s, &in) == 0)
+            continue;
+        accepted++;
+        if (!tls_host_ends_in_number(s, n))
+            fail_msg("'%s': inet_aton reads an address, but it does not end in a number", s);
+    }
+    assert_true(accepted > 1000); /* the generator reaches the forms it is meant to */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addr_forms),     cmocka_unit_test(test_addr_round_trip),
         cmocka_unit_test(test_addr_generated), cmocka_unit_test(test_cidr_rfc4291),
         cmocka_unit_test(test_cidr_rfc4632),   cmocka_unit_test(test_port),
+        cmocka_unit_test(test_addr_unmap),     cmocka_unit_test(test_host_ends_in_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -196,9 +196,18 @@ static void test_request_refused(void **state)
     assert_int_equal(req(&r, many), TLS_E_LIMIT); /* before the head ends */
 }
 
+/* The next parameter of q, its key and value decoded into k and v: 1, 0 at the end, or the
+ * first decoding error. */
 static int query(const char *q, char *key, size_t kc, char *val, size_t vc, const uint8_t **at)
 {
-    return tls_http_query_next(at, (const uint8_t *)q + strlen(q), key, kc, val, vc);
+    struct tls_http_param p;
+    int rc = tls_http_query_next(at, (const uint8_t *)q + strlen(q), &p);
+    if (rc != 1)
+        return rc;
+    if ((rc = tls_http_form_decode(key, kc, p.key, p.key_len)) ||
+        (rc = tls_http_form_decode(val, vc, p.val, p.val_len)))
+        return rc;
+    return 1;
 }
 
 static void test_query(void **state)
@@ -224,6 +233,20 @@ static void test_query(void **state)
     q = "t=0123456789abcdef";
     at = (const uint8_t *)q;
     assert_int_equal(query(q, k, sizeof(k), v, sizeof(v), &at), TLS_E_SPACE); /* 16 + NUL */
+    /* the views: a parameter of any length and bytes is handed over as it stands, undecoded */
+    char longer[200];
+    snprintf(longer, sizeof(longer), "%s=%%zz%%00&target=x", "k0123456789012345678901234567890");
+    const uint8_t *end = (const uint8_t *)longer + strlen(longer);
+    struct tls_http_param p;
+    at = (const uint8_t *)longer;
+    assert_int_equal(tls_http_query_next(&at, end, &p), 1);
+    assert_int_equal(p.key_len, 32);
+    assert_memory_equal(p.val, "%zz%00", 6);
+    assert_int_equal(p.val_len, 6);
+    assert_int_equal(tls_http_query_next(&at, end, &p), 1);
+    assert_memory_equal(p.key, "target", 6);
+    assert_int_equal(p.key_len, 6);
+    assert_int_equal(tls_http_query_next(&at, end, &p), 0);
 }
 
 int main(void)

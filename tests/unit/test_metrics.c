@@ -1,7 +1,8 @@
 /* The OpenMetrics renderer (report/metrics.c, docs/metrics.md): a whole document for canned
  * targets written out in full, label values with every character the formats escape (a line
  * feed cannot come through a target line, so only here), a repeated target written once, and
- * families larger than the in-memory part still whole and together. */
+ * families larger than the in-memory part still whole and together; the exposition writer the
+ * exporter's own /metrics uses too (a counter's _total in each format). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -283,13 +284,40 @@ static void test_spooled(void **state)
     tls_observation_free(&o);
 }
 
+/* report_metrics_family and _sample: a counter's family is NAME_total in Prometheus text and
+ * NAME in OpenMetrics (OpenMetrics 1.0, "Counter"; Prometheus text 0.0.4 has no such rule, its
+ * TYPE line names the samples), its samples NAME_total in both; braces only with labels. */
+static void test_writer(void **state)
+{
+    (void)state;
+    struct report_buf b = {0};
+    report_metrics_family(&b, false, "x_requests", REPORT_METRIC_COUNTER, NULL, "Requests.");
+    report_metrics_sample_u64(&b, "x_requests", REPORT_METRIC_COUNTER, "code=\"200\"", NULL, 7);
+    report_metrics_family(&b, true, "x_requests", REPORT_METRIC_COUNTER, NULL, "Requests.");
+    report_metrics_sample(&b, "x_requests", REPORT_METRIC_COUNTER, NULL, "", "0");
+    report_metrics_family(&b, true, "x_size", REPORT_METRIC_GAUGE, "bytes", "Size.");
+    report_metrics_sample(&b, "x_size", REPORT_METRIC_GAUGE, "a=\"1\"", "b=\"2\"", "1.5");
+    report_buf_put(&b, "", 1);
+    assert_false(b.failed);
+    assert_string_equal(b.p, "# HELP x_requests_total Requests.\n"
+                             "# TYPE x_requests_total counter\n"
+                             "x_requests_total{code=\"200\"} 7\n"
+                             "# HELP x_requests Requests.\n"
+                             "# TYPE x_requests counter\n"
+                             "x_requests_total 0\n"
+                             "# HELP x_size Size.\n"
+                             "# TYPE x_size gauge\n"
+                             "# UNIT x_size bytes\n"
+                             "x_size{a=\"1\",b=\"2\"} 1.5\n");
+    report_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_document),
-        cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_repeated),
-        cmocka_unit_test(test_spooled),
+        cmocka_unit_test(test_document), cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_repeated), cmocka_unit_test(test_spooled),
+        cmocka_unit_test(test_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

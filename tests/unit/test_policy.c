@@ -263,6 +263,44 @@ static void test_match_order_and_kinds(void **state)
 /* ---- merging over the defaults ----------------------------------------------------------------
  */
 
+/* Globs that look like addresses match address literals only, never a name that starts like
+ * one (its owner chooses what it resolves to); an address is compared as the address it
+ * reaches (an IPv4-mapped IPv6 address is its IPv4 address, IPv6 text in inet_ntop's spelling);
+ * a host that ends in a number, which resolvers read as an IPv4 address, matches nothing. */
+static void test_match_address_lookalikes(void **state)
+{
+    (void)state;
+    struct report_policy *p = parse_ok("mem.yaml", "targets:\n"
+                                                   "  - match: \"127.0.0.*:*\"\n"
+                                                   "  - match: \"2001:DB8::*\"\n"
+                                                   "  - match: \"*.example.com\"\n"
+                                                   "  - match: \"::/0\"\n"
+                                                   "  - match: 10.0.0.0/8\n"
+                                                   "  - match: \"cafe:*\"\n"
+                                                   "  - match: \"*:443\"\n");
+    size_t none = report_policy_count(p);
+    assert_int_equal(match_index(p, "127.0.0.1", 80), 0);
+    assert_int_equal(match_index(p, "127.0.0.evil.example", 80), none);
+    assert_int_equal(match_index(p, "127.0.0.1.nip.io", 80), none);
+    assert_int_equal(match_index(p, "127.0.0.1.NIP.IO", 80), none);
+    assert_int_equal(match_index(p, "127.0.0.evil.example", 443), 6); /* the catch-all */
+    assert_int_equal(match_index(p, "2001:db8::1.evil.example", 80), none);
+    /* an address's spellings */
+    assert_int_equal(match_index(p, "::ffff:127.0.0.1", 80), 0); /* its IPv4 address... */
+    assert_int_equal(match_index(p, "::FFFF:7f00:1", 80), 0);
+    assert_int_equal(match_index(p, "::ffff:10.1.2.3", 80), 4); /* ...not in ::/0 */
+    assert_int_equal(match_index(p, "2001:0DB8:0::1", 80), 1);  /* inet_ntop's text */
+    assert_int_equal(match_index(p, "0:0::1", 80), 3);
+    assert_int_equal(match_index(p, "::1", 80), 3);
+    assert_int_equal(match_index(p, "cafe", 80), 5); /* one colon: a host and its port */
+    /* hosts that end in a number match nothing, not even "*:443" */
+    static const char *const numeric[] = {"2130706433", "0x7f000001", "0X7F.1",
+                                          "0177.0.0.1", "127.1",      "10.0.0.0x1"};
+    for (size_t i = 0; i < sizeof(numeric) / sizeof(*numeric); i++)
+        assert_int_equal(match_index(p, numeric[i], 443), none);
+    report_policy_free(p);
+}
+
 static void test_defaults_merge(void **state)
 {
     (void)state;
@@ -673,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_full_policy),
         cmocka_unit_test(test_match_full),
         cmocka_unit_test(test_match_order_and_kinds),
+        cmocka_unit_test(test_match_address_lookalikes),
         cmocka_unit_test(test_defaults_merge),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_bad_texts),

@@ -106,6 +106,35 @@ int tls_addr_parse(struct tls_addr *out, const char *s, size_t n)
     return 0;
 }
 
+bool tls_addr_unmap(struct tls_addr *a)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (a->family != AF_INET6 || memcmp(a->b, mapped, sizeof(mapped)) != 0)
+        return false;
+    memmove(a->b, a->b + 12, 4);
+    memset(a->b + 4, 0, 12);
+    a->family = AF_INET;
+    return true;
+}
+
+bool tls_host_ends_in_number(const char *s, size_t n)
+{
+    if (n && s[n - 1] == '.')
+        n--;
+    size_t start = n;
+    while (start > 0 && s[start - 1] != '.')
+        start--;
+    const char *label = s + start;
+    size_t len = n - start, i = 0;
+    if (len == 0)
+        return false;
+    bool hex = len >= 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X');
+    for (i = hex ? 2 : 0; i < len; i++)
+        if (hex ? tls_hex_value(label[i]) < 0 : label[i] < '0' || label[i] > '9')
+            return false;
+    return true;
+}
+
 int tls_cidr_parse(struct tls_cidr *out, const char *s, size_t n)
 {
     memset(out, 0, sizeof(*out));

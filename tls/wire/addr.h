@@ -27,6 +27,17 @@ unsigned tls_addr_bits(int family);
  * family is IPv6 when s holds a ':'. Returns 0 or TLS_E_INVALID. */
 int tls_addr_parse(struct tls_addr *out, const char *s, size_t n);
 
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 2.5.5.2), which a connection reaches as
+ * the IPv4 address a.b.c.d, made that IPv4 address in place: true when a was one. */
+bool tls_addr_unmap(struct tls_addr *a);
+
+/* Whether the host s/n ends in a number (the WHATWG URL Standard's "ends in a number" checker):
+ * its last label, a trailing dot aside, is decimal digits, or "0x" and hex digits (any case).
+ * Such a host is no DNS name (RFC 3696 2: a top-level label is never all-numeric) but an IPv4
+ * address in one of the forms inet_aton(3) and browsers read besides four decimal parts:
+ * 2130706433, 0x7f000001, 0177.0.0.1, 127.1 are all 127.0.0.1. */
+bool tls_host_ends_in_number(const char *s, size_t n);
+
 /* s/n as ADDRESS/PREFIX, or as ADDRESS alone (a range of one: the full prefix). Returns 0,
  * TLS_E_INVALID (the address), or TLS_E_RANGE (the prefix is not 0 to the family's bits, in
  * decimal; out->net.family then says which family the address was). */

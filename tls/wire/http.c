@@ -246,8 +246,7 @@ bool tls_http_request_accepts(const struct tls_http_request *r, const char *medi
     return false;
 }
 
-/* Decode s/n (+ a space, %XX a byte) into dst/cap as a C string. */
-static int form_decode(char *dst, size_t cap, const uint8_t *s, size_t n)
+int tls_http_form_decode(char *dst, size_t cap, const uint8_t *s, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -274,8 +273,7 @@ static int form_decode(char *dst, size_t cap, const uint8_t *s, size_t n)
     return 0;
 }
 
-int tls_http_query_next(const uint8_t **q, const uint8_t *end, char *key, size_t key_cap, char *val,
-                        size_t val_cap)
+int tls_http_query_next(const uint8_t **q, const uint8_t *end, struct tls_http_param *out)
 {
     while (*q < end) {
         const uint8_t *s = *q, *amp = memchr(s, '&', (size_t)(end - s));
@@ -284,11 +282,11 @@ int tls_http_query_next(const uint8_t **q, const uint8_t *end, char *key, size_t
         if (e == s)
             continue;
         const uint8_t *eq = memchr(s, '=', (size_t)(e - s));
-        const uint8_t *kend = eq ? eq : e;
-        int rc = form_decode(key, key_cap, s, (size_t)(kend - s));
-        if (rc == 0)
-            rc = form_decode(val, val_cap, eq ? eq + 1 : e, eq ? (size_t)(e - eq - 1) : 0);
-        return rc ? rc : 1;
+        out->key = s;
+        out->key_len = (size_t)((eq ? eq : e) - s);
+        out->val = eq ? eq + 1 : e;
+        out->val_len = (size_t)(e - out->val);
+        return 1;
     }
     return 0;
 }

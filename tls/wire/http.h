@@ -61,12 +61,22 @@ bool tls_http_request_field(const struct tls_http_request *r, const char *name, 
  * weight above 0. No Accept field: false. */
 bool tls_http_request_accepts(const struct tls_http_request *r, const char *media_type);
 
-/* The next parameter of a query (application/x-www-form-urlencoded: KEY=VALUE separated by '&',
- * '+' a space, %XX a byte) from *q up to end, decoded into key and val as C strings. Returns 1,
- * 0 after the last, TLS_E_HTTP for a malformed %-escape or a decoded control character or NUL
- * (no parameter the exporter takes has one), or TLS_E_SPACE when key or val would not fit. An
- * empty parameter ("a&&b") is skipped; one without '=' has an empty value. */
-int tls_http_query_next(const uint8_t **q, const uint8_t *end, char *key, size_t key_cap, char *val,
-                        size_t val_cap);
+/* One parameter of a query, as sent: views of its key and its value, not decoded. */
+struct tls_http_param {
+    const uint8_t *key, *val;
+    size_t key_len, val_len;
+};
+
+/* The next parameter of a query (application/x-www-form-urlencoded: KEY=VALUE separated by '&')
+ * from *q up to end, as views: returns 1 with *out, or 0 after the last. An empty parameter
+ * ("a&&b") is skipped; one without '=' has an empty value. Nothing is decoded here, so that a
+ * reader decodes only the parameters it takes and passes over the others whatever their length
+ * or bytes. */
+int tls_http_query_next(const uint8_t **q, const uint8_t *end, struct tls_http_param *out);
+
+/* s/n decoded ('+' a space, %XX a byte) into dst/cap as a C string: 0, TLS_E_HTTP for a
+ * malformed %-escape or a decoded control character or NUL (no parameter the exporter takes has
+ * one), or TLS_E_SPACE when it would not fit. */
+int tls_http_form_decode(char *dst, size_t cap, const uint8_t *s, size_t n);
 
 #endif
