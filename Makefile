@@ -18,7 +18,7 @@ TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apach
             prometheus-node-exporter python3-yaml chromium
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux chromium
 
-.PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
+.PHONY: all build install uninstall demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
         bench-report \
         fuzz fuzz-check
 
@@ -35,6 +35,20 @@ $(BUILD)/build.ninja:
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=DIR]: meson install of the build folder (binary, man
+# pages, shell completion, documentation) into DESTDIR/PREFIX. PREFIX, when given, becomes the
+# build folder's prefix (meson configure); DESTDIR is a staging root (packages). make uninstall
+# removes what the last install of the build folder put in place (meson's install log).
+PREFIX ?=
+DESTDIR ?=
+
+install: build
+	$(if $(PREFIX),meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)))
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
+
+uninstall:
+	ninja -C $(BUILD) uninstall
 
 demo: deps test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
