@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make install and make uninstall (meson install of the build folder) into a temporary DESTDIR:
 the files put in place are exactly the expected ones, read from the source tree (every docs/*.md,
-docs/examples/*, ...), byte for byte the same as their sources, the installed binary runs, and
+docs/examples/*, a man page for each docs/man/*.in, ...), byte for byte the same as their sources, the installed binary runs, and
 make uninstall leaves the DESTDIR empty. The build folder's prefix and meson install log are put
 back as they were. Emits TAP."""
 
@@ -33,6 +33,12 @@ def expected():
             want["share/doc/caprobe/" + f] = os.path.join(docs, f)
     for f in sorted(os.listdir(os.path.join(docs, "examples"))):
         want["share/doc/caprobe/examples/" + f] = os.path.join(docs, "examples", f)
+    # docs/man/NAME.S.in, filled in by the build (build/docs/NAME.S)
+    for f in sorted(os.listdir(os.path.join(docs, "man"))):
+        if f.endswith(".in"):
+            page = f[:-3]
+            want["share/man/man%s/%s" % (page.rsplit(".", 1)[1], page)] = \
+                os.path.join(build_dir(), "docs", page)
     return want
 
 
@@ -70,7 +76,7 @@ def check_install(tap, tmp):
     differ = [p for p, src in want.items()
               if src and os.path.exists(os.path.join(root, p))
               and not filecmp.cmp(src, os.path.join(root, p), shallow=False)]
-    tap.eq(differ, [], "installed documentation is byte for byte its source")
+    tap.eq(differ, [], "installed documentation and man pages are byte for byte their sources")
     exe = os.path.join(root, "bin/caprobe")
     tap.ok(os.access(exe, os.X_OK), "bin/caprobe is executable")
     v = subprocess.run([exe, "--version"], capture_output=True, text=True)
