@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make install and make uninstall (meson install of the build folder) into a temporary DESTDIR:
 the files put in place are exactly the expected ones, read from the source tree (every docs/*.md,
-docs/examples/*, a man page for each docs/man/*.in, ...), byte for byte the same as their sources, the installed binary runs, and
+docs/examples/*, a man page for each docs/man/*.in, the bash and zsh completion, ...), byte for byte the same as their sources, the installed binary runs, and
 make uninstall leaves the DESTDIR empty. The build folder's prefix and meson install log are put
 back as they were. Emits TAP."""
 
@@ -39,6 +39,9 @@ def expected():
             page = f[:-3]
             want["share/man/man%s/%s" % (page.rsplit(".", 1)[1], page)] = \
                 os.path.join(build_dir(), "docs", page)
+    comp = os.path.join(docs, "completion")
+    want["share/bash-completion/completions/caprobe"] = os.path.join(comp, "caprobe.bash")
+    want["share/zsh/site-functions/_caprobe"] = os.path.join(comp, "_caprobe")
     return want
 
 
