@@ -15,10 +15,10 @@ BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-de
 TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2 bind9-dnsutils \
             postfix dovecot-imapd dovecot-pop3d dovecot-managesieved dovecot-lmtpd slapd \
             postgresql mariadb-server vsftpd prosody cmark-gfm prometheus \
-            prometheus-node-exporter python3-yaml chromium shellcheck
+            prometheus-node-exporter python3-yaml chromium shellcheck mandoc zsh
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux chromium
 
-.PHONY: all build demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
+.PHONY: all build install uninstall demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
         bench-report \
         fuzz fuzz-check
 
@@ -35,6 +35,20 @@ $(BUILD)/build.ninja:
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=DIR]: meson install of the build folder (binary, man
+# pages, shell completion, documentation) into DESTDIR/PREFIX. PREFIX, when given, becomes the
+# build folder's prefix (meson configure); DESTDIR is a staging root (packages). make uninstall
+# removes what the last install of the build folder put in place (meson's install log).
+PREFIX ?=
+DESTDIR ?=
+
+install: build
+	$(if $(PREFIX),meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)))
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
+
+uninstall:
+	ninja -C $(BUILD) uninstall
 
 demo: deps test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)

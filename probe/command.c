@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "report/baseline.h"
 #include "resolver.h"
+#include "version.h"
 
 int probe_main(int argc, char **argv)
 {
@@ -30,7 +31,10 @@ int probe_main(int argc, char **argv)
             probe_usage(stdout);
             break;
         case PROBE_ACTION_VERSION:
-            printf("caprobe %s (mbedTLS %s, c-ares %s)\n", CAPROBE_VERSION, CAPROBE_MBEDTLS_VERSION,
+            /* the release; in a git checkout, which commit of it */
+            printf("caprobe %s (%s%s%smbedTLS %s, c-ares %s)\n", CAPROBE_VERSION,
+                   CAPROBE_GIT_DESCRIBE[0] ? "git " : "", CAPROBE_GIT_DESCRIBE,
+                   CAPROBE_GIT_DESCRIBE[0] ? "; " : "", CAPROBE_MBEDTLS_VERSION,
                    probe_resolver_version());
             break;
         case PROBE_ACTION_EXPLAIN:

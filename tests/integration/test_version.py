@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""One version everywhere: caprobe --version shows the release, meson's project version (read
+with meson introspect), and in a git checkout the `git describe` of the commit built (the test
+runs git itself); the man pages carry the same release, and so does debian/changelog when there
+is one. Emits TAP."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from cliopts import SOURCE, read  # noqa: E402
+
+
+def project_version(build):
+    r = subprocess.run(["meson", "introspect", "--projectinfo", build], capture_output=True,
+                       text=True, check=True)
+    return json.loads(r.stdout)["version"]
+
+
+def git_describe():
+    """`git describe` of the source tree without --dirty (the tree may change after the build),
+    or None outside a git checkout."""
+    try:
+        r = subprocess.run(["git", "-C", SOURCE, "describe", "--tags", "--always"],
+                           capture_output=True, text=True)
+    except FileNotFoundError:
+        return None
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def check_version(tap, caprobe, build):
+    release = project_version(build)
+    tap.ok(re.match(r"^\d+\.\d+\.\d+$", release), "meson's project version is a release number",
+           release)
+    r = subprocess.run([caprobe, "--version"], capture_output=True, text=True)
+    tap.eq(r.returncode, 0, "caprobe --version exits 0")
+    line = r.stdout.strip()
+    tap.ok(line.startswith("caprobe %s (" % release),
+           "caprobe --version starts with the release %s" % release, line)
+    describe = git_describe()
+    if describe is None:
+        tap.ok("git " not in line, "outside a git checkout: no git describe", line)
+    else:
+        m = re.search(r"\(git ([^;)]+);", line)
+        got = m.group(1) if m else None
+        tap.ok(got is not None and re.sub(r"-dirty$", "", got) == describe,
+               "in a git checkout: the git describe of the commit built (%s)" % describe, line)
+    tap.ok(re.search(r"mbedTLS 3\.6\.\d+, c-ares \d+\.\d+", line),
+           "caprobe --version names mbedTLS 3.6 and c-ares", line)
+
+
+def check_pages(tap, caprobe, build):
+    release = project_version(build)
+    for page in ["caprobe.1", "caprobe-policy.5"]:
+        with open(os.path.join(build, "docs", page), encoding="utf-8") as f:
+            text = f.read()
+        tap.ok("@VERSION@" not in text and "@DOCDIR@" not in text,
+               "%s: every placeholder is filled in" % page)
+    with open(os.path.join(build, "docs", "caprobe.1"), encoding="utf-8") as f:
+        tap.ok("\n%s.\n" % release in f.read(), "caprobe(1) carries the release %s" % release)
+    if os.path.exists(os.path.join(SOURCE, "debian", "changelog")):
+        first = read("debian/changelog").splitlines()[0]
+        m = re.match(r"^caprobe \(([^)]+)\)", first)
+        tap.eq(m.group(1) if m else first, release,
+               "debian/changelog's version is the release (a native package)")
+
+
+def main():
+    tap = h.Tap()
+    caprobe = h.caprobe_path()
+    build = os.path.dirname(os.path.abspath(caprobe))
+    h.run_checks(tap, [check_version, check_pages], caprobe, build)
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
