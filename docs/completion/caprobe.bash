@@ -8,7 +8,7 @@ _caprobe_opts='--input --ports --resolve --sni --request --tls --client-hello --
 --connect-timeout --handshake-timeout --retries --shard --max-cidr --starttls --progress --color
 --names --no-progress --expect-ca --client-cert --public-roots --fail-on --explain --policy
 --baseline --dns-server --dns-timeout --dns-concurrency --ipv4 --ipv6 --help --version'
-_caprobe_report_opts='--baseline --format --names --output --help'
+_caprobe_report_opts='--baseline --format --names --targets --output --help'
 _caprobe_diff_opts='--format --names --help'
 _caprobe_exporter_opts='--listen --config --check --quiet --help'
 
@@ -63,6 +63,7 @@ _caprobe()
         words='auto none smtp lmtp imap pop3 ftp ldap postgres mysql xmpp nntp sieve' ;;
     caprobe:--color) words='auto always never' ;;
     caprobe:--names | report:--names) words='all' ;;
+    report:--targets) words='all none' ;;
     caprobe:--explain) words="all $(_caprobe_rules "${COMP_WORDS[0]}")" ;;
     caprobe:-i | caprobe:--input | caprobe:-o | caprobe:--output | caprobe:--expect-ca | \
         caprobe:--client-cert | caprobe:--policy | caprobe:--baseline | caprobe:--public-roots | \
