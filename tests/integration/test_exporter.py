@@ -652,6 +652,26 @@ def check_examples(tap, lab, tmp):
                          os.path.join(examples, "caprobe-exporter.yml")])
     tap.ok(run.rc == 0 and "usable" in run.stdout,
            "docs/examples/caprobe-exporter.yml passes caprobe exporter --check", run.describe())
+    # the systemd units, with the caprobe built here for /usr/bin/caprobe: systemd-analyze
+    # verify checks their settings, that the program exists and that man: pages they name do
+    if shutil.which("systemd-analyze") is None:
+        tap.skip("systemd-analyze verify", "systemd-analyze not installed (apt-get install "
+                 "systemd)")
+    else:
+        units = os.path.join(tmp, "units")
+        os.makedirs(units)
+        names = sorted(n for n in os.listdir(examples) if n.endswith((".service", ".timer")))
+        for name in names:
+            with open(os.path.join(examples, name)) as f:
+                text = f.read().replace("/usr/bin/caprobe", h.caprobe_path())
+            with open(os.path.join(units, name), "w") as f:
+                f.write(text)
+        p = subprocess.run(["systemd-analyze", "verify"] +
+                           [os.path.join(units, n) for n in names],
+                           capture_output=True, timeout=120)
+        tap.ok(len(names) == 3 and p.returncode == 0 and not p.stderr.strip(),
+               "systemd-analyze verify passes %s" % ", ".join(names),
+               (p.stdout.decode(), p.stderr.decode()))
     if shutil.which("promtool") is None:
         tap.skip("promtool check config", "promtool not installed")
         return
