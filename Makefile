@@ -15,7 +15,7 @@ BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-de
 TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2 bind9-dnsutils \
             postfix dovecot-imapd dovecot-pop3d dovecot-managesieved dovecot-lmtpd slapd \
             postgresql mariadb-server vsftpd prosody cmark-gfm prometheus \
-            prometheus-node-exporter python3-yaml chromium shellcheck mandoc zsh
+            prometheus-node-exporter python3-yaml chromium shellcheck mandoc zsh systemd
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux chromium
 
 .PHONY: all build install uninstall demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \

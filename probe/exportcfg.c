@@ -217,6 +217,8 @@ static int parse_args(struct probe_config *cfg, const char **args, size_t n, cha
     optind = 0; /* getopt_long starts over */
     int rc = probe_config_parse(cfg, (int)n + 2, argv, err);
     fclose(err);
+    cfg->targets = NULL; /* they were this argv's, gone on return; a request brings its own */
+    cfg->n_targets = 0;
     const char *msg = text ? text : "";
     if (strncmp(msg, "caprobe: ", 9) == 0)
         msg += 9;

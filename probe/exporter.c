@@ -71,7 +71,7 @@ enum reason {
     R_BUSY,         /* no probe slot before the deadline, or the queue full */
     R_CONNECTIONS,  /* over limits.connections */
     R_DEADLINE,     /* a scan stopped by the request's deadline */
-    R_INTERNAL,     /* the scan itself failed (memory) */
+    R_INTERNAL,     /* memory: the scan failed, or no room for an answer or a connection */
     R_COUNT,
 };
 static const char *const reason_names[R_COUNT] = {
@@ -118,6 +118,8 @@ struct exporter {
     uv_loop_t loop;
     struct probe_exporter_config cfg;
     uv_tcp_t listener;
+    uv_tcp_t reject; /* a connection there was no memory for, accepted to be closed */
+    bool rejecting, reject_waiting;
     uv_signal_t sigint, sigterm;
     struct tls_list conns, queue;
     size_t n_conns, n_queued;
@@ -221,6 +223,14 @@ static void conn_write_cb(uv_write_t *req, int status)
         conn_close(c);
 }
 
+/* The answer when there is no memory for the one meant: static bytes, nothing to free. */
+static const char oom_answer[] = "HTTP/1.1 500 Internal Server Error\r\n"
+                                 "Content-Type: text/plain; charset=utf-8\r\n"
+                                 "Content-Length: 14\r\n"
+                                 "X-Content-Type-Options: nosniff\r\n"
+                                 "Connection: close\r\n\r\n"
+                                 "out of memory\n";
+
 /* The whole answer, then the connection's end. extra: more header lines ("Name: v\r\n"). */
 static void respond(struct conn *c, int code, const char *type, const char *extra, const char *body,
                     size_t len)
@@ -228,21 +238,26 @@ static void respond(struct conn *c, int code, const char *type, const char *extr
     struct exporter *x = c->x;
     uv_timer_stop(&c->timer);
     uv_read_stop((uv_stream_t *)&c->tcp);
-    count_request(x, c->ep, code);
+    /* WRITING before anything can fail: conn_close leaves a PROBING connection open for its scan
+     * to end, and the scan of one being answered has ended */
+    c->state = C_WRITING;
     char head[512];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
                      "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
                      code, reason_phrase(code), type, len, extra ? extra : "");
+    uv_buf_t b;
     if (n < 0 || (size_t)n >= sizeof(head) || (c->resp = malloc((size_t)n + len)) == NULL) {
-        conn_close(c);
-        return;
+        code = 500;
+        x->errors[R_INTERNAL]++;
+        b = uv_buf_init((char *)oom_answer, sizeof(oom_answer) - 1);
+    } else {
+        memcpy(c->resp, head, (size_t)n);
+        if (len)
+            memcpy(c->resp + n, body, len);
+        b = uv_buf_init(c->resp, (unsigned)((size_t)n + len));
     }
-    memcpy(c->resp, head, (size_t)n);
-    if (len)
-        memcpy(c->resp + n, body, len);
-    uv_buf_t b = uv_buf_init(c->resp, (unsigned)((size_t)n + len));
-    c->state = C_WRITING;
+    count_request(x, c->ep, code);
     c->wr.data = c;
     if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb) != 0) {
         free(c->resp);
@@ -683,14 +698,45 @@ static void conn_timer_cb(uv_timer_t *t)
     }
 }
 
+static void exporter_connection_cb(uv_stream_t *server, int status);
+
+static void exporter_reject_closed_cb(uv_handle_t *h)
+{
+    struct exporter *x = h->data;
+    x->rejecting = false;
+    if (x->reject_waiting && !x->stopping) { /* the connection libuv kept: memory again? */
+        x->reject_waiting = false;
+        exporter_connection_cb((uv_stream_t *)&x->listener, 0);
+    }
+}
+
+/* A connection there is no memory for: accepted into the exporter's own handle and closed,
+ * since libuv stops polling the listener until its connection is accepted. One at a time:
+ * another meanwhile stays with libuv (the listener paused) until the first is closed. */
+static void exporter_reject(struct exporter *x)
+{
+    if (x->rejecting) {
+        x->reject_waiting = true;
+        return;
+    }
+    x->errors[R_INTERNAL]++;
+    x->rejecting = true;
+    uv_tcp_init(&x->loop, &x->reject);
+    x->reject.data = x;
+    uv_accept((uv_stream_t *)&x->listener, (uv_stream_t *)&x->reject);
+    uv_close((uv_handle_t *)&x->reject, exporter_reject_closed_cb);
+}
+
 static void exporter_connection_cb(uv_stream_t *server, int status)
 {
     struct exporter *x = server->data;
     if (status < 0 || x->stopping)
         return;
     struct conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    if (c == NULL) {
+        exporter_reject(x);
         return;
+    }
     c->x = x;
     c->tcp.data = c->timer.data = c;
     tls_list_init(&c->qnode);

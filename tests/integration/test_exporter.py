@@ -5,9 +5,11 @@ exporter's /probe for two lab endpoints through blackbox-style relabeling and it
 series are read back through Prometheus's HTTP API and compared with the certificates the lab
 advertises. Then what an exporter open to anyone meets: targets outside its configuration (403),
 unknown modules and malformed queries (400), garbage, oversized heads and too many fields (400,
-431), a silent client (408), random bytes; it must answer each and keep serving. The concurrency
-limit (a slot, a queue, 503 when neither is free in time) and SIGTERM (the scan in flight
-answers, exit 0). Emits TAP."""
+431), a silent client (408), random bytes; it must answer each and keep serving. Hosts that
+look like allowed addresses (127.0.0.evil.example, 2130706433, ::ffff:127.0.0.1), URL paths a
+module does not allow, and malloc failing under it (failalloc.c). The concurrency limit (a
+slot, a queue, 503 when neither is free in time) and SIGTERM (the scan in flight answers, exit
+0). Emits TAP."""
 
 import json
 import os
@@ -481,6 +483,76 @@ def check_paths(tap, lab, tmp):
 
 
 
+# ---------------------------------------------------------------- out of memory
+
+def check_alloc_failures(tap, lab, tmp):
+    """The exporter when malloc fails (tests/integration/failalloc.c, preloaded, fails the
+    allocations of a size range while a file says so): the answer of a finished scan that cannot
+    be allocated is a static 500, not a connection left open; a connection there is no memory
+    for is accepted and closed, and the listener keeps serving; SIGTERM then finds nothing
+    open."""
+    shim = os.environ.get("CAPROBE_FAILALLOC", "")
+    if not os.path.exists(shim):
+        tap.skip("allocation failures", "no failalloc library (CAPROBE_FAILALLOC)")
+        return
+    arm = os.path.join(tmp, "failalloc")
+    env = {"LD_PRELOAD": shim, "CAPROBE_FAILALLOC_FILE": arm,
+           # the library comes before the sanitizer's runtime and calls it for what it lets pass
+           "ASAN_OPTIONS": (os.environ.get("ASAN_OPTIONS", "") +
+                            ":verify_asan_link_order=0").lstrip(":")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        ex = Exporter(tmp, exporter_config(), "alloc").start()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    def armed(lo, hi):
+        with open(arm, "w") as f:
+            f.write("%d %d\n" % (lo, hi))
+
+    try:
+        # a refused port: an answer of the same size each time (the port has five digits)
+        req = b"GET /probe?target=127.0.0.1:%d&module=tls12 HTTP/1.1\r\n\r\n" % h.free_port()
+        code, text = raw(ex.port, req)
+        size = len(text)  # head and body: the one allocation respond() makes
+        tap.ok(code == 200 and len(raw(ex.port, req)[1]) == size,
+               "a scan's answer is %d bytes, every time" % size, text[:300])
+        armed(size, size)
+        code, text = raw(ex.port, req)
+        os.unlink(arm)
+        tap.ok(code == 500 and text.endswith("\r\n\r\nout of memory\n"),
+               "no memory for the answer of a finished scan: a static 500, and the connection "
+               "closed", text[:300])
+        armed(8192, 1 << 62)  # a connection's state is larger than its 8 KiB request buffer
+        got = [raw(ex.port, b"GET /metrics HTTP/1.1\r\n\r\n") for _ in range(2)]
+        os.unlink(arm)
+        tap.eq(got, [(None, ""), (None, "")], "no memory for a connection: closed unanswered")
+        code, text = raw(ex.port, b"GET /metrics HTTP/1.1\r\n\r\n")
+        doc = expfmt.parse(text.split("\r\n\r\n", 1)[-1])
+        tap.ok(code == 200 and doc.one("caprobe_exporter_errors_total", reason="internal") == 3
+               and doc.one("caprobe_exporter_requests_total", path="/probe", code="500") == 1,
+               "then the listener still serves, and /metrics counts the three as internal "
+               "errors", text[:3000])
+        if code != 200:
+            return  # a listener that stopped serving: what follows would only wait
+        code, _ = raw(ex.port, req)
+        tap.eq(code, 200, "and probes again")
+        ex.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = ex.proc.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            rc = None
+        tap.eq(rc, 0, "SIGTERM: the exporter exits 0, no connection left open")
+    finally:
+        ex.stop()
+
+
+
 # ---------------------------------------------------------------- concurrency
 
 def check_concurrency(tap, lab, tmp):
@@ -580,6 +652,26 @@ def check_examples(tap, lab, tmp):
                          os.path.join(examples, "caprobe-exporter.yml")])
     tap.ok(run.rc == 0 and "usable" in run.stdout,
            "docs/examples/caprobe-exporter.yml passes caprobe exporter --check", run.describe())
+    # the systemd units, with the caprobe built here for /usr/bin/caprobe: systemd-analyze
+    # verify checks their settings, that the program exists and that man: pages they name do
+    if shutil.which("systemd-analyze") is None:
+        tap.skip("systemd-analyze verify", "systemd-analyze not installed (apt-get install "
+                 "systemd)")
+    else:
+        units = os.path.join(tmp, "units")
+        os.makedirs(units)
+        names = sorted(n for n in os.listdir(examples) if n.endswith((".service", ".timer")))
+        for name in names:
+            with open(os.path.join(examples, name)) as f:
+                text = f.read().replace("/usr/bin/caprobe", h.caprobe_path())
+            with open(os.path.join(units, name), "w") as f:
+                f.write(text)
+        p = subprocess.run(["systemd-analyze", "verify"] +
+                           [os.path.join(units, n) for n in names],
+                           capture_output=True, timeout=120)
+        tap.ok(len(names) == 3 and p.returncode == 0 and not p.stderr.strip(),
+               "systemd-analyze verify passes %s" % ", ".join(names),
+               (p.stdout.decode(), p.stderr.decode()))
     if shutil.which("promtool") is None:
         tap.skip("promtool check config", "promtool not installed")
         return
@@ -592,7 +684,8 @@ def check_examples(tap, lab, tmp):
 
 def main():
     return h.lab_main([check_prometheus, check_refusals, check_lookalikes, check_paths,
-                       check_concurrency, check_config_errors, check_examples],
+                       check_alloc_failures, check_concurrency, check_config_errors,
+                       check_examples],
                       "caprobe-exporter-")
 
 

@@ -4,8 +4,9 @@ passes `promtool check metrics` (Prometheus text), node_exporter's own textfile 
 every series of it, and a strict reader of both formats (expfmt.py) finds nothing wrong; label values with quotes, backslashes and
 control characters are escaped; every figure agrees with the certificates the lab was given and
 with the same scan's JSON Lines; and docs/examples/caprobe-alerts.yml passes `promtool test
-rules` with input series taken from this scan's output (generated here, not a golden file),
-while a broken copy of a rule fails it. Emits TAP."""
+rules` with input series taken from this scan's output (generated here, not a golden file) and
+an exporter down in every job of docs/examples/caprobe-prometheus.yml that scrapes it, while a
+broken copy of a rule fails it. Emits TAP."""
 
 import hashlib
 import os
@@ -18,6 +19,7 @@ import expfmt  # noqa: E402
 import harness as h  # noqa: E402
 
 ALERTS = os.path.join(h.fixtures_dir(), "..", "docs", "examples", "caprobe-alerts.yml")
+PROMETHEUS = os.path.join(h.fixtures_dir(), "..", "docs", "examples", "caprobe-prometheus.yml")
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # Endpoints that answer within a second (stall and trickle wait for their deadlines)
 ENDPOINTS = ["right-list", "root-dump", "empty-list", "no-request", "nt-authority", "oversized",
@@ -237,6 +239,26 @@ def load_rules(path):
     return {r["alert"]: r for g in doc["groups"] for r in g["rules"] if "alert" in r}
 
 
+def exporter_jobs(path):
+    """The scrape jobs of the example Prometheus configuration that reach caprobe's exporter:
+    its address is where the 'caprobe' job's relabeling sends the scrape, and a job reaches it
+    through its own relabeling or by scraping it directly. [(job, an instance)]"""
+    import yaml
+    with open(path) as f:
+        jobs = yaml.safe_load(f)["scrape_configs"]
+
+    def sent_to(job):
+        return [r["replacement"] for r in job.get("relabel_configs", [])
+                if r.get("target_label") == "__address__"]
+
+    def targets(job):
+        return [t for c in job.get("static_configs", []) for t in c.get("targets", [])]
+
+    exporter = sent_to([j for j in jobs if j["job_name"] == "caprobe"][0])[0]
+    return [(j["job_name"], targets(j)[0]) for j in jobs
+            if exporter in sent_to(j) or exporter in targets(j)]
+
+
 def relabel(labels, target, address="192.0.2.10"):
     out = dict(labels)
     out["target"] = target
@@ -320,6 +342,14 @@ def rules_test(doc, rules, rules_path):
     expect("CaprobeTextfileStale", "100m", [])
     expect("CaprobeTextfileStale", "130m", [mtime])
 
+    # the exporter down: 'up' of every job of the example configuration that scrapes it (a
+    # target's job, a module's job, the exporter's own), from 31m on
+    jobs = exporter_jobs(PROMETHEUS)
+    for job, instance in jobs:
+        add("up", {"job": job, "instance": instance}, "1x30 0x150")
+    expect("CaprobeExporterDown", "30m", [])
+    expect("CaprobeExporterDown", "40m", [{"job": j, "instance": i} for j, i in jobs])
+
     def yq(s):
         return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -361,6 +391,10 @@ def check_rules(tap, lab, tmp, state):
     tap.ok(all(t["exp_alerts"] for t in tests if t["eval_time"] in ("10m",)
                and t["alertname"] != "CaprobeProbeFailing"),
            "the scan has root-store-dump and expected-ca-missing findings to alert on")
+    jobs = sorted(j for j, _ in exporter_jobs(PROMETHEUS))
+    tap.eq(jobs, ["caprobe", "caprobe-exporter", "caprobe-smtp"],
+           "caprobe-prometheus.yml scrapes the exporter in three jobs; CaprobeExporterDown is "
+           "tested on each")
     p = subprocess.run([promtool(), "test", "rules", path], capture_output=True, timeout=120)
     tap.ok(p.returncode == 0, "promtool test rules: the alerts fire exactly for the scan's "
            "series (%d series, %d cases)" % (text.count("- series:"), len(tests)),
