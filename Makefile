@@ -16,9 +16,11 @@ TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apach
             postfix dovecot-imapd dovecot-pop3d dovecot-managesieved dovecot-lmtpd slapd \
             postgresql mariadb-server vsftpd prosody cmark-gfm prometheus \
             prometheus-node-exporter python3-yaml chromium mandoc zsh
+# make package / test-package (dpkg-buildpackage, lintian) and make dist (static libraries)
+PACKAGE_PKGS = debhelper dpkg-dev fakeroot lintian man-db
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux chromium
 
-.PHONY: all build install uninstall demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
+.PHONY: all build install uninstall package test-package demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
         bench-report \
         fuzz fuzz-check
 
@@ -49,6 +51,22 @@ install: build
 
 uninstall:
 	ninja -C $(BUILD) uninstall
+
+# make package: the Debian package (debian/, dh with meson), in the folder above this one as
+# dpkg-buildpackage does. mbedTLS 3.6 comes from the build folder's prefix when meson fetched it
+# there, else the package's own build fetches it. make test-package builds the package and the
+# release tarball from a copy of the tree, installs, uses and removes them (suite package,
+# which a plain meson test leaves out; .ci/run calls it).
+PACKAGE_MBEDTLS = $(if $(wildcard $(BUILD)/mbedtls/root/usr),$(abspath $(BUILD))/mbedtls/root/usr)
+
+package: deps
+	@sh .ci/install-packages $(PACKAGE_PKGS)
+	CAPROBE_MBEDTLS_PREFIX=$(PACKAGE_MBEDTLS) dpkg-buildpackage -b -us -uc
+
+test-package: test-deps $(BUILD)/build.ninja
+	@sh .ci/install-packages $(PACKAGE_PKGS)
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs --suite package --logbase testlog-package
 
 demo: deps test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
