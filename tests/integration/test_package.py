@@ -7,11 +7,15 @@ libraries through shlibs and not on mbedTLS, holds the expected files, and linti
 error or warning (overrides documented in debian/caprobe.lintian-overrides). Then it is
 installed with dpkg -i: caprobe --version, man -w, the bash completion function, zsh's fpath, a
 scan of the lab (the list compared with the lab's issuing CA certificate) and ldd (no mbedTLS);
-and removed with dpkg --purge, after which no file of it is left. Skipped, with the reason,
+and removed with dpkg --purge, after which no file of it is left. make dist: the tarball's
+binary needs only glibc (readelf, ldd), and runs from another folder with an empty environment
+and in a mount namespace whose library folder holds only libc6's files, where it scans the lab. Skipped, with the reason,
 without root or dpkg-buildpackage, or when a caprobe package is installed already. Emits TAP."""
 
+import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -131,25 +135,103 @@ def check_installed(tap, ctx):
         z = run(["zsh", "-f", "-c", "print -l $fpath"])
         tap.ok("/usr/share/zsh/vendor-completions" in z.stdout.split(),
                "zsh's fpath holds the folder of the installed _caprobe", z.stdout)
-    lab_scan(tap)
+    lab_scan(tap, ["/usr/bin/caprobe"], "the installed caprobe")
     ldd = run(["ldd", "/usr/bin/caprobe"])
     tap.ok(ldd.returncode == 0 and "mbed" not in ldd.stdout and "libuv" in ldd.stdout,
            "ldd: libuv shared, mbedTLS linked in", ldd.stdout)
 
 
-def lab_scan(tap):
+def lab_scan(tap, argv, label):
+    """A scan of the lab's right-list endpoint by argv (a command that ends before caprobe's
+    arguments): the list must be the lab's issuing CA, byte for byte."""
     with h.LabServer(os.path.join(h.fixtures_dir(), "lab", "lab.yaml")) as lab:
         port = lab.port("right-list")
-        r = run(["/usr/bin/caprobe", "-q", "--tls", "1.2", "--format", "jsonl",
-                 "127.0.0.1:%d" % port], timeout=120)
+        r = run(argv + ["-q", "--tls", "1.2", "--format", "jsonl", "127.0.0.1:%d" % port],
+                timeout=120)
     recs, _ = h.parse_jsonl(r.stdout)
     obs = (recs[0].get("observations") or [{}])[0] if recs else {}
-    import base64
     names = [base64.b64decode(c["der"])
              for c in obs.get("certificate_request", {}).get("cas", [])]
     issuing = [h.cert_subject_der(c) for c in h.pem_certs(h.pki("issuing.pem"))]
     tap.eq((r.returncode, obs.get("outcome"), names), (0, "certificate_request", issuing),
-           "the installed caprobe scans the lab: the issuing CA's name, byte for byte")
+           "%s scans the lab: the issuing CA's name, byte for byte" % label, r.stderr)
+
+
+GLIBC_SONAMES = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
+                 "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
+
+
+def needed(exe):
+    r = run(["readelf", "-d", exe], check=True)
+    return sorted(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", r.stdout))
+
+
+def glibc_only_root(tmp):
+    """A copy of the libc6 package's files of the multiarch library folder: bind-mounted over it
+    in a private mount namespace, the machine has no library but glibc's."""
+    libdir = os.path.realpath("/lib/%s" % run(["gcc", "-print-multiarch"]).stdout.strip())
+    d = os.path.join(tmp, "glibc-only")
+    os.mkdir(d)
+    for path in run(["dpkg", "-L", "libc6"], check=True).stdout.split():
+        if os.path.realpath(os.path.dirname(path)) == libdir and \
+                (os.path.islink(path) or os.path.isfile(path)):
+            shutil.copy2(path, d, follow_symlinks=False)
+    return libdir, d
+
+
+def check_dist(tap, ctx):
+    dist = os.path.join(ctx["tmp"], "build-dist")
+    prefix = mbedtls_prefix(ctx["build"])
+    r = run(["make", "-C", SOURCE, "dist", "DIST_BUILD=" + dist] +
+            (["DIST_MESON_OPTS=-Dmbedtls_prefix=" + prefix] if prefix else []))
+    if not tap.ok(r.returncode == 0, "make dist: exit 0", (r.stdout + r.stderr)[-4000:]):
+        return
+    name = "caprobe-%s-linux-%s" % (ctx["release"], os.uname().machine)
+    tarball = os.path.join(dist, name + ".tar.gz")
+    if not tap.ok(os.path.isfile(tarball), "make dist made %s.tar.gz" % name, os.listdir(dist)):
+        return
+    x = os.path.join(ctx["tmp"], "unpacked")
+    os.mkdir(x)
+    import tarfile
+    with tarfile.open(tarball) as t:
+        members = t.getnames()
+        t.extractall(x)
+    want = ["bin/caprobe", "share/man/man1/caprobe.1", "share/man/man5/caprobe-policy.5",
+            "share/bash-completion/completions/caprobe", "share/zsh/site-functions/_caprobe",
+            "share/doc/caprobe/README.md"]
+    tap.eq([w for w in want if name + "/" + w not in members], [],
+           "the tarball holds one folder with the binary, man pages, completion and docs")
+    # the binary from another folder, alone, with an empty environment
+    exe = os.path.join(ctx["tmp"], "elsewhere", "caprobe")
+    os.makedirs(os.path.dirname(exe))
+    shutil.copy2(os.path.join(x, name, "bin", "caprobe"), exe)
+    deps = needed(exe)
+    tap.eq(sorted(set(deps) - GLIBC_SONAMES), [], "readelf: the binary needs only glibc", deps)
+    ldd = run(["ldd", exe]).stdout
+    tap.ok(not re.search(r"libuv|libcares|libjansson|libyaml|mbed", ldd),
+           "ldd: no libuv, c-ares, jansson, libyaml or mbedTLS", ldd)
+    v = run(["env", "-i", exe, "--version"])
+    tap.ok(v.stdout.startswith("caprobe %s (" % ctx["release"]),
+           "the tarball's caprobe --version: the release, from any folder, empty environment",
+           v.stdout + v.stderr)
+    size = os.path.getsize(exe)
+    tap.diag("%s.tar.gz: %d KiB; bin/caprobe: %d KiB" % (name, os.path.getsize(tarball) // 1024,
+                                                         size // 1024))
+    if shutil.which("unshare") is None:
+        tap.skip("glibc alone", "no unshare (util-linux)")
+        return
+    libdir, only = glibc_only_root(ctx["tmp"])
+    bind = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    wrap = ["unshare", "-m", "sh", "-c", bind, "sh", only, libdir, exe]
+    probe = run(wrap + ["--version"])
+    tap.ok(probe.returncode == 0 and probe.stdout.startswith("caprobe "),
+           "with only libc6's files in %s, the tarball's caprobe runs" % libdir,
+           probe.stdout + probe.stderr)
+    sanity = run(["unshare", "-m", "sh", "-c", bind, "sh", only, libdir, ctx["caprobe"],
+                  "--version"])
+    tap.ok(sanity.returncode != 0, "(the build folder's caprobe, needing libuv and others, "
+           "does not run there)", sanity.stdout + sanity.stderr)
+    lab_scan(tap, wrap, "with glibc alone, the tarball's caprobe")
 
 
 def check_purge(tap, ctx):
@@ -176,9 +258,10 @@ def main():
         return tap.finish()
     build = os.path.dirname(os.path.abspath(h.caprobe_path()))
     ctx = {"build": build, "release": meson_json(build, "--projectinfo")["version"],
+           "caprobe": h.caprobe_path(),
            "tmp": tempfile.mkdtemp(prefix="caprobe-package-")}
     try:
-        h.run_checks(tap, [check_build, check_installed, check_purge], ctx)
+        h.run_checks(tap, [check_build, check_installed, check_purge, check_dist], ctx)
     finally:
         if installed():
             run(["dpkg", "--purge", "caprobe"])
