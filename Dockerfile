@@ -14,7 +14,7 @@ RUN make dist DIST_BUILD=/dist && mkdir /out && tar -xzf /dist/caprobe-*.tar.gz 
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home-dir /nonexistent --no-create-home \
+    && useradd --uid 10001 --home-dir /nonexistent --no-create-home \
        --shell /usr/sbin/nologin caprobe
 COPY --from=build /out/bin/caprobe /usr/local/bin/caprobe
 USER caprobe

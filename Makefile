@@ -17,7 +17,7 @@ TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apach
             postgresql mariadb-server vsftpd prosody cmark-gfm prometheus \
             prometheus-node-exporter python3-yaml chromium mandoc zsh
 # make package / test-package (dpkg-buildpackage, lintian) and make dist (static libraries)
-PACKAGE_PKGS = debhelper dpkg-dev fakeroot lintian man-db
+PACKAGE_PKGS = build-essential debhelper dpkg-dev fakeroot lintian man-db
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux chromium
 
 .PHONY: all build install uninstall package test-package dist demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
