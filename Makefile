@@ -16,9 +16,11 @@ TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apach
             postfix dovecot-imapd dovecot-pop3d dovecot-managesieved dovecot-lmtpd slapd \
             postgresql mariadb-server vsftpd prosody cmark-gfm prometheus \
             prometheus-node-exporter python3-yaml chromium shellcheck mandoc zsh systemd
+# make package / test-package (dpkg-buildpackage, lintian) and make dist (static libraries)
+PACKAGE_PKGS = build-essential debhelper dpkg-dev fakeroot lintian man-db
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux chromium
 
-.PHONY: all build install uninstall demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
+.PHONY: all build install uninstall package test-package dist demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
         bench-report \
         fuzz fuzz-check
 
@@ -49,6 +51,44 @@ install: build
 
 uninstall:
 	ninja -C $(BUILD) uninstall
+
+# make package: the Debian package (debian/, dh with meson), in the folder above this one as
+# dpkg-buildpackage does. mbedTLS 3.6 comes from the build folder's prefix when meson fetched it
+# there, else the package's own build fetches it. make test-package builds the package and the
+# release tarball from a copy of the tree, installs, uses and removes them (suite package,
+# which a plain meson test leaves out; .ci/run calls it).
+PACKAGE_MBEDTLS = $(if $(wildcard $(BUILD)/mbedtls/root/usr),$(abspath $(BUILD))/mbedtls/root/usr)
+
+package: deps
+	@sh .ci/install-packages $(PACKAGE_PKGS)
+	CAPROBE_MBEDTLS_PREFIX=$(PACKAGE_MBEDTLS) dpkg-buildpackage -b -us -uc
+
+test-package: test-deps $(BUILD)/build.ninja
+	@sh .ci/install-packages $(PACKAGE_PKGS)
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs --suite package --logbase testlog-package
+
+# make dist: $(DIST_BUILD)/caprobe-VERSION-linux-ARCH.tar.gz, one binary that needs nothing but
+# glibc (libuv, c-ares, jansson, libyaml and mbedTLS linked statically: -Dprefer_static=true,
+# Debian's -dev packages ship the .a files), stripped, with its man pages, completion and docs
+# laid out as under /usr/local. Its own build folder; mbedTLS from the main build when it was
+# fetched there (DIST_MESON_OPTS to say otherwise).
+DIST_BUILD ?= build-dist
+DIST_MESON_OPTS ?= $(SAN_MBEDTLS)
+
+dist: deps
+	test -f $(DIST_BUILD)/build.ninja || meson setup $(DIST_BUILD) --prefix=/usr/local \
+	    -Dprefer_static=true -Dbuildtype=release -Db_ndebug=true $(DIST_MESON_OPTS)
+	ninja -C $(DIST_BUILD) caprobe
+	set -e; v=$$(meson introspect --projectinfo $(DIST_BUILD) | \
+	    python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])'); \
+	name=caprobe-$$v-linux-$$(uname -m); rm -rf $(DIST_BUILD)/stage $(DIST_BUILD)/$$name; \
+	meson install -C $(DIST_BUILD) --no-rebuild --strip --destdir stage >/dev/null; \
+	mv $(DIST_BUILD)/stage/usr/local $(DIST_BUILD)/$$name; \
+	tar -C $(DIST_BUILD) --sort=name --owner=0 --group=0 --numeric-owner \
+	    --mtime=@$$(git log -1 --format=%ct 2>/dev/null || echo 0) -czf $(DIST_BUILD)/$$name.tar.gz $$name; \
+	echo "$(DIST_BUILD)/$$name.tar.gz: $$(du -k $(DIST_BUILD)/$$name.tar.gz | cut -f1) KiB," \
+	    "bin/caprobe $$(du -k $(DIST_BUILD)/$$name/bin/caprobe | cut -f1) KiB"
 
 demo: deps test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)

@@ -2,6 +2,7 @@
  * cli.c's probe_report_main, exporter to exporter.c); otherwise the command line (cli.c) says
  * what to do with the options. Apart from cli.c, since the exporter reads its modules' options
  * with cli.c's parser. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,13 +31,14 @@ int probe_main(int argc, char **argv)
         case PROBE_ACTION_HELP:
             probe_usage(stdout);
             break;
-        case PROBE_ACTION_VERSION:
-            /* the release; in a git checkout, which commit of it */
-            printf("caprobe %s (%s%s%smbedTLS %s, c-ares %s)\n", CAPROBE_VERSION,
-                   CAPROBE_GIT_DESCRIBE[0] ? "git " : "", CAPROBE_GIT_DESCRIBE,
-                   CAPROBE_GIT_DESCRIBE[0] ? "; " : "", CAPROBE_MBEDTLS_VERSION,
+        case PROBE_ACTION_VERSION: {
+            /* the release; in a git checkout, which commit of it (version.h) */
+            bool git = strcmp(CAPROBE_GIT_DESCRIBE, CAPROBE_VERSION) != 0;
+            printf("caprobe %s (%s%s%smbedTLS %s, c-ares %s)\n", CAPROBE_VERSION, git ? "git " : "",
+                   git ? CAPROBE_GIT_DESCRIBE : "", git ? "; " : "", CAPROBE_MBEDTLS_VERSION,
                    probe_resolver_version());
             break;
+        }
         case PROBE_ACTION_EXPLAIN:
             rc = probe_explain(c.explain, stdout, stderr);
             break;
