@@ -664,7 +664,7 @@ static int check_arg_target(const struct probe_config *c, const char *text, FILE
 {
     const char *why;
     struct probe_entry e;
-    if (probe_entry_parse(text, c->cidr_max, &e, &why)) {
+    if (probe_entry_parse(text, c->cidr_max, NULL, &e, &why)) {
         char shown[512];
         fprintf(err, "caprobe: target '%s': %s\n", probe_entry_shown(shown, sizeof(shown), text),
                 why);

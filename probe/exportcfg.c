@@ -14,6 +14,7 @@
 #include "report/yamldoc.h"
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
+#include "tls/wire/minmax.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_ARENA_CAP (16u * 1024 * 1024)
@@ -23,6 +24,9 @@
 #define DEFAULT_CONNECTIONS 64
 #define DEFAULT_MARGIN_MS 500
 #define DEFAULT_READ_TIMEOUT_MS 10000
+/* Two round trips of 250 ms, a long path's: the TCP connect, then ClientHello to the end of the
+ * server's first flight, which is where a probe without --request stops. */
+#define DEFAULT_MIN_PROBE_MS 500
 
 static const struct report_yaml_kind config_kind = {
     .noun = "configuration",
@@ -117,12 +121,12 @@ static int read_seconds(struct loader *l, const yaml_node_t *v, const char *key,
 
 static int read_limits(struct loader *l, const yaml_node_t *v)
 {
-    static const char *const names[] = {"concurrency", "queue", "connections", "timeout_margin",
-                                        "read_timeout"};
-    const yaml_node_t *seen[5];
+    static const char *const names[] = {"concurrency",    "queue",        "connections",
+                                        "timeout_margin", "read_timeout", "min_probe_time"};
+    const yaml_node_t *seen[6];
     if (v->type != YAML_MAPPING_NODE)
         return report_yaml_got(&l->y, v, "'limits' expects a mapping");
-    int rc = read_keys(l, v, "in 'limits'", names, 5, seen);
+    int rc = read_keys(l, v, "in 'limits'", names, 6, seen);
     if (rc == 0 && seen[0])
         rc = read_uint(l, seen[0], "concurrency", 1, 1024, &l->c->concurrency);
     if (rc == 0 && seen[1])
@@ -133,6 +137,8 @@ static int read_limits(struct loader *l, const yaml_node_t *v)
         rc = read_seconds(l, seen[3], "timeout_margin", 0, 60, &l->c->margin_ms);
     if (rc == 0 && seen[4])
         rc = read_seconds(l, seen[4], "read_timeout", 0.1, 300, &l->c->read_timeout_ms);
+    if (rc == 0 && seen[5])
+        rc = read_seconds(l, seen[5], "min_probe_time", 0, 60, &l->c->min_probe_ms);
     return rc;
 }
 
@@ -273,6 +279,23 @@ static int read_allow(struct loader *l, const yaml_node_t *v, struct probe_expor
         return report_yaml_got(&l->y, v,
                                "'allow' expects at least one pattern (a module that may probe "
                                "nothing serves no purpose)");
+    /* a pattern that names no target turns an exporter anyone reaches into their scanner: only
+     * where the module says so in so many words (docs/exporter.md) */
+    for (size_t i = 0; rc == 0 && !m->allow_any && i < m->n_allow; i++) {
+        if (!report_target_pattern_open(&m->allow[i]))
+            continue;
+        const yaml_node_t *at = v->type == YAML_SEQUENCE_NODE
+                                    ? report_yaml_node(&l->y, v->data.sequence.items.start[i])
+                                    : v;
+        char shown[REPORT_TARGET_PATTERN_MAX * 4 + 1];
+        return REPORT_YAML_FAIL_AT(
+            &l->y, at->start_mark,
+            "module '%s': 'allow' pattern '%s' names no target (%s), so anyone who reaches the "
+            "exporter could have it probe any host; list the hosts, domains or ranges it may "
+            "probe, or write 'allow_any: true' in the module to let it probe any target on purpose",
+            m->name, tls_escape_term(shown, sizeof(shown), m->allow[i].text, 0),
+            m->allow[i].glob ? "its host part is wildcards alone" : "a range of every address");
+    }
     return rc;
 }
 
@@ -291,8 +314,8 @@ static bool name_ok(const char *s)
 static int read_module(struct loader *l, const yaml_node_t *k, const yaml_node_t *v,
                        struct probe_exporter_module *m)
 {
-    static const char *const names[] = {"options", "allow", "allow_paths"};
-    const yaml_node_t *seen[3];
+    static const char *const names[] = {"options", "allow", "allow_paths", "allow_any"};
+    const yaml_node_t *seen[4];
     const char *name;
     int rc = report_yaml_str(&l->y, k, &name);
     if (rc)
@@ -305,9 +328,11 @@ static int read_module(struct loader *l, const yaml_node_t *k, const yaml_node_t
     if (v->type != YAML_MAPPING_NODE)
         return report_yaml_got(&l->y, v, "module '%s' expects a mapping with 'allow' and 'options'",
                                name);
-    if ((rc = read_keys(l, v, "in a module", names, 3, seen)))
+    if ((rc = read_keys(l, v, "in a module", names, 4, seen)))
         return rc;
     if (seen[2] && (rc = read_bool(l, seen[2], "allow_paths", &m->allow_paths)))
+        return rc;
+    if (seen[3] && (rc = read_bool(l, seen[3], "allow_any", &m->allow_any)))
         return rc;
     if (seen[1] == NULL)
         return REPORT_YAML_FAIL_AT(&l->y, v->start_mark,
@@ -332,7 +357,14 @@ static int read_module(struct loader *l, const yaml_node_t *k, const yaml_node_t
 static int read_modules(struct loader *l, const yaml_node_t *v)
 {
     struct probe_exporter_config *c = l->c;
-    if (v->type != YAML_MAPPING_NODE || v->data.mapping.pairs.top == v->data.mapping.pairs.start)
+    if (report_yaml_is_null(v) ||
+        (v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.top == v->data.mapping.pairs.start))
+        return REPORT_YAML_FAIL_AT(
+            &l->y, v->start_mark,
+            "'modules' defines no module, and every /probe request names one: the options it "
+            "probes with and the targets it may probe. Define at least one, e.g. "
+            "modules: {default: {allow: [\"app.example.com:443\"]}} (docs/exporter.md)");
+    if (v->type != YAML_MAPPING_NODE)
         return report_yaml_got(&l->y, v, "'modules' expects a mapping of module names to modules");
     size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
     if ((c->modules = calloc(n, sizeof(*c->modules))) == NULL)
@@ -403,6 +435,7 @@ int probe_exporter_config_load(struct probe_exporter_config *c, const char *path
     c->connections = DEFAULT_CONNECTIONS;
     c->margin_ms = DEFAULT_MARGIN_MS;
     c->read_timeout_ms = DEFAULT_READ_TIMEOUT_MS;
+    c->min_probe_ms = DEFAULT_MIN_PROBE_MS;
     char err[2048];
     err[0] = 0;
     struct loader l = {
@@ -442,6 +475,17 @@ void probe_exporter_config_free(struct probe_exporter_config *c)
 void probe_exporter_config_notes(const struct probe_exporter_config *c, const char *path, FILE *f)
 {
     char shown[REPORT_TARGET_PATTERN_MAX * 4 + 1];
+    for (size_t i = 0; i < c->n_modules; i++) {
+        const struct probe_exporter_module *m = &c->modules[i];
+        for (size_t j = 0; j < m->n_allow; j++)
+            if (m->allow_any && report_target_pattern_open(&m->allow[j]))
+                fprintf(f,
+                        "%s: module '%s': warning: 'allow' pattern '%s' names no target and "
+                        "'allow_any' is true: the module probes any target it is asked for, so "
+                        "only Prometheus may reach the exporter\n",
+                        m->where, m->name,
+                        tls_escape_term(shown, sizeof(shown), m->allow[j].text, 0));
+    }
     for (size_t i = 0; i < c->n_modules; i++)
         for (size_t j = 0; j < c->modules[i].n_allow; j++)
             if (c->modules[i].allow[j].addr_glob)
@@ -452,6 +496,14 @@ void probe_exporter_config_notes(const struct probe_exporter_config *c, const ch
                         "(10.0.0.0/24, 10.0.0.0/24:443)\n",
                         path, c->modules[i].name,
                         tls_escape_term(shown, sizeof(shown), c->modules[i].allow[j].text, 0));
+}
+
+uint64_t probe_exporter_min_left(const struct probe_exporter_config *c,
+                                 const struct probe_exporter_module *m)
+{
+    const struct probe_opts *o = &m->cfg.scan;
+    uint64_t need = tls_min_u64(o->connect_timeout_ms + o->handshake_timeout_ms, o->timeout_ms);
+    return tls_min_u64(c->min_probe_ms, need);
 }
 
 const struct probe_exporter_module *

@@ -68,7 +68,7 @@ enum reason {
     R_NOT_ALLOWED,  /* a target the module's allow list does not hold */
     R_TOO_LARGE,    /* a head over REQUEST_MAX, or too many fields */
     R_READ_TIMEOUT, /* the head did not come in READ_TIMEOUT_MS */
-    R_BUSY,         /* no probe slot before the deadline, or the queue full */
+    R_BUSY,         /* no probe slot while enough time was left, or the queue full */
     R_CONNECTIONS,  /* over limits.connections */
     R_DEADLINE,     /* a scan stopped by the request's deadline */
     R_INTERNAL,     /* memory: the scan failed, or no room for an answer or a connection */
@@ -98,6 +98,8 @@ struct conn {
     char target[TARGET_PARAM_MAX + 1];
     const char *args[1];
     uint64_t deadline; /* loop time */
+    uint64_t need;     /* time left a scan starts with at least (probe_exporter_min_left) */
+    bool deadline_hit; /* the deadline stopped its scan */
     bool openmetrics;
     /* its scan */
     struct probe_opts opts;
@@ -379,6 +381,15 @@ static void conn_scan_done(void *ctx, int rc)
     if (fclose(c->mem) != 0 && end_rc == 0)
         end_rc = TLS_E_IO;
     c->mem = NULL;
+    if (c->deadline_hit && !x->quiet) {
+        char shown[TARGET_PARAM_MAX * 4 + 1];
+        fprintf(stderr,
+                "caprobe exporter: %s: target '%s' module '%s': the request's deadline passed "
+                "while probing: probes still running end as timeouts saying \"the deadline "
+                "passed\" (the scrape timeout less limits.timeout_margin, at most the module's "
+                "timeout)\n",
+                c->peer, probe_entry_shown(shown, sizeof(shown), c->target), c->m->name);
+    }
     if (rc || end_rc)
         refuse(c, 500, R_INTERNAL, "the scan failed: %s", tls_err_str(rc ? rc : end_rc));
     else
@@ -390,13 +401,22 @@ static void conn_scan_done(void *ctx, int rc)
     exporter_maybe_end(x);
 }
 
-/* The request's scan: the module's options, every deadline within the request's. */
+/* The request's scan with the module's options, stopped at the request's deadline (its probes'
+ * own deadlines are the module's: one cut to the time left would end first and blame the
+ * server). A request with less time left than a probe needs is answered busy, not scanned: a
+ * scan that cannot finish would report a healthy server as failed. */
 static void probe_start(struct conn *c)
 {
     struct exporter *x = c->x;
     const struct probe_config *cfg = &c->m->cfg;
     uint64_t now = uv_now(&x->loop);
-    uint64_t left = c->deadline > now ? c->deadline - now : 1;
+    uint64_t left = c->deadline > now ? c->deadline - now : 0;
+    if (left < c->need)
+        return refuse(c, 503, R_BUSY,
+                      "busy: a probe slot came free %" PRIu64 " ms before the request's deadline, "
+                      "less than the %" PRIu64 " ms a probe needs (limits.min_probe_time); not "
+                      "probed (limits.concurrency)",
+                      left, c->need);
     c->state = C_PROBING;
     x->probing++;
     c->opts = cfg->scan;
@@ -408,10 +428,6 @@ static void probe_start(struct conn *c)
     c->opts.emit = conn_emit;
     c->opts.emit_ctx = c;
     c->opts.hold = NULL;
-    c->opts.timeout_ms = tls_min_u64(c->opts.timeout_ms, left);
-    c->opts.connect_timeout_ms = tls_min_u64(c->opts.connect_timeout_ms, left);
-    c->opts.handshake_timeout_ms = tls_min_u64(c->opts.handshake_timeout_ms, left);
-    c->opts.dns_timeout_ms = tls_min_u64(c->opts.dns_timeout_ms, left);
     c->args[0] = c->target;
     struct probe_input_opts io = {
         .args = c->args,
@@ -430,7 +446,7 @@ static void probe_start(struct conn *c)
     if (rc == 0)
         rc = probe_scan_start(&c->scan, &x->loop, &c->opts, c->in, &c->st, conn_scan_done, c);
     if (rc == 0) {
-        uv_timer_start(&c->timer, conn_timer_cb, left, 0); /* stops the scan */
+        uv_timer_start(&c->timer, conn_timer_cb, left, 0); /* the deadline: stops the scan */
         return;
     }
     x->probing--;
@@ -457,6 +473,12 @@ static void queue_run(struct exporter *x)
         probe_start(c);
     }
 }
+
+/* Why target=RANGE is refused, for any range (not the scan's "larger than --max-cidr"). */
+static const char range_refused[] =
+    "a CIDR range is many targets, and the exporter probes one target per request: give each "
+    "address as a target of its own (Prometheus: one static_configs target each), or scan the "
+    "range with caprobe itself";
 
 /* A scrape timeout ("10", "9.5") as milliseconds, or 0 when it is not one. */
 static uint64_t scrape_timeout_ms(const uint8_t *v, size_t n)
@@ -517,12 +539,9 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
     struct probe_entry e;
     const char *why;
     probe_entry_shown(shown, sizeof(shown), c->target);
-    if (probe_entry_parse(c->target, 1, &e, &why) != 0)
+    /* no range is small enough (0 addresses at most): the parser tells this reason for any */
+    if (probe_entry_parse(c->target, 0, range_refused, &e, &why) != 0)
         return refuse(c, 400, R_BAD_REQUEST, "target '%s': %s", shown, why);
-    if (e.is_cidr)
-        return refuse(c, 400, R_BAD_REQUEST,
-                      "target '%s': a range is many targets; the exporter probes one a request",
-                      shown);
     if (e.url_rest && !c->m->allow_paths)
         return refuse(c, 400, R_BAD_REQUEST,
                       "target '%s': a URL with a path, query or fragment chooses what is sent to "
@@ -560,6 +579,13 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
                           ms, x->cfg.margin_ms);
         budget = tls_min_u64(budget, ms - x->cfg.margin_ms);
     }
+    c->need = probe_exporter_min_left(&x->cfg, c->m);
+    if (budget < c->need) /* only a scrape timeout makes it so: need is within the module's */
+        return refuse(c, 400, R_BAD_REQUEST,
+                      "the scrape timeout leaves %" PRIu64 " ms after the exporter's margin "
+                      "(limits.timeout_margin, %" PRIu64 " ms), less than the %" PRIu64 " ms a "
+                      "probe needs (limits.min_probe_time)",
+                      budget, x->cfg.margin_ms, c->need);
     c->deadline = uv_now(&x->loop) + budget;
     c->openmetrics = tls_http_request_accepts(req, "application/openmetrics-text");
     if (x->probing < x->cfg.concurrency)
@@ -572,7 +598,8 @@ static void probe_request(struct conn *c, const struct tls_http_request *req)
     c->state = C_QUEUED;
     tls_list_insert_tail(&x->queue, &c->qnode);
     x->n_queued++;
-    uv_timer_start(&c->timer, conn_timer_cb, budget, 0); /* 503 if no slot comes in time */
+    /* 503 when no slot comes while a probe would still have the time it needs */
+    uv_timer_start(&c->timer, conn_timer_cb, budget - c->need, 0);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -684,10 +711,14 @@ static void conn_timer_cb(uv_timer_t *t)
     case C_QUEUED:
         unqueue(c);
         refuse(c, 503, R_BUSY,
-               "busy: no probe slot came free before the deadline (limits.concurrency)");
+               "busy: no probe slot came free while %" PRIu64 " ms, the time a probe needs "
+               "(limits.min_probe_time), were left before the request's deadline; not probed "
+               "(limits.concurrency)",
+               c->need);
         return;
     case C_PROBING:
         c->x->errors[R_DEADLINE]++;
+        c->deadline_hit = true;
         probe_scan_stop(c->scan); /* the probes still running end now; done answers */
         return;
     case C_WRITING:
@@ -819,13 +850,16 @@ static const char usage[] =
     "Prometheus multi-target exporter: GET /probe?target=HOST:PORT&module=NAME probes the\n"
     "target with the options of the configuration's module NAME (default: 'default') and\n"
     "answers its metrics (docs/metrics.md); GET /metrics: the exporter's own. Only targets a\n"
-    "module's 'allow' list holds are probed (others: 403). Configuration: docs/exporter.md.\n"
+    "module's 'allow' list holds are probed (others: 403); a pattern that names no target\n"
+    "('*', '*:443', 0.0.0.0/0) is refused unless the module says 'allow_any: true'.\n"
+    "Configuration: docs/exporter.md.\n"
     "  --listen ADDR:PORT   numeric address and port to serve on (e.g. 127.0.0.1:9643,\n"
     "                       [::1]:9643, 0.0.0.0:9643)\n"
     "  --config FILE        YAML: modules (caprobe options and allowed targets), limits\n"
     "  --check              read the configuration and its files, say whether they are\n"
     "                       usable, and exit (0 usable, 2 not)\n"
-    "  -q, --quiet          no line on standard error per refused request\n"
+    "  -q, --quiet          no line on standard error per refused request or deadline\n"
+    "                       passed, nor the configuration's notes at start\n"
     "SIGTERM or SIGINT stops it: waiting requests get 503, scans stop and answer.\n";
 
 static int listen_on(struct exporter *x, const char *text)
@@ -913,6 +947,8 @@ int probe_exporter_main(int argc, char **argv)
         if (!quiet)
             fprintf(stderr, "caprobe exporter: listening on %s (%zu module%s)\n", listen,
                     x->cfg.n_modules, x->cfg.n_modules == 1 ? "" : "s");
+        if (!quiet)
+            probe_exporter_config_notes(&x->cfg, config, stderr);
         uv_run(&x->loop, UV_RUN_DEFAULT);
     } else if (x->listening) {
         uv_close((uv_handle_t *)&x->listener, NULL);

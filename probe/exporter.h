@@ -25,6 +25,7 @@ struct probe_exporter_module {
     struct report_target_pattern *allow;
     size_t n_allow;
     bool allow_paths; /* a URL target may bring a path, query or fragment (--request's path) */
+    bool allow_any;   /* an 'allow' pattern may name no target ("*"): it probes anything */
 };
 
 struct probe_exporter_config {
@@ -36,15 +37,23 @@ struct probe_exporter_config {
     unsigned connections;     /* open HTTP connections at most */
     uint64_t margin_ms;       /* taken off Prometheus's scrape timeout */
     uint64_t read_timeout_ms; /* for a request's head to come whole */
+    uint64_t min_probe_ms;    /* limits.min_probe_time: time left a scan starts with at least */
 };
 
 /* Read and check the configuration and load every file its modules name. Returns 0, or the exit
  * status of a usage error once it was told on stderr ("caprobe: CONFIG:LINE:COLUMN: ..."). */
 int probe_exporter_config_load(struct probe_exporter_config *c, const char *path);
 void probe_exporter_config_free(struct probe_exporter_config *c);
-/* What a reader of the configuration at path should know and is no error (exporter --check):
- * each allow pattern that looks like an address, which allows address literals only. */
+/* What a reader of the configuration at path should know and is no error (exporter --check,
+ * and on standard error at start): each allow pattern that names no target in a module with
+ * allow_any, which probes anything; each allow pattern that looks like an address, which allows
+ * address literals only. */
 void probe_exporter_config_notes(const struct probe_exporter_config *c, const char *path, FILE *f);
+/* The least time before its deadline with which a request of module m starts scanning:
+ * limits.min_probe_time, or less when the module's own deadlines say a probe of it takes less
+ * (its connect and handshake timeouts together, its timeout). */
+uint64_t probe_exporter_min_left(const struct probe_exporter_config *c,
+                                 const struct probe_exporter_module *m);
 /* The module named name, or NULL. */
 const struct probe_exporter_module *
 probe_exporter_module_find(const struct probe_exporter_config *c, const char *name);

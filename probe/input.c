@@ -106,7 +106,7 @@ static int expansion_start(struct probe_input *in, const char *text, const char 
     probe_entry_shown(ex->text, sizeof(ex->text), text);
     tls_escape_term(ex->where, sizeof(ex->where), where, TLS_ESCAPE_ASCII);
     const char *why = NULL;
-    int rc = probe_entry_parse(text, in->opts.cidr_max, &ex->e, &why);
+    int rc = probe_entry_parse(text, in->opts.cidr_max, NULL, &ex->e, &why);
     /* a target or a range fits in text[]; a URL's path need not (it is not shown) */
     if (strlen(text) >= sizeof(ex->text) && rc == 0 && !ex->e.is_url) {
         rc = TLS_E_TARGET;

@@ -37,8 +37,11 @@ struct probe_cidr {
     uint64_t count;        /* addresses in the range */
     uint16_t port;         /* 0: none given */
 };
-/* TLS_E_TARGET with *why for a malformed range or one of more than max addresses. */
-int probe_cidr_parse(const char *s, struct probe_cidr *out, uint64_t max, const char **why);
+/* TLS_E_TARGET with *why for a malformed range or one of more than max addresses: then *why is
+ * over, the caller's reason (the exporter's: it takes no range), or for NULL the scan's, which
+ * names --max-cidr. */
+int probe_cidr_parse(const char *s, struct probe_cidr *out, uint64_t max, const char *over,
+                     const char **why);
 /* The index-th address of the range as a target on port. */
 void probe_cidr_address(const struct probe_cidr *c, uint64_t index, uint16_t port,
                         struct probe_target_spec *out);
@@ -64,8 +67,10 @@ struct probe_entry {
  * a "did you mean" (smtp:/h: "did you mean smtp://h?"); a path, query or fragment in a URL
  * other than https:// is refused naming what to write (SCHEME://ADDR/NN: the CIDR range without
  * a scheme), but for an LDAP URL's DN and a PostgreSQL or MySQL URL's database, accepted and not
- * used (ignored says which). */
-int probe_entry_parse(const char *s, uint64_t cidr_max, struct probe_entry *out, const char **why);
+ * used (ignored says which). A CIDR range of more than cidr_max addresses is refused with
+ * cidr_over as the reason (probe_cidr_parse; NULL: the scan's, naming --max-cidr). */
+int probe_entry_parse(const char *s, uint64_t cidr_max, const char *cidr_over,
+                      struct probe_entry *out, const char **why);
 /* An entry as it may be shown in a message or an error record: escaped (tls_escape_term, ASCII)
  * and with any user name and password (user:pass@) replaced by "***@". Returns dst. */
 char *probe_entry_shown(char *dst, size_t cap, const char *s);

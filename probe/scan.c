@@ -414,7 +414,10 @@ static int target_fail(struct probe_target *t, enum tls_error_kind kind, enum tl
     t->failed->names = t->scan->names;
     t->failed->tls_max = o->versions[o->n_versions - 1];
     t->failed->starttls = tls_starttls_name(t->item.starttls);
-    if (kind == TLS_ERROR_INTERRUPTED)
+    if (kind == TLS_ERROR_INTERRUPTED && t->scan->stop_signal == 0) /* probe_scan_stop */
+        tls_observation_set_error(t->failed, kind, 0, raw, "the deadline passed while resolving %s",
+                                  t->item.spec.host);
+    else if (kind == TLS_ERROR_INTERRUPTED)
         tls_observation_set_error(t->failed, kind, 0, raw,
                                   "the scan was interrupted while resolving %s", t->item.spec.host);
     else

@@ -140,7 +140,8 @@ void probe_target_spec_name(struct probe_target_spec *t)
              t->port);
 }
 
-int probe_cidr_parse(const char *s, struct probe_cidr *out, uint64_t max, const char **why)
+int probe_cidr_parse(const char *s, struct probe_cidr *out, uint64_t max, const char *over,
+                     const char **why)
 {
     memset(out, 0, sizeof(*out));
     size_t len = strlen(s);
@@ -179,7 +180,7 @@ int probe_cidr_parse(const char *s, struct probe_cidr *out, uint64_t max, const 
     }
     unsigned host_bits = tls_addr_bits(out->range.net.family) - out->range.prefix;
     if (host_bits >= 63 || (1ULL << host_bits) > max) {
-        *why = "CIDR range larger than --max-cidr addresses";
+        *why = over ? over : "CIDR range larger than --max-cidr addresses";
         return TLS_E_TARGET;
     }
     out->count = 1ULL << host_bits;
@@ -496,7 +497,8 @@ static bool host_with_path(const char *s)
     return probe_target_parse(head, 0, &t, &why) == 0 && (t.family == AF_UNSPEC || t.port != 0);
 }
 
-int probe_entry_parse(const char *s, uint64_t cidr_max, struct probe_entry *out, const char **why)
+int probe_entry_parse(const char *s, uint64_t cidr_max, const char *cidr_over,
+                      struct probe_entry *out, const char **why)
 {
     memset(out, 0, sizeof(*out));
     *why = NULL;
@@ -515,7 +517,7 @@ int probe_entry_parse(const char *s, uint64_t cidr_max, struct probe_entry *out,
     if (strchr(s, '/') == NULL)
         return probe_target_parse(s, 0, &out->one, why);
     out->is_cidr = true;
-    int rc = probe_cidr_parse(s, &out->cidr, cidr_max, why);
+    int rc = probe_cidr_parse(s, &out->cidr, cidr_max, cidr_over, why);
     if (rc && host_with_path(s))
         *why = "a host with a path: write it as a URL, https://HOST[:PORT]/PATH";
     return rc;

@@ -38,8 +38,9 @@ static const struct {
     const char *name, *unit, *help;
 } families[F_COUNT] = {
     [F_TARGET_PROBED] = {"caprobe_target_probed", NULL,
-                         "1 when at least one probe of the target got an answer, 0 when none "
-                         "did (probe-failed) or the target line was not a target."},
+                         "1 when at least one probe of the target got a CertificateRequest or "
+                         "none, 0 when none did (probe-failed) or the target line was not a "
+                         "target."},
     [F_TARGET_MAX_SEVERITY] = {"caprobe_target_max_severity", NULL,
                                "Highest severity of the target's findings: 0 none, 1 info, 2 "
                                "low, 3 medium, 4 high, 5 critical."},
@@ -48,7 +49,8 @@ static const struct {
                            "left out)."},
     [F_PROBE_SUCCESS] = {"caprobe_probe_success", NULL,
                          "1 when the probe got an answer: a CertificateRequest, none, or the "
-                         "server declining the TLS version offered; 0 on an error."},
+                         "server declining the TLS version offered while it answered another "
+                         "probe of the target; 0 on an error, or when it declined them all."},
     [F_PROBE_OUTCOME] = {"caprobe_probe_outcome_info", NULL,
                          "The probe's outcome and, for an error, its kind (value always 1)."},
     [F_PROBE_CERTIFICATE_REQUEST] = {"caprobe_probe_certificate_request", NULL,
@@ -217,8 +219,11 @@ static const char *extra_text(struct extra *x)
     return buf_text(&x->b);
 }
 
+/* One probe's series. probed: some probe of the target got a CertificateRequest or none
+ * (caprobe_target_probed): a declined version is then a fact about a server that answers, and
+ * without it a probe that learned nothing of the list, as the target's probe-failed says. */
 static void probe_series(struct report_metrics *m, const struct report_target *t,
-                         const struct tls_observation *o)
+                         const struct tls_observation *o, bool probed)
 {
     struct report_buf *l = &m->labels;
     l->len = 0;
@@ -229,8 +234,8 @@ static void probe_series(struct report_metrics *m, const struct report_target *t
     const char *tls = tls_name_version(o->tls_max);
     label(l, "tls", tls ? tls : "");
     label(l, "phase", o->phase);
-    bool answered =
-        o->outcome != TLS_OUTCOME_ERROR || o->error_kind == TLS_ERROR_VERSION_NOT_OFFERED;
+    bool answered = o->outcome != TLS_OUTCOME_ERROR ||
+                    (probed && o->error_kind == TLS_ERROR_VERSION_NOT_OFFERED);
     sample_u64(m, F_PROBE_SUCCESS, NULL, answered ? 1 : 0);
     struct extra x = {{0}};
     label(&x.b, "outcome", tls_outcome_name(o->outcome));
@@ -297,7 +302,8 @@ int report_metrics_target(struct report_metrics *m, const struct report_target *
     l->len = 0;
     label(l, "target", t->target);
     label(l, "starttls", starttls);
-    sample_u64(m, F_TARGET_PROBED, NULL, !report_target_unprobed(t));
+    bool probed = !report_target_unprobed(t);
+    sample_u64(m, F_TARGET_PROBED, NULL, probed);
     const struct report_findings *f = t->findings;
     int max = f ? report_findings_max(f) : -1;
     sample_u64(m, F_TARGET_MAX_SEVERITY, NULL, (uint64_t)(max + 1));
@@ -320,7 +326,7 @@ int report_metrics_target(struct report_metrics *m, const struct report_target *
     report_buf_free(&x.b);
     for (size_t i = 0; i < t->n_obs; i++)
         if (!probe_repeated(t, i))
-            probe_series(m, t, t->obs[i]);
+            probe_series(m, t, t->obs[i], probed);
     if (l->failed && !m->err)
         m->err = TLS_E_NOMEM;
     return m->err;

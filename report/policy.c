@@ -700,6 +700,42 @@ bool report_target_pattern_match(const struct report_target_pattern *pt,
            (s->has_spec && fnmatch(pt->glob, s->spec, 0) == 0);
 }
 
+/* Whether the characters g[0..n) name something: a letter or digit outside a bracket
+ * expression (a "\\" makes the next character a literal). */
+static bool glob_names(const char *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (g[i] == '[') { /* [...], [!...], []...]: a set, which names no one host */
+            size_t j = i + 1 + (i + 1 < n && g[i + 1] == '!');
+            j += j < n && g[j] == ']';
+            while (j < n && g[j] != ']')
+                j++;
+            if (j < n) {
+                i = j;
+                continue;
+            }
+        }
+        if (g[i] == '\\' && i + 1 < n)
+            i++;
+        if ((g[i] >= 'a' && g[i] <= 'z') || (g[i] >= 'A' && g[i] <= 'Z') ||
+            (g[i] >= '0' && g[i] <= '9'))
+            return true;
+    }
+    return false;
+}
+
+bool report_target_pattern_open(const struct report_target_pattern *pt)
+{
+    if (pt->glob == NULL)
+        return pt->range.prefix == 0;
+    /* the host part: before a final ":PORT" of digits and wildcards ("*:443", "*:*") */
+    size_t n = strlen(pt->glob);
+    const char *colon = strrchr(pt->glob, ':');
+    if (colon && colon[1] && colon[1 + strspn(colon + 1, "0123456789*?[]!-")] == 0)
+        n = (size_t)(colon - pt->glob);
+    return !glob_names(pt->glob, n);
+}
+
 const struct report_policy_entry *report_policy_match(const struct report_policy *p,
                                                       const char *target_spec, const char *host,
                                                       uint16_t port)

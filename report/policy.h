@@ -112,6 +112,13 @@ bool report_target_subject_init(struct report_target_subject *s, const char *tar
 bool report_target_pattern_match(const struct report_target_pattern *pt,
                                  const struct report_target_subject *s);
 
+/* Whether the pattern names no target: a range of every address (0.0.0.0/0, [::/0]:443), or a
+ * glob whose host part (before a final ":PORT" of digits and wildcards) holds no letter or digit
+ * outside its wildcards and bracket expressions: "*", "*:443", "*.*", "[a-z]*", "*-*". Such a
+ * pattern admits hosts nobody listed (every host, every host on a port, every dotted name). It
+ * is no judgement of breadth: "*.com" and 0.0.0.0/1 name something. */
+bool report_target_pattern_open(const struct report_target_pattern *pt);
+
 /* A YAML value that is one pattern or a list of them (report/yamldoc.h), as the value of key
  * ('match', 'allow'): 0 with *out and *n (may be 0), TLS_E_INVALID with the message in y
  * ("'KEY' pattern 'P': why"), or TLS_E_NOMEM with none (the caller says what ran out). */

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct probe_target_spec t;
     const char *why;
     probe_resolve_parse(line, &r, &why);
-    probe_cidr_parse(line, &c, 1 << 20, &why);
+    probe_cidr_parse(line, &c, 1 << 20, NULL, &why);
     probe_target_parse(line, 443, &t, &why);
     char shown[64];
     probe_entry_shown(shown, sizeof(shown), line);

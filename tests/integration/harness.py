@@ -554,6 +554,8 @@ class BadServer(threading.Thread):
     close   - accepts and closes at once
     silent  - accepts, never reads, never answers; holds the connection until stopped
     garbage - sends `payload` (200 bytes that are not TLS) and keeps the connection open
+    reply   - reads what the client sends first (its ClientHello), answers `payload` and keeps
+              the connection open
     reset   - accepts and resets at once (SO_LINGER 0), before sending any byte
     """
 
@@ -588,8 +590,11 @@ class BadServer(threading.Thread):
                     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 c.close()
                 continue
-            if self.mode == "garbage":
+            if self.mode in ("garbage", "reply"):
                 try:
+                    if self.mode == "reply":
+                        c.settimeout(10)
+                        c.recv(65536)
                     c.sendall(self.payload)
                 except OSError:
                     pass
@@ -618,12 +623,15 @@ class TcpRelay(threading.Thread):
     """Accepts on `listen` ((host, port); port 0: the kernel chooses) and relays each connection
     byte for byte, both ways, to `to` ((host, port)): a server on 127.0.0.1 also answers on
     [::1] at the same port, as a dual-stack host does. `port` is the port it listens on, `bound`
-    False (and the thread not to be started) when the address could not be taken. A context
-    manager; every socket is closed on exit."""
+    False (and the thread not to be started) when the address could not be taken. `delay`
+    (seconds): each connection is held that long after its accept before the relay begins, a
+    healthy server that is slow to answer (what the client sent meanwhile waits, then goes
+    through). A context manager; every socket is closed on exit."""
 
-    def __init__(self, listen, to):
+    def __init__(self, listen, to, delay=0):
         super().__init__(daemon=True)
         self.to = to
+        self.delay = delay
         self.port = None
         self.bound = False
         family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
@@ -642,20 +650,37 @@ class TcpRelay(threading.Thread):
         sel = selectors.DefaultSelector()
         sel.register(self.sock, selectors.EVENT_READ, None)
         peers = {}
+        held = []  # (when the relay begins, accepted socket)
+
+        def begin(c):
+            try:
+                u = socket.create_connection(self.to, timeout=5)
+            except OSError:
+                c.close()
+                return
+            self.relayed += 1
+            for a, b in ((c, u), (u, c)):
+                a.setblocking(False)
+                peers[a] = b
+                sel.register(a, selectors.EVENT_READ, b)
+
         try:
             while not self.stopping.is_set():
-                for key, _ in sel.select(0.1):
+                now = time.monotonic()
+                for due, c in [x for x in held if x[0] <= now]:
+                    held.remove((due, c))
+                    begin(c)
+                wait = min([0.1] + [max(0.0, due - now) for due, _ in held])
+                for key, _ in sel.select(wait):
                     if key.data is None:
                         try:
                             c, _ = self.sock.accept()
-                            u = socket.create_connection(self.to, timeout=5)
                         except OSError:
                             continue
-                        self.relayed += 1
-                        for a, b in ((c, u), (u, c)):
-                            a.setblocking(False)
-                            peers[a] = b
-                            sel.register(a, selectors.EVENT_READ, b)
+                        if self.delay:
+                            held.append((time.monotonic() + self.delay, c))
+                        else:
+                            begin(c)
                         continue
                     a, b = key.fileobj, key.data
                     try:
@@ -673,7 +698,7 @@ class TcpRelay(threading.Thread):
                             del peers[s]
                             s.close()
         finally:
-            for s in list(peers):
+            for s in list(peers) + [c for _, c in held]:
                 s.close()
             sel.close()
 

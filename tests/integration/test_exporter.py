@@ -263,6 +263,11 @@ def check_refusals(tap, lab, tmp):
         code, _, body = http(port, "/probe?target=192.0.2.1:443")
         tap.ok(code == 403 and "not allowed" in body and "192.0.2.1:443" in body,
                "a target outside the allow list: 403 with why", (code, body))
+        # Prometheus shows only the status: the reason is in the body above and in the log
+        logged = ex._err.wait_for(r"^caprobe exporter: 127\.0\.0\.1: 403 target '192\.0\.2\.1:443' "
+                                  r"is not allowed by module 'default'", WAIT)
+        tap.ok(logged and body.strip() in logged.string, "the 403 and its reason, the body's "
+               "line, are in the exporter's log (standard error)", ex.output()[-2000:])
         code, _, body = http(port, "/probe?target=localhost:%d" % right)
         tap.ok(code == 403, "a name that resolves to an allowed address is not that address: "
                "403", (code, body))
@@ -280,6 +285,18 @@ def check_refusals(tap, lab, tmp):
                            ("target=bad%22host", "not a host")):
             code, _, body = http(port, "/probe?" + query)
             tap.ok(code == 400, "%s: 400" % why, (code, body))
+        # a range of any size is many targets (not "larger than --max-cidr", which the exporter
+        # does not have); the scan keeps its message
+        for target in ("127.0.0.1/30:%d" % right, "127.0.0.1/32:%d" % right, "[::/0]:443",
+                       "10.0.0.0/8"):
+            code, _, body = http(port, "/probe?" + urllib.parse.urlencode({"target": target}))
+            tap.ok(code == 400 and "a CIDR range is many targets" in body and
+                   "one target per request" in body and "max-cidr" not in body,
+                   "target=%s: 400, a range is many targets, one target per request" % target,
+                   (code, body))
+        run = h.run_caprobe(["--max-cidr", "2", "127.0.0.1/30:%d" % right])
+        tap.ok(run.rc == 2 and "CIDR range larger than --max-cidr addresses" in run.stderr,
+               "the scan command keeps its --max-cidr message", run.describe())
         code, _, body = http(port, "/probe?target=" + "a" * 2000)
         tap.ok(code == 400 and "the target is longer than 1024 bytes" in body,
                "an over-long target: 400 saying so", (code, body))
@@ -366,6 +383,7 @@ modules:
   v6:
     options: {tls: "1.2", timeout: 5}
     allow: ["::/0"]
+    allow_any: true     # every IPv6 address: names no target
   cidr:
     options: {tls: "1.2", timeout: 5}
     allow: [127.0.0.0/8]
@@ -429,8 +447,8 @@ def check_lookalikes(tap, lab, tmp):
         run = h.run_caprobe(["exporter", "--check", "--config", ex.path])
         tap.ok(run.rc == 0 and "module 'glob': note: 'allow' pattern '127.0.0.*:*' looks like an "
                "address" in run.stdout and "never a host name" in run.stdout and
-               "'::/0'" not in run.stdout, "exporter --check says what an address-like glob "
-               "allows", run.describe())
+               "'::/0' looks like" not in run.stdout, "exporter --check says what an "
+               "address-like glob allows", run.describe())
         tap.ok(ex.alive(), "the exporter still runs")
 
 
@@ -619,6 +637,111 @@ def check_concurrency(tap, lab, tmp):
         tap.eq(rc, 0, "SIGTERM: the exporter exits 0")
 
 
+def check_deadline(tap, lab, tmp):
+    """A request that would get its probe slot with too little time left (issue 14): the one
+    slot is held by A, a scan of a server that never answers, until A's deadline; B, a scan of a
+    healthy server that answers after 1 s (the lab's right-list behind a relay that waits), has
+    a deadline 50 ms after A's. Scanning when the slot comes free would time out and report the
+    healthy server as failed (probe-failed, caprobe_target_probed 0): B is answered 503 (busy,
+    not probed) as soon as it could no longer start with the time a probe needs
+    (limits.min_probe_time, 0.5 s by default). A, whose probes the deadline stops, says so in
+    the log. A scrape timeout that leaves less than that time at all is 400."""
+    cfg = exporter_config().replace("concurrency: 4", "concurrency: 1")
+    stall = "/probe?target=127.0.0.1:%d" % lab.port("stall")
+    with h.TcpRelay(("127.0.0.1", 0), ("127.0.0.1", lab.port("right-list")), delay=1.0) as slow, \
+            Exporter(tmp, cfg, "deadline") as ex:
+        healthy = "/probe?target=127.0.0.1:%d" % slow.port
+        code, _, body = http(ex.port, healthy, {"X-Prometheus-Scrape-Timeout-Seconds": "5"})
+        doc = expfmt.parse(body)
+        tap.ok(code == 200 and doc.one("caprobe_target_probed") == 1.0 and
+               sorted(v for _, v in doc.series("caprobe_probe_success")) == [1.0, 1.0],
+               "the slow server alone, with time enough: probed, both probes succeed",
+               (code, body[:1500]))
+        code, _, body = http(ex.port, healthy, {"X-Prometheus-Scrape-Timeout-Seconds": "0.6"})
+        tap.ok(code == 400 and "less than the 500 ms a probe needs (limits.min_probe_time)"
+               in body, "a scrape timeout that leaves 400 ms after the margin: 400, not a "
+               "probe sure to fail", (code, body[:500]))
+        res = {}
+
+        def get(name, path, timeout_header):
+            res[name] = http(ex.port, path, {"X-Prometheus-Scrape-Timeout-Seconds":
+                                             timeout_header})
+
+        a = threading.Thread(target=get, args=("A", stall, "2"))
+        a.start()
+        wait_for(lambda: own_metric(ex.port, "caprobe_exporter_probes_in_flight") == 1.0,
+                 "A in flight")
+        b = threading.Thread(target=get, args=("B", healthy, "2.05"))
+        b.start()
+        b.join(WAIT)
+        a.join(WAIT)
+        code, _, body = res.get("B", (None, None, ""))
+        tap.ok(code == 503 and body.startswith("busy: ") and "limits.min_probe_time" in body
+               and "not probed" in body,
+               "B, whose slot would come with too little time left: 503 busy, not probed (not "
+               "a failed probe of a healthy server)", (code, body[:1500]))
+        code, _, body = res.get("A", (None, None, ""))
+        doc = expfmt.parse(body)
+        tap.ok(code == 200 and sorted((l["tls"], l["error"]) for l, _ in doc.series(
+            "caprobe_probe_outcome_info")) == [("1.2", "timeout"), ("1.3", "timeout")],
+            "A: 200, its probes stopped by the deadline as timeouts", (code, body[:1500]))
+        logged = ex._err.wait_for(r"target '127\.0\.0\.1:%d' module 'default': the request's "
+                                  r"deadline passed while probing" % lab.port("stall"), WAIT)
+        tap.ok(logged is not None, "A: the log says the request's deadline stopped its probes",
+               ex.output()[-2000:])
+        tap.eq(tuple(own_metric(ex.port, "caprobe_exporter_errors_total", reason=r)
+                     for r in ("deadline", "busy", "bad_request")), (1.0, 1.0, 1.0),
+               "/metrics: one deadline (A), one busy (B), one bad request (the short timeout)")
+
+
+ALLOW_ANY_CASES = [
+    ('["*"]', "'*'"), ('"*:*"', "'*:*'"), ('["app.example.com:443", "*:443"]', "'*:443'"),
+    ('["*.*"]', "'*.*'"), ('["0.0.0.0/0"]', "'0.0.0.0/0'"), ('["[::/0]:443"]', "'[::/0]:443'"),
+]
+
+
+def check_allow_any(tap, lab, tmp):
+    """An 'allow' pattern that names no target ('*', '*:*', '*:443', '*.*', 0.0.0.0/0) would
+    make an exporter anyone reaches their scanner (issue 14): --check and the start refuse it,
+    naming the file, line and column of the pattern, unless the module says allow_any: true, and
+    then both warn."""
+    for i, (allow, shown) in enumerate(ALLOW_ANY_CASES):
+        path = os.path.join(tmp, "any%d.yml" % i)
+        with open(path, "w") as f:
+            f.write("modules:\n  default:\n    options: {tls: \"1.2\"}\n    allow: %s\n" % allow)
+        where = "%s:4:%d: module 'default': 'allow' pattern %s names no target" % (
+            path, 12 if allow[0] == '"' else 12 + allow.index(shown.replace("'", '"')),
+            shown)
+        run = h.run_caprobe(["exporter", "--check", "--config", path])
+        tap.ok(run.rc == 2 and where in run.stderr and "allow_any: true" in run.stderr,
+               "allow: %s: --check refuses it at its place, naming allow_any" % allow,
+               run.describe())
+        if i == 0:
+            run = h.run_caprobe(["exporter", "--listen", "127.0.0.1:%d" % h.free_port(),
+                                 "--config", path])
+            tap.ok(run.rc == 2 and where in run.stderr and "listening" not in run.stderr,
+                   "allow: %s: the exporter does not start" % allow, run.describe())
+    path = os.path.join(tmp, "any-ok.yml")
+    with open(path, "w") as f:
+        f.write("modules:\n  open:\n    options: {tls: \"1.2\", timeout: 5}\n"
+                "    allow: [\"*\"]\n    allow_any: true\n")
+    run = h.run_caprobe(["exporter", "--check", "--config", path])
+    tap.ok(run.rc == 0 and "%s:2:3: module 'open': warning: 'allow' pattern '*' names no "
+           "target and 'allow_any' is true" % path in run.stdout,
+           "allow_any: true: usable, with a warning", run.describe())
+    with Exporter(tmp, open(path).read(), "any") as ex:
+        tap.ok(ex._err.wait_for(r"module 'open': warning: .* 'allow_any' is true", WAIT),
+               "... which the exporter repeats when it starts", ex.output())
+        code, _, body = http(ex.port, "/probe?module=open&target=127.0.0.1:%d"
+                             % lab.port("right-list"))
+        tap.ok(code == 200 and doc_success(body), "allow_any: true: the module probes",
+               (code, body[:500]))
+
+
+def doc_success(body):
+    return {v for _, v in expfmt.parse(body).series("caprobe_probe_success")} == {1.0}
+
+
 def check_config_errors(tap, lab, tmp):
     cases = [
         ("modules:\n  default:\n    options: {tls: 1.4}\n    allow: [127.0.0.1]\n",
@@ -635,6 +758,8 @@ def check_config_errors(tap, lab, tmp):
         ("limits:\n  queue: 1\n  queue: 2\nmodules: {}\n",
          ":3:3: 'queue' is given twice (first at 2:3)"),
         ("#" * (1024 * 1024) + "\n", ": larger than 1 MiB: is this a configuration?"),
+        ("modules: {}\n", ":1:10: 'modules' defines no module"),
+        ("modules:\n", ":1:9: 'modules' defines no module"),
     ]
     for i, (text, want) in enumerate(cases):
         path = os.path.join(tmp, "bad%d.yml" % i)
@@ -643,6 +768,9 @@ def check_config_errors(tap, lab, tmp):
         run = h.run_caprobe(["exporter", "--check", "--config", path])
         tap.ok(run.rc == 2 and want in run.stderr and path in run.stderr,
                "configuration error %d told at its place: %s" % (i, want), run.describe())
+        if "defines no module" in want:
+            tap.ok("Define at least one, e.g. modules: {default: {allow: [" in run.stderr,
+                   "... saying what to write", run.stderr)
 
 
 def check_examples(tap, lab, tmp):
@@ -684,7 +812,8 @@ def check_examples(tap, lab, tmp):
 
 def main():
     return h.lab_main([check_prometheus, check_refusals, check_lookalikes, check_paths,
-                       check_alloc_failures, check_concurrency, check_config_errors,
+                       check_alloc_failures, check_concurrency, check_deadline, check_allow_any,
+                       check_config_errors,
                        check_examples],
                       "caprobe-exporter-")
 

@@ -23,7 +23,7 @@ PROMETHEUS = os.path.join(h.fixtures_dir(), "..", "docs", "examples", "caprobe-p
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # Endpoints that answer within a second (stall and trickle wait for their deadlines)
 ENDPOINTS = ["right-list", "root-dump", "empty-list", "no-request", "nt-authority", "oversized",
-             "malformed-names", "tiny-records", "root-dump-truncated-16k", "tls10-only",
+             "malformed-names", "tiny-records", "root-dump-truncated-16k", "tls10-only", "ssl3-only",
              "reset", "close", "garbage", "alert", "oversized-record", "overflow-64k"]
 # Lines of the -i file that are not targets: their text becomes the target label, escaped.
 BAD_LINES = ['bad"quote', 'back\\slash', 'both\\"x', "ctl\x01char", "latin1-\xe9"]
@@ -163,7 +163,9 @@ def check_textfile(tap, lab, tmp, state):
                     doc.series("caprobe_probe_outcome_info", **key)]
             if outc != [(o["outcome"], kind)]:
                 bad.append((key, "outcome", outc, (o["outcome"], kind)))
-            ok = o["outcome"] != "error" or kind == "version_not_offered"
+            # a declined version is an answer only beside a probe that got one (metrics.md)
+            probed = any(x["outcome"] != "error" for x in r["observations"])
+            ok = o["outcome"] != "error" or (kind == "version_not_offered" and probed)
             if doc.one("caprobe_probe_success", **key) != (1.0 if ok else 0.0):
                 bad.append((key, "success", doc.one("caprobe_probe_success", **key)))
             cr = o.get("certificate_request")
@@ -171,6 +173,60 @@ def check_textfile(tap, lab, tmp, state):
                 bad.append((key, "ca_names", doc.one("caprobe_probe_ca_names", **key), cr))
     tap.eq(bad, [], "findings by rule and severity, outcomes, error kinds and name counts "
            "agree with the JSON Lines of the same scan")
+
+
+# A TLS alert record (RFC 8446 6, RFC 5246 7.2): fatal (2), protocol_version (70)
+PROTOCOL_VERSION_ALERT = b"\x15\x03\x03\x00\x02\x02\x46"
+
+
+def check_declined(tap, lab, tmp, state):
+    """caprobe_probe_success against servers that decline TLS versions (issue 14): one that
+    declines every version probed (a scripted server answering each ClientHello with a
+    protocol_version alert; the lab's ssl3-only, whose ServerHello picks SSL 3.0) has probe
+    success 0 on every probe, as its caprobe_target_probed 0 and probe-failed say: nothing is
+    known of its list. A server that declines TLS 1.3 and answers TLS 1.2 (the lab's tls10-only
+    answers with TLS 1.0) has success 1 on both. In every target of the lab's scan,
+    caprobe_target_probed is the largest caprobe_probe_success of its probes."""
+    with h.BadServer("reply", payload=PROTOCOL_VERSION_ALERT) as alert:
+        targets = {"alert": "127.0.0.1:%d" % alert.port,
+                   "ssl3-only": "127.0.0.1:%d" % lab.port("ssl3-only"),
+                   "tls10-only": "127.0.0.1:%d" % lab.port("tls10-only")}
+        run = h.run_caprobe(["--timeout", "5", "--format", "openmetrics"] +
+                            sorted(targets.values()), timeout=120)
+    doc = expfmt.parse(run.stdout)
+    tap.eq(doc.problems, [], "the scan of the declining servers is valid OpenMetrics",
+           run.describe())
+    for name in ("alert", "ssl3-only"):
+        t = targets[name]
+        got = (doc.one("caprobe_target_probed", target=t),
+               sorted((l["tls"], v) for l, v in doc.series("caprobe_probe_success", target=t)),
+               sorted((l["tls"], l["error"]) for l, _ in
+                      doc.series("caprobe_probe_outcome_info", target=t)),
+               [l["rule"] for l, _ in doc.series("caprobe_target_findings", target=t)
+                if l["rule"] == "probe-failed"])
+        tap.eq(got, (0.0, [("1.2", 0.0), ("1.3", 0.0)],
+                     [("1.2", "version_not_offered"), ("1.3", "version_not_offered")],
+                     ["probe-failed"]),
+               "%s declines every version probed: caprobe_probe_success 0 on each probe, as "
+               "caprobe_target_probed 0 and probe-failed say" % name, run.stdout[:3000])
+    t = targets["tls10-only"]
+    errors = {l["tls"]: l["error"] for l, _ in doc.series("caprobe_probe_outcome_info", target=t)}
+    success = {l["tls"]: v for l, v in doc.series("caprobe_probe_success", target=t)}
+    got = (doc.one("caprobe_target_probed", target=t),
+           sorted((tls, errors.get(tls), v) for tls, v in success.items()))
+    tap.eq(got, (1.0, [("1.2", "", 1.0), ("1.3", "version_not_offered", 1.0)]),
+           "tls10-only answers the TLS 1.2 probe and declines TLS 1.3: success 1 on both, "
+           "target probed", run.stdout[:3000])
+    # the lab's scan (check_textfile): probed is the largest success of a target's probes
+    lab_doc = state["doc"]
+    bad = []
+    for labels, v in lab_doc.series("caprobe_target_probed"):
+        succ = [s for _, s in lab_doc.series("caprobe_probe_success", target=labels["target"],
+                                             starttls=labels["starttls"])]
+        if succ and max(succ) != v:
+            bad.append((labels["target"], v, succ))
+    tap.eq(bad, [], "in every target of the lab's scan, caprobe_target_probed is the largest "
+           "caprobe_probe_success of its probes")
 
 
 def check_node_exporter(tap, lab, tmp, state):
@@ -221,11 +277,21 @@ def check_node_exporter(tap, lab, tmp, state):
 
 # ---------------------------------------------------------------- promtool test rules
 
-def rule_annotations(rule, labels):
-    """The rule's annotations with {{ $labels.X }} filled in (the rules use nothing else)."""
+def rule_annotations(rule, labels, own_up=None):
+    """The rule's annotations with {{ $labels.X }} filled in. One form more, CaprobeExporterDown's
+    description, chooses by the job and by what its query of the exporter's own job finds
+    (own_up): {{ if eq $labels.job "OWN" }}DOWN{{ else }}{{ with query `...` }}REFUSED
+    {{ else }}UNSCRAPED{{ end }}{{ end }}TAIL; the test says which branch it expects, promtool
+    evaluates the template."""
     import re
     out = {}
     for k, v in rule.get("annotations", {}).items():
+        m = re.fullmatch(r'\{\{ if eq \$labels\.job "([^"]+)" \}\}(.*?)\{\{ else \}\}'
+                         r'\{\{ with query `[^`]*` \}\}(.*?)\{\{ else \}\}(.*?)'
+                         r'\{\{ end \}\}\{\{ end \}\}(.*)', v, re.S)
+        if m:
+            own, down, refused, unscraped, tail = m.groups()
+            v = (down if labels.get("job") == own else refused if own_up else unscraped) + tail
         out[k] = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m.group(1), ""), v)
     return out
 
@@ -275,7 +341,7 @@ def rules_test(doc, rules, rules_path):
     def add(name, labels, values):
         series.append((name, labels, values))
 
-    def expect(alertname, at, labels_list):
+    def expect(alertname, at, labels_list, own_up=None, into=tests):
         rule = rules[alertname]
         alerts = []
         for labels in labels_list:
@@ -284,8 +350,8 @@ def rules_test(doc, rules, rules_path):
             lab.update(rule.get("labels", {}))
             lab["alertname"] = alertname
             alerts.append({"exp_labels": {k: v for k, v in lab.items() if k != "alertname"},
-                           "exp_annotations": rule_annotations(rule, lab)})
-        tests.append({"eval_time": at, "alertname": alertname, "exp_alerts": alerts})
+                           "exp_annotations": rule_annotations(rule, lab, own_up)})
+        into.append({"eval_time": at, "alertname": alertname, "exp_alerts": alerts})
 
     # every findings series of the scan, for three hours: only root-store-dump and
     # expected-ca-missing series give their alerts (after their 'for')
@@ -343,18 +409,41 @@ def rules_test(doc, rules, rules_path):
     expect("CaprobeTextfileStale", "130m", [mtime])
 
     # the exporter down: 'up' of every job of the example configuration that scrapes it (a
-    # target's job, a module's job, the exporter's own), from 31m on
+    # target's job, a module's job, the exporter's own), from 31m on; the description says the
+    # exporter does not answer, in its own job and in the others
     jobs = exporter_jobs(PROMETHEUS)
     for job, instance in jobs:
         add("up", {"job": job, "instance": instance}, "1x30 0x150")
     expect("CaprobeExporterDown", "30m", [])
-    expect("CaprobeExporterDown", "40m", [{"job": j, "instance": i} for j, i in jobs])
+    expect("CaprobeExporterDown", "40m", [{"job": j, "instance": i} for j, i in jobs],
+           own_up=False)
+
+    # a second history: the exporter is up (its own job scraped) and refuses one target of each
+    # /probe job from 31m on (a 403: not in its allow list); the alert fires for those alone,
+    # saying the exporter refuses, not that it is down
+    refused_series, refused_tests = [], []
+    for job, instance in jobs:
+        refused_series.append(("up", {"job": job, "instance": instance}, "1x180"))
+        if job != "caprobe-exporter":
+            refused_series.append(("up", {"job": job, "instance": "refused.example:443"},
+                                   "1x30 0x150"))
+    expect("CaprobeExporterDown", "30m", [], into=refused_tests)
+    expect("CaprobeExporterDown", "40m",
+           [{"job": j, "instance": "refused.example:443"} for j, _ in jobs
+            if j != "caprobe-exporter"], own_up=True, into=refused_tests)
 
     def yq(s):
         return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
 
-    lines = ["rule_files:", "  - %s" % yq(rules_path), "evaluation_interval: 1m", "tests:",
-             "  - interval: 1m", "    input_series:"]
+    lines = ["rule_files:", "  - %s" % yq(rules_path), "evaluation_interval: 1m", "tests:"]
+    for group_series, group_tests in ((series, tests), (refused_series, refused_tests)):
+        test_group(lines, yq, group_series, group_tests)
+    return "\n".join(lines) + "\n", tests + refused_tests
+
+
+def test_group(lines, yq, series, tests):
+    """One test of a promtool test file, its input series and alert cases, onto lines."""
+    lines += ["  - interval: 1m", "    input_series:"]
     for name, labels, values in series:
         lines.append("      - series: %s" % yq(expfmt.selector(name, labels)))
         lines.append("        values: %s" % yq(values))
@@ -370,7 +459,6 @@ def rules_test(doc, rules, rules_path):
             lines.append("            exp_annotations:")
             for k, v in sorted(a["exp_annotations"].items()):
                 lines.append("              %s: %s" % (k, yq(v)))
-    return "\n".join(lines) + "\n", tests
 
 
 def check_rules(tap, lab, tmp, state):
@@ -391,6 +479,21 @@ def check_rules(tap, lab, tmp, state):
     tap.ok(all(t["exp_alerts"] for t in tests if t["eval_time"] in ("10m",)
                and t["alertname"] != "CaprobeProbeFailing"),
            "the scan has root-store-dump and expected-ca-missing findings to alert on")
+    # what CaprobeExporterDown says is true for each cause: both summaries name both causes;
+    # the description of a refused target says the exporter refuses, with the statuses, and
+    # that of a silent exporter says it does not answer; both say where the reason is
+    fired = [(a["exp_labels"]["instance"] == "refused.example:443", a["exp_annotations"])
+             for t in tests if t["alertname"] == "CaprobeExporterDown" for a in t["exp_alerts"]]
+    tap.ok(len(fired) == 5 and all(
+        "does not answer, or it refuses" in ann.get("summary", "") and
+        "log line" in ann.get("description", "") and "curl" in ann.get("description", "") and
+        (("so it refuses this request: 403" in ann["description"] and
+          "down" not in ann["description"]) if refused else
+         ("down" in ann["description"] and "so it refuses" not in ann["description"]))
+        for refused, ann in fired),
+        "CaprobeExporterDown: its summary holds for both causes, and its description tells a "
+        "refused target (403, the exporter up) from an exporter that does not answer, and "
+        "where the reason is", fired)
     jobs = sorted(j for j, _ in exporter_jobs(PROMETHEUS))
     tap.eq(jobs, ["caprobe", "caprobe-exporter", "caprobe-smtp"],
            "caprobe-prometheus.yml scrapes the exporter in three jobs; CaprobeExporterDown is "
@@ -420,7 +523,8 @@ def check_rules(tap, lab, tmp, state):
 
 
 def main():
-    return h.lab_main([check_textfile, check_node_exporter, check_rules], "caprobe-metrics-",
+    return h.lab_main([check_textfile, check_declined, check_node_exporter, check_rules],
+                      "caprobe-metrics-",
                       {})
 
 

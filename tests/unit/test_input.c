@@ -94,7 +94,7 @@ static void test_cidr(void **state)
     (void)state;
     struct probe_cidr c;
     const char *why;
-    assert_int_equal(probe_cidr_parse("10.0.0.7/30", &c, 65536, &why), 0);
+    assert_int_equal(probe_cidr_parse("10.0.0.7/30", &c, 65536, NULL, &why), 0);
     assert_int_equal(c.count, 4);
     assert_int_equal(c.port, 0);
     struct probe_target_spec t;
@@ -103,7 +103,7 @@ static void test_cidr(void **state)
     probe_cidr_address(&c, 3, 443, &t);
     assert_string_equal(t.spec, "10.0.0.7:443");
 
-    assert_int_equal(probe_cidr_parse("10.0.255.0/23:8443", &c, 65536, &why), 0);
+    assert_int_equal(probe_cidr_parse("10.0.255.0/23:8443", &c, 65536, NULL, &why), 0);
     assert_int_equal(c.count, 512);
     assert_int_equal(c.port, 8443);
     probe_cidr_address(&c, 256, c.port, &t);
@@ -111,13 +111,13 @@ static void test_cidr(void **state)
     probe_cidr_address(&c, 0, c.port, &t);
     assert_string_equal(t.spec, "10.0.254.0:8443");
 
-    assert_int_equal(probe_cidr_parse("[2001:db8::ff00/120]:443", &c, 65536, &why), 0);
+    assert_int_equal(probe_cidr_parse("[2001:db8::ff00/120]:443", &c, 65536, NULL, &why), 0);
     assert_int_equal(c.count, 256);
     probe_cidr_address(&c, 255, c.port, &t);
     assert_string_equal(t.spec, "[2001:db8::ffff]:443");
-    assert_int_equal(probe_cidr_parse("2001:db8::/127", &c, 65536, &why), 0);
+    assert_int_equal(probe_cidr_parse("2001:db8::/127", &c, 65536, NULL, &why), 0);
     assert_int_equal(c.count, 2);
-    assert_int_equal(probe_cidr_parse("192.0.2.1/32", &c, 1, &why), 0);
+    assert_int_equal(probe_cidr_parse("192.0.2.1/32", &c, 1, NULL, &why), 0);
     assert_int_equal(c.count, 1);
 
     static const char *const bad[] = {
@@ -126,10 +126,38 @@ static void test_cidr(void **state)
         "[10.0.0.0/24", "/24",           "2001:db8::/129",    "10.0.0.0/24:44a",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (probe_cidr_parse(bad[i], &c, 65536, &why) == 0)
+        if (probe_cidr_parse(bad[i], &c, 65536, NULL, &why) == 0)
             fail_msg("CIDR '%s' accepted", bad[i]);
-    assert_int_equal(probe_cidr_parse("10.0.0.0/16", &c, 65535, &why), TLS_E_TARGET);
+    assert_int_equal(probe_cidr_parse("10.0.0.0/16", &c, 65535, NULL, &why), TLS_E_TARGET);
     assert_non_null(strstr(why, "--max-cidr"));
+}
+
+/* A command without --max-cidr passes its own reason for a range over its limit (the exporter:
+ * no range at all, limit 0); a malformed range keeps the parser's reason. */
+static void test_cidr_limit_context(void **state)
+{
+    (void)state;
+    static const char over[] = "a range is many targets; one target a request";
+    static const char *const ranges[] = {"127.0.0.1/30:443", "192.0.2.1/32", "[::/0]:443",
+                                         "0.0.0.0/0", "smtp://10.0.0.0/30"};
+    struct probe_entry e;
+    const char *why;
+    for (size_t i = 0; i < 4; i++) {
+        why = NULL;
+        assert_int_equal(probe_entry_parse(ranges[i], 0, over, &e, &why), TLS_E_TARGET);
+        assert_string_equal(why, over);
+        assert_int_equal(probe_entry_parse(ranges[i], 0, NULL, &e, &why), TLS_E_TARGET);
+        assert_string_equal(why, "CIDR range larger than --max-cidr addresses");
+    }
+    /* a URL with a path is no range: its own reason */
+    assert_int_equal(probe_entry_parse(ranges[4], 0, over, &e, &why), TLS_E_TARGET);
+    assert_ptr_not_equal(why, over);
+    assert_int_equal(probe_entry_parse("10.0.0.0/33", 0, over, &e, &why), TLS_E_TARGET);
+    assert_string_equal(why, "invalid prefix length");
+    struct probe_cidr c;
+    assert_int_equal(probe_cidr_parse("10.0.0.0/30", &c, 2, over, &why), TLS_E_TARGET);
+    assert_string_equal(why, over);
+    assert_int_equal(probe_cidr_parse("10.0.0.0/31", &c, 2, over, &why), 0);
 }
 
 /* The reasons of a bad range, of --resolve and of a target's address: the messages users see,
@@ -156,13 +184,13 @@ static void test_address_messages(void **state)
     for (size_t i = 0; i < sizeof(cidrs) / sizeof(*cidrs); i++) {
         struct probe_cidr c;
         const char *why = NULL;
-        if (probe_cidr_parse(cidrs[i].text, &c, 65536, &why) != TLS_E_TARGET)
+        if (probe_cidr_parse(cidrs[i].text, &c, 65536, NULL, &why) != TLS_E_TARGET)
             fail_msg("CIDR '%s' accepted", cidrs[i].text);
         assert_string_equal(why, cidrs[i].why);
     }
     struct probe_cidr c;
     const char *why = NULL;
-    assert_int_equal(probe_cidr_parse("10.0.0.0/024:00443", &c, 256, &why), 0);
+    assert_int_equal(probe_cidr_parse("10.0.0.0/024:00443", &c, 256, NULL, &why), 0);
     assert_int_equal(c.count, 256);
     assert_int_equal(c.port, 443);
 
@@ -334,7 +362,7 @@ static void test_hash_stable(void **state)
 static void parse_url(const char *text, struct probe_entry *e)
 {
     const char *why = NULL;
-    if (probe_entry_parse(text, 65536, e, &why))
+    if (probe_entry_parse(text, 65536, NULL, e, &why))
         fail_msg("'%s' rejected: %s", text, why);
     assert_true(e->is_url);
 }
@@ -385,17 +413,17 @@ static void test_url_forms(void **state)
     url[9 + 2048] = 0;
     struct probe_entry e;
     const char *why;
-    assert_int_equal(probe_entry_parse(url, 65536, &e, &why), 0);
+    assert_int_equal(probe_entry_parse(url, 65536, NULL, &e, &why), 0);
     assert_int_equal(strlen(e.path), 2048);
     strcpy(url + 9 + 2048, "a");
-    assert_int_equal(probe_entry_parse(url, 65536, &e, &why), TLS_E_TARGET);
+    assert_int_equal(probe_entry_parse(url, 65536, NULL, &e, &why), TLS_E_TARGET);
     assert_string_equal(why, "the path is longer than 2048 bytes");
     /* the other forms are what they were */
-    assert_int_equal(probe_entry_parse("10.0.0.0/30:8443", 65536, &e, &why), 0);
+    assert_int_equal(probe_entry_parse("10.0.0.0/30:8443", 65536, NULL, &e, &why), 0);
     assert_true(e.is_cidr && !e.is_url);
     assert_int_equal(e.cidr.count, 4);
     assert_int_equal(e.cidr.port, 8443);
-    assert_int_equal(probe_entry_parse("a.example", 65536, &e, &why), 0);
+    assert_int_equal(probe_entry_parse("a.example", 65536, NULL, &e, &why), 0);
     assert_true(!e.is_cidr && !e.is_url);
     assert_int_equal(e.one.port, 0); /* -p applies */
     assert_string_equal(e.path, "");
@@ -605,7 +633,7 @@ static void test_url_malformed(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct probe_entry e;
         const char *why = NULL;
-        if (probe_entry_parse(bad[i].text, 65536, &e, &why) != TLS_E_TARGET)
+        if (probe_entry_parse(bad[i].text, 65536, NULL, &e, &why) != TLS_E_TARGET)
             fail_msg("'%s' accepted", bad[i].text);
         if (why == NULL || strcmp(why, bad[i].why) != 0)
             fail_msg("'%s': reason '%s', want '%s'", bad[i].text, why ? why : "(none)", bad[i].why);
@@ -736,14 +764,14 @@ static void test_request_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_format),    cmocka_unit_test(test_target_forms),
-        cmocka_unit_test(test_target_malformed),  cmocka_unit_test(test_cidr),
-        cmocka_unit_test(test_address_messages),  cmocka_unit_test(test_input_file),
-        cmocka_unit_test(test_shards_partition),  cmocka_unit_test(test_hash_stable),
-        cmocka_unit_test(test_url_forms),         cmocka_unit_test(test_url_malformed),
-        cmocka_unit_test(test_entry_shown),       cmocka_unit_test(test_input_urls),
-        cmocka_unit_test(test_input_url_reasons), cmocka_unit_test(test_url_starttls),
-        cmocka_unit_test(test_input_starttls),
+        cmocka_unit_test(test_request_format),     cmocka_unit_test(test_target_forms),
+        cmocka_unit_test(test_target_malformed),   cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_cidr_limit_context), cmocka_unit_test(test_address_messages),
+        cmocka_unit_test(test_input_file),         cmocka_unit_test(test_shards_partition),
+        cmocka_unit_test(test_hash_stable),        cmocka_unit_test(test_url_forms),
+        cmocka_unit_test(test_url_malformed),      cmocka_unit_test(test_entry_shown),
+        cmocka_unit_test(test_input_urls),         cmocka_unit_test(test_input_url_reasons),
+        cmocka_unit_test(test_url_starttls),       cmocka_unit_test(test_input_starttls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,8 +101,9 @@ static void test_document(void **state)
                       "sni=\"\",tls=\"1.3\",phase=\"handshake\"";
     snprintf(
         want, sizeof(want),
-        "# HELP caprobe_target_probed 1 when at least one probe of the target got an answer, 0 "
-        "when none did (probe-failed) or the target line was not a target.\n"
+        "# HELP caprobe_target_probed 1 when at least one probe of the target got a "
+        "CertificateRequest or none, 0 when none did (probe-failed) or the target line was not a "
+        "target.\n"
         "# TYPE caprobe_target_probed gauge\n"
         "caprobe_target_probed{target=\"app.example.com:443\",starttls=\"\"} 1\n"
         "# HELP caprobe_target_max_severity Highest severity of the target's findings: 0 none, 1 "
@@ -117,7 +118,8 @@ static void test_document(void **state)
         "caprobe_target_findings{target=\"app.example.com:443\",starttls=\"\",rule=\"duplicate-"
         "ca\",severity=\"low\"} 2\n"
         "# HELP caprobe_probe_success 1 when the probe got an answer: a CertificateRequest, none, "
-        "or the server declining the TLS version offered; 0 on an error.\n"
+        "or the server declining the TLS version offered while it answered another probe of the "
+        "target; 0 on an error, or when it declined them all.\n"
         "# TYPE caprobe_probe_success gauge\n"
         "caprobe_probe_success{%s} 1\n"
         "caprobe_probe_success{%s} 0\n"
@@ -233,6 +235,54 @@ static void test_repeated(void **state)
     tls_observation_free(&o);
 }
 
+/* A declined TLS version is an answer when the server answered another probe of the target
+ * (a TLS 1.2 server's TLS 1.3 probe), and no success when it declined every probe: nothing is
+ * known of its list, as caprobe_target_probed 0 says. caprobe_target_probed is the largest
+ * caprobe_probe_success of its probes either way. */
+static void test_declined(void **state)
+{
+    (void)state;
+    struct tls_observation o[4];
+    for (size_t i = 0; i < 4; i++) {
+        tls_observation_init(&o[i]);
+        o[i].address = "192.0.2.9";
+        o[i].tls_max = i % 2 ? 0x0304 : 0x0303;
+    }
+    o[0].outcome = TLS_OUTCOME_NO_CERTIFICATE_REQUEST;
+    tls_observation_set_error(&o[1], TLS_ERROR_VERSION_NOT_OFFERED, 0, 0, "TLS 1.3 not offered");
+    tls_observation_set_error(&o[2], TLS_ERROR_VERSION_NOT_OFFERED, 0, 0, "TLS 1.2 not offered");
+    tls_observation_set_error(&o[3], TLS_ERROR_VERSION_NOT_OFFERED, 0, 0, "TLS 1.3 not offered");
+    struct tls_observation *tls12[2] = {&o[0], &o[1]}, *none[2] = {&o[2], &o[3]};
+    struct report_target a = {.target = "a:443", .obs = tls12, .n_obs = 2};
+    struct report_target b = {.target = "b:443", .obs = none, .n_obs = 2};
+    struct doc doc;
+    doc_begin(&doc);
+    assert_int_equal(report_metrics_target(doc.m, &a), 0);
+    assert_int_equal(report_metrics_target(doc.m, &b), 0);
+    doc_end(&doc);
+    static const char *const want[] = {
+        "caprobe_target_probed{target=\"a:443\",starttls=\"\"} 1\n",
+        "caprobe_target_probed{target=\"b:443\",starttls=\"\"} 0\n",
+        "caprobe_probe_success{target=\"a:443\",starttls=\"\",address=\"192.0.2.9\",sni=\"\","
+        "tls=\"1.2\",phase=\"handshake\"} 1\n",
+        "caprobe_probe_success{target=\"a:443\",starttls=\"\",address=\"192.0.2.9\",sni=\"\","
+        "tls=\"1.3\",phase=\"handshake\"} 1\n",
+        "caprobe_probe_success{target=\"b:443\",starttls=\"\",address=\"192.0.2.9\",sni=\"\","
+        "tls=\"1.2\",phase=\"handshake\"} 0\n",
+        "caprobe_probe_success{target=\"b:443\",starttls=\"\",address=\"192.0.2.9\",sni=\"\","
+        "tls=\"1.3\",phase=\"handshake\"} 0\n",
+        "caprobe_probe_outcome_info{target=\"b:443\",starttls=\"\",address=\"192.0.2.9\","
+        "sni=\"\",tls=\"1.3\",phase=\"handshake\",outcome=\"error\",error=\"version_not_"
+        "offered\"} 1\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++)
+        if (strstr(doc.text, want[i]) == NULL)
+            fail_msg("missing: %s in\n%s", want[i], doc.text);
+    free(doc.text);
+    for (size_t i = 0; i < 4; i++)
+        tls_observation_free(&o[i]);
+}
+
 /* 3,000 targets: every family passes its 64 KiB in memory and is spooled; each still stands
  * together, in order, every sample there. */
 static void test_spooled(void **state)
@@ -316,8 +366,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_document), cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_repeated), cmocka_unit_test(test_spooled),
-        cmocka_unit_test(test_writer),
+        cmocka_unit_test(test_repeated), cmocka_unit_test(test_declined),
+        cmocka_unit_test(test_spooled),  cmocka_unit_test(test_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,6 +301,71 @@ static void test_match_address_lookalikes(void **state)
     report_policy_free(p);
 }
 
+/* Patterns that name no target (the exporter refuses them in 'allow' without allow_any): each
+ * admits hosts in unrelated places, which matching itself confirms on witnesses that share
+ * nothing; patterns that name a host, a domain or a range are not open. */
+static void test_pattern_open(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        bool open;
+    } cases[] = {
+        {"*", true},
+        {"*:*", true},
+        {"*:443", true},
+        {"*.*", true},
+        {"*.*:44?", true},
+        {"?*", true},
+        {"*-*", true},
+        {"[a-z0-9]*", true},
+        {"[!.]*:[0-9]*", true},
+        {"0.0.0.0/0", true},
+        {"0.0.0.0/0:443", true},
+        {"[::/0]:443", true},
+        {"::/0", true},
+        {"*.corp.example.com:443", false},
+        {"*.com", false},
+        {"app.example.com", false},
+        {"10.20.1.*", false},
+        {"10.20.1.5:*", false},
+        {"2001:db8::*", false},
+        {"10.0.0.0/8", false},
+        {"192.0.2.10", false},
+        {"\\app.*", false}, /* an escaped letter is a letter: it names a host */
+    };
+    /* hosts that share nothing: names in unrelated domains, with and without dots or hyphens,
+     * addresses of both families in unrelated ranges */
+    static const char *const hosts[] = {"intranet",        "app.example.org", "x-y.invalid",
+                                        "a-b.example.net", "192.0.2.77",      "198.51.100.1",
+                                        "2001:db8::77",    "2001:db9::1"};
+    struct tls_arena arena;
+    tls_arena_init(&arena, 1 << 20);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct report_target_pattern pt;
+        const char *why = NULL;
+        assert_int_equal(report_target_pattern_parse(&pt, cases[i].text, &arena, &why), 0);
+        bool open = report_target_pattern_open(&pt);
+        if (open != cases[i].open)
+            fail_msg("'%s': open %d, expected %d", cases[i].text, open, cases[i].open);
+        size_t matched = 0;
+        for (size_t j = 0; j < sizeof(hosts) / sizeof(*hosts); j++) {
+            struct report_target_subject sub;
+            char spec[600];
+            snprintf(spec, sizeof(spec), strchr(hosts[j], ':') ? "[%s]:443" : "%s:443", hosts[j]);
+            assert_true(report_target_subject_init(&sub, spec, hosts[j], 443));
+            matched += report_target_pattern_match(&pt, &sub);
+        }
+        if (open && matched < 2)
+            fail_msg("'%s' is said to be open but admits %zu unrelated hosts", cases[i].text,
+                     matched);
+        if (!open && matched > 1)
+            fail_msg("'%s' admits %zu unrelated hosts but is not said to be open", cases[i].text,
+                     matched);
+    }
+    tls_arena_free(&arena);
+}
+
 static void test_defaults_merge(void **state)
 {
     (void)state;
@@ -712,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_match_full),
         cmocka_unit_test(test_match_order_and_kinds),
         cmocka_unit_test(test_match_address_lookalikes),
+        cmocka_unit_test(test_pattern_open),
         cmocka_unit_test(test_defaults_merge),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_bad_texts),
