@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Every endpoint of the lab against the lab's own description of it. Each endpoint of
-fixtures/lab/lab.yaml says in `expect:` which rules a scan of it fires
+fixtures/lab/lab.yaml and before-renewal.yaml says in `expect:` which rules a scan of it fires
 (none: a correct endpoint), which error kind its probes end with and how it is scanned; that is
 read here with a YAML parser of the test's own, never from caprobe. caprobe scans every endpoint
 as it says, and the rules must be exactly those, plus duplicate-ca where the names the endpoint
@@ -221,10 +221,14 @@ def check_lab_yaml(tap):
     check_config(tap, "lab.yaml")
 
 
+def check_before_renewal(tap):
+    check_config(tap, "before-renewal.yaml")
+
+
 def main():
     h.install_signal_handlers()
     tap = h.Tap()
-    h.run_checks(tap, [check_lab_yaml])
+    h.run_checks(tap, [check_lab_yaml, check_before_renewal])
     return tap.finish()
 
 
