@@ -1367,15 +1367,6 @@ def run_caprobe_pty(args, rows=30, cols=80, timeout=120):
     return PtyRun(cmd, rc, data, cols)
 
 
-def free_port():
-    """A port the kernel picks, released for a server that cannot take port 0 itself (nginx)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class NginxServer:
     """nginx as an unprivileged master in a temporary prefix, serving the given server blocks
     (format them with {port}); started and stopped by the test. Retries on a taken port."""
@@ -1439,13 +1430,45 @@ def lab_path():
     return os.path.join(os.path.dirname(caprobe_path()), "fixtures", "lab", "caprobe-lab")
 
 
+def free_port_range(n, host="127.0.0.1", tries=20):
+    """A port p with p .. p+n-1 all free a moment ago on host (each bound once, then closed),
+    for a server given a base port (caprobe-lab --base-port). The kernel picks p; a range that
+    is not free is given up for another, at most `tries` times. Another bind may take a port
+    meanwhile: callers retry the server too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(tries):
+        first = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            first.bind((host, 0))
+            base = first.getsockname()[1]
+        finally:
+            first.close()
+        if base + n - 1 > 65535:
+            continue
+        held = []
+        try:
+            for port in range(base, base + n):
+                s = socket.socket(family, socket.SOCK_STREAM)
+                held.append(s)
+                s.bind((host, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise RuntimeError("no %d free ports in a row on %s after %d tries" % (n, host, tries))
+
+
 class LabServer:
     """fixtures/lab's caprobe-lab with a config file (a path, or YAML text written to a temporary
-    file), on loopback ports the kernel chooses. ports[name] is the list of its ports (one per
-    `count`), endpoints the port map the lab printed. A context manager; killed on exit."""
+    file), on loopback ports the kernel chooses, or from base_port on (--base-port). ports[name]
+    is the list of its ports (one per `count`), endpoints the port map the lab printed. A context
+    manager; killed on exit."""
 
-    def __init__(self, config, host="127.0.0.1", timeout=30.0):
+    def __init__(self, config, host="127.0.0.1", timeout=30.0, base_port=None):
         self.config, self.host, self.timeout = config, host, timeout
+        self.base_port = base_port
         self.proc = None
         self.tmp = None
         self.endpoints = []
@@ -1461,7 +1484,9 @@ class LabServer:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(self.config)
             self.tmp = path
-        self.proc = subprocess.Popen([lab_path(), "--host", self.host, path],
+        cmd = [lab_path(), "--host", self.host]
+        cmd += ["--base-port", str(self.base_port)] if self.base_port else []
+        self.proc = subprocess.Popen(cmd + [path],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, start_new_session=True,
                                      preexec_fn=_die_with_parent)

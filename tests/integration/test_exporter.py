@@ -11,6 +11,7 @@ module does not allow, and malloc failing under it (failalloc.c). The concurrenc
 slot, a queue, 503 when neither is free in time) and SIGTERM (the scan in flight answers, exit
 0). Emits TAP."""
 
+import collections
 import json
 import os
 import random
@@ -241,11 +242,13 @@ def check_prometheus(tap, lab, tmp):
         for inst in (inst_r, inst_d):
             run = h.run_caprobe(["--format", "jsonl", "--tls", "1.2,1.3", "--timeout", "5",
                                  "--expect-ca", h.pki("issuing.pem"), inst])
-            want = sorted((f["rule"], f["severity"]) for r in run.records
-                          for f in r.get("findings", []))
-            got = sorted((m["rule"], m["severity"]) for m, _ in
-                         prom.query('caprobe_target_findings{instance="%s"}' % inst))
-            tap.eq(got, want, "%s: the finding series are the command line's findings" % inst)
+            want = collections.Counter((f["rule"], f["severity"]) for r in run.records
+                                       for f in r.get("findings", []))
+            got = {(m["rule"], m["severity"]): v for m, v in
+                   prom.query('caprobe_target_findings{instance="%s"}' % inst)}
+            tap.eq(sorted(got.items()), sorted((k, float(n)) for k, n in want.items()),
+                   "%s: the finding series count the command line's findings by rule and "
+                   "severity" % inst)
         own = prom.wait_query('caprobe_exporter_requests_total{job="caprobe-exporter",'
                               'path="/probe",code="200"} > 0')
         tap.ok(own, "the exporter's own /metrics scraped: /probe answers counted", own)

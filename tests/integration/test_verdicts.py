@@ -219,8 +219,8 @@ def served_sha1(port, sni=None):
 def check_findings_and_remedies(tap):
     """The lab's SNI binding has the issuing CA, its IP binding dumps the root store: one
     sni-mismatch, remedies that name the IP binding with the target's port and the served
-    certificate's thumbprint; TLS 1.3 without certificate_authorities is empty-ca-list, not
-    expected-ca-missing."""
+    certificate's thumbprint; TLS 1.3 without certificate_authorities (the lab's tls13-no-names)
+    is empty-ca-list, not expected-ca-missing."""
     with h.LabServer(os.path.join(h.fixtures_dir(), "lab", "lab.yaml")) as lab:
         port = lab.port("sni-vs-nosni")
         target = "app.lab.test:%d" % port
@@ -239,9 +239,9 @@ def check_findings_and_remedies(tap):
                    "<thumbprint>" not in rem,
                    "%s: the remedy names %s and the served certificate's SHA-1" % (rule, binding),
                    "want %s certhash=%s in %r" % (binding, thumb, rem))
-        right = lab.port("right-list")
+        no_names = lab.port("tls13-no-names")
         r = h.run_caprobe(["--format", "jsonl", "--expect-ca", h.pki("issuing.pem"),
-                           "127.0.0.1:%d" % right])
+                           "127.0.0.1:%d" % no_names])
         recs = records(r)
         obs = recs[0]["observations"] if recs else []
         i13 = [i for i, o in enumerate(obs) if o["tls_max"] == "1.3" and
