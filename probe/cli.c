@@ -808,6 +808,8 @@ static const char report_usage[] =
     "\n"
     "A line of SCAN that is not a caprobe/1 record (cut short, another schema version, not\n"
     "JSON) is told as FILE:LINE on standard error and in the report, and the rest is used.\n"
+    "The lines of the scan's target list that were no target are listed in every format:\n"
+    "where (FILE:LINE), the line and why.\n"
     "The baseline is read whole or not at all.\n"
     "Exit status: 0 the report was written (findings do not change it: gate with the scan's\n"
     "--fail-on); 2 usage error, an unreadable file or baseline, a failed write, or lines of\n"

@@ -122,6 +122,19 @@ size_t report_baseline_bad_count(const struct report_baseline *b);
 const char *report_baseline_bad_at(const struct report_baseline *b, size_t i);
 /* Input-error records skipped: lines of the scan's target file that were no target. */
 size_t report_baseline_input_errors(const struct report_baseline *b);
+
+/* An input-error record ("error": {"kind": "input"}, docs/output.md): a line of the scan's
+ * target file that was no target. Kept with keep_detail, every one, as written (not escaped). */
+struct report_baseline_input {
+    const char *text;  /* the line ("target": as the scan wrote it, \xNN for what it escaped) */
+    const char *where; /* "FILE:LINE" of the target file, from the message "FILE:LINE: why"; when
+                        * the message does not start so, the record's own "SCAN:LINE" */
+    const char *why;   /* the message after "FILE:LINE: ", or all of it */
+    size_t line;       /* the record's line in the scan */
+    const struct report_baseline_input *next; /* the next in file order, NULL after the last */
+};
+/* The first input-error record (keep_detail), NULL when there is none. */
+const struct report_baseline_input *report_baseline_inputs(const struct report_baseline *b);
 /* The file as the load named it in messages ("<stdin>" for "-"). */
 const char *report_baseline_name(const struct report_baseline *b);
 

@@ -230,6 +230,34 @@ static void target_name(struct doc *d, const struct report_baseline_record *rec)
 
 /* ---- the summary ---------------------------------------------------------------------------- */
 
+/* The lines of the target list that were no target: where, their text, why; the first
+ * REPORT_BASELINE_BAD_KEPT of them (CSV has every one). */
+static void bad_targets(struct doc *d, const struct report_fleet *f)
+{
+    if (f->input_errors == 0)
+        return;
+    heading(d, 3, "Bad target lines");
+    oursf(d, "%s of the target list %s no target and %s not probed:\n\n",
+          f->input_errors == 1 ? "This line" : "These lines", f->input_errors == 1 ? "was" : "were",
+          f->input_errors == 1 ? "was" : "were");
+    static const bool right[] = {false, false, false};
+    struct table t;
+    table_init(&t, d, 3, right);
+    cell(&t, "line", false);
+    cell(&t, "text", false);
+    cell(&t, "why", false);
+    const struct report_baseline_input *in = report_baseline_inputs(f->scan);
+    for (size_t i = 0; in && i < REPORT_BASELINE_BAD_KEPT; in = in->next, i++) {
+        cell(&t, in->where, true);
+        cell(&t, in->text, true);
+        cell(&t, in->why, true);
+    }
+    table_end(&t);
+    if (f->input_errors > REPORT_BASELINE_BAD_KEPT)
+        oursf(d, "\nand %zu more (--format csv lists every one)\n",
+              f->input_errors - REPORT_BASELINE_BAD_KEPT);
+}
+
 static void summary(struct doc *d, const struct report_fleet *f)
 {
     char counts[256];
@@ -267,6 +295,8 @@ static void summary(struct doc *d, const struct report_fleet *f)
         if (bad > REPORT_BASELINE_BAD_KEPT)
             oursf(d, "%sand %zu more\n", d->md ? "  - " : "    ", bad - REPORT_BASELINE_BAD_KEPT);
     }
+
+    bad_targets(d, f);
 
     if (f->n_rules) {
         heading(d, 3, "Findings by rule");

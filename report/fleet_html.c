@@ -183,6 +183,34 @@ static void count_row(struct report_buf *b, const char *what, size_t n)
     report_buf_printf(b, "<tr><th scope=\"row\">%s</th><td class=\"n\">%zu</td></tr>\n", what, n);
 }
 
+/* The lines of the target list that were no target: where, their text, why; the first
+ * REPORT_BASELINE_BAD_KEPT of them (CSV has every one). */
+static void bad_targets(struct report_buf *b, const struct report_fleet *f)
+{
+    if (f->input_errors == 0)
+        return;
+    report_buf_printf(b,
+                      "<h3>Bad target lines</h3>\n<p>%s of the target list %s no target and %s "
+                      "not probed:</p>\n<table id=\"bad-targets\">\n<thead><tr><th>line</th>"
+                      "<th>text</th><th>why</th></tr></thead>\n<tbody>\n",
+                      f->input_errors == 1 ? "This line" : "These lines",
+                      f->input_errors == 1 ? "was" : "were", f->input_errors == 1 ? "was" : "were");
+    const struct report_baseline_input *in = report_baseline_inputs(f->scan);
+    for (size_t i = 0; in && i < REPORT_BASELINE_BAD_KEPT; in = in->next, i++) {
+        report_buf_puts(b, "<tr><td class=\"mono\">");
+        theirs(b, in->where);
+        report_buf_puts(b, "</td><td><code>");
+        theirs(b, in->text);
+        report_buf_puts(b, "</code></td><td>");
+        theirs(b, in->why);
+        report_buf_puts(b, "</td></tr>\n");
+    }
+    report_buf_puts(b, "</tbody></table>\n");
+    if (f->input_errors > REPORT_BASELINE_BAD_KEPT)
+        report_buf_printf(b, "<p>and %zu more (caprobe report --format csv lists every one)</p>\n",
+                          f->input_errors - REPORT_BASELINE_BAD_KEPT);
+}
+
 static void summary(struct report_buf *b, const struct report_fleet *f, size_t shown)
 {
     report_buf_puts(
@@ -194,7 +222,7 @@ static void summary(struct report_buf *b, const struct report_fleet *f, size_t s
     count_row(b, "OK", f->ok);
     count_row(b, "not probed", f->unprobed);
     if (f->input_errors)
-        count_row(b, "lines that were no target", f->input_errors);
+        count_row(b, "<a href=\"#bad-targets\">lines that were no target</a>", f->input_errors);
     report_buf_puts(
         b, "</tbody></table>\n<table class=\"counts\" id=\"count-findings\"><caption>Findings"
            "</caption>\n<tbody>\n");
@@ -236,6 +264,8 @@ static void summary(struct report_buf *b, const struct report_fleet *f, size_t s
             report_buf_printf(b, "<li>and %zu more</li>\n", bad - REPORT_BASELINE_BAD_KEPT);
         report_buf_puts(b, "</ul>\n");
     }
+
+    bad_targets(b, f);
 
     if (f->n_rules) {
         report_buf_puts(

@@ -20,9 +20,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from labfleet import (HOSTILE_CNS, SEVERITIES, changes, label, load, probed, rule_table,
-                      shown as shown_text,  # noqa: E402
-                      scans, sizes)
+from labfleet import (HOSTILE_CNS, SEVERITIES, bad_target_lines, changes, label,  # noqa: E402
+                      load, probed, rule_table, shown as shown_text, scans, sizes)
 
 
 # What GitHub makes links and notifications of in the text of rendered markdown, after
@@ -271,6 +270,90 @@ def check_bad_input(tap, ctx):
         ("mixed.jsonl:%d: " % n) in r.stdout for n in bad), "the report tells the bad lines too")
 
 
+# Lines of a target list that are no target (raw bytes): markup, markdown's inline syntax and
+# what GitHub links, a formula, an escape sequence, a byte that is not UTF-8. The scan writes
+# each as an input-error record (bytes outside printable ASCII as \xNN).
+BAD_TARGET_LINES = [b"foo:99999", b"<script>alert(1)</script>:443",
+                    b"a|b`c`*d*_e_[f](g)~h~$i$ www.evil.example GH-45:1",
+                    b"=HYPERLINK(\"http://evil.example\"):443", b"\x1b[31mred:443",
+                    b"bad\xffutf8:1"]
+# Input-error records from elsewhere (a file a CI job did not make): raw control bytes, markup, a
+# mention and a reference, and a message that names no FILE:LINE.
+FOREIGN_INPUT_ERRORS = [
+    {"target": "x\u001b]0;pwned\u0007|<b>@octocat #12 `y`", "message":
+     "other list.txt:9: why\u0085 <i>&amp; [a](http://evil.example)"},
+    {"target": "-cmd|' /C calc'!A0", "message": "no FILE:LINE here: \u001b[2J"}]
+
+
+def csv_text(s):
+    """A CSV field as the report writes it (docs/report.md): a leading ' before = + - @."""
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+def check_bad_target_lines(tap, ctx):
+    """Lines of the target list that were no target: each shown in text, markdown (rendered by
+    cmark-gfm) and CSV with where it was, its text and why, as the JSONL has them, escaped."""
+    tmp, b = ctx["tmp"], ctx["b"]
+    targets, part = os.path.join(tmp, "targets.txt"), os.path.join(tmp, "bad-lines.jsonl")
+    with open(targets, "wb") as f:
+        f.write(b"\n".join(BAD_TARGET_LINES) + b"\n")
+    r = h.run_caprobe(["-i", targets, "--format", "jsonl", "-o", part, "-q"])
+    scan = os.path.join(tmp, "with-bad-lines.jsonl")
+    foreign = [json.dumps(dict({"schema": "caprobe/1", "host": None, "port": 0,
+                                "observations": [], "findings": []},
+                               target=x["target"], error={"kind": "input",
+                                                          "message": x["message"]}))
+               for x in FOREIGN_INPUT_ERRORS]
+    with open(scan, "w", encoding="utf-8") as f:  # shards concatenated, and a line from elsewhere
+        f.write(open(b, encoding="utf-8").read() + open(part, encoding="utf-8").read() +
+                "\n".join(foreign) + "\n")
+    want = bad_target_lines(scan)
+    tap.ok(r.rc == 2 and len(want) == len(BAD_TARGET_LINES) + len(FOREIGN_INPUT_ERRORS) and
+           want[0] == ("%s:1" % targets, "foo:99999", "port must be a number from 1 to 65535")
+           and want[-1][0] == "%s:%d" % (scan, len(load(scan))),
+           "a scan of a target list with %d bad lines (exit 2), each an input-error record"
+           % len(BAD_TARGET_LINES), (r.describe(), want))
+
+    r = h.run_caprobe(["report", scan])
+    section = r.stdout.split("\nBad target lines\n", 1)[-1].split("\n\n", 2)[1:2]
+    rows = section[0].split("\n")[1:] if section else []
+    tap.ok(r.rc == 0 and "; %d lines of the target list were no target" % len(want) in r.stdout
+           and len(rows) == len(want) and all(
+               row.startswith("  " + shown_text(w) + "  ") and ("  " + shown_text(t) + "  ") in row
+               and row.endswith("  " + shown_text(y)) for row, (w, t, y) in zip(rows, want)),
+           "text: each bad target line, in file order: where, its text and why, as the JSONL "
+           "has them (controls as \\xNN)", (r.describe(), rows, want))
+    tap.ok("\x1b" not in r.stdout and "\x07" not in r.stdout and "\x85" not in r.stdout,
+           "text: no control byte of a target line reaches the terminal")
+
+    r = h.run_caprobe(["report", "--format", "csv", scan])
+    rows = [w for w in csv.DictReader(io.StringIO(r.stdout, newline=""))
+            if w["verdict"] == "bad target line"]
+    tap.eq([(w["target"], w["message"], w["rule"], w["severity"]) for w in rows],
+           [(csv_text(shown_text(t)), csv_text(shown_text(w + ": " + y)), "", "") for w, t, y
+            in want],
+           "csv: a row per bad target line (verdict 'bad target line'): its text, and "
+           "'WHERE: why' as the message, escaped, a formula quoted")
+
+    r = h.run_caprobe(["report", "--format", "markdown", scan])
+    if shutil.which("cmark-gfm") is None:
+        tap.skip("markdown's bad target lines rendered by cmark-gfm", "cmark-gfm not installed")
+        return
+    p = subprocess.run(["cmark-gfm", "-e", "table", "-e", "strikethrough", "-e", "autolink"],
+                       input=r.stdout.encode(), capture_output=True, timeout=30)
+    doc = Html()
+    doc.feed(p.stdout.decode())
+    table = [t for t in doc.tables if t and t[0] == ["line", "text", "why"]]
+    tap.eq(table[0][1:] if table else None,
+           [[shown_text(w), shown_text(t), shown_text(y)] for w, t, y in want],
+           "markdown rendered by cmark-gfm: a table of the bad target lines, each cell's text "
+           "exactly where, the line and why as shown")
+    tap.ok("script" not in doc.tags and "a" not in doc.tags and "i" not in doc.tags and
+           "b" not in doc.tags and doc.github_refs() == [],
+           "rendered: no element, link, mention or reference of a target line", sorted(
+               set(doc.tags)))
+
+
 def verdict_word(rec):
     """How the report counts a target left out: by its verdict, from the JSONL."""
     return "not probed" if not probed(rec) else "with findings" if rec["findings"] else "OK"
@@ -414,7 +497,7 @@ def check_cli(tap, ctx):
 
 
 CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_baseline, check_bad_input,
-          check_targets, check_ci_recipes, check_cli]
+          check_bad_target_lines, check_targets, check_ci_recipes, check_cli]
 
 
 def main():

@@ -274,6 +274,7 @@ static void test_malformed(void **state)
         {"bad-cert-hex.jsonl",
          ":2: bad hex in 'observations[0].server_certificate.sha256': expected 64 hex digits"},
         {"bad-error-no-kind.jsonl", ":2: missing field 'observations[0].error.kind'"},
+        {"bad-input-no-message.jsonl", ":2: missing field 'error.message'"},
         {"bad-starttls-type.jsonl",
          ":2: wrong type of 'observations[0].starttls': expected string, got number"},
         {"bad-finding-severity.jsonl", ":2: unknown value 'severe' of 'findings[0].severity': "

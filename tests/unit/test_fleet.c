@@ -265,6 +265,80 @@ static void test_targets(void **state)
     report_fleet_free(f);
 }
 
+/* inputs.jsonl: three lines of the target list that were no target, around one record; each
+ * shown in every format with where it was, its text and why, escaped for the format. */
+static void test_bad_targets(void **state)
+{
+    (void)state;
+    struct report_fleet *f = load("inputs.jsonl", NULL);
+    assert_int_equal(f->n, 1);
+    assert_int_equal(f->input_errors, 3);
+    const struct report_baseline_input *in = report_baseline_inputs(f->scan);
+    assert_string_equal(in->where, "targets.txt:1");
+    assert_string_equal(in->text, "foo:99999");
+    assert_string_equal(in->why, "port must be a number from 1 to 65535");
+    assert_int_equal(in->line, 1);
+    in = in->next;
+    assert_string_equal(in->where, "list:with:colons.txt:12"); /* the first :DIGITS: */
+    assert_string_equal(in->why, "why <i>&\a");
+    assert_int_equal(in->line, 3);
+    in = in->next; /* no FILE:LINE: the record's own line */
+    size_t n = strlen(in->where);
+    assert_true(n > 15 && strcmp(in->where + n - 15, "/inputs.jsonl:4") == 0);
+    assert_string_equal(in->why, "a:1:b: no line named");
+    assert_null(in->next);
+
+    char *text = render(f, REPORT_FLEET_TEXT);
+    assert_non_null(strstr(text, "\nBad target lines\n----------------\nThese lines of the "
+                                 "target list were no target and were not probed:\n\n"));
+    /* a table: its columns as wide as the widest cell, here the path of the fixture */
+    const char *row = strstr(text, "\n  list:with:colons.txt:12  ");
+    assert_non_null(row);
+    assert_non_null(strstr(row, "  <b>|`x`|\\x1b[31m @octocat #12 \"q\"  "));
+    assert_non_null(strstr(row, "  why <i>&\\x07\n"));
+    assert_non_null(strstr(text, "  =HYPERLINK(\"http://evil.example\")  a:1:b: no line named\n"));
+    assert_null(strchr(text, '\x1b'));
+    assert_null(strchr(text, '\a'));
+    free(text);
+
+    char *md = render(f, REPORT_FLEET_MARKDOWN);
+    assert_non_null(strstr(md, "\n### Bad target lines\n\nThese lines of the target list were no "
+                               "target and were not probed:\n\n| line "));
+    row = strstr(md, "\n| list:with:colons.txt:12 ");
+    assert_non_null(row);
+    assert_non_null(strstr(row, " | &lt;b&gt;\\|\\`x\\`\\|\\\\x1b\\[31m @<!-- -->octocat "
+                                "#<!-- -->12 \"q\" "));
+    assert_non_null(strstr(row, " | why &lt;i&gt;&amp;\\\\x07 "));
+    assert_non_null(strstr(md, " | =HYPERLINK(\"http&#58;//evil.example\") "));
+    free(md);
+
+    char *csv = render(f, REPORT_FLEET_CSV);
+    assert_non_null(strstr(csv, "\r\n\"foo:99999\",\"\",\"bad target line\",\"\",\"\",\"\",\"\","
+                                "\"targets.txt:1: port must be a number from 1 to 65535\","
+                                "\"\",\"\",\"\"\r\n"));
+    assert_non_null(strstr(csv, "\r\n\"<b>|`x`|\\x1b[31m @octocat #12 \"\"q\"\"\",\"\","
+                                "\"bad target line\",\"\",\"\",\"\",\"\","
+                                "\"list:with:colons.txt:12: why <i>&\\x07\",\"\",\"\",\"\"\r\n"));
+    assert_non_null(strstr(csv, "\r\n\"'=HYPERLINK(\"\"http://evil.example\"\")\",\"\","
+                                "\"bad target line\","));
+    assert_non_null(strstr(csv, "/inputs.jsonl:4: a:1:b: no line named\",\"\",\"\",\"\"\r\n"));
+    assert_int_equal(count(csv, "\r\n"), 1 + 3 + 3); /* the header, the findings, the lines */
+    free(csv);
+
+    char *html = render(f, REPORT_FLEET_HTML);
+    assert_non_null(strstr(html, "<tr><th scope=\"row\"><a href=\"#bad-targets\">lines that "
+                                 "were no target</a></th><td class=\"n\">3</td></tr>"));
+    assert_non_null(strstr(html, "<tr><td class=\"mono\">list:with:colons.txt:12</td><td><code>"
+                                 "&lt;b&gt;|`x`|\\x1b[31m @octocat #12 &quot;q&quot;</code></td>"
+                                 "<td>why &lt;i&gt;&amp;\\x07</td></tr>\n"));
+    assert_non_null(strstr(html, "<td><code>=HYPERLINK(&quot;http://evil.example&quot;)</code>"
+                                 "</td><td>a:1:b: no line named</td></tr>\n"));
+    assert_int_equal(count(html, "<tr><td class=\"mono\">"), 3);
+    assert_null(strchr(html, '\x1b'));
+    free(html);
+    report_fleet_free(f);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -287,9 +361,9 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_model),      cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_html_lists), cmocka_unit_test(test_targets),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_model),       cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_html_lists),  cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_bad_targets), cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
