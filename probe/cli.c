@@ -812,9 +812,10 @@ static const char report_usage[] =
     "where (FILE:LINE), the line and why.\n"
     "The baseline is read whole or not at all.\n"
     "Exit status: 0 the report was written (findings do not change it: gate with the scan's\n"
-    "--fail-on); 2 usage error, an unreadable file or baseline, a failed write, or lines of\n"
-    "SCAN left out (the report is written all the same); 141 the reader of the output went\n"
-    "away (| head). Details: docs/report.md.\n";
+    "--fail-on); 2 usage error, an unreadable file or baseline, a SCAN or baseline with no\n"
+    "record (nothing to report: no report is written), a failed write, or lines of SCAN left\n"
+    "out (the report is written all the same); 141 the reader of the output went away\n"
+    "(| head). Details: docs/report.md.\n";
 
 static int report_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -936,6 +937,11 @@ int probe_report_main(int argc, char **argv)
     if (bad > REPORT_BASELINE_BAD_KEPT)
         fprintf(stderr, "caprobe report: and %zu more lines that are not caprobe/1 records\n",
                 bad - REPORT_BASELINE_BAD_KEPT);
+    if (report_baseline_empty(f->scan, "nothing to report", why, sizeof(why))) {
+        fprintf(stderr, "caprobe report: %s\n", why); /* no report: FILE is left as it was */
+        report_fleet_free(f);
+        return PROBE_EXIT_USAGE;
+    }
 
     struct probe_outfile of;
     probe_outfile_init(&of);

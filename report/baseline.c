@@ -33,6 +33,7 @@ struct report_baseline {
     const char *name;             /* the file, for messages */
     const char **bad;             /* tolerant: "FILE:LINE: why" of the first skipped lines */
     size_t n_bad;                 /* lines skipped (more than bad holds, past BAD_KEPT) */
+    size_t lines;                 /* lines read, blank ones too */
     size_t input_errors;          /* input-error records skipped */
     const struct report_baseline_input *inputs; /* keep_detail: each of them, a list */
     struct report_baseline_input *last_input;
@@ -938,8 +939,10 @@ int report_baseline_load_opts(struct report_baseline **out, const char *path,
     for (;;) {
         rc = reader_next(&r, &p, &len);
         l.line = r.line;
-        if (rc == 0)
+        if (rc == 0) {
+            l.b->lines = r.line - 1;
             break;
+        }
         if (rc == 1 && blank(p, len))
             continue;
         if (l.opts->tolerant) { /* each line's message in why, the caller's err untouched */
@@ -1039,6 +1042,27 @@ size_t report_baseline_input_errors(const struct report_baseline *b)
 const struct report_baseline_input *report_baseline_inputs(const struct report_baseline *b)
 {
     return b ? b->inputs : NULL;
+}
+
+bool report_baseline_empty(const struct report_baseline *b, const char *what, char *buf, size_t cap)
+{
+    if (b == NULL || b->n || b->input_errors)
+        return false;
+    char raw[4352]; /* a path and the words */
+    int n = snprintf(raw, sizeof(raw), "%s: %s: ", b->name, what);
+    if (n >= 0 && (size_t)n < sizeof(raw)) {
+        size_t k = b->lines, rest = sizeof(raw) - (size_t)n;
+        if (k == 0)
+            snprintf(raw + n, rest, "the file is empty");
+        else if (b->n_bad == 0)
+            snprintf(raw + n, rest, k == 1 ? "its line is blank" : "its %zu lines are blank", k);
+        else if (k == 1)
+            snprintf(raw + n, rest, "its one line is not a caprobe/1 record");
+        else
+            snprintf(raw + n, rest, "none of its %zu lines is a caprobe/1 record", k);
+    }
+    tls_escape_term(buf, cap, raw, 0);
+    return true;
 }
 
 const char *report_baseline_name(const struct report_baseline *b)

@@ -135,6 +135,12 @@ struct report_baseline_input {
 };
 /* The first input-error record (keep_detail), NULL when there is none. */
 const struct report_baseline_input *report_baseline_inputs(const struct report_baseline *b);
+/* Whether b holds no record at all (no target's, no input error's: an empty file, blank lines,
+ * or in a tolerant load only bad lines); then "FILE: what: why" in buf, escaped for a terminal,
+ * why one of "the file is empty", "its 2 lines are blank", "none of its 3 lines is a caprobe/1
+ * record" (what: "nothing to report", say). */
+bool report_baseline_empty(const struct report_baseline *b, const char *what, char *buf,
+                           size_t cap);
 /* The file as the load named it in messages ("<stdin>" for "-"). */
 const char *report_baseline_name(const struct report_baseline *b);
 

@@ -286,7 +286,7 @@ static void summary(struct doc *d, const struct report_fleet *f)
     if (bad) {
         oursf(d, "%sBad input: %zu line%s of ", item, bad, bad == 1 ? "" : "s");
         theirs(d, f->scan_name);
-        ours(d, " could not be read and were left out:\n");
+        oursf(d, " could not be read and %s left out:\n", bad == 1 ? "was" : "were");
         for (size_t i = 0; report_baseline_bad_at(f->scan, i); i++) {
             ours(d, d->md ? "  - " : "    ");
             theirs(d, report_baseline_bad_at(f->scan, i));
@@ -453,7 +453,10 @@ static void group(struct doc *d, const struct report_baseline_record *rec,
         theirs(d, g->names[i]);
         ours(d, "\n");
     }
-    if (shown < g->n_names)
+    if (shown == 0 && g->n_names) /* --names 0: none shown, so none "more" */
+        oursf(d, "%s%zu name%s not shown (--names all)\n", indent, g->n_names,
+              g->n_names == 1 ? "" : "s");
+    else if (shown < g->n_names)
         oursf(d, "%s... and %zu more (--names all)\n", indent, g->n_names - shown);
     if (first->cert_subject) {
         oursf(d, "%sserver certificate: ", indent);
@@ -508,7 +511,9 @@ int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
     size_t shown = report_fleet_shown(f, o), all = f->n + f->n_removed;
     char rest[256];
     report_fleet_rest_text(f, shown, rest, sizeof(rest));
-    if (shown == all)
+    if (all == 0) /* a scan of bad target lines alone */
+        ours(&d, "No target.\n");
+    else if (shown == all)
         ours(&d, "Worst first; variants with the same answer share a line.\n");
     else if (shown)
         oursf(&d,

@@ -15,6 +15,11 @@
 #include "tls/wire/error.h"
 
 #define LABEL_MAX 400 /* one variant's label: address, "SNI " and a host name, version, phase */
+/* What a list id is, in words that need no file beside the report (it travels alone: an artifact,
+ * an attachment): the man page is where an installed caprobe explains it. */
+#define LIST_ID                                                                                    \
+    "(the same names, in any order, give the same id; <code>man caprobe</code> tells how it is "   \
+    "made)"
 
 /* Nothing but the page's own style and script; no fetch of any kind (default-src), no <base>,
  * no form submission. A meta element cannot carry frame-ancestors or report-uri. */
@@ -253,8 +258,9 @@ static void summary(struct report_buf *b, const struct report_fleet *f, size_t s
     if (bad) {
         report_buf_printf(b, "<h3>Bad input</h3>\n<p>%zu line%s of <code>", bad, plural(bad));
         theirs(b, f->scan_name);
-        report_buf_puts(
-            b, "</code> could not be read and were left out:</p>\n<ul id=\"bad-input\">\n");
+        report_buf_printf(b,
+                          "</code> could not be read and %s left out:</p>\n<ul id=\"bad-input\">\n",
+                          bad == 1 ? "was" : "were");
         for (size_t i = 0; report_baseline_bad_at(f->scan, i); i++) {
             report_buf_puts(b, "<li><code>");
             theirs(b, report_baseline_bad_at(f->scan, i));
@@ -639,14 +645,14 @@ int report_fleet_html_write(FILE *out, const struct report_fleet *f,
         report_buf_puts(&b, "</section>\n<section id=\"lists\">\n<h2>Lists</h2>\n");
         if (shown < all)
             report_buf_printf(&b,
-                              "<p>The lists of the targets above, each once, by list id "
-                              "(docs/report.md), with its names sorted by text: %zu of the "
-                              "fleet's %zu list%s.</p>\n",
+                              "<p>The lists of the targets above, each once, by list id " LIST_ID
+                              ", with its names sorted by text: %zu of the fleet's %zu list%s."
+                              "</p>\n",
                               ls.n_l, f->distinct_lists, plural(f->distinct_lists));
         else
             report_buf_printf(&b,
-                              "<p>Every distinct list of names once, by list id "
-                              "(docs/report.md), with its names sorted by text: %zu list%s.</p>\n",
+                              "<p>Every distinct list of names once, by list id " LIST_ID
+                              ", with its names sorted by text: %zu list%s.</p>\n",
                               ls.n_l, plural(ls.n_l));
         rc = report_buf_flush(&b, out);
     }

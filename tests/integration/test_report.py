@@ -354,6 +354,70 @@ def check_bad_target_lines(tap, ctx):
                set(doc.tags)))
 
 
+def check_nothing_to_report(tap, ctx):
+    """A scan with no record (nothing to report): told on standard error with the file and why,
+    exit 2 (the input-error status), no report written; a baseline with none likewise. A scan
+    of bad target lines alone has records: its report is written."""
+    tmp, b = ctx["tmp"], ctx["b"]
+    cases = [("empty.jsonl", "", "the file is empty"),
+             ("blank.jsonl", "\n  \n", "its 2 lines are blank"),
+             ("cut.jsonl", '{"schema": "caprobe/1", "target": "cu', "its one line is not a "
+              "caprobe/1 record"),
+             ("junk.jsonl", "x\n\n[1]\n", "none of its 3 lines is a caprobe/1 record")]
+    out = os.path.join(tmp, "nothing.html")
+    for name, data, why in cases:
+        path = os.path.join(tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(data)
+        for fmt in ("text", "html"):
+            r = h.run_caprobe(["report", "--format", fmt, "-o", out, path])
+            tap.ok(r.rc == 2 and r.stderr.splitlines()[-1:] == [
+                "caprobe report: %s: nothing to report: %s" % (path, why)] and
+                not os.path.exists(out),
+                "%s (%s): 'nothing to report: %s' on stderr, exit 2, no report written"
+                % (name, fmt, why), r.describe())
+    r = h.run_caprobe(["report", "/dev/null"])
+    tap.ok(r.rc == 2 and r.stdout == "" and
+           r.stderr == "caprobe report: /dev/null: nothing to report: the file is empty\n",
+           "report /dev/null: nothing to report, exit 2", r.describe())
+    r = h.run_caprobe(["report", "-"])  # standard input at its end at once
+    tap.ok(r.rc == 2 and r.stdout == "" and
+           r.stderr == "caprobe report: <stdin>: nothing to report: the file is empty\n",
+           "report - of an empty standard input: nothing to report, exit 2", r.describe())
+    r = h.run_caprobe(["report", "--baseline", os.path.join(tmp, "blank.jsonl"), b])
+    tap.ok(r.rc == 2 and r.stdout == "" and r.stderr == "caprobe report: %s: nothing to compare "
+           "with: its 2 lines are blank\n" % os.path.join(tmp, "blank.jsonl"),
+           "report --baseline of a file with no record: refused, exit 2", r.describe())
+    part = os.path.join(tmp, "only-bad-lines.jsonl")
+    targets = os.path.join(tmp, "only-bad.txt")
+    with open(targets, "w") as f:
+        f.write("foo:99999\n")
+    h.run_caprobe(["-i", targets, "--format", "jsonl", "-o", part, "-q"])
+    r = h.run_caprobe(["report", part])
+    tap.ok(r.rc == 0 and "\nNo target.\n" in r.stdout and "%s:1  foo:99999  port must be" %
+           targets in r.stdout, "a scan of bad target lines alone: its report, exit 0",
+           r.describe())
+
+
+def check_wording(tap, ctx):
+    """--names 0 counts the names of each list it leaves out, without 'more'; no report points
+    to a file of the repository."""
+    b = ctx["b"]
+    recs = load(b)
+    r = h.run_caprobe(["report", "--names", "0", b])
+    counts = {int(n) for n in re.findall(r"^ +(\d+) names? not shown \(--names all\)$",
+                                          r.stdout, re.M)}
+    want = {o["certificate_request"]["ca_count"] for x in recs for o in x["observations"]
+            if o["outcome"] == "certificate_request" and o["certificate_request"]["ca_count"]}
+    tap.ok(r.rc == 0 and counts == want and "more (--names all)" not in r.stdout,
+           "--names 0: each list's 'N names not shown', N its names as in the JSONL, no 'more'",
+           (sorted(counts), sorted(want)))
+    for fmt in ("text", "markdown", "csv", "html"):
+        r = h.run_caprobe(["report", "--format", fmt, "--targets", "2", b])
+        tap.ok(r.rc == 0 and "docs/" not in r.stdout, "%s: no pointer to a file of the "
+               "repository (docs/...)" % fmt)
+
+
 def verdict_word(rec):
     """How the report counts a target left out: by its verdict, from the JSONL."""
     return "not probed" if not probed(rec) else "with findings" if rec["findings"] else "OK"
@@ -497,7 +561,8 @@ def check_cli(tap, ctx):
 
 
 CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_baseline, check_bad_input,
-          check_bad_target_lines, check_targets, check_ci_recipes, check_cli]
+          check_bad_target_lines, check_nothing_to_report, check_wording, check_targets,
+          check_ci_recipes, check_cli]
 
 
 def main():

@@ -213,7 +213,31 @@ static void test_empty(void **state)
     assert_non_null(b);
     assert_int_equal(report_baseline_count(b), 0);
     assert_null(report_baseline_find(b, "app.example.com:443", NULL));
+    assert_true(report_baseline_empty(b, "nothing to report", err, sizeof(err)));
+    assert_string_equal(err, "/dev/null: nothing to report: the file is empty");
     report_baseline_free(b);
+
+    /* blank lines, or (read tolerantly) lines that are no record: no record either; one that
+     * has records, or input-error records alone, is not empty */
+    static const struct {
+        const char *file, *why;
+    } cases[] = {
+        {"blank.jsonl", ": x: its 3 lines are blank"},
+        {"no-record.jsonl", ": x: none of its 3 lines is a caprobe/1 record"},
+        {"old.jsonl", NULL},
+    };
+    const struct report_baseline_opts tolerant = {.tolerant = true};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = fixture_path(cases[i].file), want[1024];
+        assert_int_equal(report_baseline_load_opts(&b, path, &tolerant, err, sizeof(err)), 0);
+        assert_int_equal(report_baseline_empty(b, "x", err, sizeof(err)), cases[i].why != NULL);
+        snprintf(want, sizeof(want), "%s%s", path, cases[i].why ? cases[i].why : "");
+        if (cases[i].why)
+            assert_string_equal(err, want);
+        report_baseline_free(b);
+        free(path);
+    }
+    assert_false(report_baseline_empty(NULL, "x", err, sizeof(err)));
 }
 
 /* ---- malformed ------------------------------------------------------------------------------ */

@@ -34,21 +34,27 @@ static struct report_fleet *load(const char *scan, const char *base)
     return f;
 }
 
-/* The whole output of a renderer, NUL-terminated, with --targets targets. */
-static char *render_targets(const struct report_fleet *f, enum report_fleet_format format,
-                            size_t targets)
+/* The whole output of a renderer, NUL-terminated, with --targets targets and --names names. */
+static char *render_opts(const struct report_fleet *f, enum report_fleet_format format,
+                         size_t targets, size_t names)
 {
     char *p;
     size_t n;
     FILE *out = open_memstream(&p, &n);
     assert_non_null(out);
-    struct report_fleet_opts o = {.format = format, .names = 5, .targets = targets};
+    struct report_fleet_opts o = {.format = format, .names = names, .targets = targets};
     int rc = format == REPORT_FLEET_CSV    ? report_fleet_csv_write(out, f)
              : format == REPORT_FLEET_HTML ? report_fleet_html_write(out, f, &o)
                                            : report_fleet_doc_write(out, f, &o);
     assert_int_equal(rc, 0);
     fclose(out);
     return p;
+}
+
+static char *render_targets(const struct report_fleet *f, enum report_fleet_format format,
+                            size_t targets)
+{
+    return render_opts(f, format, targets, 5);
 }
 
 static char *render(const struct report_fleet *f, enum report_fleet_format format)
@@ -339,6 +345,57 @@ static void test_bad_targets(void **state)
     report_fleet_free(f);
 }
 
+/* Words a reader sees: counts in the singular, no "more" when none was shown, no pointer to a
+ * file of the repository (a report travels alone). */
+static void test_wording(void **state)
+{
+    (void)state;
+    struct report_fleet *f = load("fleet.jsonl", NULL);
+    static const enum report_fleet_format formats[] = {REPORT_FLEET_TEXT, REPORT_FLEET_MARKDOWN};
+    for (size_t k = 0; k < 2; k++) {
+        char *doc = render_opts(f, formats[k], REPORT_FLEET_TARGETS_ALL, 0); /* --names 0 */
+        assert_non_null(strstr(doc, "2 names not shown (--names all)\n"));
+        assert_non_null(strstr(doc, "3 names not shown (--names all)\n"));
+        assert_null(strstr(doc, "more (--names all)"));
+        free(doc);
+        doc = render_opts(f, formats[k], REPORT_FLEET_TARGETS_ALL, 1);
+        assert_non_null(strstr(doc, "... and 1 more (--names all)\n"));
+        assert_null(strstr(doc, "not shown (--names all)"));
+        free(doc);
+    }
+    for (int k = REPORT_FLEET_TEXT; k <= REPORT_FLEET_HTML; k++)
+        for (size_t n = 0; n < 3; n++) { /* --targets 0, 1, all */
+            char *doc = render_targets(f, (enum report_fleet_format)k,
+                                       n < 2 ? n : REPORT_FLEET_TARGETS_ALL);
+            assert_null(strstr(doc, "docs/"));
+            if (k == REPORT_FLEET_HTML)
+                assert_non_null(strstr(doc, "by list id (the same names, in any order, give the "
+                                            "same id; <code>man caprobe</code> tells how it is "
+                                            "made), with its names sorted by text: "));
+            free(doc);
+        }
+    report_fleet_free(f);
+
+    f = load("one-bad-line.jsonl", NULL);
+    assert_int_equal(report_baseline_bad_count(f->scan), 1);
+    for (size_t k = 0; k < 2; k++) {
+        char *doc = render(f, formats[k]);
+        assert_non_null(strstr(doc, "one-bad-line.jsonl could not be read and was left out:\n"));
+        assert_non_null(strstr(doc, "Bad input: 1 line of "));
+        free(doc);
+    }
+    char *html = render(f, REPORT_FLEET_HTML);
+    assert_non_null(strstr(html, "<h3>Bad input</h3>\n<p>1 line of <code>"));
+    assert_non_null(strstr(html, "one-bad-line.jsonl</code> could not be read and was left out:"));
+    free(html);
+    report_fleet_free(f);
+    f = load("tolerant.jsonl", NULL);
+    html = render(f, REPORT_FLEET_HTML);
+    assert_non_null(strstr(html, "tolerant.jsonl</code> could not be read and were left out:"));
+    free(html);
+    report_fleet_free(f);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -354,6 +411,16 @@ static void test_errors(void **state)
     assert_int_equal(f->n, 3);
     report_fleet_free(f);
     assert_int_equal(report_fleet_load(&f, "-", "-", err, sizeof(err)), TLS_E_INVALID);
+    /* a baseline with no record: every target would be added, every finding new */
+    char *blank = fixture_path("blank.jsonl");
+    assert_int_equal(report_fleet_load(&f, good, blank, err, sizeof(err)), TLS_E_INVALID);
+    assert_null(f);
+    assert_non_null(strstr(err, "blank.jsonl: nothing to compare with: its 3 lines are blank"));
+    /* a scan with none loads; the caller tells (report_baseline_empty) */
+    assert_int_equal(report_fleet_load(&f, blank, NULL, err, sizeof(err)), 0);
+    assert_true(report_baseline_empty(f->scan, "nothing to report", err, sizeof(err)));
+    report_fleet_free(f);
+    free(blank);
     free(bad);
     free(good);
 }
@@ -363,7 +430,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model),       cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_html_lists),  cmocka_unit_test(test_targets),
-        cmocka_unit_test(test_bad_targets), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bad_targets), cmocka_unit_test(test_wording),
+        cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
