@@ -190,5 +190,9 @@ int report_diff_run(const char *old_path, const char *new_path, unsigned flags, 
  * usage text (argv[0] is "diff"), then report_diff_run. Returns the exit status; usage errors go
  * to err. */
 int report_diff_main(int argc, char **argv, FILE *out, FILE *err);
+/* A subcommand's usage error on err, "caprobe CMD: MESSAGE" and "Try 'caprobe CMD --help'."
+ * (cmd "diff", "report"). Returns 2, the exit status of a usage error. */
+int report_usage_error(FILE *err, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -515,6 +515,11 @@ int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
         ours(&d, "No target.\n");
     else if (shown == all)
         ours(&d, "Worst first; variants with the same answer share a line.\n");
+    else if (shown == 1)
+        oursf(&d,
+              "The worst of %zu targets (--targets 1); variants with the same answer share a "
+              "line.\n",
+              all);
     else if (shown)
         oursf(&d,
               "The %zu worst of %zu targets (--targets %zu), worst first; variants with the "
@@ -527,7 +532,8 @@ int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
         rc = report_buf_flush(&d.b, out); /* a target at a time */
     }
     if (rc == 0 && shown < all) {
-        oursf(&d, "%s%s: --targets all shows them.\n", shown || !d.md ? "\n" : "", rest);
+        oursf(&d, "%s%s: --targets all shows %s.\n", shown || !d.md ? "\n" : "", rest,
+              all - shown == 1 ? "it" : "them");
         rc = report_buf_flush(&d.b, out);
     }
     report_buf_free(&d.b);

@@ -621,7 +621,17 @@ int report_fleet_html_write(FILE *out, const struct report_fleet *f,
         summary(&b, f, shown);
         sizes(&b, f);
         report_buf_puts(&b, "<section id=\"targets\">\n<h2>Targets</h2>\n");
-        if (shown < all)
+        if (shown == 0 && all)
+            report_buf_printf(&b,
+                              "<p id=\"cut\">No target has a section here (caprobe report "
+                              "--targets none); the summary counts all %zu.</p>\n",
+                              all);
+        else if (shown == 1 && all > 1)
+            report_buf_printf(&b,
+                              "<p id=\"cut\">The worst of %zu targets has a section here "
+                              "(caprobe report --targets 1); the summary counts them all.</p>\n",
+                              all);
+        else if (shown < all)
             report_buf_printf(&b,
                               "<p id=\"cut\">The %zu worst of %zu targets have a section here "
                               "(caprobe report --targets %zu); the summary counts them all.</p>\n",
@@ -640,8 +650,8 @@ int report_fleet_html_write(FILE *out, const struct report_fleet *f,
         if (all == 0)
             report_buf_puts(&b, "<p>No target.</p>\n");
         else if (shown < all)
-            report_buf_printf(
-                &b, "<p id=\"rest\">%s: caprobe report --targets all shows them.</p>\n", rest);
+            report_buf_printf(&b, "<p id=\"rest\">%s: caprobe report --targets all shows %s.</p>\n",
+                              rest, all - shown == 1 ? "it" : "them");
         report_buf_puts(&b, "</section>\n<section id=\"lists\">\n<h2>Lists</h2>\n");
         if (shown < all)
             report_buf_printf(&b,

@@ -418,6 +418,48 @@ def check_wording(tap, ctx):
                "repository (docs/...)" % fmt)
 
 
+def check_messages(tap, ctx):
+    """The messages of caprobe report and caprobe diff: each names its command, the file (and
+    line) it is about, counts in the singular or plural, and points to nothing an installed
+    caprobe lacks."""
+    tmp, b = ctx["tmp"], ctx["b"]
+    first = open(b, encoding="utf-8").read().split("\n")[0]
+    for extra, tail in ((1, "and 1 more line that is not a caprobe/1 record"),
+                        (2, "and 2 more lines that are not caprobe/1 records")):
+        path = os.path.join(tmp, "many-bad-%d.jsonl" % extra)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(first + "\n" + "".join("junk %d\n" % i for i in range(100 + extra)))
+        r = h.run_caprobe(["report", path])
+        told = r.stderr.splitlines()
+        tap.ok(r.rc == 2 and len(told) == 101 and told[0].startswith(
+            "caprobe report: %s:2: not JSON" % path) and
+            told[-1] == "caprobe report: %s: %s" % (path, tail),
+            "report of %d bad lines: the first 100 as FILE:LINE, then '%s' with the file"
+            % (100 + extra, tail), told[-2:])
+    r = h.run_caprobe(["report", b, b])
+    tap.ok(r.rc == 2 and r.stderr.startswith("caprobe report: expected one scan file, got 2\n"),
+           "report of two files: a usage error that says how many", r.describe())
+    for cmd in (["report", "--help"], ["diff", "--help"]):
+        r = h.run_caprobe(cmd)
+        docs = re.findall(r"docs/\S*", r.stdout)
+        tap.ok(r.rc == 0 and not docs and "caprobe's documentation" in r.stdout,
+               "caprobe %s: no pointer to a file of the repository, the documentation named in "
+               "words that work where caprobe is installed" % " ".join(cmd), docs)
+    r = h.run_caprobe(["diff", "--bogus", b, b])
+    tap.ok(r.rc == 2 and r.stderr == "caprobe diff: unknown option '--bogus'\n"
+           "Try 'caprobe diff --help'.\n", "diff --bogus: 'caprobe diff: unknown option', exit 2",
+           r.describe())
+    r = h.run_caprobe(["diff", b, "/dev/null"])
+    tap.ok(r.rc == 2 and r.stdout == "" and
+           r.stderr == "caprobe diff: /dev/null: nothing to compare: the file is empty\n",
+           "diff with an empty NEW: nothing to compare, exit 2 (not every target removed)",
+           r.describe())
+    r = h.run_caprobe(["diff", "-", b])
+    tap.ok(r.rc == 2 and r.stdout == "" and
+           r.stderr == "caprobe diff: <stdin>: nothing to compare: the file is empty\n",
+           "diff of an empty standard input: nothing to compare, exit 2", r.describe())
+
+
 def verdict_word(rec):
     """How the report counts a target left out: by its verdict, from the JSONL."""
     return "not probed" if not probed(rec) else "with findings" if rec["findings"] else "OK"
@@ -561,8 +603,8 @@ def check_cli(tap, ctx):
 
 
 CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_baseline, check_bad_input,
-          check_bad_target_lines, check_nothing_to_report, check_wording, check_targets,
-          check_ci_recipes, check_cli]
+          check_bad_target_lines, check_nothing_to_report, check_wording, check_messages,
+          check_targets, check_ci_recipes, check_cli]
 
 
 def main():

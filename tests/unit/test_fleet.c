@@ -242,6 +242,27 @@ static void test_targets(void **state)
     assert_non_null(
         strstr(doc, "\n2 more targets not shown (1 OK, 1 removed): --targets all shows them.\n"));
     free(doc);
+    /* one target shown, one left out: in the singular */
+    doc = render_targets(f, REPORT_FLEET_TEXT, 1);
+    assert_non_null(strstr(doc, "The worst of 6 targets (--targets 1); variants with the same "
+                                "answer share a line.\n"));
+    free(doc);
+    doc = render_targets(f, REPORT_FLEET_TEXT, 5);
+    assert_non_null(
+        strstr(doc, "\n1 more target not shown (1 removed): --targets all shows it.\n"));
+    free(doc);
+    char *one = render_targets(f, REPORT_FLEET_HTML, 1),
+         *none = render_targets(f, REPORT_FLEET_HTML, 0),
+         *five = render_targets(f, REPORT_FLEET_HTML, 5);
+    assert_non_null(strstr(one, "<p id=\"cut\">The worst of 6 targets has a section here "
+                                "(caprobe report --targets 1); the summary counts them all."));
+    assert_non_null(strstr(none, "<p id=\"cut\">No target has a section here (caprobe report "
+                                 "--targets none); the summary counts all 6.</p>"));
+    assert_non_null(strstr(five, "<p id=\"rest\">1 more target not shown (1 removed): caprobe "
+                                 "report --targets all shows it.</p>"));
+    free(one);
+    free(none);
+    free(five);
 
     /* HTML: the sections, the lists of those targets, a link from the worst targets only to a
      * section that is there */
