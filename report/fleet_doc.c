@@ -296,8 +296,6 @@ static void summary(struct doc *d, const struct report_fleet *f)
             oursf(d, "%sand %zu more\n", d->md ? "  - " : "    ", bad - REPORT_BASELINE_BAD_KEPT);
     }
 
-    bad_targets(d, f);
-
     if (f->n_rules) {
         heading(d, 3, "Findings by rule");
         static const bool right[] = {false, false, true, true, true, true, true};
@@ -348,6 +346,7 @@ static void summary(struct doc *d, const struct report_fleet *f)
         }
         table_end(&t);
     }
+    bad_targets(d, f); /* last: up to 100 rows, after what the findings say */
 }
 
 /* ---- lists ---------------------------------------------------------------------------------- */

@@ -271,8 +271,6 @@ static void summary(struct report_buf *b, const struct report_fleet *f, size_t s
         report_buf_puts(b, "</ul>\n");
     }
 
-    bad_targets(b, f);
-
     if (f->n_rules) {
         report_buf_puts(
             b, "<h3>Findings by rule</h3>\n<table id=\"rules\">\n<thead><tr><th>rule</th>"
@@ -321,6 +319,7 @@ static void summary(struct report_buf *b, const struct report_fleet *f, size_t s
         }
         report_buf_puts(b, "</tbody></table>\n");
     }
+    bad_targets(b, f); /* last: up to 100 rows, after what the findings say */
     report_buf_puts(b, "</section>\n");
 }
 
