@@ -802,30 +802,21 @@ static const char report_usage[] =
     "      --targets N|all|none targets with a section of their own, worst first (default\n"
     "                           all; text, markdown, html); the summary counts every target.\n"
     "                           GitHub's limits ('--targets 10 --names 0' for a comment):\n"
-    "                           docs/report.md\n"
+    "                           report.md in caprobe's documentation\n"
     "  -o, --output FILE        write to FILE, replaced once the report is complete\n"
     "  -h, --help               this text\n"
     "\n"
     "A line of SCAN that is not a caprobe/1 record (cut short, another schema version, not\n"
     "JSON) is told as FILE:LINE on standard error and in the report, and the rest is used.\n"
+    "The lines of the scan's target list that were no target are listed in every format:\n"
+    "where (FILE:LINE), the line and why.\n"
     "The baseline is read whole or not at all.\n"
     "Exit status: 0 the report was written (findings do not change it: gate with the scan's\n"
-    "--fail-on); 2 usage error, an unreadable file or baseline, a failed write, or lines of\n"
-    "SCAN left out (the report is written all the same); 141 the reader of the output went\n"
-    "away (| head). Details: docs/report.md.\n";
-
-static int report_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int report_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("caprobe report: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry 'caprobe report --help'.\n", stderr);
-    return PROBE_EXIT_USAGE;
-}
+    "--fail-on); 2 usage error, an unreadable file or baseline, a SCAN or baseline with no\n"
+    "record (nothing to report: no report is written), a failed write, or lines of SCAN left\n"
+    "out (the report is written all the same); 141 the reader of the output went away\n"
+    "(| head). Details: man caprobe, and report.md in caprobe's documentation (FILES in\n"
+    "man caprobe says where it is installed).\n";
 
 /* The report to fd (standard output, or -o FILE's temporary file). 0, or an errno. */
 static int report_to(int fd, const struct report_fleet *f, const struct report_fleet_opts *o)
@@ -885,7 +876,8 @@ int probe_report_main(int argc, char **argv)
                 ro.format = REPORT_FLEET_HTML;
             else
                 return report_usage_error(
-                    "--format: expected text, markdown, csv or html, got '%s'", optarg);
+                    stderr, "report", "--format: expected text, markdown, csv or html, got '%s'",
+                    optarg);
             break;
         case OPT_R_NAMES:
             if (strcmp(optarg, "all") == 0)
@@ -893,7 +885,8 @@ int probe_report_main(int argc, char **argv)
             else if (parse_uint(optarg, 1000000, &v) == 0)
                 ro.names = (size_t)v;
             else
-                return report_usage_error("--names: expected a number or all, got '%s'", optarg);
+                return report_usage_error(stderr, "report",
+                                          "--names: expected a number or all, got '%s'", optarg);
             break;
         case OPT_R_TARGETS:
             if (strcmp(optarg, "all") == 0)
@@ -903,7 +896,8 @@ int probe_report_main(int argc, char **argv)
             else if (parse_uint(optarg, 100000000, &v) == 0)
                 ro.targets = (size_t)v;
             else
-                return report_usage_error("--targets: expected a number, all or none, got '%s'",
+                return report_usage_error(stderr, "report",
+                                          "--targets: expected a number, all or none, got '%s'",
                                           optarg);
             break;
         case 'o':
@@ -913,14 +907,16 @@ int probe_report_main(int argc, char **argv)
             fputs(report_usage, stdout);
             return 0;
         case ':':
-            return report_usage_error("%s needs a value", argv[optind - 1]);
+            return report_usage_error(stderr, "report", "%s needs a value", argv[optind - 1]);
         default:
-            return report_usage_error("unknown option '%s'", argv[optind - 1]);
+            return report_usage_error(stderr, "report", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (argc - optind != 1)
-        return report_usage_error("expected one scan file, got %s",
-                                  argc - optind ? "more" : "none");
+    if (argc == optind)
+        return report_usage_error(stderr, "report", "expected one scan file, got none");
+    if (argc - optind > 1)
+        return report_usage_error(stderr, "report", "expected one scan file, got %d",
+                                  argc - optind);
 
     struct report_fleet *f = NULL;
     char why[640];
@@ -931,9 +927,19 @@ int probe_report_main(int argc, char **argv)
     size_t bad = report_baseline_bad_count(f->scan);
     for (size_t i = 0; report_baseline_bad_at(f->scan, i); i++)
         fprintf(stderr, "caprobe report: %s\n", report_baseline_bad_at(f->scan, i));
-    if (bad > REPORT_BASELINE_BAD_KEPT)
-        fprintf(stderr, "caprobe report: and %zu more lines that are not caprobe/1 records\n",
-                bad - REPORT_BASELINE_BAD_KEPT);
+    if (bad > REPORT_BASELINE_BAD_KEPT) {
+        size_t more = bad - REPORT_BASELINE_BAD_KEPT;
+        char name[1024];
+        tls_escape_term(name, sizeof(name), report_baseline_name(f->scan), 0);
+        fprintf(stderr, "caprobe report: %s: and %zu more %s\n", name, more,
+                more == 1 ? "line that is not a caprobe/1 record"
+                          : "lines that are not caprobe/1 records");
+    }
+    if (report_baseline_empty(f->scan, "nothing to report", why, sizeof(why))) {
+        fprintf(stderr, "caprobe report: %s\n", why); /* no report: FILE is left as it was */
+        report_fleet_free(f);
+        return PROBE_EXIT_USAGE;
+    }
 
     struct probe_outfile of;
     probe_outfile_init(&of);

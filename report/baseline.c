@@ -33,7 +33,10 @@ struct report_baseline {
     const char *name;             /* the file, for messages */
     const char **bad;             /* tolerant: "FILE:LINE: why" of the first skipped lines */
     size_t n_bad;                 /* lines skipped (more than bad holds, past BAD_KEPT) */
+    size_t lines;                 /* lines read, blank ones too */
     size_t input_errors;          /* input-error records skipped */
+    const struct report_baseline_input *inputs; /* keep_detail: each of them, a list */
+    struct report_baseline_input *last_input;
 };
 
 struct record_ref {
@@ -765,6 +768,51 @@ static void line_cost(const char *p, size_t len, struct line_tokens *t)
               (uint64_t)t->strings * COST_STRING + (uint64_t)t->numbers * COST_NUMBER + len;
 }
 
+/* The length of "FILE:LINE" at the start of an input error's message "FILE:LINE: why" (the
+ * first ":DIGITS: " after a file name of one byte or more), 0 when it does not start so. */
+static size_t where_len(const char *m)
+{
+    for (const char *p = m[0] ? strchr(m + 1, ':') : NULL; p; p = strchr(p + 1, ':')) {
+        size_t digits = strspn(p + 1, "0123456789");
+        if (digits && p[1 + digits] == ':' && p[2 + digits] == ' ')
+            return (size_t)(p - m) + 1 + digits;
+    }
+    return 0;
+}
+
+/* An input-error record: counted, and with keep_detail kept with its message split. */
+static int input_put(struct loader *l, const char *text, const json_t *error)
+{
+    json_t *msg;
+    int rc = field(l, error, "error", "message", JSON_STRING, true, false, &msg);
+    if (rc)
+        return rc;
+    struct report_baseline *b = l->b;
+    if (l->opts->keep_detail) {
+        const char *m = json_string_value(msg);
+        size_t n = where_len(m);
+        struct report_baseline_input *in = tls_arena_alloc(&b->arena, sizeof(*in));
+        if (in == NULL)
+            return TLS_E_NOMEM;
+        *in = (struct report_baseline_input){
+            .text = keep(l, text),
+            .where = n ? tls_arena_printf(&b->arena, "%.*s", (int)n, m)
+                       : tls_arena_printf(&b->arena, "%s:%zu", l->name, l->line),
+            .why = keep(l, n ? m + n + 2 : m),
+            .line = l->line,
+        };
+        if (in->text == NULL || in->where == NULL || in->why == NULL)
+            return TLS_E_NOMEM;
+        if (b->last_input)
+            b->last_input->next = in;
+        else
+            b->inputs = in;
+        b->last_input = in;
+    }
+    b->input_errors++;
+    return 0;
+}
+
 /* One non-blank line. */
 static int load_line(struct loader *l, const char *p, size_t len)
 {
@@ -805,7 +853,7 @@ static int load_line(struct loader *l, const char *p, size_t len)
         if ((rc = field(l, error, "error", "kind", JSON_STRING, true, false, &kind)))
             goto out;
         if (strcmp(json_string_value(kind), "input") == 0) {
-            l->b->input_errors++;
+            rc = input_put(l, json_string_value(target), error);
             goto out; /* a line of a target file that was no target: nothing was probed */
         }
     }
@@ -891,8 +939,10 @@ int report_baseline_load_opts(struct report_baseline **out, const char *path,
     for (;;) {
         rc = reader_next(&r, &p, &len);
         l.line = r.line;
-        if (rc == 0)
+        if (rc == 0) {
+            l.b->lines = r.line - 1;
             break;
+        }
         if (rc == 1 && blank(p, len))
             continue;
         if (l.opts->tolerant) { /* each line's message in why, the caller's err untouched */
@@ -987,6 +1037,32 @@ const char *report_baseline_bad_at(const struct report_baseline *b, size_t i)
 size_t report_baseline_input_errors(const struct report_baseline *b)
 {
     return b ? b->input_errors : 0;
+}
+
+const struct report_baseline_input *report_baseline_inputs(const struct report_baseline *b)
+{
+    return b ? b->inputs : NULL;
+}
+
+bool report_baseline_empty(const struct report_baseline *b, const char *what, char *buf, size_t cap)
+{
+    if (b == NULL || b->n || b->input_errors)
+        return false;
+    char raw[4352]; /* a path and the words */
+    int n = snprintf(raw, sizeof(raw), "%s: %s: ", b->name, what);
+    if (n >= 0 && (size_t)n < sizeof(raw)) {
+        size_t k = b->lines, rest = sizeof(raw) - (size_t)n;
+        if (k == 0)
+            snprintf(raw + n, rest, "the file is empty");
+        else if (b->n_bad == 0)
+            snprintf(raw + n, rest, k == 1 ? "its line is blank" : "its %zu lines are blank", k);
+        else if (k == 1)
+            snprintf(raw + n, rest, "its one line is not a caprobe/1 record");
+        else
+            snprintf(raw + n, rest, "none of its %zu lines is a caprobe/1 record", k);
+    }
+    tls_escape_term(buf, cap, raw, 0);
+    return true;
 }
 
 const char *report_baseline_name(const struct report_baseline *b)

@@ -122,6 +122,25 @@ size_t report_baseline_bad_count(const struct report_baseline *b);
 const char *report_baseline_bad_at(const struct report_baseline *b, size_t i);
 /* Input-error records skipped: lines of the scan's target file that were no target. */
 size_t report_baseline_input_errors(const struct report_baseline *b);
+
+/* An input-error record ("error": {"kind": "input"}, docs/output.md): a line of the scan's
+ * target file that was no target. Kept with keep_detail, every one, as written (not escaped). */
+struct report_baseline_input {
+    const char *text;  /* the line ("target": as the scan wrote it, \xNN for what it escaped) */
+    const char *where; /* "FILE:LINE" of the target file, from the message "FILE:LINE: why"; when
+                        * the message does not start so, the record's own "SCAN:LINE" */
+    const char *why;   /* the message after "FILE:LINE: ", or all of it */
+    size_t line;       /* the record's line in the scan */
+    const struct report_baseline_input *next; /* the next in file order, NULL after the last */
+};
+/* The first input-error record (keep_detail), NULL when there is none. */
+const struct report_baseline_input *report_baseline_inputs(const struct report_baseline *b);
+/* Whether b holds no record at all (no target's, no input error's: an empty file, blank lines,
+ * or in a tolerant load only bad lines); then "FILE: what: why" in buf, escaped for a terminal,
+ * why one of "the file is empty", "its 2 lines are blank", "none of its 3 lines is a caprobe/1
+ * record" (what: "nothing to report", say). */
+bool report_baseline_empty(const struct report_baseline *b, const char *what, char *buf,
+                           size_t cap);
 /* The file as the load named it in messages ("<stdin>" for "-"). */
 const char *report_baseline_name(const struct report_baseline *b);
 
@@ -171,5 +190,9 @@ int report_diff_run(const char *old_path, const char *new_path, unsigned flags, 
  * usage text (argv[0] is "diff"), then report_diff_run. Returns the exit status; usage errors go
  * to err. */
 int report_diff_main(int argc, char **argv, FILE *out, FILE *err);
+/* A subcommand's usage error on err, "caprobe CMD: MESSAGE" and "Try 'caprobe CMD --help'."
+ * (cmd "diff", "report"). Returns 2, the exit status of a usage error. */
+int report_usage_error(FILE *err, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -5,6 +5,7 @@
  * same inputs always give the same bytes. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,16 +209,19 @@ static void text_variant_label(struct report_buf *b, const char *key)
     report_buf_puts(b, "]");
 }
 
-static void text_variant(struct report_buf *b, const struct vdiff *vd)
+/* A variant's changes; old and new are the files, named for a variant only in one of them. */
+static void text_variant(struct report_buf *b, const struct vdiff *vd, const char *old,
+                         const char *new)
 {
     char hex[65];
     report_buf_puts(b, "  ");
     text_variant_label(b, vd->key);
     report_buf_puts(b, ":\n");
-    if (vd->changes & CH_VARIANT_ADDED)
-        report_buf_puts(b, "    variant only in NEW\n");
-    if (vd->changes & CH_VARIANT_REMOVED)
-        report_buf_puts(b, "    variant only in OLD\n");
+    if (vd->changes & (CH_VARIANT_ADDED | CH_VARIANT_REMOVED)) { /* the file it is in, named */
+        report_buf_puts(b, "    variant only in ");
+        report_buf_term(b, vd->changes & CH_VARIANT_ADDED ? new : old);
+        report_buf_puts(b, "\n");
+    }
     if (vd->changes & CH_OUTCOME) {
         report_buf_puts(b, "    outcome changed: ");
         put_outcome_text(b, &vd->o);
@@ -596,7 +600,7 @@ static void render(struct run *r, struct report_buf *b, const struct report_base
             text_finding(b, &r->fp[i]);
     if (r->n && (r->flags & REPORT_DIFF_NAMES)) {
         for (size_t i = 0; i < r->n; i++)
-            text_variant(b, &r->v[i]);
+            text_variant(b, &r->v[i], r->old_path, r->new_path);
     } else if (r->n) {
         char line[160];
         snprintf(line, sizeof(line),
@@ -718,7 +722,10 @@ int report_diff_run(const char *old_path, const char *new_path, unsigned flags, 
     char why[512];
     int status = 2;
     if (report_baseline_load_opts(&ob, old_path, &opts, why, sizeof(why)) != 0 ||
-        report_baseline_load_opts(&nb, new_path, &opts, why, sizeof(why)) != 0) {
+        report_baseline_load_opts(&nb, new_path, &opts, why, sizeof(why)) != 0 ||
+        /* a file with no record would show every target of the other as added or removed */
+        report_baseline_empty(ob, "nothing to compare", why, sizeof(why)) ||
+        report_baseline_empty(nb, "nothing to compare", why, sizeof(why))) {
         fprintf(err, "caprobe diff: %s\n", why);
         goto out;
     }
@@ -731,7 +738,7 @@ int report_diff_run(const char *old_path, const char *new_path, unsigned flags, 
         goto out;
     }
     if (rc) {
-        fprintf(err, "caprobe diff: writing the output failed: %s\n",
+        fprintf(err, "caprobe diff: cannot write the output: %s\n",
                 rc == TLS_E_IO && errno ? strerror(errno) : tls_err_str(rc));
         goto out;
     }
@@ -756,11 +763,23 @@ static const char diff_usage[] =
     "  --names          also each variant's names added or removed, a certificate request\n"
     "                   that appeared or disappeared, another server certificate or outcome\n"
     "  --format jsonl   one JSON object per target with a difference: its variants' changes\n"
-    "                   (always) and its findings' (docs/output.md)\n"
+    "                   (always) and its findings' (output.md in caprobe's documentation)\n"
     "A finding is known by its target (and STARTTLS protocol), its rule and, for the rules\n"
     "that report each variant apart, the variant it cites.\n"
     "Exit status: 0 no differences, 1 differences (of findings or of names alone), 2 usage or\n"
-    "input error, 141 the reader of the output went away (| head).\n";
+    "input error (OLD or NEW unreadable, with a bad line, or with no record: nothing to\n"
+    "compare), 141 the reader of the output went away (| head).\n";
+
+int report_usage_error(FILE *err, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(err, "caprobe %s: ", cmd);
+    vfprintf(err, fmt, ap);
+    va_end(ap);
+    fprintf(err, "\nTry 'caprobe %s --help'.\n", cmd);
+    return DIFF_EXIT_USAGE;
+}
 
 int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
 {
@@ -773,20 +792,18 @@ int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
     };
     unsigned flags = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "h", diff_opts, NULL)) != -1) {
+    opterr = 0; /* our words, "caprobe diff: ...", not getopt's "diff: ..." */
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":h", diff_opts, NULL)) != -1) {
         switch (opt) {
         case OPT_FORMAT:
             if (strcmp(optarg, "text") == 0)
                 flags &= ~(unsigned)REPORT_DIFF_JSON;
             else if (strcmp(optarg, "jsonl") == 0)
                 flags |= REPORT_DIFF_JSON;
-            else {
-                fprintf(err,
-                        "caprobe diff: --format: expected text or jsonl, got '%s'\n"
-                        "Try 'caprobe diff --help'.\n",
-                        optarg);
-                return DIFF_EXIT_USAGE;
-            }
+            else
+                return report_usage_error(err, "diff", "--format: expected text or jsonl, got '%s'",
+                                          optarg);
             break;
         case OPT_NAMES:
             flags |= REPORT_DIFF_NAMES;
@@ -794,15 +811,14 @@ int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
         case 'h':
             fputs(diff_usage, out);
             return 0;
+        case ':':
+            return report_usage_error(err, "diff", "%s needs a value", argv[optind - 1]);
         default:
-            fprintf(err, "Try 'caprobe diff --help'.\n");
-            return DIFF_EXIT_USAGE;
+            return report_usage_error(err, "diff", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (argc - optind != 2) {
-        fprintf(err, "caprobe diff: expected two files, OLD.jsonl and NEW.jsonl\n"
-                     "Try 'caprobe diff --help'.\n");
-        return DIFF_EXIT_USAGE;
-    }
+    if (argc - optind != 2)
+        return report_usage_error(
+            err, "diff", "expected two files, OLD.jsonl and NEW.jsonl, got %d", argc - optind);
     return report_diff_run(argv[optind], argv[optind + 1], flags, out, err);
 }

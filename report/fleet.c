@@ -642,6 +642,9 @@ int report_fleet_load(struct report_fleet **out, const char *scan, const char *b
     opts.tolerant = false; /* a baseline cut short would show its missing targets as added */
     if (rc == 0 && base)
         rc = report_baseline_load_opts(&f->base, base, &opts, err, cap);
+    /* an empty baseline would show every target as added and every finding as new */
+    if (rc == 0 && report_baseline_empty(f->base, "nothing to compare with", err, cap))
+        rc = TLS_E_INVALID;
     if (rc == 0) {
         f->scan_name = report_baseline_name(f->scan);
         f->base_name = report_baseline_name(f->base);

@@ -114,7 +114,9 @@ struct report_fleet {
 
 /* Read scan (and base, may be NULL; "-" for standard input, not both) and build the model. The
  * scan is read tolerantly: a bad line is counted and told (report_baseline_bad_at on
- * f->scan), the rest used. The baseline is read strictly, as --baseline reads it. Returns 0,
+ * f->scan), the rest used; a scan with no record is the caller's to refuse
+ * (report_baseline_empty). The baseline is read strictly, as --baseline reads it, and must hold
+ * a record (TLS_E_INVALID, "FILE: nothing to compare with: why"). Returns 0,
  * or TLS_E_IO / TLS_E_INVALID / TLS_E_LIMIT / TLS_E_NOMEM with "FILE[:LINE]: why" in err. */
 int report_fleet_load(struct report_fleet **out, const char *scan, const char *base, char *err,
                       size_t cap);

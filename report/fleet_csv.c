@@ -1,5 +1,6 @@
-/* caprobe report --format csv (fleet.h): one row per finding for spreadsheets, RFC 4180 (every
- * field quoted, quotes doubled, CRLF line ends, a header row). Every field is terminal-escaped
+/* caprobe report --format csv (fleet.h): one row per finding for spreadsheets, then one per line
+ * of the target list that was no target; RFC 4180 (every field quoted, quotes doubled, CRLF line
+ * ends, a header row). Every field is terminal-escaped
  * first (no control byte, valid UTF-8), and a field that would start with = + - @ (or tab or CR)
  * gets a leading single quote, as OWASP recommends against formula injection: a name or a
  * message from a server is never taken for a formula. Never anything but fields and commas. */
@@ -72,6 +73,26 @@ int report_fleet_csv_write(FILE *out, const struct report_fleet *f)
             report_buf_free(&v);
         }
         rc = report_buf_flush(&b, out); /* a target at a time */
+    }
+    /* the lines of the target list that were no target, every one: its text, where and why */
+    for (const struct report_baseline_input *in = report_baseline_inputs(f->scan); in && rc == 0;
+         in = in->next) {
+        struct report_buf m = {0};
+        report_buf_printf(&m, "%s: %s", in->where, in->why);
+        report_buf_put(&m, "", 1);
+        static const char *const cols[] = {"", "bad target line", "", "", "",
+                                           ""}; /* starttls,
+                                                 * verdict, change, rule, severity, variants */
+        field(&b, in->text, false);
+        for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
+            field(&b, cols[k], false);
+        field(&b, m.failed ? "" : m.p, false);
+        field(&b, "", false); /* remedy, old_severity, old_message */
+        field(&b, "", false);
+        field(&b, "", true);
+        b.failed |= m.failed;
+        report_buf_free(&m);
+        rc = report_buf_flush(&b, out);
     }
     report_buf_free(&b);
     return rc;

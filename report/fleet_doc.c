@@ -230,6 +230,34 @@ static void target_name(struct doc *d, const struct report_baseline_record *rec)
 
 /* ---- the summary ---------------------------------------------------------------------------- */
 
+/* The lines of the target list that were no target: where, their text, why; the first
+ * REPORT_BASELINE_BAD_KEPT of them (CSV has every one). */
+static void bad_targets(struct doc *d, const struct report_fleet *f)
+{
+    if (f->input_errors == 0)
+        return;
+    heading(d, 3, "Bad target lines");
+    oursf(d, "%s of the target list %s no target and %s not probed:\n\n",
+          f->input_errors == 1 ? "This line" : "These lines", f->input_errors == 1 ? "was" : "were",
+          f->input_errors == 1 ? "was" : "were");
+    static const bool right[] = {false, false, false};
+    struct table t;
+    table_init(&t, d, 3, right);
+    cell(&t, "line", false);
+    cell(&t, "text", false);
+    cell(&t, "why", false);
+    const struct report_baseline_input *in = report_baseline_inputs(f->scan);
+    for (size_t i = 0; in && i < REPORT_BASELINE_BAD_KEPT; in = in->next, i++) {
+        cell(&t, in->where, true);
+        cell(&t, in->text, true);
+        cell(&t, in->why, true);
+    }
+    table_end(&t);
+    if (f->input_errors > REPORT_BASELINE_BAD_KEPT)
+        oursf(d, "\nand %zu more (--format csv lists every one)\n",
+              f->input_errors - REPORT_BASELINE_BAD_KEPT);
+}
+
 static void summary(struct doc *d, const struct report_fleet *f)
 {
     char counts[256];
@@ -258,7 +286,7 @@ static void summary(struct doc *d, const struct report_fleet *f)
     if (bad) {
         oursf(d, "%sBad input: %zu line%s of ", item, bad, bad == 1 ? "" : "s");
         theirs(d, f->scan_name);
-        ours(d, " could not be read and were left out:\n");
+        oursf(d, " could not be read and %s left out:\n", bad == 1 ? "was" : "were");
         for (size_t i = 0; report_baseline_bad_at(f->scan, i); i++) {
             ours(d, d->md ? "  - " : "    ");
             theirs(d, report_baseline_bad_at(f->scan, i));
@@ -318,6 +346,7 @@ static void summary(struct doc *d, const struct report_fleet *f)
         }
         table_end(&t);
     }
+    bad_targets(d, f); /* last: up to 100 rows, after what the findings say */
 }
 
 /* ---- lists ---------------------------------------------------------------------------------- */
@@ -423,7 +452,10 @@ static void group(struct doc *d, const struct report_baseline_record *rec,
         theirs(d, g->names[i]);
         ours(d, "\n");
     }
-    if (shown < g->n_names)
+    if (shown == 0 && g->n_names) /* --names 0: none shown, so none "more" */
+        oursf(d, "%s%zu name%s not shown (--names all)\n", indent, g->n_names,
+              g->n_names == 1 ? "" : "s");
+    else if (shown < g->n_names)
         oursf(d, "%s... and %zu more (--names all)\n", indent, g->n_names - shown);
     if (first->cert_subject) {
         oursf(d, "%sserver certificate: ", indent);
@@ -478,8 +510,15 @@ int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
     size_t shown = report_fleet_shown(f, o), all = f->n + f->n_removed;
     char rest[256];
     report_fleet_rest_text(f, shown, rest, sizeof(rest));
-    if (shown == all)
+    if (all == 0) /* a scan of bad target lines alone */
+        ours(&d, "No target.\n");
+    else if (shown == all)
         ours(&d, "Worst first; variants with the same answer share a line.\n");
+    else if (shown == 1)
+        oursf(&d,
+              "The worst of %zu targets (--targets 1); variants with the same answer share a "
+              "line.\n",
+              all);
     else if (shown)
         oursf(&d,
               "The %zu worst of %zu targets (--targets %zu), worst first; variants with the "
@@ -492,7 +531,8 @@ int report_fleet_doc_write(FILE *out, const struct report_fleet *f,
         rc = report_buf_flush(&d.b, out); /* a target at a time */
     }
     if (rc == 0 && shown < all) {
-        oursf(&d, "%s%s: --targets all shows them.\n", shown || !d.md ? "\n" : "", rest);
+        oursf(&d, "%s%s: --targets all shows %s.\n", shown || !d.md ? "\n" : "", rest,
+              all - shown == 1 ? "it" : "them");
         rc = report_buf_flush(&d.b, out);
     }
     report_buf_free(&d.b);

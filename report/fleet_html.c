@@ -15,6 +15,11 @@
 #include "tls/wire/error.h"
 
 #define LABEL_MAX 400 /* one variant's label: address, "SNI " and a host name, version, phase */
+/* What a list id is, in words that need no file beside the report (it travels alone: an artifact,
+ * an attachment): the man page is where an installed caprobe explains it. */
+#define LIST_ID                                                                                    \
+    "(the same names, in any order, give the same id; <code>man caprobe</code> tells how it is "   \
+    "made)"
 
 /* Nothing but the page's own style and script; no fetch of any kind (default-src), no <base>,
  * no form submission. A meta element cannot carry frame-ancestors or report-uri. */
@@ -183,6 +188,34 @@ static void count_row(struct report_buf *b, const char *what, size_t n)
     report_buf_printf(b, "<tr><th scope=\"row\">%s</th><td class=\"n\">%zu</td></tr>\n", what, n);
 }
 
+/* The lines of the target list that were no target: where, their text, why; the first
+ * REPORT_BASELINE_BAD_KEPT of them (CSV has every one). */
+static void bad_targets(struct report_buf *b, const struct report_fleet *f)
+{
+    if (f->input_errors == 0)
+        return;
+    report_buf_printf(b,
+                      "<h3>Bad target lines</h3>\n<p>%s of the target list %s no target and %s "
+                      "not probed:</p>\n<table id=\"bad-targets\">\n<thead><tr><th>line</th>"
+                      "<th>text</th><th>why</th></tr></thead>\n<tbody>\n",
+                      f->input_errors == 1 ? "This line" : "These lines",
+                      f->input_errors == 1 ? "was" : "were", f->input_errors == 1 ? "was" : "were");
+    const struct report_baseline_input *in = report_baseline_inputs(f->scan);
+    for (size_t i = 0; in && i < REPORT_BASELINE_BAD_KEPT; in = in->next, i++) {
+        report_buf_puts(b, "<tr><td class=\"mono\">");
+        theirs(b, in->where);
+        report_buf_puts(b, "</td><td><code>");
+        theirs(b, in->text);
+        report_buf_puts(b, "</code></td><td>");
+        theirs(b, in->why);
+        report_buf_puts(b, "</td></tr>\n");
+    }
+    report_buf_puts(b, "</tbody></table>\n");
+    if (f->input_errors > REPORT_BASELINE_BAD_KEPT)
+        report_buf_printf(b, "<p>and %zu more (caprobe report --format csv lists every one)</p>\n",
+                          f->input_errors - REPORT_BASELINE_BAD_KEPT);
+}
+
 static void summary(struct report_buf *b, const struct report_fleet *f, size_t shown)
 {
     report_buf_puts(
@@ -194,7 +227,7 @@ static void summary(struct report_buf *b, const struct report_fleet *f, size_t s
     count_row(b, "OK", f->ok);
     count_row(b, "not probed", f->unprobed);
     if (f->input_errors)
-        count_row(b, "lines that were no target", f->input_errors);
+        count_row(b, "<a href=\"#bad-targets\">lines that were no target</a>", f->input_errors);
     report_buf_puts(
         b, "</tbody></table>\n<table class=\"counts\" id=\"count-findings\"><caption>Findings"
            "</caption>\n<tbody>\n");
@@ -225,8 +258,9 @@ static void summary(struct report_buf *b, const struct report_fleet *f, size_t s
     if (bad) {
         report_buf_printf(b, "<h3>Bad input</h3>\n<p>%zu line%s of <code>", bad, plural(bad));
         theirs(b, f->scan_name);
-        report_buf_puts(
-            b, "</code> could not be read and were left out:</p>\n<ul id=\"bad-input\">\n");
+        report_buf_printf(b,
+                          "</code> could not be read and %s left out:</p>\n<ul id=\"bad-input\">\n",
+                          bad == 1 ? "was" : "were");
         for (size_t i = 0; report_baseline_bad_at(f->scan, i); i++) {
             report_buf_puts(b, "<li><code>");
             theirs(b, report_baseline_bad_at(f->scan, i));
@@ -285,6 +319,7 @@ static void summary(struct report_buf *b, const struct report_fleet *f, size_t s
         }
         report_buf_puts(b, "</tbody></table>\n");
     }
+    bad_targets(b, f); /* last: up to 100 rows, after what the findings say */
     report_buf_puts(b, "</section>\n");
 }
 
@@ -585,7 +620,17 @@ int report_fleet_html_write(FILE *out, const struct report_fleet *f,
         summary(&b, f, shown);
         sizes(&b, f);
         report_buf_puts(&b, "<section id=\"targets\">\n<h2>Targets</h2>\n");
-        if (shown < all)
+        if (shown == 0 && all)
+            report_buf_printf(&b,
+                              "<p id=\"cut\">No target has a section here (caprobe report "
+                              "--targets none); the summary counts all %zu.</p>\n",
+                              all);
+        else if (shown == 1 && all > 1)
+            report_buf_printf(&b,
+                              "<p id=\"cut\">The worst of %zu targets has a section here "
+                              "(caprobe report --targets 1); the summary counts them all.</p>\n",
+                              all);
+        else if (shown < all)
             report_buf_printf(&b,
                               "<p id=\"cut\">The %zu worst of %zu targets have a section here "
                               "(caprobe report --targets %zu); the summary counts them all.</p>\n",
@@ -604,19 +649,19 @@ int report_fleet_html_write(FILE *out, const struct report_fleet *f,
         if (all == 0)
             report_buf_puts(&b, "<p>No target.</p>\n");
         else if (shown < all)
-            report_buf_printf(
-                &b, "<p id=\"rest\">%s: caprobe report --targets all shows them.</p>\n", rest);
+            report_buf_printf(&b, "<p id=\"rest\">%s: caprobe report --targets all shows %s.</p>\n",
+                              rest, all - shown == 1 ? "it" : "them");
         report_buf_puts(&b, "</section>\n<section id=\"lists\">\n<h2>Lists</h2>\n");
         if (shown < all)
             report_buf_printf(&b,
-                              "<p>The lists of the targets above, each once, by list id "
-                              "(docs/report.md), with its names sorted by text: %zu of the "
-                              "fleet's %zu list%s.</p>\n",
+                              "<p>The lists of the targets above, each once, by list id " LIST_ID
+                              ", with its names sorted by text: %zu of the fleet's %zu list%s."
+                              "</p>\n",
                               ls.n_l, f->distinct_lists, plural(f->distinct_lists));
         else
             report_buf_printf(&b,
-                              "<p>Every distinct list of names once, by list id "
-                              "(docs/report.md), with its names sorted by text: %zu list%s.</p>\n",
+                              "<p>Every distinct list of names once, by list id " LIST_ID
+                              ", with its names sorted by text: %zu list%s.</p>\n",
                               ls.n_l, plural(ls.n_l));
         rc = report_buf_flush(&b, out);
     }

@@ -252,3 +252,25 @@ def lists(recs):
             entry = out.setdefault(list_id(cr), (sorted(c["dn"] for c in cr["cas"]), set()))
             entry[1].add(key(x))
     return {k: (v[0], len(v[1])) for k, v in out.items()}
+
+
+def bad_target_lines(path, name=None):
+    """The input-error records of a scan file (lines of its target list that were no target), in
+    file order, as [(where, text, why)] not escaped, computed apart from caprobe: where is the
+    FILE:LINE that starts the record's message ("FILE:LINE: why", the first ":DIGITS: " after a
+    name of one character or more), or else the record's own SCAN:LINE (name: the scan's name as
+    the report shows it, default path) and why the whole message (docs/report.md)."""
+    out = []
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f.read().split(b"\n"), 1):
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(rec, dict) or (rec.get("error") or {}).get("kind") != "input":
+                continue
+            m = re.match(r"(.+?:\d+): (.*)\Z", rec["error"]["message"], re.S)
+            where, why = m.groups() if m else ("%s:%d" % (name or path, n),
+                                               rec["error"]["message"])
+            out.append((where, rec["target"], why))
+    return out

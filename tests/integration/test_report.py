@@ -20,9 +20,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from labfleet import (HOSTILE_CNS, SEVERITIES, changes, label, load, probed, rule_table,
-                      shown as shown_text,  # noqa: E402
-                      scans, sizes)
+from labfleet import (HOSTILE_CNS, SEVERITIES, bad_target_lines, changes, label,  # noqa: E402
+                      load, probed, rule_table, shown as shown_text, scans, sizes)
 
 
 # What GitHub makes links and notifications of in the text of rendered markdown, after
@@ -271,6 +270,196 @@ def check_bad_input(tap, ctx):
         ("mixed.jsonl:%d: " % n) in r.stdout for n in bad), "the report tells the bad lines too")
 
 
+# Lines of a target list that are no target (raw bytes): markup, markdown's inline syntax and
+# what GitHub links, a formula, an escape sequence, a byte that is not UTF-8. The scan writes
+# each as an input-error record (bytes outside printable ASCII as \xNN).
+BAD_TARGET_LINES = [b"foo:99999", b"<script>alert(1)</script>:443",
+                    b"a|b`c`*d*_e_[f](g)~h~$i$ www.evil.example GH-45:1",
+                    b"=HYPERLINK(\"http://evil.example\"):443", b"\x1b[31mred:443",
+                    b"bad\xffutf8:1"]
+# Input-error records from elsewhere (a file a CI job did not make): raw control bytes, markup, a
+# mention and a reference, and a message that names no FILE:LINE.
+FOREIGN_INPUT_ERRORS = [
+    {"target": "x\u001b]0;pwned\u0007|<b>@octocat #12 `y`", "message":
+     "other list.txt:9: why\u0085 <i>&amp; [a](http://evil.example)"},
+    {"target": "-cmd|' /C calc'!A0", "message": "no FILE:LINE here: \u001b[2J"}]
+
+
+def csv_text(s):
+    """A CSV field as the report writes it (docs/report.md): a leading ' before = + - @."""
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+def check_bad_target_lines(tap, ctx):
+    """Lines of the target list that were no target: each shown in text, markdown (rendered by
+    cmark-gfm) and CSV with where it was, its text and why, as the JSONL has them, escaped."""
+    tmp, b = ctx["tmp"], ctx["b"]
+    targets, part = os.path.join(tmp, "targets.txt"), os.path.join(tmp, "bad-lines.jsonl")
+    with open(targets, "wb") as f:
+        f.write(b"\n".join(BAD_TARGET_LINES) + b"\n")
+    r = h.run_caprobe(["-i", targets, "--format", "jsonl", "-o", part, "-q"])
+    scan = os.path.join(tmp, "with-bad-lines.jsonl")
+    foreign = [json.dumps(dict({"schema": "caprobe/1", "host": None, "port": 0,
+                                "observations": [], "findings": []},
+                               target=x["target"], error={"kind": "input",
+                                                          "message": x["message"]}))
+               for x in FOREIGN_INPUT_ERRORS]
+    with open(scan, "w", encoding="utf-8") as f:  # shards concatenated, and a line from elsewhere
+        f.write(open(b, encoding="utf-8").read() + open(part, encoding="utf-8").read() +
+                "\n".join(foreign) + "\n")
+    want = bad_target_lines(scan)
+    tap.ok(r.rc == 2 and len(want) == len(BAD_TARGET_LINES) + len(FOREIGN_INPUT_ERRORS) and
+           want[0] == ("%s:1" % targets, "foo:99999", "port must be a number from 1 to 65535")
+           and want[-1][0] == "%s:%d" % (scan, len(load(scan))),
+           "a scan of a target list with %d bad lines (exit 2), each an input-error record"
+           % len(BAD_TARGET_LINES), (r.describe(), want))
+
+    r = h.run_caprobe(["report", scan])
+    section = r.stdout.split("\nBad target lines\n", 1)[-1].split("\n\n", 2)[1:2]
+    rows = section[0].split("\n")[1:] if section else []
+    tap.ok(r.rc == 0 and "; %d lines of the target list were no target" % len(want) in r.stdout
+           and len(rows) == len(want) and all(
+               row.startswith("  " + shown_text(w) + "  ") and ("  " + shown_text(t) + "  ") in row
+               and row.endswith("  " + shown_text(y)) for row, (w, t, y) in zip(rows, want)),
+           "text: each bad target line, in file order: where, its text and why, as the JSONL "
+           "has them (controls as \\xNN)", (r.describe(), rows, want))
+    tap.ok("\x1b" not in r.stdout and "\x07" not in r.stdout and "\x85" not in r.stdout,
+           "text: no control byte of a target line reaches the terminal")
+
+    r = h.run_caprobe(["report", "--format", "csv", scan])
+    rows = [w for w in csv.DictReader(io.StringIO(r.stdout, newline=""))
+            if w["verdict"] == "bad target line"]
+    tap.eq([(w["target"], w["message"], w["rule"], w["severity"]) for w in rows],
+           [(csv_text(shown_text(t)), csv_text(shown_text(w + ": " + y)), "", "") for w, t, y
+            in want],
+           "csv: a row per bad target line (verdict 'bad target line'): its text, and "
+           "'WHERE: why' as the message, escaped, a formula quoted")
+
+    r = h.run_caprobe(["report", "--format", "markdown", scan])
+    if shutil.which("cmark-gfm") is None:
+        tap.skip("markdown's bad target lines rendered by cmark-gfm", "cmark-gfm not installed")
+        return
+    p = subprocess.run(["cmark-gfm", "-e", "table", "-e", "strikethrough", "-e", "autolink"],
+                       input=r.stdout.encode(), capture_output=True, timeout=30)
+    doc = Html()
+    doc.feed(p.stdout.decode())
+    table = [t for t in doc.tables if t and t[0] == ["line", "text", "why"]]
+    tap.eq(table[0][1:] if table else None,
+           [[shown_text(w), shown_text(t), shown_text(y)] for w, t, y in want],
+           "markdown rendered by cmark-gfm: a table of the bad target lines, each cell's text "
+           "exactly where, the line and why as shown")
+    tap.ok("script" not in doc.tags and "a" not in doc.tags and "i" not in doc.tags and
+           "b" not in doc.tags and doc.github_refs() == [],
+           "rendered: no element, link, mention or reference of a target line", sorted(
+               set(doc.tags)))
+
+
+def check_nothing_to_report(tap, ctx):
+    """A scan with no record (nothing to report): told on standard error with the file and why,
+    exit 2 (the input-error status), no report written; a baseline with none likewise. A scan
+    of bad target lines alone has records: its report is written."""
+    tmp, b = ctx["tmp"], ctx["b"]
+    cases = [("empty.jsonl", "", "the file is empty"),
+             ("blank.jsonl", "\n  \n", "its 2 lines are blank"),
+             ("cut.jsonl", '{"schema": "caprobe/1", "target": "cu', "its one line is not a "
+              "caprobe/1 record"),
+             ("junk.jsonl", "x\n\n[1]\n", "none of its 3 lines is a caprobe/1 record")]
+    out = os.path.join(tmp, "nothing.html")
+    for name, data, why in cases:
+        path = os.path.join(tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(data)
+        for fmt in ("text", "html"):
+            r = h.run_caprobe(["report", "--format", fmt, "-o", out, path])
+            tap.ok(r.rc == 2 and r.stderr.splitlines()[-1:] == [
+                "caprobe report: %s: nothing to report: %s" % (path, why)] and
+                not os.path.exists(out),
+                "%s (%s): 'nothing to report: %s' on stderr, exit 2, no report written"
+                % (name, fmt, why), r.describe())
+    r = h.run_caprobe(["report", "/dev/null"])
+    tap.ok(r.rc == 2 and r.stdout == "" and
+           r.stderr == "caprobe report: /dev/null: nothing to report: the file is empty\n",
+           "report /dev/null: nothing to report, exit 2", r.describe())
+    r = h.run_caprobe(["report", "-"])  # standard input at its end at once
+    tap.ok(r.rc == 2 and r.stdout == "" and
+           r.stderr == "caprobe report: <stdin>: nothing to report: the file is empty\n",
+           "report - of an empty standard input: nothing to report, exit 2", r.describe())
+    r = h.run_caprobe(["report", "--baseline", os.path.join(tmp, "blank.jsonl"), b])
+    tap.ok(r.rc == 2 and r.stdout == "" and r.stderr == "caprobe report: %s: nothing to compare "
+           "with: its 2 lines are blank\n" % os.path.join(tmp, "blank.jsonl"),
+           "report --baseline of a file with no record: refused, exit 2", r.describe())
+    part = os.path.join(tmp, "only-bad-lines.jsonl")
+    targets = os.path.join(tmp, "only-bad.txt")
+    with open(targets, "w") as f:
+        f.write("foo:99999\n")
+    h.run_caprobe(["-i", targets, "--format", "jsonl", "-o", part, "-q"])
+    r = h.run_caprobe(["report", part])
+    tap.ok(r.rc == 0 and "\nNo target.\n" in r.stdout and "%s:1  foo:99999  port must be" %
+           targets in r.stdout, "a scan of bad target lines alone: its report, exit 0",
+           r.describe())
+
+
+def check_wording(tap, ctx):
+    """--names 0 counts the names of each list it leaves out, without 'more'; no report points
+    to a file of the repository."""
+    b = ctx["b"]
+    recs = load(b)
+    r = h.run_caprobe(["report", "--names", "0", b])
+    counts = {int(n) for n in re.findall(r"^ +(\d+) names? not shown \(--names all\)$",
+                                          r.stdout, re.M)}
+    want = {o["certificate_request"]["ca_count"] for x in recs for o in x["observations"]
+            if o["outcome"] == "certificate_request" and o["certificate_request"]["ca_count"]}
+    tap.ok(r.rc == 0 and counts == want and "more (--names all)" not in r.stdout,
+           "--names 0: each list's 'N names not shown', N its names as in the JSONL, no 'more'",
+           (sorted(counts), sorted(want)))
+    for fmt in ("text", "markdown", "csv", "html"):
+        r = h.run_caprobe(["report", "--format", fmt, "--targets", "2", b])
+        tap.ok(r.rc == 0 and "docs/" not in r.stdout, "%s: no pointer to a file of the "
+               "repository (docs/...)" % fmt)
+
+
+def check_messages(tap, ctx):
+    """The messages of caprobe report and caprobe diff: each names its command, the file (and
+    line) it is about, counts in the singular or plural, and points to nothing an installed
+    caprobe lacks."""
+    tmp, b = ctx["tmp"], ctx["b"]
+    first = open(b, encoding="utf-8").read().split("\n")[0]
+    for extra, tail in ((1, "and 1 more line that is not a caprobe/1 record"),
+                        (2, "and 2 more lines that are not caprobe/1 records")):
+        path = os.path.join(tmp, "many-bad-%d.jsonl" % extra)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(first + "\n" + "".join("junk %d\n" % i for i in range(100 + extra)))
+        r = h.run_caprobe(["report", path])
+        told = r.stderr.splitlines()
+        tap.ok(r.rc == 2 and len(told) == 101 and told[0].startswith(
+            "caprobe report: %s:2: not JSON" % path) and
+            told[-1] == "caprobe report: %s: %s" % (path, tail),
+            "report of %d bad lines: the first 100 as FILE:LINE, then '%s' with the file"
+            % (100 + extra, tail), told[-2:])
+    r = h.run_caprobe(["report", b, b])
+    tap.ok(r.rc == 2 and r.stderr.startswith("caprobe report: expected one scan file, got 2\n"),
+           "report of two files: a usage error that says how many", r.describe())
+    for cmd in (["report", "--help"], ["diff", "--help"]):
+        r = h.run_caprobe(cmd)
+        docs = re.findall(r"docs/\S*", r.stdout)
+        tap.ok(r.rc == 0 and not docs and "caprobe's documentation" in r.stdout,
+               "caprobe %s: no pointer to a file of the repository, the documentation named in "
+               "words that work where caprobe is installed" % " ".join(cmd), docs)
+    r = h.run_caprobe(["diff", "--bogus", b, b])
+    tap.ok(r.rc == 2 and r.stderr == "caprobe diff: unknown option '--bogus'\n"
+           "Try 'caprobe diff --help'.\n", "diff --bogus: 'caprobe diff: unknown option', exit 2",
+           r.describe())
+    r = h.run_caprobe(["diff", b, "/dev/null"])
+    tap.ok(r.rc == 2 and r.stdout == "" and
+           r.stderr == "caprobe diff: /dev/null: nothing to compare: the file is empty\n",
+           "diff with an empty NEW: nothing to compare, exit 2 (not every target removed)",
+           r.describe())
+    r = h.run_caprobe(["diff", "-", b])
+    tap.ok(r.rc == 2 and r.stdout == "" and
+           r.stderr == "caprobe diff: <stdin>: nothing to compare: the file is empty\n",
+           "diff of an empty standard input: nothing to compare, exit 2", r.describe())
+
+
 def verdict_word(rec):
     """How the report counts a target left out: by its verdict, from the JSONL."""
     return "not probed" if not probed(rec) else "with findings" if rec["findings"] else "OK"
@@ -414,6 +603,7 @@ def check_cli(tap, ctx):
 
 
 CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_baseline, check_bad_input,
+          check_bad_target_lines, check_nothing_to_report, check_wording, check_messages,
           check_targets, check_ci_recipes, check_cli]
 
 

@@ -40,9 +40,9 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import browser  # noqa: E402
 import harness as h  # noqa: E402
-from labfleet import (HOSTILE_CNS, LAB_YAML, SEVERITIES, changes, key, label,  # noqa: E402
-                      lab_yaml_targets, list_id, lists, load, probed, rule_table, scans,
-                      shown as shown_text, sizes)
+from labfleet import (HOSTILE_CNS, LAB_YAML, SEVERITIES, bad_target_lines,  # noqa: E402
+                      changes, key, label, lab_yaml_targets, list_id, lists, load, probed,
+                      rule_table, scans, shown as shown_text, sizes)
 
 BUCKETS = ["no request", "0 (empty)", "1", "2-4", "5-19", "20-99", "100-499", "500 and more"]
 VOID = {"meta", "input", "br"}
@@ -399,23 +399,37 @@ def check_baseline(tap, ctx):
     shutil.copy(out, os.path.join(ctx["artifacts"], "report-html.html"))
 
 
+# Input-error records (lines of a target list that were no target) of a hostile scan file: markup
+# that would run script, leave an attribute or end the table, raw C0 and C1 controls; the second
+# names no FILE:LINE, so the report names the scan's own line (the hostile file name).
+HOSTILE_INPUT_ERRORS = [
+    ("<img src=x onerror=window.caprobePwned=14>\u001b\u0007",
+     "list<b>.txt:7: </td></tr></table><script>window.caprobePwned=15</script>\u009b"),
+    ("x\" onmouseover=\"window.caprobePwned=16", "no line named ]]></style>")]
+
+
 def hostile_copy(ctx):
     """The later scan under a hostile file name: the lab fleet's records and lab.yaml's
     malformed-names (so that the hostile names are the ones advertised most often, drawn in the
-    names chart too), a finding whose rule id would break out of an attribute, then three lines
-    that are no record: raw control bytes, NUL, invalid UTF-8 and markup. Returns the path (bytes:
-    the name is not UTF-8) and the number of its first bad line."""
+    names chart too), a finding whose rule id would break out of an attribute, two input-error
+    records (HOSTILE_INPUT_ERRORS), then three lines that are no record: raw control bytes, NUL,
+    invalid UTF-8 and markup. Returns the path (bytes: the name is not UTF-8) and the number of
+    its first bad line."""
     tmp = os.fsencode(ctx["tmp"])
     path = os.path.join(tmp, b"<img src=x onerror=window.caprobePwned=9>\xff.jsonl")
     drop = set(ctx["lab_ports"].values()) - {ctx["lab_ports"]["malformed-names"]}
     lines = [x for x in open(ctx["b"], "rb").read().rstrip(b"\n").split(b"\n")
              if json.loads(x)["port"] not in drop]
-    first = len(lines) + 1
     rec = json.loads(lines[0])
     rec["findings"].append({"rule": "\"><img src=x onerror=window.caprobePwned=10>", "severity":
                             "high", "message": "</li><script>window.caprobePwned=11</script>",
                             "observations": [0], "remedy": "x' onfocus='window.caprobePwned=12"})
     lines[0] = json.dumps(rec).encode()
+    for target, message in HOSTILE_INPUT_ERRORS:
+        lines.append(json.dumps({"schema": "caprobe/1", "target": target, "host": None,
+                                 "port": 0, "error": {"kind": "input", "message": message},
+                                 "observations": [], "findings": []}).encode())
+    first = len(lines) + 1
     lines += [b"\x1b[31m<script>window.caprobePwned=13</script>\x00\x07\xff\xfe",
               b"{\"schema\": \"caprobe/1\", \"target\": \"\xc3(\"", b"]]></style>\xe2\x80\xa8"]
     with open(path, "wb") as f:
@@ -438,6 +452,15 @@ def check_hostile_file(tap, ctx):
            "near '\\x1b'" in bad[0] and dom.one("title").text() == "caprobe report: " + name,
            "the bad lines and the file name as text, a control byte and invalid UTF-8 as \\xNN",
            (bad, dom.one("title").text()))
+    want = bad_target_lines(src, hostile_copy_name(ctx))
+    rows = [[td.text() for td in tr.find("td")] for tr in dom.one("table", id="bad-targets")
+            .one("tbody").find("tr")]
+    tap.ok(len(want) == len(HOSTILE_INPUT_ERRORS) and
+           rows == [[shown_text(x) for x in w] for w in want] and
+           want[1][0] == "%s:%d" % (name, first - 1),
+           "the bad target lines: where (the scan's FILE:LINE when the record names none), the "
+           "line and why, each cell's text as the JSONL has it (controls as \\xNN)",
+           (rows, want))
     drawn = {t.text() for t in dom.one("svg", id="names-chart").find("text", cls="name")}
     tap.eq(drawn, {shown_text(c["dn"]) for x in load(ctx["b"]) if x["port"] == ctx["ports"][5]
                    for o in x["observations"]

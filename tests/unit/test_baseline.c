@@ -213,7 +213,31 @@ static void test_empty(void **state)
     assert_non_null(b);
     assert_int_equal(report_baseline_count(b), 0);
     assert_null(report_baseline_find(b, "app.example.com:443", NULL));
+    assert_true(report_baseline_empty(b, "nothing to report", err, sizeof(err)));
+    assert_string_equal(err, "/dev/null: nothing to report: the file is empty");
     report_baseline_free(b);
+
+    /* blank lines, or (read tolerantly) lines that are no record: no record either; one that
+     * has records, or input-error records alone, is not empty */
+    static const struct {
+        const char *file, *why;
+    } cases[] = {
+        {"blank.jsonl", ": x: its 3 lines are blank"},
+        {"no-record.jsonl", ": x: none of its 3 lines is a caprobe/1 record"},
+        {"old.jsonl", NULL},
+    };
+    const struct report_baseline_opts tolerant = {.tolerant = true};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = fixture_path(cases[i].file), want[1024];
+        assert_int_equal(report_baseline_load_opts(&b, path, &tolerant, err, sizeof(err)), 0);
+        assert_int_equal(report_baseline_empty(b, "x", err, sizeof(err)), cases[i].why != NULL);
+        snprintf(want, sizeof(want), "%s%s", path, cases[i].why ? cases[i].why : "");
+        if (cases[i].why)
+            assert_string_equal(err, want);
+        report_baseline_free(b);
+        free(path);
+    }
+    assert_false(report_baseline_empty(NULL, "x", err, sizeof(err)));
 }
 
 /* ---- malformed ------------------------------------------------------------------------------ */
@@ -274,6 +298,7 @@ static void test_malformed(void **state)
         {"bad-cert-hex.jsonl",
          ":2: bad hex in 'observations[0].server_certificate.sha256': expected 64 hex digits"},
         {"bad-error-no-kind.jsonl", ":2: missing field 'observations[0].error.kind'"},
+        {"bad-input-no-message.jsonl", ":2: missing field 'error.message'"},
         {"bad-starttls-type.jsonl",
          ":2: wrong type of 'observations[0].starttls': expected string, got number"},
         {"bad-finding-severity.jsonl", ":2: unknown value 'severe' of 'findings[0].severity': "
@@ -1205,10 +1230,77 @@ static void test_diff_errors(void **state)
     assert_int_equal(report_diff_run(o, n, 0, full, err), 2);
     fclose(err);
     fclose(full);
-    assert_non_null(strstr(msg, "caprobe diff: writing the output failed"));
+    assert_string_equal(msg, "caprobe diff: cannot write the output: No space left on device\n");
     free(msg);
     free(o);
     free(n);
+
+    /* a file with no record: nothing to compare, never every target added or removed */
+    static const struct {
+        const char *old, *new, *err;
+    } empty[] = {
+        {"/dev/null", "old.jsonl",
+         "caprobe diff: /dev/null: nothing to compare: the file is empty\n"},
+        {"old.jsonl", "blank.jsonl",
+         "caprobe diff: blank.jsonl: nothing to compare: its 3 lines are blank\n"},
+        {"blank.jsonl", "/dev/null",
+         "caprobe diff: blank.jsonl: nothing to compare: its 3 lines are blank\n"},
+    };
+    for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+        r = diff(empty[i].old, empty[i].new, 0);
+        assert_int_equal(r.status, 2);
+        assert_string_equal(r.out, "");
+        assert_string_equal(r.err, empty[i].err);
+        diff_free(&r);
+    }
+}
+
+/* caprobe diff's command line: every message says "caprobe diff: ", what was wrong, and where
+ * to look; exit status 2. */
+static void test_diff_usage(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *argv[4];
+        const char *err;
+    } cases[] = {
+        {{"diff", "--bogus", "a", "b"}, "unknown option '--bogus'"},
+        {{"diff", "--format", NULL}, "--format needs a value"},
+        {{"diff", "--format", "xml", "a"}, "--format: expected text or jsonl, got 'xml'"},
+        {{"diff", "a.jsonl", NULL}, "expected two files, OLD.jsonl and NEW.jsonl, got 1"},
+        {{"diff", "a", "b", "c"}, "expected two files, OLD.jsonl and NEW.jsonl, got 3"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *argv[5] = {NULL}, *msg, *text;
+        int argc = 0;
+        while (argc < 4 && cases[i].argv[argc]) {
+            argv[argc] = (char *)cases[i].argv[argc];
+            argc++;
+        }
+        size_t len, n;
+        FILE *err = open_memstream(&msg, &len), *out = open_memstream(&text, &n);
+        assert_int_equal(report_diff_main(argc, argv, out, err), 2);
+        fclose(err);
+        fclose(out);
+        char want[256];
+        snprintf(want, sizeof(want), "caprobe diff: %s\nTry 'caprobe diff --help'.\n",
+                 cases[i].err);
+        assert_string_equal(msg, want);
+        assert_string_equal(text, "");
+        free(msg);
+        free(text);
+    }
+    /* the usage text points to what an installed caprobe has, not to the repository */
+    char *argv[] = {"diff", "--help", NULL}, *text, *msg;
+    size_t n, len;
+    FILE *out = open_memstream(&text, &n), *err = open_memstream(&msg, &len);
+    assert_int_equal(report_diff_main(2, argv, out, err), 0);
+    fclose(out);
+    fclose(err);
+    assert_null(strstr(text, "docs/"));
+    assert_non_null(strstr(text, "caprobe's documentation"));
+    free(text);
+    free(msg);
 }
 
 int main(void)
@@ -1240,6 +1332,7 @@ int main(void)
         cmocka_unit_test(test_compact_malformed),
         cmocka_unit_test(test_diff_compact),
         cmocka_unit_test(test_diff_errors),
+        cmocka_unit_test(test_diff_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,21 +34,27 @@ static struct report_fleet *load(const char *scan, const char *base)
     return f;
 }
 
-/* The whole output of a renderer, NUL-terminated, with --targets targets. */
-static char *render_targets(const struct report_fleet *f, enum report_fleet_format format,
-                            size_t targets)
+/* The whole output of a renderer, NUL-terminated, with --targets targets and --names names. */
+static char *render_opts(const struct report_fleet *f, enum report_fleet_format format,
+                         size_t targets, size_t names)
 {
     char *p;
     size_t n;
     FILE *out = open_memstream(&p, &n);
     assert_non_null(out);
-    struct report_fleet_opts o = {.format = format, .names = 5, .targets = targets};
+    struct report_fleet_opts o = {.format = format, .names = names, .targets = targets};
     int rc = format == REPORT_FLEET_CSV    ? report_fleet_csv_write(out, f)
              : format == REPORT_FLEET_HTML ? report_fleet_html_write(out, f, &o)
                                            : report_fleet_doc_write(out, f, &o);
     assert_int_equal(rc, 0);
     fclose(out);
     return p;
+}
+
+static char *render_targets(const struct report_fleet *f, enum report_fleet_format format,
+                            size_t targets)
+{
+    return render_opts(f, format, targets, 5);
 }
 
 static char *render(const struct report_fleet *f, enum report_fleet_format format)
@@ -236,6 +242,27 @@ static void test_targets(void **state)
     assert_non_null(
         strstr(doc, "\n2 more targets not shown (1 OK, 1 removed): --targets all shows them.\n"));
     free(doc);
+    /* one target shown, one left out: in the singular */
+    doc = render_targets(f, REPORT_FLEET_TEXT, 1);
+    assert_non_null(strstr(doc, "The worst of 6 targets (--targets 1); variants with the same "
+                                "answer share a line.\n"));
+    free(doc);
+    doc = render_targets(f, REPORT_FLEET_TEXT, 5);
+    assert_non_null(
+        strstr(doc, "\n1 more target not shown (1 removed): --targets all shows it.\n"));
+    free(doc);
+    char *one = render_targets(f, REPORT_FLEET_HTML, 1),
+         *none = render_targets(f, REPORT_FLEET_HTML, 0),
+         *five = render_targets(f, REPORT_FLEET_HTML, 5);
+    assert_non_null(strstr(one, "<p id=\"cut\">The worst of 6 targets has a section here "
+                                "(caprobe report --targets 1); the summary counts them all."));
+    assert_non_null(strstr(none, "<p id=\"cut\">No target has a section here (caprobe report "
+                                 "--targets none); the summary counts all 6.</p>"));
+    assert_non_null(strstr(five, "<p id=\"rest\">1 more target not shown (1 removed): caprobe "
+                                 "report --targets all shows it.</p>"));
+    free(one);
+    free(none);
+    free(five);
 
     /* HTML: the sections, the lists of those targets, a link from the worst targets only to a
      * section that is there */
@@ -265,6 +292,131 @@ static void test_targets(void **state)
     report_fleet_free(f);
 }
 
+/* inputs.jsonl: three lines of the target list that were no target, around one record; each
+ * shown in every format with where it was, its text and why, escaped for the format. */
+static void test_bad_targets(void **state)
+{
+    (void)state;
+    struct report_fleet *f = load("inputs.jsonl", NULL);
+    assert_int_equal(f->n, 1);
+    assert_int_equal(f->input_errors, 3);
+    const struct report_baseline_input *in = report_baseline_inputs(f->scan);
+    assert_string_equal(in->where, "targets.txt:1");
+    assert_string_equal(in->text, "foo:99999");
+    assert_string_equal(in->why, "port must be a number from 1 to 65535");
+    assert_int_equal(in->line, 1);
+    in = in->next;
+    assert_string_equal(in->where, "list:with:colons.txt:12"); /* the first :DIGITS: */
+    assert_string_equal(in->why, "why <i>&\a");
+    assert_int_equal(in->line, 3);
+    in = in->next; /* no FILE:LINE: the record's own line */
+    size_t n = strlen(in->where);
+    assert_true(n > 15 && strcmp(in->where + n - 15, "/inputs.jsonl:4") == 0);
+    assert_string_equal(in->why, "a:1:b: no line named");
+    assert_null(in->next);
+
+    char *text = render(f, REPORT_FLEET_TEXT);
+    assert_non_null(strstr(text, "\nBad target lines\n----------------\nThese lines of the "
+                                 "target list were no target and were not probed:\n\n"));
+    /* a table: its columns as wide as the widest cell, here the path of the fixture */
+    const char *row = strstr(text, "\n  list:with:colons.txt:12  ");
+    assert_non_null(row);
+    assert_non_null(strstr(row, "  <b>|`x`|\\x1b[31m @octocat #12 \"q\"  "));
+    assert_non_null(strstr(row, "  why <i>&\\x07\n"));
+    assert_non_null(strstr(text, "  =HYPERLINK(\"http://evil.example\")  a:1:b: no line named\n"));
+    assert_null(strchr(text, '\x1b'));
+    assert_null(strchr(text, '\a'));
+    free(text);
+
+    char *md = render(f, REPORT_FLEET_MARKDOWN);
+    assert_non_null(strstr(md, "\n### Bad target lines\n\nThese lines of the target list were no "
+                               "target and were not probed:\n\n| line "));
+    row = strstr(md, "\n| list:with:colons.txt:12 ");
+    assert_non_null(row);
+    assert_non_null(strstr(row, " | &lt;b&gt;\\|\\`x\\`\\|\\\\x1b\\[31m @<!-- -->octocat "
+                                "#<!-- -->12 \"q\" "));
+    assert_non_null(strstr(row, " | why &lt;i&gt;&amp;\\\\x07 "));
+    assert_non_null(strstr(md, " | =HYPERLINK(\"http&#58;//evil.example\") "));
+    free(md);
+
+    char *csv = render(f, REPORT_FLEET_CSV);
+    assert_non_null(strstr(csv, "\r\n\"foo:99999\",\"\",\"bad target line\",\"\",\"\",\"\",\"\","
+                                "\"targets.txt:1: port must be a number from 1 to 65535\","
+                                "\"\",\"\",\"\"\r\n"));
+    assert_non_null(strstr(csv, "\r\n\"<b>|`x`|\\x1b[31m @octocat #12 \"\"q\"\"\",\"\","
+                                "\"bad target line\",\"\",\"\",\"\",\"\","
+                                "\"list:with:colons.txt:12: why <i>&\\x07\",\"\",\"\",\"\"\r\n"));
+    assert_non_null(strstr(csv, "\r\n\"'=HYPERLINK(\"\"http://evil.example\"\")\",\"\","
+                                "\"bad target line\","));
+    assert_non_null(strstr(csv, "/inputs.jsonl:4: a:1:b: no line named\",\"\",\"\",\"\"\r\n"));
+    assert_int_equal(count(csv, "\r\n"), 1 + 3 + 3); /* the header, the findings, the lines */
+    free(csv);
+
+    char *html = render(f, REPORT_FLEET_HTML);
+    assert_non_null(strstr(html, "<tr><th scope=\"row\"><a href=\"#bad-targets\">lines that "
+                                 "were no target</a></th><td class=\"n\">3</td></tr>"));
+    assert_non_null(strstr(html, "<tr><td class=\"mono\">list:with:colons.txt:12</td><td><code>"
+                                 "&lt;b&gt;|`x`|\\x1b[31m @octocat #12 &quot;q&quot;</code></td>"
+                                 "<td>why &lt;i&gt;&amp;\\x07</td></tr>\n"));
+    assert_non_null(strstr(html, "<td><code>=HYPERLINK(&quot;http://evil.example&quot;)</code>"
+                                 "</td><td>a:1:b: no line named</td></tr>\n"));
+    assert_int_equal(count(html, "<tr><td class=\"mono\">"), 3);
+    assert_null(strchr(html, '\x1b'));
+    free(html);
+    report_fleet_free(f);
+}
+
+/* Words a reader sees: counts in the singular, no "more" when none was shown, no pointer to a
+ * file of the repository (a report travels alone). */
+static void test_wording(void **state)
+{
+    (void)state;
+    struct report_fleet *f = load("fleet.jsonl", NULL);
+    static const enum report_fleet_format formats[] = {REPORT_FLEET_TEXT, REPORT_FLEET_MARKDOWN};
+    for (size_t k = 0; k < 2; k++) {
+        char *doc = render_opts(f, formats[k], REPORT_FLEET_TARGETS_ALL, 0); /* --names 0 */
+        assert_non_null(strstr(doc, "2 names not shown (--names all)\n"));
+        assert_non_null(strstr(doc, "3 names not shown (--names all)\n"));
+        assert_null(strstr(doc, "more (--names all)"));
+        free(doc);
+        doc = render_opts(f, formats[k], REPORT_FLEET_TARGETS_ALL, 1);
+        assert_non_null(strstr(doc, "... and 1 more (--names all)\n"));
+        assert_null(strstr(doc, "not shown (--names all)"));
+        free(doc);
+    }
+    for (int k = REPORT_FLEET_TEXT; k <= REPORT_FLEET_HTML; k++)
+        for (size_t n = 0; n < 3; n++) { /* --targets 0, 1, all */
+            char *doc = render_targets(f, (enum report_fleet_format)k,
+                                       n < 2 ? n : REPORT_FLEET_TARGETS_ALL);
+            assert_null(strstr(doc, "docs/"));
+            if (k == REPORT_FLEET_HTML)
+                assert_non_null(strstr(doc, "by list id (the same names, in any order, give the "
+                                            "same id; <code>man caprobe</code> tells how it is "
+                                            "made), with its names sorted by text: "));
+            free(doc);
+        }
+    report_fleet_free(f);
+
+    f = load("one-bad-line.jsonl", NULL);
+    assert_int_equal(report_baseline_bad_count(f->scan), 1);
+    for (size_t k = 0; k < 2; k++) {
+        char *doc = render(f, formats[k]);
+        assert_non_null(strstr(doc, "one-bad-line.jsonl could not be read and was left out:\n"));
+        assert_non_null(strstr(doc, "Bad input: 1 line of "));
+        free(doc);
+    }
+    char *html = render(f, REPORT_FLEET_HTML);
+    assert_non_null(strstr(html, "<h3>Bad input</h3>\n<p>1 line of <code>"));
+    assert_non_null(strstr(html, "one-bad-line.jsonl</code> could not be read and was left out:"));
+    free(html);
+    report_fleet_free(f);
+    f = load("tolerant.jsonl", NULL);
+    html = render(f, REPORT_FLEET_HTML);
+    assert_non_null(strstr(html, "tolerant.jsonl</code> could not be read and were left out:"));
+    free(html);
+    report_fleet_free(f);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -280,6 +432,16 @@ static void test_errors(void **state)
     assert_int_equal(f->n, 3);
     report_fleet_free(f);
     assert_int_equal(report_fleet_load(&f, "-", "-", err, sizeof(err)), TLS_E_INVALID);
+    /* a baseline with no record: every target would be added, every finding new */
+    char *blank = fixture_path("blank.jsonl");
+    assert_int_equal(report_fleet_load(&f, good, blank, err, sizeof(err)), TLS_E_INVALID);
+    assert_null(f);
+    assert_non_null(strstr(err, "blank.jsonl: nothing to compare with: its 3 lines are blank"));
+    /* a scan with none loads; the caller tells (report_baseline_empty) */
+    assert_int_equal(report_fleet_load(&f, blank, NULL, err, sizeof(err)), 0);
+    assert_true(report_baseline_empty(f->scan, "nothing to report", err, sizeof(err)));
+    report_fleet_free(f);
+    free(blank);
     free(bad);
     free(good);
 }
@@ -287,8 +449,9 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_model),      cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_html_lists), cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_model),       cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_html_lists),  cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_bad_targets), cmocka_unit_test(test_wording),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
