@@ -1,6 +1,6 @@
 # Thin wrapper around meson. On a fresh Debian or Ubuntu machine:
 #   make demo   install what is missing, build, scan the demo servers on loopback
-#   make test   the same set-up, then every test suite
+#   make test   the same set-up, then every test suite but package (make test-package)
 # Packages are installed only when missing, as root or through sudo; otherwise the exact
 # apt-get line is printed. mbedTLS 3.6 is fetched into the build folder by meson when the
 # system has an older one (see docs/building.md).
@@ -54,9 +54,10 @@ uninstall:
 
 # make package: the Debian package (debian/, dh with meson), in the folder above this one as
 # dpkg-buildpackage does. mbedTLS 3.6 comes from the build folder's prefix when meson fetched it
-# there, else the package's own build fetches it. make test-package builds the package and the
-# release tarball from a copy of the tree, installs, uses and removes them (suite package,
-# which a plain meson test leaves out; .ci/run calls it).
+# there, else the package's own build fetches it. make test-package builds the package from a
+# copy of the tree, installs, uses and removes it, and runs the Dockerfile's make dist line
+# (its build folder kept in $(BUILD) for the next run) and checks the binary it unpacks (suite
+# package, which a plain meson test leaves out; .ci/run calls it).
 PACKAGE_MBEDTLS = $(if $(wildcard $(BUILD)/mbedtls/root/usr),$(abspath $(BUILD))/mbedtls/root/usr)
 
 package: deps

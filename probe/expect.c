@@ -34,6 +34,21 @@ void probe_expect_free(struct probe_expect *e)
     free(e->root_hashes);
 }
 
+/* Without the system bundle (no ca-certificates package, an empty /etc/ssl in a container) the
+ * scan goes on, but a root store advertised cannot be told from a private list: said once per
+ * process on standard error, whatever -q says, as the scan's JSON Lines have no header for it. */
+static void warn_no_roots(const char *why)
+{
+    static bool warned;
+    if (warned)
+        return;
+    warned = true;
+    fprintf(stderr,
+            "caprobe: warning: %s: root-store-dump and public-ca-accepted cannot recognise public "
+            "roots; install the ca-certificates package or give --public-roots FILE\n",
+            why);
+}
+
 static int by_hash(const void *a, const void *b)
 {
     return memcmp(a, b, 32);
@@ -55,12 +70,26 @@ int probe_expect_load(struct probe_expect *e, const char *const *expect_files, s
     for (size_t i = 0; path == NULL && i < sizeof(system_bundles) / sizeof(*system_bundles); i++)
         if (access(system_bundles[i], R_OK) == 0)
             path = system_bundles[i];
-    if (path == NULL)
-        return 0; /* no bundle: root-store-dump still judges by the count of names */
+    if (path == NULL) {
+        size_t n = (size_t)snprintf(err, sizeof(err), "no system root bundle (none of");
+        for (size_t i = 0; i < sizeof(system_bundles) / sizeof(*system_bundles); i++)
+            n += (size_t)snprintf(err + n, sizeof(err) - n, "%s %s", i ? "," : "",
+                                  system_bundles[i]);
+        snprintf(err + n, sizeof(err) - n, " is readable)");
+        warn_no_roots(err);
+        return 0;
+    }
     rc = tls_certfile_load(&e->roots, path, err, sizeof(err));
+    if (rc && roots_file) {
+        fprintf(stderr, "caprobe: --public-roots %s\n", err);
+        return rc;
+    }
     if (rc) {
-        fprintf(stderr, "caprobe: %s%s\n", roots_file ? "--public-roots " : "", err);
-        return roots_file ? rc : 0; /* a broken system bundle only costs the public-root check */
+        /* a broken system bundle only costs the public-root check */
+        char why[sizeof(err) + 48];
+        snprintf(why, sizeof(why), "the system root bundle cannot be used (%s)", err);
+        warn_no_roots(why);
+        return 0;
     }
     e->root_hashes = calloc(e->roots.n ? e->roots.n : 1, 32);
     if (e->root_hashes == NULL)

@@ -3,14 +3,15 @@
 # option takes a file, and the report, diff and exporter commands. Needs nothing but bash.
 # tests/integration/test_completion.py checks it against the parsers and caprobe's messages.
 
-_caprobe_opts='--input --ports --resolve --sni --request --tls --client-hello --format --output
+_caprobe_opts='-i -p -o -q -c -h -V -4 -6
+--input --ports --resolve --sni --request --tls --client-hello --format --output
 --quiet --concurrency --timeout --capture-limit --fail-on-error --per-address --rate
 --connect-timeout --handshake-timeout --retries --shard --max-cidr --starttls --progress --color
 --names --no-progress --expect-ca --client-cert --public-roots --fail-on --explain --policy
 --baseline --dns-server --dns-timeout --dns-concurrency --ipv4 --ipv6 --help --version'
-_caprobe_report_opts='--baseline --format --names --targets --output --help'
-_caprobe_diff_opts='--format --names --help'
-_caprobe_exporter_opts='--listen --config --check --quiet --help'
+_caprobe_report_opts='-o -h --baseline --format --names --targets --output --help'
+_caprobe_diff_opts='-h --format --names --help'
+_caprobe_exporter_opts='-q -h --listen --config --check --quiet --help'
 
 # Rule ids, from the caprobe being completed (its first lines per rule: "ID (default ...").
 _caprobe_rules()
@@ -18,11 +19,22 @@ _caprobe_rules()
     "$1" --explain all 2>/dev/null | sed -n 's/^\([a-z0-9-][a-z0-9-]*\) (default severity .*/\1/p'
 }
 
+# File names starting with $1; $2 is the "--opt=" in front of them when that is one word ('='
+# not in COMP_WORDBREAKS): it stays in front of each, and folders get their '/' here, as
+# -o filenames would look for a folder named by the whole word.
 _caprobe_files()
 {
-    local IFS=$'\n'
-    compopt -o filenames 2>/dev/null
-    COMPREPLY=($(compgen -f -- "$1"))
+    local IFS=$'\n' f
+    if [ -z "$2" ]; then
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -f -- "$1"))
+        return
+    fi
+    COMPREPLY=()
+    for f in $(compgen -f -- "$1"); do
+        [ -d "$f" ] && f=$f/ && compopt -o nospace 2>/dev/null
+        COMPREPLY+=("$2$f")
+    done
 }
 
 _caprobe()
@@ -68,7 +80,7 @@ _caprobe()
     caprobe:-i | caprobe:--input | caprobe:-o | caprobe:--output | caprobe:--expect-ca | \
         caprobe:--client-cert | caprobe:--policy | caprobe:--baseline | caprobe:--public-roots | \
         report:-o | report:--output | report:--baseline | exporter:--config)
-        _caprobe_files "$cur"
+        _caprobe_files "$cur" "$pfx"
         return 0
         ;;
     caprobe:-p | caprobe:--ports | caprobe:--resolve | caprobe:--sni | caprobe:--request | \

@@ -3,13 +3,16 @@
 (python3-yaml), and every `caprobe` command line of the page (in its YAML jobs and its shell
 blocks) is one caprobe's parser accepts: the line is run with --explain (caprobe) or --help
 (report, diff) appended, which act only once every option before them has been read and
-checked. Emits TAP."""
+checked. The jobs run caprobe from the Dockerfile's image (check_image) and the GitHub job has
+the permissions upload-sarif needs. Emits TAP."""
 
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -93,9 +96,85 @@ def check_page(tap, caprobe):
         tap.ok(ok, "caprobe takes: %s" % " ".join(words), err)
 
 
+def jobs():
+    """(the GitHub Actions workflow, the GitLab CI file) of the page, parsed."""
+    import yaml
+    docs = [yaml.safe_load(y) for y in blocks(read(DOC), "yaml")]
+    return ([d for d in docs if "jobs" in d][0], [d for d in docs if "stages" in d][0])
+
+
+def check_image(tap, caprobe):
+    """The jobs run caprobe from the Dockerfile's image: the GitHub job's first step, run here
+    with a docker that records its arguments, puts on the PATH a caprobe that runs the image
+    with the runner's uid and the workspace at its own path; the GitLab job runs in the image
+    with its entrypoint (caprobe, the Dockerfile's) taken away. The GitHub job has the
+    permissions upload-sarif needs in a private repository."""
+    try:
+        github, gitlab = jobs()
+    except ImportError:
+        tap.skip("the jobs' image", "python3-yaml is not installed")
+        return
+    import test_dockerfile as df
+    final = df.stages()[-1][2]
+    entry = [a for i, a in final if i == "ENTRYPOINT"]
+    uid = re.search(r"--uid (\d+)", " ".join(a for i, a in final if i == "RUN"))
+    text = read(DOC)
+    tap.ok(uid and "uid %s" % uid.group(1) in text and "docker build" in text,
+           "the page says how the image is built and its uid (the Dockerfile's %s)" %
+           (uid.group(1) if uid else "?"))
+    job = github["jobs"]["caprobe"]
+    tap.eq(job.get("permissions"), {"contents": "read", "security-events": "write",
+                                     "actions": "read"},
+           "GitHub: contents read, security-events write, actions read (upload-sarif in a "
+           "private repository)")
+    shell = "\n".join(s for s in strings(github) if "curl" in s or "tar " in s)
+    tap.eq(shell, "", "GitHub: no tarball fetched, the image is used")
+    steps = [st for st in job["steps"] if "run" in st]
+    first = steps[0]["run"] if steps else ""
+    tmp = tempfile.mkdtemp(prefix="caprobe-ci-docs-")
+    try:
+        fake = os.path.join(tmp, "fake")
+        os.mkdir(fake)
+        log = os.path.join(tmp, "docker.log")
+        with open(os.path.join(fake, "docker"), "w") as f:
+            f.write('#!/bin/sh\nprintf "%%s\\n" "$@" "--" >> %s\n' % shlex.quote(log))
+        os.chmod(os.path.join(fake, "docker"), 0o755)
+        work = os.path.join(tmp, "workspace")
+        os.mkdir(work)
+        env = {"PATH": fake + ":/usr/bin:/bin", "RUNNER_TEMP": os.path.join(tmp, "runner"),
+               "GITHUB_PATH": os.path.join(tmp, "github_path"), "CAPROBE_IMAGE": "reg/caprobe:1"}
+        os.mkdir(env["RUNNER_TEMP"])
+        r = subprocess.run(["bash", "-e", "-c", first], cwd=work, env=env, capture_output=True,
+                           text=True)
+        with open(env["GITHUB_PATH"]) as f:
+            path = f.read().split()
+        tap.ok(r.returncode == 0 and len(path) == 1,
+               "GitHub: the job's first step adds a folder to the PATH", r.stderr + first)
+        wrapper = os.path.join(path[0], "caprobe") if path else "?"
+        open(log, "w").close()
+        r = subprocess.run([wrapper, "-i", "ci/hosts.txt", "-o", "x y.xml"], cwd=work, env=env,
+                           capture_output=True, text=True)
+        with open(log) as f:
+            got = f.read().split("\n")[:-1]
+        want = ["run", "--rm", "--user", "%d:%d" % (os.getuid(), os.getgid()), "-v",
+                "%s:%s" % (work, work), "-w", work, "reg/caprobe:1", "-i", "ci/hosts.txt", "-o",
+                "x y.xml", "--"]
+        tap.eq(got, want, "GitHub: its caprobe runs the image with the runner's uid, the "
+               "workspace at its own path, and the arguments as given", r.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    job = gitlab["caprobe"]
+    tap.ok(entry and shlex.split(entry[0].strip("[]").replace(",", " "))[0].endswith("caprobe"),
+           "the Dockerfile's entrypoint is caprobe (what GitLab must take away)", entry)
+    tap.eq(job.get("image"), {"name": "$CAPROBE_IMAGE", "entrypoint": [""]},
+           "GitLab: the job runs in the image, entrypoint [\"\"]")
+    shell = "\n".join(s for s in strings(gitlab) if "curl" in s or "tar " in s)
+    tap.eq(shell, "", "GitLab: no tarball fetched, the image is used")
+
+
 def main():
     tap = h.Tap()
-    h.run_checks(tap, [check_page], h.caprobe_path())
+    h.run_checks(tap, [check_page, check_image], h.caprobe_path())
     return tap.finish()
 
 

@@ -2,8 +2,9 @@
 """The shell completion of docs/completion against the parsers and caprobe itself.
 
 bash: docs/completion/caprobe.bash sourced in a bash subprocess, its function called with
-COMP_WORDS / COMP_CWORD as bash sets them (with '=' split off, bash's default, and not). The
-options offered are the parser's (cliopts.py); the words offered for --format, --fail-on,
+COMP_WORDS / COMP_CWORD as bash sets them (with '=' split off, bash's default, and not: '='
+taken out of COMP_WORDBREAKS). The options offered are the parser's, long and short
+(cliopts.py); the words offered for --format, --fail-on,
 --starttls, --client-hello and --color are those caprobe's own usage error lists, and caprobe
 takes each; --explain offers the rules of docs/rules.md; an option whose man page item takes a
 file offers the files of a folder.
@@ -37,11 +38,14 @@ def bash_complete(caprobe, words, split=True):
         ws += [m.group(1), "=", m.group(2)] if split and m else [w]
         if split and m and m.group(2) == "" and w is words[-1]:
             ws.pop()  # "--format=" being completed: the word is "="
-    script = ('. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); '
+    # COMP_WORDBREAKS as bash has it, or without '=' (as bash-completion users may set it)
+    breaks = "\"'><=;|&(:" if split else "\"'><;|&(:"
+    script = ('COMP_WORDBREAKS=$2; . "$1"; shift 2; COMP_WORDS=("$@"); '
+              'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); '
               '_caprobe caprobe "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"; '
               'printf "%s\\n" "${COMPREPLY[@]}"')
-    r = subprocess.run(["bash", "--norc", "--noprofile", "-c", script, "bash", BASH] + ws,
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    r = subprocess.run(["bash", "--norc", "--noprofile", "-c", script, "bash", BASH, breaks] +
+                       ws, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if r.returncode != 0 or r.stderr:
         raise RuntimeError("bash completion of %r: exit %d: %s" % (words, r.returncode, r.stderr))
     return sorted(l for l in r.stdout.split("\n") if l)
@@ -83,6 +87,9 @@ def check_bash_options(tap, caprobe, tmp):
         got = bash_complete(caprobe, pre + ["--"])
         tap.eq(got, sorted("--" + o for o in p[cmd][0]),
                "bash: %s -- offers exactly the parser's long options" % cmd)
+        got = bash_complete(caprobe, pre + ["-"])
+        tap.eq(got, sorted(["--" + o for o in p[cmd][0]] + ["-" + o for o in p[cmd][1]]),
+               "bash: %s - offers exactly the parser's long and short options" % cmd)
     tap.eq(bash_complete(caprobe, ["--fail-o"]), ["--fail-on", "--fail-on-error"],
            "bash: a prefix narrows the options")
     tap.eq(bash_complete(caprobe, [""]), ["diff", "exporter", "report"],
@@ -140,11 +147,23 @@ def check_bash_files(tap, caprobe, tmp):
     fo = file_options()
     tap.ok(len(fo.get("caprobe", ())) >= 7 and "--config" in fo.get("exporter", ()),
            "caprobe(1)'s items that take a file were read", fo)
+    # --opt=DIR/ as one word ('=' not in COMP_WORDBREAKS): the option stays in front, a
+    # folder gets its '/'
+    joined = sorted(p + "/" if os.path.isdir(p) else p for p in listing)
     for cmd, opts in sorted(fo.items()):
         pre = [] if cmd == "caprobe" else [cmd]
         for o in sorted(opts):
             tap.eq(bash_complete(caprobe, pre + [o, d + "/"]), listing,
                    "bash: %s %s offers files" % (cmd, o))
+            if not o.startswith("--"):
+                continue
+            tap.eq(bash_complete(caprobe, pre + [o + "=" + d + "/"]), listing,
+                   "bash: %s %s=DIR/ offers files ('=' a word of its own)" % (cmd, o))
+            tap.eq(bash_complete(caprobe, pre + [o + "=" + d + "/"], split=False),
+                   [o + "=" + p for p in joined],
+                   "bash: %s %s=DIR/ offers %s=FILE (one word)" % (cmd, o, o))
+    tap.eq(bash_complete(caprobe, ["--output=" + d + "/b"], split=False),
+           ["--output=" + d + "/b.jsonl"], "bash: --output=DIR/b (one word) -> --output=DIR/b.jsonl")
     for cmd in ["report", "diff"]:
         tap.eq(bash_complete(caprobe, [cmd, d + "/"]), listing,
                "bash: %s's scans are files" % cmd)
@@ -246,6 +265,10 @@ def check_zsh(tap, caprobe, tmp):
         longs = sorted({g.rstrip("=") for g in got if g.startswith("--")})
         tap.eq(longs, sorted("--" + o for o in p["caprobe"][0]),
                "zsh: caprobe -- offers the parser's long options")
+        got = z.complete("caprobe -")
+        tap.eq(sorted(g for g in got if re.match(r"^-[A-Za-z0-9]$", g)),
+               sorted("-" + o for o in p["caprobe"][1]),
+               "zsh: caprobe - offers the parser's short options")
         tap.eq(z.complete("caprobe --format "), expected_words(caprobe, ["--format", "z", "x"]),
                "zsh: --format offers the words caprobe's usage error lists")
         tap.eq(z.complete("caprobe --fail-on "), expected_words(caprobe, ["--fail-on", "z", "x"]),
@@ -262,6 +285,11 @@ def check_zsh(tap, caprobe, tmp):
         got = z.complete("caprobe exporter --")
         tap.eq(sorted({g.rstrip("=") for g in got if g.startswith("--")}),
                sorted("--" + o for o in p["exporter"][0]), "zsh: exporter -- offers its options")
+        for cmd in ["report", "diff", "exporter"]:
+            got = z.complete("caprobe %s -" % cmd)
+            tap.eq(sorted(g for g in got if re.match(r"^-[A-Za-z0-9]$", g)),
+                   sorted("-" + o for o in p[cmd][1]),
+                   "zsh: %s - offers its short options" % cmd)
     finally:
         z.close()
 

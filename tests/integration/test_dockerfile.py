@@ -2,13 +2,16 @@
 """The Dockerfile reproduces with the make targets CI runs, without a container tool.
 
 - Every stage is FROM debian:12-slim; the first builds, the last runs as a non-root user that
-  a RUN step creates, with the binary the build stage unpacked as its entrypoint.
+  a RUN step creates, with the binary the build stage unpacked as its entrypoint, and has the
+  licence and the third-party notices beside it.
 - The build stage's RUN steps are `make` targets that CI runs (the targets .ci/run names, with
   their prerequisites in the Makefile, and the targets the package suite runs through make),
   apt-get only to get make itself, and the unpacking of the tarball.
 - `make -n` of those targets with the Dockerfile's variables names the tarball the Dockerfile
   unpacks, and its layout (bin/caprobe under one folder) is what COPY takes.
 - The Kubernetes example of docs/scanning.md runs the image as that user.
+The package suite (test_package.py) runs the build stage's make dist and tar lines and checks
+what they make: a binary that needs only glibc, and every file the final stage copies.
 Emits TAP."""
 
 import os
@@ -66,6 +69,31 @@ def ci_targets():
     return seen, named
 
 
+def final_copies():
+    """[(stage copied from, [sources], destination)] of the final stage's COPY --from=."""
+    out = []
+    for ins, arg in stages()[-1][2]:
+        if ins == "COPY":
+            words = arg.split()
+            frm = words[0][len("--from="):] if words[0].startswith("--from=") else None
+            out.append((frm, words[1:-1] if frm else words[:-1], words[-1]))
+    return out
+
+
+def build_runs():
+    """The build stage's RUN steps, each a list of its shell commands."""
+    return [commands(arg) for ins, arg in stages()[0][2] if ins == "RUN"]
+
+
+def build_steps():
+    """The build stage's shell commands: (make commands, the others)."""
+    makes, other = [], []
+    for run in build_runs():
+        for c in run:
+            (makes if c.startswith("make ") else other).append(c)
+    return makes, other
+
+
 def commands(run_arg):
     """The shell commands of a RUN argument, split at && and ;."""
     return [c.strip() for c in re.split(r"&&|;", run_arg) if c.strip()]
@@ -81,25 +109,25 @@ def check_stages(tap):
     made = " ".join(a for i, a in final if i == "RUN")
     tap.ok(users and re.search(r"useradd\b.*\b%s\b" % re.escape(users[-1]), made),
            "a RUN step of the final stage creates that user", made)
-    copies = [a for i, a in final if i == "COPY"]
+    copies = final_copies()
     entry = [a for i, a in final if i == "ENTRYPOINT"]
-    m = re.match(r"--from=(\S+)\s+(\S+)\s+(\S+)$", copies[0]) if copies else None
-    tap.ok(m and m.group(1) == st[0][1], "the final stage copies from the build stage", copies)
-    tap.ok(m and entry and shlex.split(entry[0].strip("[]").replace(",", " "))[0] == m.group(3),
+    tap.ok(copies and all(c[0] == st[0][1] for c in copies),
+           "the final stage copies from the build stage", copies)
+    binary = entry and shlex.split(entry[0].strip("[]").replace(",", " "))[0]
+    tap.ok(binary and any(dest == binary and srcs[0].endswith("/bin/caprobe")
+                          for _, srcs, dest in copies),
            "its entrypoint is the binary it copied", (copies, entry))
+    docs = [(srcs, dest) for _, srcs, dest in copies if dest.endswith("/share/doc/caprobe/")]
+    tap.ok(docs and sorted(os.path.basename(x) for x in docs[0][0]) ==
+           ["LICENSE", "third-party-notices.txt"],
+           "it copies the licence and the third-party notices into share/doc/caprobe", copies)
 
 
 def check_make_targets(tap):
-    build = stages()[0][2]
     allowed, named = ci_targets()
     tap.ok({"test", "test-package", "dist"} <= allowed,
            "CI's make targets were read (.ci/run, the package suite, the Makefile)", sorted(named))
-    makes, other = [], []
-    for ins, arg in build:
-        if ins != "RUN":
-            continue
-        for c in commands(arg):
-            (makes if c.startswith("make ") else other).append(c)
+    makes, other = build_steps()
     tap.ok(len(makes) >= 2, "the build stage's RUN steps run make", makes)
     targets = [w for c in makes for w in shlex.split(c)[1:] if "=" not in w and
                not w.startswith("-")]
@@ -122,10 +150,12 @@ def check_make_targets(tap):
            and want.endswith("/caprobe-*.tar.gz"),
            "make -n %s writes the tarball the Dockerfile unpacks (%s)" % (dist, want),
            r.stdout[-2000:] + r.stderr[-1000:])
-    copied = [a for i, a in stages()[-1][2] if i == "COPY"][0].split()[1]
     out = shlex.split(tar[0])[4] if tar else "?"
-    tap.eq(copied, out + "/bin/caprobe",
-           "COPY takes bin/caprobe of the tarball's one folder (--strip-components=1)")
+    sources = [x for _, srcs, _ in final_copies() for x in srcs]
+    tap.eq([x for x in sources if not x.startswith(out + "/")], [],
+           "COPY takes files of the tarball's one folder, unpacked in %s "
+           "(--strip-components=1)" % out, sources)
+    tap.ok(out + "/bin/caprobe" in sources, "COPY takes its bin/caprobe", sources)
 
 
 def check_kubernetes(tap):

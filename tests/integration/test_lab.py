@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -351,6 +352,74 @@ def check_renegotiated_dump(tap):
            "--capture-limit 4096: the http error says capture_limit too", http)
 
 
+# caprobe in a private mount namespace (unshare -rm: a user namespace, so no root is needed where
+# the kernel allows them) with a tmpfs over /etc/ssl (and /etc/pki where it exists): a machine
+# without the ca-certificates package. SETUP runs there first; the lab runs outside.
+NO_BUNDLE = ('mount -t tmpfs tmpfs /etc/ssl && { [ ! -d /etc/pki ] || mount -t tmpfs tmpfs '
+             '/etc/pki; } && { [ ! -e /etc/ssl/cert.pem ] || exit 9; } && eval "$SETUP" && '
+             'exec "$@"')
+NO_ROOTS_WARNING = re.compile(r"^caprobe: warning: .*: root-store-dump and public-ca-accepted "
+                              r"cannot recognise public roots; install the ca-certificates "
+                              r"package or give --public-roots FILE$", re.M)
+
+
+def run_without_bundle(args, setup=":"):
+    env = dict(os.environ, SETUP=setup)
+    return subprocess.run(["unshare", "-rm", "sh", "-c", NO_BUNDLE, "sh", h.caprobe_path()] +
+                            args, capture_output=True, text=True, env=env,
+                            stdin=subprocess.DEVNULL, timeout=120)
+
+
+def check_no_bundle(tap, lab):
+    """Without a system root bundle, a root-store dump cannot be told from a private list: the
+    scan still ends, and says once on standard error why root-store-dump could not be judged;
+    --public-roots gives the roots back. The oracle: the same scan with the system bundle."""
+    if shutil.which("unshare") is None or \
+            subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0:
+        tap.skip("no root bundle", "unshare -rm (a user and mount namespace) is not permitted")
+        return
+    dump = "127.0.0.1:%d" % lab.port("root-dump")
+    args = ["--tls", "1.2,1.3", "--format", "jsonl", dump]
+    with_bundle = scan(args)
+    tap.ok(with_bundle.rc == 1 and len(with_bundle.records) == 1 and all("root-store-dump" in rules(r) for r in with_bundle.records)
+           and not NO_ROOTS_WARNING.search(with_bundle.stderr),
+           "with the system bundle: root-store-dump, no warning", with_bundle.stderr)
+    r = run_without_bundle(args)
+    recs, _ = h.parse_jsonl(r.stdout)
+    tap.eq((r.returncode, len(recs), [rules(x) for x in recs if "root-store-dump" in rules(x)]),
+           (0, 1, []), "/etc/ssl empty: the dump is scanned, root-store-dump cannot fire", r.stderr)
+    warned = NO_ROOTS_WARNING.findall(r.stderr)
+    tap.ok(len(warned) == 1 and "no system root bundle" in warned[0]
+           and SYSTEM_BUNDLE in warned[0],
+           "/etc/ssl empty: one warning names the bundles looked for, ca-certificates and "
+           "--public-roots", r.stderr)
+    r = run_without_bundle(["-q", "--tls", "1.2", dump],
+                           "mkdir /etc/ssl/certs && : >%s" % SYSTEM_BUNDLE)
+    warned = NO_ROOTS_WARNING.findall(r.stderr)
+    tap.ok(r.returncode == 0 and len(warned) == 1 and
+           "the system root bundle cannot be used (%s:" % SYSTEM_BUNDLE in warned[0],
+           "an empty %s: one warning, also with -q" % SYSTEM_BUNDLE, r.stderr)
+    tmp = tempfile.mkdtemp(prefix="caprobe-roots-")
+    try:
+        roots = os.path.join(tmp, "roots.pem")
+        shutil.copyfile(SYSTEM_BUNDLE, roots)
+        r = run_without_bundle(args + ["--public-roots", roots])
+        recs, _ = h.parse_jsonl(r.stdout)
+        tap.ok(r.returncode == 1 and len(recs) == 1 and
+               all("root-store-dump" in rules(x) for x in recs) and not NO_ROOTS_WARNING.search(
+                   r.stderr), "/etc/ssl empty, --public-roots a copy of the bundle: "
+               "root-store-dump, no warning", r.stderr)
+        conf = os.path.join(tmp, "exporter.yml")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write("modules:\n  a:\n    options: {tls: [1.2]}\n    allow: [127.0.0.1]\n"
+                    "  b:\n    options: {tls: [1.3]}\n    allow: [127.0.0.1]\n")
+        r = run_without_bundle(["exporter", "--check", "--config", conf])
+        tap.ok(r.returncode == 0 and len(NO_ROOTS_WARNING.findall(r.stderr)) == 1,
+               "/etc/ssl empty: exporter --check of two modules warns once", r.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_config_error(tap):
     bad = ("endpoints:\n  - name: x\n    mode: tls\n    cert: ../pki/server.pem\n"
            "    key: ../pki/server.key\n    versions: [1.4]\n")
@@ -367,7 +436,8 @@ def main():
     tap = h.Tap()
     try:
         with h.LabServer(LAB_YAML) as lab:
-            for check in (check_plain, check_hostile, check_request, check_compact):
+            for check in (check_plain, check_hostile, check_request, check_compact,
+                          check_no_bundle):
                 try:
                     check(tap, lab)
                 except Exception as e:

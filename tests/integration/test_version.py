@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """One version everywhere: caprobe --version shows the release, meson's project version (read
 with meson introspect), and in a git checkout the `git describe` of the commit built (the test
-runs git itself); the man pages carry the same release, and so does debian/changelog when there
-is one. Emits TAP."""
+runs git itself); the man pages carry the same release (caprobe(1)'s text, and both pages' .Os,
+the footer mandoc and groff render), and so does debian/changelog when there is one. Emits
+TAP."""
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -62,6 +64,25 @@ def check_pages(tap, caprobe, build):
                "%s: every placeholder is filled in" % page)
     with open(os.path.join(build, "docs", "caprobe.1"), encoding="utf-8") as f:
         tap.ok("\n%s.\n" % release in f.read(), "caprobe(1) carries the release %s" % release)
+    # the footer of both pages, as the formatters man uses render it (an empty .Os is "BSD" in
+    # groff's footer, the machine's uname in mandoc's)
+    renderers = [argv for argv in (["mandoc", "-T", "ascii"], ["groff", "-mdoc", "-T", "ascii"])
+                 if shutil.which(argv[0])]
+    if not renderers:
+        tap.skip("the pages' footers", "neither mandoc nor groff is installed")
+    for page in ["caprobe.1", "caprobe-policy.5"]:
+        path = os.path.join(build, "docs", page)
+        with open(path, encoding="utf-8") as f:
+            tap.ok(re.search(r"^\.Os caprobe %s$" % re.escape(release), f.read(), re.M),
+                   "%s: .Os caprobe %s" % (page, release))
+        for argv in renderers:
+            r = subprocess.run(argv + [path], capture_output=True, text=True)
+            lines = [l.strip() for l in re.sub(r".\x08", "", r.stdout).splitlines() if l.strip()]
+            foot = lines[-1] if lines else ""
+            tap.ok(r.returncode == 0 and re.match(r"^caprobe %s\s.*\scaprobe %s$" % (
+                re.escape(release), re.escape(release)), foot),
+                "%s rendered by %s: the footer names caprobe %s" % (page, argv[0], release),
+                foot)
     if os.path.exists(os.path.join(SOURCE, "debian", "changelog")):
         first = read("debian/changelog").splitlines()[0]
         m = re.match(r"^caprobe \(([^)]+)\)", first)
