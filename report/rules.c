@@ -17,6 +17,7 @@
 #include "tls/wire/hex.h"
 #include "tls/wire/names.h"
 #include "tls/wire/str.h"
+#include "winroots.h"
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
@@ -67,12 +68,15 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
     [REPORT_RULE_ROOT_STORE_DUMP] =
         {REPORT_RULE_ROOT_STORE_DUMP, "root-store-dump", REPORT_SEV_HIGH,
          "The server advertises a whole root store instead of its client-certificate issuers",
-         "Most advertised names are public root CAs, or the list is far longer than any "
-         "client-authentication list. This is what Schannel sends when an IIS binding has no "
-         "Ctl Store Name (typically lost when the server certificate was renewed through IIS "
-         "Manager): it falls back to the Trusted Root store. Clients that filter by the list "
-         "then find no matching certificate and never ask the user, and the server answers "
-         "403.7; long lists also break clients outright (see oversized-ca-list).",
+         "The list carries evidence of a trust store: at least 5 names and most of them public "
+         "root CAs (--public-roots, default the system bundle), or any root that only a Windows "
+         "Trusted Root store holds (Microsoft's own product, code-signing and time-stamping "
+         "roots, and the legacy roots Windows keeps: none of them issues client certificates). "
+         "A long list of private names is no such evidence. This is what Schannel sends when an "
+         "IIS binding has no Ctl Store Name (typically lost when the server certificate was "
+         "renewed through IIS Manager): it falls back to the Trusted Root store. Clients that "
+         "filter by the list then find no matching certificate and never ask the user, and the "
+         "server answers 403.7; long lists also break clients outright (see oversized-ca-list).",
          "IIS: restore the binding's Ctl Store Name: netsh http update sslcert "
          "hostnameport=NAME:443 (or ipport=0.0.0.0:443) certhash=<thumbprint> appid={GUID} "
          "certstorename=MY sslctlstorename=ClientAuthIssuer, with the issuing CAs in the "
@@ -340,6 +344,7 @@ struct report_rule_run {
     size_t *idx;           /* scratch for one rule: observation indexes, n_obs of them */
     size_t *pub;           /* public roots in each list, then the first one's index; NULL until
                             * a rule asks (public_counts) */
+    size_t *win;           /* Windows built-in roots in each list; NULL until asked */
     uint8_t (*exp)[32];    /* the expected CAs' subject digests, sorted; NULL until asked */
     size_t used;           /* bytes the kept findings hold, against out->max_bytes */
     size_t kept[REPORT_RULE_COUNT], last[REPORT_RULE_COUNT]; /* per rule: count, last index */
@@ -601,6 +606,7 @@ static void run_free(struct report_rule_run *r)
     free(r->list);
     free(r->idx);
     free(r->pub);
+    free(r->win);
     free(r->exp);
 }
 
@@ -898,26 +904,90 @@ static const size_t *public_counts(struct report_rule_run *r)
     return r->pub;
 }
 
-/* Evidence of a store: at least this many public roots, and most of the list. Size alone is no
- * evidence (DESIGN.md): a PKI with many issuing CAs advertises a long private list, which is
+/* The Windows built-in root (report/winroots.h) a name is, or NULL; *canonical set when it is
+ * one only by canonical comparison. */
+static const struct report_winroot *windows_root(const struct tls_ca_name *ca, bool *canonical)
+{
+    *canonical = false;
+    return ca->malformed ? NULL : report_winroot_match(ca->der, ca->der_len, ca->sha256, canonical);
+}
+
+/* How many names of each observation's list are Windows built-in roots: win[i]. Counted once,
+ * NULL on no memory. */
+static const size_t *windows_counts(struct report_rule_run *r)
+{
+    size_t n = r->t->n_obs;
+    if (r->win)
+        return r->win;
+    r->win = calloc(n + 1, sizeof(*r->win));
+    if (r->win == NULL) {
+        r->err = TLS_E_NOMEM;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        bool canonical;
+        if (report_list_state(o) != REPORT_LIST_NAMES)
+            continue;
+        for (size_t k = 0; k < o->ca_count; k++)
+            r->win[i] += windows_root(&o->cas[k], &canonical) != NULL;
+    }
+    return r->win;
+}
+
+/* Evidence of a store (docs/rules.md): at least this many public roots and most of the list, or
+ * one Windows built-in root, which no client-certificate list names. Size alone is no evidence
+ * (DESIGN.md): a PKI with many issuing CAs advertises a long private list, which is
  * oversized-ca-list's to judge. */
 #define ROOT_DUMP_MIN_PUBLIC 5
 
-static bool is_dump(const size_t *pub, size_t i, const struct tls_observation *o)
+static bool public_dump(size_t pub, size_t n_names)
 {
-    return pub && pub[i] >= ROOT_DUMP_MIN_PUBLIC && 2 * pub[i] > o->ca_count;
+    return pub >= ROOT_DUMP_MIN_PUBLIC && 2 * pub > n_names;
+}
+
+static bool is_dump(struct report_rule_run *r, size_t i, const struct tls_observation *o)
+{
+    const size_t *pub = public_counts(r), *win = windows_counts(r);
+    return pub && win && (public_dump(pub[i], o->ca_count) || win[i] > 0);
+}
+
+/* "; 13 Windows built-in roots (A; B; C and 10 more; 1 of them equal only canonically), which
+ * only a Windows Trusted Root store holds" into buf for o's list of win such names; "" for none.
+ * The names are the table's, never the server's; ';' apart, as some have commas. */
+static void windows_describe(const struct tls_observation *o, size_t win, char *buf, size_t cap)
+{
+    size_t len = 0, shown = 0, canonicals = 0;
+    buf[0] = '\0';
+    if (win == 0)
+        return;
+    len += (size_t)snprintf(buf, cap, "; %zu Windows built-in root%s (", win, win == 1 ? "" : "s");
+    for (size_t k = 0; k < o->ca_count && len < cap; k++) {
+        bool canonical;
+        const struct report_winroot *w = windows_root(&o->cas[k], &canonical);
+        canonicals += w && canonical;
+        if (w && shown < 3)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", shown++ ? "; " : "", w->name);
+    }
+    if (len < cap && win > shown)
+        len += (size_t)snprintf(buf + len, cap - len, " and %zu more", win - shown);
+    if (len < cap && canonicals)
+        len += (size_t)snprintf(buf + len, cap - len, "; %zu of them equal only canonically",
+                                canonicals);
+    if (len < cap)
+        snprintf(buf + len, cap - len, "), which only a Windows Trusted Root store holds");
 }
 
 static void rule_root_store_dump(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_roots *roots = r->ctx->public_roots;
-    const size_t *pub = public_counts(r);
+    const size_t *pub = public_counts(r), *win = windows_counts(r);
     size_t n = 0, first = 0;
-    for (size_t i = 0; pub && i < r->t->n_obs; i++) {
+    for (size_t i = 0; pub && win && i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
             continue;
-        if (is_dump(pub, i, o)) {
+        if (is_dump(r, i, o)) {
             if (n == 0)
                 first = i;
             r->idx[n++] = i;
@@ -926,14 +996,15 @@ static void rule_root_store_dump(struct report_rule_run *r, const struct report_
     if (n == 0)
         return;
     const struct tls_observation *o = r->t->obs[first];
-    char where[256];
+    char where[256], windows[400];
     describe(o, where, sizeof(where));
+    windows_describe(o, win[first], windows, sizeof(windows));
     struct report_finding *f =
         add(r, rule, severity(r, rule, rule->severity), r->idx, n,
-            "%s advertises %zu CA names (%zu bytes), %zu of them (%.0f%%) public roots of %s%s",
+            "%s advertises %zu CA names (%zu bytes), %zu of them (%.0f%%) public roots of %s%s%s",
             where, o->ca_count, tls_observation_list_bytes(o), pub[first],
             100.0 * (double)pub[first] / (double)o->ca_count,
-            roots && roots->source ? roots->source : "no root bundle",
+            roots && roots->source ? roots->source : "no root bundle", windows,
             n > 1 ? " (and the other variants cited)" : "");
     remedy_ctl_store(r, f, r->idx, n, "IIS: restore the Ctl Store Name: ", DUMP_REMEDY_OTHERS);
 }
@@ -1218,7 +1289,7 @@ static int list_suspicion(struct report_rule_run *r, size_t i)
         return 2;
     if (o->ca_count == 0)
         return 1;
-    return is_dump(public_counts(r), i, o) ? 3 : 0;
+    return is_dump(r, i, o) ? 3 : 0;
 }
 
 /* sni-mismatch, r->idx[0..n) cited: the netsh line for the binding whose list looks wrong by
@@ -1703,14 +1774,17 @@ static void drift_compare(struct drift *d)
     tls_digest_list_diff(&ls, &lb, &d->added, &d->removed, drift_added, drift_removed, d);
 }
 
-/* Whether the baseline's list was a root store by the rule's own evidence. */
+/* Whether the baseline's list was a root store by the rule's own evidence; a baseline keeps
+ * digests only, so a Windows built-in root counts when equal byte for byte. */
 static bool baseline_was_dump(const struct report_rule_run *r,
                               const struct report_baseline_variant *bv)
 {
-    size_t pub = 0;
-    for (size_t k = 0; k < bv->n_cas; k++)
+    size_t pub = 0, win = 0;
+    for (size_t k = 0; k < bv->n_cas; k++) {
         pub += is_public_root(r, bv->cas[k]);
-    return pub >= ROOT_DUMP_MIN_PUBLIC && 2 * pub > bv->n_cas;
+        win += report_winroot_find(bv->cas[k]) != NULL;
+    }
+    return public_dump(pub, bv->n_cas) || win > 0;
 }
 
 /* The change as words into what; returns whether it is a regression: the server stopped
@@ -1736,7 +1810,7 @@ static bool drift_describe(struct report_rule_run *r, size_t i,
     }
     struct drift d = {.r = r, .bv = bv, .set = &r->sets[i]};
     drift_compare(&d);
-    bool dump_now = is_dump(public_counts(r), i, o), dump_then = baseline_was_dump(r, bv);
+    bool dump_now = is_dump(r, i, o), dump_then = baseline_was_dump(r, bv);
     bool regression = !(dump_then && !dump_now) &&
                       (d.removed > d.removed_public || d.added_public > 0 || dump_now);
     int n = snprintf(what, cap, "%s: advertises %zu name%s where the baseline had %zu: %zu added",

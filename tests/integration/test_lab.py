@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """caprobe against the lab (fixtures/lab/lab.yaml): every failure mode the lab plays gives the
 outcome and the finding it should, the lists compared byte for byte with the certificates the lab
-was configured with; --request over the IIS-like endpoints; the hostile raw modes each end with
-the right error kind; the compact JSON Lines form (--format jsonl-compact) against the full one,
-the certificates and --baseline / diff. Emits TAP."""
+was configured with; a Windows store told by its built-in roots (report/winroots.txt);
+--request over the IIS-like endpoints; the hostile raw modes each end with the right error kind;
+the compact JSON Lines form (--format jsonl-compact) against the full one, the certificates and
+--baseline / diff. Emits TAP."""
 
 import base64
 import hashlib
@@ -101,6 +102,50 @@ def check_plain(tap, lab):
     tap.ok("root-store-dump" in rules(srec) and "sni-mismatch" in rules(srec),
            "sni-vs-nosni: sni-mismatch and root-store-dump (no SNI)", rules(srec))
     tap.eq(run.rc, 1, "lab plain scan: exit 1 (high findings)")
+
+
+def windows_roots():
+    """report/winroots.txt read here: {subject DER: name} of the Windows built-in roots."""
+    with open(os.path.join(h.fixtures_dir(), "..", "report", "winroots.txt"),
+              encoding="utf-8") as f:
+        entries = [e for e in f.read().split("\n\n") if "\nname: " in "\n" + e]
+    roots = {}
+    for e in entries:
+        lines = [ln for ln in e.splitlines() if not ln.startswith("#")]
+        name = [ln[6:] for ln in lines if ln.startswith("name: ")][0]
+        roots[bytes.fromhex("".join(ln[5:] for ln in lines if ln.startswith("der: ")))] = name
+    return roots
+
+
+def check_windows_store(tap, lab):
+    """windows-store: a Windows Server's Trusted Root store with fewer public roots than built-in
+    ones is a root-store dump by its built-in roots, which the finding names (the first three in
+    the list's order), with or without the public roots of a bundle."""
+    target = "127.0.0.1:%d" % lab.port("windows-store")
+    win = windows_roots()
+    public = set(subjects(SYSTEM_BUNDLE))
+    for bundle in (None, h.pki("root.pem")):
+        opts = ["--public-roots", bundle] if bundle else []
+        run = scan(["--tls", "1.2"] + opts + [target])
+        rec = run.records[0] if run.records else {}
+        got = ders((rec.get("observations") or [{}])[0])
+        builtin = [win[d] for d in got if d in win]
+        pub = sum(1 for d in got if d in public) if bundle is None else 0
+        size = sum(2 + len(d) for d in got)
+        if bundle is None:
+            tap.ok(len(win) == len(builtin) and 0 < pub < len(builtin) and 2 * pub < len(got)
+                   and 300 <= size <= 3000, "windows-store: every Windows built-in root (%d), "
+                   "fewer public roots (%d), not most of %d names, %d bytes"
+                   % (len(builtin), pub, len(got), size))
+        want = ("%d of them (%.0f%%) public roots of %s; %d Windows built-in roots (%s and %d "
+                "more), which only a Windows Trusted Root store holds"
+                % (pub, 100.0 * pub / max(len(got), 1), bundle or SYSTEM_BUNDLE, len(builtin),
+                   "; ".join(builtin[:3]), len(builtin) - 3))
+        dump = [f for f in rec.get("findings", []) if f["rule"] == "root-store-dump"]
+        tap.ok(dump and dump[0]["severity"] == "high" and want in dump[0]["message"],
+               "windows-store%s: root-store-dump, high, naming the built-in roots"
+               % (" with --public-roots root.pem" if bundle else ""),
+               [(f["rule"], f["message"]) for f in rec.get("findings", [])] + [want])
 
 
 def check_hostile(tap, lab):
@@ -436,8 +481,8 @@ def main():
     tap = h.Tap()
     try:
         with h.LabServer(LAB_YAML) as lab:
-            for check in (check_plain, check_hostile, check_request, check_compact,
-                          check_no_bundle):
+            for check in (check_plain, check_windows_store, check_hostile, check_request,
+                          check_compact, check_no_bundle):
                 try:
                     check(tap, lab)
                 except Exception as e:

@@ -62,15 +62,6 @@ static char *render(const struct report_fleet *f, enum report_fleet_format forma
     return render_targets(f, format, REPORT_FLEET_TARGETS_ALL);
 }
 
-/* Occurrences of needle in s. */
-static size_t count(const char *s, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
 /* fleet.jsonl: two targets, four findings; both lists are {Issuing CA 1, Test Root}. */
 static void test_model(void **state)
 {
@@ -156,7 +147,7 @@ static void test_escaping(void **state)
     assert_non_null(strstr(html, "<title>caprobe report: \\xff&lt;script&gt;x&lt;/script&gt;"
                                  "\\x1b.jsonl</title>"));
     assert_null(strchr(html, '\x1b'));
-    assert_int_equal(count(html, "<script"), 1); /* the report's own, at the end */
+    assert_int_equal(testutil_count(html, "<script"), 1); /* the report's own, at the end */
     assert_non_null(strstr(html, "</script>\n</body>\n</html>\n"));
     free(html);
     report_fleet_free(f);
@@ -180,11 +171,11 @@ static void test_html_lists(void **state)
              "<details class=\"list\" id=\"l-%s\"><summary><code>%s</code>: ", id, id);
     assert_non_null(strstr(html, want));
     assert_non_null(strstr(html, "advertised by 2 targets</summary>"));
-    assert_int_equal(count(html, "<details class=\"list\""), 1);
+    assert_int_equal(testutil_count(html, "<details class=\"list\""), 1);
     snprintf(want, sizeof(want), "<a href=\"#l-%s\" class=\"mono\">%s</a>", id, id);
-    assert_true(count(html, want) >= 2);
-    assert_int_equal(count(html, "<li>CN=caprobe Issuing CA 1,O=caprobe,C=DE</li>"), 1);
-    assert_int_equal(count(html, "<article class=\"t\""), 2);
+    assert_true(testutil_count(html, want) >= 2);
+    assert_int_equal(testutil_count(html, "<li>CN=caprobe Issuing CA 1,O=caprobe,C=DE</li>"), 1);
+    assert_int_equal(testutil_count(html, "<article class=\"t\""), 2);
     free(html);
     report_fleet_free(f);
 }
@@ -215,19 +206,19 @@ static void test_targets(void **state)
     for (size_t k = 0; k < 2; k++) {
         char *all = render(f, formats[k]);
         size_t summary = before_targets(all, "Targets\n");
-        assert_int_equal(count(all, heads[k]), 6);
+        assert_int_equal(testutil_count(all, heads[k]), 6);
         assert_null(strstr(all, "not shown"));
         for (size_t n = 0; n <= 7; n++) {
             char *doc = render_targets(f, formats[k], n);
             assert_int_equal(before_targets(doc, "Targets\n"), summary);
             assert_int_equal(memcmp(doc, all, summary), 0);
-            assert_int_equal(count(doc, heads[k]), n < 6 ? n : 6);
+            assert_int_equal(testutil_count(doc, heads[k]), n < 6 ? n : 6);
             for (size_t i = 0; i < 6; i++) {
                 char head[64];
                 snprintf(head, sizeof(head), "%s%s%s", heads[k], order[i] + 1, ends[k]);
-                assert_int_equal(count(doc, head), i < n);
+                assert_int_equal(testutil_count(doc, head), i < n);
             }
-            assert_int_equal(count(doc, "not shown"), n < 6);
+            assert_int_equal(testutil_count(doc, "not shown"), n < 6);
             free(doc);
         }
         free(all);
@@ -267,7 +258,7 @@ static void test_targets(void **state)
     /* HTML: the sections, the lists of those targets, a link from the worst targets only to a
      * section that is there */
     char *html = render_targets(f, REPORT_FLEET_HTML, 2);
-    assert_int_equal(count(html, "<article class=\"t\""), 2);
+    assert_int_equal(testutil_count(html, "<article class=\"t\""), 2);
     assert_non_null(strstr(html, "<p id=\"cut\">The 2 worst of 6 targets have a section here "
                                  "(caprobe report --targets 2); the summary counts them all."));
     assert_non_null(strstr(html, "<p id=\"rest\">4 more targets not shown (2 with findings, 1 OK, "
@@ -281,12 +272,12 @@ static void test_targets(void **state)
 
     f = load("fleet.jsonl", NULL); /* two targets, one list */
     html = render_targets(f, REPORT_FLEET_HTML, 0);
-    assert_int_equal(count(html, "<article class=\"t\""), 0);
-    assert_int_equal(count(html, "<details class=\"list\""), 0);
+    assert_int_equal(testutil_count(html, "<article class=\"t\""), 0);
+    assert_int_equal(testutil_count(html, "<details class=\"list\""), 0);
     assert_non_null(strstr(html, ": 0 of the fleet's 1 list.</p>"));
     free(html);
     html = render_targets(f, REPORT_FLEET_HTML, 1);
-    assert_int_equal(count(html, "<details class=\"list\""), 1);
+    assert_int_equal(testutil_count(html, "<details class=\"list\""), 1);
     assert_non_null(strstr(html, "advertised by 1 target</summary>"));
     free(html);
     report_fleet_free(f);
@@ -349,7 +340,8 @@ static void test_bad_targets(void **state)
     assert_non_null(strstr(csv, "\r\n\"'=HYPERLINK(\"\"http://evil.example\"\")\",\"\","
                                 "\"bad target line\","));
     assert_non_null(strstr(csv, "/inputs.jsonl:4: a:1:b: no line named\",\"\",\"\",\"\"\r\n"));
-    assert_int_equal(count(csv, "\r\n"), 1 + 3 + 3); /* the header, the findings, the lines */
+    assert_int_equal(testutil_count(csv, "\r\n"),
+                     1 + 3 + 3); /* the header, the findings, the lines */
     free(csv);
 
     char *html = render(f, REPORT_FLEET_HTML);
@@ -360,7 +352,7 @@ static void test_bad_targets(void **state)
                                  "<td>why &lt;i&gt;&amp;\\x07</td></tr>\n"));
     assert_non_null(strstr(html, "<td><code>=HYPERLINK(&quot;http://evil.example&quot;)</code>"
                                  "</td><td>a:1:b: no line named</td></tr>\n"));
-    assert_int_equal(count(html, "<tr><td class=\"mono\">"), 3);
+    assert_int_equal(testutil_count(html, "<tr><td class=\"mono\">"), 3);
     assert_null(strchr(html, '\x1b'));
     free(html);
     report_fleet_free(f);

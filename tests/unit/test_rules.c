@@ -14,6 +14,7 @@
 #include "report/policy.h"
 #include "report/report.h"
 #include "report/rules.h"
+#include "report/winroots.h"
 #include "tls/namecache.h"
 #include "tls/digest.h"
 
@@ -370,6 +371,18 @@ static void test_root_store_dump_and_public(void **state)
     fx_free(&x);
 }
 
+/* One list of the names CN=names[i], no root bundle: no finding at all (no root-store-dump). */
+static void silent(const char *const *names, size_t n)
+{
+    struct fixture x;
+    fx_init(&x);
+    fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", names, n));
+    fx_run(&x);
+    assert_null(find(&x, "root-store-dump", NULL));
+    assert_int_equal(x.f.n, 0);
+    fx_free(&x);
+}
+
 static void test_many_private_names_are_oversized_not_a_dump(void **state)
 {
     (void)state;
@@ -383,14 +396,9 @@ static void test_many_private_names_are_oversized_not_a_dump(void **state)
                  "Some Certification Authority Number %03d of a rather long list of names", i);
         names[i] = bufs[i];
     }
-    struct fixture x;
-    fx_init(&x);
-    fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", names, 80));
-    fx_run(&x);
-    assert_null(find(&x, "root-store-dump", NULL));
-    assert_int_equal(x.f.n, 0);
-    fx_free(&x);
+    silent(names, 80);
 
+    struct fixture x;
     fx_init(&x);
     fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", names, 200));
     fx_run(&x);
@@ -429,6 +437,125 @@ static void test_many_private_names_are_oversized_not_a_dump(void **state)
     };
     check_pins(&x, "oversized-ca-list", "over 16 KiB (one record)", one_record, 3);
     fx_free(&x);
+}
+
+/* An observation whose list is the DER names ders[i] (lens[i] bytes each). */
+static struct tls_observation *obs_make_der(const uint8_t *const *ders, const size_t *lens,
+                                            size_t n)
+{
+    struct tls_observation *o = obs_make("192.0.2.1", NULL, 0x0303, "handshake", NULL, 0);
+    o->outcome = TLS_OUTCOME_CERTIFICATE_REQUEST;
+    o->has_cas = n > 0;
+    struct tls_ca_name *cas = tls_arena_alloc(&o->arena, sizeof(*cas) * (n + 1));
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(tls_ca_name_decode(&o->arena, &cas[i], ders[i], lens[i]), 0);
+        o->ca_bytes += lens[i];
+    }
+    o->cas = cas;
+    o->ca_count = n;
+    return o;
+}
+
+/* The Windows built-in root named name (report/winroots.h). */
+static const struct report_winroot *winroot(const char *name)
+{
+    size_t n;
+    const struct report_winroot *v = report_winroots(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return &v[i];
+    fail_msg("no Windows built-in root '%s'", name);
+    return NULL;
+}
+
+/* A list of the DER names ders[i], no root bundle: root-store-dump, its message containing want. */
+static void dump_of(const uint8_t *const *ders, const size_t *lens, size_t n, const char *want)
+{
+    struct fixture x;
+    fx_init(&x);
+    fx_add(&x, obs_make_der(ders, lens, n));
+    fx_run(&x);
+    assert_non_null(find(&x, "root-store-dump", want));
+    fx_free(&x);
+}
+
+/* A Windows Trusted Root store gives itself away by one root that only it holds, however few
+ * public roots it has: the issue's case of a store with fewer public roots than Microsoft ones,
+ * one such root among private names, and one equal only canonically; never a lookalike. */
+static void test_windows_root_store(void **state)
+{
+    (void)state;
+    static const char *const pub[] = {"R0", "R1", "R2", "Corp Issuing CA 1"};
+    uint8_t roots_h[3][32];
+    hashes_make(pub, 3, roots_h);
+    struct report_roots roots = {
+        .subject_sha256 = (const uint8_t(*)[32])roots_h, .n = 3, .source = "test-bundle.pem"};
+    size_t n_win;
+    const struct report_winroot *win = report_winroots(&n_win);
+    const uint8_t *ders[64];
+    size_t lens[64], n = 0;
+    uint8_t own[4][128];
+    for (size_t i = 0; i < n_win; i++) {
+        ders[n] = win[i].subject;
+        lens[n++] = win[i].subject_len;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        ders[n] = own[i];
+        lens[n++] = dn_make(own[i], pub[i], 0x0c);
+    }
+    struct fixture x;
+    fx_init(&x);
+    x.ctx.public_roots = &roots;
+    fx_add(&x, obs_make_der(ders, lens, n));
+    fx_run(&x);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "advertises %zu CA names (%zu bytes), 3 of them (%.0f%%) public roots of "
+             "test-bundle.pem; %zu Windows built-in roots (%s; %s; %s and %zu more), which only a "
+             "Windows Trusted Root store holds",
+             n, tls_observation_list_bytes(x.obs[0]), 300.0 / (double)n, n_win, win[0].name,
+             win[1].name, win[2].name, n_win - 3);
+    const struct report_finding *f = find(&x, "root-store-dump", want);
+    assert_non_null(f);
+    assert_int_equal(f->severity, REPORT_SEV_HIGH);
+    assert_true(strlen(f->message) < 600); /* three names, however many match */
+    assert_non_null(find(&x, "public-ca-accepted", "3 public roots"));
+    fx_free(&x);
+
+    /* one of them among private names, no root bundle at all */
+    const struct report_winroot *thawte = winroot("Thawte Timestamping CA");
+    ders[0] = thawte->subject;
+    lens[0] = thawte->subject_len;
+    ders[1] = own[3];
+    lens[1] = dn_make(own[3], "Corp Issuing CA 1", 0x0c);
+    dump_of(ders, lens, 2,
+            "0 of them (0%) public roots of no root bundle; 1 Windows built-in root (Thawte "
+            "Timestamping CA), which only");
+
+    /* Microsoft Authenticode(tm) Root Authority with UTF8Strings for its PrintableStrings: equal
+     * only canonically, still the store's */
+    const struct report_winroot *ac = winroot("Microsoft Authenticode(tm) Root Authority");
+    uint8_t utf8[128];
+    assert_true(ac->subject_len <= sizeof(utf8));
+    memcpy(utf8, ac->subject, ac->subject_len);
+    size_t swapped = 0;
+    for (size_t i = 0; i + 6 < ac->subject_len; i++)
+        if (memcmp(utf8 + i, "\x06\x03\x55\x04", 4) == 0 && utf8[i + 5] == 0x13) {
+            utf8[i + 5] = 0x0c;
+            swapped++;
+        }
+    assert_int_equal(swapped, 3);
+    ders[0] = utf8;
+    lens[0] = ac->subject_len;
+    dump_of(ders, lens, 2,
+            "1 Windows built-in root (Microsoft Authenticode(tm) Root Authority; 1 of them equal "
+            "only canonically)");
+
+    /* lookalikes: the common name alone, or with more text: a private list like any other */
+    static const char *const lookalike[] = {"Microsoft Root Authority",
+                                            "Microsoft Root Authority 2", "Thawte Timestamping",
+                                            "Corp Issuing CA 1"};
+    silent(lookalike, 4);
 }
 
 static void test_expected_cas(void **state)
@@ -630,6 +757,40 @@ static void test_baseline_drift_direction(void **state)
         assert_int_equal(f->severity, pinned ? REPORT_SEV_HIGH : REPORT_SEV_MEDIUM);
         fx_free(&x);
     }
+}
+
+static int cmp_digest(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+/* A baseline that was a Windows root store by its built-in roots alone (a baseline keeps
+ * digests: matched byte for byte) gave way to the issuing CA: an improvement, not the loss of
+ * 13 private names. */
+static void test_baseline_drift_windows_store(void **state)
+{
+    (void)state;
+    size_t n_win;
+    const struct report_winroot *win = report_winroots(&n_win);
+    uint8_t(*was)[32] = calloc(n_win, 32);
+    assert_non_null(was);
+    for (size_t i = 0; i < n_win; i++)
+        memcpy(was[i], win[i].subject_sha256, 32);
+    qsort(was, n_win, 32, cmp_digest);
+    struct report_baseline_variant bv = {.key = "192.0.2.1||1.2|handshake",
+                                         .state = REPORT_LIST_NAMES,
+                                         .cas = (const uint8_t(*)[32])was,
+                                         .n_cas = n_win};
+    struct report_baseline_target b = {.v = &bv, .n = 1};
+    struct fixture x;
+    drift_fixture(&x, NULL, &b, false);
+    fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", good, 1));
+    fx_run(&x);
+    const struct report_finding *f = find(&x, "baseline-drift", "improvement: advertises 1 name");
+    assert_non_null(f);
+    assert_int_equal(f->severity, REPORT_SEV_INFO);
+    fx_free(&x);
+    free(was);
 }
 
 static void test_baseline_drift(void **state)
@@ -1181,11 +1342,13 @@ int main(void)
         cmocka_unit_test(test_empty_list_and_no_request),
         cmocka_unit_test(test_root_store_dump_and_public),
         cmocka_unit_test(test_many_private_names_are_oversized_not_a_dump),
+        cmocka_unit_test(test_windows_root_store),
         cmocka_unit_test(test_expected_cas),
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_duplicate_and_malformed),
         cmocka_unit_test(test_baseline_drift),
         cmocka_unit_test(test_baseline_drift_direction),
+        cmocka_unit_test(test_baseline_drift_windows_store),
         cmocka_unit_test(test_disable_override_and_order),
         cmocka_unit_test(test_limits_trim_with_a_note),
         cmocka_unit_test(test_grouped_mismatches),

@@ -200,3 +200,11 @@ void testutil_x509_each(void (*check)(const char *name, const uint8_t *der, size
         free(der);
     }
 }
+
+size_t testutil_count(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}

@@ -32,6 +32,9 @@ uint8_t *testutil_x509(const char *name, size_t *len, struct testutil_openssl_ce
 void testutil_x509_each(void (*check)(const char *name, const uint8_t *der, size_t len,
                                       const struct testutil_openssl_cert *want));
 
+/* Occurrences of needle in s (overlapping ones too). */
+size_t testutil_count(const char *s, const char *needle);
+
 /* Append the DER TLV tag/body to buf at *n, with a minimal length (body up to 0xffff bytes). */
 void testutil_der_tlv(uint8_t *buf, size_t *n, uint8_t tag, const void *body, size_t len);
 
