@@ -36,8 +36,8 @@ void probe_expect_free(struct probe_expect *e)
 
 /* Without the system bundle (no ca-certificates package, an empty /etc/ssl in a container) the
  * scan goes on, but a store of public roots cannot be told from a private list (Windows built-in
- * roots still can): said once per
- * process on standard error, whatever -q says, as the scan's JSON Lines have no header for it. */
+ * roots still can): said once per process on standard error, whatever -q says, as the scan's
+ * JSON Lines have no header for it. */
 static void warn_no_roots(const char *why)
 {
     static bool warned;
