@@ -15,7 +15,7 @@ BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-de
 TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2 bind9-dnsutils \
             postfix dovecot-imapd dovecot-pop3d dovecot-managesieved dovecot-lmtpd slapd \
             postgresql mariadb-server vsftpd prosody cmark-gfm prometheus \
-            prometheus-node-exporter python3-yaml chromium shellcheck mandoc zsh systemd
+            prometheus-node-exporter python3-yaml chromium shellcheck mandoc zsh systemd time
 # make package / test-package (dpkg-buildpackage, lintian) and make dist (static libraries)
 PACKAGE_PKGS = build-essential debhelper dpkg-dev fakeroot lintian man-db
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux chromium

@@ -101,6 +101,12 @@ static const char usage_text[] =
     "                           says nothing\n"
     "      --baseline FILE      an earlier JSON Lines scan: baseline-drift when a list changed\n"
     "                           (high when the server certificate changed too)\n"
+    "      --netsh FILE         the server's saved 'netsh http show sslcert' output (UTF-8\n"
+    "                           or UTF-16): each netsh remedy names the binding the variant\n"
+    "                           reached (hostnameport=NAME:PORT with SNI, ccs=PORT, else\n"
+    "                           ipport=ADDRESS:PORT before 0.0.0.0 or [::]) with its own\n"
+    "                           hash, appid and store, and says when its hash is not the\n"
+    "                           certificate served (caprobe netsh --help audits the file)\n"
     "      --public-roots FILE  root bundle for root-store-dump and public-ca-accepted\n"
     "                           (default: the system bundle)\n"
     "      --fail-on SEVERITY   exit 1 on a finding at or above info|low|medium|high|critical\n"
@@ -164,6 +170,10 @@ static const char usage_text[] =
     "       caprobe diff OLD.jsonl NEW.jsonl [--format text|jsonl] [--names]\n"
     "what changed between two scans: findings new, changed and resolved, counted, then per\n"
     "target; --names: the names too (exit 0 none, 1 changes, 2 error).\n"
+    "       caprobe netsh FILE [--previous OLD] [--format text|jsonl]\n"
+    "a saved 'netsh http show sslcert' output: its bindings, flagged when one negotiates\n"
+    "client certificates without a Ctl Store Name, when SNI and IP bindings of a port\n"
+    "differ, or when a certificate hash changed since OLD (exit 0 none, 1 flags, 2 error).\n"
     "       caprobe exporter --listen ADDR:PORT --config FILE\n"
     "Prometheus multi-target exporter: GET /probe?target=HOST:PORT&module=NAME probes\n"
     "targets its configuration allows (caprobe exporter --help; docs/exporter.md).\n"
@@ -201,6 +211,7 @@ enum {
     OPT_NAMES,
     OPT_STARTTLS,
     OPT_CLIENT_HELLO,
+    OPT_NETSH,
 };
 
 static const struct option long_opts[] = {
@@ -237,6 +248,7 @@ static const struct option long_opts[] = {
     {"explain", required_argument, NULL, OPT_EXPLAIN},
     {"policy", required_argument, NULL, OPT_POLICY},
     {"baseline", required_argument, NULL, OPT_BASELINE},
+    {"netsh", required_argument, NULL, OPT_NETSH},
     {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
     {"dns-concurrency", required_argument, NULL, OPT_DNS_CONCURRENCY},
@@ -647,6 +659,9 @@ static int config_option(struct probe_config *c, int opt, const char *arg, FILE 
     case OPT_BASELINE:
         c->baseline_file = arg;
         return 0;
+    case OPT_NETSH:
+        c->netsh_file = arg;
+        return 0;
     case OPT_CLIENT_CERT:
         c->client_cert = arg;
         return 0;
@@ -906,10 +921,8 @@ int probe_report_main(int argc, char **argv)
         case 'h':
             fputs(report_usage, stdout);
             return 0;
-        case ':':
-            return report_usage_error(stderr, "report", "%s needs a value", argv[optind - 1]);
-        default:
-            return report_usage_error(stderr, "report", "unknown option '%s'", argv[optind - 1]);
+        default: /* ':' or an unknown option */
+            return report_usage_getopt(stderr, "report", opt, argv);
         }
     }
     if (argc == optind)

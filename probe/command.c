@@ -1,7 +1,7 @@
-/* probe_main: which command runs. A subcommand goes to its module (diff to report/, report to
- * cli.c's probe_report_main, exporter to exporter.c); otherwise the command line (cli.c) says
- * what to do with the options. Apart from cli.c, since the exporter reads its modules' options
- * with cli.c's parser. */
+/* probe_main: which command runs. A subcommand goes to its module (diff and netsh to report/,
+ * report to cli.c's probe_report_main, exporter to exporter.c); otherwise the command line
+ * (cli.c) says what to do with the options. Apart from cli.c, since the exporter reads its modules'
+ * options with cli.c's parser. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "exporter.h"
 #include "internal.h"
 #include "report/baseline.h"
+#include "report/netsh.h"
 #include "resolver.h"
 #include "version.h"
 
@@ -18,6 +19,8 @@ int probe_main(int argc, char **argv)
         return report_diff_main(argc - 1, argv + 1, stdout, stderr);
     if (argc > 1 && strcmp(argv[1], "report") == 0)
         return probe_report_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "netsh") == 0)
+        return report_netsh_main(argc - 1, argv + 1, stdout, stderr);
     if (argc > 1 && strcmp(argv[1], "exporter") == 0)
         return probe_exporter_main(argc - 1, argv + 1);
     struct probe_config c;

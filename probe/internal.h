@@ -73,7 +73,7 @@ struct probe_config {
     /* Rules */
     const char **expect_files;
     size_t n_expect;
-    const char *client_cert, *public_roots, *policy_file, *baseline_file;
+    const char *client_cert, *public_roots, *policy_file, *baseline_file, *netsh_file;
     enum report_severity fail_on;
     bool fail_on_error;
 };

@@ -17,6 +17,7 @@
 #include "outfile.h"
 #include "resolver.h"
 #include "report/baseline.h"
+#include "report/netsh.h"
 #include "report/writer.h"
 #include "sink.h"
 #include "tls/wire/error.h"
@@ -44,6 +45,7 @@ struct run {
     struct probe_expect expect;
     struct probe_policy *policy;
     struct report_baseline *baseline;
+    struct report_netsh *netsh; /* --netsh */
     struct report_context rules;
     int max_severity;   /* of all findings, -1 when none */
     bool fix_hint_told; /* the text report said where the whole fixes are */
@@ -231,6 +233,19 @@ static int run_load(struct run *r)
             fprintf(stderr, "caprobe: --baseline %s\n", why);
             return PROBE_EXIT_USAGE;
         }
+    }
+    for (size_t i = 0; c->netsh_file && strcmp(c->netsh_file, "-") == 0 && i < c->n_files; i++)
+        if (strcmp(c->files[i], "-") == 0) {
+            fprintf(stderr, "caprobe: --netsh - and -i - cannot both be standard input\n");
+            return PROBE_EXIT_USAGE;
+        }
+    if (c->netsh_file) {
+        char why[1024];
+        if (report_netsh_load(&r->netsh, c->netsh_file, why, sizeof(why)) != 0) {
+            fprintf(stderr, "caprobe: --netsh %s\n", why);
+            return PROBE_EXIT_USAGE;
+        }
+        r->rules.netsh = r->netsh;
     }
     return 0;
 }
@@ -501,6 +516,7 @@ out:
     drain_temp = NULL;
     probe_outfile_abort(&r.outfile); /* no report: FILE is left as it was */
     report_baseline_free(r.baseline);
+    report_netsh_free(r.netsh);
     probe_policy_free(r.policy);
     probe_expect_free(&r.expect);
     return status;

@@ -194,5 +194,9 @@ int report_diff_main(int argc, char **argv, FILE *out, FILE *err);
  * (cmd "diff", "report"). Returns 2, the exit status of a usage error. */
 int report_usage_error(FILE *err, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The usage error of what getopt_long returned for argv[optind - 1] with opterr 0 and ':' first in
+ * its short options: ':' "OPTION needs a value", anything else "unknown option 'OPTION'".
+ * Returns 2. */
+int report_usage_getopt(FILE *err, const char *cmd, int opt, char **argv);
 
 #endif

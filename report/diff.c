@@ -781,6 +781,13 @@ int report_usage_error(FILE *err, const char *cmd, const char *fmt, ...)
     return DIFF_EXIT_USAGE;
 }
 
+int report_usage_getopt(FILE *err, const char *cmd, int opt, char **argv)
+{
+    if (opt == ':')
+        return report_usage_error(err, cmd, "%s needs a value", argv[optind - 1]);
+    return report_usage_error(err, cmd, "unknown option '%s'", argv[optind - 1]);
+}
+
 int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
 {
     enum { OPT_FORMAT = 256, OPT_NAMES };
@@ -811,10 +818,8 @@ int report_diff_main(int argc, char **argv, FILE *out, FILE *err)
         case 'h':
             fputs(diff_usage, out);
             return 0;
-        case ':':
-            return report_usage_error(err, "diff", "%s needs a value", argv[optind - 1]);
-        default:
-            return report_usage_error(err, "diff", "unknown option '%s'", argv[optind - 1]);
+        default: /* ':' or an unknown option */
+            return report_usage_getopt(err, "diff", opt, argv);
         }
     }
     if (argc - optind != 2)

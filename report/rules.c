@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "netsh.h"
 #include "report.h"
 #include "tls/wire/dn.h"
 #include "tls/wire/digestset.h"
 #include "tls/wire/error.h"
+#include "tls/wire/escape.h"
 #include "tls/wire/hash.h"
 #include "tls/wire/hex.h"
 #include "tls/wire/names.h"
@@ -684,12 +687,25 @@ static bool client_auth_expected(const struct report_rule_run *r)
            (r->ctx->client_auth != 0 && (r->ctx->expected_cas || r->ctx->client_chain));
 }
 
-/* The http.sys binding a variant reached: "hostnameport=NAME:PORT" with SNI, else the wildcard
- * of its address family ("ipport=0.0.0.0:PORT", "ipport=[::]:PORT": separate bindings). */
+/* The binding of --netsh the variant reached (report/netsh.h), or NULL. */
+static const struct tls_netsh_binding *netsh_joined(const struct report_rule_run *r,
+                                                    const struct tls_observation *o,
+                                                    enum report_netsh_via *via)
+{
+    return report_netsh_join(r->ctx->netsh, o->sni, o->address, r->t->port, via);
+}
+
+/* The http.sys binding a variant reached: with --netsh the one of the file; else
+ * "hostnameport=NAME:PORT" with SNI, else the wildcard of its address family
+ * ("ipport=0.0.0.0:PORT", "ipport=[::]:PORT": separate bindings). */
 static void iis_binding(const struct report_rule_run *r, const struct tls_observation *o, char *buf,
                         size_t cap)
 {
-    if (o->sni)
+    enum report_netsh_via via;
+    const struct tls_netsh_binding *b = netsh_joined(r, o, &via);
+    if (b)
+        tls_escape_term(buf, cap, b->key, 0);
+    else if (o->sni)
         snprintf(buf, cap, "hostnameport=%s:%u", o->sni, r->t->port);
     else
         snprintf(buf, cap, "ipport=%s:%u",
@@ -698,25 +714,60 @@ static void iis_binding(const struct report_rule_run *r, const struct tls_observ
 
 /* "netsh http update sslcert BINDING certhash=SHA1 appid={APP-GUID} certstorename=MY EXTRA":
  * the certificate the variant was served (its SHA-1 is what netsh calls the thumbprint); the
- * appid is the binding's own, which only the server knows. */
+ * appid is the binding's own, which only the server knows. With --netsh, the line of the
+ * binding the variant reached, its own hash, appid, store and settings, then which binding it is,
+ * what it says now, and whether its hash is the certificate that was served. */
 static void netsh_update(const struct report_rule_run *r, const struct tls_observation *o,
                          const char *extra, struct text *t)
 {
     char binding[320], thumb[41] = "<thumbprint>";
-    iis_binding(r, o, binding, sizeof(binding));
     if (o->server_cert.present && o->server_cert.error == NULL)
         tls_hex_encode(o->server_cert.sha1, 20, thumb);
-    text_add(t, "netsh http update sslcert %s certhash=%s appid={APP-GUID} certstorename=MY %s",
-             binding, thumb, extra);
+    enum report_netsh_via via;
+    const struct tls_netsh_binding *b = netsh_joined(r, o, &via);
+    if (b == NULL) {
+        iis_binding(r, o, binding, sizeof(binding));
+        text_add(t, "netsh http update sslcert %s certhash=%s appid={APP-GUID} certstorename=MY %s",
+                 binding, thumb, extra);
+        return;
+    }
+    char line[1024], file[256], state[400];
+    report_netsh_update_line(b, extra, line, sizeof(line));
+    report_netsh_describe(b, state, sizeof(state));
+    tls_escape_term(file, sizeof(file), report_netsh_name(r->ctx->netsh), 0);
+    text_add(t, "%s (the binding of %s line %zu%s: %s", line, file, b->line,
+             via == REPORT_NETSH_VIA_CCS ? ", the Central Certificate Store's, as no "
+                                           "hostnameport binding has the name"
+             : o->sni && via != REPORT_NETSH_VIA_HOSTNAME
+                 ? ", as no hostnameport binding has the name"
+                 : "",
+             state);
+    const char *hash = tls_netsh_get(b, TLS_NETSH_F_CERT_HASH);
+    if (hash && thumb[0] != '<' && strcasecmp(hash, thumb) != 0)
+        text_add(t,
+                 "; its Certificate Hash is not the SHA-1 of the certificate served, %s: %s is "
+                 "older than the server's bindings, or another binding answered",
+                 thumb, file);
+    text_add(t, ")");
 }
 
-/* "(APP-GUID: the appid netsh http show sslcert BINDING lists)" */
+/* "(APP-GUID: the appid netsh http show sslcert BINDING lists)"; with --netsh the line above has
+ * the binding's own, or the file has none the variant reached. */
 static void netsh_appid_note(const struct report_rule_run *r, const struct tls_observation *o,
                              struct text *t)
 {
-    char binding[320];
+    char binding[320], file[256];
+    enum report_netsh_via via;
+    if (netsh_joined(r, o, &via))
+        return;
     iis_binding(r, o, binding, sizeof(binding));
-    text_add(t, " (APP-GUID: the appid that netsh http show sslcert %s lists)", binding);
+    if (r->ctx->netsh)
+        text_add(t,
+                 " (%s has no binding this variant reaches: APP-GUID is the appid that netsh "
+                 "http show sslcert %s lists)",
+                 tls_escape_term(file, sizeof(file), report_netsh_name(r->ctx->netsh), 0), binding);
+    else
+        text_add(t, " (APP-GUID: the appid that netsh http show sslcert %s lists)", binding);
 }
 
 /* The finding's own remedy: what the target told (its host, port, bindings, certificate) in

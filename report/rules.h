@@ -109,6 +109,8 @@ struct report_baseline_variant {
     uint8_t cert_sha256[32];
 };
 
+struct report_netsh;
+
 struct report_baseline_target {
     const struct report_baseline_variant *v; /* sorted by key (strcmp), keys unique */
     size_t n;
@@ -116,11 +118,13 @@ struct report_baseline_target {
 
 /* Everything besides the observations that rules need for one target. */
 struct report_context {
-    const struct report_roots *public_roots;          /* NULL: none loaded */
-    const struct report_certs *expected_cas;          /* NULL: no expectation */
-    const struct report_certs *client_chain;          /* NULL: none given */
-    int client_auth;                                  /* 1 required, 0 not, -1 unknown */
-    const struct report_baseline_target *baseline;    /* NULL: no baseline for this target */
+    const struct report_roots *public_roots;       /* NULL: none loaded */
+    const struct report_certs *expected_cas;       /* NULL: no expectation */
+    const struct report_certs *client_chain;       /* NULL: none given */
+    int client_auth;                               /* 1 required, 0 not, -1 unknown */
+    const struct report_baseline_target *baseline; /* NULL: no baseline for this target */
+    const struct report_netsh *netsh; /* --netsh: the server's http.sys bindings (netsh.h), which
+                                       * the netsh remedies name; NULL: none */
     enum report_severity severity[REPORT_RULE_COUNT]; /* effective severities */
     /* The user chose severity[id] (a policy): findings get exactly it. Otherwise a rule may
      * grade its default by the evidence (oversized-ca-list by size, client-cert-not-offered

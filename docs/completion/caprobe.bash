@@ -1,6 +1,6 @@
 # bash completion for caprobe(1): options, their words (formats, severities, STARTTLS protocols,
 # TLS versions), the rule ids of --explain (asked of caprobe --explain all), file names where an
-# option takes a file, and the report, diff and exporter commands. Needs nothing but bash.
+# option takes a file, and the report, diff, netsh and exporter commands. Needs nothing but bash.
 # tests/integration/test_completion.py checks it against the parsers and caprobe's messages.
 
 _caprobe_opts='-i -p -o -q -c -h -V -4 -6
@@ -8,9 +8,10 @@ _caprobe_opts='-i -p -o -q -c -h -V -4 -6
 --quiet --concurrency --timeout --capture-limit --fail-on-error --per-address --rate
 --connect-timeout --handshake-timeout --retries --shard --max-cidr --starttls --progress --color
 --names --no-progress --expect-ca --client-cert --public-roots --fail-on --explain --policy
---baseline --dns-server --dns-timeout --dns-concurrency --ipv4 --ipv6 --help --version'
+--baseline --netsh --dns-server --dns-timeout --dns-concurrency --ipv4 --ipv6 --help --version'
 _caprobe_report_opts='-o -h --baseline --format --names --targets --output --help'
 _caprobe_diff_opts='-h --format --names --help'
+_caprobe_netsh_opts='-h --previous --format --help'
 _caprobe_exporter_opts='-q -h --listen --config --check --quiet --help'
 
 # Rule ids, from the caprobe being completed (its first lines per rule: "ID (default ...").
@@ -43,7 +44,7 @@ _caprobe()
     [ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
     COMPREPLY=()
     case ${COMP_WORDS[1]} in
-    report | diff | exporter) [ "$COMP_CWORD" -gt 1 ] && cmd=${COMP_WORDS[1]} ;;
+    report | diff | netsh | exporter) [ "$COMP_CWORD" -gt 1 ] && cmd=${COMP_WORDS[1]} ;;
     esac
     # --opt=value: one word, or three where COMP_WORDBREAKS holds '=' (bash's default)
     if [[ $cur == --*=* ]]; then
@@ -57,6 +58,7 @@ _caprobe()
         caprobe) COMPREPLY=($(compgen -W "$_caprobe_opts" -- "$cur")) ;;
         report) COMPREPLY=($(compgen -W "$_caprobe_report_opts" -- "$cur")) ;;
         diff) COMPREPLY=($(compgen -W "$_caprobe_diff_opts" -- "$cur")) ;;
+        netsh) COMPREPLY=($(compgen -W "$_caprobe_netsh_opts" -- "$cur")) ;;
         exporter) COMPREPLY=($(compgen -W "$_caprobe_exporter_opts" -- "$cur")) ;;
         esac
         return 0
@@ -67,7 +69,7 @@ _caprobe()
     case $cmd:$prev in
     caprobe:--format) words='text oneline jsonl jsonl-compact sarif junit openmetrics' ;;
     report:--format) words='text markdown csv html' ;;
-    diff:--format) words='text jsonl' ;;
+    diff:--format | netsh:--format) words='text jsonl' ;;
     caprobe:--fail-on) words='info low medium high critical' ;;
     caprobe:--tls) words='1.0 1.1 1.2 1.3 1.2,1.3 1.0,1.1,1.2,1.3' ;;
     caprobe:--client-hello) words='caprobe mbedtls' ;;
@@ -79,7 +81,8 @@ _caprobe()
     caprobe:--explain) words="all $(_caprobe_rules "${COMP_WORDS[0]}")" ;;
     caprobe:-i | caprobe:--input | caprobe:-o | caprobe:--output | caprobe:--expect-ca | \
         caprobe:--client-cert | caprobe:--policy | caprobe:--baseline | caprobe:--public-roots | \
-        report:-o | report:--output | report:--baseline | exporter:--config)
+        caprobe:--netsh | report:-o | report:--output | report:--baseline | netsh:--previous | \
+        exporter:--config)
         _caprobe_files "$cur" "$pfx"
         return 0
         ;;
@@ -93,11 +96,11 @@ _caprobe()
         ;;
     caprobe:*)
         # a target; the commands only as the first word
-        [ "$COMP_CWORD" -eq 1 ] && COMPREPLY=($(compgen -W 'report diff exporter' -- "$cur"))
+        [ "$COMP_CWORD" -eq 1 ] && COMPREPLY=($(compgen -W 'report diff netsh exporter' -- "$cur"))
         return 0
         ;;
-    report:* | diff:*)
-        _caprobe_files "$cur" # scans
+    report:* | diff:* | netsh:*)
+        _caprobe_files "$cur" # scans, netsh outputs
         return 0
         ;;
     *) return 0 ;;

@@ -70,7 +70,7 @@ def file_options():
     out = {}
     cmd = "caprobe"
     for line in src.splitlines():
-        m = re.match(r"^\.Ss caprobe (report|diff|exporter)$", line)
+        m = re.match(r"^\.Ss caprobe (report|diff|netsh|exporter)$", line)
         if m:
             cmd = m.group(1)
         if line.startswith(".It ") and line.rstrip().endswith("Ar file"):
@@ -82,7 +82,7 @@ def file_options():
 
 def check_bash_options(tap, caprobe, tmp):
     p = parsers()
-    for cmd in ["caprobe", "report", "diff", "exporter"]:
+    for cmd in ["caprobe", "report", "diff", "netsh", "exporter"]:
         pre = [] if cmd == "caprobe" else [cmd]
         got = bash_complete(caprobe, pre + ["--"])
         tap.eq(got, sorted("--" + o for o in p[cmd][0]),
@@ -92,7 +92,7 @@ def check_bash_options(tap, caprobe, tmp):
                "bash: %s - offers exactly the parser's long and short options" % cmd)
     tap.eq(bash_complete(caprobe, ["--fail-o"]), ["--fail-on", "--fail-on-error"],
            "bash: a prefix narrows the options")
-    tap.eq(bash_complete(caprobe, [""]), ["diff", "exporter", "report"],
+    tap.eq(bash_complete(caprobe, [""]), ["diff", "exporter", "netsh", "report"],
            "bash: the first word offers the commands")
     tap.eq(bash_complete(caprobe, ["r"]), ["report"], "bash: r completes to report")
     tap.eq(bash_complete(caprobe, ["app.example.com", ""]), [],
@@ -107,6 +107,7 @@ def check_bash_words(tap, caprobe, tmp):
         (["--client-hello"], ["--client-hello", "zzz", "x"]),
         (["report", "--format"], ["report", "--format", "zzz", "x"]),
         (["diff", "--format"], ["diff", "--format", "zzz", "a", "b"]),
+        (["netsh", "--format"], ["netsh", "--format", "zzz", "a"]),
     ]
     for pre, bad in cases:
         want = expected_words(caprobe, bad)
@@ -164,9 +165,9 @@ def check_bash_files(tap, caprobe, tmp):
                    "bash: %s %s=DIR/ offers %s=FILE (one word)" % (cmd, o, o))
     tap.eq(bash_complete(caprobe, ["--output=" + d + "/b"], split=False),
            ["--output=" + d + "/b.jsonl"], "bash: --output=DIR/b (one word) -> --output=DIR/b.jsonl")
-    for cmd in ["report", "diff"]:
+    for cmd in ["report", "diff", "netsh"]:
         tap.eq(bash_complete(caprobe, [cmd, d + "/"]), listing,
-               "bash: %s's scans are files" % cmd)
+               "bash: %s's scans (netsh: outputs) are files" % cmd)
     tap.eq(bash_complete(caprobe, ["--timeout", d + "/"]), [],
            "bash: --timeout offers no file")
 
@@ -277,11 +278,17 @@ def check_zsh(tap, caprobe, tmp):
                "zsh: --explain offers all and docs/rules.md's rules")
         tap.eq(z.complete("caprobe --policy %s/" % d), ["a.pem", "b.jsonl"],
                "zsh: --policy offers files")
-        tap.ok({"report", "diff", "exporter"} <= set(z.complete("caprobe ")),
+        tap.ok({"report", "diff", "netsh", "exporter"} <= set(z.complete("caprobe ")),
                "zsh: the first word offers the commands")
         tap.eq(z.complete("caprobe report --format "),
                expected_words(caprobe, ["report", "--format", "z", "x"]),
                "zsh: report --format offers the report formats")
+        tap.eq(z.complete("caprobe netsh --format "),
+               expected_words(caprobe, ["netsh", "--format", "z", "x"]),
+               "zsh: netsh --format offers its formats")
+        got = z.complete("caprobe netsh --")
+        tap.eq(sorted({g.rstrip("=") for g in got if g.startswith("--")}),
+               sorted("--" + o for o in p["netsh"][0]), "zsh: netsh -- offers its options")
         got = z.complete("caprobe exporter --")
         tap.eq(sorted({g.rstrip("=") for g in got if g.startswith("--")}),
                sorted("--" + o for o in p["exporter"][0]), "zsh: exporter -- offers its options")

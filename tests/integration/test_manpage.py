@@ -2,7 +2,8 @@
 """The man pages against the parsers, --help and docs/policy.md, and mandoc's linter.
 
 - Every long and short option of each parser (the getopt tables of probe/cli.c, for caprobe and
-  caprobe report, and of report/diff.c; the arguments probe/exporter.c compares) has an item
+  caprobe report, of report/diff.c and of report/netshout.c; the arguments probe/exporter.c
+  compares) has an item
   (.It) in its section of caprobe(1) (OPTIONS, or its subsection of COMMANDS) and is named in
   that command's --help; and neither names an option the parser does not take. --help itself is
   exempt from being named in the help text it prints.
@@ -67,6 +68,7 @@ def man_sections(src):
         "caprobe": between(".Sh OPTIONS\n", r"^\.Sh "),
         "report": between(".Ss caprobe report\n", r"^\.S[hs] "),
         "diff": between(".Ss caprobe diff\n", r"^\.S[hs] "),
+        "netsh": between(".Ss caprobe netsh\n", r"^\.S[hs] "),
         "exporter": between(".Ss caprobe exporter\n", r"^\.S[hs] "),
     }
 
