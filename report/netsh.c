@@ -308,12 +308,12 @@ static void add_name(struct report_buf *l, const char *param, const char *v)
         report_buf_printf(l, strchr(v, ' ') ? " %s=\"%s\"" : " %s=%s", param, v);
 }
 
-void report_netsh_update_line(const struct tls_netsh_binding *b, const char *extra, char *buf,
+bool report_netsh_update_line(const struct tls_netsh_binding *b, const char *extra, char *buf,
                               size_t cap)
 {
     struct report_buf l = {0};
     if (cap == 0)
-        return;
+        return false;
     char key[300];
     /* the endpoint was checked by the parse: an address, a port, a name without blanks,
      * controls or quotes; escaped all the same */
@@ -363,11 +363,12 @@ void report_netsh_update_line(const struct tls_netsh_binding *b, const char *ext
             break;
         }
     }
-    size_t n = l.failed ? 0 : l.len < cap - 1 ? l.len : cap - 1; /* out of memory: "" */
-    if (n)
-        memcpy(buf, l.p, n);
-    buf[n] = 0;
+    bool fits = !l.failed && l.len < cap; /* out of memory or too long: "" */
+    if (fits)
+        memcpy(buf, l.p, l.len);
+    buf[fits ? l.len : 0] = 0;
     report_buf_free(&l);
+    return fits;
 }
 
 void report_netsh_describe(const struct tls_netsh_binding *b, char *buf, size_t cap)
@@ -453,7 +454,7 @@ static int check_ctl_store(struct audit *au, size_t i)
     const struct tls_netsh_binding *b = &report_netsh_file(au->now)->v[i];
     if (tls_netsh_flag(b, TLS_NETSH_F_NEGOTIATE) != 1 || tls_netsh_get(b, TLS_NETSH_F_CTL_STORE))
         return 0;
-    char line[1024], store[80];
+    char line[REPORT_NETSH_LINE_MAX], store[80];
     report_netsh_update_line(b, "sslctlstorename=ClientAuthIssuer", line, sizeof(line));
     return flag(au, REPORT_NETSH_CTL_STORE_MISSING, REPORT_SEV_HIGH, i, NULL, line,
                 "Negotiate Client Certificate is Enabled and Ctl Store Name is %s: Schannel "
@@ -534,7 +535,7 @@ static int flag_pairs(struct audit *au, size_t i, const struct pairs *a)
     if (a->count > 1)
         snprintf(more, sizeof(more), ", and from %zu more %s binding%s of it", a->count - 1,
                  tls_netsh_kind_name(ref->kind), a->count == 2 ? "" : "s");
-    char extra[200] = "", line[1024];
+    char extra[200] = "", line[REPORT_NETSH_LINE_MAX];
     const char *refstore = tls_netsh_get(ref, TLS_NETSH_F_CTL_STORE);
     int neg = tls_netsh_flag(ref, TLS_NETSH_F_NEGOTIATE);
     if (d.store && refstore && is_plain_name(refstore))
@@ -576,7 +577,7 @@ static int check_previous(struct audit *au, size_t i)
     const char *olds = tls_netsh_get(old, TLS_NETSH_F_CTL_STORE),
                *news = tls_netsh_get(b, TLS_NETSH_F_CTL_STORE);
     bool lost = olds && news == NULL;
-    char a[120], c[120], st[120], prev[512], extra[200], line[1024];
+    char a[120], c[120], st[120], prev[512], extra[200], line[REPORT_NETSH_LINE_MAX];
     tls_escape_term(prev, sizeof(prev), report_netsh_name(au->prev), 0);
     if (lost && is_plain_name(olds))
         snprintf(extra, sizeof(extra),

@@ -58,10 +58,16 @@ const struct tls_netsh_binding *report_netsh_join(const struct report_netsh *n, 
  * extra (NULL: none; "name=value" words, which replace the binding's value of the same
  * parameter), then each setting of the binding that differs from netsh http add sslcert's
  * default, so that the update keeps it. A value the file lacks or that no command line could
- * carry as it is is a placeholder in angle brackets ("<thumbprint>", "{APP-GUID}"). Always
- * NUL-terminated; cut when cap is short. */
-void report_netsh_update_line(const struct tls_netsh_binding *b, const char *extra, char *buf,
+ * carry as it is is a placeholder in angle brackets ("<thumbprint>", "{APP-GUID}"). Never cut
+ * (a command pasted in part would do another thing): false and "" when it does not fit in cap,
+ * which REPORT_NETSH_LINE_MAX always does. */
+bool report_netsh_update_line(const struct tls_netsh_binding *b, const char *extra, char *buf,
                               size_t cap);
+
+/* Room for the longest update line: the endpoint (300 bytes escaped), hash, appid, three names
+ * of 128 bytes at most (longer ones are placeholders), extra (one such name and a switch), and
+ * every switch and number of TLS_NETSH_FIELDS: under 2.5 KiB. */
+#define REPORT_NETSH_LINE_MAX 4096
 
 /* "Ctl Store Name (null), Negotiate Client Certificate Enabled": what the binding says of the
  * client-certificate list, its values escaped for a terminal. */

@@ -659,24 +659,33 @@ static size_t names_missing(const struct report_rule_run *r, size_t a, size_t b,
     return m.n;
 }
 
-/* A message built piece by piece; past its end pieces are dropped. */
+/* A message built piece by piece. A piece that does not fit is dropped whole, as is every piece
+ * after it, and the text is marked cut: no command line is ever shown in part (a netsh line
+ * pasted half would change another setting than the one meant). */
 struct text {
     char *p;
     size_t len, cap;
+    bool cut;
 };
 
 static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void text_add(struct text *t, const char *fmt, ...)
 {
-    if (t->len >= t->cap)
+    if (t->cut || t->len >= t->cap) {
+        t->cut = true;
         return;
+    }
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        t->len += (size_t)n;
+    if (n < 0 || (size_t)n >= t->cap - t->len) {
+        t->p[t->len] = 0;
+        t->cut = true;
+        return;
+    }
+    t->len += (size_t)n;
 }
 
 /* Whether the target is expected to ask for a client certificate: the policy says so, or an
@@ -731,7 +740,7 @@ static void netsh_update(const struct report_rule_run *r, const struct tls_obser
                  binding, thumb, extra);
         return;
     }
-    char line[1024], file[256], state[400];
+    char line[REPORT_NETSH_LINE_MAX], file[256], state[400];
     report_netsh_update_line(b, extra, line, sizeof(line));
     report_netsh_describe(b, state, sizeof(state));
     tls_escape_term(file, sizeof(file), report_netsh_name(r->ctx->netsh), 0);
@@ -770,12 +779,21 @@ static void netsh_appid_note(const struct report_rule_run *r, const struct tls_o
         text_add(t, " (APP-GUID: the appid that netsh http show sslcert %s lists)", binding);
 }
 
+/* A remedy's buffer: room for REMEDY_BINDINGS netsh lines with what --netsh says of each (a line
+ * of 1 KiB at most, the file's name, the binding's state), and for the note that says a remedy
+ * was cut all the same, kept after its cap. */
+#define REMEDY_MAX 12288
+#define REMEDY_CUT_NOTE " [cut here: more than fits in one fix]"
+#define REMEDY_CUT_ROOM sizeof(REMEDY_CUT_NOTE)
+
 /* The finding's own remedy: what the target told (its host, port, bindings, certificate) in
  * place of the rule's placeholders. Counted against the target's budget like its message. */
-static void set_remedy(struct report_rule_run *r, struct report_finding *f, const struct text *t)
+static void set_remedy(struct report_rule_run *r, struct report_finding *f, struct text *t)
 {
     if (f == NULL || t->len == 0)
         return;
+    if (t->cut) /* the room kept after cap */
+        t->len += (size_t)snprintf(t->p + t->len, REMEDY_CUT_ROOM, "%s", REMEDY_CUT_NOTE);
     const char *m = tls_arena_strdup(&r->out->arena, t->p);
     if (m == NULL) {
         r->err = TLS_E_NOMEM;
@@ -820,8 +838,8 @@ static int remedy_starttls(struct report_rule_run *r, struct report_finding *f, 
     for (size_t i = 0; i < sizeof(starttls_settings) / sizeof(starttls_settings[0]); i++)
         if (strcmp(starttls_settings[i].proto, proto) == 0)
             settings = starttls_settings[i].settings;
-    char buf[MESSAGE_MAX];
-    struct text t = {buf, 0, sizeof(buf)};
+    char buf[REMEDY_MAX];
+    struct text t = {buf, 0, sizeof(buf) - REMEDY_CUT_ROOM, false};
     buf[0] = 0;
     text_add(&t, "%s (%s with STARTTLS: not an http.sys binding)%s%s.", lead, proto,
              settings ? ". " : "", settings ? settings : "");
@@ -835,8 +853,8 @@ static void remedy_netsh(struct report_rule_run *r, struct report_finding *f, co
                          size_t n, const char *lead, const char *extra, const char *needs,
                          const char *others)
 {
-    char buf[MESSAGE_MAX], seen[REMEDY_BINDINGS][320];
-    struct text t = {buf, 0, sizeof(buf)};
+    char buf[REMEDY_MAX], seen[REMEDY_BINDINGS][320];
+    struct text t = {buf, 0, sizeof(buf) - REMEDY_CUT_ROOM, false};
     size_t n_seen = 0, more = 0;
     buf[0] = 0;
     if (f == NULL || n == 0 ||
@@ -1367,8 +1385,8 @@ static void remedy_sni(struct report_rule_run *r, struct report_finding *f, size
 static void remedy_address(struct report_rule_run *r, struct report_finding *f,
                            const struct tls_observation *o)
 {
-    char buf[MESSAGE_MAX];
-    struct text t = {buf, 0, sizeof(buf)};
+    char buf[REMEDY_MAX];
+    struct text t = {buf, 0, sizeof(buf) - REMEDY_CUT_ROOM, false};
     if (f == NULL || remedy_starttls(r, f,
                                      "Compare the server's own CA setting on every node "
                                      "and address family"))
@@ -1922,7 +1940,7 @@ static void rule_baseline_drift(struct report_rule_run *r, const struct report_r
                 renewed ? "; the server certificate changed too (a renewal?)" : "");
         if (!regression && f) {
             char buf[256];
-            struct text t = {buf, 0, sizeof(buf)};
+            struct text t = {buf, 0, sizeof(buf) - REMEDY_CUT_ROOM, false};
             text_add(&t, "Nothing to fix: when the change was intended, take this scan as the new "
                          "baseline.");
             set_remedy(r, f, &t);

@@ -15,7 +15,7 @@ static void check_binding(const struct report_netsh *n, const struct tls_netsh_b
                           size_t lines)
 {
     enum report_netsh_via via;
-    char line[1024], host[64];
+    char line[REPORT_NETSH_LINE_MAX], host[64];
     if (b->line < 1 || b->line > lines || report_netsh_find(n, b) != b ||
         b->n_fields > TLS_NETSH_FIELDS_MAX || b->n_groups > b->n_fields ||
         strncmp(b->key, tls_netsh_kind_name(b->kind), strlen(tls_netsh_kind_name(b->kind))) != 0)

@@ -500,6 +500,37 @@ def check_scan(tap, lab, tmp):
     tap.ok("ipport=0.0.0.0:%d certhash=%s appid={APP-GUID}" % (port, thumb) in rem and
            "%s has no binding this variant reaches" % f in rem,
            "--netsh: no binding reached: placeholders, and the file says so", rem)
+    # the longest line a binding makes (names of 128 bytes, every switch off its default): the
+    # fix holds the whole netsh line and the rest of the fix after it, as a remedy without
+    # --netsh ends (a fix of 2 KiB was cut inside its line); a line is never shown in part
+    ident, store = "I" * 128, "S" * 128
+    switches = ["Reject Connections", "Disable HTTP2", "Disable QUIC", "Disable TLS1.2",
+                "Disable TLS1.3", "Disable OCSP Stapling", "Enable Token Binding",
+                "Log Extended Events", "Disable Legacy TLS Versions", "Enable Session Ticket",
+                "Disable Session ID", "DS Mapper Usage",
+                "Verify Revocation Using Cached Client Certificate Only"]
+    full = [("Ctl Identifier", ident), ("Usage Check", "Disabled"),
+            ("Verify Client Certificate Revocation", "Disabled"),
+            ("Revocation Freshness Time", "4294967295"),
+            ("URL Retrieval Timeout", "4294967295")] + [(k, "Enabled") for k in switches]
+    write_netsh(f, [binding("Hostname:port", "app.lab.test:%d" % port, thumb, appid,
+                            store=store, extra=full),
+                    binding("IP:port", "0.0.0.0:%d" % port, thumb, appid, store=store,
+                            extra=full)])
+    sni = ["--resolve", "app.lab.test:%d:127.0.0.1" % port, "app.lab.test:%d" % port]
+    r = h.run_caprobe(["--tls", "1.2", "--netsh", f, "--format", "jsonl"] + sni)
+    rem = dump_remedy(r) or ""
+    plain = dump_remedy(h.run_caprobe(["--tls", "1.2", "--format", "jsonl"] + sni)) or ""
+    tail = plain[plain.rindex(". ") if ". " in plain else 0:]
+    tap.ok(all(("netsh http update sslcert %s certhash=%s appid=%s certstorename=%s "
+                "sslctlstorename=ClientAuthIssuer " % (key, thumb, appid, store)) in rem
+               for key in ("hostnameport=app.lab.test:%d" % port, "ipport=0.0.0.0:%d" % port)) and
+           rem.count(" sslctlidentifier=%s " % ident) == 2 and
+           " disablesessionid=enable (the binding of %s line 5:" % f in rem and
+           " disablesessionid=enable (the binding of %s line 30:" % f in rem and
+           len(tail) > 20 and rem.endswith(tail) and "[cut here" not in rem,
+           "--netsh: the longest netsh line is in the fix whole, and the fix ends "
+           "as without --netsh (%d bytes)" % len(rem), (len(rem), rem[-300:], tail))
     # a bad file stops the scan before it starts
     r = h.run_caprobe(["--netsh", os.path.join(NETSH, "hostile", "bad-hash.txt"),
                        "127.0.0.1:%d" % port])

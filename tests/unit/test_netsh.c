@@ -573,9 +573,10 @@ static void test_update_line(void **state)
     /* a ccs binding takes no certhash and no store */
     report_netsh_update_line(&f->v[5], NULL, line, sizeof(line));
     assert_string_equal(line, "netsh http update sslcert ccs=443 appid=" IIS);
-    /* cut, and always terminated */
-    report_netsh_update_line(&f->v[0], NULL, line, 20);
-    assert_int_equal(strlen(line), 19);
+    /* never cut: a line that does not fit is none */
+    assert_false(report_netsh_update_line(&f->v[0], NULL, line, 20));
+    assert_string_equal(line, "");
+    assert_true(report_netsh_update_line(&f->v[0], NULL, line, sizeof(line)));
     report_netsh_free(n);
     free(data);
     /* what the file lacks, or no command line could carry, is a placeholder */
