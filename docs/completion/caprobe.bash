@@ -6,8 +6,8 @@
 _caprobe_opts='--input --ports --resolve --sni --request --tls --client-hello --format --output
 --quiet --concurrency --timeout --capture-limit --fail-on-error --per-address --rate
 --connect-timeout --handshake-timeout --retries --shard --max-cidr --starttls --progress --color
---names --no-progress --expect-ca --client-cert --public-roots --fail-on --explain --policy
---baseline --dns-server --dns-timeout --dns-concurrency --ipv4 --ipv6 --help --version'
+--names --no-progress --expect-ca --client-cert --client-key --client-key-password-file
+--public-roots --fail-on --explain --policy --baseline --dns-server --dns-timeout --dns-concurrency --ipv4 --ipv6 --help --version'
 _caprobe_report_opts='--baseline --format --names --targets --output --help'
 _caprobe_diff_opts='--format --names --help'
 _caprobe_exporter_opts='--listen --config --check --quiet --help'
@@ -66,8 +66,8 @@ _caprobe()
     report:--targets) words='all none' ;;
     caprobe:--explain) words="all $(_caprobe_rules "${COMP_WORDS[0]}")" ;;
     caprobe:-i | caprobe:--input | caprobe:-o | caprobe:--output | caprobe:--expect-ca | \
-        caprobe:--client-cert | caprobe:--policy | caprobe:--baseline | caprobe:--public-roots | \
-        report:-o | report:--output | report:--baseline | exporter:--config)
+        caprobe:--client-cert | caprobe:--client-key | caprobe:--client-key-password-file | \
+        caprobe:--policy | caprobe:--baseline | caprobe:--public-roots | report:-o | report:--output | report:--baseline | exporter:--config)
         _caprobe_files "$cur"
         return 0
         ;;
