@@ -96,6 +96,15 @@ static const char usage_text[] =
     "                           repeatable: expected-ca-missing, unexpected-ca\n"
     "      --client-cert FILE   PEM chain of a client certificate that must be offerable:\n"
     "                           client-cert-not-offered (byte-exact vs canonical match)\n"
+    "      --client-key FILE    the private key of --client-cert's certificate (PEM or DER;\n"
+    "                           RSA or ECDSA, not Ed25519): present it when a server asks,\n"
+    "                           in the handshake (TLS 1.2 and 1.3 probes then complete it)\n"
+    "                           and in a renegotiation after --request, and record whether\n"
+    "                           the server took it (client_cert: accepted, the alert, or the\n"
+    "                           HTTP status): client-cert-rejected, client-cert-accepted-\n"
+    "                           unadvertised\n"
+    "      --client-key-password-file FILE  the passphrase of an encrypted --client-key: the\n"
+    "                           first line of FILE\n"
     "      --policy FILE        per-target expectations and rule severities (YAML, see\n"
     "                           docs/policy.md); --expect-ca / --client-cert apply where it\n"
     "                           says nothing\n"
@@ -198,6 +207,8 @@ enum {
     OPT_NO_PROGRESS,
     OPT_EXPECT_CA,
     OPT_CLIENT_CERT,
+    OPT_CLIENT_KEY,
+    OPT_CLIENT_KEY_PASSWORD_FILE,
     OPT_PUBLIC_ROOTS,
     OPT_FAIL_ON,
     OPT_EXPLAIN,
@@ -243,6 +254,8 @@ static const struct option long_opts[] = {
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"expect-ca", required_argument, NULL, OPT_EXPECT_CA},
     {"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
+    {"client-key", required_argument, NULL, OPT_CLIENT_KEY},
+    {"client-key-password-file", required_argument, NULL, OPT_CLIENT_KEY_PASSWORD_FILE},
     {"public-roots", required_argument, NULL, OPT_PUBLIC_ROOTS},
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"explain", required_argument, NULL, OPT_EXPLAIN},
@@ -665,6 +678,12 @@ static int config_option(struct probe_config *c, int opt, const char *arg, FILE 
     case OPT_CLIENT_CERT:
         c->client_cert = arg;
         return 0;
+    case OPT_CLIENT_KEY:
+        c->client_key = arg;
+        return 0;
+    case OPT_CLIENT_KEY_PASSWORD_FILE:
+        c->client_key_password = arg;
+        return 0;
     case OPT_PUBLIC_ROOTS:
         c->public_roots = arg;
         return 0;
@@ -779,6 +798,12 @@ int probe_config_parse(struct probe_config *c, int argc, char **argv, FILE *err)
     for (int i = optind; i < argc; i++)
         if ((rc = check_arg_target(c, argv[i], err)))
             return rc;
+    if (c->client_key && !c->client_cert)
+        return usage_error(err, "%s",
+                           "--client-key needs --client-cert: the certificate (chain) the key "
+                           "belongs to");
+    if (c->client_key_password && !c->client_key)
+        return usage_error(err, "%s", "--client-key-password-file needs --client-key");
     if (optind == argc && c->n_files == 0)
         return usage_error(err, "%s", "no targets given (TARGET arguments or -i FILE)");
     c->targets = (const char *const *)argv + optind;

@@ -79,7 +79,7 @@ static void conn_end(struct probe_conn *c, enum probe_conn_end end, int uv_err, 
     if (c->sess) {
         r->capture = tls_session_capture(c->sess);
         r->ssl_err = tls_session_ssl_error(c->sess);
-        if (r->request_path)
+        if (r->request_path || r->present) /* a session of our own ClientHello: all zero */
             tls_session_exchange(c->sess, &r->exchange);
     }
     c->closing = true;
@@ -223,11 +223,13 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 }
 
 /* Whether the probe opens with caprobe's own ClientHello: always for TLS 1.0 and 1.1 (mbedTLS
- * 3.6 has neither), for TLS 1.2 when nothing after the first flight is needed (no request) and
- * --client-hello mbedtls was not given (docs/design.md has the figures). */
+ * 3.6 has neither), for TLS 1.2 when nothing after the first flight is needed (no request, no
+ * certificate to present) and --client-hello mbedtls was not given (docs/design.md has the
+ * figures). */
 static bool conn_own_hello(const struct probe_conn_opts *o)
 {
-    return o->version < 0x0303 || (o->version == 0x0303 && !o->request_path && !o->mbedtls_hello);
+    return o->version < 0x0303 ||
+           (o->version == 0x0303 && !o->request_path && !o->present && !o->mbedtls_hello);
 }
 
 /* The TLS session, with the request when there is one; false when it could not start (the
@@ -239,6 +241,7 @@ static bool conn_session_start(struct probe_conn *c)
         .own_hello = conn_own_hello(&c->o),
         .sni = c->o.sni,
         .capture_limit = c->o.capture_limit,
+        .complete = c->o.present && c->o.version >= 0x0303,
     };
     char request[PROBE_REQUEST_MAX];
     if (c->o.request_path && !so.own_hello) {
@@ -315,6 +318,7 @@ int probe_conn_start(struct probe_conn **out, const struct probe_conn_opts *opts
     c->o.addr = &c->addr;
     c->phase = PROBE_CONN_CONNECTING;
     c->res.request_path = conn_own_hello(opts) ? NULL : opts->request_path;
+    c->res.present = opts->present;
     c->res.capture_limit = opts->capture_limit;
     c->res.timeout_ms = opts->timeout_ms;
     c->start_ms = uv_now(opts->loop);

@@ -60,6 +60,8 @@ struct probe_conn_result {
     int ssl_err;                         /* the session's first mbedTLS error, raw */
     /* What it ran with, for what is said about it. */
     const char *request_path; /* NULL without --request */
+    bool present; /* --client-key: a certificate to present (TLS 1.2 and 1.3 only: a probe of 1.0
+                   * or 1.1 opens with caprobe's own ClientHello and never completes) */
     size_t capture_limit;
     uint64_t timeout_ms; /* the total deadline */
 };
@@ -79,6 +81,8 @@ struct probe_conn_opts {
     uint16_t port;
     uint16_t version;   /* 0x0301 to 0x0304: the highest version offered */
     bool mbedtls_hello; /* --client-hello mbedtls: mbedTLS's ClientHello for TLS 1.2 too */
+    bool present;       /* --client-key (the client's identity is set): TLS 1.2 and 1.3 complete the
+                         * handshake when asked for a certificate, to see whether the server takes it */
     uint64_t connect_timeout_ms, handshake_timeout_ms, timeout_ms;
     size_t capture_limit;
     const char *request_path;         /* --request, or NULL; not sent over TLS 1.0 and 1.1, which

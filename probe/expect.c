@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
-#include "tls/wire/error.h"
 #include "tls/digest.h"
+#include "tls/identity.h"
+#include "tls/wire/error.h"
 
 /* Where systems keep their root bundle: Debian/Ubuntu/Alpine, Fedora/RHEL, macOS/BSD. */
 static const char *const system_bundles[] = {
@@ -32,6 +34,7 @@ void probe_expect_free(struct probe_expect *e)
     probe_certs_free(&e->chain);
     tls_certfile_free(&e->roots);
     free(e->root_hashes);
+    tls_identity_free(e->identity);
 }
 
 /* Without the system bundle (no ca-certificates package, an empty /etc/ssl in a container) the
@@ -105,9 +108,46 @@ int probe_expect_load(struct probe_expect *e, const char *const *expect_files, s
     return 0;
 }
 
+/* Seconds since 1970 of t (UTC). */
+static int64_t cert_time_seconds(const struct tls_cert_time *t)
+{
+    struct tm tm = {.tm_year = t->year - 1900,
+                    .tm_mon = t->month - 1,
+                    .tm_mday = t->day,
+                    .tm_hour = t->hour,
+                    .tm_min = t->minute,
+                    .tm_sec = t->second};
+    return (int64_t)timegm(&tm);
+}
+
+int probe_expect_load_key(struct probe_expect *e, const char *key_file, const char *password_file,
+                          int64_t now)
+{
+    char err[2400];
+    int rc =
+        tls_identity_load(&e->identity, &e->chain.file, key_file, password_file, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "caprobe: %s\n", err);
+        return rc;
+    }
+    const struct tls_cert_entry *leaf = &e->chain.file.v[0];
+    char when[TLS_CERT_TIME_TEXT_SIZE];
+    if (now > cert_time_seconds(&leaf->not_after)) {
+        tls_cert_time_format(&leaf->not_after, when);
+        snprintf(e->invalid, sizeof(e->invalid), "it expired on %s", when);
+    } else if (now < cert_time_seconds(&leaf->not_before)) {
+        tls_cert_time_format(&leaf->not_before, when);
+        snprintf(e->invalid, sizeof(e->invalid), "it is not valid before %s", when);
+    }
+    e->presented.chain = probe_certs_view(&e->chain);
+    e->presented.invalid = e->invalid[0] ? e->invalid : NULL;
+    return 0;
+}
+
 void probe_expect_apply(const struct probe_expect *e, struct report_context *ctx)
 {
     ctx->public_roots = e->has_roots ? &e->roots_view : NULL;
     ctx->expected_cas = probe_certs_view(&e->expected);
     ctx->client_chain = probe_certs_view(&e->chain);
+    ctx->presented = e->identity ? &e->presented : NULL;
 }

@@ -74,6 +74,7 @@ struct probe_config {
     const char **expect_files;
     size_t n_expect;
     const char *client_cert, *public_roots, *policy_file, *baseline_file, *netsh_file;
+    const char *client_key, *client_key_password; /* --client-key, --client-key-password-file */
     enum report_severity fail_on;
     bool fail_on_error;
 };
@@ -195,12 +196,17 @@ const struct report_certs *probe_certs_view(const struct probe_certs *c);
 
 /* ---- expect.c: what the command line expects ----------------------------------------------- */
 
+struct tls_identity;
+
 struct probe_expect {
     struct probe_certs expected, chain;
     struct tls_certfile roots;
     uint8_t (*root_hashes)[32];
     struct report_roots roots_view;
     bool has_roots;
+    struct tls_identity *identity; /* --client-key: the chain's certificate and its key */
+    struct report_presented presented;
+    char invalid[96]; /* presented.invalid's text */
 };
 
 void probe_expect_init(struct probe_expect *e);
@@ -209,6 +215,11 @@ void probe_expect_free(struct probe_expect *e);
  * roots_file the first system bundle found is used, and none found is not an error. */
 int probe_expect_load(struct probe_expect *e, const char *const *expect_files, size_t n_expect,
                       const char *client_cert, const char *roots_file);
+/* --client-key after probe_expect_load (which loaded --client-cert): the key, and the
+ * passphrase file of an encrypted one (NULL: none); now is the scan's start, for the
+ * certificate's validity. A failure is printed and returned. */
+int probe_expect_load_key(struct probe_expect *e, const char *key_file, const char *password_file,
+                          int64_t now);
 void probe_expect_apply(const struct probe_expect *e, struct report_context *ctx);
 
 /* ---- policy.c: --policy ------------------------------------------------------------------ */

@@ -374,10 +374,11 @@ static const char *alert_name(uint8_t desc)
     return n ? n : "unknown";
 }
 
-/* Why the exchange after the handshake gave no response head; hs is the handshake's capture. */
+/* Why the exchange after the handshake gave no response head; hs is the handshake's capture,
+ * present whether --client-key gave a certificate to answer a request for one. */
 static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
                                             const struct tls_capture *hs, const struct failure *f,
-                                            char *why, size_t cap)
+                                            bool present, char *why, size_t cap)
 {
     const struct tls_capture *rc = x->renego;
     char text[200];
@@ -389,9 +390,10 @@ static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
     if (x->renego_alert && x->renego_alert_level == 2) {
         snprintf(why, cap, "the server sent alert %s (%u) %s", alert_name(x->renego_alert_desc),
                  x->renego_alert_desc,
-                 rc        ? "at the end of the renegotiation (no client certificate was sent)"
-                 : x->sent ? "after the request"
-                           : "after the handshake");
+                 rc && present ? "at the end of the renegotiation (after the client certificate)"
+                 : rc          ? "at the end of the renegotiation (no client certificate was sent)"
+                 : x->sent     ? "after the request"
+                               : "after the handshake");
         return TLS_ERROR_TLS_ALERT;
     }
     if (f->have) {
@@ -463,7 +465,7 @@ static bool observe_exchange(const struct probe_conn_result *r, const struct fai
         h->head_cut = !head.complete && x->response_len >= TLS_HTTP_HEAD_MAX;
     } else {
         h->failed = true;
-        h->error_kind = exchange_failure(x, r->capture, f, why, sizeof(why));
+        h->error_kind = exchange_failure(x, r->capture, f, r->present, why, sizeof(why));
         if (x->response_len && !head.have_status) {
             size_t n = x->response_len < 40 ? x->response_len : 40;
             const char *began = received_text(&o->arena, x->response, n);
@@ -485,7 +487,7 @@ static bool observe_exchange(const struct probe_conn_result *r, const struct fai
         return true;
     }
     reneg->elapsed_ms = r->elapsed_ms;
-    enum tls_error_kind k = exchange_failure(x, r->capture, f, why, sizeof(why));
+    enum tls_error_kind k = exchange_failure(x, r->capture, f, r->present, why, sizeof(why));
     if (x->renego_err == TLS_E_UNSUPPORTED || x->renego_err == TLS_E_DECRYPT)
         k = TLS_ERROR_PROTOCOL;
     else if (x->renego_err == TLS_E_LIMIT)
@@ -495,6 +497,100 @@ static bool observe_exchange(const struct probe_conn_result *r, const struct fai
                               "%s",
                               x->renego_err ? tls_err_str(x->renego_err) : why);
     return true;
+}
+
+/* --client-key: the server's word on the certificate, where nothing readable came after it
+ * but an end: an alert (by name when mbedTLS read it, else the one the renegotiation follower
+ * saw), the server's close, the deadline, or mbedTLS's own failure. */
+static void cert_failure(const struct probe_conn_result *r, struct tls_observation *o,
+                         const char *after)
+{
+    const struct tls_exchange_result *x = &r->exchange;
+    struct tls_client_cert *cc = &o->client_cert;
+    const struct tls_capture *rc = x->renego;
+    char text[200];
+    if (x->peer_alert || (rc && rc->has_alert && rc->alert_level == 2) ||
+        (x->renego_alert && x->renego_alert_level == 2)) {
+        cc->result = TLS_CLIENT_CERT_ALERT;
+        cc->alert = x->peer_alert && x->alert >= 0                ? x->alert
+                    : rc && rc->has_alert && rc->alert_level == 2 ? rc->alert_desc
+                    : x->renego_alert                             ? x->renego_alert_desc
+                                                                  : -1;
+    } else if (x->eof || x->closed || r->end == PROBE_CONN_END_READ_FAILED) {
+        cc->result = TLS_CLIENT_CERT_CLOSED;
+    } else if (r->end == PROBE_CONN_END_DEADLINE) {
+        cc->result = TLS_CLIENT_CERT_NO_ANSWER;
+    } else {
+        cc->result = TLS_CLIENT_CERT_ERROR;
+        if (x->ssl_err)
+            tls_mbedtls_strerror(x->ssl_err, text, sizeof(text));
+        else
+            snprintf(text, sizeof(text), "the probe ended (%s)",
+                     r->end == PROBE_CONN_END_INTERRUPTED ? "interrupted" : "locally");
+        /* mbedTLS 3.6's own TLS 1.3 server answers a certificate it refuses with an alert under
+         * its handshake keys, after a client has moved to the application keys */
+        bool mac13 = x->handshake_done && tls_err_from_mbedtls(x->ssl_err) == TLS_E_DECRYPT &&
+                     r->capture && r->capture->version == 0x0304;
+        cc->error = tls_arena_printf(&o->arena, "%s: %s%s", after, text,
+                                     mac13 ? " (the server's answer could not be opened: an "
+                                             "mbedTLS 3.6 server sends the alert that refuses a "
+                                             "certificate under its handshake keys)"
+                                           : "");
+    }
+}
+
+/* --client-key: what became of the certificate in the first handshake (hs) and in the
+ * renegotiation (reneg, when renegotiated). mbedTLS presents it whenever a CertificateRequest
+ * comes in a handshake it runs; the answer is the handshake's end, and with --request the
+ * response that follows the last handshake that asked. */
+static void observe_client_cert(const struct probe_conn_result *r, struct tls_observation *hs,
+                                struct tls_observation *reneg, bool renegotiated)
+{
+    const struct tls_capture *cap = r->capture;
+    const struct tls_exchange_result *x = &r->exchange;
+    bool asked = cap && cap->has_certreq;
+    bool reneg_asked = renegotiated && x->renego && x->renego->has_certreq;
+    struct tls_client_cert *cc = &hs->client_cert;
+    cc->tried = true;
+    if (renegotiated)
+        reneg->client_cert.tried = true;
+    if (asked && hs->tls_max < 0x0303) {
+        cc->result = TLS_CLIENT_CERT_ERROR;
+        cc->error = "not presented: a probe of TLS 1.0 or 1.1 opens with caprobe's own "
+                    "ClientHello and is never completed (mbedTLS 3.6 has neither version)";
+    } else if (asked && !x->handshake_done && cap->have_hello && cap->version < 0x0303) {
+        char v[24];
+        cc->result = TLS_CLIENT_CERT_ERROR;
+        cc->error = tls_arena_printf(&hs->arena,
+                                     "not presented: the server chose %s, which mbedTLS (that "
+                                     "presents the certificate) does not speak",
+                                     tls_name_version_words(cap->version, v, sizeof(v)));
+    } else if (asked && !x->handshake_done) {
+        /* the client's certificate goes out right after the server's flight: a local failure
+         * (say, no signature algorithm in common with the key) is before it, an alert after */
+        cert_failure(r, hs, "the handshake did not complete");
+        cc->presented = cc->result != TLS_CLIENT_CERT_ERROR;
+    } else if (asked) {
+        cc->presented = true;
+        if (reneg_asked || (!r->request_path && cap->version == 0x0303) ||
+            (!r->request_path && x->answered))
+            cc->result = TLS_CLIENT_CERT_ACCEPTED; /* a renegotiation's answer is its own */
+        else if (r->request_path && !hs->http.failed) {
+            cc->result = TLS_CLIENT_CERT_HTTP;
+            cc->http_status = hs->http.status;
+        } else
+            cert_failure(r, hs, "after the handshake");
+    }
+    if (!reneg_asked)
+        return;
+    cc = &reneg->client_cert;
+    cc->presented = true;
+    if (!hs->http.failed) {
+        cc->result = TLS_CLIENT_CERT_HTTP;
+        cc->http_status = hs->http.status;
+    } else {
+        cert_failure(r, reneg, "in the renegotiation");
+    }
 }
 
 bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
@@ -508,6 +604,8 @@ bool probe_outcome_fill(const struct probe_conn_result *r, unsigned attempts,
     hs->silent_close = hs->outcome == TLS_OUTCOME_ERROR && hs->error_kind == TLS_ERROR_RESET &&
                        r->phase == PROBE_CONN_HANDSHAKE && r->received == 0;
     bool renegotiated = r->request_path && reneg && observe_exchange(r, &f, hs, reneg);
+    if (r->present)
+        observe_client_cert(r, hs, reneg, renegotiated);
     if (attempts > 1 && hs->outcome == TLS_OUTCOME_ERROR) {
         const char *m = hs->error_message;
         hs->error_message =

@@ -87,6 +87,7 @@ int probe_resolve_parse(const char *s, struct probe_resolve *out, const char **w
 typedef int probe_emit_fn(void *ctx, const struct report_target *t);
 
 struct probe_input;
+struct tls_identity;
 
 struct probe_opts {
     uint16_t versions[PROBE_MAX_VERSIONS]; /* 0x0301 to 0x0304, ascending, probed separately */
@@ -104,6 +105,9 @@ struct probe_opts {
     unsigned retries;              /* extra attempts after a transient connect failure */
     size_t capture_limit;          /* bytes captured per probe at most */
     const char *request_path;      /* --request: GET this path after the handshake, or NULL */
+    /* --client-key: the certificate mbedTLS presents when a server asks (TLS 1.2 and 1.3 probes
+     * then complete the handshake, tls/identity.h); NULL: none, and none is ever sent */
+    struct tls_identity *identity;
     /* The resolver stage (resolver.h) */
     const char *dns_servers;  /* c-ares's server list from --dns-server, or NULL: resolv.conf */
     uint64_t dns_timeout_ms;  /* per name */

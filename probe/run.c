@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -206,6 +207,7 @@ static int run_open(struct run *r)
     if (tty)
         r->report.width = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
     r->opts = c->scan;
+    r->opts.identity = r->expect.identity;
     r->opts.progress = c->progress < 0 ? !c->quiet && isatty(STDERR_FILENO) : c->progress;
     r->report.erase_progress = tty && r->opts.progress;
     r->opts.quiet = c->quiet;
@@ -223,6 +225,9 @@ static int run_load(struct run *r)
     const struct probe_config *c = r->cfg;
     if (probe_expect_load(&r->expect, c->expect_files, c->n_expect, c->client_cert,
                           c->public_roots) != 0)
+        return PROBE_EXIT_USAGE;
+    if (c->client_key && probe_expect_load_key(&r->expect, c->client_key, c->client_key_password,
+                                               (int64_t)time(NULL)) != 0)
         return PROBE_EXIT_USAGE;
     probe_expect_apply(&r->expect, &r->rules);
     if (c->policy_file && probe_policy_load(&r->policy, c->policy_file) != 0)

@@ -581,6 +581,7 @@ static int variant_start(struct probe_scan *s, struct probe_target *t, struct pr
         .port = t->item.spec.port,
         .version = v->version,
         .mbedtls_hello = o->mbedtls_hello,
+        .present = o->identity != NULL,
         .connect_timeout_ms = o->connect_timeout_ms,
         .handshake_timeout_ms = o->handshake_timeout_ms,
         .timeout_ms = o->timeout_ms,
@@ -930,6 +931,8 @@ static int scan_new(struct probe_scan **out, uv_loop_t *loop, const struct probe
     s->embedded = loop != NULL;
     *out = s;
     int rc = tls_client_new(&s->tls);
+    if (rc == 0 && opts->identity)
+        tls_client_set_identity(s->tls, opts->identity);
     if (rc == 0)
         rc = tls_name_cache_new(&s->names, NAME_CACHE_BYTES);
     if (rc == 0) {

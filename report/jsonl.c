@@ -235,6 +235,45 @@ static void http_json(struct report_buf *b, const struct tls_http_result *h)
     report_buf_puts(b, h->renegotiation ? ",\"renegotiation\":true}" : ",\"renegotiation\":false}");
 }
 
+/* --client-key: {"presented":..,"phase":..,"result":..} and what the result names: "alert",
+ * "http_status" or "error". No result when there is nothing to tell (not asked for). */
+static void client_cert_json(struct report_buf *b, const struct tls_observation *o)
+{
+    const struct tls_client_cert *cc = &o->client_cert;
+    report_buf_puts(b, cc->presented ? "{\"presented\":true" : "{\"presented\":false");
+    report_buf_puts(b, ",\"phase\":");
+    report_buf_json_str(b, o->phase);
+    const char *result = tls_client_cert_result_name(cc->result);
+    if (result) {
+        report_buf_puts(b, ",\"result\":");
+        report_buf_json_str(b, result);
+    }
+    char tmp[8];
+    switch (cc->result) {
+    case TLS_CLIENT_CERT_ALERT:
+        if (cc->alert >= 0) {
+            report_buf_puts(b, ",\"alert\":");
+            report_buf_json_str(b, tls_name_or_hex(tls_name_alert((uint8_t)cc->alert),
+                                                   (unsigned)cc->alert, 2, tmp, sizeof(tmp)));
+        }
+        break;
+    case TLS_CLIENT_CERT_HTTP:
+        report_buf_puts(b, ",\"http_status\":");
+        report_buf_json_u64(b, (uint64_t)cc->http_status);
+        break;
+    case TLS_CLIENT_CERT_ERROR:
+        report_buf_puts(b, ",\"error\":");
+        report_buf_json_str(b, cc->error ? cc->error : "");
+        break;
+    case TLS_CLIENT_CERT_NONE:
+    case TLS_CLIENT_CERT_ACCEPTED:
+    case TLS_CLIENT_CERT_CLOSED:
+    case TLS_CLIENT_CERT_NO_ANSWER:
+        break;
+    }
+    report_buf_put(b, "}", 1);
+}
+
 static void observation_json(struct report_buf *b, const struct names_out *no,
                              const struct tls_observation *o)
 {
@@ -298,6 +337,10 @@ static void observation_json(struct report_buf *b, const struct names_out *no,
     if (o->http.path) {
         report_buf_puts(b, ",\"http\":");
         http_json(b, &o->http);
+    }
+    if (o->client_cert.tried) {
+        report_buf_puts(b, ",\"client_cert\":");
+        client_cert_json(b, o);
     }
     report_buf_puts(b, ",\"elapsed_ms\":");
     report_buf_json_u64(b, o->elapsed_ms);

@@ -40,7 +40,8 @@ static report_rule_fn rule_no_certificate_request, rule_empty_ca_list, rule_root
     rule_oversized_ca_list, rule_sni_mismatch, rule_version_mismatch, rule_address_mismatch,
     rule_renegotiation_mismatch, rule_expected_ca_missing, rule_unexpected_ca,
     rule_client_cert_not_offered, rule_public_ca_accepted, rule_duplicate_ca, rule_malformed_ca,
-    rule_post_request_client_auth, rule_baseline_drift, rule_probe_failed, rule_legacy_tls_version;
+    rule_post_request_client_auth, rule_baseline_drift, rule_probe_failed, rule_legacy_tls_version,
+    rule_client_cert_rejected, rule_client_cert_accepted_unadvertised;
 
 static const struct report_rule rules[REPORT_RULE_COUNT] = {
     [REPORT_RULE_NO_CERTIFICATE_REQUEST] =
@@ -241,6 +242,42 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "jdk.tls.disabledAlgorithms. Appliances: the vendor's TLS profile, or a TLS-terminating "
          "proxy in front of them.",
          rule_legacy_tls_version},
+    [REPORT_RULE_CLIENT_CERT_REJECTED] =
+        {REPORT_RULE_CLIENT_CERT_REJECTED, "client-cert-rejected", REPORT_SEV_HIGH,
+         "The server advertises the certificate's issuer yet refuses it",
+         "caprobe presented the --client-cert certificate (--client-key) and the server "
+         "advertises an issuer of its chain, so browsers and filtering clients offer it, yet the "
+         "server refused it: a fatal alert (unknown_ca, bad_certificate, certificate_expired, "
+         "...), a closed connection, or the response 400 (nginx) or 403 (IIS 403.7 and 403.16, "
+         "Apache). The user is prompted, picks the certificate and is turned away: the list "
+         "and the trust disagree (IIS: the issuing CA is in the Client Authentication Issuers "
+         "store but its chain does not build to a trusted root, or revocation cannot be "
+         "checked). High: the certificate users are invited to present does not work. Low "
+         "when the certificate presented was itself outside its validity at the scan: refusing "
+         "it is right, and proves nothing about the binding.",
+         "Make the server trust what it advertises: IIS: the issuing CA in the Intermediate "
+         "Certification Authorities store and its root in Trusted Root Certification "
+         "Authorities, its CRL or OCSP reachable from the server; nginx: the whole chain in "
+         "ssl_client_certificate (or ssl_trusted_certificate) and ssl_verify_depth deep enough; "
+         "Apache: SSLCACertificateFile and SSLVerifyDepth. An alert certificate_expired or "
+         "certificate_revoked is about the certificate: prove the binding with a valid one.",
+         rule_client_cert_rejected, .per_variant = true},
+    [REPORT_RULE_CLIENT_CERT_ACCEPTED_UNADVERTISED] =
+        {REPORT_RULE_CLIENT_CERT_ACCEPTED_UNADVERTISED, "client-cert-accepted-unadvertised",
+         REPORT_SEV_MEDIUM, "The server accepts a certificate whose issuer it does not advertise",
+         "caprobe presented the --client-cert certificate (--client-key) and the server took "
+         "it (the handshake completed, or the request got a 2xx or 3xx answer), but none of the "
+         "names it advertises is an issuer of the certificate's chain: a client that follows "
+         "the list (browsers, Windows, Java, Go, .NET) never offers it, so its users are not "
+         "prompted and get 403, while curl or a script that sends it anyway gets in. The "
+         "server trusts more than it advertises: a test with such a client proves nothing for "
+         "browsers. Medium: the certificate works, but only for clients that ignore the list; "
+         "client-cert-not-offered (high) tells the same list's effect on filtering clients.",
+         "Advertise the CA that issued the certificate: IIS: put it in the store the binding's "
+         "Ctl Store Name names (ClientAuthIssuer); nginx: ssl_client_certificate, not only "
+         "ssl_trusted_certificate; Apache: SSLCADNRequestFile. If the server should not take "
+         "certificates of that CA, remove it from the server's trust instead.",
+         rule_client_cert_accepted_unadvertised, .per_variant = true},
 };
 
 const struct report_rule *report_rule_get(enum report_rule_id id)
@@ -1611,6 +1648,29 @@ static void rule_unexpected_ca(struct report_rule_run *r, const struct report_ru
     }
 }
 
+/* Whether a certificate of chain has its issuer among o's names: byte for byte (returns true,
+ * *name the advertised name), or only after canonical comparison (false, *name that name), or
+ * not at all (false, *name NULL). */
+static bool chain_advertised(const struct tls_observation *o, const struct report_certs *chain,
+                             const char **name)
+{
+    *name = NULL;
+    for (size_t k = 0; k < chain->n; k++) {
+        const struct report_cert *c = &chain->v[k];
+        for (size_t a = 0; a < o->ca_count; a++) {
+            const struct tls_ca_name *ca = &o->cas[a];
+            if (ca->der_len == c->issuer_len && memcmp(ca->der, c->issuer, c->issuer_len) == 0) {
+                *name = ca->dn;
+                return true;
+            }
+            if (!*name && !ca->malformed &&
+                tls_dn_equal_canonical(ca->der, ca->der_len, c->issuer, c->issuer_len))
+                *name = ca->dn;
+        }
+    }
+    return false;
+}
+
 static void rule_client_cert_not_offered(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_certs *chain = r->ctx->client_chain;
@@ -1620,20 +1680,8 @@ static void rule_client_cert_not_offered(struct report_rule_run *r, const struct
         const struct tls_observation *o = r->t->obs[i];
         if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
             continue; /* an empty list lets clients offer anything */
-        bool exact = false;
-        const char *canonical = NULL;
-        for (size_t k = 0; k < chain->n && !exact; k++) {
-            const struct report_cert *c = &chain->v[k];
-            for (size_t a = 0; a < o->ca_count && !exact; a++) {
-                const struct tls_ca_name *ca = &o->cas[a];
-                if (ca->der_len == c->issuer_len && memcmp(ca->der, c->issuer, c->issuer_len) == 0)
-                    exact = true;
-                else if (!canonical && !ca->malformed &&
-                         tls_dn_equal_canonical(ca->der, ca->der_len, c->issuer, c->issuer_len))
-                    canonical = ca->dn;
-            }
-        }
-        if (exact)
+        const char *canonical;
+        if (chain_advertised(o, chain, &canonical))
             continue;
         char where[256];
         describe(o, where, sizeof(where));
@@ -2086,4 +2134,110 @@ int report_rules_run(const struct report_target *t, const struct report_context 
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(out->v[0]), by_severity);
     return r.err;
+}
+
+/* ---- --client-key: what the server made of the certificate presented ---------------------- */
+
+/* Whether the server took the certificate presented in o: 1 (the handshake completed, or the
+ * request got 2xx or 3xx), 0 (a fatal alert, a close, or 400 (nginx's answer to a certificate
+ * it refuses) or 403 (IIS 403.7, 403.16; Apache)), -1 (not presented, no answer, another
+ * status: nothing to judge). */
+static int cert_taken(const struct tls_observation *o)
+{
+    const struct tls_client_cert *cc = &o->client_cert;
+    if (!cc->presented)
+        return -1;
+    switch (cc->result) {
+    case TLS_CLIENT_CERT_ACCEPTED:
+        return 1;
+    case TLS_CLIENT_CERT_ALERT:
+    case TLS_CLIENT_CERT_CLOSED:
+        return 0;
+    case TLS_CLIENT_CERT_HTTP:
+        return cc->http_status >= 200 && cc->http_status < 400    ? 1
+               : cc->http_status == 400 || cc->http_status == 403 ? 0
+                                                                  : -1;
+    case TLS_CLIENT_CERT_NONE:
+    case TLS_CLIENT_CERT_NO_ANSWER:
+    case TLS_CLIENT_CERT_ERROR:
+        return -1;
+    }
+    return -1;
+}
+
+/* "alert unknown_ca", "the closed connection", "HTTP 403": how the server answered. */
+static const char *cert_answer(const struct tls_client_cert *cc, char *buf, size_t cap)
+{
+    char tmp[8];
+    switch (cc->result) {
+    case TLS_CLIENT_CERT_ALERT:
+        snprintf(buf, cap, "alert %s",
+                 cc->alert < 0 ? "(not named)"
+                               : tls_name_or_hex(tls_name_alert((uint8_t)cc->alert),
+                                                 (unsigned)cc->alert, 2, tmp, sizeof(tmp)));
+        break;
+    case TLS_CLIENT_CERT_CLOSED:
+        snprintf(buf, cap, "a closed connection");
+        break;
+    case TLS_CLIENT_CERT_HTTP:
+        snprintf(buf, cap, "HTTP %d to the request", cc->http_status);
+        break;
+    case TLS_CLIENT_CERT_ACCEPTED:
+        snprintf(buf, cap, "a completed handshake");
+        break;
+    case TLS_CLIENT_CERT_NONE:
+    case TLS_CLIENT_CERT_NO_ANSWER:
+    case TLS_CLIENT_CERT_ERROR:
+        snprintf(buf, cap, "no answer");
+        break;
+    }
+    return buf;
+}
+
+/* Both rules: on each variant whose list names issuers, a certificate the server refused
+ * (taken 0) although the list names an issuer of its chain, or took (taken 1) although it names
+ * none (a canonical match counts as named: client-cert-not-offered grades that one). */
+static void presented_check(struct report_rule_run *r, const struct report_rule *rule, int taken)
+{
+    const struct report_presented *p = r->ctx->presented;
+    if (p == NULL || p->chain == NULL || p->chain->n == 0)
+        return;
+    const struct report_cert *leaf = &p->chain->v[0];
+    for (size_t i = 0; i < r->t->n_obs; i++) {
+        const struct tls_observation *o = r->t->obs[i];
+        /* no names (an empty list, TLS 1.3 without certificate_authorities) lets clients offer
+         * anything: there is nothing to compare with */
+        if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0 || cert_taken(o) != taken)
+            continue;
+        const char *name;
+        bool exact = chain_advertised(o, p->chain, &name);
+        if ((name != NULL) != (taken == 0))
+            continue; /* a refusal the list announces, or a list that invites what was taken */
+        char where[256], answer[64];
+        describe(o, where, sizeof(where));
+        cert_answer(&o->client_cert, answer, sizeof(answer));
+        if (taken == 0)
+            add(r, rule, severity(r, rule, p->invalid ? REPORT_SEV_LOW : rule->severity), &i, 1,
+                "[%s] advertises %s%s, an issuer of the chain of %s, yet answered the "
+                "certificate with %s%s%s%s",
+                where, name, exact ? "" : " (after canonical comparison)", leaf->subject_text,
+                answer, p->invalid ? "; the certificate presented was not valid at the scan (" : "",
+                p->invalid ? p->invalid : "", p->invalid ? "): present a valid one" : "");
+        else
+            add(r, rule, severity(r, rule, rule->severity), &i, 1,
+                "[%s] took %s (issued by %s) with %s, but none of the %zu names it advertises is "
+                "an issuer of its chain: clients that follow the list never offer it",
+                where, leaf->subject_text, leaf->issuer_text, answer, o->ca_count);
+    }
+}
+
+static void rule_client_cert_rejected(struct report_rule_run *r, const struct report_rule *rule)
+{
+    presented_check(r, rule, 0);
+}
+
+static void rule_client_cert_accepted_unadvertised(struct report_rule_run *r,
+                                                   const struct report_rule *rule)
+{
+    presented_check(r, rule, 1);
 }

@@ -42,7 +42,9 @@ int report_severity_parse(const char *s, enum report_severity *out);
     X(POST_REQUEST_CLIENT_AUTH, "post-request-client-auth")                                        \
     X(BASELINE_DRIFT, "baseline-drift")                                                            \
     X(PROBE_FAILED, "probe-failed")                                                                \
-    X(LEGACY_TLS_VERSION, "legacy-tls-version")
+    X(LEGACY_TLS_VERSION, "legacy-tls-version")                                                    \
+    X(CLIENT_CERT_REJECTED, "client-cert-rejected")                                                \
+    X(CLIENT_CERT_ACCEPTED_UNADVERTISED, "client-cert-accepted-unadvertised")
 
 enum report_rule_id {
 #define REPORT_RULE_ENUM(name, id) REPORT_RULE_##name,
@@ -116,13 +118,21 @@ struct report_baseline_target {
     size_t n;
 };
 
+/* --client-key: the chain caprobe presents when a server asks, and whether its certificate was
+ * outside its validity when the scan started (the rules have no clock: the prober says). */
+struct report_presented {
+    const struct report_certs *chain; /* v[0]: the certificate presented */
+    const char *invalid; /* NULL, or why it was not valid: "it expired on 2020-12-31T23:59:59Z" */
+};
+
 /* Everything besides the observations that rules need for one target. */
 struct report_context {
-    const struct report_roots *public_roots;       /* NULL: none loaded */
-    const struct report_certs *expected_cas;       /* NULL: no expectation */
-    const struct report_certs *client_chain;       /* NULL: none given */
-    int client_auth;                               /* 1 required, 0 not, -1 unknown */
-    const struct report_baseline_target *baseline; /* NULL: no baseline for this target */
+    const struct report_roots *public_roots;          /* NULL: none loaded */
+    const struct report_certs *expected_cas;          /* NULL: no expectation */
+    const struct report_certs *client_chain;          /* NULL: none given */
+    const struct report_presented *presented;         /* NULL: no certificate presented */
+    int client_auth;                                  /* 1 required, 0 not, -1 unknown */
+    const struct report_baseline_target *baseline;    /* NULL: no baseline for this target */
     const struct report_netsh *netsh; /* --netsh: the server's http.sys bindings (netsh.h), which
                                        * the netsh remedies name; NULL: none */
     enum report_severity severity[REPORT_RULE_COUNT]; /* effective severities */

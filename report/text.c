@@ -678,6 +678,68 @@ static void put_http(struct text *x, const struct tls_http_result *h)
     newline(x);
 }
 
+/* --client-key: "    client certificate: presented, the server answered alert unknown_ca".
+ * Nothing when the server did not ask in this phase. */
+static void put_client_cert(struct text *x, const struct tls_observation *o)
+{
+    const struct tls_client_cert *cc = &o->client_cert;
+    const struct style *st = x->st;
+    char tmp[8];
+    if (!cc->tried || (!cc->presented && cc->result == TLS_CLIENT_CERT_NONE))
+        return;
+    put(x, "    client certificate: ");
+    put(x, cc->presented ? "presented, " : "");
+    switch (cc->result) {
+    case TLS_CLIENT_CERT_NONE:
+        put(x, "no answer recorded");
+        break;
+    case TLS_CLIENT_CERT_ACCEPTED:
+        style(x, st->green);
+        put(x, "accepted");
+        style(x, st->reset);
+        put(x, strcmp(o->phase, "handshake") == 0 ? " (the handshake completed)"
+                                                  : " (the renegotiation completed)");
+        break;
+    case TLS_CLIENT_CERT_ALERT:
+        style(x, st->red);
+        put(x, "refused with alert ");
+        put(x, cc->alert < 0 ? "(unknown)"
+                             : tls_name_or_hex(tls_name_alert((uint8_t)cc->alert),
+                                               (unsigned)cc->alert, 2, tmp, sizeof(tmp)));
+        style(x, st->reset);
+        break;
+    case TLS_CLIENT_CERT_CLOSED:
+        style(x, st->red);
+        put(x, "the server closed the connection");
+        style(x, st->reset);
+        break;
+    case TLS_CLIENT_CERT_HTTP:
+        style(x, cc->http_status < 400 ? st->green : st->red);
+        putf(x, "the request got HTTP %d", cc->http_status);
+        style(x, st->reset);
+        break;
+    case TLS_CLIENT_CERT_NO_ANSWER:
+        style(x, st->yellow);
+        put(x, "no answer before the deadline");
+        style(x, st->reset);
+        break;
+    case TLS_CLIENT_CERT_ERROR:
+        style(x, st->yellow);
+        put(x, cc->error);
+        style(x, st->reset);
+        break;
+    }
+    newline(x);
+}
+
+/* Whether two variants' client certificates got the same answer (a row tells one). */
+static bool same_client_cert(const struct tls_client_cert *a, const struct tls_client_cert *b)
+{
+    return a->tried == b->tried && a->presented == b->presented && a->result == b->result &&
+           a->alert == b->alert && a->http_status == b->http_status &&
+           tls_str_same(a->error, b->error);
+}
+
 /* At most max names of o's list, with their malformed marks, and how many more there are. */
 static void put_names(struct text *x, const struct tls_observation *o, size_t max)
 {
@@ -731,6 +793,8 @@ static bool same_row(const struct tls_observation *a, const struct tls_observati
         return false;
     if (a->outcome != b->outcome || a->version != b->version || a->http.path || b->http.path ||
         !tls_str_same(a->phase, "handshake") || !tls_str_same(b->phase, "handshake"))
+        return false;
+    if (!same_client_cert(&a->client_cert, &b->client_cert))
         return false;
     const struct tls_server_cert *ca = &a->server_cert, *cb = &b->server_cert;
     if (cert_each &&
@@ -845,6 +909,7 @@ static int write_row(struct text *x, const struct report_opts *opts, const struc
     }
     if (o->http.path)
         put_http(x, &o->http);
+    put_client_cert(x, o);
     return 0;
 }
 

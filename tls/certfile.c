@@ -1,5 +1,7 @@
 /* Loading certificates from PEM bundles or DER files (certfile.h). The file is read whole (it is
- * the user's, bounded at 64 MiB); PEM blocks are found by their lines so errors name a line. */
+ * the user's, bounded at 64 MiB); PEM blocks are found by their lines so errors name a line. The
+ * names and validity come from our own DER reader (tls/wire/cert.h), so that a certificate whose
+ * key mbedTLS does not know (Ed25519, Ed448) is read like any other. */
 #include "certfile.h"
 
 #include <errno.h>
@@ -9,9 +11,8 @@
 #include <string.h>
 
 #include <mbedtls/base64.h>
-#include <mbedtls/x509_crt.h>
 
-#include "mbedtls_err.h"
+#include "wire/cert.h"
 #include "wire/dn.h"
 #include "wire/error.h"
 
@@ -32,7 +33,7 @@ void tls_certfile_free(struct tls_certfile *f)
     memset(f, 0, sizeof(*f));
 }
 
-static int read_all(const char *path, uint8_t **data, size_t *len, char *err, size_t cap)
+int tls_certfile_read(const char *path, uint8_t **data, size_t *len, char *err, size_t cap)
 {
     FILE *fp = fopen(path, "rb");
     if (fp == NULL) {
@@ -84,31 +85,20 @@ static int read_all(const char *path, uint8_t **data, size_t *len, char *err, si
 static int add_der(struct tls_certfile *f, const uint8_t *der, size_t len, const char *where,
                    char *err, size_t cap)
 {
-    mbedtls_x509_crt crt;
-    mbedtls_x509_crt_init(&crt);
-    int rc = 0;
+    struct tls_cert_fields cf;
+    if (tls_cert_read(&cf, der, len)) {
+        snprintf(err, cap, "%s: not an X.509 certificate (byte %zu of %zu, %s: %s)", where,
+                 cf.error_at, len, cf.error_field, cf.error_problem);
+        return TLS_E_DER;
+    }
     uint8_t *copy = tls_arena_memdup(&f->arena, der, len);
-    if (copy == NULL) {
-        rc = TLS_E_NOMEM;
-        goto out;
-    }
-    int raw = mbedtls_x509_crt_parse_der_nocopy(&crt, copy, len);
-    if (raw) {
-        char why[160];
-        mbedtls_x509_crt_free(&crt);
-        mbedtls_x509_crt_init(&crt);
-        tls_mbedtls_strerror(raw, why, sizeof(why));
-        snprintf(err, cap, "%s: not an X.509 certificate (%s)", where, why);
-        rc = TLS_E_DER;
-        goto out;
-    }
+    if (copy == NULL)
+        goto nomem;
     if (f->n == f->cap) {
         size_t ncap = f->cap ? 2 * f->cap : 16;
         struct tls_cert_entry *v = realloc(f->v, ncap * sizeof(*v));
-        if (v == NULL) {
-            rc = TLS_E_NOMEM;
-            goto out;
-        }
+        if (v == NULL)
+            goto nomem;
         f->v = v;
         f->cap = ncap;
     }
@@ -116,28 +106,28 @@ static int add_der(struct tls_certfile *f, const uint8_t *der, size_t len, const
     memset(e, 0, sizeof(*e));
     e->der = copy;
     e->der_len = len;
-    e->subject = crt.subject_raw.p;
-    e->subject_len = crt.subject_raw.len;
-    e->issuer = crt.issuer_raw.p;
-    e->issuer_len = crt.issuer_raw.len;
+    /* the views of tls_cert_read, moved into the copy */
+    e->subject = copy + (cf.subject - der);
+    e->subject_len = cf.subject_len;
+    e->issuer = copy + (cf.issuer - der);
+    e->issuer_len = cf.issuer_len;
+    e->not_before = cf.not_before;
+    e->not_after = cf.not_after;
     e->where = tls_arena_strdup(&f->arena, where);
     if (e->where == NULL ||
         tls_dn_format_arena(&f->arena, e->subject, e->subject_len, &e->subject_text) ==
             TLS_E_NOMEM ||
-        tls_dn_format_arena(&f->arena, e->issuer, e->issuer_len, &e->issuer_text) == TLS_E_NOMEM) {
-        rc = TLS_E_NOMEM;
-        goto out;
-    }
+        tls_dn_format_arena(&f->arena, e->issuer, e->issuer_len, &e->issuer_text) == TLS_E_NOMEM)
+        goto nomem;
     if (e->subject_text == NULL)
         e->subject_text = "(malformed subject)";
     if (e->issuer_text == NULL)
         e->issuer_text = "(malformed issuer)";
     f->n++;
-out:
-    if (rc == TLS_E_NOMEM)
-        snprintf(err, cap, "%s: out of memory", where);
-    mbedtls_x509_crt_free(&crt); /* nocopy: the DER stays in the arena */
-    return rc;
+    return 0;
+nomem:
+    snprintf(err, cap, "%s: out of memory", where);
+    return TLS_E_NOMEM;
 }
 
 /* Whether needle occurs in p/n; unlike strstr() it goes past NUL bytes. */
@@ -163,7 +153,7 @@ int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_
 {
     uint8_t *data;
     size_t len;
-    int rc = read_all(path, &data, &len, err, cap);
+    int rc = tls_certfile_read(path, &data, &len, err, cap);
     if (rc)
         return rc;
     size_t before = f->n;

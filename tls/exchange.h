@@ -14,9 +14,14 @@
 
 #include <mbedtls/ssl.h>
 
-/* What happened after the handshake, for a session with a request. */
+/* What happened after the handshake, for a session with a request (or one that completes the
+ * handshake without one: tls_session_opts.complete). */
 struct tls_exchange_result {
     bool handshake_done;     /* mbedTLS completed the handshake */
+    int alert;               /* the description of the fatal alert mbedTLS read, or -1 */
+    bool eof;                /* the server closed the connection */
+    bool answered;           /* complete, TLS 1.3: no alert after our Finished and close_notify,
+                              * but data or the server's close */
     bool sent;               /* the whole request was handed to mbedTLS */
     bool closed;             /* the server closed (close_notify or EOF) after the request */
     bool peer_alert;         /* mbedTLS stopped on a fatal alert from the server */

@@ -23,6 +23,7 @@ int tls_err_from_mbedtls(int raw)
     case MBEDTLS_ERR_GCM_AUTH_FAILED:
     case MBEDTLS_ERR_CCM_AUTH_FAILED:
     case MBEDTLS_ERR_CHACHAPOLY_AUTH_FAILED:
+    case MBEDTLS_ERR_SSL_INVALID_MAC: /* a record mbedTLS's session could not open */
         return TLS_E_DECRYPT;
     case MBEDTLS_ERR_CIPHER_ALLOC_FAILED:
     case MBEDTLS_ERR_MD_ALLOC_FAILED:

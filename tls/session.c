@@ -16,6 +16,7 @@
 #include <psa/crypto.h>
 
 #include "crypt12.h"
+#include "identity.h"
 #include "keyex13.h"
 #include "mbedtls_err.h"
 #include "wire/error.h"
@@ -50,6 +51,10 @@ struct tls_session {
     bool eof;
     bool handshake_done;
     bool in_over_limit;     /* mbedTLS stopped: its unread input would pass the capture limit */
+    bool complete;          /* complete the handshake without a request (--client-key) */
+    bool close_sent;        /* complete, TLS 1.3: our close_notify followed our Finished */
+    bool answered;          /* complete, TLS 1.3: data, close_notify or EOF came after it */
+    int peer_alert;         /* the description of the fatal alert mbedTLS read, or -1 */
     struct tls_exchange *x; /* with a request: what follows the handshake; NULL without */
     struct tls_keyex13 *kx; /* TLS 1.3 without mbedTLS: our ClientHello; NULL otherwise */
 };
@@ -100,6 +105,15 @@ int tls_client_new(struct tls_client **out)
 out:
     tls_client_free(c);
     return rc;
+}
+
+void tls_client_set_identity(struct tls_client *c, struct tls_identity *id)
+{
+    mbedtls_ssl_config *confs[] = {&c->conf12, &c->conf13, &c->conf12_follow};
+    for (size_t i = 0; i < sizeof(confs) / sizeof(*confs); i++) {
+        /* fails only for a second certificate of the same config, which never comes */
+        (void)mbedtls_ssl_conf_own_cert(confs[i], &id->chain, &id->key);
+    }
 }
 
 void tls_client_free(struct tls_client *c)
@@ -243,8 +257,9 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
                     const struct tls_session_opts *opts)
 {
     *out = NULL;
-    if (opts->own_hello ? opts->version < 0x0301 || opts->version > 0x0303 || opts->request
-                        : opts->version != 0x0303 && opts->version != 0x0304)
+    if (opts->own_hello
+            ? opts->version < 0x0301 || opts->version > 0x0303 || opts->request || opts->complete
+            : opts->version != 0x0303 && opts->version != 0x0304)
         return TLS_E_INVALID;
     struct tls_session *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -253,7 +268,9 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
     tls_capture_init(&s->cap, opts->capture_limit);
     s->limit = opts->capture_limit;
     s->version = opts->version;
-    s->keep_ssl = opts->keep_ssl || opts->request;
+    s->keep_ssl = opts->keep_ssl || opts->request || opts->complete;
+    s->complete = opts->complete && !opts->request; /* a request completes it anyway */
+    s->peer_alert = -1;
     int rc = 0;
     /* caprobe's ClientHello offers TLS 1.0 up to version, mbedTLS's only version (the capture
      * reads a lower one all the same, whatever mbedTLS makes of it) */
@@ -308,10 +325,24 @@ static void maybe_release(struct tls_session *s)
     s->in_off = s->in_len = s->in_alloc = 0;
 }
 
+/* The description of the fatal alert mbedTLS just stopped on (MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE),
+ * or -1. mbedTLS 3.6 has no getter for it, but keeps the record it read, decrypted, in in_msg
+ * until the next read: so the alert is named whatever keys protected it (a TLS 1.3 alert after
+ * our Finished, one inside a renegotiation), which the capture could not open. */
+static int received_alert(const mbedtls_ssl_context *ssl)
+{
+    if (ssl->MBEDTLS_PRIVATE(in_msgtype) != MBEDTLS_SSL_MSG_ALERT ||
+        ssl->MBEDTLS_PRIVATE(in_msglen) != 2 || ssl->MBEDTLS_PRIVATE(in_msg) == NULL)
+        return -1;
+    return ssl->MBEDTLS_PRIVATE(in_msg)[1];
+}
+
 /* mbedTLS failed: it gets no more input and says nothing more (no alert: let the server
  * finish its flight for the capture). */
 static void ssl_failed(struct tls_session *s, int raw)
 {
+    if (raw == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && !s->ssl_released)
+        s->peer_alert = received_alert(&s->ssl);
     s->ssl_err = raw;
     s->ssl_stopped = true;
     if (s->x)
@@ -323,6 +354,44 @@ static void ssl_failed(struct tls_session *s, int raw)
     /* Without mbedTLS no TLS 1.3 secret will come: records waiting for it stay unreadable. */
     if (tls_capture_waiting_keys(&s->cap))
         tls_capture_fail(&s->cap, TLS_E_MBEDTLS);
+}
+
+/* complete, the handshake done: the server's word on our certificate. TLS 1.2: its Finished
+ * came after our certificate, nothing more to wait for. TLS 1.3: the server reads our
+ * certificate after its own Finished, so its answer comes after ours: an alert, or data or its
+ * close (mbedTLS takes the tickets before them in silence; signalling them, which mbedTLS 3.6
+ * can, made it lose the response of a request that followed a ticket). Our close_notify right
+ * after our Finished makes a server that took the certificate close at once, instead of
+ * waiting for a request that never comes. */
+static void await_answer(struct tls_session *s)
+{
+    if (s->version != 0x0304) {
+        s->ssl_stopped = true;
+        return;
+    }
+    if (!s->close_sent) {
+        s->close_sent = true;
+        int raw = mbedtls_ssl_close_notify(&s->ssl);
+        if (raw && raw != MBEDTLS_ERR_SSL_WANT_WRITE) {
+            ssl_failed(s, raw);
+            return;
+        }
+    }
+    for (;;) {
+        unsigned char buf[256];
+        int n = mbedtls_ssl_read(&s->ssl, buf, sizeof(buf));
+        if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE)
+            return;
+        if (n == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            continue; /* not signalled by default; should a later mbedTLS do it */
+        if (n >= 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || n == MBEDTLS_ERR_SSL_CONN_EOF) {
+            s->answered = true;
+            s->ssl_stopped = true;
+            return;
+        }
+        ssl_failed(s, n);
+        return;
+    }
 }
 
 /* Run mbedTLS as far as the input allows. A failure stops it for good: the capture goes on. */
@@ -342,8 +411,11 @@ static void drive(struct tls_session *s)
         }
         s->handshake_done = true;
     }
-    if (s->x == NULL)
+    if (s->x == NULL) {
+        if (s->complete)
+            await_answer(s);
         return;
+    }
     int raw = tls_exchange_drive(s->x, &s->ssl);
     if (raw)
         ssl_failed(s, raw);
@@ -395,7 +467,7 @@ void tls_session_input(struct tls_session *s, const uint8_t *p, size_t n)
     } else if (s->x) {
         tls_exchange_feed(s->x, p, n);
     }
-    if (s->cap.status == TLS_CAPTURE_RUNNING || s->x)
+    if (s->cap.status == TLS_CAPTURE_RUNNING || s->x || s->complete)
         drive(s);
 }
 
@@ -412,8 +484,9 @@ bool tls_session_finished(const struct tls_session *s)
 {
     if (s->cap.status == TLS_CAPTURE_RUNNING)
         return false;
-    if (s->x == NULL)
-        return true;
+    if (s->x == NULL) /* complete: until the answer, when there is a certificate to answer */
+        return !s->complete || s->cap.status != TLS_CAPTURE_DONE || !s->cap.has_certreq ||
+               s->ssl_stopped;
     /* a second flight mbedTLS could not take (a list over 16 KiB) is still read to its end */
     if (tls_exchange_reading(s->x))
         return false;
@@ -427,6 +500,9 @@ void tls_session_exchange(const struct tls_session *s, struct tls_exchange_resul
     out->peer_alert = s->ssl_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE;
     out->over_limit = s->in_over_limit;
     out->ssl_err = s->ssl_err;
+    out->alert = s->peer_alert;
+    out->eof = s->eof;
+    out->answered = s->answered;
     if (s->x)
         tls_exchange_report(s->x, out);
 }

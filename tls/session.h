@@ -14,11 +14,15 @@
 #include "capture.h"
 #include "exchange.h"
 
-struct tls_client;  /* shared per run: RNG and one mbedTLS config per version */
-struct tls_session; /* one per probe */
+struct tls_client;   /* shared per run: RNG and one mbedTLS config per version */
+struct tls_session;  /* one per probe */
+struct tls_identity; /* identity.h */
 
 int tls_client_new(struct tls_client **out);
 void tls_client_free(struct tls_client *c);
+/* --client-key: present id's certificate whenever a server asks (the first handshake of an
+ * mbedTLS session, a renegotiation); id must outlive the client. */
+void tls_client_set_identity(struct tls_client *c, struct tls_identity *id);
 
 struct tls_session_opts {
     uint16_t version;       /* mbedTLS: 0x0303 or 0x0304, offered as both minimum and maximum;
@@ -36,6 +40,11 @@ struct tls_session_opts {
                              * request): the session then completes the handshake, sends them,
                              * reads the response head and follows a TLS 1.2 renegotiation */
     size_t request_len;
+    bool complete; /* without a request: complete the handshake when the first flight asks for
+                    * a certificate (the client's identity answers it), and read the server's
+                    * answer to it: TLS 1.2 its Finished; TLS 1.3 (after our close_notify) an
+                    * alert, or data or its close. A flight without a
+                    * CertificateRequest ends the session as without it */
 };
 
 int tls_session_new(struct tls_session **out, struct tls_client *client,
@@ -60,10 +69,10 @@ const struct tls_capture *tls_session_capture(const struct tls_session *s);
 enum tls_capture_status tls_session_status(const struct tls_session *s);
 
 /* True once the session needs no more input: the capture ended and, with a request, the
- * exchange after the handshake is over too. */
+ * exchange after the handshake is over too (complete: the server's answer came). */
 bool tls_session_finished(const struct tls_session *s);
 
-/* What happened after the handshake, for a session with a request (exchange.h). */
+/* What happened after the handshake, for a session with a request or complete (exchange.h). */
 void tls_session_exchange(const struct tls_session *s, struct tls_exchange_result *out);
 
 /* The first mbedTLS error (raw negative code), 0 when none; tls_mbedtls_strerror (mbedtls_err.h)

@@ -7,8 +7,9 @@ _caprobe_opts='-i -p -o -q -c -h -V -4 -6
 --input --ports --resolve --sni --request --tls --client-hello --format --output
 --quiet --concurrency --timeout --capture-limit --fail-on-error --per-address --rate
 --connect-timeout --handshake-timeout --retries --shard --max-cidr --starttls --progress --color
---names --no-progress --expect-ca --client-cert --public-roots --fail-on --explain --policy
---baseline --netsh --dns-server --dns-timeout --dns-concurrency --ipv4 --ipv6 --help --version'
+--names --no-progress --expect-ca --client-cert --client-key --client-key-password-file
+--public-roots --fail-on --explain --policy --baseline --netsh --dns-server --dns-timeout
+--dns-concurrency --ipv4 --ipv6 --help --version'
 _caprobe_report_opts='-o -h --baseline --format --names --targets --output --help'
 _caprobe_diff_opts='-h --format --names --help'
 _caprobe_netsh_opts='-h --previous --format --help'
@@ -80,9 +81,9 @@ _caprobe()
     report:--targets) words='all none' ;;
     caprobe:--explain) words="all $(_caprobe_rules "${COMP_WORDS[0]}")" ;;
     caprobe:-i | caprobe:--input | caprobe:-o | caprobe:--output | caprobe:--expect-ca | \
-        caprobe:--client-cert | caprobe:--policy | caprobe:--baseline | caprobe:--public-roots | \
-        caprobe:--netsh | report:-o | report:--output | report:--baseline | netsh:--previous | \
-        exporter:--config)
+        caprobe:--client-cert | caprobe:--client-key | caprobe:--client-key-password-file | \
+        caprobe:--policy | caprobe:--baseline | caprobe:--public-roots | caprobe:--netsh | \
+        report:-o | report:--output | report:--baseline | netsh:--previous | exporter:--config)
         _caprobe_files "$cur" "$pfx"
         return 0
         ;;

@@ -34,7 +34,8 @@ KEY_ORDER = {
     "target": ["schema", "compact", "target", "host", "port", "error", "observations",
                "findings"],
     "observation": ["address", "sni", "tls_max", "phase", "starttls", "outcome", "error", "tls",
-                    "certificate_request", "server_certificate", "http", "elapsed_ms"],
+                    "certificate_request", "server_certificate", "http", "client_cert",
+                    "elapsed_ms"],
     "error": ["kind", "message", "code", "raw", "alert"],
     "tls": ["version", "cipher_suite"],
     "certificate_request": ["ca_count", "ca_bytes", "list_bytes", "cas", "certificate_types",
@@ -47,6 +48,7 @@ KEY_ORDER = {
     "http": ["path", "sent", "error", "status", "status_line", "server", "head_cut",
              "renegotiation"],
     "http_error": ["kind", "message"],
+    "client_cert": ["presented", "phase", "result", "alert", "http_status", "error"],
     "finding": ["rule", "severity", "message", "observations", "remedy"],
 }
 
@@ -163,7 +165,8 @@ def _observation_errors(obs, compact):
             errors.append("%s: tls_max %s after %s for the same address and SNI (versions come in "
                           "ascending order)" % (at, o["tls_max"], prev["tls_max"]))
         errors += _order_errors(o, "observation", at)
-        for key in ("error", "tls", "certificate_request", "server_certificate", "http"):
+        for key in ("error", "tls", "certificate_request", "server_certificate", "http",
+                    "client_cert"):
             errors += _order_errors(o.get(key), key, "%s.%s" % (at, key))
         if isinstance(o.get("http"), dict):
             errors += _order_errors(o["http"].get("error"), "http_error", at + ".http.error")
@@ -249,7 +252,10 @@ def _valid_record():
                                      "cas": [ca, mal], "certificate_authorities_extension": True,
                                      "signature_algorithms": ["ecdsa_secp256r1_sha256", "0x0a0a"],
                                      "quirks": 16},
-             "server_certificate": cert, "elapsed_ms": 12},
+             "server_certificate": cert,
+             "client_cert": {"presented": True, "phase": "handshake", "result": "alert",
+                             "alert": "unknown_ca"},
+             "elapsed_ms": 12},
             {"address": "192.0.2.10", "sni": None, "tls_max": "1.2", "phase": "handshake",
              "outcome": "no_certificate_request",
              "tls": {"version": "1.2", "cipher_suite": "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256"},
@@ -257,6 +263,7 @@ def _valid_record():
                                     "chain_length": 1},
              "http": {"path": "/", "sent": True, "status": 403, "status_line": "HTTP/1.1 403 No",
                       "server": None, "head_cut": True, "renegotiation": True},
+             "client_cert": {"presented": False, "phase": "handshake"},
              "elapsed_ms": 3},
             {"address": "192.0.2.10", "sni": None, "tls_max": "1.2", "phase": "renegotiation",
              "outcome": "certificate_request",
@@ -265,6 +272,8 @@ def _valid_record():
                                      "list_bytes": len(der) + 2, "cas": [ca],
                                      "certificate_types": ["rsa_sign", "0x07"],
                                      "signature_algorithms": []},
+             "client_cert": {"presented": True, "phase": "renegotiation", "result": "http",
+                             "http_status": 403},
              "elapsed_ms": 9},
             {"address": None, "sni": "app.example.com", "tls_max": "1.2", "phase": "handshake",
              "outcome": "error",
@@ -272,14 +281,20 @@ def _valid_record():
                        "raw": -30592, "alert": "handshake_failure"},
              "http": {"path": "/x", "sent": False, "error": {"kind": "timeout", "message": "no"},
                       "renegotiation": False},
+             "client_cert": {"presented": False, "phase": "handshake", "result": "error",
+                             "error": "not presented: the handshake did not complete"},
              "elapsed_ms": 1}],
         "findings": [
             {"rule": "post-request-client-auth", "severity": "high", "message": "m",
              "observations": [1, 2], "remedy": "r"},
+            {"rule": "client-cert-rejected", "severity": "high", "message": "m",
+             "observations": [2], "remedy": "r"},
             {"rule": "malformed-ca", "severity": "medium", "message": "m", "observations": [0],
              "remedy": "r"},
             {"rule": "root-store-dump", "severity": "medium", "message": "advertises 2 CA names "
-             "(%d bytes)" % (len(der) + len(bad) + 4), "observations": [0], "remedy": "r"}],
+             "(%d bytes)" % (len(der) + len(bad) + 4), "observations": [0], "remedy": "r"},
+            {"rule": "client-cert-accepted-unadvertised", "severity": "medium", "message": "m",
+             "observations": [0], "remedy": "r"}],
     }
 
 
@@ -353,7 +368,7 @@ MUTATIONS = [
                                              ["certificate_request"]["ca_bytes"])),
     ("list_bytes missing", _set(O0 + ["certificate_request", "list_bytes"], _DROP)),
     ("a finding's byte count another than its observation's",
-     _set(["findings", 2, "message"], "advertises 2 CA names (1 bytes)")),
+     _set(["findings", 3, "message"], "advertises 2 CA names (1 bytes)")),
     ("a sha256 that is not the name's", _set(O0 + ["certificate_request", "cas", 0, "sha256"],
                                              "c" * 64)),
     ("der that is not base64", _set(O0 + ["certificate_request", "cas", 0, "der"], "M!")),
@@ -376,6 +391,16 @@ MUTATIONS = [
     ("http not sent but a status", _set(O1 + ["http", "sent"], False)),
     ("http head_cut false", _set(O1 + ["http", "head_cut"], False)),
     ("a renegotiation nobody announced", _set(O1 + ["http", "renegotiation"], False)),
+    ("client_cert of another phase", _set(O2 + ["client_cert", "phase"], "handshake")),
+    ("client_cert presented without a result", _set(O0 + ["client_cert", "result"], _DROP)),
+    ("client_cert not presented but accepted", _set(O1 + ["client_cert", "result"], "accepted")),
+    ("client_cert an unknown result", _set(O0 + ["client_cert", "result"], "refused")),
+    ("client_cert http without http_status", _set(O2 + ["client_cert", "http_status"], _DROP)),
+    ("client_cert an alert with another result", _set(O0 + ["client_cert", "result"], "closed")),
+    ("client_cert error without its text", _set(O3 + ["client_cert", "error"], _DROP)),
+    ("client_cert an undocumented key", _set(O1 + ["client_cert", "extra"], 1)),
+    ("client_cert keys out of order", lambda r: r["observations"][0]["client_cert"].update(
+        {"presented": r["observations"][0]["client_cert"].pop("presented")})),
     ("an unknown rule", _set(["findings", 0, "rule"], "made-up")),
     ("an unknown severity", _set(["findings", 0, "severity"], "severe")),
     ("a finding on an observation that does not exist", _set(["findings", 1, "observations"],

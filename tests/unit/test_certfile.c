@@ -83,7 +83,7 @@ static void test_der_and_errors(void **state)
         {"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"
          "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
          "only a X509 CRL block"},
-        {"\x30\x03\x02\x01\x05", "not an X.509 certificate (X509 - "}, /* DER, not X.509 */
+        {"\x30\x03\x02\x01\x05", "not an X.509 certificate (byte 2 of 5, "}, /* not X.509 */
         {"x\n-----BEGIN CERTIFICATE-----\nAAAA\n", ":2: BEGIN CERTIFICATE without END"},
         {"-----BEGIN CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nAA\n-----END "
          "CERTIFICATE-----\n",
@@ -111,10 +111,48 @@ static void test_der_and_errors(void **state)
     tls_certfile_free(&f);
 }
 
+/* Certificates whose key mbedTLS cannot decode (Ed25519, Ed448) are read all the same: their
+ * names and validity are what --client-cert and --expect-ca use (the .txt beside each
+ * certificate in fixtures/x509 is openssl's reading of it). */
+static void test_eddsa(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *subject, *issuer;
+        struct tls_cert_time not_after;
+    } want[] = {
+        {"x509/ed25519.der",
+         "CN=ed25519.caprobe.test,OU=summary \\+ fallback,O=caprobe\\, Inc.,C=DE",
+         "CN=ed25519.caprobe.test,OU=summary \\+ fallback,O=caprobe\\, Inc.,C=DE",
+         {2036, 12, 2, 16, 5, 54}},
+        {"x509/ed448.der",
+         "emailAddress=ed448@caprobe.test,CN=ed448.caprobe.test,OU=\\#1 Ed448,O=caprobe,ST=Berlin,"
+         "C=DE",
+         "emailAddress=ed448@caprobe.test,CN=ed448.caprobe.test,OU=\\#1 Ed448,O=caprobe,ST=Berlin,"
+         "C=DE",
+         {2036, 12, 2, 16, 5, 54}},
+    };
+    char path[1024], err[1400];
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        struct tls_certfile f;
+        tls_certfile_init(&f);
+        err[0] = 0;
+        if (tls_certfile_load(&f, fixture_path(want[i].file, path, sizeof(path)), err,
+                              sizeof(err)) != 0)
+            fail_msg("%s: %s", want[i].file, err);
+        assert_int_equal(f.n, 1);
+        assert_string_equal(f.v[0].subject_text, want[i].subject);
+        assert_string_equal(f.v[0].issuer_text, want[i].issuer);
+        assert_memory_equal(&f.v[0].not_after, &want[i].not_after, sizeof(want[i].not_after));
+        tls_certfile_free(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bundle),
+        cmocka_unit_test(test_eddsa),
         cmocka_unit_test(test_der_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

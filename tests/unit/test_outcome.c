@@ -18,6 +18,7 @@
 #include "tls/capture.h"
 #include "tls/wire/error.h"
 #include "tls/wire/http.h"
+#include "tls/wire/str.h"
 
 /* A TLS 1.2 flight: ServerHello (ECDHE-RSA-AES256-GCM-SHA384), a CertificateRequest naming
  * "CN=B", ServerHelloDone. */
@@ -1101,6 +1102,196 @@ static void test_renegotiation(void **state)
 }
 
 /* The second flight ended badly, or mbedTLS could not go on with it. */
+/* ---- --client-key ------------------------------------------------------------------------ */
+
+/* A probe with a certificate to present whose first flight was captured (TLS 1.2's, with or
+ * without a CertificateRequest); version: what the capture says the server chose (a TLS 1.3
+ * handshake's answer is read after it, so only the version matters here). */
+static void probe_present(struct probe *p, enum probe_conn_end end, bool asked, uint16_t version)
+{
+    probe_init(p, end, PROBE_CONN_EXCHANGE);
+    p->r.present = true;
+    p->r.exchange.alert = -1;
+    feed_flight(p, &p->cap, asked);
+    p->cap.version = version;
+    p->hs.tls_max = version >= 0x0303 ? version : 0x0303;
+}
+
+static void assert_cert(const struct tls_observation *o, bool presented, const char *result,
+                        int alert, int status, const char *error)
+{
+    const struct tls_client_cert *cc = &o->client_cert;
+    assert_true(cc->tried);
+    if (cc->presented != presented)
+        fail_msg("presented %d, want %d (%s)", cc->presented, presented,
+                 cc->error ? cc->error : "");
+    const char *got = tls_client_cert_result_name(cc->result);
+    if (!tls_str_same(got, result))
+        fail_msg("result %s, want %s (%s)", got ? got : "none", result ? result : "none",
+                 cc->error ? cc->error : "");
+    if (alert >= 0)
+        assert_int_equal(cc->alert, alert);
+    assert_int_equal(cc->http_status, status);
+    if (error == NULL)
+        assert_null(cc->error);
+    else if (cc->error == NULL || strstr(cc->error, error) == NULL)
+        fail_msg("error '%s' lacks '%s'", cc->error ? cc->error : "(none)", error);
+}
+
+/* What became of the certificate in the first handshake, without a request: docs/output.md's
+ * table of results, from how mbedTLS and the server ended. */
+static void test_client_cert_handshake(void **state)
+{
+    (void)state;
+    struct probe p;
+    /* TLS 1.2: the server's Finished came after the certificate */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0303);
+    p.r.exchange.handshake_done = true;
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "accepted", -1, 0, NULL);
+    probe_free(&p);
+    /* TLS 1.3: no alert after our Finished and close_notify, but the server's close */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0304);
+    p.r.exchange.handshake_done = true;
+    p.r.exchange.answered = true;
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "accepted", -1, 0, NULL);
+    probe_free(&p);
+    /* TLS 1.3: an alert after our Finished */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0304);
+    p.r.exchange.handshake_done = true;
+    p.r.exchange.peer_alert = true;
+    p.r.exchange.alert = 42;
+    p.r.exchange.ssl_err = MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE;
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "alert", 42, 0, NULL);
+    probe_free(&p);
+    /* TLS 1.3: nothing before the deadline */
+    probe_present(&p, PROBE_CONN_END_DEADLINE, true, 0x0304);
+    p.r.exchange.handshake_done = true;
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "no_answer", -1, 0, NULL);
+    probe_free(&p);
+    /* TLS 1.3: an answer mbedTLS could not read (an mbedTLS server's alert under its handshake
+     * keys) */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0304);
+    p.r.exchange.handshake_done = true;
+    p.r.exchange.ssl_err = MBEDTLS_ERR_SSL_INVALID_MAC;
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "error", -1, 0,
+                "(the server's answer could not be opened: an mbedTLS 3.6 server sends the "
+                "alert that refuses a certificate under its handshake keys)");
+    probe_free(&p);
+    /* TLS 1.2: the server's alert ended the handshake */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0303);
+    p.r.exchange.peer_alert = true;
+    p.r.exchange.alert = 48;
+    p.r.exchange.ssl_err = MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE;
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "alert", 48, 0, NULL);
+    probe_free(&p);
+    /* the server closed (or reset) the connection after it */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0303);
+    p.r.exchange.eof = true;
+    p.r.exchange.ssl_err = MBEDTLS_ERR_SSL_CONN_EOF;
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "closed", -1, 0, NULL);
+    probe_free(&p);
+    probe_present(&p, PROBE_CONN_END_READ_FAILED, true, 0x0303);
+    p.r.uv_err = UV_ECONNRESET;
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "closed", -1, 0, NULL);
+    probe_free(&p);
+    /* mbedTLS failed before sending it: not presented, the reason in words */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0303);
+    p.r.exchange.ssl_err = MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE;
+    fill(&p, 1);
+    assert_cert(&p.hs, false, "error", -1, 0, "the handshake did not complete: ");
+    probe_free(&p);
+    /* the server chose TLS 1.0: mbedTLS does not speak it */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0301);
+    p.r.exchange.ssl_err = MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION;
+    fill(&p, 1);
+    assert_cert(&p.hs, false, "error", -1, 0, "the server chose TLS 1.0, which mbedTLS");
+    probe_free(&p);
+    /* a probe of TLS 1.1 is never completed */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0302);
+    p.hs.tls_max = 0x0302;
+    fill(&p, 1);
+    assert_cert(&p.hs, false, "error", -1, 0, "a probe of TLS 1.0 or 1.1");
+    probe_free(&p);
+    /* the server did not ask: nothing to tell */
+    probe_present(&p, PROBE_CONN_END_FINISHED, false, 0x0303);
+    fill(&p, 1);
+    assert_cert(&p.hs, false, NULL, -1, 0, NULL);
+    probe_free(&p);
+    /* without --client-key: no client_cert */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0303);
+    p.r.present = false;
+    fill(&p, 1);
+    assert_false(p.hs.client_cert.tried);
+    probe_free(&p);
+}
+
+/* With --request: the response to the request follows the last handshake that asked; a server
+ * that asks only in the renegotiation gets the certificate there. */
+static void test_client_cert_request(void **state)
+{
+    (void)state;
+    struct probe p;
+    /* asked in the handshake: the response's status is the answer */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0303);
+    probe_request(&p);
+    set_response(&p, "HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n");
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "http", -1, 400, NULL);
+    probe_free(&p);
+    /* asked in the renegotiation only: the handshake presented nothing, the renegotiation did */
+    probe_present(&p, PROBE_CONN_END_FINISHED, false, 0x0303);
+    probe_request(&p);
+    feed_flight(&p, &p.renego, true);
+    renegotiate(&p);
+    set_response(&p, "HTTP/1.1 200 OK\r\n\r\n");
+    assert_true(fill(&p, 1));
+    assert_cert(&p.hs, false, NULL, -1, 0, NULL);
+    assert_string_equal(p.reneg.phase, "renegotiation");
+    assert_cert(&p.reneg, true, "http", -1, 200, NULL);
+    probe_free(&p);
+    /* asked in both: the handshake's completed, the response is the renegotiation's */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0303);
+    probe_request(&p);
+    feed_flight(&p, &p.renego, true);
+    renegotiate(&p);
+    set_response(&p, "HTTP/1.1 403 Forbidden\r\n\r\n");
+    assert_true(fill(&p, 1));
+    assert_cert(&p.hs, true, "accepted", -1, 0, NULL);
+    assert_cert(&p.reneg, true, "http", -1, 403, NULL);
+    probe_free(&p);
+    /* the renegotiation refused it with an alert after its flight (Apache: unknown_ca); the
+     * http error no longer says no certificate was sent */
+    probe_present(&p, PROBE_CONN_END_FINISHED, false, 0x0303);
+    probe_request(&p);
+    feed_flight(&p, &p.renego, true);
+    renegotiate(&p);
+    renego_alert(&p, 2, 48);
+    p.r.exchange.closed = true;
+    assert_true(fill(&p, 1));
+    assert_cert(&p.reneg, true, "alert", 48, 0, NULL);
+    assert_http_error(&p.hs, "tls_alert",
+                      "the server sent alert unknown_ca (48) at the end of the renegotiation "
+                      "(after the client certificate)");
+    probe_free(&p);
+    /* TLS 1.3: the alert after our Finished comes when the request is read */
+    probe_present(&p, PROBE_CONN_END_FINISHED, true, 0x0304);
+    probe_request(&p);
+    p.r.exchange.peer_alert = true;
+    p.r.exchange.alert = 116; /* certificate_required */
+    p.r.exchange.ssl_err = MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE;
+    fill(&p, 1);
+    assert_cert(&p.hs, true, "alert", 116, 0, NULL);
+    probe_free(&p);
+}
+
 static void test_renegotiation_failed(void **state)
 {
     (void)state;
@@ -1224,6 +1415,8 @@ int main(void)
         cmocka_unit_test(test_request_failures),
         cmocka_unit_test(test_renegotiation),
         cmocka_unit_test(test_renegotiation_failed),
+        cmocka_unit_test(test_client_cert_handshake),
+        cmocka_unit_test(test_client_cert_request),
         cmocka_unit_test(test_renegotiation_unread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

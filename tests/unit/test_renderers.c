@@ -1159,6 +1159,88 @@ static void test_text_not_offered(void **state)
 }
 
 /* JSON Lines: every line parses (jansson), the golden file holds the exact bytes. */
+/* --client-key: each result of client_cert as JSON Lines writes it (docs/output.md: the keys
+ * and which result carries which) and as the text report tells it, one row per answer. */
+static void test_client_cert(void **state)
+{
+    (void)state;
+    static const struct {
+        enum tls_client_cert_result result;
+        bool presented;
+        int alert, status;
+        const char *error, *json, *text;
+    } cases[] = {
+        {TLS_CLIENT_CERT_NONE, false, -1, 0, NULL, "{\"presented\":false,\"phase\":\"handshake\"}",
+         NULL},
+        {TLS_CLIENT_CERT_ACCEPTED, true, -1, 0, NULL,
+         "{\"presented\":true,\"phase\":\"handshake\",\"result\":\"accepted\"}",
+         "    client certificate: presented, accepted (the handshake completed)\n"},
+        {TLS_CLIENT_CERT_ALERT, true, 48, 0, NULL,
+         "{\"presented\":true,\"phase\":\"handshake\",\"result\":\"alert\",\"alert\":"
+         "\"unknown_ca\"}",
+         "    client certificate: presented, refused with alert unknown_ca\n"},
+        {TLS_CLIENT_CERT_ALERT, true, 200, 0, NULL,
+         "{\"presented\":true,\"phase\":\"handshake\",\"result\":\"alert\",\"alert\":"
+         "\"0xc8\"}",
+         "    client certificate: presented, refused with alert 0xc8\n"},
+        {TLS_CLIENT_CERT_CLOSED, true, -1, 0, NULL,
+         "{\"presented\":true,\"phase\":\"handshake\",\"result\":\"closed\"}",
+         "    client certificate: presented, the server closed the connection\n"},
+        {TLS_CLIENT_CERT_HTTP, true, -1, 403, NULL,
+         "{\"presented\":true,\"phase\":\"handshake\",\"result\":\"http\",\"http_status\":403}",
+         "    client certificate: presented, the request got HTTP 403\n"},
+        {TLS_CLIENT_CERT_NO_ANSWER, true, -1, 0, NULL,
+         "{\"presented\":true,\"phase\":\"handshake\",\"result\":\"no_answer\"}",
+         "    client certificate: presented, no answer before the deadline\n"},
+        {TLS_CLIENT_CERT_ERROR, false, -1, 0, "not presented: \"why\"\x01",
+         "{\"presented\":false,\"phase\":\"handshake\",\"result\":\"error\",\"error\":"
+         "\"not presented: \\\"why\\\"\\u0001\"}",
+         "    client certificate: not presented: \"why\"\\x01\n"},
+    };
+    size_t n = sizeof(cases) / sizeof(cases[0]);
+    struct canned_target *ct = canned_new("c.example.com:443", "c.example.com");
+    struct name one = make_name("DE", "Corp", "Corp Issuing CA 1", 17);
+    char addr[16][32];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(addr[i], sizeof(addr[i]), "192.0.2.%zu", i + 1);
+        struct tls_observation *o = add_obs(ct, addr[i], NULL, 0x0303);
+        set_names(o, &one, 1);
+        o->client_cert = (struct tls_client_cert){.tried = true,
+                                                  .presented = cases[i].presented,
+                                                  .result = cases[i].result,
+                                                  .alert = cases[i].alert,
+                                                  .http_status = cases[i].status,
+                                                  .error = cases[i].error};
+    }
+    struct report_opts opts = {.format = REPORT_JSONL};
+    struct doc d = render_targets(ct, 1, &opts);
+    for (size_t i = 0; i < n; i++) {
+        char want[512];
+        snprintf(want, sizeof(want), "\"client_cert\":%s,\"elapsed_ms\":7}", cases[i].json);
+        if (strstr(d.p, want) == NULL)
+            fail_msg("case %zu: no %s in\n%s", i, want, d.p);
+    }
+    free(d.p);
+    opts.format = REPORT_TEXT;
+    opts.names = 0;
+    d = render_targets(ct, 1, &opts);
+    for (size_t i = 0; i < n; i++)
+        if (cases[i].text && lines_with(&d, cases[i].text) != 1)
+            fail_msg("case %zu: not one line '%s' in\n%s", i, cases[i].text, d.p);
+    /* every answer is a row of its own; no line for the variant the server did not ask */
+    assert_int_equal(lines_with(&d, "    client certificate: "), n - 1);
+    assert_int_equal(lines_with(&d, "  192.0.2."), n);
+    free(d.p);
+    /* without --client-key: no client_cert at all */
+    for (size_t i = 0; i < n; i++)
+        ct->o[i].client_cert.tried = false;
+    opts.format = REPORT_JSONL;
+    d = render_targets(ct, 1, &opts);
+    assert_null(strstr(d.p, "client_cert"));
+    free(d.p);
+    canned_free(ct);
+}
+
 static void test_jsonl_golden(void **state)
 {
     (void)state;
@@ -1201,6 +1283,7 @@ int main(void)
         cmocka_unit_test(test_junit_golden),      cmocka_unit_test(test_junit_empty),
         cmocka_unit_test(test_many_targets),      cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_sarif_interrupted), cmocka_unit_test(test_junit_interrupted),
+        cmocka_unit_test(test_client_cert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -668,6 +668,123 @@ static void test_client_cert(void **state)
     fx_free(&x);
 }
 
+/* o with the certificate presented and the server's answer. */
+static struct tls_observation *presented(struct tls_observation *o,
+                                         enum tls_client_cert_result result, int alert, int status)
+{
+    o->client_cert = (struct tls_client_cert){
+        .tried = true, .presented = true, .result = result, .alert = alert, .http_status = status};
+    return o;
+}
+
+/* --client-key: client-cert-rejected where the list names the certificate's issuer and the
+ * server refused it (alert, close, 400, 403), client-cert-accepted-unadvertised where it took
+ * it (handshake, 2xx, 3xx) though the list does not; nothing without a list to compare with,
+ * without an answer, or on an answer that judges nothing (404, no answer, not presented). */
+static void test_client_cert_presented(void **state)
+{
+    (void)state;
+    uint8_t issuer[64];
+    size_t len = dn_make(issuer, "Corp Issuing CA 1", 0x0c);
+    struct report_cert leaf = {.subject_text = "CN=alice",
+                               .issuer = issuer,
+                               .issuer_len = len,
+                               .issuer_text = "CN=Corp Issuing CA 1"};
+    struct report_certs chain = {.v = &leaf, .n = 1, .source = "alice.pem"};
+    struct report_presented pres = {.chain = &chain};
+    struct fixture x;
+    fx_init(&x);
+    x.ctx.presented = &pres;
+    /* advertised: refused 0 .. 3, taken 4 and 5, judged not 6 .. 8 */
+    fx_add(&x, presented(obs_make("192.0.2.1", NULL, 0x0303, "handshake", good, 1),
+                         TLS_CLIENT_CERT_ALERT, 48, 0));
+    fx_add(&x, presented(obs_make("192.0.2.2", NULL, 0x0304, "handshake", good, 1),
+                         TLS_CLIENT_CERT_CLOSED, -1, 0));
+    fx_add(&x, presented(obs_make("192.0.2.3", NULL, 0x0303, "renegotiation", good, 1),
+                         TLS_CLIENT_CERT_HTTP, -1, 403));
+    fx_add(&x, presented(obs_make("192.0.2.4", NULL, 0x0303, "handshake", good, 1),
+                         TLS_CLIENT_CERT_HTTP, -1, 400));
+    fx_add(&x, presented(obs_make("192.0.2.5", NULL, 0x0303, "handshake", good, 1),
+                         TLS_CLIENT_CERT_ACCEPTED, -1, 0));
+    fx_add(&x, presented(obs_make("192.0.2.6", NULL, 0x0303, "handshake", good, 1),
+                         TLS_CLIENT_CERT_HTTP, -1, 302));
+    fx_add(&x, presented(obs_make("192.0.2.7", NULL, 0x0303, "handshake", good, 1),
+                         TLS_CLIENT_CERT_HTTP, -1, 404));
+    fx_add(&x, presented(obs_make("192.0.2.8", NULL, 0x0303, "handshake", good, 1),
+                         TLS_CLIENT_CERT_NO_ANSWER, -1, 0));
+    struct tls_observation *o = obs_make("192.0.2.9", NULL, 0x0303, "handshake", good, 1);
+    o->client_cert.tried = true; /* asked, not presented: an error of ours */
+    o->client_cert.result = TLS_CLIENT_CERT_ERROR;
+    o->client_cert.error = "not presented";
+    fx_add(&x, o);
+    /* not advertised: taken 9 and 10, refused 11 (what the list says), no list 12 and 13 */
+    fx_add(&x, presented(obs_make("192.0.3.1", NULL, 0x0303, "handshake", other, 1),
+                         TLS_CLIENT_CERT_ACCEPTED, -1, 0));
+    fx_add(&x, presented(obs_make("192.0.3.2", NULL, 0x0304, "handshake", other, 1),
+                         TLS_CLIENT_CERT_HTTP, -1, 200));
+    fx_add(&x, presented(obs_make("192.0.3.3", NULL, 0x0303, "handshake", other, 1),
+                         TLS_CLIENT_CERT_ALERT, 48, 0));
+    fx_add(&x, presented(obs_make("192.0.3.4", NULL, 0x0303, "handshake", good, 0),
+                         TLS_CLIENT_CERT_ACCEPTED, -1, 0));
+    fx_add(&x, presented(obs_make("192.0.3.5", NULL, 0x0304, "handshake", good, 0),
+                         TLS_CLIENT_CERT_ALERT, 42, 0));
+    fx_run(&x);
+    static const struct {
+        const char *rule;
+        size_t obs;
+        const char *says;
+    } want[] = {
+        {"client-cert-rejected", 0,
+         "[192.0.2.1, no SNI, TLS 1.2] advertises CN=Corp Issuing CA "
+         "1, an issuer of the chain of CN=alice, yet answered the "
+         "certificate with alert unknown_ca"},
+        {"client-cert-rejected", 1, "with a closed connection"},
+        {"client-cert-rejected", 2, "TLS 1.2, renegotiation] advertises"},
+        {"client-cert-rejected", 3, "with HTTP 400 to the request"},
+        {"client-cert-accepted-unadvertised", 9,
+         "[192.0.3.1, no SNI, TLS 1.2] took CN=alice (issued by CN=Corp Issuing CA 1) with a "
+         "completed handshake, but none of the 1 names it advertises is an issuer of its chain"},
+        {"client-cert-accepted-unadvertised", 10, "with HTTP 200 to the request"},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < x.f.n; i++) {
+        const struct report_finding *f = &x.f.v[i];
+        if (f->rule->id != REPORT_RULE_CLIENT_CERT_REJECTED &&
+            f->rule->id != REPORT_RULE_CLIENT_CERT_ACCEPTED_UNADVERTISED)
+            continue;
+        n++;
+        size_t k = 0;
+        while (k < sizeof(want) / sizeof(want[0]) &&
+               !(strcmp(want[k].rule, f->rule->name) == 0 && want[k].obs == f->obs[0]))
+            k++;
+        if (k == sizeof(want) / sizeof(want[0]))
+            fail_msg("unexpected %s on observation %zu: %s", f->rule->name, f->obs[0], f->message);
+        if (strstr(f->message, want[k].says) == NULL)
+            fail_msg("%s: '%s' lacks '%s'", f->rule->name, f->message, want[k].says);
+        assert_int_equal(f->severity, f->rule->id == REPORT_RULE_CLIENT_CERT_REJECTED
+                                          ? REPORT_SEV_HIGH
+                                          : REPORT_SEV_MEDIUM);
+    }
+    assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+    /* a certificate that was not valid at the scan: its refusal is right, low */
+    pres.invalid = "it expired on 2020-12-31T23:59:59Z";
+    static const struct pin_case cases[] = {
+        {NULL, REPORT_SEV_LOW},
+        {"high", REPORT_SEV_HIGH},
+        {"medium", REPORT_SEV_MEDIUM},
+    };
+    check_pins(&x, "client-cert-rejected",
+               "; the certificate presented was not valid at the scan (it expired on "
+               "2020-12-31T23:59:59Z): present a valid one",
+               cases, 3);
+    /* without --client-key neither rule runs, whatever the observations say */
+    x.ctx.presented = NULL;
+    fx_run(&x);
+    assert_null(find(&x, "client-cert-rejected", NULL));
+    assert_null(find(&x, "client-cert-accepted-unadvertised", NULL));
+    fx_free(&x);
+}
+
 static void test_duplicate_and_malformed(void **state)
 {
     (void)state;
@@ -1345,6 +1462,7 @@ int main(void)
         cmocka_unit_test(test_windows_root_store),
         cmocka_unit_test(test_expected_cas),
         cmocka_unit_test(test_client_cert),
+        cmocka_unit_test(test_client_cert_presented),
         cmocka_unit_test(test_duplicate_and_malformed),
         cmocka_unit_test(test_baseline_drift),
         cmocka_unit_test(test_baseline_drift_direction),

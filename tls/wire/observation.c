@@ -16,6 +16,7 @@ void tls_observation_init(struct tls_observation *o)
     tls_arena_init(&o->arena, TLS_OBSERVATION_ARENA_CAP);
     o->phase = "handshake";
     o->alert = -1;
+    o->client_cert.alert = -1;
     o->outcome = TLS_OUTCOME_ERROR;
     o->error_kind = TLS_ERROR_PROTOCOL;
 }
@@ -54,6 +55,27 @@ const char *tls_outcome_name(enum tls_outcome outcome)
         return "error";
     }
     return "error";
+}
+
+const char *tls_client_cert_result_name(enum tls_client_cert_result r)
+{
+    switch (r) {
+    case TLS_CLIENT_CERT_NONE:
+        return NULL;
+    case TLS_CLIENT_CERT_ACCEPTED:
+        return "accepted";
+    case TLS_CLIENT_CERT_ALERT:
+        return "alert";
+    case TLS_CLIENT_CERT_CLOSED:
+        return "closed";
+    case TLS_CLIENT_CERT_HTTP:
+        return "http";
+    case TLS_CLIENT_CERT_NO_ANSWER:
+        return "no_answer";
+    case TLS_CLIENT_CERT_ERROR:
+        return "error";
+    }
+    return NULL;
 }
 
 const char *tls_error_kind_name(enum tls_error_kind kind)

@@ -83,6 +83,28 @@ struct tls_http_result {
     const char *error;
 };
 
+/* --client-key: what the server made of the client certificate caprobe presented in this
+ * observation's handshake (the first one, or the renegotiation). */
+enum tls_client_cert_result {
+    TLS_CLIENT_CERT_NONE,      /* nothing to tell: not asked for, nothing presented */
+    TLS_CLIENT_CERT_ACCEPTED,  /* the handshake completed with it (TLS 1.3: the server answered
+                                * our Finished and close_notify with data or its close) */
+    TLS_CLIENT_CERT_ALERT,     /* the server ended the handshake with a fatal alert: alert */
+    TLS_CLIENT_CERT_CLOSED,    /* the server closed the connection after it, without an alert */
+    TLS_CLIENT_CERT_HTTP,      /* --request: the response to the request: http_status */
+    TLS_CLIENT_CERT_NO_ANSWER, /* nothing came before the deadline */
+    TLS_CLIENT_CERT_ERROR,     /* it could not be presented, or its answer not read: error */
+};
+
+struct tls_client_cert {
+    bool tried;     /* --client-key was given: this observation has a client_cert */
+    bool presented; /* the server asked in this phase and the certificate was sent */
+    enum tls_client_cert_result result;
+    int alert;         /* with ALERT: its description, -1 when mbedTLS did not say */
+    int http_status;   /* with HTTP */
+    const char *error; /* with ERROR: why, in words */
+};
+
 struct tls_name_cache;
 
 struct tls_observation {
@@ -119,6 +141,7 @@ struct tls_observation {
     unsigned certreq_quirks; /* enum tls_certreq_quirk */
     struct tls_server_cert server_cert;
     struct tls_http_result http;
+    struct tls_client_cert client_cert;
 };
 
 /* Arena cap for one observation. The worst list is 21,845 one-byte names in 65,535 bytes: 64
@@ -148,6 +171,8 @@ void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind ki
                                int raw, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 const char *tls_outcome_name(enum tls_outcome outcome);
+/* "accepted", "alert", "closed", "http", "no_answer", "error"; NULL for TLS_CLIENT_CERT_NONE. */
+const char *tls_client_cert_result_name(enum tls_client_cert_result r);
 const char *tls_error_kind_name(enum tls_error_kind kind);
 /* "no_such_name", "no_address", ...; NULL for TLS_DNS_NONE. */
 const char *tls_dns_error_name(enum tls_dns_error e);
