@@ -456,12 +456,14 @@ static int check_ctl_store(struct audit *au, size_t i)
         return 0;
     char line[REPORT_NETSH_LINE_MAX], store[80];
     report_netsh_update_line(b, "sslctlstorename=ClientAuthIssuer", line, sizeof(line));
-    return flag(au, REPORT_NETSH_CTL_STORE_MISSING, REPORT_SEV_HIGH, i, NULL, line,
-                "Negotiate Client Certificate is Enabled and Ctl Store Name is %s: Schannel "
-                "asks for a client certificate in the handshake and, with "
-                "SendTrustedIssuerList=1, names the machine's whole Trusted Root store as "
-                "the acceptable issuers (caprobe reports root-store-dump), with 0 none at all",
-                shown(store, sizeof(store), b->known[TLS_NETSH_F_CTL_STORE]));
+    return flag(
+        au, REPORT_NETSH_CTL_STORE_MISSING, REPORT_SEV_HIGH, i, NULL, line,
+        "Negotiate Client Certificate is Enabled and Ctl Store Name is %s: Schannel "
+        "asks for a client certificate in the handshake and, with "
+        "SendTrustedIssuerList=1, names the machine's whole Trusted Root store as "
+        "the acceptable issuers (caprobe reports root-store-dump), or with SendTrustedIssuerList=0 "
+        "(the default since Server 2012) no issuer at all (empty-ca-list)",
+        shown(store, sizeof(store), b->known[TLS_NETSH_F_CTL_STORE]));
 }
 
 static bool same_value(const char *a, const char *b)
