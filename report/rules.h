@@ -127,12 +127,12 @@ struct report_presented {
 
 /* Everything besides the observations that rules need for one target. */
 struct report_context {
-    const struct report_roots *public_roots;          /* NULL: none loaded */
-    const struct report_certs *expected_cas;          /* NULL: no expectation */
-    const struct report_certs *client_chain;          /* NULL: none given */
-    const struct report_presented *presented;         /* NULL: no certificate presented */
-    int client_auth;                                  /* 1 required, 0 not, -1 unknown */
-    const struct report_baseline_target *baseline;    /* NULL: no baseline for this target */
+    const struct report_roots *public_roots;       /* NULL: none loaded */
+    const struct report_certs *expected_cas;       /* NULL: no expectation */
+    const struct report_certs *client_chain;       /* NULL: none given */
+    const struct report_presented *presented;      /* NULL: no certificate presented */
+    int client_auth;                               /* 1 required, 0 not, -1 unknown */
+    const struct report_baseline_target *baseline; /* NULL: no baseline for this target */
     const struct report_netsh *netsh; /* --netsh: the server's http.sys bindings (netsh.h), which
                                        * the netsh remedies name; NULL: none */
     enum report_severity severity[REPORT_RULE_COUNT]; /* effective severities */
