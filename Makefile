@@ -10,7 +10,7 @@ MESON_SETUP_OPTS ?=
 
 # Build and test dependencies, by Debian package name.
 BUILD_PKGS = meson ninja-build pkg-config gcc libc6-dev libuv1-dev libjansson-dev libcmocka-dev \
-             libyaml-dev libc-ares-dev \
+             libyaml-dev libc-ares-dev libsodium-dev \
              debian-archive-keyring ca-certificates
 TEST_PKGS = openssl python3 python3-jsonschema valgrind clang-format nginx apache2 bind9-dnsutils \
             postfix dovecot-imapd dovecot-pop3d dovecot-managesieved dovecot-lmtpd slapd \
@@ -70,7 +70,7 @@ test-package: test-deps $(BUILD)/build.ninja
 	meson test -C $(BUILD) --print-errorlogs --suite package --logbase testlog-package
 
 # make dist: $(DIST_BUILD)/caprobe-VERSION-linux-ARCH.tar.gz, one binary that needs nothing but
-# glibc (libuv, c-ares, jansson, libyaml and mbedTLS linked statically: -Dprefer_static=true,
+# glibc (libuv, c-ares, jansson, libyaml, libsodium and mbedTLS linked statically: -Dprefer_static=true,
 # Debian's -dev packages ship the .a files), stripped, with its man pages, completion and docs
 # laid out as under /usr/local. Its own build folder; mbedTLS from the main build when it was
 # fetched there (DIST_MESON_OPTS to say otherwise).

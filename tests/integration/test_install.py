@@ -105,9 +105,9 @@ def check_licences(tap, tmp):
            "LICENSE: debian/copyright's MIT licence of caprobe (%s)" % holder, lic[:300])
     with open(os.path.join(SOURCE, "docs", "third-party-notices.txt"), encoding="utf-8") as f:
         notices = notice_sections(f.read())
-    tap.eq([n[0] for n in notices], ["libuv", "c-ares", "jansson", "libyaml", "mbedTLS",
-                                     "Apache License 2.0"],
-           "the third-party notices: the five libraries linked in, then the Apache License 2.0")
+    tap.eq([n[0] for n in notices], ["libuv", "c-ares", "jansson", "libyaml", "libsodium",
+                                     "mbedTLS", "Apache License 2.0"],
+           "the third-party notices: the six libraries linked in, then the Apache License 2.0")
     mb = mbedtls_doc(build_dir())
     for lib, path, what, body in notices:
         pkg = what.split()[-2] if lib != "Apache License 2.0" else "base-files"

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 from cliopts import SOURCE  # noqa: E402
 
-SHLIBS = ["libuv1", "libc-ares2", "libjansson4", "libyaml-0-2"]
+SHLIBS = ["libuv1", "libc-ares2", "libjansson4", "libyaml-0-2", "libsodium23"]
 
 
 def run(args, **kw):
@@ -125,7 +125,7 @@ def check_build(tap, ctx):
            "Recommends: ca-certificates (the system bundle root-store-dump compares with)")
     deps = [d.strip().split()[0] for d in fields["Depends"].split(",")]
     tap.eq(sorted(set(SHLIBS) - set(deps)), [],
-           "Depends names libuv1, libc-ares2, libjansson4, libyaml-0-2 (from shlibs)",
+           "Depends names libuv1, libc-ares2, libjansson4, libyaml-0-2, libsodium23 (from shlibs)",
            fields["Depends"])
     tap.ok(not any("mbed" in d for d in deps), "Depends names no mbedTLS (linked in statically)",
            fields["Depends"])

@@ -399,6 +399,29 @@ static void test_refused_answers(void **state)
     assert_int_equal(answer(k, &s, &secret_len), TLS_E_MBEDTLS);
     assert_int_equal(tls_keyex13_raw_error(k), MBEDTLS_ERR_ECP_INVALID_KEY);
     tls_keyex13_free(k);
+
+    /* x25519 shares of small order (RFC 7748 6.1, RFC 8446 7.4.2: the all-zero secret is
+     * refused): u = 0, u = 1, and the point of order 8 listed in RFC 7748's errata and in
+     * libsodium's blacklist, whatever our scalar */
+    static const uint8_t small[][32] = {
+        {0},
+        {1},
+        {0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+         0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+         0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00},
+    };
+    for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
+        assert_int_equal(tls_keyex13_new(&k, NULL), 0);
+        assert_int_equal(tls_keyex13_client_hello(k, &r, &n), 0);
+        free(r);
+        s.key_share = small[i];
+        s.key_share_len = sizeof(small[i]);
+        secret_len = 99;
+        assert_int_equal(answer(k, &s, &secret_len), TLS_E_MBEDTLS);
+        assert_int_equal(tls_keyex13_raw_error(k), MBEDTLS_ERR_ECP_INVALID_KEY);
+        assert_int_equal(secret_len, 0);
+        tls_keyex13_free(k);
+    }
 }
 
 /* Every group of supported_groups: a retry for it gets a share of the right size in the form
