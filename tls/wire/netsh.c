@@ -228,8 +228,10 @@ static enum line_kind classify(const char *s, size_t n, struct line *l)
         return L_BLANK;
     if (same_nocase(s, n, "SSL Certificate bindings:"))
         return L_HEADER;
-    size_t dashes = strspn(s, "-");
-    if (dashes >= n)
+    size_t dashes = 0; /* within s/n: a view, whatever follows it */
+    while (dashes < n && s[dashes] == '-')
+        dashes++;
+    if (dashes == n)
         return L_RULE;
     size_t sep = n;
     for (size_t i = 1; i < n && sep == n; i++)
