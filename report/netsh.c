@@ -277,6 +277,25 @@ static bool is_plain_name(const char *s)
     return true;
 }
 
+/* A host name of a hostnameport binding that a command line carries as it is: ASCII letters,
+ * digits and "-._*" (a DNS name, a wildcard), and characters beyond ASCII that a terminal shows
+ * as they are; nothing cmd or PowerShell reads as an operator, a quote or a variable ("&|<>^%$`;"
+ * all pass the parse, which only refuses blanks, controls and '"'). */
+static bool is_plain_host(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 255)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == '*' || c >= 0x80))
+            return false;
+    }
+    char shown[4 * 255 + 1]; /* every byte as \xNN at most */
+    return strcmp(tls_escape_term(shown, sizeof(shown), s, 0), s) == 0;
+}
+
 static bool is_digits(const char *s)
 {
     if (*s == 0 || strlen(s) > 10)
@@ -314,11 +333,12 @@ bool report_netsh_update_line(const struct tls_netsh_binding *b, const char *ext
     struct report_buf l = {0};
     if (cap == 0)
         return false;
-    char key[300];
-    /* the endpoint was checked by the parse: an address, a port, a name without blanks,
-     * controls or quotes; escaped all the same */
-    report_buf_printf(&l, "netsh http update sslcert %s",
-                      tls_escape_term(key, sizeof(key), b->key, 0));
+    /* the endpoint: an address and a port (checked by the parse), or a name only as it is (a
+     * name escaped or cut would name another binding, one with "&" another command) */
+    if (b->kind == TLS_NETSH_HOSTNAMEPORT && !is_plain_host(b->host))
+        report_buf_printf(&l, "netsh http update sslcert hostnameport=<name>:%u", b->port);
+    else
+        report_buf_printf(&l, "netsh http update sslcert %s", b->key);
     const char *hash = tls_netsh_get(b, TLS_NETSH_F_CERT_HASH); /* 40 hex digits: checked */
     if (b->kind != TLS_NETSH_CCS)
         report_buf_printf(&l, " certhash=%s", hash ? hash : "<thumbprint>");

@@ -58,7 +58,8 @@ const struct tls_netsh_binding *report_netsh_join(const struct report_netsh *n, 
  * extra (NULL: none; "name=value" words, which replace the binding's value of the same
  * parameter), then each setting of the binding that differs from netsh http add sslcert's
  * default, so that the update keeps it. A value the file lacks or that no command line could
- * carry as it is is a placeholder in angle brackets ("<thumbprint>", "{APP-GUID}"). Never cut
+ * carry as it is is a placeholder in angle brackets ("<thumbprint>", "{APP-GUID}", "<store>",
+ * "hostnameport=<name>:443" for a name with a shell's operator or a hidden character). Never cut
  * (a command pasted in part would do another thing): false and "" when it does not fit in cap,
  * which REPORT_NETSH_LINE_MAX always does. */
 bool report_netsh_update_line(const struct tls_netsh_binding *b, const char *extra, char *buf,

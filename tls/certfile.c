@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <mbedtls/base64.h>
+#include <mbedtls/platform_util.h>
 
 #include "wire/cert.h"
 #include "wire/dn.h"
@@ -40,6 +41,9 @@ int tls_certfile_read(const char *path, uint8_t **data, size_t *len, char *err, 
         snprintf(err, cap, "%s: %s", path, strerror(errno));
         return TLS_E_IO;
     }
+    /* the file may be a private key: no stdio buffer keeps a copy of it (fclose frees that
+     * unwiped), and a buffer outgrown is wiped before it is freed, which realloc would not do */
+    setvbuf(fp, NULL, _IONBF, 0);
     size_t n = 0, alloc = 64 * 1024;
     uint8_t *buf = malloc(alloc + 1);
     int rc = 0;
@@ -54,13 +58,13 @@ int tls_certfile_read(const char *path, uint8_t **data, size_t *len, char *err, 
                 rc = TLS_E_IO;
                 break;
             }
-            alloc *= 2;
-            uint8_t *q = realloc(buf, alloc + 1);
-            if (q == NULL) {
-                free(buf);
-                buf = NULL;
-            }
+            uint8_t *q = malloc(2 * alloc + 1);
+            if (q)
+                memcpy(q, buf, n);
+            mbedtls_platform_zeroize(buf, n);
+            free(buf);
             buf = q;
+            alloc *= 2;
         }
     }
     if (buf == NULL && rc == 0) {
@@ -72,6 +76,8 @@ int tls_certfile_read(const char *path, uint8_t **data, size_t *len, char *err, 
     }
     fclose(fp);
     if (rc) {
+        if (buf)
+            mbedtls_platform_zeroize(buf, n);
         free(buf);
         return rc;
     }

@@ -39,7 +39,8 @@ void tls_certfile_free(struct tls_certfile *f);
 int tls_certfile_load(struct tls_certfile *f, const char *path, char *err, size_t err_cap);
 
 /* The whole of the file path (at most 64 MiB), NUL-terminated past *len (PEM parsers count the
- * NUL), into *data to free. Returns 0, TLS_E_IO or TLS_E_NOMEM with a message naming path. */
+ * NUL), into *data to free. Returns 0, TLS_E_IO or TLS_E_NOMEM with a message naming path. Fit
+ * for a private key: no copy of the file is left in memory but *data, which the caller wipes. */
 int tls_certfile_read(const char *path, uint8_t **data, size_t *len, char *err, size_t err_cap);
 
 #endif

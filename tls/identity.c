@@ -126,9 +126,7 @@ static int read_password(const char *path, char *buf, size_t cap, size_t *len, c
         snprintf(err, err_cap, "--client-key-password-file %s", why);
         return rc;
     }
-    size_t k = strcspn((const char *)data, "\r\n");
-    if (k < n && data[k] == 0) /* a NUL before the line end */
-        k = strlen((const char *)data);
+    size_t k = strcspn((const char *)data, "\r\n"); /* a NUL ends it too */
     if (k == 0 || k >= cap) {
         snprintf(err, err_cap, "--client-key-password-file %s: %s", path,
                  k == 0 ? "the first line is empty" : "the passphrase is longer than 1023 bytes");

@@ -3,7 +3,8 @@
  * contract, checked on every input: a refused file names a line of it and says why in clean
  * text; an accepted one has bindings on lines of the file, each found again by its endpoint (an
  * ipport binding also by its address), with at most TLS_NETSH_FIELDS_MAX fields, which the
- * field iterator gives back; its update line and the audit's messages are clean text. */
+ * field iterator gives back; its update line and the audit's messages are clean text, and the
+ * update line holds no character that cmd or PowerShell reads as an operator or a variable. */
 #include <stdio.h>
 #include <string.h>
 
@@ -35,8 +36,8 @@ static void check_binding(const struct report_netsh *n, const struct tls_netsh_b
             abort();
     }
     report_netsh_update_line(b, "sslctlstorename=ClientAuthIssuer", line, sizeof(line));
-    if (!fuzz_text_is_clean(line, strlen(line)))
-        abort();
+    if (!fuzz_text_is_clean(line, strlen(line)) || strpbrk(line, "&|^%$`;()!'") != NULL)
+        abort(); /* nothing of the file that cmd or PowerShell would read as more than a word */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -13,13 +13,14 @@ The oracle for each answer is not caprobe: `openssl s_client -cert -key` sending
 request (the alert it reads, or the response's status), and what the servers logged (Apache's
 access log verify=SUCCESS and its error log's verification error, nginx's error log). Also: key
 forms (RSA PKCS#1, encrypted PKCS#8 with --client-key-password-file, P-384), refusals that are
-usage errors, the text report's line, and that --client-cert alone still presents nothing.
-Emits TAP."""
+usage errors, the text report's line, that --client-cert alone still presents nothing, and
+that no copy of the key or its passphrase is left in freed memory (freescan.c). Emits TAP."""
 
 import os
 import re
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -353,12 +354,48 @@ def check_cert_alone(tap):
            "certificate", out[-1500:])
 
 
+def check_key_wiped(tap):
+    """No copy of the key file or the passphrase is left in memory caprobe frees: freescan.c,
+    preloaded, searches every block given back to the allocator for a line of the key's base64
+    (or the passphrase). A key file larger than the first read buffer (64 KiB: the key, then
+    comment lines) makes the reader outgrow that buffer, which is then wiped before it is
+    freed (realloc would hand it back as it is)."""
+    shim = os.environ.get("CAPROBE_FREESCAN", "")
+    with open(h.caprobe_path(), "rb") as f:
+        sanitized = b"__asan_init" in f.read()  # the sanitizer's allocator, not glibc's
+    if sanitized or not os.path.exists(shim):
+        tap.skip("key bytes wiped", "a sanitizer build" if sanitized else
+                 "no freescan library (CAPROBE_FREESCAN)")
+        return
+    with open(GOOD[1]) as f:
+        key = f.read()
+    needle = key.splitlines()[2]  # a whole line of the key's base64
+    with tempfile.TemporaryDirectory(prefix="caprobe-key-") as tmp:
+        big = os.path.join(tmp, "padded.key")
+        with open(big, "w") as f:
+            f.write(key + "# a comment line after the key, to pass 64 KiB\n" * 1500)
+        cases = (("the key file", needle, [GOOD[0], GOOD[1]]),
+                 ("a key file of %d bytes" % os.path.getsize(big), needle, [GOOD[0], big]),
+                 ("the passphrase", "caprobe test passphrase",
+                  [h.pki("clients/rsa.pem"), h.pki("clients/rsa-pkcs8-enc.key"),
+                   "--client-key-password-file", h.pki("clients/passphrase.txt")]))
+        for label, what, args in cases:
+            env = dict(os.environ, LD_PRELOAD=shim, CAPROBE_FREESCAN_NEEDLE=what)
+            p = subprocess.run([h.caprobe_path(), "--timeout", "2", "--client-cert", args[0],
+                                "--client-key"] + args[1:] + ["127.0.0.1:%d" % h.free_port()],
+                               env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=60)
+            err = p.stderr.decode("utf-8", "replace")
+            tap.ok(p.returncode in (0, 1) and "freescan:" not in err and
+                   "not probed" in err, "%s: no copy of it in freed memory" % label, err[-1500:])
+
+
 def main():
     h.install_signal_handlers()
     tap = h.Tap()
     ok, why = apache.apache_available()
     checks = [check_refusals, check_cert_alone, check_key_forms, check_nginx_on,
-              check_nginx_trusted, check_lab]
+              check_nginx_trusted, check_lab, check_key_wiped]
     h.run_checks(tap, checks)
     if ok:
         h.run_checks(tap, [check_apache])

@@ -597,6 +597,50 @@ static void test_update_line(void **state)
     report_netsh_describe(&report_netsh_file(n)->v[0], line, sizeof(line));
     assert_non_null(strstr(line, "Ctl Store Name \\x1b[31m,"));
     report_netsh_free(n);
+    /* a host name the parse takes but no command line carries as it is: cmd's operators, a
+     * character the terminal would show escaped, one too long to show whole (85 zero-width
+     * spaces, 255 bytes, 510 escaped) */
+    static const char *const hosts[] = {
+        "a&calc.exe:443",
+        "a|b:443",
+        "a%PATH%:443",
+        "a$(x):443",
+        "a\xe2\x80\x8b"
+        "b:443",
+    };
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "Hostname:port : %s\nCertificate Hash : " H1 "\n", hosts[i]);
+        n = load_str("h.txt", text);
+        assert_true(
+            report_netsh_update_line(&report_netsh_file(n)->v[0], NULL, line, sizeof(line)));
+        assert_string_equal(line, "netsh http update sslcert hostnameport=<name>:443 certhash=" H1
+                                  " appid={APP-GUID} certstorename=MY");
+        report_netsh_free(n);
+    }
+    char longname[300] = "";
+    for (int i = 0; i < 85; i++)
+        strcat(longname, "\xe2\x80\x8b");
+    char text[512];
+    snprintf(text, sizeof(text), "Hostname:port : %s:443\n", longname);
+    n = load_str("long.txt", text);
+    assert_true(report_netsh_update_line(&report_netsh_file(n)->v[0], NULL, line, sizeof(line)));
+    assert_string_equal(line, "netsh http update sslcert hostnameport=<name>:443 "
+                              "certhash=<thumbprint> appid={APP-GUID} certstorename=MY");
+    report_netsh_free(n);
+    /* a DNS name, a wildcard and an IDN stay as they are */
+    n = load_str("ok.txt", B("Hostname:port", "*.Example-1_a.com:443", "") B("Hostname:port",
+                                                                             "b\xc3\xbc"
+                                                                             "cher.example:443",
+                                                                             ""));
+    report_netsh_update_line(&report_netsh_file(n)->v[0], NULL, line, sizeof(line));
+    assert_string_equal(line, "netsh http update sslcert hostnameport=*.Example-1_a.com:443 "
+                              "certhash=<thumbprint> appid={APP-GUID} certstorename=MY");
+    report_netsh_update_line(&report_netsh_file(n)->v[1], NULL, line, sizeof(line));
+    assert_string_equal(line, "netsh http update sslcert hostnameport=b\xc3\xbc"
+                              "cher.example:443 "
+                              "certhash=<thumbprint> appid={APP-GUID} certstorename=MY");
+    report_netsh_free(n);
 }
 
 static void test_audit(void **state)

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <iconv.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <wchar.h>
 
 #include "tls/wire/digestset.h"
@@ -146,6 +149,57 @@ static void test_escape(void **state)
     tls_escape_term(big, sizeof(big), in, 0);
     for (const unsigned char *p = (const unsigned char *)big; *p; p++)
         assert_true(*p >= 0x20 && *p != 0x7f);
+}
+
+/* tls_utf8_encode against the C library's wcrtomb (C.UTF-8) over every scalar value, each read
+ * back by tls_utf8_decode; tls_utf16_decode against iconv's UTF-16BE and UTF-16LE of the same,
+ * and its refusals: a lone low surrogate, a high one at the end or before another unit, an odd
+ * byte. */
+static void test_utf8_encode_utf16(void **state)
+{
+    (void)state;
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+        skip();
+    iconv_t to16[2] = {iconv_open("UTF-16LE", "UTF-32LE"), iconv_open("UTF-16BE", "UTF-32LE")};
+    assert_true(to16[0] != (iconv_t)-1 && to16[1] != (iconv_t)-1);
+    size_t wrong = 0;
+    uint32_t first = 0;
+    for (uint32_t cp = 0; cp <= 0x10ffff; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff)
+            continue;
+        uint8_t got[4];
+        char want[MB_LEN_MAX];
+        mbstate_t st;
+        memset(&st, 0, sizeof(st));
+        size_t n = tls_utf8_encode(cp, got), wn = wcrtomb(want, (wchar_t)cp, &st);
+        uint32_t back = 0;
+        bool ok = n == wn && memcmp(got, want, n) == 0 && tls_utf8_decode(got, n, &back) == n &&
+                  back == cp;
+        for (int be = 0; be < 2 && ok; be++) {
+            uint8_t in32[4] = {(uint8_t)cp, (uint8_t)(cp >> 8), (uint8_t)(cp >> 16), 0}, u16[4];
+            char *ip = (char *)in32, *op = (char *)u16;
+            size_t il = 4, ol = 4;
+            ok = iconv(to16[be], &ip, &il, &op, &ol) != (size_t)-1 &&
+                 tls_utf16_decode(u16, 4 - ol, be, &back) == 4 - ol && back == cp;
+        }
+        if (!ok && wrong++ == 0)
+            first = cp;
+    }
+    iconv_close(to16[0]);
+    iconv_close(to16[1]);
+    setlocale(LC_CTYPE, "C");
+    if (wrong)
+        fail_msg("%zu code points wrong, the first U+%04X", wrong, (unsigned)first);
+    uint32_t cp;
+    static const uint8_t lone_low[] = {0xdc, 0x00, 0x00, 0x41}, high_end[] = {0xd8, 0x3d},
+                         high_a[] = {0xd8, 0x3d, 0x00, 0x41}, pair_le[] = {0x3d, 0xd8, 0x00, 0xde};
+    assert_int_equal(tls_utf16_decode(lone_low, 4, true, &cp), 0);
+    assert_int_equal(tls_utf16_decode(high_end, 2, true, &cp), 0);
+    assert_int_equal(tls_utf16_decode(high_a, 4, true, &cp), 0);
+    assert_int_equal(tls_utf16_decode(high_a, 1, true, &cp), 0);
+    assert_int_equal(tls_utf16_decode(pair_le, 4, false, &cp), 4);
+    assert_int_equal(cp, 0x1f600);
+    assert_int_equal(tls_utf16_decode(pair_le, 3, false, &cp), 0);
 }
 
 /* cp as UTF-8 into b (NUL-terminated). */
@@ -584,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_hashtab_remove),
         cmocka_unit_test(test_similar),
         cmocka_unit_test(test_wbuf),
+        cmocka_unit_test(test_utf8_encode_utf16),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,21 +57,10 @@ static void out_u64(struct dn_out *o, uint64_t v)
 /* RFC 3629 3: cp as UTF-8. cp is a scalar value (<= 0x10ffff, not a surrogate). */
 static void out_utf8(struct dn_out *o, uint32_t cp)
 {
-    if (cp < 0x80) {
-        out_byte(o, (uint8_t)cp);
-    } else if (cp < 0x800) {
-        out_byte(o, (uint8_t)(0xc0 | cp >> 6));
-        out_byte(o, (uint8_t)(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        out_byte(o, (uint8_t)(0xe0 | cp >> 12));
-        out_byte(o, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
-        out_byte(o, (uint8_t)(0x80 | (cp & 0x3f)));
-    } else {
-        out_byte(o, (uint8_t)(0xf0 | cp >> 18));
-        out_byte(o, (uint8_t)(0x80 | (cp >> 12 & 0x3f)));
-        out_byte(o, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
-        out_byte(o, (uint8_t)(0x80 | (cp & 0x3f)));
-    }
+    uint8_t u[4];
+    size_t n = tls_utf8_encode(cp, u);
+    for (size_t i = 0; i < n; i++)
+        out_byte(o, u[i]);
 }
 
 /* RFC 4514 2.4: attributeType = descr / numericoid. The descr of RFC 4514 3 first, then the
@@ -197,24 +186,8 @@ static size_t char_decode(enum dn_charset cs, const uint8_t *p, size_t len, uint
     case DN_CHARSET_LATIN1:
         *cp = p[0];
         return 1;
-    case DN_CHARSET_UCS2: {
-        if (len < 2)
-            return 0;
-        uint32_t u = (uint32_t)p[0] << 8 | p[1];
-        if (u >= 0xdc00 && u <= 0xdfff)
-            return 0;
-        if (u < 0xd800 || u > 0xdbff) {
-            *cp = u;
-            return 2;
-        }
-        if (len < 4)
-            return 0;
-        uint32_t l = (uint32_t)p[2] << 8 | p[3];
-        if (l < 0xdc00 || l > 0xdfff)
-            return 0;
-        *cp = 0x10000 + ((u - 0xd800) << 10) + (l - 0xdc00);
-        return 4;
-    }
+    case DN_CHARSET_UCS2:
+        return tls_utf16_decode(p, len, true, cp);
     case DN_CHARSET_UCS4: {
         if (len < 4)
             return 0;

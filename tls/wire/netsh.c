@@ -90,56 +90,29 @@ static bool same_nocase(const char *s, size_t n, const char *word)
 
 /* ---- decoding ------------------------------------------------------------------------------ */
 
-static size_t put_utf8(char *out, uint32_t cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* UTF-16 code units p/n (n even) as UTF-8 into out, which holds 3 bytes per unit: each unit is
  * at most 3 bytes of UTF-8, a surrogate pair 4 for 2 units. */
 static int decode_utf16(const uint8_t *p, size_t n, bool be, char *out, size_t *out_len,
                         struct tls_netsh_error *err)
 {
     size_t o = 0, line = 1;
-    for (size_t i = 0; i < n; i += 2) {
-        uint32_t u = be ? (uint32_t)(p[i] << 8 | p[i + 1]) : (uint32_t)(p[i + 1] << 8 | p[i]);
+    for (size_t i = 0; i < n;) {
+        uint32_t u;
+        size_t k = tls_utf16_decode(p + i, n - i, be, &u);
+        if (k == 0) {
+            uint32_t unit =
+                be ? (uint32_t)(p[i] << 8 | p[i + 1]) : (uint32_t)(p[i + 1] << 8 | p[i]);
+            return fail(err, TLS_E_INVALID, line,
+                        unit >= 0xdc00
+                            ? "invalid UTF-16: a low surrogate U+%04X without a high one"
+                            : "invalid UTF-16: a high surrogate U+%04X without a low one",
+                        unit);
+        }
         if (u == 0)
             return fail(err, TLS_E_INVALID, line, "a NUL character in UTF-16 text");
-        if (u >= 0xdc00 && u <= 0xdfff)
-            return fail(err, TLS_E_INVALID, line,
-                        "invalid UTF-16: a low surrogate U+%04X without a high one", u);
-        if (u >= 0xd800 && u <= 0xdbff) {
-            uint32_t lo = 0;
-            if (i + 3 < n)
-                lo = be ? (uint32_t)(p[i + 2] << 8 | p[i + 3])
-                        : (uint32_t)(p[i + 3] << 8 | p[i + 2]);
-            if (lo < 0xdc00 || lo > 0xdfff)
-                return fail(err, TLS_E_INVALID, line,
-                            "invalid UTF-16: a high surrogate U+%04X without a low one", u);
-            u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
-            i += 2;
-        }
         line += u == '\n';
-        o += put_utf8(out + o, u);
+        o += tls_utf8_encode(u, (uint8_t *)out + o);
+        i += k;
     }
     *out_len = o;
     return 0;
@@ -255,8 +228,10 @@ static enum line_kind classify(const char *s, size_t n, struct line *l)
         return L_BLANK;
     if (same_nocase(s, n, "SSL Certificate bindings:"))
         return L_HEADER;
-    size_t dashes = strspn(s, "-");
-    if (dashes >= n)
+    size_t dashes = 0; /* within s/n: a view, whatever follows it */
+    while (dashes < n && s[dashes] == '-')
+        dashes++;
+    if (dashes == n)
         return L_RULE;
     size_t sep = n;
     for (size_t i = 1; i < n && sep == n; i++)

@@ -1,4 +1,4 @@
-/* UTF-8 decoding per RFC 3629 section 4. Pure; never reads past n. */
+/* UTF-8 (RFC 3629) and UTF-16 (RFC 2781) per utf8.h. Pure; never reads past n. */
 #include "utf8.h"
 
 size_t tls_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
@@ -29,6 +29,55 @@ size_t tls_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
         return 0;
     *cp = v;
     return k;
+}
+
+size_t tls_utf8_encode(uint32_t cp, uint8_t out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xc0 | cp >> 6);
+        out[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (uint8_t)(0xe0 | cp >> 12);
+        out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+        out[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xf0 | cp >> 18);
+    out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+    out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+    out[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+static uint32_t utf16_unit(const uint8_t *p, bool big_endian)
+{
+    return big_endian ? (uint32_t)p[0] << 8 | p[1] : (uint32_t)p[1] << 8 | p[0];
+}
+
+size_t tls_utf16_decode(const uint8_t *p, size_t n, bool big_endian, uint32_t *cp)
+{
+    if (n < 2)
+        return 0;
+    uint32_t u = utf16_unit(p, big_endian);
+    if (u >= 0xdc00 && u <= 0xdfff)
+        return 0;
+    if (u < 0xd800 || u > 0xdbff) {
+        *cp = u;
+        return 2;
+    }
+    if (n < 4)
+        return 0;
+    uint32_t l = utf16_unit(p + 2, big_endian);
+    if (l < 0xdc00 || l > 0xdfff)
+        return 0;
+    *cp = 0x10000 + ((u - 0xd800) << 10) + (l - 0xdc00);
+    return 4;
 }
 
 size_t tls_utf8_valid_prefix(const uint8_t *s, size_t len)
