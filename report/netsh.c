@@ -391,12 +391,16 @@ bool report_netsh_update_line(const struct tls_netsh_binding *b, const char *ext
     return fits;
 }
 
+const char *report_netsh_shown(const char *v)
+{
+    return v == NULL ? "(not shown)" : *v ? v : "(empty)";
+}
+
 void report_netsh_describe(const struct tls_netsh_binding *b, char *buf, size_t cap)
 {
     char store[200], neg[64];
-    const char *s = b->known[TLS_NETSH_F_CTL_STORE], *n = b->known[TLS_NETSH_F_NEGOTIATE];
-    tls_escape_term(store, sizeof(store), s == NULL ? "(not shown)" : *s ? s : "(empty)", 0);
-    tls_escape_term(neg, sizeof(neg), n == NULL ? "(not shown)" : *n ? n : "(empty)", 0);
+    tls_escape_term(store, sizeof(store), report_netsh_shown(b->known[TLS_NETSH_F_CTL_STORE]), 0);
+    tls_escape_term(neg, sizeof(neg), report_netsh_shown(b->known[TLS_NETSH_F_NEGOTIATE]), 0);
     snprintf(buf, cap, "Ctl Store Name %s, Negotiate Client Certificate %s", store, neg);
 }
 
@@ -462,10 +466,11 @@ static int flag(struct audit *au, enum report_netsh_check check, enum report_sev
     return 0;
 }
 
-/* A value for a message: escaped, "(null)" for none. */
+/* A value for a message, escaped: the file's own word, or that it lacks the field or is empty
+ * (a message that said "(null)" of a field the file does not have would misquote it). */
 static const char *shown(char *buf, size_t cap, const char *v)
 {
-    return tls_escape_term(buf, cap, v ? v : "(null)", 0);
+    return tls_escape_term(buf, cap, report_netsh_shown(v), 0);
 }
 
 /* ctl-store-missing: client certificates asked in the handshake, no list to name them. */
@@ -599,7 +604,7 @@ static int check_previous(struct audit *au, size_t i)
     const char *olds = tls_netsh_get(old, TLS_NETSH_F_CTL_STORE),
                *news = tls_netsh_get(b, TLS_NETSH_F_CTL_STORE);
     bool lost = olds && news == NULL;
-    char a[120], c[120], st[120], prev[512], extra[200], line[REPORT_NETSH_LINE_MAX];
+    char a[120], c[120], st[120], st2[120], prev[512], extra[200], line[REPORT_NETSH_LINE_MAX];
     tls_escape_term(prev, sizeof(prev), report_netsh_name(au->prev), 0);
     if (lost && is_plain_name(olds))
         snprintf(extra, sizeof(extra),
@@ -609,13 +614,13 @@ static int check_previous(struct audit *au, size_t i)
     if (lost)
         report_netsh_update_line(b, extra, line, sizeof(line));
     return flag(au, REPORT_NETSH_CERTHASH_CHANGED, lost ? REPORT_SEV_HIGH : REPORT_SEV_MEDIUM, i,
-                old, lost ? line : NULL, "Certificate Hash %s in %s (line %zu), now %s%s%s%s",
+                old, lost ? line : NULL, "Certificate Hash %s in %s (line %zu), now %s%s%s%s%s%s",
                 shown(a, sizeof(a), old->known[TLS_NETSH_F_CERT_HASH]), prev, old->line,
                 shown(c, sizeof(c), b->known[TLS_NETSH_F_CERT_HASH]),
                 lost ? ", and the Ctl Store Name was " : "",
-                lost ? shown(st, sizeof(st), olds) : "",
-                lost ? " and is (null) now: the renewal lost it, as re-binding through IIS "
-                       "Manager does"
+                lost ? shown(st, sizeof(st), olds) : "", lost ? " and is " : "",
+                lost ? shown(st2, sizeof(st2), b->known[TLS_NETSH_F_CTL_STORE]) : "",
+                lost ? " now: the renewal lost it, as re-binding through IIS Manager does"
                      : ": a renewal; the Ctl Store Name is the same");
 }
 

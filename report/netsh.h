@@ -74,6 +74,11 @@ bool report_netsh_update_line(const struct tls_netsh_binding *b, const char *ext
  * client-certificate list, its values escaped for a terminal. */
 void report_netsh_describe(const struct tls_netsh_binding *b, char *buf, size_t cap);
 
+/* A binding's value v (b->known[...]) as every message and listing shows it, before escaping: v
+ * as the file has it ("(null)" included), "(not shown)" when the binding lacks the field, and
+ * "(empty)" when its value is empty. */
+const char *report_netsh_shown(const char *v);
+
 /* ---- the audit (caprobe netsh) ------------------------------------------------------------- */
 
 /* Stable ids of the audit's checks (docs/netsh.md). */

@@ -202,7 +202,7 @@ static void json_flags(struct report_buf *b, const struct report_netsh_audit *a,
 static void text_value(struct report_buf *b, const char *label, const char *v)
 {
     report_buf_printf(b, "%s ", label);
-    report_buf_term(b, v ? v : "(not shown)");
+    report_buf_term(b, report_netsh_shown(v));
 }
 
 /* "3 flags: 2 high, 1 low" for the flags v[first .. end) */

@@ -1685,19 +1685,25 @@ static void rule_client_cert_not_offered(struct report_rule_run *r, const struct
             continue;
         char where[256];
         describe(o, where, sizeof(where));
-        if (canonical)
+        if (canonical) {
             /* some clients do offer it: the default is graded down */
             add(r, rule, severity(r, rule, REPORT_SEV_MEDIUM), &i, 1,
                 "[%s] advertises %s, which matches the issuer of %s only after canonical "
                 "comparison: Java and .NET clients offer the certificate, Go, Chromium and "
                 "NSS do not",
                 where, canonical, chain->v[0].subject_text);
-        else
+        } else {
+            char certs[48] = "the certificate";
+            if (chain->n > 1)
+                snprintf(certs, sizeof(certs), "any of the %zu certificates", chain->n);
             add(r, rule, severity(r, rule, rule->severity), &i, 1,
-                "[%s] advertises %zu names, none of them the issuer of any of the %zu "
-                "certificates of %s (the client certificate %s is issued by %s)",
-                where, o->ca_count, chain->n, chain->source ? chain->source : "the chain",
-                chain->v[0].subject_text, chain->v[0].issuer_text);
+                "[%s] advertises %zu name%s, %s the issuer of %s of %s (the client certificate "
+                "%s is issued by %s)",
+                where, o->ca_count, o->ca_count == 1 ? "" : "s",
+                o->ca_count == 1 ? "not" : "none of them", certs,
+                chain->source ? chain->source : "the chain", chain->v[0].subject_text,
+                chain->v[0].issuer_text);
+        }
     }
 }
 

@@ -257,6 +257,15 @@ def check_status(tap, tmp):
                 "    Negotiate Client Certificate : Enabled\n\n" % IIS)
     r = run_netsh(clean)
     tap.ok(r.rc == 0 and "nothing flagged" in r.stdout, "nothing flagged: exit 0", r.describe())
+    # an empty value and a field the file lacks are told apart from netsh's own (null)
+    bare = os.path.join(tmp, "bare.txt")
+    with open(bare, "w") as f:
+        f.write("IP:port : 0.0.0.0:443\nCtl Store Name :\nNegotiate Client Certificate : Enabled\n")
+    r = run_netsh(bare)
+    tap.ok(r.rc == 1 and "Certificate Hash (not shown), " in r.stdout and
+           "  Ctl Store Name (empty), Negotiate Client Certificate Enabled\n" in r.stdout and
+           "and Ctl Store Name is (empty): " in r.stdout and "(null)" not in r.stdout,
+           "an empty Ctl Store Name shows as (empty), a missing hash as (not shown)", r.describe())
     p = subprocess.run([h.caprobe_path(), "netsh", "--format", "jsonl", "-"],
                        input=open(clean, "rb").read(), capture_output=True)
     tap.ok(p.returncode == 0 and json.loads(p.stdout)["file"] == "<stdin>",

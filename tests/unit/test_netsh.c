@@ -728,14 +728,73 @@ static void test_audit(void **state)
     report_netsh_free(after);
 }
 
+/* A value the file has empty, or a field it lacks, is told as such in every message: a message
+ * that said "(null)" would quote a word the file does not hold. */
+static void test_shown_values(void **state)
+{
+    (void)state;
+    static const char file[] = /* an empty Ctl Store Name, then a binding without one */
+        B("Hostname:port", "app.example.com:443",
+          "Certificate Hash : " H1 "\nCtl Store Name : ClientAuthIssuer\n"
+          "Negotiate Client Certificate : Enabled")
+            B("IP:port", "0.0.0.0:443",
+              "Certificate Hash : " H1 "\nCtl Store Name :\n"
+              "Negotiate Client Certificate : Enabled")
+                B("IP:port", "10.0.0.1:8443", "Certificate Hash : " H1);
+    struct report_netsh *n = load_str("v.txt", file);
+    struct report_netsh_audit a;
+    assert_int_equal(report_netsh_audit(n, NULL, &a), 0);
+    const char *empty_missing = NULL, *pair = NULL;
+    for (size_t i = 0; i < a.n; i++) {
+        if (a.v[i].check == REPORT_NETSH_CTL_STORE_MISSING && a.v[i].binding == 1)
+            empty_missing = a.v[i].message;
+        if (a.v[i].check == REPORT_NETSH_SNI_IP_MISMATCH && a.v[i].binding == 1)
+            pair = a.v[i].message;
+    }
+    assert_non_null(empty_missing);
+    assert_non_null(strstr(empty_missing, "and Ctl Store Name is (empty): Schannel"));
+    assert_non_null(pair);
+    assert_non_null(strstr(pair, ": Ctl Store Name (empty) vs ClientAuthIssuer: "));
+    report_netsh_audit_free(&a);
+    assert_string_equal(report_netsh_shown(NULL), "(not shown)");
+    assert_string_equal(report_netsh_shown(""), "(empty)");
+    assert_string_equal(report_netsh_shown("(null)"), "(null)");
+    /* the renewal lost a Ctl Store Name the new file does not show at all */
+    static const char old[] = B("IP:port", "0.0.0.0:443",
+                                "Certificate Hash : " H1 "\nCtl Store Name : ClientAuthIssuer\n"
+                                "Negotiate Client Certificate : Enabled");
+    static const char now[] = B("IP:port", "0.0.0.0:443",
+                                "Certificate Hash : 7f3e9c1a5b2d4e6f8a0c2e4b6d8f0a1c3e5b7d9f\n"
+                                "Negotiate Client Certificate : Enabled");
+    struct report_netsh *before = load_str("before.txt", old), *after = load_str("after.txt", now);
+    assert_int_equal(report_netsh_audit(after, before, &a), 0);
+    const char *changed = NULL, *missing = NULL;
+    for (size_t i = 0; i < a.n; i++) {
+        if (a.v[i].check == REPORT_NETSH_CERTHASH_CHANGED)
+            changed = a.v[i].message;
+        if (a.v[i].check == REPORT_NETSH_CTL_STORE_MISSING)
+            missing = a.v[i].message;
+    }
+    assert_non_null(changed);
+    assert_non_null(strstr(changed, "the Ctl Store Name was ClientAuthIssuer and is (not shown) "
+                                    "now: the renewal lost it"));
+    assert_non_null(missing);
+    assert_non_null(strstr(missing, "and Ctl Store Name is (not shown): Schannel"));
+    report_netsh_audit_free(&a);
+    report_netsh_free(before);
+    report_netsh_free(after);
+    report_netsh_free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_server2022),  cmocka_unit_test(test_utf16_fixture),
-        cmocka_unit_test(test_encodings),   cmocka_unit_test(test_lenient),
-        cmocka_unit_test(test_refused),     cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_many),        cmocka_unit_test(test_join),
-        cmocka_unit_test(test_update_line), cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_server2022),   cmocka_unit_test(test_utf16_fixture),
+        cmocka_unit_test(test_encodings),    cmocka_unit_test(test_lenient),
+        cmocka_unit_test(test_refused),      cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_many),         cmocka_unit_test(test_join),
+        cmocka_unit_test(test_update_line),  cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_shown_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

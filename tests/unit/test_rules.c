@@ -642,6 +642,10 @@ static void test_client_cert(void **state)
     const struct report_finding *f = find(&x, "client-cert-not-offered", "192.0.2.2");
     assert_non_null(f);
     assert_int_equal(f->severity, REPORT_SEV_HIGH);
+    /* one name, one certificate: said in the singular */
+    assert_non_null(strstr(f->message, "advertises 1 name, not the issuer of the certificate of "
+                                       "alice.pem (the client certificate CN=alice is issued by "
+                                       "CN=Corp Issuing CA 1)"));
     assert_int_equal(f->obs[0], 1);
     size_t n = 0;
     for (size_t i = 0; i < x.f.n; i++)
