@@ -374,6 +374,24 @@ static const char *alert_name(uint8_t desc)
     return n ? n : "unknown";
 }
 
+/* The mbedTLS error that stopped x, in words (hs: the handshake's capture). mbedTLS's client
+ * checks the server's signature whatever caprobe asks (tls/session.c), and its TLS 1.3 text for
+ * a CertificateVerify that fails is only "The handshake negotiation failed": that one is named. */
+static void ssl_err_text(const struct tls_exchange_result *x, const struct tls_capture *hs,
+                         char *text, size_t cap)
+{
+    char raw[120]; /* mbedTLS's longest text is under 100 bytes */
+    tls_mbedtls_strerror(x->ssl_err, raw, sizeof(raw));
+    if (!x->bad_signature) {
+        snprintf(text, cap, "%s", raw);
+        return;
+    }
+    snprintf(text, cap,
+             "the server's signature (its %s) does not verify with its certificate's key; "
+             "mbedTLS, which completes the handshake, always checks it (mbedTLS: %s)",
+             hs && hs->version == 0x0304 ? "CertificateVerify" : "ServerKeyExchange", raw);
+}
+
 /* Why the exchange after the handshake gave no response head; hs is the handshake's capture,
  * present whether --client-key gave a certificate to answer a request for one. */
 static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
@@ -381,7 +399,7 @@ static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
                                             bool present, char *why, size_t cap)
 {
     const struct tls_capture *rc = x->renego;
-    char text[200];
+    char text[320];
     if (rc && rc->has_alert && rc->alert_level == 2) {
         snprintf(why, cap, "the server ended the renegotiation with alert %s (%u)",
                  alert_name(rc->alert_desc), rc->alert_desc);
@@ -416,7 +434,7 @@ static enum tls_error_kind exchange_failure(const struct tls_exchange_result *x,
         return TLS_ERROR_PROTOCOL;
     }
     if (x->ssl_err) {
-        tls_mbedtls_strerror(x->ssl_err, text, sizeof(text));
+        ssl_err_text(x, hs, text, sizeof(text));
         snprintf(why, cap, "%s: %s",
                  !x->handshake_done ? "the handshake did not complete, no request was sent"
                  : rc && rc->status == TLS_CAPTURE_DONE
@@ -508,7 +526,7 @@ static void cert_failure(const struct probe_conn_result *r, struct tls_observati
     const struct tls_exchange_result *x = &r->exchange;
     struct tls_client_cert *cc = &o->client_cert;
     const struct tls_capture *rc = x->renego;
-    char text[200];
+    char text[320];
     if (x->peer_alert || (rc && rc->has_alert && rc->alert_level == 2) ||
         (x->renego_alert && x->renego_alert_level == 2)) {
         cc->result = TLS_CLIENT_CERT_ALERT;
@@ -523,7 +541,7 @@ static void cert_failure(const struct probe_conn_result *r, struct tls_observati
     } else {
         cc->result = TLS_CLIENT_CERT_ERROR;
         if (x->ssl_err)
-            tls_mbedtls_strerror(x->ssl_err, text, sizeof(text));
+            ssl_err_text(x, r->capture, text, sizeof(text));
         else
             snprintf(text, sizeof(text), "the probe ended (%s)",
                      r->end == PROBE_CONN_END_INTERRUPTED ? "interrupted" : "locally");

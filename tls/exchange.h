@@ -28,7 +28,10 @@ struct tls_exchange_result {
     bool over_limit;         /* mbedTLS stopped: its unread input would pass the capture limit */
     const uint8_t *response; /* the first bytes of the response (at most TLS_HTTP_HEAD_MAX) */
     size_t response_len;
-    int ssl_err; /* the mbedTLS error that stopped it (raw), 0 when none */
+    int ssl_err;        /* the mbedTLS error that stopped it (raw), 0 when none */
+    bool bad_signature; /* that error is mbedTLS rejecting the server's signature in the
+                         * handshake: its TLS 1.3 CertificateVerify, its TLS 1.2 ServerKeyExchange
+                         * (mbedTLS checks it whatever the authmode) */
     /* TLS 1.2: the records after the first flight */
     bool renegotiation; /* HelloRequest, a second ServerHello, or a second key export */
     const struct tls_capture *renego; /* the second flight; NULL when its ServerHello never came */

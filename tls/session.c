@@ -11,7 +11,10 @@
 #include <string.h>
 
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/ssl.h>
 #include <psa/crypto.h>
 
@@ -55,6 +58,7 @@ struct tls_session {
     bool close_sent;        /* complete, TLS 1.3: our close_notify followed our Finished */
     bool answered;          /* complete, TLS 1.3: data, close_notify or EOF came after it */
     int peer_alert;         /* the description of the fatal alert mbedTLS read, or -1 */
+    bool bad_signature;     /* mbedTLS stopped on the server's signature (peer_signature_failed) */
     struct tls_exchange *x; /* with a request: what follows the handshake; NULL without */
     struct tls_keyex13 *kx; /* TLS 1.3 without mbedTLS: our ClientHello; NULL otherwise */
 };
@@ -337,12 +341,31 @@ static int received_alert(const mbedtls_ssl_context *ssl)
     return ssl->MBEDTLS_PRIVATE(in_msg)[1];
 }
 
+/* Whether mbedTLS, failing with raw, rejected the server's signature: the one thing its client
+ * checks whatever the authmode (caprobe sets none and gives it no CA). TLS 1.3 checks the
+ * CertificateVerify in its own state and fails any rejection of it (the signature does not
+ * verify with the certificate's key, or its scheme was not offered) with HANDSHAKE_FAILURE
+ * (mbedtls_ssl_tls13_process_certificate_verify); TLS 1.2 checks the ServerKeyExchange's and
+ * returns the verifier's own code (ssl_parse_server_key_exchange). mbedTLS stays in the state of
+ * the message it failed on. */
+static bool peer_signature_failed(const mbedtls_ssl_context *ssl, int raw)
+{
+    int state = ssl->MBEDTLS_PRIVATE(state);
+    if (mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_3)
+        return state == MBEDTLS_SSL_CERTIFICATE_VERIFY && raw == MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE;
+    return state == MBEDTLS_SSL_SERVER_KEY_EXCHANGE &&
+           (raw == MBEDTLS_ERR_ECP_VERIFY_FAILED || raw == MBEDTLS_ERR_RSA_VERIFY_FAILED ||
+            raw == MBEDTLS_ERR_PK_SIG_LEN_MISMATCH);
+}
+
 /* mbedTLS failed: it gets no more input and says nothing more (no alert: let the server
  * finish its flight for the capture). */
 static void ssl_failed(struct tls_session *s, int raw)
 {
     if (raw == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && !s->ssl_released)
         s->peer_alert = received_alert(&s->ssl);
+    if (!s->ssl_released && !s->handshake_done)
+        s->bad_signature = peer_signature_failed(&s->ssl, raw);
     s->ssl_err = raw;
     s->ssl_stopped = true;
     if (s->x)
@@ -498,6 +521,7 @@ void tls_session_exchange(const struct tls_session *s, struct tls_exchange_resul
     memset(out, 0, sizeof(*out));
     out->handshake_done = s->handshake_done;
     out->peer_alert = s->ssl_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE;
+    out->bad_signature = s->bad_signature;
     out->over_limit = s->in_over_limit;
     out->ssl_err = s->ssl_err;
     out->alert = s->peer_alert;
