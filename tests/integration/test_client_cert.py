@@ -229,6 +229,9 @@ endpoints:
   - name: protected
     protected: /secure
     protected_cas: [../pki/issuing.pem]
+  - name: iis
+    client_auth: optional
+    refuse_bad_cert: true
 """
 
 
@@ -273,6 +276,23 @@ def check_lab(tap):
         tap.eq(s_client(opt, "1.2", OTHER, "/"), ("http", 200), "lab optional: s_client gets 200")
         tap.eq(rules(run), ["client-cert-accepted-unadvertised", "client-cert-not-offered"],
                "lab optional, untrusted CA: client-cert-accepted-unadvertised", run.describe())
+        # refuse_bad_cert (lab.yaml's right-list): as IIS, the handshake completes and the
+        # request of a certificate that failed the check gets 403.16 or 403.17
+        iis = lab.port("iis")
+        want = {"right CA": 200, "untrusted CA": 403, "expired": 403}
+        for label, ident in IDENTITIES:
+            oracle = s_client(iis, "1.2", ident, "/")
+            tap.eq(oracle, ("http", want[label]), "lab refuse_bad_cert, %s: s_client gets %s %s"
+                   % (label, oracle[0], oracle[1]))
+            run = scan(ident, "127.0.0.1:%d" % iis, "--request", "/")
+            for v in ("1.2", "1.3"):
+                tap.eq(answer(by_phase(run, v)), (True, "http", want[label]),
+                       "lab refuse_bad_cert, %s, TLS %s: the request's status is s_client's"
+                       % (label, v), run.describe())
+            expect = {"right CA": [], "untrusted CA": ["client-cert-not-offered"],
+                      "expired": ["client-cert-rejected"]}[label]
+            tap.eq(rules(run), expect, "lab refuse_bad_cert, %s: findings %s" % (label, expect),
+                   run.describe())
         # the renegotiation of a protected path
         for label, ident in IDENTITIES:
             oracle = s_client(prot, "1.2", ident, "/secure")

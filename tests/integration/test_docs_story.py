@@ -44,7 +44,7 @@ def check_page(tap):
               newline="") as f:
         bindings = f.read()
     bs = blocks(text)
-    tap.ok(len(bs) >= 8, "%s has its 8 console blocks" % DOC, len(bs))
+    tap.ok(len(bs) >= 9, "%s has its 9 console blocks" % DOC, len(bs))
     with h.LabServer(os.path.join(h.fixtures_dir(), "lab", "lab.yaml")) as lab, \
             tempfile.TemporaryDirectory(prefix="caprobe-story-") as tmp:
         ports = [e["port"] for e in lab.endpoints]
