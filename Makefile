@@ -21,7 +21,7 @@ PACKAGE_PKGS = build-essential debhelper dpkg-dev fakeroot lintian man-db
 BENCH_PKGS = nginx sslscan openssl python3 ca-certificates iproute2 util-linux chromium
 
 .PHONY: all build install uninstall package test-package dist demo test test-sanitize test-valgrind deps test-deps clean format bench bench-names bench-hello \
-        bench-report \
+        bench-report bench-cost \
         fuzz fuzz-check
 
 all: build
@@ -105,10 +105,14 @@ test: test-deps $(BUILD)/build.ninja
 # in a private network + mount namespace). hello.py: TLS 1.2 probes opened with caprobe's own
 # ClientHello and with mbedTLS's, in turn (BENCH_HELLO_ARGS). report.py: the HTML report of a
 # 10,000-target fleet made from a lab scan, its size and its load and filter times in headless
-# Chromium (BENCH_REPORT_ARGS). A smoke run of all four: make bench BENCH_ARGS=--quick
+# Chromium (BENCH_REPORT_ARGS). cost.py: CPU per probe and memory per in-flight probe of TLS 1.2
+# and 1.3 (probes held at their fullest by a relay) next to one X25519 operation of openssl speed
+# and the X25519 microbenchmark tests/bench/x25519.c (BENCH_COST_ARGS). A smoke run of all five:
+# make bench BENCH_ARGS=--quick
 BENCH_NAMES_ARGS ?= $(filter --quick,$(BENCH_ARGS))
 BENCH_HELLO_ARGS ?= $(filter --quick,$(BENCH_ARGS))
 BENCH_REPORT_ARGS ?= $(filter --quick,$(BENCH_ARGS))
+BENCH_COST_ARGS ?= $(filter --quick,$(BENCH_ARGS))
 
 bench: build
 	@sh .ci/install-packages $(BENCH_PKGS)
@@ -116,6 +120,7 @@ bench: build
 	python3 tests/bench/names.py --caprobe $(BUILD)/caprobe $(BENCH_NAMES_ARGS)
 	python3 tests/bench/hello.py --caprobe $(BUILD)/caprobe $(BENCH_HELLO_ARGS)
 	python3 tests/bench/report.py --caprobe $(BUILD)/caprobe $(BENCH_REPORT_ARGS)
+	python3 tests/bench/cost.py --caprobe $(BUILD)/caprobe $(BENCH_COST_ARGS)
 
 bench-names: build
 	@sh .ci/install-packages $(BENCH_PKGS)
@@ -128,6 +133,10 @@ bench-hello: build
 bench-report: build
 	@sh .ci/install-packages $(BENCH_PKGS)
 	python3 tests/bench/report.py --caprobe $(BUILD)/caprobe $(BENCH_REPORT_ARGS)
+
+bench-cost: build
+	@sh .ci/install-packages $(BENCH_PKGS)
+	python3 tests/bench/cost.py --caprobe $(BUILD)/caprobe $(BENCH_COST_ARGS)
 
 # The unit, fuzz-replay and integration suites once more with AddressSanitizer and UBSan (own
 # build folder; mbedTLS from the main build when it was fetched there), and the unit suite under

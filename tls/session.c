@@ -39,7 +39,9 @@ struct tls_client {
 };
 
 struct tls_session {
-    mbedtls_ssl_context ssl;
+    /* mbedTLS's client, allocated only when it runs (832 bytes here, before its 16 KiB record
+     * buffers): NULL for caprobe's own ClientHello and once released */
+    mbedtls_ssl_context *ssl;
     struct tls_capture cap;
     uint8_t *in; /* received bytes mbedTLS has not read: in[in_off .. in_len) */
     size_t in_off, in_len, in_alloc;
@@ -48,8 +50,7 @@ struct tls_session {
     size_t limit;
     uint16_t version;
     int ssl_err;
-    bool ssl_stopped;  /* mbedTLS failed or was released: it gets no more input */
-    bool ssl_released; /* its context is freed (about 35 KiB of buffers) */
+    bool ssl_stopped; /* mbedTLS failed or was released: it gets no more input */
     bool keep_ssl;
     bool eof;
     bool handshake_done;
@@ -169,16 +170,24 @@ static int own_client_hello(struct tls_session *s)
     return rc;
 }
 
-/* The capture's ServerHello hook for our own ClientHello: the secret, or the second hello. */
+/* The capture's ServerHello hook for our own ClientHello: the secret, or the second hello.
+ * Once the secret is out the key exchange has nothing more to do: its state (keys, transcript,
+ * the first hello) is freed rather than held while the rest of the flight comes. */
 static int own_server_hello(void *ctx, const struct tls_server_hello *sh, const uint8_t *body,
                             size_t len, uint8_t *secret, size_t cap, size_t *secret_len)
 {
     struct tls_session *s = ctx;
+    if (s->kx == NULL)
+        return TLS_E_UNEXPECTED; /* a hello after the ServerHello; keyex13 says the same */
     int rc = tls_keyex13_server_hello(s->kx, sh, body, len, secret, cap, secret_len);
     if (rc == 0 && sh->hello_retry)
         rc = own_client_hello(s);
     if (rc == TLS_E_MBEDTLS)
         s->ssl_err = tls_keyex13_raw_error(s->kx);
+    if (rc == 0 && !sh->hello_retry) {
+        tls_keyex13_free(s->kx);
+        s->kx = NULL;
+    }
     return rc;
 }
 
@@ -208,20 +217,33 @@ static void session_export_keys(void *ctx, mbedtls_ssl_key_export_type type,
         tls_exchange_keys(s->x, prf, secret, secret_len, client_random, server_random);
 }
 
+/* Free mbedTLS's client, if there is one. */
+static void ssl_release(struct tls_session *s)
+{
+    if (s->ssl == NULL)
+        return;
+    mbedtls_ssl_free(s->ssl);
+    free(s->ssl);
+    s->ssl = NULL;
+}
+
 /* mbedTLS's client for session s: TLS 1.2, and TLS 1.3 when the whole handshake is needed. */
 static int ssl_setup(struct tls_session *s, struct tls_client *client,
                      const struct tls_session_opts *opts)
 {
-    int raw = mbedtls_ssl_setup(&s->ssl, opts->version == 0x0304 ? &client->conf13
-                                         : opts->request         ? &client->conf12_follow
-                                                                 : &client->conf12);
+    if ((s->ssl = malloc(sizeof(*s->ssl))) == NULL)
+        return TLS_E_NOMEM;
+    mbedtls_ssl_init(s->ssl);
+    int raw = mbedtls_ssl_setup(s->ssl, opts->version == 0x0304 ? &client->conf13
+                                        : opts->request         ? &client->conf12_follow
+                                                                : &client->conf12);
     if (raw)
         return tls_err_from_mbedtls(raw);
     /* NULL clears the name: no server_name extension is sent. */
-    if (mbedtls_ssl_set_hostname(&s->ssl, opts->sni))
+    if (mbedtls_ssl_set_hostname(s->ssl, opts->sni))
         return TLS_E_MBEDTLS;
-    mbedtls_ssl_set_bio(&s->ssl, s, session_bio_send, session_bio_recv, NULL);
-    mbedtls_ssl_set_export_keys_cb(&s->ssl, session_export_keys, s);
+    mbedtls_ssl_set_bio(s->ssl, s, session_bio_send, session_bio_recv, NULL);
+    mbedtls_ssl_set_export_keys_cb(s->ssl, session_export_keys, s);
     return 0;
 }
 
@@ -253,7 +275,7 @@ static int own_hello_start(struct tls_session *s, struct tls_client *client,
     int rc = tls_hello_write(&ho, s->out, s->out_alloc, &s->out_len);
     if (rc)
         return rc;
-    s->ssl_released = s->ssl_stopped = true;
+    s->ssl_stopped = true;
     return 0;
 }
 
@@ -268,7 +290,6 @@ int tls_session_new(struct tls_session **out, struct tls_client *client,
     struct tls_session *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return TLS_E_NOMEM;
-    mbedtls_ssl_init(&s->ssl);
     tls_capture_init(&s->cap, opts->capture_limit);
     s->limit = opts->capture_limit;
     s->version = opts->version;
@@ -302,8 +323,7 @@ void tls_session_free(struct tls_session *s)
 {
     if (s == NULL)
         return;
-    if (!s->ssl_released)
-        mbedtls_ssl_free(&s->ssl);
+    ssl_release(s);
     tls_capture_free(&s->cap);
     tls_exchange_free(s->x);
     tls_keyex13_free(s->kx);
@@ -317,12 +337,11 @@ void tls_session_free(struct tls_session *s)
  * (the ClientHello) stays in s->out. */
 static void maybe_release(struct tls_session *s)
 {
-    if (s->keep_ssl || s->ssl_released)
+    if (s->keep_ssl || s->ssl == NULL)
         return;
     if (s->version == 0x0304 && !(s->cap.crypt || s->cap.status != TLS_CAPTURE_RUNNING))
         return;
-    mbedtls_ssl_free(&s->ssl);
-    s->ssl_released = true;
+    ssl_release(s);
     s->ssl_stopped = true;
     free(s->in);
     s->in = NULL;
@@ -362,10 +381,10 @@ static bool peer_signature_failed(const mbedtls_ssl_context *ssl, int raw)
  * finish its flight for the capture). */
 static void ssl_failed(struct tls_session *s, int raw)
 {
-    if (raw == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && !s->ssl_released)
-        s->peer_alert = received_alert(&s->ssl);
-    if (!s->ssl_released && !s->handshake_done)
-        s->bad_signature = peer_signature_failed(&s->ssl, raw);
+    if (raw == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && s->ssl)
+        s->peer_alert = received_alert(s->ssl);
+    if (s->ssl && !s->handshake_done)
+        s->bad_signature = peer_signature_failed(s->ssl, raw);
     s->ssl_err = raw;
     s->ssl_stopped = true;
     if (s->x)
@@ -394,7 +413,7 @@ static void await_answer(struct tls_session *s)
     }
     if (!s->close_sent) {
         s->close_sent = true;
-        int raw = mbedtls_ssl_close_notify(&s->ssl);
+        int raw = mbedtls_ssl_close_notify(s->ssl);
         if (raw && raw != MBEDTLS_ERR_SSL_WANT_WRITE) {
             ssl_failed(s, raw);
             return;
@@ -402,7 +421,7 @@ static void await_answer(struct tls_session *s)
     }
     for (;;) {
         unsigned char buf[256];
-        int n = mbedtls_ssl_read(&s->ssl, buf, sizeof(buf));
+        int n = mbedtls_ssl_read(s->ssl, buf, sizeof(buf));
         if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE)
             return;
         if (n == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
@@ -423,7 +442,7 @@ static void drive(struct tls_session *s)
     if (s->ssl_stopped)
         return;
     if (!s->handshake_done) {
-        int raw = mbedtls_ssl_handshake(&s->ssl);
+        int raw = mbedtls_ssl_handshake(s->ssl);
         if (raw == MBEDTLS_ERR_SSL_WANT_READ || raw == MBEDTLS_ERR_SSL_WANT_WRITE) {
             maybe_release(s);
             return;
@@ -439,7 +458,7 @@ static void drive(struct tls_session *s)
             await_answer(s);
         return;
     }
-    int raw = tls_exchange_drive(s->x, &s->ssl);
+    int raw = tls_exchange_drive(s->x, s->ssl);
     if (raw)
         ssl_failed(s, raw);
     else if (tls_exchange_over(s->x))
@@ -540,7 +559,10 @@ const uint8_t *tls_session_output(struct tls_session *s, size_t *len)
 void tls_session_output_consume(struct tls_session *s, size_t n)
 {
     if (n >= s->out_len) {
-        s->out_len = 0;
+        /* mostly the ClientHello, sent once: a probe waiting for the flight holds no buffer */
+        free(s->out);
+        s->out = NULL;
+        s->out_len = s->out_alloc = 0;
         return;
     }
     memmove(s->out, s->out + n, s->out_len - n);

@@ -470,6 +470,15 @@ def kill_running():
                 pass
 
 
+def interrupt_on_signals():
+    """SIGTERM and SIGINT raise KeyboardInterrupt (SIGINT also when started in the background),
+    so that a bench's `finally` stops what it started."""
+    def on_term(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def end_bench(tmp, keep, *servers):
     """The end of a bench, however it ends: no more signals, every process of run_process killed,
     the servers stopped (objects with stop(), or None), the temporary folder removed or kept."""
@@ -561,7 +570,9 @@ def run_process(argv, out_path, deadline, err_path=None, clean_rss=False, keep_o
     try:
         try:
             left = max(0.0, deadline - (time.monotonic() - t0))
-            ready, _, _ = select.select([pfd], [], [], left)
+            poller = select.poll()  # not select(): the pidfd may be above FD_SETSIZE (cost.py)
+            poller.register(pfd, select.POLLIN)
+            ready = poller.poll(int(left * 1000) + 1)
             r.killed = not ready
             if r.killed:
                 signal.pidfd_send_signal(pfd, signal.SIGKILL)
@@ -1182,11 +1193,7 @@ def main():
     if ("caprobe" in tools or args.inflight) and not os.access(caprobe, os.X_OK):
         print("fleet.py: %s is not an executable (make build)" % caprobe, file=sys.stderr)
         return 1
-
-    def on_term(*_):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in background
+    interrupt_on_signals()
 
     tmp = tempfile.mkdtemp(prefix="caprobe-bench-")
     fleet = Fleet(tmp, args.endpoints, args.seed)

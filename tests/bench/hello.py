@@ -34,7 +34,6 @@ import ipaddress
 import json
 import os
 import resource
-import signal
 import statistics
 import sys
 import tempfile
@@ -55,16 +54,19 @@ def machine_busy():
     return (sum(v) - v[3] - v[4]) / hz
 
 
-def start_nginx(tmp, net):
+def start_nginx(tmp, net, listen_opts="", conns=0):
+    """fleet.py's nginx with one "right list" listen line per address of net on one port (each
+    line followed by listen_opts, e.g. "backlog=4096"), room for conns connections in flight
+    in each worker (at least 2 per address and 1024 more). Returns (nginx, port)."""
     last = ""
     for _ in range(3):
         port, p_dump, p_none, p_empty = F.free_ports(4)
-        right = ["%s:%d" % (a, port) for a in net]
+        right = ["%s:%d%s" % (a, port, " " + listen_opts if listen_opts else "") for a in net]
         listens = {"right": right, "dump": ["127.0.0.1:%d" % p_dump],
                    "none": ["127.0.0.1:%d" % p_none], "empty": ["127.0.0.1:%d" % p_empty]}
         nginx = F.Nginx(os.path.join(tmp, "nginx"))
         ready = [(str(net[0]), port), (str(net[-1]), port)]
-        if nginx.start(listens, 2 * len(right) + 1024, ready, limit=60.0):
+        if nginx.start(listens, max(conns, 2 * len(right)) + 1024, ready, limit=60.0):
             return nginx, port
         last = nginx.error
         if "in use" not in last:
@@ -86,15 +88,9 @@ class Run:
         return self.probes / self.r.wall
 
 
-def one_run(caprobe, tmp, nginx, port, prefix, probes, mode, extra, want_sha):
-    out = os.path.join(tmp, "%s.jsonl" % mode)
-    err = os.path.join(tmp, "%s.err" % mode)
-    argv = [caprobe, "--tls", "1.2", "--per-address", "0", "--timeout", "10", "--no-progress",
-            "--format", "jsonl-compact", "-c", "1024"] + extra + \
-        ["%s/%d:%d" % (NET, prefix, port)]
-    n0, m0 = nginx.cpu(), machine_busy()
-    r = F.run_process(argv, out, 600.0, err_path=err, keep_out=False)
-    nginx_cpu, busy = nginx.cpu() - n0, machine_busy() - m0
+def tally(out, want_sha):
+    """caprobe's JSON Lines in the file out: (observations that are a certificate_request naming
+    exactly the CA whose name hashes to want_sha, {what else: count}, {cipher suite: count})."""
     correct, wrong, suites = 0, {}, {}
     with open(out, encoding="utf-8") as f:
         for line in f:
@@ -109,6 +105,20 @@ def one_run(caprobe, tmp, nginx, port, prefix, probes, mode, extra, want_sha):
                 else:
                     key = o["outcome"] + (" " + o["error"]["kind"] if "error" in o else "")
                     wrong[key] = wrong.get(key, 0) + 1
+    return correct, wrong, suites
+
+
+def one_run(caprobe, tmp, nginx, port, prefix, probes, mode, extra, want_sha, tls="1.2",
+            net=NET):
+    out = os.path.join(tmp, "%s.jsonl" % mode)
+    err = os.path.join(tmp, "%s.err" % mode)
+    argv = [caprobe, "--tls", tls, "--per-address", "0", "--timeout", "10", "--no-progress",
+            "--format", "jsonl-compact", "-c", "1024"] + extra + \
+        ["%s/%d:%d" % (net, prefix, port)]
+    n0, m0 = nginx.cpu(), machine_busy()
+    r = F.run_process(argv, out, 600.0, err_path=err, keep_out=False)
+    nginx_cpu, busy = nginx.cpu() - n0, machine_busy() - m0
+    correct, wrong, suites = tally(out, want_sha)
     if r.killed or r.status not in (0, 1 << 8):
         raise F.BenchError("%s run ended with status %s%s:\n%s" % (
             mode, r.status, " (killed)" if r.killed else "", F._tail(err, 5)))
@@ -135,11 +145,7 @@ def main():
     if not F.caprobe_supports(caprobe, "--client-hello"):
         print("hello.py: %s has no --client-hello" % caprobe, file=sys.stderr)
         return 1
-
-    def on_term(*_):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    F.interrupt_on_signals()
     net = list(ipaddress.IPv4Network("%s/%d" % (NET, args.prefix)))
     probes = len(net)
     tmp = tempfile.mkdtemp(prefix="caprobe-bench-hello-")

@@ -938,11 +938,7 @@ def main():
     if not os.access(caprobe, os.X_OK):
         print("names.py: %s is not an executable (make build)" % caprobe, file=sys.stderr)
         return 1
-
-    def on_term(*_):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in background
+    F.interrupt_on_signals()
 
     args.netns = args.in_netns
     args.sslscan_why = None

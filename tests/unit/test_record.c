@@ -331,6 +331,39 @@ static void test_version_lock(void **state)
     tls_reader_free(&r);
 }
 
+/* A reader waiting for the rest of a flight holds only the bytes it has not read, in buffers
+ * no larger than they need (to the next 256 bytes); once it has read everything it was given it
+ * holds none at all (tls/wire/record.c: a probe in flight keeps no empty buffers). */
+static void test_buffers_only_as_needed(void **state)
+{
+    (void)state;
+    uint8_t msg[4 + 3000], wire[2 * (5 + sizeof(msg))];
+    size_t w = testutil_record(wire, TLS_CT_HANDSHAKE, msg, put_message(msg, 2, 70));
+    size_t first = w;
+    w += testutil_record(wire + w, TLS_CT_HANDSHAKE, msg, put_message(msg, 11, 3000));
+    struct tls_reader r;
+    tls_reader_init(&r, 1 << 16);
+    assert_int_equal(tls_reader_feed(&r, wire, w - 1), 0); /* all but the last byte */
+    assert_true(r.in_alloc >= w - 1 && r.in_alloc < w - 1 + 256);
+    expect_message(&r, 2, 70);
+    expect_kind(&r, TLS_EV_NEED_MORE);
+    assert_int_equal(tls_reader_pending(&r), w - 1 - first);
+    assert_null(r.hs); /* the first message was read: nothing to reassemble */
+    assert_int_equal(r.hs_alloc, 0);
+    assert_int_equal(tls_reader_feed(&r, wire + w - 1, 1), 0);
+    expect_message(&r, 11, 3000);
+    expect_kind(&r, TLS_EV_NEED_MORE);
+    assert_null(r.in);
+    assert_int_equal(r.in_alloc, 0);
+    assert_null(r.hs);
+    assert_int_equal(r.hs_alloc, 0);
+    /* and it reads on as before */
+    w = testutil_record(wire, TLS_CT_HANDSHAKE, msg, put_message(msg, 14, 0));
+    assert_int_equal(tls_reader_feed(&r, wire, w), 0);
+    expect_message(&r, 14, 0);
+    tls_reader_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_empty_handshake_record),
         cmocka_unit_test(test_protected),
         cmocka_unit_test(test_ccs_checked),
+        cmocka_unit_test(test_buffers_only_as_needed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

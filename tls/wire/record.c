@@ -1,5 +1,7 @@
 /* Record layer and handshake reassembly over untrusted bytes. Buffers grow only as far as the
- * data needs and never past the capture limit; every header length is checked before use. */
+ * data needs and never past the capture limit, and are freed whenever the reader runs out of
+ * bytes (a probe waiting for the rest of a flight holds only what it has not read); every
+ * header length is checked before use. */
 #include "record.h"
 
 #include <stdlib.h>
@@ -22,13 +24,16 @@ void tls_reader_free(struct tls_reader *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* Room for need bytes: what they take, rounded up to 256, and at least half as much again as
+ * before (bytes that come in small reads are not copied once per read). */
 static int reserve(uint8_t **buf, size_t *alloc, size_t need)
 {
     if (need <= *alloc)
         return 0;
-    size_t n = *alloc ? *alloc : 1024;
-    while (n < need)
-        n *= 2;
+    size_t n = *alloc + *alloc / 2;
+    if (n < need)
+        n = need;
+    n = (n + 255) & ~(size_t)255;
     uint8_t *p = realloc(*buf, n);
     if (p == NULL)
         return TLS_E_NOMEM;
@@ -135,6 +140,22 @@ static int append_handshake(struct tls_reader *r, const uint8_t *p, size_t n, bo
     return 0;
 }
 
+/* Free both buffers when they hold nothing: nothing points into them when the reader asks for
+ * more bytes. */
+static void release_empty(struct tls_reader *r)
+{
+    if (r->in_off == r->in_len) {
+        free(r->in);
+        r->in = NULL;
+        r->in_off = r->in_len = r->in_alloc = 0;
+    }
+    if (r->hs_off == r->hs_len) {
+        free(r->hs);
+        r->hs = NULL;
+        r->hs_off = r->hs_len = r->hs_alloc = 0;
+    }
+}
+
 /* Drop consumed input; views handed out by the previous call end here. */
 static void compact_input(struct tls_reader *r)
 {
@@ -194,6 +215,7 @@ int tls_reader_next(struct tls_reader *r, struct tls_event *ev)
         size_t avail = r->in_len - r->in_off;
         if (avail < TLS_RECORD_HEADER) {
             ev->kind = TLS_EV_NEED_MORE;
+            release_empty(r);
             return 0;
         }
         uint8_t *h = r->in + r->in_off;
@@ -211,6 +233,7 @@ int tls_reader_next(struct tls_reader *r, struct tls_event *ev)
             return TLS_E_RECORD_VERSION;
         if (avail - TLS_RECORD_HEADER < len) {
             ev->kind = TLS_EV_NEED_MORE;
+            release_empty(r);
             return 0;
         }
         bool prot = type != TLS_CT_CHANGE_CIPHER_SPEC &&
