@@ -81,6 +81,7 @@ GOAL_X25519_RATIO = 10.0
 GOAL_KIB_13 = 24.0
 GOAL_CPU_MS_12 = 0.08
 GOAL_KIB_12 = 8.5
+BEFORE_SLACK = 10  # %: --before's TLS 1.2 CPU and this one's differ by noise within one run
 
 
 # ---------------------------------------------------------------- X25519
@@ -397,6 +398,9 @@ def main():
                     help="openssl speed -seconds (default 3)")
     ap.add_argument("--quick", action="store_true",
                     help="a /24, 200 in flight, one round, openssl speed 1 s (a smoke run)")
+    ap.add_argument("--before", metavar="CAPROBE",
+                    help="an earlier caprobe binary: its TLS 1.2 CPU rounds and memory run in "
+                    "the same bench, taken in turn with --caprobe's, for 'TLS 1.2 no worse'")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = ap.parse_args()
     if args.quick:
@@ -406,9 +410,11 @@ def main():
             not 2 <= args.inflight <= 20000 or not 1 <= args.speed_seconds <= 30:
         ap.error("--prefix 16..28, --repeat 1..15, --inflight 2..20000, --speed-seconds 1..30")
     caprobe = os.path.abspath(args.caprobe)
-    if not os.access(caprobe, os.X_OK):
-        print("cost.py: %s is not an executable (make build)" % caprobe, file=sys.stderr)
-        return 1
+    before = os.path.abspath(args.before) if args.before else None
+    for exe in (caprobe, before):
+        if exe and not os.access(exe, os.X_OK):
+            print("cost.py: %s is not an executable (make build)" % exe, file=sys.stderr)
+            return 1
     F.interrupt_on_signals()
     # the relay holds 3 descriptors per probe in flight, caprobe one; children inherit this
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -451,14 +457,20 @@ def main():
         print("  nginx on %s/%d port %d (one listen line per address, backlog 4096, 2 "
               "workers)" % (NET, args.prefix, port))
         cpu = {v: [] for v in VERSIONS}
+        # --before: its TLS 1.2 rounds, keyed "1.2 before", in turn with the others
+        kinds = [(v, caprobe, v) for v in VERSIONS]
+        if before:
+            print("  before: %s" % F.versions(before)["caprobe"])
+            kinds.append(("1.2 before", before, "1.2"))
+            cpu["1.2 before"] = []
         for rnd in range(args.repeat):
-            for v in VERSIONS if rnd % 2 == 0 else VERSIONS[::-1]:
-                run = H.one_run(caprobe, tmp, nginx, port, args.prefix, probes, "sweep-" + v,
+            for key, exe, v in kinds if rnd % 2 == 0 else kinds[::-1]:
+                run = H.one_run(exe, tmp, nginx, port, args.prefix, probes, "sweep-" + v,
                                 [], want_sha, tls=v, net=NET)
-                cpu[v].append(run)
+                cpu[key].append(run)
                 print("  CPU round %d TLS %s: %d probes, wall %.2f s, caprobe %.4f ms CPU per "
                       "probe, nginx %.4f ms, machine busy %.1f CPU-s, correct %d/%d%s; load %s" % (
-                          rnd + 1, v, probes, run.r.wall, run.cpu_ms,
+                          rnd + 1, key, probes, run.r.wall, run.cpu_ms,
                           1000.0 * run.nginx_cpu / probes, run.busy, run.correct, probes,
                           " other: %s" % run.wrong if run.wrong else "", N.loadavg()))
                 sys.stdout.flush()
@@ -470,14 +482,15 @@ def main():
               "until all are held; per in-flight probe = (caprobe's VmHWM then - peak RSS of "
               "the same list at -c 1) / (N - 1); see the docstring" % args.inflight)
         mem = {}
-        for v in VERSIONS:
-            m = mem[v] = memory(relay, caprobe, tmp, v, want_sha)
-            for key, conc in (("big", m["n"]), ("one", 1)):
-                r, rr, correct, wrong = m[key]
+        for key, exe, v in kinds:
+            relay.caprobe = os.path.realpath(exe)  # whose /proc status the relay reads
+            m = mem[key] = memory(relay, exe, tmp, v, want_sha)
+            for run_key, conc in (("big", m["n"]), ("one", 1)):
+                r, rr, correct, wrong = m[run_key]
                 print("  memory TLS %s -c %-5d: %d probes via the relay, held at record %d "
                       "less %d byte: reached %d, at once at most %d (%s)%s; peak RSS %.1f MiB%s; "
                       "wall %.1f s; correct %d/%d%s; load %s" % (
-                          v, conc, m["n"], m["final"], HOLD_BYTES, rr.reached, rr.max_held,
+                          key, conc, m["n"], m["final"], HOLD_BYTES, rr.reached, rr.max_held,
                           rr.release_why or "one at a time",
                           ", %d closed early" % rr.early if rr.early else "",
                           r.maxrss_kib / 1024,
@@ -488,14 +501,14 @@ def main():
                           N.loadavg()))
                 sys.stdout.flush()
 
-        med = {v: statistics.median(x.cpu_ms for x in cpu[v]) for v in VERSIONS}
+        med = {k: statistics.median(x.cpu_ms for x in cpu[k]) for k in cpu}
         x_ms = x_us / 1000
         print()
         print("| TLS | caprobe CPU per probe (median of %d) | / one X25519 op (%.1f us) | "
               "memory per in-flight probe (peak while held) | (peak to exit) | held at once | "
               "correct (worst run) |" % (args.repeat, x_us))
         print("|---|---|---|---|---|---|---|")
-        for v in VERSIONS:
+        for v in cpu:
             m = mem[v]
             print("| %s | %.4f ms | %.1fx | %.2f KiB | %.2f KiB | %d of %d | %d/%d sweep, %d/%d "
                   "held |" % (v, med[v], med[v] / x_ms, m["kib"], m["kib_exit"],
@@ -504,7 +517,7 @@ def main():
         print("  peak while held: VmHWM of caprobe when all were held; to exit: its ru_maxrss, "
               "which adds the moment the relay releases them all at once (every record made "
               "and queued for output together, which a real scan spreads out)")
-        all_held = all(mem[v]["big"][1].max_held == mem[v]["n"] for v in VERSIONS)
+        all_held = all(mem[v]["big"][1].max_held == mem[v]["n"] for v in cpu)
         goals = [
             ("TLS 1.3 CPU per probe <= %gx one X25519 operation" % GOAL_X25519_RATIO,
              "%.1fx (%.3f ms)" % (med["1.3"] / x_ms, med["1.3"]),
@@ -517,6 +530,15 @@ def main():
             ("TLS 1.2 memory per in-flight probe <= %g KiB" % GOAL_KIB_12,
              "%.2f KiB" % mem["1.2"]["kib"], mem["1.2"]["kib"] <= GOAL_KIB_12 and all_held),
         ]
+        if before:
+            b_cpu, b_kib = med["1.2 before"], mem["1.2 before"]["kib"]
+            goals += [
+                ("TLS 1.2 CPU per probe <= --before's + %d %% (%.4f ms)" % (BEFORE_SLACK, b_cpu),
+                 "%.4f ms (%.2fx)" % (med["1.2"], med["1.2"] / b_cpu),
+                 med["1.2"] <= b_cpu * (1 + BEFORE_SLACK / 100)),
+                ("TLS 1.2 memory per in-flight probe <= --before's (%.2f KiB)" % b_kib,
+                 "%.2f KiB" % mem["1.2"]["kib"], mem["1.2"]["kib"] <= b_kib and all_held),
+            ]
         print()
         print("TLS 1.3 / TLS 1.2: CPU %.1fx, memory per in-flight probe %.2fx" % (
             med["1.3"] / med["1.2"], mem["1.3"]["kib"] / mem["1.2"]["kib"]

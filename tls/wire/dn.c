@@ -57,6 +57,10 @@ static void out_u64(struct dn_out *o, uint64_t v)
 /* RFC 3629 3: cp as UTF-8. cp is a scalar value (<= 0x10ffff, not a surrogate). */
 static void out_utf8(struct dn_out *o, uint32_t cp)
 {
+    if (cp < 0x80) { /* nearly every character of a name: no call into utf8.c */
+        out_byte(o, (uint8_t)cp);
+        return;
+    }
     uint8_t u[4];
     size_t n = tls_utf8_encode(cp, u);
     for (size_t i = 0; i < n; i++)
