@@ -16,8 +16,7 @@ import re
 import harness as h
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
-PER_VARIANT = {"expected-ca-missing", "unexpected-ca", "client-cert-not-offered",
-               "baseline-drift", "client-cert-rejected", "client-cert-accepted-unadvertised"}
+PER_VARIANT = {"expected-ca-missing", "unexpected-ca", "baseline-drift"}
 # Names that a report must show as text, ten of them (all among the ten names advertised most
 # often): markup for HTML and markdown, markdown's inline syntax and what GitHub makes links and
 # notifications of (a mention, issue references, an e-mail address), a spreadsheet formula, a
