@@ -358,13 +358,29 @@ def check_key_forms(tap):
                                        h.pki("clients/rsa-pkcs8-enc.key"),
                                        "--client-key-password-file",
                                        h.pki("clients/passphrase.txt")]),
-                 ("EC P-384", [h.pki("clients/p384.pem"), h.pki("clients/p384-sec1.key")]))
+                 ("EC P-384", [h.pki("clients/p384.pem"), h.pki("clients/p384-sec1.key")]),
+                 ("RSA PKCS#1 with a passphrase file", [
+                     h.pki("clients/rsa.pem"), h.pki("clients/rsa-pkcs1.key"),
+                     "--client-key-password-file", h.pki("clients/passphrase.txt")]))
+        unused = ("caprobe: warning: --client-key-password-file %s: not used: the key %s is not "
+                  "encrypted\n" % (h.pki("clients/passphrase.txt"), h.pki("clients/rsa-pkcs1.key")))
+        rcs = {}
         for label, args in cases:
             run = scan((args[0], args[1]), target, *args[2:])
+            rcs[label] = run.rc
             for v in ("1.2", "1.3"):
                 tap.eq(answer(by_phase(run, v)), (True, "accepted", None),
                        "%s, TLS %s: presented and accepted by s_server" % (label, v),
                        run.describe())
+            # a passphrase for a key that is not encrypted: said once, naming both files
+            warned = run.stderr.count("--client-key-password-file")
+            if label.endswith("passphrase file"):
+                tap.ok(warned == 1 and unused in run.stderr and run.stderr.startswith(unused),
+                       "an unencrypted key with a passphrase file: one warning naming the file "
+                       "and the key, before the scan", run.stderr)
+                tap.eq(run.rc, rcs["RSA PKCS#1"], "... and the exit status is that without it")
+            else:
+                tap.eq(warned, 0, "%s: no warning of the passphrase file" % label, run.stderr)
         out = srv.output()
     tap.ok("CN = caprobe P-384 Client" in out and "CN = caprobe RSA Client" in out,
            "s_server verified the RSA and the P-384 certificates", out[-2000:])
