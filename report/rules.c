@@ -30,6 +30,13 @@
     "Java/Tomcat: use a truststore with only the client CAs instead of cacerts. nginx/Apache: "    \
     "point ssl_client_certificate / SSLCADNRequestFile at the issuing CAs, not the system bundle."
 #define EMPTY_REMEDY_OTHERS "nginx: ssl_client_certificate; Apache: SSLCADNRequestFile."
+/* root-store-dump on Windows built-in roots: the list is Schannel's, so the fix is http.sys's
+ * alone; this ends it. */
+#define DUMP_REMEDY_SCHANNEL                                                                       \
+    "The Windows built-in roots in the list say it is Schannel's fallback to the machine's "       \
+    "Trusted Root store: keep SendTrustedIssuerList=1 "                                            \
+    "(HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL) so that Schannel "    \
+    "sends that store's names; with 0 it sends none (empty-ca-list)."
 #define SNI_REMEDY_OTHERS "nginx: the same ssl_client_certificate in the default_server."
 #define POST_REQUEST_OTHERS                                                                        \
     "Apache: SSLVerifyClient at the virtual host level; or limit the site to TLS 1.2 and "         \
@@ -84,7 +91,9 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "IIS: restore the binding's Ctl Store Name: netsh http update sslcert "
          "hostnameport=NAME:443 (or ipport=0.0.0.0:443) certhash=<thumbprint> appid={GUID} "
          "certstorename=MY sslctlstorename=ClientAuthIssuer, with the issuing CAs in the "
-         "Client Authentication Issuers store. " DUMP_REMEDY_OTHERS,
+         "Client Authentication Issuers store. A list with Windows built-in roots is IIS's: its "
+         "finding's fix is this one alone, ending: " DUMP_REMEDY_SCHANNEL
+         " Other servers: " DUMP_REMEDY_OTHERS,
          rule_root_store_dump},
     [REPORT_RULE_OVERSIZED_CA_LIST] =
         {REPORT_RULE_OVERSIZED_CA_LIST, "oversized-ca-list", REPORT_SEV_MEDIUM,
@@ -1112,7 +1121,12 @@ static void rule_root_store_dump(struct report_rule_run *r, const struct report_
             100.0 * (double)pub[first] / (double)o->ca_count,
             roots && roots->source ? roots->source : "no root bundle", windows,
             n > 1 ? " (and the other variants cited)" : "");
-    remedy_ctl_store(r, f, r->idx, n, "IIS: restore the Ctl Store Name: ", DUMP_REMEDY_OTHERS);
+    /* Windows built-in roots in a cited list: the store is a Windows one, the server IIS */
+    bool schannel = false;
+    for (size_t k = 0; k < n && !schannel; k++)
+        schannel = win[r->idx[k]] > 0;
+    remedy_ctl_store(r, f, r->idx, n, "IIS: restore the Ctl Store Name: ",
+                     schannel ? DUMP_REMEDY_SCHANNEL : DUMP_REMEDY_OTHERS);
 }
 
 static void rule_public_ca_accepted(struct report_rule_run *r, const struct report_rule *rule)

@@ -365,7 +365,13 @@ static void test_root_store_dump_and_public(void **state)
     x.ctx.public_roots = &roots;
     fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", names, 10));
     fx_run(&x);
-    assert_non_null(find(&x, "root-store-dump", "8 of them (80%) public roots of test-bundle.pem"));
+    const struct report_finding *dump =
+        find(&x, "root-store-dump", "8 of them (80%) public roots of test-bundle.pem");
+    assert_non_null(dump);
+    /* no Windows root: the fix for every kind of server */
+    assert_non_null(strstr(dump->remedy, "IIS: restore the Ctl Store Name: netsh http update"));
+    assert_non_null(strstr(dump->remedy, "Java/Tomcat: use a truststore"));
+    assert_null(strstr(dump->remedy, "SendTrustedIssuerList"));
     assert_non_null(find(&x, "public-ca-accepted", "8 public roots"));
     fx_free(&x);
 
@@ -527,6 +533,13 @@ static void test_windows_root_store(void **state)
     assert_non_null(f);
     assert_int_equal(f->severity, REPORT_SEV_HIGH);
     assert_true(strlen(f->message) < 600); /* three names, however many match */
+    /* Windows roots: the store is Schannel's, the fix http.sys's alone */
+    assert_true(strncmp(f->remedy, "IIS: restore the Ctl Store Name: netsh http update", 50) == 0);
+    assert_non_null(strstr(f->remedy, "sslctlstorename=ClientAuthIssuer"));
+    assert_non_null(strstr(f->remedy, "Schannel's fallback to the machine's Trusted Root store: "
+                                      "keep SendTrustedIssuerList=1"));
+    assert_null(strstr(f->remedy, "Java"));
+    assert_null(strstr(f->remedy, "nginx"));
     assert_non_null(find(&x, "public-ca-accepted", "3 public roots"));
     fx_free(&x);
 
