@@ -352,7 +352,7 @@ static const char netsh_usage[] =
     "filled in.\n"
     "      --previous OLD   an earlier output of the same server, for certhash-changed\n"
     "      --format FORMAT  text (default) or jsonl: one JSON object per binding\n"
-    "                       (output.md in caprobe's documentation)\n"
+    "                       (docs/output.md)\n"
     "A scan takes the same file with --netsh FILE: its netsh remedies then name the binding\n"
     "each variant reached, with its hash, appid and store (docs/netsh.md).\n"
     "Exit status: 0 nothing flagged, 1 something flagged, 2 usage or input error (FILE or\n"

@@ -281,6 +281,13 @@ def check_status(tap, tmp):
                and r.stdout == "", "usage error %r: exit 2" % (args,), r.describe())
     r = run_netsh("--help")
     tap.ok(r.rc == 0 and r.stdout.startswith("Usage: caprobe netsh FILE"), "--help", r.describe())
+    # its pointers to the documentation as caprobe --help gives them: docs/NAME.md, each a file
+    docs = re.findall(r"docs/([\w.-]+\.md)", r.stdout)
+    tap.ok(sorted(set(docs)) == ["netsh.md", "output.md"] and
+           "caprobe's documentation" not in r.stdout and
+           all(os.path.isfile(os.path.join(h.fixtures_dir(), "..", "docs", d)) for d in docs),
+           "--help: docs/output.md and docs/netsh.md, named as caprobe --help names its documents",
+           r.stdout)
     r = run_netsh(os.path.join(tmp, "missing.txt"))
     tap.ok(r.rc == 2 and "missing.txt: No such file" in r.stderr, "an unreadable file: exit 2",
            r.describe())
