@@ -230,8 +230,8 @@ static void text_head(struct out *o)
         kinds[f->v[i].kind]++;
     report_buf_term(&o->b, report_netsh_name(o->now));
     report_buf_printf(&o->b, " (%s): %zu binding%s (%zu ipport, %zu hostnameport, %zu ccs): ",
-                      tls_netsh_encoding_name(f->encoding), f->n, f->n == 1 ? "" : "s", kinds[0],
-                      kinds[1], kinds[2]);
+                      tls_netsh_encoding_name(f->encoding, f->bom), f->n, f->n == 1 ? "" : "s",
+                      kinds[0], kinds[1], kinds[2]);
     if (o->audit->n == 0)
         report_buf_puts(&o->b, "nothing flagged");
     else

@@ -198,9 +198,20 @@ def check_fixtures(tap, tmp):
     for x in a + b:
         x.pop("file")
     tap.ok(a and b == a, "server2022-utf16.txt reads as server2022.txt", (a[:1], b[:1]))
-    r = run_netsh(os.path.join(NETSH, "server2022-utf16.txt"))
-    tap.ok(r.rc == 1 and "(UTF-16LE): 6 bindings (3 ipport, 2 hostnameport, 1 ccs): 3 flags: "
-           "2 high, 1 low" in r.stdout.splitlines()[0], "text: the summary line", r.describe())
+    # the summary line names the encoding, and says "with a byte-order mark" when the file's
+    # first bytes are one (FF FE), for UTF-16 as for UTF-8
+    with open(os.path.join(NETSH, "server2022-utf16.txt"), "rb") as f:
+        data = f.read()
+    bare = os.path.join(tmp, "utf16-no-bom.txt")
+    with open(bare, "wb") as f:
+        f.write(data[2:])
+    for path, enc in ((os.path.join(NETSH, "server2022-utf16.txt"),
+                       "UTF-16LE with a byte-order mark" if data[:2] == b"\xff\xfe" else "?"),
+                      (bare, "UTF-16LE")):
+        r = run_netsh(path)
+        tap.ok(r.rc == 1 and "(%s): 6 bindings (3 ipport, 2 hostnameport, 1 ccs): 3 flags: "
+               "2 high, 1 low" % enc in r.stdout.splitlines()[0],
+               "text: the summary line says %s" % enc, r.describe())
 
 
 def check_previous(tap, tmp):

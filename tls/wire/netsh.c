@@ -27,7 +27,7 @@ const struct tls_netsh_field_info *tls_netsh_field_info(enum tls_netsh_field_id 
     return (unsigned)id < TLS_NETSH_F_COUNT ? &field_table[id] : NULL;
 }
 
-const char *tls_netsh_encoding_name(enum tls_netsh_encoding e)
+const char *tls_netsh_encoding_name(enum tls_netsh_encoding e, bool bom)
 {
     switch (e) {
     case TLS_NETSH_UTF8:
@@ -35,9 +35,9 @@ const char *tls_netsh_encoding_name(enum tls_netsh_encoding e)
     case TLS_NETSH_UTF8_BOM:
         return "UTF-8 with a byte-order mark";
     case TLS_NETSH_UTF16LE:
-        return "UTF-16LE";
+        return bom ? "UTF-16LE with a byte-order mark" : "UTF-16LE";
     case TLS_NETSH_UTF16BE:
-        return "UTF-16BE";
+        return bom ? "UTF-16BE with a byte-order mark" : "UTF-16BE";
     }
     return "?";
 }
@@ -142,6 +142,7 @@ static int decode(const uint8_t *p, size_t len, struct tls_arena *a, struct tls_
     } else if (len >= 2 && p[0] != 0 && p[1] == 0) {
         out->encoding = TLS_NETSH_UTF16LE; /* saved without its mark */
     }
+    out->bom = skip > 0;
     p += skip;
     len -= skip;
     bool utf16 = out->encoding == TLS_NETSH_UTF16LE || out->encoding == TLS_NETSH_UTF16BE;
