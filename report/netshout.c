@@ -407,6 +407,9 @@ int report_netsh_main(int argc, char **argv, FILE *out, FILE *err)
         fprintf(err, "caprobe netsh: %s%s\n", previous && now ? "--previous " : "", why);
         goto out;
     }
+    report_netsh_warn_typos(now, err, "caprobe netsh: warning: ");
+    if (prev)
+        report_netsh_warn_typos(prev, err, "caprobe netsh: warning: --previous ");
     if (report_netsh_audit(now, prev, &audit) != 0) {
         fprintf(err, "caprobe netsh: out of memory\n");
         goto out;

@@ -566,12 +566,45 @@ def check_scan(tap, lab, tmp):
            "--netsh: a bad file is a usage error naming FILE:LINE, nothing scanned", r.describe())
 
 
+def check_typos(tap, tmp):
+    """A field name one typo away from a known one (Ctl Store Nmae) is kept, as netsh's fields
+    vary by Windows version, and told: FILE:LINE, the name, the known one it is close to; the
+    binding is then flagged as the file says (no Ctl Store Name). --netsh tells the same."""
+    with open(os.path.join(NETSH, "server2022.txt"), encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    at = next(i for i, x in enumerate(lines) if x.strip().startswith("Ctl Store Name"))
+    lines[at] = lines[at].replace("Ctl Store Name", "Ctl Store Nmae", 1)
+    path = os.path.join(tmp, "typo.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    warn = ("warning: %s:%d: unknown field 'Ctl Store Nmae': did you mean 'Ctl Store Name'? "
+            % (path, at + 1))
+    r = run_netsh(path)
+    told = [x for x in r.stderr.splitlines() if "warning" in x]
+    tap.ok(r.rc in (0, 1) and r.stdout and len(told) == 1 and
+           told[0].startswith("caprobe netsh: " + warn),
+           "a misspelled field: one warning with FILE:LINE, the name and the known one; the file "
+           "read", r.describe())
+    recs = records(run_netsh("--format", "jsonl", path))
+    rec = [x for x in recs if x["line"] <= at + 1]
+    tap.ok(rec and rec[-1].get("ctl_store_name") is None and
+           any(f["check"] == "ctl-store-missing" for f in rec[-1]["findings"]),
+           "... and the binding read as the file says: no Ctl Store Name", rec[-1:])
+    r = run_netsh(os.path.join(NETSH, "server2022.txt"))
+    tap.ok(r.rc in (0, 1) and "warning" not in r.stderr, "the file as netsh wrote it: no warning",
+           r.stderr)
+    r = h.run_caprobe(["--timeout", "2", "--netsh", path, "127.0.0.1:%d" % h.closed_port()])
+    tap.ok(("caprobe: " + warn.replace("warning: ", "warning: --netsh ", 1)) in r.stderr,
+           "--netsh tells the same", r.describe())
+
+
 def main():
     h.install_signal_handlers()
     tap = h.Tap()
     tmp = tempfile.mkdtemp(prefix="caprobe-netsh-")
     try:
-        h.run_checks(tap, [check_fixtures, check_previous, check_status, check_hostile], tmp)
+        h.run_checks(tap, [check_fixtures, check_previous, check_status, check_hostile,
+                           check_typos], tmp)
         try:
             with h.LabServer(os.path.join(h.fixtures_dir(), "lab", "lab.yaml")) as lab:
                 h.run_checks(tap, [check_scan], lab, tmp)
