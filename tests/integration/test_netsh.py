@@ -598,13 +598,38 @@ def check_typos(tap, tmp):
            "--netsh tells the same", r.describe())
 
 
+def check_cut(tap, tmp):
+    """A file cut short in a line (a copy that stopped, a size limit of a paste) is refused with
+    its last line, and said to look cut short; the same line with its line end is not."""
+    with open(os.path.join(NETSH, "server2022.txt"), "rb") as f:
+        data = f.read()
+    for enc, body in (("UTF-8", data), ("UTF-16LE", codecs.BOM_UTF16_LE + data.decode(
+            "utf-8").encode("utf-16-le"))):
+        word = "Negotiate Client Certificate".encode("utf-16-le" if enc != "UTF-8" else "utf-8")
+        cut = body[:body.index(word) + len(word) // 28 * 8]  # "Negotiat"
+        line = decode(cut).count("\n") + 1
+        for ended in (False, True):
+            path = os.path.join(tmp, "cut-%s-%s.txt" % (enc, ended))
+            with open(path, "wb") as f:
+                f.write(cut + ("\n".encode("utf-16-le" if enc != "UTF-8" else "utf-8")
+                               if ended else b""))
+            r = run_netsh(path)
+            said = ("caprobe netsh: %s:%d: not a line of the English output of netsh http show "
+                    "sslcert: 'Negotiat'" % (path, line))
+            tap.ok(r.rc == 2 and r.stderr.startswith(said) and
+                   ("; the file looks cut short (its last line has no line end)" in r.stderr)
+                   != ended, "%s, the last line %s: %s" % (
+                       enc, "ended" if ended else "without its line end",
+                       "no word of a cut" if ended else "the file looks cut short"), r.describe())
+
+
 def main():
     h.install_signal_handlers()
     tap = h.Tap()
     tmp = tempfile.mkdtemp(prefix="caprobe-netsh-")
     try:
         h.run_checks(tap, [check_fixtures, check_previous, check_status, check_hostile,
-                           check_typos], tmp)
+                           check_typos, check_cut], tmp)
         try:
             with h.LabServer(os.path.join(h.fixtures_dir(), "lab", "lab.yaml")) as lab:
                 h.run_checks(tap, [check_scan], lab, tmp)
