@@ -130,6 +130,11 @@ int probe_expect_load_key(struct probe_expect *e, const char *key_file, const ch
         fprintf(stderr, "caprobe: %s\n", err);
         return rc;
     }
+    if (e->identity->password_unused)
+        fprintf(stderr,
+                "caprobe: warning: --client-key-password-file %s: not used: the key %s is not "
+                "encrypted\n",
+                password_file, key_file);
     const struct tls_cert_entry *leaf = &e->chain.file.v[0];
     char when[TLS_CERT_TIME_TEXT_SIZE];
     if (now > cert_time_seconds(&leaf->not_after)) {

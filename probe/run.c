@@ -250,6 +250,7 @@ static int run_load(struct run *r)
             fprintf(stderr, "caprobe: --netsh %s\n", why);
             return PROBE_EXIT_USAGE;
         }
+        report_netsh_warn_typos(r->netsh, stderr, "caprobe: warning: --netsh ");
         r->rules.netsh = r->netsh;
     }
     return 0;

@@ -19,6 +19,7 @@
 #include "tls/wire/error.h"
 #include "tls/wire/hash.h"
 #include "tls/wire/list.h"
+#include "tls/wire/str.h"
 
 #define STOP_GRACE_MS 1000
 #define PROGRESS_MS 250
@@ -227,6 +228,20 @@ static void target_unlink(struct probe_scan *s, struct probe_target *t)
     s->n_open--;
 }
 
+/* Whether the observation after a probe's handshake one (obs[i]) is that probe's later phase
+ * (the renegotiation after --request) and brought a CertificateRequest. */
+static bool later_request(const struct probe_target *t, size_t i, size_t n_obs)
+{
+    if (i + 1 >= n_obs)
+        return false;
+    const struct tls_observation *h = t->obs_ptrs[i], *o = t->obs_ptrs[i + 1];
+    return strcmp(o->phase, "handshake") != 0 && o->outcome == TLS_OUTCOME_CERTIFICATE_REQUEST &&
+           tls_str_same(o->address, h->address) && tls_str_same(o->sni, h->sni) &&
+           o->tls_max == h->tls_max;
+}
+
+/* Per probe (its handshake observation): with a certificate request when the handshake or a
+ * later phase of the same connection (the renegotiation after --request) brought one. */
 static void count_outcomes(struct probe_stats *st, const struct probe_target *t, size_t n_obs)
 {
     st->targets++;
@@ -241,7 +256,10 @@ static void count_outcomes(struct probe_stats *st, const struct probe_target *t,
             st->with_request++;
             break;
         case TLS_OUTCOME_NO_CERTIFICATE_REQUEST:
-            st->without_request++;
+            if (later_request(t, i, n_obs))
+                st->with_request++;
+            else
+                st->without_request++;
             break;
         case TLS_OUTCOME_ERROR:
             if (t->obs_ptrs[i]->error_kind == TLS_ERROR_VERSION_NOT_OFFERED)

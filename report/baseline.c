@@ -483,6 +483,51 @@ static int load_cert_text(struct loader *l, const json_t *sc, const char *where,
     return rc ? rc : opt_text(l, sc, where, "not_after", false, &d->cert_not_after);
 }
 
+/* An optional integer field: 0 when absent. */
+static int opt_int(struct loader *l, const json_t *obj, const char *where, const char *key,
+                   long long *out)
+{
+    json_t *v;
+    int rc = field(l, obj, where, key, JSON_INTEGER, false, false, &v);
+    *out = v ? json_integer_value(v) : 0;
+    return rc;
+}
+
+/* keep_detail: what the server made of --client-key's certificate (client_cert) and of
+ * --request (http), as written. */
+static int load_exchange(struct loader *l, const json_t *o, const char *where,
+                         struct report_baseline_detail *d)
+{
+    char at[WHERE_MAX];
+    json_t *cc, *http, *error;
+    int rc = field(l, o, where, "client_cert", JSON_OBJECT, false, false, &cc);
+    if (rc == 0 && cc) {
+        snprintf(at, sizeof(at), "%s.client_cert", where);
+        d->has_client_cert = true;
+        d->cc_presented = json_is_true(json_object_get(cc, "presented"));
+        if ((rc = opt_text(l, cc, at, "result", false, &d->cc_result)) ||
+            (rc = opt_text(l, cc, at, "alert", false, &d->cc_alert)) ||
+            (rc = opt_text(l, cc, at, "error", false, &d->cc_error)) ||
+            (rc = opt_int(l, cc, at, "http_status", &d->cc_http_status)))
+            return rc;
+    }
+    if (rc || (rc = field(l, o, where, "http", JSON_OBJECT, false, false, &http)) || !http)
+        return rc;
+    snprintf(at, sizeof(at), "%s.http", where);
+    d->http_renegotiation = json_is_true(json_object_get(http, "renegotiation"));
+    if ((rc = opt_text(l, http, at, "path", true, &d->http_path)) ||
+        (rc = opt_text(l, http, at, "status_line", false, &d->http_status_line)) ||
+        (rc = opt_text(l, http, at, "server", true, &d->http_server)) ||
+        (rc = opt_int(l, http, at, "status", &d->http_status)) ||
+        (rc = field(l, http, at, "error", JSON_OBJECT, false, false, &error)) || !error)
+        return rc;
+    char err_at[2 * WHERE_MAX];
+    snprintf(err_at, sizeof(err_at), "%s.error", at);
+    if ((rc = opt_text(l, error, err_at, "kind", false, &d->http_error_kind)) == 0)
+        rc = opt_text(l, error, err_at, "message", false, &d->http_error_message);
+    return rc;
+}
+
 /* One observation object into v and d. */
 static int load_observation(struct loader *l, const json_t *o, size_t idx,
                             struct report_baseline_variant *v, struct report_baseline_detail *d)
@@ -559,7 +604,7 @@ static int load_observation(struct loader *l, const json_t *o, size_t idx,
         if (l->opts->keep_detail && (rc = load_cert_text(l, sc, at, d)))
             return rc;
     }
-    return 0;
+    return l->opts->keep_detail ? load_exchange(l, o, where, d) : 0;
 }
 
 struct slot {

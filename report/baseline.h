@@ -66,6 +66,15 @@ struct report_baseline_detail {
      * existed ca_bytes + 2 per name; 0 without a request */
     size_t list_bytes;
     const char *cert_subject, *cert_not_after; /* server_certificate's; NULL: none or undecoded */
+    /* With --client-key, client_cert's (has_client_cert); cc_result NULL: the server did not
+     * ask in this phase; cc_http_status 0 when absent. */
+    bool has_client_cert, cc_presented;
+    const char *cc_result, *cc_alert, *cc_error;
+    long long cc_http_status;
+    /* With --request, http's (http_path NULL: none); http_status 0 when no status came. */
+    const char *http_path, *http_status_line, *http_server, *http_error_kind, *http_error_message;
+    long long http_status;
+    bool http_renegotiation;
 };
 
 /* One finding of a record (keep_findings), as it was written. */

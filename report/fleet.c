@@ -85,6 +85,47 @@ void report_fleet_answer(const struct report_baseline_record *rec,
         snprintf(buf + n, cap - (size_t)n, " (server chose TLS %s)", d->tls_version);
 }
 
+void report_fleet_client_cert(const struct report_baseline_detail *d, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    if (!d->has_client_cert || d->cc_result == NULL)
+        return;
+    const char *r = d->cc_result, *pre = d->cc_presented ? "presented, " : "";
+    if (strcmp(r, "accepted") == 0)
+        snprintf(buf, cap, "%saccepted (the %s completed)", pre,
+                 tls_str_same(d->phase, "renegotiation") ? "renegotiation" : "handshake");
+    else if (strcmp(r, "alert") == 0)
+        snprintf(buf, cap, "%srefused with alert %s", pre, d->cc_alert ? d->cc_alert : "(unknown)");
+    else if (strcmp(r, "closed") == 0)
+        snprintf(buf, cap, "%sthe server closed the connection", pre);
+    else if (strcmp(r, "http") == 0)
+        snprintf(buf, cap, "%sthe request got HTTP %lld", pre, d->cc_http_status);
+    else if (strcmp(r, "no_answer") == 0)
+        snprintf(buf, cap, "%sno answer before the deadline", pre);
+    else if (strcmp(r, "error") == 0)
+        snprintf(buf, cap, "%s%s", pre, d->cc_error ? d->cc_error : "error");
+    else /* a later version's result */
+        snprintf(buf, cap, "%s%s", pre, r);
+}
+
+void report_fleet_http(const struct report_baseline_detail *d, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    if (d->http_path == NULL)
+        return;
+    int n;
+    if (d->http_status_line)
+        n = snprintf(buf, cap, "GET %s: %s%s%s%s", d->http_path, d->http_status_line,
+                     d->http_server ? " (Server: " : "", d->http_server ? d->http_server : "",
+                     d->http_server ? ")" : "");
+    else
+        n = snprintf(buf, cap, "GET %s: no response (%s): %s", d->http_path,
+                     d->http_error_kind ? d->http_error_kind : "?",
+                     d->http_error_message ? d->http_error_message : "");
+    if (d->http_renegotiation && n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, "; the server renegotiated after the request");
+}
+
 void report_fleet_counts_text(const size_t *by, size_t total, char *buf, size_t cap)
 {
     int n = snprintf(buf, cap, "%zu finding%s", total, total == 1 ? "" : "s");
@@ -170,12 +211,29 @@ void report_fleet_rest_text(const struct report_fleet *f, size_t shown, char *bu
 
 /* ---- one target ----------------------------------------------------------------------------- */
 
-/* Two variants one group tells: the same answer and the same server certificate. */
+/* Two variants got the same answer to the client certificate and to the request. */
+static bool same_exchange(const struct report_baseline_detail *a,
+                          const struct report_baseline_detail *b)
+{
+    return a->has_client_cert == b->has_client_cert && a->cc_presented == b->cc_presented &&
+           tls_str_same(a->cc_result, b->cc_result) && tls_str_same(a->cc_alert, b->cc_alert) &&
+           tls_str_same(a->cc_error, b->cc_error) && a->cc_http_status == b->cc_http_status &&
+           tls_str_same(a->http_path, b->http_path) &&
+           tls_str_same(a->http_status_line, b->http_status_line) &&
+           tls_str_same(a->http_server, b->http_server) &&
+           tls_str_same(a->http_error_kind, b->http_error_kind) &&
+           tls_str_same(a->http_error_message, b->http_error_message) &&
+           a->http_renegotiation == b->http_renegotiation &&
+           (a->cc_result == NULL || tls_str_same(a->phase, b->phase));
+}
+
+/* Two variants one group tells: the same answer, the same server certificate, and the same
+ * answers to the client certificate and the request. */
 static bool same_answer(const struct report_baseline_record *rec, size_t a, size_t b)
 {
     const struct report_baseline_variant *va = &rec->t.v[a], *vb = &rec->t.v[b];
     const struct report_baseline_detail *da = &rec->detail[a], *db = &rec->detail[b];
-    if (va->state != vb->state || va->has_cert != vb->has_cert ||
+    if (va->state != vb->state || va->has_cert != vb->has_cert || !same_exchange(da, db) ||
         (va->has_cert && memcmp(va->cert_sha256, vb->cert_sha256, 32) != 0) ||
         !tls_str_same(da->tls_version, db->tls_version) ||
         (da->tls_version && !tls_str_same(da->tls_max, db->tls_max)))

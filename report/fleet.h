@@ -131,6 +131,15 @@ void report_fleet_variant_label(const struct report_baseline_detail *d, char *bu
 void report_fleet_answer(const struct report_baseline_record *rec,
                          const struct report_fleet_group *g, char *buf, size_t cap);
 
+/* --client-key: what the server made of the certificate in d's phase, not escaped, as the scan's
+ * text report says it: "presented, refused with alert unknown_ca", "presented, the request got
+ * HTTP 403"; "" when the variant has no client_cert or the server did not ask in its phase. */
+void report_fleet_client_cert(const struct report_baseline_detail *d, char *buf, size_t cap);
+/* --request: "GET /secure: HTTP/1.1 403 Forbidden (Server: Microsoft-IIS/10.0)", "GET /: no
+ * response (timeout): MESSAGE", then "; the server renegotiated after the request" when it did;
+ * not escaped; "" when the variant has no http. */
+void report_fleet_http(const struct report_baseline_detail *d, char *buf, size_t cap);
+
 /* "3 findings: 1 high, 2 medium" of counts by severity (by[REPORT_FLEET_SEVERITIES]). */
 void report_fleet_counts_text(const size_t *by, size_t total, char *buf, size_t cap);
 /* A target's verdict in a word, as CSV's verdict column and HTML's data-v say it: "ok",

@@ -44,19 +44,42 @@ static void cited(struct report_buf *b, const struct report_fleet_finding *x)
     report_buf_put(b, "", 1);
 }
 
+/* What the variants a finding cites got (report_fleet_client_cert or report_fleet_http, as
+ * what says): "LABEL: ANSWER" of each that has one, "; " between them. */
+static void exchanges(struct report_buf *b, const struct report_fleet_finding *x,
+                      void (*what)(const struct report_baseline_detail *, char *, size_t))
+{
+    const struct report_baseline_finding *s = x->now ? x->now : x->old;
+    char label[LABEL_MAX], answer[2 * LABEL_MAX];
+    bool any = false;
+    for (size_t i = 0; i < s->n_variants; i++) {
+        const struct report_baseline_detail *d = &x->rec->detail[s->variants[i]];
+        what(d, answer, sizeof(answer));
+        if (!answer[0])
+            continue;
+        report_fleet_variant_label(d, label, sizeof(label));
+        report_buf_printf(b, "%s%s: %s", any ? "; " : "", label, answer);
+        any = true;
+    }
+    report_buf_put(b, "", 1);
+}
+
 int report_fleet_csv_write(FILE *out, const struct report_fleet *f)
 {
     struct report_buf b = {0};
     report_buf_puts(&b, "\"target\",\"starttls\",\"verdict\",\"change\",\"rule\",\"severity\","
-                        "\"variants\",\"message\",\"remedy\",\"old_severity\",\"old_message\"\r\n");
+                        "\"variants\",\"message\",\"remedy\",\"old_severity\",\"old_message\","
+                        "\"client_cert\",\"http\"\r\n");
     int rc = 0;
     for (size_t i = 0; i <= f->n + f->n_removed && rc == 0; i++) {
         const struct report_fleet_target *t = i ? &f->t[i - 1] : NULL; /* 0: the header */
         for (size_t k = 0; t && k < t->n_findings; k++) {
             const struct report_fleet_finding *x = &t->findings[k];
             const struct report_baseline_finding *s = x->now ? x->now : x->old;
-            struct report_buf v = {0};
+            struct report_buf v = {0}, cc = {0}, http = {0};
             cited(&v, x);
+            exchanges(&cc, x, report_fleet_client_cert);
+            exchanges(&http, x, report_fleet_http);
             field(&b, t->rec->target, false);
             field(&b, t->rec->starttls ? t->rec->starttls : "", false);
             field(&b, report_fleet_verdict_word(t), false);
@@ -68,9 +91,13 @@ int report_fleet_csv_write(FILE *out, const struct report_fleet *f)
             field(&b, s->remedy ? s->remedy : "", false);
             bool changed = x->change == REPORT_FINDING_CHANGED;
             field(&b, changed ? report_severity_name(x->old->severity) : "", false);
-            field(&b, changed ? x->old->message : "", true);
-            b.failed |= v.failed;
+            field(&b, changed ? x->old->message : "", false);
+            field(&b, cc.failed ? "" : cc.p, false);
+            field(&b, http.failed ? "" : http.p, true);
+            b.failed |= v.failed || cc.failed || http.failed;
             report_buf_free(&v);
+            report_buf_free(&cc);
+            report_buf_free(&http);
         }
         rc = report_buf_flush(&b, out); /* a target at a time */
     }
@@ -87,9 +114,9 @@ int report_fleet_csv_write(FILE *out, const struct report_fleet *f)
         for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
             field(&b, cols[k], false);
         field(&b, m.failed ? "" : m.p, false);
-        field(&b, "", false); /* remedy, old_severity, old_message */
-        field(&b, "", false);
-        field(&b, "", true);
+        for (int k = 0; k < 4; k++) /* remedy, old_severity, old_message, client_cert */
+            field(&b, "", false);
+        field(&b, "", true); /* http */
         b.failed |= m.failed;
         report_buf_free(&m);
         rc = report_buf_flush(&b, out);

@@ -457,6 +457,18 @@ static void group(struct doc *d, const struct report_baseline_record *rec,
               g->n_names == 1 ? "" : "s");
     else if (shown < g->n_names)
         oursf(d, "%s... and %zu more (--names all)\n", indent, g->n_names - shown);
+    report_fleet_http(first, buf, sizeof(buf));
+    if (buf[0]) {
+        ours(d, indent);
+        theirs(d, buf);
+        ours(d, "\n");
+    }
+    report_fleet_client_cert(first, buf, sizeof(buf));
+    if (buf[0]) {
+        oursf(d, "%sclient certificate: ", indent);
+        theirs(d, buf);
+        ours(d, "\n");
+    }
     if (first->cert_subject) {
         oursf(d, "%sserver certificate: ", indent);
         theirs(d, first->cert_subject);

@@ -526,6 +526,18 @@ static void group(struct report_buf *b, const struct report_baseline_record *rec
     if (has_list(rec, g))
         report_buf_printf(b, ", list <a href=\"#l-%016llx\" class=\"mono\">%016llx</a>",
                           (unsigned long long)first->list_id, (unsigned long long)first->list_id);
+    report_fleet_http(first, buf, sizeof(buf));
+    if (buf[0]) {
+        report_buf_puts(b, "\n<div class=\"http\">");
+        theirs(b, buf);
+        report_buf_puts(b, "</div>");
+    }
+    report_fleet_client_cert(first, buf, sizeof(buf));
+    if (buf[0]) {
+        report_buf_puts(b, "\n<div class=\"cc\">client certificate: ");
+        theirs(b, buf);
+        report_buf_puts(b, "</div>");
+    }
     if (first->cert_subject) {
         report_buf_puts(b, "\n<div class=\"cert\">server certificate: ");
         theirs(b, first->cert_subject);

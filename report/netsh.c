@@ -16,6 +16,7 @@
 #include "tls/wire/error.h"
 #include "tls/wire/escape.h"
 #include "tls/wire/hash.h"
+#include "tls/wire/similar.h"
 
 struct report_netsh {
     const char *name;
@@ -92,6 +93,59 @@ static void say(char *err, size_t cap, const char *name, size_t line, const char
     va_start(ap, fmt);
     vsnprintf(err + n, cap - (size_t)n, fmt, ap);
     va_end(ap);
+}
+
+/* The labels a binding's lines may have: its first lines' and its known fields'. */
+static const char *const *known_labels(size_t *count)
+{
+    static const char *labels[3 + TLS_NETSH_F_COUNT] = {"IP:port", "Hostname:port",
+                                                        "Central Certificate Store"};
+    for (size_t i = 0; i < TLS_NETSH_F_COUNT; i++)
+        labels[3 + i] = tls_netsh_field_info((enum tls_netsh_field_id)i)->label;
+    *count = 3 + TLS_NETSH_F_COUNT;
+    return labels;
+}
+
+size_t report_netsh_warn_typos(const struct report_netsh *n, FILE *err, const char *lead)
+{
+    size_t count, found = 0;
+    const char *const *labels = known_labels(&count);
+    char name[512];
+    tls_escape_term(name, sizeof(name), n->name, 0);
+    for (size_t i = 0; i < n->file.n; i++) {
+        const struct tls_netsh_binding *b = &n->file.v[i];
+        struct tls_netsh_iter it = {0};
+        struct tls_netsh_field fd;
+        size_t line = b->line + 1, counted = 0; /* body[0 .. counted) holds line - b->line - 1
+                                                 * line ends */
+        while (tls_netsh_field_next(b, &it, &fd)) {
+            if (fd.group || fd.value == NULL || fd.name_len > TLS_SIMILAR_MAX)
+                continue; /* the binding's own fields: extended properties are free text */
+            char word[TLS_SIMILAR_MAX + 1];
+            memcpy(word, fd.name, fd.name_len);
+            word[fd.name_len] = 0;
+            bool known = false;
+            for (size_t k = 0; k < count && !known; k++)
+                known = strcasecmp(word, labels[k]) == 0;
+            long close = known ? -1 : tls_closest(word, labels, count);
+            if (close < 0)
+                continue;
+            for (size_t at = (size_t)(fd.name - b->body); counted < at; counted++)
+                line += b->body[counted] == '\n';
+            if (found++ < REPORT_NETSH_TYPOS_MAX) {
+                char shown[4 * TLS_SIMILAR_MAX + 8];
+                tls_escape_term(shown, sizeof(shown), word, 0);
+                fprintf(err,
+                        "%s%s:%zu: unknown field '%s': did you mean '%s'? (kept as a field caprobe "
+                        "does not know: netsh's fields vary by Windows version)\n",
+                        lead, name, line, shown, labels[close]);
+            }
+        }
+    }
+    if (found > REPORT_NETSH_TYPOS_MAX)
+        fprintf(err, "%s%s: and %zu more unknown fields close to a known one\n", lead, name,
+                found - REPORT_NETSH_TYPOS_MAX);
+    return found;
 }
 
 void report_netsh_free(struct report_netsh *n)

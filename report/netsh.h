@@ -28,6 +28,14 @@ int report_netsh_load(struct report_netsh **out, const char *path, char *err, si
 void report_netsh_free(struct report_netsh *n);
 
 const char *report_netsh_name(const struct report_netsh *n); /* as given, not escaped */
+
+/* The unknown fields of n's bindings whose name is close to a known one (tls/wire/similar.h),
+ * which is most likely a typo: "NAME:LINE: unknown field 'Ctl Store Nmae': did you mean 'Ctl
+ * Store Name'? (...)" on err after lead, one a line, at most REPORT_NETSH_TYPOS_MAX of them and
+ * then how many more; the file's text escaped for a terminal. Unknown fields are kept (netsh's
+ * fields vary by Windows version); this only tells. Returns how many there were. */
+#define REPORT_NETSH_TYPOS_MAX 10
+size_t report_netsh_warn_typos(const struct report_netsh *n, FILE *err, const char *lead);
 const struct tls_netsh *report_netsh_file(const struct report_netsh *n);
 
 /* The binding of kind with the endpoint of b (ipport: its address and port; hostnameport: its

@@ -230,8 +230,8 @@ static void text_head(struct out *o)
         kinds[f->v[i].kind]++;
     report_buf_term(&o->b, report_netsh_name(o->now));
     report_buf_printf(&o->b, " (%s): %zu binding%s (%zu ipport, %zu hostnameport, %zu ccs): ",
-                      tls_netsh_encoding_name(f->encoding), f->n, f->n == 1 ? "" : "s", kinds[0],
-                      kinds[1], kinds[2]);
+                      tls_netsh_encoding_name(f->encoding, f->bom), f->n, f->n == 1 ? "" : "s",
+                      kinds[0], kinds[1], kinds[2]);
     if (o->audit->n == 0)
         report_buf_puts(&o->b, "nothing flagged");
     else
@@ -352,7 +352,7 @@ static const char netsh_usage[] =
     "filled in.\n"
     "      --previous OLD   an earlier output of the same server, for certhash-changed\n"
     "      --format FORMAT  text (default) or jsonl: one JSON object per binding\n"
-    "                       (output.md in caprobe's documentation)\n"
+    "                       (docs/output.md)\n"
     "A scan takes the same file with --netsh FILE: its netsh remedies then name the binding\n"
     "each variant reached, with its hash, appid and store (docs/netsh.md).\n"
     "Exit status: 0 nothing flagged, 1 something flagged, 2 usage or input error (FILE or\n"
@@ -407,6 +407,9 @@ int report_netsh_main(int argc, char **argv, FILE *out, FILE *err)
         fprintf(err, "caprobe netsh: %s%s\n", previous && now ? "--previous " : "", why);
         goto out;
     }
+    report_netsh_warn_typos(now, err, "caprobe netsh: warning: ");
+    if (prev)
+        report_netsh_warn_typos(prev, err, "caprobe netsh: warning: --previous ");
     if (report_netsh_audit(now, prev, &audit) != 0) {
         fprintf(err, "caprobe netsh: out of memory\n");
         goto out;

@@ -30,6 +30,13 @@
     "Java/Tomcat: use a truststore with only the client CAs instead of cacerts. nginx/Apache: "    \
     "point ssl_client_certificate / SSLCADNRequestFile at the issuing CAs, not the system bundle."
 #define EMPTY_REMEDY_OTHERS "nginx: ssl_client_certificate; Apache: SSLCADNRequestFile."
+/* root-store-dump on Windows built-in roots: the list is Schannel's, so the fix is http.sys's
+ * alone; this ends it. */
+#define DUMP_REMEDY_SCHANNEL                                                                       \
+    "The Windows built-in roots in the list say it is Schannel's fallback to the machine's "       \
+    "Trusted Root store: keep SendTrustedIssuerList=1 "                                            \
+    "(HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL) so that Schannel "    \
+    "sends that store's names; with 0 it sends none (empty-ca-list)."
 #define SNI_REMEDY_OTHERS "nginx: the same ssl_client_certificate in the default_server."
 #define POST_REQUEST_OTHERS                                                                        \
     "Apache: SSLVerifyClient at the virtual host level; or limit the site to TLS 1.2 and "         \
@@ -84,7 +91,9 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "IIS: restore the binding's Ctl Store Name: netsh http update sslcert "
          "hostnameport=NAME:443 (or ipport=0.0.0.0:443) certhash=<thumbprint> appid={GUID} "
          "certstorename=MY sslctlstorename=ClientAuthIssuer, with the issuing CAs in the "
-         "Client Authentication Issuers store. " DUMP_REMEDY_OTHERS,
+         "Client Authentication Issuers store. A list with Windows built-in roots is IIS's: its "
+         "finding's fix is this one alone, ending: " DUMP_REMEDY_SCHANNEL
+         " Other servers: " DUMP_REMEDY_OTHERS,
          rule_root_store_dump},
     [REPORT_RULE_OVERSIZED_CA_LIST] =
         {REPORT_RULE_OVERSIZED_CA_LIST, "oversized-ca-list", REPORT_SEV_MEDIUM,
@@ -165,7 +174,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "certificate but Go, Chromium and NSS, which compare bytes, do not.",
          "Advertise the CA that issued the client certificate (or its root, if clients have "
          "the whole chain), with the exact DER name from the issuing CA certificate.",
-         rule_client_cert_not_offered, .per_variant = true},
+         rule_client_cert_not_offered},
     [REPORT_RULE_PUBLIC_CA_ACCEPTED] =
         {REPORT_RULE_PUBLIC_CA_ACCEPTED, "public-ca-accepted", REPORT_SEV_MEDIUM,
          "Public root CAs are advertised for client authentication",
@@ -261,7 +270,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "ssl_client_certificate (or ssl_trusted_certificate) and ssl_verify_depth deep enough; "
          "Apache: SSLCACertificateFile and SSLVerifyDepth. An alert certificate_expired or "
          "certificate_revoked is about the certificate: prove the binding with a valid one.",
-         rule_client_cert_rejected, .per_variant = true},
+         rule_client_cert_rejected},
     [REPORT_RULE_CLIENT_CERT_ACCEPTED_UNADVERTISED] =
         {REPORT_RULE_CLIENT_CERT_ACCEPTED_UNADVERTISED, "client-cert-accepted-unadvertised",
          REPORT_SEV_MEDIUM, "The server accepts a certificate whose issuer it does not advertise",
@@ -277,7 +286,7 @@ static const struct report_rule rules[REPORT_RULE_COUNT] = {
          "Ctl Store Name names (ClientAuthIssuer); nginx: ssl_client_certificate, not only "
          "ssl_trusted_certificate; Apache: SSLCADNRequestFile. If the server should not take "
          "certificates of that CA, remove it from the server's trust instead.",
-         rule_client_cert_accepted_unadvertised, .per_variant = true},
+         rule_client_cert_accepted_unadvertised},
 };
 
 const struct report_rule *report_rule_get(enum report_rule_id id)
@@ -1112,7 +1121,12 @@ static void rule_root_store_dump(struct report_rule_run *r, const struct report_
             100.0 * (double)pub[first] / (double)o->ca_count,
             roots && roots->source ? roots->source : "no root bundle", windows,
             n > 1 ? " (and the other variants cited)" : "");
-    remedy_ctl_store(r, f, r->idx, n, "IIS: restore the Ctl Store Name: ", DUMP_REMEDY_OTHERS);
+    /* Windows built-in roots in a cited list: the store is a Windows one, the server IIS */
+    bool schannel = false;
+    for (size_t k = 0; k < n && !schannel; k++)
+        schannel = win[r->idx[k]] > 0;
+    remedy_ctl_store(r, f, r->idx, n, "IIS: restore the Ctl Store Name: ",
+                     schannel ? DUMP_REMEDY_SCHANNEL : DUMP_REMEDY_OTHERS);
 }
 
 static void rule_public_ca_accepted(struct report_rule_run *r, const struct report_rule *rule)
@@ -1671,39 +1685,50 @@ static bool chain_advertised(const struct tls_observation *o, const struct repor
     return false;
 }
 
+/* One finding per situation: the variants whose lists name no issuer of the chain (high), and
+ * those that name one only after canonical comparison (medium, some clients do offer it). */
 static void rule_client_cert_not_offered(struct report_rule_run *r, const struct report_rule *rule)
 {
     const struct report_certs *chain = r->ctx->client_chain;
     if (chain == NULL || chain->n == 0)
         return;
-    for (size_t i = 0; i < r->t->n_obs; i++) {
-        const struct tls_observation *o = r->t->obs[i];
-        if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
-            continue; /* an empty list lets clients offer anything */
-        const char *canonical;
-        if (chain_advertised(o, chain, &canonical))
+    for (int canonical_only = 0; canonical_only <= 1; canonical_only++) {
+        size_t n = 0;
+        const char *canonical = NULL, *first_canonical = NULL;
+        for (size_t i = 0; i < r->t->n_obs; i++) {
+            const struct tls_observation *o = r->t->obs[i];
+            if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0)
+                continue; /* an empty list lets clients offer anything */
+            if (chain_advertised(o, chain, &canonical) || (canonical != NULL) != canonical_only)
+                continue;
+            if (n == 0)
+                first_canonical = canonical;
+            r->idx[n++] = i;
+        }
+        if (n == 0)
             continue;
+        const struct tls_observation *o = r->t->obs[r->idx[0]];
         char where[256];
         describe(o, where, sizeof(where));
-        if (canonical) {
-            /* some clients do offer it: the default is graded down */
-            add(r, rule, severity(r, rule, REPORT_SEV_MEDIUM), &i, 1,
+        const char *many = n > 1 ? " (and the other variants cited)" : "";
+        if (canonical_only) {
+            add(r, rule, severity(r, rule, REPORT_SEV_MEDIUM), r->idx, n,
                 "[%s] advertises %s, which matches the issuer of %s only after canonical "
-                "comparison: Java and .NET clients offer the certificate, Go, Chromium and "
+                "comparison%s: Java and .NET clients offer the certificate, Go, Chromium and "
                 "NSS do not",
-                where, canonical, chain->v[0].subject_text);
-        } else {
-            char certs[48] = "the certificate";
-            if (chain->n > 1)
-                snprintf(certs, sizeof(certs), "any of the %zu certificates", chain->n);
-            add(r, rule, severity(r, rule, rule->severity), &i, 1,
-                "[%s] advertises %zu name%s, %s the issuer of %s of %s (the client certificate "
-                "%s is issued by %s)",
-                where, o->ca_count, o->ca_count == 1 ? "" : "s",
-                o->ca_count == 1 ? "not" : "none of them", certs,
-                chain->source ? chain->source : "the chain", chain->v[0].subject_text,
-                chain->v[0].issuer_text);
+                where, first_canonical, chain->v[0].subject_text, many);
+            continue;
         }
+        char certs[48] = "the certificate";
+        if (chain->n > 1)
+            snprintf(certs, sizeof(certs), "any of the %zu certificates", chain->n);
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+            "[%s] advertises %zu name%s, %s the issuer of %s of %s (the client certificate "
+            "%s is issued by %s)%s",
+            where, o->ca_count, o->ca_count == 1 ? "" : "s",
+            o->ca_count == 1 ? "not" : "none of them", certs,
+            chain->source ? chain->source : "the chain", chain->v[0].subject_text,
+            chain->v[0].issuer_text, many);
     }
 }
 
@@ -2200,41 +2225,80 @@ static const char *cert_answer(const struct tls_client_cert *cc, char *buf, size
     return buf;
 }
 
-/* Both rules: on each variant whose list names issuers, a certificate the server refused
- * (taken 0) although the list names an issuer of its chain, or took (taken 1) although it names
- * none (a canonical match counts as named: client-cert-not-offered grades that one). */
+/* The distinct answers of the observations idx[0..n) as "alert unknown_ca or HTTP 403 to the
+ * request", at most four of them (then "or another"). */
+static void answers_join(const struct report_rule_run *r, size_t n, char *buf, size_t cap)
+{
+    char seen[4][64];
+    size_t k = 0, len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        char a[64];
+        cert_answer(&r->t->obs[r->idx[i]]->client_cert, a, sizeof(a));
+        size_t j = 0;
+        while (j < k && strcmp(seen[j], a) != 0)
+            j++;
+        if (j < k)
+            continue;
+        if (k == 4) {
+            snprintf(buf + len, cap - len, " or another");
+            return;
+        }
+        memcpy(seen[k++], a, sizeof(a));
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? " or " : "", a);
+        if (len >= cap)
+            return;
+    }
+}
+
+/* Both rules, one finding per target: the variants whose list names issuers and where the
+ * server refused the certificate (taken 0) although the list names an issuer of its chain, or
+ * took it (taken 1) although it names none (a canonical match counts as named:
+ * client-cert-not-offered grades that one). */
 static void presented_check(struct report_rule_run *r, const struct report_rule *rule, int taken)
 {
     const struct report_presented *p = r->ctx->presented;
     if (p == NULL || p->chain == NULL || p->chain->n == 0)
         return;
     const struct report_cert *leaf = &p->chain->v[0];
+    size_t n = 0;
+    const char *name = NULL;
+    bool exact = false;
     for (size_t i = 0; i < r->t->n_obs; i++) {
         const struct tls_observation *o = r->t->obs[i];
         /* no names (an empty list, TLS 1.3 without certificate_authorities) lets clients offer
          * anything: there is nothing to compare with */
         if (report_list_state(o) != REPORT_LIST_NAMES || o->ca_count == 0 || cert_taken(o) != taken)
             continue;
-        const char *name;
-        bool exact = chain_advertised(o, p->chain, &name);
-        if ((name != NULL) != (taken == 0))
+        const char *named;
+        bool byte_equal = chain_advertised(o, p->chain, &named);
+        if ((named != NULL) != (taken == 0))
             continue; /* a refusal the list announces, or a list that invites what was taken */
-        char where[256], answer[64];
-        describe(o, where, sizeof(where));
-        cert_answer(&o->client_cert, answer, sizeof(answer));
-        if (taken == 0)
-            add(r, rule, severity(r, rule, p->invalid ? REPORT_SEV_LOW : rule->severity), &i, 1,
-                "[%s] advertises %s%s, an issuer of the chain of %s, yet answered the "
-                "certificate with %s%s%s%s",
-                where, name, exact ? "" : " (after canonical comparison)", leaf->subject_text,
-                answer, p->invalid ? "; the certificate presented was not valid at the scan (" : "",
-                p->invalid ? p->invalid : "", p->invalid ? "): present a valid one" : "");
-        else
-            add(r, rule, severity(r, rule, rule->severity), &i, 1,
-                "[%s] took %s (issued by %s) with %s, but none of the %zu names it advertises is "
-                "an issuer of its chain: clients that follow the list never offer it",
-                where, leaf->subject_text, leaf->issuer_text, answer, o->ca_count);
+        if (n == 0) {
+            name = named;
+            exact = byte_equal;
+        }
+        r->idx[n++] = i;
     }
+    if (n == 0)
+        return;
+    const struct tls_observation *o = r->t->obs[r->idx[0]];
+    char where[256], answers[300];
+    describe(o, where, sizeof(where));
+    answers_join(r, n, answers, sizeof(answers));
+    const char *many = n > 1 ? " (and the other variants cited)" : "";
+    if (taken == 0)
+        add(r, rule, severity(r, rule, p->invalid ? REPORT_SEV_LOW : rule->severity), r->idx, n,
+            "[%s] advertises %s%s, an issuer of the chain of %s, yet answered the "
+            "certificate with %s%s%s%s%s",
+            where, name, exact ? "" : " (after canonical comparison)", leaf->subject_text, answers,
+            many, p->invalid ? "; the certificate presented was not valid at the scan (" : "",
+            p->invalid ? p->invalid : "", p->invalid ? "): present a valid one" : "");
+    else
+        add(r, rule, severity(r, rule, rule->severity), r->idx, n,
+            "[%s] took %s (issued by %s) with %s, but none of the %zu names it advertises is "
+            "an issuer of its chain%s: clients that follow the list never offer it",
+            where, leaf->subject_text, leaf->issuer_text, answers, o->ca_count, many);
 }
 
 static void rule_client_cert_rejected(struct report_rule_run *r, const struct report_rule *rule)

@@ -67,8 +67,9 @@ struct report_rule {
     const char *remedy;            /* how to fix its causes */
     report_rule_fn *check;         /* report_rules_run calls it when the rule is enabled */
     /* One finding per variant it finds (each cites that variant alone), where the others make
-     * one finding per target: a finding is known by its target, its rule and, here, the
-     * variant it cites (caprobe diff, caprobe report --baseline). */
+     * one finding per target (client-cert-not-offered one per situation, two at most): a
+     * finding is known by its target, its rule and, here, the variant it cites (caprobe diff,
+     * caprobe report --baseline). */
     bool per_variant;
 };
 

@@ -228,6 +228,13 @@ int tls_identity_load(struct tls_identity **out, const struct tls_certfile *chai
             snprintf(err, cap, "--client-key %s: out of memory", key_path);
         goto out;
     }
+    if (password_len) { /* the key reads without the passphrase too: it is not encrypted */
+        mbedtls_pk_context plain;
+        mbedtls_pk_init(&plain);
+        id->password_unused = mbedtls_pk_parse_key(&plain, data, pem ? len + 1 : len, NULL, 0,
+                                                   mbedtls_ctr_drbg_random, &drbg) == 0;
+        mbedtls_pk_free(&plain);
+    }
     if (mbedtls_pk_check_pair(&id->chain.pk, &id->key, mbedtls_ctr_drbg_random, &drbg) != 0) {
         snprintf(err, cap,
                  "--client-key %s: not the key of the client certificate %s (%s, the first "

@@ -6,6 +6,7 @@
 
 #include "side.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <mbedtls/pk.h>
@@ -16,6 +17,7 @@
 struct tls_identity {
     mbedtls_x509_crt chain; /* the client certificate first, then the rest of its file */
     mbedtls_pk_context key;
+    bool password_unused; /* a passphrase was given, but the key is not encrypted */
 };
 
 /* chain: the certificates of --client-cert as certfile.c read them, the client certificate

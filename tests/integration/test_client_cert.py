@@ -16,6 +16,7 @@ forms (RSA PKCS#1, encrypted PKCS#8 with --client-key-password-file, P-384), ref
 usage errors, the text report's line, that --client-cert alone still presents nothing, and
 that no copy of the key or its passphrase is left in freed memory (freescan.c). Emits TAP."""
 
+import json
 import os
 import re
 import subprocess
@@ -161,9 +162,9 @@ def check_nginx_trusted(tap):
                "nginx trusted-only: client-cert-accepted-unadvertised, medium", run.describe())
         tap.eq(rules(run), ["client-cert-accepted-unadvertised", "client-cert-not-offered"],
                "nginx trusted-only: with client-cert-not-offered for the list", run.describe())
-        tap.eq(len([f for r in run.records for f in r["findings"]
-                    if f["rule"] == "client-cert-accepted-unadvertised"]), 2,
-               "nginx trusted-only: one finding per variant (TLS 1.2 and 1.3)")
+        tap.eq([f["observations"] for r in run.records for f in r["findings"]
+                if f["rule"] == "client-cert-accepted-unadvertised"], [[0, 1]],
+               "nginx trusted-only: one finding citing both variants (TLS 1.2 and 1.3)")
 
 
 def check_apache(tap):
@@ -307,6 +308,64 @@ def check_lab(tap):
                          text.stdout, re.M), "the text report tells the refusal", text.stdout)
 
 
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+
+
+def severity_words(findings):
+    """"1 high, 1 medium": the findings counted by severity, as caprobe's summaries say it."""
+    n = {}
+    for f in findings:
+        n[f["severity"]] = n.get(f["severity"], 0) + 1
+    return ", ".join("%d %s" % (n[s], s) for s in SEVERITY_ORDER if s in n)
+
+
+def check_counts(tap):
+    """One finding per target and situation: a certificate of another CA that the lab's optional
+    endpoint takes, probed on four variants (two SNI forms, two versions) that each advertise
+    one other name, is one client-cert-not-offered and one client-cert-accepted-unadvertised,
+    each citing the four variants; every renderer counts the findings of JSON Lines, and the
+    text report shows as many finding lines as its heading counts."""
+    with h.LabServer(LAB) as lab:
+        target = "localhost:%d" % lab.port("optional")
+        base = ["-4", "--timeout", "8", "--client-cert", OTHER[0], "--client-key", OTHER[1]]
+        run = h.run_caprobe(base + ["--format", "jsonl", target])
+        rec = run.records[0] if run.records and not run.parse_error else {}
+        obs, fs = rec.get("observations", []), rec.get("findings", [])
+        tap.eq(len(obs), 4, "four variants probed", run.describe())
+        for rule in ("client-cert-not-offered", "client-cert-accepted-unadvertised"):
+            cite = [f["observations"] for f in fs if f["rule"] == rule]
+            tap.eq(cite, [[0, 1, 2, 3]], "%s: one finding citing the four variants" % rule,
+                   run.describe())
+        n, sev = len(fs), severity_words(fs)
+        head = "%s  %d finding%s: %s" % (target, n, "" if n == 1 else "s", sev)
+        text = h.run_caprobe(base + [target])
+        lines = re.findall(r"^  (?:critical|high|medium|low|info) +\S+", text.stdout, re.M)
+        tap.ok(text.stdout.startswith(head + "\n") and len(lines) == n,
+               "text: the heading counts %d findings, as many lines shown" % n, text.describe())
+        tap.ok("1 target: 1 with findings (%s)" % sev in text.stderr,
+               "the summary on standard error counts them", text.stderr)
+        one = h.run_caprobe(base + ["--format", "oneline", target])
+        tap.ok(one.stdout.startswith(head + "  "), "oneline counts them", one.describe())
+        sarif = h.run_caprobe(base + ["--format", "sarif", target])
+        try:
+            results = json.loads(sarif.stdout)["runs"][0]["results"]
+        except (ValueError, KeyError, IndexError):
+            results = None
+        tap.eq(len(results or []), n, "SARIF: one result per finding", sarif.describe())
+        junit = h.run_caprobe(base + ["--format", "junit", target])
+        tap.ok('<failure message="%d findings, highest high"' % n in junit.stdout,
+               "JUnit counts them", junit.describe())
+        with tempfile.TemporaryDirectory() as tmp:
+            scan = os.path.join(tmp, "scan.jsonl")
+            with open(scan, "w") as f:
+                f.write(run.stdout)
+            rep = h.run_caprobe(["report", scan])
+        tap.ok(re.search(r"^  %d findings: %s$" % (n, sev), rep.stdout, re.M) and all(
+            re.search(r"^  %s +\S+ +1 +1$" % rule, rep.stdout, re.M)
+            for rule in ("client-cert-not-offered", "client-cert-accepted-unadvertised")),
+            "caprobe report counts them, one per rule", rep.describe())
+
+
 def check_key_forms(tap):
     """RSA PKCS#1, encrypted PKCS#8 with a passphrase file, P-384: each presented and taken by
     s_server (-verify_return_error: it refuses what it cannot verify)."""
@@ -319,13 +378,29 @@ def check_key_forms(tap):
                                        h.pki("clients/rsa-pkcs8-enc.key"),
                                        "--client-key-password-file",
                                        h.pki("clients/passphrase.txt")]),
-                 ("EC P-384", [h.pki("clients/p384.pem"), h.pki("clients/p384-sec1.key")]))
+                 ("EC P-384", [h.pki("clients/p384.pem"), h.pki("clients/p384-sec1.key")]),
+                 ("RSA PKCS#1 with a passphrase file", [
+                     h.pki("clients/rsa.pem"), h.pki("clients/rsa-pkcs1.key"),
+                     "--client-key-password-file", h.pki("clients/passphrase.txt")]))
+        unused = ("caprobe: warning: --client-key-password-file %s: not used: the key %s is not "
+                  "encrypted\n" % (h.pki("clients/passphrase.txt"), h.pki("clients/rsa-pkcs1.key")))
+        rcs = {}
         for label, args in cases:
             run = scan((args[0], args[1]), target, *args[2:])
+            rcs[label] = run.rc
             for v in ("1.2", "1.3"):
                 tap.eq(answer(by_phase(run, v)), (True, "accepted", None),
                        "%s, TLS %s: presented and accepted by s_server" % (label, v),
                        run.describe())
+            # a passphrase for a key that is not encrypted: said once, naming both files
+            warned = run.stderr.count("--client-key-password-file")
+            if label.endswith("passphrase file"):
+                tap.ok(warned == 1 and unused in run.stderr and run.stderr.startswith(unused),
+                       "an unencrypted key with a passphrase file: one warning naming the file "
+                       "and the key, before the scan", run.stderr)
+                tap.eq(run.rc, rcs["RSA PKCS#1"], "... and the exit status is that without it")
+            else:
+                tap.eq(warned, 0, "%s: no warning of the passphrase file" % label, run.stderr)
         out = srv.output()
     tap.ok("CN = caprobe P-384 Client" in out and "CN = caprobe RSA Client" in out,
            "s_server verified the RSA and the P-384 certificates", out[-2000:])
@@ -415,7 +490,7 @@ def main():
     tap = h.Tap()
     ok, why = apache.apache_available()
     checks = [check_refusals, check_cert_alone, check_key_forms, check_nginx_on,
-              check_nginx_trusted, check_lab, check_key_wiped]
+              check_nginx_trusted, check_lab, check_counts, check_key_wiped]
     h.run_checks(tap, checks)
     if ok:
         h.run_checks(tap, [check_apache])

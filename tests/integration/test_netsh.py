@@ -198,9 +198,20 @@ def check_fixtures(tap, tmp):
     for x in a + b:
         x.pop("file")
     tap.ok(a and b == a, "server2022-utf16.txt reads as server2022.txt", (a[:1], b[:1]))
-    r = run_netsh(os.path.join(NETSH, "server2022-utf16.txt"))
-    tap.ok(r.rc == 1 and "(UTF-16LE): 6 bindings (3 ipport, 2 hostnameport, 1 ccs): 3 flags: "
-           "2 high, 1 low" in r.stdout.splitlines()[0], "text: the summary line", r.describe())
+    # the summary line names the encoding, and says "with a byte-order mark" when the file's
+    # first bytes are one (FF FE), for UTF-16 as for UTF-8
+    with open(os.path.join(NETSH, "server2022-utf16.txt"), "rb") as f:
+        data = f.read()
+    bare = os.path.join(tmp, "utf16-no-bom.txt")
+    with open(bare, "wb") as f:
+        f.write(data[2:])
+    for path, enc in ((os.path.join(NETSH, "server2022-utf16.txt"),
+                       "UTF-16LE with a byte-order mark" if data[:2] == b"\xff\xfe" else "?"),
+                      (bare, "UTF-16LE")):
+        r = run_netsh(path)
+        tap.ok(r.rc == 1 and "(%s): 6 bindings (3 ipport, 2 hostnameport, 1 ccs): 3 flags: "
+               "2 high, 1 low" % enc in r.stdout.splitlines()[0],
+               "text: the summary line says %s" % enc, r.describe())
 
 
 def check_previous(tap, tmp):
@@ -281,6 +292,13 @@ def check_status(tap, tmp):
                and r.stdout == "", "usage error %r: exit 2" % (args,), r.describe())
     r = run_netsh("--help")
     tap.ok(r.rc == 0 and r.stdout.startswith("Usage: caprobe netsh FILE"), "--help", r.describe())
+    # its pointers to the documentation as caprobe --help gives them: docs/NAME.md, each a file
+    docs = re.findall(r"docs/([\w.-]+\.md)", r.stdout)
+    tap.ok(sorted(set(docs)) == ["netsh.md", "output.md"] and
+           "caprobe's documentation" not in r.stdout and
+           all(os.path.isfile(os.path.join(h.fixtures_dir(), "..", "docs", d)) for d in docs),
+           "--help: docs/output.md and docs/netsh.md, named as caprobe --help names its documents",
+           r.stdout)
     r = run_netsh(os.path.join(tmp, "missing.txt"))
     tap.ok(r.rc == 2 and "missing.txt: No such file" in r.stderr, "an unreadable file: exit 2",
            r.describe())
@@ -548,12 +566,70 @@ def check_scan(tap, lab, tmp):
            "--netsh: a bad file is a usage error naming FILE:LINE, nothing scanned", r.describe())
 
 
+def check_typos(tap, tmp):
+    """A field name one typo away from a known one (Ctl Store Nmae) is kept, as netsh's fields
+    vary by Windows version, and told: FILE:LINE, the name, the known one it is close to; the
+    binding is then flagged as the file says (no Ctl Store Name). --netsh tells the same."""
+    with open(os.path.join(NETSH, "server2022.txt"), encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    at = next(i for i, x in enumerate(lines) if x.strip().startswith("Ctl Store Name"))
+    lines[at] = lines[at].replace("Ctl Store Name", "Ctl Store Nmae", 1)
+    path = os.path.join(tmp, "typo.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    warn = ("warning: %s:%d: unknown field 'Ctl Store Nmae': did you mean 'Ctl Store Name'? "
+            % (path, at + 1))
+    r = run_netsh(path)
+    told = [x for x in r.stderr.splitlines() if "warning" in x]
+    tap.ok(r.rc in (0, 1) and r.stdout and len(told) == 1 and
+           told[0].startswith("caprobe netsh: " + warn),
+           "a misspelled field: one warning with FILE:LINE, the name and the known one; the file "
+           "read", r.describe())
+    recs = records(run_netsh("--format", "jsonl", path))
+    rec = [x for x in recs if x["line"] <= at + 1]
+    tap.ok(rec and rec[-1].get("ctl_store_name") is None and
+           any(f["check"] == "ctl-store-missing" for f in rec[-1]["findings"]),
+           "... and the binding read as the file says: no Ctl Store Name", rec[-1:])
+    r = run_netsh(os.path.join(NETSH, "server2022.txt"))
+    tap.ok(r.rc in (0, 1) and "warning" not in r.stderr, "the file as netsh wrote it: no warning",
+           r.stderr)
+    r = h.run_caprobe(["--timeout", "2", "--netsh", path, "127.0.0.1:%d" % h.closed_port()])
+    tap.ok(("caprobe: " + warn.replace("warning: ", "warning: --netsh ", 1)) in r.stderr,
+           "--netsh tells the same", r.describe())
+
+
+def check_cut(tap, tmp):
+    """A file cut short in a line (a copy that stopped, a size limit of a paste) is refused with
+    its last line, and said to look cut short; the same line with its line end is not."""
+    with open(os.path.join(NETSH, "server2022.txt"), "rb") as f:
+        data = f.read()
+    for enc, body in (("UTF-8", data), ("UTF-16LE", codecs.BOM_UTF16_LE + data.decode(
+            "utf-8").encode("utf-16-le"))):
+        word = "Negotiate Client Certificate".encode("utf-16-le" if enc != "UTF-8" else "utf-8")
+        cut = body[:body.index(word) + len(word) // 28 * 8]  # "Negotiat"
+        line = decode(cut).count("\n") + 1
+        for ended in (False, True):
+            path = os.path.join(tmp, "cut-%s-%s.txt" % (enc, ended))
+            with open(path, "wb") as f:
+                f.write(cut + ("\n".encode("utf-16-le" if enc != "UTF-8" else "utf-8")
+                               if ended else b""))
+            r = run_netsh(path)
+            said = ("caprobe netsh: %s:%d: not a line of the English output of netsh http show "
+                    "sslcert: 'Negotiat'" % (path, line))
+            tap.ok(r.rc == 2 and r.stderr.startswith(said) and
+                   ("; the file looks cut short (its last line has no line end)" in r.stderr)
+                   != ended, "%s, the last line %s: %s" % (
+                       enc, "ended" if ended else "without its line end",
+                       "no word of a cut" if ended else "the file looks cut short"), r.describe())
+
+
 def main():
     h.install_signal_handlers()
     tap = h.Tap()
     tmp = tempfile.mkdtemp(prefix="caprobe-netsh-")
     try:
-        h.run_checks(tap, [check_fixtures, check_previous, check_status, check_hostile], tmp)
+        h.run_checks(tap, [check_fixtures, check_previous, check_status, check_hostile,
+                           check_typos, check_cut], tmp)
         try:
             with h.LabServer(os.path.join(h.fixtures_dir(), "lab", "lab.yaml")) as lab:
                 h.run_checks(tap, [check_scan], lab, tmp)

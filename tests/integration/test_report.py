@@ -20,8 +20,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from labfleet import (HOSTILE_CNS, SEVERITIES, bad_target_lines, changes, label,  # noqa: E402
-                      load, probed, rule_table, shown as shown_text, scans, sizes)
+from labfleet import (HOSTILE_CNS, SEVERITIES, bad_target_lines, changes,  # noqa: E402
+                      exchange_scan, label, load, probed, rule_table, shown as shown_text, scans,
+                      sizes)
 
 
 # What GitHub makes links and notifications of in the text of rendered markdown, after
@@ -399,6 +400,45 @@ def check_nothing_to_report(tap, ctx):
            r.describe())
 
 
+def check_exchanges(tap, ctx):
+    """--client-key's client_cert and --request's response in the variants of the report (text,
+    markdown, CSV), each where the variant is told; what the server sent shown as text: the
+    hostile status line and Server field (labfleet.exchange_scan) as the terminal shows them,
+    nothing of them an element or a link in GitHub's rendering."""
+    path = os.path.join(ctx["tmp"], "exchange.jsonl")
+    rec, http, cc = exchange_scan(path)
+    tap.ok(cc is not None, "the lab refused the other CA's certificate in the renegotiation",
+           json.dumps(rec)[:3000])
+    r = h.run_caprobe(["report", path])
+    tap.ok(r.rc == 0 and ("      " + shown_text(http) + "\n") in r.stdout and
+           ("      client certificate: %s\n" % cc) in r.stdout,
+           "text: the variants tell the response (as shown) and the certificate's answer",
+           r.describe())
+    r = h.run_caprobe(["report", "--format", "markdown", path])
+    if shutil.which("cmark-gfm") is None:
+        tap.skip("markdown rendered by cmark-gfm", "cmark-gfm not installed")
+    else:
+        p = subprocess.run(["cmark-gfm", "-e", "table", "-e", "strikethrough", "-e", "autolink"],
+                           input=r.stdout.encode(), capture_output=True, timeout=30)
+        doc = Html()
+        doc.feed(p.stdout.decode())
+        items = [re.sub(r"\s+", " ", x).strip() for x in re.split(r"</?li>|</?ul>", re.sub(
+            r"<(?!/?(?:li|ul)>)[^>]+>", "", p.stdout.decode()))]
+        items = [html.unescape(x) for x in items if x]
+        tap.ok(r.rc == 0 and {"img", "a", "script"}.isdisjoint(doc.tags) and
+               doc.github_refs() == [] and shown_text(http) in items and
+               "client certificate: " + cc in items,
+               "markdown rendered by cmark-gfm: the response and the certificate's answer each "
+               "an item whose text is as shown; no element, link or mention of the server's "
+               "text", (sorted(set(doc.tags)), doc.github_refs(), items))
+    r = h.run_caprobe(["report", "--format", "csv", path])
+    rows = list(csv.DictReader(io.StringIO(r.stdout, newline="")))
+    post = [w for w in rows if w["rule"] == "post-request-client-auth"]
+    tap.ok(len(post) == 1 and "127.0.0.1, no SNI, TLS 1.3: " + shown_text(http) in post[0]["http"]
+           and post[0]["client_cert"] == "127.0.0.1, no SNI, TLS 1.2, renegotiation: " + cc,
+           "csv: the client_cert and http columns tell the cited variants' answers", rows)
+
+
 def check_wording(tap, ctx):
     """--names 0 counts the names of each list it leaves out, without 'more'; no report points
     to a file of the repository."""
@@ -602,7 +642,8 @@ def check_cli(tap, ctx):
            "caprobe --help lists the subcommands")
 
 
-CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_baseline, check_bad_input,
+CHECKS = [check_text_and_numbers, check_markdown, check_csv, check_exchanges, check_baseline,
+          check_bad_input,
           check_bad_target_lines, check_nothing_to_report, check_wording, check_messages,
           check_targets, check_ci_recipes, check_cli]
 

@@ -41,8 +41,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import browser  # noqa: E402
 import harness as h  # noqa: E402
 from labfleet import (HOSTILE_CNS, LAB_YAML, SEVERITIES, bad_target_lines,  # noqa: E402
-                      changes, key, label, lab_yaml_targets, list_id, lists, load, probed,
-                      rule_table, scans, shown as shown_text, sizes)
+                      changes, exchange_scan, key, label, lab_yaml_targets, list_id, lists,
+                      load, probed, rule_table, scans, shown as shown_text, sizes)
 
 BUCKETS = ["no request", "0 (empty)", "1", "2-4", "5-19", "20-99", "100-499", "500 and more"]
 VOID = {"meta", "input", "br"}
@@ -589,7 +589,27 @@ def hostile_copy_name(ctx):
     return os.path.join(ctx["tmp"], "<img src=x onerror=window.caprobePwned=9>\\xff.jsonl")
 
 
-CHECKS = [check_report, check_baseline, check_hostile_file, check_devtools]
+def check_exchanges(tap, ctx):
+    """--client-key's client_cert and --request's response in the variants, in Chromium's DOM:
+    each a line of its variant whose text is what the server sent as shown (the hostile status
+    line and Server field of labfleet.exchange_scan), no element of it."""
+    path = os.path.join(ctx["tmp"], "exchange.jsonl")
+    rec, http, cc = exchange_scan(path)
+    out = os.path.join(ctx["tmp"], "exchange.html")
+    r = h.run_caprobe(["report", "--format", "html", "-o", out, path])
+    with open(out, "rb") as f:
+        check_file(tap, f.read(), "exchange.html")
+    dom = Dom(browser.dump_dom(browser.file_url(out))).root
+    art = dom.one("article", cls="t")
+    tap.ok(r.rc == 0 and cc is not None and
+           shown_text(http) in [d.text() for d in art.find("div", cls="http")] and
+           [d.text() for d in art.find("div", cls="cc")] == ["client certificate: " + cc] and
+           not art.find("img"),
+           "the variants tell the response (its text as shown, no element of it) and the "
+           "certificate's answer", ([d.text() for d in art.find("div")], json.dumps(rec)[:2000]))
+
+
+CHECKS = [check_report, check_baseline, check_hostile_file, check_exchanges, check_devtools]
 
 
 def main():

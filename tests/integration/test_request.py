@@ -163,6 +163,10 @@ def check_s_server_renegotiation(tap):
            f["observations"] == [0, 1], "post-request-client-auth names the handshake and the "
            "renegotiation", f)
     tap.eq(run.rc, 1, "a high finding: exit 1")
+    # the probe got its CertificateRequest, in the renegotiation: the summary counts it so
+    tap.ok("caprobe: 1 probe: 1 with a certificate request, 0 without, 0 errors\n" in run.stderr,
+           "the summary counts the probe whose renegotiation asked as with a certificate request",
+           run.stderr)
 
 
 SUITES = [  # OpenSSL name, extra s_server options, mbedTLS name part

@@ -159,6 +159,11 @@ def check_usage(tap):
     tap.ok(r.rc == 0 and r.stdout.count("default severity") == len(ids)
            and all(r.stdout.count("%s\n" % i) + r.stdout.count("%s " % i) for i in ids),
            "--explain all: the %d rules of the schema" % len(ids), r.describe())
+    with open(os.path.join(h.fixtures_dir(), "..", "docs", "rules.md"), encoding="utf-8") as f:
+        md = f.read()
+    block = md[md.index("## The rules in full"):].split("```\n")[1]
+    tap.ok(r.rc == 0 and block == r.stdout, "docs/rules.md's rules in full are --explain all's "
+           "output, byte for byte")
     r = h.run_caprobe(["--explain", "nope"])
     tap.ok(r.rc == 2 and "sni-mismatch" in r.stderr, "--explain nope: exit 2, lists the rules",
            r.describe())

@@ -126,11 +126,11 @@ static void test_escaping(void **state)
     char *csv = render(f, REPORT_FLEET_CSV);
     assert_string_equal(csv, "\"target\",\"starttls\",\"verdict\",\"change\",\"rule\","
                              "\"severity\",\"variants\",\"message\",\"remedy\",\"old_severity\","
-                             "\"old_message\"\r\n"
+                             "\"old_message\",\"client_cert\",\"http\"\r\n"
                              "\"hostile.example.com:443\",\"\",\"findings\",\"\","
                              "\"a-later-rule\",\"high\",\"192.0.2.99, no SNI, TLS 1.2\","
                              "\"a|b\\x0a<b>&x\\x1b[31m `c` http://evil.example www.evil.example "
-                             "\"\"q\"\"\",\"'=1+1\",\"\",\"\"\r\n");
+                             "\"\"q\"\"\",\"'=1+1\",\"\",\"\",\"\",\"\"\r\n");
     free(csv);
     char *text = render(f, REPORT_FLEET_TEXT);
     assert_null(strchr(text, '\x1b'));
@@ -333,13 +333,15 @@ static void test_bad_targets(void **state)
     char *csv = render(f, REPORT_FLEET_CSV);
     assert_non_null(strstr(csv, "\r\n\"foo:99999\",\"\",\"bad target line\",\"\",\"\",\"\",\"\","
                                 "\"targets.txt:1: port must be a number from 1 to 65535\","
-                                "\"\",\"\",\"\"\r\n"));
-    assert_non_null(strstr(csv, "\r\n\"<b>|`x`|\\x1b[31m @octocat #12 \"\"q\"\"\",\"\","
-                                "\"bad target line\",\"\",\"\",\"\",\"\","
-                                "\"list:with:colons.txt:12: why <i>&\\x07\",\"\",\"\",\"\"\r\n"));
+                                "\"\",\"\",\"\",\"\",\"\"\r\n"));
+    assert_non_null(
+        strstr(csv, "\r\n\"<b>|`x`|\\x1b[31m @octocat #12 \"\"q\"\"\",\"\","
+                    "\"bad target line\",\"\",\"\",\"\",\"\","
+                    "\"list:with:colons.txt:12: why <i>&\\x07\",\"\",\"\",\"\",\"\",\"\"\r\n"));
     assert_non_null(strstr(csv, "\r\n\"'=HYPERLINK(\"\"http://evil.example\"\")\",\"\","
                                 "\"bad target line\","));
-    assert_non_null(strstr(csv, "/inputs.jsonl:4: a:1:b: no line named\",\"\",\"\",\"\"\r\n"));
+    assert_non_null(
+        strstr(csv, "/inputs.jsonl:4: a:1:b: no line named\",\"\",\"\",\"\",\"\",\"\"\r\n"));
     assert_int_equal(testutil_count(csv, "\r\n"),
                      1 + 3 + 3); /* the header, the findings, the lines */
     free(csv);

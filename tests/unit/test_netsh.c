@@ -371,6 +371,18 @@ static void test_refused(void **state)
         {"IP:port : 1.2.3.4:443\n Extended Properties:\nPropertyId : 0\nSSL Certificate "
          "bindings:\n Extended Properties:\n",
          0, TLS_E_INVALID, 5, "English"},
+        /* the last line without its line end: a file cut short, said so */
+        {"IP:port : 1.2.3.4:443\nNegotiat", 0, TLS_E_INVALID, 2,
+         "'Negotiat'; the file looks cut short (its last line has no line end)"},
+        {"IP:port : 1.2.3.4:443\r\nCertificate Hash : 286e7f38", 0, TLS_E_INVALID, 2,
+         "got '286e7f38'; the file looks cut short"},
+        {"\xff\xfeI\0P\0:\0p\0o\0r\0t\0 \0:\0 \0"
+         "1\0.\0"
+         "2\0.\0"
+         "3\0.\0"
+         "4\0:\0"
+         "1\0\n\0N\0e\0g\0",
+         48, TLS_E_INVALID, 2, "'Neg'; the file looks cut short"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct bad *c = &cases[i];
@@ -381,6 +393,11 @@ static void test_refused(void **state)
                      p.err.line, p.err.message, c->rc, c->line, c->says);
         assert_int_equal(p.n.n, 0);
         assert_null(strchr(p.err.message, 0x1b)); /* the file's text escaped */
+        /* a file whose last line ends is never "cut short", nor an error of another line */
+        size_t len = c->len ? c->len : strlen(c->in);
+        if (strstr(p.err.message, "cut short") &&
+            (len == 0 || c->in[len - (c->in[0] == '\xff' ? 2 : 1)] == '\n'))
+            fail_msg("case %zu: '%s' of a file whose last line ends", i, p.err.message);
         done(&p);
     }
 }

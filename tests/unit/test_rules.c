@@ -108,17 +108,25 @@ static void fx_add(struct fixture *x, struct tls_observation *o)
 }
 
 /* What caprobe diff takes a finding's identity from (report_rule.per_variant): a rule marked so
- * cites one variant in each finding, any other rule makes one finding per target. Checked on
- * every run of every test here. */
+ * cites one variant in each finding, any other rule makes one finding per target, but
+ * client-cert-not-offered one per situation (no issuer named; one named only canonically), two
+ * at most, citing other variants. Checked on every run of every test here. */
 static void check_identity(const struct report_findings *f)
 {
     size_t count[REPORT_RULE_COUNT] = {0};
     for (size_t i = 0; i < f->n; i++) {
         const struct report_rule *rule = f->v[i].rule;
+        size_t max = rule->id == REPORT_RULE_CLIENT_CERT_NOT_OFFERED ? 2 : 1;
         if (rule->per_variant && f->v[i].n_obs != 1)
             fail_msg("%s cites %zu variants in one finding", rule->name, f->v[i].n_obs);
-        if (!rule->per_variant && ++count[rule->id] > 1)
+        if (!rule->per_variant && ++count[rule->id] > max)
             fail_msg("%s: %zu findings for one target", rule->name, count[rule->id]);
+        for (size_t j = 0; !rule->per_variant && j < i; j++)
+            for (size_t a = 0; f->v[j].rule == rule && a < f->v[i].n_obs; a++)
+                for (size_t b = 0; b < f->v[j].n_obs; b++)
+                    if (f->v[i].obs[a] == f->v[j].obs[b])
+                        fail_msg("%s: variant %zu cited by two findings", rule->name,
+                                 f->v[i].obs[a]);
     }
 }
 
@@ -357,7 +365,13 @@ static void test_root_store_dump_and_public(void **state)
     x.ctx.public_roots = &roots;
     fx_add(&x, obs_make("192.0.2.1", NULL, 0x0303, "handshake", names, 10));
     fx_run(&x);
-    assert_non_null(find(&x, "root-store-dump", "8 of them (80%) public roots of test-bundle.pem"));
+    const struct report_finding *dump =
+        find(&x, "root-store-dump", "8 of them (80%) public roots of test-bundle.pem");
+    assert_non_null(dump);
+    /* no Windows root: the fix for every kind of server */
+    assert_non_null(strstr(dump->remedy, "IIS: restore the Ctl Store Name: netsh http update"));
+    assert_non_null(strstr(dump->remedy, "Java/Tomcat: use a truststore"));
+    assert_null(strstr(dump->remedy, "SendTrustedIssuerList"));
     assert_non_null(find(&x, "public-ca-accepted", "8 public roots"));
     fx_free(&x);
 
@@ -519,6 +533,13 @@ static void test_windows_root_store(void **state)
     assert_non_null(f);
     assert_int_equal(f->severity, REPORT_SEV_HIGH);
     assert_true(strlen(f->message) < 600); /* three names, however many match */
+    /* Windows roots: the store is Schannel's, the fix http.sys's alone */
+    assert_true(strncmp(f->remedy, "IIS: restore the Ctl Store Name: netsh http update", 50) == 0);
+    assert_non_null(strstr(f->remedy, "sslctlstorename=ClientAuthIssuer"));
+    assert_non_null(strstr(f->remedy, "Schannel's fallback to the machine's Trusted Root store: "
+                                      "keep SendTrustedIssuerList=1"));
+    assert_null(strstr(f->remedy, "Java"));
+    assert_null(strstr(f->remedy, "nginx"));
     assert_non_null(find(&x, "public-ca-accepted", "3 public roots"));
     fx_free(&x);
 
@@ -653,6 +674,40 @@ static void test_client_cert(void **state)
     assert_int_equal(n, 1);
     fx_free(&x);
 
+    /* one finding per situation, citing its variants: two lists without the issuer, one that
+     * names it only canonically (other_canon), one that names it byte for byte */
+    static const char *const folded[] = {"corp  issuing ca 1 "};
+    struct tls_observation *oc = obs_make("192.0.2.6", NULL, 0x0303, "handshake", folded, 1);
+    fx_init(&x);
+    x.ctx.client_chain = &chain;
+    fx_add(&x, obs_make("192.0.2.4", NULL, 0x0303, "handshake", other, 1));
+    fx_add(&x, obs_make("192.0.2.5", NULL, 0x0304, "handshake", other, 1));
+    fx_add(&x, oc);
+    fx_add(&x, obs_make("192.0.2.7", NULL, 0x0303, "handshake", good, 1));
+    fx_run(&x);
+    n = 0;
+    for (size_t i = 0; i < x.f.n; i++)
+        n += strcmp(x.f.v[i].rule->name, "client-cert-not-offered") == 0;
+    assert_int_equal(n, 2);
+    f = find(&x, "client-cert-not-offered", "(and the other variants cited)");
+    assert_non_null(f);
+    assert_int_equal(f->severity, REPORT_SEV_HIGH);
+    assert_int_equal(f->n_obs, 2);
+    assert_int_equal(f->obs[0], 0);
+    assert_int_equal(f->obs[1], 1);
+    assert_non_null(strstr(f->message, "[192.0.2.4, no SNI, TLS 1.2] advertises 1 name, not"));
+    f = NULL; /* the second one: findings come by severity, highest first */
+    for (size_t i = 0; i < x.f.n; i++)
+        if (strcmp(x.f.v[i].rule->name, "client-cert-not-offered") == 0)
+            f = &x.f.v[i];
+    assert_non_null(strstr(f->message, "[192.0.2.6, no SNI, TLS 1.2] advertises CN=corp  issuing "
+                                       "ca 1\\ , which matches the issuer of CN=alice only after "
+                                       "canonical comparison: Java"));
+    assert_int_equal(f->severity, REPORT_SEV_MEDIUM);
+    assert_int_equal(f->n_obs, 1);
+    assert_int_equal(f->obs[0], 2);
+    fx_free(&x);
+
     leaf.issuer = issuer_canon;
     leaf.issuer_len = lc;
     fx_init(&x);
@@ -733,22 +788,26 @@ static void test_client_cert_presented(void **state)
     fx_add(&x, presented(obs_make("192.0.3.5", NULL, 0x0304, "handshake", good, 0),
                          TLS_CLIENT_CERT_ALERT, 42, 0));
     fx_run(&x);
+    /* one finding per rule for the target, citing each variant of its situation, with each
+     * distinct answer once */
     static const struct {
         const char *rule;
-        size_t obs;
+        size_t obs[4], n_obs;
         const char *says;
     } want[] = {
-        {"client-cert-rejected", 0,
-         "[192.0.2.1, no SNI, TLS 1.2] advertises CN=Corp Issuing CA "
-         "1, an issuer of the chain of CN=alice, yet answered the "
-         "certificate with alert unknown_ca"},
-        {"client-cert-rejected", 1, "with a closed connection"},
-        {"client-cert-rejected", 2, "TLS 1.2, renegotiation] advertises"},
-        {"client-cert-rejected", 3, "with HTTP 400 to the request"},
-        {"client-cert-accepted-unadvertised", 9,
+        {"client-cert-rejected",
+         {0, 1, 2, 3},
+         4,
+         "[192.0.2.1, no SNI, TLS 1.2] advertises CN=Corp Issuing CA 1, an issuer of the chain "
+         "of CN=alice, yet answered the certificate with alert unknown_ca or a closed connection "
+         "or HTTP 403 to the request or HTTP 400 to the request (and the other variants cited)"},
+        {"client-cert-accepted-unadvertised",
+         {9, 10},
+         2,
          "[192.0.3.1, no SNI, TLS 1.2] took CN=alice (issued by CN=Corp Issuing CA 1) with a "
-         "completed handshake, but none of the 1 names it advertises is an issuer of its chain"},
-        {"client-cert-accepted-unadvertised", 10, "with HTTP 200 to the request"},
+         "completed handshake or HTTP 200 to the request, but none of the 1 names it advertises "
+         "is an issuer of its chain (and the other variants cited): clients that follow the list "
+         "never offer it"},
     };
     size_t n = 0;
     for (size_t i = 0; i < x.f.n; i++) {
@@ -758,13 +817,14 @@ static void test_client_cert_presented(void **state)
             continue;
         n++;
         size_t k = 0;
-        while (k < sizeof(want) / sizeof(want[0]) &&
-               !(strcmp(want[k].rule, f->rule->name) == 0 && want[k].obs == f->obs[0]))
+        while (k < sizeof(want) / sizeof(want[0]) && strcmp(want[k].rule, f->rule->name) != 0)
             k++;
-        if (k == sizeof(want) / sizeof(want[0]))
-            fail_msg("unexpected %s on observation %zu: %s", f->rule->name, f->obs[0], f->message);
-        if (strstr(f->message, want[k].says) == NULL)
-            fail_msg("%s: '%s' lacks '%s'", f->rule->name, f->message, want[k].says);
+        assert_true(k < sizeof(want) / sizeof(want[0]));
+        if (strcmp(f->message, want[k].says) != 0)
+            fail_msg("%s: '%s', not '%s'", f->rule->name, f->message, want[k].says);
+        assert_int_equal(f->n_obs, want[k].n_obs);
+        for (size_t j = 0; j < f->n_obs; j++)
+            assert_int_equal(f->obs[j], want[k].obs[j]);
         assert_int_equal(f->severity, f->rule->id == REPORT_RULE_CLIENT_CERT_REJECTED
                                           ? REPORT_SEV_HIGH
                                           : REPORT_SEV_MEDIUM);

@@ -27,7 +27,7 @@ const struct tls_netsh_field_info *tls_netsh_field_info(enum tls_netsh_field_id 
     return (unsigned)id < TLS_NETSH_F_COUNT ? &field_table[id] : NULL;
 }
 
-const char *tls_netsh_encoding_name(enum tls_netsh_encoding e)
+const char *tls_netsh_encoding_name(enum tls_netsh_encoding e, bool bom)
 {
     switch (e) {
     case TLS_NETSH_UTF8:
@@ -35,9 +35,9 @@ const char *tls_netsh_encoding_name(enum tls_netsh_encoding e)
     case TLS_NETSH_UTF8_BOM:
         return "UTF-8 with a byte-order mark";
     case TLS_NETSH_UTF16LE:
-        return "UTF-16LE";
+        return bom ? "UTF-16LE with a byte-order mark" : "UTF-16LE";
     case TLS_NETSH_UTF16BE:
-        return "UTF-16BE";
+        return bom ? "UTF-16BE with a byte-order mark" : "UTF-16BE";
     }
     return "?";
 }
@@ -142,6 +142,7 @@ static int decode(const uint8_t *p, size_t len, struct tls_arena *a, struct tls_
     } else if (len >= 2 && p[0] != 0 && p[1] == 0) {
         out->encoding = TLS_NETSH_UTF16LE; /* saved without its mark */
     }
+    out->bom = skip > 0;
     p += skip;
     len -= skip;
     bool utf16 = out->encoding == TLS_NETSH_UTF16LE || out->encoding == TLS_NETSH_UTF16BE;
@@ -448,14 +449,11 @@ static int add_field(struct tls_netsh_binding *b, const struct line *l, unsigned
     return 0;
 }
 
-int tls_netsh_parse(struct tls_netsh *out, const uint8_t *p, size_t len, struct tls_arena *arena,
-                    struct tls_netsh_error *err)
+/* tls_netsh_parse; *cut: the number of the file's last line when it has no line end (a file
+ * cut short ends so), else 0. */
+static int parse(struct tls_netsh *out, const uint8_t *p, size_t len, struct tls_arena *arena,
+                 struct tls_netsh_error *err, size_t *cut)
 {
-    memset(out, 0, sizeof(*out));
-    if (err) {
-        err->line = 0;
-        err->message[0] = 0;
-    }
     char *text = NULL;
     size_t text_len = 0, n = 0, lines = 0;
     int rc = decode(p, len, arena, out, &text, &text_len, err);
@@ -463,6 +461,7 @@ int tls_netsh_parse(struct tls_netsh *out, const uint8_t *p, size_t len, struct 
         rc = count_bindings(text, text_len, &n, &lines, err);
     if (rc)
         return rc;
+    *cut = text_len && text[text_len - 1] != '\n' ? lines : 0;
     struct tls_netsh_binding *v = n ? tls_arena_alloc(arena, n * sizeof(*v)) : NULL;
     if (n && v == NULL)
         return fail(err, TLS_E_NOMEM, 0, "out of memory");
@@ -549,6 +548,25 @@ int tls_netsh_parse(struct tls_netsh *out, const uint8_t *p, size_t len, struct 
         return fail(err, TLS_E_INVALID, 0,
                     "no SSL certificate binding: not the output of netsh http show sslcert");
     return 0;
+}
+
+int tls_netsh_parse(struct tls_netsh *out, const uint8_t *p, size_t len, struct tls_arena *arena,
+                    struct tls_netsh_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (err) {
+        err->line = 0;
+        err->message[0] = 0;
+    }
+    size_t cut = 0;
+    int rc = parse(out, p, len, arena, err, &cut);
+    if (rc == TLS_E_INVALID && err && cut && err->line == cut) {
+        size_t n = strlen(err->message);
+        snprintf(err->message + n, sizeof(err->message) - n,
+                 "; the file looks cut short (its last line has no line end): save the whole "
+                 "output again");
+    }
+    return rc;
 }
 
 /* ---- values of a binding ------------------------------------------------------------------- */

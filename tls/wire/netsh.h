@@ -52,7 +52,8 @@ enum tls_netsh_encoding {
     TLS_NETSH_UTF16LE,  /* FF FE, or no mark with a NUL as the second byte */
     TLS_NETSH_UTF16BE,  /* FE FF */
 };
-const char *tls_netsh_encoding_name(enum tls_netsh_encoding e); /* "UTF-16LE", ... */
+/* "UTF-16LE", "UTF-16LE with a byte-order mark" (bom: the file began with one), ... */
+const char *tls_netsh_encoding_name(enum tls_netsh_encoding e, bool bom);
 
 /* The three kinds of binding, named as netsh's own commands name them (ipport=, hostnameport=,
  * ccs=). */
@@ -137,6 +138,7 @@ struct tls_netsh_binding {
 
 struct tls_netsh {
     enum tls_netsh_encoding encoding;
+    bool bom;     /* the file began with a byte-order mark (UTF8_BOM, UTF-16 with FF FE or FE FF) */
     bool header;  /* "SSL Certificate bindings:" was seen */
     size_t lines; /* lines of the file */
     const struct tls_netsh_binding *v;
