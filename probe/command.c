@@ -11,6 +11,7 @@
 #include "report/baseline.h"
 #include "report/netsh.h"
 #include "resolver.h"
+#include "tls/keyex13.h"
 #include "version.h"
 
 int probe_main(int argc, char **argv)
@@ -37,9 +38,9 @@ int probe_main(int argc, char **argv)
         case PROBE_ACTION_VERSION: {
             /* the release; in a git checkout, which commit of it (version.h) */
             bool git = strcmp(CAPROBE_GIT_DESCRIBE, CAPROBE_VERSION) != 0;
-            printf("caprobe %s (%s%s%smbedTLS %s, c-ares %s)\n", CAPROBE_VERSION, git ? "git " : "",
-                   git ? CAPROBE_GIT_DESCRIBE : "", git ? "; " : "", CAPROBE_MBEDTLS_VERSION,
-                   probe_resolver_version());
+            printf("caprobe %s (%s%s%smbedTLS %s, c-ares %s, libsodium %s)\n", CAPROBE_VERSION,
+                   git ? "git " : "", git ? CAPROBE_GIT_DESCRIBE : "", git ? "; " : "",
+                   CAPROBE_MBEDTLS_VERSION, probe_resolver_version(), tls_keyex13_sodium_version());
             break;
         }
         case PROBE_ACTION_EXPLAIN:

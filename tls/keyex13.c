@@ -215,6 +215,11 @@ int tls_keyex13_raw_error(const struct tls_keyex13 *k)
     return k->raw;
 }
 
+const char *tls_keyex13_sodium_version(void)
+{
+    return sodium_version_string();
+}
+
 /* FFDHE: y = 2^x mod p, or with peer set the shared secret peer^x mod p, written as long as p
  * (RFC 8446 4.2.8.1 and 7.4.1: left-padded with zeros). The peer's value must satisfy
  * 1 < peer < p - 1 (RFC 7919 5.1). */

@@ -37,6 +37,9 @@ int tls_keyex13_server_hello(struct tls_keyex13 *k, const struct tls_server_hell
 /* The raw mbedTLS code behind the last TLS_E_MBEDTLS (mbedtls_err.h gives its text), 0 if none. */
 int tls_keyex13_raw_error(const struct tls_keyex13 *k);
 
+/* The version of the libsodium that computes X25519, as it says at run time ("1.0.18"). */
+const char *tls_keyex13_sodium_version(void);
+
 /* The two steps of tls_keyex13_client_hello, for tests that replay a recorded handshake
  * (RFC 8448): a key share for the next ClientHello, with the private key priv (NULL: a fresh
  * one); and the ClientHello message as sent (header included), for the transcript. */

@@ -53,6 +53,11 @@ def check_version(tap, caprobe, build):
                "in a git checkout: the git describe of the commit built (%s)" % describe, line)
     tap.ok(re.search(r"mbedTLS 3\.6\.\d+, c-ares \d+\.\d+", line),
            "caprobe --version names mbedTLS 3.6 and c-ares", line)
+    # the libsodium linked in, as pkg-config knows the one the build found
+    pc = subprocess.run(["pkg-config", "--modversion", "libsodium"], capture_output=True, text=True)
+    m = re.search(r", libsodium ([0-9.]+)\)$", line)
+    tap.ok(m and pc.returncode == 0 and m.group(1) == pc.stdout.strip(),
+           "caprobe --version names the libsodium pkg-config has (%s)" % pc.stdout.strip(), line)
 
 
 def check_pages(tap, caprobe, build):
