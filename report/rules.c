@@ -1710,25 +1710,26 @@ static void rule_client_cert_not_offered(struct report_rule_run *r, const struct
         const struct tls_observation *o = r->t->obs[r->idx[0]];
         char where[256];
         describe(o, where, sizeof(where));
+        /* by the first variant cited, the others named as its company */
         const char *many = n > 1 ? " (and the other variants cited)" : "";
         if (canonical_only) {
             add(r, rule, severity(r, rule, REPORT_SEV_MEDIUM), r->idx, n,
-                "[%s] advertises %s, which matches the issuer of %s only after canonical "
-                "comparison%s: Java and .NET clients offer the certificate, Go, Chromium and "
+                "[%s]%s advertises %s, which matches the issuer of %s only after canonical "
+                "comparison: Java and .NET clients offer the certificate, Go, Chromium and "
                 "NSS do not",
-                where, first_canonical, chain->v[0].subject_text, many);
+                where, many, first_canonical, chain->v[0].subject_text);
             continue;
         }
         char certs[48] = "the certificate";
         if (chain->n > 1)
             snprintf(certs, sizeof(certs), "any of the %zu certificates", chain->n);
         add(r, rule, severity(r, rule, rule->severity), r->idx, n,
-            "[%s] advertises %zu name%s, %s the issuer of %s of %s (the client certificate "
-            "%s is issued by %s)%s",
-            where, o->ca_count, o->ca_count == 1 ? "" : "s",
+            "[%s]%s advertises %zu name%s, %s the issuer of %s of %s (the client certificate "
+            "%s is issued by %s)",
+            where, many, o->ca_count, o->ca_count == 1 ? "" : "s",
             o->ca_count == 1 ? "not" : "none of them", certs,
             chain->source ? chain->source : "the chain", chain->v[0].subject_text,
-            chain->v[0].issuer_text, many);
+            chain->v[0].issuer_text);
     }
 }
 
@@ -2286,19 +2287,24 @@ static void presented_check(struct report_rule_run *r, const struct report_rule 
     char where[256], answers[300];
     describe(o, where, sizeof(where));
     answers_join(r, n, answers, sizeof(answers));
+    /* by the first variant cited, the others named as its company */
     const char *many = n > 1 ? " (and the other variants cited)" : "";
     if (taken == 0)
         add(r, rule, severity(r, rule, p->invalid ? REPORT_SEV_LOW : rule->severity), r->idx, n,
-            "[%s] advertises %s%s, an issuer of the chain of %s, yet answered the "
-            "certificate with %s%s%s%s%s",
-            where, name, exact ? "" : " (after canonical comparison)", leaf->subject_text, answers,
-            many, p->invalid ? "; the certificate presented was not valid at the scan (" : "",
+            "[%s]%s advertises %s%s, an issuer of the chain of %s, yet answered the "
+            "certificate with %s%s%s%s",
+            where, many, name, exact ? "" : " (after canonical comparison)", leaf->subject_text,
+            answers, p->invalid ? "; the certificate presented was not valid at the scan (" : "",
             p->invalid ? p->invalid : "", p->invalid ? "): present a valid one" : "");
-    else
+    else {
+        char names[64] = "the one name it advertises is not";
+        if (o->ca_count != 1)
+            snprintf(names, sizeof(names), "none of the %zu names it advertises is", o->ca_count);
         add(r, rule, severity(r, rule, rule->severity), r->idx, n,
-            "[%s] took %s (issued by %s) with %s, but none of the %zu names it advertises is "
-            "an issuer of its chain%s: clients that follow the list never offer it",
-            where, leaf->subject_text, leaf->issuer_text, answers, o->ca_count, many);
+            "[%s]%s took %s (issued by %s) with %s, but %s an issuer of its chain: clients that "
+            "follow the list never offer it",
+            where, many, leaf->subject_text, leaf->issuer_text, answers, names);
+    }
 }
 
 static void rule_client_cert_rejected(struct report_rule_run *r, const struct report_rule *rule)

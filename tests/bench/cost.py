@@ -559,9 +559,9 @@ def main():
         print("cost.py: bench broke: %s" % e, file=sys.stderr)
         return 1
     finally:
-        if relay is not None:
-            relay.stop()
-        F.end_bench(tmp, args.keep, nginx)
+        # the relay too: end_bench ignores signals first and stops each server whatever the
+        # others do (a relay.stop() that timed out or was interrupted here left nginx running)
+        F.end_bench(tmp, args.keep, relay, nginx)
 
 
 if __name__ == "__main__":

@@ -334,7 +334,12 @@ class Nginx:
              "-e", log], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_die_with_parent)
         out.close()
-        if self._wait_ready(ready, limit):
+        try:
+            ready = self._wait_ready(ready, limit)
+        except BaseException:  # Ctrl-C or SIGTERM while waiting: the caller has no nginx to stop
+            self.stop()
+            raise
+        if ready:
             return True
         self.stop()
         self.error = _tail(log, 5) + _tail(os.path.join(self.prefix, "nginx.out"), 5)
@@ -487,8 +492,12 @@ def end_bench(tmp, keep, *servers):
     STOP.set()
     kill_running()
     for srv in servers:
-        if srv is not None:
+        if srv is None:
+            continue
+        try:
             srv.stop()
+        except Exception as e:  # the others are stopped all the same
+            print("stopping %s failed: %r" % (type(srv).__name__, e), file=sys.stderr)
     if keep:
         print("temporary files kept in %s" % tmp, file=sys.stderr)
     else:
