@@ -104,7 +104,7 @@ def x25519_bench(caprobe, rounds):
     saying why there is none."""
     exe = os.path.join(os.path.dirname(caprobe), "tests", "bench", "x25519-bench")
     if not os.access(exe, os.X_OK):
-        return "%s not built (meson finds no libsodium: apt-get install libsodium-dev)" % exe
+        return "%s not built (make build: ninja builds it with caprobe)" % exe
     p = subprocess.run([exe, str(rounds)], capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         raise F.BenchError("x25519-bench: status %d: %s" % (p.returncode, p.stderr.strip()))
