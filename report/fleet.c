@@ -90,22 +90,19 @@ void report_fleet_client_cert(const struct report_baseline_detail *d, char *buf,
     buf[0] = 0;
     if (!d->has_client_cert || d->cc_result == NULL)
         return;
-    const char *r = d->cc_result, *pre = d->cc_presented ? "presented, " : "";
-    if (strcmp(r, "accepted") == 0)
-        snprintf(buf, cap, "%saccepted (the %s completed)", pre,
-                 tls_str_same(d->phase, "renegotiation") ? "renegotiation" : "handshake");
-    else if (strcmp(r, "alert") == 0)
-        snprintf(buf, cap, "%srefused with alert %s", pre, d->cc_alert ? d->cc_alert : "(unknown)");
-    else if (strcmp(r, "closed") == 0)
-        snprintf(buf, cap, "%sthe server closed the connection", pre);
-    else if (strcmp(r, "http") == 0)
-        snprintf(buf, cap, "%sthe request got HTTP %lld", pre, d->cc_http_status);
-    else if (strcmp(r, "no_answer") == 0)
-        snprintf(buf, cap, "%sno answer before the deadline", pre);
-    else if (strcmp(r, "error") == 0)
-        snprintf(buf, cap, "%s%s", pre, d->cc_error ? d->cc_error : "error");
-    else /* a later version's result */
-        snprintf(buf, cap, "%s%s", pre, r);
+    const char *pre = d->cc_presented ? "presented, " : "";
+    enum tls_client_cert_result r = TLS_CLIENT_CERT_NONE;
+    while (r <= TLS_CLIENT_CERT_ERROR &&
+           !tls_str_same(tls_client_cert_result_name(r), d->cc_result))
+        r++;
+    if (r > TLS_CLIENT_CERT_ERROR) { /* a later version's result */
+        snprintf(buf, cap, "%s%s", pre, d->cc_result);
+        return;
+    }
+    char phrase[2048]; /* an error in words can be long; ours stay under 1 KiB */
+    tls_client_cert_phrase(r, tls_str_same(d->phase, "renegotiation"), d->cc_alert,
+                           d->cc_http_status, d->cc_error, phrase, sizeof(phrase));
+    snprintf(buf, cap, "%s%s", pre, phrase);
 }
 
 void report_fleet_http(const struct report_baseline_detail *d, char *buf, size_t cap)

@@ -689,46 +689,24 @@ static void put_client_cert(struct text *x, const struct tls_observation *o)
         return;
     put(x, "    client certificate: ");
     put(x, cc->presented ? "presented, " : "");
-    switch (cc->result) {
-    case TLS_CLIENT_CERT_NONE:
-        put(x, "no answer recorded");
-        break;
-    case TLS_CLIENT_CERT_ACCEPTED:
-        style(x, st->green);
-        put(x, "accepted");
+    const char *alert = cc->alert < 0 ? NULL
+                                      : tls_name_or_hex(tls_name_alert((uint8_t)cc->alert),
+                                                        (unsigned)cc->alert, 2, tmp, sizeof(tmp));
+    char phrase[2048]; /* an error in words can be long; ours stay under 1 KiB */
+    tls_client_cert_phrase(cc->result, strcmp(o->phase, "handshake") != 0, alert, cc->http_status,
+                           cc->error, phrase, sizeof(phrase));
+    /* green: taken; red: refused; yellow: nothing to judge */
+    const char *colour =
+        cc->result == TLS_CLIENT_CERT_ACCEPTED                                        ? st->green
+        : cc->result == TLS_CLIENT_CERT_ALERT || cc->result == TLS_CLIENT_CERT_CLOSED ? st->red
+        : cc->result == TLS_CLIENT_CERT_HTTP ? (cc->http_status < 400 ? st->green : st->red)
+        : cc->result == TLS_CLIENT_CERT_NONE ? NULL
+                                             : st->yellow;
+    if (colour)
+        style(x, colour);
+    put(x, phrase);
+    if (colour)
         style(x, st->reset);
-        put(x, strcmp(o->phase, "handshake") == 0 ? " (the handshake completed)"
-                                                  : " (the renegotiation completed)");
-        break;
-    case TLS_CLIENT_CERT_ALERT:
-        style(x, st->red);
-        put(x, "refused with alert ");
-        put(x, cc->alert < 0 ? "(unknown)"
-                             : tls_name_or_hex(tls_name_alert((uint8_t)cc->alert),
-                                               (unsigned)cc->alert, 2, tmp, sizeof(tmp)));
-        style(x, st->reset);
-        break;
-    case TLS_CLIENT_CERT_CLOSED:
-        style(x, st->red);
-        put(x, "the server closed the connection");
-        style(x, st->reset);
-        break;
-    case TLS_CLIENT_CERT_HTTP:
-        style(x, cc->http_status < 400 ? st->green : st->red);
-        putf(x, "the request got HTTP %d", cc->http_status);
-        style(x, st->reset);
-        break;
-    case TLS_CLIENT_CERT_NO_ANSWER:
-        style(x, st->yellow);
-        put(x, "no answer before the deadline");
-        style(x, st->reset);
-        break;
-    case TLS_CLIENT_CERT_ERROR:
-        style(x, st->yellow);
-        put(x, cc->error);
-        style(x, st->reset);
-        break;
-    }
     newline(x);
 }
 

@@ -78,6 +78,36 @@ const char *tls_client_cert_result_name(enum tls_client_cert_result r)
     return NULL;
 }
 
+void tls_client_cert_phrase(enum tls_client_cert_result r, bool renegotiation, const char *alert,
+                            long long http_status, const char *error, char *buf, size_t cap)
+{
+    switch (r) {
+    case TLS_CLIENT_CERT_NONE:
+        snprintf(buf, cap, "no answer recorded");
+        return;
+    case TLS_CLIENT_CERT_ACCEPTED:
+        snprintf(buf, cap, "accepted (the %s completed)",
+                 renegotiation ? "renegotiation" : "handshake");
+        return;
+    case TLS_CLIENT_CERT_ALERT:
+        snprintf(buf, cap, "refused with alert %s", alert ? alert : "(unknown)");
+        return;
+    case TLS_CLIENT_CERT_CLOSED:
+        snprintf(buf, cap, "the server closed the connection");
+        return;
+    case TLS_CLIENT_CERT_HTTP:
+        snprintf(buf, cap, "the request got HTTP %lld", http_status);
+        return;
+    case TLS_CLIENT_CERT_NO_ANSWER:
+        snprintf(buf, cap, "no answer before the deadline");
+        return;
+    case TLS_CLIENT_CERT_ERROR:
+        snprintf(buf, cap, "%s", error ? error : "error");
+        return;
+    }
+    snprintf(buf, cap, "?");
+}
+
 const char *tls_error_kind_name(enum tls_error_kind kind)
 {
     switch (kind) {

@@ -173,6 +173,12 @@ void tls_observation_set_error(struct tls_observation *o, enum tls_error_kind ki
 const char *tls_outcome_name(enum tls_outcome outcome);
 /* "accepted", "alert", "closed", "http", "no_answer", "error"; NULL for TLS_CLIENT_CERT_NONE. */
 const char *tls_client_cert_result_name(enum tls_client_cert_result r);
+/* What the server made of the certificate, in the words every report uses ("accepted (the
+ * handshake completed)", "refused with alert unknown_ca", "the request got HTTP 403", ...),
+ * into buf (cut to cap). alert: the alert's name (NULL: unknown); http_status with HTTP; error
+ * with ERROR; renegotiation: the observation's phase. Not escaped: the caller shows it. */
+void tls_client_cert_phrase(enum tls_client_cert_result r, bool renegotiation, const char *alert,
+                            long long http_status, const char *error, char *buf, size_t cap);
 const char *tls_error_kind_name(enum tls_error_kind kind);
 /* "no_such_name", "no_address", ...; NULL for TLS_DNS_NONE. */
 const char *tls_dns_error_name(enum tls_dns_error e);
